@@ -1,0 +1,344 @@
+/// The binary form of commands and events: a tag byte per case, varints for numbers. The version
+/// is written once in each file header (journal segment, snapshot), not per record.
+public enum Codec {
+    public static let version: UInt16 = 1
+}
+
+// MARK: - Writing
+
+extension ByteWriter {
+    public mutating func write(_ sequenced: SequencedCommand) {
+        writeVarint(sequenced.sequence)
+        writeSigned(sequenced.time.nanos)
+        write(sequenced.command)
+    }
+
+    public mutating func write(_ command: Command) {
+        switch command {
+        case .listSymbol(let symbol, let rules):
+            write(1); write(symbol); write(rules)
+        case .setTradingState(let symbol, let state):
+            write(2); write(symbol); write(state.rawValue)
+        case .newOrder(let order):
+            write(3); write(order)
+        case .cancel(let cancel):
+            write(4); write(cancel.orderID); write(cancel.account)
+        case .replace(let r):
+            write(5); write(r.orderID); write(r.newOrderID); write(r.account); write(r.quantity)
+            write(UInt8((r.limitPrice != nil ? 1 : 0) | (r.stopPrice != nil ? 2 : 0)))
+            if let p = r.limitPrice { write(p) }
+            if let p = r.stopPrice { write(p) }
+        case .expireOrders:
+            write(6)
+        }
+    }
+
+    public mutating func write(_ event: Event) {
+        switch event {
+        case .symbolListed(let s):
+            write(1); write(s)
+        case .tradingStateChanged(let s, let state):
+            write(2); write(s); write(state.rawValue)
+        case .commandRejected(let reason):
+            write(3); write(reason)
+        case .orderAccepted(let order):
+            write(4); write(order)
+        case .orderRejected(let id, let account, let reason):
+            write(5); write(id); write(account); write(reason)
+        case .trade(let t):
+            write(6)
+            writeVarint(t.executionID.rawValue); write(t.symbol); write(t.price); write(t.quantity)
+            write(t.takerSide.rawValue)
+            write(t.makerOrderID); write(t.makerAccount); write(t.makerLeaves)
+            write(t.takerOrderID); write(t.takerAccount); write(t.takerLeaves)
+        case .orderCancelled(let id, let account, let leaves, let reason):
+            write(7); write(id); write(account); write(leaves); write(reason.rawValue)
+        case .orderExpired(let id, let account, let leaves):
+            write(8); write(id); write(account); write(leaves)
+        case .orderReplaced(let r):
+            write(9); write(r.orderID); write(r.newOrderID); write(r.account); write(r.quantity); write(r.leaves)
+            write(UInt8((r.limitPrice != nil ? 1 : 0) | (r.stopPrice != nil ? 2 : 0) | (r.keptPriority ? 4 : 0)))
+            if let p = r.limitPrice { write(p) }
+            if let p = r.stopPrice { write(p) }
+        case .cancelRejected(let id, let account, let reason):
+            write(10); write(id); write(account); write(reason)
+        case .replaceRejected(let id, let newID, let account, let reason):
+            write(11); write(id); write(newID); write(account); write(reason)
+        case .stopTriggered(let id, let account, let last):
+            write(12); write(id); write(account); write(last)
+        case .selfTradeDecremented(let id, let account, let qty, let leaves):
+            write(13); write(id); write(account); write(qty); write(leaves)
+        }
+    }
+
+    public mutating func write(_ order: NewOrder) {
+        write(order.orderID); write(order.account); write(order.symbol)
+        write(order.side.rawValue); write(order.type.rawValue); write(order.timeInForce.rawValue)
+        write(order.quantity)
+        var flags: UInt8 = 0
+        if order.limitPrice != nil { flags |= 1 }
+        if order.stopPrice != nil { flags |= 2 }
+        if order.trailingOffset != nil { flags |= 4 }
+        if order.displayQuantity != nil { flags |= 8 }
+        if order.expireTime != nil { flags |= 16 }
+        if order.postOnly { flags |= 32 }
+        write(flags)
+        write(order.selfTradePrevention.rawValue)
+        if let p = order.limitPrice { write(p) }
+        if let p = order.stopPrice { write(p) }
+        switch order.trailingOffset {
+        case .amount(let p)?: write(0); write(p)
+        case .basisPoints(let bp)?: write(1); writeSigned(bp)
+        case nil: break
+        }
+        if let q = order.displayQuantity { write(q) }
+        if let t = order.expireTime { writeSigned(t.nanos) }
+    }
+
+    public mutating func write(_ rules: InstrumentRules) {
+        writeVarint(UInt64(rules.tickTable.bands.count))
+        for band in rules.tickTable.bands { write(band.from); write(band.tick) }
+        write(rules.lotSize); write(rules.orderQtyMin); write(rules.orderQtyMax)
+        writeSigned(rules.marketProtectionBasisPoints)
+        writeBool(rules.previousClose != nil)
+        if let close = rules.previousClose { write(close) }
+    }
+
+    public mutating func write(_ reason: RejectReason) {
+        switch reason {
+        case .unknownSymbol(let s): write(1); write(s)
+        case .symbolHalted(let s): write(2); write(s)
+        case .symbolClosed(let s): write(3); write(s)
+        case .duplicateOrderID(let id): write(4); write(id)
+        case .quantityNotPositive: write(5)
+        case .quantityBelowMinimum(let q, let m): write(6); write(q); write(m)
+        case .quantityAboveMaximum(let q, let m): write(7); write(q); write(m)
+        case .quantityNotMultipleOfLot(let q, let lot): write(8); write(q); write(lot)
+        case .limitPriceRequired: write(9)
+        case .limitPriceNotAllowed: write(10)
+        case .stopPriceRequired: write(11)
+        case .stopPriceNotAllowed: write(12)
+        case .priceNotPositive(let p): write(13); write(p)
+        case .priceAboveMaximum(let p): write(14); write(p)
+        case .priceOffTick(let p, let tick): write(15); write(p); write(tick)
+        case .trailingOffsetRequired: write(16)
+        case .trailingOffsetNotAllowed: write(17)
+        case .trailingOffsetInvalid: write(18)
+        case .displayQuantityInvalid(let q): write(19); write(q)
+        case .timeInForceNotAllowed(let tif, let type): write(20); write(tif.rawValue); write(type.rawValue)
+        case .icebergMustRest: write(21)
+        case .postOnlyMustBeLimit: write(22)
+        case .expireTimeRequired: write(23)
+        case .expireTimeNotAllowed: write(24)
+        case .expireTimeInPast(let t): write(25); writeSigned(t.nanos)
+        case .wouldTakeLiquidity: write(26)
+        case .noReferencePrice: write(27)
+        case .orderNotOpen(let id): write(28); write(id)
+        case .replaceQuantityNotAboveFilled(let q, let filled): write(29); write(q); write(filled)
+        case .replaceChangesNothing: write(30)
+        case .replaceNotAllowed(let type): write(31); write(type.rawValue)
+        case .bookFull(let s): write(32); write(s)
+        }
+    }
+
+    public mutating func write(_ reason: CommandRejectReason) {
+        switch reason {
+        case .symbolAlreadyListed(let s): write(1); write(s)
+        case .unknownSymbol(let s): write(2); write(s)
+        case .invalidRules(let s): write(3); write(s)
+        case .tooManySymbols: write(4)
+        }
+    }
+
+    @inlinable public mutating func write(_ symbol: Symbol) { writeFixed64(symbol.packed) }
+    @inlinable public mutating func write(_ id: OrderID) { writeVarint(id.rawValue) }
+    @inlinable public mutating func write(_ id: AccountID) { writeVarint(UInt64(id.rawValue)) }
+    @inlinable public mutating func write(_ price: Price) { writeSigned(price.units) }
+    @inlinable public mutating func write(_ qty: Quantity) { writeSigned(qty.shares) }
+}
+
+// MARK: - Reading
+
+extension ByteReader {
+    public mutating func readSequencedCommand() throws(DecodeError) -> SequencedCommand {
+        let sequence = try readVarint()
+        let time = Timestamp(nanos: try readSigned())
+        return SequencedCommand(sequence: sequence, time: time, command: try readCommand())
+    }
+
+    public mutating func readCommand() throws(DecodeError) -> Command {
+        let at = offset
+        switch try readByte() {
+        case 1: return .listSymbol(try readSymbol(), try readRules())
+        case 2: return .setTradingState(try readSymbol(), try readEnum(TradingState.self, "trading state"))
+        case 3: return .newOrder(try readNewOrder())
+        case 4: return .cancel(CancelOrder(orderID: try readOrderID(), account: try readAccountID()))
+        case 5:
+            var r = ReplaceOrder(orderID: try readOrderID(), newOrderID: try readOrderID(),
+                                 account: try readAccountID(), quantity: try readQuantity())
+            let flags = try readByte()
+            if flags & 1 != 0 { r.limitPrice = try readPrice() }
+            if flags & 2 != 0 { r.stopPrice = try readPrice() }
+            return .replace(r)
+        case 6: return .expireOrders
+        case let tag: throw DecodeError(.invalidTag("command", UInt64(tag)), at: at)
+        }
+    }
+
+    public mutating func readEvent() throws(DecodeError) -> Event {
+        let at = offset
+        switch try readByte() {
+        case 1: return .symbolListed(try readSymbol())
+        case 2: return .tradingStateChanged(try readSymbol(), try readEnum(TradingState.self, "trading state"))
+        case 3: return .commandRejected(try readCommandRejectReason())
+        case 4: return .orderAccepted(try readNewOrder())
+        case 5: return .orderRejected(try readOrderID(), try readAccountID(), try readRejectReason())
+        case 6:
+            return .trade(Trade(
+                executionID: ExecutionID(try readVarint()), symbol: try readSymbol(), price: try readPrice(),
+                quantity: try readQuantity(), takerSide: try readEnum(Side.self, "side"),
+                makerOrderID: try readOrderID(), makerAccount: try readAccountID(), makerLeaves: try readQuantity(),
+                takerOrderID: try readOrderID(), takerAccount: try readAccountID(), takerLeaves: try readQuantity()))
+        case 7:
+            return .orderCancelled(try readOrderID(), try readAccountID(), leaves: try readQuantity(),
+                                   try readEnum(CancelReason.self, "cancel reason"))
+        case 8: return .orderExpired(try readOrderID(), try readAccountID(), leaves: try readQuantity())
+        case 9:
+            let orderID = try readOrderID(), newOrderID = try readOrderID(), account = try readAccountID()
+            let quantity = try readQuantity(), leaves = try readQuantity()
+            let flags = try readByte()
+            let limit = flags & 1 != 0 ? try readPrice() : nil
+            let stop = flags & 2 != 0 ? try readPrice() : nil
+            return .orderReplaced(Replacement(orderID: orderID, newOrderID: newOrderID, account: account,
+                                              quantity: quantity, leaves: leaves, limitPrice: limit, stopPrice: stop,
+                                              keptPriority: flags & 4 != 0))
+        case 10: return .cancelRejected(try readOrderID(), try readAccountID(), try readRejectReason())
+        case 11:
+            return .replaceRejected(try readOrderID(), newOrderID: try readOrderID(), try readAccountID(),
+                                    try readRejectReason())
+        case 12: return .stopTriggered(try readOrderID(), try readAccountID(), lastTrade: try readPrice())
+        case 13:
+            return .selfTradeDecremented(try readOrderID(), try readAccountID(), quantity: try readQuantity(),
+                                         leaves: try readQuantity())
+        case let tag: throw DecodeError(.invalidTag("event", UInt64(tag)), at: at)
+        }
+    }
+
+    public mutating func readNewOrder() throws(DecodeError) -> NewOrder {
+        var order = NewOrder(
+            orderID: try readOrderID(), account: try readAccountID(), symbol: try readSymbol(),
+            side: try readEnum(Side.self, "side"), type: try readEnum(OrderType.self, "order type"),
+            timeInForce: try readEnum(TimeInForce.self, "time in force"), quantity: try readQuantity())
+        let flags = try readByte()
+        order.postOnly = flags & 32 != 0
+        order.selfTradePrevention = try readEnum(SelfTradePrevention.self, "self-trade prevention")
+        if flags & 1 != 0 { order.limitPrice = try readPrice() }
+        if flags & 2 != 0 { order.stopPrice = try readPrice() }
+        if flags & 4 != 0 {
+            let at = offset
+            switch try readByte() {
+            case 0: order.trailingOffset = .amount(try readPrice())
+            case 1: order.trailingOffset = .basisPoints(try readSigned())
+            case let tag: throw DecodeError(.invalidTag("trailing offset", UInt64(tag)), at: at)
+            }
+        }
+        if flags & 8 != 0 { order.displayQuantity = try readQuantity() }
+        if flags & 16 != 0 { order.expireTime = Timestamp(nanos: try readSigned()) }
+        return order
+    }
+
+    public mutating func readRules() throws(DecodeError) -> InstrumentRules {
+        let at = offset
+        let count = try readVarint()
+        guard count >= 1, count <= UInt64(TickTable.bandsMax) else {
+            throw DecodeError(.invalidValue("tick band count"), at: at)
+        }
+        var bands: [TickTable.Band] = []
+        for _ in 0..<count { bands.append(TickTable.Band(from: try readPrice(), tick: try readPrice())) }
+        guard let table = try? TickTable(bands: bands) else { throw DecodeError(.invalidValue("tick table"), at: at) }
+        var rules = InstrumentRules(tickTable: table)
+        rules.lotSize = try readQuantity()
+        rules.orderQtyMin = try readQuantity()
+        rules.orderQtyMax = try readQuantity()
+        rules.marketProtectionBasisPoints = try readSigned()
+        if try readBool() { rules.previousClose = try readPrice() }
+        return rules
+    }
+
+    public mutating func readRejectReason() throws(DecodeError) -> RejectReason {
+        let at = offset
+        switch try readByte() {
+        case 1: return .unknownSymbol(try readSymbol())
+        case 2: return .symbolHalted(try readSymbol())
+        case 3: return .symbolClosed(try readSymbol())
+        case 4: return .duplicateOrderID(try readOrderID())
+        case 5: return .quantityNotPositive
+        case 6: return .quantityBelowMinimum(try readQuantity(), minimum: try readQuantity())
+        case 7: return .quantityAboveMaximum(try readQuantity(), maximum: try readQuantity())
+        case 8: return .quantityNotMultipleOfLot(try readQuantity(), lot: try readQuantity())
+        case 9: return .limitPriceRequired
+        case 10: return .limitPriceNotAllowed
+        case 11: return .stopPriceRequired
+        case 12: return .stopPriceNotAllowed
+        case 13: return .priceNotPositive(try readPrice())
+        case 14: return .priceAboveMaximum(try readPrice())
+        case 15: return .priceOffTick(try readPrice(), tick: try readPrice())
+        case 16: return .trailingOffsetRequired
+        case 17: return .trailingOffsetNotAllowed
+        case 18: return .trailingOffsetInvalid
+        case 19: return .displayQuantityInvalid(try readQuantity())
+        case 20:
+            return .timeInForceNotAllowed(try readEnum(TimeInForce.self, "time in force"),
+                                          try readEnum(OrderType.self, "order type"))
+        case 21: return .icebergMustRest
+        case 22: return .postOnlyMustBeLimit
+        case 23: return .expireTimeRequired
+        case 24: return .expireTimeNotAllowed
+        case 25: return .expireTimeInPast(Timestamp(nanos: try readSigned()))
+        case 26: return .wouldTakeLiquidity
+        case 27: return .noReferencePrice
+        case 28: return .orderNotOpen(try readOrderID())
+        case 29: return .replaceQuantityNotAboveFilled(try readQuantity(), filled: try readQuantity())
+        case 30: return .replaceChangesNothing
+        case 31: return .replaceNotAllowed(try readEnum(OrderType.self, "order type"))
+        case 32: return .bookFull(try readSymbol())
+        case let tag: throw DecodeError(.invalidTag("reject reason", UInt64(tag)), at: at)
+        }
+    }
+
+    public mutating func readCommandRejectReason() throws(DecodeError) -> CommandRejectReason {
+        let at = offset
+        switch try readByte() {
+        case 1: return .symbolAlreadyListed(try readSymbol())
+        case 2: return .unknownSymbol(try readSymbol())
+        case 3: return .invalidRules(try readSymbol())
+        case 4: return .tooManySymbols
+        case let tag: throw DecodeError(.invalidTag("command reject reason", UInt64(tag)), at: at)
+        }
+    }
+
+    public mutating func readSymbol() throws(DecodeError) -> Symbol {
+        let at = offset
+        guard let symbol = Symbol(packed: try readFixed64()) else { throw DecodeError(.invalidValue("symbol"), at: at) }
+        return symbol
+    }
+
+    public mutating func readOrderID() throws(DecodeError) -> OrderID { OrderID(try readVarint()) }
+
+    public mutating func readAccountID() throws(DecodeError) -> AccountID {
+        let at = offset
+        let raw = try readVarint()
+        guard raw <= UInt64(UInt32.max) else { throw DecodeError(.invalidValue("account id"), at: at) }
+        return AccountID(UInt32(raw))
+    }
+
+    public mutating func readPrice() throws(DecodeError) -> Price { Price(units: try readSigned()) }
+    public mutating func readQuantity() throws(DecodeError) -> Quantity { Quantity(try readSigned()) }
+
+    public mutating func readEnum<E: RawRepresentable<UInt8>>(_ type: E.Type, _ what: String) throws(DecodeError) -> E {
+        let at = offset
+        let raw = try readByte()
+        guard let value = E(rawValue: raw) else { throw DecodeError(.invalidTag(what, UInt64(raw)), at: at) }
+        return value
+    }
+}

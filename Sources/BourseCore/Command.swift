@@ -1,0 +1,102 @@
+/// What the engine is asked to do. Gateways build commands; the sequencer stamps them; the engine
+/// applies them. A command carries every input the engine needs (ids, time comes with the stamp).
+public enum Command: Hashable, Sendable {
+    /// Adds a symbol to the venue, in the closed state.
+    case listSymbol(Symbol, InstrumentRules)
+    case setTradingState(Symbol, TradingState)
+    case newOrder(NewOrder)
+    case cancel(CancelOrder)
+    case replace(ReplaceOrder)
+    /// The scheduler's timer: expires every GTD order whose expiry time is at or before the
+    /// command's sequenced time.
+    case expireOrders
+}
+
+public struct NewOrder: Hashable, Sendable {
+    public var orderID: OrderID
+    public var account: AccountID
+    public var symbol: Symbol
+    public var side: Side
+    public var type: OrderType
+    public var timeInForce: TimeInForce
+    public var quantity: Quantity
+    /// Required for limit and stop-limit orders; not allowed otherwise.
+    public var limitPrice: Price?
+    /// Required for stop and stop-limit orders; not allowed otherwise.
+    public var stopPrice: Price?
+    /// Required for trailing stops; not allowed otherwise.
+    public var trailingOffset: TrailingOffset?
+    /// Makes a resting limit order an iceberg that shows at most this much at a time.
+    public var displayQuantity: Quantity?
+    /// Rejected instead of trading on arrival.
+    public var postOnly: Bool
+    public var selfTradePrevention: SelfTradePrevention
+    /// Required for GTD; not allowed otherwise.
+    public var expireTime: Timestamp?
+
+    public init(
+        orderID: OrderID, account: AccountID, symbol: Symbol, side: Side, type: OrderType,
+        timeInForce: TimeInForce, quantity: Quantity, limitPrice: Price? = nil, stopPrice: Price? = nil,
+        trailingOffset: TrailingOffset? = nil, displayQuantity: Quantity? = nil, postOnly: Bool = false,
+        selfTradePrevention: SelfTradePrevention = .none, expireTime: Timestamp? = nil
+    ) {
+        self.orderID = orderID
+        self.account = account
+        self.symbol = symbol
+        self.side = side
+        self.type = type
+        self.timeInForce = timeInForce
+        self.quantity = quantity
+        self.limitPrice = limitPrice
+        self.stopPrice = stopPrice
+        self.trailingOffset = trailingOffset
+        self.displayQuantity = displayQuantity
+        self.postOnly = postOnly
+        self.selfTradePrevention = selfTradePrevention
+        self.expireTime = expireTime
+    }
+}
+
+public struct CancelOrder: Hashable, Sendable {
+    public var orderID: OrderID
+    /// Only the owning account may cancel; another account's id is treated as unknown.
+    public var account: AccountID
+    public init(orderID: OrderID, account: AccountID) {
+        self.orderID = orderID
+        self.account = account
+    }
+}
+
+/// Cancel/replace: the order continues under `newOrderID` with a new total quantity and, optionally,
+/// new prices. Reducing the quantity keeps time priority; a price change or an increase loses it.
+public struct ReplaceOrder: Hashable, Sendable {
+    public var orderID: OrderID
+    public var newOrderID: OrderID
+    public var account: AccountID
+    /// The new total quantity, filled quantity included (as FIX's OrderQty).
+    public var quantity: Quantity
+    public var limitPrice: Price?
+    public var stopPrice: Price?
+
+    public init(orderID: OrderID, newOrderID: OrderID, account: AccountID, quantity: Quantity,
+                limitPrice: Price? = nil, stopPrice: Price? = nil) {
+        self.orderID = orderID
+        self.newOrderID = newOrderID
+        self.account = account
+        self.quantity = quantity
+        self.limitPrice = limitPrice
+        self.stopPrice = stopPrice
+    }
+}
+
+/// A command with the sequence number and time the sequencer gave it.
+public struct SequencedCommand: Hashable, Sendable {
+    public var sequence: UInt64
+    public var time: Timestamp
+    public var command: Command
+    public init(sequence: UInt64, time: Timestamp, command: Command) {
+        self.sequence = sequence
+        self.time = time
+        self.command = command
+    }
+}

@@ -1,0 +1,75 @@
+/// What happened. Every outcome of a command is an event; downstream state is built from them alone.
+public enum Event: Hashable, Sendable {
+    case symbolListed(Symbol)
+    case tradingStateChanged(Symbol, TradingState)
+    /// An admin command that could not be applied.
+    case commandRejected(CommandRejectReason)
+    /// The order as it was accepted. Orders accepted in pre-open wait for the open.
+    case orderAccepted(NewOrder)
+    case orderRejected(OrderID, AccountID, RejectReason)
+    /// The fill report for both orders: each side carries what it has left.
+    case trade(Trade)
+    case orderCancelled(OrderID, AccountID, leaves: Quantity, CancelReason)
+    case orderExpired(OrderID, AccountID, leaves: Quantity)
+    case orderReplaced(Replacement)
+    case cancelRejected(OrderID, AccountID, RejectReason)
+    case replaceRejected(OrderID, newOrderID: OrderID, AccountID, RejectReason)
+    /// A stop order's trigger was reached by the last trade price; it now works as a market or limit order.
+    case stopTriggered(OrderID, AccountID, lastTrade: Price)
+    /// Self-trade prevention took `quantity` off an order without a trade.
+    case selfTradeDecremented(OrderID, AccountID, quantity: Quantity, leaves: Quantity)
+}
+
+public struct Trade: Hashable, Sendable {
+    public var executionID: ExecutionID
+    public var symbol: Symbol
+    public var price: Price
+    public var quantity: Quantity
+    /// The aggressor's side; the maker is on the other side.
+    public var takerSide: Side
+    public var makerOrderID: OrderID
+    public var makerAccount: AccountID
+    public var makerLeaves: Quantity
+    public var takerOrderID: OrderID
+    public var takerAccount: AccountID
+    public var takerLeaves: Quantity
+
+    public init(executionID: ExecutionID, symbol: Symbol, price: Price, quantity: Quantity, takerSide: Side,
+                makerOrderID: OrderID, makerAccount: AccountID, makerLeaves: Quantity,
+                takerOrderID: OrderID, takerAccount: AccountID, takerLeaves: Quantity) {
+        self.executionID = executionID
+        self.symbol = symbol
+        self.price = price
+        self.quantity = quantity
+        self.takerSide = takerSide
+        self.makerOrderID = makerOrderID
+        self.makerAccount = makerAccount
+        self.makerLeaves = makerLeaves
+        self.takerOrderID = takerOrderID
+        self.takerAccount = takerAccount
+        self.takerLeaves = takerLeaves
+    }
+}
+
+public struct Replacement: Hashable, Sendable {
+    public var orderID: OrderID
+    public var newOrderID: OrderID
+    public var account: AccountID
+    public var quantity: Quantity
+    public var leaves: Quantity
+    public var limitPrice: Price?
+    public var stopPrice: Price?
+    public var keptPriority: Bool
+
+    public init(orderID: OrderID, newOrderID: OrderID, account: AccountID, quantity: Quantity, leaves: Quantity,
+                limitPrice: Price?, stopPrice: Price?, keptPriority: Bool) {
+        self.orderID = orderID
+        self.newOrderID = newOrderID
+        self.account = account
+        self.quantity = quantity
+        self.leaves = leaves
+        self.limitPrice = limitPrice
+        self.stopPrice = stopPrice
+        self.keptPriority = keptPriority
+    }
+}

@@ -1,0 +1,184 @@
+import BourseCore
+
+/// Where an open order lives.
+enum Place: UInt8 {
+    case free = 0
+    /// Resting on a price level.
+    case book = 1
+    /// Waiting for its stop trigger (trailing stops included).
+    case stop = 2
+    /// Accepted in pre-open, waiting for the open.
+    case pending = 3
+    /// Being executed by the current command; not linked anywhere.
+    case working = 4
+}
+
+/// One open order. Prices and quantities are raw integers here (units and shares) for the hot path.
+struct OrderSlot {
+    var id: UInt64 = 0
+    /// Acceptance serial: never changes; orders expiry and validates GTD heap entries.
+    var accepted: UInt64 = 0
+    /// Priority serial among stops: the acceptance serial, renewed when a replace loses priority.
+    var priority: UInt64 = 0
+    var expire: Int64 = 0
+    /// Limit price; 0 for market-like orders.
+    var price: Int64 = 0
+    var stopPrice: Int64 = 0
+    /// Current total quantity; leaves = quantity - filled.
+    var quantity: Int64 = 0
+    var leaves: Int64 = 0
+    /// The shown part of the leaves: all of it, or an iceberg's current slice.
+    var visible: Int64 = 0
+    /// Iceberg display size; 0 when the order is not an iceberg.
+    var display: Int64 = 0
+    /// Trailing stop: the amount in price units, or basis points.
+    var trail: Int64 = 0
+    /// Trailing stop: best trade price reached since acceptance (highest for sells, lowest for buys).
+    var watermark: Int64 = 0
+    var account: UInt32 = 0
+    var book: Int32 = 0
+    var level: Int32 = -1
+    var prev: Int32 = -1
+    var next: Int32 = -1
+    var side: Side = .buy
+    var type: OrderType = .limit
+    var tif: TimeInForce = .day
+    var stp: SelfTradePrevention = .none
+    var place: Place = .free
+    var postOnly = false
+    var trailInBasisPoints = false
+
+    var isMarketLike: Bool { type == .market || type == .stop || type == .trailingStop }
+}
+
+/// A price level: a FIFO list of orders linked through their slots.
+struct Level {
+    var price: Int64 = 0
+    var head: Int32 = -1
+    var tail: Int32 = -1
+    var count: Int32 = 0
+    /// Sum of the orders' visible quantities (what depth shows).
+    var visible: Int64 = 0
+    /// Sum of the orders' leaves, hidden iceberg quantity included (what can trade).
+    var total: Int64 = 0
+}
+
+/// One side's levels ordered best last, so the best level is removed in O(1). Keys are the price for
+/// bids and its negation for asks, so both sides sort ascending with the best at the end.
+struct SideLevels {
+    let isBid: Bool
+    var keys: ContiguousArray<Int64> = []
+    var handles: ContiguousArray<Int32> = []
+
+    init(isBid: Bool) { self.isBid = isBid }
+
+    @inline(__always) func key(_ price: Int64) -> Int64 { isBid ? price : -price }
+    var isEmpty: Bool { keys.isEmpty }
+    var best: Int32? { handles.last }
+
+    /// Index of the first key not below `key`.
+    @inline(__always) func lowerBound(_ key: Int64) -> Int {
+        var lo = 0
+        var hi = keys.count
+        // Most activity is near the best price, at the end.
+        if hi > 0, keys[hi - 1] < key { return hi }
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if keys[mid] < key { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    func find(_ price: Int64) -> Int32? {
+        let k = key(price)
+        let i = lowerBound(k)
+        return i < keys.count && keys[i] == k ? handles[i] : nil
+    }
+
+    mutating func insert(price: Int64, handle: Int32) {
+        let k = key(price)
+        let i = lowerBound(k)
+        keys.insert(k, at: i)
+        handles.insert(handle, at: i)
+    }
+
+    mutating func remove(price: Int64) {
+        let k = key(price)
+        if keys.last == k {
+            keys.removeLast()
+            handles.removeLast()
+            return
+        }
+        let i = lowerBound(k)
+        precondition(i < keys.count && keys[i] == k, "level to remove is missing")
+        keys.remove(at: i)
+        handles.remove(at: i)
+    }
+}
+
+/// Stop orders of one side, ordered so that the next to trigger is last: for buys the lowest stop
+/// price, for sells the highest; equal prices by priority serial.
+struct StopList {
+    struct Entry: Equatable {
+        var price: Int64
+        var priority: UInt64
+        var slot: Int32
+    }
+    let isBuy: Bool
+    var entries: [Entry] = []
+
+    init(isBuy: Bool) { self.isBuy = isBuy }
+
+    @inline(__always) func triggersBefore(_ a: Entry, _ b: Entry) -> Bool {
+        if a.price != b.price { return isBuy ? a.price < b.price : a.price > b.price }
+        return a.priority < b.priority
+    }
+
+    /// Entries before the returned index trigger after `entry`.
+    func position(of entry: Entry) -> Int {
+        var lo = 0
+        var hi = entries.count
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if triggersBefore(entry, entries[mid]) { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    mutating func insert(_ entry: Entry) { entries.insert(entry, at: position(of: entry)) }
+
+    mutating func remove(_ entry: Entry) {
+        let i = position(of: entry)
+        precondition(i < entries.count && entries[i] == entry, "stop to remove is missing")
+        entries.remove(at: i)
+    }
+}
+
+/// Everything the engine keeps for one symbol.
+final class Book {
+    let symbol: Symbol
+    let rules: InstrumentRules
+    var state: TradingState = .closed
+    var bids = SideLevels(isBid: true)
+    var asks = SideLevels(isBid: false)
+    var buyStops = StopList(isBuy: true)
+    var sellStops = StopList(isBuy: false)
+    /// Trailing stops in priority order.
+    var trailing: [Int32] = []
+    var pendingHead: Int32 = -1
+    var pendingTail: Int32 = -1
+    /// Last trade price; 0 before the first trade.
+    var lastTrade: Int64 = 0
+    /// Highest and lowest trade prices since trailing stops last followed them.
+    var passHigh: Int64 = 0
+    var passLow: Int64 = 0
+    /// Orders resting on the book.
+    var resting = 0
+
+    init(symbol: Symbol, rules: InstrumentRules) {
+        self.symbol = symbol
+        self.rules = rules
+    }
+
+    @inline(__always) func levels(_ side: Side) -> SideLevels { side == .buy ? bids : asks }
+}

@@ -1,0 +1,144 @@
+import BourseCore
+
+/// Read-only views of the engine's state, for summaries, tests and (later) read models.
+public struct BookSummary: Hashable, Sendable {
+    public var symbol: Symbol
+    public var state: TradingState
+    public var restingOrders: Int
+    public var stopOrders: Int
+    public var pendingOrders: Int
+    public var bestBid: Price?
+    public var bestAsk: Price?
+    public var lastTrade: Price?
+}
+
+public struct RestingOrder: Hashable, Sendable {
+    public var orderID: OrderID
+    public var account: AccountID
+    public var side: Side
+    public var price: Price
+    public var leaves: Quantity
+    public var visible: Quantity
+
+    public init(orderID: OrderID, account: AccountID, side: Side, price: Price, leaves: Quantity, visible: Quantity) {
+        self.orderID = orderID
+        self.account = account
+        self.side = side
+        self.price = price
+        self.leaves = leaves
+        self.visible = visible
+    }
+}
+
+extension MatchingEngine {
+    public var listedSymbols: [Symbol] { books.map(\.symbol) }
+    public var openOrderCount: Int { orders.live }
+
+    public func summary(of symbol: Symbol) -> BookSummary? {
+        guard let book = book(symbol) else { return nil }
+        var pending = 0
+        var p = book.pendingHead
+        while p >= 0 {
+            pending += 1
+            p = orders[p].next
+        }
+        return BookSummary(
+            symbol: symbol, state: book.state, restingOrders: book.resting,
+            stopOrders: book.buyStops.entries.count + book.sellStops.entries.count + book.trailing.count,
+            pendingOrders: pending,
+            bestBid: book.bids.best.map { Price(units: levels[$0].price) },
+            bestAsk: book.asks.best.map { Price(units: levels[$0].price) },
+            lastTrade: book.lastTrade == 0 ? nil : Price(units: book.lastTrade))
+    }
+
+    /// The resting orders of one side, level by level from the best price, each level in time priority.
+    public func restingOrders(_ symbol: Symbol, side: Side) -> [[RestingOrder]] {
+        guard let book = book(symbol) else { return [] }
+        let sideLevels = side == .buy ? book.bids : book.asks
+        return sideLevels.handles.reversed().map { lh in
+            var level: [RestingOrder] = []
+            var m = levels[lh].head
+            while m >= 0 {
+                let o = orders[m]
+                level.append(RestingOrder(orderID: OrderID(o.id), account: AccountID(o.account), side: o.side,
+                                          price: Price(units: o.price), leaves: Quantity(o.leaves),
+                                          visible: Quantity(o.visible)))
+                m = o.next
+            }
+            return level
+        }
+    }
+
+    /// Checks every structural invariant and returns what is broken: an empty list when all hold.
+    /// Costs a walk over all state; for tests and `bourse replay --check`.
+    public func invariantViolations() -> [String] {
+        var problems: [String] = []
+        var seen = 0
+        for (bookIndex, book) in books.enumerated() {
+            let name = book.symbol.description
+            for (side, sideLevels) in [(Side.buy, book.bids), (Side.sell, book.asks)] {
+                for i in sideLevels.keys.indices.dropFirst() where sideLevels.keys[i - 1] >= sideLevels.keys[i] {
+                    problems.append("\(name) \(side) levels out of order at \(i)")
+                }
+                for (i, lh) in sideLevels.handles.enumerated() {
+                    let level = levels[lh]
+                    if sideLevels.key(level.price) != sideLevels.keys[i] { problems.append("\(name) level key mismatch") }
+                    var count: Int32 = 0, visible: Int64 = 0, total: Int64 = 0
+                    var m = level.head, prev: Int32 = -1
+                    while m >= 0 {
+                        let o = orders[m]
+                        if o.prev != prev { problems.append("\(name) broken link at order \(o.id)") }
+                        if o.place != .book || o.level != lh || o.price != level.price || o.side != side
+                            || Int(o.book) != bookIndex {
+                            problems.append("\(name) order \(o.id) misplaced")
+                        }
+                        if o.visible <= 0 || o.visible > o.leaves || o.leaves > o.quantity {
+                            problems.append("\(name) order \(o.id) quantities visible \(o.visible) leaves \(o.leaves) qty \(o.quantity)")
+                        }
+                        if o.display == 0, o.visible != o.leaves { problems.append("\(name) order \(o.id) hides quantity") }
+                        if index.find(o.id) != m { problems.append("\(name) order \(o.id) not indexed") }
+                        count += 1; visible += o.visible; total += o.leaves
+                        prev = m
+                        m = o.next
+                    }
+                    if level.tail != prev { problems.append("\(name) level \(level.price) tail mismatch") }
+                    if count == 0 || count != level.count || visible != level.visible || total != level.total {
+                        problems.append("\(name) level \(level.price) totals: count \(level.count)/\(count) visible \(level.visible)/\(visible) total \(level.total)/\(total)")
+                    }
+                    seen += Int(count)
+                }
+            }
+            let resting = book.bids.handles.reduce(0) { $0 + Int(levels[$1].count) }
+                + book.asks.handles.reduce(0) { $0 + Int(levels[$1].count) }
+            if resting != book.resting { problems.append("\(name) resting count \(book.resting), found \(resting)") }
+            if let bid = book.bids.best, let ask = book.asks.best, levels[bid].price >= levels[ask].price {
+                problems.append("\(name) crossed at rest: bid \(levels[bid].price) ask \(levels[ask].price)")
+            }
+            for list in [book.buyStops, book.sellStops] {
+                for i in list.entries.indices.dropFirst() where !list.triggersBefore(list.entries[i], list.entries[i - 1]) {
+                    problems.append("\(name) stops out of order")
+                }
+                for e in list.entries {
+                    let o = orders[e.slot]
+                    if o.place != .stop || o.stopPrice != e.price || o.priority != e.priority { problems.append("\(name) stop \(o.id) misfiled") }
+                }
+                seen += list.entries.count
+            }
+            if book.state == .open, book.lastTrade != 0 {
+                if let e = book.buyStops.entries.last, book.lastTrade >= e.price { problems.append("\(name) buy stop left untriggered") }
+                if let e = book.sellStops.entries.last, book.lastTrade <= e.price { problems.append("\(name) sell stop left untriggered") }
+            }
+            seen += book.trailing.count
+            var p = book.pendingHead
+            while p >= 0 {
+                if orders[p].place != .pending { problems.append("\(name) pending order \(orders[p].id) misplaced") }
+                seen += 1
+                p = orders[p].next
+            }
+        }
+        if seen != orders.live || index.count != orders.live {
+            problems.append("orders: placed \(seen), live \(orders.live), indexed \(index.count)")
+        }
+        return problems
+    }
+}

@@ -1,0 +1,286 @@
+import BourseCore
+
+/// The deterministic state machine of the venue: `process(SequencedCommand) -> [Event]`.
+/// No clock, randomness or I/O: time and ids come in with the command, and nothing iterates a
+/// hash table. Owned by one thread (the sequencer's).
+public final class MatchingEngine {
+    public struct Limits: Sendable {
+        /// Open orders across all books, stops and pending orders included.
+        public var ordersMax: Int
+        public var symbolsMax: Int
+        public init(ordersMax: Int = 8_000_000, symbolsMax: Int = 10_000) {
+            self.ordersMax = ordersMax
+            self.symbolsMax = symbolsMax
+        }
+    }
+
+    public let limits: Limits
+    var orders: Pool<OrderSlot>
+    var levels: Pool<Level>
+    var index: IDMap
+    var symbolIndex: IDMap
+    var books: [Book] = []
+    var gtd = GTDHeap()
+    /// Acceptance and priority serial, the last one handed out.
+    var serial: UInt64 = 0
+    /// The last execution id handed out.
+    var lastExecution: UInt64 = 0
+    /// The time of the command being processed.
+    var now: Int64 = 0
+    var out: [Event] = []
+
+    public init(limits: Limits = Limits()) {
+        self.limits = limits
+        orders = Pool(capacity: 1 << 12, blank: OrderSlot())
+        levels = Pool(capacity: 1 << 10, blank: Level())
+        index = IDMap(capacity: 1 << 12)
+        symbolIndex = IDMap(capacity: 64)
+    }
+
+    deinit {
+        orders.deallocate()
+        levels.deallocate()
+        index.deallocate()
+        symbolIndex.deallocate()
+    }
+
+    /// Applies one command and appends what happened to `events`.
+    public func process(_ command: SequencedCommand, into events: inout [Event]) {
+        swap(&out, &events)
+        defer { swap(&out, &events) }
+        now = command.time.nanos
+        switch command.command {
+        case .listSymbol(let symbol, let rules): list(symbol, rules)
+        case .setTradingState(let symbol, let state): setTradingState(symbol, state)
+        case .newOrder(let order): newOrder(order)
+        case .cancel(let cancel): self.cancel(cancel)
+        case .replace(let replace): self.replace(replace)
+        case .expireOrders: expireDue()
+        }
+    }
+
+    public func process(_ command: SequencedCommand) -> [Event] {
+        var events: [Event] = []
+        process(command, into: &events)
+        return events
+    }
+
+    // MARK: - Symbols and trading states
+
+    func list(_ symbol: Symbol, _ rules: InstrumentRules) {
+        guard symbolIndex.find(symbol.packed) == nil else {
+            out.append(.commandRejected(.symbolAlreadyListed(symbol)))
+            return
+        }
+        guard books.count < limits.symbolsMax else {
+            out.append(.commandRejected(.tooManySymbols))
+            return
+        }
+        guard (try? rules.validate()) != nil else {
+            out.append(.commandRejected(.invalidRules(symbol)))
+            return
+        }
+        symbolIndex.insert(symbol.packed, Int32(books.count))
+        books.append(Book(symbol: symbol, rules: rules))
+        out.append(.symbolListed(symbol))
+    }
+
+    func book(_ symbol: Symbol) -> Book? {
+        symbolIndex.find(symbol.packed).map { books[Int($0)] }
+    }
+
+    func setTradingState(_ symbol: Symbol, _ state: TradingState) {
+        guard let book = book(symbol) else {
+            out.append(.commandRejected(.unknownSymbol(symbol)))
+            return
+        }
+        book.state = state
+        out.append(.tradingStateChanged(symbol, state))
+        switch state {
+        case .closed: expireDayOrders(book)
+        case .open: releasePending(book)
+        case .preOpen, .halted: break
+        }
+    }
+
+    // MARK: - New orders
+
+    func newOrder(_ order: NewOrder) {
+        guard let book = book(order.symbol) else {
+            out.append(.orderRejected(order.orderID, order.account, .unknownSymbol(order.symbol)))
+            return
+        }
+        if let reason = validate(order, book) {
+            out.append(.orderRejected(order.orderID, order.account, reason))
+            return
+        }
+        let t = accept(order, book)
+        out.append(.orderAccepted(order))
+        if book.state == .preOpen {
+            appendPending(t, book)
+            return
+        }
+        arrive(t, book)
+        runStops(book)
+    }
+
+    /// Takes a slot for a validated order and indexes it.
+    func accept(_ order: NewOrder, _ book: Book) -> Int32 {
+        let t = orders.allocate()
+        serial += 1
+        let p = orders.pointer(t)
+        p.pointee.id = order.orderID.rawValue
+        p.pointee.accepted = serial
+        p.pointee.priority = serial
+        p.pointee.account = order.account.rawValue
+        p.pointee.book = symbolIndex.find(order.symbol.packed)!
+        p.pointee.side = order.side
+        p.pointee.type = order.type
+        p.pointee.tif = order.timeInForce
+        p.pointee.stp = order.selfTradePrevention
+        p.pointee.postOnly = order.postOnly
+        p.pointee.quantity = order.quantity.shares
+        p.pointee.leaves = order.quantity.shares
+        p.pointee.price = order.limitPrice?.units ?? 0
+        p.pointee.stopPrice = order.stopPrice?.units ?? 0
+        p.pointee.display = order.displayQuantity?.shares ?? 0
+        p.pointee.place = .working
+        switch order.trailingOffset {
+        case .amount(let amount)?:
+            p.pointee.trail = amount.units
+        case .basisPoints(let bp)?:
+            p.pointee.trail = bp
+            p.pointee.trailInBasisPoints = true
+        case nil: break
+        }
+        if order.type == .trailingStop { p.pointee.watermark = referencePrice(book) }
+        if let expire = order.expireTime {
+            p.pointee.expire = expire.nanos
+            gtd.push(.init(expire: expire.nanos, accepted: serial, slot: t))
+        }
+        index.insert(order.orderID.rawValue, t)
+        return t
+    }
+
+    /// An accepted order enters an open market: stops wait for their trigger, the rest trades.
+    func arrive(_ t: Int32, _ book: Book) {
+        let o = orders[t]
+        if o.type.isStop {
+            insertStop(t, book)
+            return
+        }
+        if o.postOnly, wouldCross(side: o.side, price: o.price, book) {
+            finish(t, cancelling: .wouldTakeLiquidity)
+            return
+        }
+        execute(t, book)
+    }
+
+    /// Trades a working order as far as it may, then rests, cancels or removes what is left.
+    func execute(_ t: Int32, _ book: Book) {
+        let o = orders[t]
+        let limit: Int64
+        if o.isMarketLike {
+            guard let protection = protectionPrice(o.side, book) else {
+                finish(t, cancelling: .noLiquidity)
+                return
+            }
+            limit = protection
+        } else {
+            limit = o.price
+        }
+        if o.tif == .fok {
+            switch fillOrKillCheck(t, book, limit: limit) {
+            case .fillable: break
+            case .insufficient:
+                finish(t, cancelling: .fillOrKill)
+                return
+            case .selfTrade:
+                finish(t, cancelling: .selfTradePrevention)
+                return
+            }
+        }
+        guard match(t, book, limit: limit) else { return }
+        let after = orders[t]
+        if after.leaves == 0 {
+            release(t)
+        } else if after.isMarketLike {
+            let beyond = after.side == .buy ? !book.asks.isEmpty : !book.bids.isEmpty
+            finish(t, cancelling: beyond ? .protectionLimit : .noLiquidity)
+        } else if after.tif == .ioc {
+            finish(t, cancelling: .immediateOrCancel)
+        } else {
+            rest(t, book)
+        }
+    }
+
+    // MARK: - Cancels
+
+    func cancel(_ c: CancelOrder) {
+        guard let s = index.find(c.orderID.rawValue), orders[s].account == c.account.rawValue else {
+            out.append(.cancelRejected(c.orderID, c.account, .orderNotOpen(c.orderID)))
+            return
+        }
+        unplace(s)
+        finish(s, cancelling: .requested)
+    }
+
+    // MARK: - Shared helpers
+
+    /// Cancels an order that is no longer placed anywhere, reporting its leaves.
+    func finish(_ s: Int32, cancelling reason: CancelReason) {
+        let o = orders[s]
+        out.append(.orderCancelled(OrderID(o.id), AccountID(o.account), leaves: Quantity(o.leaves), reason))
+        release(s)
+    }
+
+    /// Forgets an order that is no longer placed anywhere.
+    func release(_ s: Int32) {
+        index.remove(orders[s].id)
+        orders[s].place = .free
+        orders.free(s)
+    }
+
+    /// Takes an order out of wherever it waits, leaving it working.
+    func unplace(_ s: Int32) {
+        switch orders[s].place {
+        case .book: detach(s)
+        case .stop: removeStop(s)
+        case .pending: unlinkPending(s)
+        case .working, .free: break
+        }
+        orders[s].place = .working
+    }
+
+    @inline(__always) func wouldCross(side: Side, price: Int64, _ book: Book) -> Bool {
+        if side == .buy {
+            guard let best = book.asks.best else { return false }
+            return price >= levels[best].price
+        }
+        guard let best = book.bids.best else { return false }
+        return price <= levels[best].price
+    }
+
+    /// Last trade, else previous close; 0 when neither is known.
+    func referencePrice(_ book: Book) -> Int64 {
+        book.lastTrade != 0 ? book.lastTrade : (book.rules.previousClose?.units ?? 0)
+    }
+
+    /// The worst price a market order may trade at: the reference price moved by the protection
+    /// percentage, rounded toward the reference onto a tick. With no reference it is measured from
+    /// the best opposite price; nil when there is nothing to trade against at all.
+    func protectionPrice(_ side: Side, _ book: Book) -> Int64? {
+        var reference = referencePrice(book)
+        if reference == 0 {
+            guard let best = side == .buy ? book.asks.best : book.bids.best else { return nil }
+            reference = levels[best].price
+        }
+        let delta = reference * book.rules.marketProtectionBasisPoints / 10_000
+        let table = book.rules.tickTable
+        if side == .buy {
+            return table.roundDown(Price(units: reference + delta)).units
+        }
+        let floor = reference - delta
+        return floor <= 0 ? 1 : table.roundUp(Price(units: floor)).units
+    }
+}

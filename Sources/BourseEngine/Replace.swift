@@ -1,0 +1,100 @@
+import BourseCore
+
+extension MatchingEngine {
+    /// Cancel/replace. Reducing the quantity at unchanged prices keeps the order's place; any price
+    /// change or a larger quantity sends it to the back, and a new limit price may trade at once.
+    func replace(_ r: ReplaceOrder) {
+        guard let s = index.find(r.orderID.rawValue), orders[s].account == r.account.rawValue else {
+            out.append(.replaceRejected(r.orderID, newOrderID: r.newOrderID, r.account, .orderNotOpen(r.orderID)))
+            return
+        }
+        let book = books[Int(orders[s].book)]
+        if let reason = validateReplace(r, orders[s], book) {
+            out.append(.replaceRejected(r.orderID, newOrderID: r.newOrderID, r.account, reason))
+            return
+        }
+        let o = orders[s]
+        let newLimit = r.limitPrice?.units ?? o.price
+        let newStop = r.stopPrice?.units ?? o.stopPrice
+        let keepsPriority = newLimit == o.price && newStop == o.stopPrice && r.quantity.shares < o.quantity
+        let newLeaves = r.quantity.shares - (o.quantity - o.leaves)
+
+        if r.newOrderID != r.orderID {
+            index.remove(o.id)
+            index.insert(r.newOrderID.rawValue, s)
+            orders[s].id = r.newOrderID.rawValue
+        }
+        let place = o.place
+        if keepsPriority {
+            if place == .book {
+                let lp = levels.pointer(o.level)
+                let visible = o.display > 0 ? min(o.visible, newLeaves) : newLeaves
+                lp.pointee.visible -= o.visible - visible
+                lp.pointee.total -= o.leaves - newLeaves
+                orders[s].visible = visible
+            }
+            orders[s].quantity = r.quantity.shares
+            orders[s].leaves = newLeaves
+        } else {
+            unplace(s)
+            orders[s].price = newLimit
+            orders[s].stopPrice = newStop
+            orders[s].quantity = r.quantity.shares
+            orders[s].leaves = newLeaves
+            serial += 1
+            orders[s].priority = serial
+        }
+        let hasLimit = o.type == .limit || o.type == .stopLimit
+        let hasStop = o.type == .stop || o.type == .stopLimit
+        out.append(.orderReplaced(Replacement(
+            orderID: r.orderID, newOrderID: r.newOrderID, account: r.account, quantity: r.quantity,
+            leaves: Quantity(newLeaves), limitPrice: hasLimit ? Price(units: newLimit) : nil,
+            stopPrice: hasStop ? Price(units: newStop) : nil, keptPriority: keepsPriority)))
+        guard !keepsPriority else { return }
+        switch place {
+        case .pending:
+            appendPending(s, book)
+        case .stop:
+            insertStop(s, book)
+            runStops(book)
+        case .book where book.state == .preOpen:
+            // Nothing trades before the open: the order waits in the queue like a new one.
+            appendPending(s, book)
+        case .book:
+            execute(s, book)
+            runStops(book)
+        case .working, .free:
+            preconditionFailure("replacing an order that is not placed")
+        }
+    }
+
+    func validateReplace(_ r: ReplaceOrder, _ o: OrderSlot, _ book: Book) -> RejectReason? {
+        switch book.state {
+        case .halted: return .symbolHalted(book.symbol)
+        case .closed: return .symbolClosed(book.symbol)
+        case .preOpen, .open: break
+        }
+        if o.type == .market || o.type == .trailingStop { return .replaceNotAllowed(o.type) }
+        if r.newOrderID != r.orderID, index.find(r.newOrderID.rawValue) != nil {
+            return .duplicateOrderID(r.newOrderID)
+        }
+        if let reason = checkQuantity(r.quantity, book.rules) { return reason }
+        let filled = Quantity(o.quantity - o.leaves)
+        if r.quantity <= filled { return .replaceQuantityNotAboveFilled(r.quantity, filled: filled) }
+        let hasLimit = o.type == .limit || o.type == .stopLimit
+        let hasStop = o.type == .stop || o.type == .stopLimit
+        if r.limitPrice != nil, !hasLimit { return .limitPriceNotAllowed }
+        if r.stopPrice != nil, !hasStop { return .stopPriceNotAllowed }
+        if let p = r.limitPrice, let reason = checkPrice(p, book.rules) { return reason }
+        if let p = r.stopPrice, let reason = checkPrice(p, book.rules) { return reason }
+        let newLimit = r.limitPrice?.units ?? o.price
+        let newStop = r.stopPrice?.units ?? o.stopPrice
+        if r.quantity.shares == o.quantity, newLimit == o.price, newStop == o.stopPrice, r.newOrderID == r.orderID {
+            return .replaceChangesNothing
+        }
+        if o.postOnly, book.state == .open, o.place == .book, wouldCross(side: o.side, price: newLimit, book) {
+            return .wouldTakeLiquidity
+        }
+        return nil
+    }
+}

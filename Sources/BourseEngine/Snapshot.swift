@@ -1,0 +1,131 @@
+import BourseCore
+
+/// The engine's state in a canonical binary form: the same state always encodes to the same bytes,
+/// so the encoding doubles as the input of the state hash that replay compares.
+extension MatchingEngine {
+    public func encodeSnapshot(into w: inout ByteWriter) {
+        w.writeVarint(serial)
+        w.writeVarint(lastExecution)
+        w.writeVarint(UInt64(books.count))
+        for book in books {
+            w.write(book.symbol)
+            w.write(book.rules)
+            w.write(book.state.rawValue)
+            w.writeSigned(book.lastTrade)
+            var count = 0
+            forEachOrder(in: book) { _ in count += 1 }
+            w.writeVarint(UInt64(count))
+            forEachOrder(in: book) { s in encode(orders[s], into: &w) }
+        }
+    }
+
+    /// FNV-1a over the canonical snapshot bytes.
+    public func stateHash() -> UInt64 {
+        var w = ByteWriter(capacity: 1 << 16)
+        encodeSnapshot(into: &w)
+        return fnv1a(w.bytes)
+    }
+
+    public convenience init(snapshot r: inout ByteReader, limits: Limits = Limits()) throws(DecodeError) {
+        self.init(limits: limits)
+        serial = try r.readVarint()
+        lastExecution = try r.readVarint()
+        let bookCount = try r.readVarint()
+        guard bookCount <= UInt64(limits.symbolsMax) else { throw DecodeError(.invalidValue("book count"), at: r.offset) }
+        for _ in 0..<bookCount {
+            let at = r.offset
+            let symbol = try r.readSymbol()
+            let rules = try r.readRules()
+            guard symbolIndex.find(symbol.packed) == nil else { throw DecodeError(.invalidValue("duplicate symbol"), at: at) }
+            let book = Book(symbol: symbol, rules: rules)
+            book.state = try r.readEnum(TradingState.self, "trading state")
+            book.lastTrade = try r.readSigned()
+            symbolIndex.insert(symbol.packed, Int32(books.count))
+            books.append(book)
+            let orderCount = try r.readVarint()
+            for _ in 0..<orderCount { try decodeOrder(&r, into: book) }
+        }
+    }
+
+    private func encode(_ o: OrderSlot, into w: inout ByteWriter) {
+        w.write(o.place.rawValue)
+        w.writeVarint(o.id)
+        w.writeVarint(o.accepted)
+        w.writeVarint(o.priority)
+        w.writeSigned(o.expire)
+        w.writeSigned(o.price)
+        w.writeSigned(o.stopPrice)
+        w.writeSigned(o.quantity)
+        w.writeSigned(o.leaves)
+        w.writeSigned(o.visible)
+        w.writeSigned(o.display)
+        w.writeSigned(o.trail)
+        w.writeSigned(o.watermark)
+        w.writeVarint(UInt64(o.account))
+        w.write(o.side.rawValue)
+        w.write(o.type.rawValue)
+        w.write(o.tif.rawValue)
+        w.write(o.stp.rawValue)
+        w.write((o.postOnly ? 1 : 0) | (o.trailInBasisPoints ? 2 : 0))
+    }
+
+    private func decodeOrder(_ r: inout ByteReader, into book: Book) throws(DecodeError) {
+        let at = r.offset
+        guard let place = Place(rawValue: try r.readByte()), place == .book || place == .stop || place == .pending else {
+            throw DecodeError(.invalidValue("order place"), at: at)
+        }
+        var o = OrderSlot()
+        o.id = try r.readVarint()
+        o.accepted = try r.readVarint()
+        o.priority = try r.readVarint()
+        o.expire = try r.readSigned()
+        o.price = try r.readSigned()
+        o.stopPrice = try r.readSigned()
+        o.quantity = try r.readSigned()
+        o.leaves = try r.readSigned()
+        o.visible = try r.readSigned()
+        o.display = try r.readSigned()
+        o.trail = try r.readSigned()
+        o.watermark = try r.readSigned()
+        let account = try r.readVarint()
+        guard account <= UInt64(UInt32.max) else { throw DecodeError(.invalidValue("account"), at: at) }
+        o.account = UInt32(account)
+        o.side = try r.readEnum(Side.self, "side")
+        o.type = try r.readEnum(OrderType.self, "order type")
+        o.tif = try r.readEnum(TimeInForce.self, "time in force")
+        o.stp = try r.readEnum(SelfTradePrevention.self, "self-trade prevention")
+        let flags = try r.readByte()
+        o.postOnly = flags & 1 != 0
+        o.trailInBasisPoints = flags & 2 != 0
+        guard o.leaves > 0, o.leaves <= o.quantity, index.find(o.id) == nil else {
+            throw DecodeError(.invalidValue("order \(o.id)"), at: at)
+        }
+        o.book = symbolIndex.find(book.symbol.packed)!
+        o.place = .working
+        let s = orders.allocate()
+        orders[s] = o
+        index.insert(o.id, s)
+        if o.tif == .gtd { gtd.push(.init(expire: o.expire, accepted: o.accepted, slot: s)) }
+        switch place {
+        case .pending: appendPending(s, book)
+        case .stop: insertStop(s, book)
+        case .book:
+            guard o.visible > 0, o.visible <= o.leaves else { throw DecodeError(.invalidValue("order \(o.id) visible"), at: at) }
+            // `rest` would recompute the shown slice; a restored iceberg keeps the one it had.
+            rest(s, book)
+            let lp = levels.pointer(orders[s].level)
+            lp.pointee.visible += o.visible - orders[s].visible
+            orders[s].visible = o.visible
+        case .free, .working: break
+        }
+    }
+}
+
+public func fnv1a(_ bytes: [UInt8], seed: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
+    var hash = seed
+    for byte in bytes {
+        hash ^= UInt64(byte)
+        hash = hash &* 0x0000_0100_0000_01b3
+    }
+    return hash
+}

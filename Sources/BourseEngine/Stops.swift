@@ -1,0 +1,169 @@
+import BourseCore
+
+extension MatchingEngine {
+    func insertStop(_ t: Int32, _ book: Book) {
+        let o = orders[t]
+        orders[t].place = .stop
+        if o.type == .trailingStop {
+            // Appending keeps priority order: a trailing stop's priority is its acceptance serial.
+            book.trailing.append(t)
+        } else if o.side == .buy {
+            book.buyStops.insert(.init(price: o.stopPrice, priority: o.priority, slot: t))
+        } else {
+            book.sellStops.insert(.init(price: o.stopPrice, priority: o.priority, slot: t))
+        }
+    }
+
+    func removeStop(_ s: Int32) {
+        let o = orders[s]
+        let book = books[Int(o.book)]
+        if o.type == .trailingStop {
+            book.trailing.remove(at: book.trailing.firstIndex(of: s)!)
+        } else if o.side == .buy {
+            book.buyStops.remove(.init(price: o.stopPrice, priority: o.priority, slot: s))
+        } else {
+            book.sellStops.remove(.init(price: o.stopPrice, priority: o.priority, slot: s))
+        }
+    }
+
+    /// Triggers stops reached by the last trade price, one at a time, each executed before the next
+    /// is chosen so that cascades are deterministic: buy stops (lowest stop price first), then sell
+    /// stops (highest first), equal prices by priority; then trailing stops in priority order.
+    func runStops(_ book: Book) {
+        guard book.state == .open else { return }
+        while book.lastTrade != 0 {
+            followTrades(book)
+            let last = book.lastTrade
+            let s: Int32
+            if let e = book.buyStops.entries.last, last >= e.price {
+                book.buyStops.entries.removeLast()
+                s = e.slot
+            } else if let e = book.sellStops.entries.last, last <= e.price {
+                book.sellStops.entries.removeLast()
+                s = e.slot
+            } else if let i = book.trailing.firstIndex(where: { trailingTriggered(orders[$0], last: last) }) {
+                s = book.trailing.remove(at: i)
+            } else {
+                return
+            }
+            let sp = orders.pointer(s)
+            sp.pointee.place = .working
+            sp.pointee.type = sp.pointee.type == .stopLimit ? .limit : .market
+            out.append(.stopTriggered(OrderID(sp.pointee.id), AccountID(sp.pointee.account), lastTrade: Price(units: last)))
+            execute(s, book)
+        }
+    }
+
+    /// Trailing stops follow the best trade price reached since they last looked.
+    func followTrades(_ book: Book) {
+        defer {
+            book.passHigh = 0
+            book.passLow = 0
+        }
+        guard !book.trailing.isEmpty, book.passHigh != 0 else { return }
+        for s in book.trailing {
+            let sp = orders.pointer(s)
+            if sp.pointee.side == .sell {
+                sp.pointee.watermark = max(sp.pointee.watermark, book.passHigh)
+            } else {
+                sp.pointee.watermark = min(sp.pointee.watermark, book.passLow)
+            }
+        }
+    }
+
+    /// A sell trails below its highest price, a buy above its lowest. Compared in integers: a
+    /// percentage trail triggers when last × 10,000 crosses watermark × (10,000 ∓ bp).
+    func trailingTriggered(_ o: OrderSlot, last: Int64) -> Bool {
+        if o.trailInBasisPoints {
+            return o.side == .sell
+                ? last * 10_000 <= o.watermark * (10_000 - o.trail)
+                : last * 10_000 >= o.watermark * (10_000 + o.trail)
+        }
+        return o.side == .sell ? last <= o.watermark - o.trail : last >= o.watermark + o.trail
+    }
+
+    // MARK: - Pre-open queue
+
+    func appendPending(_ t: Int32, _ book: Book) {
+        orders[t].place = .pending
+        orders[t].prev = book.pendingTail
+        orders[t].next = -1
+        if book.pendingTail >= 0 { orders[book.pendingTail].next = t } else { book.pendingHead = t }
+        book.pendingTail = t
+    }
+
+    func unlinkPending(_ s: Int32) {
+        let book = books[Int(orders[s].book)]
+        let prev = orders[s].prev
+        let next = orders[s].next
+        if prev >= 0 { orders[prev].next = next } else { book.pendingHead = next }
+        if next >= 0 { orders[next].prev = prev } else { book.pendingTail = prev }
+        orders[s].prev = -1
+        orders[s].next = -1
+    }
+
+    /// At the open, orders held in pre-open arrive one by one in the order they were accepted; then
+    /// stops already reached (replaced while the market was not open) trigger.
+    func releasePending(_ book: Book) {
+        while book.pendingHead >= 0 {
+            let t = book.pendingHead
+            unlinkPending(t)
+            orders[t].place = .working
+            arrive(t, book)
+            runStops(book)
+        }
+        runStops(book)
+    }
+
+    // MARK: - Expiry
+
+    /// Entering the closed state expires the book's DAY orders, in acceptance order.
+    func expireDayOrders(_ book: Book) {
+        var due: [(accepted: UInt64, slot: Int32)] = []
+        forEachOrder(in: book) { s in
+            if orders[s].tif == .day { due.append((orders[s].accepted, s)) }
+        }
+        due.sort { $0.accepted < $1.accepted }
+        for entry in due { expire(entry.slot) }
+    }
+
+    /// Expires GTD orders whose time has come, by expiry time then acceptance.
+    func expireDue() {
+        while let top = gtd.top, top.expire <= now {
+            gtd.pop()
+            let o = orders[top.slot]
+            guard o.place != .free, o.accepted == top.accepted else { continue }
+            expire(top.slot)
+        }
+    }
+
+    func expire(_ s: Int32) {
+        unplace(s)
+        let o = orders[s]
+        out.append(.orderExpired(OrderID(o.id), AccountID(o.account), leaves: Quantity(o.leaves)))
+        release(s)
+    }
+
+    /// Visits every open order of a book: pending, bids best first, asks best first, stops, trailing.
+    func forEachOrder(in book: Book, _ body: (Int32) -> Void) {
+        var p = book.pendingHead
+        while p >= 0 {
+            let next = orders[p].next
+            body(p)
+            p = next
+        }
+        for side in [book.bids, book.asks] {
+            for lh in side.handles.reversed() {
+                var m = levels[lh].head
+                while m >= 0 {
+                    let next = orders[m].next
+                    body(m)
+                    m = next
+                }
+            }
+        }
+        for e in book.buyStops.entries.reversed() { body(e.slot) }
+        for e in book.sellStops.entries.reversed() { body(e.slot) }
+        for s in book.trailing { body(s) }
+    }
+}
