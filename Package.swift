@@ -6,14 +6,32 @@ let package = Package(
     name: "Bourse",
     platforms: [.macOS(.v15)],
     products: [
+        .executable(name: "bourse", targets: ["bourse"]),
         .library(name: "BourseCore", targets: ["BourseCore"]),
         .library(name: "BourseEngine", targets: ["BourseEngine"]),
+        .library(name: "BourseJournal", targets: ["BourseJournal"]),
+        .library(name: "BourseNode", targets: ["BourseNode"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         .target(name: "BourseCore"),
         .target(name: "BourseEngine", dependencies: ["BourseCore"]),
+        .target(name: "BourseJournal", dependencies: ["BourseCore", "BourseEngine"]),
+        .target(name: "BourseNode", dependencies: ["BourseCore", "BourseEngine", "BourseJournal"]),
+        .executableTarget(
+            name: "bourse",
+            dependencies: [
+                "BourseCore", "BourseEngine", "BourseJournal", "BourseNode",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(name: "BourseCoreTests", dependencies: ["BourseCore"]),
         .testTarget(name: "BourseEngineTests", dependencies: ["BourseCore", "BourseEngine"]),
+        .testTarget(name: "BourseJournalTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal"]),
+        // Depends on the executable so that `swift test` builds it: the crash test runs it as a child process.
+        .testTarget(name: "BourseNodeTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "bourse"]),
     ],
     swiftLanguageModes: [.v6]
 )

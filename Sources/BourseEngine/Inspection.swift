@@ -142,3 +142,8 @@ extension MatchingEngine {
         return problems
     }
 }
+
+extension MatchingEngine {
+    /// Orders resting on all books (stops and pending orders excluded).
+    public var restingOrderCount: Int { books.reduce(0) { $0 + $1.resting } }
+}

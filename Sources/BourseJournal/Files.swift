@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Thin, checked wrappers over POSIX file calls: the journal needs write, fsync, ftruncate and
+/// directory fsync exactly, which Foundation does not expose as plainly.
+public struct FileError: Error, CustomStringConvertible, Equatable {
+    public var operation: String
+    public var path: String
+    public var code: Int32
+    public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
+}
+
+enum Files {
+    static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws(FileError) -> Int32 {
+        let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw FileError(operation: "open", path: path, code: errno) }
+        return fd
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(FileError) {
+        let failure: Int32 = bytes.withUnsafeBytes { b in
+            var done = 0
+            while done < b.count {
+                let n = Glibc.write(fd, b.baseAddress! + done, b.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                done += n
+            }
+            return 0
+        }
+        if failure != 0 { throw FileError(operation: "write", path: path, code: failure) }
+    }
+
+    static func syncData(_ fd: Int32, path: String) throws(FileError) {
+        guard fdatasync(fd) == 0 else { throw FileError(operation: "fdatasync", path: path, code: errno) }
+    }
+
+    /// Makes a created, renamed or removed file's directory entry durable.
+    static func syncDirectory(_ path: String) throws(FileError) {
+        let fd = try open(path, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw FileError(operation: "fsync", path: path, code: errno) }
+    }
+
+    static func readAll(_ path: String) throws(FileError) -> [UInt8] {
+        let fd = try open(path, O_RDONLY)
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw FileError(operation: "stat", path: path, code: errno) }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError(operation: "read", path: path, code: errno)
+            }
+            if n == 0 { break }
+            done += n
+        }
+        bytes.removeSubrange(done...)
+        return bytes
+    }
+
+    static func truncate(_ path: String, to length: Int) throws(FileError) {
+        guard Glibc.truncate(path, off_t(length)) == 0 else { throw FileError(operation: "truncate", path: path, code: errno) }
+        let fd = try open(path, O_WRONLY)
+        defer { close(fd) }
+        try syncData(fd, path: path)
+    }
+
+    static func list(_ directory: String) throws(FileError) -> [String] {
+        guard let dir = opendir(directory) else { throw FileError(operation: "opendir", path: directory, code: errno) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    static func makeDirectory(_ path: String) throws(FileError) {
+        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw FileError(operation: "mkdir", path: path, code: errno) }
+    }
+
+    static func rename(_ from: String, _ to: String) throws(FileError) {
+        guard Glibc.rename(from, to) == 0 else { throw FileError(operation: "rename", path: from, code: errno) }
+    }
+}

@@ -1,0 +1,60 @@
+import BourseCore
+
+/// On-disk layout shared by the writer and the reader.
+///
+/// Segment file `journal-<first sequence, 20 digits>.log`:
+///   header: "BRSJ" | codec version u16 | reserved u16 | first sequence u64 | CRC-32C of those 16 bytes u32
+///   entries: length u32 | CRC-32C(payload) u32 | CRC-32C(the 8 bytes before) u32 | payload
+///   payload: sequenced command | events byte count (varint) | events, each in the codec's form
+/// The header CRC lets the reader trust a length before reading that far, so damage to a length
+/// is found where it is rather than mistaken for the end of the file.
+public enum JournalFormat {
+    static let segmentMagic: [UInt8] = Array("BRSJ".utf8)
+    static let segmentHeaderBytes = 20
+    static let frameHeaderBytes = 12
+    /// An entry holds one command and its events; a sweep of a deep book stays far below this.
+    public static let entryBytesMax = 16 << 20
+
+    static func segmentName(_ firstSequence: UInt64) -> String {
+        let digits = String(firstSequence)
+        return "journal-" + String(repeating: "0", count: 20 - digits.count) + digits + ".log"
+    }
+
+    static func segmentHeader(firstSequence: UInt64) -> [UInt8] {
+        var w = ByteWriter(capacity: segmentHeaderBytes)
+        w.bytes.append(contentsOf: segmentMagic)
+        w.bytes.append(contentsOf: [UInt8(Codec.version & 0xff), UInt8(Codec.version >> 8), 0, 0])
+        w.writeFixed64(firstSequence)
+        w.writeFixed32(CRC32C.checksum(w.bytes))
+        return w.bytes
+    }
+
+    /// Appends one framed entry: the payload is written in place, then the frame header filled in.
+    static func appendEntry(_ command: SequencedCommand, _ events: [Event], to w: inout ByteWriter, scratch: inout ByteWriter) {
+        let frameStart = w.bytes.count
+        w.bytes.append(contentsOf: repeatElement(0, count: frameHeaderBytes))
+        w.write(command)
+        scratch.bytes.removeAll(keepingCapacity: true)
+        for event in events { scratch.write(event) }
+        w.writeVarint(UInt64(scratch.bytes.count))
+        w.bytes.append(contentsOf: scratch.bytes)
+        let payloadCount = w.bytes.count - frameStart - frameHeaderBytes
+        precondition(payloadCount <= entryBytesMax, "journal entry of \(payloadCount) bytes")
+        w.bytes.withUnsafeMutableBytes { b in
+            let payload = UnsafeRawBufferPointer(rebasing: b[(frameStart + frameHeaderBytes)...])
+            b.storeBytes(of: UInt32(payloadCount).littleEndian, toByteOffset: frameStart, as: UInt32.self)
+            b.storeBytes(of: CRC32C.checksum(payload).littleEndian, toByteOffset: frameStart + 4, as: UInt32.self)
+            let header = UnsafeRawBufferPointer(rebasing: b[frameStart..<(frameStart + 8)])
+            b.storeBytes(of: CRC32C.checksum(header).littleEndian, toByteOffset: frameStart + 8, as: UInt32.self)
+        }
+    }
+}
+
+public enum Durability: String, Sendable, CaseIterable {
+    /// Written and fdatasync'ed before anything in the batch is acknowledged.
+    case fsync
+    /// Written to the OS before acknowledging: survives a crash of the process, not of the machine.
+    case os
+    /// Not written at all; for measuring everything but the journal.
+    case none
+}

@@ -1,0 +1,172 @@
+import BourseCore
+
+public enum JournalError: Error, CustomStringConvertible, Equatable {
+    case file(FileError)
+    /// Damage that is not a torn tail: a whole entry follows it, or it is not in the last segment.
+    case damaged(file: String, offset: Int, reason: String)
+    case sequenceGap(file: String, offset: Int, expected: UInt64, found: UInt64)
+    case badSegmentHeader(file: String, reason: String)
+    case undecodable(file: String, offset: Int, DecodeError)
+    /// Replay produced different events than the journal holds.
+    case replayMismatch(sequence: UInt64, detail: String)
+    case snapshotInvalid(file: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .file(let e): "\(e)"
+        case .damaged(let file, let offset, let reason): "journal damaged in \(file) at offset \(offset): \(reason)"
+        case .sequenceGap(let file, let offset, let expected, let found):
+            "journal sequence gap in \(file) at offset \(offset): expected \(expected), found \(found)"
+        case .badSegmentHeader(let file, let reason): "bad segment header in \(file): \(reason)"
+        case .undecodable(let file, let offset, let e): "undecodable entry in \(file) at offset \(offset): \(e)"
+        case .replayMismatch(let sequence, let detail): "replay differs from the journal at sequence \(sequence): \(detail)"
+        case .snapshotInvalid(let file, let reason): "snapshot \(file) is invalid: \(reason)"
+        }
+    }
+}
+
+/// A torn tail found (and, when repairing, cut off) at the end of the last segment.
+public struct TornTail: Equatable, Sendable, CustomStringConvertible {
+    public var file: String
+    public var offset: Int
+    public var bytesDropped: Int
+    public var description: String { "torn tail in \(file): \(bytesDropped) bytes after offset \(offset) dropped" }
+}
+
+/// One entry as read: its command, and its events still in bytes for byte-for-byte comparison.
+public struct JournalEntry {
+    public var command: SequencedCommand
+    public var eventBytes: UnsafeRawBufferPointer
+}
+
+public struct Segment: Sendable {
+    public var path: String
+    public var firstSequence: UInt64
+}
+
+/// Reads a journal directory segment by segment and hands each whole entry to a closure.
+public enum JournalReader {
+    public static func segments(in directory: String) throws(JournalError) -> [Segment] {
+        let names: [String]
+        do { names = try Files.list(directory) } catch { throw .file(error) }
+        return names.compactMap { name -> Segment? in
+            guard name.hasPrefix("journal-"), name.hasSuffix(".log"),
+                  let first = UInt64(name.dropFirst(8).dropLast(4)) else { return nil }
+            return Segment(path: directory + "/" + name, firstSequence: first)
+        }.sorted { $0.firstSequence < $1.firstSequence }
+    }
+
+    /// Visits every entry with a sequence above `after`, in order. A torn tail of the last segment
+    /// is reported and, with `repair`, truncated away; any other damage throws.
+    public static func read(
+        _ directory: String, after: UInt64 = 0, repair: Bool,
+        _ visit: (JournalEntry) throws(JournalError) -> Void
+    ) throws(JournalError) -> (lastSequence: UInt64, tornTail: TornTail?) {
+        let segments = try segments(in: directory)
+        var expected: UInt64? = nil
+        var last: UInt64 = 0
+        var torn: TornTail?
+        for (i, segment) in segments.enumerated() {
+            let isLast = i == segments.count - 1
+            // Skip segments wholly before `after`; the next segment's first sequence bounds this one.
+            if !isLast, segments[i + 1].firstSequence <= after + 1 {
+                continue
+            }
+            let bytes: [UInt8]
+            do { bytes = try Files.readAll(segment.path) } catch { throw .file(error) }
+            let result: Result<TornTail?, JournalError> = bytes.withUnsafeBytes { b in
+                Result { () throws(JournalError) in
+                    try readSegment(b, segment: segment, isLast: isLast, after: after, expected: &expected, last: &last, visit)
+                }
+            }
+            if let outcome = try result.get() {
+                torn = outcome
+                if repair {
+                    do { try Files.truncate(segment.path, to: outcome.offset) } catch { throw .file(error) }
+                }
+            }
+        }
+        return (last, torn)
+    }
+
+    private static func readSegment(
+        _ b: UnsafeRawBufferPointer, segment: Segment, isLast: Bool, after: UInt64,
+        expected: inout UInt64?, last: inout UInt64, _ visit: (JournalEntry) throws(JournalError) -> Void
+    ) throws(JournalError) -> TornTail? {
+        let file = segment.path
+        guard b.count >= JournalFormat.segmentHeaderBytes else {
+            if isLast { return TornTail(file: file, offset: 0, bytesDropped: b.count) }
+            throw .badSegmentHeader(file: file, reason: "only \(b.count) bytes")
+        }
+        guard Array(b[0..<4]) == JournalFormat.segmentMagic else { throw .badSegmentHeader(file: file, reason: "not a journal segment") }
+        var header = ByteReader(b)
+        try? header.skip(4)
+        let version = UInt16(b[4]) | UInt16(b[5]) << 8
+        guard version == Codec.version else { throw .badSegmentHeader(file: file, reason: "codec version \(version), this build reads \(Codec.version)") }
+        try? header.skip(4)
+        let first = (try? header.readFixed64()) ?? 0
+        let crc = (try? header.readFixed32()) ?? 0
+        guard crc == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[0..<16])) else {
+            throw .badSegmentHeader(file: file, reason: "header checksum mismatch")
+        }
+        guard first == segment.firstSequence else { throw .badSegmentHeader(file: file, reason: "names sequence \(first)") }
+        if let e = expected, e != first { throw .sequenceGap(file: file, offset: 0, expected: e, found: first) }
+
+        var offset = JournalFormat.segmentHeaderBytes
+        while offset < b.count {
+            guard let length = frameLength(b, at: offset) else {
+                let reason = b.count - offset < JournalFormat.frameHeaderBytes ? "incomplete entry header"
+                    : "entry header or payload checksum mismatch"
+                if isLast, !hasWholeFrame(b, after: offset) {
+                    return TornTail(file: file, offset: offset, bytesDropped: b.count - offset)
+                }
+                throw .damaged(file: file, offset: offset, reason: reason)
+            }
+            let payload = UnsafeRawBufferPointer(rebasing: b[(offset + JournalFormat.frameHeaderBytes)..<(offset + JournalFormat.frameHeaderBytes + length)])
+            var r = ByteReader(payload)
+            let command: SequencedCommand
+            let eventBytes: UnsafeRawBufferPointer
+            do throws(DecodeError) {
+                command = try r.readSequencedCommand()
+                let count = try r.readVarint()
+                eventBytes = try r.readBytes(Int(clamping: count))
+                if r.remaining != 0 { throw DecodeError(.trailingBytes(r.remaining), at: r.offset) }
+            } catch {
+                throw .undecodable(file: file, offset: offset, error)
+            }
+            let wanted = expected ?? first
+            guard command.sequence == wanted else {
+                throw .sequenceGap(file: file, offset: offset, expected: wanted, found: command.sequence)
+            }
+            expected = command.sequence + 1
+            last = command.sequence
+            if command.sequence > after { try visit(JournalEntry(command: command, eventBytes: eventBytes)) }
+            offset += JournalFormat.frameHeaderBytes + length
+        }
+        return nil
+    }
+
+    /// The payload length of a whole, intact frame at `offset`; nil when it is not one.
+    static func frameLength(_ b: UnsafeRawBufferPointer, at offset: Int) -> Int? {
+        guard b.count - offset >= JournalFormat.frameHeaderBytes else { return nil }
+        let length = Int(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+        let payloadCRC = UInt32(littleEndian: b.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))
+        let headerCRC = UInt32(littleEndian: b.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self))
+        guard headerCRC == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[offset..<(offset + 8)])),
+              length <= JournalFormat.entryBytesMax,
+              b.count - offset - JournalFormat.frameHeaderBytes >= length else { return nil }
+        let start = offset + JournalFormat.frameHeaderBytes
+        guard payloadCRC == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[start..<(start + length)])) else { return nil }
+        return length
+    }
+
+    /// Whether any whole frame starts after `offset`: if so the damage is in the middle, not a torn tail.
+    static func hasWholeFrame(_ b: UnsafeRawBufferPointer, after offset: Int) -> Bool {
+        var candidate = offset + 1
+        while candidate + JournalFormat.frameHeaderBytes <= b.count {
+            if frameLength(b, at: candidate) != nil { return true }
+            candidate += 1
+        }
+        return false
+    }
+}

@@ -1,0 +1,90 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BourseCore
+
+/// Appends entries to the current segment in batches: `append` encodes into memory, `commit`
+/// writes the batch with one write and, under `.fsync`, one fdatasync. Segments rotate at a batch
+/// boundary once they pass `segmentBytesMax`. Owned by the sequencer thread.
+public final class JournalWriter {
+    public let directory: String
+    public let durability: Durability
+    public let segmentBytesMax: Int
+    private var fd: Int32 = -1
+    private var path = ""
+    private var segmentBytes = 0
+    private var batch = ByteWriter(capacity: 1 << 20)
+    private var scratch = ByteWriter(capacity: 1 << 12)
+    private var batchFirstSequence: UInt64?
+    /// The last sequence number made durable (as far as the durability mode goes).
+    public private(set) var committedSequence: UInt64
+    /// Nanoseconds spent in fdatasync by the last commit; for metrics.
+    public private(set) var lastSyncNanos: Int64 = 0
+
+    /// Opens the journal to continue after `lastSequence`, in a new segment.
+    public init(directory: String, durability: Durability, lastSequence: UInt64,
+                segmentBytesMax: Int = 64 << 20) throws(FileError) {
+        self.directory = directory
+        self.durability = durability
+        self.segmentBytesMax = segmentBytesMax
+        committedSequence = lastSequence
+        if durability != .none { try Files.makeDirectory(directory) }
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    public func append(_ command: SequencedCommand, _ events: [Event]) {
+        guard durability != .none else { return }
+        if batchFirstSequence == nil { batchFirstSequence = command.sequence }
+        JournalFormat.appendEntry(command, events, to: &batch, scratch: &scratch)
+    }
+
+    /// Makes the batch durable. On error nothing in the batch may be acknowledged.
+    public func commit(through sequence: UInt64) throws(FileError) {
+        defer {
+            batch.bytes.removeAll(keepingCapacity: true)
+            batchFirstSequence = nil
+        }
+        guard durability != .none, let first = batchFirstSequence else {
+            committedSequence = sequence
+            return
+        }
+        if fd < 0 || segmentBytes >= segmentBytesMax { try startSegment(firstSequence: first) }
+        try Files.writeAll(fd, batch.bytes, path: path)
+        segmentBytes += batch.bytes.count
+        if durability == .fsync {
+            let start = monotonicNanos()
+            try Files.syncData(fd, path: path)
+            lastSyncNanos = monotonicNanos() - start
+        }
+        committedSequence = sequence
+    }
+
+    private func startSegment(firstSequence: UInt64) throws(FileError) {
+        if fd >= 0 {
+            if durability == .fsync { try Files.syncData(fd, path: path) }
+            close(fd)
+        }
+        path = directory + "/" + JournalFormat.segmentName(firstSequence)
+        fd = try Files.open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND)
+        let header = JournalFormat.segmentHeader(firstSequence: firstSequence)
+        try Files.writeAll(fd, header, path: path)
+        segmentBytes = header.count
+        if durability == .fsync {
+            try Files.syncData(fd, path: path)
+            try Files.syncDirectory(directory)
+        }
+    }
+}
+
+public func monotonicNanos() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}
+
+public func wallClockNanos() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}

@@ -1,0 +1,122 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BourseCore
+import BourseEngine
+
+/// Snapshot files `snapshot-<sequence, 20 digits>.snap`:
+///   "BRSS" | codec version u16 | reserved u16 | sequence u64 | state hash u64 | payload length u64
+///   | CRC-32C(payload) u32 | CRC-32C(the 36 bytes before) u32 | payload (the engine's canonical encoding)
+/// Written to a temporary name, synced, renamed and the directory synced, so a crash leaves either
+/// the old set of snapshots or the new one.
+public enum Snapshots {
+    static let magic: [UInt8] = Array("BRSS".utf8)
+    static let headerBytes = 40
+    /// Older snapshots beyond this many are removed after a new one is written.
+    public static let keepMax = 3
+
+    public struct Info: Sendable, Equatable {
+        public var path: String
+        public var sequence: UInt64
+        public var stateHash: UInt64
+    }
+
+    static func name(_ sequence: UInt64) -> String {
+        let digits = String(sequence)
+        return "snapshot-" + String(repeating: "0", count: 20 - digits.count) + digits + ".snap"
+    }
+
+    /// Writes a snapshot of `engine` as of `sequence` and returns its state hash.
+    @discardableResult
+    public static func write(_ engine: MatchingEngine, sequence: UInt64, directory: String) throws(FileError) -> UInt64 {
+        var payload = ByteWriter(capacity: 1 << 20)
+        engine.encodeSnapshot(into: &payload)
+        let hash = fnv1a(payload.bytes)
+        var w = ByteWriter(capacity: headerBytes + payload.bytes.count)
+        w.bytes.append(contentsOf: magic)
+        w.bytes.append(contentsOf: [UInt8(Codec.version & 0xff), UInt8(Codec.version >> 8), 0, 0])
+        w.writeFixed64(sequence)
+        w.writeFixed64(hash)
+        w.writeFixed64(UInt64(payload.bytes.count))
+        w.writeFixed32(CRC32C.checksum(payload.bytes))
+        w.writeFixed32(CRC32C.checksum(w.bytes))
+        w.bytes.append(contentsOf: payload.bytes)
+
+        try Files.makeDirectory(directory)
+        let final = directory + "/" + name(sequence)
+        let temporary = final + ".tmp"
+        let fd = try Files.open(temporary, O_WRONLY | O_CREAT | O_TRUNC)
+        do {
+            try Files.writeAll(fd, w.bytes, path: temporary)
+            try Files.syncData(fd, path: temporary)
+        } catch {
+            close(fd)
+            throw error
+        }
+        close(fd)
+        try Files.rename(temporary, final)
+        try Files.syncDirectory(directory)
+        for old in try list(directory).dropFirst(keepMax) { unlink(old.path) }
+        return hash
+    }
+
+    /// Snapshot files in `directory`, newest first, from their names and headers.
+    public static func list(_ directory: String) throws(FileError) -> [Info] {
+        try Files.list(directory).compactMap { name -> Info? in
+            guard name.hasPrefix("snapshot-"), name.hasSuffix(".snap"), UInt64(name.dropFirst(9).dropLast(5)) != nil else { return nil }
+            let path = directory + "/" + name
+            guard let header = try? readHeader(path) else { return Info(path: path, sequence: UInt64(name.dropFirst(9).dropLast(5))!, stateHash: 0) }
+            return header
+        }.sorted { $0.sequence > $1.sequence }
+    }
+
+    static func readHeader(_ path: String) throws(JournalError) -> Info {
+        let fd: Int32
+        do { fd = try Files.open(path, O_RDONLY) } catch { throw .file(error) }
+        defer { close(fd) }
+        var header = [UInt8](repeating: 0, count: headerBytes)
+        let n = header.withUnsafeMutableBytes { read(fd, $0.baseAddress!, headerBytes) }
+        guard n == headerBytes else { throw .snapshotInvalid(file: path, reason: "short header") }
+        return try parseHeader(header, path: path).info
+    }
+
+    static func parseHeader(_ bytes: [UInt8], path: String) throws(JournalError) -> (info: Info, length: Int, crc: UInt32) {
+        guard bytes.count >= headerBytes, Array(bytes[0..<4]) == magic else { throw .snapshotInvalid(file: path, reason: "not a snapshot") }
+        let version = UInt16(bytes[4]) | UInt16(bytes[5]) << 8
+        guard version == Codec.version else { throw .snapshotInvalid(file: path, reason: "codec version \(version)") }
+        let fields: (UInt64, UInt64, UInt64, UInt32, UInt32)? = bytes.withUnsafeBytes { b in
+            var r = ByteReader(b, offset: 8)
+            guard let seq = try? r.readFixed64(), let hash = try? r.readFixed64(), let length = try? r.readFixed64(),
+                  let crc = try? r.readFixed32(), let headerCRC = try? r.readFixed32() else { return nil }
+            return (seq, hash, length, crc, headerCRC)
+        }
+        guard let (sequence, hash, length, crc, headerCRC) = fields,
+              headerCRC == CRC32C.checksum(Array(bytes[0..<36])) else { throw .snapshotInvalid(file: path, reason: "header checksum mismatch") }
+        return (Info(path: path, sequence: sequence, stateHash: hash), Int(clamping: length), crc)
+    }
+
+    /// Loads a snapshot, checking its checksum and that the restored engine hashes as it did when written.
+    public static func load(_ path: String, limits: MatchingEngine.Limits) throws(JournalError) -> (MatchingEngine, Info) {
+        let bytes: [UInt8]
+        do { bytes = try Files.readAll(path) } catch { throw .file(error) }
+        let (info, length, crc) = try parseHeader(bytes, path: path)
+        guard bytes.count == headerBytes + length else { throw .snapshotInvalid(file: path, reason: "length \(bytes.count - headerBytes), header says \(length)") }
+        let result: Result<MatchingEngine, JournalError> = bytes.withUnsafeBytes { b in
+            let payload = UnsafeRawBufferPointer(rebasing: b[headerBytes...])
+            guard CRC32C.checksum(payload) == crc else { return .failure(.snapshotInvalid(file: path, reason: "payload checksum mismatch")) }
+            var r = ByteReader(payload)
+            do throws(DecodeError) {
+                let engine = try MatchingEngine(snapshot: &r, limits: limits)
+                guard r.remaining == 0 else { return .failure(.snapshotInvalid(file: path, reason: "\(r.remaining) trailing bytes")) }
+                return .success(engine)
+            } catch {
+                return .failure(.snapshotInvalid(file: path, reason: "\(error)"))
+            }
+        }
+        let engine = try result.get()
+        guard engine.stateHash() == info.stateHash else {
+            throw .snapshotInvalid(file: path, reason: "restored state hashes differently than when written")
+        }
+        return (engine, info)
+    }
+}

@@ -1,0 +1,281 @@
+import BourseCore
+import BourseEngine
+import BourseJournal
+import Foundation
+
+/// The single writer. Producers submit commands into a bounded queue; one thread drains batches,
+/// stamps each command with a sequence number and time, applies it to the engine, appends it with
+/// its events to the journal, makes the batch durable with one commit, and only then acknowledges
+/// and hands the events to consumers.
+public final class Sequencer: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        public var queueCapacity: Int
+        public var batchMax: Int
+        /// Write a snapshot after the batch that passes this many commands since the last one.
+        /// It is written on the sequencer thread, which pauses meanwhile.
+        public var snapshotEvery: UInt64?
+        public var snapshotDirectory: String?
+        public init(queueCapacity: Int = 1 << 16, batchMax: Int = 8_192,
+                    snapshotEvery: UInt64? = nil, snapshotDirectory: String? = nil) {
+            precondition(queueCapacity > 0 && batchMax > 0)
+            precondition(snapshotEvery == nil || snapshotDirectory != nil, "snapshots need a directory")
+            self.queueCapacity = queueCapacity
+            self.batchMax = batchMax
+            self.snapshotEvery = snapshotEvery
+            self.snapshotDirectory = snapshotDirectory
+        }
+    }
+
+    public enum SubmitError: Error, Equatable, CustomStringConvertible {
+        /// The input queue is full: back off and retry, or tell the client.
+        case overloaded
+        /// The sequencer is stopping or stopped after a journal failure.
+        case stopped
+        public var description: String {
+            switch self {
+            case .overloaded: "overloaded: the sequencer's input queue is full"
+            case .stopped: "stopped: the sequencer no longer accepts commands"
+            }
+        }
+    }
+
+    /// What a producer is told once its command is durable.
+    public struct Acknowledgement: Sendable {
+        public var command: SequencedCommand
+        public var events: [Event]
+    }
+
+    public typealias Completion = @Sendable (Result<Acknowledgement, SequencerFailure>) -> Void
+
+    public struct SequencerFailure: Error, Sendable, CustomStringConvertible {
+        public var reason: String
+        public var description: String { reason }
+    }
+
+    private struct Pending {
+        var command: Command
+        var completion: Completion?
+    }
+
+    public let configuration: Configuration
+    private let engine: MatchingEngine
+    private let journal: JournalWriter
+    private let clock: @Sendable () -> Int64
+    private let condition = NSCondition()
+    private var queue: [Pending] = []
+    private var stopping = false
+    private var failure: SequencerFailure?
+    private var thread: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+    private var consumers: [EventConsumer] = []
+    private var onDurable: (@Sendable (UInt64) -> Void)?
+
+    // Owned by the sequencer thread.
+    private var sequence: UInt64
+    private var lastTime: Int64 = 0
+    private var lastSnapshot: UInt64
+    /// Why the last periodic snapshot failed, if it did. The journal still holds everything; only
+    /// recovery gets slower. Surfaced so an operator sees it.
+    public private(set) var snapshotFailure: String?
+    private var taken: [Pending] = []
+
+    /// Takes ownership of `engine` and `journal`: nothing else may touch them afterwards.
+    public init(engine: MatchingEngine, journal: JournalWriter, lastSequence: UInt64,
+                configuration: Configuration = .init(), clock: @escaping @Sendable () -> Int64 = wallClockNanos) {
+        self.engine = engine
+        self.journal = journal
+        self.sequence = lastSequence
+        self.lastSnapshot = lastSequence
+        self.configuration = configuration
+        self.clock = clock
+        queue.reserveCapacity(configuration.queueCapacity)
+        taken.reserveCapacity(configuration.queueCapacity)
+    }
+
+    /// Registers a consumer before `start`. Each gets every batch through its own bounded queue.
+    public func add(_ consumer: EventConsumer) {
+        precondition(thread == nil, "consumers are added before start")
+        consumers.append(consumer)
+    }
+
+    /// Called on the sequencer thread with the last durable sequence after each batch.
+    public func onDurable(_ body: @escaping @Sendable (UInt64) -> Void) {
+        precondition(thread == nil)
+        onDurable = body
+    }
+
+    public func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "bourse-sequencer"
+        thread.stackSize = 8 << 20
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Queues a command; fails fast when the queue is full. Never blocks.
+    public func submit(_ command: Command, completion: Completion? = nil) throws(SubmitError) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping, failure == nil else { throw .stopped }
+        guard queue.count < configuration.queueCapacity else { throw .overloaded }
+        queue.append(Pending(command: command, completion: completion))
+        if queue.count == 1 { condition.signal() }
+    }
+
+    /// Stops accepting, processes what is queued, and waits for the thread to finish. Returns the
+    /// failure that stopped it early, if any.
+    @discardableResult
+    public func stop() -> SequencerFailure? {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+        if thread != nil { finished.wait() }
+        for consumer in consumers { consumer.close() }
+        return failure
+    }
+
+    /// The sequence of the last command applied; read after `stop` to snapshot.
+    public var lastSequence: UInt64 { sequence }
+
+    /// The engine, for snapshotting once the sequencer has stopped.
+    public var stoppedEngine: MatchingEngine {
+        precondition(stopping, "the engine belongs to the running sequencer")
+        return engine
+    }
+
+    private func run() {
+        var events: [Event] = []
+        var acks: [(SequencedCommand, [Event], Completion?)] = []
+        var published: [Published] = []
+        while true {
+            condition.lock()
+            while queue.isEmpty && !stopping { condition.wait() }
+            if queue.isEmpty && stopping {
+                condition.unlock()
+                break
+            }
+            if queue.count <= configuration.batchMax {
+                swap(&queue, &taken)
+            } else {
+                taken.append(contentsOf: queue[0..<configuration.batchMax])
+                queue.removeFirst(configuration.batchMax)
+            }
+            condition.unlock()
+
+            // Time never goes backwards, whatever the wall clock does.
+            lastTime = max(lastTime, clock())
+            let time = Timestamp(nanos: lastTime)
+            for pending in taken {
+                sequence += 1
+                let command = SequencedCommand(sequence: sequence, time: time, command: pending.command)
+                events.removeAll(keepingCapacity: true)
+                engine.process(command, into: &events)
+                journal.append(command, events)
+                if pending.completion != nil { acks.append((command, events, pending.completion)) }
+                if !consumers.isEmpty { published.append(Published(command: command, events: events)) }
+            }
+            taken.removeAll(keepingCapacity: true)
+            do {
+                try journal.commit(through: sequence)
+            } catch {
+                fail("journal commit failed: \(error)", acks: acks)
+                break
+            }
+            for (command, events, completion) in acks { completion?(.success(Acknowledgement(command: command, events: events))) }
+            acks.removeAll(keepingCapacity: true)
+            if !published.isEmpty {
+                for consumer in consumers { consumer.offer(published) }
+                published.removeAll(keepingCapacity: true)
+            }
+            onDurable?(sequence)
+            if let every = configuration.snapshotEvery, sequence - lastSnapshot >= every {
+                do {
+                    try Snapshots.write(engine, sequence: sequence, directory: configuration.snapshotDirectory!)
+                    snapshotFailure = nil
+                } catch {
+                    snapshotFailure = "snapshot at \(sequence) failed: \(error)"
+                }
+                lastSnapshot = sequence
+            }
+        }
+        finished.signal()
+    }
+
+    /// A journal failure stops the node: commands applied but not durable must not be acknowledged.
+    private func fail(_ reason: String, acks: [(SequencedCommand, [Event], Completion?)]) {
+        let failure = SequencerFailure(reason: reason)
+        condition.lock()
+        self.failure = failure
+        let abandoned = queue
+        queue.removeAll()
+        condition.unlock()
+        for (_, _, completion) in acks { completion?(.failure(failure)) }
+        for pending in abandoned { pending.completion?(.failure(failure)) }
+    }
+}
+
+/// One command's events as consumers see them.
+public struct Published: Sendable {
+    public var command: SequencedCommand
+    public var events: [Event]
+}
+
+/// A bounded queue between the sequencer and one downstream consumer. The sequencer never waits
+/// on it: when the consumer falls `capacity` entries behind, it is cut off and marked overrun with
+/// the sequence it missed, so it can rebuild from the journal. Nothing is dropped silently.
+public final class EventConsumer: @unchecked Sendable {
+    public let name: String
+    public let capacity: Int
+    private let condition = NSCondition()
+    private var buffer: [Published] = []
+    private var closed = false
+    /// The first sequence this consumer did not receive, once it has fallen too far behind.
+    public private(set) var overrunAt: UInt64?
+
+    public init(name: String, capacity: Int = 1 << 16) {
+        self.name = name
+        self.capacity = capacity
+    }
+
+    func offer(_ batch: [Published]) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard overrunAt == nil else { return }
+        if buffer.count + batch.count > capacity {
+            overrunAt = batch.first?.command.sequence
+            condition.broadcast()
+            return
+        }
+        buffer.append(contentsOf: batch)
+        condition.signal()
+    }
+
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    public enum Next {
+        case events([Published])
+        /// Cut off; everything from this sequence on must be read from the journal.
+        case overrun(UInt64)
+        case closed
+    }
+
+    /// Waits for what has been published since the last call.
+    public func next() -> Next {
+        condition.lock()
+        defer { condition.unlock() }
+        while buffer.isEmpty && overrunAt == nil && !closed { condition.wait() }
+        if !buffer.isEmpty {
+            let batch = buffer
+            buffer.removeAll(keepingCapacity: true)
+            return .events(batch)
+        }
+        if let at = overrunAt { return .overrun(at) }
+        return .closed
+    }
+}

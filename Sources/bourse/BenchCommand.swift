@@ -1,0 +1,218 @@
+import ArgumentParser
+import BourseCore
+import BourseEngine
+import BourseJournal
+import BourseNode
+import Foundation
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure the engine alone, or the full path through sequencer and journal.",
+        discussion: """
+        Prints one JSON line. The engine-alone figure is the median of --runs timed passes over the same \
+        pre-generated commands; latency comes from one more pass that times every command.
+        """)
+
+    enum FlowName: String, ExpressibleByArgument, CaseIterable { case steady, deep }
+
+    @Option(help: "Synthetic flow: steady (hundreds of orders over ~100 levels) or deep (over 100,000 resting orders).")
+    var flow: FlowName = .steady
+    @Option(help: "An order-stream file (new,... and cancel,... lines) instead of the synthetic flow.")
+    var orders: String?
+    @Option(help: "Measured commands of the synthetic flow.")
+    var ops = 5_000_000
+    @Option(help: "Seed of the synthetic flow.")
+    var seed: UInt64 = 42
+    @Option(help: "Timed passes for the engine-alone throughput; the median is reported.")
+    var runs = 5
+    @Option(help: "Run the full path through sequencer and journal into this (new or empty) directory.")
+    var journal: String?
+    @Option(help: "Journal durability with --journal: fsync, os or none.")
+    var durability: Durability = .fsync
+    @Option(help: "With --journal, write a snapshot every this many commands (0: only at shutdown).")
+    var snapshotEvery: UInt64 = 0
+    @Flag(help: "With --journal, print 'durable <sequence>' after each durable batch (for crash tests).")
+    var reportDurable = false
+
+    func run() throws {
+        var setup: [Command]
+        var measured: [Command]
+        var mixJSON = "null"
+        var flowName = flow.rawValue
+        if let path = orders {
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            let file = try OrderFile(text: text)
+            setup = file.setup
+            measured = file.commands
+            flowName = "file"
+        } else {
+            var generator = OrderFlow(shape: flow == .steady ? .steady : .deep, seed: seed)
+            setup = generator.setup() + generator.fill()
+            measured = []
+            measured.reserveCapacity(ops)
+            for _ in 0..<ops { measured.append(generator.next()) }
+            let m = generator.mix
+            let total = Double(m.adds + m.cancels + m.iocs)
+            mixJSON = String(format: #"{"adds_pct":%.1f,"cancels_pct":%.1f,"iocs_pct":%.1f}"#,
+                             Double(m.adds) / total * 100, Double(m.cancels) / total * 100, Double(m.iocs) / total * 100)
+        }
+        guard !measured.isEmpty else { throw ValidationError("there are no commands to measure") }
+        if let directory = journal {
+            try runFullPath(directory: directory, setup: setup, measured: measured, flowName: flowName, mixJSON: mixJSON)
+        } else {
+            runEngineAlone(setup: setup, measured: measured, flowName: flowName, mixJSON: mixJSON)
+        }
+    }
+
+    private func sequenced(_ commands: [Command], from first: UInt64) -> [SequencedCommand] {
+        commands.enumerated().map { SequencedCommand(sequence: first + UInt64($0.offset), time: Timestamp(nanos: 1_000 + Int64($0.offset)), command: $0.element) }
+    }
+
+    private func runEngineAlone(setup: [Command], measured: [Command], flowName: String, mixJSON: String) {
+        let prefix = sequenced(setup, from: 1)
+        let stream = sequenced(measured, from: UInt64(prefix.count) + 1)
+        var events: [Event] = []
+        events.reserveCapacity(1 << 12)
+        var rates: [Double] = []
+        for _ in 0..<max(1, runs) {
+            let engine = MatchingEngine()
+            for c in prefix { engine.process(c, into: &events); events.removeAll(keepingCapacity: true) }
+            let start = monotonicNanos()
+            for c in stream {
+                engine.process(c, into: &events)
+                events.removeAll(keepingCapacity: true)
+            }
+            let seconds = Double(monotonicNanos() - start) / 1e9
+            rates.append(Double(stream.count) / seconds)
+        }
+        // One more pass timing every command; counting trades happens outside the timed span.
+        let engine = MatchingEngine()
+        for c in prefix { engine.process(c, into: &events); events.removeAll(keepingCapacity: true) }
+        var latencies = [Int64](repeating: 0, count: stream.count)
+        var tally = TradeTally()
+        for (i, c) in stream.enumerated() {
+            let t0 = monotonicNanos()
+            engine.process(c, into: &events)
+            latencies[i] = monotonicNanos() - t0
+            tally.add(events)
+            events.removeAll(keepingCapacity: true)
+        }
+        let overhead = timerOverhead()
+        let rate = median(rates)
+        print(#"{"mode":"engine","flow":"\#(flowName)","ops":\#(stream.count),"runs":\#(rates.count),"seconds":\#(String(format: "%.4f", Double(stream.count) / rate)),"ops_per_sec":\#(Int(rate)),"ops_per_sec_runs":[\#(rates.map { String(Int($0)) }.joined(separator: ","))],"trades":\#(tally.trades),"traded_qty":\#(tally.quantity),"notional":"\#(tally.notionalDollars)","resting_orders":\#(engine.restingOrderCount),"mix":\#(mixJSON),"latency_ns":\#(LatencySummary(latencies).json),"timer_overhead_ns":\#(overhead)}"#)
+    }
+
+    private func runFullPath(directory: String, setup: [Command], measured: [Command], flowName: String, mixJSON: String) throws {
+        if let existing = try? FileManager.default.contentsOfDirectory(atPath: directory), !existing.isEmpty {
+            throw ValidationError("bench --journal needs a new or empty directory; \(directory) holds \(existing.count) files")
+        }
+        let writer = try JournalWriter(directory: directory, durability: durability, lastSequence: 0)
+        let engine = MatchingEngine()
+        let sequencer = Sequencer(engine: engine, journal: writer, lastSequence: 0,
+                                  configuration: .init(snapshotEvery: snapshotEvery == 0 ? nil : snapshotEvery,
+                                                       snapshotDirectory: directory))
+        let marks = DurableMarks(capacity: measured.count / 64 + 1024)
+        let report = reportDurable
+        sequencer.onDurable { sequence in
+            marks.record(sequence)
+            if report {
+                print("durable \(sequence)")
+                fflush(nil)
+            }
+        }
+        sequencer.start()
+        let all = setup + measured
+        var submitted = [Int64](repeating: 0, count: all.count)
+        var overloaded = 0
+        let start = monotonicNanos()
+        for (i, command) in all.enumerated() {
+            while true {
+                do {
+                    submitted[i] = monotonicNanos()
+                    try sequencer.submit(command)
+                    break
+                } catch .overloaded {
+                    overloaded += 1
+                    sched_yield()
+                } catch {
+                    throw ValidationError("submit failed: \(error)")
+                }
+            }
+        }
+        if let failure = sequencer.stop() { throw ValidationError("\(failure)") }
+        let seconds = Double(monotonicNanos() - start) / 1e9
+        let last = sequencer.lastSequence
+        if durability != .none { try Snapshots.write(sequencer.stoppedEngine, sequence: last, directory: directory) }
+        // Latency of each measured command: from its submit to the end of the batch that made it durable.
+        let (sequences, times) = marks.values
+        var latencies: [Int64] = []
+        latencies.reserveCapacity(measured.count)
+        var mark = 0
+        for i in setup.count..<all.count {
+            let sequence = UInt64(i + 1)
+            while sequences[mark] < sequence { mark += 1 }
+            latencies.append(times[mark] - submitted[i])
+        }
+        let rate = Double(all.count) / seconds
+        print(#"{"mode":"journal","durability":"\#(durability.rawValue)","flow":"\#(flowName)","ops":\#(all.count),"seconds":\#(String(format: "%.4f", seconds)),"ops_per_sec":\#(Int(rate)),"batches":\#(sequences.count),"overloaded_retries":\#(overloaded),"last_sequence":\#(last),"resting_orders":\#(sequencer.stoppedEngine.restingOrderCount),"mix":\#(mixJSON),"latency_ns":\#(LatencySummary(latencies).json)}"#)
+    }
+
+    private func timerOverhead() -> Int64 {
+        var samples: [Int64] = []
+        for _ in 0..<10_000 {
+            let a = monotonicNanos()
+            samples.append(monotonicNanos() - a)
+        }
+        return LatencySummary(samples).p50
+    }
+}
+
+extension Durability: ExpressibleByArgument {}
+
+/// Trades, quantity and notional (exact, in 1/10,000 dollar) counted from events.
+struct TradeTally {
+    var trades = 0
+    var quantity: Int64 = 0
+    var notionalUnits: Int128 = 0
+
+    mutating func add(_ events: [Event]) {
+        for case .trade(let t) in events {
+            trades += 1
+            quantity += t.quantity.shares
+            notionalUnits += Int128(t.price.units) * Int128(t.quantity.shares)
+        }
+    }
+
+    var notionalDollars: String {
+        let whole = notionalUnits / 10_000
+        var fraction = String(notionalUnits % 10_000)
+        fraction = String(repeating: "0", count: 4 - fraction.count) + fraction
+        return "\(whole).\(fraction)"
+    }
+}
+
+/// Durable watermarks with the time each was reached, recorded on the sequencer thread.
+final class DurableMarks: @unchecked Sendable {
+    private let lock = NSLock()
+    private var sequences: [UInt64] = []
+    private var times: [Int64] = []
+
+    init(capacity: Int) {
+        sequences.reserveCapacity(capacity)
+        times.reserveCapacity(capacity)
+    }
+
+    func record(_ sequence: UInt64) {
+        let now = monotonicNanos()
+        lock.lock()
+        sequences.append(sequence)
+        times.append(now)
+        lock.unlock()
+    }
+
+    var values: ([UInt64], [Int64]) {
+        lock.lock()
+        defer { lock.unlock() }
+        return (sequences, times)
+    }
+}
