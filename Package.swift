@@ -27,11 +27,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Seeded command streams, the reference venue and the quantity ledger, shared by the tests.
+        .target(name: "BourseTestSupport", dependencies: ["BourseCore", "BourseEngine"], path: "Tests/BourseTestSupport"),
         .testTarget(name: "BourseCoreTests", dependencies: ["BourseCore"]),
-        .testTarget(name: "BourseEngineTests", dependencies: ["BourseCore", "BourseEngine"]),
-        .testTarget(name: "BourseJournalTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal"]),
+        .testTarget(name: "BourseEngineTests", dependencies: ["BourseCore", "BourseEngine", "BourseTestSupport"]),
+        .testTarget(name: "BourseJournalTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseTestSupport"]),
         // Depends on the executable so that `swift test` builds it: the crash test runs it as a child process.
-        .testTarget(name: "BourseNodeTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "bourse"]),
+        .testTarget(name: "BourseNodeTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "bourse", "BourseTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

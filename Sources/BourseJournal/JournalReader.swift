@@ -30,6 +30,11 @@ public struct TornTail: Equatable, Sendable, CustomStringConvertible {
     public var file: String
     public var offset: Int
     public var bytesDropped: Int
+    public init(file: String, offset: Int, bytesDropped: Int) {
+        self.file = file
+        self.offset = offset
+        self.bytesDropped = bytesDropped
+    }
     public var description: String { "torn tail in \(file): \(bytesDropped) bytes after offset \(offset) dropped" }
 }
 

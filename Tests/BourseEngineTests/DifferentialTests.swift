@@ -1,5 +1,6 @@
 import BourseCore
 import BourseEngine
+import BourseTestSupport
 import Testing
 
 @Suite("engine against the reference venue")

@@ -1,26 +1,27 @@
 import BourseCore
+import BourseEngine
 
 /// Seeded random command streams that exercise every order type, time in force, replace, STP mode
 /// and trading state on two symbols and three accounts, in a narrow price band so orders interact.
-struct CommandStream {
+public struct CommandStream {
     var rng: SplitMix64
-    var time: Int64 = 1_000_000
+    public var time: Int64 = 1_000_000
     var sequence: UInt64 = 0
     var nextOrderID: UInt64 = 1
     /// Ids handed out, open or not; cancels and replaces pick from these.
     var ids: [(id: UInt64, account: UInt32, symbol: Symbol)] = []
-    let symbols = [try! Symbol(validating: "AAA"), try! Symbol(validating: "BB.B")]
+    public let symbols = [try! Symbol(validating: "AAA"), try! Symbol(validating: "BB.B")]
 
-    init(seed: UInt64) { rng = SplitMix64(seed: seed) }
+    public init(seed: UInt64) { rng = SplitMix64(seed: seed) }
 
-    mutating func stamp(_ c: Command) -> SequencedCommand {
+    public mutating func stamp(_ c: Command) -> SequencedCommand {
         sequence += 1
         time += Int64.random(in: 0...2_000, using: &rng)
         return SequencedCommand(sequence: sequence, time: Timestamp(nanos: time), command: c)
     }
 
     /// Lists both symbols and opens them: AAA with a previous close, BB.B without and with lots of 10.
-    mutating func opening() -> [SequencedCommand] {
+    public mutating func opening() -> [SequencedCommand] {
         [
             stamp(.listSymbol(symbols[0], InstrumentRules(previousClose: Price(units: 100_000)))),
             stamp(.listSymbol(symbols[1], InstrumentRules(tickTable: .halfPenny, lotSize: Quantity(10), orderQtyMax: Quantity(500)))),
@@ -40,7 +41,7 @@ struct CommandStream {
         return Quantity(lot * Int64.random(in: 1...(Int.random(in: 0..<10, using: &rng) == 0 ? 60 : 12), using: &rng))
     }
 
-    mutating func next() -> SequencedCommand {
+    public mutating func next() -> SequencedCommand {
         let roll = Int.random(in: 0..<100, using: &rng)
         switch roll {
         case 0..<40: return stamp(.newOrder(order(type: .limit)))
@@ -75,7 +76,7 @@ struct CommandStream {
         return nextOrderID
     }
 
-    mutating func order(type: OrderType) -> NewOrder {
+    public mutating func order(type: OrderType) -> NewOrder {
         let symbol = symbols.randomElement(using: &rng)!
         let account = UInt32.random(in: 1...3, using: &rng)
         // Now and then reuse an id that may still be open, to exercise duplicate rejection.
@@ -105,7 +106,7 @@ struct CommandStream {
     }
 
     /// An order that breaks one rule, picked at random.
-    mutating func invalidOrder() -> NewOrder {
+    public mutating func invalidOrder() -> NewOrder {
         var o = order(type: .limit)
         switch Int.random(in: 0..<10, using: &rng) {
         case 0: o.quantity = Quantity(0)
@@ -125,11 +126,12 @@ struct CommandStream {
 
 /// Follows every order's quantity through the event stream alone and fails on any event that does
 /// not add up: shares are conserved from acceptance to fill, cancel, expiry or decrement.
-struct QuantityLedger {
-    struct Open { var quantity: Int64; var leaves: Int64 }
-    var open: [UInt64: Open] = [:]
+public struct QuantityLedger {
+    public init() {}
+    public struct Open { public var quantity: Int64; public var leaves: Int64 }
+    public var open: [UInt64: Open] = [:]
 
-    mutating func apply(_ e: Event) -> String? {
+    public mutating func apply(_ e: Event) -> String? {
         switch e {
         case .orderAccepted(let o):
             guard open[o.orderID.rawValue] == nil else { return "accepted an open id \(o.orderID)" }

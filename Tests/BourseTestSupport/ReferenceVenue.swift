@@ -4,7 +4,7 @@ import BourseEngine
 /// The obviously-correct model the engine is compared with: every open order in one dictionary,
 /// the best maker found by a linear scan over (price, time) each time. Slow and simple on purpose.
 /// It implements the same specification as the engine independently of the engine's data structures.
-final class ReferenceVenue {
+public final class ReferenceVenue {
     enum Place { case book, stop, pending, working }
 
     struct Order {
@@ -51,9 +51,9 @@ final class ReferenceVenue {
     var out: [Event] = []
     let ordersMax: Int
 
-    init(ordersMax: Int = 8_000_000) { self.ordersMax = ordersMax }
+    public init(ordersMax: Int = 8_000_000) { self.ordersMax = ordersMax }
 
-    func process(_ c: SequencedCommand) -> [Event] {
+    public func process(_ c: SequencedCommand) -> [Event] {
         out = []
         now = c.time.nanos
         switch c.command {
@@ -448,7 +448,7 @@ final class ReferenceVenue {
     }
 
     /// The book as the engine reports it: levels best first, each in time priority.
-    func restingOrders(_ symbol: Symbol, side: Side) -> [[RestingOrder]] {
+    public func restingOrders(_ symbol: Symbol, side: Side) -> [[RestingOrder]] {
         let sorted = resting(symbol, side).sorted(by: better)
         var levels: [[RestingOrder]] = []
         for o in sorted {

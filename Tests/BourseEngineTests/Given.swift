@@ -1,0 +1,79 @@
+import BourseCore
+import BourseEngine
+
+/// A venue prepared for a specification: symbol XYZ listed with standard rules and open.
+/// `when` applies one command at the next sequence and returns its events.
+final class Given {
+    let engine = MatchingEngine()
+    let symbol = try! Symbol(validating: "XYZ")
+    var sequence: UInt64 = 0
+    var time: Int64 = 1_000
+
+    init(rules: InstrumentRules = .standard, state: TradingState = .open) {
+        when(.listSymbol(symbol, rules))
+        when(.setTradingState(symbol, state))
+    }
+
+    @discardableResult
+    func when(_ command: Command, at time: Int64? = nil) -> [Event] {
+        sequence += 1
+        self.time = time ?? self.time + 1
+        return engine.process(SequencedCommand(sequence: sequence, time: Timestamp(nanos: self.time), command: command))
+    }
+
+    /// Applies orders and discards their events: the state a specification starts from.
+    func resting(_ orders: NewOrder...) {
+        for order in orders { when(.newOrder(order)) }
+    }
+
+    func order(_ id: UInt64, _ side: Side, _ type: OrderType = .limit, _ price: String? = nil, qty: Int64,
+               account: UInt32 = 1, tif: TimeInForce = .gtc, stop: String? = nil) -> NewOrder {
+        NewOrder(orderID: OrderID(id), account: AccountID(account), symbol: symbol, side: side, type: type,
+                 timeInForce: tif, quantity: Quantity(qty), limitPrice: price.map { Price(dollars: $0)! },
+                 stopPrice: stop.map { Price(dollars: $0)! })
+    }
+
+    func buy(_ id: UInt64, _ price: String, qty: Int64, account: UInt32 = 1, tif: TimeInForce = .gtc) -> NewOrder {
+        order(id, .buy, .limit, price, qty: qty, account: account, tif: tif)
+    }
+
+    func sell(_ id: UInt64, _ price: String, qty: Int64, account: UInt32 = 1, tif: TimeInForce = .gtc) -> NewOrder {
+        order(id, .sell, .limit, price, qty: qty, account: account, tif: tif)
+    }
+
+    func cancel(_ id: UInt64, account: UInt32 = 1) -> Command {
+        .cancel(CancelOrder(orderID: OrderID(id), account: AccountID(account)))
+    }
+
+    /// (price, [order id: leaves]) per level, best first.
+    func book(_ side: Side) -> [String] {
+        engine.restingOrders(symbol, side: side).map { level in
+            "\(level[0].price) " + level.map { "\($0.orderID):\($0.leaves)" + ($0.visible != $0.leaves ? "/\($0.visible)" : "") }.joined(separator: " ")
+        }
+    }
+}
+
+/// Trades among events as (maker, taker, price, qty) for compact expectations.
+func trades(_ events: [Event]) -> [String] {
+    events.compactMap {
+        guard case .trade(let t) = $0 else { return nil }
+        return "\(t.makerOrderID)<-\(t.takerOrderID) \(t.quantity)@\(t.price)"
+    }
+}
+
+func cancels(_ events: [Event]) -> [String] {
+    events.compactMap {
+        guard case .orderCancelled(let id, _, let leaves, let reason) = $0 else { return nil }
+        return "\(id):\(leaves) \(reason.code)"
+    }
+}
+
+func rejection(_ events: [Event]) -> RejectReason? {
+    for event in events {
+        switch event {
+        case .orderRejected(_, _, let r), .cancelRejected(_, _, let r), .replaceRejected(_, _, _, let r): return r
+        default: continue
+        }
+    }
+    return nil
+}

@@ -1,0 +1,69 @@
+@testable import bourse
+import BourseCore
+import BourseEngine
+import BourseJournal
+import Foundation
+import Testing
+
+@Suite("crash recovery of the full path")
+struct CrashTests {
+    /// The `bourse` executable built beside the test bundle.
+    static var executable: String {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let candidates = [bundle, bundle.deletingLastPathComponent(), bundle.deletingLastPathComponent().deletingLastPathComponent()]
+        return candidates.map { $0.appendingPathComponent("bourse").path }.first { FileManager.default.isExecutableFile(atPath: $0) }
+            ?? "bourse"
+    }
+
+    @Test("killing the process during a write loop loses no acknowledged command", arguments: [2, 5, 9])
+    func killDuringWrites(afterBatches: Int) throws {
+        let directory = NSTemporaryDirectory() + "bourse-crash-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let seed: UInt64 = 77
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.arguments = ["bench", "--journal", directory, "--durability", "fsync", "--ops", "200000",
+                             "--seed", String(seed), "--report-durable"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+
+        // Read durable marks until enough batches are acknowledged, then kill without warning.
+        var acknowledged: UInt64 = 0
+        var batches = 0
+        var buffer = Data()
+        let reader = pipe.fileHandleForReading
+        let deadline = Date().addingTimeInterval(60)
+        while batches < afterBatches, Date() < deadline {
+            let chunk = reader.availableData
+            if chunk.isEmpty { break }
+            buffer.append(chunk)
+            while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
+                buffer.removeSubrange(buffer.startIndex...newline)
+                if line.hasPrefix("durable "), let sequence = UInt64(line.dropFirst(8)) {
+                    acknowledged = max(acknowledged, sequence)
+                    batches += 1
+                }
+            }
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(batches >= afterBatches, "the writer acknowledged \(batches) batches before the deadline")
+
+        let (engine, report) = try Recovery.recover(directory: directory, repair: true)
+        #expect(report.lastSequence >= acknowledged, "acknowledged \(acknowledged), recovered \(report.lastSequence)")
+        // 2 setup commands, 500 to fill the book, 200,000 measured: the kill came before the end.
+        #expect(report.lastSequence < 200_502, "the writer finished before it was killed")
+        #expect(engine.invariantViolations().isEmpty)
+
+        // Every recovered command is the one the flow generated for that sequence.
+        var flow = OrderFlow(shape: .steady, seed: seed)
+        var expected = flow.setup() + flow.fill()
+        var recovered: [Command] = []
+        _ = try JournalReader.read(directory, repair: false) { entry in recovered.append(entry.command.command) }
+        while expected.count < recovered.count { expected.append(flow.next()) }
+        #expect(recovered == Array(expected.prefix(recovered.count)))
+    }
+}

@@ -1,0 +1,167 @@
+import BourseCore
+import BourseEngine
+import BourseJournal
+import BourseNode
+import BourseTestSupport
+import Foundation
+import Testing
+
+@Suite("sequencer")
+struct SequencerTests {
+    let symbol = try! Symbol(validating: "SEQ")
+
+    func makeSequencer(_ directory: String, queueCapacity: Int = 1 << 16) throws -> (Sequencer, JournalWriter) {
+        let writer = try JournalWriter(directory: directory, durability: .fsync, lastSequence: 0)
+        let sequencer = Sequencer(engine: MatchingEngine(), journal: writer, lastSequence: 0,
+                                  configuration: .init(queueCapacity: queueCapacity), clock: { 1_700_000_000_000_000_000 })
+        return (sequencer, writer)
+    }
+
+    func order(_ id: UInt64, _ side: Side = .buy, price: Int64 = 100_000) -> Command {
+        .newOrder(NewOrder(orderID: OrderID(id), account: AccountID(1), symbol: symbol, side: side, type: .limit,
+                           timeInForce: .gtc, quantity: Quantity(10), limitPrice: Price(units: price)))
+    }
+
+    @Test("a full input queue fails fast with overloaded and loses nothing that was accepted")
+    func overloaded() throws {
+        let directory = JournalFixtureDirectory.make()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (sequencer, _) = try makeSequencer(directory, queueCapacity: 4)
+        let acks = AckLog()
+        for command in [Command.listSymbol(symbol, .standard), .setTradingState(symbol, .open), order(1), order(2)] {
+            try sequencer.submit(command, completion: acks.record)
+        }
+        #expect(throws: Sequencer.SubmitError.overloaded) { try sequencer.submit(order(3), completion: acks.record) }
+        sequencer.start()
+        sequencer.stop()
+        #expect(acks.sequences == [1, 2, 3, 4])
+        #expect(throws: Sequencer.SubmitError.stopped) { try sequencer.submit(order(5)) }
+        let (engine, report) = try Recovery.recover(directory: directory, repair: false)
+        #expect(report.lastSequence == 4 && engine.openOrderCount == 2)
+    }
+
+    @Test("acknowledgements come after the entry is durable, with the command's events")
+    func durableBeforeAck() throws {
+        let directory = JournalFixtureDirectory.make()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (sequencer, _) = try makeSequencer(directory)
+        sequencer.start()
+        let acks = AckLog()
+        try sequencer.submit(.listSymbol(symbol, .standard))
+        try sequencer.submit(.setTradingState(symbol, .open))
+        try sequencer.submit(order(1, .sell))
+        let seen = DurableCheck(directory: directory)
+        try sequencer.submit(order(2, .buy)) { result in
+            seen.check(result)
+            acks.record(result)
+        }
+        sequencer.stop()
+        #expect(seen.wasDurable)
+        let events = acks.events.first ?? []
+        #expect(events.count == 2)
+        if case .trade(let t)? = events.last {
+            #expect(t.makerOrderID == OrderID(1) && t.takerOrderID == OrderID(2) && t.quantity == Quantity(10))
+        } else {
+            Issue.record("expected a trade, got \(events)")
+        }
+    }
+
+    @Test("many producers at once: every command is sequenced exactly once, gap-free, and journaled")
+    func manyProducers() throws {
+        let directory = JournalFixtureDirectory.make()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (sequencer, _) = try makeSequencer(directory, queueCapacity: 256)
+        sequencer.start()
+        try sequencer.submit(.listSymbol(symbol, .standard))
+        try sequencer.submit(.setTradingState(symbol, .open))
+        let acks = AckLog()
+        let producers = 4, perProducer = 5_000
+        DispatchQueue.concurrentPerform(iterations: producers) { p in
+            for i in 0..<perProducer {
+                let id = UInt64(p * perProducer + i + 1)
+                let command = order(id, id % 2 == 0 ? .buy : .sell, price: 100_000 + Int64(id % 7) * 100)
+                while true {
+                    do {
+                        try sequencer.submit(command, completion: acks.record)
+                        break
+                    } catch {
+                        sched_yield()
+                    }
+                }
+            }
+        }
+        sequencer.stop()
+        #expect(acks.sequences.sorted() == Array(3...UInt64(2 + producers * perProducer)))
+        let (engine, report) = try Recovery.recover(directory: directory, repair: false)
+        #expect(report.lastSequence == UInt64(2 + producers * perProducer))
+        #expect(engine.stateHash() == sequencer.stoppedEngine.stateHash())
+    }
+
+    @Test("a consumer that falls behind is cut off and told where to resume; the sequencer never waits")
+    func slowConsumer() throws {
+        let directory = JournalFixtureDirectory.make()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (sequencer, _) = try makeSequencer(directory)
+        let fast = EventConsumer(name: "fast", capacity: 1_000)
+        let slow = EventConsumer(name: "slow", capacity: 10)
+        sequencer.add(fast)
+        sequencer.add(slow)
+        try sequencer.submit(.listSymbol(symbol, .standard))
+        try sequencer.submit(.setTradingState(symbol, .open))
+        for id in 1...20 { try sequencer.submit(order(UInt64(id))) }
+        sequencer.start()
+        sequencer.stop()
+        var received: [UInt64] = []
+        loop: while true {
+            switch fast.next() {
+            case .events(let batch): received += batch.map(\.command.sequence)
+            case .overrun: Issue.record("the fast consumer was cut off")
+            case .closed: break loop
+            }
+        }
+        #expect(received == Array(1...22))
+        guard case .overrun(let at) = slow.next() else {
+            Issue.record("the slow consumer was not cut off")
+            return
+        }
+        #expect(at == 1)
+    }
+}
+
+enum JournalFixtureDirectory {
+    static func make() -> String {
+        let path = NSTemporaryDirectory() + "bourse-test-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}
+
+/// Collects acknowledgements from the sequencer thread.
+final class AckLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var acks: [Sequencer.Acknowledgement] = []
+
+    var record: Sequencer.Completion {
+        { [self] result in
+            lock.lock()
+            if case .success(let ack) = result { acks.append(ack) }
+            lock.unlock()
+        }
+    }
+
+    var sequences: [UInt64] { lock.withLock { acks.map(\.command.sequence) } }
+    var events: [[Event]] { lock.withLock { acks.map(\.events) } }
+}
+
+/// Reads the journal from inside a completion to see that the acknowledged entry is already there.
+final class DurableCheck: @unchecked Sendable {
+    let directory: String
+    private(set) var wasDurable = false
+    init(directory: String) { self.directory = directory }
+
+    func check(_ result: Result<Sequencer.Acknowledgement, Sequencer.SequencerFailure>) {
+        guard case .success(let ack) = result else { return }
+        let last = try? JournalReader.read(directory, repair: false) { _ in }.lastSequence
+        wasDurable = last == ack.command.sequence
+    }
+}
