@@ -1,13 +1,17 @@
 /// Price bands and the tick that applies in each. Bands are sorted by their lower bound; the first
-/// starts at zero.
+/// starts at zero. Stored inline (at most `bandsMax` bands) so that rules, and the commands that carry
+/// them, are plain values no larger than an order and copy as bytes.
 public struct TickTable: Hashable, Sendable {
     public struct Band: Hashable, Sendable {
         public var from: Price
         public var tick: Price
         public init(from: Price, tick: Price) { self.from = from; self.tick = tick }
     }
-    public static let bandsMax = 16
-    public private(set) var bands: [Band]
+    /// Enough for Rule 612 and half-penny tables; a venue needing more bands needs a wider command.
+    public static let bandsMax = 4
+    private var starts = InlineArray<4, Int64>(repeating: 0)
+    private var ticks = InlineArray<4, Int64>(repeating: 0)
+    public private(set) var count: Int = 0
 
     /// Rule 612: $0.01 at or above $1.00, $0.0001 below.
     public static let standard = TickTable(uncheckedBands: [
@@ -37,39 +41,54 @@ public struct TickTable: Hashable, Sendable {
                 guard band.from.units % bands[index - 1].tick.units == 0 else { throw .bandStartOffTick(band.from) }
             }
         }
-        self.bands = bands
+        self.init(uncheckedBands: bands)
     }
 
-    init(uncheckedBands: [Band]) { self.bands = uncheckedBands }
-
-    public func tick(at price: Price) -> Price {
-        var tick = bands[0].tick
-        for band in bands where band.from <= price { tick = band.tick }
-        return tick
+    init(uncheckedBands: [Band]) {
+        count = uncheckedBands.count
+        for (i, band) in uncheckedBands.enumerated() {
+            starts[i] = band.from.units
+            ticks[i] = band.tick.units
+        }
     }
+
+    public var bands: [Band] { (0..<count).map { Band(from: Price(units: starts[$0]), tick: Price(units: ticks[$0])) } }
+
+    @inline(__always) private func start(_ i: Int) -> Int64 { starts[i] }
+    @inline(__always) private func tick(_ i: Int) -> Int64 { ticks[i] }
+
+    /// The band holding `price`: the last whose start is at or below it. Searched from the top band,
+    /// where most prices are.
+    @inline(__always) private func band(_ price: Int64) -> Int {
+        var i = count - 1
+        while i > 0, starts[i] > price { i -= 1 }
+        return i
+    }
+
+    public func tick(at price: Price) -> Price { Price(units: tick(band(price.units))) }
 
     /// Whether `price` is a multiple of its band's tick, counted from the band's start.
     public func isOnTick(_ price: Price) -> Bool {
-        var band = bands[0]
-        for candidate in bands where candidate.from <= price { band = candidate }
-        return (price.units - band.from.units) % band.tick.units == 0
+        let i = band(price.units)
+        return (price.units - start(i)) % tick(i) == 0
     }
 
     /// The highest valid price at or below `price` (for protecting sells rounded toward the market).
     public func roundDown(_ price: Price) -> Price {
-        var band = bands[0]
-        for candidate in bands where candidate.from <= price { band = candidate }
-        let offset = price.units - band.from.units
-        return Price(units: band.from.units + offset - offset % band.tick.units)
+        let i = band(price.units)
+        let offset = price.units - start(i)
+        return Price(units: start(i) + offset - offset % tick(i))
     }
 
     /// The lowest valid price at or above `price`.
     public func roundUp(_ price: Price) -> Price {
         let down = roundDown(price)
         if down == price { return price }
-        let next = Price(units: down.units + tick(at: down).units)
-        return next
+        return Price(units: down.units + tick(at: down).units)
     }
+
+    public static func == (a: TickTable, b: TickTable) -> Bool { a.bands == b.bands }
+    public func hash(into hasher: inout Hasher) { hasher.combine(bands) }
 }
 
 /// Per-symbol rules that the engine enforces on every order.

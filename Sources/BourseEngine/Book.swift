@@ -64,55 +64,85 @@ struct Level {
 }
 
 /// One side's levels ordered best last, so the best level is removed in O(1). Keys are the price for
-/// bids and its negation for asks, so both sides sort ascending with the best at the end.
+/// bids and its negation for asks, so both sides sort ascending with the best at the end. The storage is
+/// managed by hand: reading a side from its book then copies two pointers, not two counted arrays.
 struct SideLevels {
     let isBid: Bool
-    var keys: ContiguousArray<Int64> = []
-    var handles: ContiguousArray<Int32> = []
+    private var keyStorage: UnsafeMutablePointer<Int64>
+    private var handleStorage: UnsafeMutablePointer<Int32>
+    private var capacity: Int
+    private(set) var count = 0
 
-    init(isBid: Bool) { self.isBid = isBid }
+    init(isBid: Bool) {
+        self.isBid = isBid
+        capacity = 64
+        keyStorage = .allocate(capacity: capacity)
+        handleStorage = .allocate(capacity: capacity)
+    }
+
+    func deallocate() {
+        keyStorage.deallocate()
+        handleStorage.deallocate()
+    }
+
+    /// Keys from the worst level to the best.
+    var keys: UnsafeBufferPointer<Int64> { UnsafeBufferPointer(start: keyStorage, count: count) }
+    /// Level handles from the worst level to the best.
+    var handles: UnsafeBufferPointer<Int32> { UnsafeBufferPointer(start: handleStorage, count: count) }
 
     @inline(__always) func key(_ price: Int64) -> Int64 { isBid ? price : -price }
-    var isEmpty: Bool { keys.isEmpty }
-    var best: Int32? { handles.last }
+    var isEmpty: Bool { count == 0 }
+    @inline(__always) var best: Int32? { count > 0 ? handleStorage[count - 1] : nil }
 
     /// Index of the first key not below `key`.
     @inline(__always) func lowerBound(_ key: Int64) -> Int {
         var lo = 0
-        var hi = keys.count
+        var hi = count
         // Most activity is near the best price, at the end.
-        if hi > 0, keys[hi - 1] < key { return hi }
+        if hi > 0, keyStorage[hi - 1] < key { return hi }
         while lo < hi {
             let mid = (lo + hi) >> 1
-            if keys[mid] < key { lo = mid + 1 } else { hi = mid }
+            if keyStorage[mid] < key { lo = mid + 1 } else { hi = mid }
         }
         return lo
     }
 
-    func find(_ price: Int64) -> Int32? {
+    @inline(__always) func find(_ price: Int64) -> Int32? {
         let k = key(price)
         let i = lowerBound(k)
-        return i < keys.count && keys[i] == k ? handles[i] : nil
+        return i < count && keyStorage[i] == k ? handleStorage[i] : nil
     }
 
     mutating func insert(price: Int64, handle: Int32) {
+        if count == capacity { grow() }
         let k = key(price)
         let i = lowerBound(k)
-        keys.insert(k, at: i)
-        handles.insert(handle, at: i)
+        (keyStorage + i + 1).update(from: keyStorage + i, count: count - i)
+        (handleStorage + i + 1).update(from: handleStorage + i, count: count - i)
+        keyStorage[i] = k
+        handleStorage[i] = handle
+        count += 1
     }
 
     mutating func remove(price: Int64) {
         let k = key(price)
-        if keys.last == k {
-            keys.removeLast()
-            handles.removeLast()
-            return
-        }
+        count -= 1
+        if keyStorage[count] == k { return }
         let i = lowerBound(k)
-        precondition(i < keys.count && keys[i] == k, "level to remove is missing")
-        keys.remove(at: i)
-        handles.remove(at: i)
+        precondition(i < count && keyStorage[i] == k, "level to remove is missing")
+        (keyStorage + i).update(from: keyStorage + i + 1, count: count - i)
+        (handleStorage + i).update(from: handleStorage + i + 1, count: count - i)
+    }
+
+    private mutating func grow() {
+        capacity *= 2
+        let keys = UnsafeMutablePointer<Int64>.allocate(capacity: capacity)
+        let handles = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
+        keys.moveInitialize(from: keyStorage, count: count)
+        handles.moveInitialize(from: handleStorage, count: count)
+        deallocate()
+        keyStorage = keys
+        handleStorage = handles
     }
 }
 
@@ -155,29 +185,62 @@ struct StopList {
 }
 
 /// Everything the engine keeps for one symbol.
+/// Owned, like the engine, by one thread: its properties skip the runtime's exclusivity checks.
 final class Book {
     let symbol: Symbol
     let rules: InstrumentRules
-    var state: TradingState = .closed
-    var bids = SideLevels(isBid: true)
-    var asks = SideLevels(isBid: false)
-    var buyStops = StopList(isBuy: true)
-    var sellStops = StopList(isBuy: false)
+    @exclusivity(unchecked) var state: TradingState = .closed
+    @exclusivity(unchecked) var bids = SideLevels(isBid: true)
+    @exclusivity(unchecked) var asks = SideLevels(isBid: false)
+    @exclusivity(unchecked) var buyStops = StopList(isBuy: true)
+    @exclusivity(unchecked) var sellStops = StopList(isBuy: false)
+    /// Stops waiting for their trigger, trailing stops included.
+    @exclusivity(unchecked) var stopCount = 0
     /// Trailing stops in priority order.
-    var trailing: [Int32] = []
-    var pendingHead: Int32 = -1
-    var pendingTail: Int32 = -1
+    @exclusivity(unchecked) var trailing: [Int32] = []
+    @exclusivity(unchecked) var pendingHead: Int32 = -1
+    @exclusivity(unchecked) var pendingTail: Int32 = -1
     /// Last trade price; 0 before the first trade.
-    var lastTrade: Int64 = 0
+    @exclusivity(unchecked) var lastTrade: Int64 = 0
     /// Highest and lowest trade prices since trailing stops last followed them.
-    var passHigh: Int64 = 0
-    var passLow: Int64 = 0
+    @exclusivity(unchecked) var passHigh: Int64 = 0
+    @exclusivity(unchecked) var passLow: Int64 = 0
     /// Orders resting on the book.
-    var resting = 0
+    @exclusivity(unchecked) var resting = 0
+
+    // The rules the hot path reads, as scalars: reading them copies nothing.
+    let tickTable: TickTable
+    let lotSize: Int64
+    let orderQtyMin: Int64
+    let orderQtyMax: Int64
+    let protectionBasisPoints: Int64
+    /// 0 when unknown.
+    let previousClose: Int64
+    /// The top tick band, where most prices fall, for a one-division tick check.
+    let topBandStart: Int64
+    let topBandTick: Int64
 
     init(symbol: Symbol, rules: InstrumentRules) {
         self.symbol = symbol
         self.rules = rules
+        tickTable = rules.tickTable
+        lotSize = rules.lotSize.shares
+        orderQtyMin = rules.orderQtyMin.shares
+        orderQtyMax = rules.orderQtyMax.shares
+        protectionBasisPoints = rules.marketProtectionBasisPoints
+        previousClose = rules.previousClose?.units ?? 0
+        let top = rules.tickTable.bands.last!
+        topBandStart = top.from.units
+        topBandTick = top.tick.units
+    }
+
+    @inline(__always) func isOnTick(_ price: Int64) -> Bool {
+        price >= topBandStart ? (price - topBandStart) % topBandTick == 0 : tickTable.isOnTick(Price(units: price))
+    }
+
+    deinit {
+        bids.deallocate()
+        asks.deallocate()
     }
 
     @inline(__always) func levels(_ side: Side) -> SideLevels { side == .buy ? bids : asks }

@@ -129,6 +129,8 @@ extension MatchingEngine {
                 if let e = book.sellStops.entries.last, book.lastTrade <= e.price { problems.append("\(name) sell stop left untriggered") }
             }
             seen += book.trailing.count
+            let waiting = book.buyStops.entries.count + book.sellStops.entries.count + book.trailing.count
+            if waiting != book.stopCount { problems.append("\(name) stop count \(book.stopCount), found \(waiting)") }
             var p = book.pendingHead
             while p >= 0 {
                 if orders[p].place != .pending { problems.append("\(name) pending order \(orders[p].id) misplaced") }

@@ -28,14 +28,17 @@ struct Pool<T> {
 
     @inline(__always) func pointer(_ handle: Int32) -> UnsafeMutablePointer<T> { storage + Int(handle) }
 
-    mutating func allocate() -> Int32 {
+    mutating func allocate() -> Int32 { allocate(blank) }
+
+    /// Takes a slot holding `value`.
+    @inline(__always) mutating func allocate(_ value: T) -> Int32 {
         live += 1
         if let handle = freeList.popLast() {
-            storage[Int(handle)] = blank
+            storage[Int(handle)] = value
             return handle
         }
         if Int(high) == capacity { grow() }
-        (storage + Int(high)).initialize(to: blank)
+        (storage + Int(high)).initialize(to: value)
         high += 1
         return high - 1
     }

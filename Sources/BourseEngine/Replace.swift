@@ -78,15 +78,15 @@ extension MatchingEngine {
         if r.newOrderID != r.orderID, index.find(r.newOrderID.rawValue) != nil {
             return .duplicateOrderID(r.newOrderID)
         }
-        if let reason = checkQuantity(r.quantity, book.rules) { return reason }
+        if let reason = checkQuantity(r.quantity, book) { return reason }
         let filled = Quantity(o.quantity - o.leaves)
         if r.quantity <= filled { return .replaceQuantityNotAboveFilled(r.quantity, filled: filled) }
         let hasLimit = o.type == .limit || o.type == .stopLimit
         let hasStop = o.type == .stop || o.type == .stopLimit
         if r.limitPrice != nil, !hasLimit { return .limitPriceNotAllowed }
         if r.stopPrice != nil, !hasStop { return .stopPriceNotAllowed }
-        if let p = r.limitPrice, let reason = checkPrice(p, book.rules) { return reason }
-        if let p = r.stopPrice, let reason = checkPrice(p, book.rules) { return reason }
+        if let p = r.limitPrice, let reason = checkPrice(p, book) { return reason }
+        if let p = r.stopPrice, let reason = checkPrice(p, book) { return reason }
         let newLimit = r.limitPrice?.units ?? o.price
         let newStop = r.stopPrice?.units ?? o.stopPrice
         if r.quantity.shares == o.quantity, newLimit == o.price, newStop == o.stopPrice, r.newOrderID == r.orderID {

@@ -4,6 +4,7 @@ extension MatchingEngine {
     func insertStop(_ t: Int32, _ book: Book) {
         let o = orders[t]
         orders[t].place = .stop
+        book.stopCount += 1
         if o.type == .trailingStop {
             // Appending keeps priority order: a trailing stop's priority is its acceptance serial.
             book.trailing.append(t)
@@ -17,6 +18,7 @@ extension MatchingEngine {
     func removeStop(_ s: Int32) {
         let o = orders[s]
         let book = books[Int(o.book)]
+        book.stopCount -= 1
         if o.type == .trailingStop {
             book.trailing.remove(at: book.trailing.firstIndex(of: s)!)
         } else if o.side == .buy {
@@ -31,6 +33,12 @@ extension MatchingEngine {
     /// stops (highest first), equal prices by priority; then trailing stops in priority order.
     func runStops(_ book: Book) {
         guard book.state == .open else { return }
+        guard book.stopCount > 0 else {
+            // Trailing stops accepted later must not follow trades from before they were accepted.
+            book.passHigh = 0
+            book.passLow = 0
+            return
+        }
         while book.lastTrade != 0 {
             followTrades(book)
             let last = book.lastTrade
@@ -46,6 +54,7 @@ extension MatchingEngine {
             } else {
                 return
             }
+            book.stopCount -= 1
             let sp = orders.pointer(s)
             sp.pointee.place = .working
             sp.pointee.type = sp.pointee.type == .stopLimit ? .limit : .market

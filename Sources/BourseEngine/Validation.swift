@@ -9,7 +9,7 @@ extension MatchingEngine {
         case .preOpen, .open: break
         }
         if index.find(o.orderID.rawValue) != nil { return .duplicateOrderID(o.orderID) }
-        if let reason = checkQuantity(o.quantity, book.rules) { return reason }
+        if let reason = checkQuantity(o.quantity, book) { return reason }
 
         let needsLimit = o.type == .limit || o.type == .stopLimit
         let needsStop = o.type == .stop || o.type == .stopLimit
@@ -19,8 +19,8 @@ extension MatchingEngine {
         if !needsStop, o.stopPrice != nil { return .stopPriceNotAllowed }
         if o.type == .trailingStop, o.trailingOffset == nil { return .trailingOffsetRequired }
         if o.type != .trailingStop, o.trailingOffset != nil { return .trailingOffsetNotAllowed }
-        if let p = o.limitPrice, let reason = checkPrice(p, book.rules) { return reason }
-        if let p = o.stopPrice, let reason = checkPrice(p, book.rules) { return reason }
+        if let p = o.limitPrice, let reason = checkPrice(p, book) { return reason }
+        if let p = o.stopPrice, let reason = checkPrice(p, book) { return reason }
         switch o.trailingOffset {
         case .amount(let amount)?:
             if amount.units <= 0 || amount > Price.max { return .trailingOffsetInvalid }
@@ -53,18 +53,18 @@ extension MatchingEngine {
         return nil
     }
 
-    func checkQuantity(_ q: Quantity, _ rules: InstrumentRules) -> RejectReason? {
+    @inline(__always) func checkQuantity(_ q: Quantity, _ book: Book) -> RejectReason? {
         if q.shares <= 0 { return .quantityNotPositive }
-        if q < rules.orderQtyMin { return .quantityBelowMinimum(q, minimum: rules.orderQtyMin) }
-        if q > rules.orderQtyMax { return .quantityAboveMaximum(q, maximum: rules.orderQtyMax) }
-        if q.shares % rules.lotSize.shares != 0 { return .quantityNotMultipleOfLot(q, lot: rules.lotSize) }
+        if q.shares < book.orderQtyMin { return .quantityBelowMinimum(q, minimum: Quantity(book.orderQtyMin)) }
+        if q.shares > book.orderQtyMax { return .quantityAboveMaximum(q, maximum: Quantity(book.orderQtyMax)) }
+        if q.shares % book.lotSize != 0 { return .quantityNotMultipleOfLot(q, lot: Quantity(book.lotSize)) }
         return nil
     }
 
-    func checkPrice(_ p: Price, _ rules: InstrumentRules) -> RejectReason? {
+    @inline(__always) func checkPrice(_ p: Price, _ book: Book) -> RejectReason? {
         if p.units <= 0 { return .priceNotPositive(p) }
-        if p > Price.max { return .priceAboveMaximum(p) }
-        if !rules.tickTable.isOnTick(p) { return .priceOffTick(p, tick: rules.tickTable.tick(at: p)) }
+        if p.units > Price.max.units { return .priceAboveMaximum(p) }
+        if !book.isOnTick(p.units) { return .priceOffTick(p, tick: book.tickTable.tick(at: p)) }
         return nil
     }
 }

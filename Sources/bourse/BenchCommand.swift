@@ -78,9 +78,11 @@ struct Bench: ParsableCommand {
             let engine = MatchingEngine()
             for c in prefix { engine.process(c, into: &events); events.removeAll(keepingCapacity: true) }
             let start = monotonicNanos()
-            for c in stream {
-                engine.process(c, into: &events)
-                events.removeAll(keepingCapacity: true)
+            stream.withUnsafeBufferPointer { commands in
+                for i in commands.indices {
+                    engine.process(commands[i], into: &events)
+                    events.removeAll(keepingCapacity: true)
+                }
             }
             let seconds = Double(monotonicNanos() - start) / 1e9
             rates.append(Double(stream.count) / seconds)
@@ -90,12 +92,14 @@ struct Bench: ParsableCommand {
         for c in prefix { engine.process(c, into: &events); events.removeAll(keepingCapacity: true) }
         var latencies = [Int64](repeating: 0, count: stream.count)
         var tally = TradeTally()
-        for (i, c) in stream.enumerated() {
-            let t0 = monotonicNanos()
-            engine.process(c, into: &events)
-            latencies[i] = monotonicNanos() - t0
-            tally.add(events)
-            events.removeAll(keepingCapacity: true)
+        stream.withUnsafeBufferPointer { commands in
+            for i in commands.indices {
+                let t0 = monotonicNanos()
+                engine.process(commands[i], into: &events)
+                latencies[i] = monotonicNanos() - t0
+                tally.add(events)
+                events.removeAll(keepingCapacity: true)
+            }
         }
         let overhead = timerOverhead()
         let rate = median(rates)
