@@ -17,7 +17,9 @@ let package = Package(
     ],
     targets: [
         .target(name: "BourseCore"),
-        .target(name: "BourseEngine", dependencies: ["BourseCore"]),
+        // Inline C the engine needs and Swift cannot say: a cache prefetch hint.
+        .target(name: "CBourseSupport"),
+        .target(name: "BourseEngine", dependencies: ["BourseCore", "CBourseSupport"]),
         .target(name: "BourseJournal", dependencies: ["BourseCore", "BourseEngine"]),
         .target(name: "BourseNode", dependencies: ["BourseCore", "BourseEngine", "BourseJournal"]),
         .executableTarget(

@@ -89,6 +89,18 @@ public struct ReplaceOrder: Hashable, Sendable {
     }
 }
 
+extension Command {
+    /// The order a command names first, if any: what the engine will look up.
+    @inlinable public var orderID: OrderID? {
+        switch self {
+        case .newOrder(let o): o.orderID
+        case .cancel(let c): c.orderID
+        case .replace(let r): r.orderID
+        case .listSymbol, .setTradingState, .expireOrders: nil
+        }
+    }
+}
+
 /// A command with the sequence number and time the sequencer gave it.
 public struct SequencedCommand: Hashable, Sendable {
     public var sequence: UInt64

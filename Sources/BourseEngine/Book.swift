@@ -13,28 +13,15 @@ enum Place: UInt8 {
     case working = 4
 }
 
-/// One open order. Prices and quantities are raw integers here (units and shares) for the hot path.
+/// The hot part of one open order: what matching, resting and cancelling touch, in one 64-byte cache
+/// line. Prices and quantities are raw integers here (units and shares) for the hot path.
 struct OrderSlot {
     var id: UInt64 = 0
-    /// Acceptance serial: never changes; orders expiry and validates GTD heap entries.
-    var accepted: UInt64 = 0
-    /// Priority serial among stops: the acceptance serial, renewed when a replace loses priority.
-    var priority: UInt64 = 0
-    var expire: Int64 = 0
     /// Limit price; 0 for market-like orders.
     var price: Int64 = 0
-    var stopPrice: Int64 = 0
-    /// Current total quantity; leaves = quantity - filled.
-    var quantity: Int64 = 0
     var leaves: Int64 = 0
     /// The shown part of the leaves: all of it, or an iceberg's current slice.
     var visible: Int64 = 0
-    /// Iceberg display size; 0 when the order is not an iceberg.
-    var display: Int64 = 0
-    /// Trailing stop: the amount in price units, or basis points.
-    var trail: Int64 = 0
-    /// Trailing stop: best trade price reached since acceptance (highest for sells, lowest for buys).
-    var watermark: Int64 = 0
     var account: UInt32 = 0
     var book: Int32 = 0
     var level: Int32 = -1
@@ -46,9 +33,30 @@ struct OrderSlot {
     var stp: SelfTradePrevention = .none
     var place: Place = .free
     var postOnly = false
-    var trailInBasisPoints = false
 
     var isMarketLike: Bool { type == .market || type == .stop || type == .trailingStop }
+}
+
+/// The cold part of an open order, in a parallel pool under the same handle: read when an order is
+/// accepted, replaced, expired or triggered, not when it trades or is cancelled.
+struct OrderDetail {
+    /// Current total quantity; leaves = quantity - filled.
+    var quantity: Int64 = 0
+    /// Iceberg display size; 0 when the order is not an iceberg.
+    var display: Int64 = 0
+    /// Acceptance serial: never changes; orders expiry and validates GTD heap entries.
+    var accepted: UInt64 = 0
+    /// Priority serial among stops: the acceptance serial, renewed when a replace loses priority.
+    var priority: UInt64 = 0
+    var expire: Int64 = 0
+    var stopPrice: Int64 = 0
+    /// Trailing stop: the amount in price units, or basis points (negative for basis points).
+    var trail: Int64 = 0
+    /// Trailing stop: best trade price reached since acceptance (highest for sells, lowest for buys).
+    var watermark: Int64 = 0
+
+    var trailInBasisPoints: Bool { trail < 0 }
+    var trailMagnitude: Int64 { trail < 0 ? -trail : trail }
 }
 
 /// A price level: a FIFO list of orders linked through their slots.

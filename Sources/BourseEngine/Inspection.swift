@@ -87,15 +87,16 @@ extension MatchingEngine {
                     var m = level.head, prev: Int32 = -1
                     while m >= 0 {
                         let o = orders[m]
+                        let d = details[m]
                         if o.prev != prev { problems.append("\(name) broken link at order \(o.id)") }
                         if o.place != .book || o.level != lh || o.price != level.price || o.side != side
                             || Int(o.book) != bookIndex {
                             problems.append("\(name) order \(o.id) misplaced")
                         }
-                        if o.visible <= 0 || o.visible > o.leaves || o.leaves > o.quantity {
-                            problems.append("\(name) order \(o.id) quantities visible \(o.visible) leaves \(o.leaves) qty \(o.quantity)")
+                        if o.visible <= 0 || o.visible > o.leaves || o.leaves > d.quantity {
+                            problems.append("\(name) order \(o.id) quantities visible \(o.visible) leaves \(o.leaves) qty \(d.quantity)")
                         }
-                        if o.display == 0, o.visible != o.leaves { problems.append("\(name) order \(o.id) hides quantity") }
+                        if d.display == 0, o.visible != o.leaves { problems.append("\(name) order \(o.id) hides quantity") }
                         if index.find(o.id) != m { problems.append("\(name) order \(o.id) not indexed") }
                         count += 1; visible += o.visible; total += o.leaves
                         prev = m
@@ -120,7 +121,8 @@ extension MatchingEngine {
                 }
                 for e in list.entries {
                     let o = orders[e.slot]
-                    if o.place != .stop || o.stopPrice != e.price || o.priority != e.priority { problems.append("\(name) stop \(o.id) misfiled") }
+                    let d = details[e.slot]
+                    if o.place != .stop || d.stopPrice != e.price || d.priority != e.priority { problems.append("\(name) stop \(o.id) misfiled") }
                 }
                 seen += list.entries.count
             }

@@ -92,7 +92,7 @@ extension MatchingEngine {
                 lp.pointee.total -= d
                 mp.pointee.visible = visible
                 mp.pointee.leaves -= d
-                mp.pointee.quantity -= d
+                details[m].quantity -= d
                 out.append(.selfTradeDecremented(OrderID(mp.pointee.id), AccountID(mp.pointee.account),
                                                  quantity: Quantity(d), leaves: Quantity(mp.pointee.leaves)))
             }
@@ -101,7 +101,7 @@ extension MatchingEngine {
                 return false
             }
             tp.pointee.leaves -= d
-            tp.pointee.quantity -= d
+            details[t].quantity -= d
             out.append(.selfTradeDecremented(OrderID(tp.pointee.id), AccountID(tp.pointee.account),
                                              quantity: Quantity(d), leaves: Quantity(tp.pointee.leaves)))
             return true
@@ -149,7 +149,8 @@ extension MatchingEngine {
             }
         }
         let lp = levels.pointer(lh)
-        tp.pointee.visible = tp.pointee.display > 0 ? min(tp.pointee.display, tp.pointee.leaves) : tp.pointee.leaves
+        let display = details[t].display
+        tp.pointee.visible = display > 0 ? min(display, tp.pointee.leaves) : tp.pointee.leaves
         tp.pointee.level = lh
         tp.pointee.place = .book
         link(t, atTailOf: lp)
@@ -178,7 +179,7 @@ extension MatchingEngine {
     /// An iceberg whose shown slice is gone shows a new one at the back of its level.
     func replenish(_ m: Int32, _ lp: UnsafeMutablePointer<Level>) {
         let mp = orders.pointer(m)
-        mp.pointee.visible = min(mp.pointee.display, mp.pointee.leaves)
+        mp.pointee.visible = min(details[m].display, mp.pointee.leaves)
         lp.pointee.visible += mp.pointee.visible
         if lp.pointee.tail != m {
             unlink(m, from: lp)

@@ -18,6 +18,8 @@ public final class MatchingEngine {
     // One thread owns the engine, so the per-access exclusivity checks the runtime would make on these
     // class properties can never fire; unchecked, they stop costing a fifth of the hot path.
     @exclusivity(unchecked) var orders: Pool<OrderSlot>
+    /// The cold half of each order, allocated and freed with `orders` so handles agree.
+    @exclusivity(unchecked) var details: Pool<OrderDetail>
     @exclusivity(unchecked) var levels: Pool<Level>
     @exclusivity(unchecked) var index: IDMap
     @exclusivity(unchecked) var symbolIndex: IDMap
@@ -34,6 +36,7 @@ public final class MatchingEngine {
     public init(limits: Limits = Limits()) {
         self.limits = limits
         orders = Pool(capacity: 1 << 12, blank: OrderSlot())
+        details = Pool(capacity: 1 << 12, blank: OrderDetail())
         levels = Pool(capacity: 1 << 10, blank: Level())
         index = IDMap(capacity: 1 << 12)
         symbolIndex = IDMap(capacity: 64)
@@ -41,6 +44,7 @@ public final class MatchingEngine {
 
     deinit {
         orders.deallocate()
+        details.deallocate()
         levels.deallocate()
         index.deallocate()
         symbolIndex.deallocate()
@@ -112,7 +116,13 @@ public final class MatchingEngine {
             out.append(.orderRejected(order.orderID, order.account, .unknownSymbol(order.symbol)))
             return
         }
-        let book = books[Int(bookIndex)]
+        // `books` holds every book for the engine's life: borrow the reference rather than count it.
+        Unmanaged.passUnretained(books[Int(bookIndex)])._withUnsafeGuaranteedRef { book in
+            newOrder(order, book, bookIndex)
+        }
+    }
+
+    private func newOrder(_ order: NewOrder, _ book: Book, _ bookIndex: Int32) {
         if let reason = validate(order, book) {
             out.append(.orderRejected(order.orderID, order.account, reason))
             return
@@ -132,8 +142,6 @@ public final class MatchingEngine {
         serial += 1
         var slot = OrderSlot()
         slot.id = order.orderID.rawValue
-        slot.accepted = serial
-        slot.priority = serial
         slot.account = order.account.rawValue
         slot.book = bookIndex
         slot.side = order.side
@@ -141,24 +149,26 @@ public final class MatchingEngine {
         slot.tif = order.timeInForce
         slot.stp = order.selfTradePrevention
         slot.postOnly = order.postOnly
-        slot.quantity = order.quantity.shares
         slot.leaves = order.quantity.shares
         slot.price = order.limitPrice?.units ?? 0
-        slot.stopPrice = order.stopPrice?.units ?? 0
-        slot.display = order.displayQuantity?.shares ?? 0
         slot.place = .working
+        var detail = OrderDetail()
+        detail.quantity = order.quantity.shares
+        detail.accepted = serial
+        detail.priority = serial
+        detail.stopPrice = order.stopPrice?.units ?? 0
+        detail.display = order.displayQuantity?.shares ?? 0
         switch order.trailingOffset {
-        case .amount(let amount)?:
-            slot.trail = amount.units
-        case .basisPoints(let bp)?:
-            slot.trail = bp
-            slot.trailInBasisPoints = true
+        case .amount(let amount)?: detail.trail = amount.units
+        case .basisPoints(let bp)?: detail.trail = -bp
         case nil: break
         }
-        if order.type == .trailingStop { slot.watermark = referencePrice(book) }
-        if let expire = order.expireTime { slot.expire = expire.nanos }
+        if order.type == .trailingStop { detail.watermark = referencePrice(book) }
+        if let expire = order.expireTime { detail.expire = expire.nanos }
         let t = orders.allocate(slot)
-        if order.expireTime != nil { gtd.push(.init(expire: slot.expire, accepted: serial, slot: t)) }
+        let d = details.allocate(detail)
+        assert(t == d, "order pools out of step")
+        if order.expireTime != nil { gtd.push(.init(expire: detail.expire, accepted: serial, slot: t)) }
         index.insert(order.orderID.rawValue, t)
         return t
     }
@@ -239,6 +249,7 @@ public final class MatchingEngine {
         index.remove(orders[s].id)
         orders[s].place = .free
         orders.free(s)
+        details.free(s)
     }
 
     /// Takes an order out of wherever it waits, leaving it working.

@@ -1,3 +1,5 @@
+import CBourseSupport
+
 /// A growable slab of `T` addressed by Int32 handles, with a free list. Handles stay valid until
 /// freed, so intrusive links between elements survive growth. Owned by one thread.
 struct Pool<T> {
@@ -5,7 +7,9 @@ struct Pool<T> {
     private(set) var capacity: Int
     /// Slots ever handed out; everything below is initialized.
     private(set) var high: Int32 = 0
-    private var freeList: [Int32] = []
+    /// Freed handles, a stack as deep as the pool is wide.
+    private var freeList: UnsafeMutablePointer<Int32>
+    private var freeCount = 0
     private(set) var live = 0
     private let blank: T
 
@@ -14,11 +18,13 @@ struct Pool<T> {
         self.capacity = capacity
         self.blank = blank
         storage = .allocate(capacity: capacity)
+        freeList = .allocate(capacity: capacity)
     }
 
     func deallocate() {
         storage.deinitialize(count: Int(high))
         storage.deallocate()
+        freeList.deallocate()
     }
 
     @inline(__always) subscript(handle: Int32) -> T {
@@ -33,7 +39,9 @@ struct Pool<T> {
     /// Takes a slot holding `value`.
     @inline(__always) mutating func allocate(_ value: T) -> Int32 {
         live += 1
-        if let handle = freeList.popLast() {
+        if freeCount > 0 {
+            freeCount -= 1
+            let handle = freeList[freeCount]
             storage[Int(handle)] = value
             return handle
         }
@@ -43,9 +51,10 @@ struct Pool<T> {
         return high - 1
     }
 
-    mutating func free(_ handle: Int32) {
+    @inline(__always) mutating func free(_ handle: Int32) {
         live -= 1
-        freeList.append(handle)
+        freeList[freeCount] = handle
+        freeCount += 1
     }
 
     private mutating func grow() {
@@ -55,6 +64,10 @@ struct Pool<T> {
         bigger.moveInitialize(from: storage, count: Int(high))
         storage.deallocate()
         storage = bigger
+        let biggerFree = UnsafeMutablePointer<Int32>.allocate(capacity: newCapacity)
+        biggerFree.moveInitialize(from: freeList, count: freeCount)
+        freeList.deallocate()
+        freeList = biggerFree
         capacity = newCapacity
     }
 }
@@ -94,6 +107,11 @@ struct IDMap {
             if e.key == key { return e.value }
             i = (i + 1) & mask
         }
+    }
+
+    /// Starts loading the cache line where `key` would be found.
+    @inline(__always) func prefetch(_ key: UInt64) {
+        bourse_prefetch(entries + home(key))
     }
 
     /// Inserts a key that is not present.

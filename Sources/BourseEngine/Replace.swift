@@ -9,15 +9,16 @@ extension MatchingEngine {
             return
         }
         let book = books[Int(orders[s].book)]
-        if let reason = validateReplace(r, orders[s], book) {
+        if let reason = validateReplace(r, orders[s], details[s], book) {
             out.append(.replaceRejected(r.orderID, newOrderID: r.newOrderID, r.account, reason))
             return
         }
         let o = orders[s]
+        let d = details[s]
         let newLimit = r.limitPrice?.units ?? o.price
-        let newStop = r.stopPrice?.units ?? o.stopPrice
-        let keepsPriority = newLimit == o.price && newStop == o.stopPrice && r.quantity.shares < o.quantity
-        let newLeaves = r.quantity.shares - (o.quantity - o.leaves)
+        let newStop = r.stopPrice?.units ?? d.stopPrice
+        let keepsPriority = newLimit == o.price && newStop == d.stopPrice && r.quantity.shares < d.quantity
+        let newLeaves = r.quantity.shares - (d.quantity - o.leaves)
 
         if r.newOrderID != r.orderID {
             index.remove(o.id)
@@ -28,21 +29,21 @@ extension MatchingEngine {
         if keepsPriority {
             if place == .book {
                 let lp = levels.pointer(o.level)
-                let visible = o.display > 0 ? min(o.visible, newLeaves) : newLeaves
+                let visible = d.display > 0 ? min(o.visible, newLeaves) : newLeaves
                 lp.pointee.visible -= o.visible - visible
                 lp.pointee.total -= o.leaves - newLeaves
                 orders[s].visible = visible
             }
-            orders[s].quantity = r.quantity.shares
+            details[s].quantity = r.quantity.shares
             orders[s].leaves = newLeaves
         } else {
             unplace(s)
             orders[s].price = newLimit
-            orders[s].stopPrice = newStop
-            orders[s].quantity = r.quantity.shares
             orders[s].leaves = newLeaves
+            details[s].stopPrice = newStop
+            details[s].quantity = r.quantity.shares
             serial += 1
-            orders[s].priority = serial
+            details[s].priority = serial
         }
         let hasLimit = o.type == .limit || o.type == .stopLimit
         let hasStop = o.type == .stop || o.type == .stopLimit
@@ -68,7 +69,7 @@ extension MatchingEngine {
         }
     }
 
-    func validateReplace(_ r: ReplaceOrder, _ o: OrderSlot, _ book: Book) -> RejectReason? {
+    func validateReplace(_ r: ReplaceOrder, _ o: OrderSlot, _ d: OrderDetail, _ book: Book) -> RejectReason? {
         switch book.state {
         case .halted: return .symbolHalted(book.symbol)
         case .closed: return .symbolClosed(book.symbol)
@@ -79,7 +80,7 @@ extension MatchingEngine {
             return .duplicateOrderID(r.newOrderID)
         }
         if let reason = checkQuantity(r.quantity, book) { return reason }
-        let filled = Quantity(o.quantity - o.leaves)
+        let filled = Quantity(d.quantity - o.leaves)
         if r.quantity <= filled { return .replaceQuantityNotAboveFilled(r.quantity, filled: filled) }
         let hasLimit = o.type == .limit || o.type == .stopLimit
         let hasStop = o.type == .stop || o.type == .stopLimit
@@ -88,8 +89,8 @@ extension MatchingEngine {
         if let p = r.limitPrice, let reason = checkPrice(p, book) { return reason }
         if let p = r.stopPrice, let reason = checkPrice(p, book) { return reason }
         let newLimit = r.limitPrice?.units ?? o.price
-        let newStop = r.stopPrice?.units ?? o.stopPrice
-        if r.quantity.shares == o.quantity, newLimit == o.price, newStop == o.stopPrice, r.newOrderID == r.orderID {
+        let newStop = r.stopPrice?.units ?? d.stopPrice
+        if r.quantity.shares == d.quantity, newLimit == o.price, newStop == d.stopPrice, r.newOrderID == r.orderID {
             return .replaceChangesNothing
         }
         if o.postOnly, book.state == .open, o.place == .book, wouldCross(side: o.side, price: newLimit, book) {

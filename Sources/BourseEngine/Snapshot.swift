@@ -15,7 +15,7 @@ extension MatchingEngine {
             var count = 0
             forEachOrder(in: book) { _ in count += 1 }
             w.writeVarint(UInt64(count))
-            forEachOrder(in: book) { s in encode(orders[s], into: &w) }
+            forEachOrder(in: book) { s in encode(s, into: &w) }
         }
     }
 
@@ -47,26 +47,28 @@ extension MatchingEngine {
         }
     }
 
-    private func encode(_ o: OrderSlot, into w: inout ByteWriter) {
+    private func encode(_ s: Int32, into w: inout ByteWriter) {
+        let o = orders[s]
+        let d = details[s]
         w.write(o.place.rawValue)
         w.writeVarint(o.id)
-        w.writeVarint(o.accepted)
-        w.writeVarint(o.priority)
-        w.writeSigned(o.expire)
+        w.writeVarint(d.accepted)
+        w.writeVarint(d.priority)
+        w.writeSigned(d.expire)
         w.writeSigned(o.price)
-        w.writeSigned(o.stopPrice)
-        w.writeSigned(o.quantity)
+        w.writeSigned(d.stopPrice)
+        w.writeSigned(d.quantity)
         w.writeSigned(o.leaves)
         w.writeSigned(o.visible)
-        w.writeSigned(o.display)
-        w.writeSigned(o.trail)
-        w.writeSigned(o.watermark)
+        w.writeSigned(d.display)
+        w.writeSigned(d.trailMagnitude)
+        w.writeSigned(d.watermark)
         w.writeVarint(UInt64(o.account))
         w.write(o.side.rawValue)
         w.write(o.type.rawValue)
         w.write(o.tif.rawValue)
         w.write(o.stp.rawValue)
-        w.write((o.postOnly ? 1 : 0) | (o.trailInBasisPoints ? 2 : 0))
+        w.write((o.postOnly ? 1 : 0) | (d.trailInBasisPoints ? 2 : 0))
     }
 
     private func decodeOrder(_ r: inout ByteReader, into book: Book) throws(DecodeError) {
@@ -75,18 +77,19 @@ extension MatchingEngine {
             throw DecodeError(.invalidValue("order place"), at: at)
         }
         var o = OrderSlot()
+        var d = OrderDetail()
         o.id = try r.readVarint()
-        o.accepted = try r.readVarint()
-        o.priority = try r.readVarint()
-        o.expire = try r.readSigned()
+        d.accepted = try r.readVarint()
+        d.priority = try r.readVarint()
+        d.expire = try r.readSigned()
         o.price = try r.readSigned()
-        o.stopPrice = try r.readSigned()
-        o.quantity = try r.readSigned()
+        d.stopPrice = try r.readSigned()
+        d.quantity = try r.readSigned()
         o.leaves = try r.readSigned()
         o.visible = try r.readSigned()
-        o.display = try r.readSigned()
-        o.trail = try r.readSigned()
-        o.watermark = try r.readSigned()
+        d.display = try r.readSigned()
+        d.trail = try r.readSigned()
+        d.watermark = try r.readSigned()
         let account = try r.readVarint()
         guard account <= UInt64(UInt32.max) else { throw DecodeError(.invalidValue("account"), at: at) }
         o.account = UInt32(account)
@@ -96,16 +99,16 @@ extension MatchingEngine {
         o.stp = try r.readEnum(SelfTradePrevention.self, "self-trade prevention")
         let flags = try r.readByte()
         o.postOnly = flags & 1 != 0
-        o.trailInBasisPoints = flags & 2 != 0
-        guard o.leaves > 0, o.leaves <= o.quantity, index.find(o.id) == nil else {
+        if flags & 2 != 0 { d.trail = -d.trail }
+        guard o.leaves > 0, o.leaves <= d.quantity, d.trail >= 0 || flags & 2 != 0, index.find(o.id) == nil else {
             throw DecodeError(.invalidValue("order \(o.id)"), at: at)
         }
         o.book = symbolIndex.find(book.symbol.packed)!
         o.place = .working
-        let s = orders.allocate()
-        orders[s] = o
+        let s = orders.allocate(o)
+        _ = details.allocate(d)
         index.insert(o.id, s)
-        if o.tif == .gtd { gtd.push(.init(expire: o.expire, accepted: o.accepted, slot: s)) }
+        if o.tif == .gtd { gtd.push(.init(expire: d.expire, accepted: d.accepted, slot: s)) }
         switch place {
         case .pending: appendPending(s, book)
         case .stop: insertStop(s, book)

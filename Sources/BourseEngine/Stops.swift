@@ -2,29 +2,31 @@ import BourseCore
 
 extension MatchingEngine {
     func insertStop(_ t: Int32, _ book: Book) {
-        let o = orders[t]
-        orders[t].place = .stop
+        let o = orders.pointer(t)
+        let d = details.pointer(t)
+        o.pointee.place = .stop
         book.stopCount += 1
-        if o.type == .trailingStop {
+        if o.pointee.type == .trailingStop {
             // Appending keeps priority order: a trailing stop's priority is its acceptance serial.
             book.trailing.append(t)
-        } else if o.side == .buy {
-            book.buyStops.insert(.init(price: o.stopPrice, priority: o.priority, slot: t))
+        } else if o.pointee.side == .buy {
+            book.buyStops.insert(.init(price: d.pointee.stopPrice, priority: d.pointee.priority, slot: t))
         } else {
-            book.sellStops.insert(.init(price: o.stopPrice, priority: o.priority, slot: t))
+            book.sellStops.insert(.init(price: d.pointee.stopPrice, priority: d.pointee.priority, slot: t))
         }
     }
 
     func removeStop(_ s: Int32) {
         let o = orders[s]
+        let d = details[s]
         let book = books[Int(o.book)]
         book.stopCount -= 1
         if o.type == .trailingStop {
             book.trailing.remove(at: book.trailing.firstIndex(of: s)!)
         } else if o.side == .buy {
-            book.buyStops.remove(.init(price: o.stopPrice, priority: o.priority, slot: s))
+            book.buyStops.remove(.init(price: d.stopPrice, priority: d.priority, slot: s))
         } else {
-            book.sellStops.remove(.init(price: o.stopPrice, priority: o.priority, slot: s))
+            book.sellStops.remove(.init(price: d.stopPrice, priority: d.priority, slot: s))
         }
     }
 
@@ -49,7 +51,7 @@ extension MatchingEngine {
             } else if let e = book.sellStops.entries.last, last <= e.price {
                 book.sellStops.entries.removeLast()
                 s = e.slot
-            } else if let i = book.trailing.firstIndex(where: { trailingTriggered(orders[$0], last: last) }) {
+            } else if let i = book.trailing.firstIndex(where: { trailingTriggered(orders[$0].side, details[$0], last: last) }) {
                 s = book.trailing.remove(at: i)
             } else {
                 return
@@ -71,24 +73,25 @@ extension MatchingEngine {
         }
         guard !book.trailing.isEmpty, book.passHigh != 0 else { return }
         for s in book.trailing {
-            let sp = orders.pointer(s)
-            if sp.pointee.side == .sell {
-                sp.pointee.watermark = max(sp.pointee.watermark, book.passHigh)
+            let d = details.pointer(s)
+            if orders[s].side == .sell {
+                d.pointee.watermark = max(d.pointee.watermark, book.passHigh)
             } else {
-                sp.pointee.watermark = min(sp.pointee.watermark, book.passLow)
+                d.pointee.watermark = min(d.pointee.watermark, book.passLow)
             }
         }
     }
 
     /// A sell trails below its highest price, a buy above its lowest. Compared in integers: a
     /// percentage trail triggers when last × 10,000 crosses watermark × (10,000 ∓ bp).
-    func trailingTriggered(_ o: OrderSlot, last: Int64) -> Bool {
-        if o.trailInBasisPoints {
-            return o.side == .sell
-                ? last * 10_000 <= o.watermark * (10_000 - o.trail)
-                : last * 10_000 >= o.watermark * (10_000 + o.trail)
+    func trailingTriggered(_ side: Side, _ d: OrderDetail, last: Int64) -> Bool {
+        let trail = d.trailMagnitude
+        if d.trailInBasisPoints {
+            return side == .sell
+                ? last * 10_000 <= d.watermark * (10_000 - trail)
+                : last * 10_000 >= d.watermark * (10_000 + trail)
         }
-        return o.side == .sell ? last <= o.watermark - o.trail : last >= o.watermark + o.trail
+        return side == .sell ? last <= d.watermark - trail : last >= d.watermark + trail
     }
 
     // MARK: - Pre-open queue
@@ -130,7 +133,7 @@ extension MatchingEngine {
     func expireDayOrders(_ book: Book) {
         var due: [(accepted: UInt64, slot: Int32)] = []
         forEachOrder(in: book) { s in
-            if orders[s].tif == .day { due.append((orders[s].accepted, s)) }
+            if orders[s].tif == .day { due.append((details[s].accepted, s)) }
         }
         due.sort { $0.accepted < $1.accepted }
         for entry in due { expire(entry.slot) }
@@ -140,8 +143,7 @@ extension MatchingEngine {
     func expireDue() {
         while let top = gtd.top, top.expire <= now {
             gtd.pop()
-            let o = orders[top.slot]
-            guard o.place != .free, o.accepted == top.accepted else { continue }
+            guard orders[top.slot].place != .free, details[top.slot].accepted == top.accepted else { continue }
             expire(top.slot)
         }
     }
