@@ -16,9 +16,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        .target(name: "BourseCore"),
-        // Inline C the engine needs and Swift cannot say: a cache prefetch hint.
+        // C for what Swift cannot say: a cache prefetch hint, and CRC-32C on the CPU's instruction.
         .target(name: "CBourseSupport"),
+        .target(name: "BourseCore", dependencies: ["CBourseSupport"]),
         .target(name: "BourseEngine", dependencies: ["BourseCore", "CBourseSupport"]),
         .target(name: "BourseJournal", dependencies: ["BourseCore", "BourseEngine"]),
         .target(name: "BourseNode", dependencies: ["BourseCore", "BourseEngine", "BourseJournal"]),

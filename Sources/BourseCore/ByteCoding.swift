@@ -11,6 +11,10 @@ public struct ByteWriter: Sendable {
     @inlinable public mutating func write(_ byte: UInt8) { bytes.append(byte) }
 
     @inlinable public mutating func writeVarint(_ value: UInt64) {
+        if value < 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: value))
+            return
+        }
         var v = value
         while v >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
@@ -34,7 +38,7 @@ public struct ByteWriter: Sendable {
     public mutating func writeBool(_ value: Bool) { bytes.append(value ? 1 : 0) }
 }
 
-public struct DecodeError: Error, Equatable, CustomStringConvertible {
+public struct DecodeError: Error, Equatable, CustomStringConvertible, Sendable {
     public enum Kind: Equatable, Sendable {
         case truncated
         case varintTooLong

@@ -1,6 +1,6 @@
 import BourseCore
 
-public enum JournalError: Error, CustomStringConvertible, Equatable {
+public enum JournalError: Error, CustomStringConvertible, Equatable, Sendable {
     case file(FileError)
     /// Damage that is not a torn tail: a whole entry follows it, or it is not in the last segment.
     case damaged(file: String, offset: Int, reason: String)
@@ -77,12 +77,15 @@ public enum JournalReader {
             if !isLast, segments[i + 1].firstSequence <= after + 1 {
                 continue
             }
-            let bytes: [UInt8]
-            do { bytes = try Files.readAll(segment.path) } catch { throw .file(error) }
-            let result: Result<TornTail?, JournalError> = bytes.withUnsafeBytes { b in
-                Result { () throws(JournalError) in
-                    try readSegment(b, segment: segment, isLast: isLast, after: after, expected: &expected, last: &last, visit)
+            let result: Result<TornTail?, JournalError>
+            do {
+                result = try Files.withMapped(segment.path) { b in
+                    Result { () throws(JournalError) in
+                        try readSegment(b, segment: segment, isLast: isLast, after: after, expected: &expected, last: &last, visit)
+                    }
                 }
+            } catch {
+                throw .file(error)
             }
             if let outcome = try result.get() {
                 torn = outcome

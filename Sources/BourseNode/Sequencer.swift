@@ -78,6 +78,7 @@ public final class Sequencer: @unchecked Sendable {
     /// recovery gets slower. Surfaced so an operator sees it.
     public private(set) var snapshotFailure: String?
     private var taken: [Pending] = []
+    private var stamped: [SequencedCommand] = []
 
     /// Takes ownership of `engine` and `journal`: nothing else may touch them afterwards.
     public init(engine: MatchingEngine, journal: JournalWriter, lastSequence: UInt64,
@@ -90,6 +91,7 @@ public final class Sequencer: @unchecked Sendable {
         self.clock = clock
         queue.reserveCapacity(configuration.queueCapacity)
         taken.reserveCapacity(configuration.queueCapacity)
+        stamped.reserveCapacity(configuration.batchMax)
     }
 
     /// Registers a consumer before `start`. Each gets every batch through its own bounded queue.
@@ -168,13 +170,17 @@ public final class Sequencer: @unchecked Sendable {
             let time = Timestamp(nanos: lastTime)
             for pending in taken {
                 sequence += 1
-                let command = SequencedCommand(sequence: sequence, time: time, command: pending.command)
-                events.removeAll(keepingCapacity: true)
-                engine.process(command, into: &events)
-                journal.append(command, events)
-                if pending.completion != nil { acks.append((command, events, pending.completion)) }
-                if !consumers.isEmpty { published.append(Published(command: command, events: events)) }
+                stamped.append(SequencedCommand(sequence: sequence, time: time, command: pending.command))
             }
+            let publishing = !consumers.isEmpty
+            stamped.withUnsafeBufferPointer { commands in
+                engine.process(commands, events: &events) { i, events in
+                    journal.append(commands[i], events)
+                    if let completion = taken[i].completion { acks.append((commands[i], events, completion)) }
+                    if publishing { published.append(Published(command: commands[i], events: events)) }
+                }
+            }
+            stamped.removeAll(keepingCapacity: true)
             taken.removeAll(keepingCapacity: true)
             do {
                 try journal.commit(through: sequence)
