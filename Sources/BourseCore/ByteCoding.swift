@@ -50,7 +50,7 @@ public struct DecodeError: Error, Equatable, CustomStringConvertible, Sendable {
     /// Offset in the buffer being read where the problem was found.
     public var offset: Int
 
-    public init(_ kind: Kind, at offset: Int) {
+    @inlinable public init(_ kind: Kind, at offset: Int) {
         self.kind = kind
         self.offset = offset
     }
@@ -68,22 +68,23 @@ public struct DecodeError: Error, Equatable, CustomStringConvertible, Sendable {
 
 public struct ByteReader {
     public let bytes: UnsafeRawBufferPointer
-    public private(set) var offset: Int
+    /// Where the next read starts.
+    public var offset: Int
 
-    public init(_ bytes: UnsafeRawBufferPointer, offset: Int = 0) {
+    @inlinable public init(_ bytes: UnsafeRawBufferPointer, offset: Int = 0) {
         self.bytes = bytes
         self.offset = offset
     }
 
-    public var remaining: Int { bytes.count - offset }
+    @inlinable public var remaining: Int { bytes.count - offset }
 
-    public mutating func readByte() throws(DecodeError) -> UInt8 {
+    @inlinable public mutating func readByte() throws(DecodeError) -> UInt8 {
         guard offset < bytes.count else { throw DecodeError(.truncated, at: offset) }
         defer { offset += 1 }
         return bytes[offset]
     }
 
-    public mutating func readVarint() throws(DecodeError) -> UInt64 {
+    @inlinable public mutating func readVarint() throws(DecodeError) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         let start = offset
@@ -100,7 +101,7 @@ public struct ByteReader {
         }
     }
 
-    public mutating func readSigned() throws(DecodeError) -> Int64 {
+    @inlinable public mutating func readSigned() throws(DecodeError) -> Int64 {
         let raw = try readVarint()
         return Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1)
     }

@@ -323,7 +323,7 @@ extension ByteReader {
         return symbol
     }
 
-    public mutating func readOrderID() throws(DecodeError) -> OrderID { OrderID(try readVarint()) }
+    @inlinable public mutating func readOrderID() throws(DecodeError) -> OrderID { OrderID(try readVarint()) }
 
     public mutating func readAccountID() throws(DecodeError) -> AccountID {
         let at = offset
@@ -332,9 +332,10 @@ extension ByteReader {
         return AccountID(UInt32(raw))
     }
 
-    public mutating func readPrice() throws(DecodeError) -> Price { Price(units: try readSigned()) }
-    public mutating func readQuantity() throws(DecodeError) -> Quantity { Quantity(try readSigned()) }
+    @inlinable public mutating func readPrice() throws(DecodeError) -> Price { Price(units: try readSigned()) }
+    @inlinable public mutating func readQuantity() throws(DecodeError) -> Quantity { Quantity(try readSigned()) }
 
+    @inlinable
     public mutating func readEnum<E: RawRepresentable<UInt8>>(_ type: E.Type, _ what: String) throws(DecodeError) -> E {
         let at = offset
         let raw = try readByte()

@@ -33,8 +33,11 @@ struct Bench: ParsableCommand {
     var snapshotEvery: UInt64 = 0
     @Flag(help: "With --journal, print 'durable <sequence>' after each durable batch (for crash tests).")
     var reportDurable = false
+    @Option(help: "Measure restarting from a snapshot of a book with this many resting orders instead.")
+    var restart: Int?
 
     func run() throws {
+        if let orders = restart { return try measureRestart(orders: orders) }
         var setup: [Command]
         var measured: [Command]
         var mixJSON = "null"
@@ -156,6 +159,38 @@ struct Bench: ParsableCommand {
         }
         let rate = Double(all.count) / seconds
         print(#"{"mode":"journal","durability":"\#(durability.rawValue)","flow":"\#(flowName)","ops":\#(all.count),"seconds":\#(String(format: "%.4f", seconds)),"ops_per_sec":\#(Int(rate)),"batches":\#(sequences.count),"overloaded_retries":\#(overloaded),"last_sequence":\#(last),"resting_orders":\#(sequencer.stoppedEngine.restingOrderCount),"mix":\#(mixJSON),"latency_ns":\#(LatencySummary(latencies).json)}"#)
+    }
+
+    /// Builds a deep book of `orders` resting orders, snapshots it, and times recovery from the
+    /// snapshot: reading, checksum, decoding, rebuilding the books and checking the state hash.
+    private func measureRestart(orders: Int) throws {
+        guard orders > 0 else { throw ValidationError("--restart needs at least one order") }
+        var flow = OrderFlow(shape: .init(name: "restart", symbols: 1, restingTarget: orders, levels: 100,
+                                          cancelPercent: 0, iocPercent: 0), seed: seed)
+        let engine = MatchingEngine()
+        var sequence: UInt64 = 0
+        for command in flow.setup() + flow.fill() {
+            sequence += 1
+            _ = engine.process(SequencedCommand(sequence: sequence, time: Timestamp(nanos: Int64(sequence)), command: command))
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bourse-restart-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let writeStart = monotonicNanos()
+        try Snapshots.write(engine, sequence: sequence, directory: directory)
+        let writeSeconds = Double(monotonicNanos() - writeStart) / 1e9
+        let bytes = try Snapshots.list(directory).first.map { (try FileManager.default.attributesOfItem(atPath: $0.path)[.size] as? Int) ?? 0 } ?? 0
+        var times: [Double] = []
+        var resting = 0
+        for _ in 0..<max(1, runs) {
+            let start = monotonicNanos()
+            let (restored, report) = try Recovery.recover(directory: directory, repair: false)
+            times.append(Double(monotonicNanos() - start) / 1e9)
+            guard report.snapshot?.sequence == sequence, restored.stateHash() == engine.stateHash() else {
+                throw ValidationError("the restored state differs from the snapshotted one")
+            }
+            resting = restored.restingOrderCount
+        }
+        print(#"{"mode":"restart","resting_orders":\#(resting),"snapshot_bytes":\#(bytes),"write_seconds":\#(String(format: "%.3f", writeSeconds)),"restart_seconds":\#(String(format: "%.3f", median(times))),"restart_seconds_runs":[\#(times.map { String(format: "%.3f", $0) }.joined(separator: ","))]}"#)
     }
 
     private func timerOverhead() -> Int64 {
