@@ -54,6 +54,11 @@ public final class MatchingEngine {
     public func process(_ command: SequencedCommand, into events: inout [Event]) {
         swap(&out, &events)
         defer { swap(&out, &events) }
+        apply(command)
+    }
+
+    /// Applies a command, appending its events to `out`.
+    func apply(_ command: SequencedCommand) {
         now = command.time.nanos
         switch command.command {
         case .listSymbol(let symbol, let rules): list(symbol, rules)

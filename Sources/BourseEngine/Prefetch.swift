@@ -1,29 +1,43 @@
 import BourseCore
 import CBourseSupport
 
-/// Memory-latency hiding for callers that hold several commands (the sequencer's batch, replay,
+/// The batch entry point, for callers that hold several commands (the sequencer's batch, replay,
 /// benchmarks). Two commands ahead, the engine starts loading the order id's place in the id map; one
-/// command ahead, it finds the order there and starts loading it. On a deep book these loads miss every cache, and overlapping them with
-/// the current command's work is most of the throughput. Prefetching changes no state, so determinism
-/// is untouched.
+/// command ahead, it finds the order there and starts loading it. On a deep book these loads miss every
+/// cache, and overlapping them with the current command's work is most of the throughput. Prefetching
+/// changes no state, so determinism is untouched.
 extension MatchingEngine {
+    /// Events accumulate in the engine's buffer across a batch and are dropped only past this count,
+    /// so most commands pay nothing to clear it.
+    static let batchEventsMax = 1 << 14
+
     /// Processes commands in order, handing each command's events to `body` before the next runs.
-    public func process(_ commands: UnsafeBufferPointer<SequencedCommand>, events: inout [Event],
-                        _ body: (Int, inout [Event]) -> Void) {
+    /// The events are valid only during the call, and `body` must not call back into the engine.
+    public func process(_ commands: UnsafeBufferPointer<SequencedCommand>,
+                        _ body: (Int, UnsafeBufferPointer<Event>) -> Void) {
+        precondition(out.isEmpty, "the engine's event buffer is in use")
         let n = commands.count
         for i in 0..<n {
-            if i + 2 < n, let id = commands[i + 2].command.orderID { index.prefetch(id.rawValue) }
-            if i + 1 < n, let id = commands[i + 1].command.orderID { prefetchOrder(id) }
-            events.removeAll(keepingCapacity: true)
-            process(commands[i], into: &events)
-            body(i, &events)
+            if i + 2 < n, let id = Self.orderID(commands, i + 2) { index.prefetch(id) }
+            if i + 1 < n, let id = Self.orderID(commands, i + 1), let slot = index.find(id) {
+                bourse_prefetch(orders.pointer(slot))
+            }
+            if out.count > Self.batchEventsMax { out.removeAll(keepingCapacity: true) }
+            let start = out.count
+            apply(commands[i])
+            out.withUnsafeBufferPointer { body(i, UnsafeBufferPointer(rebasing: $0[start...])) }
         }
+        out.removeAll(keepingCapacity: true)
     }
 
-    /// Commands naming an open order load it; a new order's level tail would need a book and level
-    /// lookup that costs more than the miss it hides.
-    @inline(__always) func prefetchOrder(_ id: OrderID) {
-        guard let slot = index.find(id.rawValue) else { return }
-        bourse_prefetch(orders.pointer(slot))
+    /// The order id command `i` names, read in place rather than by copying the command.
+    @inline(__always)
+    static func orderID(_ commands: UnsafeBufferPointer<SequencedCommand>, _ i: Int) -> UInt64? {
+        switch commands[i].command {
+        case .newOrder(let o): o.orderID.rawValue
+        case .cancel(let c): c.orderID.rawValue
+        case .replace(let r): r.orderID.rawValue
+        case .listSymbol, .setTradingState, .expireOrders: nil
+        }
     }
 }

@@ -10,6 +10,13 @@ extension MatchingEngine {
         }
         if index.find(o.orderID.rawValue) != nil { return .duplicateOrderID(o.orderID) }
         if let reason = checkQuantity(o.quantity, book) { return reason }
+        // Most orders are plain limit orders with none of the optional terms. Only the checks below that
+        // can fail for such an order are made, in the same order, so the first reason is the same.
+        if o.type == .limit, let price = o.limitPrice, o.stopPrice == nil, o.trailingOffset == nil,
+           o.displayQuantity == nil, !o.postOnly, o.expireTime == nil, o.timeInForce != .gtd {
+            if let reason = checkPrice(price, book) { return reason }
+            return orders.live >= limits.ordersMax ? .bookFull(book.symbol) : nil
+        }
 
         let needsLimit = o.type == .limit || o.type == .stopLimit
         let needsStop = o.type == .stop || o.type == .stopLimit

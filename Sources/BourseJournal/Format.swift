@@ -30,7 +30,8 @@ public enum JournalFormat {
     }
 
     /// Appends one framed entry: the payload is written in place, then the frame header filled in.
-    static func appendEntry(_ command: SequencedCommand, _ events: [Event], to w: inout ByteWriter, scratch: inout ByteWriter) {
+    static func appendEntry(_ command: SequencedCommand, _ events: UnsafeBufferPointer<Event>, to w: inout ByteWriter,
+                            scratch: inout ByteWriter) {
         let frameStart = w.bytes.count
         w.bytes.append(contentsOf: repeatElement(0, count: frameHeaderBytes))
         w.write(command)

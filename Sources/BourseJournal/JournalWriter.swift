@@ -33,10 +33,14 @@ public final class JournalWriter {
 
     deinit { if fd >= 0 { close(fd) } }
 
-    public func append(_ command: SequencedCommand, _ events: [Event]) {
+    public func append(_ command: SequencedCommand, _ events: UnsafeBufferPointer<Event>) {
         guard durability != .none else { return }
         if batchFirstSequence == nil { batchFirstSequence = command.sequence }
         JournalFormat.appendEntry(command, events, to: &batch, scratch: &scratch)
+    }
+
+    public func append(_ command: SequencedCommand, _ events: [Event]) {
+        events.withUnsafeBufferPointer { append(command, $0) }
     }
 
     /// Makes the batch durable. On error nothing in the batch may be acknowledged.

@@ -137,7 +137,6 @@ final class Verifier {
     /// State hashes to check when replay reaches their sequence.
     let verifying: [UInt64: UInt64]
     private(set) var report: RecoveryReport
-    private var events: [Event] = []
     private var encoded = ByteWriter(capacity: 1 << 12)
 
     init(engine: MatchingEngine, verifying: [UInt64: UInt64], report: RecoveryReport) {
@@ -152,18 +151,15 @@ final class Verifier {
         // costs reference counting on every call.
         var report = self.report
         var encoded = ByteWriter()
-        var events: [Event] = []
         swap(&encoded, &self.encoded)
-        swap(&events, &self.events)
         defer {
             swap(&encoded, &self.encoded)
-            swap(&events, &self.events)
             self.report = report
         }
         var mismatch: JournalError?
         chunk.journaled.withUnsafeBytes { journaled in
             chunk.commands.withUnsafeBufferPointer { batch in
-                engine.process(batch, events: &events) { i, events in
+                engine.process(batch) { i, events in
                     guard mismatch == nil else { return }
                     encoded.bytes.removeAll(keepingCapacity: true)
                     for event in events {
@@ -183,7 +179,7 @@ final class Verifier {
                     })
                     guard same else {
                         mismatch = .replayMismatch(sequence: batch[i].sequence,
-                                                   detail: Recovery.describeDifference(events, expected))
+                                                   detail: Recovery.describeDifference(Array(events), expected))
                         return
                     }
                     report.entriesReplayed += 1

@@ -147,7 +147,6 @@ public final class Sequencer: @unchecked Sendable {
     }
 
     private func run() {
-        var events: [Event] = []
         var acks: [(SequencedCommand, [Event], Completion?)] = []
         var published: [Published] = []
         while true {
@@ -174,10 +173,10 @@ public final class Sequencer: @unchecked Sendable {
             }
             let publishing = !consumers.isEmpty
             stamped.withUnsafeBufferPointer { commands in
-                engine.process(commands, events: &events) { i, events in
+                engine.process(commands) { i, events in
                     journal.append(commands[i], events)
-                    if let completion = taken[i].completion { acks.append((commands[i], events, completion)) }
-                    if publishing { published.append(Published(command: commands[i], events: events)) }
+                    if let completion = taken[i].completion { acks.append((commands[i], Array(events), completion)) }
+                    if publishing { published.append(Published(command: commands[i], events: Array(events))) }
                 }
             }
             stamped.removeAll(keepingCapacity: true)

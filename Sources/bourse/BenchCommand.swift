@@ -82,7 +82,7 @@ struct Bench: ParsableCommand {
             for c in prefix { engine.process(c, into: &events); events.removeAll(keepingCapacity: true) }
             let start = monotonicNanos()
             stream.withUnsafeBufferPointer { commands in
-                engine.process(commands, events: &events) { _, _ in }
+                engine.process(commands) { _, _ in }
             }
             let seconds = Double(monotonicNanos() - start) / 1e9
             rates.append(Double(stream.count) / seconds)

@@ -9,16 +9,16 @@ struct BatchTests {
     func batchEqualsSingle() {
         var stream = CommandStream(seed: 4242)
         var commands = stream.opening()
-        for _ in 0..<5_000 { commands.append(stream.next()) }
+        // Long enough that the engine drops its accumulated events mid-batch more than once.
+        for _ in 0..<40_000 { commands.append(stream.next()) }
         let single = MatchingEngine()
         let expected = commands.map { single.process($0) }
         let batched = MatchingEngine()
         var actual: [[Event]] = []
-        var events: [Event] = []
         commands.withUnsafeBufferPointer { buffer in
-            batched.process(buffer, events: &events) { i, events in
+            batched.process(buffer) { i, events in
                 #expect(i == actual.count)
-                actual.append(events)
+                actual.append(Array(events))
             }
         }
         #expect(actual == expected)
