@@ -35,6 +35,8 @@ struct Bench: ParsableCommand {
     var reportDurable = false
     @Option(help: "Measure restarting from a snapshot of a book with this many resting orders instead.")
     var restart: Int?
+    @Option(help: "With --journal, submit at this many commands per second (0: as fast as possible). Latency is then measured from each command's scheduled time.")
+    var rate = 0
 
     func run() throws {
         if let orders = restart { return try measureRestart(orders: orders) }
@@ -129,10 +131,18 @@ struct Bench: ParsableCommand {
         var submitted = [Int64](repeating: 0, count: all.count)
         var overloaded = 0
         let start = monotonicNanos()
+        let interval = rate > 0 ? 1e9 / Double(rate) : 0
         for (i, command) in all.enumerated() {
+            if rate > 0 {
+                // The schedule, not the moment of sending, starts each latency: a stalled sender
+                // cannot hide delay (no coordinated omission).
+                let due = start + Int64(Double(i) * interval)
+                while monotonicNanos() < due {}
+                submitted[i] = due
+            }
             while true {
                 do {
-                    submitted[i] = monotonicNanos()
+                    if rate == 0 { submitted[i] = monotonicNanos() }
                     try sequencer.submit(command)
                     break
                 } catch .overloaded {
@@ -157,8 +167,26 @@ struct Bench: ParsableCommand {
             while sequences[mark] < sequence { mark += 1 }
             latencies.append(times[mark] - submitted[i])
         }
-        let rate = Double(all.count) / seconds
-        print(#"{"mode":"journal","durability":"\#(durability.rawValue)","flow":"\#(flowName)","ops":\#(all.count),"seconds":\#(String(format: "%.4f", seconds)),"ops_per_sec":\#(Int(rate)),"batches":\#(sequences.count),"overloaded_retries":\#(overloaded),"last_sequence":\#(last),"resting_orders":\#(sequencer.stoppedEngine.restingOrderCount),"mix":\#(mixJSON),"latency_ns":\#(LatencySummary(latencies).json)}"#)
+        let throughput = Double(all.count) / seconds
+        // Trades are counted from the journal afterwards, so counting costs the run nothing; with
+        // durability none there is no journal to count from.
+        var tally = TradeTally()
+        var events: [Event] = []
+        if durability != .none {
+            _ = try JournalReader.read(directory, repair: false) { (entry) throws(JournalError) in
+                var reader = ByteReader(entry.eventBytes)
+                events.removeAll(keepingCapacity: true)
+                do throws(DecodeError) {
+                    while reader.remaining > 0 { events.append(try reader.readEvent()) }
+                } catch {
+                    throw .undecodable(file: directory, offset: reader.offset, error)
+                }
+                tally.add(events)
+            }
+        }
+        let tradesJSON = durability == .none ? #""trades":null,"traded_qty":null,"notional":null"#
+            : #""trades":\#(tally.trades),"traded_qty":\#(tally.quantity),"notional":"\#(tally.notionalDollars)""#
+        print(#"{"mode":"journal","durability":"\#(durability.rawValue)","rate":\#(rate),"flow":"\#(flowName)","ops":\#(all.count),"seconds":\#(String(format: "%.4f", seconds)),"ops_per_sec":\#(Int(throughput)),"batches":\#(sequences.count),"overloaded_retries":\#(overloaded),"last_sequence":\#(last),\#(tradesJSON),"resting_orders":\#(sequencer.stoppedEngine.restingOrderCount),"mix":\#(mixJSON),"latency_ns":\#(LatencySummary(latencies).json)}"#)
     }
 
     /// Builds a deep book of `orders` resting orders, snapshots it, and times recovery from the

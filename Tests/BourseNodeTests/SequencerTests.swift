@@ -97,6 +97,33 @@ struct SequencerTests {
         #expect(engine.stateHash() == sequencer.stoppedEngine.stateHash())
     }
 
+    @Test("periodic snapshots are written as the sequence passes the interval, and recovery starts from the newest")
+    func periodicSnapshots() throws {
+        let directory = JournalFixtureDirectory.make()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let writer = try JournalWriter(directory: directory, durability: .fsync, lastSequence: 0)
+        let sequencer = Sequencer(engine: MatchingEngine(), journal: writer, lastSequence: 0,
+                                  configuration: .init(queueCapacity: 64, batchMax: 16, snapshotEvery: 50,
+                                                       snapshotDirectory: directory))
+        sequencer.start()
+        try sequencer.submit(.listSymbol(symbol, .standard))
+        try sequencer.submit(.setTradingState(symbol, .open))
+        for id in 1...400 {
+            while (try? sequencer.submit(order(UInt64(id), id % 2 == 0 ? .buy : .sell, price: 100_000 + Int64(id % 5) * 100))) == nil {
+                sched_yield()
+            }
+        }
+        sequencer.stop()
+        #expect(sequencer.snapshotFailure == nil)
+        let snapshots = try Snapshots.list(directory)
+        #expect(snapshots.count == Snapshots.keepMax)
+        #expect(snapshots[0].sequence > 300)
+        let (engine, report) = try Recovery.recover(directory: directory, repair: false)
+        #expect(report.snapshot?.sequence == snapshots[0].sequence)
+        #expect(report.lastSequence == 402)
+        #expect(engine.stateHash() == sequencer.stoppedEngine.stateHash())
+    }
+
     @Test("a consumer that falls behind is cut off and told where to resume; the sequencer never waits")
     func slowConsumer() throws {
         let directory = JournalFixtureDirectory.make()
