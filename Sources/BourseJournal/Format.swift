@@ -16,8 +16,13 @@ public enum JournalFormat {
     public static let entryBytesMax = 16 << 20
 
     static func segmentName(_ firstSequence: UInt64) -> String {
-        let digits = String(firstSequence)
-        return "journal-" + String(repeating: "0", count: 20 - digits.count) + digits + ".log"
+        "journal-" + paddedSequence(firstSequence) + ".log"
+    }
+
+    /// A sequence number in 20 digits, so that file names sort in sequence order.
+    static func paddedSequence(_ sequence: UInt64) -> String {
+        let digits = String(sequence)
+        return String(repeating: "0", count: 20 - digits.count) + digits
     }
 
     static func segmentHeader(firstSequence: UInt64) -> [UInt8] {

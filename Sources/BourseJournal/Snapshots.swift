@@ -22,8 +22,7 @@ public enum Snapshots {
     }
 
     static func name(_ sequence: UInt64) -> String {
-        let digits = String(sequence)
-        return "snapshot-" + String(repeating: "0", count: 20 - digits.count) + digits + ".snap"
+        "snapshot-" + JournalFormat.paddedSequence(sequence) + ".snap"
     }
 
     /// Writes a snapshot of `engine` as of `sequence` and returns its state hash.

@@ -13,15 +13,9 @@ struct JournalFixture {
     /// For each sequence, the end offset of its entry in the segment that holds it, and that segment.
     var entryEnds: [(segment: String, offset: Int)] = []
 
-    static func temporaryDirectory() -> String {
-        let path = NSTemporaryDirectory() + "bourse-test-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
-
     /// Journals `count` commands of a seeded stream in batches of 1 to 16.
     init(seed: UInt64, count: Int, segmentBytesMax: Int = 64 << 20, durability: Durability = .os) throws {
-        directory = Self.temporaryDirectory()
+        directory = makeTemporaryDirectory()
         var stream = CommandStream(seed: seed)
         let engine = MatchingEngine()
         let writer = try JournalWriter(directory: directory, durability: durability, lastSequence: 0,
@@ -61,7 +55,7 @@ struct JournalFixture {
     var lastSegment: String { entryEnds.last!.segment }
 
     func copy() throws -> String {
-        let target = Self.temporaryDirectory()
+        let target = makeTemporaryDirectory()
         for name in try FileManager.default.contentsOfDirectory(atPath: directory) {
             try FileManager.default.copyItem(atPath: directory + "/" + name, toPath: target + "/" + name)
         }

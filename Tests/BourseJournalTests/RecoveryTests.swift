@@ -82,7 +82,7 @@ struct RecoveryTests {
 
     @Test("journaled events that replay differently stop recovery at that sequence, saying what differs")
     func replayMismatch() throws {
-        let directory = JournalFixture.temporaryDirectory()
+        let directory = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var stream = CommandStream(seed: 19)
         let engine = MatchingEngine()

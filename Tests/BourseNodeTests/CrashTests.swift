@@ -2,6 +2,7 @@
 import BourseCore
 import BourseEngine
 import BourseJournal
+import BourseTestSupport
 import Foundation
 import Testing
 
@@ -17,7 +18,7 @@ struct CrashTests {
 
     @Test("killing the process during a write loop loses no acknowledged command", arguments: [2, 5, 9])
     func killDuringWrites(afterBatches: Int) throws {
-        let directory = NSTemporaryDirectory() + "bourse-crash-" + UUID().uuidString
+        let directory = makeTemporaryDirectory("bourse-crash")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let seed: UInt64 = 77
         let process = Process()

@@ -24,7 +24,7 @@ struct SequencerTests {
 
     @Test("a full input queue fails fast with overloaded and loses nothing that was accepted")
     func overloaded() throws {
-        let directory = JournalFixtureDirectory.make()
+        let directory = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (sequencer, _) = try makeSequencer(directory, queueCapacity: 4)
         let acks = AckLog()
@@ -42,7 +42,7 @@ struct SequencerTests {
 
     @Test("acknowledgements come after the entry is durable, with the command's events")
     func durableBeforeAck() throws {
-        let directory = JournalFixtureDirectory.make()
+        let directory = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (sequencer, _) = try makeSequencer(directory)
         sequencer.start()
@@ -68,7 +68,7 @@ struct SequencerTests {
 
     @Test("many producers at once: every command is sequenced exactly once, gap-free, and journaled")
     func manyProducers() throws {
-        let directory = JournalFixtureDirectory.make()
+        let directory = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (sequencer, _) = try makeSequencer(directory, queueCapacity: 256)
         sequencer.start()
@@ -99,7 +99,7 @@ struct SequencerTests {
 
     @Test("periodic snapshots are written as the sequence passes the interval, and recovery starts from the newest")
     func periodicSnapshots() throws {
-        let directory = JournalFixtureDirectory.make()
+        let directory = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let writer = try JournalWriter(directory: directory, durability: .fsync, lastSequence: 0)
         let sequencer = Sequencer(engine: MatchingEngine(), journal: writer, lastSequence: 0,
@@ -126,7 +126,7 @@ struct SequencerTests {
 
     @Test("a consumer that falls behind is cut off and told where to resume; the sequencer never waits")
     func slowConsumer() throws {
-        let directory = JournalFixtureDirectory.make()
+        let directory = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (sequencer, _) = try makeSequencer(directory)
         let fast = EventConsumer(name: "fast", capacity: 1_000)
@@ -152,14 +152,6 @@ struct SequencerTests {
             return
         }
         #expect(at == 1)
-    }
-}
-
-enum JournalFixtureDirectory {
-    static func make() -> String {
-        let path = NSTemporaryDirectory() + "bourse-test-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
     }
 }
 
