@@ -34,7 +34,9 @@ struct OrderSlot {
     var place: Place = .free
     var postOnly = false
 
-    var isMarketLike: Bool { type == .market || type == .stop || type == .trailingStop }
+    /// Market, stop and trailing stop orders trade against a protection price: bits 0, 2 and 4 of the
+    /// mask, one per OrderType raw value.
+    @inline(__always) var isMarketLike: Bool { (0b10101 as UInt8) >> type.rawValue & 1 != 0 }
 }
 
 /// The cold part of an open order, in a parallel pool under the same handle: read when an order is

@@ -31,7 +31,7 @@ public final class MatchingEngine {
     @exclusivity(unchecked) var lastExecution: UInt64 = 0
     /// The time of the command being processed.
     @exclusivity(unchecked) var now: Int64 = 0
-    @exclusivity(unchecked) var out: [Event] = []
+    @exclusivity(unchecked) var out = EventBuffer()
 
     public init(limits: Limits = Limits()) {
         self.limits = limits
@@ -43,6 +43,7 @@ public final class MatchingEngine {
     }
 
     deinit {
+        out.deallocate()
         orders.deallocate()
         details.deallocate()
         levels.deallocate()
@@ -52,21 +53,21 @@ public final class MatchingEngine {
 
     /// Applies one command and appends what happened to `events`.
     public func process(_ command: SequencedCommand, into events: inout [Event]) {
-        swap(&out, &events)
-        defer { swap(&out, &events) }
         apply(command)
+        events.append(contentsOf: out.events(from: 0))
+        out.removeAll()
     }
 
     /// Applies a command, appending its events to `out`.
     func apply(_ command: SequencedCommand) {
         now = command.time.nanos
         switch command.command {
-        case .listSymbol(let symbol, let rules): list(symbol, rules)
-        case .setTradingState(let symbol, let state): setTradingState(symbol, state)
         case .newOrder(let order): newOrder(order)
         case .cancel(let cancel): self.cancel(cancel)
         case .replace(let replace): self.replace(replace)
         case .expireOrders: expireDue()
+        case .setTradingState(let symbol, let state): setTradingState(symbol, state)
+        case .listSymbol(let symbol, let rules): list(symbol, rules)
         }
     }
 

@@ -17,17 +17,19 @@ extension MatchingEngine {
                         _ body: (Int, UnsafeBufferPointer<Event>) -> Void) {
         precondition(out.isEmpty, "the engine's event buffer is in use")
         let n = commands.count
+        // The id two ahead now is the id one ahead next time: each is read once.
+        var oneAhead = n > 1 ? Self.orderID(commands, 1) : nil
         for i in 0..<n {
-            if i + 2 < n, let id = Self.orderID(commands, i + 2) { index.prefetch(id) }
-            if i + 1 < n, let id = Self.orderID(commands, i + 1), let slot = index.find(id) {
-                bourse_prefetch(orders.pointer(slot))
-            }
-            if out.count > Self.batchEventsMax { out.removeAll(keepingCapacity: true) }
+            let twoAhead = i + 2 < n ? Self.orderID(commands, i + 2) : nil
+            if let id = twoAhead { index.prefetch(id) }
+            if let id = oneAhead, let slot = index.find(id) { bourse_prefetch(orders.pointer(slot)) }
+            oneAhead = twoAhead
+            if out.count > Self.batchEventsMax { out.removeAll() }
             let start = out.count
             apply(commands[i])
-            out.withUnsafeBufferPointer { body(i, UnsafeBufferPointer(rebasing: $0[start...])) }
+            body(i, out.events(from: start))
         }
-        out.removeAll(keepingCapacity: true)
+        out.removeAll()
     }
 
     /// The order id command `i` names, read in place rather than by copying the command.

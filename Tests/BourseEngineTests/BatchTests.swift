@@ -25,6 +25,15 @@ struct BatchTests {
         #expect(batched.stateHash() == single.stateHash())
     }
 
+    @Test("market, stop and trailing stop orders, and only they, trade against a protection price")
+    func marketLike() {
+        for type in OrderType.allCases {
+            var slot = OrderSlot()
+            slot.type = type
+            #expect(slot.isMarketLike == (type == .market || type == .stop || type == .trailingStop), "\(type)")
+        }
+    }
+
     @Test("an order's hot fields fill exactly one cache line")
     func slotLayout() {
         #expect(MemoryLayout<OrderSlot>.stride == 64)
