@@ -14,6 +14,7 @@ public final class Sequencer: @unchecked Sendable {
         /// Write a snapshot after the batch that passes this many commands since the last one.
         /// It is written on the sequencer thread, which pauses meanwhile.
         public var snapshotEvery: UInt64?
+        /// Where snapshots go; with a directory, one is also written when the sequencer stops.
         public var snapshotDirectory: String?
         public init(queueCapacity: Int = 1 << 16, batchMax: Int = 8_192,
                     snapshotEvery: UInt64? = nil, snapshotDirectory: String? = nil) {
@@ -74,8 +75,8 @@ public final class Sequencer: @unchecked Sendable {
     private var sequence: UInt64
     private var lastTime: Int64 = 0
     private var lastSnapshot: UInt64
-    /// Why the last periodic snapshot failed, if it did. The journal still holds everything; only
-    /// recovery gets slower. Surfaced so an operator sees it.
+    /// Why the last snapshot failed, if it did. The journal still holds everything; only recovery
+    /// gets slower. Surfaced so an operator sees it.
     public private(set) var snapshotFailure: String?
     private var taken: [Pending] = []
     private var stamped: [SequencedCommand] = []
@@ -131,8 +132,17 @@ public final class Sequencer: @unchecked Sendable {
         condition.lock()
         stopping = true
         condition.signal()
+        let neverStarted = thread == nil
+        let abandoned = neverStarted ? queue : []
+        if neverStarted { queue.removeAll() }
         condition.unlock()
-        if thread != nil { finished.wait() }
+        if neverStarted {
+            // Nothing will ever apply these: their submitters are told so rather than left waiting.
+            let failure = SequencerFailure(reason: "stopped before it was started; the command was not applied")
+            for pending in abandoned { pending.completion?(.failure(failure)) }
+        } else {
+            finished.wait()
+        }
         for consumer in consumers { consumer.close() }
         return failure
     }
@@ -194,17 +204,23 @@ public final class Sequencer: @unchecked Sendable {
                 published.removeAll(keepingCapacity: true)
             }
             onDurable?(sequence)
-            if let every = configuration.snapshotEvery, sequence - lastSnapshot >= every {
-                do {
-                    try Snapshots.write(engine, sequence: sequence, directory: configuration.snapshotDirectory!)
-                    snapshotFailure = nil
-                } catch {
-                    snapshotFailure = "snapshot at \(sequence) failed: \(error)"
-                }
-                lastSnapshot = sequence
-            }
+            if let every = configuration.snapshotEvery, sequence - lastSnapshot >= every { snapshot() }
         }
+        // A clean stop leaves a snapshot of the final state, so the next start replays nothing.
+        if failure == nil, configuration.snapshotDirectory != nil, sequence > lastSnapshot { snapshot() }
         finished.signal()
+    }
+
+    /// Snapshots are an optimisation of recovery, so a failure to write one is recorded for the
+    /// operator, not fatal: the journal still holds everything.
+    private func snapshot() {
+        do {
+            try Snapshots.write(engine, sequence: sequence, directory: configuration.snapshotDirectory!)
+            snapshotFailure = nil
+        } catch {
+            snapshotFailure = "snapshot at \(sequence) failed: \(error)"
+        }
+        lastSnapshot = sequence
     }
 
     /// A journal failure stops the node: commands applied but not durable must not be acknowledged.

@@ -66,5 +66,18 @@ struct CrashTests {
         _ = try JournalReader.read(directory, repair: false) { entry in recovered.append(entry.command.command) }
         while expected.count < recovered.count { expected.append(flow.next()) }
         #expect(recovered == Array(expected.prefix(recovered.count)))
+
+        // bourse replay verifies the repaired directory from its first entry and says so.
+        let replay = Process()
+        replay.executableURL = URL(fileURLWithPath: Self.executable)
+        replay.arguments = ["replay", directory]
+        let output = Pipe()
+        replay.standardOutput = output
+        replay.standardError = FileHandle.nullDevice
+        try replay.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        replay.waitUntilExit()
+        #expect(replay.terminationStatus == 0)
+        #expect(text.contains("entries        \(report.lastSequence) (last sequence \(report.lastSequence))"))
     }
 }

@@ -40,6 +40,19 @@ struct SequencerTests {
         #expect(report.lastSequence == 4 && engine.openOrderCount == 2)
     }
 
+    @Test("stopping a sequencer that never started fails what was queued instead of dropping it")
+    func stopBeforeStart() throws {
+        let directory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (sequencer, _) = try makeSequencer(directory)
+        let failures = FailureLog()
+        try sequencer.submit(.listSymbol(symbol, .standard), completion: failures.record)
+        try sequencer.submit(order(1), completion: failures.record)
+        sequencer.stop()
+        #expect(failures.count == 2)
+        #expect(throws: Sequencer.SubmitError.stopped) { try sequencer.submit(order(2)) }
+    }
+
     @Test("acknowledgements come after the entry is durable, with the command's events")
     func durableBeforeAck() throws {
         let directory = makeTemporaryDirectory()
@@ -170,6 +183,18 @@ final class AckLog: @unchecked Sendable {
 
     var sequences: [UInt64] { lock.withLock { acks.map(\.command.sequence) } }
     var events: [[Event]] { lock.withLock { acks.map(\.events) } }
+}
+
+/// Counts failed completions.
+final class FailureLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var failures = 0
+    var record: Sequencer.Completion {
+        { [self] result in
+            if case .failure = result { lock.withLock { failures += 1 } }
+        }
+    }
+    var count: Int { lock.withLock { failures } }
 }
 
 /// Reads the journal from inside a completion to see that the acknowledged entry is already there.
