@@ -133,7 +133,7 @@ extension MatchingEngine {
     }
 
     /// Puts a working limit order at the back of its price level.
-    func rest(_ t: Int32, _ book: Book) {
+    @inline(__always) func rest(_ t: Int32, _ book: Book) {
         let tp = orders.pointer(t)
         let price = tp.pointee.price
         let lh: Int32
@@ -188,7 +188,7 @@ extension MatchingEngine {
     }
 
     /// Takes a resting order off its level, removing the level when it empties.
-    func detach(_ s: Int32) {
+    @inline(__always) func detach(_ s: Int32) {
         let sp = orders.pointer(s)
         let lh = sp.pointee.level
         let lp = levels.pointer(lh)

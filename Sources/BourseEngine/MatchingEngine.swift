@@ -180,7 +180,7 @@ public final class MatchingEngine {
     }
 
     /// An accepted order enters an open market: stops wait for their trigger, the rest trades.
-    func arrive(_ t: Int32, _ book: Book) {
+    @inline(__always) func arrive(_ t: Int32, _ book: Book) {
         let o = orders.pointer(t)
         if o.pointee.type.isStop {
             insertStop(t, book)
@@ -244,14 +244,14 @@ public final class MatchingEngine {
     // MARK: - Shared helpers
 
     /// Cancels an order that is no longer placed anywhere, reporting its leaves.
-    func finish(_ s: Int32, cancelling reason: CancelReason) {
+    @inline(__always) func finish(_ s: Int32, cancelling reason: CancelReason) {
         let o = orders.pointer(s)
         out.append(.orderCancelled(OrderID(o.pointee.id), AccountID(o.pointee.account), leaves: Quantity(o.pointee.leaves), reason))
         release(s)
     }
 
     /// Forgets an order that is no longer placed anywhere.
-    func release(_ s: Int32) {
+    @inline(__always) func release(_ s: Int32) {
         index.remove(orders[s].id)
         orders[s].place = .free
         orders.free(s)
@@ -259,7 +259,7 @@ public final class MatchingEngine {
     }
 
     /// Takes an order out of wherever it waits, leaving it working.
-    func unplace(_ s: Int32) {
+    @inline(__always) func unplace(_ s: Int32) {
         switch orders[s].place {
         case .book: detach(s)
         case .stop: removeStop(s)

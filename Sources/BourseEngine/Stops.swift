@@ -33,7 +33,7 @@ extension MatchingEngine {
     /// Triggers stops reached by the last trade price, one at a time, each executed before the next
     /// is chosen so that cascades are deterministic: buy stops (lowest stop price first), then sell
     /// stops (highest first), equal prices by priority; then trailing stops in priority order.
-    func runStops(_ book: Book) {
+    @inline(__always) func runStops(_ book: Book) {
         guard book.state == .open else { return }
         guard book.stopCount > 0 else {
             // Trailing stops accepted later must not follow trades from before they were accepted.
@@ -41,6 +41,10 @@ extension MatchingEngine {
             book.passLow = 0
             return
         }
+        triggerStops(book)
+    }
+
+    private func triggerStops(_ book: Book) {
         while book.lastTrade != 0 {
             followTrades(book)
             let last = book.lastTrade
