@@ -48,7 +48,15 @@ public enum Recovery {
             }
         }
         let start = report.snapshot?.sequence ?? 0
-        let hashes = Dictionary(snapshots.map { ($0.sequence, $0.stateHash) }, uniquingKeysWith: { a, _ in a })
+        var hashes: [UInt64: UInt64] = [:]
+        for info in snapshots {
+            if let hash = info.stateHash {
+                hashes[info.sequence] = hash
+            } else if fromGenesis, let problem = info.problem {
+                // Replay from the first entry needs no snapshot, but one it cannot check is reported.
+                report.snapshotsSkipped.append(problem)
+            }
+        }
         let verifier = Verifier(engine: engine, verifying: fromGenesis ? hashes : [:], report: report)
         let pipeline = ReplayPipeline(verifier: verifier)
         var chunk = ReplayChunk()
@@ -187,7 +195,7 @@ final class Verifier {
             }
         }
         if let mismatch { return mismatch }
-        if let hash = verifying[last], hash != 0 {
+        if let hash = verifying[last] {
             guard engine.stateHash() == hash else {
                 return .replayMismatch(sequence: last, detail: "state hash differs from the snapshot taken at this sequence")
             }

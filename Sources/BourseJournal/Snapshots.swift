@@ -18,7 +18,9 @@ public enum Snapshots {
     public struct Info: Sendable, Equatable {
         public var path: String
         public var sequence: UInt64
-        public var stateHash: UInt64
+        /// nil when the header cannot be read; `problem` says why.
+        public var stateHash: UInt64?
+        public var problem: String?
     }
 
     static func name(_ sequence: UInt64) -> String {
@@ -64,8 +66,11 @@ public enum Snapshots {
         try Files.list(directory).compactMap { name -> Info? in
             guard name.hasPrefix("snapshot-"), name.hasSuffix(".snap"), UInt64(name.dropFirst(9).dropLast(5)) != nil else { return nil }
             let path = directory + "/" + name
-            guard let header = try? readHeader(path) else { return Info(path: path, sequence: UInt64(name.dropFirst(9).dropLast(5))!, stateHash: 0) }
-            return header
+            do throws(JournalError) {
+                return try readHeader(path)
+            } catch {
+                return Info(path: path, sequence: UInt64(name.dropFirst(9).dropLast(5))!, stateHash: nil, problem: "\(error)")
+            }
         }.sorted { $0.sequence > $1.sequence }
     }
 
@@ -91,7 +96,7 @@ public enum Snapshots {
         }
         guard let (sequence, hash, length, crc, headerCRC) = fields,
               headerCRC == CRC32C.checksum(Array(bytes[0..<36])) else { throw .snapshotInvalid(file: path, reason: "header checksum mismatch") }
-        return (Info(path: path, sequence: sequence, stateHash: hash), Int(clamping: length), crc)
+        return (Info(path: path, sequence: sequence, stateHash: hash, problem: nil), Int(clamping: length), crc)
     }
 
     /// Loads a snapshot, checking its checksum and that the restored engine hashes as it did when written.

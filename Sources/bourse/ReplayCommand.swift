@@ -29,6 +29,7 @@ struct Replay: ParsableCommand {
         print("trade checksum \(String(report.tradeChecksum, radix: 16))")
         print("state hash     \(String(engine.stateHash(), radix: 16))")
         print("snapshots      verified at \(report.snapshotsVerified.isEmpty ? "none" : report.snapshotsVerified.map(String.init).joined(separator: ", "))")
+        for skipped in report.snapshotsSkipped { print("not verified   \(skipped)") }
         if let torn = report.tornTail { print("torn tail      \(torn)") }
         for symbol in engine.listedSymbols {
             guard let s = engine.summary(of: symbol) else { continue }

@@ -162,6 +162,20 @@ struct RecoveryTests {
         #expect(recovered.stateHash() == fixture.hashes.last!)
     }
 
+    @Test("replay from the first entry reports a snapshot whose header it cannot read")
+    func unreadableSnapshotReported() throws {
+        let fixture = try JournalFixture(seed: 43, count: 500)
+        defer { fixture.remove() }
+        let engine = MatchingEngine()
+        for command in fixture.commands.prefix(300) { _ = engine.process(command) }
+        try Snapshots.write(engine, sequence: 300, directory: fixture.directory)
+        flipByte(try Snapshots.list(fixture.directory)[0].path, at: 12)
+        let (replayed, report) = try Recovery.recover(directory: fixture.directory, repair: false, fromGenesis: true)
+        #expect(report.snapshotsVerified.isEmpty)
+        #expect(report.snapshotsSkipped.count == 1 && report.snapshotsSkipped[0].contains("header checksum mismatch"))
+        #expect(replayed.stateHash() == fixture.hashes.last!)
+    }
+
     @Test("a journal appended to after recovery reads on seamlessly")
     func appendAfterRecovery() throws {
         let fixture = try JournalFixture(seed: 37, count: 300)
