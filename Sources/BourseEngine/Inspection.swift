@@ -32,6 +32,8 @@ public struct RestingOrder: Hashable, Sendable {
 
 extension MatchingEngine {
     public var listedSymbols: [Symbol] { books.map(\.symbol) }
+    /// The time of the last command applied; a sequencer continuing this engine starts from it.
+    public var lastCommandTime: Timestamp { Timestamp(nanos: now) }
     public var openOrderCount: Int { orders.live }
 
     public func summary(of symbol: Symbol) -> BookSummary? {

@@ -6,6 +6,7 @@ extension MatchingEngine {
     public func encodeSnapshot(into w: inout ByteWriter) {
         w.writeVarint(serial)
         w.writeVarint(lastExecution)
+        w.writeSigned(now)
         w.writeVarint(UInt64(books.count))
         for book in books {
             w.write(book.symbol)
@@ -30,6 +31,7 @@ extension MatchingEngine {
         self.init(limits: limits)
         serial = try r.readVarint()
         lastExecution = try r.readVarint()
+        now = try r.readSigned()
         let bookCount = try r.readVarint()
         guard bookCount <= UInt64(limits.symbolsMax) else { throw DecodeError(.invalidValue("book count"), at: r.offset) }
         for _ in 0..<bookCount {

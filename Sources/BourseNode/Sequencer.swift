@@ -88,6 +88,8 @@ public final class Sequencer: @unchecked Sendable {
         self.journal = journal
         self.sequence = lastSequence
         self.lastSnapshot = lastSequence
+        // Continue from the engine's own time, so that time never goes backwards across a restart.
+        self.lastTime = engine.lastCommandTime.nanos
         self.configuration = configuration
         self.clock = clock
         queue.reserveCapacity(configuration.queueCapacity)

@@ -137,6 +137,29 @@ struct SequencerTests {
         #expect(engine.stateHash() == sequencer.stoppedEngine.stateHash())
     }
 
+    @Test("a sequencer continuing a recovered engine never stamps a time before the last one journaled")
+    func timeContinuesAcrossRestart() throws {
+        let directory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = Sequencer(engine: MatchingEngine(), journal: try JournalWriter(directory: directory, durability: .fsync, lastSequence: 0),
+                              lastSequence: 0, configuration: .init(snapshotDirectory: directory), clock: { 5_000 })
+        first.start()
+        try first.submit(.listSymbol(symbol, .standard))
+        first.stop()
+        // The machine's clock has gone back in time since.
+        let (engine, report) = try Recovery.recover(directory: directory, repair: true)
+        #expect(engine.lastCommandTime == Timestamp(nanos: 5_000))
+        let second = Sequencer(engine: engine, journal: try JournalWriter(directory: directory, durability: .fsync,
+                                                                         lastSequence: report.lastSequence),
+                               lastSequence: report.lastSequence, clock: { 1_000 })
+        let acks = AckLog()
+        second.start()
+        try second.submit(.setTradingState(symbol, .open), completion: acks.record)
+        second.stop()
+        let stamped = acks.commands
+        #expect(stamped.map(\.sequence) == [2] && stamped.map(\.time) == [Timestamp(nanos: 5_000)])
+    }
+
     @Test("a consumer that falls behind is cut off and told where to resume; the sequencer never waits")
     func slowConsumer() throws {
         let directory = makeTemporaryDirectory()
@@ -182,6 +205,7 @@ final class AckLog: @unchecked Sendable {
     }
 
     var sequences: [UInt64] { lock.withLock { acks.map(\.command.sequence) } }
+    var commands: [SequencedCommand] { lock.withLock { acks.map(\.command) } }
     var events: [[Event]] { lock.withLock { acks.map(\.events) } }
 }
 
