@@ -1,26 +1,85 @@
-/// Little helpers for the compact binary formats: LEB128 varints (zigzag for signed values) and
-/// fixed-width little-endian integers for framing.
-public struct ByteWriter: Sendable {
-    public var bytes: [UInt8]
+/// Writes the compact binary formats: LEB128 varints (zigzag for signed values) and fixed-width
+/// little-endian integers for framing. It owns a raw, growing buffer rather than an array, so a write is
+/// a capacity check and a store, not an array append with its uniqueness check per byte; being
+/// non-copyable, it needs no copy-on-write.
+public struct ByteWriter: ~Copyable {
+    @usableFromInline var storage: UnsafeMutableRawPointer
+    @usableFromInline var capacity: Int
+    @usableFromInline var used = 0
 
     public init(capacity: Int = 256) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        self.capacity = max(capacity, 16)
+        storage = .allocate(byteCount: self.capacity, alignment: 8)
     }
 
-    @inlinable public mutating func write(_ byte: UInt8) { bytes.append(byte) }
+    deinit { storage.deallocate() }
+
+    /// Bytes written so far.
+    @inlinable public var count: Int { used }
+
+    /// A copy of what was written.
+    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+
+    @inlinable public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try body(UnsafeRawBufferPointer(start: storage, count: used))
+    }
+
+    @inlinable public mutating func removeAll() { used = 0 }
+
+    @inlinable @inline(__always) mutating func reserve(_ more: Int) {
+        if used + more > capacity { grow(to: used + more) }
+    }
+
+    @usableFromInline mutating func grow(to needed: Int) {
+        var bigger = capacity * 2
+        while bigger < needed { bigger *= 2 }
+        let moved = UnsafeMutableRawPointer.allocate(byteCount: bigger, alignment: 8)
+        moved.copyMemory(from: storage, byteCount: used)
+        storage.deallocate()
+        storage = moved
+        capacity = bigger
+    }
+
+    public mutating func append(_ raw: UnsafeRawBufferPointer) {
+        guard let base = raw.baseAddress, raw.count > 0 else { return }
+        reserve(raw.count)
+        (storage + used).copyMemory(from: base, byteCount: raw.count)
+        used += raw.count
+    }
+
+    public mutating func append(contentsOf bytes: [UInt8]) {
+        bytes.withUnsafeBytes { append($0) }
+    }
+
+    /// Appends `count` zero bytes, to be filled in later with `storeFixed32(_:at:)`.
+    public mutating func appendZeros(_ count: Int) {
+        reserve(count)
+        (storage + used).initializeMemory(as: UInt8.self, repeating: 0, count: count)
+        used += count
+    }
+
+    /// Overwrites four bytes already written, little-endian.
+    public mutating func storeFixed32(_ value: UInt32, at offset: Int) {
+        precondition(offset >= 0 && offset + 4 <= used)
+        storage.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt32.self)
+    }
+
+    @inlinable public mutating func write(_ byte: UInt8) {
+        reserve(1)
+        storage.storeBytes(of: byte, toByteOffset: used, as: UInt8.self)
+        used += 1
+    }
 
     @inlinable public mutating func writeVarint(_ value: UInt64) {
-        if value < 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: value))
-            return
-        }
+        reserve(10)
         var v = value
         while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            storage.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, toByteOffset: used, as: UInt8.self)
+            used += 1
             v >>= 7
         }
-        bytes.append(UInt8(v))
+        storage.storeBytes(of: UInt8(v), toByteOffset: used, as: UInt8.self)
+        used += 1
     }
 
     @inlinable public mutating func writeSigned(_ value: Int64) {
@@ -28,14 +87,18 @@ public struct ByteWriter: Sendable {
     }
 
     @inlinable public mutating func writeFixed32(_ value: UInt32) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        reserve(4)
+        storage.storeBytes(of: value.littleEndian, toByteOffset: used, as: UInt32.self)
+        used += 4
     }
 
     @inlinable public mutating func writeFixed64(_ value: UInt64) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        reserve(8)
+        storage.storeBytes(of: value.littleEndian, toByteOffset: used, as: UInt64.self)
+        used += 8
     }
 
-    public mutating func writeBool(_ value: Bool) { bytes.append(value ? 1 : 0) }
+    public mutating func writeBool(_ value: Bool) { write(value ? 1 : 0) }
 }
 
 public struct DecodeError: Error, Equatable, CustomStringConvertible, Sendable {

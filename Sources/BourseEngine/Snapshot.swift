@@ -3,6 +3,9 @@ import BourseCore
 /// The engine's state in a canonical binary form: the same state always encodes to the same bytes,
 /// so the encoding doubles as the input of the state hash that replay compares.
 extension MatchingEngine {
+    /// The version of this encoding; snapshot files carry it. 2 added the last command's time.
+    public static let snapshotVersion: UInt16 = 2
+
     public func encodeSnapshot(into w: inout ByteWriter) {
         w.writeVarint(serial)
         w.writeVarint(lastExecution)
@@ -24,7 +27,7 @@ extension MatchingEngine {
     public func stateHash() -> UInt64 {
         var w = ByteWriter(capacity: 1 << 16)
         encodeSnapshot(into: &w)
-        return fnv1a(w.bytes)
+        return w.withUnsafeBytes { fnv1a($0) }
     }
 
     public convenience init(snapshot r: inout ByteReader, limits: Limits = Limits()) throws(DecodeError) {

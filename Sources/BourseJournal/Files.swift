@@ -21,19 +21,27 @@ enum Files {
     }
 
     static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(FileError) {
-        let failure: Int32 = bytes.withUnsafeBytes { b in
-            var done = 0
-            while done < b.count {
-                let n = Glibc.write(fd, b.baseAddress! + done, b.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                done += n
-            }
-            return 0
-        }
+        let failure = bytes.withUnsafeBytes { write(fd, $0) }
         if failure != 0 { throw FileError(operation: "write", path: path, code: failure) }
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(FileError) {
+        let failure = write(fd, bytes)
+        if failure != 0 { throw FileError(operation: "write", path: path, code: failure) }
+    }
+
+    /// Writes everything, retrying interrupted and partial writes; returns 0 or the errno.
+    private static func write(_ fd: Int32, _ b: UnsafeRawBufferPointer) -> Int32 {
+        var done = 0
+        while done < b.count {
+            let n = Glibc.write(fd, b.baseAddress! + done, b.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            done += n
+        }
+        return 0
     }
 
     static func syncData(_ fd: Int32, path: String) throws(FileError) {

@@ -27,32 +27,36 @@ public enum JournalFormat {
 
     static func segmentHeader(firstSequence: UInt64) -> [UInt8] {
         var w = ByteWriter(capacity: segmentHeaderBytes)
-        w.bytes.append(contentsOf: segmentMagic)
-        w.bytes.append(contentsOf: [UInt8(Codec.version & 0xff), UInt8(Codec.version >> 8), 0, 0])
+        w.append(contentsOf: segmentMagic)
+        w.append(contentsOf: [UInt8(Codec.version & 0xff), UInt8(Codec.version >> 8), 0, 0])
         w.writeFixed64(firstSequence)
-        w.writeFixed32(CRC32C.checksum(w.bytes))
+        w.writeFixed32(w.withUnsafeBytes { CRC32C.checksum($0) })
         return w.bytes
     }
 
     /// Appends one framed entry: the payload is written in place, then the frame header filled in.
     static func appendEntry(_ command: SequencedCommand, _ events: UnsafeBufferPointer<Event>, to w: inout ByteWriter,
                             scratch: inout ByteWriter) {
-        let frameStart = w.bytes.count
-        w.bytes.append(contentsOf: repeatElement(0, count: frameHeaderBytes))
+        let frameStart = w.count
+        w.appendZeros(frameHeaderBytes)
         w.write(command)
-        scratch.bytes.removeAll(keepingCapacity: true)
+        scratch.removeAll()
         for event in events { scratch.write(event) }
-        w.writeVarint(UInt64(scratch.bytes.count))
-        w.bytes.append(contentsOf: scratch.bytes)
-        let payloadCount = w.bytes.count - frameStart - frameHeaderBytes
+        w.writeVarint(UInt64(scratch.count))
+        scratch.withUnsafeBytes { w.append($0) }
+        let payloadCount = w.count - frameStart - frameHeaderBytes
         precondition(payloadCount <= entryBytesMax, "journal entry of \(payloadCount) bytes")
-        w.bytes.withUnsafeMutableBytes { b in
+        let (payloadCRC, headerCRC): (UInt32, UInt32) = w.withUnsafeBytes { b in
             let payload = UnsafeRawBufferPointer(rebasing: b[(frameStart + frameHeaderBytes)...])
-            b.storeBytes(of: UInt32(payloadCount).littleEndian, toByteOffset: frameStart, as: UInt32.self)
-            b.storeBytes(of: CRC32C.checksum(payload).littleEndian, toByteOffset: frameStart + 4, as: UInt32.self)
-            let header = UnsafeRawBufferPointer(rebasing: b[frameStart..<(frameStart + 8)])
-            b.storeBytes(of: CRC32C.checksum(header).littleEndian, toByteOffset: frameStart + 8, as: UInt32.self)
+            let payloadCRC = CRC32C.checksum(payload)
+            var header = ByteWriter(capacity: 8)
+            header.writeFixed32(UInt32(payloadCount))
+            header.writeFixed32(payloadCRC)
+            return (payloadCRC, header.withUnsafeBytes { CRC32C.checksum($0) })
         }
+        w.storeFixed32(UInt32(payloadCount), at: frameStart)
+        w.storeFixed32(payloadCRC, at: frameStart + 4)
+        w.storeFixed32(headerCRC, at: frameStart + 8)
     }
 }
 

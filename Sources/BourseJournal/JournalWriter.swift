@@ -46,7 +46,7 @@ public final class JournalWriter {
     /// Makes the batch durable. On error nothing in the batch may be acknowledged.
     public func commit(through sequence: UInt64) throws(FileError) {
         defer {
-            batch.bytes.removeAll(keepingCapacity: true)
+            batch.removeAll()
             batchFirstSequence = nil
         }
         guard durability != .none, let first = batchFirstSequence else {
@@ -54,8 +54,9 @@ public final class JournalWriter {
             return
         }
         if fd < 0 || segmentBytes >= segmentBytesMax { try startSegment(firstSequence: first) }
-        try Files.writeAll(fd, batch.bytes, path: path)
-        segmentBytes += batch.bytes.count
+        let path = self.path
+        try batch.withUnsafeBytes { (b) throws(FileError) in try Files.writeAll(fd, b, path: path) }
+        segmentBytes += batch.count
         if durability == .fsync {
             let start = monotonicNanos()
             try Files.syncData(fd, path: path)

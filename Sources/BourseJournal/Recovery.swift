@@ -145,7 +145,8 @@ final class Verifier {
     /// State hashes to check when replay reaches their sequence.
     let verifying: [UInt64: UInt64]
     private(set) var report: RecoveryReport
-    private var encoded = ByteWriter(capacity: 1 << 12)
+    // A raw buffer with no reference counting: the per-command closure may use it directly.
+    @exclusivity(unchecked) private var encoded = ByteWriter(capacity: 1 << 12)
 
     init(engine: MatchingEngine, verifying: [UInt64: UInt64], report: RecoveryReport) {
         self.engine = engine
@@ -158,31 +159,26 @@ final class Verifier {
         // Work on locals: the closure below runs once per command, and touching class properties there
         // costs reference counting on every call.
         var report = self.report
-        var encoded = ByteWriter()
-        swap(&encoded, &self.encoded)
-        defer {
-            swap(&encoded, &self.encoded)
-            self.report = report
-        }
+        defer { self.report = report }
         var mismatch: JournalError?
         chunk.journaled.withUnsafeBytes { journaled in
             chunk.commands.withUnsafeBufferPointer { batch in
                 engine.process(batch) { i, events in
                     guard mismatch == nil else { return }
-                    encoded.bytes.removeAll(keepingCapacity: true)
+                    encoded.removeAll()
                     for event in events {
-                        let eventStart = encoded.bytes.count
+                        let eventStart = encoded.count
                         encoded.write(event)
                         if case .trade = event {
                             report.trades += 1
-                            report.tradeChecksum = encoded.bytes.withUnsafeBytes {
+                            report.tradeChecksum = encoded.withUnsafeBytes {
                                 fnv1a(UnsafeRawBufferPointer(rebasing: $0[eventStart...]), seed: report.tradeChecksum)
                             }
                         }
                     }
                     let expected = UnsafeRawBufferPointer(rebasing: journaled[chunk.ranges[i]])
                     // A command may have no events (a timer with nothing due): nothing to compare then.
-                    let same = expected.count == encoded.bytes.count && (expected.isEmpty || encoded.bytes.withUnsafeBytes {
+                    let same = expected.count == encoded.count && (expected.isEmpty || encoded.withUnsafeBytes {
                         memcmp($0.baseAddress!, expected.baseAddress!, expected.count) == 0
                     })
                     guard same else {

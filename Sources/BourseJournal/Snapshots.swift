@@ -5,7 +5,7 @@ import BourseCore
 import BourseEngine
 
 /// Snapshot files `snapshot-<sequence, 20 digits>.snap`:
-///   "BRSS" | codec version u16 | reserved u16 | sequence u64 | state hash u64 | payload length u64
+///   "BRSS" | codec version u16 | engine state version u16 | sequence u64 | state hash u64 | payload length u64
 ///   | CRC-32C(payload) u32 | CRC-32C(the 36 bytes before) u32 | payload (the engine's canonical encoding)
 /// Written to a temporary name, synced, renamed and the directory synced, so a crash leaves either
 /// the old set of snapshots or the new one.
@@ -32,23 +32,24 @@ public enum Snapshots {
     public static func write(_ engine: MatchingEngine, sequence: UInt64, directory: String) throws(FileError) -> UInt64 {
         var payload = ByteWriter(capacity: 1 << 20)
         engine.encodeSnapshot(into: &payload)
-        let hash = fnv1a(payload.bytes)
-        var w = ByteWriter(capacity: headerBytes + payload.bytes.count)
-        w.bytes.append(contentsOf: magic)
-        w.bytes.append(contentsOf: [UInt8(Codec.version & 0xff), UInt8(Codec.version >> 8), 0, 0])
+        let hash = payload.withUnsafeBytes { fnv1a($0) }
+        var w = ByteWriter(capacity: headerBytes + payload.count)
+        w.append(contentsOf: magic)
+        let state = MatchingEngine.snapshotVersion
+        w.append(contentsOf: [UInt8(Codec.version & 0xff), UInt8(Codec.version >> 8), UInt8(state & 0xff), UInt8(state >> 8)])
         w.writeFixed64(sequence)
         w.writeFixed64(hash)
-        w.writeFixed64(UInt64(payload.bytes.count))
-        w.writeFixed32(CRC32C.checksum(payload.bytes))
-        w.writeFixed32(CRC32C.checksum(w.bytes))
-        w.bytes.append(contentsOf: payload.bytes)
+        w.writeFixed64(UInt64(payload.count))
+        w.writeFixed32(payload.withUnsafeBytes { CRC32C.checksum($0) })
+        w.writeFixed32(w.withUnsafeBytes { CRC32C.checksum($0) })
+        payload.withUnsafeBytes { w.append($0) }
 
         try Files.makeDirectory(directory)
         let final = directory + "/" + name(sequence)
         let temporary = final + ".tmp"
         let fd = try Files.open(temporary, O_WRONLY | O_CREAT | O_TRUNC)
         do {
-            try Files.writeAll(fd, w.bytes, path: temporary)
+            try w.withUnsafeBytes { (b) throws(FileError) in try Files.writeAll(fd, b, path: temporary) }
             try Files.syncData(fd, path: temporary)
         } catch {
             close(fd)
@@ -88,6 +89,10 @@ public enum Snapshots {
         guard bytes.count >= headerBytes, Array(bytes[0..<4]) == magic else { throw .snapshotInvalid(file: path, reason: "not a snapshot") }
         let version = UInt16(bytes[4]) | UInt16(bytes[5]) << 8
         guard version == Codec.version else { throw .snapshotInvalid(file: path, reason: "codec version \(version)") }
+        let state = UInt16(bytes[6]) | UInt16(bytes[7]) << 8
+        guard state == MatchingEngine.snapshotVersion else {
+            throw .snapshotInvalid(file: path, reason: "engine state version \(state), this build reads \(MatchingEngine.snapshotVersion)")
+        }
         let fields: (UInt64, UInt64, UInt64, UInt32, UInt32)? = bytes.withUnsafeBytes { b in
             var r = ByteReader(b, offset: 8)
             guard let seq = try? r.readFixed64(), let hash = try? r.readFixed64(), let length = try? r.readFixed64(),
