@@ -32,6 +32,10 @@ public final class MatchingEngine {
     /// The time of the command being processed.
     @exclusivity(unchecked) var now: Int64 = 0
     @exclusivity(unchecked) var out = EventBuffer()
+    /// The symbol of the last new order and its book: orders come in bursts per symbol, and this
+    /// spares the symbol map's hash for them.
+    @exclusivity(unchecked) var lastSymbol: UInt64 = 0
+    @exclusivity(unchecked) var lastBookIndex: Int32 = -1
 
     public init(limits: Limits = Limits()) {
         self.limits = limits
@@ -118,9 +122,17 @@ public final class MatchingEngine {
     // MARK: - New orders
 
     func newOrder(_ order: NewOrder) {
-        guard let bookIndex = symbolIndex.find(order.symbol.packed) else {
-            out.append(.orderRejected(order.orderID, order.account, .unknownSymbol(order.symbol)))
-            return
+        let bookIndex: Int32
+        if order.symbol.packed == lastSymbol, lastBookIndex >= 0 {
+            bookIndex = lastBookIndex
+        } else {
+            guard let found = symbolIndex.find(order.symbol.packed) else {
+                out.append(.orderRejected(order.orderID, order.account, .unknownSymbol(order.symbol)))
+                return
+            }
+            bookIndex = found
+            lastSymbol = order.symbol.packed
+            lastBookIndex = found
         }
         // `books` holds every book for the engine's life: borrow the reference rather than count it.
         Unmanaged.passUnretained(books[Int(bookIndex)])._withUnsafeGuaranteedRef { book in
@@ -217,7 +229,10 @@ public final class MatchingEngine {
                 return
             }
         }
-        guard match(t, book, limit: limit) else { return }
+        // Most limit orders do not reach the opposite side: one comparison spares them the matching loop.
+        if o.pointee.isMarketLike || wouldCross(side: o.pointee.side, price: limit, book) {
+            guard match(t, book, limit: limit) else { return }
+        }
         if o.pointee.leaves == 0 {
             release(t)
         } else if o.pointee.isMarketLike {

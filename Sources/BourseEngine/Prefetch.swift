@@ -21,8 +21,8 @@ extension MatchingEngine {
         var oneAhead = n > 1 ? Self.orderID(commands, 1) : nil
         for i in 0..<n {
             let twoAhead = i + 2 < n ? Self.orderID(commands, i + 2) : nil
-            if let id = twoAhead { index.prefetch(id) }
-            if let id = oneAhead, let slot = index.find(id) { bourse_prefetch(orders.pointer(slot)) }
+            if let id = twoAhead { index.prefetch(id.value) }
+            if let id = oneAhead, id.isOpen, let slot = index.find(id.value) { bourse_prefetch(orders.pointer(slot)) }
             oneAhead = twoAhead
             if out.count > Self.batchEventsMax { out.removeAll() }
             let start = out.count
@@ -32,13 +32,14 @@ extension MatchingEngine {
         out.removeAll()
     }
 
-    /// The order id command `i` names, read in place rather than by copying the command.
+    /// The order id command `i` names, read in place rather than by copying the command, and whether
+    /// it names an order that should be open (a new order's id is not in the map yet).
     @inline(__always)
-    static func orderID(_ commands: UnsafeBufferPointer<SequencedCommand>, _ i: Int) -> UInt64? {
+    static func orderID(_ commands: UnsafeBufferPointer<SequencedCommand>, _ i: Int) -> (value: UInt64, isOpen: Bool)? {
         switch commands[i].command {
-        case .newOrder(let o): o.orderID.rawValue
-        case .cancel(let c): c.orderID.rawValue
-        case .replace(let r): r.orderID.rawValue
+        case .newOrder(let o): (o.orderID.rawValue, false)
+        case .cancel(let c): (c.orderID.rawValue, true)
+        case .replace(let r): (r.orderID.rawValue, true)
         case .listSymbol, .setTradingState, .expireOrders: nil
         }
     }
