@@ -252,6 +252,4 @@ final class Book {
         bids.deallocate()
         asks.deallocate()
     }
-
-    @inline(__always) func levels(_ side: Side) -> SideLevels { side == .buy ? bids : asks }
 }

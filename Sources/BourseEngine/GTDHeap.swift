@@ -41,6 +41,4 @@ struct GTDHeap {
             parent = smallest
         }
     }
-
-    mutating func removeAll() { entries.removeAll() }
 }

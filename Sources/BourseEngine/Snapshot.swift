@@ -129,10 +129,6 @@ extension MatchingEngine {
     }
 }
 
-public func fnv1a(_ bytes: [UInt8], seed: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
-    bytes.withUnsafeBytes { fnv1a($0, seed: seed) }
-}
-
 public func fnv1a(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
     var hash = seed
     for byte in bytes {

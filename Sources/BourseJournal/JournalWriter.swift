@@ -18,8 +18,6 @@ public final class JournalWriter {
     private var batchFirstSequence: UInt64?
     /// The last sequence number made durable (as far as the durability mode goes).
     public private(set) var committedSequence: UInt64
-    /// Nanoseconds spent in fdatasync by the last commit; for metrics.
-    public private(set) var lastSyncNanos: Int64 = 0
 
     /// Opens the journal to continue after `lastSequence`, in a new segment.
     public init(directory: String, durability: Durability, lastSequence: UInt64,
@@ -57,11 +55,7 @@ public final class JournalWriter {
         let path = self.path
         try batch.withUnsafeBytes { (b) throws(FileError) in try Files.writeAll(fd, b, path: path) }
         segmentBytes += batch.count
-        if durability == .fsync {
-            let start = monotonicNanos()
-            try Files.syncData(fd, path: path)
-            lastSyncNanos = monotonicNanos() - start
-        }
+        if durability == .fsync { try Files.syncData(fd, path: path) }
         committedSequence = sequence
     }
 
