@@ -1,7 +1,8 @@
 /// The binary form of commands and events: a tag byte per case, varints for numbers. The version
 /// is written once in each file header (journal segment, snapshot), not per record.
 public enum Codec {
-    public static let version: UInt16 = 1
+    /// 2 added accounts, fees and risk reasons.
+    public static let version: UInt16 = 2
 }
 
 // MARK: - Writing
@@ -30,6 +31,26 @@ extension ByteWriter {
             if let p = r.stopPrice { write(p) }
         case .expireOrders:
             write(6)
+        case .setEasyToBorrow(let symbol, let easy):
+            write(7); write(symbol); writeBool(easy)
+        case .openAccount(let a, let terms):
+            write(8); write(a); write(terms)
+        case .deposit(let a, let m):
+            write(9); write(a); write(m)
+        case .withdraw(let a, let m):
+            write(10); write(a); write(m)
+        case .transferIn(let a, let s, let q, let cost):
+            write(11); write(a); write(s); write(q); write(cost)
+        case .transferOut(let a, let s, let q):
+            write(12); write(a); write(s); write(q)
+        case .setAccountState(let a, let state):
+            write(13); write(a); write(state.rawValue)
+        case .setAccountLimits(let a, let limits):
+            write(14); write(a); write(limits)
+        case .killSwitch(let a):
+            write(15); write(a)
+        case .closeAccount(let a):
+            write(16); write(a)
         }
     }
 
@@ -51,6 +72,7 @@ extension ByteWriter {
             write(t.takerSide.rawValue)
             write(t.makerOrderID); write(t.makerAccount); write(t.makerLeaves)
             write(t.takerOrderID); write(t.takerAccount); write(t.takerLeaves)
+            write(t.makerFee); write(t.takerFee)
         case .orderCancelled(let id, let account, let leaves, let reason):
             write(7); write(id); write(account); write(leaves); write(reason.rawValue)
         case .orderExpired(let id, let account, let leaves):
@@ -68,7 +90,39 @@ extension ByteWriter {
             write(12); write(id); write(account); write(last)
         case .selfTradeDecremented(let id, let account, let qty, let leaves):
             write(13); write(id); write(account); write(qty); write(leaves)
+        case .easyToBorrowChanged(let s, let easy):
+            write(14); write(s); writeBool(easy)
+        case .accountOpened(let a, let terms):
+            write(15); write(a); write(terms)
+        case .cashDeposited(let a, let m):
+            write(16); write(a); write(m)
+        case .cashWithdrawn(let a, let m):
+            write(17); write(a); write(m)
+        case .securitiesTransferredIn(let a, let s, let q, let cost):
+            write(18); write(a); write(s); write(q); write(cost)
+        case .securitiesTransferredOut(let a, let s, let q):
+            write(19); write(a); write(s); write(q)
+        case .accountStateChanged(let a, let state):
+            write(20); write(a); write(state.rawValue)
+        case .accountLimitsChanged(let a, let limits):
+            write(21); write(a); write(limits)
+        case .accountClosed(let a):
+            write(22); write(a)
         }
+    }
+
+    public mutating func write(_ terms: AccountTerms) {
+        write(terms.kind.rawValue)
+        write(terms.limits)
+        writeSigned(terms.margin.initialBasisPoints)
+        writeSigned(terms.margin.maintenanceLongBasisPoints)
+        writeSigned(terms.margin.maintenanceShortBasisPoints)
+    }
+
+    public mutating func write(_ limits: AccountLimits) {
+        write(limits.orderQtyMax); write(limits.orderNotionalMax)
+        writeSigned(limits.openOrdersPerSymbolMax); writeSigned(limits.openOrdersMax)
+        write(limits.positionMax); writeSigned(limits.collarBasisPoints)
     }
 
     public mutating func write(_ order: NewOrder) {
@@ -102,6 +156,7 @@ extension ByteWriter {
         writeSigned(rules.marketProtectionBasisPoints)
         writeBool(rules.previousClose != nil)
         if let close = rules.previousClose { write(close) }
+        write(rules.makerFeePerShare); write(rules.takerFeePerShare); writeBool(rules.easyToBorrow)
     }
 
     public mutating func write(_ reason: RejectReason) {
@@ -138,6 +193,24 @@ extension ByteWriter {
         case .replaceChangesNothing: write(30)
         case .replaceNotAllowed(let type): write(31); write(type.rawValue)
         case .bookFull(let s): write(32); write(s)
+        case .unknownAccount(let a): write(33); write(a)
+        case .accountBlocked(let a): write(34); write(a)
+        case .accountClosed(let a): write(35); write(a)
+        case .reduceOnly(let a): write(36); write(a)
+        case .insufficientBuyingPower(let needs, let available): write(37); write(needs); write(available)
+        case .insufficientPosition(let s, let side, let needs, let available):
+            write(38); write(s); write(side.rawValue); write(needs); write(available)
+        case .notEasyToBorrow(let s): write(39); write(s)
+        case .oppositeOrderOpen(let s, let side): write(40); write(s); write(side.rawValue)
+        case .maintenanceDeficit(let equity, let requirement): write(41); write(equity); write(requirement)
+        case .accountQuantityLimit(let q, let limit): write(42); write(q); write(limit)
+        case .notionalAboveLimit(let n, let limit): write(43); write(n); write(limit)
+        case .notionalOverflow: write(44)
+        case .openOrdersPerSymbolLimit(let s, let limit): write(45); write(s); writeSigned(limit)
+        case .openOrdersLimit(let limit): write(46); writeSigned(limit)
+        case .positionLimit(let s, let would, let limit): write(47); write(s); write(would); write(limit)
+        case .priceOutsideCollar(let p, let limit): write(48); write(p); write(limit)
+        case .noMarkPrice(let s): write(49); write(s)
         }
     }
 
@@ -147,6 +220,20 @@ extension ByteWriter {
         case .unknownSymbol(let s): write(2); write(s)
         case .invalidRules(let s): write(3); write(s)
         case .tooManySymbols: write(4)
+        case .accountsNotKept: write(5)
+        case .unknownAccount(let a): write(6); write(a)
+        case .accountExists(let a): write(7); write(a)
+        case .accountClosed(let a): write(8); write(a)
+        case .tooManyAccounts: write(9)
+        case .invalidAccountTerms: write(10)
+        case .amountNotPositive(let m): write(11); write(m)
+        case .insufficientCash(let needs, let available): write(12); write(needs); write(available)
+        case .insufficientPosition(let s, let needs, let available): write(13); write(s); write(needs); write(available)
+        case .balanceLimit(let m): write(14); write(m)
+        case .quantityInvalid(let q): write(15); write(q)
+        case .costInvalid(let p): write(16); write(p)
+        case .positionLimit(let s, let would, let limit): write(17); write(s); write(would); write(limit)
+        case .accountNotEmpty(let a): write(18); write(a)
         }
     }
 
@@ -155,6 +242,7 @@ extension ByteWriter {
     @inlinable public mutating func write(_ id: AccountID) { writeVarint(UInt64(id.rawValue)) }
     @inlinable public mutating func write(_ price: Price) { writeSigned(price.units) }
     @inlinable public mutating func write(_ qty: Quantity) { writeSigned(qty.shares) }
+    @inlinable public mutating func write(_ money: Money) { writeSigned(money.units) }
 }
 
 // MARK: - Reading
@@ -181,6 +269,17 @@ extension ByteReader {
             if flags & 2 != 0 { r.stopPrice = try readPrice() }
             return .replace(r)
         case 6: return .expireOrders
+        case 7: return .setEasyToBorrow(try readSymbol(), try readBool())
+        case 8: return .openAccount(try readAccountID(), try readAccountTerms())
+        case 9: return .deposit(try readAccountID(), try readMoney())
+        case 10: return .withdraw(try readAccountID(), try readMoney())
+        case 11:
+            return .transferIn(try readAccountID(), try readSymbol(), try readQuantity(), costPerShare: try readPrice())
+        case 12: return .transferOut(try readAccountID(), try readSymbol(), try readQuantity())
+        case 13: return .setAccountState(try readAccountID(), try readEnum(AccountState.self, "account state"))
+        case 14: return .setAccountLimits(try readAccountID(), try readAccountLimits())
+        case 15: return .killSwitch(try readAccountID())
+        case 16: return .closeAccount(try readAccountID())
         case let tag: throw DecodeError(.invalidTag("command", UInt64(tag)), at: at)
         }
     }
@@ -198,7 +297,8 @@ extension ByteReader {
                 executionID: ExecutionID(try readVarint()), symbol: try readSymbol(), price: try readPrice(),
                 quantity: try readQuantity(), takerSide: try readEnum(Side.self, "side"),
                 makerOrderID: try readOrderID(), makerAccount: try readAccountID(), makerLeaves: try readQuantity(),
-                takerOrderID: try readOrderID(), takerAccount: try readAccountID(), takerLeaves: try readQuantity()))
+                takerOrderID: try readOrderID(), takerAccount: try readAccountID(), takerLeaves: try readQuantity(),
+                makerFee: try readMoney(), takerFee: try readMoney()))
         case 7:
             return .orderCancelled(try readOrderID(), try readAccountID(), leaves: try readQuantity(),
                                    try readEnum(CancelReason.self, "cancel reason"))
@@ -220,8 +320,33 @@ extension ByteReader {
         case 13:
             return .selfTradeDecremented(try readOrderID(), try readAccountID(), quantity: try readQuantity(),
                                          leaves: try readQuantity())
+        case 14: return .easyToBorrowChanged(try readSymbol(), try readBool())
+        case 15: return .accountOpened(try readAccountID(), try readAccountTerms())
+        case 16: return .cashDeposited(try readAccountID(), try readMoney())
+        case 17: return .cashWithdrawn(try readAccountID(), try readMoney())
+        case 18:
+            return .securitiesTransferredIn(try readAccountID(), try readSymbol(), try readQuantity(),
+                                            costPerShare: try readPrice())
+        case 19: return .securitiesTransferredOut(try readAccountID(), try readSymbol(), try readQuantity())
+        case 20: return .accountStateChanged(try readAccountID(), try readEnum(AccountState.self, "account state"))
+        case 21: return .accountLimitsChanged(try readAccountID(), try readAccountLimits())
+        case 22: return .accountClosed(try readAccountID())
         case let tag: throw DecodeError(.invalidTag("event", UInt64(tag)), at: at)
         }
+    }
+
+    public mutating func readAccountTerms() throws(DecodeError) -> AccountTerms {
+        let kind = try readEnum(AccountKind.self, "account kind")
+        let limits = try readAccountLimits()
+        let margin = MarginRates(initialBasisPoints: try readSigned(), maintenanceLongBasisPoints: try readSigned(),
+                                 maintenanceShortBasisPoints: try readSigned())
+        return AccountTerms(kind: kind, limits: limits, margin: margin)
+    }
+
+    public mutating func readAccountLimits() throws(DecodeError) -> AccountLimits {
+        AccountLimits(orderQtyMax: try readQuantity(), orderNotionalMax: try readMoney(),
+                      openOrdersPerSymbolMax: try readSigned(), openOrdersMax: try readSigned(),
+                      positionMax: try readQuantity(), collarBasisPoints: try readSigned())
     }
 
     public mutating func readNewOrder() throws(DecodeError) -> NewOrder {
@@ -262,6 +387,9 @@ extension ByteReader {
         rules.orderQtyMax = try readQuantity()
         rules.marketProtectionBasisPoints = try readSigned()
         if try readBool() { rules.previousClose = try readPrice() }
+        rules.makerFeePerShare = try readMoney()
+        rules.takerFeePerShare = try readMoney()
+        rules.easyToBorrow = try readBool()
         return rules
     }
 
@@ -302,6 +430,25 @@ extension ByteReader {
         case 30: return .replaceChangesNothing
         case 31: return .replaceNotAllowed(try readEnum(OrderType.self, "order type"))
         case 32: return .bookFull(try readSymbol())
+        case 33: return .unknownAccount(try readAccountID())
+        case 34: return .accountBlocked(try readAccountID())
+        case 35: return .accountClosed(try readAccountID())
+        case 36: return .reduceOnly(try readAccountID())
+        case 37: return .insufficientBuyingPower(needs: try readMoney(), available: try readMoney())
+        case 38:
+            return .insufficientPosition(try readSymbol(), try readEnum(Side.self, "side"), needs: try readQuantity(),
+                                         available: try readQuantity())
+        case 39: return .notEasyToBorrow(try readSymbol())
+        case 40: return .oppositeOrderOpen(try readSymbol(), try readEnum(Side.self, "side"))
+        case 41: return .maintenanceDeficit(equity: try readMoney(), requirement: try readMoney())
+        case 42: return .accountQuantityLimit(try readQuantity(), limit: try readQuantity())
+        case 43: return .notionalAboveLimit(try readMoney(), limit: try readMoney())
+        case 44: return .notionalOverflow
+        case 45: return .openOrdersPerSymbolLimit(try readSymbol(), limit: try readSigned())
+        case 46: return .openOrdersLimit(limit: try readSigned())
+        case 47: return .positionLimit(try readSymbol(), would: try readQuantity(), limit: try readQuantity())
+        case 48: return .priceOutsideCollar(try readPrice(), limit: try readPrice())
+        case 49: return .noMarkPrice(try readSymbol())
         case let tag: throw DecodeError(.invalidTag("reject reason", UInt64(tag)), at: at)
         }
     }
@@ -313,6 +460,20 @@ extension ByteReader {
         case 2: return .unknownSymbol(try readSymbol())
         case 3: return .invalidRules(try readSymbol())
         case 4: return .tooManySymbols
+        case 5: return .accountsNotKept
+        case 6: return .unknownAccount(try readAccountID())
+        case 7: return .accountExists(try readAccountID())
+        case 8: return .accountClosed(try readAccountID())
+        case 9: return .tooManyAccounts
+        case 10: return .invalidAccountTerms
+        case 11: return .amountNotPositive(try readMoney())
+        case 12: return .insufficientCash(needs: try readMoney(), available: try readMoney())
+        case 13: return .insufficientPosition(try readSymbol(), needs: try readQuantity(), available: try readQuantity())
+        case 14: return .balanceLimit(try readMoney())
+        case 15: return .quantityInvalid(try readQuantity())
+        case 16: return .costInvalid(try readPrice())
+        case 17: return .positionLimit(try readSymbol(), would: try readQuantity(), limit: try readQuantity())
+        case 18: return .accountNotEmpty(try readAccountID())
         case let tag: throw DecodeError(.invalidTag("command reject reason", UInt64(tag)), at: at)
         }
     }
@@ -334,6 +495,7 @@ extension ByteReader {
 
     @inlinable public mutating func readPrice() throws(DecodeError) -> Price { Price(units: try readSigned()) }
     @inlinable public mutating func readQuantity() throws(DecodeError) -> Quantity { Quantity(try readSigned()) }
+    @inlinable public mutating func readMoney() throws(DecodeError) -> Money { Money(units: try readSigned()) }
 
     @inlinable
     public mutating func readEnum<E: RawRepresentable<UInt8>>(_ type: E.Type, _ what: String) throws(DecodeError) -> E {

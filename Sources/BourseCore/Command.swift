@@ -10,6 +10,22 @@ public enum Command: Hashable, Sendable {
     /// The scheduler's timer: expires every GTD order whose expiry time is at or before the
     /// command's sequenced time.
     case expireOrders
+    /// Adds or removes a symbol from the easy-to-borrow list that short sales need.
+    case setEasyToBorrow(Symbol, Bool)
+
+    // Accounts. An engine that keeps accounts checks every order against its account first.
+    case openAccount(AccountID, AccountTerms)
+    case deposit(AccountID, Money)
+    case withdraw(AccountID, Money)
+    /// Securities moved in from another broker, at a cost basis per share.
+    case transferIn(AccountID, Symbol, Quantity, costPerShare: Price)
+    case transferOut(AccountID, Symbol, Quantity)
+    case setAccountState(AccountID, AccountState)
+    case setAccountLimits(AccountID, AccountLimits)
+    /// Cancels every open order of the account and blocks it, in one step.
+    case killSwitch(AccountID)
+    /// Closes an account that holds no cash, no positions and no open orders.
+    case closeAccount(AccountID)
 }
 
 public struct NewOrder: Hashable, Sendable {
@@ -96,7 +112,7 @@ extension Command {
         case .newOrder(let o): o.orderID
         case .cancel(let c): c.orderID
         case .replace(let r): r.orderID
-        case .listSymbol, .setTradingState, .expireOrders: nil
+        default: nil
         }
     }
 }

@@ -18,6 +18,17 @@ public enum Event: Hashable, Sendable {
     case stopTriggered(OrderID, AccountID, lastTrade: Price)
     /// Self-trade prevention took `quantity` off an order without a trade.
     case selfTradeDecremented(OrderID, AccountID, quantity: Quantity, leaves: Quantity)
+    case easyToBorrowChanged(Symbol, Bool)
+
+    // Accounts: each of these that moves cash or shares is a ledger transaction.
+    case accountOpened(AccountID, AccountTerms)
+    case cashDeposited(AccountID, Money)
+    case cashWithdrawn(AccountID, Money)
+    case securitiesTransferredIn(AccountID, Symbol, Quantity, costPerShare: Price)
+    case securitiesTransferredOut(AccountID, Symbol, Quantity)
+    case accountStateChanged(AccountID, AccountState)
+    case accountLimitsChanged(AccountID, AccountLimits)
+    case accountClosed(AccountID)
 }
 
 public struct Trade: Hashable, Sendable {
@@ -33,10 +44,14 @@ public struct Trade: Hashable, Sendable {
     public var takerOrderID: OrderID
     public var takerAccount: AccountID
     public var takerLeaves: Quantity
+    /// Fees charged to each side (negative for a rebate); zero where the engine keeps no accounts.
+    public var makerFee: Money
+    public var takerFee: Money
 
     public init(executionID: ExecutionID, symbol: Symbol, price: Price, quantity: Quantity, takerSide: Side,
                 makerOrderID: OrderID, makerAccount: AccountID, makerLeaves: Quantity,
-                takerOrderID: OrderID, takerAccount: AccountID, takerLeaves: Quantity) {
+                takerOrderID: OrderID, takerAccount: AccountID, takerLeaves: Quantity,
+                makerFee: Money = .zero, takerFee: Money = .zero) {
         self.executionID = executionID
         self.symbol = symbol
         self.price = price
@@ -48,7 +63,15 @@ public struct Trade: Hashable, Sendable {
         self.takerOrderID = takerOrderID
         self.takerAccount = takerAccount
         self.takerLeaves = takerLeaves
+        self.makerFee = makerFee
+        self.takerFee = takerFee
     }
+
+    public var buyerOrderID: OrderID { takerSide == .buy ? takerOrderID : makerOrderID }
+    public var buyerAccount: AccountID { takerSide == .buy ? takerAccount : makerAccount }
+    public var buyerFee: Money { takerSide == .buy ? takerFee : makerFee }
+    public var sellerAccount: AccountID { takerSide == .buy ? makerAccount : takerAccount }
+    public var sellerFee: Money { takerSide == .buy ? makerFee : takerFee }
 }
 
 public struct Replacement: Hashable, Sendable {

@@ -37,8 +37,36 @@ public struct Quantity: Hashable, Comparable, Sendable, CustomStringConvertible 
 /// Money as a count of 1/10,000 dollar.
 public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
     public static let zero = Money(units: 0)
+    /// Largest notional one order may have, whatever an account's limit says: $100 billion.
+    public static let orderNotionalLimit = Money(units: 1_000_000_000_000_000)
+    /// Largest total of cash the venue holds for the outside world (deposits less withdrawals), and so
+    /// the largest cash balance: $10 trillion. With order notionals capped far below it, every balance
+    /// and every sum of balances stays far from Int64's edge.
+    public static let balanceLimit = Money(units: 100_000_000_000_000_000)
+
     public var units: Int64
     @inlinable public init(units: Int64) { self.units = units }
+    public init(dollars: Int64) { self.units = dollars * 10_000 }
+
+    /// Parses a dollar amount such as "10050.25"; nil for more than four decimals or a sign.
+    public init?(dollars text: String) {
+        guard let units = parseFixedPoint(text[...], decimals: 4) else { return nil }
+        self.units = units
+    }
+
+    /// Dollars with thousands separators and at least two decimals: "10,050.00", "9,799.9999".
+    public var grouped: String {
+        let plain = formatFixedPoint(units, decimals: 4)
+        let negative = plain.hasPrefix("-")
+        let body = negative ? plain.dropFirst() : plain[...]
+        let dot = body.firstIndex(of: ".")!
+        var whole = ""
+        for (i, c) in body[..<dot].enumerated() {
+            if i > 0, (body.distance(from: body.startIndex, to: dot) - i) % 3 == 0 { whole.append(",") }
+            whole.append(c)
+        }
+        return (negative ? "-" : "") + whole + body[dot...]
+    }
 
     /// price × quantity, or nil when the product does not fit in Int64.
     @inlinable public static func notional(_ price: Price, _ qty: Quantity) -> Money? {

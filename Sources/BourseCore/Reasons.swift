@@ -35,6 +35,31 @@ public enum RejectReason: Hashable, Sendable {
     case replaceChangesNothing
     case replaceNotAllowed(OrderType)
     case bookFull(Symbol)
+    // Pre-trade risk: each names the figures that decided it.
+    case unknownAccount(AccountID)
+    case accountBlocked(AccountID)
+    case accountClosed(AccountID)
+    /// The account may only reduce positions, and this order would open or add to one.
+    case reduceOnly(AccountID)
+    case insufficientBuyingPower(needs: Money, available: Money)
+    /// A sell beyond the shares held and not already reserved, or a buy beyond the short to cover.
+    case insufficientPosition(Symbol, Side, needs: Quantity, available: Quantity)
+    case notEasyToBorrow(Symbol)
+    /// An order may not open a position on one side while an order opening the other side is open.
+    case oppositeOrderOpen(Symbol, Side)
+    /// Equity would not cover the maintenance requirement with this order filled.
+    case maintenanceDeficit(equity: Money, requirement: Money)
+    case accountQuantityLimit(Quantity, limit: Quantity)
+    case notionalAboveLimit(Money, limit: Money)
+    /// Price × quantity is beyond any amount the venue can hold.
+    case notionalOverflow
+    case openOrdersPerSymbolLimit(Symbol, limit: Int64)
+    case openOrdersLimit(limit: Int64)
+    case positionLimit(Symbol, would: Quantity, limit: Quantity)
+    /// A buy above, or a sell below, the price collar around the reference price.
+    case priceOutsideCollar(Price, limit: Price)
+    /// A position's symbol has no price to value it at, so margin cannot be computed.
+    case noMarkPrice(Symbol)
 
     public var code: String {
         switch self {
@@ -70,6 +95,23 @@ public enum RejectReason: Hashable, Sendable {
         case .replaceChangesNothing: "replace_changes_nothing"
         case .replaceNotAllowed: "replace_not_allowed"
         case .bookFull: "book_full"
+        case .unknownAccount: "unknown_account"
+        case .accountBlocked: "account_blocked"
+        case .accountClosed: "account_closed"
+        case .reduceOnly: "reduce_only"
+        case .insufficientBuyingPower: "insufficient_buying_power"
+        case .insufficientPosition: "insufficient_position"
+        case .notEasyToBorrow: "not_easy_to_borrow"
+        case .oppositeOrderOpen: "opposite_order_open"
+        case .maintenanceDeficit: "maintenance_deficit"
+        case .accountQuantityLimit: "account_quantity_limit"
+        case .notionalAboveLimit: "notional_above_limit"
+        case .notionalOverflow: "notional_overflow"
+        case .openOrdersPerSymbolLimit: "open_orders_per_symbol_limit"
+        case .openOrdersLimit: "open_orders_limit"
+        case .positionLimit: "position_limit"
+        case .priceOutsideCollar: "price_outside_collar"
+        case .noMarkPrice: "no_mark_price"
         }
     }
 
@@ -101,12 +143,37 @@ public enum RejectReason: Hashable, Sendable {
         case .expireTimeNotAllowed: "only GTD orders take an expire time"
         case .expireTimeInPast(let t): "expire time \(t) has already passed"
         case .wouldTakeLiquidity: "a post-only order would trade on arrival"
-        case .noReferencePrice: "no last trade price to trail from"
+        case .noReferencePrice: "no reference price: the symbol has no last trade and no previous close"
         case .orderNotOpen(let id): "order \(id) is not open (filled, cancelled, expired or unknown)"
         case .replaceQuantityNotAboveFilled(let q, let filled): "new quantity \(q) must be above the \(filled) already filled"
         case .replaceChangesNothing: "the replace changes nothing"
         case .replaceNotAllowed(let type): "\(type) orders cannot be replaced"
         case .bookFull(let s): "the book of \(s) holds as many orders as it may"
+        case .unknownAccount(let a): "account \(a) does not exist"
+        case .accountBlocked(let a): "account \(a) is blocked: only cancels are accepted"
+        case .accountClosed(let a): "account \(a) is closed"
+        case .reduceOnly(let a): "account \(a) is reduce-only and this order would open or add to a position"
+        case .insufficientBuyingPower(let needs, let available):
+            "needs \(needs.grouped), available \(available.grouped)"
+        case .insufficientPosition(let s, let side, let needs, let available):
+            side == .sell
+                ? "sells \(needs) \(s), \(available) held and not reserved by other orders"
+                : "buys \(needs) \(s) to cover, \(available) short and not reserved by other orders"
+        case .notEasyToBorrow(let s): "\(s) is not on the easy-to-borrow list: it cannot be sold short"
+        case .oppositeOrderOpen(let s, let side):
+            side == .sell
+                ? "cannot sell \(s) short while a buy order for it is open"
+                : "cannot buy \(s) while a short sale of it is open"
+        case .maintenanceDeficit(let equity, let requirement):
+            "equity \(equity.grouped) would not cover the maintenance requirement of \(requirement.grouped)"
+        case .accountQuantityLimit(let q, let limit): "quantity \(q) is above the account's limit of \(limit)"
+        case .notionalAboveLimit(let n, let limit): "notional \(n.grouped) is above the account's limit of \(limit.grouped)"
+        case .notionalOverflow: "price × quantity is beyond the largest amount the venue can hold"
+        case .openOrdersPerSymbolLimit(let s, let limit): "the account already has \(limit) open orders in \(s)"
+        case .openOrdersLimit(let limit): "the account already has \(limit) open orders"
+        case .positionLimit(let s, let would, let limit): "the position in \(s) could reach \(would), above the limit of \(limit)"
+        case .priceOutsideCollar(let p, let limit): "price \(p) is beyond the collar limit of \(limit)"
+        case .noMarkPrice(let s): "\(s) has no last trade or previous close to value the position at"
         }
     }
 }
@@ -124,6 +191,7 @@ public enum CancelReason: UInt8, Hashable, Sendable, CaseIterable {
     case selfTradePrevention = 5
     /// A post-only order held in pre-open that would have traded at the open.
     case wouldTakeLiquidity = 6
+    case killSwitch = 7
 
     public var code: String {
         switch self {
@@ -134,6 +202,7 @@ public enum CancelReason: UInt8, Hashable, Sendable, CaseIterable {
         case .noLiquidity: "no_liquidity"
         case .selfTradePrevention: "self_trade_prevention"
         case .wouldTakeLiquidity: "would_take_liquidity"
+        case .killSwitch: "kill_switch"
         }
     }
 }
@@ -143,6 +212,22 @@ public enum CommandRejectReason: Hashable, Sendable {
     case unknownSymbol(Symbol)
     case invalidRules(Symbol)
     case tooManySymbols
+    /// An account command sent to an engine that keeps no accounts.
+    case accountsNotKept
+    case unknownAccount(AccountID)
+    case accountExists(AccountID)
+    case accountClosed(AccountID)
+    case tooManyAccounts
+    case invalidAccountTerms
+    case amountNotPositive(Money)
+    case insufficientCash(needs: Money, available: Money)
+    case insufficientPosition(Symbol, needs: Quantity, available: Quantity)
+    /// The deposit would take a balance or the venue's total past `Money.balanceLimit`.
+    case balanceLimit(Money)
+    case quantityInvalid(Quantity)
+    case costInvalid(Price)
+    case positionLimit(Symbol, would: Quantity, limit: Quantity)
+    case accountNotEmpty(AccountID)
 
     public var code: String {
         switch self {
@@ -150,6 +235,43 @@ public enum CommandRejectReason: Hashable, Sendable {
         case .unknownSymbol: "unknown_symbol"
         case .invalidRules: "invalid_rules"
         case .tooManySymbols: "too_many_symbols"
+        case .accountsNotKept: "accounts_not_kept"
+        case .unknownAccount: "unknown_account"
+        case .accountExists: "account_exists"
+        case .accountClosed: "account_closed"
+        case .tooManyAccounts: "too_many_accounts"
+        case .invalidAccountTerms: "invalid_account_terms"
+        case .amountNotPositive: "amount_not_positive"
+        case .insufficientCash: "insufficient_cash"
+        case .insufficientPosition: "insufficient_position"
+        case .balanceLimit: "balance_limit"
+        case .quantityInvalid: "quantity_invalid"
+        case .costInvalid: "cost_invalid"
+        case .positionLimit: "position_limit"
+        case .accountNotEmpty: "account_not_empty"
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case .symbolAlreadyListed(let s): "\(s) is already listed"
+        case .unknownSymbol(let s): "\(s) is not listed"
+        case .invalidRules(let s): "the rules given for \(s) are not valid"
+        case .tooManySymbols: "the venue lists as many symbols as it may"
+        case .accountsNotKept: "this engine keeps no accounts"
+        case .unknownAccount(let a): "account \(a) does not exist"
+        case .accountExists(let a): "account \(a) already exists"
+        case .accountClosed(let a): "account \(a) is closed"
+        case .tooManyAccounts: "the venue holds as many accounts as it may"
+        case .invalidAccountTerms: "the account's limits or margin rates are out of range"
+        case .amountNotPositive(let m): "amount \(m.grouped) must be above zero"
+        case .insufficientCash(let needs, let available): "needs \(needs.grouped), available \(available.grouped)"
+        case .insufficientPosition(let s, let needs, let available): "moves \(needs) \(s), \(available) available"
+        case .balanceLimit(let m): "\(m.grouped) would take a balance past the venue's limit of \(Money.balanceLimit.grouped)"
+        case .quantityInvalid(let q): "quantity \(q) must be between 1 and \(Quantity.max)"
+        case .costInvalid(let p): "cost per share \(p) must be above zero and at most \(Price.max)"
+        case .positionLimit(let s, let would, let limit): "the position in \(s) would reach \(would), above the limit of \(limit)"
+        case .accountNotEmpty(let a): "account \(a) still holds cash, positions or open orders"
         }
     }
 }

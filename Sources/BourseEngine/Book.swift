@@ -33,6 +33,10 @@ struct OrderSlot {
     var stp: SelfTradePrevention = .none
     var place: Place = .free
     var postOnly = false
+    /// Reduces its position rather than opening one (engines that keep accounts).
+    var closing = false
+    /// The account's position in this symbol; -1 where the engine keeps no accounts.
+    var position: Int32 = -1
 
     /// Market, stop and trailing stop orders trade against a protection price: bits 0, 2 and 4 of the
     /// mask, one per OrderType raw value.
@@ -56,6 +60,9 @@ struct OrderDetail {
     var trail: Int64 = 0
     /// Trailing stop: best trade price reached since acceptance (highest for sells, lowest for buys).
     var watermark: Int64 = 0
+    /// Pre-trade risk's reservation: cash held per share of leaves, and the price assumed.
+    var holdPerShare: Int64 = 0
+    var reserve: Int64 = 0
 
     var trailInBasisPoints: Bool { trail < 0 }
     var trailMagnitude: Int64 { trail < 0 ? -trail : trail }
@@ -217,6 +224,9 @@ final class Book {
     @exclusivity(unchecked) var passLow: Int64 = 0
     /// Orders resting on the book.
     @exclusivity(unchecked) var resting = 0
+    @exclusivity(unchecked) var easyToBorrow: Bool
+    /// Shares of the symbol held outside the venue's accounts: minus what was transferred in, net.
+    @exclusivity(unchecked) var outsideShares: Int64 = 0
 
     // The rules the hot path reads, as scalars: reading them copies nothing.
     let tickTable: TickTable
@@ -229,6 +239,8 @@ final class Book {
     /// The top tick band, where most prices fall, for a one-division tick check.
     let topBandStart: Int64
     let topBandTick: Int64
+    let makerFee: Int64
+    let takerFee: Int64
 
     init(symbol: Symbol, rules: InstrumentRules) {
         self.symbol = symbol
@@ -239,6 +251,9 @@ final class Book {
         orderQtyMax = rules.orderQtyMax.shares
         protectionBasisPoints = rules.marketProtectionBasisPoints
         previousClose = rules.previousClose?.units ?? 0
+        makerFee = rules.makerFeePerShare.units
+        takerFee = rules.takerFeePerShare.units
+        easyToBorrow = rules.easyToBorrow
         let top = rules.tickTable.bands.last!
         topBandStart = top.from.units
         topBandTick = top.tick.units

@@ -28,7 +28,7 @@ extension MatchingEngine {
                 tp.pointee.leaves -= q
                 lp.pointee.visible -= q
                 lp.pointee.total -= q
-                recordTrade(book, price: price, quantity: q, taker: tp, maker: mp)
+                recordTrade(book, price: price, quantity: q, taker: tp, t, maker: mp, m)
                 if mp.pointee.visible == 0 {
                     if mp.pointee.leaves > 0 {
                         replenish(m, lp)
@@ -46,15 +46,26 @@ extension MatchingEngine {
 
     @inline(__always)
     func recordTrade(_ book: Book, price: Int64, quantity: Int64,
-                     taker: UnsafeMutablePointer<OrderSlot>, maker: UnsafeMutablePointer<OrderSlot>) {
+                     taker: UnsafeMutablePointer<OrderSlot>, _ t: Int32, maker: UnsafeMutablePointer<OrderSlot>, _ m: Int32) {
         lastExecution += 1
+        var makerFee: Int64 = 0
+        var takerFee: Int64 = 0
+        if maker.pointee.position >= 0 {
+            let notional = price * quantity
+            makerFee = fee(book.makerFee, quantity, notional: notional)
+            takerFee = fee(book.takerFee, quantity, notional: notional)
+            settle(maker, m, price: price, quantity: quantity, fee: makerFee)
+            settle(taker, t, price: price, quantity: quantity, fee: takerFee)
+            ledgerTransactions += 2
+        }
         out.append(.trade(Trade(
             executionID: ExecutionID(lastExecution), symbol: book.symbol, price: Price(units: price),
             quantity: Quantity(quantity), takerSide: taker.pointee.side,
             makerOrderID: OrderID(maker.pointee.id), makerAccount: AccountID(maker.pointee.account),
             makerLeaves: Quantity(maker.pointee.leaves),
             takerOrderID: OrderID(taker.pointee.id), takerAccount: AccountID(taker.pointee.account),
-            takerLeaves: Quantity(taker.pointee.leaves))))
+            takerLeaves: Quantity(taker.pointee.leaves),
+            makerFee: Money(units: makerFee), takerFee: Money(units: takerFee))))
         book.lastTrade = price
         if book.passHigh == 0 || price > book.passHigh { book.passHigh = price }
         if book.passLow == 0 || price < book.passLow { book.passLow = price }
@@ -86,6 +97,7 @@ extension MatchingEngine {
                 detach(m)
                 finish(m, cancelling: .selfTradePrevention)
             } else {
+                if mp.pointee.position >= 0 { adjustHold(m, by: -d) }
                 let lp = levels.pointer(mp.pointee.level)
                 let visible = min(mp.pointee.visible, mp.pointee.leaves - d)
                 lp.pointee.visible -= mp.pointee.visible - visible
@@ -100,6 +112,7 @@ extension MatchingEngine {
                 finish(t, cancelling: .selfTradePrevention)
                 return false
             }
+            if tp.pointee.position >= 0 { adjustHold(t, by: -d) }
             tp.pointee.leaves -= d
             details[t].quantity -= d
             out.append(.selfTradeDecremented(OrderID(tp.pointee.id), AccountID(tp.pointee.account),

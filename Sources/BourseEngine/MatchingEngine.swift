@@ -8,13 +8,18 @@ public final class MatchingEngine {
         /// Open orders across all books, stops and pending orders included.
         public var ordersMax: Int
         public var symbolsMax: Int
-        public init(ordersMax: Int = 8_000_000, symbolsMax: Int = 10_000) {
+        public var accountsMax: Int
+        public init(ordersMax: Int = 8_000_000, symbolsMax: Int = 10_000, accountsMax: Int = 1_000_000) {
             self.ordersMax = ordersMax
             self.symbolsMax = symbolsMax
+            self.accountsMax = accountsMax
         }
     }
 
     public let limits: Limits
+    /// Whether every order belongs to an opened account and passes pre-trade risk, and fills move cash
+    /// and positions. Without accounts the engine is a matching venue whose members' risk is elsewhere.
+    public let keepsAccounts: Bool
     // One thread owns the engine, so the per-access exclusivity checks the runtime would make on these
     // class properties can never fire; unchecked, they stop costing a fifth of the hot path.
     @exclusivity(unchecked) var orders: Pool<OrderSlot>
@@ -37,8 +42,26 @@ public final class MatchingEngine {
     @exclusivity(unchecked) var lastSymbol: UInt64 = 0
     @exclusivity(unchecked) var lastBookIndex: Int32 = -1
 
-    public init(limits: Limits = Limits()) {
+    // Accounts, where the engine keeps them.
+    @exclusivity(unchecked) var accounts: Pool<AccountRecord>
+    @exclusivity(unchecked) var accountIndex: IDMap
+    @exclusivity(unchecked) var positions: Pool<PositionRecord>
+    /// (account handle, book index) to position handle.
+    @exclusivity(unchecked) var positionIndex: IDMap
+    /// The venue's fee account: fees in, rebates out.
+    @exclusivity(unchecked) var venueFees: Int64 = 0
+    /// The outside world's cash: minus deposits, plus withdrawals.
+    @exclusivity(unchecked) var outsideCash: Int64 = 0
+    /// Ledger transactions posted so far: one per deposit, withdrawal and transfer, two per fill.
+    @exclusivity(unchecked) var ledgerTransactions: UInt64 = 0
+
+    public init(limits: Limits = Limits(), keepsAccounts: Bool = false) {
         self.limits = limits
+        self.keepsAccounts = keepsAccounts
+        accounts = Pool(capacity: 1 << 8, blank: AccountRecord())
+        accountIndex = IDMap(capacity: 1 << 8)
+        positions = Pool(capacity: 1 << 10, blank: PositionRecord())
+        positionIndex = IDMap(capacity: 1 << 10)
         orders = Pool(capacity: 1 << 12, blank: OrderSlot())
         details = Pool(capacity: 1 << 12, blank: OrderDetail())
         levels = Pool(capacity: 1 << 10, blank: Level())
@@ -53,6 +76,10 @@ public final class MatchingEngine {
         levels.deallocate()
         index.deallocate()
         symbolIndex.deallocate()
+        accounts.deallocate()
+        accountIndex.deallocate()
+        positions.deallocate()
+        positionIndex.deallocate()
     }
 
     /// Applies one command and appends what happened to `events`.
@@ -72,6 +99,16 @@ public final class MatchingEngine {
         case .expireOrders: expireDue()
         case .setTradingState(let symbol, let state): setTradingState(symbol, state)
         case .listSymbol(let symbol, let rules): list(symbol, rules)
+        case .setEasyToBorrow(let symbol, let easy): setEasyToBorrow(symbol, easy)
+        case .openAccount(let id, let terms): openAccount(id, terms)
+        case .deposit(let id, let amount): deposit(id, amount)
+        case .withdraw(let id, let amount): withdraw(id, amount)
+        case .transferIn(let id, let symbol, let qty, let cost): transferIn(id, symbol, qty, cost: cost)
+        case .transferOut(let id, let symbol, let qty): transferOut(id, symbol, qty)
+        case .setAccountState(let id, let state): setAccountState(id, state)
+        case .setAccountLimits(let id, let limits): setAccountLimits(id, limits)
+        case .killSwitch(let id): killSwitch(id)
+        case .closeAccount(let id): closeAccount(id)
         }
     }
 
@@ -119,6 +156,15 @@ public final class MatchingEngine {
         }
     }
 
+    func setEasyToBorrow(_ symbol: Symbol, _ easy: Bool) {
+        guard let book = book(symbol) else {
+            out.append(.commandRejected(.unknownSymbol(symbol)))
+            return
+        }
+        book.easyToBorrow = easy
+        out.append(.easyToBorrowChanged(symbol, easy))
+    }
+
     // MARK: - New orders
 
     func newOrder(_ order: NewOrder) {
@@ -145,7 +191,24 @@ public final class MatchingEngine {
             out.append(.orderRejected(order.orderID, order.account, reason))
             return
         }
+        var reservation: (Reservation, account: Int32)?
+        if keepsAccounts {
+            guard let a = accountIndex.find(UInt64(order.account.rawValue)) else {
+                out.append(.orderRejected(order.orderID, order.account, .unknownAccount(order.account)))
+                return
+            }
+            switch assess(account: a, book, bookIndex: bookIndex, side: order.side, type: order.type,
+                          quantity: order.quantity.shares, leaves: order.quantity.shares,
+                          limit: order.limitPrice?.units ?? 0, stop: order.stopPrice?.units ?? 0,
+                          trail: order.trailingOffset, isNew: true) {
+            case .accept(let r): reservation = (r, a)
+            case .reject(let reason):
+                out.append(.orderRejected(order.orderID, order.account, reason))
+                return
+            }
+        }
         let t = accept(order, book, index: bookIndex)
+        if let (r, a) = reservation { reserve(t, r, account: a) }
         out.append(.orderAccepted(order))
         if book.state == .preOpen {
             appendPending(t, book)
@@ -214,7 +277,9 @@ public final class MatchingEngine {
                 finish(t, cancelling: .noLiquidity)
                 return
             }
-            limit = protection
+            // A buy never trades above the price its hold was reserved at.
+            let reserve = details[t].reserve
+            limit = o.pointee.side == .buy && reserve > 0 ? min(protection, reserve) : protection
         } else {
             limit = o.pointee.price
         }
@@ -267,6 +332,7 @@ public final class MatchingEngine {
 
     /// Forgets an order that is no longer placed anywhere.
     @inline(__always) func release(_ s: Int32) {
+        unreserve(s)
         index.remove(orders[s].id)
         orders[s].place = .free
         orders.free(s)

@@ -40,7 +40,7 @@ extension MatchingEngine {
         case .newOrder(let o): (o.orderID.rawValue, false)
         case .cancel(let c): (c.orderID.rawValue, true)
         case .replace(let r): (r.orderID.rawValue, true)
-        case .listSymbol, .setTradingState, .expireOrders: nil
+        default: nil
         }
     }
 }

@@ -19,6 +19,11 @@ extension MatchingEngine {
         let newStop = r.stopPrice?.units ?? d.stopPrice
         let keepsPriority = newLimit == o.price && newStop == d.stopPrice && r.quantity.shares < d.quantity
         let newLeaves = r.quantity.shares - (d.quantity - o.leaves)
+        if o.position >= 0, let reason = reassess(s, r, book, newLeaves: newLeaves, limit: newLimit, stop: newStop,
+                                                 onlyReduces: keepsPriority) {
+            out.append(.replaceRejected(r.orderID, newOrderID: r.newOrderID, r.account, reason))
+            return
+        }
 
         if r.newOrderID != r.orderID {
             index.remove(o.id)
@@ -66,6 +71,33 @@ extension MatchingEngine {
             runStops(book)
         case .working, .free:
             preconditionFailure("replacing an order that is not placed")
+        }
+    }
+
+    /// Pre-trade risk for the replaced terms, as if the order were new but without counting it again:
+    /// its reservation is taken off, the new terms assessed, and either the new reservation or (on a
+    /// rejection) the old one put back. A replace that only reduces the quantity only reduces risk, so it
+    /// is always allowed (a blocked or reduce-only account may still shrink its orders).
+    private func reassess(_ s: Int32, _ r: ReplaceOrder, _ book: Book, newLeaves: Int64, limit: Int64,
+                          stop: Int64, onlyReduces: Bool) -> RejectReason? {
+        let o = orders[s]
+        if onlyReduces {
+            adjustHold(s, by: newLeaves - o.leaves)
+            return nil
+        }
+        let a = positions[o.position].account
+        adjustHold(s, by: -o.leaves)
+        switch assess(account: a, book, bookIndex: o.book, side: o.side, type: o.type, quantity: r.quantity.shares,
+                      leaves: newLeaves, limit: limit, stop: stop, trail: nil, isNew: false) {
+        case .reject(let reason):
+            adjustHold(s, by: o.leaves)
+            return reason
+        case .accept(let reservation):
+            orders[s].closing = reservation.closing
+            details[s].holdPerShare = reservation.holdPerShare
+            details[s].reserve = reservation.reserve
+            adjustHold(s, by: newLeaves)
+            return nil
         }
     }
 

@@ -3,23 +3,61 @@ import BourseCore
 /// The engine's state in a canonical binary form: the same state always encodes to the same bytes,
 /// so the encoding doubles as the input of the state hash that replay compares.
 extension MatchingEngine {
-    /// The version of this encoding; snapshot files carry it. 2 added the last command's time.
-    public static let snapshotVersion: UInt16 = 2
+    /// The version of this encoding; snapshot files carry it. 2 added the last command's time, 3 accounts.
+    public static let snapshotVersion: UInt16 = 3
 
     public func encodeSnapshot(into w: inout ByteWriter) {
         w.writeVarint(serial)
         w.writeVarint(lastExecution)
         w.writeSigned(now)
+        w.writeBool(keepsAccounts)
         w.writeVarint(UInt64(books.count))
         for book in books {
             w.write(book.symbol)
             w.write(book.rules)
             w.write(book.state.rawValue)
             w.writeSigned(book.lastTrade)
+            w.writeBool(book.easyToBorrow)
+            w.writeSigned(book.outsideShares)
+        }
+        encodeAccounts(into: &w)
+        for book in books {
             var count = 0
             forEachOrder(in: book) { _ in count += 1 }
             w.writeVarint(UInt64(count))
             forEachOrder(in: book) { s in encode(s, into: &w) }
+        }
+    }
+
+    /// The venue's balances, then every account in opening order with its positions in the order
+    /// they were first used. Accounts are never freed, so handle order is opening order.
+    private func encodeAccounts(into w: inout ByteWriter) {
+        w.writeSigned(venueFees)
+        w.writeSigned(outsideCash)
+        w.writeVarint(ledgerTransactions)
+        w.writeVarint(UInt64(accounts.live))
+        for a in 0..<Int32(accounts.live) {
+            let account = accounts[a]
+            w.write(AccountID(account.id))
+            w.write(AccountTerms(kind: account.kind, limits: account.limits, margin: account.margin))
+            w.write(account.state.rawValue)
+            for value in [account.cash, account.cashHold, account.unsettled, account.openOrders, account.realized] {
+                w.writeSigned(value)
+            }
+            var count = 0
+            var p = account.firstPosition
+            while p >= 0 { count += 1; p = positions[p].next }
+            w.writeVarint(UInt64(count))
+            p = account.firstPosition
+            while p >= 0 {
+                let position = positions[p]
+                w.write(books[Int(position.book)].symbol)
+                for value in [position.quantity, position.cost, position.held, position.openingBuys,
+                              position.openingSells, position.openOrders, position.realized] {
+                    w.writeSigned(value)
+                }
+                p = position.next
+            }
         }
     }
 
@@ -31,10 +69,13 @@ extension MatchingEngine {
     }
 
     public convenience init(snapshot r: inout ByteReader, limits: Limits = Limits()) throws(DecodeError) {
-        self.init(limits: limits)
-        serial = try r.readVarint()
-        lastExecution = try r.readVarint()
-        now = try r.readSigned()
+        let serial = try r.readVarint()
+        let lastExecution = try r.readVarint()
+        let now: Int64 = try r.readSigned()
+        self.init(limits: limits, keepsAccounts: try r.readBool())
+        self.serial = serial
+        self.lastExecution = lastExecution
+        self.now = now
         let bookCount = try r.readVarint()
         guard bookCount <= UInt64(limits.symbolsMax) else { throw DecodeError(.invalidValue("book count"), at: r.offset) }
         for _ in 0..<bookCount {
@@ -45,10 +86,60 @@ extension MatchingEngine {
             let book = Book(symbol: symbol, rules: rules)
             book.state = try r.readEnum(TradingState.self, "trading state")
             book.lastTrade = try r.readSigned()
+            book.easyToBorrow = try r.readBool()
+            book.outsideShares = try r.readSigned()
             symbolIndex.insert(symbol.packed, Int32(books.count))
             books.append(book)
+        }
+        try decodeAccounts(&r)
+        for book in books {
             let orderCount = try r.readVarint()
             for _ in 0..<orderCount { try decodeOrder(&r, into: book) }
+        }
+    }
+
+    private func decodeAccounts(_ r: inout ByteReader) throws(DecodeError) {
+        venueFees = try r.readSigned()
+        outsideCash = try r.readSigned()
+        ledgerTransactions = try r.readVarint()
+        let count = try r.readVarint()
+        guard count <= UInt64(limits.accountsMax), keepsAccounts || count == 0 else {
+            throw DecodeError(.invalidValue("account count"), at: r.offset)
+        }
+        for _ in 0..<count {
+            let at = r.offset
+            var record = AccountRecord()
+            let id = try r.readAccountID()
+            let terms = try r.readAccountTerms()
+            guard accountIndex.find(UInt64(id.rawValue)) == nil else { throw DecodeError(.invalidValue("duplicate account"), at: at) }
+            record.id = id.rawValue
+            record.kind = terms.kind
+            record.limits = terms.limits
+            record.margin = terms.margin
+            record.state = try r.readEnum(AccountState.self, "account state")
+            record.cash = try r.readSigned()
+            record.cashHold = try r.readSigned()
+            record.unsettled = try r.readSigned()
+            record.openOrders = try r.readSigned()
+            record.realized = try r.readSigned()
+            let a = accounts.allocate(record)
+            accountIndex.insert(UInt64(id.rawValue), a)
+            let positionCount = try r.readVarint()
+            for _ in 0..<positionCount {
+                let at = r.offset
+                let symbol = try r.readSymbol()
+                guard let bookIndex = symbolIndex.find(symbol.packed), positionIndex.find(positionKey(a, bookIndex)) == nil else {
+                    throw DecodeError(.invalidValue("position in \(symbol)"), at: at)
+                }
+                let pp = positions.pointer(makePosition(a, bookIndex))
+                pp.pointee.quantity = try r.readSigned()
+                pp.pointee.cost = try r.readSigned()
+                pp.pointee.held = try r.readSigned()
+                pp.pointee.openingBuys = try r.readSigned()
+                pp.pointee.openingSells = try r.readSigned()
+                pp.pointee.openOrders = try r.readSigned()
+                pp.pointee.realized = try r.readSigned()
+            }
         }
     }
 
@@ -73,7 +164,11 @@ extension MatchingEngine {
         w.write(o.type.rawValue)
         w.write(o.tif.rawValue)
         w.write(o.stp.rawValue)
-        w.write((o.postOnly ? 1 : 0) | (d.trailInBasisPoints ? 2 : 0))
+        w.write((o.postOnly ? 1 : 0) | (d.trailInBasisPoints ? 2 : 0) | (o.closing ? 4 : 0))
+        if keepsAccounts {
+            w.writeSigned(d.holdPerShare)
+            w.writeSigned(d.reserve)
+        }
     }
 
     private func decodeOrder(_ r: inout ByteReader, into book: Book) throws(DecodeError) {
@@ -104,11 +199,21 @@ extension MatchingEngine {
         o.stp = try r.readEnum(SelfTradePrevention.self, "self-trade prevention")
         let flags = try r.readByte()
         o.postOnly = flags & 1 != 0
+        o.closing = flags & 4 != 0
         if flags & 2 != 0 { d.trail = -d.trail }
+        o.book = symbolIndex.find(book.symbol.packed)!
+        if keepsAccounts {
+            d.holdPerShare = try r.readSigned()
+            d.reserve = try r.readSigned()
+            // The holds and counts this order accounts for were restored with its account.
+            guard let a = accountIndex.find(UInt64(o.account)), let p = positionIndex.find(positionKey(a, o.book)) else {
+                throw DecodeError(.invalidValue("order \(o.id) has no position"), at: at)
+            }
+            o.position = p
+        }
         guard o.leaves > 0, o.leaves <= d.quantity, d.trail >= 0 || flags & 2 != 0, index.find(o.id) == nil else {
             throw DecodeError(.invalidValue("order \(o.id)"), at: at)
         }
-        o.book = symbolIndex.find(book.symbol.packed)!
         o.place = .working
         let s = orders.allocate(o)
         _ = details.allocate(d)

@@ -27,12 +27,14 @@ public struct RecoveryReport: Sendable {
 public enum Recovery {
     /// Rebuilds the engine: the newest usable snapshot (unless `fromGenesis`), then every later
     /// journal entry re-applied, each one's events compared byte for byte with the journaled ones.
-    /// With `repair`, a torn tail is truncated; otherwise it is only reported.
+    /// With `repair`, a torn tail is truncated; otherwise it is only reported. `keepsAccounts` configures
+    /// an engine started from the first entry; a snapshot carries its own.
     public static func recover(
-        directory: String, limits: MatchingEngine.Limits = .init(), repair: Bool, fromGenesis: Bool = false
+        directory: String, limits: MatchingEngine.Limits = .init(), keepsAccounts: Bool = false, repair: Bool,
+        fromGenesis: Bool = false
     ) throws(JournalError) -> (MatchingEngine, RecoveryReport) {
         var report = RecoveryReport()
-        var engine = MatchingEngine(limits: limits)
+        var engine = MatchingEngine(limits: limits, keepsAccounts: keepsAccounts)
         let snapshots: [Snapshots.Info]
         do { snapshots = try Snapshots.list(directory) } catch { throw .file(error) }
         if !fromGenesis {

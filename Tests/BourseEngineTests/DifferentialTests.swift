@@ -27,7 +27,8 @@ struct DifferentialTests {
         #expect(Self.run(seed: 0xB0_0125, commands: 20_000, observe: { seen.insert(Self.kind($0)) }) == nil)
         let wanted = ["trade", "stopTriggered", "selfTradeDecremented", "orderExpired", "replaced-kept", "replaced-moved",
                       "replaceRejected", "cancelRejected", "orderRejected", "tradingStateChanged"]
-            + CancelReason.allCases.map { "cancelled-\($0.code)" }
+            // The kill switch needs accounts, which the reference venue does not keep: the account streams cover it.
+            + CancelReason.allCases.filter { $0 != .killSwitch }.map { "cancelled-\($0.code)" }
         #expect(Set(wanted).subtracting(seen).isEmpty, "never produced: \(Set(wanted).subtracting(seen).sorted())")
     }
 

@@ -4,13 +4,15 @@ import BourseEngine
 /// Seeded random command streams that exercise every order type, time in force, replace, STP mode
 /// and trading state on two symbols and three accounts, in a narrow price band so orders interact.
 public struct CommandStream {
-    var rng: SplitMix64
+    public var rng: SplitMix64
     public var time: Int64 = 1_000_000
     var sequence: UInt64 = 0
     var nextOrderID: UInt64 = 1
     /// Ids handed out, open or not; cancels and replaces pick from these.
     var ids: [(id: UInt64, account: UInt32, symbol: Symbol)] = []
     public let symbols = [try! Symbol(validating: "AAA"), try! Symbol(validating: "BB.B")]
+    /// Orders come from accounts 1 through this.
+    public var accountCount: UInt32 = 3
 
     public init(seed: UInt64) { rng = SplitMix64(seed: seed) }
 
@@ -51,7 +53,7 @@ public struct CommandStream {
         case 58..<60: return stamp(.newOrder(invalidOrder()))
         case 60..<80:
             guard let pick = ids.randomElement(using: &rng) else { return stamp(.expireOrders) }
-            let account = Int.random(in: 0..<20, using: &rng) == 0 ? pick.account % 3 + 1 : pick.account
+            let account = Int.random(in: 0..<20, using: &rng) == 0 ? pick.account % accountCount + 1 : pick.account
             return stamp(.cancel(CancelOrder(orderID: OrderID(pick.id), account: AccountID(account))))
         case 80..<93:
             guard let pick = ids.randomElement(using: &rng) else { return stamp(.expireOrders) }
@@ -78,7 +80,7 @@ public struct CommandStream {
 
     public mutating func order(type: OrderType) -> NewOrder {
         let symbol = symbols.randomElement(using: &rng)!
-        let account = UInt32.random(in: 1...3, using: &rng)
+        let account = UInt32.random(in: 1...accountCount, using: &rng)
         // Now and then reuse an id that may still be open, to exercise duplicate rejection.
         let id = Int.random(in: 0..<50, using: &rng) == 0 && !ids.isEmpty ? ids.last!.id : takeID(account, symbol)
         let side: Side = Bool.random(using: &rng) ? .buy : .sell

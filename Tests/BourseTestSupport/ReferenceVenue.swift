@@ -88,6 +88,12 @@ public final class ReferenceVenue {
                              by: { ($0.expire, $0.accepted) < ($1.expire, $1.accepted) }) {
                 expire(o.id)
             }
+        case .setEasyToBorrow(let s, let easy):
+            out.append(books[s] == nil ? .commandRejected(.unknownSymbol(s)) : .easyToBorrowChanged(s, easy))
+        case .openAccount, .deposit, .withdraw, .transferIn, .transferOut, .setAccountState, .setAccountLimits,
+             .killSwitch, .closeAccount:
+            // The reference venue is a matching venue: it keeps no accounts.
+            out.append(.commandRejected(.accountsNotKept))
         }
         return out
     }

@@ -1,0 +1,228 @@
+import BourseCore
+
+/// One account's balances. Money is in units of 1/10,000 dollar; every field has one writer, the engine.
+struct AccountRecord {
+    var id: UInt32 = 0
+    var kind: AccountKind = .cash
+    var state: AccountState = .active
+    var limits = AccountLimits.standard
+    var margin = MarginRates.regT
+    /// Trade-date cash: moved by every fill, deposit and withdrawal.
+    var cash: Int64 = 0
+    /// What open orders that open or add to positions have reserved.
+    var cashHold: Int64 = 0
+    /// The part of `cash` that trades moved and settlement has not yet: settled cash is the rest.
+    var unsettled: Int64 = 0
+    var openOrders: Int64 = 0
+    var realized: Int64 = 0
+    /// The account's positions in the order they were first used, linked through `PositionRecord.next`.
+    var firstPosition: Int32 = -1
+    var lastPosition: Int32 = -1
+}
+
+/// One account's position in one symbol, and what its open orders need of it.
+struct PositionRecord {
+    var account: Int32 = -1
+    var book: Int32 = -1
+    /// Shares: positive long, negative short.
+    var quantity: Int64 = 0
+    /// What the position cost (negative for a short: the proceeds), average-cost method.
+    var cost: Int64 = 0
+    /// Shares reserved by open orders that reduce the position (sells of a long, buys covering a short).
+    var held: Int64 = 0
+    /// Leaves of open orders that open or add to a position, per side.
+    var openingBuys: Int64 = 0
+    var openingSells: Int64 = 0
+    var openOrders: Int64 = 0
+    var realized: Int64 = 0
+    var next: Int32 = -1
+}
+
+extension MatchingEngine {
+    // MARK: - Account commands
+
+    func openAccount(_ id: AccountID, _ terms: AccountTerms) {
+        guard keepsAccounts else { return reject(.accountsNotKept) }
+        guard accountIndex.find(UInt64(id.rawValue)) == nil else { return reject(.accountExists(id)) }
+        guard accounts.live < limits.accountsMax else { return reject(.tooManyAccounts) }
+        guard terms.limits.isValid(), terms.margin.isValid() else { return reject(.invalidAccountTerms) }
+        var record = AccountRecord()
+        record.id = id.rawValue
+        record.kind = terms.kind
+        record.limits = terms.limits
+        record.margin = terms.margin
+        accountIndex.insert(UInt64(id.rawValue), accounts.allocate(record))
+        out.append(.accountOpened(id, terms))
+    }
+
+    func deposit(_ id: AccountID, _ amount: Money) {
+        guard let a = usableAccount(id) else { return }
+        guard amount.units > 0 else { return reject(.amountNotPositive(amount)) }
+        let limit = Money.balanceLimit.units
+        // Both sums stay below the limit, itself far below Int64's edge, so neither can wrap.
+        guard amount.units <= limit, accounts[a].cash <= limit - amount.units, -outsideCash <= limit - amount.units else {
+            return reject(.balanceLimit(amount))
+        }
+        accounts[a].cash += amount.units
+        outsideCash -= amount.units
+        ledgerTransactions += 1
+        out.append(.cashDeposited(id, amount))
+    }
+
+    func withdraw(_ id: AccountID, _ amount: Money) {
+        guard let a = usableAccount(id) else { return }
+        guard amount.units > 0 else { return reject(.amountNotPositive(amount)) }
+        let available = withdrawable(a)
+        guard amount.units <= available else {
+            return reject(.insufficientCash(needs: amount, available: Money(units: max(available, 0))))
+        }
+        accounts[a].cash -= amount.units
+        outsideCash += amount.units
+        ledgerTransactions += 1
+        out.append(.cashWithdrawn(id, amount))
+    }
+
+    /// Cash not reserved by orders; for a margin account no more than its buying power either, so that a
+    /// withdrawal never takes the account below its initial margin. Fails closed to zero when a position
+    /// cannot be valued.
+    func withdrawable(_ a: Int32) -> Int64 {
+        let account = accounts[a]
+        let free = account.cash - account.cashHold
+        guard account.kind == .margin else { return free }
+        guard case .valued(let m) = marginFigures(a) else { return 0 }
+        return Int64(clamping: min(Int128(free), m.buyingPower(hold: account.cashHold)))
+    }
+
+    func transferIn(_ id: AccountID, _ symbol: Symbol, _ qty: Quantity, cost: Price) {
+        guard let a = usableAccount(id) else { return }
+        guard let bookIndex = symbolIndex.find(symbol.packed) else { return reject(.unknownSymbol(symbol)) }
+        guard qty.shares > 0, qty <= Quantity.max else { return reject(.quantityInvalid(qty)) }
+        guard cost.units > 0, cost <= Price.max else { return reject(.costInvalid(cost)) }
+        let p = positionIndex.find(positionKey(a, bookIndex))
+        let held = p.map { positions[$0].quantity } ?? 0
+        guard held >= 0 else { return reject(.insufficientPosition(symbol, needs: qty, available: .zero)) }
+        let limit = accounts[a].limits.positionMax.shares
+        guard held <= limit - qty.shares else {
+            return reject(.positionLimit(symbol, would: Quantity(held + qty.shares), limit: Quantity(limit)))
+        }
+        let pp = positions.pointer(p ?? makePosition(a, bookIndex))
+        // qty ≤ 1e9 and cost ≤ 1e11: the product fits; the sum stays below positionMax × Price.max.
+        pp.pointee.quantity += qty.shares
+        pp.pointee.cost += qty.shares * cost.units
+        books[Int(bookIndex)].outsideShares -= qty.shares
+        ledgerTransactions += 1
+        out.append(.securitiesTransferredIn(id, symbol, qty, costPerShare: cost))
+    }
+
+    func transferOut(_ id: AccountID, _ symbol: Symbol, _ qty: Quantity) {
+        guard let a = usableAccount(id) else { return }
+        guard let bookIndex = symbolIndex.find(symbol.packed) else { return reject(.unknownSymbol(symbol)) }
+        guard qty.shares > 0, qty <= Quantity.max else { return reject(.quantityInvalid(qty)) }
+        let p = positionIndex.find(positionKey(a, bookIndex))
+        let available = p.map { max(positions[$0].quantity - positions[$0].held, 0) } ?? 0
+        guard let p, qty.shares <= available else {
+            return reject(.insufficientPosition(symbol, needs: qty, available: Quantity(available)))
+        }
+        let pp = positions.pointer(p)
+        // Leaving without a sale realizes nothing: the basis leaves in proportion.
+        pp.pointee.cost -= proportion(pp.pointee.cost, qty.shares, of: pp.pointee.quantity)
+        pp.pointee.quantity -= qty.shares
+        books[Int(bookIndex)].outsideShares += qty.shares
+        ledgerTransactions += 1
+        out.append(.securitiesTransferredOut(id, symbol, qty))
+    }
+
+    func setAccountState(_ id: AccountID, _ state: AccountState) {
+        guard let a = usableAccount(id) else { return }
+        if state == .closed { return closeAccount(id) }
+        accounts[a].state = state
+        out.append(.accountStateChanged(id, state))
+    }
+
+    func setAccountLimits(_ id: AccountID, _ limits: AccountLimits) {
+        guard let a = usableAccount(id) else { return }
+        guard limits.isValid() else { return reject(.invalidAccountTerms) }
+        accounts[a].limits = limits
+        out.append(.accountLimitsChanged(id, limits))
+    }
+
+    /// Cancels every open order of the account, book by book in listing order and within a book in
+    /// the snapshot walk's order, then blocks the account: one command, so nothing can slip between.
+    func killSwitch(_ id: AccountID) {
+        guard let a = usableAccount(id) else { return }
+        var mine: [Int32] = []
+        if accounts[a].openOrders > 0 {
+            for book in books {
+                forEachOrder(in: book) { s in if orders[s].account == id.rawValue { mine.append(s) } }
+            }
+        }
+        for s in mine {
+            unplace(s)
+            finish(s, cancelling: .killSwitch)
+        }
+        accounts[a].state = .blocked
+        out.append(.accountStateChanged(id, .blocked))
+    }
+
+    func closeAccount(_ id: AccountID) {
+        guard let a = usableAccount(id) else { return }
+        let account = accounts[a]
+        var flat = true
+        var p = account.firstPosition
+        while p >= 0 {
+            if positions[p].quantity != 0 { flat = false }
+            p = positions[p].next
+        }
+        guard account.cash == 0, account.openOrders == 0, flat else { return reject(.accountNotEmpty(id)) }
+        accounts[a].state = .closed
+        out.append(.accountClosed(id))
+    }
+
+    // MARK: - Helpers
+
+    @inline(__always) func reject(_ reason: CommandRejectReason) {
+        out.append(.commandRejected(reason))
+    }
+
+    /// The account's handle, or nil after reporting why an account command cannot use it.
+    func usableAccount(_ id: AccountID) -> Int32? {
+        guard keepsAccounts else {
+            reject(.accountsNotKept)
+            return nil
+        }
+        guard let a = accountIndex.find(UInt64(id.rawValue)) else {
+            reject(.unknownAccount(id))
+            return nil
+        }
+        guard accounts[a].state != .closed else {
+            reject(.accountClosed(id))
+            return nil
+        }
+        return a
+    }
+
+    @inline(__always) func positionKey(_ account: Int32, _ book: Int32) -> UInt64 {
+        UInt64(UInt32(bitPattern: account)) << 32 | UInt64(UInt32(bitPattern: book))
+    }
+
+    /// A new, flat position appended to the account's list.
+    func makePosition(_ a: Int32, _ bookIndex: Int32) -> Int32 {
+        var record = PositionRecord()
+        record.account = a
+        record.book = bookIndex
+        let p = positions.allocate(record)
+        positionIndex.insert(positionKey(a, bookIndex), p)
+        let ap = accounts.pointer(a)
+        if ap.pointee.lastPosition >= 0 { positions[ap.pointee.lastPosition].next = p } else { ap.pointee.firstPosition = p }
+        ap.pointee.lastPosition = p
+        return p
+    }
+
+    /// `value × part / whole`, truncated toward zero, computed in 128 bits; exactly `value` when
+    /// `part` is all of `whole`, so a position closed in pieces leaves no residue of its basis.
+    @inline(__always) func proportion(_ value: Int64, _ part: Int64, of whole: Int64) -> Int64 {
+        let w = whole.magnitude
+        if part.magnitude == w { return value }
+        return Int64(Int128(value) * Int128(part.magnitude) / Int128(w))
+    }
+}
