@@ -11,7 +11,9 @@ public struct AccountSummary: Hashable, Sendable {
     public var settledCash: Money
     public var unsettledCash: Money
     /// What a new opening order may reserve: for a cash account its free cash, for a margin account its
-    /// equity above the initial requirement, less holds. Nil when a position has no price to value it.
+    /// equity above the initial requirement, less holds. The figures from here to `unrealizedPnL` are nil
+    /// when a position has no price to value it, or when a figure is beyond what Money can hold (risk
+    /// computes them in 128 bits and is not limited by that).
     public var buyingPower: Money?
     public var equity: Money?
     public var longMarketValue: Money?
@@ -35,6 +37,7 @@ public struct PositionSummary: Hashable, Sendable {
     public var averageCost: Price?
     /// Last trade, else previous close.
     public var mark: Price?
+    /// Nil without a mark, or beyond what Money can hold.
     public var marketValue: Money?
     public var unrealizedPnL: Money?
     public var realizedPnL: Money
@@ -77,7 +80,7 @@ extension MatchingEngine {
             settledCash: Money(units: account.cash - account.unsettled), unsettledCash: Money(units: account.unsettled),
             realizedPnL: Money(units: account.realized), openOrders: Int(account.openOrders))
         if case .valued(let m) = marginFigures(a) {
-            let money = { (value: Int128) in Money(units: Int64(clamping: value)) }
+            let money = { (value: Int128) in Int64(exactly: value).map { Money(units: $0) } }
             summary.equity = money(m.equity)
             summary.longMarketValue = money(m.longValue)
             summary.shortMarketValue = money(m.shortValue)
@@ -117,8 +120,8 @@ extension MatchingEngine {
             if price > 0 {
                 let value = Int128(position.quantity) * Int128(price)
                 summary.mark = Price(units: price)
-                summary.marketValue = Money(units: Int64(clamping: value))
-                summary.unrealizedPnL = Money(units: Int64(clamping: value - Int128(position.cost)))
+                summary.marketValue = Int64(exactly: value).map { Money(units: $0) }
+                summary.unrealizedPnL = Int64(exactly: value - Int128(position.cost)).map { Money(units: $0) }
             }
             result.append(summary)
             p = position.next

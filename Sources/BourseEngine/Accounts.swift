@@ -105,10 +105,15 @@ extension MatchingEngine {
         guard held <= limit - qty.shares else {
             return reject(.positionLimit(symbol, would: Quantity(held + qty.shares), limit: Quantity(limit)))
         }
+        // A position's cost basis stays within the balance limit, so sums of bases cannot wrap.
+        let basis = p.map { positions[$0].cost } ?? 0
+        let (value, overflow) = qty.shares.multipliedReportingOverflow(by: cost.units)
+        guard !overflow, value <= Money.balanceLimit.units - basis else {
+            return reject(.balanceLimit(Money(units: overflow ? .max : value)))
+        }
         let pp = positions.pointer(p ?? makePosition(a, bookIndex))
-        // qty ≤ 1e9 and cost ≤ 1e11: the product fits; the sum stays below positionMax × Price.max.
         pp.pointee.quantity += qty.shares
-        pp.pointee.cost += qty.shares * cost.units
+        pp.pointee.cost += value
         books[Int(bookIndex)].outsideShares -= qty.shares
         ledgerTransactions += 1
         out.append(.securitiesTransferredIn(id, symbol, qty, costPerShare: cost))

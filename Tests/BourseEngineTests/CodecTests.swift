@@ -36,6 +36,32 @@ struct CodecTests {
         #expect(kinds.count >= 10)
     }
 
+    @Test("account commands and their events round-trip through the codec")
+    func accountRoundTrip() throws {
+        var stream = AccountStream(seed: 7)
+        let engine = MatchingEngine(keepsAccounts: true)
+        var commands = stream.opening()
+        for _ in 0..<3_000 { commands.append(stream.next()) }
+        for command in commands {
+            var w = ByteWriter()
+            w.write(command)
+            let decoded = try w.bytes.withUnsafeBytes { b in
+                var r = ByteReader(b)
+                return try r.readSequencedCommand()
+            }
+            #expect(decoded == command)
+            for event in engine.process(command) {
+                var ew = ByteWriter()
+                ew.write(event)
+                let back = try ew.bytes.withUnsafeBytes { b in
+                    var r = ByteReader(b)
+                    return try r.readEvent()
+                }
+                #expect(back == event)
+            }
+        }
+    }
+
     @Test("truncated input is an error at an offset, never a crash")
     func truncated() {
         var w = ByteWriter()

@@ -4,12 +4,14 @@ import BourseEngine
 /// A venue prepared for a specification: symbol XYZ listed with standard rules and open.
 /// `when` applies one command at the next sequence and returns its events.
 final class Given {
-    let engine = MatchingEngine()
+    let engine: MatchingEngine
     let symbol = try! Symbol(validating: "XYZ")
     var sequence: UInt64 = 0
     var time: Int64 = 1_000
 
-    init(rules: InstrumentRules = .standard, state: TradingState = .open) {
+    /// With `accounts`, the engine keeps accounts and every order needs one (see `open`).
+    init(rules: InstrumentRules = .standard, state: TradingState = .open, accounts: Bool = false) {
+        engine = MatchingEngine(keepsAccounts: accounts)
         when(.listSymbol(symbol, rules))
         when(.setTradingState(symbol, state))
     }
@@ -19,6 +21,21 @@ final class Given {
         sequence += 1
         self.time = time ?? self.time + 1
         return engine.process(SequencedCommand(sequence: sequence, time: Timestamp(nanos: self.time), command: command))
+    }
+
+    /// Opens an account with `cash` dollars (a decimal string) and, optionally, shares of XYZ at $10.
+    func open(_ account: UInt32, _ kind: AccountKind = .cash, cash: String = "0", shares: Int64 = 0,
+              limits: AccountLimits = .standard, margin: MarginRates = .regT) {
+        let id = AccountID(account)
+        when(.openAccount(id, AccountTerms(kind: kind, limits: limits, margin: margin)))
+        if let amount = Money(dollars: cash), amount.units > 0 { when(.deposit(id, amount)) }
+        if shares > 0 { when(.transferIn(id, symbol, Quantity(shares), costPerShare: Price(dollars: "10")!)) }
+    }
+
+    func account(_ account: UInt32) -> AccountSummary { engine.accountSummary(AccountID(account))! }
+
+    func position(_ account: UInt32) -> PositionSummary? {
+        engine.positions(of: AccountID(account)).first { $0.symbol == symbol }
     }
 
     /// Applies orders and discards their events: the state a specification starts from.

@@ -196,4 +196,41 @@ struct RecoveryTests {
         (engine, report) = try Recovery.recover(directory: fixture.directory, repair: false)
         #expect(report.lastSequence == 400 && engine.stateHash() == expected)
     }
+
+    @Test("with accounts, recovery from a snapshot and from the first entry both reach the writer's state hash")
+    func accountsReplay() throws {
+        let directory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var stream = AccountStream(seed: 53)
+        let engine = MatchingEngine(keepsAccounts: true)
+        let writer = try JournalWriter(directory: directory, durability: .os, lastSequence: 0)
+        var commands = stream.opening()
+        for _ in 0..<3_000 { commands.append(stream.next()) }
+        var snapshotHash: UInt64 = 0
+        for command in commands {
+            writer.append(command, engine.process(command))
+            try writer.commit(through: command.sequence)
+            if command.sequence == 1_500 {
+                _ = try Snapshots.write(engine, sequence: 1_500, directory: directory)
+                snapshotHash = engine.stateHash()
+            }
+        }
+        #expect(engine.ledgerTransactionCount > 100)
+        let (fromSnapshot, report) = try Recovery.recover(directory: directory, repair: false)
+        #expect(report.snapshot?.sequence == 1_500 && report.snapshot?.stateHash == snapshotHash)
+        #expect(fromSnapshot.stateHash() == engine.stateHash())
+        let (fromGenesis, full) = try Recovery.recover(directory: directory, keepsAccounts: true, repair: false, fromGenesis: true)
+        #expect(full.snapshotsVerified == [1_500])
+        #expect(fromGenesis.stateHash() == engine.stateHash())
+        #expect(fromGenesis.accountSummary(AccountID(4)) == engine.accountSummary(AccountID(4)))
+    }
+
+    @Test("the state hash covers balances: a deposit alone changes it")
+    func hashCoversBalances() {
+        let engine = MatchingEngine(keepsAccounts: true)
+        _ = engine.process(SequencedCommand(sequence: 1, time: Timestamp(nanos: 1), command: .openAccount(AccountID(1), AccountTerms(kind: .cash))))
+        let before = engine.stateHash()
+        _ = engine.process(SequencedCommand(sequence: 2, time: Timestamp(nanos: 1), command: .deposit(AccountID(1), Money(units: 1))))
+        #expect(engine.stateHash() != before)
+    }
 }
