@@ -111,7 +111,9 @@ extension MatchingEngine {
         guard !overflow, value <= Money.balanceLimit.units - basis else {
             return reject(.balanceLimit(Money(units: overflow ? .max : value)))
         }
-        let pp = positions.pointer(p ?? makePosition(a, bookIndex))
+        // The handle first: making a position may move the pool that `pointer` reads.
+        let handle = p ?? makePosition(a, bookIndex)
+        let pp = positions.pointer(handle)
         pp.pointee.quantity += qty.shares
         pp.pointee.cost += value
         books[Int(bookIndex)].outsideShares -= qty.shares

@@ -131,7 +131,8 @@ extension MatchingEngine {
                 guard let bookIndex = symbolIndex.find(symbol.packed), positionIndex.find(positionKey(a, bookIndex)) == nil else {
                     throw DecodeError(.invalidValue("position in \(symbol)"), at: at)
                 }
-                let pp = positions.pointer(makePosition(a, bookIndex))
+                let handle = makePosition(a, bookIndex)
+                let pp = positions.pointer(handle)
                 pp.pointee.quantity = try r.readSigned()
                 pp.pointee.cost = try r.readSigned()
                 pp.pointee.held = try r.readSigned()

@@ -37,6 +37,8 @@ struct Bench: ParsableCommand {
     var restart: Int?
     @Option(help: "With --journal, submit at this many commands per second (0: as fast as possible). Latency is then measured from each command's scheduled time.")
     var rate = 0
+    @Option(help: "Orders come from this many funded accounts and pass risk and the ledger (0: matching alone). The engine-alone run then also times matching alone on the same commands, alternating, and reports the ratio.")
+    var accounts = 0
 
     func run() throws {
         if let orders = restart { return try measureRestart(orders: orders) }
@@ -51,7 +53,7 @@ struct Bench: ParsableCommand {
             measured = file.commands
             flowName = "file"
         } else {
-            var generator = OrderFlow(shape: flow == .steady ? .steady : .deep, seed: seed)
+            var generator = OrderFlow(shape: flow == .steady ? .steady : .deep, seed: seed, accounts: accounts)
             setup = generator.setup() + generator.fill()
             measured = []
             measured.reserveCapacity(ops)
@@ -76,21 +78,29 @@ struct Bench: ParsableCommand {
     private func runEngineAlone(setup: [Command], measured: [Command], flowName: String, mixJSON: String) {
         let prefix = sequenced(setup, from: 1)
         let stream = sequenced(measured, from: UInt64(prefix.count) + 1)
+        let keepsAccounts = accounts > 0
         var events: [Event] = []
         events.reserveCapacity(1 << 12)
-        var rates: [Double] = []
-        for _ in 0..<max(1, runs) {
-            let engine = MatchingEngine()
+        /// One timed pass over the measured commands on a fresh engine that has applied the setup.
+        func pass(keepsAccounts: Bool) -> Double {
+            let engine = MatchingEngine(keepsAccounts: keepsAccounts)
             for c in prefix { engine.process(c, into: &events); events.removeAll(keepingCapacity: true) }
             let start = monotonicNanos()
             stream.withUnsafeBufferPointer { commands in
                 engine.process(commands) { _, _ in }
             }
-            let seconds = Double(monotonicNanos() - start) / 1e9
-            rates.append(Double(stream.count) / seconds)
+            return Double(stream.count) / (Double(monotonicNanos() - start) / 1e9)
+        }
+        // With accounts, passes with and without them alternate so that drift in the machine's speed
+        // falls on both alike.
+        var rates: [Double] = []
+        var matchingRates: [Double] = []
+        for _ in 0..<max(1, runs) {
+            if keepsAccounts { matchingRates.append(pass(keepsAccounts: false)) }
+            rates.append(pass(keepsAccounts: keepsAccounts))
         }
         // One more pass timing every command; counting trades happens outside the timed span.
-        let engine = MatchingEngine()
+        let engine = MatchingEngine(keepsAccounts: keepsAccounts)
         for c in prefix { engine.process(c, into: &events); events.removeAll(keepingCapacity: true) }
         var latencies = [Int64](repeating: 0, count: stream.count)
         var tally = TradeTally()
@@ -105,7 +115,12 @@ struct Bench: ParsableCommand {
         }
         let overhead = timerOverhead()
         let rate = median(rates)
-        print(#"{"mode":"engine","flow":"\#(flowName)","ops":\#(stream.count),"runs":\#(rates.count),"seconds":\#(String(format: "%.4f", Double(stream.count) / rate)),"ops_per_sec":\#(Int(rate)),"ops_per_sec_runs":[\#(rates.map { String(Int($0)) }.joined(separator: ","))],"trades":\#(tally.trades),"traded_qty":\#(tally.quantity),"notional":"\#(tally.notionalDollars)","resting_orders":\#(engine.restingOrderCount),"mix":\#(mixJSON),"latency_ns":\#(LatencySummary(latencies).json),"timer_overhead_ns":\#(overhead)}"#)
+        var accountsJSON = ""
+        if keepsAccounts {
+            let matching = median(matchingRates)
+            accountsJSON = #","accounts":\#(accounts),"rejected":\#(tally.rejected),"ledger_transactions":\#(engine.ledgerTransactionCount),"matching_alone_ops_per_sec":\#(Int(matching)),"matching_alone_runs":[\#(matchingRates.map { String(Int($0)) }.joined(separator: ","))],"risk_and_ledger_cost_ratio":\#(String(format: "%.3f", matching / rate))"#
+        }
+        print(#"{"mode":"engine","flow":"\#(flowName)","ops":\#(stream.count),"runs":\#(rates.count),"seconds":\#(String(format: "%.4f", Double(stream.count) / rate)),"ops_per_sec":\#(Int(rate)),"ops_per_sec_runs":[\#(rates.map { String(Int($0)) }.joined(separator: ","))],"trades":\#(tally.trades),"traded_qty":\#(tally.quantity),"notional":"\#(tally.notionalDollars)","resting_orders":\#(engine.restingOrderCount),"mix":\#(mixJSON)\#(accountsJSON),"latency_ns":\#(LatencySummary(latencies).json),"timer_overhead_ns":\#(overhead)}"#)
     }
 
     private func runFullPath(directory: String, setup: [Command], measured: [Command], flowName: String, mixJSON: String) throws {
@@ -113,7 +128,7 @@ struct Bench: ParsableCommand {
             throw ValidationError("bench --journal needs a new or empty directory; \(directory) holds \(existing.count) files")
         }
         let writer = try JournalWriter(directory: directory, durability: durability, lastSequence: 0)
-        let engine = MatchingEngine()
+        let engine = MatchingEngine(keepsAccounts: accounts > 0)
         let sequencer = Sequencer(engine: engine, journal: writer, lastSequence: 0,
                                   configuration: .init(snapshotEvery: snapshotEvery == 0 ? nil : snapshotEvery,
                                                        snapshotDirectory: durability == .none ? nil : directory))
@@ -239,12 +254,21 @@ struct TradeTally {
     var trades = 0
     var quantity: Int64 = 0
     var notionalUnits: Int128 = 0
+    /// Orders rejected (by validation or risk).
+    var rejected = 0
 
     mutating func add(_ events: [Event]) {
-        for case .trade(let t) in events {
-            trades += 1
-            quantity += t.quantity.shares
-            notionalUnits += Int128(t.price.units) * Int128(t.quantity.shares)
+        for event in events {
+            switch event {
+            case .trade(let t):
+                trades += 1
+                quantity += t.quantity.shares
+                notionalUnits += Int128(t.price.units) * Int128(t.quantity.shares)
+            case .orderRejected:
+                rejected += 1
+            default:
+                break
+            }
         }
     }
 

@@ -5,6 +5,8 @@ import BourseEngine
 /// with passive limit orders over `levels` price levels a side, cancels of random resting orders and
 /// aggressive IOC orders that take the top levels. Seeded, so every run sees the same commands.
 /// The flow runs its own engine while generating so that cancels target orders that still rest.
+/// With `accounts`, orders come from that many funded accounts (even ids margin, odd ids cash), each
+/// holding shares of every symbol so that sells reduce positions; the engine then keeps accounts.
 struct OrderFlow {
     struct Shape {
         var name: String
@@ -26,35 +28,57 @@ struct OrderFlow {
     }
 
     let shape: Shape
+    /// Funded accounts the orders come from; 0 for an engine without accounts.
+    let accounts: Int
     private var rng: SplitMix64
     private var nextID: UInt64 = 1
     private var live: [[(id: UInt64, account: UInt32)]]
     /// Where each resting order is in `live`, for removal when it fills.
     private var position: [UInt64: Int] = [:]
     private var symbols: [Symbol]
-    private let shadow = MatchingEngine()
+    private let shadow: MatchingEngine
     private var shadowEvents: [Event] = []
     private var sequence: UInt64 = 0
     private(set) var mix = Mix()
     static let mid: Int64 = 1_000_000  // $100.00
     static let tick: Int64 = 100
 
-    init(shape: Shape, seed: UInt64) {
+    init(shape: Shape, seed: UInt64, accounts: Int = 0) {
         self.shape = shape
+        self.accounts = accounts
+        shadow = MatchingEngine(keepsAccounts: accounts > 0)
         rng = SplitMix64(seed: seed)
         symbols = (0..<shape.symbols).map { try! Symbol(validating: "SYM\($0)") }
         live = Array(repeating: [], count: shape.symbols)
         for i in live.indices { live[i].reserveCapacity(shape.restingTarget * 2) }
     }
 
-    /// Lists and opens the symbols.
+    /// Lists and opens the symbols, and opens and funds the accounts: $100 million and 1,000,000
+    /// shares of each symbol apiece, far more than the flow can use up.
     mutating func setup() -> [Command] {
         var commands: [Command] = []
+        // With accounts the symbols have what risk needs: a reference price, fees (a maker rebate and a
+        // taker fee, so both directions post) and the easy-to-borrow flag.
+        let rules = accounts == 0 ? InstrumentRules.standard : InstrumentRules(
+            previousClose: Price(units: Self.mid), makerFeePerShare: Money(units: -20), takerFeePerShare: Money(units: 30),
+            easyToBorrow: true)
         for symbol in symbols {
-            commands.append(track(.listSymbol(symbol, .standard)))
+            commands.append(track(.listSymbol(symbol, rules)))
             commands.append(track(.setTradingState(symbol, .open)))
         }
+        for a in 0..<accounts {
+            let id = AccountID(UInt32(a + 1))
+            commands.append(track(.openAccount(id, AccountTerms(kind: a % 2 == 1 ? .margin : .cash))))
+            commands.append(track(.deposit(id, Money(dollars: 100_000_000))))
+            for symbol in symbols {
+                commands.append(track(.transferIn(id, symbol, Quantity(1_000_000), costPerShare: Price(units: Self.mid))))
+            }
+        }
         return commands
+    }
+
+    private mutating func account() -> UInt32 {
+        UInt32.random(in: 1...UInt32(accounts == 0 ? 1_000 : accounts), using: &rng)
     }
 
     /// Passive orders that bring every book to its target size; not part of the measured flow.
@@ -109,7 +133,7 @@ struct OrderFlow {
         let price = side == .buy ? Self.mid - depth * Self.tick : Self.mid + depth * Self.tick
         let id = nextID
         nextID += 1
-        let account = UInt32.random(in: 1...1_000, using: &rng)
+        let account = account()
         position[id] = live[s].count
         live[s].append((id, account))
         return .newOrder(NewOrder(orderID: OrderID(id), account: AccountID(account), symbol: symbols[s], side: side,
@@ -131,7 +155,7 @@ struct OrderFlow {
         let reach = Int64.random(in: 1...3, using: &rng) * Self.tick
         let id = nextID
         nextID += 1
-        return .newOrder(NewOrder(orderID: OrderID(id), account: AccountID(UInt32.random(in: 1...1_000, using: &rng)),
+        return .newOrder(NewOrder(orderID: OrderID(id), account: AccountID(account()),
                                   symbol: symbols[s], side: side, type: .limit, timeInForce: .ioc,
                                   quantity: Quantity(100 * Int64.random(in: 1...5, using: &rng)),
                                   limitPrice: Price(units: side == .buy ? Self.mid + reach : Self.mid - reach)))

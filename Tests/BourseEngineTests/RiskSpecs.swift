@@ -351,3 +351,24 @@ struct AccountCommandSpecs {
         #expect(v.position(1)?.marketValue == nil)
     }
 }
+
+@Suite("account storage")
+struct AccountStorageSpecs {
+    @Test("thousands of accounts and positions grow their storage without losing a balance, and survive a snapshot")
+    func manyAccounts() throws {
+        let v = Given(rules: referenced, accounts: true)
+        for a in 1...3_000 as ClosedRange<UInt32> {
+            v.open(a, a % 2 == 0 ? .margin : .cash, cash: "\(a)", shares: Int64(a))
+        }
+        #expect(v.engine.accountViolations().isEmpty)
+        #expect(v.account(2_999).cash == money("2999") && v.position(2_999)?.quantity == Quantity(2_999))
+        var w = ByteWriter()
+        v.engine.encodeSnapshot(into: &w)
+        let restored = try w.bytes.withUnsafeBytes { b in
+            var r = ByteReader(b)
+            return try MatchingEngine(snapshot: &r)
+        }
+        #expect(restored.stateHash() == v.engine.stateHash())
+        #expect(restored.positions(of: AccountID(1_234)) == v.engine.positions(of: AccountID(1_234)))
+    }
+}
