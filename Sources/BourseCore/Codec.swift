@@ -51,6 +51,8 @@ extension ByteWriter {
             write(15); write(a)
         case .closeAccount(let a):
             write(16); write(a)
+        case .setFees(let s, let fees):
+            write(17); write(s); write(fees)
         }
     }
 
@@ -108,7 +110,13 @@ extension ByteWriter {
             write(21); write(a); write(limits)
         case .accountClosed(let a):
             write(22); write(a)
+        case .feesChanged(let s, let fees):
+            write(23); write(s); write(fees)
         }
+    }
+
+    public mutating func write(_ fees: FeeSchedule) {
+        write(fees.makerPerShare); write(fees.takerPerShare)
     }
 
     public mutating func write(_ terms: AccountTerms) {
@@ -156,7 +164,6 @@ extension ByteWriter {
         writeSigned(rules.marketProtectionBasisPoints)
         writeBool(rules.previousClose != nil)
         if let close = rules.previousClose { write(close) }
-        write(rules.makerFeePerShare); write(rules.takerFeePerShare); writeBool(rules.easyToBorrow)
     }
 
     public mutating func write(_ reason: RejectReason) {
@@ -234,6 +241,7 @@ extension ByteWriter {
         case .costInvalid(let p): write(16); write(p)
         case .positionLimit(let s, let would, let limit): write(17); write(s); write(would); write(limit)
         case .accountNotEmpty(let a): write(18); write(a)
+        case .feesInvalid(let s): write(19); write(s)
         }
     }
 
@@ -280,6 +288,7 @@ extension ByteReader {
         case 14: return .setAccountLimits(try readAccountID(), try readAccountLimits())
         case 15: return .killSwitch(try readAccountID())
         case 16: return .closeAccount(try readAccountID())
+        case 17: return .setFees(try readSymbol(), try readFees())
         case let tag: throw DecodeError(.invalidTag("command", UInt64(tag)), at: at)
         }
     }
@@ -331,8 +340,13 @@ extension ByteReader {
         case 20: return .accountStateChanged(try readAccountID(), try readEnum(AccountState.self, "account state"))
         case 21: return .accountLimitsChanged(try readAccountID(), try readAccountLimits())
         case 22: return .accountClosed(try readAccountID())
+        case 23: return .feesChanged(try readSymbol(), try readFees())
         case let tag: throw DecodeError(.invalidTag("event", UInt64(tag)), at: at)
         }
+    }
+
+    public mutating func readFees() throws(DecodeError) -> FeeSchedule {
+        FeeSchedule(makerPerShare: try readMoney(), takerPerShare: try readMoney())
     }
 
     public mutating func readAccountTerms() throws(DecodeError) -> AccountTerms {
@@ -387,9 +401,6 @@ extension ByteReader {
         rules.orderQtyMax = try readQuantity()
         rules.marketProtectionBasisPoints = try readSigned()
         if try readBool() { rules.previousClose = try readPrice() }
-        rules.makerFeePerShare = try readMoney()
-        rules.takerFeePerShare = try readMoney()
-        rules.easyToBorrow = try readBool()
         return rules
     }
 
@@ -474,6 +485,7 @@ extension ByteReader {
         case 16: return .costInvalid(try readPrice())
         case 17: return .positionLimit(try readSymbol(), would: try readQuantity(), limit: try readQuantity())
         case 18: return .accountNotEmpty(try readAccountID())
+        case 19: return .feesInvalid(try readSymbol())
         case let tag: throw DecodeError(.invalidTag("command reject reason", UInt64(tag)), at: at)
         }
     }

@@ -12,6 +12,7 @@ public enum Command: Hashable, Sendable {
     case expireOrders
     /// Adds or removes a symbol from the easy-to-borrow list that short sales need.
     case setEasyToBorrow(Symbol, Bool)
+    case setFees(Symbol, FeeSchedule)
 
     // Accounts. An engine that keeps accounts checks every order against its account first.
     case openAccount(AccountID, AccountTerms)

@@ -19,6 +19,7 @@ public enum Event: Hashable, Sendable {
     /// Self-trade prevention took `quantity` off an order without a trade.
     case selfTradeDecremented(OrderID, AccountID, quantity: Quantity, leaves: Quantity)
     case easyToBorrowChanged(Symbol, Bool)
+    case feesChanged(Symbol, FeeSchedule)
 
     // Accounts: each of these that moves cash or shares is a ledger transaction.
     case accountOpened(AccountID, AccountTerms)

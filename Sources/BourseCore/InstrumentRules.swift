@@ -102,26 +102,13 @@ public struct InstrumentRules: Hashable, Sendable {
     public var marketProtectionBasisPoints: Int64
     /// The reference price before the first trade (the previous close), if known.
     public var previousClose: Price?
-    /// Fees per share filled, for the order that added liquidity and the one that took it; negative
-    /// for a rebate. A positive fee never exceeds the fill's notional.
-    public var makerFeePerShare: Money
-    public var takerFeePerShare: Money
-    /// Whether margin accounts may sell the symbol short (the broker's easy-to-borrow list).
-    public var easyToBorrow: Bool
-
-    /// Largest fee or rebate per share: $1.
-    public static let feePerShareMax = Money(units: 10_000)
-
     public init(
         tickTable: TickTable = .standard,
         lotSize: Quantity = Quantity(1),
         orderQtyMin: Quantity = Quantity(1),
         orderQtyMax: Quantity = Quantity(1_000_000),
         marketProtectionBasisPoints: Int64 = 500,
-        previousClose: Price? = nil,
-        makerFeePerShare: Money = .zero,
-        takerFeePerShare: Money = .zero,
-        easyToBorrow: Bool = false
+        previousClose: Price? = nil
     ) {
         self.tickTable = tickTable
         self.lotSize = lotSize
@@ -129,9 +116,6 @@ public struct InstrumentRules: Hashable, Sendable {
         self.orderQtyMax = orderQtyMax
         self.marketProtectionBasisPoints = marketProtectionBasisPoints
         self.previousClose = previousClose
-        self.makerFeePerShare = makerFeePerShare
-        self.takerFeePerShare = takerFeePerShare
-        self.easyToBorrow = easyToBorrow
     }
 
     public static let standard = InstrumentRules()
@@ -140,7 +124,6 @@ public struct InstrumentRules: Hashable, Sendable {
         case nonPositiveLotSize, minAboveMax, minNotPositive, maxAboveLimit
         case protectionOutOfRange(Int64)
         case previousCloseInvalid(Price)
-        case feeOutOfRange(Money)
     }
 
     public func validate() throws(Invalid) {
@@ -154,8 +137,27 @@ public struct InstrumentRules: Hashable, Sendable {
         if let close = previousClose {
             guard close.units > 0, close <= Price.max, tickTable.isOnTick(close) else { throw .previousCloseInvalid(close) }
         }
-        for fee in [makerFeePerShare, takerFeePerShare] where abs(fee.units) > Self.feePerShareMax.units {
-            throw .feeOutOfRange(fee)
-        }
+    }
+}
+
+/// Fees per share filled, for the order that added liquidity and the one that took it; negative for a
+/// rebate. A positive fee never exceeds the fill's notional. Set per symbol by its own command, apart
+/// from the listing rules: fee schedules change on their own calendar, and keeping them out of the
+/// rules keeps every command small enough to copy inline.
+public struct FeeSchedule: Hashable, Sendable {
+    public var makerPerShare: Money
+    public var takerPerShare: Money
+
+    /// Largest fee or rebate per share: $1.
+    public static let perShareMax = Money(units: 10_000)
+    public static let zero = FeeSchedule(makerPerShare: .zero, takerPerShare: .zero)
+
+    public init(makerPerShare: Money, takerPerShare: Money) {
+        self.makerPerShare = makerPerShare
+        self.takerPerShare = takerPerShare
+    }
+
+    public var isValid: Bool {
+        abs(makerPerShare.units) <= Self.perShareMax.units && abs(takerPerShare.units) <= Self.perShareMax.units
     }
 }

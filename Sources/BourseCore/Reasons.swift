@@ -228,6 +228,7 @@ public enum CommandRejectReason: Hashable, Sendable {
     case costInvalid(Price)
     case positionLimit(Symbol, would: Quantity, limit: Quantity)
     case accountNotEmpty(AccountID)
+    case feesInvalid(Symbol)
 
     public var code: String {
         switch self {
@@ -249,6 +250,7 @@ public enum CommandRejectReason: Hashable, Sendable {
         case .costInvalid: "cost_invalid"
         case .positionLimit: "position_limit"
         case .accountNotEmpty: "account_not_empty"
+        case .feesInvalid: "fees_invalid"
         }
     }
 
@@ -272,6 +274,7 @@ public enum CommandRejectReason: Hashable, Sendable {
         case .costInvalid(let p): "cost per share \(p) must be above zero and at most \(Price.max)"
         case .positionLimit(let s, let would, let limit): "the position in \(s) would reach \(would), above the limit of \(limit)"
         case .accountNotEmpty(let a): "account \(a) still holds cash, positions or open orders"
+        case .feesInvalid(let s): "fees for \(s) must be at most \(FeeSchedule.perShareMax.grouped) a share either way"
         }
     }
 }

@@ -224,7 +224,9 @@ final class Book {
     @exclusivity(unchecked) var passLow: Int64 = 0
     /// Orders resting on the book.
     @exclusivity(unchecked) var resting = 0
-    @exclusivity(unchecked) var easyToBorrow: Bool
+    @exclusivity(unchecked) var easyToBorrow = false
+    @exclusivity(unchecked) var makerFee: Int64 = 0
+    @exclusivity(unchecked) var takerFee: Int64 = 0
     /// Shares of the symbol held outside the venue's accounts: minus what was transferred in, net.
     @exclusivity(unchecked) var outsideShares: Int64 = 0
 
@@ -239,8 +241,6 @@ final class Book {
     /// The top tick band, where most prices fall, for a one-division tick check.
     let topBandStart: Int64
     let topBandTick: Int64
-    let makerFee: Int64
-    let takerFee: Int64
 
     init(symbol: Symbol, rules: InstrumentRules) {
         self.symbol = symbol
@@ -251,9 +251,6 @@ final class Book {
         orderQtyMax = rules.orderQtyMax.shares
         protectionBasisPoints = rules.marketProtectionBasisPoints
         previousClose = rules.previousClose?.units ?? 0
-        makerFee = rules.makerFeePerShare.units
-        takerFee = rules.takerFeePerShare.units
-        easyToBorrow = rules.easyToBorrow
         let top = rules.tickTable.bands.last!
         topBandStart = top.from.units
         topBandTick = top.tick.units

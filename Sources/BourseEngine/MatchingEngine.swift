@@ -89,17 +89,26 @@ public final class MatchingEngine {
         out.removeAll()
     }
 
-    /// Applies a command, appending its events to `out`.
-    func apply(_ command: SequencedCommand) {
+    /// Applies a command, appending its events to `out`. Inlined into the batch loop for the order
+    /// commands; the rare rest go through one outlined function, so the hot switch stays small.
+    @inline(__always) func apply(_ command: SequencedCommand) {
         now = command.time.nanos
         switch command.command {
         case .newOrder(let order): newOrder(order)
         case .cancel(let cancel): self.cancel(cancel)
         case .replace(let replace): self.replace(replace)
+        default: applyRare(command.command)
+        }
+    }
+
+    @inline(never) func applyRare(_ command: Command) {
+        switch command {
+        case .newOrder, .cancel, .replace: preconditionFailure("order commands are applied inline")
         case .expireOrders: expireDue()
         case .setTradingState(let symbol, let state): setTradingState(symbol, state)
         case .listSymbol(let symbol, let rules): list(symbol, rules)
         case .setEasyToBorrow(let symbol, let easy): setEasyToBorrow(symbol, easy)
+        case .setFees(let symbol, let fees): setFees(symbol, fees)
         case .openAccount(let id, let terms): openAccount(id, terms)
         case .deposit(let id, let amount): deposit(id, amount)
         case .withdraw(let id, let amount): withdraw(id, amount)
@@ -163,6 +172,20 @@ public final class MatchingEngine {
         }
         book.easyToBorrow = easy
         out.append(.easyToBorrowChanged(symbol, easy))
+    }
+
+    func setFees(_ symbol: Symbol, _ fees: FeeSchedule) {
+        guard let book = book(symbol) else {
+            out.append(.commandRejected(.unknownSymbol(symbol)))
+            return
+        }
+        guard fees.isValid else {
+            out.append(.commandRejected(.feesInvalid(symbol)))
+            return
+        }
+        book.makerFee = fees.makerPerShare.units
+        book.takerFee = fees.takerPerShare.units
+        out.append(.feesChanged(symbol, fees))
     }
 
     // MARK: - New orders

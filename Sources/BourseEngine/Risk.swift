@@ -36,9 +36,14 @@ enum Valuation {
     case unvalued(Symbol)
 }
 
-/// The part of `value` that `basisPoints` is, rounded up: requirements are never understated.
+/// The part of `value` (not negative) that `basisPoints` (at most 10,000) is, rounded up: requirements
+/// are never understated. Values below 2^49 — $56 billion — take 64-bit arithmetic, where dividing by a
+/// constant is a multiply; larger ones the exact 128-bit division.
 @inline(__always) func requirement(_ value: Int128, _ basisPoints: Int64) -> Int128 {
-    (value * Int128(basisPoints) + 9_999) / 10_000
+    if value < 1 << 49 {
+        return Int128((Int64(value) * basisPoints + 9_999) / 10_000)
+    }
+    return (value * Int128(basisPoints) + 9_999) / 10_000
 }
 
 extension Int64 {

@@ -18,6 +18,8 @@ extension MatchingEngine {
             w.write(book.state.rawValue)
             w.writeSigned(book.lastTrade)
             w.writeBool(book.easyToBorrow)
+            w.writeSigned(book.makerFee)
+            w.writeSigned(book.takerFee)
             w.writeSigned(book.outsideShares)
         }
         encodeAccounts(into: &w)
@@ -87,6 +89,8 @@ extension MatchingEngine {
             book.state = try r.readEnum(TradingState.self, "trading state")
             book.lastTrade = try r.readSigned()
             book.easyToBorrow = try r.readBool()
+            book.makerFee = try r.readSigned()
+            book.takerFee = try r.readSigned()
             book.outsideShares = try r.readSigned()
             symbolIndex.insert(symbol.packed, Int32(books.count))
             books.append(book)

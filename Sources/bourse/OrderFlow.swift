@@ -59,11 +59,13 @@ struct OrderFlow {
         var commands: [Command] = []
         // With accounts the symbols have what risk needs: a reference price, fees (a maker rebate and a
         // taker fee, so both directions post) and the easy-to-borrow flag.
-        let rules = accounts == 0 ? InstrumentRules.standard : InstrumentRules(
-            previousClose: Price(units: Self.mid), makerFeePerShare: Money(units: -20), takerFeePerShare: Money(units: 30),
-            easyToBorrow: true)
+        let rules = accounts == 0 ? InstrumentRules.standard : InstrumentRules(previousClose: Price(units: Self.mid))
         for symbol in symbols {
             commands.append(track(.listSymbol(symbol, rules)))
+            if accounts > 0 {
+                commands.append(track(.setFees(symbol, FeeSchedule(makerPerShare: Money(units: -20), takerPerShare: Money(units: 30)))))
+                commands.append(track(.setEasyToBorrow(symbol, true)))
+            }
             commands.append(track(.setTradingState(symbol, .open)))
         }
         for a in 0..<accounts {

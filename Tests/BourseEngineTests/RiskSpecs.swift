@@ -11,9 +11,8 @@ func money(_ dollars: String) -> Money { Money(dollars: dollars)! }
 struct BuyingPowerSpecs {
     @Test("a cash buy reserves limit × quantity plus the fee estimate: exactly enough accepts, $0.0001 less rejects")
     func cashBoundary() {
-        var rules = referenced
-        rules.takerFeePerShare = Money(units: 30)
-        let v = Given(rules: rules, accounts: true)
+        let v = Given(rules: referenced, accounts: true)
+        v.when(.setFees(v.symbol, FeeSchedule(makerPerShare: .zero, takerPerShare: Money(units: 30))))
         v.open(1, cash: "1000.30")
         v.open(2, cash: "1000.2999")
         #expect(rejection(v.when(.newOrder(v.buy(1, "10.00", qty: 100, account: 1)))) == nil)
@@ -26,10 +25,8 @@ struct BuyingPowerSpecs {
 
     @Test("fills release the hold at the reserved price, cash moves at the trade price and fee, a cancel releases the rest")
     func holdsFollowFills() {
-        var rules = referenced
-        rules.takerFeePerShare = Money(units: 30)
-        rules.makerFeePerShare = Money(units: -20)
-        let v = Given(rules: rules, accounts: true)
+        let v = Given(rules: referenced, accounts: true)
+        v.when(.setFees(v.symbol, FeeSchedule(makerPerShare: Money(units: -20), takerPerShare: Money(units: 30))))
         v.open(1, cash: "2000")
         v.open(2, shares: 100)
         v.resting(v.sell(1, "10.00", qty: 60, account: 2))
@@ -127,9 +124,8 @@ struct PositionSpecs {
 
     @Test("an order cannot open one side while an order opening the other side is open")
     func oppositeOpening() {
-        var rules = referenced
-        rules.easyToBorrow = true
-        let v = Given(rules: rules, accounts: true)
+        let v = Given(rules: referenced, accounts: true)
+        v.when(.setEasyToBorrow(v.symbol, true))
         v.open(1, .margin, cash: "10000")
         v.resting(v.buy(1, "9.00", qty: 10, account: 1))
         #expect(rejection(v.when(.newOrder(v.sell(2, "10.50", qty: 10, account: 1)))) == .oppositeOrderOpen(v.symbol, .sell))

@@ -19,12 +19,12 @@ public struct AccountStream {
     /// both with a previous close so that collars have a reference, opens and funds the accounts.
     public mutating func opening() -> [SequencedCommand] {
         var commands = [
-            orders.stamp(.listSymbol(symbols[0], InstrumentRules(
-                previousClose: Price(units: 100_000), makerFeePerShare: Money(units: -20), takerFeePerShare: Money(units: 30),
-                easyToBorrow: true))),
+            orders.stamp(.listSymbol(symbols[0], InstrumentRules(previousClose: Price(units: 100_000)))),
+            orders.stamp(.setFees(symbols[0], FeeSchedule(makerPerShare: Money(units: -20), takerPerShare: Money(units: 30)))),
+            orders.stamp(.setEasyToBorrow(symbols[0], true)),
             orders.stamp(.listSymbol(symbols[1], InstrumentRules(
-                tickTable: .halfPenny, lotSize: Quantity(10), orderQtyMax: Quantity(500), previousClose: Price(units: 100_000),
-                makerFeePerShare: Money(units: 10), takerFeePerShare: Money(units: 10)))),
+                tickTable: .halfPenny, lotSize: Quantity(10), orderQtyMax: Quantity(500), previousClose: Price(units: 100_000)))),
+            orders.stamp(.setFees(symbols[1], FeeSchedule(makerPerShare: Money(units: 10), takerPerShare: Money(units: 10)))),
             orders.stamp(.setTradingState(symbols[0], .open)),
             orders.stamp(.setTradingState(symbols[1], .open)),
         ]

@@ -90,6 +90,9 @@ public final class ReferenceVenue {
             }
         case .setEasyToBorrow(let s, let easy):
             out.append(books[s] == nil ? .commandRejected(.unknownSymbol(s)) : .easyToBorrowChanged(s, easy))
+        case .setFees(let s, let fees):
+            out.append(books[s] == nil ? .commandRejected(.unknownSymbol(s))
+                : fees.isValid ? .feesChanged(s, fees) : .commandRejected(.feesInvalid(s)))
         case .openAccount, .deposit, .withdraw, .transferIn, .transferOut, .setAccountState, .setAccountLimits,
              .killSwitch, .closeAccount:
             // The reference venue is a matching venue: it keeps no accounts.
