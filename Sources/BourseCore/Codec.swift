@@ -242,6 +242,7 @@ extension ByteWriter {
         case .positionLimit(let s, let would, let limit): write(17); write(s); write(would); write(limit)
         case .accountNotEmpty(let a): write(18); write(a)
         case .feesInvalid(let s): write(19); write(s)
+        case .shortSaleOpen(let s): write(20); write(s)
         }
     }
 
@@ -486,6 +487,7 @@ extension ByteReader {
         case 17: return .positionLimit(try readSymbol(), would: try readQuantity(), limit: try readQuantity())
         case 18: return .accountNotEmpty(try readAccountID())
         case 19: return .feesInvalid(try readSymbol())
+        case 20: return .shortSaleOpen(try readSymbol())
         case let tag: throw DecodeError(.invalidTag("command reject reason", UInt64(tag)), at: at)
         }
     }

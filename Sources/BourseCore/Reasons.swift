@@ -229,6 +229,7 @@ public enum CommandRejectReason: Hashable, Sendable {
     case positionLimit(Symbol, would: Quantity, limit: Quantity)
     case accountNotEmpty(AccountID)
     case feesInvalid(Symbol)
+    case shortSaleOpen(Symbol)
 
     public var code: String {
         switch self {
@@ -251,6 +252,7 @@ public enum CommandRejectReason: Hashable, Sendable {
         case .positionLimit: "position_limit"
         case .accountNotEmpty: "account_not_empty"
         case .feesInvalid: "fees_invalid"
+        case .shortSaleOpen: "short_sale_open"
         }
     }
 
@@ -274,6 +276,7 @@ public enum CommandRejectReason: Hashable, Sendable {
         case .costInvalid(let p): "cost per share \(p) must be above zero and at most \(Price.max)"
         case .positionLimit(let s, let would, let limit): "the position in \(s) would reach \(would), above the limit of \(limit)"
         case .accountNotEmpty(let a): "account \(a) still holds cash, positions or open orders"
+        case .shortSaleOpen(let s): "cannot take \(s) in while a short sale of it is open"
         case .feesInvalid(let s): "fees for \(s) must be at most \(FeeSchedule.perShareMax.grouped) a share either way"
         }
     }

@@ -137,6 +137,7 @@ extension MatchingEngine {
                 let o = orders[s]
                 guard o.account == id.rawValue else { return }
                 let d = details[s]
+                let hold = o.position >= 0 && !o.closing ? reservations[s].holdPerShare * o.leaves : 0
                 let hasLimit = o.type == .limit || o.type == .stopLimit
                 let hasStop = o.type == .stop || o.type == .stopLimit
                 result.append(OpenOrder(
@@ -144,7 +145,7 @@ extension MatchingEngine {
                     timeInForce: o.tif, quantity: Quantity(d.quantity), leaves: Quantity(o.leaves),
                     limitPrice: hasLimit ? Price(units: o.price) : nil,
                     stopPrice: hasStop ? Price(units: d.stopPrice) : nil,
-                    cashHold: Money(units: o.position >= 0 && !o.closing ? d.holdPerShare * o.leaves : 0)))
+                    cashHold: Money(units: hold)))
             }
         }
         return result
@@ -177,7 +178,7 @@ extension MatchingEngine {
                 if o.closing {
                     held[o.position, default: 0] += o.leaves
                 } else {
-                    cashHold[Int(position.account)] += details[s].holdPerShare * o.leaves
+                    cashHold[Int(position.account)] += reservations[s].holdPerShare * o.leaves
                     if o.side == .buy { buys[o.position, default: 0] += o.leaves } else { sells[o.position, default: 0] += o.leaves }
                 }
             }
@@ -204,13 +205,20 @@ extension MatchingEngine {
                 let symbol = books[Int(position.book)].symbol
                 sharesTotal[Int(position.book)] += Int128(position.quantity)
                 if position.held != held[p, default: 0] || position.openingBuys != buys[p, default: 0]
-                    || position.openingSells != sells[p, default: 0] || position.openOrders != positionOrders[p, default: 0] {
+                    || position.openingSells != sells[p, default: 0] || Int64(position.openOrders) != positionOrders[p, default: 0] {
                     problems.append("\(name) \(symbol) reservations do not match its orders")
                 }
                 if position.held < 0 || position.held > position.quantity.magnitude {
                     problems.append("\(name) \(symbol) holds \(position.held) of \(position.quantity)")
                 }
                 if account.kind == .cash, position.quantity < 0 { problems.append("\(name) is short \(symbol) in a cash account") }
+                // An order opens or reduces, never both: nothing may open the side opposite the position.
+                if position.quantity > 0, position.openingSells != 0 {
+                    problems.append("\(name) \(symbol) is long with an open short sale")
+                }
+                if position.quantity < 0, position.openingBuys != 0 {
+                    problems.append("\(name) \(symbol) is short with an open buy that would open a long")
+                }
                 if position.quantity == 0, position.cost != 0 { problems.append("\(name) \(symbol) is flat with a basis") }
                 p = position.next
             }

@@ -1,26 +1,27 @@
 import BourseCore
 
 /// One account's balances. Money is in units of 1/10,000 dollar; every field has one writer, the engine.
+/// What pre-trade risk reads comes first; the record is two cache lines.
 struct AccountRecord {
     var id: UInt32 = 0
     var kind: AccountKind = .cash
     var state: AccountState = .active
-    var limits = AccountLimits.standard
-    var margin = MarginRates.regT
+    var openOrders: Int64 = 0
     /// Trade-date cash: moved by every fill, deposit and withdrawal.
     var cash: Int64 = 0
     /// What open orders that open or add to positions have reserved.
     var cashHold: Int64 = 0
+    var limits = AccountLimits.standard
+    var margin = MarginRates.regT
     /// The part of `cash` that trades moved and settlement has not yet: settled cash is the rest.
     var unsettled: Int64 = 0
-    var openOrders: Int64 = 0
     var realized: Int64 = 0
     /// The account's positions in the order they were first used, linked through `PositionRecord.next`.
     var firstPosition: Int32 = -1
     var lastPosition: Int32 = -1
 }
 
-/// One account's position in one symbol, and what its open orders need of it.
+/// One account's position in one symbol, and what its open orders need of it: one cache line.
 struct PositionRecord {
     var account: Int32 = -1
     var book: Int32 = -1
@@ -33,8 +34,9 @@ struct PositionRecord {
     /// Leaves of open orders that open or add to a position, per side.
     var openingBuys: Int64 = 0
     var openingSells: Int64 = 0
-    var openOrders: Int64 = 0
     var realized: Int64 = 0
+    /// Open orders in the symbol: at most `AccountLimits.openOrdersPerSymbolMax`, a million.
+    var openOrders: Int32 = 0
     var next: Int32 = -1
 }
 
@@ -101,6 +103,8 @@ extension MatchingEngine {
         let p = positionIndex.find(positionKey(a, bookIndex))
         let held = p.map { positions[$0].quantity } ?? 0
         guard held >= 0 else { return reject(.insufficientPosition(symbol, needs: qty, available: .zero)) }
+        // Shares arriving under an open short sale would let it fill against a long position.
+        if let p, positions[p].openingSells > 0 { return reject(.shortSaleOpen(symbol)) }
         let limit = accounts[a].limits.positionMax.shares
         guard held <= limit - qty.shares else {
             return reject(.positionLimit(symbol, would: Quantity(held + qty.shares), limit: Quantity(limit)))

@@ -60,12 +60,17 @@ struct OrderDetail {
     var trail: Int64 = 0
     /// Trailing stop: best trade price reached since acceptance (highest for sells, lowest for buys).
     var watermark: Int64 = 0
-    /// Pre-trade risk's reservation: cash held per share of leaves, and the price assumed.
-    var holdPerShare: Int64 = 0
-    var reserve: Int64 = 0
 
     var trailInBasisPoints: Bool { trail < 0 }
     var trailMagnitude: Int64 { trail < 0 ? -trail : trail }
+}
+
+/// Pre-trade risk's reservation for an open order, in a third parallel pool that only an engine keeping
+/// accounts allocates, so that the cold half stays one cache line: cash held per share of leaves, and the
+/// price assumed.
+struct OrderReservation {
+    var holdPerShare: Int64 = 0
+    var reserve: Int64 = 0
 }
 
 /// A price level: a FIFO list of orders linked through their slots.

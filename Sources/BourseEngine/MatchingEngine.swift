@@ -48,6 +48,8 @@ public final class MatchingEngine {
     @exclusivity(unchecked) var positions: Pool<PositionRecord>
     /// (account handle, book index) to position handle.
     @exclusivity(unchecked) var positionIndex: IDMap
+    /// Allocated and freed with `orders` when the engine keeps accounts, so handles agree.
+    @exclusivity(unchecked) var reservations: Pool<OrderReservation>
     /// The venue's fee account: fees in, rebates out.
     @exclusivity(unchecked) var venueFees: Int64 = 0
     /// The outside world's cash: minus deposits, plus withdrawals.
@@ -62,6 +64,7 @@ public final class MatchingEngine {
         accountIndex = IDMap(capacity: 1 << 8)
         positions = Pool(capacity: 1 << 10, blank: PositionRecord())
         positionIndex = IDMap(capacity: 1 << 10)
+        reservations = Pool(capacity: 1 << 12, blank: OrderReservation())
         orders = Pool(capacity: 1 << 12, blank: OrderSlot())
         details = Pool(capacity: 1 << 12, blank: OrderDetail())
         levels = Pool(capacity: 1 << 10, blank: Level())
@@ -80,6 +83,7 @@ public final class MatchingEngine {
         accountIndex.deallocate()
         positions.deallocate()
         positionIndex.deallocate()
+        reservations.deallocate()
     }
 
     /// Applies one command and appends what happened to `events`.
@@ -272,6 +276,10 @@ public final class MatchingEngine {
         let t = orders.allocate(slot)
         let d = details.allocate(detail)
         assert(t == d, "order pools out of step")
+        if keepsAccounts {
+            let r = reservations.allocate()
+            assert(t == r, "order pools out of step")
+        }
         if order.expireTime != nil { gtd.push(.init(expire: detail.expire, accepted: serial, slot: t)) }
         index.insert(order.orderID.rawValue, t)
         return t
@@ -301,7 +309,7 @@ public final class MatchingEngine {
                 return
             }
             // A buy never trades above the price its hold was reserved at.
-            let reserve = details[t].reserve
+            let reserve = keepsAccounts ? reservations[t].reserve : 0
             limit = o.pointee.side == .buy && reserve > 0 ? min(protection, reserve) : protection
         } else {
             limit = o.pointee.price
@@ -360,6 +368,7 @@ public final class MatchingEngine {
         orders[s].place = .free
         orders.free(s)
         details.free(s)
+        if keepsAccounts { reservations.free(s) }
     }
 
     /// Takes an order out of wherever it waits, leaving it working.

@@ -15,8 +15,15 @@ struct Pool<T> {
         precondition(capacity > 0)
         self.capacity = capacity
         self.blank = blank
-        storage = .allocate(capacity: capacity)
+        storage = Self.allocateStorage(capacity)
         freeList = .allocate(capacity: capacity)
+    }
+
+    /// Storage on a cache-line boundary, so that an element of 64 bytes is one line and not two.
+    private static func allocateStorage(_ capacity: Int) -> UnsafeMutablePointer<T> {
+        UnsafeMutableRawPointer.allocate(byteCount: capacity * MemoryLayout<T>.stride,
+                                         alignment: max(64, MemoryLayout<T>.alignment))
+            .bindMemory(to: T.self, capacity: capacity)
     }
 
     func deallocate() {
@@ -58,7 +65,7 @@ struct Pool<T> {
     private mutating func grow() {
         let newCapacity = capacity * 2
         precondition(newCapacity < Int(Int32.max), "pool exceeds Int32 handles")
-        let bigger = UnsafeMutablePointer<T>.allocate(capacity: newCapacity)
+        let bigger = Self.allocateStorage(newCapacity)
         bigger.moveInitialize(from: storage, count: Int(high))
         storage.deallocate()
         storage = bigger

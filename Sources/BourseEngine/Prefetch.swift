@@ -16,6 +16,7 @@ extension MatchingEngine {
     public func process(_ commands: UnsafeBufferPointer<SequencedCommand>,
                         _ body: (Int, UnsafeBufferPointer<Event>) -> Void) {
         precondition(out.isEmpty, "the engine's event buffer is in use")
+        if keepsAccounts { return processWithAccounts(commands, body) }
         let n = commands.count
         // The id two ahead now is the id one ahead next time: each is read once.
         var oneAhead = n > 1 ? Self.orderID(commands, 1) : nil
@@ -30,6 +31,70 @@ extension MatchingEngine {
             body(i, out.events(from: start))
         }
         out.removeAll()
+    }
+
+    /// What the prefetching stages need of a command, read from it once.
+    private struct Ahead {
+        var order: UInt64 = 0
+        var account: UInt64 = 0
+        var book: Int32 = -1
+        /// 0: nothing to load, 1: a new order, 2: a cancel or replace.
+        var kind: UInt8 = 0
+    }
+
+    /// With accounts, a new order also reads its account, the account's position in the symbol and the
+    /// two maps that lead there; a cancel reads its order's position. Those lie anywhere among thousands
+    /// of accounts, so they are loaded in stages: three commands ahead the map entries (the order id's
+    /// and the account's), two ahead the order and the account, one ahead the position.
+    private func processWithAccounts(_ commands: UnsafeBufferPointer<SequencedCommand>,
+                                     _ body: (Int, UnsafeBufferPointer<Event>) -> Void) {
+        let n = commands.count
+        var ring = InlineArray<4, Ahead>(repeating: Ahead())
+        for j in 0..<min(3, n) { ring[j] = ahead(commands, j) }
+        for i in 0..<n {
+            if i + 3 < n {
+                let a = ahead(commands, i + 3)
+                ring[(i + 3) & 3] = a
+                if a.kind == 1 { accountIndex.prefetch(a.account) } else if a.kind == 2 { index.prefetch(a.order) }
+            }
+            if i + 2 < n {
+                let a = ring[(i + 2) & 3]
+                if a.kind == 1, let h = accountIndex.find(a.account) {
+                    let record = UnsafeRawPointer(accounts.pointer(h))
+                    bourse_prefetch(record)
+                    bourse_prefetch(record + 64)
+                    if a.book >= 0 { positionIndex.prefetch(positionKey(h, a.book)) }
+                } else if a.kind == 2, let slot = index.find(a.order) {
+                    bourse_prefetch(orders.pointer(slot))
+                }
+            }
+            if i + 1 < n {
+                let a = ring[(i + 1) & 3]
+                if a.kind == 1, a.book >= 0, let h = accountIndex.find(a.account),
+                   let p = positionIndex.find(positionKey(h, a.book)) {
+                    bourse_prefetch(positions.pointer(p))
+                } else if a.kind == 2, let slot = index.find(a.order), orders[slot].position >= 0 {
+                    bourse_prefetch(positions.pointer(orders[slot].position))
+                }
+            }
+            if out.count > Self.batchEventsMax { out.removeAll() }
+            let start = out.count
+            apply(commands[i])
+            body(i, out.events(from: start))
+        }
+        out.removeAll()
+    }
+
+    /// Read in place, like `orderID`, rather than by copying the command.
+    @inline(__always) private func ahead(_ commands: UnsafeBufferPointer<SequencedCommand>, _ i: Int) -> Ahead {
+        switch commands[i].command {
+        case .newOrder(let o):
+            let book = o.symbol.packed == lastSymbol && lastBookIndex >= 0 ? lastBookIndex : symbolIndex.find(o.symbol.packed) ?? -1
+            return Ahead(order: o.orderID.rawValue, account: UInt64(o.account.rawValue), book: book, kind: 1)
+        case .cancel(let c): return Ahead(order: c.orderID.rawValue, kind: 2)
+        case .replace(let r): return Ahead(order: r.orderID.rawValue, kind: 2)
+        default: return Ahead()
+        }
     }
 
     /// The order id command `i` names, read in place rather than by copying the command, and whether

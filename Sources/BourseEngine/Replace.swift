@@ -94,8 +94,7 @@ extension MatchingEngine {
             return reason
         case .accept(let reservation):
             orders[s].closing = reservation.closing
-            details[s].holdPerShare = reservation.holdPerShare
-            details[s].reserve = reservation.reserve
+            reservations[s] = OrderReservation(holdPerShare: reservation.holdPerShare, reserve: reservation.reserve)
             adjustHold(s, by: newLeaves)
             return nil
         }

@@ -138,7 +138,7 @@ extension MatchingEngine {
         let p = positionIndex.find(positionKey(a, bookIndex))
         let position = p.map { positions[$0] } ?? PositionRecord()
         if isNew {
-            if position.openOrders >= limits.openOrdersPerSymbolMax {
+            if Int64(position.openOrders) >= limits.openOrdersPerSymbolMax {
                 return .reject(.openOrdersPerSymbolLimit(book.symbol, limit: limits.openOrdersPerSymbolMax))
             }
             if account.pointee.openOrders >= limits.openOrdersMax {
@@ -242,8 +242,7 @@ extension MatchingEngine {
         let p = r.position >= 0 ? r.position : makePosition(a, orders[s].book)
         orders[s].position = p
         orders[s].closing = r.closing
-        details[s].holdPerShare = r.holdPerShare
-        details[s].reserve = r.reserve
+        reservations[s] = OrderReservation(holdPerShare: r.holdPerShare, reserve: r.reserve)
         adjustHold(s, by: orders[s].leaves)
         positions[p].openOrders += 1
         accounts[a].openOrders += 1
@@ -257,7 +256,7 @@ extension MatchingEngine {
             pp.pointee.held += leaves
             return
         }
-        accounts[pp.pointee.account].cashHold += details[s].holdPerShare * leaves
+        accounts[pp.pointee.account].cashHold += reservations[s].holdPerShare * leaves
         if o.pointee.side == .buy { pp.pointee.openingBuys += leaves } else { pp.pointee.openingSells += leaves }
     }
 

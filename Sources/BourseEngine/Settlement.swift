@@ -18,7 +18,7 @@ extension MatchingEngine {
         if o.pointee.closing {
             pp.pointee.held -= q
         } else {
-            ap.pointee.cashHold -= details[s].holdPerShare * q
+            ap.pointee.cashHold -= reservations[s].holdPerShare * q
             if isBuy { pp.pointee.openingBuys -= q } else { pp.pointee.openingSells -= q }
         }
         let notional = price * q

@@ -55,7 +55,7 @@ extension MatchingEngine {
                 let position = positions[p]
                 w.write(books[Int(position.book)].symbol)
                 for value in [position.quantity, position.cost, position.held, position.openingBuys,
-                              position.openingSells, position.openOrders, position.realized] {
+                              position.openingSells, Int64(position.openOrders), position.realized] {
                     w.writeSigned(value)
                 }
                 p = position.next
@@ -142,7 +142,11 @@ extension MatchingEngine {
                 pp.pointee.held = try r.readSigned()
                 pp.pointee.openingBuys = try r.readSigned()
                 pp.pointee.openingSells = try r.readSigned()
-                pp.pointee.openOrders = try r.readSigned()
+                let openOrders: Int64 = try r.readSigned()
+                guard let count = Int32(exactly: openOrders), count >= 0 else {
+                    throw DecodeError(.invalidValue("open orders in \(symbol)"), at: at)
+                }
+                pp.pointee.openOrders = count
                 pp.pointee.realized = try r.readSigned()
             }
         }
@@ -171,8 +175,8 @@ extension MatchingEngine {
         w.write(o.stp.rawValue)
         w.write((o.postOnly ? 1 : 0) | (d.trailInBasisPoints ? 2 : 0) | (o.closing ? 4 : 0))
         if keepsAccounts {
-            w.writeSigned(d.holdPerShare)
-            w.writeSigned(d.reserve)
+            w.writeSigned(reservations[s].holdPerShare)
+            w.writeSigned(reservations[s].reserve)
         }
     }
 
@@ -207,9 +211,10 @@ extension MatchingEngine {
         o.closing = flags & 4 != 0
         if flags & 2 != 0 { d.trail = -d.trail }
         o.book = symbolIndex.find(book.symbol.packed)!
+        var reservation = OrderReservation()
         if keepsAccounts {
-            d.holdPerShare = try r.readSigned()
-            d.reserve = try r.readSigned()
+            reservation.holdPerShare = try r.readSigned()
+            reservation.reserve = try r.readSigned()
             // The holds and counts this order accounts for were restored with its account.
             guard let a = accountIndex.find(UInt64(o.account)), let p = positionIndex.find(positionKey(a, o.book)) else {
                 throw DecodeError(.invalidValue("order \(o.id) has no position"), at: at)
@@ -222,6 +227,7 @@ extension MatchingEngine {
         o.place = .working
         let s = orders.allocate(o)
         _ = details.allocate(d)
+        if keepsAccounts { _ = reservations.allocate(reservation) }
         index.insert(o.id, s)
         if o.tif == .gtd { gtd.push(.init(expire: d.expire, accepted: d.accepted, slot: s)) }
         switch place {

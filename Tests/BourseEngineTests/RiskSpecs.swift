@@ -131,6 +131,19 @@ struct PositionSpecs {
         #expect(rejection(v.when(.newOrder(v.sell(2, "10.50", qty: 10, account: 1)))) == .oppositeOrderOpen(v.symbol, .sell))
     }
 
+    @Test("shares cannot be transferred in while a short sale is open: it would fill against them")
+    func transferDuringShortSale() {
+        let v = Given(rules: referenced, accounts: true)
+        v.when(.setEasyToBorrow(v.symbol, true))
+        v.open(1, .margin, cash: "10000")
+        v.resting(v.sell(1, "10.50", qty: 10, account: 1))
+        #expect(v.when(.transferIn(AccountID(1), v.symbol, Quantity(10), costPerShare: Price(dollars: "10")!))
+                == [.commandRejected(.shortSaleOpen(v.symbol))])
+        v.when(v.cancel(1))
+        #expect(v.when(.transferIn(AccountID(1), v.symbol, Quantity(10), costPerShare: Price(dollars: "10")!))
+                == [.securitiesTransferredIn(AccountID(1), v.symbol, Quantity(10), costPerShare: Price(dollars: "10")!)])
+    }
+
     @Test("average cost: buys average the basis, a sale realizes price less average, the rest is unrealized at the mark")
     func averageCost() {
         let v = Given(rules: referenced, accounts: true)
