@@ -254,10 +254,13 @@ extension MatchingEngine {
         let pp = positions.pointer(o.pointee.position)
         if o.pointee.closing {
             pp.pointee.held += leaves
+            assert(pp.pointee.held >= 0 && pp.pointee.held <= pp.pointee.quantity.magnitude, "shares held beyond the position")
             return
         }
         accounts[pp.pointee.account].cashHold += reservations[s].holdPerShare * leaves
         if o.pointee.side == .buy { pp.pointee.openingBuys += leaves } else { pp.pointee.openingSells += leaves }
+        assert(accounts[pp.pointee.account].cashHold >= 0 && pp.pointee.openingBuys >= 0 && pp.pointee.openingSells >= 0,
+               "a hold went negative")
     }
 
     /// An order that ends gives back what its leaves reserved.

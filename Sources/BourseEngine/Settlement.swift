@@ -27,6 +27,10 @@ extension MatchingEngine {
         ap.pointee.unsettled += cash
         venueFees += fee
         ap.pointee.realized += move(pp, by: isBuy ? q : -q, at: price)
+        assert(ap.pointee.cashHold >= 0 && pp.pointee.held >= 0 && pp.pointee.held <= pp.pointee.quantity.magnitude,
+               "a fill left a hold negative or beyond the position")
+        assert(ap.pointee.kind == .margin || (ap.pointee.cash >= ap.pointee.cashHold && pp.pointee.quantity >= 0),
+               "a fill took a cash account below its hold or short")
     }
 
     /// Moves a position by `delta` shares traded at `price` and returns the P&L realized, by the

@@ -3,11 +3,13 @@ import BourseCore
 /// On-disk layout shared by the writer and the reader.
 ///
 /// Segment file `journal-<first sequence, 20 digits>.log`:
-///   header: "BRSJ" | codec version u16 | reserved u16 | first sequence u64 | CRC-32C of those 16 bytes u32
+///   header: "BRSJ" | codec version u16 | engine flags u16 | first sequence u64 | CRC-32C of those 16 bytes u32
 ///   entries: length u32 | CRC-32C(payload) u32 | CRC-32C(the 8 bytes before) u32 | payload
 ///   payload: sequenced command | events byte count (varint) | events, each in the codec's form
 /// The header CRC lets the reader trust a length before reading that far, so damage to a length
-/// is found where it is rather than mistaken for the end of the file.
+/// is found where it is rather than mistaken for the end of the file. The engine flags say how the engine
+/// that wrote the journal was configured (bit 0: it keeps accounts), so a replay from the first entry
+/// configures its engine the same way.
 public enum JournalFormat {
     static let segmentMagic: [UInt8] = Array("BRSJ".utf8)
     static let segmentHeaderBytes = 20
@@ -25,10 +27,13 @@ public enum JournalFormat {
         return String(repeating: "0", count: 20 - digits.count) + digits
     }
 
-    static func segmentHeader(firstSequence: UInt64) -> [UInt8] {
+    static let keepsAccountsFlag: UInt16 = 1
+
+    static func segmentHeader(firstSequence: UInt64, keepsAccounts: Bool) -> [UInt8] {
         var w = ByteWriter(capacity: segmentHeaderBytes)
         w.append(contentsOf: segmentMagic)
-        w.append(contentsOf: [UInt8(Codec.version & 0xff), UInt8(Codec.version >> 8), 0, 0])
+        let flags = keepsAccounts ? keepsAccountsFlag : 0
+        w.append(contentsOf: [UInt8(Codec.version & 0xff), UInt8(Codec.version >> 8), UInt8(flags & 0xff), UInt8(flags >> 8)])
         w.writeFixed64(firstSequence)
         w.writeFixed32(w.withUnsafeBytes { CRC32C.checksum($0) })
         return w.bytes

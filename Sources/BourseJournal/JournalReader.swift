@@ -61,6 +61,27 @@ public enum JournalReader {
         }.sorted { $0.firstSequence < $1.firstSequence }
     }
 
+    /// Whether the engine that wrote the journal keeps accounts, from the first segment's header; nil for
+    /// a journal without segments.
+    public static func keepsAccounts(in directory: String) throws(JournalError) -> Bool? {
+        guard let first = try segments(in: directory).first else { return nil }
+        let result: Result<Bool?, JournalError>
+        do {
+            result = try Files.withMapped(first.path) { b -> Result<Bool?, JournalError> in
+                guard b.count >= JournalFormat.segmentHeaderBytes else { return .success(nil) }
+                guard Array(b[0..<4]) == JournalFormat.segmentMagic,
+                      CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[0..<16])) == UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 16, as: UInt32.self)) else {
+                    return .failure(.badSegmentHeader(file: first.path, reason: "header checksum mismatch"))
+                }
+                let flags = UInt16(b[6]) | UInt16(b[7]) << 8
+                return .success(flags & JournalFormat.keepsAccountsFlag != 0)
+            }
+        } catch {
+            throw .file(error)
+        }
+        return try result.get()
+    }
+
     /// Visits every entry with a sequence above `after`, in order. A torn tail of the last segment
     /// is reported and, with `repair`, truncated away; any other damage throws.
     public static func read(
@@ -69,6 +90,7 @@ public enum JournalReader {
     ) throws(JournalError) -> (lastSequence: UInt64, tornTail: TornTail?) {
         let segments = try segments(in: directory)
         var expected: UInt64? = nil
+        var flags: UInt16? = nil
         var last: UInt64 = 0
         var torn: TornTail?
         for (i, segment) in segments.enumerated() {
@@ -81,7 +103,8 @@ public enum JournalReader {
             do {
                 result = try Files.withMapped(segment.path) { b in
                     Result { () throws(JournalError) in
-                        try readSegment(b, segment: segment, isLast: isLast, after: after, expected: &expected, last: &last, visit)
+                        try readSegment(b, segment: segment, isLast: isLast, after: after, expected: &expected, flags: &flags,
+                                        last: &last, visit)
                     }
                 }
             } catch {
@@ -99,7 +122,8 @@ public enum JournalReader {
 
     private static func readSegment(
         _ b: UnsafeRawBufferPointer, segment: Segment, isLast: Bool, after: UInt64,
-        expected: inout UInt64?, last: inout UInt64, _ visit: (JournalEntry) throws(JournalError) -> Void
+        expected: inout UInt64?, flags: inout UInt16?, last: inout UInt64,
+        _ visit: (JournalEntry) throws(JournalError) -> Void
     ) throws(JournalError) -> TornTail? {
         let file = segment.path
         guard b.count >= JournalFormat.segmentHeaderBytes else {
@@ -119,6 +143,11 @@ public enum JournalReader {
         }
         guard first == segment.firstSequence else { throw .badSegmentHeader(file: file, reason: "names sequence \(first)") }
         if let e = expected, e != first { throw .sequenceGap(file: file, offset: 0, expected: e, found: first) }
+        let segmentFlags = UInt16(b[6]) | UInt16(b[7]) << 8
+        if let f = flags, f != segmentFlags {
+            throw .badSegmentHeader(file: file, reason: "engine flags \(segmentFlags) differ from the earlier segments' \(f)")
+        }
+        flags = segmentFlags
 
         var offset = JournalFormat.segmentHeaderBytes
         while offset < b.count {

@@ -10,6 +10,8 @@ public final class JournalWriter {
     public let directory: String
     public let durability: Durability
     public let segmentBytesMax: Int
+    /// Recorded in every segment header: whether the engine writing the journal keeps accounts.
+    public let keepsAccounts: Bool
     private var fd: Int32 = -1
     private var path = ""
     private var segmentBytes = 0
@@ -21,10 +23,11 @@ public final class JournalWriter {
 
     /// Opens the journal to continue after `lastSequence`, in a new segment.
     public init(directory: String, durability: Durability, lastSequence: UInt64,
-                segmentBytesMax: Int = 64 << 20) throws(FileError) {
+                segmentBytesMax: Int = 64 << 20, keepsAccounts: Bool = false) throws(FileError) {
         self.directory = directory
         self.durability = durability
         self.segmentBytesMax = segmentBytesMax
+        self.keepsAccounts = keepsAccounts
         committedSequence = lastSequence
         if durability != .none { try Files.makeDirectory(directory) }
     }
@@ -66,7 +69,7 @@ public final class JournalWriter {
         }
         path = directory + "/" + JournalFormat.segmentName(firstSequence)
         fd = try Files.open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND)
-        let header = JournalFormat.segmentHeader(firstSequence: firstSequence)
+        let header = JournalFormat.segmentHeader(firstSequence: firstSequence, keepsAccounts: keepsAccounts)
         try Files.writeAll(fd, header, path: path)
         segmentBytes = header.count
         if durability == .fsync {

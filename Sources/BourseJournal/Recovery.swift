@@ -27,20 +27,26 @@ public struct RecoveryReport: Sendable {
 public enum Recovery {
     /// Rebuilds the engine: the newest usable snapshot (unless `fromGenesis`), then every later
     /// journal entry re-applied, each one's events compared byte for byte with the journaled ones.
-    /// With `repair`, a torn tail is truncated; otherwise it is only reported. `keepsAccounts` configures
-    /// an engine started from the first entry; a snapshot carries its own.
+    /// With `repair`, a torn tail is truncated; otherwise it is only reported. An engine started from the
+    /// first entry keeps accounts if the journal's segments say its writer did; `keepsAccounts` decides
+    /// only for a journal without segments. A snapshot whose engine is configured otherwise is skipped.
     public static func recover(
         directory: String, limits: MatchingEngine.Limits = .init(), keepsAccounts: Bool = false, repair: Bool,
         fromGenesis: Bool = false
     ) throws(JournalError) -> (MatchingEngine, RecoveryReport) {
         var report = RecoveryReport()
-        var engine = MatchingEngine(limits: limits, keepsAccounts: keepsAccounts)
+        let accounts = try JournalReader.keepsAccounts(in: directory) ?? keepsAccounts
+        var engine = MatchingEngine(limits: limits, keepsAccounts: accounts)
         let snapshots: [Snapshots.Info]
         do { snapshots = try Snapshots.list(directory) } catch { throw .file(error) }
         if !fromGenesis {
             for info in snapshots {
                 do throws(JournalError) {
                     let (loaded, checked) = try Snapshots.load(info.path, limits: limits)
+                    guard loaded.keepsAccounts == accounts else {
+                        report.snapshotsSkipped.append("\(info.path): its engine \(loaded.keepsAccounts ? "keeps" : "keeps no") accounts, the journal's \(accounts ? "does" : "does not")")
+                        continue
+                    }
                     engine = loaded
                     report.snapshot = checked
                     break

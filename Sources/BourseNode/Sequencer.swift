@@ -84,6 +84,7 @@ public final class Sequencer: @unchecked Sendable {
     /// Takes ownership of `engine` and `journal`: nothing else may touch them afterwards.
     public init(engine: MatchingEngine, journal: JournalWriter, lastSequence: UInt64,
                 configuration: Configuration = .init(), clock: @escaping @Sendable () -> Int64 = wallClockNanos) {
+        precondition(engine.keepsAccounts == journal.keepsAccounts, "the journal must record how its engine is configured")
         self.engine = engine
         self.journal = journal
         self.sequence = lastSequence

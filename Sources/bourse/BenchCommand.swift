@@ -127,7 +127,8 @@ struct Bench: ParsableCommand {
         if let existing = try? FileManager.default.contentsOfDirectory(atPath: directory), !existing.isEmpty {
             throw ValidationError("bench --journal needs a new or empty directory; \(directory) holds \(existing.count) files")
         }
-        let writer = try JournalWriter(directory: directory, durability: durability, lastSequence: 0)
+        let writer = try JournalWriter(directory: directory, durability: durability, lastSequence: 0,
+                                       keepsAccounts: accounts > 0)
         let engine = MatchingEngine(keepsAccounts: accounts > 0)
         let sequencer = Sequencer(engine: engine, journal: writer, lastSequence: 0,
                                   configuration: .init(snapshotEvery: snapshotEvery == 0 ? nil : snapshotEvery,

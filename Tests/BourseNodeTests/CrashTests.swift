@@ -16,15 +16,18 @@ struct CrashTests {
             ?? "bourse"
     }
 
-    @Test("killing the process during a write loop loses no acknowledged command", arguments: [2, 5, 9])
-    func killDuringWrites(afterBatches: Int) throws {
+    /// After how many acknowledged batches to kill, and how many accounts the flow's orders come from
+    /// (0: an engine without accounts).
+    @Test("killing the process during a write loop loses no acknowledged command",
+          arguments: [(2, 0), (5, 200), (9, 0)])
+    func killDuringWrites(afterBatches: Int, accounts: Int) throws {
         let directory = makeTemporaryDirectory("bourse-crash")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let seed: UInt64 = 77
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executable)
         process.arguments = ["bench", "--journal", directory, "--durability", "fsync", "--ops", "200000",
-                             "--seed", String(seed), "--report-durable"]
+                             "--seed", String(seed), "--report-durable", "--accounts", String(accounts)]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
@@ -55,13 +58,14 @@ struct CrashTests {
 
         let (engine, report) = try Recovery.recover(directory: directory, repair: true)
         #expect(report.lastSequence >= acknowledged, "acknowledged \(acknowledged), recovered \(report.lastSequence)")
-        // 2 setup commands, 500 to fill the book, 200,000 measured: the kill came before the end.
-        #expect(report.lastSequence < 200_502, "the writer finished before it was killed")
-        #expect(engine.invariantViolations().isEmpty)
-
-        // Every recovered command is the one the flow generated for that sequence.
-        var flow = OrderFlow(shape: .steady, seed: seed)
+        // Every recovered command is the one the flow generated for that sequence, and the kill came
+        // before the end of the flow.
+        var flow = OrderFlow(shape: .steady, seed: seed, accounts: accounts)
         var expected = flow.setup() + flow.fill()
+        #expect(report.lastSequence < UInt64(expected.count + 200_000), "the writer finished before it was killed")
+        #expect(engine.invariantViolations().isEmpty)
+        #expect(engine.keepsAccounts == (accounts > 0))
+        #expect(engine.accountViolations().isEmpty)
         var recovered: [Command] = []
         _ = try JournalReader.read(directory, repair: false) { entry in recovered.append(entry.command.command) }
         while expected.count < recovered.count { expected.append(flow.next()) }
