@@ -74,11 +74,19 @@ extension MatchingEngine {
     public func accountSummary(_ id: AccountID) -> AccountSummary? {
         guard let a = accountIndex.find(UInt64(id.rawValue)) else { return nil }
         let account = accounts[a]
+        var unsettled: Int64 = 0
+        var realized: Int64 = 0
+        var p = account.firstPosition
+        while p >= 0 {
+            unsettled += positions[p].unsettled
+            realized += positions[p].realized
+            p = positions[p].next
+        }
         var summary = AccountSummary(
             account: id, kind: account.kind, state: account.state, limits: account.limits,
             cash: Money(units: account.cash), cashHold: Money(units: account.cashHold),
-            settledCash: Money(units: account.cash - account.unsettled), unsettledCash: Money(units: account.unsettled),
-            realizedPnL: Money(units: account.realized), openOrders: Int(account.openOrders))
+            settledCash: Money(units: account.cash - unsettled), unsettledCash: Money(units: unsettled),
+            realizedPnL: Money(units: realized), openOrders: Int(account.openOrders))
         if case .valued(let m) = marginFigures(a) {
             let money = { (value: Int128) in Int64(exactly: value).map { Money(units: $0) } }
             summary.equity = money(m.equity)

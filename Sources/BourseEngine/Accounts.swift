@@ -1,43 +1,108 @@
 import BourseCore
 
-/// One account's balances. Money is in units of 1/10,000 dollar; every field has one writer, the engine.
-/// What pre-trade risk reads comes first; the record is two cache lines.
+/// One account's balances and terms in one cache line, packed: every new order, cancel and fill reads
+/// it, and with thousands of accounts it is rarely in cache. Money is in units of 1/10,000 dollar. What
+/// trades moved (unsettled cash) and realized P&L are kept per position, where fills already write;
+/// the account's figures are their sums.
 struct AccountRecord {
-    var id: UInt32 = 0
-    var kind: AccountKind = .cash
-    var state: AccountState = .active
-    var openOrders: Int64 = 0
     /// Trade-date cash: moved by every fill, deposit and withdrawal.
     var cash: Int64 = 0
     /// What open orders that open or add to positions have reserved.
     var cashHold: Int64 = 0
-    var limits = AccountLimits.standard
-    var margin = MarginRates.regT
-    /// The part of `cash` that trades moved and settlement has not yet: settled cash is the rest.
-    var unsettled: Int64 = 0
-    var realized: Int64 = 0
+    var orderNotionalMax: Int64 = 0
+    var id: UInt32 = 0
+    private var openOrders32: Int32 = 0
+    private var orderQtyMax32: Int32 = 0
+    private var positionMax32: Int32 = 0
+    private var openOrdersPerSymbolMax32: Int32 = 0
+    private var openOrdersMax32: Int32 = 0
     /// The account's positions in the order they were first used, linked through `PositionRecord.next`.
     var firstPosition: Int32 = -1
-    var lastPosition: Int32 = -1
+    private var collar16: Int16 = 0
+    private var initial16: Int16 = 0
+    private var maintenanceLong16: Int16 = 0
+    private var maintenanceShort16: Int16 = 0
+    var kind: AccountKind = .cash
+    var state: AccountState = .active
+
+    init() {}
+
+    init(id: AccountID, terms: AccountTerms) {
+        self.id = id.rawValue
+        kind = terms.kind
+        limits = terms.limits
+        margin = terms.margin
+    }
+
+    /// Valid limits and rates (`isValid`) fit the packed fields: counts and quantities in 32 bits, basis
+    /// points in 16.
+    var limits: AccountLimits {
+        get {
+            AccountLimits(orderQtyMax: Quantity(Int64(orderQtyMax32)), orderNotionalMax: Money(units: orderNotionalMax),
+                          openOrdersPerSymbolMax: Int64(openOrdersPerSymbolMax32), openOrdersMax: Int64(openOrdersMax32),
+                          positionMax: Quantity(Int64(positionMax32)), collarBasisPoints: Int64(collar16))
+        }
+        set {
+            orderQtyMax32 = Int32(newValue.orderQtyMax.shares)
+            orderNotionalMax = newValue.orderNotionalMax.units
+            openOrdersPerSymbolMax32 = Int32(newValue.openOrdersPerSymbolMax)
+            openOrdersMax32 = Int32(newValue.openOrdersMax)
+            positionMax32 = Int32(newValue.positionMax.shares)
+            collar16 = Int16(newValue.collarBasisPoints)
+        }
+    }
+
+    var margin: MarginRates {
+        get {
+            MarginRates(initialBasisPoints: Int64(initial16), maintenanceLongBasisPoints: Int64(maintenanceLong16),
+                        maintenanceShortBasisPoints: Int64(maintenanceShort16))
+        }
+        set {
+            initial16 = Int16(newValue.initialBasisPoints)
+            maintenanceLong16 = Int16(newValue.maintenanceLongBasisPoints)
+            maintenanceShort16 = Int16(newValue.maintenanceShortBasisPoints)
+        }
+    }
+
+    var openOrders: Int64 {
+        get { Int64(openOrders32) }
+        set { openOrders32 = Int32(newValue) }
+    }
 }
 
-/// One account's position in one symbol, and what its open orders need of it: one cache line.
+/// One account's position in one symbol, and what its open orders need of it: one cache line. Share
+/// counts other than the quantity fit in 32 bits (they are bounded by the position limit, at most 10^9).
 struct PositionRecord {
-    var account: Int32 = -1
-    var book: Int32 = -1
     /// Shares: positive long, negative short.
     var quantity: Int64 = 0
     /// What the position cost (negative for a short: the proceeds), average-cost method.
     var cost: Int64 = 0
-    /// Shares reserved by open orders that reduce the position (sells of a long, buys covering a short).
-    var held: Int64 = 0
-    /// Leaves of open orders that open or add to a position, per side.
-    var openingBuys: Int64 = 0
-    var openingSells: Int64 = 0
     var realized: Int64 = 0
+    /// Cash that trades in this symbol moved and settlement has not yet.
+    var unsettled: Int64 = 0
+    var account: Int32 = -1
+    var book: Int32 = -1
+    private var held32: Int32 = 0
+    private var openingBuys32: Int32 = 0
+    private var openingSells32: Int32 = 0
     /// Open orders in the symbol: at most `AccountLimits.openOrdersPerSymbolMax`, a million.
     var openOrders: Int32 = 0
     var next: Int32 = -1
+
+    /// Shares reserved by open orders that reduce the position (sells of a long, buys covering a short).
+    var held: Int64 {
+        get { Int64(held32) }
+        set { held32 = Int32(newValue) }
+    }
+    /// Leaves of open orders that open or add to a position, per side.
+    var openingBuys: Int64 {
+        get { Int64(openingBuys32) }
+        set { openingBuys32 = Int32(newValue) }
+    }
+    var openingSells: Int64 {
+        get { Int64(openingSells32) }
+        set { openingSells32 = Int32(newValue) }
+    }
 }
 
 extension MatchingEngine {
@@ -48,12 +113,7 @@ extension MatchingEngine {
         guard accountIndex.find(UInt64(id.rawValue)) == nil else { return reject(.accountExists(id)) }
         guard accounts.live < limits.accountsMax else { return reject(.tooManyAccounts) }
         guard terms.limits.isValid(), terms.margin.isValid() else { return reject(.invalidAccountTerms) }
-        var record = AccountRecord()
-        record.id = id.rawValue
-        record.kind = terms.kind
-        record.limits = terms.limits
-        record.margin = terms.margin
-        accountIndex.insert(UInt64(id.rawValue), accounts.allocate(record))
+        accountIndex.insert(UInt64(id.rawValue), accounts.allocate(AccountRecord(id: id, terms: terms)))
         out.append(.accountOpened(id, terms))
     }
 
@@ -216,16 +276,21 @@ extension MatchingEngine {
         UInt64(UInt32(bitPattern: account)) << 32 | UInt64(UInt32(bitPattern: book))
     }
 
-    /// A new, flat position appended to the account's list.
+    /// A new, flat position appended to the account's list. The walk to the end is paid once per account
+    /// and symbol, and spares the account record a tail link.
     func makePosition(_ a: Int32, _ bookIndex: Int32) -> Int32 {
         var record = PositionRecord()
         record.account = a
         record.book = bookIndex
         let p = positions.allocate(record)
         positionIndex.insert(positionKey(a, bookIndex), p)
-        let ap = accounts.pointer(a)
-        if ap.pointee.lastPosition >= 0 { positions[ap.pointee.lastPosition].next = p } else { ap.pointee.firstPosition = p }
-        ap.pointee.lastPosition = p
+        var last = accounts[a].firstPosition
+        if last < 0 {
+            accounts[a].firstPosition = p
+        } else {
+            while positions[last].next >= 0 { last = positions[last].next }
+            positions[last].next = p
+        }
         return p
     }
 

@@ -60,9 +60,7 @@ extension MatchingEngine {
             if i + 2 < n {
                 let a = ring[(i + 2) & 3]
                 if a.kind == 1, let h = accountIndex.find(a.account) {
-                    let record = UnsafeRawPointer(accounts.pointer(h))
-                    bourse_prefetch(record)
-                    bourse_prefetch(record + 64)
+                    bourse_prefetch(accounts.pointer(h))
                     if a.book >= 0 { positionIndex.prefetch(positionKey(h, a.book)) }
                 } else if a.kind == 2, let slot = index.find(a.order) {
                     bourse_prefetch(orders.pointer(slot))

@@ -24,25 +24,25 @@ extension MatchingEngine {
         let notional = price * q
         let cash = isBuy ? -(notional + fee) : notional - fee
         ap.pointee.cash += cash
-        ap.pointee.unsettled += cash
+        pp.pointee.unsettled += cash
         venueFees += fee
-        ap.pointee.realized += move(pp, by: isBuy ? q : -q, at: price)
+        move(pp, by: isBuy ? q : -q, at: price)
         assert(ap.pointee.cashHold >= 0 && pp.pointee.held >= 0 && pp.pointee.held <= pp.pointee.quantity.magnitude,
                "a fill left a hold negative or beyond the position")
         assert(ap.pointee.kind == .margin || (ap.pointee.cash >= ap.pointee.cashHold && pp.pointee.quantity >= 0),
                "a fill took a cash account below its hold or short")
     }
 
-    /// Moves a position by `delta` shares traded at `price` and returns the P&L realized, by the
+    /// Moves a position by `delta` shares traded at `price` and books the P&L realized, by the
     /// average-cost method: a reduction takes its share of the cost basis out (exactly all of it when the
     /// position closes) and realizes the difference from the price; what goes beyond zero opens at the price.
     @inline(__always)
-    func move(_ pp: UnsafeMutablePointer<PositionRecord>, by delta: Int64, at price: Int64) -> Int64 {
+    func move(_ pp: UnsafeMutablePointer<PositionRecord>, by delta: Int64, at price: Int64) {
         let quantity = pp.pointee.quantity
         if quantity == 0 || (quantity > 0) == (delta > 0) {
             pp.pointee.quantity += delta
             pp.pointee.cost += price * delta
-            return 0
+            return
         }
         let reduced = min(delta.magnitude, quantity.magnitude)
         let r = Int64(reduced)
@@ -57,6 +57,5 @@ extension MatchingEngine {
             pp.pointee.quantity += rest
             pp.pointee.cost += price * rest
         }
-        return realized
     }
 }

@@ -43,9 +43,7 @@ extension MatchingEngine {
             w.write(AccountID(account.id))
             w.write(AccountTerms(kind: account.kind, limits: account.limits, margin: account.margin))
             w.write(account.state.rawValue)
-            for value in [account.cash, account.cashHold, account.unsettled, account.openOrders, account.realized] {
-                w.writeSigned(value)
-            }
+            for value in [account.cash, account.cashHold, account.openOrders] { w.writeSigned(value) }
             var count = 0
             var p = account.firstPosition
             while p >= 0 { count += 1; p = positions[p].next }
@@ -54,8 +52,8 @@ extension MatchingEngine {
             while p >= 0 {
                 let position = positions[p]
                 w.write(books[Int(position.book)].symbol)
-                for value in [position.quantity, position.cost, position.held, position.openingBuys,
-                              position.openingSells, Int64(position.openOrders), position.realized] {
+                for value in [position.quantity, position.cost, position.realized, position.unsettled, position.held,
+                              position.openingBuys, position.openingSells, Int64(position.openOrders)] {
                     w.writeSigned(value)
                 }
                 p = position.next
@@ -112,20 +110,18 @@ extension MatchingEngine {
         }
         for _ in 0..<count {
             let at = r.offset
-            var record = AccountRecord()
             let id = try r.readAccountID()
             let terms = try r.readAccountTerms()
-            guard accountIndex.find(UInt64(id.rawValue)) == nil else { throw DecodeError(.invalidValue("duplicate account"), at: at) }
-            record.id = id.rawValue
-            record.kind = terms.kind
-            record.limits = terms.limits
-            record.margin = terms.margin
+            guard accountIndex.find(UInt64(id.rawValue)) == nil, terms.limits.isValid(), terms.margin.isValid() else {
+                throw DecodeError(.invalidValue("account \(id)"), at: at)
+            }
+            var record = AccountRecord(id: id, terms: terms)
             record.state = try r.readEnum(AccountState.self, "account state")
             record.cash = try r.readSigned()
             record.cashHold = try r.readSigned()
-            record.unsettled = try r.readSigned()
-            record.openOrders = try r.readSigned()
-            record.realized = try r.readSigned()
+            let openOrders: Int64 = try r.readSigned()
+            guard (0...Int64(Int32.max)).contains(openOrders) else { throw DecodeError(.invalidValue("account \(id) open orders"), at: at) }
+            record.openOrders = openOrders
             let a = accounts.allocate(record)
             accountIndex.insert(UInt64(id.rawValue), a)
             let positionCount = try r.readVarint()
@@ -139,15 +135,18 @@ extension MatchingEngine {
                 let pp = positions.pointer(handle)
                 pp.pointee.quantity = try r.readSigned()
                 pp.pointee.cost = try r.readSigned()
-                pp.pointee.held = try r.readSigned()
-                pp.pointee.openingBuys = try r.readSigned()
-                pp.pointee.openingSells = try r.readSigned()
+                pp.pointee.realized = try r.readSigned()
+                pp.pointee.unsettled = try r.readSigned()
+                let counts: (Int64, Int64, Int64) = (try r.readSigned(), try r.readSigned(), try r.readSigned())
+                guard [counts.0, counts.1, counts.2].allSatisfy({ (0...Quantity.max.shares).contains($0) }) else {
+                    throw DecodeError(.invalidValue("position in \(symbol)"), at: at)
+                }
+                (pp.pointee.held, pp.pointee.openingBuys, pp.pointee.openingSells) = counts
                 let openOrders: Int64 = try r.readSigned()
                 guard let count = Int32(exactly: openOrders), count >= 0 else {
                     throw DecodeError(.invalidValue("open orders in \(symbol)"), at: at)
                 }
                 pp.pointee.openOrders = count
-                pp.pointee.realized = try r.readSigned()
             }
         }
     }
