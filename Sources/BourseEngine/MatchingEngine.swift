@@ -277,7 +277,7 @@ public final class MatchingEngine {
         let d = details.allocate(detail)
         assert(t == d, "order pools out of step")
         if keepsAccounts {
-            let r = reservations.allocate()
+            let r = reservations.allocate(OrderReservation())
             assert(t == r, "order pools out of step")
         }
         if order.expireTime != nil { gtd.push(.init(expire: detail.expire, accepted: serial, slot: t)) }

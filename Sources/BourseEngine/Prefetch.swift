@@ -33,11 +33,13 @@ extension MatchingEngine {
         out.removeAll()
     }
 
-    /// What the prefetching stages need of a command, read from it once.
+    /// What the prefetching stages need of a command, read from it once, and what an earlier stage found.
     private struct Ahead {
         var order: UInt64 = 0
         var account: UInt64 = 0
         var book: Int32 = -1
+        /// The account's handle (a new order) or the order's slot (a cancel or replace), once found.
+        var found: Int32 = -1
         /// 0: nothing to load, 1: a new order, 2: a cancel or replace.
         var kind: UInt8 = 0
     }
@@ -45,7 +47,9 @@ extension MatchingEngine {
     /// With accounts, a new order also reads its account, the account's position in the symbol and the
     /// two maps that lead there; a cancel reads its order's position. Those lie anywhere among thousands
     /// of accounts, so they are loaded in stages: three commands ahead the map entries (the order id's
-    /// and the account's), two ahead the order and the account, one ahead the position.
+    /// and the account's), two ahead the order or the account (and the position's map entry), one ahead
+    /// the position. Each stage passes what it found to the next through a ring, so nothing is looked up
+    /// twice.
     private func processWithAccounts(_ commands: UnsafeBufferPointer<SequencedCommand>,
                                      _ body: (Int, UnsafeBufferPointer<Event>) -> Void) {
         let n = commands.count
@@ -58,21 +62,28 @@ extension MatchingEngine {
                 if a.kind == 1 { accountIndex.prefetch(a.account) } else if a.kind == 2 { index.prefetch(a.order) }
             }
             if i + 2 < n {
-                let a = ring[(i + 2) & 3]
-                if a.kind == 1, let h = accountIndex.find(a.account) {
+                let j = (i + 2) & 3
+                if ring[j].kind == 1, let h = accountIndex.find(ring[j].account) {
+                    ring[j].found = h
                     bourse_prefetch(accounts.pointer(h))
-                    if a.book >= 0 { positionIndex.prefetch(positionKey(h, a.book)) }
-                } else if a.kind == 2, let slot = index.find(a.order) {
+                    if ring[j].book >= 0 { positionIndex.prefetch(positionKey(h, ring[j].book)) }
+                } else if ring[j].kind == 2, let slot = index.find(ring[j].order) {
+                    ring[j].found = slot
                     bourse_prefetch(orders.pointer(slot))
                 }
             }
             if i + 1 < n {
                 let a = ring[(i + 1) & 3]
-                if a.kind == 1, a.book >= 0, let h = accountIndex.find(a.account),
-                   let p = positionIndex.find(positionKey(h, a.book)) {
-                    bourse_prefetch(positions.pointer(p))
-                } else if a.kind == 2, let slot = index.find(a.order), orders[slot].position >= 0 {
-                    bourse_prefetch(positions.pointer(orders[slot].position))
+                if a.found >= 0 {
+                    if a.kind == 1 {
+                        if a.book >= 0, let p = positionIndex.find(positionKey(a.found, a.book)) {
+                            bourse_prefetch(positions.pointer(p))
+                        }
+                    } else {
+                        // Only a hint: the slot may have been freed or reused since; a wrong guess costs a load.
+                        let p = orders[a.found].position
+                        if p >= 0 { bourse_prefetch(positions.pointer(p)) }
+                    }
                 }
             }
             if out.count > Self.batchEventsMax { out.removeAll() }

@@ -122,6 +122,7 @@ extension MatchingEngine {
     /// Pre-trade risk for an order of `quantity` (its total) with `leaves` to reserve. Checks run in a
     /// fixed order and the first that fails names the figures; nothing changes here. A replace passes
     /// `isNew: false` after its old reservation has been taken off.
+    @inline(__always)
     func assess(account a: Int32, _ book: Book, bookIndex: Int32, side: Side, type: OrderType,
                 quantity: Int64, leaves: Int64, limit: Int64, stop: Int64, trail: TrailingOffset?,
                 isNew: Bool) -> RiskDecision {
@@ -238,7 +239,7 @@ extension MatchingEngine {
     }
 
     /// Attaches an accepted order to its position and takes its reservation.
-    func reserve(_ s: Int32, _ r: Reservation, account a: Int32) {
+    @inline(__always) func reserve(_ s: Int32, _ r: Reservation, account a: Int32) {
         let p = r.position >= 0 ? r.position : makePosition(a, orders[s].book)
         orders[s].position = p
         orders[s].closing = r.closing
