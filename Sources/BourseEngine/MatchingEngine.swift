@@ -155,11 +155,17 @@ public final class MatchingEngine {
         symbolIndex.find(symbol.packed).map { books[Int($0)] }
     }
 
-    func setTradingState(_ symbol: Symbol, _ state: TradingState) {
+    /// The symbol's book, or nil after rejecting the admin command that named an unlisted symbol.
+    func listedBook(_ symbol: Symbol) -> Book? {
         guard let book = book(symbol) else {
             out.append(.commandRejected(.unknownSymbol(symbol)))
-            return
+            return nil
         }
+        return book
+    }
+
+    func setTradingState(_ symbol: Symbol, _ state: TradingState) {
+        guard let book = listedBook(symbol) else { return }
         book.state = state
         out.append(.tradingStateChanged(symbol, state))
         switch state {
@@ -170,19 +176,13 @@ public final class MatchingEngine {
     }
 
     func setEasyToBorrow(_ symbol: Symbol, _ easy: Bool) {
-        guard let book = book(symbol) else {
-            out.append(.commandRejected(.unknownSymbol(symbol)))
-            return
-        }
+        guard let book = listedBook(symbol) else { return }
         book.easyToBorrow = easy
         out.append(.easyToBorrowChanged(symbol, easy))
     }
 
     func setFees(_ symbol: Symbol, _ fees: FeeSchedule) {
-        guard let book = book(symbol) else {
-            out.append(.commandRejected(.unknownSymbol(symbol)))
-            return
-        }
+        guard let book = listedBook(symbol) else { return }
         guard fees.isValid else {
             out.append(.commandRejected(.feesInvalid(symbol)))
             return
