@@ -243,6 +243,8 @@ extension ByteWriter {
         case .accountNotEmpty(let a): write(18); write(a)
         case .feesInvalid(let s): write(19); write(s)
         case .shortSaleOpen(let s): write(20); write(s)
+        case .positionShort(let s): write(21); write(s)
+        case .insufficientEquity(let needs, let available): write(22); write(needs); write(available)
         }
     }
 
@@ -488,6 +490,8 @@ extension ByteReader {
         case 18: return .accountNotEmpty(try readAccountID())
         case 19: return .feesInvalid(try readSymbol())
         case 20: return .shortSaleOpen(try readSymbol())
+        case 21: return .positionShort(try readSymbol())
+        case 22: return .insufficientEquity(needs: try readMoney(), available: try readMoney())
         case let tag: throw DecodeError(.invalidTag("command reject reason", UInt64(tag)), at: at)
         }
     }

@@ -230,6 +230,10 @@ public enum CommandRejectReason: Hashable, Sendable {
     case accountNotEmpty(AccountID)
     case feesInvalid(Symbol)
     case shortSaleOpen(Symbol)
+    /// Shares cannot be transferred into a short position: it is covered by buying.
+    case positionShort(Symbol)
+    /// Taking the shares out would leave a margin account's equity below its initial requirement.
+    case insufficientEquity(needs: Money, available: Money)
 
     public var code: String {
         switch self {
@@ -253,6 +257,8 @@ public enum CommandRejectReason: Hashable, Sendable {
         case .accountNotEmpty: "account_not_empty"
         case .feesInvalid: "fees_invalid"
         case .shortSaleOpen: "short_sale_open"
+        case .positionShort: "position_short"
+        case .insufficientEquity: "insufficient_equity"
         }
     }
 
@@ -277,6 +283,9 @@ public enum CommandRejectReason: Hashable, Sendable {
         case .positionLimit(let s, let would, let limit): "the position in \(s) would reach \(would), above the limit of \(limit)"
         case .accountNotEmpty(let a): "account \(a) still holds cash, positions or open orders"
         case .shortSaleOpen(let s): "cannot take \(s) in while a short sale of it is open"
+        case .positionShort(let s): "the account is short \(s): it is covered by buying, not by a transfer"
+        case .insufficientEquity(let needs, let available):
+            "the transfer uses \(needs.grouped) of buying power, available \(available.grouped)"
         case .feesInvalid(let s): "fees for \(s) must be at most \(FeeSchedule.perShareMax.grouped) a share either way"
         }
     }

@@ -162,7 +162,7 @@ extension MatchingEngine {
         guard cost.units > 0, cost <= Price.max else { return reject(.costInvalid(cost)) }
         let p = positionIndex.find(positionKey(a, bookIndex))
         let held = p.map { positions[$0].quantity } ?? 0
-        guard held >= 0 else { return reject(.insufficientPosition(symbol, needs: qty, available: .zero)) }
+        guard held >= 0 else { return reject(.positionShort(symbol)) }
         // Shares arriving under an open short sale would let it fill against a long position.
         if let p, positions[p].openingSells > 0 { return reject(.shortSaleOpen(symbol)) }
         let limit = accounts[a].limits.positionMax.shares
@@ -194,6 +194,9 @@ extension MatchingEngine {
         guard let p, qty.shares <= available else {
             return reject(.insufficientPosition(symbol, needs: qty, available: Quantity(available)))
         }
+        if accounts[a].kind == .margin, let reason = marginForTransferOut(a, qty.shares, books[Int(bookIndex)]) {
+            return reject(reason)
+        }
         let pp = positions.pointer(p)
         // Leaving without a sale realizes nothing: the basis leaves in proportion.
         pp.pointee.cost -= proportion(pp.pointee.cost, qty.shares, of: pp.pointee.quantity)
@@ -201,6 +204,24 @@ extension MatchingEngine {
         books[Int(bookIndex)].outsideShares += qty.shares
         ledgerTransactions += 1
         out.append(.securitiesTransferredOut(id, symbol, qty))
+    }
+
+    /// Shares leaving a margin account take their value from its equity and their initial margin from its
+    /// requirement: what they use of buying power is the value less that margin. It must be available;
+    /// without a price to value the account, it fails closed.
+    private func marginForTransferOut(_ a: Int32, _ qty: Int64, _ book: Book) -> CommandRejectReason? {
+        guard case .valued(let m) = marginFigures(a) else {
+            return .insufficientEquity(needs: Money(units: Int64(clamping: Int128(qty) * Int128(max(mark(book), 1)))),
+                                       available: .zero)
+        }
+        let value = Int128(qty) * Int128(mark(book))
+        let uses = value - requirement(value, accounts[a].margin.initialBasisPoints)
+        let available = m.buyingPower(hold: accounts[a].cashHold)
+        guard uses <= available else {
+            return .insufficientEquity(needs: Money(units: Int64(clamping: uses)),
+                                       available: Money(units: Int64(clamping: max(available, 0))))
+        }
+        return nil
     }
 
     func setAccountState(_ id: AccountID, _ state: AccountState) {

@@ -312,6 +312,34 @@ struct AccountCommandSpecs {
         #expect(v.when(.withdraw(AccountID(1), money("900"))) == [.cashWithdrawn(AccountID(1), money("900"))])
     }
 
+    @Test("a margin account may transfer out only what its buying power covers; a short is not covered by a transfer")
+    func marginTransfers() {
+        let v = Given(rules: referenced, accounts: true)
+        v.when(.setEasyToBorrow(v.symbol, true))
+        v.open(1, .margin, shares: 100)
+        // 100 shares at $10 and no loan: equity 1,000, initial requirement 500, buying power 500. Moving
+        // all of them out uses 1,000 - 500 = 500 of it: exactly what there is.
+        #expect(v.when(.transferOut(AccountID(1), v.symbol, Quantity(100)))
+                == [.securitiesTransferredOut(AccountID(1), v.symbol, Quantity(100))])
+        v.open(2, .margin, cash: "100")
+        v.resting(v.sell(1, "10.00", qty: 20, account: 2))
+        v.open(3, cash: "1000")
+        v.when(.newOrder(v.buy(2, "10.00", qty: 20, account: 3)))
+        #expect(v.position(2)?.quantity == Quantity(-20))
+        #expect(v.when(.transferIn(AccountID(2), v.symbol, Quantity(20), costPerShare: Price(dollars: "10")!))
+                == [.commandRejected(.positionShort(v.symbol))])
+        // Account 4 bought 100 on margin with 600 of its own: equity 600, requirement 500, buying power
+        // 100. Each share out uses $5 of it: 20 shares is exactly enough, 21 is not.
+        v.open(4, .margin, cash: "600")
+        v.open(5, shares: 200)
+        v.resting(v.sell(3, "10.00", qty: 100, account: 5))
+        v.when(.newOrder(v.buy(4, "10.00", qty: 100, account: 4)))
+        #expect(v.when(.transferOut(AccountID(4), v.symbol, Quantity(21)))
+                == [.commandRejected(.insufficientEquity(needs: money("105"), available: money("100")))])
+        #expect(v.when(.transferOut(AccountID(4), v.symbol, Quantity(20)))
+                == [.securitiesTransferredOut(AccountID(4), v.symbol, Quantity(20))])
+    }
+
     @Test("an account closes only when it holds nothing, and then takes no more commands")
     func close() {
         let v = Given(rules: referenced, accounts: true)
