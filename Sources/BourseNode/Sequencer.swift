@@ -16,6 +16,8 @@ public final class Sequencer: @unchecked Sendable {
         public var snapshotEvery: UInt64?
         /// Where snapshots go; with a directory, one is also written when the sequencer stops.
         public var snapshotDirectory: String?
+        /// Reads of the engine's state waiting for the sequencer thread.
+        public var readCapacity = 4_096
         public init(queueCapacity: Int = 1 << 16, batchMax: Int = 8_192,
                     snapshotEvery: UInt64? = nil, snapshotDirectory: String? = nil) {
             precondition(queueCapacity > 0 && batchMax > 0)
@@ -64,6 +66,8 @@ public final class Sequencer: @unchecked Sendable {
     private let clock: @Sendable () -> Int64
     private let condition = NSCondition()
     private var queue: [Pending] = []
+    private var reads: [Read] = []
+    private var readsTaken: [Read] = []
     private var stopping = false
     private var failure: SequencerFailure?
     private var thread: Thread?
@@ -128,6 +132,21 @@ public final class Sequencer: @unchecked Sendable {
         if queue.count == 1 { condition.signal() }
     }
 
+    /// A read of the engine's state; given nil when the sequencer stopped or failed before it could run.
+    public typealias Read = @Sendable (MatchingEngine?) -> Void
+
+    /// Queues a read of the engine's state, run on the sequencer thread between batches, when everything
+    /// applied so far is durable: a read never sees what a crash could take back. Fails fast when too
+    /// many reads wait. The closure must not keep the engine beyond the call.
+    public func read(_ body: @escaping Read) throws(SubmitError) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping, failure == nil else { throw .stopped }
+        guard reads.count < configuration.readCapacity else { throw .overloaded }
+        reads.append(body)
+        if reads.count == 1 { condition.signal() }
+    }
+
     /// Stops accepting, processes what is queued, and waits for the thread to finish. Returns the
     /// failure that stopped it early, if any.
     @discardableResult
@@ -137,12 +156,17 @@ public final class Sequencer: @unchecked Sendable {
         condition.signal()
         let neverStarted = thread == nil
         let abandoned = neverStarted ? queue : []
-        if neverStarted { queue.removeAll() }
+        let unread = neverStarted ? reads : []
+        if neverStarted {
+            queue.removeAll()
+            reads.removeAll()
+        }
         condition.unlock()
         if neverStarted {
             // Nothing will ever apply these: their submitters are told so rather than left waiting.
             let failure = SequencerFailure(reason: "stopped before it was started; the command was not applied")
             for pending in abandoned { pending.completion?(.failure(failure)) }
+            for read in unread { read(nil) }
         } else {
             finished.wait()
         }
@@ -164,10 +188,16 @@ public final class Sequencer: @unchecked Sendable {
         var published: [Published] = []
         while true {
             condition.lock()
-            while queue.isEmpty && !stopping { condition.wait() }
-            if queue.isEmpty && stopping {
+            while queue.isEmpty && reads.isEmpty && !stopping { condition.wait() }
+            if queue.isEmpty && reads.isEmpty && stopping {
                 condition.unlock()
                 break
+            }
+            swap(&reads, &readsTaken)
+            if queue.isEmpty {
+                condition.unlock()
+                runReads()
+                continue
             }
             if queue.count <= configuration.batchMax {
                 swap(&queue, &taken)
@@ -207,11 +237,18 @@ public final class Sequencer: @unchecked Sendable {
                 published.removeAll(keepingCapacity: true)
             }
             onDurable?(sequence)
+            runReads()
             if let every = configuration.snapshotEvery, sequence - lastSnapshot >= every { snapshot() }
         }
         // A clean stop leaves a snapshot of the final state, so the next start replays nothing.
         if failure == nil, configuration.snapshotDirectory != nil, sequence > lastSnapshot { snapshot() }
         finished.signal()
+    }
+
+    /// Runs the reads taken with the last batch, after it is durable.
+    private func runReads() {
+        for read in readsTaken { read(engine) }
+        readsTaken.removeAll(keepingCapacity: true)
     }
 
     /// Snapshots are an optimisation of recovery, so a failure to write one is recorded for the
@@ -233,9 +270,14 @@ public final class Sequencer: @unchecked Sendable {
         self.failure = failure
         let abandoned = queue
         queue.removeAll()
+        let unread = reads + readsTaken
+        reads.removeAll()
+        readsTaken.removeAll()
         condition.unlock()
         for (_, _, completion) in acks { completion?(.failure(failure)) }
         for pending in abandoned { pending.completion?(.failure(failure)) }
+        // The engine now holds state that is not durable: no read may see it.
+        for read in unread { read(nil) }
     }
 }
 

@@ -53,6 +53,36 @@ struct SequencerTests {
         #expect(throws: Sequencer.SubmitError.stopped) { try sequencer.submit(order(2)) }
     }
 
+    @Test("reads run on the sequencer thread after the commands before them are durable")
+    func readsSeeDurableState() throws {
+        let directory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (sequencer, _) = try makeSequencer(directory)
+        let seen = ReadLog()
+        sequencer.start()
+        for command in [Command.listSymbol(symbol, .standard), .setTradingState(symbol, .open), order(1), order(2)] {
+            try sequencer.submit(command)
+        }
+        try sequencer.read { engine in seen.record(engine.map { ($0.openOrderCount, DurableCheck.entries(directory)) }) }
+        sequencer.stop()
+        #expect(seen.values.count == 1)
+        #expect(seen.values.first?.map(\.0) == 2)
+        // Everything applied before the read was already in the journal when it ran.
+        #expect(seen.values.first?.map(\.1) == 4)
+    }
+
+    @Test("reads still waiting when a sequencer that never started is stopped are answered with nothing")
+    func readsBeforeStart() throws {
+        let directory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (sequencer, _) = try makeSequencer(directory)
+        let seen = ReadLog()
+        try sequencer.read { engine in seen.record(engine.map { ($0.openOrderCount, 0) }) }
+        sequencer.stop()
+        #expect(seen.values.count == 1 && seen.values[0] == nil)
+        #expect(throws: Sequencer.SubmitError.stopped) { try sequencer.read { _ in } }
+    }
+
     @Test("acknowledgements come after the entry is durable, with the command's events")
     func durableBeforeAck() throws {
         let directory = makeTemporaryDirectory()
@@ -221,6 +251,13 @@ final class FailureLog: @unchecked Sendable {
     var count: Int { lock.withLock { failures } }
 }
 
+final class ReadLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var seen: [(Int, Int)?] = []
+    func record(_ value: (Int, Int)?) { lock.withLock { seen.append(value) } }
+    var values: [(Int, Int)?] { lock.withLock { seen } }
+}
+
 /// Reads the journal from inside a completion to see that the acknowledged entry is already there.
 final class DurableCheck: @unchecked Sendable {
     let directory: String
@@ -231,5 +268,10 @@ final class DurableCheck: @unchecked Sendable {
         guard case .success(let ack) = result else { return }
         let last = try? JournalReader.read(directory, repair: false) { _ in }.lastSequence
         wasDurable = last == ack.command.sequence
+    }
+
+    /// The last sequence in the journal now.
+    static func entries(_ directory: String) -> Int {
+        Int((try? JournalReader.read(directory, repair: false) { _ in }.lastSequence) ?? 0)
     }
 }
