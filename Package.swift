@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Imports point down only: Core <- Engine <- Journal <- Node <- bourse.
+// Imports point down only: Core <- Engine <- Journal <- Node <- Server <- bourse.
 let package = Package(
     name: "Bourse",
     platforms: [.macOS(.v15)],
@@ -11,9 +11,15 @@ let package = Package(
         .library(name: "BourseEngine", targets: ["BourseEngine"]),
         .library(name: "BourseJournal", targets: ["BourseJournal"]),
         .library(name: "BourseNode", targets: ["BourseNode"]),
+        .library(name: "BourseServer", targets: ["BourseServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // C for what Swift cannot say: a cache prefetch hint, and CRC-32C on the CPU's instruction.
@@ -22,10 +28,22 @@ let package = Package(
         .target(name: "BourseEngine", dependencies: ["BourseCore", "CBourseSupport"]),
         .target(name: "BourseJournal", dependencies: ["BourseCore", "BourseEngine"]),
         .target(name: "BourseNode", dependencies: ["BourseCore", "BourseEngine", "BourseJournal"]),
+        // HTTP gateway: Alpaca-shaped REST over the sequencer, API keys, the data directory.
+        .target(
+            name: "BourseServer",
+            dependencies: [
+                "BourseCore", "BourseEngine", "BourseJournal", "BourseNode",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "bourse",
             dependencies: [
-                "BourseCore", "BourseEngine", "BourseJournal", "BourseNode",
+                "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -34,6 +52,7 @@ let package = Package(
         .testTarget(name: "BourseCoreTests", dependencies: ["BourseCore"]),
         .testTarget(name: "BourseEngineTests", dependencies: ["BourseCore", "BourseEngine", "BourseTestSupport"]),
         .testTarget(name: "BourseJournalTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseTestSupport"]),
+        .testTarget(name: "BourseServerTests", dependencies: ["BourseCore", "BourseServer", "BourseTestSupport"]),
         // Depends on the executable so that `swift test` builds it: the crash test runs it as a child process.
         .testTarget(name: "BourseNodeTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "bourse", "BourseTestSupport"]),
     ],

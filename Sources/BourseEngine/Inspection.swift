@@ -10,6 +10,7 @@ public struct BookSummary: Hashable, Sendable {
     public var bestBid: Price?
     public var bestAsk: Price?
     public var lastTrade: Price?
+    public var easyToBorrow: Bool
 }
 
 public struct RestingOrder: Hashable, Sendable {
@@ -50,7 +51,7 @@ extension MatchingEngine {
             pendingOrders: pending,
             bestBid: book.bids.best.map { Price(units: levels[$0].price) },
             bestAsk: book.asks.best.map { Price(units: levels[$0].price) },
-            lastTrade: book.lastTrade == 0 ? nil : Price(units: book.lastTrade))
+            lastTrade: book.lastTrade == 0 ? nil : Price(units: book.lastTrade), easyToBorrow: book.easyToBorrow)
     }
 
     /// The resting orders of one side, level by level from the best price, each level in time priority.

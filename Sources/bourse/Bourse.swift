@@ -1,9 +1,9 @@
 import ArgumentParser
 
 @main
-struct Bourse: ParsableCommand {
+struct Bourse: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bourse",
         abstract: "Bourse: a self-hostable stock exchange, brokerage and post-trade platform.",
-        subcommands: [Bench.self, Replay.self])
+        subcommands: [Serve.self, Bench.self, Replay.self])
 }

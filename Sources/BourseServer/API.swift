@@ -1,0 +1,210 @@
+import BourseCore
+import BourseEngine
+import Foundation
+
+/// JSON in the shape of Alpaca's Trading API v2: the same field names, numbers as strings.
+enum API {
+    static func decimal(_ units: Int64) -> String { formatFixedPoint(units, decimals: 4) }
+    static func decimal(_ money: Money) -> String { decimal(money.units) }
+    static func decimal(_ price: Price) -> String { decimal(price.units) }
+
+    /// RFC 3339 with nanoseconds, UTC, from the sequencer's timestamp.
+    static func time(_ t: Timestamp) -> String {
+        let seconds = t.nanos / 1_000_000_000
+        let nanos = t.nanos % 1_000_000_000
+        let date = Date(timeIntervalSince1970: TimeInterval(seconds))
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        func pad(_ v: Int?, _ width: Int) -> String {
+            let s = String(v ?? 0)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)).\(pad(Int(nanos), 9))Z"
+    }
+
+    struct Error: Encodable {
+        var code: Int
+        var message: String
+    }
+
+    struct Account: Encodable {
+        var id: String
+        var account_number: String
+        var status: String
+        var currency = "USD"
+        var cash: String
+        var buying_power: String?
+        var equity: String?
+        var portfolio_value: String?
+        var long_market_value: String?
+        var short_market_value: String?
+        var initial_margin: String?
+        var maintenance_margin: String?
+        var multiplier: String
+        var shorting_enabled: Bool
+        var trading_blocked: Bool
+        var account_blocked: Bool
+        var pattern_day_trader = false
+        // Bourse's extras.
+        var cash_on_hold: String
+        var settled_cash: String
+        var unsettled_cash: String
+        var realized_pl: String
+        var unrealized_pl: String?
+        var open_orders: Int
+
+        init(_ s: AccountSummary) {
+            id = String(s.account.rawValue)
+            account_number = id
+            status = s.state == .closed ? "ACCOUNT_CLOSED" : "ACTIVE"
+            cash = API.decimal(s.cash)
+            buying_power = s.buyingPower.map(API.decimal)
+            equity = s.equity.map(API.decimal)
+            portfolio_value = equity
+            long_market_value = s.longMarketValue.map(API.decimal)
+            short_market_value = s.shortMarketValue.map(API.decimal)
+            initial_margin = s.initialRequirement.map(API.decimal)
+            maintenance_margin = s.maintenanceRequirement.map(API.decimal)
+            multiplier = s.kind == .margin ? "2" : "1"
+            shorting_enabled = s.kind == .margin
+            trading_blocked = s.state == .blocked || s.state == .closed
+            account_blocked = s.state == .closed
+            cash_on_hold = API.decimal(s.cashHold)
+            settled_cash = API.decimal(s.settledCash)
+            unsettled_cash = API.decimal(s.unsettledCash)
+            realized_pl = API.decimal(s.realizedPnL)
+            unrealized_pl = s.unrealizedPnL.map(API.decimal)
+            open_orders = s.openOrders
+        }
+    }
+
+    struct Position: Encodable {
+        var asset_id: String
+        var symbol: String
+        var exchange = "BOURSE"
+        var asset_class = "us_equity"
+        var qty: String
+        var qty_available: String
+        var side: String
+        var avg_entry_price: String?
+        var cost_basis: String
+        var market_value: String?
+        var current_price: String?
+        var unrealized_pl: String?
+        var realized_pl: String
+
+        init(_ p: PositionSummary) {
+            asset_id = p.symbol.description
+            symbol = asset_id
+            qty = String(p.quantity.shares)
+            qty_available = String(p.quantity.shares.magnitude - UInt64(p.held.shares))
+            side = p.quantity.shares < 0 ? "short" : "long"
+            avg_entry_price = p.averageCost.map(API.decimal)
+            cost_basis = API.decimal(p.costBasis)
+            market_value = p.marketValue.map(API.decimal)
+            current_price = p.mark.map(API.decimal)
+            unrealized_pl = p.unrealizedPnL.map(API.decimal)
+            realized_pl = API.decimal(p.realizedPnL)
+        }
+    }
+
+    struct Asset: Encodable {
+        var id: String
+        var `class` = "us_equity"
+        var exchange = "BOURSE"
+        var symbol: String
+        var name: String
+        var status = "active"
+        var tradable: Bool
+        var marginable = true
+        var shortable: Bool
+        var easy_to_borrow: Bool
+        var fractionable = false
+    }
+
+    struct Order: Encodable {
+        var id: String
+        var client_order_id: String
+        var created_at: String?
+        var updated_at: String?
+        var submitted_at: String?
+        var filled_at: String?
+        var canceled_at: String?
+        var asset_class = "us_equity"
+        var symbol: String
+        var qty: String
+        var filled_qty: String
+        var filled_avg_price: String?
+        var order_class = ""
+        var order_type: String
+        var type: String
+        var side: String
+        var time_in_force: String
+        var limit_price: String?
+        var stop_price: String?
+        var status: String
+        var extended_hours = false
+    }
+
+    static func name(_ type: OrderType) -> String {
+        switch type {
+        case .market: "market"
+        case .limit: "limit"
+        case .stop: "stop"
+        case .stopLimit: "stop_limit"
+        case .trailingStop: "trailing_stop"
+        }
+    }
+
+    static func name(_ tif: TimeInForce) -> String {
+        switch tif {
+        case .day: "day"
+        case .gtc: "gtc"
+        case .gtd: "gtd"
+        case .ioc: "ioc"
+        case .fok: "fok"
+        }
+    }
+
+    static func order(_ o: OpenOrder) -> Order {
+        let filled = o.quantity.shares - o.leaves.shares
+        return Order(id: String(o.orderID.rawValue), client_order_id: String(o.orderID.rawValue), symbol: o.symbol.description,
+                     qty: String(o.quantity.shares), filled_qty: String(filled), order_type: name(o.type), type: name(o.type),
+                     side: o.side == .buy ? "buy" : "sell", time_in_force: name(o.timeInForce),
+                     limit_price: o.limitPrice.map(decimal), stop_price: o.stopPrice.map(decimal),
+                     status: filled > 0 ? "partially_filled" : "new")
+    }
+
+    /// The order as its own command's events left it: accepted, filled in part or whole, cancelled.
+    static func order(_ request: NewOrder, events: [Event], at time: Timestamp) -> Order {
+        var filled: Int64 = 0
+        var notional: Int128 = 0
+        var leaves = request.quantity.shares
+        var cancelled = false
+        for event in events {
+            switch event {
+            case .trade(let t) where t.takerOrderID == request.orderID || t.makerOrderID == request.orderID:
+                filled += t.quantity.shares
+                notional += Int128(t.price.units) * Int128(t.quantity.shares)
+                leaves = t.takerOrderID == request.orderID ? t.takerLeaves.shares : t.makerLeaves.shares
+            case .orderCancelled(let id, _, _, _) where id == request.orderID:
+                cancelled = true
+            case .selfTradeDecremented(let id, _, _, let remaining) where id == request.orderID:
+                leaves = remaining.shares
+            default:
+                break
+            }
+        }
+        let status = leaves == 0 && !cancelled ? "filled" : cancelled ? "canceled" : filled > 0 ? "partially_filled" : "new"
+        let stamp = API.time(time)
+        return Order(id: String(request.orderID.rawValue), client_order_id: String(request.orderID.rawValue),
+                     created_at: stamp, updated_at: stamp, submitted_at: stamp,
+                     filled_at: status == "filled" ? stamp : nil, canceled_at: cancelled ? stamp : nil,
+                     symbol: request.symbol.description, qty: String(request.quantity.shares), filled_qty: String(filled),
+                     filled_avg_price: filled > 0 ? decimal(Int64(notional / Int128(filled))) : nil,
+                     order_type: name(request.type), type: name(request.type), side: request.side == .buy ? "buy" : "sell",
+                     time_in_force: name(request.timeInForce), limit_price: request.limitPrice.map(decimal),
+                     stop_price: request.stopPrice.map(decimal), status: status)
+    }
+}

@@ -1,0 +1,72 @@
+import BourseCore
+import Crypto
+import Foundation
+
+/// What a key may do. A trader sees and acts on its own account only; risk reads everything and may halt
+/// and kill; admin may do all of that and manage accounts.
+public enum Role: String, Codable, Sendable {
+    case trader, risk, admin
+}
+
+/// An API key as the server keeps it: the secret only as a SHA-256 digest.
+struct StoredKey: Codable, Sendable {
+    var keyID: String
+    var secretSHA256: String
+    var account: UInt32
+    var role: Role
+
+    enum CodingKeys: String, CodingKey {
+        case keyID = "key_id", secretSHA256 = "secret_sha256", account, role
+    }
+}
+
+/// An API key as handed to its user once: written to `credentials.json` (mode 0600) for scripts.
+public struct IssuedKey: Codable, Sendable {
+    public var keyID: String
+    public var secret: String
+    public var account: UInt32
+    public var role: Role
+
+    enum CodingKeys: String, CodingKey {
+        case keyID = "key_id", secret, account, role
+    }
+}
+
+/// The keys the server accepts, loaded from `keys.json` in the data directory.
+struct KeyStore: Sendable {
+    private let keys: [String: StoredKey]
+
+    init(_ keys: [StoredKey]) {
+        self.keys = Dictionary(keys.map { ($0.keyID, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The key's account and role, or nil for an unknown key or a wrong secret. The digests are compared
+    /// in constant time.
+    func authenticate(keyID: String, secret: String) -> StoredKey? {
+        guard let key = keys[keyID] else { return nil }
+        let digest = Array(Self.digest(secret).utf8)
+        let stored = Array(key.secretSHA256.utf8)
+        guard digest.count == stored.count else { return nil }
+        var difference: UInt8 = 0
+        for i in digest.indices { difference |= digest[i] ^ stored[i] }
+        return difference == 0 ? key : nil
+    }
+
+    static func digest(_ secret: String) -> String {
+        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// A new key with a random id and secret, in Alpaca's shape (20 and 40 characters).
+    static func issue(account: UInt32, role: Role) -> (IssuedKey, StoredKey) {
+        let id = "PK" + randomString(18, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        let secret = randomString(40, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        return (IssuedKey(keyID: id, secret: secret, account: account, role: role),
+                StoredKey(keyID: id, secretSHA256: digest(secret), account: account, role: role))
+    }
+
+    private static func randomString(_ count: Int, alphabet: String) -> String {
+        let letters = Array(alphabet)
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<count).map { _ in letters[Int.random(in: 0..<letters.count, using: &generator)] })
+    }
+}

@@ -1,0 +1,193 @@
+import BourseCore
+import BourseEngine
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// The REST API: Alpaca's Trading API v2 routes over the venue. Every route but `/healthz` needs an API
+/// key in `APCA-API-KEY-ID` and `APCA-API-SECRET-KEY`; a trader key acts on its own account only.
+struct Routes: Sendable {
+    let venue: Venue
+    let keys: KeyStore
+    static let keyIDHeader = HTTPField.Name("APCA-API-KEY-ID")!
+    static let secretHeader = HTTPField.Name("APCA-API-SECRET-KEY")!
+    /// Request bodies larger than this are refused.
+    static let bodyBytesMax = 16 << 10
+
+    func add(to router: Router<BasicRequestContext>) {
+        router.get("/healthz") { _, _ in Self.json(["status": "ok"]) }
+        router.get("/v2/account") { request, _ in try await handle(request) { key in try await account(key) } }
+        router.get("/v2/positions") { request, _ in try await handle(request) { key in try await positions(key) } }
+        router.get("/v2/positions/:symbol") { request, context in
+            try await handle(request) { key in try await position(key, context.parameters.get("symbol") ?? "") }
+        }
+        router.get("/v2/assets") { request, _ in try await handle(request) { _ in try await assets() } }
+        router.get("/v2/orders") { request, _ in try await handle(request) { key in try await openOrders(key, request) } }
+        router.get("/v2/orders/:id") { request, context in
+            try await handle(request) { key in try await openOrder(key, context.parameters.get("id") ?? "") }
+        }
+        router.post("/v2/orders") { request, _ in
+            var request = request
+            let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
+            return try await handle(request) { key in try await placeOrder(key, body) }
+        }
+        router.delete("/v2/orders/:id") { request, context in
+            try await handle(request) { key in try await cancelOrder(key, context.parameters.get("id") ?? "") }
+        }
+    }
+
+    /// An API failure: an HTTP status and Alpaca's error body.
+    struct Failure: Error {
+        var status: HTTPResponse.Status
+        var code: Int
+        var message: String
+
+        static func notFound(_ message: String) -> Failure { Failure(status: .notFound, code: 40410000, message: message) }
+        static func unprocessable(_ message: String) -> Failure { Failure(status: .unprocessableContent, code: 42210000, message: message) }
+    }
+
+    /// Authenticates, runs the handler and turns failures into Alpaca's error bodies.
+    private func handle(_ request: Request, _ body: (StoredKey) async throws -> Response) async throws -> Response {
+        guard let id = request.headers[Self.keyIDHeader], let secret = request.headers[Self.secretHeader],
+              let key = keys.authenticate(keyID: id, secret: secret) else {
+            return Self.error(Failure(status: .unauthorized, code: 40110000, message: "request is not authorized"))
+        }
+        do {
+            return try await body(key)
+        } catch let failure as Failure {
+            return Self.error(failure)
+        } catch let failure as Venue.Failure {
+            switch failure {
+            case .overloaded: return Self.error(Failure(status: .tooManyRequests, code: 42910000, message: "\(failure)"))
+            case .stopped: return Self.error(Failure(status: .serviceUnavailable, code: 50310000, message: "\(failure)"))
+            }
+        }
+    }
+
+    // MARK: - Account and positions
+
+    private func account(_ key: StoredKey) async throws -> Response {
+        let id = AccountID(key.account)
+        guard let summary = try await venue.read({ $0.accountSummary(id) }) else {
+            throw Failure.notFound("account \(id) does not exist")
+        }
+        return Self.json(API.Account(summary))
+    }
+
+    private func positions(_ key: StoredKey) async throws -> Response {
+        let id = AccountID(key.account)
+        let positions = try await venue.read { $0.positions(of: id) }
+        return Self.json(positions.filter { $0.quantity.shares != 0 }.map(API.Position.init))
+    }
+
+    private func position(_ key: StoredKey, _ symbol: String) async throws -> Response {
+        let id = AccountID(key.account)
+        let positions = try await venue.read { $0.positions(of: id) }
+        guard let position = positions.first(where: { $0.symbol.description == symbol && $0.quantity.shares != 0 }) else {
+            throw Failure.notFound("position does not exist")
+        }
+        return Self.json(API.Position(position))
+    }
+
+    private func assets() async throws -> Response {
+        let summaries = try await venue.read { engine in engine.listedSymbols.compactMap { engine.summary(of: $0) } }
+        return Self.json(summaries.map { s in
+            API.Asset(id: s.symbol.description, symbol: s.symbol.description, name: s.symbol.description,
+                      tradable: s.state == .open || s.state == .preOpen, shortable: s.easyToBorrow, easy_to_borrow: s.easyToBorrow)
+        })
+    }
+
+    // MARK: - Orders
+
+    private func openOrders(_ key: StoredKey, _ request: Request) async throws -> Response {
+        let status = request.uri.queryParameters.get("status").map { String($0) } ?? "open"
+        guard status == "open" else {
+            throw Failure.unprocessable("status=\(status) needs the order history, which is not kept yet; only status=open is served")
+        }
+        let id = AccountID(key.account)
+        return Self.json(try await venue.read { $0.openOrders(of: id) }.map(API.order))
+    }
+
+    private func openOrder(_ key: StoredKey, _ text: String) async throws -> Response {
+        let id = AccountID(key.account)
+        let orders = try await venue.read { $0.openOrders(of: id) }
+        guard let order = orders.first(where: { String($0.orderID.rawValue) == text }) else {
+            throw Failure.notFound("order \(text) is not open; filled, canceled and expired orders are not kept yet")
+        }
+        return Self.json(API.order(order))
+    }
+
+    private func placeOrder(_ key: StoredKey, _ body: ByteBuffer?) async throws -> Response {
+        guard let body else {
+            throw Failure(status: .contentTooLarge, code: 41310000, message: "the request body is larger than \(Self.bodyBytesMax) bytes")
+        }
+        let request: OrderRequest
+        do {
+            request = try JSONDecoder().decode(OrderRequest.self, from: Data(buffer: body))
+        } catch let error as DecodingError {
+            throw Failure.unprocessable(Self.describe(error))
+        }
+        let order: NewOrder
+        switch request.order(id: venue.newOrderID(), account: AccountID(key.account)) {
+        case .success(let o): order = o
+        case .failure(.invalid(let message)): throw Failure.unprocessable(message)
+        }
+        let ack = try await venue.execute(.newOrder(order))
+        for event in ack.events {
+            if case .orderRejected(_, _, let reason) = event {
+                throw Failure(status: Self.isRisk(reason) ? .forbidden : .unprocessableContent,
+                              code: Self.isRisk(reason) ? 40310000 : 42210000, message: "\(reason.code): \(reason.message)")
+            }
+        }
+        return Self.json(API.order(order, events: ack.events, at: ack.command.time))
+    }
+
+    private func cancelOrder(_ key: StoredKey, _ text: String) async throws -> Response {
+        guard let raw = UInt64(text) else { throw Failure.notFound("order \(text) does not exist") }
+        let ack = try await venue.execute(.cancel(CancelOrder(orderID: OrderID(raw), account: AccountID(key.account))))
+        for event in ack.events {
+            if case .cancelRejected(_, _, let reason) = event { throw Failure.unprocessable("\(reason.code): \(reason.message)") }
+        }
+        return Response(status: .noContent)
+    }
+
+    /// Rejections for what the account may do (403, as Alpaca answers insufficient buying power) rather
+    /// than for what the order says (422).
+    static func isRisk(_ reason: RejectReason) -> Bool {
+        switch reason {
+        case .insufficientBuyingPower, .insufficientPosition, .notEasyToBorrow, .oppositeOrderOpen, .maintenanceDeficit,
+             .accountBlocked, .accountClosed, .reduceOnly, .accountQuantityLimit, .notionalAboveLimit,
+             .openOrdersPerSymbolLimit, .openOrdersLimit, .positionLimit, .unknownAccount:
+            true
+        default:
+            false
+        }
+    }
+
+    // MARK: - Helpers
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            let p = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return p.isEmpty ? "the body" : p
+        }
+        switch error {
+        case .keyNotFound(let key, _): return "\(key.stringValue) is required"
+        case .typeMismatch(let type, let context): return "\(path(context)) must be \(type == String.self ? "a string" : "\(type)")"
+        case .valueNotFound(_, let context): return "\(path(context)) must not be null"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "the body is not valid JSON" : "\(path(context)) \(context.debugDescription)"
+        @unknown default: return "the body could not be read"
+        }
+    }
+
+    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? JSONEncoder().encode(value)) ?? Data("{}".utf8)
+        return Response(status: status, headers: [.contentType: "application/json"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func error(_ failure: Failure) -> Response {
+        json(API.Error(code: failure.code, message: failure.message), status: failure.status)
+    }
+}

@@ -1,0 +1,31 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The venue's HTTP server: REST and (later) WebSocket on one port.
+public struct Server: Sendable {
+    public let opened: DataDirectory.Opened
+    public let host: String
+    public let port: Int
+
+    public init(opened: DataDirectory.Opened, host: String = "127.0.0.1", port: Int = 8080) {
+        self.opened = opened
+        self.host = host
+        self.port = port
+    }
+
+    /// The Hummingbird application; `onRunning` is told the port it listens on (useful with port 0).
+    public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+        -> some ApplicationProtocol {
+        let router = Router()
+        Routes(venue: opened.venue, keys: opened.keys).add(to: router)
+        var logger = Logger(label: "bourse")
+        logger.logLevel = .info
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "bourse"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+}

@@ -1,0 +1,77 @@
+import BourseCore
+import BourseEngine
+import BourseJournal
+import BourseNode
+import Foundation
+import Synchronization
+
+/// The running venue as the gateways see it: commands go through the sequencer and come back with their
+/// events once durable; reads of the engine's state run on the sequencer's thread between batches.
+public final class Venue: Sendable {
+    public enum Failure: Error, CustomStringConvertible {
+        /// The sequencer's queue is full: the caller should retry later.
+        case overloaded
+        case stopped(String)
+
+        public var description: String {
+            switch self {
+            case .overloaded: "the venue is overloaded; retry shortly"
+            case .stopped(let reason): "the venue is not running: \(reason)"
+            }
+        }
+    }
+
+    let sequencer: Sequencer
+    private let nextOrderID: Mutex<UInt64>
+
+    /// Order ids start from the wall clock in nanoseconds, above any id this venue handed out before a
+    /// restart unless it handed out more than one a nanosecond; the engine rejects an id still open.
+    init(sequencer: Sequencer, firstOrderID: UInt64) {
+        self.sequencer = sequencer
+        nextOrderID = Mutex(firstOrderID)
+    }
+
+    func newOrderID() -> OrderID {
+        OrderID(nextOrderID.withLock { id in
+            defer { id += 1 }
+            return id
+        })
+    }
+
+    /// Applies a command and returns what it produced, once durable.
+    func execute(_ command: Command) async throws(Failure) -> Sequencer.Acknowledgement {
+        let result: Result<Sequencer.Acknowledgement, Failure> = await withCheckedContinuation { continuation in
+            do throws(Sequencer.SubmitError) {
+                try sequencer.submit(command) { result in
+                    continuation.resume(returning: result.mapError { .stopped($0.reason) })
+                }
+            } catch {
+                continuation.resume(returning: .failure(Self.failure(error)))
+            }
+        }
+        return try result.get()
+    }
+
+    /// Reads the engine's state on the sequencer thread.
+    func read<T: Sendable>(_ body: @escaping @Sendable (MatchingEngine) -> T) async throws(Failure) -> T {
+        let result: Result<T, Failure> = await withCheckedContinuation { continuation in
+            do throws(Sequencer.SubmitError) {
+                try sequencer.read { engine in
+                    continuation.resume(returning: engine.map { .success(body($0)) } ?? .failure(.stopped("it stopped")))
+                }
+            } catch {
+                continuation.resume(returning: .failure(Self.failure(error)))
+            }
+        }
+        return try result.get()
+    }
+
+    private static func failure(_ error: Sequencer.SubmitError) -> Failure {
+        error == .overloaded ? .overloaded : .stopped("\(error)")
+    }
+
+    /// Stops taking commands, applies what is queued and writes the shutdown snapshot.
+    public func stop() {
+        sequencer.stop()
+    }
+}

@@ -1,0 +1,155 @@
+import BourseCore
+import BourseServer
+import BourseTestSupport
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+
+/// The real server on a loopback port, driven over HTTP as a client would.
+@Suite("the REST API")
+struct ServerTests {
+    /// A running server in a fresh data directory, with the keys it issued.
+    final class Running: @unchecked Sendable {
+        let directory: String
+        let opened: DataDirectory.Opened
+        let port: Int
+        let task: Task<Void, any Error>
+
+        init(directory: String) async throws {
+            self.directory = directory
+            opened = try await DataDirectory(path: directory).open()
+            let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+            let app = Server(opened: opened, port: 0).application { port in continuation.yield(port) }
+            task = Task { try await app.run() }
+            var iterator = ports.makeAsyncIterator()
+            port = await iterator.next() ?? 0
+        }
+
+        func stop() async {
+            task.cancel()
+            _ = await task.result
+            opened.venue.stop()
+        }
+
+        func key(account: UInt32) -> IssuedKey {
+            let keys = (try? JSONDecoder().decode([IssuedKey].self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/credentials.json")))) ?? []
+            return keys.first { $0.account == account && $0.role == .trader }!
+        }
+
+        /// Sends a request; returns the status and the body parsed as JSON (nil when there is none).
+        func send(_ method: String, _ path: String, as key: IssuedKey?, body: String? = nil) async throws -> (Int, Any?) {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+            request.httpMethod = method
+            if let key {
+                request.setValue(key.keyID, forHTTPHeaderField: "APCA-API-KEY-ID")
+                request.setValue(key.secret, forHTTPHeaderField: "APCA-API-SECRET-KEY")
+            }
+            if let body {
+                request.httpBody = Data(body.utf8)
+                request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            }
+            let (data, response) = try await URLSession.shared.data(for: request)
+            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+            return (status, data.isEmpty ? nil : try? JSONSerialization.jsonObject(with: data))
+        }
+
+        func order(_ key: IssuedKey, _ fields: String) async throws -> (Int, [String: Any]) {
+            let (status, body) = try await send("POST", "/v2/orders", as: key, body: "{\(fields)}")
+            return (status, body as? [String: Any] ?? [:])
+        }
+    }
+
+    @Test("an order rests, another account's order fills it, positions and cash follow, and all survives a restart")
+    func lifecycle() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await Running(directory: directory)
+        let buyer = server.key(account: 1), seller = server.key(account: 3), other = server.key(account: 2)
+
+        let (health, _) = try await server.send("GET", "/healthz", as: nil)
+        #expect(health == 200)
+        let (restingStatus, resting) = try await server.order(buyer, #""symbol":"AAPL","qty":"10","side":"buy","type":"limit","time_in_force":"gtc","limit_price":"190.00""#)
+        #expect(restingStatus == 200 && resting["status"] as? String == "new")
+        let id = resting["id"] as? String ?? ""
+
+        // Another account can neither see nor cancel it.
+        let (hidden, _) = try await server.send("GET", "/v2/orders/\(id)", as: other)
+        #expect(hidden == 404)
+        let (refused, refusal) = try await server.send("DELETE", "/v2/orders/\(id)", as: other)
+        #expect(refused == 422 && ((refusal as? [String: Any])?["message"] as? String)?.hasPrefix("order_not_open") == true)
+        let (visible, open) = try await server.send("GET", "/v2/orders", as: buyer)
+        #expect(visible == 200 && (open as? [[String: Any]])?.map { $0["id"] as? String } == [id])
+
+        let (takerStatus, taker) = try await server.order(seller, #""symbol":"AAPL","qty":10,"side":"sell","type":"market","time_in_force":"ioc""#)
+        #expect(takerStatus == 200)
+        #expect(taker["status"] as? String == "filled" && taker["filled_qty"] as? String == "10" && taker["filled_avg_price"] as? String == "190.00")
+
+        let (_, positions) = try await server.send("GET", "/v2/positions/AAPL", as: buyer)
+        #expect((positions as? [String: Any])?["qty"] as? String == "1010")
+        // 10 × $190 paid, a $0.002 maker rebate a share received.
+        let (_, account) = try await server.send("GET", "/v2/account", as: buyer)
+        #expect((account as? [String: Any])?["cash"] as? String == "998100.02")
+        let (_, afterFill) = try await server.send("GET", "/v2/orders", as: buyer)
+        #expect((afterFill as? [Any])?.isEmpty == true)
+
+        let (_, second) = try await server.order(buyer, #""symbol":"MSFT","qty":"5","side":"buy","type":"limit","time_in_force":"gtc","limit_price":"400.00""#)
+        let (_, third) = try await server.order(buyer, #""symbol":"MSFT","qty":"5","side":"buy","type":"limit","time_in_force":"day","limit_price":"401.00""#)
+        let (cancelled, _) = try await server.send("DELETE", "/v2/orders/\(third["id"] as? String ?? "")", as: buyer)
+        #expect(cancelled == 204)
+        let (_, before) = try await server.send("GET", "/v2/account", as: buyer)
+        await server.stop()
+
+        let restarted = try await Running(directory: directory)
+        let (_, after) = try await restarted.send("GET", "/v2/account", as: buyer)
+        #expect((after as? [String: Any])?["cash"] as? String == (before as? [String: Any])?["cash"] as? String)
+        // 5 shares at $400 plus the $0.003 taker fee estimate a share.
+        #expect((after as? [String: Any])?["cash_on_hold"] as? String == "2000.015")
+        let (_, reopened) = try await restarted.send("GET", "/v2/orders", as: buyer)
+        #expect((reopened as? [[String: Any]])?.map { $0["id"] as? String } == [second["id"] as? String])
+        await restarted.stop()
+    }
+
+    @Test("bad requests get a 4xx with a specific message and change nothing")
+    func badInput() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await Running(directory: directory)
+        let trader = server.key(account: 1)
+        let (_, before) = try await server.send("GET", "/v2/account", as: trader)
+
+        let (noKey, _) = try await server.send("GET", "/v2/account", as: nil)
+        #expect(noKey == 401)
+        var wrong = trader
+        wrong.secret = String(wrong.secret.reversed())
+        let (wrongKey, _) = try await server.send("GET", "/v2/account", as: wrong)
+        #expect(wrongKey == 401)
+
+        let cases: [(body: String, status: Int, message: String)] = [
+            ("{\"symbol\":", 422, "the body is not valid JSON"),
+            (#"{"qty":"1","side":"buy","type":"market","time_in_force":"day"}"#, 422, "symbol is required"),
+            (#"{"symbol":true,"qty":"1","side":"buy","type":"market","time_in_force":"day"}"#, 422, "symbol must be a string"),
+            (#"{"symbol":"ZZZZ","qty":"1","side":"buy","type":"market","time_in_force":"day"}"#, 422, "unknown_symbol: ZZZZ is not listed"),
+            (#"{"symbol":"AAPL","qty":"1.5","side":"buy","type":"market","time_in_force":"day"}"#, 422, "qty must be a whole number of shares"),
+            (#"{"symbol":"AAPL","qty":"0","side":"buy","type":"limit","time_in_force":"day","limit_price":"190.00"}"#, 422, "quantity_not_positive: quantity must be at least 1"),
+            (#"{"symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":"190.001"}"#, 422, "price_off_tick: price 190.001 is not a multiple of the tick 0.01"),
+            (#"{"symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":190.00}"#, 422, "limit_price must be a string"),
+            (#"{"symbol":"AAPL","qty":"1","side":"up","type":"market","time_in_force":"day"}"#, 422, "side must be buy or sell, not \"up\""),
+            (#"{"symbol":"AAPL","qty":"10000","side":"buy","type":"limit","time_in_force":"day","limit_price":"200.00"}"#, 403, "insufficient_buying_power: needs 2,000,030.00, available 1,000,000.00"),
+            (#"{"symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":"250.00"}"#, 422, "price_outside_collar: price 250.00 is beyond the collar limit of 209.00"),
+            (#"{"symbol":"AAPL","qty":"1","side":"buy","type":"market","time_in_force":"day","client_order_id":"x"}"#, 422, "client_order_id is not supported yet"),
+        ]
+        for c in cases {
+            let (status, body) = try await server.send("POST", "/v2/orders", as: trader, body: c.body)
+            #expect(status == c.status, "\(c.body)")
+            #expect((body as? [String: Any])?["message"] as? String == c.message, "\(c.body)")
+        }
+        let oversized = "{\"symbol\":\"" + String(repeating: "A", count: 20_000) + "\"}"
+        let (tooLarge, _) = try await server.send("POST", "/v2/orders", as: trader, body: oversized)
+        #expect(tooLarge == 413)
+        let (_, after) = try await server.send("GET", "/v2/account", as: trader)
+        #expect(NSDictionary(dictionary: after as? [String: Any] ?? [:]) == NSDictionary(dictionary: before as? [String: Any] ?? [:]))
+        await server.stop()
+    }
+}
