@@ -177,21 +177,26 @@ enum API {
     }
 
     /// The order as its own command's events left it: accepted, filled in part or whole, cancelled.
-    static func order(_ request: NewOrder, events: [Event], at time: Timestamp) -> Order {
-        var filled: Int64 = 0
+    /// `filledBefore` counts what a replaced order had filled before (its fills are not in these events).
+    static func order(_ request: NewOrder, events: [Event], at time: Timestamp, filledBefore: Int64 = 0) -> Order {
+        var filled: Int64 = filledBefore
         var notional: Int128 = 0
-        var leaves = request.quantity.shares
+        var filledHere: Int64 = 0
+        var leaves = request.quantity.shares - filledBefore
         var cancelled = false
         for event in events {
             switch event {
             case .trade(let t) where t.takerOrderID == request.orderID || t.makerOrderID == request.orderID:
                 filled += t.quantity.shares
+                filledHere += t.quantity.shares
                 notional += Int128(t.price.units) * Int128(t.quantity.shares)
                 leaves = t.takerOrderID == request.orderID ? t.takerLeaves.shares : t.makerLeaves.shares
             case .orderCancelled(let id, _, _, _) where id == request.orderID:
                 cancelled = true
             case .selfTradeDecremented(let id, _, _, let remaining) where id == request.orderID:
                 leaves = remaining.shares
+            case .orderReplaced(let r) where r.newOrderID == request.orderID:
+                leaves = r.leaves.shares
             default:
                 break
             }
@@ -202,7 +207,7 @@ enum API {
                      created_at: stamp, updated_at: stamp, submitted_at: stamp,
                      filled_at: status == "filled" ? stamp : nil, canceled_at: cancelled ? stamp : nil,
                      symbol: request.symbol.description, qty: String(request.quantity.shares), filled_qty: String(filled),
-                     filled_avg_price: filled > 0 ? decimal(Int64(notional / Int128(filled))) : nil,
+                     filled_avg_price: filledHere > 0 ? decimal(Int64(notional / Int128(filledHere))) : nil,
                      order_type: name(request.type), type: name(request.type), side: request.side == .buy ? "buy" : "sell",
                      time_in_force: name(request.timeInForce), limit_price: request.limitPrice.map(decimal),
                      stop_price: request.stopPrice.map(decimal), status: status)

@@ -1,4 +1,5 @@
 import BourseCore
+import BourseEngine
 import Foundation
 
 /// The body of `POST /v2/orders`, in Alpaca's field names. Prices are decimal strings (JSON numbers would
@@ -96,6 +97,30 @@ struct OrderRequest: Decodable {
         case let other?: return .failure(.invalid("stp must be none, cancel_newest, cancel_oldest, cancel_both or decrement, not \"\(other)\""))
         }
         return .success(order)
+    }
+}
+
+/// The body of `PATCH /v2/orders/{id}`: a new total quantity and new prices, each optional.
+struct ReplaceRequest: Decodable {
+    var qty: OrderRequest.WholeNumber?
+    var limit_price: String?
+    var stop_price: String?
+    var time_in_force: String?
+    var client_order_id: String?
+
+    func replace(_ open: OpenOrder, newID: OrderID) -> Result<ReplaceOrder, RequestProblem> {
+        if time_in_force != nil { return .failure(.invalid("time_in_force cannot be replaced")) }
+        if client_order_id != nil { return .failure(.invalid("client_order_id is not supported yet")) }
+        var replace = ReplaceOrder(orderID: open.orderID, newOrderID: newID, account: open.account,
+                                   quantity: qty.map { Quantity($0.value) } ?? open.quantity)
+        for (field, text, target) in [("limit_price", limit_price, \ReplaceOrder.limitPrice), ("stop_price", stop_price, \ReplaceOrder.stopPrice)] {
+            guard let text else { continue }
+            guard let price = Price(dollars: text) else {
+                return .failure(.invalid("\(field) \"\(text)\" must be a decimal string with at most four decimals"))
+            }
+            replace[keyPath: target] = price
+        }
+        return .success(replace)
     }
 }
 

@@ -31,9 +31,15 @@ struct Routes: Sendable {
             let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
             return try await handle(request) { key in try await placeOrder(key, body) }
         }
+        router.patch("/v2/orders/:id") { request, context in
+            var request = request
+            let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
+            return try await handle(request) { key in try await replaceOrder(key, context.parameters.get("id") ?? "", body) }
+        }
         router.delete("/v2/orders/:id") { request, context in
             try await handle(request) { key in try await cancelOrder(key, context.parameters.get("id") ?? "") }
         }
+        Admin(venue: venue).add(to: router, handle: handle)
     }
 
     /// An API failure: an HTTP status and Alpaca's error body.
@@ -47,7 +53,7 @@ struct Routes: Sendable {
     }
 
     /// Authenticates, runs the handler and turns failures into Alpaca's error bodies.
-    private func handle(_ request: Request, _ body: (StoredKey) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, _ body: (StoredKey) async throws -> Response) async throws -> Response {
         guard let id = request.headers[Self.keyIDHeader], let secret = request.headers[Self.secretHeader],
               let key = keys.authenticate(keyID: id, secret: secret) else {
             return Self.error(Failure(status: .unauthorized, code: 40110000, message: "request is not authorized"))
@@ -118,15 +124,7 @@ struct Routes: Sendable {
     }
 
     private func placeOrder(_ key: StoredKey, _ body: ByteBuffer?) async throws -> Response {
-        guard let body else {
-            throw Failure(status: .contentTooLarge, code: 41310000, message: "the request body is larger than \(Self.bodyBytesMax) bytes")
-        }
-        let request: OrderRequest
-        do {
-            request = try JSONDecoder().decode(OrderRequest.self, from: Data(buffer: body))
-        } catch let error as DecodingError {
-            throw Failure.unprocessable(Self.describe(error))
-        }
+        let request: OrderRequest = try Self.decode(body)
         let order: NewOrder
         switch request.order(id: venue.newOrderID(), account: AccountID(key.account)) {
         case .success(let o): order = o
@@ -140,6 +138,34 @@ struct Routes: Sendable {
             }
         }
         return Self.json(API.order(order, events: ack.events, at: ack.command.time))
+    }
+
+    /// Cancel/replace: the order continues under a new id with the new quantity and prices; the answer is
+    /// the new order.
+    private func replaceOrder(_ key: StoredKey, _ text: String, _ body: ByteBuffer?) async throws -> Response {
+        let request: ReplaceRequest = try Self.decode(body)
+        let account = AccountID(key.account)
+        guard let raw = UInt64(text),
+              let open = try await venue.read({ $0.openOrders(of: account) }).first(where: { $0.orderID.rawValue == raw }) else {
+            throw Failure.notFound("order \(text) is not open; filled, canceled and expired orders are not kept yet")
+        }
+        let replace: ReplaceOrder
+        switch request.replace(open, newID: venue.newOrderID()) {
+        case .success(let r): replace = r
+        case .failure(.invalid(let message)): throw Failure.unprocessable(message)
+        }
+        let ack = try await venue.execute(.replace(replace))
+        for event in ack.events {
+            if case .replaceRejected(_, _, _, let reason) = event {
+                throw Failure(status: Self.isRisk(reason) ? .forbidden : .unprocessableContent,
+                              code: Self.isRisk(reason) ? 40310000 : 42210000, message: "\(reason.code): \(reason.message)")
+            }
+        }
+        var order = NewOrder(orderID: replace.newOrderID, account: account, symbol: open.symbol, side: open.side, type: open.type,
+                             timeInForce: open.timeInForce, quantity: replace.quantity,
+                             limitPrice: replace.limitPrice ?? open.limitPrice, stopPrice: replace.stopPrice ?? open.stopPrice)
+        let filledBefore = open.quantity.shares - open.leaves.shares
+        return Self.json(API.order(order, events: ack.events, at: ack.command.time, filledBefore: filledBefore))
     }
 
     private func cancelOrder(_ key: StoredKey, _ text: String) async throws -> Response {
@@ -165,6 +191,18 @@ struct Routes: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// The body as JSON of `T`, or the failure that says what is wrong with it.
+    static func decode<T: Decodable>(_ body: ByteBuffer?) throws -> T {
+        guard let body else {
+            throw Failure(status: .contentTooLarge, code: 41310000, message: "the request body is larger than \(bodyBytesMax) bytes")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer: body))
+        } catch let error as DecodingError {
+            throw Failure.unprocessable(describe(error))
+        }
+    }
 
     static func describe(_ error: DecodingError) -> String {
         func path(_ context: DecodingError.Context) -> String {

@@ -33,9 +33,9 @@ struct ServerTests {
             opened.venue.stop()
         }
 
-        func key(account: UInt32) -> IssuedKey {
+        func key(account: UInt32, role: Role = .trader) -> IssuedKey {
             let keys = (try? JSONDecoder().decode([IssuedKey].self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/credentials.json")))) ?? []
-            return keys.first { $0.account == account && $0.role == .trader }!
+            return keys.first { $0.account == account && $0.role == role }!
         }
 
         /// Sends a request; returns the status and the body parsed as JSON (nil when there is none).
@@ -150,6 +150,48 @@ struct ServerTests {
         #expect(tooLarge == 413)
         let (_, after) = try await server.send("GET", "/v2/account", as: trader)
         #expect(NSDictionary(dictionary: after as? [String: Any] ?? [:]) == NSDictionary(dictionary: before as? [String: Any] ?? [:]))
+        await server.stop()
+    }
+
+    @Test("a replace continues the order under a new id; an admin halts a symbol and uses the kill switch, a trader may not")
+    func replaceAndAdmin() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await Running(directory: directory)
+        let trader = server.key(account: 1), admin = server.key(account: 3, role: .admin)
+
+        let (_, placed) = try await server.order(trader, #""symbol":"SPY","qty":"10","side":"buy","type":"limit","time_in_force":"gtc","limit_price":"550.00""#)
+        let id = placed["id"] as? String ?? ""
+        let (replacedStatus, replaced) = try await server.send("PATCH", "/v2/orders/\(id)", as: trader, body: #"{"qty":"4","limit_price":"551.00"}"#)
+        let newOrder = replaced as? [String: Any] ?? [:]
+        #expect(replacedStatus == 200 && newOrder["qty"] as? String == "4" && newOrder["limit_price"] as? String == "551.00")
+        #expect(newOrder["id"] as? String != id)
+        let (gone, _) = try await server.send("GET", "/v2/orders/\(id)", as: trader)
+        #expect(gone == 404)
+        let (tooMuch, refusal) = try await server.send("PATCH", "/v2/orders/\(newOrder["id"] as? String ?? "")", as: trader, body: #"{"qty":"3000"}"#)
+        #expect(tooMuch == 403 && ((refusal as? [String: Any])?["message"] as? String)?.hasPrefix("insufficient_buying_power") == true)
+
+        let (forbidden, _) = try await server.send("POST", "/v1/admin/symbols/SPY/state", as: trader, body: #"{"state":"halted"}"#)
+        #expect(forbidden == 403)
+        let (halted, _) = try await server.send("POST", "/v1/admin/symbols/SPY/state", as: admin, body: #"{"state":"halted"}"#)
+        #expect(halted == 200)
+        let (rejected, rejection) = try await server.order(trader, #""symbol":"SPY","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":"550.00""#)
+        #expect(rejected == 422 && rejection["message"] as? String == "symbol_halted: SPY is halted: only cancels are accepted")
+        let (_, _) = try await server.send("POST", "/v1/admin/symbols/SPY/state", as: admin, body: #"{"state":"open"}"#)
+
+        let (killed, _) = try await server.send("POST", "/v1/admin/accounts/1/kill", as: admin)
+        #expect(killed == 200)
+        let (_, open) = try await server.send("GET", "/v2/orders", as: trader)
+        #expect((open as? [Any])?.isEmpty == true)
+        let (blocked, blockedBody) = try await server.order(trader, #""symbol":"SPY","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":"550.00""#)
+        #expect(blocked == 403 && blockedBody["message"] as? String == "account_blocked: account 1 is blocked: only cancels are accepted")
+
+        let (opened, _) = try await server.send("POST", "/v1/admin/accounts", as: admin, body: #"{"id":9,"kind":"cash"}"#)
+        #expect(opened == 200)
+        let (funded, _) = try await server.send("POST", "/v1/admin/accounts/9/deposits", as: admin, body: #"{"amount":"2500.50"}"#)
+        #expect(funded == 200)
+        let (again, duplicate) = try await server.send("POST", "/v1/admin/accounts", as: admin, body: #"{"id":9,"kind":"cash"}"#)
+        #expect(again == 422 && (duplicate as? [String: Any])?["message"] as? String == "account_exists: account 9 already exists")
         await server.stop()
     }
 }

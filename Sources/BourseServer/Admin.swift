@@ -1,0 +1,107 @@
+import BourseCore
+import BourseEngine
+import Foundation
+import Hummingbird
+
+/// Bourse's own operator endpoints, under `/v1/admin`: trading states, the kill switch (risk and admin
+/// keys), and opening and funding accounts (admin keys). Each is one command through the sequencer, so
+/// each is journaled like any order.
+struct Admin: Sendable {
+    let venue: Venue
+
+    typealias Handle = @Sendable (Request, (StoredKey) async throws -> Response) async throws -> Response
+
+    func add(to router: Router<BasicRequestContext>, handle: @escaping Handle) {
+        router.post("/v1/admin/symbols/:symbol/state") { request, context in
+            var request = request
+            let body = try? await request.collectBody(upTo: Routes.bodyBytesMax)
+            return try await handle(request) { key in
+                try require(key, [.risk, .admin], to: "change a symbol's trading state")
+                let change: StateChange = try Routes.decode(body)
+                guard let symbol = try? Symbol(validating: context.parameters.get("symbol") ?? "") else {
+                    throw Routes.Failure.notFound("symbol \(context.parameters.get("symbol") ?? "") is not valid")
+                }
+                guard let state = StateChange.states[change.state] else {
+                    throw Routes.Failure.unprocessable("state must be pre_open, open, halted or closed, not \"\(change.state)\"")
+                }
+                return try await run(.setTradingState(symbol, state))
+            }
+        }
+        router.post("/v1/admin/accounts/:id/kill") { request, context in
+            try await handle(request) { key in
+                try require(key, [.risk, .admin], to: "use the kill switch")
+                return try await run(.killSwitch(try account(context)))
+            }
+        }
+        router.post("/v1/admin/accounts") { request, _ in
+            var request = request
+            let body = try? await request.collectBody(upTo: Routes.bodyBytesMax)
+            return try await handle(request) { key in
+                try require(key, [.admin], to: "open accounts")
+                let open: OpenAccount = try Routes.decode(body)
+                guard let kind = AccountKind(name: open.kind) else {
+                    throw Routes.Failure.unprocessable("kind must be cash or margin, not \"\(open.kind)\"")
+                }
+                return try await run(.openAccount(AccountID(open.id), AccountTerms(kind: kind)))
+            }
+        }
+        router.post("/v1/admin/accounts/:id/deposits") { request, context in
+            var request = request
+            let body = try? await request.collectBody(upTo: Routes.bodyBytesMax)
+            return try await handle(request) { key in
+                try require(key, [.admin], to: "fund accounts")
+                let deposit: Deposit = try Routes.decode(body)
+                guard let amount = Money(dollars: deposit.amount) else {
+                    throw Routes.Failure.unprocessable("amount \"\(deposit.amount)\" must be a decimal string with at most four decimals")
+                }
+                return try await run(.deposit(try account(context), amount))
+            }
+        }
+    }
+
+    struct StateChange: Decodable {
+        var state: String
+        static let states: [String: TradingState] = ["pre_open": .preOpen, "open": .open, "halted": .halted, "closed": .closed]
+    }
+
+    struct OpenAccount: Decodable {
+        var id: UInt32
+        var kind: String
+    }
+
+    struct Deposit: Decodable {
+        var amount: String
+    }
+
+    private func require(_ key: StoredKey, _ roles: [Role], to action: String) throws {
+        guard roles.contains(key.role) else {
+            throw Routes.Failure(status: .forbidden, code: 40310000, message: "a \(key.role.rawValue) key may not \(action)")
+        }
+    }
+
+    private func account(_ context: BasicRequestContext) throws -> AccountID {
+        guard let raw = context.parameters.get("id").flatMap(UInt32.init) else {
+            throw Routes.Failure.notFound("account \(context.parameters.get("id") ?? "") does not exist")
+        }
+        return AccountID(raw)
+    }
+
+    /// Runs an admin command; a rejection is a 422 naming the reason, success lists what happened.
+    private func run(_ command: Command) async throws -> Response {
+        let ack = try await venue.execute(command)
+        if case .commandRejected(let reason)? = ack.events.first {
+            throw Routes.Failure.unprocessable("\(reason.code): \(reason.message)")
+        }
+        return Routes.json(["sequence": String(ack.command.sequence), "events": String(ack.events.count)])
+    }
+}
+
+extension AccountKind {
+    init?(name: String) {
+        switch name {
+        case "cash": self = .cash
+        case "margin": self = .margin
+        default: return nil
+        }
+    }
+}
