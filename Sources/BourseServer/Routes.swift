@@ -9,6 +9,7 @@ import Hummingbird
 struct Routes: Sendable {
     let venue: Venue
     let keys: KeyStore
+    let limiter: RateLimiter
     static let keyIDHeader = HTTPField.Name("APCA-API-KEY-ID")!
     static let secretHeader = HTTPField.Name("APCA-API-SECRET-KEY")!
     /// Request bodies larger than this are refused.
@@ -57,6 +58,12 @@ struct Routes: Sendable {
         guard let id = request.headers[Self.keyIDHeader], let secret = request.headers[Self.secretHeader],
               let key = keys.authenticate(keyID: id, secret: secret) else {
             return Self.error(Failure(status: .unauthorized, code: 40110000, message: "request is not authorized"))
+        }
+        if let wait = limiter.take(key.keyID) {
+            var response = Self.error(Failure(status: .tooManyRequests, code: 42910000,
+                                              message: "rate limit exceeded: \(Int(limiter.perSecond)) requests a second for each key"))
+            response.headers[.retryAfter] = String(wait)
+            return response
         }
         do {
             return try await body(key)

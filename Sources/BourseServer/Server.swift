@@ -8,18 +8,25 @@ public struct Server: Sendable {
     public let opened: DataDirectory.Opened
     public let host: String
     public let port: Int
+    /// Requests a second allowed for each API key, and how many may come at once.
+    public let rateLimit: Int
+    public let rateBurst: Int
 
-    public init(opened: DataDirectory.Opened, host: String = "127.0.0.1", port: Int = 8080) {
+    public init(opened: DataDirectory.Opened, host: String = "127.0.0.1", port: Int = 8080,
+                rateLimit: Int = 2_000, rateBurst: Int = 4_000) {
         self.opened = opened
         self.host = host
         self.port = port
+        self.rateLimit = rateLimit
+        self.rateBurst = rateBurst
     }
 
     /// The Hummingbird application; `onRunning` is told the port it listens on (useful with port 0).
     public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
         -> some ApplicationProtocol {
         let router = Router()
-        Routes(venue: opened.venue, keys: opened.keys).add(to: router)
+        Routes(venue: opened.venue, keys: opened.keys,
+               limiter: RateLimiter(perSecond: rateLimit, burst: rateBurst)).add(to: router)
         var logger = Logger(label: "bourse")
         logger.logLevel = .info
         return Application(

@@ -18,6 +18,10 @@ struct Serve: AsyncParsableCommand {
     var port = 8080
     @Option(help: "The address to listen on.")
     var host = "127.0.0.1"
+    @Option(help: "Requests a second allowed for each API key (more get 429 with Retry-After).")
+    var rateLimit = 2_000
+    @Option(help: "How many requests a key may send at once before the rate limit applies.")
+    var rateBurst = 4_000
 
     func run() async throws {
         let opened = try await DataDirectory(path: dataDir).open()
@@ -32,7 +36,7 @@ struct Serve: AsyncParsableCommand {
                 say("  \(key.role.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) account \(key.account)  APCA-API-KEY-ID \(key.keyID)  APCA-API-SECRET-KEY \(key.secret)")
             }
         }
-        let server = Server(opened: opened, host: host, port: port)
+        let server = Server(opened: opened, host: host, port: port, rateLimit: rateLimit, rateBurst: rateBurst)
         let app = server.application { port in say("listening on http://\(host):\(port)") }
         do {
             try await app.runService()

@@ -17,11 +17,12 @@ struct ServerTests {
         let port: Int
         let task: Task<Void, any Error>
 
-        init(directory: String) async throws {
+        init(directory: String, rateLimit: Int = 2_000, rateBurst: Int = 4_000) async throws {
             self.directory = directory
             opened = try await DataDirectory(path: directory).open()
             let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-            let app = Server(opened: opened, port: 0).application { port in continuation.yield(port) }
+            let app = Server(opened: opened, port: 0, rateLimit: rateLimit, rateBurst: rateBurst)
+                .application { port in continuation.yield(port) }
             task = Task { try await app.run() }
             var iterator = ports.makeAsyncIterator()
             port = await iterator.next() ?? 0
@@ -40,6 +41,13 @@ struct ServerTests {
 
         /// Sends a request; returns the status and the body parsed as JSON (nil when there is none).
         func send(_ method: String, _ path: String, as key: IssuedKey?, body: String? = nil) async throws -> (Int, Any?) {
+            let (status, body, _) = try await exchange(method, path, as: key, body: body)
+            return (status, body)
+        }
+
+        /// As `send`, with the response's headers.
+        func exchange(_ method: String, _ path: String, as key: IssuedKey?, body: String? = nil) async throws
+            -> (Int, Any?, [AnyHashable: Any]) {
             var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
             request.httpMethod = method
             if let key {
@@ -51,8 +59,9 @@ struct ServerTests {
                 request.setValue("application/json", forHTTPHeaderField: "Content-Type")
             }
             let (data, response) = try await URLSession.shared.data(for: request)
-            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-            return (status, data.isEmpty ? nil : try? JSONSerialization.jsonObject(with: data))
+            let http = response as? HTTPURLResponse
+            return (http?.statusCode ?? 0, data.isEmpty ? nil : try? JSONSerialization.jsonObject(with: data),
+                    http?.allHeaderFields ?? [:])
         }
 
         func order(_ key: IssuedKey, _ fields: String) async throws -> (Int, [String: Any]) {
@@ -192,6 +201,22 @@ struct ServerTests {
         #expect(funded == 200)
         let (again, duplicate) = try await server.send("POST", "/v1/admin/accounts", as: admin, body: #"{"id":9,"kind":"cash"}"#)
         #expect(again == 422 && (duplicate as? [String: Any])?["message"] as? String == "account_exists: account 9 already exists")
+        await server.stop()
+    }
+
+    @Test("a key over its rate limit gets 429 with Retry-After; another key is not held back")
+    func rateLimit() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await Running(directory: directory, rateLimit: 1, rateBurst: 3)
+        let first = server.key(account: 1), second = server.key(account: 2)
+        var statuses: [Int] = []
+        for _ in 0..<4 { statuses.append(try await server.send("GET", "/v2/account", as: first).0) }
+        #expect(statuses == [200, 200, 200, 429])
+        let (status, body, headers) = try await server.exchange("GET", "/v2/account", as: first)
+        #expect(status == 429 && (body as? [String: Any])?["message"] as? String == "rate limit exceeded: 1 requests a second for each key")
+        #expect(headers.first { ($0.key as? String)?.lowercased() == "retry-after" }?.value as? String == "1")
+        #expect(try await server.send("GET", "/v2/account", as: second).0 == 200)
         await server.stop()
     }
 }
