@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // C for what Swift cannot say: a cache prefetch hint, and CRC-32C on the CPU's instruction.
@@ -45,6 +46,9 @@ let package = Package(
             dependencies: [
                 "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // Seeded command streams, the reference venue and the quantity ledger, shared by the tests.

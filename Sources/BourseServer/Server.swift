@@ -1,3 +1,4 @@
+import BourseCore
 import Foundation
 import Hummingbird
 import Logging
@@ -20,6 +21,9 @@ public struct Server: Sendable {
         self.rateLimit = rateLimit
         self.rateBurst = rateBurst
     }
+
+    /// How the API writes a time.
+    public static func rfc3339(_ time: Timestamp) -> String { API.time(time) }
 
     /// The Hummingbird application; `onRunning` is told the port it listens on (useful with port 0).
     public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in })

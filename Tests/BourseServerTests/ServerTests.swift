@@ -220,3 +220,19 @@ struct ServerTests {
         await server.stop()
     }
 }
+
+@Suite("API formats")
+struct APIFormatTests {
+    @Test("times are RFC 3339 in UTC with nanoseconds, across leap days and centuries")
+    func times() {
+        let cases: [(Int64, String)] = [
+            (0, "1970-01-01T00:00:00.000000000Z"),
+            (951_782_400_000_000_001, "2000-02-29T00:00:00.000000001Z"),
+            (1_795_333_992_323_837_639, "2026-11-22T07:53:12.323837639Z"),
+            (4_107_542_399_999_999_999, "2100-02-28T23:59:59.999999999Z"),
+        ]
+        for (nanos, text) in cases {
+            #expect(Server.rfc3339(Timestamp(nanos: nanos)) == text)
+        }
+    }
+}
