@@ -168,7 +168,7 @@ struct Routes: Sendable {
                               code: Self.isRisk(reason) ? 40310000 : 42210000, message: "\(reason.code): \(reason.message)")
             }
         }
-        var order = NewOrder(orderID: replace.newOrderID, account: account, symbol: open.symbol, side: open.side, type: open.type,
+        let order = NewOrder(orderID: replace.newOrderID, account: account, symbol: open.symbol, side: open.side, type: open.type,
                              timeInForce: open.timeInForce, quantity: replace.quantity,
                              limitPrice: replace.limitPrice ?? open.limitPrice, stopPrice: replace.stopPrice ?? open.stopPrice)
         let filledBefore = open.quantity.shares - open.leaves.shares
