@@ -174,6 +174,13 @@ public final class Sequencer: @unchecked Sendable {
         return failure
     }
 
+    /// Commands waiting for the sequencer thread.
+    public var queueDepth: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return queue.count
+    }
+
     /// The sequence of the last command applied; read after `stop` to snapshot.
     public var lastSequence: UInt64 { sequence }
 

@@ -1,5 +1,6 @@
 import BourseCore
 import BourseEngine
+import BourseJournal
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -10,6 +11,7 @@ struct Routes: Sendable {
     let venue: Venue
     let keys: KeyStore
     let limiter: RateLimiter
+    let metrics: Metrics
     static let keyIDHeader = HTTPField.Name("APCA-API-KEY-ID")!
     static let secretHeader = HTTPField.Name("APCA-API-SECRET-KEY")!
     /// Request bodies larger than this are refused.
@@ -17,6 +19,7 @@ struct Routes: Sendable {
 
     func add(to router: Router<BasicRequestContext>) {
         router.get("/healthz") { _, _ in Self.json(["status": "ok"]) }
+        router.get("/metrics") { _, _ in try await renderMetrics() }
         router.get("/v2/account") { request, _ in try await handle(request) { key in try await account(key) } }
         router.get("/v2/positions") { request, _ in try await handle(request) { key in try await positions(key) } }
         router.get("/v2/positions/:symbol") { request, context in
@@ -53,8 +56,15 @@ struct Routes: Sendable {
         static func unprocessable(_ message: String) -> Failure { Failure(status: .unprocessableContent, code: 42210000, message: message) }
     }
 
-    /// Authenticates, runs the handler and turns failures into Alpaca's error bodies.
+    /// Authenticates, runs the handler and turns failures into Alpaca's error bodies, counting each answer
+    /// by status.
     func handle(_ request: Request, _ body: (StoredKey) async throws -> Response) async throws -> Response {
+        let response = try await answer(request, body)
+        metrics.count("bourse_http_requests_total", "status=\"\(response.status.code)\"")
+        return response
+    }
+
+    private func answer(_ request: Request, _ body: (StoredKey) async throws -> Response) async throws -> Response {
         guard let id = request.headers[Self.keyIDHeader], let secret = request.headers[Self.secretHeader],
               let key = keys.authenticate(keyID: id, secret: secret) else {
             return Self.error(Failure(status: .unauthorized, code: 40110000, message: "request is not authorized"))
@@ -137,14 +147,31 @@ struct Routes: Sendable {
         case .success(let o): order = o
         case .failure(.invalid(let message)): throw Failure.unprocessable(message)
         }
+        let received = monotonicNanos()
         let ack = try await venue.execute(.newOrder(order))
+        metrics.ackLatency(nanos: monotonicNanos() - received)
         for event in ack.events {
             if case .orderRejected(_, _, let reason) = event {
+                metrics.count("bourse_orders_total", "outcome=\"rejected\"")
+                metrics.count("bourse_order_rejections_total", "reason=\"\(reason.code)\"")
                 throw Failure(status: Self.isRisk(reason) ? .forbidden : .unprocessableContent,
                               code: Self.isRisk(reason) ? 40310000 : 42210000, message: "\(reason.code): \(reason.message)")
             }
         }
-        return Self.json(API.order(order, events: ack.events, at: ack.command.time))
+        let placed = API.order(order, events: ack.events, at: ack.command.time)
+        metrics.count("bourse_orders_total", "outcome=\"\(placed.status)\"")
+        return Self.json(placed)
+    }
+
+    private func renderMetrics() async throws -> Response {
+        let (openOrders, accounts) = try await venue.read { ($0.openOrderCount, $0.accountIDs.count) }
+        let text = metrics.render(gauges: [
+            ("bourse_sequencer_queue_depth", "Commands waiting for the sequencer.", venue.sequencer.queueDepth),
+            ("bourse_open_orders", "Open orders in the engine.", openOrders),
+            ("bourse_accounts", "Accounts in the engine.", accounts),
+        ])
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
     /// Cancel/replace: the order continues under a new id with the new quantity and prices; the answer is

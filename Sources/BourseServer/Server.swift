@@ -29,8 +29,8 @@ public struct Server: Sendable {
     public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
         -> some ApplicationProtocol {
         let router = Router()
-        Routes(venue: opened.venue, keys: opened.keys,
-               limiter: RateLimiter(perSecond: rateLimit, burst: rateBurst)).add(to: router)
+        Routes(venue: opened.venue, keys: opened.keys, limiter: RateLimiter(perSecond: rateLimit, burst: rateBurst),
+               metrics: Metrics()).add(to: router)
         var logger = Logger(label: "bourse")
         logger.logLevel = .info
         return Application(

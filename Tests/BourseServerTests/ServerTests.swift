@@ -219,6 +219,27 @@ struct ServerTests {
         #expect(try await server.send("GET", "/v2/account", as: second).0 == 200)
         await server.stop()
     }
+
+    @Test("/metrics counts orders by outcome and reason, answers by status, and acknowledgement latency")
+    func metrics() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await Running(directory: directory)
+        let trader = server.key(account: 1)
+        _ = try await server.order(trader, #""symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":"189.00""#)
+        _ = try await server.order(trader, #""symbol":"AAPL","qty":"6000","side":"buy","type":"limit","time_in_force":"day","limit_price":"189.00""#)
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(server.port)/metrics")!)
+        request.httpMethod = "GET"
+        let (data, _) = try await URLSession.shared.data(for: request)
+        let text = String(decoding: data, as: UTF8.self)
+        for line in ["bourse_orders_total{outcome=\"new\"} 1", "bourse_orders_total{outcome=\"rejected\"} 1",
+                     "bourse_order_rejections_total{reason=\"insufficient_buying_power\"} 1",
+                     "bourse_http_requests_total{status=\"200\"} 1", "bourse_http_requests_total{status=\"403\"} 1",
+                     "bourse_ack_latency_seconds_count 2", "bourse_open_orders 1", "bourse_accounts 3"] {
+            #expect(text.contains(line + "\n"), "\(line)")
+        }
+        await server.stop()
+    }
 }
 
 @Suite("API formats")
