@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
     ],
     targets: [
         // C for what Swift cannot say: a cache prefetch hint, and CRC-32C on the CPU's instruction.
@@ -35,6 +36,7 @@ let package = Package(
             dependencies: [
                 "BourseCore", "BourseEngine", "BourseJournal", "BourseNode",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -56,7 +58,11 @@ let package = Package(
         .testTarget(name: "BourseCoreTests", dependencies: ["BourseCore"]),
         .testTarget(name: "BourseEngineTests", dependencies: ["BourseCore", "BourseEngine", "BourseTestSupport"]),
         .testTarget(name: "BourseJournalTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseTestSupport"]),
-        .testTarget(name: "BourseServerTests", dependencies: ["BourseCore", "BourseServer", "BourseTestSupport"]),
+        .testTarget(name: "BourseServerTests", dependencies: [
+            "BourseCore", "BourseServer", "BourseTestSupport",
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Depends on the executable so that `swift test` builds it: the crash test runs it as a child process.
         .testTarget(name: "BourseNodeTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "bourse", "BourseTestSupport"]),
     ],

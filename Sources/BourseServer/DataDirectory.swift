@@ -18,6 +18,7 @@ public struct DataDirectory: Sendable {
     public struct Opened: Sendable {
         public var venue: Venue
         var keys: KeyStore
+        var updates: TradeUpdates
         /// The keys created by this start (a new directory), to print once.
         public var issued: [IssuedKey]
         public var recovery: RecoveryReport
@@ -36,9 +37,14 @@ public struct DataDirectory: Sendable {
                                        keepsAccounts: true)
         let sequencer = Sequencer(engine: engine, journal: writer, lastSequence: report.lastSequence,
                                   configuration: .init(snapshotEvery: snapshotEvery, snapshotDirectory: journal))
+        let updates = TradeUpdates()
+        sequencer.add(updates.consumer)
+        let firstOrderID = UInt64(max(wallClockNanos(), engine.lastCommandTime.nanos + 1))
         sequencer.start()
-        let venue = Venue(sequencer: sequencer,
-                          firstOrderID: UInt64(max(wallClockNanos(), engine.lastCommandTime.nanos + 1)))
+        let venue = Venue(sequencer: sequencer, firstOrderID: firstOrderID)
+        // Before any command: the orders already open, so that the stream can describe their updates.
+        updates.seed(try await venue.read { engine in engine.accountIDs.flatMap { engine.openOrders(of: $0) } })
+        updates.start()
         var issued: [IssuedKey] = []
         if fresh {
             for command in DemoVenue.setup() {
@@ -58,7 +64,7 @@ public struct DataDirectory: Sendable {
             try write(stored, to: keysFile)
         }
         let keys = try JSONDecoder().decode([StoredKey].self, from: Data(contentsOf: URL(fileURLWithPath: keysFile)))
-        return Opened(venue: venue, keys: KeyStore(keys), issued: issued, recovery: report)
+        return Opened(venue: venue, keys: KeyStore(keys), updates: updates, issued: issued, recovery: report)
     }
 
     /// Writes JSON readable by its owner only.

@@ -1,6 +1,7 @@
 import BourseCore
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 
@@ -31,10 +32,13 @@ public struct Server: Sendable {
         let router = Router()
         Routes(venue: opened.venue, keys: opened.keys, limiter: RateLimiter(perSecond: rateLimit, burst: rateBurst),
                metrics: Metrics()).add(to: router)
+        let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
+        TradeStream(keys: opened.keys, updates: opened.updates).add(to: webSocketRouter)
         var logger = Logger(label: "bourse")
         logger.logLevel = .info
         return Application(
             router: router,
+            server: .http1WebSocketUpgrade(webSocketRouter: webSocketRouter),
             configuration: .init(address: .hostname(host, port: port), serverName: "bourse"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)

@@ -2,6 +2,8 @@ import BourseCore
 import BourseServer
 import BourseTestSupport
 import Foundation
+import HummingbirdWSClient
+import Logging
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -240,6 +242,58 @@ struct ServerTests {
         }
         await server.stop()
     }
+
+    @Test("the trade updates stream tells an account of its order's acceptance and fill, and nothing of others'")
+    func tradeUpdates() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await Running(directory: directory)
+        let buyer = server.key(account: 1), seller = server.key(account: 3)
+        let received = Received()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await WebSocketClient.connect(url: "ws://127.0.0.1:\(server.port)/stream", logger: Logger(label: "test")) { inbound, outbound, _ in
+                    try await outbound.write(.text(#"{"action":"authenticate","data":{"key_id":"\#(buyer.keyID)","secret_key":"\#(buyer.secret)"}}"#))
+                    var iterator = inbound.messages(maxSize: 1 << 16).makeAsyncIterator()
+                    var listening = false
+                    while let message = try await iterator.next() {
+                        guard case .text(let text) = message else { continue }
+                        received.append(text)
+                        if text.contains(#""status":"authorized""#) {
+                            try await outbound.write(.text(#"{"action":"listen","data":{"streams":["trade_updates"]}}"#))
+                        } else if text.contains(#""stream":"listening""#), !listening {
+                            listening = true
+                            _ = try await server.order(buyer, #""symbol":"TSLA","qty":"3","side":"buy","type":"limit","time_in_force":"day","limit_price":"250.00""#)
+                            _ = try await server.order(seller, #""symbol":"TSLA","qty":"3","side":"sell","type":"limit","time_in_force":"day","limit_price":"250.00""#)
+                        } else if text.contains(#""event":"fill""#) {
+                            return
+                        }
+                    }
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(20))
+                throw CancellationError()
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+        let messages = received.all
+        #expect(messages.first?.contains(#""status":"authorized""#) == true)
+        let updates = messages.filter { $0.contains(#""stream":"trade_updates""#) }
+        #expect(updates.count == 2)
+        #expect(updates.first?.contains(#""event":"new""#) == true && updates.first?.contains(#""symbol":"TSLA""#) == true)
+        #expect(updates.last?.contains(#""event":"fill""#) == true && updates.last?.contains(#""filled_qty":"3""#) == true)
+        #expect(updates.last?.contains(#""price":"250.00""#) == true && updates.last?.contains(#""status":"filled""#) == true)
+        await server.stop()
+    }
+}
+
+final class Received: @unchecked Sendable {
+    private let lock = NSLock()
+    private var texts: [String] = []
+    func append(_ text: String) { lock.withLock { texts.append(text) } }
+    var all: [String] { lock.withLock { texts } }
 }
 
 @Suite("API formats")

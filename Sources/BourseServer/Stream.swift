@@ -1,0 +1,72 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+
+/// `/stream`, Alpaca's trading stream: authenticate, listen to `trade_updates`, then receive every
+/// update of the key's account. Messages are JSON text frames.
+struct TradeStream: Sendable {
+    let keys: KeyStore
+    let updates: TradeUpdates
+
+    private struct Message: Decodable {
+        struct Data: Decodable {
+            var key_id: String?
+            var secret_key: String?
+            var streams: [String]?
+        }
+        var action: String
+        var data: Data?
+    }
+
+    func add(to router: Router<BasicWebSocketRequestContext>) {
+        router.ws("/stream") { _, _ in .upgrade() } onUpgrade: { inbound, outbound, _ in
+            try await serve(inbound, outbound)
+        }
+    }
+
+    private func serve(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter) async throws {
+        var key: StoredKey?
+        var listening: (subscriber: TradeUpdates.Subscriber, writer: Task<Void, Never>)?
+        defer {
+            if let listening {
+                updates.unsubscribe(listening.subscriber)
+                listening.writer.cancel()
+            }
+        }
+        for try await message in inbound.messages(maxSize: 1 << 14) {
+            guard case .text(let text) = message,
+                  let request = try? JSONDecoder().decode(Message.self, from: Data(text.utf8)) else {
+                try await outbound.write(.text(TradeUpdates.errorMessage("messages are JSON objects with an action")))
+                continue
+            }
+            switch request.action {
+            case "authenticate", "auth":
+                key = keys.authenticate(keyID: request.data?.key_id ?? "", secret: request.data?.secret_key ?? "")
+                let status = key == nil ? "unauthorized" : "authorized"
+                try await outbound.write(.text(#"{"stream":"authorization","data":{"status":"\#(status)","action":"authenticate"}}"#))
+            case "listen":
+                guard let key else {
+                    try await outbound.write(.text(TradeUpdates.errorMessage("authenticate before listening")))
+                    continue
+                }
+                let streams = request.data?.streams ?? []
+                if streams.contains("trade_updates"), listening == nil {
+                    let (subscriber, stream) = updates.subscribe(account: key.account)
+                    let writer = Task {
+                        for await update in stream { try? await outbound.write(.text(update)) }
+                        if subscriber.overflowed.load(ordering: .relaxed) {
+                            try? await outbound.write(.text(TradeUpdates.errorMessage(
+                                "this connection fell \(TradeUpdates.queueMax) updates behind and is closed")))
+                            try? await outbound.close(.policyViolation, reason: "too slow")
+                        }
+                    }
+                    listening = (subscriber, writer)
+                }
+                let names = (listening == nil ? [] : ["trade_updates"]).map { "\"\($0)\"" }.joined(separator: ",")
+                try await outbound.write(.text(#"{"stream":"listening","data":{"streams":[\#(names)]}}"#))
+            default:
+                try await outbound.write(.text(TradeUpdates.errorMessage("unknown action \(request.action)")))
+            }
+        }
+    }
+}
