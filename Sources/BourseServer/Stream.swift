@@ -51,7 +51,14 @@ struct TradeStream: Sendable {
                 }
                 let streams = request.data?.streams ?? []
                 if streams.contains("trade_updates"), listening == nil {
-                    let (subscriber, stream) = updates.subscribe(account: key.account)
+                    let subscriber: TradeUpdates.Subscriber
+                    let stream: AsyncStream<String>
+                    switch updates.subscribe(account: key.account) {
+                    case .success(let subscription): (subscriber, stream) = subscription
+                    case .failure(let ended):
+                        try await outbound.write(.text(TradeUpdates.errorMessage(ended.reason)))
+                        continue
+                    }
                     let writer = Task {
                         for await update in stream { try? await outbound.write(.text(update)) }
                         if subscriber.overflowed.load(ordering: .relaxed) {

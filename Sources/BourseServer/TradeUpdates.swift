@@ -32,6 +32,8 @@ final class TradeUpdates: Sendable {
     }
 
     private let subscribers = Mutex<[ObjectIdentifier: Subscriber]>([:])
+    /// Why the stream stopped, once it has: the sequencer cut its consumer off, or stopped.
+    private let ended = Mutex<String?>(nil)
     private let orders = Mutex<[UInt64: Tracked]>([:])
     let consumer = EventConsumer(name: "trade-updates", capacity: 1 << 18)
 
@@ -47,11 +49,20 @@ final class TradeUpdates: Sendable {
         }
     }
 
-    func subscribe(account: UInt32) -> (Subscriber, AsyncStream<String>) {
+    /// A new subscriber of the account's updates, or why there can be none.
+    func subscribe(account: UInt32) -> Result<(Subscriber, AsyncStream<String>), StreamEnded> {
         let (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingOldest(Self.queueMax))
         let subscriber = Subscriber(account: account, continuation: continuation)
-        subscribers.withLock { $0[ObjectIdentifier(subscriber)] = subscriber }
-        return (subscriber, stream)
+        // Checked under the subscribers' lock, which `disconnectAll` takes after setting `ended`.
+        return subscribers.withLock { subscribers in
+            if let reason = ended.withLock({ $0 }) { return .failure(StreamEnded(reason: reason)) }
+            subscribers[ObjectIdentifier(subscriber)] = subscriber
+            return .success((subscriber, stream))
+        }
+    }
+
+    struct StreamEnded: Error {
+        var reason: String
     }
 
     func unsubscribe(_ subscriber: Subscriber) {
@@ -67,12 +78,12 @@ final class TradeUpdates: Sendable {
                 case .events(let batch):
                     for published in batch { publish(published) }
                 case .overrun(let sequence):
-                    // The projection can no longer describe orders correctly: every connection is told and
-                    // closed, and clients reconnect to a stream that starts afresh.
-                    disconnectAll("the trade updates stream fell behind at sequence \(sequence); reconnect")
+                    // The sequencer cut this consumer off rather than wait for it: the stream can no longer
+                    // tell every update, so it says so and ends until the server restarts.
+                    disconnectAll("the trade updates stream fell behind at sequence \(sequence) and stopped; it resumes when the server restarts")
                     return
                 case .closed:
-                    disconnectAll(nil)
+                    disconnectAll("the venue is stopping")
                     return
                 }
             }
@@ -81,13 +92,14 @@ final class TradeUpdates: Sendable {
         thread.start()
     }
 
-    private func disconnectAll(_ reason: String?) {
+    private func disconnectAll(_ reason: String) {
+        ended.withLock { $0 = reason }
         let all = subscribers.withLock { subscribers in
             defer { subscribers.removeAll() }
             return Array(subscribers.values)
         }
         for subscriber in all {
-            if let reason { subscriber.continuation.yield(Self.errorMessage(reason)) }
+            subscriber.continuation.yield(Self.errorMessage(reason))
             subscriber.continuation.finish()
         }
     }
