@@ -40,6 +40,10 @@ struct Routes: Sendable {
             let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
             return try await handle(request) { key in try await replaceOrder(key, context.parameters.get("id") ?? "", body) }
         }
+        router.delete("/v2/orders") { request, _ in try await handle(request) { key in try await cancelAll(key) } }
+        router.delete("/v2/positions/:symbol") { request, context in
+            try await handle(request) { key in try await closePosition(key, context.parameters.get("symbol") ?? "") }
+        }
         router.delete("/v2/orders/:id") { request, context in
             try await handle(request) { key in try await cancelOrder(key, context.parameters.get("id") ?? "") }
         }
@@ -154,8 +158,7 @@ struct Routes: Sendable {
             if case .orderRejected(_, _, let reason) = event {
                 metrics.count("bourse_orders_total", "outcome=\"rejected\"")
                 metrics.count("bourse_order_rejections_total", "reason=\"\(reason.code)\"")
-                throw Failure(status: Self.isRisk(reason) ? .forbidden : .unprocessableContent,
-                              code: Self.isRisk(reason) ? 40310000 : 42210000, message: "\(reason.code): \(reason.message)")
+                throw Self.rejection(reason)
             }
         }
         let placed = API.order(order, events: ack.events, at: ack.command.time)
@@ -191,8 +194,7 @@ struct Routes: Sendable {
         let ack = try await venue.execute(.replace(replace))
         for event in ack.events {
             if case .replaceRejected(_, _, _, let reason) = event {
-                throw Failure(status: Self.isRisk(reason) ? .forbidden : .unprocessableContent,
-                              code: Self.isRisk(reason) ? 40310000 : 42210000, message: "\(reason.code): \(reason.message)")
+                throw Self.rejection(reason)
             }
         }
         let order = NewOrder(orderID: replace.newOrderID, account: account, symbol: open.symbol, side: open.side, type: open.type,
@@ -211,8 +213,56 @@ struct Routes: Sendable {
         return Response(status: .noContent)
     }
 
-    /// Rejections for what the account may do (403, as Alpaca answers insufficient buying power) rather
-    /// than for what the order says (422).
+    /// Cancels every open order of the account: 207 with each order's outcome, as Alpaca answers.
+    private func cancelAll(_ key: StoredKey) async throws -> Response {
+        let account = AccountID(key.account)
+        let open = try await venue.read { $0.openOrders(of: account) }
+        var outcomes: [CancelOutcome] = []
+        for order in open {
+            let ack = try await venue.execute(.cancel(CancelOrder(orderID: order.orderID, account: account)))
+            let cancelled = ack.events.contains { if case .orderCancelled = $0 { true } else { false } }
+            outcomes.append(CancelOutcome(id: String(order.orderID.rawValue), status: cancelled ? 200 : 500))
+        }
+        return Self.json(outcomes, status: HTTPResponse.Status(code: 207))
+    }
+
+    struct CancelOutcome: Encodable {
+        var id: String
+        var status: Int
+    }
+
+    /// Closes a position with a market order for what is not held by other orders: a sell of a long, a buy
+    /// covering a short. Answers with that order.
+    private func closePosition(_ key: StoredKey, _ text: String) async throws -> Response {
+        let account = AccountID(key.account)
+        let positions = try await venue.read { $0.positions(of: account) }
+        guard let position = positions.first(where: { $0.symbol.description == text && $0.quantity.shares != 0 }) else {
+            throw Failure.notFound("position does not exist")
+        }
+        let available = position.quantity.shares.magnitude - UInt64(position.held.shares)
+        guard available > 0 else {
+            throw Failure(status: .forbidden, code: 40310000, message: "all of the position is held by open orders")
+        }
+        let order = NewOrder(orderID: venue.newOrderID(), account: account, symbol: position.symbol,
+                             side: position.quantity.shares > 0 ? .sell : .buy, type: .market, timeInForce: .day,
+                             quantity: Quantity(Int64(available)))
+        let ack = try await venue.execute(.newOrder(order))
+        for event in ack.events {
+            if case .orderRejected(_, _, let reason) = event {
+                throw Self.rejection(reason)
+            }
+        }
+        return Self.json(API.order(order, events: ack.events, at: ack.command.time))
+    }
+
+    /// A rejected order or replace as an answer: 403 for what the account may do (as Alpaca answers
+    /// insufficient buying power), 422 for what the order says.
+    static func rejection(_ reason: RejectReason) -> Failure {
+        isRisk(reason) ? Failure(status: .forbidden, code: 40310000, message: "\(reason.code): \(reason.message)")
+            : Failure.unprocessable("\(reason.code): \(reason.message)")
+    }
+
+    /// Rejections for what the account may do rather than for what the order says.
     static func isRisk(_ reason: RejectReason) -> Bool {
         switch reason {
         case .insufficientBuyingPower, .insufficientPosition, .notEasyToBorrow, .oppositeOrderOpen, .maintenanceDeficit,

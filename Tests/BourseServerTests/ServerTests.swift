@@ -287,6 +287,33 @@ struct ServerTests {
         #expect(updates.last?.contains(#""price":"250.00""#) == true && updates.last?.contains(#""status":"filled""#) == true)
         await server.stop()
     }
+
+    @Test("cancel all answers each order's outcome; closing a position sells what is not held by orders")
+    func cancelAllAndClose() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await Running(directory: directory)
+        let trader = server.key(account: 1), maker = server.key(account: 3)
+        _ = try await server.order(trader, #""symbol":"MSFT","qty":"2","side":"buy","type":"limit","time_in_force":"gtc","limit_price":"400.00""#)
+        _ = try await server.order(trader, #""symbol":"SPY","qty":"2","side":"buy","type":"limit","time_in_force":"gtc","limit_price":"540.00""#)
+        let (status, outcomes) = try await server.send("DELETE", "/v2/orders", as: trader)
+        #expect(status == 207 && (outcomes as? [[String: Any]])?.compactMap { $0["status"] as? Int } == [200, 200])
+        let (_, open) = try await server.send("GET", "/v2/orders", as: trader)
+        #expect((open as? [Any])?.isEmpty == true)
+
+        // The trader holds 1,000 SPY; 100 are held by a resting sell, so closing sells 900 at market.
+        _ = try await server.order(trader, #""symbol":"SPY","qty":"100","side":"sell","type":"limit","time_in_force":"gtc","limit_price":"600.00""#)
+        _ = try await server.order(maker, #""symbol":"SPY","qty":"900","side":"buy","type":"limit","time_in_force":"gtc","limit_price":"559.00""#)
+        let (closed, order) = try await server.send("DELETE", "/v2/positions/SPY", as: trader)
+        let closing = order as? [String: Any] ?? [:]
+        #expect(closed == 200 && closing["side"] as? String == "sell" && closing["qty"] as? String == "900")
+        #expect(closing["status"] as? String == "filled" && closing["filled_avg_price"] as? String == "559.00")
+        let (_, position) = try await server.send("GET", "/v2/positions/SPY", as: trader)
+        #expect((position as? [String: Any])?["qty"] as? String == "100")
+        let (none, _) = try await server.send("DELETE", "/v2/positions/NVDA", as: trader)
+        #expect(none == 404)
+        await server.stop()
+    }
 }
 
 final class Received: @unchecked Sendable {
