@@ -30,6 +30,20 @@ enum API {
             + "\(pad(seconds % 60, 2)).\(pad(nanosOfDay % 1_000_000_000, 9))Z"
     }
 
+    struct Clock: Encodable {
+        var timestamp: String
+        var is_open: Bool
+        var next_open: String
+        var next_close: String
+    }
+
+    struct CalendarDay: Encodable {
+        var date: String
+        var open: String
+        var close: String
+        var settlement_date: String
+    }
+
     struct Error: Encodable {
         var code: Int
         var message: String

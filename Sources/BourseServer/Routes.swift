@@ -12,6 +12,7 @@ struct Routes: Sendable {
     let keys: KeyStore
     let limiter: RateLimiter
     let metrics: Metrics
+    let calendar: ExchangeCalendar
     static let keyIDHeader = HTTPField.Name("APCA-API-KEY-ID")!
     static let secretHeader = HTTPField.Name("APCA-API-SECRET-KEY")!
     /// Request bodies larger than this are refused.
@@ -26,6 +27,8 @@ struct Routes: Sendable {
             try await handle(request) { key in try await position(key, context.parameters.get("symbol") ?? "") }
         }
         router.get("/v2/assets") { request, _ in try await handle(request) { _ in try await assets() } }
+        router.get("/v2/clock") { request, _ in try await handle(request) { _ in clock() } }
+        router.get("/v2/calendar") { request, _ in try await handle(request) { _ in try sessions(request) } }
         router.get("/v2/orders") { request, _ in try await handle(request) { key in try await openOrders(key, request) } }
         router.get("/v2/orders/:id") { request, context in
             try await handle(request) { key in try await openOrder(key, context.parameters.get("id") ?? "") }
@@ -121,6 +124,37 @@ struct Routes: Sendable {
         return Self.json(summaries.map { s in
             API.Asset(id: s.symbol.description, symbol: s.symbol.description, name: s.symbol.description,
                       tradable: s.state == .open || s.state == .preOpen, shortable: s.easyToBorrow, easy_to_borrow: s.easyToBorrow)
+        })
+    }
+
+    // MARK: - The exchange calendar
+
+    private func clock() -> Response {
+        let now = Timestamp(nanos: wallClockNanos())
+        let (isOpen, nextOpen, nextClose) = calendar.clock(at: now)
+        return Self.json(API.Clock(timestamp: API.time(now), is_open: isOpen, next_open: API.time(nextOpen),
+                                   next_close: API.time(nextClose)))
+    }
+
+    /// Trading days from `start` to `end` (New York dates, at most 366 days apart), each with its
+    /// settlement date (T+1).
+    private func sessions(_ request: Request) throws -> Response {
+        let today = ExchangeCalendar.newYorkDate(Timestamp(nanos: wallClockNanos()))
+        let query = request.uri.queryParameters
+        guard let start = query.get("start").map({ CivilDate(String($0)) }) ?? today,
+              let end = query.get("end").map({ CivilDate(String($0)) }) ?? start.adding(days: 30) else {
+            throw Failure.unprocessable("start and end must be dates as YYYY-MM-DD")
+        }
+        guard start <= end, end.daysSinceEpoch - start.daysSinceEpoch <= 366 else {
+            throw Failure.unprocessable("end must be on or after start, and at most 366 days later")
+        }
+        func time(_ minute: Int) -> String {
+            let h = minute / 60, m = minute % 60
+            return (h < 10 ? "0" : "") + "\(h):" + (m < 10 ? "0" : "") + "\(m)"
+        }
+        return Self.json(calendar.sessions(from: start, through: end).map { s in
+            API.CalendarDay(date: s.date.description, open: time(s.openMinute), close: time(s.closeMinute),
+                            settlement_date: calendar.tradingDay(after: s.date).description)
         })
     }
 

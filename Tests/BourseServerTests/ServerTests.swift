@@ -314,6 +314,25 @@ struct ServerTests {
         #expect(none == 404)
         await server.stop()
     }
+
+    @Test("the calendar lists trading days with their closes and T+1 settlement dates; the clock answers")
+    func calendarAndClock() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await Running(directory: directory)
+        let trader = server.key(account: 1)
+        let (status, days) = try await server.send("GET", "/v2/calendar?start=2026-11-25&end=2026-11-30", as: trader)
+        let list = days as? [[String: String]] ?? []
+        #expect(status == 200 && list.map { $0["date"] } == ["2026-11-25", "2026-11-27", "2026-11-30"])
+        #expect(list.map { $0["close"] } == ["16:00", "13:00", "16:00"])
+        #expect(list.map { $0["settlement_date"] } == ["2026-11-27", "2026-11-30", "2026-12-01"])
+        let (bad, _) = try await server.send("GET", "/v2/calendar?start=2026-02-30", as: trader)
+        #expect(bad == 422)
+        let (clockStatus, clock) = try await server.send("GET", "/v2/clock", as: trader)
+        let fields = clock as? [String: Any] ?? [:]
+        #expect(clockStatus == 200 && fields["is_open"] is Bool && (fields["next_open"] as? String)?.hasSuffix("Z") == true)
+        await server.stop()
+    }
 }
 
 final class Received: @unchecked Sendable {
