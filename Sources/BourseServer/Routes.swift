@@ -166,7 +166,8 @@ struct Routes: Sendable {
             throw Failure.unprocessable("status=\(status) needs the order history, which is not kept yet; only status=open is served")
         }
         let id = AccountID(key.account)
-        return Self.json(try await venue.read { $0.openOrders(of: id) }.map(API.order))
+        let orders = try await venue.read { $0.openOrders(of: id) }
+        return Self.json(text: "[" + orders.map { API.order($0).json }.joined(separator: ",") + "]")
     }
 
     private func openOrder(_ key: StoredKey, _ text: String) async throws -> Response {
@@ -175,7 +176,7 @@ struct Routes: Sendable {
         guard let order = orders.first(where: { String($0.orderID.rawValue) == text }) else {
             throw Failure.notFound("order \(text) is not open; filled, canceled and expired orders are not kept yet")
         }
-        return Self.json(API.order(order))
+        return Self.json(text: API.order(order).json)
     }
 
     private func placeOrder(_ key: StoredKey, _ body: ByteBuffer?) async throws -> Response {
@@ -197,7 +198,7 @@ struct Routes: Sendable {
         }
         let placed = API.order(order, events: ack.events, at: ack.command.time)
         metrics.count("bourse_orders_total", "outcome=\"\(placed.status)\"")
-        return Self.json(placed)
+        return Self.json(text: placed.json)
     }
 
     private func renderMetrics() async throws -> Response {
@@ -235,7 +236,7 @@ struct Routes: Sendable {
                              timeInForce: open.timeInForce, quantity: replace.quantity,
                              limitPrice: replace.limitPrice ?? open.limitPrice, stopPrice: replace.stopPrice ?? open.stopPrice)
         let filledBefore = open.quantity.shares - open.leaves.shares
-        return Self.json(API.order(order, events: ack.events, at: ack.command.time, filledBefore: filledBefore))
+        return Self.json(text: API.order(order, events: ack.events, at: ack.command.time, filledBefore: filledBefore).json)
     }
 
     private func cancelOrder(_ key: StoredKey, _ text: String) async throws -> Response {
@@ -286,7 +287,7 @@ struct Routes: Sendable {
                 throw Self.rejection(reason)
             }
         }
-        return Self.json(API.order(order, events: ack.events, at: ack.command.time))
+        return Self.json(text: API.order(order, events: ack.events, at: ack.command.time).json)
     }
 
     /// A rejected order or replace as an answer: 403 for what the account may do (as Alpaca answers
@@ -341,6 +342,10 @@ struct Routes: Sendable {
         let data = (try? JSONEncoder().encode(value)) ?? Data("{}".utf8)
         return Response(status: status, headers: [.contentType: "application/json"],
                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func json(text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
     static func error(_ failure: Failure) -> Response {
