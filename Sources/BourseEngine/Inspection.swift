@@ -13,6 +13,12 @@ public struct BookSummary: Hashable, Sendable {
     public var easyToBorrow: Bool
 }
 
+public struct DepthLevel: Hashable, Sendable {
+    public var price: Price
+    public var visible: Quantity
+    public var orders: Int
+}
+
 public struct RestingOrder: Hashable, Sendable {
     public var orderID: OrderID
     public var account: AccountID
@@ -52,6 +58,17 @@ extension MatchingEngine {
             bestBid: book.bids.best.map { Price(units: levels[$0].price) },
             bestAsk: book.asks.best.map { Price(units: levels[$0].price) },
             lastTrade: book.lastTrade == 0 ? nil : Price(units: book.lastTrade), easyToBorrow: book.easyToBorrow)
+    }
+
+    /// The best `levels` price levels of one side, best first: price, shown quantity (iceberg reserves
+    /// excluded) and number of orders. Reads the levels' totals, not the orders.
+    public func depth(_ symbol: Symbol, side: Side, levels count: Int) -> [DepthLevel] {
+        guard let book = book(symbol), count > 0 else { return [] }
+        let sideLevels = side == .buy ? book.bids : book.asks
+        return sideLevels.handles.reversed().prefix(count).map { lh in
+            let level = levels[lh]
+            return DepthLevel(price: Price(units: level.price), visible: Quantity(level.visible), orders: Int(level.count))
+        }
     }
 
     /// The resting orders of one side, level by level from the best price, each level in time priority.

@@ -30,6 +30,47 @@ enum API {
             + "\(pad(seconds % 60, 2)).\(pad(nanosOfDay % 1_000_000_000, 9))Z"
     }
 
+    struct BookLevel: Encodable {
+        var price: String
+        var size: String
+        var orders: Int
+    }
+
+    struct Book: Encodable {
+        var symbol: String
+        var state: String
+        var bids: [BookLevel]
+        var asks: [BookLevel]
+        var last_trade: String?
+        var timestamp: String
+    }
+
+    struct Quote: Encodable {
+        var t: String
+        var ax = "BOURSE"
+        var ap: String
+        var `as`: Int64
+        var bx = "BOURSE"
+        var bp: String
+        var bs: Int64
+        var c: [String] = []
+        var z = "C"
+    }
+
+    struct LatestQuote: Encodable {
+        var symbol: String
+        var quote: Quote
+    }
+
+    static func name(_ state: TradingState) -> String {
+        switch state {
+        case .preOpen: "pre_open"
+        case .open: "open"
+        case .halted: "halted"
+        case .closed: "closed"
+        }
+    }
+
     struct Clock: Encodable {
         var timestamp: String
         var is_open: Bool

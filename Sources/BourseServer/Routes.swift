@@ -27,6 +27,12 @@ struct Routes: Sendable {
             try await handle(request) { key in try await position(key, context.parameters.get("symbol") ?? "") }
         }
         router.get("/v2/assets") { request, _ in try await handle(request) { _ in try await assets() } }
+        router.get("/v1/book/:symbol") { request, context in
+            try await handle(request) { _ in try await book(context.parameters.get("symbol") ?? "", request) }
+        }
+        router.get("/v2/stocks/:symbol/quotes/latest") { request, context in
+            try await handle(request) { _ in try await latestQuote(context.parameters.get("symbol") ?? "") }
+        }
         router.get("/v2/clock") { request, _ in try await handle(request) { _ in clock() } }
         router.get("/v2/calendar") { request, _ in try await handle(request) { _ in try sessions(request) } }
         router.get("/v2/orders") { request, _ in try await handle(request) { key in try await openOrders(key, request) } }
@@ -125,6 +131,36 @@ struct Routes: Sendable {
             API.Asset(id: s.symbol.description, symbol: s.symbol.description, name: s.symbol.description,
                       tradable: s.state == .open || s.state == .preOpen, shortable: s.easyToBorrow, easy_to_borrow: s.easyToBorrow)
         })
+    }
+
+    // MARK: - Market data from the venue's own books
+
+    /// Aggregated depth: the best `depth` levels a side (default 10, at most 1,000).
+    private func book(_ text: String, _ request: Request) async throws -> Response {
+        guard let symbol = try? Symbol(validating: text) else { throw Failure.notFound("symbol \(text) is not listed") }
+        let depth = request.uri.queryParameters.get("depth").map { Int(String($0)) } ?? 10
+        guard let depth, (1...1_000).contains(depth) else { throw Failure.unprocessable("depth must be from 1 to 1,000") }
+        let snapshot = try await venue.read { engine in
+            engine.summary(of: symbol).map { ($0, engine.depth(symbol, side: .buy, levels: depth), engine.depth(symbol, side: .sell, levels: depth)) }
+        }
+        guard let (summary, bids, asks) = snapshot else { throw Failure.notFound("symbol \(symbol) is not listed") }
+        func levels(_ side: [DepthLevel]) -> [API.BookLevel] {
+            side.map { API.BookLevel(price: API.decimal($0.price), size: String($0.visible.shares), orders: $0.orders) }
+        }
+        return Self.json(API.Book(symbol: symbol.description, state: API.name(summary.state), bids: levels(bids), asks: levels(asks),
+                                  last_trade: summary.lastTrade.map(API.decimal), timestamp: API.time(Timestamp(nanos: wallClockNanos()))))
+    }
+
+    /// The best bid and offer in Alpaca's market data shape.
+    private func latestQuote(_ text: String) async throws -> Response {
+        guard let symbol = try? Symbol(validating: text) else { throw Failure.notFound("symbol \(text) is not listed") }
+        let top = try await venue.read { engine in
+            engine.summary(of: symbol).map { _ in (engine.depth(symbol, side: .buy, levels: 1).first, engine.depth(symbol, side: .sell, levels: 1).first) }
+        }
+        guard let (bid, ask) = top else { throw Failure.notFound("symbol \(symbol) is not listed") }
+        return Self.json(API.LatestQuote(symbol: symbol.description, quote: API.Quote(
+            t: API.time(Timestamp(nanos: wallClockNanos())), ap: ask.map { API.decimal($0.price) } ?? "0", as: ask?.visible.shares ?? 0,
+            bp: bid.map { API.decimal($0.price) } ?? "0", bs: bid?.visible.shares ?? 0)))
     }
 
     // MARK: - The exchange calendar

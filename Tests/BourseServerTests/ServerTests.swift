@@ -333,6 +333,32 @@ struct ServerTests {
         #expect(clockStatus == 200 && fields["is_open"] is Bool && (fields["next_open"] as? String)?.hasSuffix("Z") == true)
         await server.stop()
     }
+
+    @Test("the book shows aggregated depth by level, best first; the latest quote is its top")
+    func bookAndQuote() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await Running(directory: directory)
+        let a = server.key(account: 1), b = server.key(account: 2)
+        for (key, fields) in [(a, #""side":"buy","qty":"5","limit_price":"419.00""#), (b, #""side":"buy","qty":"7","limit_price":"419.00""#),
+                              (a, #""side":"buy","qty":"1","limit_price":"418.50""#), (b, #""side":"sell","qty":"3","limit_price":"421.00""#)] {
+            _ = try await server.order(key, #""symbol":"MSFT","type":"limit","time_in_force":"day","#.appending(fields))
+        }
+        let (status, body) = try await server.send("GET", "/v1/book/MSFT?depth=1", as: a)
+        let book = body as? [String: Any] ?? [:]
+        #expect(status == 200 && book["state"] as? String == "open")
+        #expect((book["bids"] as? [[String: Any]])?.map { "\($0["price"]!) \($0["size"]!) \($0["orders"]!)" } == ["419.00 12 2"])
+        #expect((book["asks"] as? [[String: Any]])?.map { "\($0["price"]!) \($0["size"]!)" } == ["421.00 3"])
+        let (_, deeper) = try await server.send("GET", "/v1/book/MSFT?depth=5", as: a)
+        #expect(((deeper as? [String: Any])?["bids"] as? [Any])?.count == 2)
+        let (_, quote) = try await server.send("GET", "/v2/stocks/MSFT/quotes/latest", as: a)
+        let q = (quote as? [String: Any])?["quote"] as? [String: Any] ?? [:]
+        #expect(q["bp"] as? String == "419.00" && q["bs"] as? Int == 12 && q["ap"] as? String == "421.00" && q["as"] as? Int == 3)
+        let (bad, _) = try await server.send("GET", "/v1/book/MSFT?depth=0", as: a)
+        let (unknown, _) = try await server.send("GET", "/v1/book/NOPE", as: a)
+        #expect(bad == 422 && unknown == 404)
+        await server.stop()
+    }
 }
 
 final class Received: @unchecked Sendable {
