@@ -60,6 +60,11 @@ extension MatchingEngine {
             lastTrade: book.lastTrade == 0 ? nil : Price(units: book.lastTrade), easyToBorrow: book.easyToBorrow)
     }
 
+    /// The symbol's previous close from its listing rules, if it has one.
+    public func previousClose(of symbol: Symbol) -> Price? {
+        book(symbol).flatMap { $0.previousClose == 0 ? nil : Price(units: $0.previousClose) }
+    }
+
     /// The best `levels` price levels of one side, best first: price, shown quantity (iceberg reserves
     /// excluded) and number of orders. Reads the levels' totals, not the orders.
     public func depth(_ symbol: Symbol, side: Side, levels count: Int) -> [DepthLevel] {

@@ -22,6 +22,10 @@ struct Serve: AsyncParsableCommand {
     var rateLimit = 2_000
     @Option(help: "How many requests a key may send at once before the rate limit applies.")
     var rateBurst = 4_000
+    @Flag(help: "Run built-in market participants (a market maker, takers, noise traders) so the book and tape live.")
+    var simulate = false
+    @Option(help: "The simulation's seed.")
+    var seed: UInt64 = 1
 
     func run() async throws {
         let opened = try await DataDirectory(path: dataDir).open()
@@ -38,13 +42,17 @@ struct Serve: AsyncParsableCommand {
         }
         let server = Server(opened: opened, host: host, port: port, rateLimit: rateLimit, rateBurst: rateBurst)
         let app = server.application { port in say("listening on http://\(host):\(port)") }
+        let participants = simulate ? Task { await Simulation(seed: seed).run(opened.venue) } : nil
+        defer { opened.venue.stop() }
         do {
             try await app.runService()
         } catch {
-            opened.venue.stop()
+            participants?.cancel()
+            await participants?.value
             throw error
         }
-        opened.venue.stop()
+        participants?.cancel()
+        await participants?.value
         say("stopped; the venue's state is in \(dataDir)")
     }
 }

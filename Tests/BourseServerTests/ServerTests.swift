@@ -359,6 +359,20 @@ struct ServerTests {
         #expect(bad == 422 && unknown == 404)
         await server.stop()
     }
+
+    @Test("the simulation keeps both sides of the books quoted and trades on them")
+    func simulation() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await Running(directory: directory)
+        await Simulation(seed: 7, interval: .milliseconds(1)).run(server.opened.venue, rounds: 30)
+        let trader = server.key(account: 1)
+        let (_, body) = try await server.send("GET", "/v1/book/AAPL?depth=3", as: trader)
+        let book = body as? [String: Any] ?? [:]
+        #expect((book["bids"] as? [Any])?.isEmpty == false && (book["asks"] as? [Any])?.isEmpty == false)
+        #expect(book["last_trade"] is String)
+        await server.stop()
+    }
 }
 
 final class Received: @unchecked Sendable {
