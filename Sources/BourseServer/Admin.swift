@@ -11,8 +11,8 @@ struct Admin: Sendable {
 
     typealias Handle = @Sendable (Request, (StoredKey) async throws -> Response) async throws -> Response
 
-    func add(to router: Router<BasicRequestContext>, handle: @escaping Handle) {
-        router.post("/v1/admin/symbols/:symbol/state") { request, context in
+    func add(to table: RouteTable, handle: @escaping Handle) {
+        table.add(.post, "/v1/admin/symbols/:symbol/state", "Halt, resume, open or close a symbol (risk, admin)") { request, context in
             var request = request
             let body = try? await request.collectBody(upTo: Routes.bodyBytesMax)
             return try await handle(request) { key in
@@ -27,13 +27,13 @@ struct Admin: Sendable {
                 return try await run(.setTradingState(symbol, state))
             }
         }
-        router.post("/v1/admin/accounts/:id/kill") { request, context in
+        table.add(.post, "/v1/admin/accounts/:id/kill", "Cancel every order of an account and block it (risk, admin)") { request, context in
             try await handle(request) { key in
                 try require(key, [.risk, .admin], to: "use the kill switch")
                 return try await run(.killSwitch(try account(context)))
             }
         }
-        router.post("/v1/admin/accounts") { request, _ in
+        table.add(.post, "/v1/admin/accounts", "Open an account (admin)") { request, _ in
             var request = request
             let body = try? await request.collectBody(upTo: Routes.bodyBytesMax)
             return try await handle(request) { key in
@@ -45,7 +45,7 @@ struct Admin: Sendable {
                 return try await run(.openAccount(AccountID(open.id), AccountTerms(kind: kind)))
             }
         }
-        router.post("/v1/admin/accounts/:id/deposits") { request, context in
+        table.add(.post, "/v1/admin/accounts/:id/deposits", "Deposit cash (admin)") { request, context in
             var request = request
             let body = try? await request.collectBody(upTo: Routes.bodyBytesMax)
             return try await handle(request) { key in

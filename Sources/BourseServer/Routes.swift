@@ -19,44 +19,57 @@ struct Routes: Sendable {
     static let bodyBytesMax = 16 << 10
 
     func add(to router: Router<BasicRequestContext>) {
-        router.get("/healthz") { _, _ in Self.json(["status": "ok"]) }
-        router.get("/metrics") { _, _ in try await renderMetrics() }
-        router.get("/v2/account") { request, _ in try await handle(request) { key in try await account(key) } }
-        router.get("/v2/positions") { request, _ in try await handle(request) { key in try await positions(key) } }
-        router.get("/v2/positions/:symbol") { request, context in
+        let table = RouteTable(router: router)
+        table.add(.get, "/healthz", "Whether the server answers", authenticated: false) { _, _ in Self.json(["status": "ok"]) }
+        table.add(.get, "/metrics", "Prometheus metrics", authenticated: false) { _, _ in try await renderMetrics() }
+        table.add(.get, "/v2/account", "The key's account: cash, holds, buying power, equity, margin") { request, _ in
+            try await handle(request) { key in try await account(key) }
+        }
+        table.add(.get, "/v2/positions", "The account's open positions") { request, _ in
+            try await handle(request) { key in try await positions(key) }
+        }
+        table.add(.get, "/v2/positions/:symbol", "One open position") { request, context in
             try await handle(request) { key in try await position(key, context.parameters.get("symbol") ?? "") }
         }
-        router.get("/v2/assets") { request, _ in try await handle(request) { _ in try await assets() } }
-        router.get("/v1/book/:symbol") { request, context in
+        table.add(.delete, "/v2/positions/:symbol", "Close a position at market, what no order holds") { request, context in
+            try await handle(request) { key in try await closePosition(key, context.parameters.get("symbol") ?? "") }
+        }
+        table.add(.get, "/v2/assets", "Listed symbols") { request, _ in try await handle(request) { _ in try await assets() } }
+        table.add(.get, "/v1/book/:symbol", "Aggregated depth, ?depth=N levels a side") { request, context in
             try await handle(request) { _ in try await book(context.parameters.get("symbol") ?? "", request) }
         }
-        router.get("/v2/stocks/:symbol/quotes/latest") { request, context in
+        table.add(.get, "/v2/stocks/:symbol/quotes/latest", "The best bid and offer") { request, context in
             try await handle(request) { _ in try await latestQuote(context.parameters.get("symbol") ?? "") }
         }
-        router.get("/v2/clock") { request, _ in try await handle(request) { _ in clock() } }
-        router.get("/v2/calendar") { request, _ in try await handle(request) { _ in try sessions(request) } }
-        router.get("/v2/orders") { request, _ in try await handle(request) { key in try await openOrders(key, request) } }
-        router.get("/v2/orders/:id") { request, context in
-            try await handle(request) { key in try await openOrder(key, context.parameters.get("id") ?? "") }
+        table.add(.get, "/v2/clock", "Whether the exchange is open, and its next open and close") { request, _ in
+            try await handle(request) { _ in clock() }
         }
-        router.post("/v2/orders") { request, _ in
+        table.add(.get, "/v2/calendar", "Trading days from ?start to ?end with closes and settlement dates") { request, _ in
+            try await handle(request) { _ in try sessions(request) }
+        }
+        table.add(.get, "/v2/orders", "Open orders") { request, _ in try await handle(request) { key in try await openOrders(key, request) } }
+        table.add(.post, "/v2/orders", "Place an order") { request, _ in
             var request = request
             let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
             return try await handle(request) { key in try await placeOrder(key, body) }
         }
-        router.patch("/v2/orders/:id") { request, context in
+        table.add(.delete, "/v2/orders", "Cancel every open order") { request, _ in try await handle(request) { key in try await cancelAll(key) } }
+        table.add(.get, "/v2/orders/:id", "One open order") { request, context in
+            try await handle(request) { key in try await openOrder(key, context.parameters.get("id") ?? "") }
+        }
+        table.add(.patch, "/v2/orders/:id", "Cancel/replace: new quantity or prices under a new id") { request, context in
             var request = request
             let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
             return try await handle(request) { key in try await replaceOrder(key, context.parameters.get("id") ?? "", body) }
         }
-        router.delete("/v2/orders") { request, _ in try await handle(request) { key in try await cancelAll(key) } }
-        router.delete("/v2/positions/:symbol") { request, context in
-            try await handle(request) { key in try await closePosition(key, context.parameters.get("symbol") ?? "") }
-        }
-        router.delete("/v2/orders/:id") { request, context in
+        table.add(.delete, "/v2/orders/:id", "Cancel an order") { request, context in
             try await handle(request) { key in try await cancelOrder(key, context.parameters.get("id") ?? "") }
         }
-        Admin(venue: venue).add(to: router, handle: handle)
+        Admin(venue: venue).add(to: table, handle: handle)
+        let document = table.openAPI()
+        table.add(.get, "/openapi.json", "This document", authenticated: false) { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: document)))
+        }
     }
 
     /// An API failure: an HTTP status and Alpaca's error body.

@@ -373,6 +373,35 @@ struct ServerTests {
         #expect(book["last_trade"] is String)
         await server.stop()
     }
+
+    @Test("/openapi.json documents every route, and every documented operation is answered by a handler")
+    func openAPI() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await Running(directory: directory)
+        let admin = server.key(account: 3, role: .admin)
+        let (status, body) = try await server.send("GET", "/openapi.json", as: nil)
+        let document = body as? [String: Any] ?? [:]
+        let paths = document["paths"] as? [String: [String: Any]] ?? [:]
+        #expect(status == 200 && document["openapi"] as? String == "3.0.3")
+        #expect(paths.count >= 15 && paths["/v2/orders/{id}"]?.keys.sorted() == ["delete", "get", "patch"])
+        // An unknown route is answered by the router itself, without a JSON body.
+        let (_, _, unknown) = try await server.exchange("GET", "/v2/no-such-route", as: admin)
+        #expect(Self.contentType(unknown) == nil || Self.contentType(unknown)?.contains("json") == false)
+        for (path, operations) in paths.sorted(by: { $0.key < $1.key }) {
+            let concrete = path.replacingOccurrences(of: "{symbol}", with: "AAPL").replacingOccurrences(of: "{id}", with: "3")
+            for method in operations.keys.sorted() {
+                let (code, _, headers) = try await server.exchange(method.uppercased(), concrete, as: admin, body: method == "get" ? nil : "{}")
+                let type = Self.contentType(headers) ?? ""
+                #expect(code != 0 && (type.contains("json") || type.contains("text/plain") || code == 204), "\(method) \(path): \(code) \(type)")
+            }
+        }
+        await server.stop()
+    }
+
+    static func contentType(_ headers: [AnyHashable: Any]) -> String? {
+        headers.first { ($0.key as? String)?.lowercased() == "content-type" }?.value as? String
+    }
 }
 
 final class Received: @unchecked Sendable {

@@ -1,0 +1,67 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Registers the REST routes and keeps a description of each, from which `/openapi.json` is written: the
+/// document and the routes come from the same calls, so they cannot drift apart.
+final class RouteTable {
+    struct Route: Sendable {
+        var method: HTTPRequest.Method
+        /// In OpenAPI's form, `{id}` rather than the router's `:id`.
+        var path: String
+        var summary: String
+        var authenticated: Bool
+    }
+
+    let router: Router<BasicRequestContext>
+    private(set) var routes: [Route] = []
+
+    init(router: Router<BasicRequestContext>) {
+        self.router = router
+    }
+
+    func add(_ method: HTTPRequest.Method, _ path: String, _ summary: String, authenticated: Bool = true,
+             _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) {
+        router.on(RouterPath(path), method: method, use: handler)
+        let openAPIPath = path.split(separator: "/", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
+        routes.append(Route(method: method, path: openAPIPath, summary: summary, authenticated: authenticated))
+    }
+
+    /// An OpenAPI 3.0 document of the routes: each operation with its parameters, its summary, the API-key
+    /// security it needs, and the error shape every failure answers with.
+    func openAPI() -> Data {
+        var paths: [String: [String: Any]] = [:]
+        for route in routes {
+            let parameters: [[String: Any]] = route.path.split(separator: "/").filter { $0.hasPrefix("{") }.map { segment in
+                ["name": String(segment.dropFirst().dropLast()), "in": "path", "required": true, "schema": ["type": "string"]]
+            }
+            var operation: [String: Any] = [
+                "summary": route.summary,
+                "parameters": parameters,
+                "responses": [
+                    "200": ["description": "Success"],
+                    "default": ["description": "Failure", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]],
+                ],
+            ]
+            operation["security"] = route.authenticated ? [["keyID": [], "secret": []]] : []
+            paths[route.path, default: [:]][route.method.rawValue.lowercased()] = operation
+        }
+        let document: [String: Any] = [
+            "openapi": "3.0.3",
+            "info": ["title": "Bourse", "version": "1", "description": "Alpaca's Trading API v2 shape, with Bourse's extensions."],
+            "paths": paths,
+            "components": [
+                "securitySchemes": [
+                    "keyID": ["type": "apiKey", "in": "header", "name": "APCA-API-KEY-ID"],
+                    "secret": ["type": "apiKey", "in": "header", "name": "APCA-API-SECRET-KEY"],
+                ],
+                "schemas": [
+                    "Error": ["type": "object", "required": ["code", "message"],
+                              "properties": ["code": ["type": "integer"], "message": ["type": "string"]]],
+                ],
+            ],
+        ]
+        return (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])) ?? Data()
+    }
+}
