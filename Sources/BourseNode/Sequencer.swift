@@ -292,6 +292,11 @@ public final class Sequencer: @unchecked Sendable {
 public struct Published: Sendable {
     public var command: SequencedCommand
     public var events: [Event]
+
+    public init(command: SequencedCommand, events: [Event]) {
+        self.command = command
+        self.events = events
+    }
 }
 
 /// A bounded queue between the sequencer and one downstream consumer. The sequencer never waits

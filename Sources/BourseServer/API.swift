@@ -210,6 +210,9 @@ enum API {
         var submitted_at: String?
         var filled_at: String?
         var canceled_at: String?
+        var expired_at: String?
+        var replaced_by: String?
+        var replaces: String?
         var asset_class = "us_equity"
         var symbol: String
         var qty: String
@@ -232,7 +235,8 @@ enum API {
             return "{" + [
                 field("id", id), field("client_order_id", client_order_id), field("created_at", created_at),
                 field("updated_at", updated_at), field("submitted_at", submitted_at), field("filled_at", filled_at),
-                field("canceled_at", canceled_at), field("asset_class", asset_class), field("symbol", symbol),
+                field("canceled_at", canceled_at), field("expired_at", expired_at), field("replaced_by", replaced_by),
+                field("replaces", replaces), field("asset_class", asset_class), field("symbol", symbol),
                 field("qty", qty), field("filled_qty", filled_qty), field("filled_avg_price", filled_avg_price),
                 field("order_class", order_class), field("order_type", order_type), field("type", type),
                 field("side", side), field("time_in_force", time_in_force), field("limit_price", limit_price),

@@ -19,6 +19,7 @@ public struct DataDirectory: Sendable {
         public var venue: Venue
         var keys: KeyStore
         var updates: TradeUpdates
+        var history: OrderHistory
         /// The keys created by this start (a new directory), to print once.
         public var issued: [IssuedKey]
         public var recovery: RecoveryReport
@@ -39,12 +40,19 @@ public struct DataDirectory: Sendable {
                                   configuration: .init(snapshotEvery: snapshotEvery, snapshotDirectory: journal))
         let updates = TradeUpdates()
         sequencer.add(updates.consumer)
+        let history = OrderHistory()
+        try history.rebuild(from: journal)
+        sequencer.add(history.consumer)
         let firstOrderID = UInt64(max(wallClockNanos(), engine.lastCommandTime.nanos + 1))
         sequencer.start()
         let venue = Venue(sequencer: sequencer, firstOrderID: firstOrderID)
         // Before any command: the orders already open, so that the stream can describe their updates.
-        updates.seed(try await venue.read { engine in engine.accountIDs.flatMap { engine.openOrders(of: $0) } })
+        let (open, time) = try await venue.read { engine in
+            (engine.accountIDs.flatMap { engine.openOrders(of: $0) }, engine.lastCommandTime)
+        }
+        updates.seed(open, at: time)
         updates.start()
+        history.start()
         var issued: [IssuedKey] = []
         if fresh {
             for command in DemoVenue.setup() {
@@ -64,7 +72,7 @@ public struct DataDirectory: Sendable {
             try write(stored, to: keysFile)
         }
         let keys = try JSONDecoder().decode([StoredKey].self, from: Data(contentsOf: URL(fileURLWithPath: keysFile)))
-        return Opened(venue: venue, keys: KeyStore(keys), updates: updates, issued: issued, recovery: report)
+        return Opened(venue: venue, keys: KeyStore(keys), updates: updates, history: history, issued: issued, recovery: report)
     }
 
     /// Writes JSON readable by its owner only.

@@ -13,6 +13,7 @@ struct Routes: Sendable {
     let limiter: RateLimiter
     let metrics: Metrics
     let calendar: ExchangeCalendar
+    let history: OrderHistory
     static let keyIDHeader = HTTPField.Name("APCA-API-KEY-ID")!
     static let secretHeader = HTTPField.Name("APCA-API-SECRET-KEY")!
     /// Request bodies larger than this are refused.
@@ -47,14 +48,17 @@ struct Routes: Sendable {
         table.add(.get, "/v2/calendar", "Trading days from ?start to ?end with closes and settlement dates") { request, _ in
             try await handle(request) { _ in try sessions(request) }
         }
-        table.add(.get, "/v2/orders", "Open orders") { request, _ in try await handle(request) { key in try await openOrders(key, request) } }
+        table.add(.get, "/v2/account/activities", "Fills, deposits, withdrawals and transfers, newest first (?limit)") { request, _ in
+            try await handle(request) { key in try activities(key, request) }
+        }
+        table.add(.get, "/v2/orders", "Orders, newest first: ?status=open (default), closed or all; ?limit") { request, _ in try await handle(request) { key in try await openOrders(key, request) } }
         table.add(.post, "/v2/orders", "Place an order") { request, _ in
             var request = request
             let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
             return try await handle(request) { key in try await placeOrder(key, body) }
         }
         table.add(.delete, "/v2/orders", "Cancel every open order") { request, _ in try await handle(request) { key in try await cancelAll(key) } }
-        table.add(.get, "/v2/orders/:id", "One open order") { request, context in
+        table.add(.get, "/v2/orders/:id", "One order, open or ended") { request, context in
             try await handle(request) { key in try await openOrder(key, context.parameters.get("id") ?? "") }
         }
         table.add(.patch, "/v2/orders/:id", "Cancel/replace: new quantity or prices under a new id") { request, context in
@@ -209,23 +213,55 @@ struct Routes: Sendable {
 
     // MARK: - Orders
 
+    /// Open orders come from the engine, so an order just acknowledged is always there; ended ones from the
+    /// order history, which follows the event stream a moment behind.
     private func openOrders(_ key: StoredKey, _ request: Request) async throws -> Response {
         let status = request.uri.queryParameters.get("status").map { String($0) } ?? "open"
-        guard status == "open" else {
-            throw Failure.unprocessable("status=\(status) needs the order history, which is not kept yet; only status=open is served")
-        }
+        let limit = try Self.limit(request, default: 50, max: 500)
         let id = AccountID(key.account)
-        let orders = try await venue.read { $0.openOrders(of: id) }
-        return Self.json(text: "[" + orders.map { API.order($0).json }.joined(separator: ",") + "]")
+        switch status {
+        case "open":
+            let orders = try await venue.read { $0.openOrders(of: id) }
+            return Self.json(text: "[" + orders.prefix(limit).map { API.order($0).json }.joined(separator: ",") + "]")
+        case "closed", "all":
+            let orders = history.orders(account: key.account, status: status, limit: limit)
+            return Self.json(text: "[" + orders.map { $0.api.json }.joined(separator: ",") + "]")
+        default:
+            throw Failure.unprocessable("status must be open, closed or all, not \"\(status)\"")
+        }
     }
 
     private func openOrder(_ key: StoredKey, _ text: String) async throws -> Response {
         let id = AccountID(key.account)
         let orders = try await venue.read { $0.openOrders(of: id) }
-        guard let order = orders.first(where: { String($0.orderID.rawValue) == text }) else {
-            throw Failure.notFound("order \(text) is not open; filled, canceled and expired orders are not kept yet")
+        if let order = orders.first(where: { String($0.orderID.rawValue) == text }) {
+            // The engine's figures are current; the history adds when the order was created.
+            var api = API.order(order)
+            if let record = history.order(order.orderID.rawValue, account: key.account) {
+                api.created_at = API.time(record.created)
+                api.submitted_at = api.created_at
+                api.updated_at = API.time(record.updated)
+                api.replaces = record.replaces.map { String($0.rawValue) }
+            }
+            return Self.json(text: api.json)
         }
-        return Self.json(text: API.order(order).json)
+        guard let raw = UInt64(text), let record = history.order(raw, account: key.account) else {
+            throw Failure.notFound("order \(text) does not exist")
+        }
+        return Self.json(text: record.api.json)
+    }
+
+    private func activities(_ key: StoredKey, _ request: Request) throws -> Response {
+        let limit = try Self.limit(request, default: 100, max: 1_000)
+        return Self.json(text: "[" + history.activities(account: key.account, limit: limit).map(\.json).joined(separator: ",") + "]")
+    }
+
+    static func limit(_ request: Request, default value: Int, max: Int) throws -> Int {
+        guard let text = request.uri.queryParameters.get("limit") else { return value }
+        guard let limit = Int(String(text)), (1...max).contains(limit) else {
+            throw Failure.unprocessable("limit must be from 1 to \(max)")
+        }
+        return limit
     }
 
     private func placeOrder(_ key: StoredKey, _ body: ByteBuffer?) async throws -> Response {

@@ -31,7 +31,7 @@ public struct Server: Sendable {
         -> some ApplicationProtocol {
         let router = Router()
         Routes(venue: opened.venue, keys: opened.keys, limiter: RateLimiter(perSecond: rateLimit, burst: rateBurst),
-               metrics: Metrics(), calendar: .nyse).add(to: router)
+               metrics: Metrics(), calendar: .nyse, history: opened.history).add(to: router)
         let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
         TradeStream(keys: opened.keys, updates: opened.updates).add(to: webSocketRouter)
         var logger = Logger(label: "bourse")

@@ -66,6 +66,18 @@ struct ServerTests {
                     http?.allHeaderFields ?? [:])
         }
 
+        /// Asks again, up to two seconds, until `check` holds: the order history follows the event stream a
+        /// moment behind the acknowledgement.
+        func eventually(_ path: String, as key: IssuedKey, _ check: (Any?) -> Bool) async throws -> Any? {
+            var body: Any?
+            for _ in 0..<200 {
+                body = try await send("GET", path, as: key).1
+                if check(body) { return body }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            return body
+        }
+
         func order(_ key: IssuedKey, _ fields: String) async throws -> (Int, [String: Any]) {
             let (status, body) = try await send("POST", "/v2/orders", as: key, body: "{\(fields)}")
             return (status, body as? [String: Any] ?? [:])
@@ -177,8 +189,9 @@ struct ServerTests {
         let newOrder = replaced as? [String: Any] ?? [:]
         #expect(replacedStatus == 200 && newOrder["qty"] as? String == "4" && newOrder["limit_price"] as? String == "551.00")
         #expect(newOrder["id"] as? String != id)
-        let (gone, _) = try await server.send("GET", "/v2/orders/\(id)", as: trader)
-        #expect(gone == 404)
+        // The old order lives on in the history as replaced, pointing at its successor.
+        let old = try await server.eventually("/v2/orders/\(id)", as: trader) { ($0 as? [String: Any])?["status"] as? String == "replaced" }
+        #expect((old as? [String: Any])?["replaced_by"] as? String == newOrder["id"] as? String)
         let (tooMuch, refusal) = try await server.send("PATCH", "/v2/orders/\(newOrder["id"] as? String ?? "")", as: trader, body: #"{"qty":"3000"}"#)
         #expect(tooMuch == 403 && ((refusal as? [String: Any])?["message"] as? String)?.hasPrefix("insufficient_buying_power") == true)
 
@@ -401,6 +414,40 @@ struct ServerTests {
 
     static func contentType(_ headers: [AnyHashable: Any]) -> String? {
         headers.first { ($0.key as? String)?.lowercased() == "content-type" }?.value as? String
+    }
+
+    @Test("ended orders stay visible in the history, activities list fills and deposits, and both survive a restart")
+    func history() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await Running(directory: directory)
+        let buyer = server.key(account: 1), seller = server.key(account: 3)
+        let (_, resting) = try await server.order(buyer, #""symbol":"AAPL","qty":"4","side":"buy","type":"limit","time_in_force":"gtc","limit_price":"190.00""#)
+        let (_, cancelled) = try await server.order(buyer, #""symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"gtc","limit_price":"180.00""#)
+        _ = try await server.send("DELETE", "/v2/orders/\(cancelled["id"] as? String ?? "")", as: buyer)
+        _ = try await server.order(seller, #""symbol":"AAPL","qty":"4","side":"sell","type":"market","time_in_force":"ioc""#)
+        let filledID = resting["id"] as? String ?? ""
+
+        let closed = try await server.eventually("/v2/orders?status=closed", as: buyer) { ($0 as? [Any])?.count == 2 }
+        #expect((closed as? [[String: Any]])?.map { $0["status"] as? String } == ["canceled", "filled"])
+        let (_, one) = try await server.send("GET", "/v2/orders/\(filledID)", as: buyer)
+        #expect((one as? [String: Any])?["status"] as? String == "filled" && (one as? [String: Any])?["filled_at"] is String)
+        let (hidden, _) = try await server.send("GET", "/v2/orders/\(filledID)", as: seller)
+        #expect(hidden == 404)
+        let activities = try await server.eventually("/v2/account/activities", as: buyer) { ($0 as? [Any])?.count == 7 }
+        let types = (activities as? [[String: Any]])?.map { $0["activity_type"] as? String ?? "" } ?? []
+        // One fill, the deposit and five transfers from the demo setup, newest first.
+        #expect(types == ["FILL", "JNLS", "JNLS", "JNLS", "JNLS", "JNLS", "CSD"])
+        await server.stop()
+
+        let restarted = try await Running(directory: directory)
+        let (_, again) = try await restarted.send("GET", "/v2/orders/\(filledID)", as: buyer)
+        #expect((again as? [String: Any])?["status"] as? String == "filled")
+        let (_, all) = try await restarted.send("GET", "/v2/orders?status=all&limit=1", as: buyer)
+        #expect((all as? [Any])?.count == 1)
+        let (badLimit, _) = try await restarted.send("GET", "/v2/orders?status=all&limit=0", as: buyer)
+        #expect(badLimit == 422)
+        await restarted.stop()
     }
 }
 

@@ -1,0 +1,135 @@
+import BourseCore
+import BourseEngine
+import BourseNode
+
+/// An order as the API describes it, built from events alone.
+struct OrderRecord: Sendable {
+    var order: NewOrder
+    var filled: Int64 = 0
+    var notional: Int128 = 0
+    var status: String
+    var created: Timestamp
+    var updated: Timestamp
+    var filledAt: Timestamp?
+    var canceledAt: Timestamp?
+    var expiredAt: Timestamp?
+    var replacedBy: OrderID?
+    var replaces: OrderID?
+
+    /// Whether the order has ended: nothing more will happen to it.
+    var isEnded: Bool { ["filled", "canceled", "expired", "replaced", "rejected"].contains(status) }
+
+    var api: API.Order {
+        var o = API.Order(id: String(order.orderID.rawValue), client_order_id: String(order.orderID.rawValue),
+                          created_at: API.time(created), updated_at: API.time(updated), submitted_at: API.time(created),
+                          filled_at: filledAt.map(API.time), canceled_at: canceledAt.map(API.time),
+                          symbol: order.symbol.description, qty: String(order.quantity.shares), filled_qty: String(filled),
+                          filled_avg_price: filled > 0 ? API.decimal(Int64(notional / Int128(filled))) : nil,
+                          order_type: API.name(order.type), type: API.name(order.type), side: order.side == .buy ? "buy" : "sell",
+                          time_in_force: API.name(order.timeInForce), limit_price: order.limitPrice.map(API.decimal),
+                          stop_price: order.stopPrice.map(API.decimal), status: status)
+        o.expired_at = expiredAt.map(API.time)
+        o.replaced_by = replacedBy.map { String($0.rawValue) }
+        o.replaces = replaces.map { String($0.rawValue) }
+        return o
+    }
+}
+
+/// One thing that happened to an order: Alpaca's trade update event, the order after it, and the fields
+/// the update adds (a fill's price, quantity and execution id; a cancel's reason).
+struct OrderChange: Sendable {
+    var account: UInt32
+    var event: String
+    var record: OrderRecord
+    var extra: [(String, String)] = []
+}
+
+/// The open orders, followed through the event stream: what the trading stream and the order history
+/// both build on, each with its own copy on its own thread.
+struct OrderProjection {
+    private(set) var open: [UInt64: OrderRecord] = [:]
+
+    /// Orders open before the events start (after a restart); their acceptance time is not known, so the
+    /// time given stands for it.
+    mutating func seed(_ orders: [OpenOrder], at time: Timestamp) {
+        for o in orders {
+            let order = NewOrder(orderID: o.orderID, account: o.account, symbol: o.symbol, side: o.side, type: o.type,
+                                 timeInForce: o.timeInForce, quantity: o.quantity, limitPrice: o.limitPrice, stopPrice: o.stopPrice)
+            let filled = o.quantity.shares - o.leaves.shares
+            open[o.orderID.rawValue] = OrderRecord(order: order, filled: filled, status: filled > 0 ? "partially_filled" : "new",
+                                                   created: time, updated: time)
+        }
+    }
+
+    /// Applies one command's events and returns what changed, in order.
+    mutating func apply(_ published: Published) -> [OrderChange] {
+        let time = published.command.time
+        var changes: [OrderChange] = []
+        for event in published.events {
+            switch event {
+            case .orderAccepted(let order):
+                let record = OrderRecord(order: order, status: "new", created: time, updated: time)
+                open[order.orderID.rawValue] = record
+                changes.append(OrderChange(account: order.account.rawValue, event: "new", record: record))
+            case .orderRejected(let id, let account, let reason):
+                if case .newOrder(let order) = published.command.command, order.orderID == id {
+                    let record = OrderRecord(order: order, status: "rejected", created: time, updated: time)
+                    changes.append(OrderChange(account: account.rawValue, event: "rejected", record: record, extra: [("reason", reason.code)]))
+                }
+            case .trade(let t):
+                for (id, leaves) in [(t.makerOrderID, t.makerLeaves), (t.takerOrderID, t.takerLeaves)] {
+                    guard var record = open[id.rawValue] else { continue }
+                    record.filled += t.quantity.shares
+                    record.notional += Int128(t.price.units) * Int128(t.quantity.shares)
+                    record.updated = time
+                    let done = leaves.shares == 0
+                    record.status = done ? "filled" : "partially_filled"
+                    if done {
+                        record.filledAt = time
+                        open[id.rawValue] = nil
+                    } else {
+                        open[id.rawValue] = record
+                    }
+                    changes.append(OrderChange(account: record.order.account.rawValue, event: done ? "fill" : "partial_fill",
+                                               record: record, extra: [("price", API.decimal(t.price)), ("qty", String(t.quantity.shares)),
+                                                                       ("execution_id", String(t.executionID.rawValue))]))
+                }
+            case .orderCancelled(let id, let account, _, let reason):
+                guard var record = open.removeValue(forKey: id.rawValue) else { continue }
+                record.status = "canceled"
+                record.canceledAt = time
+                record.updated = time
+                changes.append(OrderChange(account: account.rawValue, event: "canceled", record: record, extra: [("reason", reason.code)]))
+            case .orderExpired(let id, let account, _):
+                guard var record = open.removeValue(forKey: id.rawValue) else { continue }
+                record.status = "expired"
+                record.expiredAt = time
+                record.updated = time
+                changes.append(OrderChange(account: account.rawValue, event: "expired", record: record))
+            case .orderReplaced(let r):
+                guard var old = open.removeValue(forKey: r.orderID.rawValue) else { continue }
+                var new = old
+                old.status = "replaced"
+                old.replacedBy = r.newOrderID
+                old.updated = time
+                changes.append(OrderChange(account: r.account.rawValue, event: "replaced", record: old,
+                                           extra: [("replaced_by", String(r.newOrderID.rawValue))]))
+                new.order.orderID = r.newOrderID
+                new.order.quantity = r.quantity
+                if let p = r.limitPrice { new.order.limitPrice = p }
+                if let p = r.stopPrice { new.order.stopPrice = p }
+                new.replaces = r.orderID
+                new.created = time
+                new.updated = time
+                new.status = new.filled > 0 ? "partially_filled" : "new"
+                open[r.newOrderID.rawValue] = new
+                changes.append(OrderChange(account: r.account.rawValue, event: "new", record: new))
+            case .selfTradeDecremented(let id, _, let quantity, _):
+                open[id.rawValue]?.order.quantity.shares -= quantity.shares
+            default:
+                break
+            }
+        }
+        return changes
+    }
+}
