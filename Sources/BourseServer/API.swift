@@ -8,25 +8,17 @@ enum API {
     static func decimal(_ money: Money) -> String { decimal(money.units) }
     static func decimal(_ price: Price) -> String { decimal(price.units) }
 
-    /// RFC 3339 with nanoseconds, UTC, from the sequencer's timestamp. The civil date comes from the day
-    /// count by Howard Hinnant's algorithm, in integers, without a calendar object per response.
+    /// RFC 3339 with nanoseconds, UTC, from the sequencer's timestamp, computed in integers rather than
+    /// through a calendar object per response.
     static func time(_ t: Timestamp) -> String {
         let (days, nanosOfDay) = t.nanos.quotientAndRemainder(dividingBy: 86_400_000_000_000)
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let date = CivilDate(daysSinceEpoch: Int(days))
         let seconds = nanosOfDay / 1_000_000_000
         func pad(_ v: Int64, _ width: Int) -> String {
             let s = String(v)
             return String(repeating: "0", count: max(0, width - s.count)) + s
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(seconds / 3_600, 2)):\(pad(seconds / 60 % 60, 2)):"
+        return "\(date)T\(pad(seconds / 3_600, 2)):\(pad(seconds / 60 % 60, 2)):"
             + "\(pad(seconds % 60, 2)).\(pad(nanosOfDay % 1_000_000_000, 9))Z"
     }
 
