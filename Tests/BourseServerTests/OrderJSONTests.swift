@@ -7,7 +7,7 @@ import Testing
 struct OrderJSONTests {
     @Test("the hand-written order JSON says what Foundation's encoder says, escapes included")
     func sameAsEncoder() throws {
-        var order = NewOrder(orderID: OrderID(42), account: AccountID(1), symbol: try Symbol(validating: "BRK.B"), side: .sell,
+        let order = NewOrder(orderID: OrderID(42), account: AccountID(1), symbol: try Symbol(validating: "BRK.B"), side: .sell,
                              type: .stopLimit, timeInForce: .gtc, quantity: Quantity(7), limitPrice: Price(dollars: "470.5"),
                              stopPrice: Price(dollars: "471"))
         var api = API.order(order, events: [], at: Timestamp(nanos: 1_795_333_992_323_837_639))
