@@ -20,6 +20,7 @@ public struct DataDirectory: Sendable {
         var keys: KeyStore
         var updates: TradeUpdates
         var history: OrderHistory
+        var market: MarketStream
         /// The keys created by this start (a new directory), to print once.
         public var issued: [IssuedKey]
         public var recovery: RecoveryReport
@@ -43,6 +44,8 @@ public struct DataDirectory: Sendable {
         let history = OrderHistory()
         try history.rebuild(from: journal)
         sequencer.add(history.consumer)
+        let market = MarketStream()
+        sequencer.add(market.consumer)
         let firstOrderID = UInt64(max(wallClockNanos(), engine.lastCommandTime.nanos + 1))
         sequencer.start()
         let venue = Venue(sequencer: sequencer, firstOrderID: firstOrderID)
@@ -53,6 +56,7 @@ public struct DataDirectory: Sendable {
         updates.seed(open, at: time)
         updates.start()
         history.start()
+        market.start()
         var issued: [IssuedKey] = []
         if fresh {
             for command in DemoVenue.setup() {
@@ -72,7 +76,8 @@ public struct DataDirectory: Sendable {
             try write(stored, to: keysFile)
         }
         let keys = try JSONDecoder().decode([StoredKey].self, from: Data(contentsOf: URL(fileURLWithPath: keysFile)))
-        return Opened(venue: venue, keys: KeyStore(keys), updates: updates, history: history, issued: issued, recovery: report)
+        return Opened(venue: venue, keys: KeyStore(keys), updates: updates, history: history, market: market, issued: issued,
+                      recovery: report)
     }
 
     /// Writes JSON readable by its owner only.

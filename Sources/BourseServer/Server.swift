@@ -34,6 +34,7 @@ public struct Server: Sendable {
                metrics: Metrics(), calendar: .nyse, history: opened.history).add(to: router)
         let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
         TradeStream(keys: opened.keys, updates: opened.updates).add(to: webSocketRouter)
+        MarketDataStream(keys: opened.keys, market: opened.market).add(to: webSocketRouter)
         var logger = Logger(label: "bourse")
         logger.logLevel = .info
         return Application(

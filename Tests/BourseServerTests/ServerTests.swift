@@ -449,6 +449,52 @@ struct ServerTests {
         #expect(badLimit == 422)
         await restarted.stop()
     }
+
+    @Test("the market data stream sends the trades of subscribed symbols only, as arrays of objects keyed by T")
+    func marketData() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await Running(directory: directory)
+        let buyer = server.key(account: 1), seller = server.key(account: 3)
+        let received = Received()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await WebSocketClient.connect(url: "ws://127.0.0.1:\(server.port)/v2/stream", logger: Logger(label: "test")) { inbound, outbound, _ in
+                    var iterator = inbound.messages(maxSize: 1 << 16).makeAsyncIterator()
+                    while let message = try await iterator.next() {
+                        guard case .text(let text) = message else { continue }
+                        received.append(text)
+                        if text.contains(#""msg":"connected""#) {
+                            try await outbound.write(.text(#"{"action":"auth","key":"\#(buyer.keyID)","secret":"\#(buyer.secret)"}"#))
+                        } else if text.contains(#""msg":"authenticated""#) {
+                            try await outbound.write(.text(#"{"action":"subscribe","trades":["AAPL"],"quotes":["AAPL"]}"#))
+                        } else if text.contains(#""T":"subscription""#) {
+                            // A trade in a symbol not subscribed to, then one in AAPL.
+                            for symbol in ["MSFT", "AAPL"] {
+                                let price = symbol == "AAPL" ? "190.00" : "420.00"
+                                _ = try await server.order(buyer, #""symbol":"\#(symbol)","qty":"2","side":"buy","type":"limit","time_in_force":"day","limit_price":"\#(price)""#)
+                                _ = try await server.order(seller, #""symbol":"\#(symbol)","qty":"2","side":"sell","type":"limit","time_in_force":"day","limit_price":"\#(price)""#)
+                            }
+                        } else if text.contains(#""T":"t""#) {
+                            return
+                        }
+                    }
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(20))
+                throw CancellationError()
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+        let messages = received.all
+        #expect(messages.contains { $0.contains("only the trades channel is served so far") })
+        #expect(messages.contains { $0.contains(#""T":"subscription","trades":["AAPL"]"#) })
+        let trades = messages.filter { $0.contains(#""T":"t""#) }
+        #expect(trades.count == 1 && trades[0].contains(#""S":"AAPL""#) && trades[0].contains(#""p":190.00,"s":2"#))
+        await server.stop()
+    }
 }
 
 final class Received: @unchecked Sendable {
