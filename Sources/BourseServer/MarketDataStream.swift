@@ -27,10 +27,10 @@ struct MarketDataStream: Sendable {
     private func serve(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter) async throws {
         try await outbound.write(.text(#"[{"T":"success","msg":"connected"}]"#))
         var authenticated = false
-        var listening: (subscriber: MarketStream.Subscriber, writer: Task<Void, Never>)?
+        var listening: (subscriber: StreamHub<Set<String>>.Subscriber, writer: Task<Void, Never>)?
         defer {
             if let listening {
-                market.unsubscribe(listening.subscriber)
+                market.hub.unsubscribe(listening.subscriber)
                 listening.writer.cancel()
             }
         }
@@ -53,13 +53,13 @@ struct MarketDataStream: Sendable {
                     try await outbound.write(.text(MarketStream.error("only the trades channel is served so far")))
                 }
                 if listening == nil {
-                    switch market.subscribe() {
+                    switch market.hub.subscribe([]) {
                     case .success(let (subscriber, stream)):
                         let writer = Task {
                             for await batch in stream { try? await outbound.write(.text(batch)) }
                             if subscriber.overflowed.load(ordering: .relaxed) {
                                 try? await outbound.write(.text(MarketStream.error(
-                                    "this connection fell \(MarketStream.queueMax) messages behind and is closed")))
+                                    "this connection fell \(market.hub.queueMax) messages behind and is closed")))
                                 try? await outbound.close(.policyViolation, reason: "too slow")
                             }
                         }
@@ -69,7 +69,7 @@ struct MarketDataStream: Sendable {
                         continue
                     }
                 }
-                let symbols = listening!.subscriber.symbols.withLock { set in
+                let symbols = listening!.subscriber.interest.withLock { set in
                     let named = Set(request.trades ?? [])
                     if request.action == "subscribe" { set.formUnion(named) } else { set.subtract(named) }
                     return set.sorted()

@@ -26,10 +26,10 @@ struct TradeStream: Sendable {
 
     private func serve(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter) async throws {
         var key: StoredKey?
-        var listening: (subscriber: TradeUpdates.Subscriber, writer: Task<Void, Never>)?
+        var listening: (subscriber: StreamHub<UInt32>.Subscriber, writer: Task<Void, Never>)?
         defer {
             if let listening {
-                updates.unsubscribe(listening.subscriber)
+                updates.hub.unsubscribe(listening.subscriber)
                 listening.writer.cancel()
             }
         }
@@ -51,9 +51,9 @@ struct TradeStream: Sendable {
                 }
                 let streams = request.data?.streams ?? []
                 if streams.contains("trade_updates"), listening == nil {
-                    let subscriber: TradeUpdates.Subscriber
+                    let subscriber: StreamHub<UInt32>.Subscriber
                     let stream: AsyncStream<String>
-                    switch updates.subscribe(account: key.account) {
+                    switch updates.hub.subscribe(key.account) {
                     case .success(let subscription): (subscriber, stream) = subscription
                     case .failure(let ended):
                         try await outbound.write(.text(TradeUpdates.errorMessage(ended.reason)))
@@ -63,7 +63,7 @@ struct TradeStream: Sendable {
                         for await update in stream { try? await outbound.write(.text(update)) }
                         if subscriber.overflowed.load(ordering: .relaxed) {
                             try? await outbound.write(.text(TradeUpdates.errorMessage(
-                                "this connection fell \(TradeUpdates.queueMax) updates behind and is closed")))
+                                "this connection fell \(updates.hub.queueMax) updates behind and is closed")))
                             try? await outbound.close(.policyViolation, reason: "too slow")
                         }
                     }

@@ -4,6 +4,7 @@ import BourseTestSupport
 import Foundation
 import HummingbirdWSClient
 import Logging
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -76,6 +77,31 @@ struct ServerTests {
                 try await Task.sleep(for: .milliseconds(10))
             }
             return body
+        }
+
+        /// Connects a WebSocket client to `path`, sends `first` if given, records every text message in
+        /// `received` and hands it to `onText`, until `onText` says it is done; fails after twenty seconds.
+        func webSocket(_ path: String, _ received: Received, first: String? = nil,
+                       onText: @escaping @Sendable (String, WebSocketOutboundWriter) async throws -> Bool) async throws {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await WebSocketClient.connect(url: "ws://127.0.0.1:\(self.port)\(path)", logger: Logger(label: "test")) { inbound, outbound, _ in
+                        if let first { try await outbound.write(.text(first)) }
+                        var iterator = inbound.messages(maxSize: 1 << 16).makeAsyncIterator()
+                        while let message = try await iterator.next() {
+                            guard case .text(let text) = message else { continue }
+                            received.append(text)
+                            if try await onText(text, outbound) { return }
+                        }
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(20))
+                    throw CancellationError()
+                }
+                try await group.next()
+                group.cancelAll()
+            }
         }
 
         func order(_ key: IssuedKey, _ fields: String) async throws -> (Int, [String: Any]) {
@@ -263,33 +289,16 @@ struct ServerTests {
         let server = try await Running(directory: directory)
         let buyer = server.key(account: 1), seller = server.key(account: 3)
         let received = Received()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                try await WebSocketClient.connect(url: "ws://127.0.0.1:\(server.port)/stream", logger: Logger(label: "test")) { inbound, outbound, _ in
-                    try await outbound.write(.text(#"{"action":"authenticate","data":{"key_id":"\#(buyer.keyID)","secret_key":"\#(buyer.secret)"}}"#))
-                    var iterator = inbound.messages(maxSize: 1 << 16).makeAsyncIterator()
-                    var listening = false
-                    while let message = try await iterator.next() {
-                        guard case .text(let text) = message else { continue }
-                        received.append(text)
-                        if text.contains(#""status":"authorized""#) {
-                            try await outbound.write(.text(#"{"action":"listen","data":{"streams":["trade_updates"]}}"#))
-                        } else if text.contains(#""stream":"listening""#), !listening {
-                            listening = true
-                            _ = try await server.order(buyer, #""symbol":"TSLA","qty":"3","side":"buy","type":"limit","time_in_force":"day","limit_price":"250.00""#)
-                            _ = try await server.order(seller, #""symbol":"TSLA","qty":"3","side":"sell","type":"limit","time_in_force":"day","limit_price":"250.00""#)
-                        } else if text.contains(#""event":"fill""#) {
-                            return
-                        }
-                    }
-                }
+        let listening = Atomic<Bool>(false)
+        let authenticate = #"{"action":"authenticate","data":{"key_id":"\#(buyer.keyID)","secret_key":"\#(buyer.secret)"}}"#
+        try await server.webSocket("/stream", received, first: authenticate) { text, outbound in
+            if text.contains(#""status":"authorized""#) {
+                try await outbound.write(.text(#"{"action":"listen","data":{"streams":["trade_updates"]}}"#))
+            } else if text.contains(#""stream":"listening""#), !listening.exchange(true, ordering: .relaxed) {
+                _ = try await server.order(buyer, #""symbol":"TSLA","qty":"3","side":"buy","type":"limit","time_in_force":"day","limit_price":"250.00""#)
+                _ = try await server.order(seller, #""symbol":"TSLA","qty":"3","side":"sell","type":"limit","time_in_force":"day","limit_price":"250.00""#)
             }
-            group.addTask {
-                try await Task.sleep(for: .seconds(20))
-                throw CancellationError()
-            }
-            try await group.next()
-            group.cancelAll()
+            return text.contains(#""event":"fill""#)
         }
         let messages = received.all
         #expect(messages.first?.contains(#""status":"authorized""#) == true)
@@ -457,36 +466,20 @@ struct ServerTests {
         let server = try await Running(directory: directory)
         let buyer = server.key(account: 1), seller = server.key(account: 3)
         let received = Received()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                try await WebSocketClient.connect(url: "ws://127.0.0.1:\(server.port)/v2/stream", logger: Logger(label: "test")) { inbound, outbound, _ in
-                    var iterator = inbound.messages(maxSize: 1 << 16).makeAsyncIterator()
-                    while let message = try await iterator.next() {
-                        guard case .text(let text) = message else { continue }
-                        received.append(text)
-                        if text.contains(#""msg":"connected""#) {
-                            try await outbound.write(.text(#"{"action":"auth","key":"\#(buyer.keyID)","secret":"\#(buyer.secret)"}"#))
-                        } else if text.contains(#""msg":"authenticated""#) {
-                            try await outbound.write(.text(#"{"action":"subscribe","trades":["AAPL"],"quotes":["AAPL"]}"#))
-                        } else if text.contains(#""T":"subscription""#) {
-                            // A trade in a symbol not subscribed to, then one in AAPL.
-                            for symbol in ["MSFT", "AAPL"] {
-                                let price = symbol == "AAPL" ? "190.00" : "420.00"
-                                _ = try await server.order(buyer, #""symbol":"\#(symbol)","qty":"2","side":"buy","type":"limit","time_in_force":"day","limit_price":"\#(price)""#)
-                                _ = try await server.order(seller, #""symbol":"\#(symbol)","qty":"2","side":"sell","type":"limit","time_in_force":"day","limit_price":"\#(price)""#)
-                            }
-                        } else if text.contains(#""T":"t""#) {
-                            return
-                        }
-                    }
+        try await server.webSocket("/v2/stream", received) { text, outbound in
+            if text.contains(#""msg":"connected""#) {
+                try await outbound.write(.text(#"{"action":"auth","key":"\#(buyer.keyID)","secret":"\#(buyer.secret)"}"#))
+            } else if text.contains(#""msg":"authenticated""#) {
+                try await outbound.write(.text(#"{"action":"subscribe","trades":["AAPL"],"quotes":["AAPL"]}"#))
+            } else if text.contains(#""T":"subscription""#) {
+                // A trade in a symbol not subscribed to, then one in AAPL.
+                for symbol in ["MSFT", "AAPL"] {
+                    let price = symbol == "AAPL" ? "190.00" : "420.00"
+                    _ = try await server.order(buyer, #""symbol":"\#(symbol)","qty":"2","side":"buy","type":"limit","time_in_force":"day","limit_price":"\#(price)""#)
+                    _ = try await server.order(seller, #""symbol":"\#(symbol)","qty":"2","side":"sell","type":"limit","time_in_force":"day","limit_price":"\#(price)""#)
                 }
             }
-            group.addTask {
-                try await Task.sleep(for: .seconds(20))
-                throw CancellationError()
-            }
-            try await group.next()
-            group.cancelAll()
+            return text.contains(#""T":"t""#)
         }
         let messages = received.all
         #expect(messages.contains { $0.contains("only the trades channel is served so far") })

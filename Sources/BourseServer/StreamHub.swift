@@ -1,0 +1,99 @@
+import BourseNode
+import Foundation
+import Synchronization
+
+/// What the WebSocket streams share: a consumer of the sequencer's published events drained on a thread of
+/// its own, so no connection can slow the engine, and the connections, each with a bounded queue and an
+/// `Interest` (an account, a set of symbols) that decides what it receives. A connection that lets its
+/// queue fill is cut off; when the sequencer cuts the consumer off, every connection is told why and new
+/// ones are refused until the server restarts.
+final class StreamHub<Interest: Sendable>: Sendable {
+    final class Subscriber: Sendable {
+        let continuation: AsyncStream<String>.Continuation
+        let interest: Mutex<Interest>
+        /// Set when its queue overflowed: the connection closes with an error.
+        let overflowed = Atomic<Bool>(false)
+
+        init(_ interest: Interest, _ continuation: AsyncStream<String>.Continuation) {
+            self.interest = Mutex(interest)
+            self.continuation = continuation
+        }
+    }
+
+    struct Ended: Error {
+        var reason: String
+    }
+
+    let name: String
+    let queueMax: Int
+    let consumer: EventConsumer
+    private let errorMessage: @Sendable (String) -> String
+    private let subscribers = Mutex<[ObjectIdentifier: Subscriber]>([:])
+    private let ended = Mutex<String?>(nil)
+
+    init(name: String, queueMax: Int, errorMessage: @escaping @Sendable (String) -> String) {
+        self.name = name
+        self.queueMax = queueMax
+        self.errorMessage = errorMessage
+        consumer = EventConsumer(name: name, capacity: 1 << 18)
+    }
+
+    func subscribe(_ interest: Interest) -> Result<(Subscriber, AsyncStream<String>), Ended> {
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingOldest(queueMax))
+        let subscriber = Subscriber(interest, continuation)
+        // Checked under the subscribers' lock, which `end` takes after setting `ended`.
+        return subscribers.withLock { subscribers in
+            if let reason = ended.withLock({ $0 }) { return .failure(Ended(reason: reason)) }
+            subscribers[ObjectIdentifier(subscriber)] = subscriber
+            return .success((subscriber, stream))
+        }
+    }
+
+    func unsubscribe(_ subscriber: Subscriber) {
+        _ = subscribers.withLock { $0.removeValue(forKey: ObjectIdentifier(subscriber)) }
+        subscriber.continuation.finish()
+    }
+
+    /// Drains the consumer on its own thread, handing each command's events to `publish`.
+    func start(_ publish: @escaping @Sendable (Published) -> Void) {
+        let thread = Thread { [self] in
+            while true {
+                switch consumer.next() {
+                case .events(let batch):
+                    for published in batch { publish(published) }
+                case .overrun(let sequence):
+                    end("the \(name) stream fell behind at sequence \(sequence) and stopped; it resumes when the server restarts")
+                    return
+                case .closed:
+                    end("the venue is stopping")
+                    return
+                }
+            }
+        }
+        thread.name = "bourse-" + name
+        thread.start()
+    }
+
+    /// Sends each subscriber what `message` makes of its interest, if anything.
+    func send(_ message: (Interest) -> String?) {
+        for subscriber in subscribers.withLock({ Array($0.values) }) {
+            guard let text = message(subscriber.interest.withLock { $0 }) else { continue }
+            if case .dropped = subscriber.continuation.yield(text) {
+                subscriber.overflowed.store(true, ordering: .relaxed)
+                unsubscribe(subscriber)
+            }
+        }
+    }
+
+    private func end(_ reason: String) {
+        ended.withLock { $0 = reason }
+        let all = subscribers.withLock { subscribers in
+            defer { subscribers.removeAll() }
+            return Array(subscribers.values)
+        }
+        for subscriber in all {
+            subscriber.continuation.yield(errorMessage(reason))
+            subscriber.continuation.finish()
+        }
+    }
+}
