@@ -13,14 +13,17 @@ public struct Server: Sendable {
     /// Requests a second allowed for each API key, and how many may come at once.
     public let rateLimit: Int
     public let rateBurst: Int
+    /// Requests are logged, each with its request id, at `debug`.
+    public let logLevel: Logger.Level
 
     public init(opened: DataDirectory.Opened, host: String = "127.0.0.1", port: Int = 8080,
-                rateLimit: Int = 2_000, rateBurst: Int = 4_000) {
+                rateLimit: Int = 2_000, rateBurst: Int = 4_000, logLevel: Logger.Level = .info) {
         self.opened = opened
         self.host = host
         self.port = port
         self.rateLimit = rateLimit
         self.rateBurst = rateBurst
+        self.logLevel = logLevel
     }
 
     /// How the API writes a time.
@@ -30,13 +33,14 @@ public struct Server: Sendable {
     public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
         -> some ApplicationProtocol {
         let router = Router()
+        router.middlewares.add(LogRequestsMiddleware(.debug))
         Routes(venue: opened.venue, keys: opened.keys, limiter: RateLimiter(perSecond: rateLimit, burst: rateBurst),
                metrics: Metrics(), calendar: .nyse, history: opened.history).add(to: router)
         let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
         TradeStream(keys: opened.keys, updates: opened.updates).add(to: webSocketRouter)
         MarketDataStream(keys: opened.keys, market: opened.market).add(to: webSocketRouter)
         var logger = Logger(label: "bourse")
-        logger.logLevel = .info
+        logger.logLevel = logLevel
         return Application(
             router: router,
             server: .http1WebSocketUpgrade(webSocketRouter: webSocketRouter),

@@ -2,6 +2,7 @@ import ArgumentParser
 import BourseServer
 import Foundation
 import Hummingbird
+import Logging
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,6 +23,8 @@ struct Serve: AsyncParsableCommand {
     var rateLimit = 2_000
     @Option(help: "How many requests a key may send at once before the rate limit applies.")
     var rateBurst = 4_000
+    @Option(help: "Log level: trace, debug (every request with its id), info, notice, warning, error, critical.")
+    var logLevel = "info"
     @Flag(help: "Run built-in market participants (a market maker, takers, noise traders) so the book and tape live.")
     var simulate = false
     @Option(help: "The simulation's seed.")
@@ -40,7 +43,8 @@ struct Serve: AsyncParsableCommand {
                 say("  \(key.role.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) account \(key.account)  APCA-API-KEY-ID \(key.keyID)  APCA-API-SECRET-KEY \(key.secret)")
             }
         }
-        let server = Server(opened: opened, host: host, port: port, rateLimit: rateLimit, rateBurst: rateBurst)
+        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
+        let server = Server(opened: opened, host: host, port: port, rateLimit: rateLimit, rateBurst: rateBurst, logLevel: level)
         let app = server.application { port in say("listening on http://\(host):\(port)") }
         let participants = simulate ? Task { await Simulation(seed: seed).run(opened.venue) } : nil
         defer { opened.venue.stop() }
