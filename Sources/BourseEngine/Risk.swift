@@ -46,13 +46,6 @@ enum Valuation {
     return (value * Int128(basisPoints) + 9_999) / 10_000
 }
 
-extension Int64 {
-    /// Clamped into Int64 for reporting; figures that large are already far past every limit.
-    init(clamping value: Int128) {
-        self = value > Int128(Int64.max) ? .max : value < Int128(Int64.min) ? .min : Int64(value)
-    }
-}
-
 extension MatchingEngine {
     /// The price positions are valued at: the last trade, else the previous close; 0 when neither.
     @inline(__always) func mark(_ book: Book) -> Int64 { referencePrice(book) }
