@@ -34,6 +34,8 @@ final class OrderHistory: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Why the history stopped following the event stream, once it has: its answers would be stale.
+    let stopped = Mutex<String?>(nil)
     let consumer = EventConsumer(name: "order-history", capacity: 1 << 18)
 
     /// Reads the journal from its first entry, before the sequencer starts.
@@ -56,8 +58,16 @@ final class OrderHistory: Sendable {
 
     func start() {
         let thread = Thread { [self] in
-            while case .events(let batch) = consumer.next() {
-                for published in batch { apply(published) }
+            while true {
+                switch consumer.next() {
+                case .events(let batch):
+                    for published in batch { apply(published) }
+                case .overrun(let sequence):
+                    stopped.withLock { $0 = "the order history fell behind at sequence \(sequence) and stopped; it is rebuilt when the server restarts" }
+                    return
+                case .closed:
+                    return
+                }
             }
         }
         thread.name = "bourse-order-history"

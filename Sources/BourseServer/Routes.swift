@@ -224,6 +224,7 @@ struct Routes: Sendable {
             let orders = try await venue.read { $0.openOrders(of: id) }
             return Self.json(text: "[" + orders.prefix(limit).map { API.order($0).json }.joined(separator: ",") + "]")
         case "closed", "all":
+            try requireHistory()
             let orders = history.orders(account: key.account, status: status, limit: limit)
             return Self.json(text: "[" + orders.map { $0.api.json }.joined(separator: ",") + "]")
         default:
@@ -245,6 +246,7 @@ struct Routes: Sendable {
             }
             return Self.json(text: api.json)
         }
+        try requireHistory()
         guard let raw = UInt64(text), let record = history.order(raw, account: key.account) else {
             throw Failure.notFound("order \(text) does not exist")
         }
@@ -252,8 +254,16 @@ struct Routes: Sendable {
     }
 
     private func activities(_ key: StoredKey, _ request: Request) throws -> Response {
+        try requireHistory()
         let limit = try Self.limit(request, default: 100, max: 1_000)
         return Self.json(text: "[" + history.activities(account: key.account, limit: limit).map(\.json).joined(separator: ",") + "]")
+    }
+
+    /// Answers from a history that stopped following the events would be stale: refuse them, saying why.
+    private func requireHistory() throws {
+        if let reason = history.stopped.withLock({ $0 }) {
+            throw Failure(status: .serviceUnavailable, code: 50310000, message: reason)
+        }
     }
 
     static func limit(_ request: Request, default value: Int, max: Int) throws -> Int {
