@@ -6,6 +6,9 @@ import BourseCore
 ///   header: "BRSJ" | codec version u16 | engine flags u16 | first sequence u64 | CRC-32C of those 16 bytes u32
 ///   entries: length u32 | CRC-32C(payload) u32 | CRC-32C(the 8 bytes before) u32 | payload
 ///   payload: sequenced command | events byte count (varint) | events, each in the codec's form
+///            [| note byte count (varint) | note]
+/// The note is optional and opaque to the engine: what the gateway that submitted the command needs to
+/// keep with it (an order's client order id), made durable with it. Replay ignores it.
 /// The header CRC lets the reader trust a length before reading that far, so damage to a length
 /// is found where it is rather than mistaken for the end of the file. The engine flags say how the engine
 /// that wrote the journal was configured (bit 0: it keeps accounts), so a replay from the first entry
@@ -16,6 +19,8 @@ public enum JournalFormat {
     static let frameHeaderBytes = 12
     /// An entry holds one command and its events; a sweep of a deep book stays far below this.
     public static let entryBytesMax = 16 << 20
+    /// A note is a few identifiers, never a payload.
+    public static let noteBytesMax = 1 << 10
 
     static func segmentName(_ firstSequence: UInt64) -> String {
         "journal-" + paddedSequence(firstSequence) + ".log"
@@ -40,8 +45,8 @@ public enum JournalFormat {
     }
 
     /// Appends one framed entry: the payload is written in place, then the frame header filled in.
-    static func appendEntry(_ command: SequencedCommand, _ events: UnsafeBufferPointer<Event>, to w: inout ByteWriter,
-                            scratch: inout ByteWriter) {
+    static func appendEntry(_ command: SequencedCommand, _ events: UnsafeBufferPointer<Event>, note: [UInt8],
+                            to w: inout ByteWriter, scratch: inout ByteWriter) {
         let frameStart = w.count
         w.appendZeros(frameHeaderBytes)
         w.write(command)
@@ -49,6 +54,11 @@ public enum JournalFormat {
         for event in events { scratch.write(event) }
         w.writeVarint(UInt64(scratch.count))
         scratch.withUnsafeBytes { w.append($0) }
+        if !note.isEmpty {
+            precondition(note.count <= noteBytesMax, "journal note of \(note.count) bytes")
+            w.writeVarint(UInt64(note.count))
+            w.append(contentsOf: note)
+        }
         let payloadCount = w.count - frameStart - frameHeaderBytes
         precondition(payloadCount <= entryBytesMax, "journal entry of \(payloadCount) bytes")
         let (payloadCRC, headerCRC): (UInt32, UInt32) = w.withUnsafeBytes { b in

@@ -42,6 +42,8 @@ public struct TornTail: Equatable, Sendable, CustomStringConvertible {
 public struct JournalEntry {
     public var command: SequencedCommand
     public var eventBytes: UnsafeRawBufferPointer
+    /// The gateway's note kept with the command; empty when there is none.
+    public var note: UnsafeRawBufferPointer
 }
 
 public struct Segment: Sendable {
@@ -163,10 +165,15 @@ public enum JournalReader {
             var r = ByteReader(payload)
             let command: SequencedCommand
             let eventBytes: UnsafeRawBufferPointer
+            var note = UnsafeRawBufferPointer(start: nil, count: 0)
             do throws(DecodeError) {
                 command = try r.readSequencedCommand()
                 let count = try r.readVarint()
                 eventBytes = try r.readBytes(Int(clamping: count))
+                if r.remaining != 0 {
+                    let noteCount = try r.readVarint()
+                    note = try r.readBytes(Int(clamping: noteCount))
+                }
                 if r.remaining != 0 { throw DecodeError(.trailingBytes(r.remaining), at: r.offset) }
             } catch {
                 throw .undecodable(file: file, offset: offset, error)
@@ -177,7 +184,7 @@ public enum JournalReader {
             }
             expected = command.sequence + 1
             last = command.sequence
-            if command.sequence > after { try visit(JournalEntry(command: command, eventBytes: eventBytes)) }
+            if command.sequence > after { try visit(JournalEntry(command: command, eventBytes: eventBytes, note: note)) }
             offset += JournalFormat.frameHeaderBytes + length
         }
         return nil

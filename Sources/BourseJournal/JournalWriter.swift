@@ -34,14 +34,14 @@ public final class JournalWriter {
 
     deinit { if fd >= 0 { close(fd) } }
 
-    public func append(_ command: SequencedCommand, _ events: UnsafeBufferPointer<Event>) {
+    public func append(_ command: SequencedCommand, _ events: UnsafeBufferPointer<Event>, note: [UInt8] = []) {
         guard durability != .none else { return }
         if batchFirstSequence == nil { batchFirstSequence = command.sequence }
-        JournalFormat.appendEntry(command, events, to: &batch, scratch: &scratch)
+        JournalFormat.appendEntry(command, events, note: note, to: &batch, scratch: &scratch)
     }
 
-    public func append(_ command: SequencedCommand, _ events: [Event]) {
-        events.withUnsafeBufferPointer { append(command, $0) }
+    public func append(_ command: SequencedCommand, _ events: [Event], note: [UInt8] = []) {
+        events.withUnsafeBufferPointer { append(command, $0, note: note) }
     }
 
     /// Makes the batch durable. On error nothing in the batch may be acknowledged.

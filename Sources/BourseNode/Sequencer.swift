@@ -57,6 +57,7 @@ public final class Sequencer: @unchecked Sendable {
 
     private struct Pending {
         var command: Command
+        var note: [UInt8]
         var completion: Completion?
     }
 
@@ -122,13 +123,15 @@ public final class Sequencer: @unchecked Sendable {
         thread.start()
     }
 
-    /// Queues a command; fails fast when the queue is full. Never blocks.
-    public func submit(_ command: Command, completion: Completion? = nil) throws(SubmitError) {
+    /// Queues a command; fails fast when the queue is full. Never blocks. The `note` (at most
+    /// `JournalFormat.noteBytesMax` bytes) is journaled with the command and published with its events.
+    public func submit(_ command: Command, note: [UInt8] = [], completion: Completion? = nil) throws(SubmitError) {
+        precondition(note.count <= JournalFormat.noteBytesMax, "a note of \(note.count) bytes")
         condition.lock()
         defer { condition.unlock() }
         guard !stopping, failure == nil else { throw .stopped }
         guard queue.count < configuration.queueCapacity else { throw .overloaded }
-        queue.append(Pending(command: command, completion: completion))
+        queue.append(Pending(command: command, note: note, completion: completion))
         if queue.count == 1 { condition.signal() }
     }
 
@@ -224,9 +227,9 @@ public final class Sequencer: @unchecked Sendable {
             let publishing = !consumers.isEmpty
             stamped.withUnsafeBufferPointer { commands in
                 engine.process(commands) { i, events in
-                    journal.append(commands[i], events)
+                    journal.append(commands[i], events, note: taken[i].note)
                     if let completion = taken[i].completion { acks.append((commands[i], Array(events), completion)) }
-                    if publishing { published.append(Published(command: commands[i], events: Array(events))) }
+                    if publishing { published.append(Published(command: commands[i], events: Array(events), note: taken[i].note)) }
                 }
             }
             stamped.removeAll(keepingCapacity: true)
@@ -292,10 +295,13 @@ public final class Sequencer: @unchecked Sendable {
 public struct Published: Sendable {
     public var command: SequencedCommand
     public var events: [Event]
+    /// The note its submitter journaled with the command.
+    public var note: [UInt8]
 
-    public init(command: SequencedCommand, events: [Event]) {
+    public init(command: SequencedCommand, events: [Event], note: [UInt8] = []) {
         self.command = command
         self.events = events
+        self.note = note
     }
 }
 

@@ -268,7 +268,8 @@ enum API {
 
     /// The order as its own command's events left it: accepted, filled in part or whole, cancelled.
     /// `filledBefore` counts what a replaced order had filled before (its fills are not in these events).
-    static func order(_ request: NewOrder, events: [Event], at time: Timestamp, filledBefore: Int64 = 0) -> Order {
+    static func order(_ request: NewOrder, events: [Event], at time: Timestamp, filledBefore: Int64 = 0,
+                      clientOrderID: String? = nil) -> Order {
         var filled: Int64 = filledBefore
         var notional: Int128 = 0
         var filledHere: Int64 = 0
@@ -293,7 +294,7 @@ enum API {
         }
         let status = leaves == 0 && !cancelled ? "filled" : cancelled ? "canceled" : filled > 0 ? "partially_filled" : "new"
         let stamp = API.time(time)
-        return Order(id: String(request.orderID.rawValue), client_order_id: String(request.orderID.rawValue),
+        return Order(id: String(request.orderID.rawValue), client_order_id: clientOrderID ?? String(request.orderID.rawValue),
                      created_at: stamp, updated_at: stamp, submitted_at: stamp,
                      filled_at: status == "filled" ? stamp : nil, canceled_at: cancelled ? stamp : nil,
                      symbol: request.symbol.description, qty: String(request.quantity.shares), filled_qty: String(filled),

@@ -44,16 +44,13 @@ public struct DataDirectory: Sendable {
         let history = OrderHistory()
         try history.rebuild(from: journal)
         sequencer.add(history.consumer)
+        // The orders open before any new command, so that the stream can describe their updates.
+        updates.seed(history.openRecords())
         let market = MarketStream()
         sequencer.add(market.hub.consumer)
         let firstOrderID = UInt64(max(wallClockNanos(), engine.lastCommandTime.nanos + 1))
         sequencer.start()
         let venue = Venue(sequencer: sequencer, firstOrderID: firstOrderID)
-        // Before any command: the orders already open, so that the stream can describe their updates.
-        let (open, time) = try await venue.read { engine in
-            (engine.accountIDs.flatMap { engine.openOrders(of: $0) }, engine.lastCommandTime)
-        }
-        updates.seed(open, at: time)
         updates.start()
         history.start()
         market.start()

@@ -31,6 +31,20 @@ final class OrderHistory: Sendable {
         var byAccount: [UInt32: [UInt64]] = [:]
         var activities: [UInt32: [Activity]] = [:]
         var lastSequence: UInt64 = 0
+        /// Client order ids in use, per account, and the order each names; and the other way round.
+        var clientOrderIDs: [UInt32: [String: UInt64]] = [:]
+        var clientOrderIDOf: [UInt64: String] = [:]
+
+        mutating func claim(_ clientOrderID: String, account: UInt32, order: UInt64) {
+            clientOrderIDs[account, default: [:]][clientOrderID] = order
+            clientOrderIDOf[order] = clientOrderID
+        }
+
+        /// Frees an ended order's client order id along with the order.
+        mutating func forget(_ order: UInt64) {
+            guard let record = ended.removeValue(forKey: order), let clientOrderID = clientOrderIDOf.removeValue(forKey: order) else { return }
+            clientOrderIDs[record.order.account.rawValue]?[clientOrderID] = nil
+        }
     }
 
     private let state = Mutex(State())
@@ -50,7 +64,7 @@ final class OrderHistory: Sendable {
                 } catch {
                     throw .undecodable(file: journal, offset: reader.offset, error)
                 }
-                apply(Published(command: entry.command, events: decoded))
+                apply(Published(command: entry.command, events: decoded, note: Array(entry.note)))
             }
         }
         try result.get()
@@ -79,6 +93,9 @@ final class OrderHistory: Sendable {
             s.lastSequence = published.command.sequence
             for change in s.projection.apply(published) {
                 let id = change.record.order.orderID.rawValue
+                if let clientOrderID = change.record.clientOrderID, s.clientOrderIDOf[id] == nil {
+                    s.claim(clientOrderID, account: change.account, order: id)
+                }
                 if change.event == "new" || change.event == "rejected" {
                     s.byAccount[change.account, default: []].append(id)
                     // An account's id list is trimmed of forgotten orders when it grows past what is kept.
@@ -90,7 +107,7 @@ final class OrderHistory: Sendable {
                     s.ended[id] = change.record
                     s.endedOrder.append(id)
                     if s.endedOrder.count - s.endedStart > Self.endedMax {
-                        s.ended[s.endedOrder[s.endedStart]] = nil
+                        s.forget(s.endedOrder[s.endedStart])
                         s.endedStart += 1
                         // Compact now and then, so the list of ids stays bounded too.
                         if s.endedStart > Self.endedMax {
@@ -107,6 +124,45 @@ final class OrderHistory: Sendable {
                 }
             }
         }
+    }
+
+    /// Claims a client order id for an order about to be submitted; gives the order that holds it already
+    /// instead, if one does. Checked and claimed under one lock, so two requests racing with the same id
+    /// cannot both pass.
+    func claim(_ clientOrderID: String, account: UInt32, order: UInt64) -> UInt64? {
+        state.withLock { s in
+            if let holder = s.clientOrderIDs[account]?[clientOrderID] { return holder }
+            s.claim(clientOrderID, account: account, order: order)
+            return nil
+        }
+    }
+
+    /// Gives back a claim whose order never reached the journal.
+    func release(_ clientOrderID: String, account: UInt32, order: UInt64) {
+        state.withLock { s in
+            guard s.clientOrderIDs[account]?[clientOrderID] == order else { return }
+            s.clientOrderIDs[account]?[clientOrderID] = nil
+            s.clientOrderIDOf[order] = nil
+        }
+    }
+
+    /// The order a client order id of the account names, if any.
+    func order(clientOrderID: String, account: UInt32) -> UInt64? {
+        state.withLock { $0.clientOrderIDs[account]?[clientOrderID] }
+    }
+
+    /// The client order ids of these orders, where they have one.
+    func clientOrderIDs(_ orders: [UInt64]) -> [UInt64: String] {
+        state.withLock { s in
+            var result: [UInt64: String] = [:]
+            for id in orders { result[id] = s.clientOrderIDOf[id] }
+            return result
+        }
+    }
+
+    /// Every open order as the history knows it.
+    func openRecords() -> [OrderRecord] {
+        state.withLock { Array($0.projection.open.values) }
     }
 
     /// An order of the account, open or ended, if it is known.

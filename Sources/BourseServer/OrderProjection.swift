@@ -15,12 +15,14 @@ struct OrderRecord: Sendable {
     var expiredAt: Timestamp?
     var replacedBy: OrderID?
     var replaces: OrderID?
+    /// The client's id for the order; the order id stands for it when none was given.
+    var clientOrderID: String?
 
     /// Whether the order has ended: nothing more will happen to it.
     var isEnded: Bool { ["filled", "canceled", "expired", "replaced", "rejected"].contains(status) }
 
     var api: API.Order {
-        var o = API.Order(id: String(order.orderID.rawValue), client_order_id: String(order.orderID.rawValue),
+        var o = API.Order(id: String(order.orderID.rawValue), client_order_id: clientOrderID ?? String(order.orderID.rawValue),
                           created_at: API.time(created), updated_at: API.time(updated), submitted_at: API.time(created),
                           filled_at: filledAt.map(API.time), canceled_at: canceledAt.map(API.time),
                           symbol: order.symbol.description, qty: String(order.quantity.shares), filled_qty: String(filled),
@@ -49,31 +51,29 @@ struct OrderChange: Sendable {
 struct OrderProjection {
     private(set) var open: [UInt64: OrderRecord] = [:]
 
-    /// Orders open before the events start (after a restart); their acceptance time is not known, so the
-    /// time given stands for it.
-    mutating func seed(_ orders: [OpenOrder], at time: Timestamp) {
-        for o in orders {
-            let order = NewOrder(orderID: o.orderID, account: o.account, symbol: o.symbol, side: o.side, type: o.type,
-                                 timeInForce: o.timeInForce, quantity: o.quantity, limitPrice: o.limitPrice, stopPrice: o.stopPrice)
-            let filled = o.quantity.shares - o.leaves.shares
-            open[o.orderID.rawValue] = OrderRecord(order: order, filled: filled, status: filled > 0 ? "partially_filled" : "new",
-                                                   created: time, updated: time)
-        }
+    /// Starts from orders already open, as another projection of the same events left them.
+    mutating func seed(_ records: [OrderRecord]) {
+        for record in records { open[record.order.orderID.rawValue] = record }
     }
 
     /// Applies one command's events and returns what changed, in order.
     mutating func apply(_ published: Published) -> [OrderChange] {
         let time = published.command.time
+        let clientOrderID = ClientOrderID.from(note: published.note)
         var changes: [OrderChange] = []
         for event in published.events {
             switch event {
             case .orderAccepted(let order):
-                let record = OrderRecord(order: order, status: "new", created: time, updated: time)
+                var record = OrderRecord(order: order, status: "new", created: time, updated: time)
+                if case .newOrder(let submitted) = published.command.command, submitted.orderID == order.orderID {
+                    record.clientOrderID = clientOrderID
+                }
                 open[order.orderID.rawValue] = record
                 changes.append(OrderChange(account: order.account.rawValue, event: "new", record: record))
             case .orderRejected(let id, let account, let reason):
                 if case .newOrder(let order) = published.command.command, order.orderID == id {
-                    let record = OrderRecord(order: order, status: "rejected", created: time, updated: time)
+                    var record = OrderRecord(order: order, status: "rejected", created: time, updated: time)
+                    record.clientOrderID = clientOrderID
                     changes.append(OrderChange(account: account.rawValue, event: "rejected", record: record, extra: [("reason", reason.code)]))
                 }
             case .trade(let t):
@@ -119,6 +119,7 @@ struct OrderProjection {
                 if let p = r.limitPrice { new.order.limitPrice = p }
                 if let p = r.stopPrice { new.order.stopPrice = p }
                 new.replaces = r.orderID
+                new.clientOrderID = clientOrderID
                 new.created = time
                 new.updated = time
                 new.status = new.filled > 0 ? "partially_filled" : "new"

@@ -62,9 +62,7 @@ struct OrderRequest: Decodable {
         default: return .failure(.invalid("time_in_force must be day, gtc, ioc or fok, not \"\(time_in_force)\""))
         }
         if extended_hours == true { return .failure(.invalid("extended_hours is not supported")) }
-        // Idempotent client order ids need the order history, which is not kept yet: refusing them is
-        // better than accepting a retry twice.
-        if client_order_id != nil { return .failure(.invalid("client_order_id is not supported yet")) }
+        if let id = client_order_id, let problem = ClientOrderID.problem(id) { return .failure(.invalid(problem)) }
         var order = NewOrder(orderID: id, account: account, symbol: symbol, side: side, type: type, timeInForce: tif,
                              quantity: Quantity(qty.value))
         for (field, text, target) in [("limit_price", limit_price, \NewOrder.limitPrice), ("stop_price", stop_price, \NewOrder.stopPrice)] {
@@ -110,7 +108,7 @@ struct ReplaceRequest: Decodable {
 
     func replace(_ open: OpenOrder, newID: OrderID) -> Result<ReplaceOrder, RequestProblem> {
         if time_in_force != nil { return .failure(.invalid("time_in_force cannot be replaced")) }
-        if client_order_id != nil { return .failure(.invalid("client_order_id is not supported yet")) }
+        if let id = client_order_id, let problem = ClientOrderID.problem(id) { return .failure(.invalid(problem)) }
         var replace = ReplaceOrder(orderID: open.orderID, newOrderID: newID, account: open.account,
                                    quantity: qty.map { Quantity($0.value) } ?? open.quantity)
         for (field, text, target) in [("limit_price", limit_price, \ReplaceOrder.limitPrice), ("stop_price", stop_price, \ReplaceOrder.stopPrice)] {

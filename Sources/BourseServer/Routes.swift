@@ -1,6 +1,7 @@
 import BourseCore
 import BourseEngine
 import BourseJournal
+import BourseNode
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -56,6 +57,9 @@ struct Routes: Sendable {
             var request = request
             let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
             return try await handle(request) { key in try await placeOrder(key, body) }
+        }
+        table.add(.get, "/v2/orders:by_client_order_id", "The order a ?client_order_id names") { request, _ in
+            try await handle(request) { key in try await orderByClientID(key, request) }
         }
         table.add(.delete, "/v2/orders", "Cancel every open order") { request, _ in try await handle(request) { key in try await cancelAll(key) } }
         table.add(.get, "/v2/orders/:id", "One order, open or ended") { request, context in
@@ -221,8 +225,13 @@ struct Routes: Sendable {
         let id = AccountID(key.account)
         switch status {
         case "open":
-            let orders = try await venue.read { $0.openOrders(of: id) }
-            return Self.json(text: "[" + orders.prefix(limit).map { API.order($0).json }.joined(separator: ",") + "]")
+            let orders = try await venue.read { $0.openOrders(of: id) }.prefix(limit)
+            let clientOrderIDs = history.clientOrderIDs(orders.map(\.orderID.rawValue))
+            return Self.json(text: "[" + orders.map { order in
+                var api = API.order(order)
+                if let clientOrderID = clientOrderIDs[order.orderID.rawValue] { api.client_order_id = clientOrderID }
+                return api.json
+            }.joined(separator: ",") + "]")
         case "closed", "all":
             try requireHistory()
             let orders = history.orders(account: key.account, status: status, limit: limit)
@@ -238,6 +247,9 @@ struct Routes: Sendable {
         if let order = orders.first(where: { String($0.orderID.rawValue) == text }) {
             // The engine's figures are current; the history adds when the order was created.
             var api = API.order(order)
+            if let clientOrderID = history.clientOrderIDs([order.orderID.rawValue])[order.orderID.rawValue] {
+                api.client_order_id = clientOrderID
+            }
             if let record = history.order(order.orderID.rawValue, account: key.account) {
                 api.created_at = API.time(record.created)
                 api.submitted_at = api.created_at
@@ -251,6 +263,17 @@ struct Routes: Sendable {
             throw Failure.notFound("order \(text) does not exist")
         }
         return Self.json(text: record.api.json)
+    }
+
+    /// A client that timed out placing an order finds out here whether it was placed.
+    private func orderByClientID(_ key: StoredKey, _ request: Request) async throws -> Response {
+        guard let clientOrderID = request.uri.queryParameters.get("client_order_id").map({ String($0) }) else {
+            throw Failure.unprocessable("client_order_id is required")
+        }
+        guard let order = history.order(clientOrderID: clientOrderID, account: key.account) else {
+            throw Failure.notFound("no order has client_order_id \(clientOrderID)")
+        }
+        return try await openOrder(key, String(order))
     }
 
     private func activities(_ key: StoredKey, _ request: Request) throws -> Response {
@@ -281,8 +304,19 @@ struct Routes: Sendable {
         case .success(let o): order = o
         case .failure(.invalid(let message)): throw Failure.unprocessable(message)
         }
+        let account = key.account, id = order.orderID.rawValue
+        if let clientOrderID = request.client_order_id, history.claim(clientOrderID, account: account, order: id) != nil {
+            throw Failure.unprocessable("client_order_id must be unique: \(clientOrderID) names another order")
+        }
         let received = monotonicNanos()
-        let ack = try await venue.execute(.newOrder(order))
+        let ack: Sequencer.Acknowledgement
+        do {
+            ack = try await venue.execute(.newOrder(order), note: ClientOrderID.note(request.client_order_id))
+        } catch {
+            // Not journaled: the id is free for the retry.
+            if let clientOrderID = request.client_order_id { history.release(clientOrderID, account: account, order: id) }
+            throw error
+        }
         metrics.ackLatency(nanos: monotonicNanos() - received)
         for event in ack.events {
             if case .orderRejected(_, _, let reason) = event {
@@ -291,7 +325,7 @@ struct Routes: Sendable {
                 throw Self.rejection(reason)
             }
         }
-        let placed = API.order(order, events: ack.events, at: ack.command.time)
+        let placed = API.order(order, events: ack.events, at: ack.command.time, clientOrderID: request.client_order_id)
         metrics.count("bourse_orders_total", "outcome=\"\(placed.status)\"")
         return Self.json(text: placed.json)
     }
@@ -321,7 +355,19 @@ struct Routes: Sendable {
         case .success(let r): replace = r
         case .failure(.invalid(let message)): throw Failure.unprocessable(message)
         }
-        let ack = try await venue.execute(.replace(replace))
+        if let clientOrderID = request.client_order_id,
+           history.claim(clientOrderID, account: account.rawValue, order: replace.newOrderID.rawValue) != nil {
+            throw Failure.unprocessable("client_order_id must be unique: \(clientOrderID) names another order")
+        }
+        let ack: Sequencer.Acknowledgement
+        do {
+            ack = try await venue.execute(.replace(replace), note: ClientOrderID.note(request.client_order_id))
+        } catch {
+            if let clientOrderID = request.client_order_id {
+                history.release(clientOrderID, account: account.rawValue, order: replace.newOrderID.rawValue)
+            }
+            throw error
+        }
         for event in ack.events {
             if case .replaceRejected(_, _, _, let reason) = event {
                 throw Self.rejection(reason)
@@ -331,7 +377,8 @@ struct Routes: Sendable {
                              timeInForce: open.timeInForce, quantity: replace.quantity,
                              limitPrice: replace.limitPrice ?? open.limitPrice, stopPrice: replace.stopPrice ?? open.stopPrice)
         let filledBefore = open.quantity.shares - open.leaves.shares
-        return Self.json(text: API.order(order, events: ack.events, at: ack.command.time, filledBefore: filledBefore).json)
+        return Self.json(text: API.order(order, events: ack.events, at: ack.command.time, filledBefore: filledBefore,
+                                         clientOrderID: request.client_order_id).json)
     }
 
     private func cancelOrder(_ key: StoredKey, _ text: String) async throws -> Response {

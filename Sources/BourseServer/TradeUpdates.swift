@@ -10,8 +10,8 @@ final class TradeUpdates: Sendable {
     private let projection = Mutex(OrderProjection())
 
     /// Orders open before the stream started (after a restart), so their later events can be described.
-    func seed(_ open: [OpenOrder], at time: Timestamp) {
-        projection.withLock { $0.seed(open, at: time) }
+    func seed(_ open: [OrderRecord]) {
+        projection.withLock { $0.seed(open) }
     }
 
     func start() {

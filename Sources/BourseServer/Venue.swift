@@ -38,11 +38,11 @@ public final class Venue: Sendable {
         })
     }
 
-    /// Applies a command and returns what it produced, once durable.
-    func execute(_ command: Command) async throws(Failure) -> Sequencer.Acknowledgement {
+    /// Applies a command and returns what it produced, once durable. The note is journaled with it.
+    func execute(_ command: Command, note: [UInt8] = []) async throws(Failure) -> Sequencer.Acknowledgement {
         let result: Result<Sequencer.Acknowledgement, Failure> = await withCheckedContinuation { continuation in
             do throws(Sequencer.SubmitError) {
-                try sequencer.submit(command) { result in
+                try sequencer.submit(command, note: note) { result in
                     continuation.resume(returning: result.mapError { .stopped($0.reason) })
                 }
             } catch {

@@ -187,7 +187,9 @@ struct ServerTests {
             (#"{"symbol":"AAPL","qty":"1","side":"up","type":"market","time_in_force":"day"}"#, 422, "side must be buy or sell, not \"up\""),
             (#"{"symbol":"AAPL","qty":"10000","side":"buy","type":"limit","time_in_force":"day","limit_price":"200.00"}"#, 403, "insufficient_buying_power: needs 2,000,030.00, available 1,000,000.00"),
             (#"{"symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":"250.00"}"#, 422, "price_outside_collar: price 250.00 is beyond the collar limit of 209.00"),
-            (#"{"symbol":"AAPL","qty":"1","side":"buy","type":"market","time_in_force":"day","client_order_id":"x"}"#, 422, "client_order_id is not supported yet"),
+            ("{\"symbol\":\"AAPL\",\"qty\":\"1\",\"side\":\"buy\",\"type\":\"market\",\"time_in_force\":\"day\",\"client_order_id\":\"\(String(repeating: "x", count: 129))\"}",
+             422, "client_order_id must be at most 128 characters, not 129"),
+            (#"{"symbol":"AAPL","qty":"1","side":"buy","type":"market","time_in_force":"day","client_order_id":"a b"}"#, 422, "client_order_id must be printable ASCII without spaces"),
         ]
         for c in cases {
             let (status, body) = try await server.send("POST", "/v2/orders", as: trader, body: c.body)
@@ -456,6 +458,66 @@ struct ServerTests {
         #expect((all as? [Any])?.count == 1)
         let (badLimit, _) = try await restarted.send("GET", "/v2/orders?status=all&limit=0", as: buyer)
         #expect(badLimit == 422)
+        await restarted.stop()
+    }
+
+    @Test("a client order id is unique per account, even across racing requests and a restart, and finds its order")
+    func idempotency() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await Running(directory: directory)
+        let trader = server.key(account: 1), other = server.key(account: 2)
+        let fields = #""symbol":"MSFT","qty":"2","side":"buy","type":"limit","time_in_force":"gtc","limit_price":"400.00""#
+        let (placedStatus, placed) = try await server.order(trader, fields + #","client_order_id":"my-order-1""#)
+        #expect(placedStatus == 200 && placed["client_order_id"] as? String == "my-order-1")
+        let id = placed["id"] as? String ?? ""
+
+        // A retry with the same id changes nothing.
+        let (_, accountBefore) = try await server.send("GET", "/v2/account", as: trader)
+        let (again, againBody) = try await server.order(trader, fields + #","client_order_id":"my-order-1""#)
+        #expect(again == 422)
+        #expect(againBody["message"] as? String == "client_order_id must be unique: my-order-1 names another order")
+        let (_, accountAfter) = try await server.send("GET", "/v2/account", as: trader)
+        #expect(NSDictionary(dictionary: accountAfter as? [String: Any] ?? [:]) == NSDictionary(dictionary: accountBefore as? [String: Any] ?? [:]))
+        let (_, open) = try await server.send("GET", "/v2/orders", as: trader)
+        #expect((open as? [[String: Any]])?.map { $0["client_order_id"] as? String } == ["my-order-1"])
+
+        // Another account may use the same id; each finds its own order by it, and not the other's.
+        let (otherStatus, otherPlaced) = try await server.order(other, fields + #","client_order_id":"my-order-1""#)
+        #expect(otherStatus == 200)
+        let (_, found) = try await server.send("GET", "/v2/orders:by_client_order_id?client_order_id=my-order-1", as: trader)
+        #expect((found as? [String: Any])?["id"] as? String == id)
+        let (_, foundOther) = try await server.send("GET", "/v2/orders:by_client_order_id?client_order_id=my-order-1", as: other)
+        #expect((foundOther as? [String: Any])?["id"] as? String == otherPlaced["id"] as? String)
+        let (missing, _) = try await server.send("GET", "/v2/orders:by_client_order_id?client_order_id=nope", as: trader)
+        #expect(missing == 404)
+
+        // Racing requests with one id: exactly one order is placed.
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<16 { group.addTask { try await server.order(trader, fields + #","client_order_id":"race""#).0 } }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(statuses.filter { $0 == 200 }.count == 1 && statuses.filter { $0 == 422 }.count == 15)
+
+        // A replace may name the new order; the old id stays with the replaced order.
+        let (replaced, replacement) = try await server.send("PATCH", "/v2/orders/\(id)", as: trader, body: #"{"qty":"1","client_order_id":"my-order-2"}"#)
+        #expect(replaced == 200 && (replacement as? [String: Any])?["client_order_id"] as? String == "my-order-2")
+        let newID = (replacement as? [String: Any])?["id"] as? String ?? ""
+        let (reused, _) = try await server.send("PATCH", "/v2/orders/\(newID)", as: trader, body: #"{"qty":"1","client_order_id":"my-order-1"}"#)
+        #expect(reused == 422)
+        let ended = try await server.eventually("/v2/orders/\(id)", as: trader) { ($0 as? [String: Any])?["status"] as? String == "replaced" }
+        #expect((ended as? [String: Any])?["client_order_id"] as? String == "my-order-1")
+        await server.stop()
+
+        // The ids are journaled with their orders: after a restart they are still taken and still find them.
+        let restarted = try await Running(directory: directory)
+        let (afterRestart, _) = try await restarted.order(trader, fields + #","client_order_id":"my-order-2""#)
+        #expect(afterRestart == 422)
+        let (_, stillFound) = try await restarted.send("GET", "/v2/orders:by_client_order_id?client_order_id=my-order-2", as: trader)
+        #expect((stillFound as? [String: Any])?["id"] as? String == newID)
+        #expect((stillFound as? [String: Any])?["client_order_id"] as? String == "my-order-2")
+        let (_, raced) = try await restarted.send("GET", "/v2/orders:by_client_order_id?client_order_id=race", as: trader)
+        #expect((raced as? [String: Any])?["status"] as? String == "new")
         await restarted.stop()
     }
 
