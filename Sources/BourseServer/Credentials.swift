@@ -1,6 +1,7 @@
 import BourseCore
 import Crypto
 import Foundation
+import Synchronization
 
 /// What a key may do. A trader sees and acts on its own account only; risk reads everything and may halt
 /// and kill; admin may do all of that and manage accounts.
@@ -32,12 +33,49 @@ public struct IssuedKey: Codable, Sendable {
     }
 }
 
-/// The keys the server accepts, loaded from `keys.json` in the data directory.
-struct KeyStore: Sendable {
+/// The keys the server accepts, loaded from `keys.json` in the data directory, and the sessions the web UI
+/// signs in to with one: a bearer token standing for the key until it expires or is ended. Tokens are kept
+/// in memory only, as SHA-256 digests, so a restart signs everyone out.
+final class KeyStore: Sendable {
     private let keys: [String: StoredKey]
+    private let sessions = Mutex<[String: (key: StoredKey, expires: Int64)]>([:])
+    static let sessionNanos: Int64 = 12 * 3_600 * 1_000_000_000
+    static let sessionsMax = 10_000
 
     init(_ keys: [StoredKey]) {
         self.keys = Dictionary(keys.map { ($0.keyID, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// A new session for a key and its secret: the token and when it expires; nil for a wrong key, or when
+    /// there are `sessionsMax` live sessions.
+    func startSession(keyID: String, secret: String, now: Int64) -> (token: String, key: StoredKey, expires: Int64)? {
+        guard let key = authenticate(keyID: keyID, secret: secret) else { return nil }
+        let token = "bst_" + Self.randomString(40, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        let expires = now + Self.sessionNanos
+        let started: Bool = sessions.withLock { sessions in
+            if sessions.count >= Self.sessionsMax { sessions = sessions.filter { $0.value.expires > now } }
+            guard sessions.count < Self.sessionsMax else { return false }
+            sessions[Self.digest(token)] = (key, expires)
+            return true
+        }
+        return started ? (token, key, expires) : nil
+    }
+
+    /// The key a live session's token stands for.
+    func authenticate(token: String, now: Int64) -> StoredKey? {
+        let digest = Self.digest(token)
+        return sessions.withLock { sessions in
+            guard let session = sessions[digest] else { return nil }
+            guard session.expires > now else {
+                sessions[digest] = nil
+                return nil
+            }
+            return session.key
+        }
+    }
+
+    func endSession(token: String) {
+        _ = sessions.withLock { $0.removeValue(forKey: Self.digest(token)) }
     }
 
     /// The key's account and role, or nil for an unknown key or a wrong secret. The digests are compared
@@ -71,7 +109,7 @@ struct KeyStore: Sendable {
                 StoredKey(keyID: id, secretSHA256: digest(secret), account: account, role: role))
     }
 
-    private static func randomString(_ count: Int, alphabet: String) -> String {
+    static func randomString(_ count: Int, alphabet: String) -> String {
         let letters = Array(alphabet)
         var generator = SystemRandomNumberGenerator()
         return String((0..<count).map { _ in letters[Int.random(in: 0..<letters.count, using: &generator)] })

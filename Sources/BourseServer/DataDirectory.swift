@@ -42,18 +42,18 @@ public struct DataDirectory: Sendable {
         let updates = TradeUpdates()
         sequencer.add(updates.hub.consumer)
         let history = OrderHistory()
-        try history.rebuild(from: journal)
+        let market = MarketStream()
+        try history.rebuild(from: journal, also: market.rebuild)
         sequencer.add(history.consumer)
         // The orders open before any new command, so that the stream can describe their updates.
         updates.seed(history.openRecords())
-        let market = MarketStream()
         sequencer.add(market.hub.consumer)
         let firstOrderID = UInt64(max(wallClockNanos(), engine.lastCommandTime.nanos + 1))
         sequencer.start()
         let venue = Venue(sequencer: sequencer, firstOrderID: firstOrderID)
         updates.start()
         history.start()
-        market.start()
+        market.start(sequencer)
         var issued: [IssuedKey] = []
         if fresh {
             for command in DemoVenue.setup() {

@@ -1,10 +1,11 @@
+import BourseJournal
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
 
 /// `/v2/stream`, market data in Alpaca's shape: `auth` with `key` and `secret`, then `subscribe` and
-/// `unsubscribe` with lists of symbols per channel. Only `trades` is served so far; asking for another
-/// channel is answered with an error saying so.
+/// `unsubscribe` with lists of symbols (or `*`) per channel: `trades`, `quotes` (the top of the book after
+/// each change, conflated under load to the latest) and `bars` (minute bars as each closes).
 struct MarketDataStream: Sendable {
     let keys: KeyStore
     let market: MarketStream
@@ -13,6 +14,8 @@ struct MarketDataStream: Sendable {
         var action: String
         var key: String?
         var secret: String?
+        /// A web session's bearer token, in place of the key.
+        var token: String?
         var trades: [String]?
         var quotes: [String]?
         var bars: [String]?
@@ -27,7 +30,7 @@ struct MarketDataStream: Sendable {
     private func serve(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter) async throws {
         try await outbound.write(.text(#"[{"T":"success","msg":"connected"}]"#))
         var authenticated = false
-        var listening: (subscriber: StreamHub<Set<String>>.Subscriber, writer: Task<Void, Never>)?
+        var listening: (subscriber: StreamHub<MarketStream.Channels>.Subscriber, writer: Task<Void, Never>)?
         defer {
             if let listening {
                 market.hub.unsubscribe(listening.subscriber)
@@ -41,7 +44,11 @@ struct MarketDataStream: Sendable {
             }
             switch request.action {
             case "auth":
-                authenticated = keys.authenticate(keyID: request.key ?? "", secret: request.secret ?? "") != nil
+                authenticated = if let token = request.token {
+                    keys.authenticate(token: token, now: wallClockNanos()) != nil
+                } else {
+                    keys.authenticate(keyID: request.key ?? "", secret: request.secret ?? "") != nil
+                }
                 try await outbound.write(.text(authenticated ? #"[{"T":"success","msg":"authenticated"}]"#
                                                              : MarketStream.error("auth failed")))
             case "subscribe", "unsubscribe":
@@ -49,11 +56,8 @@ struct MarketDataStream: Sendable {
                     try await outbound.write(.text(MarketStream.error("not authenticated")))
                     continue
                 }
-                if !(request.quotes ?? []).isEmpty || !(request.bars ?? []).isEmpty {
-                    try await outbound.write(.text(MarketStream.error("only the trades channel is served so far")))
-                }
                 if listening == nil {
-                    switch market.hub.subscribe([]) {
+                    switch market.hub.subscribe(MarketStream.Channels()) {
                     case .success(let (subscriber, stream)):
                         let writer = Task {
                             for await batch in stream { try? await outbound.write(.text(batch)) }
@@ -69,13 +73,15 @@ struct MarketDataStream: Sendable {
                         continue
                     }
                 }
-                let symbols = listening!.subscriber.interest.withLock { set in
-                    let named = Set(request.trades ?? [])
-                    if request.action == "subscribe" { set.formUnion(named) } else { set.subtract(named) }
-                    return set.sorted()
+                let channels = listening!.subscriber.interest.withLock { channels in
+                    for (named, channel) in [(request.trades, \MarketStream.Channels.trades), (request.quotes, \.quotes), (request.bars, \.bars)] {
+                        let named = Set(named ?? [])
+                        if request.action == "subscribe" { channels[keyPath: channel].formUnion(named) } else { channels[keyPath: channel].subtract(named) }
+                    }
+                    return channels
                 }
-                let list = symbols.map(API.quoted).joined(separator: ",")
-                try await outbound.write(.text(#"[{"T":"subscription","trades":[\#(list)],"quotes":[],"bars":[]}]"#))
+                func list(_ set: Set<String>) -> String { "[" + set.sorted().map(API.quoted).joined(separator: ",") + "]" }
+                try await outbound.write(.text(#"[{"T":"subscription","trades":\#(list(channels.trades)),"quotes":\#(list(channels.quotes)),"bars":\#(list(channels.bars))}]"#))
             default:
                 try await outbound.write(.text(MarketStream.error("unknown action \(request.action)")))
             }

@@ -1,18 +1,113 @@
 import BourseCore
+import BourseEngine
+import BourseJournal
 import BourseNode
+import Foundation
+import Synchronization
 
-/// The market data behind `/v2/stream`: each command's trades, as one array of objects keyed by `T`, to
-/// the connections that follow their symbols (or `*`).
+/// The market data behind `/v2/stream` and the bars endpoint, from the venue's own books: trades as they
+/// happen, quotes (the top of the book) after every change to it, and minute bars as each closes, as
+/// arrays of objects keyed by `T`, to the connections that follow each symbol on that channel (or `*`).
 final class MarketStream: Sendable {
-    let hub = StreamHub<Set<String>>(name: "market data", queueMax: 8_192, errorMessage: MarketStream.error)
+    /// What one connection follows, per channel.
+    struct Channels: Sendable {
+        var trades: Set<String> = []
+        var quotes: Set<String> = []
+        var bars: Set<String> = []
 
-    func start() {
-        hub.start { [self] published in publish(published) }
+        func wants(_ channel: KeyPath<Channels, Set<String>>, _ symbol: String) -> Bool {
+            let set = self[keyPath: channel]
+            return set.contains(symbol) || set.contains("*")
+        }
     }
+
+    let hub = StreamHub<Channels>(name: "market data", queueMax: 8_192, errorMessage: MarketStream.error)
+
+    private struct State {
+        var bars = BarBook()
+        /// Open orders' symbols, so that a cancel (which names only the order) tells which book changed.
+        var symbolOf: [UInt64: Symbol] = [:]
+        /// Books changed since the last quote read, and whether a read is under way.
+        var touched: Set<Symbol> = []
+        var reading = false
+        var lastQuote: [Symbol: Quote] = [:]
+    }
+
+    struct Quote: Equatable, Sendable {
+        var bid: DepthLevel?
+        var ask: DepthLevel?
+    }
+
+    private let state = Mutex(State())
+    /// Quotes are sent from here, so that the sequencer thread only reads the tops of books.
+    private let quoteQueue = DispatchQueue(label: "bourse-market-quotes")
 
     static func error(_ text: String) -> String { #"[{"T":"error","msg":\#(API.quoted(text))}]"# }
 
+    /// Applies a command's events to the bars and the order symbols, without publishing: for the rebuild
+    /// from the journal at start.
+    func rebuild(_ published: Published) {
+        state.withLock { s in _ = Self.apply(published, to: &s) }
+    }
+
+    /// Starts following the event stream; quotes are read from `sequencer` between its batches.
+    func start(_ sequencer: Sequencer) {
+        hub.start(afterBatch: { [self] in requestQuotes(sequencer) }) { [self] published in publish(published) }
+        Task.detached { [self] in
+            while !hub.isEnded {
+                try? await Task.sleep(for: .seconds(1))
+                // A grace of two seconds for trades stamped before the minute ended but not yet published.
+                closeBars(now: wallClockNanos() - 2_000_000_000)
+            }
+        }
+    }
+
+    /// Closes the bars whose minute has passed (called by a timer, so that a quiet symbol's bar still ends).
+    func closeBars(now nanos: Int64) {
+        let ended = state.withLock { $0.bars.close(before: nanos) }
+        for (symbol, bar) in ended { sendBar(symbol, bar) }
+    }
+
+    func bars(_ symbol: Symbol, _ timeframe: Timeframe, from start: Int64, to end: Int64, limit: Int) -> [Bar] {
+        state.withLock { $0.bars.bars(symbol, timeframe, from: start, to: end, limit: limit) }
+    }
+
+    /// The bars a command closed and its trades, with the books it changed marked for a quote.
+    private static func apply(_ published: Published, to s: inout State) -> [(Symbol, Bar)] {
+        var closed: [(Symbol, Bar)] = []
+        for event in published.events {
+            switch event {
+            case .orderAccepted(let order):
+                s.symbolOf[order.orderID.rawValue] = order.symbol
+                s.touched.insert(order.symbol)
+            case .trade(let t):
+                s.touched.insert(t.symbol)
+                if let bar = s.bars.add(t.symbol, price: t.price.units, quantity: t.quantity.shares, at: published.command.time.nanos) {
+                    closed.append((t.symbol, bar))
+                }
+                if t.makerLeaves.shares == 0 { s.symbolOf[t.makerOrderID.rawValue] = nil }
+                if t.takerLeaves.shares == 0 { s.symbolOf[t.takerOrderID.rawValue] = nil }
+            case .orderCancelled(let id, _, _, _), .orderExpired(let id, _, _):
+                if let symbol = s.symbolOf.removeValue(forKey: id.rawValue) { s.touched.insert(symbol) }
+            case .orderReplaced(let r):
+                if let symbol = s.symbolOf.removeValue(forKey: r.orderID.rawValue) {
+                    s.symbolOf[r.newOrderID.rawValue] = symbol
+                    s.touched.insert(symbol)
+                }
+            case .selfTradeDecremented(let id, _, _, _):
+                if let symbol = s.symbolOf[id.rawValue] { s.touched.insert(symbol) }
+            case .tradingStateChanged(let symbol, _):
+                s.touched.insert(symbol)
+            default:
+                break
+            }
+        }
+        return closed
+    }
+
     private func publish(_ published: Published) {
+        let closed = state.withLock { Self.apply(published, to: &$0) }
+        for (symbol, bar) in closed { sendBar(symbol, bar) }
         var trades: [(String, String)] = []
         let time = API.time(published.command.time)
         for case .trade(let t) in published.events {
@@ -20,8 +115,63 @@ final class MarketStream: Sendable {
             trades.append((symbol, #"{"T":"t","S":"\#(symbol)","i":\#(t.executionID.rawValue),"x":"BOURSE","p":\#(API.decimal(t.price)),"s":\#(t.quantity.shares),"t":"\#(time)","tks":"\#(t.takerSide == .buy ? "B" : "S")","z":"C"}"#))
         }
         guard !trades.isEmpty else { return }
-        hub.send { symbols in
-            let wanted = trades.filter { symbols.contains($0.0) || symbols.contains("*") }.map(\.1)
+        hub.send { channels in
+            let wanted = trades.filter { channels.wants(\.trades, $0.0) }.map(\.1)
+            return wanted.isEmpty ? nil : "[" + wanted.joined(separator: ",") + "]"
+        }
+    }
+
+    private func sendBar(_ symbol: Symbol, _ bar: Bar) {
+        let name = symbol.description
+        let message = "[" + bar.json.replacingOccurrences(of: #"{"t":"#, with: #"{"T":"b","S":"\#(name)","t":"#) + "]"
+        hub.send { $0.wants(\.bars, name) ? message : nil }
+    }
+
+    /// After a batch: reads the tops of the books it changed, unless a read is already under way. The
+    /// changes meanwhile wait for the next read, so quotes are conflated under load: each sent quote is
+    /// the book's latest top, never a stale one.
+    private func requestQuotes(_ sequencer: Sequencer) {
+        let symbols: [Symbol]? = state.withLock { s in
+            guard !s.reading, !s.touched.isEmpty else { return nil }
+            s.reading = true
+            defer { s.touched.removeAll() }
+            return Array(s.touched)
+        }
+        guard let symbols else { return }
+        do {
+            try sequencer.read { [self] engine in
+                guard let engine else { return }
+                let time = engine.lastCommandTime
+                let tops = symbols.map { ($0, Quote(bid: engine.depth($0, side: .buy, levels: 1).first,
+                                                    ask: engine.depth($0, side: .sell, levels: 1).first)) }
+                quoteQueue.async { [self] in
+                    sendQuotes(tops, at: time)
+                    state.withLock { $0.reading = false }
+                    requestQuotes(sequencer)
+                }
+            }
+        } catch {
+            // Full or stopping: the symbols stay marked and the next batch asks again.
+            state.withLock { s in
+                s.reading = false
+                s.touched.formUnion(symbols)
+            }
+        }
+    }
+
+    private func sendQuotes(_ tops: [(Symbol, Quote)], at time: Timestamp) {
+        var quotes: [(String, String)] = []
+        let stamp = API.time(time)
+        state.withLock { s in
+            for (symbol, quote) in tops.sorted(by: { $0.0.description < $1.0.description }) where s.lastQuote[symbol] != quote {
+                s.lastQuote[symbol] = quote
+                let name = symbol.description
+                quotes.append((name, #"{"T":"q","S":"\#(name)","bx":"BOURSE","bp":\#(quote.bid.map { API.decimal($0.price) } ?? "0"),"bs":\#(quote.bid?.visible.shares ?? 0),"ax":"BOURSE","ap":\#(quote.ask.map { API.decimal($0.price) } ?? "0"),"as":\#(quote.ask?.visible.shares ?? 0),"t":"\#(stamp)","c":["R"],"z":"C"}"#))
+            }
+        }
+        guard !quotes.isEmpty else { return }
+        hub.send { channels in
+            let wanted = quotes.filter { channels.wants(\.quotes, $0.0) }.map(\.1)
             return wanted.isEmpty ? nil : "[" + wanted.joined(separator: ",") + "]"
         }
     }

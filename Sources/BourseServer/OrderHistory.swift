@@ -52,8 +52,9 @@ final class OrderHistory: Sendable {
     let stopped = Mutex<String?>(nil)
     let consumer = EventConsumer(name: "order-history", capacity: 1 << 18)
 
-    /// Reads the journal from its first entry, before the sequencer starts.
-    func rebuild(from journal: String) throws {
+    /// Reads the journal from its first entry, before the sequencer starts; hands each entry to `also` too,
+    /// for the other projections rebuilt in the same pass.
+    func rebuild(from journal: String, also: (Published) -> Void = { _ in }) throws {
         var decoded: [Event] = []
         let result: Result<Void, any Error> = Result {
             _ = try JournalReader.read(journal, repair: false) { (entry) throws(JournalError) in
@@ -64,7 +65,9 @@ final class OrderHistory: Sendable {
                 } catch {
                     throw .undecodable(file: journal, offset: reader.offset, error)
                 }
-                apply(Published(command: entry.command, events: decoded, note: Array(entry.note)))
+                let published = Published(command: entry.command, events: decoded, note: Array(entry.note))
+                apply(published)
+                also(published)
             }
         }
         try result.get()

@@ -44,7 +44,7 @@ final class RouteTable {
                     "default": ["description": "Failure", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]],
                 ],
             ]
-            operation["security"] = route.authenticated ? [["keyID": [], "secret": []]] : []
+            operation["security"] = route.authenticated ? [["keyID": [], "secret": []], ["session": []]] : []
             paths[route.path, default: [:]][route.method.rawValue.lowercased()] = operation
         }
         let document: [String: Any] = [
@@ -55,6 +55,7 @@ final class RouteTable {
                 "securitySchemes": [
                     "keyID": ["type": "apiKey", "in": "header", "name": "APCA-API-KEY-ID"],
                     "secret": ["type": "apiKey", "in": "header", "name": "APCA-API-SECRET-KEY"],
+                    "session": ["type": "http", "scheme": "bearer", "description": "A token from POST /v1/sessions"],
                 ],
                 "schemas": [
                     "Error": ["type": "object", "required": ["code", "message"],

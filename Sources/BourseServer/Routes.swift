@@ -15,6 +15,7 @@ struct Routes: Sendable {
     let metrics: Metrics
     let calendar: ExchangeCalendar
     let history: OrderHistory
+    let market: MarketStream
     static let keyIDHeader = HTTPField.Name("APCA-API-KEY-ID")!
     static let secretHeader = HTTPField.Name("APCA-API-SECRET-KEY")!
     /// Request bodies larger than this are refused.
@@ -24,6 +25,19 @@ struct Routes: Sendable {
         let table = RouteTable(router: router)
         table.add(.get, "/healthz", "Whether the server answers", authenticated: false) { _, _ in Self.json(["status": "ok"]) }
         table.add(.get, "/metrics", "Prometheus metrics", authenticated: false) { _, _ in try await renderMetrics() }
+        table.add(.post, "/v1/sessions", "Sign in with {key_id, secret}: a bearer token for the web UI", authenticated: false) { request, _ in
+            var request = request
+            let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
+            return startSession(body)
+        }
+        table.add(.delete, "/v1/sessions", "Sign out: ends the bearer token's session") { request, _ in
+            try await handle(request) { _ in
+                if let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") {
+                    keys.endSession(token: String(authorization.dropFirst(7)))
+                }
+                return Response(status: .noContent)
+            }
+        }
         table.add(.get, "/v2/account", "The key's account: cash, holds, buying power, equity, margin") { request, _ in
             try await handle(request) { key in try await account(key) }
         }
@@ -42,6 +56,9 @@ struct Routes: Sendable {
         }
         table.add(.get, "/v2/stocks/:symbol/quotes/latest", "The best bid and offer") { request, context in
             try await handle(request) { _ in try await latestQuote(context.parameters.get("symbol") ?? "") }
+        }
+        table.add(.get, "/v2/stocks/:symbol/bars", "OHLCV bars: ?timeframe=1Min|5Min|15Min|1Hour|1Day, ?start, ?end (RFC 3339 or a date), ?limit, ?sort=asc|desc") { request, context in
+            try await handle(request) { _ in try bars(context.parameters.get("symbol") ?? "", request) }
         }
         table.add(.get, "/v2/clock", "Whether the exchange is open, and its next open and close") { request, _ in
             try await handle(request) { _ in clock() }
@@ -74,6 +91,7 @@ struct Routes: Sendable {
             try await handle(request) { key in try await cancelOrder(key, context.parameters.get("id") ?? "") }
         }
         Admin(venue: venue).add(to: table, handle: handle)
+        WebUI.add(to: table)
         let document = table.openAPI()
         table.add(.get, "/openapi.json", "This document", authenticated: false) { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: document)))
@@ -98,9 +116,20 @@ struct Routes: Sendable {
         return response
     }
 
+    /// The key a request authenticates with: an API key and secret in Alpaca's headers, or a web session's
+    /// bearer token.
+    private func key(_ request: Request) -> StoredKey? {
+        if let id = request.headers[Self.keyIDHeader], let secret = request.headers[Self.secretHeader] {
+            return keys.authenticate(keyID: id, secret: secret)
+        }
+        if let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") {
+            return keys.authenticate(token: String(authorization.dropFirst(7)), now: wallClockNanos())
+        }
+        return nil
+    }
+
     private func answer(_ request: Request, _ body: (StoredKey) async throws -> Response) async throws -> Response {
-        guard let id = request.headers[Self.keyIDHeader], let secret = request.headers[Self.secretHeader],
-              let key = keys.authenticate(keyID: id, secret: secret) else {
+        guard let key = key(request) else {
             return Self.error(Failure(status: .unauthorized, code: 40110000, message: "request is not authorized"))
         }
         if let wait = limiter.take(key.keyID) {
@@ -119,6 +148,35 @@ struct Routes: Sendable {
             case .stopped: return Self.error(Failure(status: .serviceUnavailable, code: 50310000, message: "\(failure)"))
             }
         }
+    }
+
+    struct SessionRequest: Decodable {
+        var key_id: String
+        var secret: String
+    }
+
+    /// Signs in: answers the token, its key's account and role, and when it expires. Wrong keys are
+    /// limited like any request of that key id, so a secret cannot be guessed at speed.
+    private func startSession(_ body: ByteBuffer?) -> Response {
+        let response: Response
+        do {
+            let request: SessionRequest = try Self.decode(body)
+            if let wait = limiter.take(request.key_id) {
+                var limited = Self.error(Failure(status: .tooManyRequests, code: 42910000, message: "too many sign-ins for this key"))
+                limited.headers[.retryAfter] = String(wait)
+                response = limited
+            } else if let session = keys.startSession(keyID: request.key_id, secret: request.secret, now: wallClockNanos()) {
+                response = Self.json(text: #"{"token":"\#(session.token)","account":"\#(session.key.account)","role":"\#(session.key.role.rawValue)","expires_at":"\#(API.time(Timestamp(nanos: session.expires)))"}"#)
+            } else {
+                response = Self.error(Failure(status: .unauthorized, code: 40110000, message: "the key or its secret is wrong"))
+            }
+        } catch let failure as Failure {
+            response = Self.error(failure)
+        } catch {
+            response = Self.error(Failure.unprocessable("\(error)"))
+        }
+        metrics.count("bourse_http_requests_total", "status=\"\(response.status.code)\"")
+        return response
     }
 
     // MARK: - Account and positions
@@ -182,6 +240,28 @@ struct Routes: Sendable {
         return Self.json(API.LatestQuote(symbol: symbol.description, quote: API.Quote(
             t: API.time(Timestamp(nanos: wallClockNanos())), ap: ask.map { API.decimal($0.price) } ?? "0", as: ask?.visible.shares ?? 0,
             bp: bid.map { API.decimal($0.price) } ?? "0", bs: bid?.visible.shares ?? 0)))
+    }
+
+    /// Bars from the venue's own trades, oldest first unless `sort=desc`.
+    private func bars(_ text: String, _ request: Request) throws -> Response {
+        guard let symbol = try? Symbol(validating: text) else { throw Failure.notFound("symbol \(text) is not listed") }
+        let query = request.uri.queryParameters
+        let name = query.get("timeframe").map { String($0) } ?? "1Min"
+        guard let timeframe = Timeframe(rawValue: name) else {
+            throw Failure.unprocessable("timeframe must be one of \(Timeframe.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(name)\"")
+        }
+        func instant(_ field: String) throws -> Int64? {
+            guard let value = query.get(field).map({ String($0) }) else { return nil }
+            guard let nanos = API.parseTime(value) else { throw Failure.unprocessable("\(field) must be an RFC 3339 time or a date as YYYY-MM-DD") }
+            return nanos
+        }
+        let start = try instant("start") ?? 0, end = try instant("end") ?? Int64.max
+        let limit = try Self.limit(request, default: 1_000, max: 10_000)
+        let sort = query.get("sort").map { String($0) } ?? "asc"
+        guard sort == "asc" || sort == "desc" else { throw Failure.unprocessable("sort must be asc or desc") }
+        var bars = market.bars(symbol, timeframe, from: start, to: end, limit: sort == "asc" ? limit : Int.max)
+        if sort == "desc" { bars = Array(bars.suffix(limit).reversed()) }
+        return Self.json(text: #"{"bars":[\#(bars.map(\.json).joined(separator: ","))],"symbol":"\#(symbol)","timeframe":"\#(name)","next_page_token":null}"#)
     }
 
     // MARK: - The exchange calendar

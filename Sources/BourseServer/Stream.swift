@@ -1,3 +1,4 @@
+import BourseJournal
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
@@ -12,6 +13,8 @@ struct TradeStream: Sendable {
         struct Data: Decodable {
             var key_id: String?
             var secret_key: String?
+            /// A web session's bearer token, in place of the key.
+            var token: String?
             var streams: [String]?
         }
         var action: String
@@ -41,7 +44,11 @@ struct TradeStream: Sendable {
             }
             switch request.action {
             case "authenticate", "auth":
-                key = keys.authenticate(keyID: request.data?.key_id ?? "", secret: request.data?.secret_key ?? "")
+                if let token = request.data?.token {
+                    key = keys.authenticate(token: token, now: wallClockNanos())
+                } else {
+                    key = keys.authenticate(keyID: request.data?.key_id ?? "", secret: request.data?.secret_key ?? "")
+                }
                 let status = key == nil ? "unauthorized" : "authorized"
                 try await outbound.write(.text(#"{"stream":"authorization","data":{"status":"\#(status)","action":"authenticate"}}"#))
             case "listen":

@@ -54,13 +54,15 @@ final class StreamHub<Interest: Sendable>: Sendable {
         subscriber.continuation.finish()
     }
 
-    /// Drains the consumer on its own thread, handing each command's events to `publish`.
-    func start(_ publish: @escaping @Sendable (Published) -> Void) {
+    /// Drains the consumer on its own thread, handing each command's events to `publish`, and calling
+    /// `afterBatch` after each batch taken.
+    func start(afterBatch: (@Sendable () -> Void)? = nil, _ publish: @escaping @Sendable (Published) -> Void) {
         let thread = Thread { [self] in
             while true {
                 switch consumer.next() {
                 case .events(let batch):
                     for published in batch { publish(published) }
+                    afterBatch?()
                 case .overrun(let sequence):
                     end("the \(name) stream fell behind at sequence \(sequence) and stopped; it resumes when the server restarts")
                     return
@@ -84,6 +86,9 @@ final class StreamHub<Interest: Sendable>: Sendable {
             }
         }
     }
+
+    /// Whether the hub stopped following the event stream.
+    var isEnded: Bool { ended.withLock { $0 != nil } }
 
     private func end(_ reason: String) {
         ended.withLock { $0 = reason }

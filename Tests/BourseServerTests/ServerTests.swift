@@ -43,16 +43,17 @@ struct ServerTests {
         }
 
         /// Sends a request; returns the status and the body parsed as JSON (nil when there is none).
-        func send(_ method: String, _ path: String, as key: IssuedKey?, body: String? = nil) async throws -> (Int, Any?) {
-            let (status, body, _) = try await exchange(method, path, as: key, body: body)
+        func send(_ method: String, _ path: String, as key: IssuedKey?, body: String? = nil, token: String? = nil) async throws -> (Int, Any?) {
+            let (status, body, _) = try await exchange(method, path, as: key, body: body, token: token)
             return (status, body)
         }
 
         /// As `send`, with the response's headers.
-        func exchange(_ method: String, _ path: String, as key: IssuedKey?, body: String? = nil) async throws
+        func exchange(_ method: String, _ path: String, as key: IssuedKey?, body: String? = nil, token: String? = nil) async throws
             -> (Int, Any?, [AnyHashable: Any]) {
             var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
             request.httpMethod = method
+            if let token { request.setValue("Bearer " + token, forHTTPHeaderField: "Authorization") }
             if let key {
                 request.setValue(key.keyID, forHTTPHeaderField: "APCA-API-KEY-ID")
                 request.setValue(key.secret, forHTTPHeaderField: "APCA-API-SECRET-KEY")
@@ -417,7 +418,9 @@ struct ServerTests {
             for method in operations.keys.sorted() {
                 let (code, _, headers) = try await server.exchange(method.uppercased(), concrete, as: admin, body: method == "get" ? nil : "{}")
                 let type = Self.contentType(headers) ?? ""
-                #expect(code != 0 && (type.contains("json") || type.contains("text/plain") || code == 204), "\(method) \(path): \(code) \(type)")
+                let answered = type.contains("json") || type.contains("text/plain") || code == 204
+                    || (path == "/" || path.hasPrefix("/ui/")) && code == 200 && (type.contains("text/") || type.contains("javascript"))
+                #expect(code != 0 && answered, "\(method) \(path): \(code) \(type)")
             }
         }
         await server.stop()
@@ -459,6 +462,30 @@ struct ServerTests {
         let (badLimit, _) = try await restarted.send("GET", "/v2/orders?status=all&limit=0", as: buyer)
         #expect(badLimit == 422)
         await restarted.stop()
+    }
+
+    @Test("a key signs in for a bearer token that acts as the key until signed out; a wrong secret gets none")
+    func sessions() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await Running(directory: directory)
+        let trader = server.key(account: 2)
+        let (wrong, wrongBody) = try await server.send("POST", "/v1/sessions", as: nil, body: #"{"key_id":"\#(trader.keyID)","secret":"nope"}"#)
+        #expect(wrong == 401 && (wrongBody as? [String: Any])?["message"] as? String == "the key or its secret is wrong")
+        let (missing, _) = try await server.send("POST", "/v1/sessions", as: nil, body: #"{"key_id":"\#(trader.keyID)"}"#)
+        #expect(missing == 422)
+        let (started, session) = try await server.send("POST", "/v1/sessions", as: nil, body: #"{"key_id":"\#(trader.keyID)","secret":"\#(trader.secret)"}"#)
+        let token = (session as? [String: Any])?["token"] as? String ?? ""
+        #expect(started == 200 && token.hasPrefix("bst_") && (session as? [String: Any])?["account"] as? String == "2")
+        let (status, account) = try await server.send("GET", "/v2/account", as: nil, token: token)
+        #expect(status == 200 && (account as? [String: Any])?["id"] as? String == "2")
+        let (forged, _) = try await server.send("GET", "/v2/account", as: nil, token: token + "x")
+        #expect(forged == 401)
+        let (ended, _) = try await server.send("DELETE", "/v1/sessions", as: nil, token: token)
+        #expect(ended == 204)
+        let (after, _) = try await server.send("GET", "/v2/account", as: nil, token: token)
+        #expect(after == 401)
+        await server.stop()
     }
 
     @Test("a client order id is unique per account, even across racing requests and a restart, and finds its order")
@@ -521,33 +548,52 @@ struct ServerTests {
         await restarted.stop()
     }
 
-    @Test("the market data stream sends the trades of subscribed symbols only, as arrays of objects keyed by T")
+    @Test("the market data stream sends trades and quotes of subscribed symbols only, as arrays of objects keyed by T; bars are served")
     func marketData() async throws {
         let directory = makeTemporaryDirectory("bourse-server")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let server = try await Running(directory: directory)
         let buyer = server.key(account: 1), seller = server.key(account: 3)
         let received = Received()
+        let traded = Mutex(false)
         try await server.webSocket("/v2/stream", received) { text, outbound in
             if text.contains(#""msg":"connected""#) {
                 try await outbound.write(.text(#"{"action":"auth","key":"\#(buyer.keyID)","secret":"\#(buyer.secret)"}"#))
             } else if text.contains(#""msg":"authenticated""#) {
-                try await outbound.write(.text(#"{"action":"subscribe","trades":["AAPL"],"quotes":["AAPL"]}"#))
+                try await outbound.write(.text(#"{"action":"subscribe","trades":["AAPL"],"quotes":["AAPL"],"bars":["*"]}"#))
             } else if text.contains(#""T":"subscription""#) {
-                // A trade in a symbol not subscribed to, then one in AAPL.
-                for symbol in ["MSFT", "AAPL"] {
-                    let price = symbol == "AAPL" ? "190.00" : "420.00"
-                    _ = try await server.order(buyer, #""symbol":"\#(symbol)","qty":"2","side":"buy","type":"limit","time_in_force":"day","limit_price":"\#(price)""#)
-                    _ = try await server.order(seller, #""symbol":"\#(symbol)","qty":"2","side":"sell","type":"limit","time_in_force":"day","limit_price":"\#(price)""#)
-                }
+                // A bid that rests: the quote shows it.
+                _ = try await server.order(buyer, #""symbol":"AAPL","qty":"2","side":"buy","type":"limit","time_in_force":"day","limit_price":"189.00""#)
+            } else if text.contains(#""T":"q","S":"AAPL","bx":"BOURSE","bp":189.00,"bs":2"#) {
+                // A trade in a symbol not subscribed to, then one in AAPL that takes the bid.
+                _ = try await server.order(buyer, #""symbol":"MSFT","qty":"2","side":"buy","type":"limit","time_in_force":"day","limit_price":"420.00""#)
+                _ = try await server.order(seller, #""symbol":"MSFT","qty":"2","side":"sell","type":"limit","time_in_force":"day","limit_price":"420.00""#)
+                _ = try await server.order(seller, #""symbol":"AAPL","qty":"2","side":"sell","type":"limit","time_in_force":"day","limit_price":"189.00""#)
+            } else if text.contains(#""T":"t""#) {
+                traded.withLock { $0 = true }
             }
-            return text.contains(#""T":"t""#)
+            // Done once the book's emptied top has been quoted after the trade.
+            return traded.withLock { $0 } && received.all.contains { $0.contains(#""T":"q","S":"AAPL","bx":"BOURSE","bp":0,"bs":0"#) }
         }
         let messages = received.all
-        #expect(messages.contains { $0.contains("only the trades channel is served so far") })
-        #expect(messages.contains { $0.contains(#""T":"subscription","trades":["AAPL"]"#) })
+        #expect(messages.contains { $0.contains(#""T":"subscription","trades":["AAPL"],"quotes":["AAPL"],"bars":["*"]"#) })
         let trades = messages.filter { $0.contains(#""T":"t""#) }
-        #expect(trades.count == 1 && trades[0].contains(#""S":"AAPL""#) && trades[0].contains(#""p":190.00,"s":2"#))
+        #expect(trades.count == 1 && trades[0].contains(#""S":"AAPL""#) && trades[0].contains(#""p":189.00,"s":2"#))
+        #expect(!messages.contains { $0.contains(#""T":"q","S":"MSFT""#) })
+
+        // The trade is in the minute bar, still open; other timeframes fold it the same way.
+        for timeframe in ["1Min", "1Hour", "1Day"] {
+            let (status, body) = try await server.send("GET", "/v2/stocks/AAPL/bars?timeframe=\(timeframe)", as: buyer)
+            let bars = (body as? [String: Any])?["bars"] as? [[String: Any]] ?? []
+            #expect(status == 200 && bars.count == 1, "\(timeframe)")
+            #expect(bars.first?["o"] as? Double == 189 && bars.first?["v"] as? Int == 2 && bars.first?["n"] as? Int == 1, "\(timeframe)")
+        }
+        let (badTimeframe, badBody) = try await server.send("GET", "/v2/stocks/AAPL/bars?timeframe=2Min", as: buyer)
+        #expect(badTimeframe == 422 && (badBody as? [String: Any])?["message"] as? String == "timeframe must be one of 1Min, 5Min, 15Min, 1Hour, 1Day, not \"2Min\"")
+        let (badStart, _) = try await server.send("GET", "/v2/stocks/AAPL/bars?start=yesterday", as: buyer)
+        #expect(badStart == 422)
+        let (_, future) = try await server.send("GET", "/v2/stocks/AAPL/bars?start=2100-01-01", as: buyer)
+        #expect(((future as? [String: Any])?["bars"] as? [Any])?.isEmpty == true)
         await server.stop()
     }
 }

@@ -1,0 +1,193 @@
+import BourseServer
+import BourseTestSupport
+import Foundation
+import HummingbirdWSClient
+import Logging
+import Testing
+
+/// Headless Chromium (Debian's package; `scripts/test` installs it) driven over the DevTools protocol:
+/// the page is used as a person would, by filling its fields and pressing its buttons.
+final class Chromium: @unchecked Sendable {
+    static let executable = ProcessInfo.processInfo.environment["BOURSE_CHROMIUM"]
+        ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    let process = Process()
+    let profile = makeTemporaryDirectory("bourse-chromium")
+
+    init() throws {
+        guard let executable = Self.executable else { throw Failure("Chromium is not installed: scripts/test installs Debian's chromium package") }
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                             "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1", "--remote-allow-origins=*", "--user-data-dir=" + profile,
+                             "--window-size=1280,900", "about:blank"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// Waits for Chromium to write the port it listens on, and the browser's socket path, into its profile.
+    /// (Its HTTP listing of pages is not used: its headers lack the space after the colon, which
+    /// FoundationNetworking's parser refuses.)
+    func browserSocket() async throws -> String {
+        let file = profile + "/DevToolsActivePort"
+        for _ in 0..<300 {
+            if let text = try? String(contentsOfFile: file, encoding: .utf8) {
+                let lines = text.split(separator: "\n")
+                if lines.count == 2, let port = Int(lines[0]) { return "ws://127.0.0.1:\(port)\(lines[1])" }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw Failure("Chromium did not start within 30 seconds")
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: profile)
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+}
+
+/// One DevTools session over a page's WebSocket: commands answered in order of their ids.
+struct DevTools {
+    var inbound: WebSocketInboundMessageStream.AsyncIterator
+    let outbound: WebSocketOutboundWriter
+    var nextID = 0
+    /// The page's session once attached; commands go to the browser before that.
+    var sessionID: String?
+
+    /// Opens a page and attaches to it, so that later commands go to that page.
+    mutating func openPage() async throws {
+        let created = try JSONSerialization.jsonObject(with: try await call("Target.createTarget", ["url": "about:blank"])) as? [String: Any]
+        let attached = try JSONSerialization.jsonObject(with: try await call("Target.attachToTarget", [
+            "targetId": created?["targetId"] as? String ?? "", "flatten": true,
+        ])) as? [String: Any]
+        sessionID = attached?["sessionId"] as? String
+    }
+
+    /// Sends a command and returns its result as JSON data (events that arrive meanwhile are skipped).
+    mutating func call(_ method: String, _ params: [String: Any] = [:]) async throws -> Data {
+        nextID += 1
+        var command: [String: Any] = ["id": nextID, "method": method, "params": params]
+        if let sessionID { command["sessionId"] = sessionID }
+        let request = try JSONSerialization.data(withJSONObject: command)
+        try await outbound.write(.text(String(decoding: request, as: UTF8.self)))
+        while let message = try await inbound.next() {
+            guard case .text(let text) = message, let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+                  object["id"] as? Int == nextID else { continue }
+            if let error = object["error"] { throw Chromium.Failure("\(method) failed: \(error)") }
+            return try JSONSerialization.data(withJSONObject: object["result"] ?? [:])
+        }
+        throw Chromium.Failure("the DevTools connection closed during \(method)")
+    }
+
+    /// Evaluates a script in the page (awaiting a promise) and returns its value as text.
+    mutating func evaluate(_ script: String) async throws -> String {
+        let data = try await call("Runtime.evaluate", ["expression": script, "returnByValue": true, "awaitPromise": true])
+        let result = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["result"] as? [String: Any]
+        if let value = result?["value"] { return "\(value)" }
+        return ""
+    }
+
+    /// Evaluates `condition` every 50 ms until it is true; fails after `seconds`, saying what the page shows.
+    mutating func waitFor(_ condition: String, seconds: Int = 15, _ what: String) async throws {
+        for _ in 0..<(seconds * 20) {
+            if try await evaluate("String(Boolean(\(condition)))") == "true" { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let text = try await evaluate("document.body.innerText.slice(0, 2000)")
+        throw Chromium.Failure("timed out waiting for \(what); the page shows: \(text)")
+    }
+
+    mutating func screenshot(to path: String) async throws {
+        let data = try await call("Page.captureScreenshot", ["format": "png"])
+        let base64 = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["data"] as? String ?? ""
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(base64Encoded: base64)?.write(to: URL(fileURLWithPath: path))
+    }
+}
+
+@Suite("web UI in a browser", .serialized)
+struct BrowserTests {
+    /// Where screenshots are kept: `artifacts/` at the package's root (ignored by git).
+    static let artifacts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("artifacts").path
+
+    @Test("headless Chromium signs in, places an order through the page and sees it fill there, on a laptop and a phone screen")
+    func placeAndFill() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await ServerTests.Running(directory: directory)
+        let buyer = server.key(account: 1), seller = server.key(account: 3)
+        // The order the page's buy will meet.
+        let (resting, _) = try await server.order(seller, #""symbol":"MSFT","qty":"7","side":"sell","type":"limit","time_in_force":"gtc","limit_price":"420.00""#)
+        #expect(resting == 200)
+
+        let chromium = try Chromium()
+        defer { chromium.stop() }
+        let socket = try await chromium.browserSocket()
+        let port = server.port
+        try await WebSocketClient.connect(url: socket, configuration: .init(maxFrameSize: 1 << 24), logger: Logger(label: "devtools")) { inbound, outbound, _ in
+            var page = DevTools(inbound: inbound.messages(maxSize: 1 << 26).makeAsyncIterator(), outbound: outbound)
+            try await page.openPage()
+            _ = try await page.call("Page.enable")
+            _ = try await page.call("Page.navigate", ["url": "http://127.0.0.1:\(port)/"])
+            try await page.waitFor("document.getElementById('signin-form') && document.readyState === 'complete'", "the sign-in form")
+
+            // A wrong secret is refused on the page.
+            _ = try await page.evaluate("""
+                document.getElementById('key-id').value = '\(buyer.keyID)';
+                document.getElementById('secret').value = 'wrong';
+                document.getElementById('signin-button').click();
+                """)
+            try await page.waitFor("document.getElementById('signin-error').textContent.includes('wrong')", "the sign-in error")
+
+            _ = try await page.evaluate("""
+                document.getElementById('secret').value = '\(buyer.secret)';
+                document.getElementById('signin-button').click();
+                """)
+            try await page.waitFor("!document.getElementById('app').hidden && document.getElementById('symbol').options.length === 5", "the trading page")
+            try await page.waitFor("document.getElementById('account-line').textContent.includes('Account 1')", "the account line")
+
+            // Choose MSFT and see its book: the resting sell in the ladder.
+            _ = try await page.evaluate("""
+                const s = document.getElementById('symbol'); s.value = 'MSFT'; s.dispatchEvent(new Event('change'));
+                """)
+            try await page.waitFor("[...document.querySelectorAll('#ladder td.ask')].some(td => td.textContent === '7')", "the resting sell in the depth ladder")
+
+            // A limit buy through the form.
+            _ = try await page.evaluate("""
+                document.querySelector('input[name=side][value=buy]').checked = true;
+                const t = document.getElementById('type'); t.value = 'limit'; t.dispatchEvent(new Event('change'));
+                document.getElementById('qty').value = '7';
+                document.getElementById('limit-price').value = '420.00';
+                document.getElementById('tif').value = 'day';
+                document.getElementById('client-order-id').value = 'from-the-browser';
+                document.getElementById('place').click();
+                """)
+            try await page.waitFor("document.getElementById('order-message').textContent.includes('filled 7 at 420.00')", "the fill in the order message")
+            try await page.waitFor("document.querySelector('#orders tr[data-order-status=\"filled\"]')", "the filled order in the orders list")
+            try await page.waitFor("[...document.querySelectorAll('#tape td')].some(td => td.textContent === '420.00')", "the trade on the tape")
+            try await page.waitFor("[...document.querySelectorAll('#positions td')].some(td => td.textContent === 'MSFT')", "the position")
+            try await page.waitFor("document.querySelectorAll('#ladder tbody tr').length === 0", "the emptied book in the ladder")
+            _ = try await page.evaluate("document.querySelector('[data-tab=orders]').click()")
+            try await page.screenshot(to: Self.artifacts + "/web-ui-laptop.png")
+
+            // On a phone's screen the page stacks into one column without sideways scrolling.
+            _ = try await page.call("Emulation.setDeviceMetricsOverride", ["width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true])
+            try await page.waitFor("document.documentElement.scrollWidth <= 390", "the page to fit a phone's width")
+            let columns = try await page.evaluate("getComputedStyle(document.querySelector('.grid')).gridTemplateColumns.split(' ').length")
+            #expect(columns == "1")
+            try await page.screenshot(to: Self.artifacts + "/web-ui-phone.png")
+        }
+
+        // The page's order went through the API like any client's, with its client order id.
+        let (_, order) = try await server.send("GET", "/v2/orders:by_client_order_id?client_order_id=from-the-browser", as: buyer)
+        #expect((order as? [String: Any])?["status"] as? String == "filled")
+        await server.stop()
+    }
+}
