@@ -62,6 +62,12 @@ public final class Sequencer: @unchecked Sendable {
     }
 
     public let configuration: Configuration
+    /// Time to apply a batch to the engine and encode its journal entries.
+    public let applyLatency = Histogram()
+    /// Time to write a batch to the journal and make it durable.
+    public let commitLatency = Histogram()
+    /// Commands per batch.
+    public let batchSizes = Histogram(bounds: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1_024, 2_048, 4_096, 8_192])
     private let engine: MatchingEngine
     private let journal: JournalWriter
     private let clock: @Sendable () -> Int64
@@ -151,7 +157,7 @@ public final class Sequencer: @unchecked Sendable {
     }
 
     /// Stops accepting, processes what is queued, and waits for the thread to finish. Returns the
-    /// failure that stopped it early, if any.
+    /// failure that stopped it early, if any. Stopping again returns at once.
     @discardableResult
     public func stop() -> SequencerFailure? {
         condition.lock()
@@ -171,10 +177,21 @@ public final class Sequencer: @unchecked Sendable {
             for pending in abandoned { pending.completion?(.failure(failure)) }
             for read in unread { read(nil) }
         } else {
+            // Signalled again at once, so that a second stop (or a concurrent one) returns too.
             finished.wait()
+            finished.signal()
         }
         for consumer in consumers { consumer.close() }
         return failure
+    }
+
+    /// Why the sequencer no longer takes commands, if it does not: stopping, or the journal failure that
+    /// stopped it.
+    public var unavailableReason: String? {
+        condition.lock()
+        defer { condition.unlock() }
+        if let failure { return failure.reason }
+        return stopping ? "stopping" : nil
     }
 
     /// Commands waiting for the sequencer thread.
@@ -225,6 +242,8 @@ public final class Sequencer: @unchecked Sendable {
                 stamped.append(SequencedCommand(sequence: sequence, time: time, command: pending.command))
             }
             let publishing = !consumers.isEmpty
+            let applying = monotonicNanos()
+            batchSizes.record(Double(stamped.count))
             stamped.withUnsafeBufferPointer { commands in
                 engine.process(commands) { i, events in
                     journal.append(commands[i], events, note: taken[i].note)
@@ -234,8 +253,11 @@ public final class Sequencer: @unchecked Sendable {
             }
             stamped.removeAll(keepingCapacity: true)
             taken.removeAll(keepingCapacity: true)
+            let committing = monotonicNanos()
+            applyLatency.record(nanos: committing - applying)
             do {
                 try journal.commit(through: sequence)
+                commitLatency.record(nanos: monotonicNanos() - committing)
             } catch {
                 fail("journal commit failed: \(error)", acks: acks)
                 break

@@ -16,6 +16,7 @@ struct Routes: Sendable {
     let calendar: ExchangeCalendar
     let history: OrderHistory
     let market: MarketStream
+    let updates: TradeUpdates
     static let keyIDHeader = HTTPField.Name("APCA-API-KEY-ID")!
     static let secretHeader = HTTPField.Name("APCA-API-SECRET-KEY")!
     /// Request bodies larger than this are refused.
@@ -24,6 +25,8 @@ struct Routes: Sendable {
     func add(to router: Router<BasicRequestContext>) {
         let table = RouteTable(router: router)
         table.add(.get, "/healthz", "Whether the server answers", authenticated: false) { _, _ in Self.json(["status": "ok"]) }
+        table.add(.get, "/readyz", "Whether the venue takes orders and its projections follow the events; 503 with the reasons if not",
+                  authenticated: false) { _, _ in readiness() }
         table.add(.get, "/metrics", "Prometheus metrics", authenticated: false) { _, _ in try await renderMetrics() }
         table.add(.post, "/v1/sessions", "Sign in with {key_id, secret}: a bearer token for the web UI", authenticated: false) { request, _ in
             var request = request
@@ -148,6 +151,20 @@ struct Routes: Sendable {
             case .stopped: return Self.error(Failure(status: .serviceUnavailable, code: 50310000, message: "\(failure)"))
             }
         }
+    }
+
+    /// Ready when the sequencer takes commands and every projection (order history, trading stream,
+    /// market data) still follows the event stream; otherwise 503 with each reason.
+    private func readiness() -> Response {
+        var problems: [String] = []
+        if let reason = venue.sequencer.unavailableReason { problems.append("sequencer: \(reason)") }
+        if let reason = history.stopped.withLock({ $0 }) { problems.append(reason) }
+        if updates.hub.isEnded { problems.append("the trade updates stream stopped") }
+        if market.hub.isEnded { problems.append("the market data stream stopped") }
+        guard problems.isEmpty else {
+            return Self.json(["status": "unavailable", "reasons": problems.joined(separator: "; ")], status: .serviceUnavailable)
+        }
+        return Self.json(["status": "ready"])
     }
 
     struct SessionRequest: Decodable {
@@ -397,7 +414,7 @@ struct Routes: Sendable {
             if let clientOrderID = request.client_order_id { history.release(clientOrderID, account: account, order: id) }
             throw error
         }
-        metrics.ackLatency(nanos: monotonicNanos() - received)
+        metrics.ackLatency.record(nanos: monotonicNanos() - received)
         for event in ack.events {
             if case .orderRejected(_, _, let reason) = event {
                 metrics.count("bourse_orders_total", "outcome=\"rejected\"")
@@ -412,10 +429,19 @@ struct Routes: Sendable {
 
     private func renderMetrics() async throws -> Response {
         let (openOrders, accounts) = try await venue.read { ($0.openOrderCount, $0.accountIDs.count) }
-        let text = metrics.render(gauges: [
-            ("bourse_sequencer_queue_depth", "Commands waiting for the sequencer.", venue.sequencer.queueDepth),
+        let sequencer = venue.sequencer
+        let text = metrics.render(histograms: [
+            ("bourse_engine_batch_seconds", "Applying a batch of commands to the engine and encoding its journal entries.", sequencer.applyLatency),
+            ("bourse_journal_commit_seconds", "Writing a batch to the journal and syncing it (fdatasync under fsync durability).", sequencer.commitLatency),
+            ("bourse_sequencer_batch_commands", "Commands in a batch.", sequencer.batchSizes),
+        ], gauges: [
+            ("bourse_sequencer_queue_depth", "Commands waiting for the sequencer.", sequencer.queueDepth),
             ("bourse_open_orders", "Open orders in the engine.", openOrders),
             ("bourse_accounts", "Accounts in the engine.", accounts),
+            ("bourse_websocket_connections{stream=\"trade_updates\"}", "Connections listening, by stream.", updates.hub.subscriberCount),
+            ("bourse_websocket_connections{stream=\"market_data\"}", "Connections listening, by stream.", market.hub.subscriberCount),
+            ("bourse_websocket_drops_total{stream=\"trade_updates\"}", "Connections closed for falling behind, by stream.", updates.hub.drops),
+            ("bourse_websocket_drops_total{stream=\"market_data\"}", "Connections closed for falling behind, by stream.", market.hub.drops),
         ])
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                         body: ResponseBody(byteBuffer: ByteBuffer(string: text)))

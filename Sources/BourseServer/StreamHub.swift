@@ -30,6 +30,12 @@ final class StreamHub<Interest: Sendable>: Sendable {
     private let errorMessage: @Sendable (String) -> String
     private let subscribers = Mutex<[ObjectIdentifier: Subscriber]>([:])
     private let ended = Mutex<String?>(nil)
+    private let dropCount = Atomic<Int>(0)
+
+    /// Connections listening now.
+    var subscriberCount: Int { subscribers.withLock { $0.count } }
+    /// Connections cut off for letting their queue fill, since start.
+    var drops: Int { dropCount.load(ordering: .relaxed) }
 
     init(name: String, queueMax: Int, errorMessage: @escaping @Sendable (String) -> String) {
         self.name = name
@@ -82,6 +88,7 @@ final class StreamHub<Interest: Sendable>: Sendable {
             guard let text = message(subscriber.interest.withLock { $0 }) else { continue }
             if case .dropped = subscriber.continuation.yield(text) {
                 subscriber.overflowed.store(true, ordering: .relaxed)
+                dropCount.add(1, ordering: .relaxed)
                 unsubscribe(subscriber)
             }
         }

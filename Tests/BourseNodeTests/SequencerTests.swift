@@ -36,6 +36,9 @@ struct SequencerTests {
         sequencer.stop()
         #expect(acks.sequences == [1, 2, 3, 4])
         #expect(throws: Sequencer.SubmitError.stopped) { try sequencer.submit(order(5)) }
+        // Stopping again returns at once, and says why it no longer takes commands.
+        #expect(sequencer.stop() == nil)
+        #expect(sequencer.unavailableReason == "stopping")
         let (engine, report) = try Recovery.recover(directory: directory, repair: false)
         #expect(report.lastSequence == 4 && engine.openOrderCount == 2)
     }

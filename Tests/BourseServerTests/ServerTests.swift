@@ -279,9 +279,21 @@ struct ServerTests {
         for line in ["bourse_orders_total{outcome=\"new\"} 1", "bourse_orders_total{outcome=\"rejected\"} 1",
                      "bourse_order_rejections_total{reason=\"insufficient_buying_power\"} 1",
                      "bourse_http_requests_total{status=\"200\"} 1", "bourse_http_requests_total{status=\"403\"} 1",
-                     "bourse_ack_latency_seconds_count 2", "bourse_open_orders 1", "bourse_accounts 3"] {
+                     "bourse_ack_latency_seconds_count 2", "bourse_open_orders 1", "bourse_accounts 3",
+                     "bourse_websocket_connections{stream=\"market_data\"} 0", "# TYPE bourse_websocket_drops_total counter",
+                     "# TYPE bourse_journal_commit_seconds histogram", "# TYPE bourse_engine_batch_seconds histogram"] {
             #expect(text.contains(line + "\n"), "\(line)")
         }
+        // Every batch was committed and counted, and every count is cumulative.
+        let commits = text.split(separator: "\n").first { $0.hasPrefix("bourse_journal_commit_seconds_count ") }
+        #expect(Int(commits?.split(separator: " ").last ?? "") ?? 0 >= 2)
+        let buckets = text.split(separator: "\n").filter { $0.hasPrefix("bourse_engine_batch_seconds_bucket") }.compactMap { Int($0.split(separator: " ").last!) }
+        #expect(buckets.count == 14 && buckets == buckets.sorted())
+        let (ready, readyBody) = try await server.send("GET", "/readyz", as: nil)
+        #expect(ready == 200 && (readyBody as? [String: Any])?["status"] as? String == "ready")
+        server.opened.venue.stop()
+        let (stopped, stoppedBody) = try await server.send("GET", "/readyz", as: nil)
+        #expect(stopped == 503 && (stoppedBody as? [String: Any])?["reasons"] as? String == "sequencer: stopping; the trade updates stream stopped; the market data stream stopped")
         await server.stop()
     }
 
