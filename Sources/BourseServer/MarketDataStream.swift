@@ -1,6 +1,7 @@
 import BourseJournal
 import Foundation
 import Hummingbird
+import NIOCore
 import HummingbirdWebSocket
 
 /// `/v2/stream`, market data in Alpaca's shape: `auth` with `key` and `secret`, then `subscribe` and
@@ -22,13 +23,44 @@ struct MarketDataStream: Sendable {
     }
 
     func add(to router: Router<BasicWebSocketRequestContext>) {
-        router.ws("/v2/stream") { _, _ in .upgrade() } onUpgrade: { inbound, outbound, _ in
-            try await serve(inbound, outbound)
+        router.ws("/v2/stream") { _, _ in .upgrade() } onUpgrade: { inbound, outbound, context in
+            // As Alpaca's: a client that sends `Content-Type: application/msgpack` with the upgrade gets
+            // MessagePack in binary frames, and may send its own messages so.
+            let msgpack = context.request.headers[.contentType]?.lowercased().hasPrefix("application/msgpack") == true
+            try await serve(inbound, Connection(outbound: outbound, msgpack: msgpack))
         }
     }
 
-    private func serve(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter) async throws {
-        try await outbound.write(.text(#"[{"T":"success","msg":"connected"}]"#))
+    /// Writes the stream's JSON messages as text, or as MessagePack in binary frames.
+    struct Connection: Sendable {
+        let outbound: WebSocketOutboundWriter
+        let msgpack: Bool
+
+        func write(_ json: String) async throws {
+            if msgpack, let bytes = MessagePack.encode(json: json) {
+                try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
+            } else {
+                try await outbound.write(.text(json))
+            }
+        }
+
+        /// A request's JSON: a text frame's, or a binary frame's MessagePack read back into JSON.
+        func json(_ message: WebSocketMessage) -> String? {
+            switch message {
+            case .text(let text): text
+            case .binary(let buffer): MessagePack.decode(Array(buffer.readableBytesView)).map(MessagePack.json)
+            }
+        }
+    }
+
+    /// Several queued messages (each an array of objects) go as one array in one frame.
+    static func merge(_ messages: [String]) -> String {
+        messages.count == 1 ? messages[0] : "[" + messages.map { $0.dropFirst().dropLast() }.joined(separator: ",") + "]"
+    }
+
+    private func serve(_ inbound: WebSocketInboundStream, _ connection: Connection) async throws {
+        let outbound = connection
+        try await outbound.write(#"[{"T":"success","msg":"connected"}]"#)
         var authenticated = false
         var listening: (subscriber: StreamHub<MarketStream.Channels>.Subscriber, writer: Task<Void, Never>)?
         defer {
@@ -38,8 +70,8 @@ struct MarketDataStream: Sendable {
             }
         }
         for try await message in inbound.messages(maxSize: 1 << 14) {
-            guard case .text(let text) = message, let request = try? JSONDecoder().decode(Message.self, from: Data(text.utf8)) else {
-                try await outbound.write(.text(MarketStream.error("messages are JSON objects with an action")))
+            guard let text = connection.json(message), let request = try? JSONDecoder().decode(Message.self, from: Data(text.utf8)) else {
+                try await outbound.write(MarketStream.error("messages are JSON objects (or MessagePack maps) with an action"))
                 continue
             }
             switch request.action {
@@ -49,27 +81,29 @@ struct MarketDataStream: Sendable {
                 } else {
                     keys.authenticate(keyID: request.key ?? "", secret: request.secret ?? "") != nil
                 }
-                try await outbound.write(.text(authenticated ? #"[{"T":"success","msg":"authenticated"}]"#
-                                                             : MarketStream.error("auth failed")))
+                try await outbound.write(authenticated ? #"[{"T":"success","msg":"authenticated"}]"#
+                                                             : MarketStream.error("auth failed"))
             case "subscribe", "unsubscribe":
                 guard authenticated else {
-                    try await outbound.write(.text(MarketStream.error("not authenticated")))
+                    try await outbound.write(MarketStream.error("not authenticated"))
                     continue
                 }
                 if listening == nil {
                     switch market.hub.subscribe(MarketStream.Channels()) {
-                    case .success(let (subscriber, stream)):
+                    case .success(let subscriber):
                         let writer = Task {
-                            for await batch in stream { try? await outbound.write(.text(batch)) }
+                            while let batch = await subscriber.outbox.next() {
+                                do { try await outbound.write(Self.merge(batch)) } catch { break }
+                            }
                             if subscriber.overflowed.load(ordering: .relaxed) {
-                                try? await outbound.write(.text(MarketStream.error(
-                                    "this connection fell \(market.hub.queueMax) messages behind and is closed")))
-                                try? await outbound.close(.policyViolation, reason: "too slow")
+                                try? await outbound.write(MarketStream.error(
+                                    "this connection fell \(market.hub.queueMax) messages behind and is closed"))
+                                try? await connection.outbound.close(.policyViolation, reason: "too slow")
                             }
                         }
                         listening = (subscriber, writer)
                     case .failure(let ended):
-                        try await outbound.write(.text(MarketStream.error(ended.reason)))
+                        try await outbound.write(MarketStream.error(ended.reason))
                         continue
                     }
                 }
@@ -81,9 +115,9 @@ struct MarketDataStream: Sendable {
                     return channels
                 }
                 func list(_ set: Set<String>) -> String { "[" + set.sorted().map(API.quoted).joined(separator: ",") + "]" }
-                try await outbound.write(.text(#"[{"T":"subscription","trades":\#(list(channels.trades)),"quotes":\#(list(channels.quotes)),"bars":\#(list(channels.bars))}]"#))
+                try await outbound.write(#"[{"T":"subscription","trades":\#(list(channels.trades)),"quotes":\#(list(channels.quotes)),"bars":\#(list(channels.bars))}]"#)
             default:
-                try await outbound.write(.text(MarketStream.error("unknown action \(request.action)")))
+                try await outbound.write(MarketStream.error("unknown action \(request.action)"))
             }
         }
     }

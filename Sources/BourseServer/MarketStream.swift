@@ -169,10 +169,10 @@ final class MarketStream: Sendable {
                 quotes.append((name, #"{"T":"q","S":"\#(name)","bx":"BOURSE","bp":\#(quote.bid.map { API.decimal($0.price) } ?? "0"),"bs":\#(quote.bid?.visible.shares ?? 0),"ax":"BOURSE","ap":\#(quote.ask.map { API.decimal($0.price) } ?? "0"),"as":\#(quote.ask?.visible.shares ?? 0),"t":"\#(stamp)","c":["R"],"z":"C"}"#))
             }
         }
-        guard !quotes.isEmpty else { return }
-        hub.send { channels in
-            let wanted = quotes.filter { channels.wants(\.quotes, $0.0) }.map(\.1)
-            return wanted.isEmpty ? nil : "[" + wanted.joined(separator: ",") + "]"
+        // Each quote on its own, keyed by its symbol: a connection's queue keeps only the latest per symbol.
+        for (name, quote) in quotes {
+            let message = "[" + quote + "]"
+            hub.send(key: "q:" + name) { $0.wants(\.quotes, name) ? message : nil }
         }
     }
 }

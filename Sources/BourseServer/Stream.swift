@@ -59,15 +59,19 @@ struct TradeStream: Sendable {
                 let streams = request.data?.streams ?? []
                 if streams.contains("trade_updates"), listening == nil {
                     let subscriber: StreamHub<UInt32>.Subscriber
-                    let stream: AsyncStream<String>
                     switch updates.hub.subscribe(key.account) {
-                    case .success(let subscription): (subscriber, stream) = subscription
+                    case .success(let subscription): subscriber = subscription
                     case .failure(let ended):
                         try await outbound.write(.text(TradeUpdates.errorMessage(ended.reason)))
                         continue
                     }
                     let writer = Task {
-                        for await update in stream { try? await outbound.write(.text(update)) }
+                        // Order updates are never conflated or merged: each goes in its own frame.
+                        writing: while let updates = await subscriber.outbox.next() {
+                            for update in updates {
+                                do { try await outbound.write(.text(update)) } catch { break writing }
+                            }
+                        }
                         if subscriber.overflowed.load(ordering: .relaxed) {
                             try? await outbound.write(.text(TradeUpdates.errorMessage(
                                 "this connection fell \(updates.hub.queueMax) updates behind and is closed")))

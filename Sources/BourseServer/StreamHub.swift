@@ -4,19 +4,19 @@ import Synchronization
 
 /// What the WebSocket streams share: a consumer of the sequencer's published events drained on a thread of
 /// its own, so no connection can slow the engine, and the connections, each with a bounded queue and an
-/// `Interest` (an account, a set of symbols) that decides what it receives. A connection that lets its
-/// queue fill is cut off; when the sequencer cuts the consumer off, every connection is told why and new
+/// `Interest` (an account, a set of symbols) that decides what it receives. Keyed messages (quotes) are
+/// conflated in a connection's queue; a connection that lets its queue fill is cut off; when the sequencer cuts the consumer off, every connection is told why and new
 /// ones are refused until the server restarts.
 final class StreamHub<Interest: Sendable>: Sendable {
     final class Subscriber: Sendable {
-        let continuation: AsyncStream<String>.Continuation
+        let outbox: Outbox
         let interest: Mutex<Interest>
         /// Set when its queue overflowed: the connection closes with an error.
         let overflowed = Atomic<Bool>(false)
 
-        init(_ interest: Interest, _ continuation: AsyncStream<String>.Continuation) {
+        init(_ interest: Interest, _ outbox: Outbox) {
             self.interest = Mutex(interest)
-            self.continuation = continuation
+            self.outbox = outbox
         }
     }
 
@@ -44,20 +44,19 @@ final class StreamHub<Interest: Sendable>: Sendable {
         consumer = EventConsumer(name: name, capacity: 1 << 18)
     }
 
-    func subscribe(_ interest: Interest) -> Result<(Subscriber, AsyncStream<String>), Ended> {
-        let (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingOldest(queueMax))
-        let subscriber = Subscriber(interest, continuation)
+    func subscribe(_ interest: Interest) -> Result<Subscriber, Ended> {
+        let subscriber = Subscriber(interest, Outbox(capacity: queueMax))
         // Checked under the subscribers' lock, which `end` takes after setting `ended`.
         return subscribers.withLock { subscribers in
             if let reason = ended.withLock({ $0 }) { return .failure(Ended(reason: reason)) }
             subscribers[ObjectIdentifier(subscriber)] = subscriber
-            return .success((subscriber, stream))
+            return .success(subscriber)
         }
     }
 
     func unsubscribe(_ subscriber: Subscriber) {
         _ = subscribers.withLock { $0.removeValue(forKey: ObjectIdentifier(subscriber)) }
-        subscriber.continuation.finish()
+        subscriber.outbox.finish()
     }
 
     /// Drains the consumer on its own thread, handing each command's events to `publish`, and calling
@@ -82,11 +81,12 @@ final class StreamHub<Interest: Sendable>: Sendable {
         thread.start()
     }
 
-    /// Sends each subscriber what `message` makes of its interest, if anything.
-    func send(_ message: (Interest) -> String?) {
+    /// Sends each subscriber what `message` makes of its interest, if anything; a message with a `key`
+    /// replaces one of that key still waiting in a subscriber's queue.
+    func send(key: String? = nil, _ message: (Interest) -> String?) {
         for subscriber in subscribers.withLock({ Array($0.values) }) {
             guard let text = message(subscriber.interest.withLock { $0 }) else { continue }
-            if case .dropped = subscriber.continuation.yield(text) {
+            if !subscriber.outbox.push(text, key: key) {
                 subscriber.overflowed.store(true, ordering: .relaxed)
                 dropCount.add(1, ordering: .relaxed)
                 unsubscribe(subscriber)
@@ -104,8 +104,8 @@ final class StreamHub<Interest: Sendable>: Sendable {
             return Array(subscribers.values)
         }
         for subscriber in all {
-            subscriber.continuation.yield(errorMessage(reason))
-            subscriber.continuation.finish()
+            // Past the bound if need be: the last word a connection gets.
+            subscriber.outbox.finish(with: errorMessage(reason))
         }
     }
 }

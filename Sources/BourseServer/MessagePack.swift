@@ -1,0 +1,294 @@
+/// MessagePack for the market data stream, as Alpaca offers it to clients that ask for it: the JSON the
+/// stream writes is transcoded value for value (numbers with a fraction or exponent become float64, others
+/// integers), and a client's binary frames are read back into JSON for the same request parser.
+enum MessagePack {
+    indirect enum Value: Equatable {
+        case null
+        case bool(Bool)
+        case int(Int64)
+        case double(Double)
+        case string(String)
+        case array([Value])
+        case map([(String, Value)])
+
+        static func == (a: Value, b: Value) -> Bool {
+            switch (a, b) {
+            case (.null, .null): true
+            case (.bool(let x), .bool(let y)): x == y
+            case (.int(let x), .int(let y)): x == y
+            case (.double(let x), .double(let y)): x == y
+            case (.string(let x), .string(let y)): x == y
+            case (.array(let x), .array(let y)): x == y
+            case (.map(let x), .map(let y)): x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+            default: false
+            }
+        }
+    }
+
+    /// Nesting deeper than this is refused, so a hostile frame cannot exhaust the stack.
+    static let depthMax = 32
+
+    // MARK: JSON text → Value → MessagePack
+
+    static func encode(json: String) -> [UInt8]? {
+        var parser = JSONParser(bytes: Array(json.utf8))
+        guard let value = parser.parseDocument() else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(json.utf8.count)
+        write(value, to: &out)
+        return out
+    }
+
+    static func write(_ value: Value, to out: inout [UInt8]) {
+        func be(_ v: UInt64, _ bytes: Int) { for i in stride(from: bytes - 1, through: 0, by: -1) { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) } }
+        func header(_ count: Int, fix: UInt8, fixMax: Int, _ c16: UInt8, _ c32: UInt8) {
+            if count <= fixMax { out.append(fix | UInt8(count)) } else if count <= 0xffff { out.append(c16); be(UInt64(count), 2) } else { out.append(c32); be(UInt64(count), 4) }
+        }
+        switch value {
+        case .null: out.append(0xc0)
+        case .bool(let b): out.append(b ? 0xc3 : 0xc2)
+        case .int(let i):
+            if i >= 0 && i < 128 { out.append(UInt8(i)) }
+            else if i < 0 && i >= -32 { out.append(UInt8(bitPattern: Int8(i))) }
+            else if i >= 0 && i <= 0xff { out.append(0xcc); be(UInt64(i), 1) }
+            else if i >= 0 && i <= 0xffff { out.append(0xcd); be(UInt64(i), 2) }
+            else if i >= 0 && i <= 0xffff_ffff { out.append(0xce); be(UInt64(i), 4) }
+            else if i >= 0 { out.append(0xcf); be(UInt64(i), 8) }
+            else if i >= -128 { out.append(0xd0); be(UInt64(bitPattern: i), 1) }
+            else if i >= -32_768 { out.append(0xd1); be(UInt64(bitPattern: i), 2) }
+            else if i >= -2_147_483_648 { out.append(0xd2); be(UInt64(bitPattern: i), 4) }
+            else { out.append(0xd3); be(UInt64(bitPattern: i), 8) }
+        case .double(let d): out.append(0xcb); be(d.bitPattern, 8)
+        case .string(let s):
+            let bytes = Array(s.utf8)
+            if bytes.count < 32 { out.append(0xa0 | UInt8(bytes.count)) }
+            else if bytes.count <= 0xff { out.append(0xd9); be(UInt64(bytes.count), 1) }
+            else if bytes.count <= 0xffff { out.append(0xda); be(UInt64(bytes.count), 2) }
+            else { out.append(0xdb); be(UInt64(bytes.count), 4) }
+            out.append(contentsOf: bytes)
+        case .array(let items):
+            header(items.count, fix: 0x90, fixMax: 15, 0xdc, 0xdd)
+            for item in items { write(item, to: &out) }
+        case .map(let pairs):
+            header(pairs.count, fix: 0x80, fixMax: 15, 0xde, 0xdf)
+            for (key, item) in pairs {
+                write(.string(key), to: &out)
+                write(item, to: &out)
+            }
+        }
+    }
+
+    struct JSONParser {
+        let bytes: [UInt8]
+        var i = 0
+
+        mutating func parseDocument() -> Value? {
+            guard let value = parse(depth: 0) else { return nil }
+            skipSpace()
+            return i == bytes.count ? value : nil
+        }
+
+        mutating func skipSpace() { while i < bytes.count, [0x20, 0x0a, 0x0d, 0x09].contains(bytes[i]) { i += 1 } }
+
+        mutating func literal(_ text: String, _ value: Value) -> Value? {
+            let b = Array(text.utf8)
+            guard i + b.count <= bytes.count, Array(bytes[i..<(i + b.count)]) == b else { return nil }
+            i += b.count
+            return value
+        }
+
+        mutating func parse(depth: Int) -> Value? {
+            guard depth < MessagePack.depthMax else { return nil }
+            skipSpace()
+            guard i < bytes.count else { return nil }
+            switch bytes[i] {
+            case UInt8(ascii: "n"): return literal("null", .null)
+            case UInt8(ascii: "t"): return literal("true", .bool(true))
+            case UInt8(ascii: "f"): return literal("false", .bool(false))
+            case UInt8(ascii: "\""): return parseString().map { .string($0) }
+            case UInt8(ascii: "["):
+                i += 1
+                var items: [Value] = []
+                skipSpace()
+                if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+                while true {
+                    guard let item = parse(depth: depth + 1) else { return nil }
+                    items.append(item)
+                    skipSpace()
+                    guard i < bytes.count else { return nil }
+                    if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+                    if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+                    return nil
+                }
+            case UInt8(ascii: "{"):
+                i += 1
+                var pairs: [(String, Value)] = []
+                skipSpace()
+                if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .map(pairs) }
+                while true {
+                    skipSpace()
+                    guard i < bytes.count, bytes[i] == UInt8(ascii: "\""), let key = parseString() else { return nil }
+                    skipSpace()
+                    guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return nil }
+                    i += 1
+                    guard let item = parse(depth: depth + 1) else { return nil }
+                    pairs.append((key, item))
+                    skipSpace()
+                    guard i < bytes.count else { return nil }
+                    if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+                    if bytes[i] == UInt8(ascii: "}") { i += 1; return .map(pairs) }
+                    return nil
+                }
+            default:
+                return parseNumber()
+            }
+        }
+
+        mutating func parseNumber() -> Value? {
+            let start = i
+            var fractional = false
+            while i < bytes.count {
+                let c = bytes[i]
+                if (0x30...0x39).contains(c) || c == UInt8(ascii: "-") || c == UInt8(ascii: "+") { i += 1 }
+                else if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") { fractional = true; i += 1 }
+                else { break }
+            }
+            let text = String(decoding: bytes[start..<i], as: UTF8.self)
+            if !fractional, let int = Int64(text) { return .int(int) }
+            return Double(text).map { .double($0) }
+        }
+
+        mutating func parseString() -> String? {
+            i += 1
+            var out: [UInt8] = []
+            while i < bytes.count {
+                let c = bytes[i]
+                i += 1
+                if c == UInt8(ascii: "\"") { return String(decoding: out, as: UTF8.self) }
+                if c != UInt8(ascii: "\\") { out.append(c); continue }
+                guard i < bytes.count else { return nil }
+                let e = bytes[i]
+                i += 1
+                switch e {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0c)
+                case UInt8(ascii: "n"): out.append(0x0a)
+                case UInt8(ascii: "r"): out.append(0x0d)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "u"):
+                    guard var scalar = hex4() else { return nil }
+                    if (0xd800..<0xdc00).contains(scalar) {
+                        guard i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else { return nil }
+                        i += 2
+                        guard let low = hex4(), (0xdc00..<0xe000).contains(low) else { return nil }
+                        scalar = 0x10000 + ((scalar - 0xd800) << 10) + (low - 0xdc00)
+                    }
+                    guard let u = Unicode.Scalar(scalar) else { return nil }
+                    out.append(contentsOf: Array(String(Character(u)).utf8))
+                default: return nil
+                }
+            }
+            return nil
+        }
+
+        mutating func hex4() -> UInt32? {
+            guard i + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[i..<(i + 4)], as: UTF8.self), radix: 16) else { return nil }
+            i += 4
+            return v
+        }
+    }
+
+    // MARK: MessagePack → Value → JSON text
+
+    static func decode(_ bytes: [UInt8]) -> Value? {
+        var reader = Reader(bytes: bytes)
+        guard let value = reader.read(depth: 0), reader.i == bytes.count else { return nil }
+        return value
+    }
+
+    static func json(_ value: Value) -> String {
+        switch value {
+        case .null: "null"
+        case .bool(let b): b ? "true" : "false"
+        case .int(let i): String(i)
+        case .double(let d): d.isFinite ? "\(d)" : "null"
+        case .string(let s): API.quoted(s)
+        case .array(let items): "[" + items.map(json).joined(separator: ",") + "]"
+        case .map(let pairs): "{" + pairs.map { API.quoted($0.0) + ":" + json($0.1) }.joined(separator: ",") + "}"
+        }
+    }
+
+    struct Reader {
+        let bytes: [UInt8]
+        var i = 0
+
+        mutating func uint(_ count: Int) -> UInt64? {
+            guard i + count <= bytes.count else { return nil }
+            var v: UInt64 = 0
+            for b in bytes[i..<(i + count)] { v = v << 8 | UInt64(b) }
+            i += count
+            return v
+        }
+
+        mutating func string(_ count: Int) -> Value? {
+            guard count >= 0, i + count <= bytes.count else { return nil }
+            defer { i += count }
+            return .string(String(decoding: bytes[i..<(i + count)], as: UTF8.self))
+        }
+
+        mutating func array(_ count: Int, depth: Int) -> Value? {
+            guard count <= bytes.count - i else { return nil }
+            var items: [Value] = []
+            for _ in 0..<count {
+                guard let item = read(depth: depth + 1) else { return nil }
+                items.append(item)
+            }
+            return .array(items)
+        }
+
+        mutating func map(_ count: Int, depth: Int) -> Value? {
+            guard count <= bytes.count - i else { return nil }
+            var pairs: [(String, Value)] = []
+            for _ in 0..<count {
+                guard case .string(let key)? = read(depth: depth + 1), let item = read(depth: depth + 1) else { return nil }
+                pairs.append((key, item))
+            }
+            return .map(pairs)
+        }
+
+        mutating func read(depth: Int) -> Value? {
+            guard depth < MessagePack.depthMax, i < bytes.count else { return nil }
+            let tag = bytes[i]
+            i += 1
+            switch tag {
+            case 0x00...0x7f: return .int(Int64(tag))
+            case 0x80...0x8f: return map(Int(tag & 0x0f), depth: depth)
+            case 0x90...0x9f: return array(Int(tag & 0x0f), depth: depth)
+            case 0xa0...0xbf: return string(Int(tag & 0x1f))
+            case 0xc0: return .null
+            case 0xc2: return .bool(false)
+            case 0xc3: return .bool(true)
+            case 0xc4, 0xd9: return uint(1).flatMap { string(Int($0)) }
+            case 0xc5, 0xda: return uint(2).flatMap { string(Int($0)) }
+            case 0xc6, 0xdb: return uint(4).flatMap { string(Int($0)) }
+            case 0xca: return uint(4).map { .double(Double(Float(bitPattern: UInt32($0)))) }
+            case 0xcb: return uint(8).map { .double(Double(bitPattern: $0)) }
+            case 0xcc: return uint(1).map { .int(Int64($0)) }
+            case 0xcd: return uint(2).map { .int(Int64($0)) }
+            case 0xce: return uint(4).map { .int(Int64($0)) }
+            case 0xcf: return uint(8).flatMap { $0 <= UInt64(Int64.max) ? .int(Int64($0)) : nil }
+            case 0xd0: return uint(1).map { .int(Int64(Int8(truncatingIfNeeded: $0))) }
+            case 0xd1: return uint(2).map { .int(Int64(Int16(truncatingIfNeeded: $0))) }
+            case 0xd2: return uint(4).map { .int(Int64(Int32(truncatingIfNeeded: $0))) }
+            case 0xd3: return uint(8).map { .int(Int64(bitPattern: $0)) }
+            case 0xdc: return uint(2).flatMap { array(Int($0), depth: depth) }
+            case 0xdd: return uint(4).flatMap { array(Int($0), depth: depth) }
+            case 0xde: return uint(2).flatMap { map(Int($0), depth: depth) }
+            case 0xdf: return uint(4).flatMap { map(Int($0), depth: depth) }
+            case 0xe0...0xff: return .int(Int64(Int8(bitPattern: tag)))
+            default: return nil
+            }
+        }
+    }
+}

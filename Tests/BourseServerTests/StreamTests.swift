@@ -1,0 +1,158 @@
+@testable import BourseServer
+import BourseTestSupport
+import Foundation
+import HTTPTypes
+import HummingbirdWSClient
+import Logging
+import NIOCore
+import Testing
+
+@Suite("stream queues and encodings")
+struct StreamTests {
+    @Test("a keyed message replaces the one of its key still waiting, in its place; others keep their order")
+    func conflation() async {
+        let outbox = Outbox(capacity: 8)
+        #expect(outbox.push("t1"))
+        #expect(outbox.push("q AAPL 1", key: "AAPL"))
+        #expect(outbox.push("t2"))
+        #expect(outbox.push("q MSFT 1", key: "MSFT"))
+        #expect(outbox.push("q AAPL 2", key: "AAPL"))
+        #expect(outbox.push("q AAPL 3", key: "AAPL"))
+        #expect(outbox.waiting == 4)
+        #expect(await outbox.next() == ["t1", "q AAPL 3", "t2", "q MSFT 1"])
+        // Once taken, a key queues anew.
+        #expect(outbox.push("q AAPL 4", key: "AAPL"))
+        #expect(await outbox.next() == ["q AAPL 4"])
+    }
+
+    @Test("a full queue refuses what is not conflated; a finished one hands out what waits, its last word, then nil")
+    func bounds() async {
+        let outbox = Outbox(capacity: 3, takeMax: 2)
+        for i in 0..<3 { #expect(outbox.push("m\(i)")) }
+        #expect(!outbox.push("m3"))
+        // A quote of a key already waiting still replaces it; a new key finds no room.
+        #expect(!outbox.push("q", key: "AAPL"))
+        outbox.finish(with: "closing")
+        #expect(!outbox.push("late"))
+        #expect(await outbox.next() == ["m0", "m1"])
+        #expect(await outbox.next() == ["m2", "closing"])
+        #expect(await outbox.next() == nil)
+    }
+
+    @Test("a reader waiting on an empty queue wakes for the next message, and for the end")
+    func waiting() async throws {
+        let outbox = Outbox(capacity: 4)
+        async let first = outbox.next()
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(outbox.push("hello"))
+        #expect(await first == ["hello"])
+        async let second = outbox.next()
+        try await Task.sleep(for: .milliseconds(20))
+        outbox.finish()
+        #expect(await second == nil)
+    }
+
+    @Test("a subscriber that lets its queue fill is cut off, counted, and told why last")
+    func hubOverflow() async {
+        let hub = StreamHub<Int>(name: "test", queueMax: 4, errorMessage: { "error: " + $0 })
+        guard case .success(let slow) = hub.subscribe(1), case .success(let other) = hub.subscribe(2) else {
+            Issue.record("subscribe failed")
+            return
+        }
+        for i in 0..<5 { hub.send { $0 == 1 ? "m\(i)" : nil } }
+        let overflowed = slow.overflowed.load(ordering: .relaxed)
+        #expect(overflowed)
+        #expect(hub.drops == 1 && hub.subscriberCount == 1)
+        #expect(await slow.outbox.next() == ["m0", "m1", "m2", "m3"])
+        #expect(await slow.outbox.next() == nil)
+        let otherOverflowed = other.overflowed.load(ordering: .relaxed)
+        #expect(!otherOverflowed)
+    }
+
+    @Test("MessagePack: each type at its encoding boundaries, byte for byte, and back to the same JSON")
+    func messagePackVectors() {
+        let cases: [(String, [UInt8])] = [
+            ("0", [0x00]), ("127", [0x7f]), ("128", [0xcc, 0x80]), ("255", [0xcc, 0xff]), ("256", [0xcd, 0x01, 0x00]),
+            ("65535", [0xcd, 0xff, 0xff]), ("65536", [0xce, 0x00, 0x01, 0x00, 0x00]),
+            ("4294967296", [0xcf, 0, 0, 0, 1, 0, 0, 0, 0]), ("-1", [0xff]), ("-32", [0xe0]), ("-33", [0xd0, 0xdf]),
+            ("-128", [0xd0, 0x80]), ("-129", [0xd1, 0xff, 0x7f]), ("-32769", [0xd2, 0xff, 0xff, 0x7f, 0xff]),
+            ("-2147483649", [0xd3, 0xff, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff]),
+            ("190.01", [0xcb] + withUnsafeBytes(of: (190.01).bitPattern.bigEndian) { Array($0) }),
+            ("null", [0xc0]), ("true", [0xc3]), ("false", [0xc2]), ("\"\"", [0xa0]), ("\"T\"", [0xa1, 0x54]),
+            ("[]", [0x90]), ("{}", [0x80]), (#"{"T":"t","s":2}"#, [0x82, 0xa1, 0x54, 0xa1, 0x74, 0xa1, 0x73, 0x02]),
+            (#""\u00e9\ud83d\ude00""#, [0xa6, 0xc3, 0xa9, 0xf0, 0x9f, 0x98, 0x80]),
+        ]
+        for (json, bytes) in cases {
+            #expect(MessagePack.encode(json: json) == bytes, "\(json)")
+            var parser = MessagePack.JSONParser(bytes: Array(json.utf8))
+            #expect(MessagePack.decode(bytes) == parser.parseDocument(), "\(json)")
+        }
+        for (count, header) in [(31, [UInt8(0xbf)]), (32, [0xd9, 32]), (255, [0xd9, 255]), (256, [0xda, 1, 0])] {
+            let text = String(repeating: "x", count: count)
+            #expect(MessagePack.encode(json: "\"\(text)\"") == header + Array(text.utf8))
+        }
+        for (count, header) in [(15, [UInt8(0x9f)]), (16, [0xdc, 0, 16])] {
+            let array = "[" + Array(repeating: "1", count: count).joined(separator: ",") + "]"
+            #expect(MessagePack.encode(json: array) == header + Array(repeating: 1, count: count))
+        }
+        let message = #"[{"T":"q","S":"AAPL","bp":189.5,"bs":2,"c":["R"],"z":"C"}]"#
+        #expect(MessagePack.decode(MessagePack.encode(json: message)!).map(MessagePack.json) == message)
+    }
+
+    @Test("malformed JSON or MessagePack, and nesting past the limit, are refused rather than crashing")
+    func messagePackMalformed() {
+        for json in ["", "{", "[1,]", #"{"a" 1}"#, "tru", #""\x""#, #""\ud800""#, "1 2", String(repeating: "[", count: 40) + String(repeating: "]", count: 40)] {
+            #expect(MessagePack.encode(json: json) == nil, "\(json)")
+        }
+        for bytes: [UInt8] in [[], [0xc1], [0xa3, 0x41], [0x92, 0x01], [0xdc, 0xff], [0xcd, 0x01], [0x81, 0x01, 0x02], [0x00, 0x00],
+                               Array(repeating: 0x91, count: 40) + [0x00]] {
+            #expect(MessagePack.decode(bytes) == nil, "\(bytes)")
+        }
+    }
+
+    @Test("a client asking for MessagePack authenticates and subscribes in MessagePack and gets trades as MessagePack")
+    func messagePackStream() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await ServerTests.Running(directory: directory)
+        let buyer = server.key(account: 1), seller = server.key(account: 3)
+        let received = Received()
+        let headers: HTTPFields = [.contentType: "application/msgpack"]
+        @Sendable func frame(_ json: String) -> WebSocketOutboundWriter.OutboundFrame { .binary(ByteBuffer(bytes: MessagePack.encode(json: json)!)) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await WebSocketClient.connect(url: "ws://127.0.0.1:\(server.port)/v2/stream", configuration: .init(additionalHeaders: headers),
+                                                  logger: Logger(label: "test")) { inbound, outbound, _ in
+                    for try await message in inbound.messages(maxSize: 1 << 16) {
+                        guard case .binary(let buffer) = message, let value = MessagePack.decode(Array(buffer.readableBytesView)) else {
+                            received.append("not MessagePack: \(message)")
+                            return
+                        }
+                        let text = MessagePack.json(value)
+                        received.append(text)
+                        if text.contains(#""msg":"connected""#) {
+                            try await outbound.write(frame(#"{"action":"auth","key":"\#(buyer.keyID)","secret":"\#(buyer.secret)"}"#))
+                        } else if text.contains(#""msg":"authenticated""#) {
+                            try await outbound.write(frame(#"{"action":"subscribe","trades":["TSLA"]}"#))
+                        } else if text.contains(#""T":"subscription""#) {
+                            _ = try await server.order(buyer, #""symbol":"TSLA","qty":"3","side":"buy","type":"limit","time_in_force":"day","limit_price":"250.25""#)
+                            _ = try await server.order(seller, #""symbol":"TSLA","qty":"3","side":"sell","type":"market","time_in_force":"ioc""#)
+                        } else if text.contains(#""T":"t""#) {
+                            return
+                        }
+                    }
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(20))
+                throw CancellationError()
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+        let trade = received.all.last ?? ""
+        #expect(trade.contains(#""T":"t","S":"TSLA""#) && trade.contains(#""p":250.25,"s":3"#), "\(received.all)")
+        #expect(!received.all.contains { $0.hasPrefix("not MessagePack") })
+        await server.stop()
+    }
+}
