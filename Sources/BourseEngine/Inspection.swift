@@ -11,6 +11,7 @@ public struct BookSummary: Hashable, Sendable {
     public var bestAsk: Price?
     public var lastTrade: Price?
     public var easyToBorrow: Bool
+    public var fees = FeeSchedule.zero
 }
 
 public struct DepthLevel: Hashable, Sendable {
@@ -51,13 +52,15 @@ extension MatchingEngine {
             pending += 1
             p = orders[p].next
         }
-        return BookSummary(
+        var summary = BookSummary(
             symbol: symbol, state: book.state, restingOrders: book.resting,
             stopOrders: book.buyStops.entries.count + book.sellStops.entries.count + book.trailing.count,
             pendingOrders: pending,
             bestBid: book.bids.best.map { Price(units: levels[$0].price) },
             bestAsk: book.asks.best.map { Price(units: levels[$0].price) },
             lastTrade: book.lastTrade == 0 ? nil : Price(units: book.lastTrade), easyToBorrow: book.easyToBorrow)
+        summary.fees = FeeSchedule(makerPerShare: Money(units: book.makerFee), takerPerShare: Money(units: book.takerFee))
+        return summary
     }
 
     /// The symbol's previous close from its listing rules, if it has one.

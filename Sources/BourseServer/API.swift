@@ -262,6 +262,8 @@ enum API {
         var stop_price: String?
         var status: String
         var extended_hours = false
+        /// Bourse's extra: when a GTD order expires.
+        var expire_at: String?
 
         /// The order as JSON, written directly: orders are the hot answer, and Foundation's encoder cost as
         /// much as the rest of placing one.
@@ -276,6 +278,7 @@ enum API {
                 field("order_class", order_class), field("order_type", order_type), field("type", type),
                 field("side", side), field("time_in_force", time_in_force), field("limit_price", limit_price),
                 field("stop_price", stop_price), field("status", status), "\"extended_hours\":\(extended_hours)",
+                field("expire_at", expire_at),
             ].joined(separator: ",") + "}"
         }
     }
@@ -344,6 +347,6 @@ enum API {
                      filled_avg_price: filledHere > 0 ? decimal(Int64(notional / Int128(filledHere))) : nil,
                      order_type: name(request.type), type: name(request.type), side: request.side == .buy ? "buy" : "sell",
                      time_in_force: name(request.timeInForce), limit_price: request.limitPrice.map(decimal),
-                     stop_price: request.stopPrice.map(decimal), status: status)
+                     stop_price: request.stopPrice.map(decimal), status: status, expire_at: request.expireTime.map(API.time))
     }
 }

@@ -4,33 +4,49 @@ import BourseJournal
 import BourseNode
 import Foundation
 
-/// The data directory of a venue: the journal and snapshots under `journal/`, the accepted keys in
-/// `keys.json`, and on first start the demo configuration and `credentials.json` with its keys.
+/// The data directory of a venue: the journal and snapshots under `journal/`, the configuration in
+/// `bourse.json`, the accepted keys in `keys.json`, and the keys issued by the server, with their secrets,
+/// in `credentials.json`.
 public struct DataDirectory: Sendable {
     public let path: String
     var journal: String { path + "/journal" }
     var keysFile: String { path + "/keys.json" }
     public var credentialsFile: String { path + "/credentials.json" }
+    public var configurationFile: String { path + "/" + VenueConfiguration.fileName }
 
     public init(path: String) { self.path = path }
 
     /// What opening the directory found or made.
     public struct Opened: Sendable {
         public var venue: Venue
+        public var configuration: VenueConfiguration
         var keys: KeyStore
         var updates: TradeUpdates
         var history: OrderHistory
         var market: MarketStream
-        /// The keys created by this start (a new directory), to print once.
+        var calendar: ExchangeCalendar
+        /// The keys created by this start, to print once.
         public var issued: [IssuedKey]
+        /// What this start created or changed to match the configuration, one line each.
+        public var applied: [String]
         public var recovery: RecoveryReport
     }
 
-    /// Recovers the venue from the journal, or on first start creates it with the demo configuration,
-    /// and starts its sequencer.
-    public func open(snapshotEvery: UInt64 = 1_000_000) async throws -> Opened {
-        let fresh = !FileManager.default.fileExists(atPath: keysFile)
+    /// Recovers the venue from the journal, starts its sequencer, and brings it in line with the
+    /// configuration: the one given, else the directory's `bourse.json`, else the demo configuration,
+    /// which is then written there.
+    public func open(configuration given: VenueConfiguration? = nil, snapshotEvery: UInt64 = 1_000_000) async throws -> Opened {
         try FileManager.default.createDirectory(atPath: journal, withIntermediateDirectories: true)
+        let configuration: VenueConfiguration
+        if let given {
+            if let problem = given.problem { throw VenueConfiguration.Invalid(description: problem) }
+            configuration = given
+        } else if FileManager.default.fileExists(atPath: configurationFile) {
+            configuration = try VenueConfiguration.read(configurationFile)
+        } else {
+            configuration = .demo
+            try configuration.write(to: configurationFile)
+        }
         let (engine, report) = try Recovery.recover(directory: journal, keepsAccounts: true, repair: true)
         guard engine.keepsAccounts else {
             throw ServerError.unusableDataDirectory("\(journal) holds the journal of an engine without accounts")
@@ -54,27 +70,69 @@ public struct DataDirectory: Sendable {
         updates.start()
         history.start()
         market.start(sequencer)
-        var issued: [IssuedKey] = []
-        if fresh {
-            for command in DemoVenue.setup() {
+        let applied = try await apply(configuration, to: venue)
+        let (keys, issued) = try issueKeys(configuration)
+        return Opened(venue: venue, configuration: configuration, keys: KeyStore(keys), updates: updates, history: history,
+                      market: market, calendar: try configuration.calendar(), issued: issued, applied: applied, recovery: report)
+    }
+
+    /// Lists the symbols and opens the accounts the configuration names and the venue lacks, and sets
+    /// listed symbols' fees and borrow status to the configuration's.
+    private func apply(_ configuration: VenueConfiguration, to venue: Venue) async throws -> [String] {
+        let (summaries, accounts) = try await venue.read { engine in
+            (Dictionary(uniqueKeysWithValues: engine.listedSymbols.compactMap { engine.summary(of: $0) }.map { ($0.symbol, $0) }),
+             Set(engine.accountIDs))
+        }
+        let automatic = configuration.sessions?.automatic ?? false
+        var steps: [(String, [Command])] = []
+        for entry in configuration.symbols {
+            let (symbol, rules, fees) = try entry.listing()
+            let easy = entry.easy_to_borrow ?? false
+            guard let summary = summaries[symbol] else {
+                // With automatic sessions the scheduler opens it when the calendar says so.
+                steps.append(("listed \(symbol)", [.listSymbol(symbol, rules), .setFees(symbol, fees), .setEasyToBorrow(symbol, easy)]
+                              + (automatic ? [] : [.setTradingState(symbol, .open)])))
+                continue
+            }
+            if summary.fees != fees { steps.append(("set \(symbol)'s fees", [.setFees(symbol, fees)])) }
+            if summary.easyToBorrow != easy { steps.append(("set \(symbol) \(easy ? "easy" : "not easy") to borrow", [.setEasyToBorrow(symbol, easy)])) }
+        }
+        let listed = Set(configuration.symbols.map(\.symbol))
+        for entry in configuration.accounts where !accounts.contains(AccountID(entry.id)) {
+            steps.append(("opened account \(entry.id)", try entry.commands(listed: listed).0))
+        }
+        for (description, commands) in steps {
+            for command in commands {
                 let ack = try await venue.execute(command)
                 if case .commandRejected(let reason)? = ack.events.first {
-                    throw ServerError.unusableDataDirectory("demo setup: \(reason.code): \(reason.message)")
+                    throw ServerError.unusableDataDirectory("applying the configuration: \(reason.code): \(reason.message)")
                 }
             }
-            var stored: [StoredKey] = []
-            for (account, role) in DemoVenue.keys {
-                let (key, store) = KeyStore.issue(account: account, role: role)
+        }
+        return steps.map(\.0)
+    }
+
+    /// Issues a key for every account and role the configuration names that has none yet; the new keys'
+    /// secrets are added to `credentials.json` (mode 0600), their digests to `keys.json`, written last.
+    private func issueKeys(_ configuration: VenueConfiguration) throws -> ([StoredKey], [IssuedKey]) {
+        var stored: [StoredKey] = FileManager.default.fileExists(atPath: keysFile)
+            ? try JSONDecoder().decode([StoredKey].self, from: Data(contentsOf: URL(fileURLWithPath: keysFile))) : []
+        var issued: [IssuedKey] = []
+        for entry in configuration.accounts {
+            for role in try entry.commands(listed: Set(configuration.symbols.map(\.symbol))).1
+            where !stored.contains(where: { $0.account == entry.id && $0.role == role }) {
+                let (key, store) = KeyStore.issue(account: entry.id, role: role)
                 issued.append(key)
                 stored.append(store)
             }
-            try write(issued, to: credentialsFile)
-            // Written last: its presence says the directory was set up completely.
+        }
+        if !issued.isEmpty {
+            let earlier: [IssuedKey] = FileManager.default.fileExists(atPath: credentialsFile)
+                ? (try? JSONDecoder().decode([IssuedKey].self, from: Data(contentsOf: URL(fileURLWithPath: credentialsFile)))) ?? [] : []
+            try write(earlier + issued, to: credentialsFile)
             try write(stored, to: keysFile)
         }
-        let keys = try JSONDecoder().decode([StoredKey].self, from: Data(contentsOf: URL(fileURLWithPath: keysFile)))
-        return Opened(venue: venue, keys: KeyStore(keys), updates: updates, history: history, market: market, issued: issued,
-                      recovery: report)
+        return (stored, issued)
     }
 
     /// Writes JSON readable by its owner only.
@@ -98,32 +156,3 @@ public enum ServerError: Error, CustomStringConvertible {
     }
 }
 
-/// The venue a fresh data directory starts with: a handful of symbols, open, with fees and a previous
-/// close; two funded trader accounts (one cash, one margin) holding some of each symbol; a market maker's
-/// account; and keys for each, plus one for the admin.
-enum DemoVenue {
-    static let symbols: [(String, Int64)] = [("AAPL", 190_00), ("MSFT", 420_00), ("SPY", 560_00), ("TSLA", 250_00), ("BRK.B", 470_00)]
-    static let accounts: [(UInt32, AccountKind, Int64)] = [(1, .cash, 1_000_000), (2, .margin, 1_000_000), (3, .margin, 50_000_000)]
-    static let keys: [(UInt32, Role)] = [(1, .trader), (2, .trader), (3, .trader), (3, .admin)]
-
-    static func setup() -> [Command] {
-        var commands: [Command] = []
-        for (name, cents) in symbols {
-            let symbol = try! Symbol(validating: name)
-            commands.append(.listSymbol(symbol, InstrumentRules(previousClose: Price(units: cents * 100))))
-            commands.append(.setFees(symbol, FeeSchedule(makerPerShare: Money(units: -20), takerPerShare: Money(units: 30))))
-            commands.append(.setEasyToBorrow(symbol, true))
-            commands.append(.setTradingState(symbol, .open))
-        }
-        for (id, kind, dollars) in accounts {
-            let account = AccountID(id)
-            commands.append(.openAccount(account, AccountTerms(kind: kind)))
-            commands.append(.deposit(account, Money(dollars: dollars)))
-            for (name, cents) in symbols {
-                commands.append(.transferIn(account, try! Symbol(validating: name), Quantity(id == 3 ? 100_000 : 1_000),
-                                            costPerShare: Price(units: cents * 100)))
-            }
-        }
-        return commands
-    }
-}

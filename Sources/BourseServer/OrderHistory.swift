@@ -34,6 +34,8 @@ final class OrderHistory: Sendable {
         /// Client order ids in use, per account, and the order each names; and the other way round.
         var clientOrderIDs: [UInt32: [String: UInt64]] = [:]
         var clientOrderIDOf: [UInt64: String] = [:]
+        /// Open GTD orders' expiry times, for the scheduler.
+        var expiries: [UInt64: Int64] = [:]
 
         mutating func claim(_ clientOrderID: String, account: UInt32, order: UInt64) {
             clientOrderIDs[account, default: [:]][clientOrderID] = order
@@ -99,6 +101,11 @@ final class OrderHistory: Sendable {
                 if let clientOrderID = change.record.clientOrderID, s.clientOrderIDOf[id] == nil {
                     s.claim(clientOrderID, account: change.account, order: id)
                 }
+                if change.record.isEnded {
+                    s.expiries[id] = nil
+                } else if change.record.order.timeInForce == .gtd, let expiry = change.record.order.expireTime {
+                    s.expiries[id] = expiry.nanos
+                }
                 if change.event == "new" || change.event == "rejected" {
                     s.byAccount[change.account, default: []].append(id)
                     // An account's id list is trimmed of forgotten orders when it grows past what is kept.
@@ -154,13 +161,20 @@ final class OrderHistory: Sendable {
         state.withLock { $0.clientOrderIDs[account]?[clientOrderID] }
     }
 
-    /// The client order ids of these orders, where they have one.
-    func clientOrderIDs(_ orders: [UInt64]) -> [UInt64: String] {
+    /// What the history adds to open orders as the engine describes them: client order ids, GTD expiries.
+    func annotate(_ orders: inout [API.Order]) {
         state.withLock { s in
-            var result: [UInt64: String] = [:]
-            for id in orders { result[id] = s.clientOrderIDOf[id] }
-            return result
+            for i in orders.indices {
+                guard let id = UInt64(orders[i].id) else { continue }
+                if let clientOrderID = s.clientOrderIDOf[id] { orders[i].client_order_id = clientOrderID }
+                if let expiry = s.expiries[id] { orders[i].expire_at = API.time(Timestamp(nanos: expiry)) }
+            }
         }
+    }
+
+    /// The earliest expiry time of an open GTD order, if there is one.
+    func nextExpiry() -> Int64? {
+        state.withLock { $0.expiries.values.min() }
     }
 
     /// Every open order as the history knows it.

@@ -33,6 +33,7 @@ struct OrderRecord: Sendable {
         o.expired_at = expiredAt.map(API.time)
         o.replaced_by = replacedBy.map { String($0.rawValue) }
         o.replaces = replaces.map { String($0.rawValue) }
+        o.expire_at = order.expireTime.map(API.time)
         return o
     }
 }

@@ -20,6 +20,8 @@ struct OrderRequest: Decodable {
     var display_qty: WholeNumber?
     var post_only: Bool?
     var stp: String?
+    /// For `gtd`: when the order expires, as RFC 3339.
+    var expire_at: String?
 
     struct WholeNumber: Decodable {
         var value: Int64
@@ -59,12 +61,23 @@ struct OrderRequest: Decodable {
         case "gtc": tif = .gtc
         case "ioc": tif = .ioc
         case "fok": tif = .fok
-        default: return .failure(.invalid("time_in_force must be day, gtc, ioc or fok, not \"\(time_in_force)\""))
+        case "gtd": tif = .gtd
+        default: return .failure(.invalid("time_in_force must be day, gtc, gtd, ioc or fok, not \"\(time_in_force)\""))
+        }
+        var expireTime: Timestamp?
+        switch (tif, expire_at) {
+        case (.gtd, nil): return .failure(.invalid("a gtd order needs expire_at"))
+        case (.gtd, let text?):
+            guard let nanos = API.parseTime(text) else { return .failure(.invalid("expire_at \"\(text)\" must be an RFC 3339 time")) }
+            expireTime = Timestamp(nanos: nanos)
+        case (_, _?): return .failure(.invalid("expire_at is for gtd orders only"))
+        default: break
         }
         if extended_hours == true { return .failure(.invalid("extended_hours is not supported")) }
         if let id = client_order_id, let problem = ClientOrderID.problem(id) { return .failure(.invalid(problem)) }
         var order = NewOrder(orderID: id, account: account, symbol: symbol, side: side, type: type, timeInForce: tif,
                              quantity: Quantity(qty.value))
+        order.expireTime = expireTime
         for (field, text, target) in [("limit_price", limit_price, \NewOrder.limitPrice), ("stop_price", stop_price, \NewOrder.stopPrice)] {
             guard let text else { continue }
             guard let price = Price(dollars: text) else {

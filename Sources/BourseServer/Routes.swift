@@ -322,13 +322,9 @@ struct Routes: Sendable {
         let id = AccountID(key.account)
         switch status {
         case "open":
-            let orders = try await venue.read { $0.openOrders(of: id) }.prefix(limit)
-            let clientOrderIDs = history.clientOrderIDs(orders.map(\.orderID.rawValue))
-            return Self.json(text: "[" + orders.map { order in
-                var api = API.order(order)
-                if let clientOrderID = clientOrderIDs[order.orderID.rawValue] { api.client_order_id = clientOrderID }
-                return api.json
-            }.joined(separator: ",") + "]")
+            var orders = try await venue.read { $0.openOrders(of: id) }.prefix(limit).map(API.order)
+            history.annotate(&orders)
+            return Self.json(text: "[" + orders.map(\.json).joined(separator: ",") + "]")
         case "closed", "all":
             try requireHistory()
             let orders = history.orders(account: key.account, status: status, limit: limit)
@@ -343,10 +339,9 @@ struct Routes: Sendable {
         let orders = try await venue.read { $0.openOrders(of: id) }
         if let order = orders.first(where: { String($0.orderID.rawValue) == text }) {
             // The engine's figures are current; the history adds when the order was created.
-            var api = API.order(order)
-            if let clientOrderID = history.clientOrderIDs([order.orderID.rawValue])[order.orderID.rawValue] {
-                api.client_order_id = clientOrderID
-            }
+            var annotated = [API.order(order)]
+            history.annotate(&annotated)
+            var api = annotated[0]
             if let record = history.order(order.orderID.rawValue, account: key.account) {
                 api.created_at = API.time(record.created)
                 api.submitted_at = api.created_at
@@ -573,8 +568,8 @@ struct Routes: Sendable {
 
     static func describe(_ error: DecodingError) -> String {
         func path(_ context: DecodingError.Context) -> String {
-            let p = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return p.isEmpty ? "the body" : p
+            let p = context.codingPath.map { key in key.intValue.map { "[\($0)]" } ?? "." + key.stringValue }.joined()
+            return p.isEmpty ? "the body" : String(p.drop { $0 == "." })
         }
         switch error {
         case .keyNotFound(let key, _): return "\(key.stringValue) is required"

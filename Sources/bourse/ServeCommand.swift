@@ -8,56 +8,83 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the venue: REST API on one port, journal and snapshots in the data directory.",
         discussion: """
-        The first start in an empty data directory sets up a demo venue (symbols, funded accounts) and \
-        prints its API keys once; they are also written to <data dir>/credentials.json (mode 0600). \
-        Ctrl-C stops it gracefully: queued commands are applied and a snapshot is written.
+        The first start in an empty data directory writes the demo configuration to <data dir>/bourse.json, \
+        sets up its venue (symbols, funded accounts) and prints its API keys once; they are also written to \
+        <data dir>/credentials.json (mode 0600). Each start creates what the configuration names and the venue \
+        lacks. Flags win over environment variables, which win over the configuration file. Ctrl-C stops it \
+        gracefully: queued commands are applied and a snapshot is written.
         """)
 
-    @Option(help: "The data directory: journal, snapshots and keys.")
-    var dataDir = "./bourse-data"
-    @Option(help: "The port for HTTP.")
-    var port = 8080
-    @Option(help: "The address to listen on.")
-    var host = "127.0.0.1"
-    @Option(help: "Requests a second allowed for each API key (more get 429 with Retry-After).")
-    var rateLimit = 2_000
-    @Option(help: "How many requests a key may send at once before the rate limit applies.")
-    var rateBurst = 4_000
-    @Option(help: "Log level: trace, debug (every request with its id), info, notice, warning, error, critical.")
-    var logLevel = "info"
+    @Option(help: "The data directory: journal, snapshots, configuration and keys (env BOURSE_DATA_DIR; default ./bourse-data).")
+    var dataDir: String?
+    @Option(help: "The configuration file (env BOURSE_CONFIG; default <data dir>/bourse.json, written with the demo venue when missing).")
+    var config: String?
+    @Option(help: "The port for HTTP and WebSocket (env BOURSE_PORT; else the configuration's listen.port, else 8080).")
+    var port: Int?
+    @Option(help: "The address to listen on (env BOURSE_HOST; else the configuration's listen.host, else 127.0.0.1).")
+    var host: String?
+    @Option(help: "Requests a second allowed for each API key; more get 429 with Retry-After (env BOURSE_RATE_LIMIT; default 2000).")
+    var rateLimit: Int?
+    @Option(help: "How many requests a key may send at once before the rate limit applies (env BOURSE_RATE_BURST; default 4000).")
+    var rateBurst: Int?
+    @Option(help: "Log level: trace, debug (every request with its id), info, notice, warning, error, critical (env BOURSE_LOG_LEVEL).")
+    var logLevel: String?
     @Flag(help: "Run built-in market participants (a market maker, takers, noise traders) so the book and tape live.")
     var simulate = false
     @Option(help: "The simulation's seed.")
     var seed: UInt64 = 1
 
+    /// A flag, else the environment variable, else the configuration's value, else the default.
+    private func setting<T>(_ flag: T?, _ variable: String, _ configured: T?, _ fallback: T, parse: (String) -> T?) throws -> T {
+        if let flag { return flag }
+        if let text = ProcessInfo.processInfo.environment[variable] {
+            guard let value = parse(text) else { throw ValidationError("\(variable)=\(text) is not a valid value") }
+            return value
+        }
+        return configured ?? fallback
+    }
+
     func run() async throws {
-        let opened = try await DataDirectory(path: dataDir).open()
+        let directory = DataDirectory(path: try setting(dataDir, "BOURSE_DATA_DIR", nil, "./bourse-data") { $0 })
+        let file = try setting(config, "BOURSE_CONFIG", nil, "") { $0 }
+        let configuration = file.isEmpty ? nil : try VenueConfiguration.read(file)
+        let level = try setting(logLevel, "BOURSE_LOG_LEVEL", nil, "info") { $0 }
+        guard let level = Logger.Level(rawValue: level) else { throw ValidationError("unknown log level \(level)") }
+        let opened = try await directory.open(configuration: configuration)
+        let listen = opened.configuration.listen, limits = opened.configuration.rate_limit
+        let host = try setting(host, "BOURSE_HOST", listen?.host, "127.0.0.1") { $0 }
+        let port = try setting(port, "BOURSE_PORT", listen?.port, 8080) { Int($0) }
+        let rateLimit = try setting(rateLimit, "BOURSE_RATE_LIMIT", limits?.per_second, 2_000) { Int($0) }
+        let rateBurst = try setting(rateBurst, "BOURSE_RATE_BURST", limits?.burst, 4_000) { Int($0) }
         if let snapshot = opened.recovery.snapshot {
             say("recovered from the snapshot at \(snapshot.sequence), then \(opened.recovery.entriesReplayed) journal entries")
         } else if opened.recovery.lastSequence > 0 {
             say("recovered \(opened.recovery.entriesReplayed) journal entries")
         }
+        for line in opened.applied { say("configuration: \(line)") }
         if !opened.issued.isEmpty {
-            say("a new demo venue; its API keys (also in \(DataDirectory(path: dataDir).credentialsFile)):")
+            say("new API keys (also in \(directory.credentialsFile)):")
             for key in opened.issued {
                 say("  \(key.role.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) account \(key.account)  APCA-API-KEY-ID \(key.keyID)  APCA-API-SECRET-KEY \(key.secret)")
             }
         }
-        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
         let server = Server(opened: opened, host: host, port: port, rateLimit: rateLimit, rateBurst: rateBurst, logLevel: level)
         let app = server.application { port in say("listening on http://\(host):\(port)") }
         let participants = simulate ? Task { await Simulation(seed: seed).run(opened.venue) } : nil
+        let scheduler = Task { await Scheduler(opened: opened).run() }
         defer { opened.venue.stop() }
         do {
             try await app.runService()
         } catch {
+            scheduler.cancel()
             participants?.cancel()
             await participants?.value
             throw error
         }
+        scheduler.cancel()
         participants?.cancel()
         await participants?.value
-        say("stopped; the venue's state is in \(dataDir)")
+        say("stopped; the venue's state is in \(directory.path)")
     }
 }
 

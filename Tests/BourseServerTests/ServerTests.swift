@@ -20,9 +20,9 @@ struct ServerTests {
         let port: Int
         let task: Task<Void, any Error>
 
-        init(directory: String, rateLimit: Int = 2_000, rateBurst: Int = 4_000) async throws {
+        init(directory: String, rateLimit: Int = 2_000, rateBurst: Int = 4_000, configuration: VenueConfiguration? = nil) async throws {
             self.directory = directory
-            opened = try await DataDirectory(path: directory).open()
+            opened = try await DataDirectory(path: directory).open(configuration: configuration)
             let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
             let app = Server(opened: opened, port: 0, rateLimit: rateLimit, rateBurst: rateBurst)
                 .application { port in continuation.yield(port) }
@@ -191,6 +191,9 @@ struct ServerTests {
             ("{\"symbol\":\"AAPL\",\"qty\":\"1\",\"side\":\"buy\",\"type\":\"market\",\"time_in_force\":\"day\",\"client_order_id\":\"\(String(repeating: "x", count: 129))\"}",
              422, "client_order_id must be at most 128 characters, not 129"),
             (#"{"symbol":"AAPL","qty":"1","side":"buy","type":"market","time_in_force":"day","client_order_id":"a b"}"#, 422, "client_order_id must be printable ASCII without spaces"),
+            (#"{"symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"gtd","limit_price":"189.00"}"#, 422, "a gtd order needs expire_at"),
+            (#"{"symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"gtd","limit_price":"189.00","expire_at":"tomorrow"}"#, 422, "expire_at \"tomorrow\" must be an RFC 3339 time"),
+            (#"{"symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":"189.00","expire_at":"2030-01-01T00:00:00Z"}"#, 422, "expire_at is for gtd orders only"),
         ]
         for c in cases {
             let (status, body) = try await server.send("POST", "/v2/orders", as: trader, body: c.body)

@@ -1,0 +1,268 @@
+import BourseCore
+import BourseEngine
+import Foundation
+
+/// The venue's configuration file, `bourse.json` in the data directory unless named otherwise: where to
+/// listen, rate limits, the session schedule, symbols with their rules and fees, and accounts with their
+/// opening cash, positions and keys. A new data directory gets the demo configuration written out, so that
+/// there is a file to edit. At each start what the file lists and the venue lacks is created (symbols
+/// listed, accounts opened and funded, keys issued); a listed symbol's fees and borrow status follow the
+/// file; an existing account is left as it is (its cash is state, not configuration).
+public struct VenueConfiguration: Codable, Sendable, Equatable {
+    public struct Listen: Codable, Sendable, Equatable {
+        public var host: String?
+        public var port: Int?
+    }
+
+    public struct RateLimit: Codable, Sendable, Equatable {
+        public var per_second: Int?
+        public var burst: Int?
+    }
+
+    public struct Sessions: Codable, Sendable, Equatable {
+        /// Open and close every symbol by the exchange calendar; when false (the demo's default) symbols
+        /// are opened once and stay open, and only an operator closes them.
+        public var automatic: Bool
+        /// Days the calendar's rules do not know: closed all day, or closing early at a New York time.
+        public var overrides: [Override]?
+
+        public struct Override: Codable, Sendable, Equatable {
+            public var date: String
+            public var closed: Bool?
+            public var close: String?
+        }
+    }
+
+    public struct SymbolEntry: Codable, Sendable, Equatable {
+        public var symbol: String
+        public var previous_close: String?
+        /// `standard` ($0.01 at or above $1, $0.0001 below) or `half_penny`.
+        public var tick: String?
+        public var lot_size: Int64?
+        public var min_qty: Int64?
+        public var max_qty: Int64?
+        /// Market orders never trade further than this from the reference price, in basis points.
+        public var market_protection_bp: Int64?
+        /// Per share, in dollars; negative is a rebate.
+        public var maker_fee: String?
+        public var taker_fee: String?
+        public var easy_to_borrow: Bool?
+    }
+
+    public struct AccountEntry: Codable, Sendable, Equatable {
+        public struct Position: Codable, Sendable, Equatable {
+            public var symbol: String
+            public var qty: Int64
+            public var cost: String
+        }
+        public var id: UInt32
+        public var kind: String
+        public var deposit: String?
+        public var positions: [Position]?
+        /// Roles to issue keys for: trader, risk, admin.
+        public var keys: [String]?
+    }
+
+    public var listen: Listen?
+    public var rate_limit: RateLimit?
+    public var sessions: Sessions?
+    public var symbols: [SymbolEntry]
+    public var accounts: [AccountEntry]
+
+    public static let fileName = "bourse.json"
+
+    /// The demo venue: five symbols, two funded trader accounts (cash and margin) holding some of each,
+    /// and a market maker's account with an admin key too. Sessions are not automatic, so it trades at any hour.
+    public static let demo = VenueConfiguration(
+        listen: Listen(host: "127.0.0.1", port: 8080), rate_limit: RateLimit(per_second: 2_000, burst: 4_000),
+        sessions: Sessions(automatic: false, overrides: []),
+        symbols: [("AAPL", "190.00"), ("MSFT", "420.00"), ("SPY", "560.00"), ("TSLA", "250.00"), ("BRK.B", "470.00")].map {
+            SymbolEntry(symbol: $0.0, previous_close: $0.1, tick: "standard", lot_size: 1, min_qty: 1, max_qty: 1_000_000,
+                        market_protection_bp: 500, maker_fee: "-0.0020", taker_fee: "0.0030", easy_to_borrow: true)
+        },
+        accounts: [(1, "cash", "1000000.00", 1_000, ["trader"]), (2, "margin", "1000000.00", 1_000, ["trader"]),
+                   (3, "margin", "50000000.00", 100_000, ["trader", "admin"])].map { id, kind, deposit, qty, keys in
+            AccountEntry(id: id, kind: kind, deposit: deposit,
+                         positions: [("AAPL", "190.00"), ("MSFT", "420.00"), ("SPY", "560.00"), ("TSLA", "250.00"), ("BRK.B", "470.00")]
+                            .map { AccountEntry.Position(symbol: $0.0, qty: qty, cost: $0.1) },
+                         keys: keys)
+        })
+
+    // MARK: Reading
+
+    public struct Invalid: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Reads a configuration file; a setting it does not know, a wrong type or a bad value is an error
+    /// naming where it is, so that a typo is not silently ignored.
+    public static func read(_ path: String) throws -> VenueConfiguration {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw Invalid(description: "cannot read \(path): \(error.localizedDescription)")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) else { throw Invalid(description: "\(path) is not valid JSON") }
+        if let unknown = unknownKey(object, schema: schema, path: "") {
+            throw Invalid(description: "\(path): \(unknown) is not a known setting")
+        }
+        let configuration: VenueConfiguration
+        do { configuration = try JSONDecoder().decode(VenueConfiguration.self, from: data) } catch let error as DecodingError {
+            throw Invalid(description: "\(path): \(Routes.describe(error))")
+        }
+        if let problem = configuration.problem { throw Invalid(description: "\(path): \(problem)") }
+        return configuration
+    }
+
+    public func write(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    /// The settings each level may hold; nested levels by name.
+    private indirect enum Schema: Sendable {
+        case leaf
+        case object([String: Schema])
+        case array(Schema)
+    }
+
+    private static let schema: Schema = .object([
+        "listen": .object(["host": .leaf, "port": .leaf]),
+        "rate_limit": .object(["per_second": .leaf, "burst": .leaf]),
+        "sessions": .object(["automatic": .leaf, "overrides": .array(.object(["date": .leaf, "closed": .leaf, "close": .leaf]))]),
+        "symbols": .array(.object(Dictionary(uniqueKeysWithValues: ["symbol", "previous_close", "tick", "lot_size", "min_qty", "max_qty",
+                                                                     "market_protection_bp", "maker_fee", "taker_fee", "easy_to_borrow"].map { ($0, Schema.leaf) }))),
+        "accounts": .array(.object(["id": .leaf, "kind": .leaf, "deposit": .leaf, "keys": .leaf,
+                                    "positions": .array(.object(["symbol": .leaf, "qty": .leaf, "cost": .leaf]))])),
+    ])
+
+    private static func unknownKey(_ value: Any, schema: Schema, path: String) -> String? {
+        switch schema {
+        case .leaf:
+            return nil
+        case .object(let fields):
+            guard let object = value as? [String: Any] else { return nil }
+            for key in object.keys.sorted() {
+                let here = path.isEmpty ? key : path + "." + key
+                guard let field = fields[key] else { return here }
+                if let unknown = unknownKey(object[key]!, schema: field, path: here) { return unknown }
+            }
+            return nil
+        case .array(let element):
+            guard let array = value as? [Any] else { return nil }
+            for (i, item) in array.enumerated() {
+                if let unknown = unknownKey(item, schema: element, path: "\(path)[\(i)]") { return unknown }
+            }
+            return nil
+        }
+    }
+
+    // MARK: Meaning
+
+    /// The first thing wrong with the values, as a sentence.
+    var problem: String? {
+        do throws(Invalid) {
+            _ = try calendar()
+            var seen = Set<String>()
+            for entry in symbols {
+                _ = try entry.listing()
+                guard seen.insert(entry.symbol).inserted else { return "symbol \(entry.symbol) is listed twice" }
+            }
+            var ids = Set<UInt32>()
+            for account in accounts {
+                _ = try account.commands(listed: seen)
+                guard ids.insert(account.id).inserted else { return "account \(account.id) is listed twice" }
+            }
+            if let port = listen?.port, !(0...65_535).contains(port) { return "listen.port \(port) is not a port" }
+            if let rate = rate_limit?.per_second, rate < 1 { return "rate_limit.per_second must be at least 1" }
+            if let burst = rate_limit?.burst, burst < 1 { return "rate_limit.burst must be at least 1" }
+        } catch {
+            return error.description
+        }
+        return nil
+    }
+
+    /// The exchange calendar with the file's overrides.
+    func calendar() throws(Invalid) -> ExchangeCalendar {
+        var overrides: [CivilDate: ExchangeCalendar.Override] = [:]
+        for o in sessions?.overrides ?? [] {
+            guard let date = CivilDate(o.date) else { throw Invalid(description: "sessions.overrides: \(o.date) is not a date as YYYY-MM-DD") }
+            switch (o.closed, o.close) {
+            case (true?, nil): overrides[date] = .closed
+            case (nil, let close?), (false?, let close?):
+                let parts = close.split(separator: ":")
+                guard parts.count == 2, let h = Int(parts[0]), let m = Int(parts[1]), (0..<24).contains(h), (0..<60).contains(m),
+                      h * 60 + m > 9 * 60 + 30, h * 60 + m <= 16 * 60 else {
+                    throw Invalid(description: "sessions.overrides: close \(close) on \(o.date) must be a New York time as HH:MM after 09:30 and by 16:00")
+                }
+                overrides[date] = .closesAt(minute: h * 60 + m)
+            default:
+                throw Invalid(description: "sessions.overrides: \(o.date) needs \"closed\": true or a \"close\" time")
+            }
+        }
+        return ExchangeCalendar(overrides: overrides)
+    }
+}
+
+extension VenueConfiguration.SymbolEntry {
+    /// The symbol, its rules and fees, as the engine takes them.
+    func listing() throws(VenueConfiguration.Invalid) -> (Symbol, InstrumentRules, FeeSchedule) {
+        func invalid(_ text: String) -> VenueConfiguration.Invalid { .init(description: "symbol \(symbol): \(text)") }
+        guard let symbol = try? Symbol(validating: symbol) else { throw invalid("not a valid symbol (1 to 8 of A-Z, 0-9 and '.')") }
+        var rules = InstrumentRules()
+        switch tick ?? "standard" {
+        case "standard": rules.tickTable = .standard
+        case "half_penny": rules.tickTable = .halfPenny
+        case let other: throw invalid("tick must be standard or half_penny, not \"\(other)\"")
+        }
+        if let lot = lot_size { rules.lotSize = Quantity(lot) }
+        if let min = min_qty { rules.orderQtyMin = Quantity(min) }
+        if let max = max_qty { rules.orderQtyMax = Quantity(max) }
+        if let bp = market_protection_bp { rules.marketProtectionBasisPoints = bp }
+        if let close = previous_close {
+            guard let price = Price(dollars: close), price.units > 0 else { throw invalid("previous_close \"\(close)\" is not a price") }
+            rules.previousClose = price
+        }
+        do { try rules.validate() } catch { throw invalid("\(error)") }
+        var fees = FeeSchedule.zero
+        for (name, text, target) in [("maker_fee", maker_fee, \FeeSchedule.makerPerShare), ("taker_fee", taker_fee, \FeeSchedule.takerPerShare)] {
+            guard let text else { continue }
+            // A rebate is a negative fee.
+            let negative = text.hasPrefix("-")
+            guard let money = Money(dollars: negative ? String(text.dropFirst()) : text) else {
+                throw invalid("\(name) \"\(text)\" is not an amount in dollars")
+            }
+            fees[keyPath: target] = negative ? Money(units: -money.units) : money
+        }
+        guard fees.isValid else { throw invalid("fees must be at most $1 a share either way") }
+        return (symbol, rules, fees)
+    }
+}
+
+extension VenueConfiguration.AccountEntry {
+    /// The commands that open, fund and stock the account, and the roles to issue keys for.
+    func commands(listed: Set<String>) throws(VenueConfiguration.Invalid) -> ([Command], [Role]) {
+        func invalid(_ text: String) -> VenueConfiguration.Invalid { .init(description: "account \(id): \(text)") }
+        guard let kind = AccountKind(name: kind) else { throw invalid("kind must be cash or margin, not \"\(kind)\"") }
+        let account = AccountID(id)
+        var commands: [Command] = [.openAccount(account, AccountTerms(kind: kind))]
+        if let deposit {
+            guard let amount = Money(dollars: deposit), amount.units > 0 else { throw invalid("deposit \"\(deposit)\" is not a positive amount") }
+            commands.append(.deposit(account, amount))
+        }
+        for p in positions ?? [] {
+            guard listed.contains(p.symbol), let symbol = try? Symbol(validating: p.symbol) else {
+                throw invalid("position in \(p.symbol), which the file does not list")
+            }
+            guard p.qty > 0 else { throw invalid("position in \(p.symbol) must be a positive quantity") }
+            guard let cost = Price(dollars: p.cost), cost.units > 0 else { throw invalid("position in \(p.symbol): cost \"\(p.cost)\" is not a price") }
+            commands.append(.transferIn(account, symbol, Quantity(p.qty), costPerShare: cost))
+        }
+        var roles: [Role] = []
+        for name in keys ?? [] {
+            guard let role = Role(rawValue: name) else { throw invalid("key role must be trader, risk or admin, not \"\(name)\"") }
+            roles.append(role)
+        }
+        return (commands, roles)
+    }
+}

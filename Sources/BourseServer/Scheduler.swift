@@ -1,0 +1,64 @@
+import BourseCore
+import BourseEngine
+import BourseJournal
+
+/// The venue's clock, outside the engine (which has none): with automatic sessions it opens every
+/// configured symbol when the calendar's session opens and closes it at the close (DAY orders expire
+/// then); at any time it expires GTD orders once their time has come. Each action is a command through
+/// the sequencer, journaled like any other.
+public struct Scheduler: Sendable {
+    let venue: Venue
+    let history: OrderHistory
+    let calendar: ExchangeCalendar
+    let symbols: [Symbol]
+    let automatic: Bool
+    let now: @Sendable () -> Int64
+
+    public init(opened: DataDirectory.Opened, now: @escaping @Sendable () -> Int64 = wallClockNanos) {
+        venue = opened.venue
+        history = opened.history
+        calendar = opened.calendar
+        symbols = opened.configuration.symbols.compactMap { try? Symbol(validating: $0.symbol) }
+        automatic = opened.configuration.sessions?.automatic ?? false
+        self.now = now
+    }
+
+    /// What the calendar says every symbol's state should be at `t`.
+    static func sessionState(_ calendar: ExchangeCalendar, at t: Int64) -> TradingState {
+        calendar.clock(at: Timestamp(nanos: t)).isOpen ? .open : .closed
+    }
+
+    /// Runs until cancelled, once a second.
+    public func run() async {
+        var last: TradingState?
+        while !Task.isCancelled {
+            last = (try? await tick(after: last)) ?? last
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// One step: sets the symbols' states when the calendar's state is not `last` (at start, and at each
+    /// open and close; between them an operator's halt or close stands), and expires what is due. Returns
+    /// the calendar's state.
+    @discardableResult
+    func tick(after last: TradingState?) async throws -> TradingState? {
+        let t = now()
+        var state: TradingState?
+        if automatic {
+            let wanted = Self.sessionState(calendar, at: t)
+            state = wanted
+            if wanted != last {
+                let current = try await venue.read { engine in symbols.map { engine.summary(of: $0)?.state } }
+                for (symbol, now) in zip(symbols, current) where now != nil && now != wanted {
+                    // A halted symbol stays halted through an open, until an operator resumes it.
+                    if wanted == .open && now == .halted { continue }
+                    _ = try await venue.execute(.setTradingState(symbol, wanted))
+                }
+            }
+        }
+        if let next = history.nextExpiry(), next <= t {
+            _ = try await venue.execute(.expireOrders)
+        }
+        return state
+    }
+}
