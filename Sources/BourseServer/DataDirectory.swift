@@ -101,7 +101,7 @@ public struct DataDirectory: Sendable {
         for entry in configuration.accounts where !accounts.contains(AccountID(entry.id)) {
             steps.append(("opened account \(entry.id)", try entry.commands(listed: listed).0))
         }
-        for (description, commands) in steps {
+        for (_, commands) in steps {
             for command in commands {
                 let ack = try await venue.execute(command)
                 if case .commandRejected(let reason)? = ack.events.first {

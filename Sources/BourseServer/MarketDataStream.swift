@@ -10,6 +10,10 @@ import HummingbirdWebSocket
 struct MarketDataStream: Sendable {
     let keys: KeyStore
     let market: MarketStream
+    /// How long a connection's writer waits after a frame before taking what has queued since: a busy
+    /// connection gets at most one frame a window, however many messages, which is what lets one tick
+    /// reach many connections. An idle connection's next message goes at once.
+    let batchWindow: Duration
 
     private struct Message: Decodable {
         var action: String
@@ -94,6 +98,7 @@ struct MarketDataStream: Sendable {
                         let writer = Task {
                             while let batch = await subscriber.outbox.next() {
                                 do { try await outbound.write(Self.merge(batch)) } catch { break }
+                                try? await Task.sleep(for: batchWindow)
                             }
                             if subscriber.overflowed.load(ordering: .relaxed) {
                                 try? await outbound.write(MarketStream.error(

@@ -115,9 +115,17 @@ final class MarketStream: Sendable {
             trades.append((symbol, #"{"T":"t","S":"\#(symbol)","i":\#(t.executionID.rawValue),"x":"BOURSE","p":\#(API.decimal(t.price)),"s":\#(t.quantity.shares),"t":"\#(time)","tks":"\#(t.takerSide == .buy ? "B" : "S")","z":"C"}"#))
         }
         guard !trades.isEmpty else { return }
+        // Most connections want the same trades: each distinct selection is written once and shared.
+        let everything = "[" + trades.map(\.1).joined(separator: ",") + "]"
+        var selections: [[Bool]: String] = [:]
         hub.send { channels in
-            let wanted = trades.filter { channels.wants(\.trades, $0.0) }.map(\.1)
-            return wanted.isEmpty ? nil : "[" + wanted.joined(separator: ",") + "]"
+            let wanted = trades.map { channels.wants(\.trades, $0.0) }
+            if !wanted.contains(true) { return nil }
+            if !wanted.contains(false) { return everything }
+            if let text = selections[wanted] { return text }
+            let text = "[" + zip(trades, wanted).filter(\.1).map(\.0.1).joined(separator: ",") + "]"
+            selections[wanted] = text
+            return text
         }
     }
 

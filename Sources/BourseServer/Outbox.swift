@@ -45,15 +45,14 @@ final class Outbox: Sendable {
     let takeMax: Int
     private let state = Mutex(State())
 
-    init(capacity: Int, takeMax: Int = 256) {
+    init(capacity: Int, takeMax: Int = 1_024) {
         self.capacity = capacity
         self.takeMax = takeMax
     }
 
     /// Queues a message; false when the queue is full or finished (the message is not queued).
     func push(_ text: String, key: String? = nil) -> Bool {
-        let waiter: CheckedContinuation<[String]?, Never>?
-        let taken: [String]
+        var woken: (CheckedContinuation<[String]?, Never>, [String])?
         let accepted: Bool = state.withLock { s in
             guard !s.finished else { return false }
             if let key, s.latest[key] != nil {
@@ -67,14 +66,13 @@ final class Outbox: Sendable {
             } else {
                 s.items.append(.message(text))
             }
+            if let waiter = s.waiter {
+                s.waiter = nil
+                woken = (waiter, s.take(takeMax))
+            }
             return true
         }
-        (waiter, taken) = accepted ? state.withLock { s in
-            guard let w = s.waiter else { return (nil, []) }
-            s.waiter = nil
-            return (w, s.take(takeMax))
-        } : (nil, [])
-        waiter?.resume(returning: taken)
+        if let (waiter, taken) = woken { waiter.resume(returning: taken) }
         return accepted
     }
 

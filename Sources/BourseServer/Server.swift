@@ -15,9 +15,13 @@ public struct Server: Sendable {
     public let rateBurst: Int
     /// Requests are logged, each with its request id, at `debug`.
     public let logLevel: Logger.Level
+    /// A market data connection gets at most one frame a window.
+    public let streamWindow: Duration
 
     public init(opened: DataDirectory.Opened, host: String = "127.0.0.1", port: Int = 8080,
-                rateLimit: Int = 2_000, rateBurst: Int = 4_000, logLevel: Logger.Level = .info) {
+                rateLimit: Int = 2_000, rateBurst: Int = 4_000, logLevel: Logger.Level = .info,
+                streamWindow: Duration = .milliseconds(10)) {
+        self.streamWindow = streamWindow
         self.opened = opened
         self.host = host
         self.port = port
@@ -29,6 +33,9 @@ public struct Server: Sendable {
     /// How the API writes a time.
     public static func rfc3339(_ time: Timestamp) -> String { API.time(time) }
 
+    /// Nanoseconds since the epoch of an RFC 3339 time, as the API reads one.
+    public static func parseRFC3339(_ text: String) -> Int64? { API.parseTime(text) }
+
     /// The Hummingbird application; `onRunning` is told the port it listens on (useful with port 0).
     public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
         -> some ApplicationProtocol {
@@ -38,7 +45,7 @@ public struct Server: Sendable {
                metrics: Metrics(), calendar: opened.calendar, history: opened.history, market: opened.market, updates: opened.updates).add(to: router)
         let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
         TradeStream(keys: opened.keys, updates: opened.updates).add(to: webSocketRouter)
-        MarketDataStream(keys: opened.keys, market: opened.market).add(to: webSocketRouter)
+        MarketDataStream(keys: opened.keys, market: opened.market, batchWindow: streamWindow).add(to: webSocketRouter)
         var logger = Logger(label: "bourse")
         logger.logLevel = logLevel
         return Application(

@@ -29,6 +29,8 @@ struct Serve: AsyncParsableCommand {
     var rateBurst: Int?
     @Option(help: "Log level: trace, debug (every request with its id), info, notice, warning, error, critical (env BOURSE_LOG_LEVEL).")
     var logLevel: String?
+    @Option(help: "Milliseconds a market data connection waits between frames when busy; messages meanwhile share one frame (0 to 1000).")
+    var streamWindowMs = 10
     @Flag(help: "Run built-in market participants (a market maker, takers, noise traders) so the book and tape live.")
     var simulate = false
     @Option(help: "The simulation's seed.")
@@ -68,7 +70,9 @@ struct Serve: AsyncParsableCommand {
                 say("  \(key.role.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) account \(key.account)  APCA-API-KEY-ID \(key.keyID)  APCA-API-SECRET-KEY \(key.secret)")
             }
         }
-        let server = Server(opened: opened, host: host, port: port, rateLimit: rateLimit, rateBurst: rateBurst, logLevel: level)
+        guard (0...1_000).contains(streamWindowMs) else { throw ValidationError("--stream-window-ms must be from 0 to 1000") }
+        let server = Server(opened: opened, host: host, port: port, rateLimit: rateLimit, rateBurst: rateBurst, logLevel: level,
+                            streamWindow: .milliseconds(streamWindowMs))
         let app = server.application { port in say("listening on http://\(host):\(port)") }
         let participants = simulate ? Task { await Simulation(seed: seed).run(opened.venue) } : nil
         let scheduler = Task { await Scheduler(opened: opened).run() }
