@@ -83,6 +83,17 @@ struct BarBook: Sendable {
     private(set) var closed: [Symbol: [Bar]] = [:]
     private(set) var current: [Symbol: Bar] = [:]
 
+    init() {}
+
+    /// Minute bars kept elsewhere, oldest first: each symbol's last is taken as still open (a later trade
+    /// or the timer closes it).
+    init(_ minutes: [Symbol: [Bar]]) {
+        for (symbol, bars) in minutes where !bars.isEmpty {
+            closed[symbol] = Array(bars.dropLast().suffix(Self.minutesKept))
+            current[symbol] = bars.last
+        }
+    }
+
     /// Adds a trade; returns the bar it closed, if it started a new minute.
     mutating func add(_ symbol: Symbol, price: Int64, quantity: Int64, at nanos: Int64) -> Bar? {
         let start = Timeframe.minute.start(nanos)

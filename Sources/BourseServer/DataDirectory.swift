@@ -13,6 +13,7 @@ public struct DataDirectory: Sendable {
     var keysFile: String { path + "/keys.json" }
     public var credentialsFile: String { path + "/credentials.json" }
     public var configurationFile: String { path + "/" + VenueConfiguration.fileName }
+    var readModelsFile: String { path + "/read-models.sqlite" }
 
     public init(path: String) { self.path = path }
 
@@ -24,12 +25,22 @@ public struct DataDirectory: Sendable {
         var updates: TradeUpdates
         var history: OrderHistory
         var market: MarketStream
+        var readModels: ReadModels
         var calendar: ExchangeCalendar
         /// The keys created by this start, to print once.
         public var issued: [IssuedKey]
         /// What this start created or changed to match the configuration, one line each.
         public var applied: [String]
         public var recovery: RecoveryReport
+        /// Journal entries the read models applied at start to catch up (all of them when the database was new).
+        public var readModelsCaughtUp: Int
+
+        /// Stops the venue (applying what is queued and writing a snapshot), then waits for the read models
+        /// to write what they were given, so that the next start has nothing to catch up on.
+        public func stop() {
+            venue.stop()
+            readModels.waitUntilFinished()
+        }
     }
 
     /// Recovers the venue from the journal, starts its sequencer, and brings it in line with the
@@ -55,25 +66,35 @@ public struct DataDirectory: Sendable {
                                        keepsAccounts: true)
         let sequencer = Sequencer(engine: engine, journal: writer, lastSequence: report.lastSequence,
                                   configuration: .init(snapshotEvery: snapshotEvery, snapshotDirectory: journal))
+        // The read models catch up with the journal first; everything else starts from them.
+        let readModels = try ReadModels(path: readModelsFile)
+        let caughtUp = try readModels.catchUp(from: journal)
+        guard readModels.lastSequence == report.lastSequence else {
+            throw ServerError.unusableDataDirectory("\(readModelsFile) is at sequence \(readModels.lastSequence) but the journal ends at \(report.lastSequence); remove it to rebuild it")
+        }
+        sequencer.add(readModels.consumer)
         let updates = TradeUpdates()
         sequencer.add(updates.hub.consumer)
         let history = OrderHistory()
-        let market = MarketStream()
-        try history.rebuild(from: journal, also: market.rebuild)
+        try history.seed(from: readModels)
         sequencer.add(history.consumer)
         // The orders open before any new command, so that the stream can describe their updates.
-        updates.seed(history.openRecords())
+        updates.seed(readModels.openRecords())
+        let market = MarketStream()
+        market.seed(bars: try readModels.minuteBars(limit: BarBook.minutesKept), open: readModels.openRecords())
         sequencer.add(market.hub.consumer)
         let firstOrderID = UInt64(max(wallClockNanos(), engine.lastCommandTime.nanos + 1))
         sequencer.start()
         let venue = Venue(sequencer: sequencer, firstOrderID: firstOrderID)
+        readModels.start()
         updates.start()
         history.start()
         market.start(sequencer)
         let applied = try await apply(configuration, to: venue)
         let (keys, issued) = try issueKeys(configuration)
         return Opened(venue: venue, configuration: configuration, keys: KeyStore(keys), updates: updates, history: history,
-                      market: market, calendar: try configuration.calendar(), issued: issued, applied: applied, recovery: report)
+                      market: market, readModels: readModels, calendar: try configuration.calendar(), issued: issued,
+                      applied: applied, recovery: report, readModelsCaughtUp: caughtUp)
     }
 
     /// Lists the symbols and opens the accounts the configuration names and the venue lacks, and sets

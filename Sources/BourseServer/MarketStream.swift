@@ -44,10 +44,12 @@ final class MarketStream: Sendable {
 
     static func error(_ text: String) -> String { #"[{"T":"error","msg":\#(API.quoted(text))}]"# }
 
-    /// Applies a command's events to the bars and the order symbols, without publishing: for the rebuild
-    /// from the journal at start.
-    func rebuild(_ published: Published) {
-        state.withLock { s in _ = Self.apply(published, to: &s) }
+    /// Starts from the read models: the latest minute bars (the last still open) and the open orders' symbols.
+    func seed(bars: [Symbol: [Bar]], open: [OrderRecord]) {
+        state.withLock { s in
+            s.bars = BarBook(bars)
+            for record in open { s.symbolOf[record.order.orderID.rawValue] = record.order.symbol }
+        }
     }
 
     /// Starts following the event stream; quotes are read from `sequencer` between its batches.

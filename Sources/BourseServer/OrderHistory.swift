@@ -5,15 +5,13 @@ import BourseNode
 import Foundation
 import Synchronization
 
-/// The order history and account activities: every order's last state, and every fill and cash or
-/// securities movement per account, built from the event stream. At start it is rebuilt by reading the
-/// journal from its first entry; then a consumer of the published events keeps it current on its own
-/// thread. It is a projection: the journal holds everything, and this holds a bounded window of it.
+/// What the gateways need of orders at once and in memory: the open orders as the events describe them,
+/// the client order ids in use and GTD expiry times. Seeded at start from the read models (which have
+/// caught up with the journal), then kept current by a consumer of the event stream on its own thread.
+/// Ended orders and activities are asked of the read models.
 final class OrderHistory: Sendable {
-    /// Ended orders kept; past it the oldest are forgotten (the journal still has them).
-    static let endedMax = 1_000_000
-    /// Activities kept per account, newest last.
-    static let activitiesPerAccountMax = 100_000
+    /// Client order ids kept taken: those of open orders and of the most recent this many others.
+    static let clientOrderIDsMax = 1_000_000
 
     struct Activity: Sendable {
         var id: String
@@ -23,29 +21,37 @@ final class OrderHistory: Sendable {
 
     private struct State {
         var projection = OrderProjection()
-        var ended: [UInt64: OrderRecord] = [:]
-        /// Ended order ids in the order they ended, for forgetting the oldest.
-        var endedOrder: [UInt64] = []
-        var endedStart = 0
-        /// Each account's order ids in the order they were created.
-        var byAccount: [UInt32: [UInt64]] = [:]
-        var activities: [UInt32: [Activity]] = [:]
-        var lastSequence: UInt64 = 0
         /// Client order ids in use, per account, and the order each names; and the other way round.
         var clientOrderIDs: [UInt32: [String: UInt64]] = [:]
-        var clientOrderIDOf: [UInt64: String] = [:]
+        var clientOrderIDOf: [UInt64: (account: UInt32, id: String)] = [:]
+        /// Orders holding a client order id, oldest first, for letting the oldest go.
+        var claimed: [UInt64] = []
+        var claimedStart = 0
         /// Open GTD orders' expiry times, for the scheduler.
         var expiries: [UInt64: Int64] = [:]
 
         mutating func claim(_ clientOrderID: String, account: UInt32, order: UInt64) {
             clientOrderIDs[account, default: [:]][clientOrderID] = order
-            clientOrderIDOf[order] = clientOrderID
+            clientOrderIDOf[order] = (account, clientOrderID)
+            claimed.append(order)
+            // Past the bound, the oldest claims of ended orders are let go (a few at a time; an open
+            // order's claim goes to the back).
+            var budget = 2
+            while claimed.count - claimedStart > OrderHistory.clientOrderIDsMax && budget > 0 {
+                budget -= 1
+                let oldest = claimed[claimedStart]
+                claimedStart += 1
+                if projection.open[oldest] == nil { release(oldest) } else { claimed.append(oldest) }
+            }
+            if claimedStart > OrderHistory.clientOrderIDsMax {
+                claimed.removeFirst(claimedStart)
+                claimedStart = 0
+            }
         }
 
-        /// Frees an ended order's client order id along with the order.
-        mutating func forget(_ order: UInt64) {
-            guard let record = ended.removeValue(forKey: order), let clientOrderID = clientOrderIDOf.removeValue(forKey: order) else { return }
-            clientOrderIDs[record.order.account.rawValue]?[clientOrderID] = nil
+        mutating func release(_ order: UInt64) {
+            guard let (account, id) = clientOrderIDOf.removeValue(forKey: order) else { return }
+            if clientOrderIDs[account]?[id] == order { clientOrderIDs[account]?[id] = nil }
         }
     }
 
@@ -54,25 +60,17 @@ final class OrderHistory: Sendable {
     let stopped = Mutex<String?>(nil)
     let consumer = EventConsumer(name: "order-history", capacity: 1 << 18)
 
-    /// Reads the journal from its first entry, before the sequencer starts; hands each entry to `also` too,
-    /// for the other projections rebuilt in the same pass.
-    func rebuild(from journal: String, also: (Published) -> Void = { _ in }) throws {
-        var decoded: [Event] = []
-        let result: Result<Void, any Error> = Result {
-            _ = try JournalReader.read(journal, repair: false) { (entry) throws(JournalError) in
-                var reader = ByteReader(entry.eventBytes)
-                decoded.removeAll(keepingCapacity: true)
-                do throws(DecodeError) {
-                    while reader.remaining > 0 { decoded.append(try reader.readEvent()) }
-                } catch {
-                    throw .undecodable(file: journal, offset: reader.offset, error)
-                }
-                let published = Published(command: entry.command, events: decoded, note: Array(entry.note))
-                apply(published)
-                also(published)
+    /// Starts from the read models' open orders and client order ids, before the sequencer starts.
+    func seed(from readModels: ReadModels) throws {
+        let open = readModels.openRecords()
+        let claims = try readModels.clientOrderIDs(limit: Self.clientOrderIDsMax)
+        state.withLock { s in
+            s.projection.seed(open)
+            for (account, clientOrderID, order) in claims.reversed() { s.claim(clientOrderID, account: account, order: order) }
+            for record in open where record.order.timeInForce == .gtd {
+                if let expiry = record.order.expireTime { s.expiries[record.order.orderID.rawValue] = expiry.nanos }
             }
         }
-        try result.get()
     }
 
     func start() {
@@ -95,7 +93,6 @@ final class OrderHistory: Sendable {
 
     private func apply(_ published: Published) {
         state.withLock { s in
-            s.lastSequence = published.command.sequence
             for change in s.projection.apply(published) {
                 let id = change.record.order.orderID.rawValue
                 if let clientOrderID = change.record.clientOrderID, s.clientOrderIDOf[id] == nil {
@@ -105,32 +102,6 @@ final class OrderHistory: Sendable {
                     s.expiries[id] = nil
                 } else if change.record.order.timeInForce == .gtd, let expiry = change.record.order.expireTime {
                     s.expiries[id] = expiry.nanos
-                }
-                if change.event == "new" || change.event == "rejected" {
-                    s.byAccount[change.account, default: []].append(id)
-                    // An account's id list is trimmed of forgotten orders when it grows past what is kept.
-                    if s.byAccount[change.account]!.count > Self.activitiesPerAccountMax {
-                        s.byAccount[change.account] = s.byAccount[change.account]!.filter { s.ended[$0] != nil || s.projection.open[$0] != nil }
-                    }
-                }
-                if change.record.isEnded {
-                    s.ended[id] = change.record
-                    s.endedOrder.append(id)
-                    if s.endedOrder.count - s.endedStart > Self.endedMax {
-                        s.forget(s.endedOrder[s.endedStart])
-                        s.endedStart += 1
-                        // Compact now and then, so the list of ids stays bounded too.
-                        if s.endedStart > Self.endedMax {
-                            s.endedOrder.removeFirst(s.endedStart)
-                            s.endedStart = 0
-                        }
-                    }
-                }
-            }
-            for activity in Self.activities(published) {
-                s.activities[activity.account, default: []].append(activity)
-                if s.activities[activity.account]!.count > Self.activitiesPerAccountMax {
-                    s.activities[activity.account]!.removeFirst(s.activities[activity.account]!.count - Self.activitiesPerAccountMax)
                 }
             }
         }
@@ -151,8 +122,7 @@ final class OrderHistory: Sendable {
     func release(_ clientOrderID: String, account: UInt32, order: UInt64) {
         state.withLock { s in
             guard s.clientOrderIDs[account]?[clientOrderID] == order else { return }
-            s.clientOrderIDs[account]?[clientOrderID] = nil
-            s.clientOrderIDOf[order] = nil
+            s.release(order)
         }
     }
 
@@ -166,7 +136,7 @@ final class OrderHistory: Sendable {
         state.withLock { s in
             for i in orders.indices {
                 guard let id = UInt64(orders[i].id) else { continue }
-                if let clientOrderID = s.clientOrderIDOf[id] { orders[i].client_order_id = clientOrderID }
+                if let (_, clientOrderID) = s.clientOrderIDOf[id] { orders[i].client_order_id = clientOrderID }
                 if let expiry = s.expiries[id] { orders[i].expire_at = API.time(Timestamp(nanos: expiry)) }
             }
         }
@@ -182,33 +152,12 @@ final class OrderHistory: Sendable {
         state.withLock { Array($0.projection.open.values) }
     }
 
-    /// An order of the account, open or ended, if it is known.
-    func order(_ id: UInt64, account: UInt32) -> OrderRecord? {
+    /// An open order of the account, if the history has seen it.
+    func openOrder(_ id: UInt64, account: UInt32) -> OrderRecord? {
         state.withLock { s in
-            guard let record = s.projection.open[id] ?? s.ended[id], record.order.account.rawValue == account else { return nil }
+            guard let record = s.projection.open[id], record.order.account.rawValue == account else { return nil }
             return record
         }
-    }
-
-    /// The account's orders, newest first: open ones, ended ones, or all.
-    func orders(account: UInt32, status: String, limit: Int) -> [OrderRecord] {
-        state.withLock { s in
-            var result: [OrderRecord] = []
-            for id in (s.byAccount[account] ?? []).reversed() {
-                guard result.count < limit else { break }
-                if status != "closed", let open = s.projection.open[id] {
-                    result.append(open)
-                } else if status != "open", let ended = s.ended[id] {
-                    result.append(ended)
-                }
-            }
-            return result
-        }
-    }
-
-    /// The account's activities, newest first.
-    func activities(account: UInt32, limit: Int) -> [Activity] {
-        state.withLock { Array(($0.activities[account] ?? []).suffix(limit).reversed()) }
     }
 
     /// Fills, cash movements and securities transfers, in Alpaca's activity shape.
@@ -231,7 +180,7 @@ final class OrderHistory: Sendable {
                         ("leaves_qty", String(leaves.shares)), ("order_id", String(order.rawValue)),
                         ("fee", API.decimal(order == t.takerOrderID ? t.takerFee : t.makerFee)),
                     ]
-                    result.append(Activity(id: id, account: account.rawValue, json: object(fields)))
+                    result.append(Activity(id: fields[0].1, account: account.rawValue, json: object(fields)))
                 }
             case .cashDeposited(let account, let amount), .cashWithdrawn(let account, let amount):
                 let deposit = if case .cashDeposited = event { true } else { false }

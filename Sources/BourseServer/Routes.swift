@@ -17,6 +17,7 @@ struct Routes: Sendable {
     let history: OrderHistory
     let market: MarketStream
     let updates: TradeUpdates
+    let readModels: ReadModels
     static let keyIDHeader = HTTPField.Name("APCA-API-KEY-ID")!
     static let secretHeader = HTTPField.Name("APCA-API-SECRET-KEY")!
     /// Request bodies larger than this are refused.
@@ -71,6 +72,9 @@ struct Routes: Sendable {
         }
         table.add(.get, "/v2/account/activities", "Fills, deposits, withdrawals and transfers, newest first (?limit)") { request, _ in
             try await handle(request) { key in try activities(key, request) }
+        }
+        table.add(.get, "/v1/account/positions/history", "Every change to the account's positions, newest first (?symbol, ?limit)") { request, _ in
+            try await handle(request) { key in try positionHistory(key, request) }
         }
         table.add(.get, "/v2/orders", "Orders, newest first: ?status=open (default), closed or all; ?limit") { request, _ in try await handle(request) { key in try await openOrders(key, request) } }
         table.add(.post, "/v2/orders", "Place an order") { request, _ in
@@ -159,6 +163,7 @@ struct Routes: Sendable {
         var problems: [String] = []
         if let reason = venue.sequencer.unavailableReason { problems.append("sequencer: \(reason)") }
         if let reason = history.stopped.withLock({ $0 }) { problems.append(reason) }
+        if let reason = readModels.stopped.withLock({ $0 }) { problems.append(reason) }
         if updates.hub.isEnded { problems.append("the trade updates stream stopped") }
         if market.hub.isEnded { problems.append("the market data stream stopped") }
         guard problems.isEmpty else {
@@ -327,7 +332,7 @@ struct Routes: Sendable {
             return Self.json(text: "[" + orders.map(\.json).joined(separator: ",") + "]")
         case "closed", "all":
             try requireHistory()
-            let orders = history.orders(account: key.account, status: status, limit: limit)
+            let orders = try readModels.orders(account: key.account, status: status, limit: limit)
             return Self.json(text: "[" + orders.map { $0.api.json }.joined(separator: ",") + "]")
         default:
             throw Failure.unprocessable("status must be open, closed or all, not \"\(status)\"")
@@ -342,7 +347,7 @@ struct Routes: Sendable {
             var annotated = [API.order(order)]
             history.annotate(&annotated)
             var api = annotated[0]
-            if let record = history.order(order.orderID.rawValue, account: key.account) {
+            if let record = history.openOrder(order.orderID.rawValue, account: key.account) {
                 api.created_at = API.time(record.created)
                 api.submitted_at = api.created_at
                 api.updated_at = API.time(record.updated)
@@ -351,7 +356,7 @@ struct Routes: Sendable {
             return Self.json(text: api.json)
         }
         try requireHistory()
-        guard let raw = UInt64(text), let record = history.order(raw, account: key.account) else {
+        guard let raw = UInt64(text), let record = try readModels.order(raw, account: key.account) else {
             throw Failure.notFound("order \(text) does not exist")
         }
         return Self.json(text: record.api.json)
@@ -371,12 +376,20 @@ struct Routes: Sendable {
     private func activities(_ key: StoredKey, _ request: Request) throws -> Response {
         try requireHistory()
         let limit = try Self.limit(request, default: 100, max: 1_000)
-        return Self.json(text: "[" + history.activities(account: key.account, limit: limit).map(\.json).joined(separator: ",") + "]")
+        return Self.json(text: "[" + (try readModels.activities(account: key.account, limit: limit)).joined(separator: ",") + "]")
+    }
+
+    /// Bourse's extra: every change to the account's positions (fills, transfers), newest first.
+    private func positionHistory(_ key: StoredKey, _ request: Request) throws -> Response {
+        try requireHistory()
+        let limit = try Self.limit(request, default: 100, max: 1_000)
+        let symbol = request.uri.queryParameters.get("symbol").map { String($0) }
+        return Self.json(try readModels.positionChanges(account: key.account, symbol: symbol, limit: limit))
     }
 
     /// Answers from a history that stopped following the events would be stale: refuse them, saying why.
     private func requireHistory() throws {
-        if let reason = history.stopped.withLock({ $0 }) {
+        if let reason = history.stopped.withLock({ $0 }) ?? readModels.stopped.withLock({ $0 }) {
             throw Failure(status: .serviceUnavailable, code: 50310000, message: reason)
         }
     }

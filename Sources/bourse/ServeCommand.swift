@@ -63,6 +63,7 @@ struct Serve: AsyncParsableCommand {
         } else if opened.recovery.lastSequence > 0 {
             say("recovered \(opened.recovery.entriesReplayed) journal entries")
         }
+        if opened.readModelsCaughtUp > 0 { say("read models: applied \(opened.readModelsCaughtUp) journal entries") }
         for line in opened.applied { say("configuration: \(line)") }
         if !opened.issued.isEmpty {
             say("new API keys (also in \(directory.credentialsFile)):")
@@ -76,7 +77,7 @@ struct Serve: AsyncParsableCommand {
         let app = server.application { port in say("listening on http://\(host):\(port)") }
         let participants = simulate ? Task { await Simulation(seed: seed).run(opened.venue) } : nil
         let scheduler = Task { await Scheduler(opened: opened).run() }
-        defer { opened.venue.stop() }
+        defer { opened.stop() }
         do {
             try await app.runService()
         } catch {

@@ -34,7 +34,7 @@ struct ServerTests {
         func stop() async {
             task.cancel()
             _ = await task.result
-            opened.venue.stop()
+            opened.stop()
         }
 
         func key(account: UInt32, role: Role = .trader) -> IssuedKey {
@@ -476,7 +476,28 @@ struct ServerTests {
         #expect((all as? [Any])?.count == 1)
         let (badLimit, _) = try await restarted.send("GET", "/v2/orders?status=all&limit=0", as: buyer)
         #expect(badLimit == 422)
+        // A clean stop left the read models complete: nothing to catch up on.
+        #expect(restarted.opened.readModelsCaughtUp == 0)
+        let (_, changes) = try await restarted.send("GET", "/v1/account/positions/history?symbol=AAPL", as: buyer)
+        #expect((changes as? [[String: Any]])?.map { "\($0["reason"] ?? "") \($0["change"] ?? "") \($0["qty"] ?? "")" }
+                == ["fill 4 1004", "transfer_in 1000 1000"])
         await restarted.stop()
+
+        // Without its database the read models are rebuilt from the whole journal, with the same answers.
+        try FileManager.default.removeItem(atPath: directory + "/read-models.sqlite")
+        try? FileManager.default.removeItem(atPath: directory + "/read-models.sqlite-wal")
+        try? FileManager.default.removeItem(atPath: directory + "/read-models.sqlite-shm")
+        let rebuilt = try await Running(directory: directory)
+        #expect(rebuilt.opened.readModelsCaughtUp == Int(rebuilt.opened.recovery.lastSequence))
+        let (_, closedAgain) = try await rebuilt.send("GET", "/v2/orders?status=closed", as: buyer)
+        #expect((closedAgain as? [[String: Any]])?.map { $0["status"] as? String } == ["canceled", "filled"])
+        let (_, activitiesAgain) = try await rebuilt.send("GET", "/v2/account/activities", as: buyer)
+        #expect((activitiesAgain as? [Any])?.count == 7)
+        await rebuilt.stop()
+
+        // A journal that ends before the database does is refused, rather than served stale.
+        try FileManager.default.removeItem(atPath: directory + "/journal")
+        await #expect(throws: ServerError.self) { _ = try await DataDirectory(path: directory).open() }
     }
 
     @Test("a key signs in for a bearer token that acts as the key until signed out; a wrong secret gets none")

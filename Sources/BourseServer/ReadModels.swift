@@ -1,0 +1,379 @@
+import BourseCore
+import BourseEngine
+import BourseJournal
+import BourseNode
+import Foundation
+import GRDB
+import Synchronization
+
+/// The read models in SQLite (`read-models.sqlite` in the data directory): every order's last state,
+/// executions, account activities, position changes and minute bars, written by a consumer of the event
+/// stream on its own thread, one transaction per batch together with the last sequence applied. At start
+/// it catches up from the journal entries after that sequence, so a missing or deleted database is
+/// rebuilt from the whole journal and an intact one reads only the journal's tail. It is a projection:
+/// the journal holds everything, and the database may lag it by the batches in flight.
+final class ReadModels: Sendable {
+    let path: String
+    private let pool: DatabasePool
+    let consumer = EventConsumer(name: "read-models", capacity: 1 << 18)
+    /// Why the read models stopped following the event stream, once they have: their answers would be stale.
+    let stopped = Mutex<String?>(nil)
+    /// The consumer thread's own state: the open orders it describes changes to, positions, current bars.
+    private let follower: Mutex<Follower>
+
+    struct Follower {
+        var projection = OrderProjection()
+        var positions: [PositionKey: Int64] = [:]
+        var bars: [Symbol: Bar] = [:]
+        var lastSequence: UInt64 = 0
+    }
+
+    struct PositionKey: Hashable {
+        var account: UInt32
+        var symbol: Symbol
+    }
+
+    /// Opens the database, creating it if missing.
+    init(path: String) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            // A projection of the journal: losing the last transactions to a power cut only means reading
+            // a little more of the journal at the next start.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                CREATE TABLE orders (
+                    id INTEGER PRIMARY KEY, account INTEGER NOT NULL, client_order_id TEXT, symbol TEXT NOT NULL,
+                    side TEXT NOT NULL, type TEXT NOT NULL, time_in_force TEXT NOT NULL, qty INTEGER NOT NULL,
+                    filled_qty INTEGER NOT NULL, filled_notional TEXT NOT NULL, limit_price INTEGER, stop_price INTEGER,
+                    expire_at INTEGER, status TEXT NOT NULL, ended INTEGER NOT NULL, created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL, filled_at INTEGER, canceled_at INTEGER, expired_at INTEGER,
+                    replaced_by INTEGER, replaces INTEGER, sequence INTEGER NOT NULL, terms BLOB NOT NULL);
+                CREATE INDEX orders_by_account ON orders (account, created_at);
+                CREATE INDEX open_orders ON orders (ended) WHERE ended = 0;
+                CREATE TABLE executions (
+                    id TEXT PRIMARY KEY, execution_id INTEGER NOT NULL, account INTEGER NOT NULL, order_id INTEGER NOT NULL,
+                    symbol TEXT NOT NULL, side TEXT NOT NULL, liquidity TEXT NOT NULL, price INTEGER NOT NULL,
+                    qty INTEGER NOT NULL, fee INTEGER NOT NULL, time INTEGER NOT NULL, sequence INTEGER NOT NULL);
+                CREATE INDEX executions_by_account ON executions (account, time);
+                CREATE TABLE activities (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, account INTEGER NOT NULL,
+                    json TEXT NOT NULL, sequence INTEGER NOT NULL);
+                CREATE INDEX activities_by_account ON activities (account, seq);
+                CREATE TABLE position_changes (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT, account INTEGER NOT NULL, symbol TEXT NOT NULL,
+                    time INTEGER NOT NULL, sequence INTEGER NOT NULL, reason TEXT NOT NULL, change INTEGER NOT NULL,
+                    qty INTEGER NOT NULL, price INTEGER NOT NULL);
+                CREATE INDEX position_changes_by_account ON position_changes (account, symbol, seq);
+                CREATE TABLE bars (
+                    symbol TEXT NOT NULL, start INTEGER NOT NULL, open INTEGER NOT NULL, high INTEGER NOT NULL,
+                    low INTEGER NOT NULL, close INTEGER NOT NULL, volume INTEGER NOT NULL, trades INTEGER NOT NULL,
+                    notional TEXT NOT NULL, PRIMARY KEY (symbol, start));
+                INSERT INTO meta (key, value) VALUES ('last_sequence', 0);
+                """)
+        }
+        try migrator.migrate(pool)
+        follower = Mutex(try pool.read { db in try Self.load(db) })
+    }
+
+    /// What the follower needs from the database to continue where it stopped.
+    private static func load(_ db: Database) throws -> Follower {
+        var follower = Follower()
+        follower.lastSequence = UInt64(try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'last_sequence'") ?? 0)
+        follower.projection.seed(try Row.fetchAll(db, sql: "SELECT * FROM orders WHERE ended = 0").compactMap(record))
+        for row in try Row.fetchAll(db, sql: """
+            SELECT account, symbol, qty FROM position_changes WHERE seq IN (SELECT max(seq) FROM position_changes GROUP BY account, symbol)
+            """) {
+            guard let symbol = try? Symbol(validating: row["symbol"] as String) else { continue }
+            follower.positions[PositionKey(account: UInt32(row["account"] as Int64), symbol: symbol)] = row["qty"]
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT * FROM bars WHERE (symbol, start) IN (SELECT symbol, max(start) FROM bars GROUP BY symbol)") {
+            guard let symbol = try? Symbol(validating: row["symbol"] as String) else { continue }
+            follower.bars[symbol] = bar(row)
+        }
+        return follower
+    }
+
+    var lastSequence: UInt64 { follower.withLock { $0.lastSequence } }
+
+    /// Applies the journal's entries after the database's last sequence, before the sequencer starts;
+    /// returns how many.
+    func catchUp(from journal: String) throws -> Int {
+        var batch: [Published] = []
+        var decoded: [Event] = []
+        var applied = 0
+        var writeError: (any Error)?
+        let after = lastSequence
+        let result: Result<Void, any Error> = Result {
+            _ = try JournalReader.read(journal, after: after, repair: false) { (entry) throws(JournalError) in
+                guard writeError == nil else { return }
+                var reader = ByteReader(entry.eventBytes)
+                decoded.removeAll(keepingCapacity: true)
+                do throws(DecodeError) {
+                    while reader.remaining > 0 { decoded.append(try reader.readEvent()) }
+                } catch {
+                    throw .undecodable(file: journal, offset: reader.offset, error)
+                }
+                batch.append(Published(command: entry.command, events: decoded, note: Array(entry.note)))
+                if batch.count == 4_096 {
+                    do { try apply(batch) } catch { writeError = error }
+                    applied += batch.count
+                    batch.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+        try result.get()
+        if let writeError { throw writeError }
+        if !batch.isEmpty {
+            try apply(batch)
+            applied += batch.count
+        }
+        return applied
+    }
+
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// Waits until the consumer thread has written everything it was given and ended (after the sequencer
+    /// stopped and closed its consumers).
+    func waitUntilFinished() {
+        finished.wait()
+        finished.signal()
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            defer { finished.signal() }
+            while true {
+                switch consumer.next() {
+                case .events(let batch):
+                    do {
+                        try apply(batch)
+                    } catch {
+                        stopped.withLock { $0 = "the read models could not be written (\(error)) and stopped; they catch up from the journal when the server restarts" }
+                        return
+                    }
+                case .overrun(let sequence):
+                    stopped.withLock { $0 = "the read models fell behind at sequence \(sequence) and stopped; they catch up from the journal when the server restarts" }
+                    return
+                case .closed:
+                    return
+                }
+            }
+        }
+        thread.name = "bourse-read-models"
+        thread.start()
+    }
+
+    // MARK: Writing
+
+    private func apply(_ batch: [Published]) throws {
+        try follower.withLock { f in
+            try pool.write { db in
+                for published in batch where published.command.sequence > f.lastSequence {
+                    try Self.apply(published, to: &f, db)
+                    f.lastSequence = published.command.sequence
+                }
+                try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'last_sequence'", arguments: [Int64(f.lastSequence)])
+            }
+        }
+    }
+
+    private static func apply(_ published: Published, to f: inout Follower, _ db: Database) throws {
+        let sequence = Int64(published.command.sequence)
+        let time = published.command.time.nanos
+        for change in f.projection.apply(published) {
+            try upsert(change.record, sequence: sequence, db)
+        }
+        for event in published.events {
+            switch event {
+            case .trade(let t):
+                for (account, order, side, fee, liquidity) in [
+                    (t.makerAccount, t.makerOrderID, t.takerSide.opposite, t.makerFee, "maker"),
+                    (t.takerAccount, t.takerOrderID, t.takerSide, t.takerFee, "taker"),
+                ] {
+                    try db.cachedStatement(sql: """
+                        INSERT OR IGNORE INTO executions (id, execution_id, account, order_id, symbol, side, liquidity, price, qty, fee, time, sequence)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """).execute(arguments: [
+                            "\(t.executionID.rawValue)-\(liquidity)", Int64(bitPattern: t.executionID.rawValue), Int64(account.rawValue),
+                            Int64(bitPattern: order.rawValue), t.symbol.description, side == .buy ? "buy" : "sell", liquidity,
+                            t.price.units, t.quantity.shares, fee.units, time, sequence,
+                        ])
+                    let signed = side == .buy ? t.quantity.shares : -t.quantity.shares
+                    try position(account, t.symbol, change: signed, price: t.price.units, reason: "fill", &f, time, sequence, db)
+                }
+                try bar(t.symbol, price: t.price.units, quantity: t.quantity.shares, at: time, &f, db)
+            case .securitiesTransferredIn(let account, let symbol, let qty, let cost):
+                try position(account, symbol, change: qty.shares, price: cost.units, reason: "transfer_in", &f, time, sequence, db)
+            case .securitiesTransferredOut(let account, let symbol, let qty):
+                try position(account, symbol, change: -qty.shares, price: 0, reason: "transfer_out", &f, time, sequence, db)
+            default:
+                break
+            }
+        }
+        for activity in OrderHistory.activities(published) {
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO activities (id, account, json, sequence) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [activity.id, Int64(activity.account), activity.json, sequence])
+        }
+    }
+
+    private static func upsert(_ r: OrderRecord, sequence: Int64, _ db: Database) throws {
+        var terms = ByteWriter(capacity: 128)
+        terms.write(r.order)
+        let o = r.order
+        try db.cachedStatement(sql: """
+            INSERT INTO orders (id, account, client_order_id, symbol, side, type, time_in_force, qty, filled_qty, filled_notional,
+                limit_price, stop_price, expire_at, status, ended, created_at, updated_at, filled_at, canceled_at, expired_at,
+                replaced_by, replaces, sequence, terms)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET qty = excluded.qty, filled_qty = excluded.filled_qty,
+                filled_notional = excluded.filled_notional, limit_price = excluded.limit_price, stop_price = excluded.stop_price,
+                status = excluded.status, ended = excluded.ended, updated_at = excluded.updated_at, filled_at = excluded.filled_at,
+                canceled_at = excluded.canceled_at, expired_at = excluded.expired_at, replaced_by = excluded.replaced_by,
+                sequence = excluded.sequence, terms = excluded.terms
+            """).execute(arguments: [
+                Int64(bitPattern: o.orderID.rawValue), Int64(o.account.rawValue), r.clientOrderID, o.symbol.description,
+                o.side == .buy ? "buy" : "sell", API.name(o.type), API.name(o.timeInForce), o.quantity.shares, r.filled,
+                String(r.notional), o.limitPrice?.units, o.stopPrice?.units, o.expireTime?.nanos, r.status, r.isEnded,
+                r.created.nanos, r.updated.nanos, r.filledAt?.nanos, r.canceledAt?.nanos, r.expiredAt?.nanos,
+                r.replacedBy.map { Int64(bitPattern: $0.rawValue) }, r.replaces.map { Int64(bitPattern: $0.rawValue) }, sequence,
+                Data(terms.bytes),
+            ])
+    }
+
+    private static func position(_ account: AccountID, _ symbol: Symbol, change: Int64, price: Int64, reason: String,
+                                 _ f: inout Follower, _ time: Int64, _ sequence: Int64, _ db: Database) throws {
+        let key = PositionKey(account: account.rawValue, symbol: symbol)
+        let quantity = f.positions[key, default: 0] + change
+        f.positions[key] = quantity
+        try db.cachedStatement(sql: """
+            INSERT INTO position_changes (account, symbol, time, sequence, reason, change, qty, price) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [Int64(account.rawValue), symbol.description, time, sequence, reason, change, quantity, price])
+    }
+
+    /// The trade's minute bar, kept current in the table (its row changes until the minute ends).
+    private static func bar(_ symbol: Symbol, price: Int64, quantity: Int64, at time: Int64, _ f: inout Follower, _ db: Database) throws {
+        let start = Timeframe.minute.start(time)
+        var bar = f.bars[symbol].flatMap { $0.start == start ? $0 : nil } ?? Bar(start: start, price: price, quantity: 0)
+        if bar.volume == 0 {
+            bar = Bar(start: start, price: price, quantity: quantity)
+        } else {
+            bar.add(price: price, quantity: quantity)
+        }
+        f.bars[symbol] = bar
+        try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO bars (symbol, start, open, high, low, close, volume, trades, notional) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [symbol.description, bar.start, bar.open, bar.high, bar.low, bar.close, bar.volume, bar.trades,
+                                     String(bar.notional)])
+    }
+
+    // MARK: Reading
+
+    private static func record(_ row: Row) -> OrderRecord? {
+        let terms: Data = row["terms"]
+        let order: NewOrder? = terms.withUnsafeBytes { bytes in
+            var reader = ByteReader(bytes)
+            return try? reader.readNewOrder()
+        }
+        guard let order else { return nil }
+        func time(_ column: String) -> Timestamp? { (row[column] as Int64?).map { Timestamp(nanos: $0) } }
+        func id(_ column: String) -> OrderID? { (row[column] as Int64?).map { OrderID(UInt64(bitPattern: $0)) } }
+        var record = OrderRecord(order: order, filled: row["filled_qty"], notional: Int128(row["filled_notional"] as String) ?? 0,
+                                 status: row["status"], created: time("created_at")!, updated: time("updated_at")!)
+        record.filledAt = time("filled_at")
+        record.canceledAt = time("canceled_at")
+        record.expiredAt = time("expired_at")
+        record.replacedBy = id("replaced_by")
+        record.replaces = id("replaces")
+        record.clientOrderID = row["client_order_id"]
+        return record
+    }
+
+    private static func bar(_ row: Row) -> Bar {
+        var bar = Bar(start: row["start"], price: row["open"], quantity: row["volume"])
+        bar.high = row["high"]
+        bar.low = row["low"]
+        bar.close = row["close"]
+        bar.trades = row["trades"]
+        bar.notional = Int128(row["notional"] as String) ?? 0
+        return bar
+    }
+
+    /// The account's orders, newest first: ended ones (`closed`) or all.
+    func orders(account: UInt32, status: String, limit: Int) throws -> [OrderRecord] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM orders WHERE account = ? \(status == "closed" ? "AND ended = 1" : "") ORDER BY created_at DESC, id DESC LIMIT ?
+                """, arguments: [Int64(account), limit]).compactMap(Self.record)
+        }
+    }
+
+    func order(_ id: UInt64, account: UInt32) throws -> OrderRecord? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM orders WHERE id = ? AND account = ?", arguments: [Int64(bitPattern: id), Int64(account)])
+                .flatMap(Self.record)
+        }
+    }
+
+    /// The account's activities, newest first, in Alpaca's shape.
+    func activities(account: UInt32, limit: Int) throws -> [String] {
+        try pool.read { db in
+            try String.fetchAll(db, sql: "SELECT json FROM activities WHERE account = ? ORDER BY seq DESC LIMIT ?", arguments: [Int64(account), limit])
+        }
+    }
+
+    struct PositionChange: Encodable {
+        var symbol: String
+        var time: String
+        var reason: String
+        var change: String
+        var qty: String
+        var price: String
+    }
+
+    /// The account's position changes, newest first, optionally for one symbol.
+    func positionChanges(account: UInt32, symbol: String?, limit: Int) throws -> [PositionChange] {
+        try pool.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT * FROM position_changes WHERE account = ? \(symbol == nil ? "" : "AND symbol = ?") ORDER BY seq DESC LIMIT ?
+                """, arguments: StatementArguments([Int64(account)] + (symbol.map { [$0] } ?? []) + [limit] as [any DatabaseValueConvertible]))
+            return rows.map { row in
+                PositionChange(symbol: row["symbol"], time: API.time(Timestamp(nanos: row["time"])), reason: row["reason"],
+                               change: String(row["change"] as Int64), qty: String(row["qty"] as Int64), price: API.decimal(row["price"] as Int64))
+            }
+        }
+    }
+
+    /// Orders with client order ids, newest first, for the claims a start begins with.
+    func clientOrderIDs(limit: Int) throws -> [(account: UInt32, clientOrderID: String, order: UInt64)] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT account, client_order_id, id FROM orders WHERE client_order_id IS NOT NULL ORDER BY id DESC LIMIT ?",
+                             arguments: [limit]).map { row in
+                (UInt32(row["account"] as Int64), row["client_order_id"], UInt64(bitPattern: row["id"]))
+            }
+        }
+    }
+
+    /// Open orders as the database last saw them.
+    func openRecords() -> [OrderRecord] {
+        follower.withLock { Array($0.projection.open.values) }
+    }
+
+    /// The latest minute bars of every symbol, oldest first, at most `limit` a symbol.
+    func minuteBars(limit: Int) throws -> [Symbol: [Bar]] {
+        try pool.read { db in
+            var result: [Symbol: [Bar]] = [:]
+            for name in try String.fetchAll(db, sql: "SELECT DISTINCT symbol FROM bars") {
+                guard let symbol = try? Symbol(validating: name) else { continue }
+                result[symbol] = try Row.fetchAll(db, sql: "SELECT * FROM bars WHERE symbol = ? ORDER BY start DESC LIMIT ?", arguments: [name, limit])
+                    .map(Self.bar).reversed()
+            }
+            return result
+        }
+    }
+}
