@@ -13,12 +13,6 @@ final class OrderHistory: Sendable {
     /// Client order ids kept taken: those of open orders and of the most recent this many others.
     static let clientOrderIDsMax = 1_000_000
 
-    struct Activity: Sendable {
-        var id: String
-        var account: UInt32
-        var json: String
-    }
-
     private struct State {
         var projection = OrderProjection()
         /// Client order ids in use, per account, and the order each names; and the other way round.
@@ -147,61 +141,11 @@ final class OrderHistory: Sendable {
         state.withLock { $0.expiries.values.min() }
     }
 
-    /// Every open order as the history knows it.
-    func openRecords() -> [OrderRecord] {
-        state.withLock { Array($0.projection.open.values) }
-    }
-
     /// An open order of the account, if the history has seen it.
     func openOrder(_ id: UInt64, account: UInt32) -> OrderRecord? {
         state.withLock { s in
             guard let record = s.projection.open[id], record.order.account.rawValue == account else { return nil }
             return record
         }
-    }
-
-    /// Fills, cash movements and securities transfers, in Alpaca's activity shape.
-    static func activities(_ published: Published) -> [Activity] {
-        let time = API.time(published.command.time)
-        let stamp = "\(published.command.time.nanos)::\(published.command.sequence)"
-        var result: [Activity] = []
-        for (i, event) in published.events.enumerated() {
-            let id = "\(stamp)::\(i)"
-            switch event {
-            case .trade(let t):
-                for (account, order, side, leaves) in [
-                    (t.makerAccount, t.makerOrderID, t.takerSide.opposite, t.makerLeaves),
-                    (t.takerAccount, t.takerOrderID, t.takerSide, t.takerLeaves),
-                ] {
-                    let fields: [(String, String)] = [
-                        ("id", id + (order == t.takerOrderID ? "::t" : "::m")), ("activity_type", "FILL"), ("transaction_time", time),
-                        ("type", leaves.shares == 0 ? "fill" : "partial_fill"), ("price", API.decimal(t.price)),
-                        ("qty", String(t.quantity.shares)), ("side", side == .buy ? "buy" : "sell"), ("symbol", t.symbol.description),
-                        ("leaves_qty", String(leaves.shares)), ("order_id", String(order.rawValue)),
-                        ("fee", API.decimal(order == t.takerOrderID ? t.takerFee : t.makerFee)),
-                    ]
-                    result.append(Activity(id: fields[0].1, account: account.rawValue, json: object(fields)))
-                }
-            case .cashDeposited(let account, let amount), .cashWithdrawn(let account, let amount):
-                let deposit = if case .cashDeposited = event { true } else { false }
-                result.append(Activity(id: id, account: account.rawValue, json: object([
-                    ("id", id), ("activity_type", deposit ? "CSD" : "CSW"), ("date", String(time.prefix(10))),
-                    ("transaction_time", time), ("net_amount", API.decimal(Money(units: deposit ? amount.units : -amount.units))),
-                ])))
-            case .securitiesTransferredIn(let account, let symbol, let qty, _), .securitiesTransferredOut(let account, let symbol, let qty):
-                let incoming = if case .securitiesTransferredIn = event { true } else { false }
-                result.append(Activity(id: id, account: account.rawValue, json: object([
-                    ("id", id), ("activity_type", "JNLS"), ("date", String(time.prefix(10))), ("transaction_time", time),
-                    ("symbol", symbol.description), ("qty", String(incoming ? qty.shares : -qty.shares)),
-                ])))
-            default:
-                break
-            }
-        }
-        return result
-    }
-
-    private static func object(_ fields: [(String, String)]) -> String {
-        "{" + fields.map { API.quoted($0.0) + ":" + API.quoted($0.1) }.joined(separator: ",") + "}"
     }
 }

@@ -216,7 +216,7 @@ final class ReadModels: Sendable {
                 break
             }
         }
-        for activity in OrderHistory.activities(published) {
+        for activity in activities(published) {
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO activities (id, account, json, sequence) VALUES (?, ?, ?, ?)")
                 .execute(arguments: [activity.id, Int64(activity.account), activity.json, sequence])
         }
@@ -270,6 +270,57 @@ final class ReadModels: Sendable {
             INSERT OR REPLACE INTO bars (symbol, start, open, high, low, close, volume, trades, notional) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [symbol.description, bar.start, bar.open, bar.high, bar.low, bar.close, bar.volume, bar.trades,
                                      String(bar.notional)])
+    }
+
+    struct Activity: Sendable {
+        var id: String
+        var account: UInt32
+        var json: String
+    }
+
+    /// Fills, cash movements and securities transfers, in Alpaca's activity shape.
+    static func activities(_ published: Published) -> [Activity] {
+        let time = API.time(published.command.time)
+        let stamp = "\(published.command.time.nanos)::\(published.command.sequence)"
+        var result: [Activity] = []
+        for (i, event) in published.events.enumerated() {
+            let id = "\(stamp)::\(i)"
+            switch event {
+            case .trade(let t):
+                for (account, order, side, leaves) in [
+                    (t.makerAccount, t.makerOrderID, t.takerSide.opposite, t.makerLeaves),
+                    (t.takerAccount, t.takerOrderID, t.takerSide, t.takerLeaves),
+                ] {
+                    let fields: [(String, String)] = [
+                        ("id", id + (order == t.takerOrderID ? "::t" : "::m")), ("activity_type", "FILL"), ("transaction_time", time),
+                        ("type", leaves.shares == 0 ? "fill" : "partial_fill"), ("price", API.decimal(t.price)),
+                        ("qty", String(t.quantity.shares)), ("side", side == .buy ? "buy" : "sell"), ("symbol", t.symbol.description),
+                        ("leaves_qty", String(leaves.shares)), ("order_id", String(order.rawValue)),
+                        ("fee", API.decimal(order == t.takerOrderID ? t.takerFee : t.makerFee)),
+                    ]
+                    result.append(Activity(id: fields[0].1, account: account.rawValue, json: object(fields)))
+                }
+            case .cashDeposited(let account, let amount), .cashWithdrawn(let account, let amount):
+                let deposit = if case .cashDeposited = event { true } else { false }
+                result.append(Activity(id: id, account: account.rawValue, json: object([
+                    ("id", id), ("activity_type", deposit ? "CSD" : "CSW"), ("date", String(time.prefix(10))),
+                    ("transaction_time", time), ("net_amount", API.decimal(Money(units: deposit ? amount.units : -amount.units))),
+                ])))
+            case .securitiesTransferredIn(let account, let symbol, let qty, _), .securitiesTransferredOut(let account, let symbol, let qty):
+                let incoming = if case .securitiesTransferredIn = event { true } else { false }
+                result.append(Activity(id: id, account: account.rawValue, json: object([
+                    ("id", id), ("activity_type", "JNLS"), ("date", String(time.prefix(10))), ("transaction_time", time),
+                    ("symbol", symbol.description), ("qty", String(incoming ? qty.shares : -qty.shares)),
+                ])))
+            default:
+                break
+            }
+        }
+        return result
+    }
+
+    private static func object(_ fields: [(String, String)]) -> String {
+        "{" + fields.map { API.quoted($0.0) + ":" + API.quoted($0.1) }.joined(separator: ",") + "}"
     }
 
     // MARK: Reading
