@@ -500,6 +500,43 @@ struct ServerTests {
         await #expect(throws: ServerError.self) { _ = try await DataDirectory(path: directory).open() }
     }
 
+    @Test("an order reaches each of Alpaca's statuses: new, partially_filled, filled, canceled, replaced, expired, rejected")
+    func everyStatus() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await Running(directory: directory)
+        let buyer = server.key(account: 1), seller = server.key(account: 3), admin = server.key(account: 3, role: .admin)
+        func status(_ id: String) async throws -> String? {
+            (try await server.send("GET", "/v2/orders/\(id)", as: buyer).1 as? [String: Any])?["status"] as? String
+        }
+        let (_, resting) = try await server.order(buyer, #""symbol":"AAPL","qty":"10","side":"buy","type":"limit","time_in_force":"gtc","limit_price":"189.00""#)
+        let restingID = resting["id"] as? String ?? ""
+        #expect(resting["status"] as? String == "new")
+        _ = try await server.order(seller, #""symbol":"AAPL","qty":"4","side":"sell","type":"limit","time_in_force":"ioc","limit_price":"189.00""#)
+        #expect(try await status(restingID) == "partially_filled")
+        _ = try await server.order(seller, #""symbol":"AAPL","qty":"6","side":"sell","type":"limit","time_in_force":"ioc","limit_price":"189.00""#)
+        let filled = try await server.eventually("/v2/orders/\(restingID)", as: buyer) { ($0 as? [String: Any])?["status"] as? String == "filled" }
+        #expect((filled as? [String: Any])?["filled_qty"] as? String == "10")
+
+        let (_, cancelled) = try await server.order(buyer, #""symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"gtc","limit_price":"180.00""#)
+        _ = try await server.send("DELETE", "/v2/orders/\(cancelled["id"] as? String ?? "")", as: buyer)
+        let (_, replaced) = try await server.order(buyer, #""symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"gtc","limit_price":"181.00""#)
+        _ = try await server.send("PATCH", "/v2/orders/\(replaced["id"] as? String ?? "")", as: buyer, body: #"{"qty":"2"}"#)
+        _ = try await server.order(buyer, #""symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":"182.00""#)
+        let (rejected, _) = try await server.order(buyer, #""symbol":"AAPL","qty":"100000","side":"buy","type":"limit","time_in_force":"day","limit_price":"189.00""#)
+        #expect(rejected == 403)
+        // The close expires the DAY order; the GTC replacement stays open.
+        let (closed, _) = try await server.send("POST", "/v1/admin/symbols/AAPL/state", as: admin, body: #"{"state":"closed"}"#)
+        #expect(closed == 200)
+        let all = try await server.eventually("/v2/orders?status=all", as: buyer) { ($0 as? [Any])?.count == 7 }
+        let statuses = Set((all as? [[String: Any]] ?? []).compactMap { $0["status"] as? String })
+        #expect(statuses == ["filled", "canceled", "replaced", "new", "expired", "rejected"])
+        // partially_filled was seen above; the filled order passed through it, as its fills show.
+        let (_, activities) = try await server.send("GET", "/v2/account/activities", as: buyer)
+        #expect((activities as? [[String: Any]])?.filter { $0["activity_type"] as? String == "FILL" }.map { $0["type"] as? String } == ["fill", "partial_fill"])
+        await server.stop()
+    }
+
     @Test("a key signs in for a bearer token that acts as the key until signed out; a wrong secret gets none")
     func sessions() async throws {
         let directory = makeTemporaryDirectory("bourse-server")
