@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "BourseJournal", targets: ["BourseJournal"]),
         .library(name: "BourseNode", targets: ["BourseNode"]),
         .library(name: "BourseServer", targets: ["BourseServer"]),
+        .library(name: "BourseMarketData", targets: ["BourseMarketData"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -31,6 +32,8 @@ let package = Package(
         .target(name: "BourseEngine", dependencies: ["BourseCore", "CBourseSupport"]),
         .target(name: "BourseJournal", dependencies: ["BourseCore", "BourseEngine"]),
         .target(name: "BourseNode", dependencies: ["BourseCore", "BourseEngine", "BourseJournal"]),
+        // Market data from other venues' feeds (ITCH), pure: bytes in, values out.
+        .target(name: "BourseMarketData", dependencies: ["BourseCore"]),
         // HTTP gateway: Alpaca-shaped REST over the sequencer, API keys, the data directory.
         .target(
             name: "BourseServer",
@@ -50,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "bourse",
             dependencies: [
-                "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseServer",
+                "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseServer", "BourseMarketData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -62,6 +65,7 @@ let package = Package(
         // Seeded command streams, the reference venue and the quantity ledger, shared by the tests.
         .target(name: "BourseTestSupport", dependencies: ["BourseCore", "BourseEngine"], path: "Tests/BourseTestSupport"),
         .testTarget(name: "BourseCoreTests", dependencies: ["BourseCore"]),
+        .testTarget(name: "BourseMarketDataTests", dependencies: ["BourseCore", "BourseMarketData"]),
         .testTarget(name: "BourseEngineTests", dependencies: ["BourseCore", "BourseEngine", "BourseTestSupport"]),
         .testTarget(name: "BourseJournalTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseTestSupport"]),
         .testTarget(name: "BourseServerTests", dependencies: [
