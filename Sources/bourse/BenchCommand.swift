@@ -40,8 +40,14 @@ struct Bench: ParsableCommand {
     @Option(help: "Orders come from this many funded accounts and pass risk and the ledger (0: matching alone). The engine-alone run then also times matching alone on the same commands, alternating, and reports the ratio.")
     var accounts = 0
 
+    @Option(help: "Measure ITCH 5.0 decoding and book building over this many generated messages instead.")
+    var itch: Int?
+    @Option(help: "Measure ITCH 5.0 decoding and book building over this file of length-prefixed messages instead.")
+    var itchFile: String?
+
     func run() throws {
         if let orders = restart { return try measureRestart(orders: orders) }
+        if itch != nil || itchFile != nil { return try measureITCH() }
         var setup: [Command]
         var measured: [Command]
         var mixJSON = "null"

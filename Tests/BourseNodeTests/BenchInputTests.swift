@@ -1,5 +1,6 @@
 @testable import bourse
 import BourseCore
+import BourseMarketData
 import Testing
 
 @Suite("bench order files")
@@ -40,5 +41,21 @@ struct BenchInputTests {
     func malformed(line: String, message: String) {
         #expect(throws: OrderFile.ParseError.self) { try OrderFile(text: line) }
         do { _ = try OrderFile(text: line) } catch { #expect(error.description == message) }
+    }
+
+    @Test("the benchmark's generated ITCH day decodes whole and builds books without an anomaly")
+    func itchDay() throws {
+        let file = ITCHDay.generate(messages: 50_000, seed: 3)
+        var books = ITCHBooks()
+        var count = 0
+        try file.withUnsafeBytes { b in
+            try ITCH.forEachMessage(in: b) { message in
+                books.apply(message)
+                count += 1
+            }
+        }
+        #expect(count == 50_000)
+        #expect(books.anomalies == 0 && books.orderCount > 1_000)
+        #expect(ITCHDay.generate(messages: 50_000, seed: 3) == file)
     }
 }
