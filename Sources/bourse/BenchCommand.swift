@@ -45,8 +45,12 @@ struct Bench: ParsableCommand {
     @Option(help: "Measure ITCH 5.0 decoding and book building over this file of length-prefixed messages instead.")
     var itchFile: String?
 
+    @Option(help: "Measure NBBO recomputation over this many generated venue quote updates instead.")
+    var nbbo: Int?
+
     func run() throws {
         if let orders = restart { return try measureRestart(orders: orders) }
+        if let updates = nbbo { return measureNBBO(updates: updates) }
         if itch != nil || itchFile != nil { return try measureITCH() }
         var setup: [Command]
         var measured: [Command]

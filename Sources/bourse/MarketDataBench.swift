@@ -42,6 +42,40 @@ extension Bench {
     }
 }
 
+extension Bench {
+    /// NBBO recomputation: pre-generated top-of-book updates from 8 venues over 100 symbols, applied
+    /// `runs` times; the median rate reported.
+    func measureNBBO(updates count: Int) {
+        var rng = SplitMix64(seed: seed)
+        let venues = 8, symbols = 100
+        var updates: [(venue: Int, symbol: Int, bid: Int64, bidSize: Int64, ask: Int64, askSize: Int64)] = []
+        updates.reserveCapacity(count)
+        for _ in 0..<count {
+            let mid = 1_000_000 + Int64(rng.next() % 200) * 100
+            let spread = Int64(1 + rng.next() % 5) * 100
+            updates.append((Int(rng.next() % UInt64(venues)), Int(rng.next() % UInt64(symbols)), mid - spread,
+                            Int64(100 * (1 + rng.next() % 5)), mid + spread, Int64(100 * (1 + rng.next() % 5))))
+        }
+        var rates: [Double] = []
+        var changed = 0
+        for _ in 0..<runs {
+            var nbbo = NBBO(symbols: symbols)
+            var sequences = [UInt64](repeating: 0, count: venues)
+            changed = 0
+            let start = DispatchTime.now().uptimeNanoseconds
+            for u in updates {
+                sequences[u.venue] += 1
+                if case .changed = nbbo.update(venue: u.venue, symbol: u.symbol, bid: (u.bid, u.bidSize), ask: (u.ask, u.askSize),
+                                               sequence: sequences[u.venue]) {
+                    changed += 1
+                }
+            }
+            rates.append(Double(count) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+        }
+        print(#"{"mode":"nbbo","venues":\#(venues),"symbols":\#(symbols),"updates":\#(count),"runs":\#(runs),"updates_per_sec":\#(Int(median(rates))),"nbbo_changes":\#(changed)}"#)
+    }
+}
+
 /// A synthetic trading day in ITCH 5.0: a directory of 100 stocks, then adds, executions, cancels,
 /// deletes, replaces and trades in roughly the proportions of a NASDAQ day, keeping about 100,000 orders open.
 enum ITCHDay {
