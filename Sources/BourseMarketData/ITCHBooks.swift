@@ -9,33 +9,39 @@ public struct ITCHBooks {
     /// One stock's book: shares at each price, per side.
     public struct Book {
         public var stock: ITCH.Stock
-        var bids: [UInt32: Int64] = [:]
-        var asks: [UInt32: Int64] = [:]
+        /// Shares by price, per side; keys are price + 1 (the table's keys are nonzero).
+        var bids = OpenTable<Int64>(capacity: 64)
+        var asks = OpenTable<Int64>(capacity: 64)
+
+        init(stock: ITCH.Stock) { self.stock = stock }
 
         /// Price levels of a side, best first: price in 1/10,000 dollar and shares.
         public func levels(_ side: Side) -> [(price: UInt32, shares: Int64)] {
-            let levels = side == .buy ? bids : asks
-            return levels.map { ($0.key, $0.value) }.sorted { side == .buy ? $0.price > $1.price : $0.price < $1.price }
+            let levels = (side == .buy ? bids : asks).entries.map { (price: UInt32($0.key - 1), shares: $0.value) }
+            return levels.sorted { side == .buy ? $0.price > $1.price : $0.price < $1.price }
         }
 
-        public var bestBid: (price: UInt32, shares: Int64)? { bids.max { $0.key < $1.key }.map { ($0.key, $0.value) } }
-        public var bestAsk: (price: UInt32, shares: Int64)? { asks.min { $0.key < $1.key }.map { ($0.key, $0.value) } }
+        public var bestBid: (price: UInt32, shares: Int64)? { levels(.buy).first }
+        public var bestAsk: (price: UInt32, shares: Int64)? { levels(.sell).first }
 
         mutating func change(_ side: UInt8, _ price: UInt32, by shares: Int64) {
-            if side == 0 {
-                let now = bids[price, default: 0] + shares
-                bids[price] = now == 0 ? nil : now
-            } else {
-                let now = asks[price, default: 0] + shares
-                asks[price] = now == 0 ? nil : now
+            let key = UInt64(price) + 1
+            if side == 0 { Self.change(&bids, key, shares) } else { Self.change(&asks, key, shares) }
+        }
+
+        private static func change(_ levels: inout OpenTable<Int64>, _ key: UInt64, _ shares: Int64) {
+            guard let now = levels[key].map({ $0 + shares }) else {
+                _ = levels.insert(key, shares)
+                return
             }
+            if now == 0 { _ = levels.remove(key) } else { levels.update(key) { $0 = now } }
         }
     }
 
     /// The books by stock locate code.
     public private(set) var books: [Book?] = Array(repeating: nil, count: 1 << 16)
     public private(set) var anomalies = 0
-    private var orders = OrderTable(capacity: 1 << 16)
+    private var orders = OpenTable<Order>(capacity: 1 << 16)
 
     public init() {}
 
@@ -47,13 +53,20 @@ public struct ITCHBooks {
         books.lazy.compactMap { $0 }.first { $0.stock == stock }
     }
 
+    struct Order {
+        var price: UInt32
+        var shares: UInt32
+        var locate: UInt16
+        var side: UInt8
+    }
+
     public mutating func apply(_ message: ITCH.Message) {
         switch message {
         case .stockDirectory(let h, let d):
             if books[Int(h.locate)] == nil { books[Int(h.locate)] = Book(stock: d.stock) }
         case .addOrder(let h, let a):
             let side: UInt8 = a.side == .buy ? 0 : 1
-            guard orders.insert(a.reference, OrderTable.Order(price: a.price, shares: a.shares, locate: h.locate, side: side)) else {
+            guard orders.insert(a.reference, Order(price: a.price, shares: a.shares, locate: h.locate, side: side)) else {
                 anomalies += 1
                 return
             }
@@ -70,7 +83,7 @@ public struct ITCHBooks {
                 return
             }
             books[Int(old.locate)]!.change(old.side, old.price, by: -Int64(old.shares))
-            guard orders.insert(new, OrderTable.Order(price: price, shares: shares, locate: old.locate, side: old.side)) else {
+            guard orders.insert(new, Order(price: price, shares: shares, locate: old.locate, side: old.side)) else {
                 anomalies += 1
                 return
             }
@@ -82,7 +95,7 @@ public struct ITCHBooks {
 
     /// Takes shares off an order (all of them when nil), and the order off the books when none are left.
     private mutating func reduce(_ reference: UInt64, by shares: UInt32?) {
-        guard let order = orders.find(reference) else {
+        guard let order = orders[reference] else {
             anomalies += 1
             return
         }
@@ -97,23 +110,17 @@ public struct ITCHBooks {
     }
 }
 
-/// Open orders by reference number in one open-addressing table (linear probing, backward-shift
-/// deletion, Fibonacci hashing), each slot holding the order itself so that a lookup is one cache line.
-struct OrderTable {
-    struct Order {
-        var price: UInt32
-        var shares: UInt32
-        var locate: UInt16
-        var side: UInt8
-    }
-
+/// A map from nonzero UInt64 keys to values in one open-addressing table (linear probing, backward-shift
+/// deletion, Fibonacci hashing), each slot holding its value so that a lookup is one cache line. Unlike
+/// `Dictionary` it hashes with a multiply rather than SipHash, which is most of the cost of a book update.
+struct OpenTable<Value> {
     private struct Slot {
-        /// 0 marks an empty slot; ITCH reference numbers start at 1.
-        var reference: UInt64
-        var order: Order
+        /// 0 marks an empty slot.
+        var key: UInt64
+        var value: Value
     }
 
-    private var slots: [Slot]
+    private var slots: [Slot?]
     private var mask: Int
     private var shift: UInt64
     private(set) var count = 0
@@ -121,69 +128,70 @@ struct OrderTable {
     init(capacity: Int) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
-        slots = Array(repeating: Slot(reference: 0, order: Order(price: 0, shares: 0, locate: 0, side: 0)), count: size)
+        slots = Array(repeating: nil, count: size)
         mask = size - 1
         shift = UInt64(64 - size.trailingZeroBitCount)
     }
 
-    @inline(__always) private func home(_ reference: UInt64) -> Int {
-        Int(truncatingIfNeeded: (reference &* 0x9E37_79B9_7F4A_7C15) >> shift)
+    @inline(__always) private func home(_ key: UInt64) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
     }
 
-    @inline(__always) private func index(of reference: UInt64) -> Int? {
-        var i = home(reference)
-        while true {
-            let slot = slots[i].reference
-            if slot == 0 { return nil }
-            if slot == reference { return i }
+    @inline(__always) private func index(of key: UInt64) -> Int? {
+        var i = home(key)
+        while let slot = slots[i] {
+            if slot.key == key { return i }
             i = (i + 1) & mask
         }
+        return nil
     }
 
-    func find(_ reference: UInt64) -> Order? { index(of: reference).map { slots[$0].order } }
+    subscript(key: UInt64) -> Value? { index(of: key).map { slots[$0]!.value } }
 
-    mutating func update(_ reference: UInt64, _ body: (inout Order) -> Void) {
-        if let i = index(of: reference) { body(&slots[i].order) }
+    mutating func update(_ key: UInt64, _ body: (inout Value) -> Void) {
+        if let i = index(of: key) { body(&slots[i]!.value) }
     }
 
-    /// False when the reference is 0 or already held.
-    mutating func insert(_ reference: UInt64, _ order: Order) -> Bool {
-        guard reference != 0 else { return false }
+    /// False when the key is 0 or already held.
+    mutating func insert(_ key: UInt64, _ value: Value) -> Bool {
+        guard key != 0 else { return false }
         if (count + 1) * 2 > mask + 1 { grow() }
-        var i = home(reference)
-        while slots[i].reference != 0 {
-            if slots[i].reference == reference { return false }
+        var i = home(key)
+        while let slot = slots[i] {
+            if slot.key == key { return false }
             i = (i + 1) & mask
         }
-        slots[i] = Slot(reference: reference, order: order)
+        slots[i] = Slot(key: key, value: value)
         count += 1
         return true
     }
 
-    mutating func remove(_ reference: UInt64) -> Order? {
-        guard var hole = index(of: reference) else { return nil }
-        let removed = slots[hole].order
+    mutating func remove(_ key: UInt64) -> Value? {
+        guard var hole = index(of: key) else { return nil }
+        let removed = slots[hole]!.value
         var j = (hole + 1) & mask
-        while slots[j].reference != 0 {
-            let distanceFromHome = (j - home(slots[j].reference)) & mask
-            if distanceFromHome >= (j - hole) & mask {
-                slots[hole] = slots[j]
+        while let slot = slots[j] {
+            if (j - home(slot.key)) & mask >= (j - hole) & mask {
+                slots[hole] = slot
                 hole = j
             }
             j = (j + 1) & mask
         }
-        slots[hole].reference = 0
+        slots[hole] = nil
         count -= 1
         return removed
     }
 
+    /// Every key and value, in no particular order.
+    var entries: [(key: UInt64, value: Value)] { slots.compactMap { $0.map { ($0.key, $0.value) } } }
+
     private mutating func grow() {
         let old = slots
         let size = (mask + 1) * 2
-        slots = Array(repeating: Slot(reference: 0, order: Order(price: 0, shares: 0, locate: 0, side: 0)), count: size)
+        slots = Array(repeating: nil, count: size)
         mask = size - 1
         shift = UInt64(64 - size.trailingZeroBitCount)
         count = 0
-        for slot in old where slot.reference != 0 { _ = insert(slot.reference, slot.order) }
+        for case let slot? in old { _ = insert(slot.key, slot.value) }
     }
 }
