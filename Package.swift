@@ -34,6 +34,12 @@ let package = Package(
         .target(name: "BourseNode", dependencies: ["BourseCore", "BourseEngine", "BourseJournal"]),
         // Market data from other venues' feeds (ITCH), pure: bytes in, values out.
         .target(name: "BourseMarketData", dependencies: ["BourseCore"]),
+        // Feeds over the network: the venue simulator and the feed handler (SoupBinTCP on SwiftNIO).
+        .target(name: "BourseFeeds", dependencies: [
+            "BourseCore", "BourseMarketData",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         // HTTP gateway: Alpaca-shaped REST over the sequencer, API keys, the data directory.
         .target(
             name: "BourseServer",
@@ -65,7 +71,7 @@ let package = Package(
         // Seeded command streams, the reference venue and the quantity ledger, shared by the tests.
         .target(name: "BourseTestSupport", dependencies: ["BourseCore", "BourseEngine"], path: "Tests/BourseTestSupport"),
         .testTarget(name: "BourseCoreTests", dependencies: ["BourseCore"]),
-        .testTarget(name: "BourseMarketDataTests", dependencies: ["BourseCore", "BourseMarketData"]),
+        .testTarget(name: "BourseMarketDataTests", dependencies: ["BourseCore", "BourseMarketData", "BourseFeeds"]),
         .testTarget(name: "BourseEngineTests", dependencies: ["BourseCore", "BourseEngine", "BourseTestSupport"]),
         .testTarget(name: "BourseJournalTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseTestSupport"]),
         .testTarget(name: "BourseServerTests", dependencies: [

@@ -60,44 +60,49 @@ public struct ITCHBooks {
         var side: UInt8
     }
 
-    public mutating func apply(_ message: ITCH.Message) {
+    /// Applies a message; returns the locate code of the book it changed, if it changed one.
+    @discardableResult
+    public mutating func apply(_ message: ITCH.Message) -> UInt16? {
         switch message {
         case .stockDirectory(let h, let d):
             if books[Int(h.locate)] == nil { books[Int(h.locate)] = Book(stock: d.stock) }
+            return nil
         case .addOrder(let h, let a):
             let side: UInt8 = a.side == .buy ? 0 : 1
             guard orders.insert(a.reference, Order(price: a.price, shares: a.shares, locate: h.locate, side: side)) else {
                 anomalies += 1
-                return
+                return nil
             }
             if books[Int(h.locate)] == nil { books[Int(h.locate)] = Book(stock: a.stock) }
             books[Int(h.locate)]!.change(side, a.price, by: Int64(a.shares))
+            return h.locate
         case .orderExecuted(_, let reference, let shares, _), .orderExecutedWithPrice(_, let reference, let shares, _, _, _),
              .orderCancel(_, let reference, let shares):
-            reduce(reference, by: shares)
+            return reduce(reference, by: shares)
         case .orderDelete(_, let reference):
-            reduce(reference, by: nil)
+            return reduce(reference, by: nil)
         case .orderReplace(_, let original, let new, let shares, let price):
             guard let old = orders.remove(original) else {
                 anomalies += 1
-                return
+                return nil
             }
             books[Int(old.locate)]!.change(old.side, old.price, by: -Int64(old.shares))
             guard orders.insert(new, Order(price: price, shares: shares, locate: old.locate, side: old.side)) else {
                 anomalies += 1
-                return
+                return old.locate
             }
             books[Int(old.locate)]!.change(old.side, price, by: Int64(shares))
+            return old.locate
         default:
-            break
+            return nil
         }
     }
 
     /// Takes shares off an order (all of them when nil), and the order off the books when none are left.
-    private mutating func reduce(_ reference: UInt64, by shares: UInt32?) {
+    private mutating func reduce(_ reference: UInt64, by shares: UInt32?) -> UInt16? {
         guard let order = orders[reference] else {
             anomalies += 1
-            return
+            return nil
         }
         let taken = min(shares ?? order.shares, order.shares)
         if let shares, shares > order.shares { anomalies += 1 }
@@ -107,6 +112,7 @@ public struct ITCHBooks {
         } else {
             orders.update(reference) { $0.shares -= taken }
         }
+        return order.locate
     }
 }
 

@@ -1,0 +1,151 @@
+import BourseCore
+import BourseMarketData
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// Follows venues' ITCH feeds over SoupBinTCP: one connection each, logged in with the sequence number
+/// of the next message it needs, so a reconnection resumes without a gap. Each venue's messages build its
+/// books; each change to a book's top updates the NBBO across the venues. A venue whose connection drops
+/// is stale (out of the NBBO) until it has logged in again and caught up, then its quotes count again.
+public final class FeedHandler: Sendable {
+    public struct Venue: Sendable {
+        public var name: String
+        public var host: String
+        public var port: Int
+        public var username: String
+        public var password: String
+        public init(name: String, host: String = "127.0.0.1", port: Int, username: String = "bourse", password: String = "secret") {
+            self.name = name
+            self.host = host
+            self.port = port
+            self.username = username
+            self.password = password
+        }
+    }
+
+    private struct State {
+        var nbbo: NBBO
+        var books: [ITCHBooks]
+        /// Feed messages applied per venue: the next one's sequence number is this plus one.
+        var received: [Int]
+        /// The NBBO's per-venue update counter (its own sequence, contiguous while connected).
+        var updates: [UInt64]
+        var live: [Bool]
+        var symbols: [UInt64: Int]
+        var failures: [String?]
+    }
+
+    public let venues: [Venue]
+    public let stocks: [ITCH.Stock]
+    private let state: Mutex<State>
+
+    public init(venues: [Venue], stocks: [ITCH.Stock]) {
+        precondition(venues.count <= NBBO.venuesMax)
+        self.venues = venues
+        self.stocks = stocks
+        state = Mutex(State(nbbo: NBBO(symbols: stocks.count), books: venues.map { _ in ITCHBooks() },
+                            received: Array(repeating: 0, count: venues.count), updates: Array(repeating: 0, count: venues.count),
+                            live: Array(repeating: false, count: venues.count),
+                            symbols: Dictionary(uniqueKeysWithValues: stocks.enumerated().map { ($0.element.raw, $0.offset) }),
+                            failures: Array(repeating: nil, count: venues.count)))
+    }
+
+    /// The NBBO of a stock now.
+    public func best(_ stock: ITCH.Stock) -> NBBO.Best? {
+        state.withLock { s in s.symbols[stock.raw].map { s.nbbo.best[$0] } }
+    }
+
+    public func received(_ venue: Int) -> Int { state.withLock { $0.received[venue] } }
+    public func isStale(_ venue: Int) -> Bool { state.withLock { $0.nbbo.stale[venue] } }
+    public func isLive(_ venue: Int) -> Bool { state.withLock { $0.live[venue] } }
+    /// Why the last connection to the venue ended, if it did.
+    public func failure(_ venue: Int) -> String? { state.withLock { $0.failures[venue] } }
+
+    /// Follows every venue until cancelled, reconnecting a dropped one after `retry`.
+    public func run(retry: Duration = .milliseconds(100)) async {
+        await withDiscardingTaskGroup { group in
+            for venue in venues.indices {
+                group.addTask { await self.follow(venue, retry: retry) }
+            }
+        }
+    }
+
+    private func follow(_ venue: Int, retry: Duration) async {
+        while !Task.isCancelled {
+            do {
+                try await connect(venue)
+                state.withLock { $0.failures[venue] = "the venue ended its session" }
+            } catch {
+                state.withLock { $0.failures[venue] = "\(error)" }
+            }
+            state.withLock { s in
+                if s.live[venue] {
+                    s.live[venue] = false
+                    _ = s.nbbo.markStale(venue)
+                }
+            }
+            try? await Task.sleep(for: retry)
+        }
+    }
+
+    private func connect(_ venue: Int) async throws {
+        let v = venues[venue]
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: v.host, port: v.port) { channel in
+                channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+            }
+        try await withTaskCancellationHandler {
+            try await channel.executeThenClose { inbound, outbound in
+                let next = UInt64(state.withLock { $0.received[venue] } + 1)
+                try await outbound.write(ByteBuffer(bytes: SoupBinTCP.encode(.loginRequest(username: v.username, password: v.password, session: "",
+                                                                                           sequence: next))))
+                var decoder = SoupBinTCP.Decoder()
+                for try await bytes in inbound {
+                    for packet in try decoder.feed(bytes.readableBytesView) {
+                        switch packet {
+                        case .loginAccepted(_, let sequence):
+                            guard sequence == next else { throw FramingError(offset: 0, reason: "the venue resumed at \(sequence), not \(next)") }
+                            recover(venue)
+                        case .loginRejected(let reason):
+                            throw FramingError(offset: 0, reason: "login rejected (\(Character(Unicode.Scalar(reason))))")
+                        case .sequencedData(let bytes):
+                            let message = try bytes.withUnsafeBytes { b throws(ITCH.DecodeError) in try ITCH.decode(b) }
+                            apply(message, venue: venue)
+                        case .endOfSession:
+                            return
+                        default:
+                            break
+                        }
+                    }
+                }
+            }
+        } onCancel: {
+            channel.channel.close(promise: nil)
+        }
+    }
+
+    /// Logged in and resuming with nothing missed: the venue's books are whole again, so its tops count.
+    private func recover(_ venue: Int) {
+        state.withLock { s in
+            var quotes: [(symbol: Int, bid: (price: Int64, size: Int64)?, ask: (price: Int64, size: Int64)?)] = []
+            for case let book? in s.books[venue].books {
+                guard let symbol = s.symbols[book.stock.raw] else { continue }
+                quotes.append((symbol, book.bestBid.map { (Int64($0.price), $0.shares) }, book.bestAsk.map { (Int64($0.price), $0.shares) }))
+            }
+            _ = s.nbbo.recovered(venue, quotes: quotes, sequence: s.updates[venue])
+            s.live[venue] = true
+        }
+    }
+
+    private func apply(_ message: ITCH.Message, venue: Int) {
+        state.withLock { s in
+            s.received[venue] += 1
+            guard let locate = s.books[venue].apply(message), let book = s.books[venue].books[Int(locate)],
+                  let symbol = s.symbols[book.stock.raw] else { return }
+            s.updates[venue] += 1
+            s.nbbo.update(venue: venue, symbol: symbol, bid: book.bestBid.map { (Int64($0.price), $0.shares) },
+                          ask: book.bestAsk.map { (Int64($0.price), $0.shares) }, sequence: s.updates[venue])
+        }
+    }
+}
