@@ -44,7 +44,7 @@ let package = Package(
         .target(
             name: "BourseServer",
             dependencies: [
-                "BourseCore", "BourseEngine", "BourseJournal", "BourseNode",
+                "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseMarketData", "BourseFeeds",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -71,11 +71,11 @@ let package = Package(
         // Seeded command streams, the reference venue and the quantity ledger, shared by the tests.
         .target(name: "BourseTestSupport", dependencies: ["BourseCore", "BourseEngine"], path: "Tests/BourseTestSupport"),
         .testTarget(name: "BourseCoreTests", dependencies: ["BourseCore"]),
-        .testTarget(name: "BourseMarketDataTests", dependencies: ["BourseCore", "BourseMarketData", "BourseFeeds"]),
+        .testTarget(name: "BourseMarketDataTests", dependencies: ["BourseCore", "BourseMarketData", "BourseFeeds", "BourseTestSupport"]),
         .testTarget(name: "BourseEngineTests", dependencies: ["BourseCore", "BourseEngine", "BourseTestSupport"]),
         .testTarget(name: "BourseJournalTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseTestSupport"]),
         .testTarget(name: "BourseServerTests", dependencies: [
-            "BourseCore", "BourseServer", "BourseTestSupport",
+            "BourseCore", "BourseServer", "BourseTestSupport", "BourseFeeds", "BourseMarketData",
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -34,21 +34,43 @@ public final class FeedHandler: Sendable {
         var live: [Bool]
         var symbols: [UInt64: Int]
         var failures: [String?]
+        /// Updates of the home venue's own quotes, counted like a feed's.
+        var ownUpdates: UInt64 = 0
     }
 
     public let venues: [Venue]
     public let stocks: [ITCH.Stock]
     private let state: Mutex<State>
+    /// Told of each change to a stock's NBBO, outside the handler's lock.
+    private let onChange: @Sendable (ITCH.Stock, NBBO.Best) -> Void
+    /// The venue number of the home venue's own quotes: the one after the feeds'.
+    public var ownVenue: Int { venues.count }
 
-    public init(venues: [Venue], stocks: [ITCH.Stock]) {
-        precondition(venues.count <= NBBO.venuesMax)
+    /// Follows `venues`; the home venue (Bourse's own book) quotes through `ownQuote` as one more venue.
+    public init(venues: [Venue], stocks: [ITCH.Stock], onChange: @escaping @Sendable (ITCH.Stock, NBBO.Best) -> Void = { _, _ in }) {
+        precondition(venues.count < NBBO.venuesMax)
         self.venues = venues
         self.stocks = stocks
+        self.onChange = onChange
         state = Mutex(State(nbbo: NBBO(symbols: stocks.count), books: venues.map { _ in ITCHBooks() },
                             received: Array(repeating: 0, count: venues.count), updates: Array(repeating: 0, count: venues.count),
                             live: Array(repeating: false, count: venues.count),
                             symbols: Dictionary(uniqueKeysWithValues: stocks.enumerated().map { ($0.element.raw, $0.offset) }),
                             failures: Array(repeating: nil, count: venues.count)))
+    }
+
+    /// The venue's name: a feed's, or `own` for the home venue.
+    public func name(of venue: Int, own: String) -> String { venue < venues.count ? venues[venue].name : own }
+
+    /// The home venue's new top of book for a stock.
+    public func ownQuote(_ stock: ITCH.Stock, bid: (price: Int64, size: Int64)?, ask: (price: Int64, size: Int64)?) {
+        let changed: NBBO.Best? = state.withLock { s in
+            guard let symbol = s.symbols[stock.raw] else { return nil }
+            s.ownUpdates += 1
+            if case .changed(let best) = s.nbbo.update(venue: ownVenue, symbol: symbol, bid: bid, ask: ask, sequence: s.ownUpdates) { return best }
+            return nil
+        }
+        if let changed { onChange(stock, changed) }
     }
 
     /// The NBBO of a stock now.
@@ -79,12 +101,12 @@ public final class FeedHandler: Sendable {
             } catch {
                 state.withLock { $0.failures[venue] = "\(error)" }
             }
-            state.withLock { s in
-                if s.live[venue] {
-                    s.live[venue] = false
-                    _ = s.nbbo.markStale(venue)
-                }
+            let changed: [Int] = state.withLock { s in
+                guard s.live[venue] else { return [] }
+                s.live[venue] = false
+                return s.nbbo.markStale(venue)
             }
+            publish(changed)
             try? await Task.sleep(for: retry)
         }
     }
@@ -127,25 +149,35 @@ public final class FeedHandler: Sendable {
 
     /// Logged in and resuming with nothing missed: the venue's books are whole again, so its tops count.
     private func recover(_ venue: Int) {
-        state.withLock { s in
+        let changed: [Int] = state.withLock { s in
             var quotes: [(symbol: Int, bid: (price: Int64, size: Int64)?, ask: (price: Int64, size: Int64)?)] = []
             for case let book? in s.books[venue].books {
                 guard let symbol = s.symbols[book.stock.raw] else { continue }
                 quotes.append((symbol, book.bestBid.map { (Int64($0.price), $0.shares) }, book.bestAsk.map { (Int64($0.price), $0.shares) }))
             }
-            _ = s.nbbo.recovered(venue, quotes: quotes, sequence: s.updates[venue])
             s.live[venue] = true
+            return s.nbbo.recovered(venue, quotes: quotes, sequence: s.updates[venue])
         }
+        publish(changed)
     }
 
     private func apply(_ message: ITCH.Message, venue: Int) {
-        state.withLock { s in
+        let changed: (ITCH.Stock, NBBO.Best)? = state.withLock { s in
             s.received[venue] += 1
             guard let locate = s.books[venue].apply(message), let book = s.books[venue].books[Int(locate)],
-                  let symbol = s.symbols[book.stock.raw] else { return }
+                  let symbol = s.symbols[book.stock.raw] else { return nil }
             s.updates[venue] += 1
-            s.nbbo.update(venue: venue, symbol: symbol, bid: book.bestBid.map { (Int64($0.price), $0.shares) },
-                          ask: book.bestAsk.map { (Int64($0.price), $0.shares) }, sequence: s.updates[venue])
+            let outcome = s.nbbo.update(venue: venue, symbol: symbol, bid: book.bestBid.map { (Int64($0.price), $0.shares) },
+                                        ask: book.bestAsk.map { (Int64($0.price), $0.shares) }, sequence: s.updates[venue])
+            if case .changed(let best) = outcome { return (book.stock, best) }
+            return nil
         }
+        if let (stock, best) = changed { onChange(stock, best) }
+    }
+
+    /// Publishes the NBBOs a venue's staleness or recovery changed.
+    private func publish(_ symbols: [Int]) {
+        let changes = state.withLock { s in symbols.map { (stocks[$0], s.nbbo.best[$0]) } }
+        for (stock, best) in changes { onChange(stock, best) }
     }
 }

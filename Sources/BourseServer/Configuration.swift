@@ -68,6 +68,17 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
     public var sessions: Sessions?
     public var symbols: [SymbolEntry]
     public var accounts: [AccountEntry]
+    /// Other venues' ITCH feeds over SoupBinTCP, followed into the NBBO with the venue's own book.
+    public var feeds: [FeedEntry]?
+
+    public struct FeedEntry: Codable, Sendable, Equatable {
+        /// How the NBBO names the venue (1 to 10 characters).
+        public var name: String
+        public var host: String
+        public var port: Int
+        public var username: String?
+        public var password: String?
+    }
 
     public static let fileName = "bourse.json"
 
@@ -132,6 +143,7 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
         "sessions": .object(["automatic": .leaf, "overrides": .array(.object(["date": .leaf, "closed": .leaf, "close": .leaf]))]),
         "symbols": .array(.object(Dictionary(uniqueKeysWithValues: ["symbol", "previous_close", "tick", "lot_size", "min_qty", "max_qty",
                                                                      "market_protection_bp", "maker_fee", "taker_fee", "easy_to_borrow"].map { ($0, Schema.leaf) }))),
+        "feeds": .array(.object(["name": .leaf, "host": .leaf, "port": .leaf, "username": .leaf, "password": .leaf])),
         "accounts": .array(.object(["id": .leaf, "kind": .leaf, "deposit": .leaf, "keys": .leaf,
                                     "positions": .array(.object(["symbol": .leaf, "qty": .leaf, "cost": .leaf]))])),
     ])
@@ -174,6 +186,15 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
                 guard ids.insert(account.id).inserted else { return "account \(account.id) is listed twice" }
             }
             if let port = listen?.port, !(0...65_535).contains(port) { return "listen.port \(port) is not a port" }
+            var names = Set<String>()
+            for feed in feeds ?? [] {
+                guard (1...10).contains(feed.name.count), feed.name != "BOURSE" else {
+                    return "feeds: name \"\(feed.name)\" must be 1 to 10 characters, and not BOURSE (the venue itself)"
+                }
+                guard names.insert(feed.name).inserted else { return "feeds: \(feed.name) is listed twice" }
+                guard (1...65_535).contains(feed.port) else { return "feeds: \(feed.name)'s port \(feed.port) is not a port" }
+            }
+            if (feeds ?? []).count > 15 { return "feeds: at most 15 venues besides this one" }
             if let rate = rate_limit?.per_second, rate < 1 { return "rate_limit.per_second must be at least 1" }
             if let burst = rate_limit?.burst, burst < 1 { return "rate_limit.burst must be at least 1" }
         } catch {

@@ -1,6 +1,8 @@
 import BourseCore
 import BourseEngine
+import BourseFeeds
 import BourseJournal
+import BourseMarketData
 import BourseNode
 import Foundation
 
@@ -26,6 +28,8 @@ public struct DataDirectory: Sendable {
         var history: OrderHistory
         var market: MarketStream
         var readModels: ReadModels
+        /// Other venues' feeds and the NBBO with the venue's own book; `run()` follows them.
+        public var feeds: FeedHandler
         var calendar: ExchangeCalendar
         /// The keys created by this start, to print once.
         public var issued: [IssuedKey]
@@ -82,6 +86,14 @@ public struct DataDirectory: Sendable {
         updates.seed(readModels.openRecords())
         let market = MarketStream()
         market.seed(bars: try readModels.minuteBars(limit: BarBook.minutesKept), open: readModels.openRecords())
+        let feedVenues = (configuration.feeds ?? []).map {
+            FeedHandler.Venue(name: $0.name, host: $0.host, port: $0.port, username: $0.username ?? "bourse", password: $0.password ?? "")
+        }
+        let feedNames = feedVenues.map(\.name)
+        let feeds = FeedHandler(venues: feedVenues, stocks: configuration.symbols.compactMap { ITCH.Stock($0.symbol) }) { [market] stock, best in
+            market.publishNBBO(stock, best) { $0 < feedNames.count ? feedNames[$0] : "BOURSE" }
+        }
+        market.attach(feeds)
         sequencer.add(market.hub.consumer)
         let firstOrderID = UInt64(max(wallClockNanos(), engine.lastCommandTime.nanos + 1))
         sequencer.start()
@@ -93,7 +105,7 @@ public struct DataDirectory: Sendable {
         let applied = try await apply(configuration, to: venue)
         let (keys, issued) = try issueKeys(configuration)
         return Opened(venue: venue, configuration: configuration, keys: KeyStore(keys), updates: updates, history: history,
-                      market: market, readModels: readModels, calendar: try configuration.calendar(), issued: issued,
+                      market: market, readModels: readModels, feeds: feeds, calendar: try configuration.calendar(), issued: issued,
                       applied: applied, recovery: report, readModelsCaughtUp: caughtUp)
     }
 

@@ -24,6 +24,7 @@ struct MarketDataStream: Sendable {
         var trades: [String]?
         var quotes: [String]?
         var bars: [String]?
+        var nbbo: [String]?
     }
 
     func add(to router: Router<BasicWebSocketRequestContext>) {
@@ -113,14 +114,18 @@ struct MarketDataStream: Sendable {
                     }
                 }
                 let channels = listening!.subscriber.interest.withLock { channels in
-                    for (named, channel) in [(request.trades, \MarketStream.Channels.trades), (request.quotes, \.quotes), (request.bars, \.bars)] {
+                    for (named, channel) in [(request.trades, \MarketStream.Channels.trades), (request.quotes, \.quotes), (request.bars, \.bars), (request.nbbo, \.nbbo)] {
                         let named = Set(named ?? [])
                         if request.action == "subscribe" { channels[keyPath: channel].formUnion(named) } else { channels[keyPath: channel].subtract(named) }
                     }
                     return channels
                 }
                 func list(_ set: Set<String>) -> String { "[" + set.sorted().map(API.quoted).joined(separator: ",") + "]" }
-                try await outbound.write(#"[{"T":"subscription","trades":\#(list(channels.trades)),"quotes":\#(list(channels.quotes)),"bars":\#(list(channels.bars))}]"#)
+                try await outbound.write(#"[{"T":"subscription","trades":\#(list(channels.trades)),"quotes":\#(list(channels.quotes)),"bars":\#(list(channels.bars)),"nbbo":\#(list(channels.nbbo))}]"#)
+                // The NBBO changes seldom for a quiet symbol: a new subscriber starts from where it is now.
+                if request.action == "subscribe", let named = request.nbbo, !named.isEmpty {
+                    for message in market.currentNBBO(named) { try await outbound.write(message) }
+                }
             default:
                 try await outbound.write(MarketStream.error("unknown action \(request.action)"))
             }

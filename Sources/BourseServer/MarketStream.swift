@@ -1,6 +1,8 @@
 import BourseCore
 import BourseEngine
+import BourseFeeds
 import BourseJournal
+import BourseMarketData
 import BourseNode
 import Foundation
 import Synchronization
@@ -14,6 +16,7 @@ final class MarketStream: Sendable {
         var trades: Set<String> = []
         var quotes: Set<String> = []
         var bars: Set<String> = []
+        var nbbo: Set<String> = []
 
         func wants(_ channel: KeyPath<Channels, Set<String>>, _ symbol: String) -> Bool {
             let set = self[keyPath: channel]
@@ -39,6 +42,38 @@ final class MarketStream: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Where the venue's own quotes go into the NBBO, once attached.
+    private let feeds = Mutex<FeedHandler?>(nil)
+
+    /// The venue's own quotes count in `handler`'s NBBO from now on.
+    func attach(_ handler: FeedHandler) { feeds.withLock { $0 = handler } }
+
+    /// Publishes a change of a stock's NBBO on the `nbbo` channel; the latest of a symbol replaces one
+    /// still waiting in a connection's queue, as quotes do.
+    func publishNBBO(_ stock: ITCH.Stock, _ best: NBBO.Best, name: (Int) -> String) {
+        let symbol = stock.description
+        let message = Self.nbboMessage(stock, best, name: name)
+        hub.send(key: "n:" + symbol) { $0.wants(\.nbbo, symbol) ? message : nil }
+    }
+
+    /// The NBBO of each of these symbols now, as messages: what a new subscriber starts from.
+    func currentNBBO(_ symbols: [String]) -> [String] {
+        guard let handler = feeds.withLock({ $0 }) else { return [] }
+        let names = symbols == ["*"] ? handler.stocks.map(\.description) : symbols
+        return names.compactMap { name in
+            guard let stock = ITCH.Stock(name), let best = handler.best(stock) else { return nil }
+            return Self.nbboMessage(stock, best) { handler.name(of: $0, own: "BOURSE") }
+        }
+    }
+
+    static func nbboMessage(_ stock: ITCH.Stock, _ best: NBBO.Best, name: (Int) -> String) -> String {
+        let symbol = stock.description
+        func side(_ s: NBBO.Side?, _ p: String, _ z: String, _ x: String) -> String {
+            #""\#(p)":\#(s.map { API.decimal($0.price) } ?? "0"),"\#(z)":\#(s?.size ?? 0),"\#(x)":\#(s.map { API.quoted(name($0.venue)) } ?? "null")"#
+        }
+        let condition = switch best.condition { case .normal: "normal"; case .locked: "locked"; case .crossed: "crossed" }
+        return #"[{"T":"n","S":"\#(symbol)",\#(side(best.bid, "bp", "bs", "bx")),\#(side(best.ask, "ap", "as", "ax")),"c":"\#(condition)","t":"\#(API.time(Timestamp(nanos: wallClockNanos())))"}]"#
+    }
     /// Quotes are sent from here, so that the sequencer thread only reads the tops of books.
     private let quoteQueue = DispatchQueue(label: "bourse-market-quotes")
 
@@ -171,12 +206,20 @@ final class MarketStream: Sendable {
 
     private func sendQuotes(_ tops: [(Symbol, Quote)], at time: Timestamp) {
         var quotes: [(String, String)] = []
+        var changed: [(Symbol, Quote)] = []
         let stamp = API.time(time)
         state.withLock { s in
             for (symbol, quote) in tops.sorted(by: { $0.0.description < $1.0.description }) where s.lastQuote[symbol] != quote {
                 s.lastQuote[symbol] = quote
                 let name = symbol.description
+                changed.append((symbol, quote))
                 quotes.append((name, #"{"T":"q","S":"\#(name)","bx":"BOURSE","bp":\#(quote.bid.map { API.decimal($0.price) } ?? "0"),"bs":\#(quote.bid?.visible.shares ?? 0),"ax":"BOURSE","ap":\#(quote.ask.map { API.decimal($0.price) } ?? "0"),"as":\#(quote.ask?.visible.shares ?? 0),"t":"\#(stamp)","c":["R"],"z":"C"}"#))
+            }
+        }
+        if let handler = feeds.withLock({ $0 }) {
+            for (symbol, quote) in changed {
+                guard let stock = ITCH.Stock(symbol.description) else { continue }
+                handler.ownQuote(stock, bid: quote.bid.map { ($0.price.units, $0.visible.shares) }, ask: quote.ask.map { ($0.price.units, $0.visible.shares) })
             }
         }
         // Each quote on its own, keyed by its symbol: a connection's queue keeps only the latest per symbol.

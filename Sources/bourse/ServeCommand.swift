@@ -77,16 +77,19 @@ struct Serve: AsyncParsableCommand {
         let app = server.application { port in say("listening on http://\(host):\(port)") }
         let participants = simulate ? Task { await Simulation(seed: seed).run(opened.venue) } : nil
         let scheduler = Task { await Scheduler(opened: opened).run() }
+        let feeds = Task { await opened.feeds.run() }
         defer { opened.stop() }
         do {
             try await app.runService()
         } catch {
             scheduler.cancel()
+            feeds.cancel()
             participants?.cancel()
             await participants?.value
             throw error
         }
         scheduler.cancel()
+        feeds.cancel()
         participants?.cancel()
         await participants?.value
         say("stopped; the venue's state is in \(directory.path)")

@@ -1,15 +1,9 @@
 import BourseCore
 import BourseFeeds
 import BourseMarketData
+import BourseTestSupport
 import Synchronization
 import Testing
-
-/// A value shared between tasks.
-final class Shared<Value: Sendable>: Sendable {
-    private let value: Mutex<Value>
-    init(_ value: Value) { self.value = Mutex(value) }
-    func withLock<R>(_ body: (inout Value) -> R) -> R { value.withLock { body(&$0) } }
-}
 
 @Suite("feeds over loopback")
 struct FeedTests {

@@ -1,4 +1,5 @@
 @testable import BourseServer
+import BourseFeeds
 import BourseTestSupport
 import Foundation
 import HTTPTypes
@@ -153,6 +154,52 @@ struct StreamTests {
         let trade = received.all.last ?? ""
         #expect(trade.contains(#""T":"t","S":"TSLA""#) && trade.contains(#""p":250.25,"s":3"#), "\(received.all)")
         #expect(!received.all.contains { $0.hasPrefix("not MessagePack") })
+        await server.stop()
+    }
+}
+
+@Suite("NBBO on the market data stream")
+struct NBBOStreamTests {
+    @Test("a venue followed over SoupBinTCP and the venue's own book make the NBBO on the nbbo channel; a better own bid takes the bid side")
+    func nbboChannel() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let venue = SimulatedVenue(name: "SIM1", stocks: [("AAPL", 1_900_000), ("MSFT", 4_200_000)], seed: 7)
+        venue.generate(600)
+        // The venue has quoted AAPL before anyone subscribes: a subscriber starts from the NBBO as it stands.
+        let listening = AsyncStream.makeStream(of: Int.self)
+        let served = Task { try await venue.serve { listening.continuation.yield($0) } }
+        defer { served.cancel() }
+        var ports = listening.stream.makeAsyncIterator()
+        let port = await ports.next() ?? 0
+        var configuration = VenueConfiguration.demo
+        configuration.feeds = [.init(name: "SIM1", host: "127.0.0.1", port: port, username: nil, password: "secret")]
+        let server = try await ServerTests.Running(directory: directory, configuration: configuration)
+        let following = Task { await server.opened.feeds.run() }
+        defer { following.cancel() }
+        for _ in 0..<500 where server.opened.feeds.received(0) < venue.logCount { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(server.opened.feeds.received(0) == venue.logCount)
+        let buyer = server.key(account: 1)
+        let received = Received()
+        let placed = Shared(false)
+        try await server.webSocket("/v2/stream", received) { text, outbound in
+            if text.contains(#""msg":"connected""#) {
+                try await outbound.write(.text(#"{"action":"auth","key":"\#(buyer.keyID)","secret":"\#(buyer.secret)"}"#))
+            } else if text.contains(#""msg":"authenticated""#) {
+                try await outbound.write(.text(#"{"action":"subscribe","nbbo":["AAPL"]}"#))
+            } else if text.contains(#""T":"n","S":"AAPL""#) && text.contains(#""bx":"SIM1""#) && !placed.withLock({ $0 }) {
+                placed.withLock { $0 = true }
+                // The venue bids at most $189.99 and offers at least $190.01: a round lot at $190.00 is the best bid.
+                let (status, _) = try await server.order(buyer, #""symbol":"AAPL","qty":"100","side":"buy","type":"limit","time_in_force":"day","limit_price":"190.00""#)
+                #expect(status == 200)
+            }
+            return text.contains(#""T":"n","S":"AAPL","bp":190.00,"bs":100,"bx":"BOURSE""#)
+        }
+        let messages = received.all
+        #expect(messages.contains { $0.contains(#""T":"subscription""#) && $0.contains(#""nbbo":["AAPL"]"#) })
+        let last = messages.last ?? ""
+        #expect(last.contains(#""bx":"BOURSE""#) && last.contains(#""ax":"SIM1""#) && last.contains(#""c":"normal""#), "\(last)")
+        #expect(!messages.contains { $0.contains(#""S":"MSFT""#) })
         await server.stop()
     }
 }
