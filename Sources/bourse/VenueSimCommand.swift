@@ -40,7 +40,8 @@ struct VenueSim: AsyncParsableCommand {
             for (i, venue) in simulated.enumerated() {
                 group.addTask {
                     try await venue.serve(port: port + i) { bound in
-                        print("\(venue.name) serving ITCH over SoupBinTCP on 127.0.0.1:\(bound)")
+                        // Unbuffered, so that it shows at once when the output is a pipe or a file.
+                        FileHandle.standardOutput.write(Data("\(venue.name) serving ITCH over SoupBinTCP on 127.0.0.1:\(bound)\n".utf8))
                     }
                 }
             }
