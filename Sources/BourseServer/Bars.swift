@@ -68,6 +68,18 @@ enum Timeframe: String, CaseIterable, Sendable {
         }
     }
 
+    /// How long the interval that starts at `start` lasts (a day bar: to the next New York midnight).
+    func lengthAfter(_ start: Int64) -> Int64 {
+        switch self {
+        case .minute: Self.minuteNanos
+        case .fiveMinutes: 5 * Self.minuteNanos
+        case .fifteenMinutes: 15 * Self.minuteNanos
+        case .hour: 60 * Self.minuteNanos
+        case .day:
+            ExchangeCalendar.instant(ExchangeCalendar.newYorkDate(Timestamp(nanos: start)).adding(days: 1), minute: 0).nanos - start
+        }
+    }
+
     private func floorMultiple(_ value: Int64, _ step: Int64) -> Int64 {
         let r = value % step
         return r < 0 ? value - r - step : value - r

@@ -85,7 +85,8 @@ public struct DataDirectory: Sendable {
         // The orders open before any new command, so that the stream can describe their updates.
         updates.seed(readModels.openRecords())
         let market = MarketStream()
-        market.seed(bars: try readModels.minuteBars(limit: BarBook.minutesKept), open: readModels.openRecords())
+        market.seed(bars: try readModels.minuteBars(limit: BarBook.minutesKept), open: readModels.openRecords(),
+                    trades: try readModels.latestTrades())
         let feedVenues = (configuration.feeds ?? []).map {
             FeedHandler.Venue(name: $0.name, host: $0.host, port: $0.port, username: $0.username ?? "bourse", password: $0.password ?? "")
         }

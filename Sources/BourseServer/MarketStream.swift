@@ -34,6 +34,8 @@ final class MarketStream: Sendable {
         var touched: Set<Symbol> = []
         var reading = false
         var lastQuote: [Symbol: Quote] = [:]
+        /// Each symbol's latest trade, as the stream writes it.
+        var lastTrade: [Symbol: String] = [:]
     }
 
     struct Quote: Equatable, Sendable {
@@ -79,10 +81,12 @@ final class MarketStream: Sendable {
 
     static func error(_ text: String) -> String { #"[{"T":"error","msg":\#(API.quoted(text))}]"# }
 
-    /// Starts from the read models: the latest minute bars (the last still open) and the open orders' symbols.
-    func seed(bars: [Symbol: [Bar]], open: [OrderRecord]) {
+    /// Starts from the read models: the latest minute bars (the last still open), the open orders' symbols,
+    /// and each symbol's latest trade.
+    func seed(bars: [Symbol: [Bar]], open: [OrderRecord], trades: [Symbol: String]) {
         state.withLock { s in
             s.bars = BarBook(bars)
+            s.lastTrade = trades
             for record in open { s.symbolOf[record.order.orderID.rawValue] = record.order.symbol }
         }
     }
@@ -147,11 +151,15 @@ final class MarketStream: Sendable {
         for (symbol, bar) in closed { sendBar(symbol, bar) }
         var trades: [(String, String)] = []
         let time = API.time(published.command.time)
+        var latest: [Symbol: String] = [:]
         for case .trade(let t) in published.events {
             let symbol = t.symbol.description
-            trades.append((symbol, #"{"T":"t","S":"\#(symbol)","i":\#(t.executionID.rawValue),"x":"BOURSE","p":\#(API.decimal(t.price)),"s":\#(t.quantity.shares),"t":"\#(time)","tks":"\#(t.takerSide == .buy ? "B" : "S")","z":"C"}"#))
+            let object = Self.trade(id: t.executionID.rawValue, price: t.price.units, size: t.quantity.shares, time: time)
+            latest[t.symbol] = object
+            trades.append((symbol, #"{"T":"t","S":"\#(symbol)",\#(object.dropFirst())"#.replacingOccurrences(of: #""c":["@"],"#, with: "") ))
         }
         guard !trades.isEmpty else { return }
+        state.withLock { $0.lastTrade.merge(latest) { $1 } }
         // Most connections want the same trades: each distinct selection is written once and shared.
         let everything = "[" + trades.map(\.1).joined(separator: ",") + "]"
         var selections: [[Bool]: String] = [:]
@@ -165,6 +173,14 @@ final class MarketStream: Sendable {
             return text
         }
     }
+
+    /// A trade as Alpaca's market data writes one (without its symbol).
+    static func trade(id: UInt64, price: Int64, size: Int64, time: String) -> String {
+        #"{"i":\#(id),"x":"BOURSE","p":\#(API.decimal(price)),"s":\#(size),"t":"\#(time)","c":["@"],"z":"C"}"#
+    }
+
+    /// The latest trade of a symbol, if it has traded.
+    func latestTrade(_ symbol: Symbol) -> String? { state.withLock { $0.lastTrade[symbol] } }
 
     private func sendBar(_ symbol: Symbol, _ bar: Bar) {
         let name = symbol.description

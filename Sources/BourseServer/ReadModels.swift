@@ -415,6 +415,22 @@ final class ReadModels: Sendable {
         follower.withLock { Array($0.projection.open.values) }
     }
 
+    /// Each symbol's latest trade, as the market data stream writes one.
+    func latestTrades() throws -> [Symbol: String] {
+        try pool.read { db in
+            var result: [Symbol: String] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT symbol, execution_id, price, qty, time FROM executions
+                WHERE rowid IN (SELECT max(rowid) FROM executions GROUP BY symbol)
+                """) {
+                guard let symbol = try? Symbol(validating: row["symbol"] as String) else { continue }
+                result[symbol] = MarketStream.trade(id: UInt64(bitPattern: row["execution_id"]), price: row["price"], size: row["qty"],
+                                                    time: API.time(Timestamp(nanos: row["time"])))
+            }
+            return result
+        }
+    }
+
     /// The latest minute bars of every symbol, oldest first, at most `limit` a symbol.
     func minuteBars(limit: Int) throws -> [Symbol: [Bar]] {
         try pool.read { db in

@@ -61,6 +61,12 @@ struct Routes: Sendable {
         table.add(.get, "/v2/stocks/:symbol/quotes/latest", "The best bid and offer") { request, context in
             try await handle(request) { _ in try await latestQuote(context.parameters.get("symbol") ?? "") }
         }
+        table.add(.get, "/v2/stocks/:symbol/trades/latest", "The latest trade") { request, context in
+            try await handle(request) { _ in try latestTrade(context.parameters.get("symbol") ?? "") }
+        }
+        table.add(.get, "/v2/stocks/:symbol/snapshot", "The latest trade and quote, and the minute, day and previous day bars") { request, context in
+            try await handle(request) { _ in try await snapshot(context.parameters.get("symbol") ?? "") }
+        }
         table.add(.get, "/v2/stocks/:symbol/bars", "OHLCV bars: ?timeframe=1Min|5Min|15Min|1Hour|1Day, ?start, ?end (RFC 3339 or a date), ?limit, ?sort=asc|desc") { request, context in
             try await handle(request) { _ in try bars(context.parameters.get("symbol") ?? "", request) }
         }
@@ -264,6 +270,30 @@ struct Routes: Sendable {
             bp: bid.map { API.decimal($0.price) } ?? "0", bs: bid?.visible.shares ?? 0)))
     }
 
+    private func latestTrade(_ text: String) throws -> Response {
+        guard let symbol = try? Symbol(validating: text), let trade = market.latestTrade(symbol) else {
+            throw Failure.notFound("no trade in \(text)")
+        }
+        return Self.json(text: #"{"symbol":"\#(symbol)","trade":\#(trade)}"#)
+    }
+
+    /// Alpaca's snapshot: the latest trade and quote, the current minute bar, today's bar and the day before's.
+    private func snapshot(_ text: String) async throws -> Response {
+        guard let symbol = try? Symbol(validating: text) else { throw Failure.notFound("symbol \(text) is not listed") }
+        let top = try await venue.read { engine in
+            engine.summary(of: symbol).map { _ in (engine.depth(symbol, side: .buy, levels: 1).first, engine.depth(symbol, side: .sell, levels: 1).first) }
+        }
+        guard let (bid, ask) = top else { throw Failure.notFound("symbol \(symbol) is not listed") }
+        let now = wallClockNanos()
+        let quote = #"{"t":"\#(API.time(Timestamp(nanos: now)))","ax":"BOURSE","ap":\#(ask.map { API.decimal($0.price) } ?? "0"),"as":\#(ask?.visible.shares ?? 0),"bx":"BOURSE","bp":\#(bid.map { API.decimal($0.price) } ?? "0"),"bs":\#(bid?.visible.shares ?? 0),"c":["R"],"z":"C"}"#
+        let minute = market.bars(symbol, .minute, from: 0, to: .max, limit: .max).last
+        let days = market.bars(symbol, .day, from: Timeframe.day.start(now) - 8 * 86_400_000_000_000, to: .max, limit: .max)
+        let today = days.last.flatMap { $0.start == Timeframe.day.start(now) ? $0 : nil }
+        let previous = days.last { $0.start < Timeframe.day.start(now) }
+        func json(_ bar: Bar?) -> String { bar?.json ?? "null" }
+        return Self.json(text: #"{"symbol":"\#(symbol)","latestTrade":\#(market.latestTrade(symbol) ?? "null"),"latestQuote":\#(quote),"minuteBar":\#(json(minute)),"dailyBar":\#(json(today)),"prevDailyBar":\#(json(previous))}"#)
+    }
+
     /// Bars from the venue's own trades, oldest first unless `sort=desc`.
     private func bars(_ text: String, _ request: Request) throws -> Response {
         guard let symbol = try? Symbol(validating: text) else { throw Failure.notFound("symbol \(text) is not listed") }
@@ -283,7 +313,24 @@ struct Routes: Sendable {
         guard sort == "asc" || sort == "desc" else { throw Failure.unprocessable("sort must be asc or desc") }
         var bars = market.bars(symbol, timeframe, from: start, to: end, limit: sort == "asc" ? limit : Int.max)
         if sort == "desc" { bars = Array(bars.suffix(limit).reversed()) }
-        return Self.json(text: #"{"bars":[\#(bars.map(\.json).joined(separator: ","))],"symbol":"\#(symbol)","timeframe":"\#(name)","next_page_token":null}"#)
+        let body = #"{"bars":[\#(bars.map(\.json).joined(separator: ","))],"symbol":"\#(symbol)","timeframe":"\#(name)","next_page_token":null}"#
+        // Closed bars never change: an answer whose bars have all closed may be cached for good. One with the
+        // bar still open may not, but its ETag still spares sending it again unchanged.
+        let now = wallClockNanos()
+        let closed = bars.allSatisfy { $0.start + timeframe.lengthAfter($0.start) <= now - 2_000_000_000 }
+        return Self.cached(body, request, cacheControl: closed ? "public, max-age=31536000, immutable" : "no-cache")
+    }
+
+    /// A JSON answer with an ETag from its bytes: `If-None-Match` with the same tag gets 304 and no body.
+    static func cached(_ body: String, _ request: Request, cacheControl: String) -> Response {
+        let bytes = Array(body.utf8)
+        let tag = "\"" + String(bytes.withUnsafeBytes { fnv1a($0) }, radix: 16) + "\""
+        var headers: HTTPFields = [.contentType: "application/json", .eTag: tag, .cacheControl: cacheControl]
+        if let wanted = request.headers[.ifNoneMatch], wanted.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == tag }) {
+            headers[.contentType] = nil
+            return Response(status: .notModified, headers: headers)
+        }
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     // MARK: - The exchange calendar

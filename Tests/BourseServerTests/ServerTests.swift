@@ -661,6 +661,28 @@ struct ServerTests {
             #expect(status == 200 && bars.count == 1, "\(timeframe)")
             #expect(bars.first?["o"] as? Double == 189 && bars.first?["v"] as? Int == 2 && bars.first?["n"] as? Int == 1, "\(timeframe)")
         }
+        // The open bar may change: not cacheable, but its ETag spares an unchanged answer; old bars are immutable.
+        let (_, _, headers) = try await server.exchange("GET", "/v2/stocks/AAPL/bars?timeframe=1Min", as: buyer)
+        let tag = headers["Etag"] as? String ?? headers["ETag"] as? String ?? ""
+        #expect(!tag.isEmpty && headers["Cache-Control"] as? String == "no-cache")
+        var conditional = URLRequest(url: URL(string: "http://127.0.0.1:\(server.port)/v2/stocks/AAPL/bars?timeframe=1Min")!)
+        conditional.setValue(buyer.keyID, forHTTPHeaderField: "APCA-API-KEY-ID")
+        conditional.setValue(buyer.secret, forHTTPHeaderField: "APCA-API-SECRET-KEY")
+        conditional.setValue(tag, forHTTPHeaderField: "If-None-Match")
+        let (_, notModified) = try await URLSession.shared.data(for: conditional)
+        #expect((notModified as? HTTPURLResponse)?.statusCode == 304)
+        let (_, _, old) = try await server.exchange("GET", "/v2/stocks/AAPL/bars?timeframe=1Min&end=2020-01-01", as: buyer)
+        #expect(old["Cache-Control"] as? String == "public, max-age=31536000, immutable")
+        let (_, latest) = try await server.send("GET", "/v2/stocks/AAPL/trades/latest", as: buyer)
+        let trade = (latest as? [String: Any])?["trade"] as? [String: Any]
+        #expect(trade?["p"] as? Double == 189 && trade?["s"] as? Int == 2 && trade?["x"] as? String == "BOURSE")
+        let (noTrade, _) = try await server.send("GET", "/v2/stocks/SPY/trades/latest", as: buyer)
+        #expect(noTrade == 404)
+        let (_, snapshot) = try await server.send("GET", "/v2/stocks/AAPL/snapshot", as: buyer)
+        let snap = snapshot as? [String: Any] ?? [:]
+        #expect((snap["latestTrade"] as? [String: Any])?["p"] as? Double == 189)
+        #expect((snap["minuteBar"] as? [String: Any])?["v"] as? Int == 2 && (snap["dailyBar"] as? [String: Any])?["n"] as? Int == 1)
+        #expect(snap["prevDailyBar"] is NSNull && (snap["latestQuote"] as? [String: Any])?["bx"] as? String == "BOURSE")
         let (badTimeframe, badBody) = try await server.send("GET", "/v2/stocks/AAPL/bars?timeframe=2Min", as: buyer)
         #expect(badTimeframe == 422 && (badBody as? [String: Any])?["message"] as? String == "timeframe must be one of 1Min, 5Min, 15Min, 1Hour, 1Day, not \"2Min\"")
         let (badStart, _) = try await server.send("GET", "/v2/stocks/AAPL/bars?start=yesterday", as: buyer)
