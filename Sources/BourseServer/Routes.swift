@@ -258,13 +258,19 @@ struct Routes: Sendable {
                                   last_trade: summary.lastTrade.map(API.decimal), timestamp: API.time(Timestamp(nanos: wallClockNanos()))))
     }
 
-    /// The best bid and offer in Alpaca's market data shape.
-    private func latestQuote(_ text: String) async throws -> Response {
-        guard let symbol = try? Symbol(validating: text) else { throw Failure.notFound("symbol \(text) is not listed") }
+    /// The best level of each side of a listed symbol's book.
+    private func topOfBook(_ symbol: Symbol) async throws -> (bid: DepthLevel?, ask: DepthLevel?) {
         let top = try await venue.read { engine in
             engine.summary(of: symbol).map { _ in (engine.depth(symbol, side: .buy, levels: 1).first, engine.depth(symbol, side: .sell, levels: 1).first) }
         }
-        guard let (bid, ask) = top else { throw Failure.notFound("symbol \(symbol) is not listed") }
+        guard let top else { throw Failure.notFound("symbol \(symbol) is not listed") }
+        return top
+    }
+
+    /// The best bid and offer in Alpaca's market data shape.
+    private func latestQuote(_ text: String) async throws -> Response {
+        guard let symbol = try? Symbol(validating: text) else { throw Failure.notFound("symbol \(text) is not listed") }
+        let (bid, ask) = try await topOfBook(symbol)
         return Self.json(API.LatestQuote(symbol: symbol.description, quote: API.Quote(
             t: API.time(Timestamp(nanos: wallClockNanos())), ap: ask.map { API.decimal($0.price) } ?? "0", as: ask?.visible.shares ?? 0,
             bp: bid.map { API.decimal($0.price) } ?? "0", bs: bid?.visible.shares ?? 0)))
@@ -280,10 +286,7 @@ struct Routes: Sendable {
     /// Alpaca's snapshot: the latest trade and quote, the current minute bar, today's bar and the day before's.
     private func snapshot(_ text: String) async throws -> Response {
         guard let symbol = try? Symbol(validating: text) else { throw Failure.notFound("symbol \(text) is not listed") }
-        let top = try await venue.read { engine in
-            engine.summary(of: symbol).map { _ in (engine.depth(symbol, side: .buy, levels: 1).first, engine.depth(symbol, side: .sell, levels: 1).first) }
-        }
-        guard let (bid, ask) = top else { throw Failure.notFound("symbol \(symbol) is not listed") }
+        let (bid, ask) = try await topOfBook(symbol)
         let now = wallClockNanos()
         let quote = #"{"t":"\#(API.time(Timestamp(nanos: now)))","ax":"BOURSE","ap":\#(ask.map { API.decimal($0.price) } ?? "0"),"as":\#(ask?.visible.shares ?? 0),"bx":"BOURSE","bp":\#(bid.map { API.decimal($0.price) } ?? "0"),"bs":\#(bid?.visible.shares ?? 0),"c":["R"],"z":"C"}"#
         let minute = market.bars(symbol, .minute, from: 0, to: .max, limit: .max).last
