@@ -179,3 +179,31 @@ extension MatchingEngine {
     /// Orders resting on all books (stops and pending orders excluded).
     public var restingOrderCount: Int { books.reduce(0) { $0 + $1.resting } }
 }
+
+extension MatchingEngine {
+    /// Every open order of a symbol: pending ones in arrival order, then bids and asks best level first
+    /// in time priority, then stops.
+    public func openOrderStates(_ symbol: Symbol) -> [OpenOrderState] {
+        guard let book = book(symbol) else { return [] }
+        var states: [OpenOrderState] = []
+        forEachOrder(in: book) { s in
+            let o = orders[s]
+            let d = details[s]
+            let place: OpenOrderState.Place = switch o.place {
+            case .pending: .pending
+            case .stop: .stop
+            default: .book
+            }
+            let hasLimit = o.type == .limit || o.type == .stopLimit
+            states.append(OpenOrderState(
+                orderID: OrderID(o.id), side: o.side, place: place, isStop: o.type.isStop,
+                limitPrice: hasLimit ? Price(units: o.price) : nil,
+                displayQuantity: d.display > 0 ? Quantity(d.display) : nil,
+                leaves: Quantity(o.leaves), visible: Quantity(o.visible)))
+        }
+        return states
+    }
+
+    /// The trading state of a listed symbol.
+    public func tradingState(_ symbol: Symbol) -> TradingState? { book(symbol)?.state }
+}

@@ -1,0 +1,150 @@
+import BourseCore
+import BourseEngine
+import BourseMarketData
+import BourseTestSupport
+import Testing
+
+@Suite("the venue's books rebuilt from its events")
+struct VenueBooksTests {
+    /// A level 3 subscriber's book: built only from the published changes.
+    struct Subscriber {
+        struct Shown: Equatable { var id: UInt64; var side: Side; var price: Int64; var shown: Int64 }
+        /// Per symbol and side, levels by price, each a queue in time priority.
+        var levels: [String: [Int64: [Shown]]] = [:]
+        var where_: [UInt64: (String, Int64)] = [:]
+
+        mutating func apply(_ change: VenueBooks.Change) -> String? {
+            switch change {
+            case .add(let symbol, let id, let side, let price, let quantity):
+                guard where_[id.rawValue] == nil else { return "add of \(id) already shown" }
+                let key = "\(symbol) \(side)"
+                levels[key, default: [:]][price.units, default: []].append(Shown(id: id.rawValue, side: side, price: price.units, shown: quantity.shares))
+                where_[id.rawValue] = (key, price.units)
+            case .execute(_, let id, let quantity, let price, _):
+                guard let (key, at) = where_[id.rawValue], at == price.units else { return "execute of \(id) not shown at \(price)" }
+                let i = levels[key]![at]!.firstIndex { $0.id == id.rawValue }!
+                levels[key]![at]![i].shown -= quantity.shares
+                if levels[key]![at]![i].shown < 0 { return "execute of \(id) beyond what it shows" }
+                if levels[key]![at]![i].shown == 0 { drop(id.rawValue) }
+            case .modify(_, let id, let quantity, let newID):
+                guard let (key, at) = where_[id.rawValue] else { return "modify of \(id) not shown" }
+                let i = levels[key]![at]!.firstIndex { $0.id == id.rawValue }!
+                guard quantity.shares > 0, quantity.shares <= levels[key]![at]![i].shown else { return "modify of \(id) is not a reduction" }
+                levels[key]![at]![i].shown = quantity.shares
+                if let newID {
+                    levels[key]![at]![i].id = newID.rawValue
+                    where_[id.rawValue] = nil
+                    where_[newID.rawValue] = (key, at)
+                }
+            case .delete(_, let id):
+                guard where_[id.rawValue] != nil else { return "delete of \(id) not shown" }
+                drop(id.rawValue)
+            }
+            return nil
+        }
+
+        mutating func drop(_ id: UInt64) {
+            let (key, at) = where_.removeValue(forKey: id)!
+            levels[key]![at]!.removeAll { $0.id == id }
+            if levels[key]![at]!.isEmpty { levels[key]![at] = nil }
+        }
+
+        func orders(_ symbol: Symbol, _ side: Side) -> [[Shown]] {
+            let byPrice = levels["\(symbol) \(side)"] ?? [:]
+            return byPrice.keys.sorted(by: side == .buy ? (>) : (<)).map { byPrice[$0]! }
+        }
+    }
+
+    static func engineOrders(_ engine: MatchingEngine, _ symbol: Symbol, _ side: Side) -> [[Subscriber.Shown]] {
+        engine.restingOrders(symbol, side: side).map { $0.map { .init(id: $0.orderID.rawValue, side: side, price: $0.price.units, shown: $0.visible.shares) } }
+    }
+
+    static func booksOrders(_ books: VenueBooks, _ symbol: Symbol, _ side: Side) -> [[Subscriber.Shown]] {
+        books.orders(symbol, side).map { $0.map { .init(id: $0.orderID.rawValue, side: side, price: $0.price.units, shown: $0.shown.shares) } }
+    }
+
+    /// Runs a seeded stream; from `seedAt` on, a second copy seeded from the engine's state follows too.
+    static func run(seed: UInt64, commands: Int, seedAt: Int? = nil) -> String? {
+        var stream = CommandStream(seed: seed)
+        let engine = MatchingEngine()
+        var books = VenueBooks()
+        var late: VenueBooks?
+        var subscriber = Subscriber()
+        let opening = stream.opening()
+        for step in 0..<(opening.count + commands) {
+            if step == seedAt {
+                var copy = VenueBooks()
+                for symbol in stream.symbols {
+                    copy.seed(symbol, state: engine.tradingState(symbol)!, orders: engine.openOrderStates(symbol))
+                }
+                late = copy
+            }
+            let command = step < opening.count ? opening[step] : stream.next()
+            let events = engine.process(command)
+            for change in books.apply(events) {
+                if let problem = subscriber.apply(change) { return "command \(command.sequence) \(command.command): \(problem)" }
+            }
+            _ = late?.apply(events)
+            for symbol in stream.symbols {
+                for side in [Side.buy, .sell] {
+                    let expected = engineOrders(engine, symbol, side)
+                    if booksOrders(books, symbol, side) != expected {
+                        return "command \(command.sequence) \(command.command) \(events)\n \(symbol) \(side)\n  books:  \(booksOrders(books, symbol, side))\n  engine: \(expected)"
+                    }
+                    if subscriber.orders(symbol, side) != expected {
+                        return "command \(command.sequence): the subscriber's \(symbol) \(side) differs\n  \(subscriber.orders(symbol, side))\n  engine: \(expected)"
+                    }
+                    if let late, booksOrders(late, symbol, side) != expected {
+                        return "command \(command.sequence): the copy seeded at \(seedAt!) differs on \(symbol) \(side)"
+                    }
+                    let depth = books.depth(symbol, side, levels: 5).map { "\($0.price) \($0.shown) \($0.orders)" }
+                    if depth != engine.depth(symbol, side: side, levels: 5).map({ "\($0.price) \($0.visible) \($0.orders)" }) { return "command \(command.sequence): depth of \(symbol) \(side) differs" }
+                }
+            }
+        }
+        return nil
+    }
+
+    @Test("after every command of random streams the books, and a subscriber following the changes, equal the engine's",
+          arguments: [1...150, 151...300, 301...450, 451...600] as [ClosedRange<UInt64>])
+    func randomStreams(seeds: ClosedRange<UInt64>) {
+        for seed in seeds {
+            if let failure = Self.run(seed: seed, commands: 400, seedAt: Int(seed % 300) + 4) {
+                Issue.record("seed \(seed): \(failure)")
+                return
+            }
+        }
+    }
+
+    @Test("a long stream stays equal")
+    func longStream() {
+        #expect(Self.run(seed: 0x5EED_B00C, commands: 20_000, seedAt: 7_000) == nil)
+    }
+
+    @Test("an iceberg's new slice goes to the back of its level as an add; a reduce keeps the place as a modify")
+    func iceberg() throws {
+        let s = try Symbol(validating: "ICE")
+        var books = VenueBooks()
+        _ = books.apply([.symbolListed(s), .tradingStateChanged(s, .open)])
+        func limit(_ id: UInt64, _ side: Side, _ q: Int64, display: Int64? = nil) -> NewOrder {
+            NewOrder(orderID: OrderID(id), account: AccountID(1), symbol: s, side: side, type: .limit, timeInForce: .day,
+                     quantity: Quantity(q), limitPrice: Price(units: 100_000), displayQuantity: display.map(Quantity.init))
+        }
+        #expect(books.apply([.orderAccepted(limit(1, .sell, 30, display: 10))])
+                == [.add(s, OrderID(1), .sell, price: Price(units: 100_000), quantity: Quantity(10))])
+        _ = books.apply([.orderAccepted(limit(2, .sell, 5))])
+        let trade = Trade(executionID: ExecutionID(1), symbol: s, price: Price(units: 100_000), quantity: Quantity(10), takerSide: .buy,
+                          makerOrderID: OrderID(1), makerAccount: AccountID(1), makerLeaves: Quantity(20),
+                          takerOrderID: OrderID(3), takerAccount: AccountID(2), takerLeaves: Quantity(0))
+        #expect(books.apply([.orderAccepted(limit(3, .buy, 10)), .trade(trade)]) == [
+            .execute(s, OrderID(1), quantity: Quantity(10), price: Price(units: 100_000), ExecutionID(1)),
+            .add(s, OrderID(1), .sell, price: Price(units: 100_000), quantity: Quantity(10)),
+        ])
+        #expect(books.orders(s, .sell).first?.map(\.orderID) == [OrderID(2), OrderID(1)])
+        let reduce = Replacement(orderID: OrderID(1), newOrderID: OrderID(4), account: AccountID(1), quantity: Quantity(15),
+                                 leaves: Quantity(5), limitPrice: Price(units: 100_000), stopPrice: nil, keptPriority: true)
+        #expect(books.apply([.orderReplaced(reduce)]) == [.modify(s, OrderID(1), quantity: Quantity(5), newID: OrderID(4))])
+        let level = try #require(books.depth(s, .sell, levels: 1).first)
+        #expect(level.price == Price(units: 100_000) && level.shown == Quantity(10) && level.orders == 2)
+    }
+}
