@@ -11,22 +11,35 @@ import BourseCore
 /// are kept but not displayed. An iceberg shows `min(display, leaves)`; a new slice goes to the back.
 /// The differential tests hold this to the engine's own books after every command.
 public struct VenueBooks: Sendable {
-    /// A change to the displayed book: what the order-level feed publishes.
-    public enum Change: Equatable, Sendable {
-        /// An order (or an iceberg's new slice) shown at the back of its level.
-        case add(Symbol, OrderID, Side, price: Price, quantity: Quantity)
-        /// A trade against a shown order; it leaves the book when nothing shown is left.
-        case execute(Symbol, OrderID, quantity: Quantity, price: Price, ExecutionID)
-        /// The shown quantity went down (cancel/replace down, self-trade decrement) keeping its place;
-        /// `newID` when a replace renamed it.
-        case modify(Symbol, OrderID, quantity: Quantity, newID: OrderID?)
-        /// Off the book: cancelled, expired, or replaced losing its place.
-        case delete(Symbol, OrderID)
+    /// A change to the displayed book: what the order-level feed publishes. Each names the order's
+    /// side and price, so that a subscriber can find its level without keeping every order.
+    public struct Change: Equatable, Sendable {
+        public enum Kind: Equatable, Sendable {
+            /// An order (or an iceberg's new slice) shown at the back of its level; `quantity` is shown.
+            case add
+            /// A trade of `quantity` against a shown order; it leaves the book when nothing shown is left.
+            case execute(ExecutionID)
+            /// The shown quantity went down to `quantity` (cancel/replace down, self-trade decrement),
+            /// keeping its place; `newID` when a replace renamed it.
+            case modify(newID: OrderID?)
+            /// Off the book: cancelled, expired, or replaced losing its place.
+            case delete
+        }
 
-        public var symbol: Symbol {
-            switch self {
-            case .add(let s, _, _, _, _), .execute(let s, _, _, _, _), .modify(let s, _, _, _), .delete(let s, _): s
-            }
+        public var kind: Kind
+        public var symbol: Symbol
+        public var orderID: OrderID
+        public var side: Side
+        public var price: Price
+        public var quantity: Quantity
+
+        public init(_ kind: Kind, _ symbol: Symbol, _ orderID: OrderID, _ side: Side, price: Price, quantity: Quantity) {
+            self.kind = kind
+            self.symbol = symbol
+            self.orderID = orderID
+            self.side = side
+            self.price = price
+            self.quantity = quantity
         }
     }
 
@@ -183,7 +196,7 @@ public struct VenueBooks: Sendable {
                 let shown = min(o.shown, leaves.shares)
                 orders[id]!.leaves = leaves.shares
                 setShown(id, shown)
-                out.append(.modify(o.symbol, orderID, quantity: Quantity(shown), newID: nil))
+                out.append(Change(.modify(newID: nil), o.symbol, orderID, o.side, price: Price(units: o.price), quantity: Quantity(shown)))
             } else {
                 bringUp(id)
                 orders[id]!.leaves = leaves.shares
@@ -234,7 +247,7 @@ public struct VenueBooks: Sendable {
         o.place = .book
         orders[id] = o
         link(id)
-        out.append(.add(o.symbol, OrderID(id), o.side, price: Price(units: o.price), quantity: Quantity(o.shown)))
+        out.append(Change(.add, o.symbol, OrderID(id), o.side, price: Price(units: o.price), quantity: Quantity(o.shown)))
     }
 
     private mutating func execute(_ t: Trade) {
@@ -244,7 +257,7 @@ public struct VenueBooks: Sendable {
         o.leaves = t.makerLeaves.shares
         orders[id] = o
         setShown(id, o.shown - q)
-        out.append(.execute(o.symbol, t.makerOrderID, quantity: t.quantity, price: t.price, t.executionID))
+        out.append(Change(.execute(t.executionID), o.symbol, t.makerOrderID, o.side, price: t.price, quantity: t.quantity))
         if o.leaves == 0 {
             unlink(id)
             orders[id] = nil
@@ -267,7 +280,8 @@ public struct VenueBooks: Sendable {
                 o = orders.removeValue(forKey: id)!
                 o.leaves = r.leaves.shares
                 rename(id, to: newID, o)
-                out.append(.modify(o.symbol, r.orderID, quantity: Quantity(shown), newID: newID == id ? nil : r.newOrderID))
+                out.append(Change(.modify(newID: newID == id ? nil : r.newOrderID), o.symbol, r.orderID, o.side,
+                                  price: Price(units: o.price), quantity: Quantity(shown)))
             } else {
                 o.leaves = r.leaves.shares
                 orders[newID] = o
@@ -303,7 +317,7 @@ public struct VenueBooks: Sendable {
         switch o.place {
         case .book:
             unlink(id)
-            out.append(.delete(o.symbol, OrderID(id)))
+            out.append(Change(.delete, o.symbol, OrderID(id), o.side, price: Price(units: o.price), quantity: Quantity(0)))
         case .pending:
             if let i = books[o.symbol]?.pending.firstIndex(of: id) { books[o.symbol]!.pending.remove(at: i) }
         case .working, .stop:

@@ -69,6 +69,13 @@ enum API {
         var price: String
         var size: String
         var orders: Int
+        /// With `?orders=true`: the level's shown orders in time priority.
+        var queue: [QueuedOrder]?
+    }
+
+    struct QueuedOrder: Encodable {
+        var id: UInt64
+        var size: Int64
     }
 
     struct Book: Encodable {
@@ -77,6 +84,9 @@ enum API {
         var bids: [BookLevel]
         var asks: [BookLevel]
         var last_trade: String?
+        /// The `sq` of the last level 2 and level 3 messages this book reflects.
+        var l2_sequence: UInt64
+        var l3_sequence: UInt64
         var timestamp: String
     }
 

@@ -50,7 +50,8 @@ public struct DataDirectory: Sendable {
     /// Recovers the venue from the journal, starts its sequencer, and brings it in line with the
     /// configuration: the one given, else the directory's `bourse.json`, else the demo configuration,
     /// which is then written there.
-    public func open(configuration given: VenueConfiguration? = nil, snapshotEvery: UInt64 = 1_000_000) async throws -> Opened {
+    public func open(configuration given: VenueConfiguration? = nil, snapshotEvery: UInt64 = 1_000_000,
+                     streamQueueMax: Int = 8_192) async throws -> Opened {
         try FileManager.default.createDirectory(atPath: journal, withIntermediateDirectories: true)
         let configuration: VenueConfiguration
         if let given {
@@ -84,9 +85,9 @@ public struct DataDirectory: Sendable {
         sequencer.add(history.consumer)
         // The orders open before any new command, so that the stream can describe their updates.
         updates.seed(readModels.openRecords())
-        let market = MarketStream()
-        market.seed(bars: try readModels.minuteBars(limit: BarBook.minutesKept), open: readModels.openRecords(),
-                    trades: try readModels.latestTrades())
+        let market = MarketStream(queueMax: streamQueueMax)
+        market.seed(engine: engine, sequence: report.lastSequence, bars: try readModels.minuteBars(limit: BarBook.minutesKept),
+                    trades: try readModels.latestTrades(), now: wallClockNanos())
         let feedVenues = (configuration.feeds ?? []).map {
             FeedHandler.Venue(name: $0.name, host: $0.host, port: $0.port, username: $0.username ?? "bourse", password: $0.password ?? "")
         }
@@ -102,7 +103,7 @@ public struct DataDirectory: Sendable {
         readModels.start()
         updates.start()
         history.start()
-        market.start(sequencer)
+        market.start()
         let applied = try await apply(configuration, to: venue)
         let (keys, issued) = try issueKeys(configuration)
         return Opened(venue: venue, configuration: configuration, keys: KeyStore(keys), updates: updates, history: history,

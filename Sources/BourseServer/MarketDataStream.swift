@@ -6,7 +6,11 @@ import HummingbirdWebSocket
 
 /// `/v2/stream`, market data in Alpaca's shape: `auth` with `key` and `secret`, then `subscribe` and
 /// `unsubscribe` with lists of symbols (or `*`) per channel: `trades`, `quotes` (the top of the book after
-/// each change, conflated under load to the latest) and `bars` (minute bars as each closes).
+/// each change, conflated under load to the latest), `bars` (minute bars as each closes), `nbbo`, `l1`,
+/// `l2` (changed price levels) and `l3` (order-level changes); see `MarketStream` for the messages.
+///
+/// `/v2/stream?tier=conflated` is the conflated tier: at most one message per symbol and channel each
+/// `conflationInterval`, always the latest, with level 2 as the top of the book; level 3 is real-time only.
 struct MarketDataStream: Sendable {
     let keys: KeyStore
     let market: MarketStream
@@ -14,6 +18,7 @@ struct MarketDataStream: Sendable {
     /// connection gets at most one frame a window, however many messages, which is what lets one tick
     /// reach many connections. An idle connection's next message goes at once.
     let batchWindow: Duration
+    let conflationInterval: Duration
 
     private struct Message: Decodable {
         var action: String
@@ -25,14 +30,23 @@ struct MarketDataStream: Sendable {
         var quotes: [String]?
         var bars: [String]?
         var nbbo: [String]?
+        var l1: [String]?
+        var l2: [String]?
+        var l3: [String]?
     }
 
-    func add(to router: Router<BasicWebSocketRequestContext>) {
-        router.ws("/v2/stream") { _, _ in .upgrade() } onUpgrade: { inbound, outbound, context in
+    func add(to router: Router<StreamRequestContext>) {
+        router.ws("/v2/stream") { request, _ in
+            switch request.uri.queryParameters.get("tier").map({ String($0) }) {
+            case nil, "realtime", "conflated": .upgrade()
+            default: .dontUpgrade
+            }
+        } onUpgrade: { inbound, outbound, context in
             // As Alpaca's: a client that sends `Content-Type: application/msgpack` with the upgrade gets
             // MessagePack in binary frames, and may send its own messages so.
             let msgpack = context.request.headers[.contentType]?.lowercased().hasPrefix("application/msgpack") == true
-            try await serve(inbound, Connection(outbound: outbound, msgpack: msgpack))
+            let conflated = context.request.uri.queryParameters.get("tier").map { String($0) } == "conflated"
+            try await serve(inbound, Connection(outbound: outbound, msgpack: msgpack, channel: context.requestContext.channel), conflated: conflated)
         }
     }
 
@@ -40,6 +54,7 @@ struct MarketDataStream: Sendable {
     struct Connection: Sendable {
         let outbound: WebSocketOutboundWriter
         let msgpack: Bool
+        let channel: any Channel
 
         func write(_ json: String) async throws {
             if msgpack, let bytes = MessagePack.encode(json: json) {
@@ -63,16 +78,18 @@ struct MarketDataStream: Sendable {
         messages.count == 1 ? messages[0] : "[" + messages.map { $0.dropFirst().dropLast() }.joined(separator: ",") + "]"
     }
 
-    private func serve(_ inbound: WebSocketInboundStream, _ connection: Connection) async throws {
+    private func serve(_ inbound: WebSocketInboundStream, _ connection: Connection, conflated: Bool) async throws {
         let outbound = connection
         try await outbound.write(#"[{"T":"success","msg":"connected"}]"#)
         var authenticated = false
         var listening: (subscriber: StreamHub<MarketStream.Channels>.Subscriber, writer: Task<Void, Never>)?
+        var readsDepth = false
         defer {
             if let listening {
                 market.hub.unsubscribe(listening.subscriber)
                 listening.writer.cancel()
             }
+            if readsDepth { market.conflatedDepthReaders.subtract(1, ordering: .relaxed) }
         }
         for try await message in inbound.messages(maxSize: 1 << 14) {
             guard let text = connection.json(message), let request = try? JSONDecoder().decode(Message.self, from: Data(text.utf8)) else {
@@ -93,17 +110,26 @@ struct MarketDataStream: Sendable {
                     try await outbound.write(MarketStream.error("not authenticated"))
                     continue
                 }
+                if conflated, let named = request.l3, !named.isEmpty, request.action == "subscribe" {
+                    try await outbound.write(MarketStream.error("l3 is not offered in the conflated tier"))
+                    continue
+                }
                 if listening == nil {
-                    switch market.hub.subscribe(MarketStream.Channels()) {
+                    var initial = MarketStream.Channels()
+                    initial.conflated = conflated
+                    switch market.hub.subscribe(initial) {
                     case .success(let subscriber):
+                        let pause = conflated ? conflationInterval : batchWindow
                         let writer = Task {
                             while let batch = await subscriber.outbox.next() {
+                                // A client that stops reading leaves its queue to fill, not NIO's buffers.
+                                guard await connection.channel.writable(givingUp: { subscriber.overflowed.load(ordering: .relaxed) }) else { break }
                                 do { try await outbound.write(Self.merge(batch)) } catch { break }
-                                try? await Task.sleep(for: batchWindow)
+                                try? await Task.sleep(for: pause)
                             }
                             if subscriber.overflowed.load(ordering: .relaxed) {
                                 try? await outbound.write(MarketStream.error(
-                                    "this connection fell \(market.hub.queueMax) messages behind and is closed"))
+                                    "this connection fell too far behind (\(market.hub.queueMax) messages or 4 MiB waiting) and is closed"))
                                 try? await connection.outbound.close(.policyViolation, reason: "too slow")
                             }
                         }
@@ -114,14 +140,19 @@ struct MarketDataStream: Sendable {
                     }
                 }
                 let channels = listening!.subscriber.interest.withLock { channels in
-                    for (named, channel) in [(request.trades, \MarketStream.Channels.trades), (request.quotes, \.quotes), (request.bars, \.bars), (request.nbbo, \.nbbo)] {
+                    for (named, channel) in [(request.trades, \MarketStream.Channels.trades), (request.quotes, \.quotes), (request.bars, \.bars),
+                                             (request.nbbo, \.nbbo), (request.l1, \.l1), (request.l2, \.l2), (request.l3, \.l3)] {
                         let named = Set(named ?? [])
                         if request.action == "subscribe" { channels[keyPath: channel].formUnion(named) } else { channels[keyPath: channel].subtract(named) }
                     }
                     return channels
                 }
+                if conflated, !readsDepth, !channels.l2.isEmpty {
+                    readsDepth = true
+                    market.conflatedDepthReaders.add(1, ordering: .relaxed)
+                }
                 func list(_ set: Set<String>) -> String { "[" + set.sorted().map(API.quoted).joined(separator: ",") + "]" }
-                try await outbound.write(#"[{"T":"subscription","trades":\#(list(channels.trades)),"quotes":\#(list(channels.quotes)),"bars":\#(list(channels.bars)),"nbbo":\#(list(channels.nbbo))}]"#)
+                try await outbound.write(#"[{"T":"subscription","trades":\#(list(channels.trades)),"quotes":\#(list(channels.quotes)),"bars":\#(list(channels.bars)),"nbbo":\#(list(channels.nbbo)),"l1":\#(list(channels.l1)),"l2":\#(list(channels.l2)),"l3":\#(list(channels.l3)),"tier":"\#(conflated ? "conflated" : "realtime")"}]"#)
                 // The NBBO changes seldom for a quiet symbol: a new subscriber starts from where it is now.
                 if request.action == "subscribe", let named = request.nbbo, !named.isEmpty {
                     for message in market.currentNBBO(named) { try await outbound.write(message) }

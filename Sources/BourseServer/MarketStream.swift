@@ -7,16 +7,30 @@ import BourseNode
 import Foundation
 import Synchronization
 
-/// The market data behind `/v2/stream` and the bars endpoint, from the venue's own books: trades as they
-/// happen, quotes (the top of the book) after every change to it, and minute bars as each closes, as
-/// arrays of objects keyed by `T`, to the connections that follow each symbol on that channel (or `*`).
+/// The market data behind `/v2/stream`, the book snapshot and the bars endpoint, from the venue's own
+/// books rebuilt from its event stream (`VenueBooks`), never from the engine while it runs: trades; quotes
+/// (the top of the book) and level 1 (the top, the last trade and the day's figures) after each batch that
+/// changed them; level 2 (changed price levels, absolute) after each batch; level 3 (every order-level
+/// change); minute bars as each closes; and the NBBO. Messages are arrays of objects keyed by `T`, sent to
+/// the connections that follow the symbol on that channel (or `*`).
+///
+/// Every trade, quote, level 1, level 2 and level 3 object carries `sq`, a sequence number per symbol and
+/// channel, from 1 at each start. Level 2 and 3 are never conflated, so a jump in `sq` is a gap: the client
+/// recovers with `GET /v1/book/{symbol}`, which answers the book with the sequence numbers it reflects.
+/// Quotes and level 1 are whole states, conflated to the latest under load; their `sq` only orders them.
 final class MarketStream: Sendable {
-    /// What one connection follows, per channel.
+    /// What one connection follows, per channel, and its tier.
     struct Channels: Sendable {
         var trades: Set<String> = []
         var quotes: Set<String> = []
         var bars: Set<String> = []
         var nbbo: Set<String> = []
+        var l1: Set<String> = []
+        var l2: Set<String> = []
+        var l3: Set<String> = []
+        /// The conflated tier: at most one message per symbol and channel waits in the queue, the latest,
+        /// and level 2 comes as the top of the book (`"r":true`) rather than increments.
+        var conflated = false
 
         func wants(_ channel: KeyPath<Channels, Set<String>>, _ symbol: String) -> Bool {
             let set = self[keyPath: channel]
@@ -24,23 +38,67 @@ final class MarketStream: Sendable {
         }
     }
 
-    let hub = StreamHub<Channels>(name: "market data", queueMax: 8_192, errorMessage: MarketStream.error)
+    let hub: StreamHub<Channels>
+    /// Levels a side in the conflated tier's level 2 messages.
+    static let conflatedDepth = 10
+
+    init(queueMax: Int = 8_192) {
+        hub = StreamHub<Channels>(name: "market data", queueMax: queueMax, errorMessage: MarketStream.error)
+    }
+
+    /// Sequence numbers per symbol and channel.
+    struct Sequences: Sendable {
+        var trades: UInt64 = 0
+        var quotes: UInt64 = 0
+        var l1: UInt64 = 0
+        var l2: UInt64 = 0
+        var l3: UInt64 = 0
+    }
+
+    /// A symbol's trading day so far, for level 1. Every trade of the venue counts (see `BarBook`).
+    struct Day: Sendable {
+        /// The New York date, as days since the epoch.
+        var date = Int.min
+        var open: Int64 = 0
+        var high: Int64 = 0
+        var low: Int64 = 0
+        var last: Int64 = 0
+        var lastSize: Int64 = 0
+        var volume: Int64 = 0
+        var trades = 0
+        /// The last price of the day before it traded, else the listing's previous close; 0 when neither.
+        var previousClose: Int64 = 0
+
+        mutating func add(price: Int64, size: Int64, date: Int) {
+            if date != self.date {
+                if last != 0 { previousClose = last }
+                self = Day(date: date, open: price, high: price, low: price, last: price, lastSize: 0, volume: 0, trades: 0,
+                           previousClose: previousClose)
+            }
+            high = max(high, price)
+            low = min(low, price)
+            last = price
+            lastSize = size
+            volume += size
+            trades += 1
+        }
+    }
 
     private struct State {
+        var books = VenueBooks()
+        var sequences: [Symbol: Sequences] = [:]
+        var days: [Symbol: Day] = [:]
         var bars = BarBook()
-        /// Open orders' symbols, so that a cancel (which names only the order) tells which book changed.
-        var symbolOf: [UInt64: Symbol] = [:]
-        /// Books changed since the last quote read, and whether a read is under way.
-        var touched: Set<Symbol> = []
-        var reading = false
         var lastQuote: [Symbol: Quote] = [:]
         /// Each symbol's latest trade, as the stream writes it.
         var lastTrade: [Symbol: String] = [:]
+        /// The last command applied.
+        var sequence: UInt64 = 0
     }
 
     struct Quote: Equatable, Sendable {
-        var bid: DepthLevel?
-        var ask: DepthLevel?
+        var bid: VenueBooks.Level?
+        var ask: VenueBooks.Level?
     }
 
     private let state = Mutex(State())
@@ -76,24 +134,39 @@ final class MarketStream: Sendable {
         let condition = switch best.condition { case .normal: "normal"; case .locked: "locked"; case .crossed: "crossed" }
         return #"[{"T":"n","S":"\#(symbol)",\#(side(best.bid, "bp", "bs", "bx")),\#(side(best.ask, "ap", "as", "ax")),"c":"\#(condition)","t":"\#(API.time(Timestamp(nanos: wallClockNanos())))"}]"#
     }
-    /// Quotes are sent from here, so that the sequencer thread only reads the tops of books.
-    private let quoteQueue = DispatchQueue(label: "bourse-market-quotes")
-
     static func error(_ text: String) -> String { #"[{"T":"error","msg":\#(API.quoted(text))}]"# }
 
-    /// Starts from the read models: the latest minute bars (the last still open), the open orders' symbols,
-    /// and each symbol's latest trade.
-    func seed(bars: [Symbol: [Bar]], open: [OrderRecord], trades: [Symbol: String]) {
+    /// Starts from the engine's state after recovery (its books, trading states and previous closes) and
+    /// the read models (the latest minute bars, the last still open, and each symbol's latest trade).
+    func seed(engine: MatchingEngine, sequence: UInt64, bars: [Symbol: [Bar]], trades: [Symbol: String], now: Int64) {
         state.withLock { s in
+            s.sequence = sequence
             s.bars = BarBook(bars)
             s.lastTrade = trades
-            for record in open { s.symbolOf[record.order.orderID.rawValue] = record.order.symbol }
+            let today = ExchangeCalendar.newYorkDate(Timestamp(nanos: now)).daysSinceEpoch
+            for symbol in engine.listedSymbols {
+                s.books.seed(symbol, state: engine.tradingState(symbol) ?? .closed, orders: engine.openOrderStates(symbol))
+                s.lastQuote[symbol] = Quote(bid: s.books.depth(symbol, .buy, levels: 1).first, ask: s.books.depth(symbol, .sell, levels: 1).first)
+                var day = Day()
+                day.previousClose = engine.previousClose(of: symbol)?.units ?? 0
+                let days = s.bars.bars(symbol, .day, from: 0, to: .max, limit: .max)
+                for bar in days.suffix(2) {
+                    let date = ExchangeCalendar.newYorkDate(Timestamp(nanos: bar.start)).daysSinceEpoch
+                    if date == today {
+                        day = Day(date: date, open: bar.open, high: bar.high, low: bar.low, last: bar.close, lastSize: 0,
+                                  volume: bar.volume, trades: bar.trades, previousClose: day.previousClose)
+                    } else {
+                        day.previousClose = bar.close
+                    }
+                }
+                s.days[symbol] = day
+            }
         }
     }
 
-    /// Starts following the event stream; quotes are read from `sequencer` between its batches.
-    func start(_ sequencer: Sequencer) {
-        hub.start(afterBatch: { [self] in requestQuotes(sequencer) }) { [self] published in publish(published) }
+    /// Starts following the event stream.
+    func start() {
+        hub.start(batches: { [self] batch in publish(batch) })
         Task.detached { [self] in
             while !hub.isEnded {
                 try? await Task.sleep(for: .seconds(1))
@@ -113,65 +186,208 @@ final class MarketStream: Sendable {
         state.withLock { $0.bars.bars(symbol, timeframe, from: start, to: end, limit: limit) }
     }
 
-    /// The bars a command closed and its trades, with the books it changed marked for a quote.
-    private static func apply(_ published: Published, to s: inout State) -> [(Symbol, Bar)] {
-        var closed: [(Symbol, Bar)] = []
-        for event in published.events {
-            switch event {
-            case .orderAccepted(let order):
-                s.symbolOf[order.orderID.rawValue] = order.symbol
-                s.touched.insert(order.symbol)
-            case .trade(let t):
-                s.touched.insert(t.symbol)
-                if let bar = s.bars.add(t.symbol, price: t.price.units, quantity: t.quantity.shares, at: published.command.time.nanos) {
-                    closed.append((t.symbol, bar))
-                }
-                if t.makerLeaves.shares == 0 { s.symbolOf[t.makerOrderID.rawValue] = nil }
-                if t.takerLeaves.shares == 0 { s.symbolOf[t.takerOrderID.rawValue] = nil }
-            case .orderCancelled(let id, _, _, _), .orderExpired(let id, _, _):
-                if let symbol = s.symbolOf.removeValue(forKey: id.rawValue) { s.touched.insert(symbol) }
-            case .orderReplaced(let r):
-                if let symbol = s.symbolOf.removeValue(forKey: r.orderID.rawValue) {
-                    s.symbolOf[r.newOrderID.rawValue] = symbol
-                    s.touched.insert(symbol)
-                }
-            case .selfTradeDecremented(let id, _, _, _):
-                if let symbol = s.symbolOf[id.rawValue] { s.touched.insert(symbol) }
-            case .tradingStateChanged(let symbol, _):
-                s.touched.insert(symbol)
-            default:
-                break
-            }
-        }
-        return closed
+    /// What a batch gives each channel: per channel, (symbol, object) in order.
+    private struct Batch {
+        var trades: [(String, String)] = []
+        var quotes: [(String, String)] = []
+        var l1: [(String, String)] = []
+        var l2: [(String, String)] = []
+        var l3: [(String, String)] = []
+        /// The top of the book per changed symbol, for the conflated tier.
+        var l2Top: [(String, String)] = []
+        var closedBars: [(Symbol, Bar)] = []
+        var ownQuotes: [(Symbol, Quote)] = []
+        var latestTrades: [Symbol: String] = [:]
     }
 
-    private func publish(_ published: Published) {
-        let closed = state.withLock { Self.apply(published, to: &$0) }
-        for (symbol, bar) in closed { sendBar(symbol, bar) }
-        var trades: [(String, String)] = []
-        let time = API.time(published.command.time)
-        var latest: [Symbol: String] = [:]
-        for case .trade(let t) in published.events {
-            let symbol = t.symbol.description
-            let object = Self.trade(id: t.executionID.rawValue, price: t.price.units, size: t.quantity.shares, time: time)
-            latest[t.symbol] = object
-            trades.append((symbol, #"{"T":"t","S":"\#(symbol)",\#(object.dropFirst())"#.replacingOccurrences(of: #""c":["@"],"#, with: "") ))
+    /// Conflated connections following level 2, which need the top of the book written for them.
+    let conflatedDepthReaders = Atomic<Int>(0)
+
+    private func publish(_ published: [Published]) {
+        let wantsTop = conflatedDepthReaders.load(ordering: .relaxed) > 0
+        let batch = state.withLock { s in Self.apply(published, to: &s, top: wantsTop) }
+        for (symbol, bar) in batch.closedBars { sendBar(symbol, bar) }
+        if let handler = feeds.withLock({ $0 }) {
+            for (symbol, quote) in batch.ownQuotes {
+                guard let stock = ITCH.Stock(symbol.description) else { continue }
+                handler.ownQuote(stock, bid: quote.bid.map { ($0.price.units, $0.shown.shares) }, ask: quote.ask.map { ($0.price.units, $0.shown.shares) })
+            }
         }
-        guard !trades.isEmpty else { return }
-        state.withLock { $0.lastTrade.merge(latest) { $1 } }
-        // Most connections want the same trades: each distinct selection is written once and shared.
-        let everything = "[" + trades.map(\.1).joined(separator: ",") + "]"
+        deliver(batch)
+    }
+
+    /// Applies a batch to the books and figures, and writes what each channel is to send.
+    private static func apply(_ batch: [Published], to s: inout State, top wantsTop: Bool) -> Batch {
+        var out = Batch()
+        /// Per symbol: the levels changed, the book touched, a trade seen.
+        var changedLevels: [Symbol: Set<LevelKey>] = [:]
+        var traded: Set<Symbol> = []
+        var stamp: [Symbol: String] = [:]
+        for published in batch {
+            s.sequence = published.command.sequence
+            let time = API.time(published.command.time)
+            let nanos = published.command.time.nanos
+            for change in s.books.apply(published.events) {
+                let symbol = change.symbol
+                changedLevels[symbol, default: []].insert(LevelKey(buy: change.side == .buy, price: change.price.units))
+                stamp[symbol] = time
+                s.sequences[symbol, default: Sequences()].l3 += 1
+                out.l3.append((symbol.description, l3Object(change, sequence: s.sequences[symbol]!.l3, time: time)))
+            }
+            for event in published.events {
+                switch event {
+                case .trade(let t):
+                    let symbol = t.symbol
+                    if let bar = s.bars.add(symbol, price: t.price.units, quantity: t.quantity.shares, at: nanos) {
+                        out.closedBars.append((symbol, bar))
+                    }
+                    s.days[symbol, default: Day()].add(price: t.price.units, size: t.quantity.shares,
+                                                       date: ExchangeCalendar.newYorkDate(published.command.time).daysSinceEpoch)
+                    s.sequences[symbol, default: Sequences()].trades += 1
+                    let object = trade(id: t.executionID.rawValue, price: t.price.units, size: t.quantity.shares, time: time)
+                    out.latestTrades[symbol] = object
+                    let name = symbol.description
+                    out.trades.append((name, #"{"T":"t","S":"\#(name)","sq":\#(s.sequences[symbol]!.trades),"# + object.dropFirst()))
+                    traded.insert(symbol)
+                    stamp[symbol] = time
+                case .tradingStateChanged(let symbol, _), .symbolListed(let symbol):
+                    stamp[symbol] = stamp[symbol] ?? time
+                    changedLevels[symbol, default: []] = changedLevels[symbol] ?? []
+                default:
+                    break
+                }
+            }
+        }
+        s.lastTrade.merge(out.latestTrades) { $1 }
+        for symbol in Set(changedLevels.keys).union(traded).sorted(by: { $0.description < $1.description }) {
+            let name = symbol.description
+            let time = stamp[symbol]!
+            let levels = changedLevels[symbol] ?? []
+            if !levels.isEmpty {
+                s.sequences[symbol, default: Sequences()].l2 += 1
+                func side(_ buy: Bool) -> String {
+                    let keys = levels.filter { $0.buy == buy }.map(\.price).sorted(by: buy ? (>) : (<))
+                    return "[" + keys.map { price in
+                        let level = s.books.level(symbol, buy ? .buy : .sell, price: Price(units: price))
+                        return #"{"p":\#(API.decimal(price)),"s":\#(level?.shown.shares ?? 0),"n":\#(level?.orders ?? 0)}"#
+                    }.joined(separator: ",") + "]"
+                }
+                out.l2.append((name, #"{"T":"l2","S":"\#(name)","sq":\#(s.sequences[symbol]!.l2),"b":\#(side(true)),"a":\#(side(false)),"t":"\#(time)"}"#))
+                if wantsTop {
+                    out.l2Top.append((name, topObject(s.books, symbol, levels: conflatedDepth, sequence: s.sequences[symbol]!.l2, time: time)))
+                }
+            }
+            let quote = Quote(bid: s.books.depth(symbol, .buy, levels: 1).first, ask: s.books.depth(symbol, .sell, levels: 1).first)
+            let quoteChanged = s.lastQuote[symbol] != quote
+            if quoteChanged {
+                s.lastQuote[symbol] = quote
+                s.sequences[symbol, default: Sequences()].quotes += 1
+                out.quotes.append((name, quoteObject(name, quote, sequence: s.sequences[symbol]!.quotes, time: time)))
+                out.ownQuotes.append((symbol, quote))
+            }
+            if quoteChanged || traded.contains(symbol) {
+                s.sequences[symbol, default: Sequences()].l1 += 1
+                out.l1.append((name, levelOneObject(name, quote, s.days[symbol] ?? Day(), sequence: s.sequences[symbol]!.l1, time: time)))
+            }
+        }
+        return out
+    }
+
+    struct LevelKey: Hashable {
+        var buy: Bool
+        var price: Int64
+    }
+
+    static func l3Object(_ change: VenueBooks.Change, sequence: UInt64, time: String) -> String {
+        let head = #"{"T":"l3","S":"\#(change.symbol)","sq":\#(sequence),"i":\#(change.orderID.rawValue),"sd":"\#(change.side == .buy ? "B" : "S")","p":\#(API.decimal(change.price)),"#
+        let body = switch change.kind {
+        case .add: #""k":"a","q":\#(change.quantity.shares)"#
+        case .execute(let execution): #""k":"e","q":\#(change.quantity.shares),"x":\#(execution.rawValue)"#
+        case .modify(let newID): #""k":"m","q":\#(change.quantity.shares)"# + (newID.map { #","n":\#($0.rawValue)"# } ?? "")
+        case .delete: #""k":"d""#
+        }
+        return head + body + #","t":"\#(time)"}"#
+    }
+
+    static func quoteObject(_ name: String, _ quote: Quote, sequence: UInt64, time: String) -> String {
+        #"{"T":"q","S":"\#(name)","sq":\#(sequence),"bx":"BOURSE","bp":\#(quote.bid.map { API.decimal($0.price) } ?? "0"),"bs":\#(quote.bid?.shown.shares ?? 0),"ax":"BOURSE","ap":\#(quote.ask.map { API.decimal($0.price) } ?? "0"),"as":\#(quote.ask?.shown.shares ?? 0),"t":"\#(time)","c":["R"],"z":"C"}"#
+    }
+
+    /// Level 1: the top of the book, the last trade, the day's open, high, low, volume and trade count,
+    /// the previous close and the change from it in percent (exact to the basis point, toward zero).
+    static func levelOneObject(_ name: String, _ quote: Quote, _ day: Day, sequence: UInt64, time: String) -> String {
+        let traded = day.trades > 0
+        func price(_ units: Int64) -> String { traded ? API.decimal(units) : "null" }
+        let change: String
+        if traded, day.previousClose > 0 {
+            let bp = (day.last - day.previousClose) * 10_000 / day.previousClose
+            change = (bp < 0 ? "-" : "") + String(abs(bp) / 100) + "." + String(format: "%02d", abs(bp) % 100)
+        } else {
+            change = "null"
+        }
+        return #"{"T":"l1","S":"\#(name)","sq":\#(sequence),"bp":\#(quote.bid.map { API.decimal($0.price) } ?? "0"),"bs":\#(quote.bid?.shown.shares ?? 0),"ap":\#(quote.ask.map { API.decimal($0.price) } ?? "0"),"as":\#(quote.ask?.shown.shares ?? 0),"lp":\#(price(day.last)),"ls":\#(day.lastSize),"o":\#(price(day.open)),"h":\#(price(day.high)),"l":\#(price(day.low)),"v":\#(day.volume),"n":\#(day.trades),"pc":\#(day.previousClose > 0 ? API.decimal(day.previousClose) : "null"),"cp":\#(change),"t":"\#(time)"}"#
+    }
+
+    /// The best `levels` of each side as a level 2 message that replaces the client's book (`"r":true`).
+    static func topObject(_ books: VenueBooks, _ symbol: Symbol, levels: Int, sequence: UInt64, time: String) -> String {
+        func side(_ side: Side) -> String {
+            "[" + books.depth(symbol, side, levels: levels).map { #"{"p":\#(API.decimal($0.price)),"s":\#($0.shown.shares),"n":\#($0.orders)}"# }.joined(separator: ",") + "]"
+        }
+        return #"{"T":"l2","S":"\#(symbol)","sq":\#(sequence),"r":true,"b":\#(side(.buy)),"a":\#(side(.sell)),"t":"\#(time)"}"#
+    }
+
+    /// Hands every connection its part of a batch: in the real-time tier, trades and levels 2 and 3 as one
+    /// message per channel (each distinct selection written once and shared, as most connections want
+    /// the same), quotes and level 1 one message per symbol, keyed so that a waiting one is replaced by
+    /// the newer; in the conflated tier, everything keyed by channel and symbol.
+    private func deliver(_ batch: Batch) {
+        let unkeyed: [(KeyPath<Channels, Set<String>>, [(String, String)])] = [(\.trades, batch.trades), (\.l2, batch.l2), (\.l3, batch.l3)]
+            .filter { !$0.1.isEmpty }
+        let keyed: [(KeyPath<Channels, Set<String>>, String, [(String, String)])] = [(\.quotes, "q:", batch.quotes), (\.l1, "l1:", batch.l1)]
+            .filter { !$0.2.isEmpty }
+        guard !unkeyed.isEmpty || !keyed.isEmpty else { return }
+        let everything = unkeyed.map { "[" + $0.1.map(\.1).joined(separator: ",") + "]" }
         var selections: [[Bool]: String] = [:]
-        hub.send { channels in
-            let wanted = trades.map { channels.wants(\.trades, $0.0) }
-            if !wanted.contains(true) { return nil }
-            if !wanted.contains(false) { return everything }
-            if let text = selections[wanted] { return text }
-            let text = "[" + zip(trades, wanted).filter(\.1).map(\.0.1).joined(separator: ",") + "]"
-            selections[wanted] = text
-            return text
+        let latestTrades = Self.latestPerSymbol(batch.trades)
+        hub.deliver { channels, push in
+            if channels.conflated {
+                for (channel, prefix, objects) in [(\Channels.trades, "t:", latestTrades), (\.l2, "l2:", batch.l2Top)] + keyed {
+                    for (symbol, object) in objects where channels.wants(channel, symbol) {
+                        guard push("[" + object + "]", prefix + symbol) else { return }
+                    }
+                }
+                return
+            }
+            for (i, (channel, objects)) in unkeyed.enumerated() {
+                var wanted = objects.map { channels.wants(channel, $0.0) }
+                if !wanted.contains(true) { continue }
+                let text: String
+                if !wanted.contains(false) {
+                    text = everything[i]
+                } else {
+                    wanted.append(i == 0)
+                    wanted.append(i == 1)
+                    if let shared = selections[wanted] {
+                        text = shared
+                    } else {
+                        text = "[" + zip(objects, wanted).filter(\.1).map(\.0.1).joined(separator: ",") + "]"
+                        selections[wanted] = text
+                    }
+                }
+                guard push(text, nil) else { return }
+            }
+            for (channel, prefix, objects) in keyed {
+                for (symbol, object) in objects where channels.wants(channel, symbol) {
+                    guard push("[" + object + "]", prefix + symbol) else { return }
+                }
+            }
         }
+    }
+
+    /// The last object of each symbol, in the order of their last appearance.
+    private static func latestPerSymbol(_ objects: [(String, String)]) -> [(String, String)] {
+        var seen = Set<String>()
+        return objects.reversed().filter { seen.insert($0.0).inserted }.reversed()
     }
 
     /// A trade as Alpaca's market data writes one (without its symbol).
@@ -182,66 +398,46 @@ final class MarketStream: Sendable {
     /// The latest trade of a symbol, if it has traded.
     func latestTrade(_ symbol: Symbol) -> String? { state.withLock { $0.lastTrade[symbol] } }
 
+    /// The last command the market data has applied.
+    var sequence: UInt64 { state.withLock { $0.sequence } }
+
+    /// A book as the stream has published it: the best `depth` levels a side, with the orders of each when
+    /// `orders` is set, and the sequence numbers it reflects; nil for a symbol not listed.
+    struct BookSnapshot: Sendable {
+        var state: TradingState
+        var bids: [VenueBooks.Level]
+        var asks: [VenueBooks.Level]
+        var bidOrders: [[VenueBooks.ShownOrder]]?
+        var askOrders: [[VenueBooks.ShownOrder]]?
+        var sequences: Sequences
+        var quote: Quote
+        var day: Day
+    }
+
+    func book(_ symbol: Symbol, depth: Int, orders: Bool) -> BookSnapshot? {
+        state.withLock { s in
+            guard let tradingState = s.books.state(symbol) else { return nil }
+            return BookSnapshot(
+                state: tradingState, bids: s.books.depth(symbol, .buy, levels: depth), asks: s.books.depth(symbol, .sell, levels: depth),
+                bidOrders: orders ? s.books.orders(symbol, .buy, levels: depth) : nil,
+                askOrders: orders ? s.books.orders(symbol, .sell, levels: depth) : nil,
+                sequences: s.sequences[symbol] ?? Sequences(), quote: s.lastQuote[symbol] ?? Quote(), day: s.days[symbol] ?? Day())
+        }
+    }
+
+    /// Waits (at most `timeout`) until the market data has applied `sequence`: a read after a write sees it.
+    func caughtUp(to sequence: UInt64, timeout: Duration = .seconds(2)) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while self.sequence < sequence {
+            guard ContinuousClock.now < deadline, !hub.isEnded else { return false }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        return true
+    }
+
     private func sendBar(_ symbol: Symbol, _ bar: Bar) {
         let name = symbol.description
         let message = "[" + bar.json.replacingOccurrences(of: #"{"t":"#, with: #"{"T":"b","S":"\#(name)","t":"#) + "]"
         hub.send { $0.wants(\.bars, name) ? message : nil }
-    }
-
-    /// After a batch: reads the tops of the books it changed, unless a read is already under way. The
-    /// changes meanwhile wait for the next read, so quotes are conflated under load: each sent quote is
-    /// the book's latest top, never a stale one.
-    private func requestQuotes(_ sequencer: Sequencer) {
-        let symbols: [Symbol]? = state.withLock { s in
-            guard !s.reading, !s.touched.isEmpty else { return nil }
-            s.reading = true
-            defer { s.touched.removeAll() }
-            return Array(s.touched)
-        }
-        guard let symbols else { return }
-        do {
-            try sequencer.read { [self] engine in
-                guard let engine else { return }
-                let time = engine.lastCommandTime
-                let tops = symbols.map { ($0, Quote(bid: engine.depth($0, side: .buy, levels: 1).first,
-                                                    ask: engine.depth($0, side: .sell, levels: 1).first)) }
-                quoteQueue.async { [self] in
-                    sendQuotes(tops, at: time)
-                    state.withLock { $0.reading = false }
-                    requestQuotes(sequencer)
-                }
-            }
-        } catch {
-            // Full or stopping: the symbols stay marked and the next batch asks again.
-            state.withLock { s in
-                s.reading = false
-                s.touched.formUnion(symbols)
-            }
-        }
-    }
-
-    private func sendQuotes(_ tops: [(Symbol, Quote)], at time: Timestamp) {
-        var quotes: [(String, String)] = []
-        var changed: [(Symbol, Quote)] = []
-        let stamp = API.time(time)
-        state.withLock { s in
-            for (symbol, quote) in tops.sorted(by: { $0.0.description < $1.0.description }) where s.lastQuote[symbol] != quote {
-                s.lastQuote[symbol] = quote
-                let name = symbol.description
-                changed.append((symbol, quote))
-                quotes.append((name, #"{"T":"q","S":"\#(name)","bx":"BOURSE","bp":\#(quote.bid.map { API.decimal($0.price) } ?? "0"),"bs":\#(quote.bid?.visible.shares ?? 0),"ax":"BOURSE","ap":\#(quote.ask.map { API.decimal($0.price) } ?? "0"),"as":\#(quote.ask?.visible.shares ?? 0),"t":"\#(stamp)","c":["R"],"z":"C"}"#))
-            }
-        }
-        if let handler = feeds.withLock({ $0 }) {
-            for (symbol, quote) in changed {
-                guard let stock = ITCH.Stock(symbol.description) else { continue }
-                handler.ownQuote(stock, bid: quote.bid.map { ($0.price.units, $0.visible.shares) }, ask: quote.ask.map { ($0.price.units, $0.visible.shares) })
-            }
-        }
-        // Each quote on its own, keyed by its symbol: a connection's queue keeps only the latest per symbol.
-        for (name, quote) in quotes {
-            let message = "[" + quote + "]"
-            hub.send(key: "q:" + name) { $0.wants(\.quotes, name) ? message : nil }
-        }
     }
 }

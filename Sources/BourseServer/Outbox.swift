@@ -3,7 +3,8 @@ import Synchronization
 /// One connection's bounded outbound queue. Messages with a key (a symbol's quote) are conflated: one that
 /// is not yet taken is replaced by a newer one of its key, in its place in the queue, so a reader always
 /// gets the latest. Messages without a key (trades, bars, order updates) are never dropped or merged: when
-/// `capacity` of them wait, `push` fails and the connection is to be closed.
+/// `capacity` of them wait, or `byteCapacity` bytes (one message alone may exceed it), `push` fails and
+/// the connection is to be closed.
 final class Outbox: Sendable {
     private enum Item {
         case message(String)
@@ -14,6 +15,7 @@ final class Outbox: Sendable {
         var items: [Item] = []
         var head = 0
         var latest: [String: String] = [:]
+        var bytes = 0
         var waiter: CheckedContinuation<[String]?, Never>?
         var finished = false
 
@@ -24,8 +26,14 @@ final class Outbox: Sendable {
             var taken: [String] = []
             while head < items.count, taken.count < max {
                 switch items[head] {
-                case .message(let text): taken.append(text)
-                case .latest(let key): if let text = latest.removeValue(forKey: key) { taken.append(text) }
+                case .message(let text):
+                    taken.append(text)
+                    bytes -= text.utf8.count
+                case .latest(let key):
+                    if let text = latest.removeValue(forKey: key) {
+                        taken.append(text)
+                        bytes -= text.utf8.count
+                    }
                 }
                 head += 1
             }
@@ -41,12 +49,14 @@ final class Outbox: Sendable {
     }
 
     let capacity: Int
+    let byteCapacity: Int
     /// At most this many messages are handed to the writer at once.
     let takeMax: Int
     private let state = Mutex(State())
 
-    init(capacity: Int, takeMax: Int = 1_024) {
+    init(capacity: Int, byteCapacity: Int = 4 << 20, takeMax: Int = 1_024) {
         self.capacity = capacity
+        self.byteCapacity = byteCapacity
         self.takeMax = takeMax
     }
 
@@ -55,11 +65,14 @@ final class Outbox: Sendable {
         var woken: (CheckedContinuation<[String]?, Never>, [String])?
         let accepted: Bool = state.withLock { s in
             guard !s.finished else { return false }
-            if let key, s.latest[key] != nil {
+            let size = text.utf8.count
+            if let key, let old = s.latest[key] {
                 s.latest[key] = text
+                s.bytes += size - old.utf8.count
                 return true
             }
-            guard s.count < capacity else { return false }
+            guard s.count < capacity, s.count == 0 || s.bytes + size <= byteCapacity else { return false }
+            s.bytes += size
             if let key {
                 s.latest[key] = text
                 s.items.append(.latest(key))
@@ -80,7 +93,10 @@ final class Outbox: Sendable {
     /// returns nil.
     func finish(with last: String? = nil) {
         let woken: (CheckedContinuation<[String]?, Never>, [String])? = state.withLock { s in
-            if let last, !s.finished { s.items.append(.message(last)) }
+            if let last, !s.finished {
+                s.items.append(.message(last))
+                s.bytes += last.utf8.count
+            }
             s.finished = true
             guard let waiter = s.waiter else { return nil }
             s.waiter = nil

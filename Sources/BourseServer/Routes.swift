@@ -1,6 +1,7 @@
 import BourseCore
 import BourseEngine
 import BourseJournal
+import BourseMarketData
 import BourseNode
 import Foundation
 import HTTPTypes
@@ -119,6 +120,7 @@ struct Routes: Sendable {
 
         static func notFound(_ message: String) -> Failure { Failure(status: .notFound, code: 40410000, message: message) }
         static func unprocessable(_ message: String) -> Failure { Failure(status: .unprocessableContent, code: 42210000, message: message) }
+        static func unavailable(_ message: String) -> Failure { Failure(status: .serviceUnavailable, code: 50310000, message: message) }
     }
 
     /// Authenticates, runs the handler and turns failures into Alpaca's error bodies, counting each answer
@@ -242,29 +244,46 @@ struct Routes: Sendable {
 
     // MARK: - Market data from the venue's own books
 
-    /// Aggregated depth: the best `depth` levels a side (default 10, at most 1,000).
+    /// The book as the market data stream has published it, once the stream has applied every command
+    /// acknowledged before this request (so a client sees its own orders): the best `depth` levels a side
+    /// (default 10, at most 10,000), each level's orders with `orders=true`, and the sequence numbers of
+    /// the level 2 and 3 messages it reflects, from which a subscriber continues after a gap.
     private func book(_ text: String, _ request: Request) async throws -> Response {
         guard let symbol = try? Symbol(validating: text) else { throw Failure.notFound("symbol \(text) is not listed") }
-        let depth = request.uri.queryParameters.get("depth").map { Int(String($0)) } ?? 10
-        guard let depth, (1...1_000).contains(depth) else { throw Failure.unprocessable("depth must be from 1 to 1,000") }
-        let snapshot = try await venue.read { engine in
-            engine.summary(of: symbol).map { ($0, engine.depth(symbol, side: .buy, levels: depth), engine.depth(symbol, side: .sell, levels: depth)) }
+        let query = request.uri.queryParameters
+        let depth = query.get("depth").map { Int(String($0)) } ?? 10
+        guard let depth, (1...10_000).contains(depth) else { throw Failure.unprocessable("depth must be from 1 to 10,000") }
+        let withOrders: Bool
+        switch query.get("orders").map({ String($0) }) {
+        case nil, "false": withOrders = false
+        case "true": withOrders = true
+        case let other?: throw Failure.unprocessable("orders must be true or false, not \"\(other)\"")
         }
-        guard let (summary, bids, asks) = snapshot else { throw Failure.notFound("symbol \(symbol) is not listed") }
-        func levels(_ side: [DepthLevel]) -> [API.BookLevel] {
-            side.map { API.BookLevel(price: API.decimal($0.price), size: String($0.visible.shares), orders: $0.orders) }
+        let book = try await publishedBook(symbol, depth: depth, orders: withOrders)
+        func levels(_ side: [VenueBooks.Level], _ queues: [[VenueBooks.ShownOrder]]?) -> [API.BookLevel] {
+            side.enumerated().map { i, level in
+                API.BookLevel(price: API.decimal(level.price), size: String(level.shown.shares), orders: level.orders,
+                              queue: queues.map { $0[i].map { API.QueuedOrder(id: $0.orderID.rawValue, size: $0.shown.shares) } })
+            }
         }
-        return Self.json(API.Book(symbol: symbol.description, state: API.name(summary.state), bids: levels(bids), asks: levels(asks),
-                                  last_trade: summary.lastTrade.map(API.decimal), timestamp: API.time(Timestamp(nanos: wallClockNanos()))))
+        return Self.json(API.Book(symbol: symbol.description, state: API.name(book.state), bids: levels(book.bids, book.bidOrders),
+                                  asks: levels(book.asks, book.askOrders), last_trade: book.day.trades > 0 || book.day.last > 0 ? API.decimal(book.day.last) : nil,
+                                  l2_sequence: book.sequences.l2, l3_sequence: book.sequences.l3,
+                                  timestamp: API.time(Timestamp(nanos: wallClockNanos()))))
+    }
+
+    /// A listed symbol's book from the market data, after it has caught up with the venue.
+    private func publishedBook(_ symbol: Symbol, depth: Int, orders: Bool = false) async throws -> MarketStream.BookSnapshot {
+        let sequence = try await venue.lastSequence()
+        guard await market.caughtUp(to: sequence) else { throw Failure.unavailable("the market data is behind the venue; try again") }
+        guard let book = market.book(symbol, depth: depth, orders: orders) else { throw Failure.notFound("symbol \(symbol) is not listed") }
+        return book
     }
 
     /// The best level of each side of a listed symbol's book.
-    private func topOfBook(_ symbol: Symbol) async throws -> (bid: DepthLevel?, ask: DepthLevel?) {
-        let top = try await venue.read { engine in
-            engine.summary(of: symbol).map { _ in (engine.depth(symbol, side: .buy, levels: 1).first, engine.depth(symbol, side: .sell, levels: 1).first) }
-        }
-        guard let top else { throw Failure.notFound("symbol \(symbol) is not listed") }
-        return top
+    private func topOfBook(_ symbol: Symbol) async throws -> (bid: VenueBooks.Level?, ask: VenueBooks.Level?) {
+        let book = try await publishedBook(symbol, depth: 1)
+        return (book.bids.first, book.asks.first)
     }
 
     /// The best bid and offer in Alpaca's market data shape.
@@ -272,8 +291,8 @@ struct Routes: Sendable {
         guard let symbol = try? Symbol(validating: text) else { throw Failure.notFound("symbol \(text) is not listed") }
         let (bid, ask) = try await topOfBook(symbol)
         return Self.json(API.LatestQuote(symbol: symbol.description, quote: API.Quote(
-            t: API.time(Timestamp(nanos: wallClockNanos())), ap: ask.map { API.decimal($0.price) } ?? "0", as: ask?.visible.shares ?? 0,
-            bp: bid.map { API.decimal($0.price) } ?? "0", bs: bid?.visible.shares ?? 0)))
+            t: API.time(Timestamp(nanos: wallClockNanos())), ap: ask.map { API.decimal($0.price) } ?? "0", as: ask?.shown.shares ?? 0,
+            bp: bid.map { API.decimal($0.price) } ?? "0", bs: bid?.shown.shares ?? 0)))
     }
 
     private func latestTrade(_ text: String) throws -> Response {
@@ -288,7 +307,7 @@ struct Routes: Sendable {
         guard let symbol = try? Symbol(validating: text) else { throw Failure.notFound("symbol \(text) is not listed") }
         let (bid, ask) = try await topOfBook(symbol)
         let now = wallClockNanos()
-        let quote = #"{"t":"\#(API.time(Timestamp(nanos: now)))","ax":"BOURSE","ap":\#(ask.map { API.decimal($0.price) } ?? "0"),"as":\#(ask?.visible.shares ?? 0),"bx":"BOURSE","bp":\#(bid.map { API.decimal($0.price) } ?? "0"),"bs":\#(bid?.visible.shares ?? 0),"c":["R"],"z":"C"}"#
+        let quote = #"{"t":"\#(API.time(Timestamp(nanos: now)))","ax":"BOURSE","ap":\#(ask.map { API.decimal($0.price) } ?? "0"),"as":\#(ask?.shown.shares ?? 0),"bx":"BOURSE","bp":\#(bid.map { API.decimal($0.price) } ?? "0"),"bs":\#(bid?.shown.shares ?? 0),"c":["R"],"z":"C"}"#
         let minute = market.bars(symbol, .minute, from: 0, to: .max, limit: .max).last
         let days = market.bars(symbol, .day, from: Timeframe.day.start(now) - 8 * 86_400_000_000_000, to: .max, limit: .max)
         let today = days.last.flatMap { $0.start == Timeframe.day.start(now) ? $0 : nil }

@@ -17,11 +17,14 @@ public struct Server: Sendable {
     public let logLevel: Logger.Level
     /// A market data connection gets at most one frame a window.
     public let streamWindow: Duration
+    /// A conflated market data connection gets at most one message per symbol and channel an interval.
+    public let conflationInterval: Duration
 
     public init(opened: DataDirectory.Opened, host: String = "127.0.0.1", port: Int = 8080,
                 rateLimit: Int = 2_000, rateBurst: Int = 4_000, logLevel: Logger.Level = .info,
-                streamWindow: Duration = .milliseconds(10)) {
+                streamWindow: Duration = .milliseconds(10), conflationInterval: Duration = .seconds(1)) {
         self.streamWindow = streamWindow
+        self.conflationInterval = conflationInterval
         self.opened = opened
         self.host = host
         self.port = port
@@ -43,9 +46,9 @@ public struct Server: Sendable {
         router.middlewares.add(LogRequestsMiddleware(.debug))
         Routes(venue: opened.venue, keys: opened.keys, limiter: RateLimiter(perSecond: rateLimit, burst: rateBurst),
                metrics: Metrics(), calendar: opened.calendar, history: opened.history, market: opened.market, updates: opened.updates, readModels: opened.readModels).add(to: router)
-        let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
+        let webSocketRouter = Router(context: StreamRequestContext.self)
         TradeStream(keys: opened.keys, updates: opened.updates).add(to: webSocketRouter)
-        MarketDataStream(keys: opened.keys, market: opened.market, batchWindow: streamWindow).add(to: webSocketRouter)
+        MarketDataStream(keys: opened.keys, market: opened.market, batchWindow: streamWindow, conflationInterval: conflationInterval).add(to: webSocketRouter)
         var logger = Logger(label: "bourse")
         logger.logLevel = logLevel
         return Application(

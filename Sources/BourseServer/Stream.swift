@@ -2,6 +2,7 @@ import BourseJournal
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
+import NIOCore
 
 /// `/stream`, Alpaca's trading stream: authenticate, listen to `trade_updates`, then receive every
 /// update of the key's account. Messages are JSON text frames.
@@ -21,13 +22,13 @@ struct TradeStream: Sendable {
         var data: Data?
     }
 
-    func add(to router: Router<BasicWebSocketRequestContext>) {
-        router.ws("/stream") { _, _ in .upgrade() } onUpgrade: { inbound, outbound, _ in
-            try await serve(inbound, outbound)
+    func add(to router: Router<StreamRequestContext>) {
+        router.ws("/stream") { _, _ in .upgrade() } onUpgrade: { inbound, outbound, context in
+            try await serve(inbound, outbound, context.requestContext.channel)
         }
     }
 
-    private func serve(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter) async throws {
+    private func serve(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, _ channel: any Channel) async throws {
         var key: StoredKey?
         var listening: (subscriber: StreamHub<UInt32>.Subscriber, writer: Task<Void, Never>)?
         defer {
@@ -68,13 +69,15 @@ struct TradeStream: Sendable {
                     let writer = Task {
                         // Order updates are never conflated or merged: each goes in its own frame.
                         writing: while let updates = await subscriber.outbox.next() {
+                            // A client that stops reading leaves its queue to fill, not NIO's buffers.
+                            guard await channel.writable(givingUp: { subscriber.overflowed.load(ordering: .relaxed) }) else { break }
                             for update in updates {
                                 do { try await outbound.write(.text(update)) } catch { break writing }
                             }
                         }
                         if subscriber.overflowed.load(ordering: .relaxed) {
                             try? await outbound.write(.text(TradeUpdates.errorMessage(
-                                "this connection fell \(updates.hub.queueMax) updates behind and is closed")))
+                                "this connection fell too far behind (\(updates.hub.queueMax) updates or 4 MiB waiting) and is closed")))
                             try? await outbound.close(.policyViolation, reason: "too slow")
                         }
                     }

@@ -61,13 +61,17 @@ final class StreamHub<Interest: Sendable>: Sendable {
 
     /// Drains the consumer on its own thread, handing each command's events to `publish`, and calling
     /// `afterBatch` after each batch taken.
-    func start(afterBatch: (@Sendable () -> Void)? = nil, _ publish: @escaping @Sendable (Published) -> Void) {
+    func start(_ publish: @escaping @Sendable (Published) -> Void) {
+        start(batches: { batch in for published in batch { publish(published) } })
+    }
+
+    /// Drains the consumer on its own thread, handing it each batch of commands' events as taken.
+    func start(batches publish: @escaping @Sendable ([Published]) -> Void) {
         let thread = Thread { [self] in
             while true {
                 switch consumer.next() {
                 case .events(let batch):
-                    for published in batch { publish(published) }
-                    afterBatch?()
+                    publish(batch)
                 case .overrun(let sequence):
                     end("the \(name) stream fell behind at sequence \(sequence) and stopped; it resumes when the server restarts")
                     return
@@ -84,12 +88,24 @@ final class StreamHub<Interest: Sendable>: Sendable {
     /// Sends each subscriber what `message` makes of its interest, if anything; a message with a `key`
     /// replaces one of that key still waiting in a subscriber's queue.
     func send(key: String? = nil, _ message: (Interest) -> String?) {
+        deliver { interest, push in
+            if let text = message(interest) { _ = push(text, key) }
+        }
+    }
+
+    /// Hands `body` each subscriber's interest and a `push(text, key)` for what it is to receive; a push
+    /// that finds the queue full cuts the subscriber off and returns false.
+    func deliver(_ body: (Interest, (String, String?) -> Bool) -> Void) {
         for subscriber in subscribers.withLock({ Array($0.values) }) {
-            guard let text = message(subscriber.interest.withLock { $0 }) else { continue }
-            if !subscriber.outbox.push(text, key: key) {
+            var open = true
+            body(subscriber.interest.withLock { $0 }) { text, key in
+                guard open else { return false }
+                if subscriber.outbox.push(text, key: key) { return true }
+                open = false
                 subscriber.overflowed.store(true, ordering: .relaxed)
                 dropCount.add(1, ordering: .relaxed)
                 unsubscribe(subscriber)
+                return false
             }
         }
     }

@@ -66,6 +66,11 @@ public final class Venue: Sendable {
         return try result.get()
     }
 
+    /// The last command applied, read between batches: everything up to it has been offered to consumers.
+    func lastSequence() async throws(Failure) -> UInt64 {
+        try await read { [sequencer] _ in sequencer.lastSequence }
+    }
+
     private static func failure(_ error: Sequencer.SubmitError) -> Failure {
         error == .overloaded ? .overloaded : .stopped("\(error)")
     }

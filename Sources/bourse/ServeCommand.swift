@@ -31,6 +31,10 @@ struct Serve: AsyncParsableCommand {
     var logLevel: String?
     @Option(help: "Milliseconds a market data connection waits between frames when busy; messages meanwhile share one frame (0 to 1000).")
     var streamWindowMs = 10
+    @Option(help: "Milliseconds between messages of one symbol and channel on a conflated market data connection (10 to 60000).")
+    var conflationMs = 1_000
+    @Option(help: "Messages a market data connection may fall behind before it is closed (64 to 1048576).")
+    var streamQueue = 8_192
     @Flag(help: "Run built-in market participants (a market maker, takers, noise traders) so the book and tape live.")
     var simulate = false
     @Option(help: "The simulation's seed.")
@@ -52,7 +56,9 @@ struct Serve: AsyncParsableCommand {
         let configuration = file.isEmpty ? nil : try VenueConfiguration.read(file)
         let level = try setting(logLevel, "BOURSE_LOG_LEVEL", nil, "info") { $0 }
         guard let level = Logger.Level(rawValue: level) else { throw ValidationError("unknown log level \(level)") }
-        let opened = try await directory.open(configuration: configuration)
+        guard (64...1_048_576).contains(streamQueue) else { throw ValidationError("--stream-queue must be from 64 to 1048576") }
+        guard (10...60_000).contains(conflationMs) else { throw ValidationError("--conflation-ms must be from 10 to 60000") }
+        let opened = try await directory.open(configuration: configuration, streamQueueMax: streamQueue)
         let listen = opened.configuration.listen, limits = opened.configuration.rate_limit
         let host = try setting(host, "BOURSE_HOST", listen?.host, "127.0.0.1") { $0 }
         let port = try setting(port, "BOURSE_PORT", listen?.port, 8080) { Int($0) }
@@ -73,7 +79,7 @@ struct Serve: AsyncParsableCommand {
         }
         guard (0...1_000).contains(streamWindowMs) else { throw ValidationError("--stream-window-ms must be from 0 to 1000") }
         let server = Server(opened: opened, host: host, port: port, rateLimit: rateLimit, rateBurst: rateBurst, logLevel: level,
-                            streamWindow: .milliseconds(streamWindowMs))
+                            streamWindow: .milliseconds(streamWindowMs), conflationInterval: .milliseconds(conflationMs))
         let app = server.application { port in say("listening on http://\(host):\(port)") }
         let participants = simulate ? Task { await Simulation(seed: seed).run(opened.venue) } : nil
         let scheduler = Task { await Scheduler(opened: opened).run() }

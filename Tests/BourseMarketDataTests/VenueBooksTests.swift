@@ -14,31 +14,31 @@ struct VenueBooksTests {
         var where_: [UInt64: (String, Int64)] = [:]
 
         mutating func apply(_ change: VenueBooks.Change) -> String? {
-            switch change {
-            case .add(let symbol, let id, let side, let price, let quantity):
-                guard where_[id.rawValue] == nil else { return "add of \(id) already shown" }
-                let key = "\(symbol) \(side)"
-                levels[key, default: [:]][price.units, default: []].append(Shown(id: id.rawValue, side: side, price: price.units, shown: quantity.shares))
-                where_[id.rawValue] = (key, price.units)
-            case .execute(_, let id, let quantity, let price, _):
-                guard let (key, at) = where_[id.rawValue], at == price.units else { return "execute of \(id) not shown at \(price)" }
-                let i = levels[key]![at]!.firstIndex { $0.id == id.rawValue }!
-                levels[key]![at]![i].shown -= quantity.shares
+            let id = change.orderID.rawValue, key = "\(change.symbol) \(change.side)", at = change.price.units
+            if change.kind != .add {
+                guard let found = where_[id], found == (key, at) else { return "\(change.kind) of \(id) not shown at \(change.price)" }
+            }
+            switch change.kind {
+            case .add:
+                guard where_[id] == nil else { return "add of \(id) already shown" }
+                levels[key, default: [:]][at, default: []].append(Shown(id: id, side: change.side, price: at, shown: change.quantity.shares))
+                where_[id] = (key, at)
+            case .execute:
+                let i = levels[key]![at]!.firstIndex { $0.id == id }!
+                levels[key]![at]![i].shown -= change.quantity.shares
                 if levels[key]![at]![i].shown < 0 { return "execute of \(id) beyond what it shows" }
-                if levels[key]![at]![i].shown == 0 { drop(id.rawValue) }
-            case .modify(_, let id, let quantity, let newID):
-                guard let (key, at) = where_[id.rawValue] else { return "modify of \(id) not shown" }
-                let i = levels[key]![at]!.firstIndex { $0.id == id.rawValue }!
-                guard quantity.shares > 0, quantity.shares <= levels[key]![at]![i].shown else { return "modify of \(id) is not a reduction" }
-                levels[key]![at]![i].shown = quantity.shares
+                if levels[key]![at]![i].shown == 0 { drop(id) }
+            case .modify(let newID):
+                let i = levels[key]![at]!.firstIndex { $0.id == id }!
+                guard change.quantity.shares > 0, change.quantity.shares <= levels[key]![at]![i].shown else { return "modify of \(id) is not a reduction" }
+                levels[key]![at]![i].shown = change.quantity.shares
                 if let newID {
                     levels[key]![at]![i].id = newID.rawValue
-                    where_[id.rawValue] = nil
+                    where_[id] = nil
                     where_[newID.rawValue] = (key, at)
                 }
-            case .delete(_, let id):
-                guard where_[id.rawValue] != nil else { return "delete of \(id) not shown" }
-                drop(id.rawValue)
+            case .delete:
+                drop(id)
             }
             return nil
         }
@@ -130,20 +130,21 @@ struct VenueBooksTests {
             NewOrder(orderID: OrderID(id), account: AccountID(1), symbol: s, side: side, type: .limit, timeInForce: .day,
                      quantity: Quantity(q), limitPrice: Price(units: 100_000), displayQuantity: display.map(Quantity.init))
         }
+        let price = Price(units: 100_000)
         #expect(books.apply([.orderAccepted(limit(1, .sell, 30, display: 10))])
-                == [.add(s, OrderID(1), .sell, price: Price(units: 100_000), quantity: Quantity(10))])
+                == [.init(.add, s, OrderID(1), .sell, price: price, quantity: Quantity(10))])
         _ = books.apply([.orderAccepted(limit(2, .sell, 5))])
         let trade = Trade(executionID: ExecutionID(1), symbol: s, price: Price(units: 100_000), quantity: Quantity(10), takerSide: .buy,
                           makerOrderID: OrderID(1), makerAccount: AccountID(1), makerLeaves: Quantity(20),
                           takerOrderID: OrderID(3), takerAccount: AccountID(2), takerLeaves: Quantity(0))
         #expect(books.apply([.orderAccepted(limit(3, .buy, 10)), .trade(trade)]) == [
-            .execute(s, OrderID(1), quantity: Quantity(10), price: Price(units: 100_000), ExecutionID(1)),
-            .add(s, OrderID(1), .sell, price: Price(units: 100_000), quantity: Quantity(10)),
+            .init(.execute(ExecutionID(1)), s, OrderID(1), .sell, price: price, quantity: Quantity(10)),
+            .init(.add, s, OrderID(1), .sell, price: price, quantity: Quantity(10)),
         ])
         #expect(books.orders(s, .sell).first?.map(\.orderID) == [OrderID(2), OrderID(1)])
         let reduce = Replacement(orderID: OrderID(1), newOrderID: OrderID(4), account: AccountID(1), quantity: Quantity(15),
                                  leaves: Quantity(5), limitPrice: Price(units: 100_000), stopPrice: nil, keptPriority: true)
-        #expect(books.apply([.orderReplaced(reduce)]) == [.modify(s, OrderID(1), quantity: Quantity(5), newID: OrderID(4))])
+        #expect(books.apply([.orderReplaced(reduce)]) == [.init(.modify(newID: OrderID(4)), s, OrderID(1), .sell, price: price, quantity: Quantity(5))])
         let level = try #require(books.depth(s, .sell, levels: 1).first)
         #expect(level.price == Price(units: 100_000) && level.shown == Quantity(10) && level.orders == 2)
     }

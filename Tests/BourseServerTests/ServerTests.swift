@@ -20,11 +20,12 @@ struct ServerTests {
         let port: Int
         let task: Task<Void, any Error>
 
-        init(directory: String, rateLimit: Int = 2_000, rateBurst: Int = 4_000, configuration: VenueConfiguration? = nil) async throws {
+        init(directory: String, rateLimit: Int = 2_000, rateBurst: Int = 4_000, configuration: VenueConfiguration? = nil,
+             streamQueueMax: Int = 8_192, conflationInterval: Duration = .seconds(1)) async throws {
             self.directory = directory
-            opened = try await DataDirectory(path: directory).open(configuration: configuration)
+            opened = try await DataDirectory(path: directory).open(configuration: configuration, streamQueueMax: streamQueueMax)
             let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-            let app = Server(opened: opened, port: 0, rateLimit: rateLimit, rateBurst: rateBurst)
+            let app = Server(opened: opened, port: 0, rateLimit: rateLimit, rateBurst: rateBurst, conflationInterval: conflationInterval)
                 .application { port in continuation.yield(port) }
             task = Task { try await app.run() }
             var iterator = ports.makeAsyncIterator()
@@ -88,7 +89,7 @@ struct ServerTests {
                 group.addTask {
                     try await WebSocketClient.connect(url: "ws://127.0.0.1:\(self.port)\(path)", logger: Logger(label: "test")) { inbound, outbound, _ in
                         if let first { try await outbound.write(.text(first)) }
-                        var iterator = inbound.messages(maxSize: 1 << 16).makeAsyncIterator()
+                        var iterator = inbound.messages(maxSize: 1 << 24).makeAsyncIterator()
                         while let message = try await iterator.next() {
                             guard case .text(let text) = message else { continue }
                             received.append(text)
@@ -637,7 +638,7 @@ struct ServerTests {
             } else if text.contains(#""T":"subscription""#) {
                 // A bid that rests: the quote shows it.
                 _ = try await server.order(buyer, #""symbol":"AAPL","qty":"2","side":"buy","type":"limit","time_in_force":"day","limit_price":"189.00""#)
-            } else if text.contains(#""T":"q","S":"AAPL","bx":"BOURSE","bp":189.00,"bs":2"#) {
+            } else if text.contains(#""T":"q","S":"AAPL","#) && text.contains(#""bx":"BOURSE","bp":189.00,"bs":2"#) {
                 // A trade in a symbol not subscribed to, then one in AAPL that takes the bid.
                 _ = try await server.order(buyer, #""symbol":"MSFT","qty":"2","side":"buy","type":"limit","time_in_force":"day","limit_price":"420.00""#)
                 _ = try await server.order(seller, #""symbol":"MSFT","qty":"2","side":"sell","type":"limit","time_in_force":"day","limit_price":"420.00""#)
@@ -646,10 +647,11 @@ struct ServerTests {
                 traded.withLock { $0 = true }
             }
             // Done once the book's emptied top has been quoted after the trade.
-            return traded.withLock { $0 } && received.all.contains { $0.contains(#""T":"q","S":"AAPL","bx":"BOURSE","bp":0,"bs":0"#) }
+            return traded.withLock { $0 } && received.all.contains { $0.contains(#""T":"q","S":"AAPL","#) && $0.contains(#""bx":"BOURSE","bp":0,"bs":0"#) }
         }
         let messages = received.all
         #expect(messages.contains { $0.contains(#""T":"subscription","trades":["AAPL"],"quotes":["AAPL"],"bars":["*"]"#) })
+        #expect(messages.contains { $0.contains(#""T":"t","S":"AAPL","sq":1,"#) })
         let trades = messages.filter { $0.contains(#""T":"t""#) }
         #expect(trades.count == 1 && trades[0].contains(#""S":"AAPL""#) && trades[0].contains(#""p":189.00,"s":2"#))
         #expect(!messages.contains { $0.contains(#""T":"q","S":"MSFT""#) })

@@ -40,6 +40,22 @@ struct StreamTests {
         #expect(await outbox.next() == nil)
     }
 
+    @Test("the queue is bounded in bytes too: a message that would pass the bound is refused, unless the queue is empty")
+    func byteBound() async {
+        let outbox = Outbox(capacity: 100, byteCapacity: 10)
+        #expect(outbox.push("123456"))
+        #expect(outbox.push("7890"))
+        #expect(!outbox.push("x"))
+        // A keyed message replaced in place counts its new size.
+        #expect(await outbox.next() == ["123456", "7890"])
+        #expect(outbox.push(String(repeating: "y", count: 50)))
+        #expect(!outbox.push("z"))
+        #expect(await outbox.next() == [String(repeating: "y", count: 50)])
+        #expect(outbox.push("ab", key: "k") && outbox.push("abcdefgh", key: "k"))
+        #expect(!outbox.push("123"))
+        #expect(await outbox.next() == ["abcdefgh"])
+    }
+
     @Test("a reader waiting on an empty queue wakes for the next message, and for the end")
     func waiting() async throws {
         let outbox = Outbox(capacity: 4)

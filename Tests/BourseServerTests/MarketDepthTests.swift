@@ -1,0 +1,239 @@
+import BourseServer
+import BourseTestSupport
+import Foundation
+import HummingbirdWSClient
+import Logging
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+
+/// Levels 1, 2 and 3 over real WebSocket connections: a subscriber keeps the book from the increments,
+/// detects a gap by its sequence numbers and recovers from `GET /v1/book`; the conflated tier.
+@Suite("market depth on the stream")
+struct MarketDepthTests {
+    typealias Running = ServerTests.Running
+
+    /// Price units of a JSON number or string as the API writes prices (exact to 1/10,000).
+    static func units(_ value: Any?) -> Int64 {
+        if let text = value as? String { return Int64((Double(text)! * 10_000).rounded()) }
+        return Int64(((value as? NSNumber)?.doubleValue ?? -1) * 10_000).advanced(by: 0)
+    }
+
+    /// A subscriber's copy of one symbol's book, from level 2 and level 3 messages and snapshots.
+    struct ClientBook: Sendable {
+        struct Order: Equatable, Sendable { var id: UInt64; var size: Int64 }
+        /// Level 3: per side ("B"/"S"), price → queue.
+        var queues: [String: [Int64: [Order]]] = ["B": [:], "S": [:]]
+        /// Level 2: per side, price → (size, orders).
+        var levels: [String: [Int64: [Int64]]] = ["B": [:], "S": [:]]
+        var l2Sequence: UInt64?
+        var l3Sequence: UInt64?
+        var gaps = 0
+        var snapshots = 0
+
+        mutating func load(_ snapshot: [String: Any]) {
+            for (side, key) in [("B", "bids"), ("S", "asks")] {
+                queues[side] = [:]
+                levels[side] = [:]
+                for level in snapshot[key] as? [[String: Any]] ?? [] {
+                    let price = MarketDepthTests.units(level["price"])
+                    levels[side]![price] = [Int64(level["size"] as? String ?? "") ?? -1, Int64(level["orders"] as? Int ?? -1)]
+                    queues[side]![price] = (level["queue"] as? [[String: Any]] ?? []).map {
+                        Order(id: ($0["id"] as? NSNumber)?.uint64Value ?? 0, size: ($0["size"] as? NSNumber)?.int64Value ?? 0)
+                    }
+                }
+            }
+            l2Sequence = (snapshot["l2_sequence"] as? NSNumber)?.uint64Value
+            l3Sequence = (snapshot["l3_sequence"] as? NSNumber)?.uint64Value
+            snapshots += 1
+        }
+
+        /// Applies a message; false when its sequence number shows a gap (the caller recovers).
+        mutating func apply(_ object: [String: Any]) -> Bool {
+            let type = object["T"] as? String ?? ""
+            guard type == "l2" || type == "l3" else { return true }
+            let sq = (object["sq"] as? NSNumber)?.uint64Value ?? 0
+            let last = type == "l2" ? l2Sequence : l3Sequence
+            guard let last else { return false }
+            if sq <= last { return true }
+            if sq != last + 1 {
+                gaps += 1
+                return false
+            }
+            if type == "l2" {
+                l2Sequence = sq
+                for (side, key) in [("B", "b"), ("S", "a")] {
+                    for level in object[key] as? [[String: Any]] ?? [] {
+                        let price = MarketDepthTests.units(level["p"])
+                        let size = (level["s"] as? NSNumber)?.int64Value ?? -1
+                        levels[side]![price] = size == 0 ? nil : [size, (level["n"] as? NSNumber)?.int64Value ?? -1]
+                    }
+                }
+                return true
+            }
+            l3Sequence = sq
+            let side = object["sd"] as? String ?? "", price = MarketDepthTests.units(object["p"])
+            let id = (object["i"] as? NSNumber)?.uint64Value ?? 0, q = (object["q"] as? NSNumber)?.int64Value ?? 0
+            var queue = queues[side]![price] ?? []
+            let i = queue.firstIndex { $0.id == id }
+            switch object["k"] as? String {
+            case "a": queue.append(Order(id: id, size: q))
+            case "e": if let i { queue[i].size -= q; if queue[i].size == 0 { queue.remove(at: i) } }
+            case "m":
+                if let i {
+                    queue[i].size = q
+                    if let n = (object["n"] as? NSNumber)?.uint64Value { queue[i].id = n }
+                }
+            case "d": if let i { queue.remove(at: i) }
+            default: break
+            }
+            queues[side]![price] = queue.isEmpty ? nil : queue
+            return true
+        }
+    }
+
+    static func objects(_ text: String) -> [[String: Any]] {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [[String: Any]] ?? []
+    }
+
+    @Test("a subscriber keeps levels 2 and 3 from the increments, finds a gap by the sequence numbers and recovers from the snapshot")
+    func gapRecovery() async throws {
+        let directory = makeTemporaryDirectory("bourse-depth")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await Running(directory: directory)
+        let buyer = server.key(account: 1), seller = server.key(account: 3)
+        @Sendable func order(_ key: IssuedKey, _ side: String, _ qty: Int, _ price: String, display: Int? = nil) async throws -> String {
+            let extra = display.map { #","display_qty":"\#($0)""# } ?? ""
+            let (status, body) = try await server.order(key, #""symbol":"AAPL","qty":"\#(qty)","side":"\#(side)","type":"limit","time_in_force":"day","limit_price":"\#(price)""# + extra)
+            #expect(status == 200, "\(body)")
+            return body["id"] as? String ?? ""
+        }
+        /// The book with its orders, as JSON text.
+        @Sendable func snapshot() async throws -> String {
+            let (status, body) = try await server.send("GET", "/v1/book/AAPL?depth=10000&orders=true", as: buyer)
+            #expect(status == 200)
+            return String(decoding: try JSONSerialization.data(withJSONObject: body ?? [:]), as: UTF8.self)
+        }
+        @Sendable func parsed(_ text: String) -> [String: Any] {
+            (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+        }
+
+        let book = Shared(ClientBook())
+        let l1 = Shared([String]())
+        try await WebSocketClient.connect(url: "ws://127.0.0.1:\(server.port)/v2/stream", logger: Logger(label: "test")) { inbound, outbound, _ in
+            var frames = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+            /// Reads frames, keeping the book (recovering it from a snapshot at a gap), until `done` holds.
+            func read(until done: ([String: Any]) -> Bool) async throws {
+                while let frame = try await frames.next() {
+                    guard case .text(let text) = frame else { continue }
+                    for object in Self.objects(text) {
+                        if object["T"] as? String == "l1" {
+                            let text = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+                            l1.withLock { $0.append(text) }
+                        }
+                        if !book.withLock({ $0.apply(object) }) {
+                            let loaded = parsed(try await snapshot())
+                            book.withLock { $0.load(loaded) }
+                            #expect(book.withLock { $0.apply(object) })
+                        }
+                        if done(object) { return }
+                    }
+                }
+            }
+            try await read { $0["msg"] as? String == "connected" }
+            try await outbound.write(.text(#"{"action":"auth","key":"\#(buyer.keyID)","secret":"\#(buyer.secret)"}"#))
+            try await read { $0["msg"] as? String == "authenticated" }
+            try await outbound.write(.text(#"{"action":"subscribe","l1":["AAPL"],"l2":["AAPL"],"l3":["AAPL"]}"#))
+            try await read { $0["T"] as? String == "subscription" }
+
+            // Bids at two prices, an iceberg offer, a trade that takes a slice, a cancel.
+            _ = try await order(buyer, "buy", 10, "189.00")
+            let second = try await order(buyer, "buy", 5, "189.00")
+            _ = try await order(buyer, "buy", 4, "188.50")
+            _ = try await order(seller, "sell", 30, "190.00", display: 10)
+            _ = try await order(buyer, "buy", 12, "190.00")
+            let (cancelled, _) = try await server.send("DELETE", "/v2/orders/\(second)", as: buyer)
+            #expect(cancelled == 204)
+            var target = parsed(try await snapshot())
+            let first = (target["l3_sequence"] as? NSNumber)?.uint64Value ?? 0
+            try await read { _ in book.withLock { $0.l3Sequence ?? 0 } >= first }
+
+            // Away for a while: what happens meanwhile is missed, so the next message shows a gap.
+            try await outbound.write(.text(#"{"action":"unsubscribe","l2":["AAPL"],"l3":["AAPL"]}"#))
+            try await read { $0["T"] as? String == "subscription" }
+            _ = try await order(seller, "sell", 6, "188.50")
+            _ = try await order(seller, "sell", 2, "191.00")
+            try await outbound.write(.text(#"{"action":"subscribe","l2":["AAPL"],"l3":["AAPL"]}"#))
+            try await read { $0["T"] as? String == "subscription" }
+            _ = try await order(buyer, "buy", 1, "187.00")
+            target = parsed(try await snapshot())
+            let (l2Target, l3Target) = ((target["l2_sequence"] as? NSNumber)?.uint64Value ?? 0, (target["l3_sequence"] as? NSNumber)?.uint64Value ?? 0)
+            try await read { _ in book.withLock { ($0.l2Sequence ?? 0) >= l2Target && ($0.l3Sequence ?? 0) >= l3Target } }
+            try await outbound.close(.normalClosure, reason: nil)
+        }
+        let final = parsed(try await snapshot())
+        var expected = ClientBook()
+        expected.load(final)
+        let kept = book.withLock { $0 }
+        #expect(kept.gaps >= 1, "the missed messages were not noticed")
+        #expect(kept.snapshots >= 2)
+        #expect(kept.queues == expected.queues, "level 3: \(kept.queues) against \(expected.queues)")
+        #expect(kept.levels == expected.levels, "level 2: \(kept.levels) against \(expected.levels)")
+        // Bids: 4 left @ 189.00 after the sell of 6, 4 @ 188.50, 1 @ 187.00. Offers: the iceberg's second
+        // slice shows 8 after 12 were bought, and 2 @ 191.00.
+        #expect(expected.levels["B"] == [1_890_000: [4, 1], 1_885_000: [4, 1], 1_870_000: [1, 1]])
+        #expect(expected.levels["S"] == [1_900_000: [8, 1], 1_910_000: [2, 1]])
+
+        // Level 1 carries the day's figures: trades of 10 and 2 at 190.00, then 6 at 189.00.
+        let last = parsed(try #require(l1.withLock { $0 }.last))
+        #expect(Self.units(last["lp"]) == 1_890_000 && Self.units(last["h"]) == 1_900_000 && Self.units(last["l"]) == 1_890_000)
+        #expect((last["v"] as? NSNumber)?.intValue == 18 && (last["n"] as? NSNumber)?.intValue == 3)
+        #expect(Self.units(last["bp"]) == 1_890_000 && (last["bs"] as? NSNumber)?.intValue == 4)
+        await server.stop()
+    }
+
+    @Test("the conflated tier sends at most one message per symbol and channel an interval, the latest, and level 2 as the top of the book")
+    func conflated() async throws {
+        let directory = makeTemporaryDirectory("bourse-depth")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await Running(directory: directory, conflationInterval: .milliseconds(400))
+        let buyer = server.key(account: 1)
+        let received = Received()
+        let started = ContinuousClock.now
+        try await server.webSocket("/v2/stream?tier=conflated", received) { text, outbound in
+            if text.contains(#""msg":"connected""#) {
+                try await outbound.write(.text(#"{"action":"auth","key":"\#(buyer.keyID)","secret":"\#(buyer.secret)"}"#))
+            } else if text.contains(#""msg":"authenticated""#) {
+                try await outbound.write(.text(#"{"action":"subscribe","quotes":["AAPL"],"l2":["AAPL"],"l3":["AAPL"]}"#))
+            } else if text.contains("l3 is not offered") {
+                try await outbound.write(.text(#"{"action":"subscribe","quotes":["AAPL"],"l2":["AAPL"]}"#))
+            } else if text.contains(#""tier":"conflated""#) {
+                // Forty bids, each a cent better: forty changes of the top, as fast as the API takes them.
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for i in 0..<40 {
+                        group.addTask {
+                            let price = String(format: "150.%02d", i)
+                            _ = try await server.order(buyer, #""symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":"\#(price)""#)
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            return received.all.contains { $0.contains(#""T":"q","S":"AAPL""#) && $0.contains(#""bp":150.39"#) }
+                && received.all.contains { $0.contains(#""T":"l2""#) && $0.contains(#""b":[{"p":150.39,"s":1,"n":1}"#) }
+        }
+        let elapsed = ContinuousClock.now - started
+        let quotes = received.all.filter { $0.contains(#""T":"q""#) }
+        let depth = received.all.filter { $0.contains(#""T":"l2""#) }
+        // One message of each per interval at most (and one at once on the first change).
+        let allowed = Int(elapsed / .milliseconds(400)) + 2
+        #expect(quotes.count <= allowed && depth.count <= allowed, "\(quotes.count) quotes, \(depth.count) depth in \(elapsed)")
+        #expect(quotes.count < 40)
+        #expect(depth.allSatisfy { $0.contains(#""r":true"#) })
+        // The top ten only.
+        let top = Self.objects(depth.last ?? "").last { $0["T"] as? String == "l2" } ?? [:]
+        #expect((top["b"] as? [[String: Any]])?.count == 10)
+        await server.stop()
+    }
+}
