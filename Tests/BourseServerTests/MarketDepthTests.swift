@@ -1,4 +1,5 @@
-import BourseServer
+import BourseCore
+@testable import BourseServer
 import BourseTestSupport
 import Foundation
 import HummingbirdWSClient
@@ -6,10 +7,14 @@ import Logging
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 
 /// Levels 1, 2 and 3 over real WebSocket connections: a subscriber keeps the book from the increments,
-/// detects a gap by its sequence numbers and recovers from `GET /v1/book`; the conflated tier.
+/// detects a gap by its sequence numbers and recovers from `GET /v1/book`; the conflated tier; a client
+/// too slow to read is cut off while the others are not.
 @Suite("market depth on the stream")
 struct MarketDepthTests {
     typealias Running = ServerTests.Running
@@ -236,4 +241,155 @@ struct MarketDepthTests {
         #expect((top["b"] as? [[String: Any]])?.count == 10)
         await server.stop()
     }
+
+    @Test("a client that stops reading is cut off with an error once its queue fills; a client that reads gets every trade")
+    func slowClient() async throws {
+        let directory = makeTemporaryDirectory("bourse-depth")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await Running(directory: directory, streamQueueMax: 64)
+        let buyer = server.key(account: 1), seller = server.key(account: 3)
+
+        // The slow client: a small receive buffer, subscribed to everything, then never reading.
+        let slow = try RawWebSocket(port: server.port, receiveBuffer: 4_096)
+        try slow.send(#"{"action":"auth","key":"\#(buyer.keyID)","secret":"\#(buyer.secret)"}"#)
+        try slow.send(#"{"action":"subscribe","trades":["*"],"quotes":["*"],"l2":["*"],"l3":["*"]}"#)
+        var greeting = ""
+        while !greeting.contains("subscription") { greeting += try slow.receive() ?? "" }
+
+        // Trades in MSFT in small rounds submitted to the venue directly, each round a few batches and so a few
+        // messages for every connection, until the slow client is cut off (or a bound on the rounds).
+        // The run would be the same over HTTP, only slower.
+        let venue = server.opened.venue, market = server.opened.market
+        let made = Shared(0), finished = Shared(false)
+        let received = Received()
+        try await server.webSocket("/v2/stream", received) { text, outbound in
+            if text.contains(#""msg":"connected""#) {
+                try await outbound.write(.text(#"{"action":"auth","key":"\#(buyer.keyID)","secret":"\#(buyer.secret)"}"#))
+            } else if text.contains(#""msg":"authenticated""#) {
+                try await outbound.write(.text(#"{"action":"subscribe","trades":["MSFT"],"quotes":["AAPL"]}"#))
+            } else if text.contains(#""T":"subscription""#) {
+                // From a task of its own, so that this client goes on reading meanwhile.
+                Task {
+                    let symbol = try Symbol(validating: "MSFT")
+                    for _ in 0..<3_000 where market.hub.drops == 0 {
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            for _ in 0..<8 {
+                                group.addTask {
+                                    // Each way in turn, so that neither account runs out of cash or shares.
+                                    for (side, account) in [(Side.sell, seller.account), (.buy, buyer.account), (.sell, buyer.account), (.buy, seller.account)] {
+                                        _ = try await venue.execute(.newOrder(NewOrder(
+                                            orderID: venue.newOrderID(), account: AccountID(account), symbol: symbol, side: side, type: .limit,
+                                            timeInForce: .day, quantity: Quantity(1), limitPrice: Price(units: 4_000_000))))
+                                    }
+                                }
+                            }
+                            try await group.waitForAll()
+                        }
+                        made.withLock { $0 += 16 }
+                    }
+                    finished.withLock { $0 = true }
+                    // A quote after the last trade: this client hears that the run is over.
+                    _ = try await server.order(buyer, #""symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":"100.00""#)
+                }
+            }
+            let count = received.all.reduce(0) { $0 + $1.components(separatedBy: #""T":"t""#).count - 1 }
+            return finished.withLock { $0 } && count == made.withLock { $0 }
+        }
+        #expect(market.hub.drops == 1)
+        let metrics = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(server.port)/metrics")!).0
+        #expect(String(decoding: metrics, as: UTF8.self).contains(#"bourse_websocket_drops_total{stream="market_data"} 1"#))
+        let trades = made.withLock { $0 }
+
+        // Reading at last: what was written before the cut, then the error, then the close.
+        var rest: [String] = []
+        while let message = try slow.receive() { rest.append(message) }
+        #expect(rest.last?.contains("fell too far behind (64 messages or 4 MiB waiting) and is closed") == true, "\(rest.suffix(2))")
+        #expect(rest.joined().components(separatedBy: #""T":"t""#).count - 1 < trades)
+        await server.stop()
+    }
+}
+
+/// A WebSocket client on a blocking socket, so that a test can stop reading and let the kernel's buffers
+/// fill, as a slow client's would.
+final class RawWebSocket {
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(port: Int, receiveBuffer: Int32) throws {
+        struct Failed: Error { var what: String }
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var size = receiveBuffer
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw Failed(what: "connect") }
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request = "GET /v2/stream HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        try write(Array(request.utf8))
+        while !buffer.containsSequence(Array("\r\n\r\n".utf8)) { guard try fill() else { throw Failed(what: "handshake") } }
+        let end = buffer.firstRange(of: Array("\r\n\r\n".utf8))!.upperBound
+        guard String(decoding: buffer[..<end], as: UTF8.self).hasPrefix("HTTP/1.1 101") else { throw Failed(what: "upgrade") }
+        buffer.removeFirst(end)
+    }
+
+    deinit { close(fd) }
+
+    private func write(_ bytes: [UInt8]) throws {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { throw POSIXError(.EPIPE) }
+            sent += n
+        }
+    }
+
+    /// Reads more bytes; false at the end of the stream.
+    private func fill() throws -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n < 0 { throw POSIXError(.ETIMEDOUT) }
+        buffer += chunk[..<n]
+        return n > 0
+    }
+
+    /// Sends a masked text frame, as a client must.
+    func send(_ text: String) throws {
+        let payload = Array(text.utf8), mask: [UInt8] = [1, 2, 3, 4]
+        var frame: [UInt8] = [0x81]
+        if payload.count < 126 { frame.append(0x80 | UInt8(payload.count)) } else { frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)] }
+        frame += mask
+        frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
+        try write(frame)
+    }
+
+    /// The next text message; nil once the server closed.
+    func receive() throws -> String? {
+        while true {
+            if buffer.count >= 2 {
+                var length = Int(buffer[1] & 0x7F), header = 2
+                if length == 126, buffer.count >= 4 { length = Int(buffer[2]) << 8 | Int(buffer[3]); header = 4 }
+                else if length == 127, buffer.count >= 10 { length = buffer[2..<10].reduce(0) { $0 << 8 | Int($1) }; header = 10 }
+                if length < 126 || header > 2, buffer.count >= header + length {
+                    let opcode = buffer[0] & 0x0F
+                    let payload = Array(buffer[header..<(header + length)])
+                    buffer.removeFirst(header + length)
+                    if opcode == 0x8 { return nil }
+                    if opcode == 0x1 { return String(decoding: payload, as: UTF8.self) }
+                    continue
+                }
+            }
+            guard try fill() else { return nil }
+        }
+    }
+}
+
+extension Array where Element == UInt8 {
+    func containsSequence(_ other: [UInt8]) -> Bool { firstRange(of: other) != nil }
 }
