@@ -87,7 +87,7 @@ public struct DataDirectory: Sendable {
         updates.seed(readModels.openRecords())
         let market = MarketStream(queueMax: streamQueueMax)
         market.seed(engine: engine, sequence: report.lastSequence, bars: try readModels.minuteBars(limit: BarBook.minutesKept),
-                    trades: try readModels.latestTrades(), now: wallClockNanos())
+                    trades: try readModels.latestTrades(), calendar: try configuration.calendar(), now: wallClockNanos())
         let feedVenues = (configuration.feeds ?? []).map {
             FeedHandler.Venue(name: $0.name, host: $0.host, port: $0.port, username: $0.username ?? "bourse", password: $0.password ?? "")
         }

@@ -55,9 +55,9 @@ final class MarketStream: Sendable {
         var l3: UInt64 = 0
     }
 
-    /// A symbol's trading day so far, for level 1. Every trade of the venue counts (see `BarBook`).
+    /// A symbol's trading day so far, for level 1: the trades day bars count (see `Timeframe`).
     struct Day: Sendable {
-        /// The New York date, as days since the epoch.
+        /// The trading day, as days since the epoch.
         var date = Int.min
         var open: Int64 = 0
         var high: Int64 = 0
@@ -94,6 +94,17 @@ final class MarketStream: Sendable {
         var lastTrade: [Symbol: String] = [:]
         /// The last command applied.
         var sequence: UInt64 = 0
+        /// The trading day of the New York date last seen, so that the calendar is asked once a day.
+        var tradingDay: (from: Int64, until: Int64, date: Int) = (0, 0, 0)
+
+        /// The trading day (days since the epoch) a trade at `t` belongs to, as bars count it.
+        mutating func tradingDate(_ t: Timestamp) -> Int {
+            if t.nanos >= tradingDay.from && t.nanos < tradingDay.until { return tradingDay.date }
+            let date = ExchangeCalendar.newYorkDate(t)
+            tradingDay = (ExchangeCalendar.instant(date, minute: 0).nanos, ExchangeCalendar.instant(date.adding(days: 1), minute: 0).nanos,
+                          bars.calendar.tradingDate(of: t).daysSinceEpoch)
+            return tradingDay.date
+        }
     }
 
     struct Quote: Equatable, Sendable {
@@ -138,12 +149,13 @@ final class MarketStream: Sendable {
 
     /// Starts from the engine's state after recovery (its books, trading states and previous closes) and
     /// the read models (the latest minute bars, the last still open, and each symbol's latest trade).
-    func seed(engine: MatchingEngine, sequence: UInt64, bars: [Symbol: [Bar]], trades: [Symbol: String], now: Int64) {
+    func seed(engine: MatchingEngine, sequence: UInt64, bars: [Symbol: [Bar]], trades: [Symbol: String], calendar: ExchangeCalendar,
+              now: Int64) {
         state.withLock { s in
             s.sequence = sequence
-            s.bars = BarBook(bars)
+            s.bars = BarBook(bars, calendar: calendar)
             s.lastTrade = trades
-            let today = ExchangeCalendar.newYorkDate(Timestamp(nanos: now)).daysSinceEpoch
+            let today = calendar.tradingDate(of: Timestamp(nanos: now)).daysSinceEpoch
             for symbol in engine.listedSymbols {
                 s.books.seed(symbol, state: engine.tradingState(symbol) ?? .closed, orders: engine.openOrderStates(symbol))
                 s.lastQuote[symbol] = Quote(bid: s.books.depth(symbol, .buy, levels: 1).first, ask: s.books.depth(symbol, .sell, levels: 1).first)
@@ -241,8 +253,8 @@ final class MarketStream: Sendable {
                     if let bar = s.bars.add(symbol, price: t.price.units, quantity: t.quantity.shares, at: nanos) {
                         out.closedBars.append((symbol, bar))
                     }
-                    s.days[symbol, default: Day()].add(price: t.price.units, size: t.quantity.shares,
-                                                       date: ExchangeCalendar.newYorkDate(published.command.time).daysSinceEpoch)
+                    let date = s.tradingDate(published.command.time)
+                    s.days[symbol, default: Day()].add(price: t.price.units, size: t.quantity.shares, date: date)
                     s.sequences[symbol, default: Sequences()].trades += 1
                     let object = trade(id: t.executionID.rawValue, price: t.price.units, size: t.quantity.shares, time: time)
                     out.latestTrades[symbol] = object

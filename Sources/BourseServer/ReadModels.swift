@@ -1,4 +1,5 @@
 import BourseCore
+import BourseMarketData
 import BourseEngine
 import BourseJournal
 import BourseNode

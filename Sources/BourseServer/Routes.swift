@@ -309,9 +309,10 @@ struct Routes: Sendable {
         let now = wallClockNanos()
         let quote = #"{"t":"\#(API.time(Timestamp(nanos: now)))","ax":"BOURSE","ap":\#(ask.map { API.decimal($0.price) } ?? "0"),"as":\#(ask?.shown.shares ?? 0),"bx":"BOURSE","bp":\#(bid.map { API.decimal($0.price) } ?? "0"),"bs":\#(bid?.shown.shares ?? 0),"c":["R"],"z":"C"}"#
         let minute = market.bars(symbol, .minute, from: 0, to: .max, limit: .max).last
-        let days = market.bars(symbol, .day, from: Timeframe.day.start(now) - 8 * 86_400_000_000_000, to: .max, limit: .max)
-        let today = days.last.flatMap { $0.start == Timeframe.day.start(now) ? $0 : nil }
-        let previous = days.last { $0.start < Timeframe.day.start(now) }
+        let todayStart = Timeframe.day.start(now, calendar: calendar)
+        let days = market.bars(symbol, .day, from: todayStart - 15 * 86_400_000_000_000, to: .max, limit: .max)
+        let today = days.last.flatMap { $0.start == todayStart ? $0 : nil }
+        let previous = days.last { $0.start < todayStart }
         func json(_ bar: Bar?) -> String { bar?.json ?? "null" }
         return Self.json(text: #"{"symbol":"\#(symbol)","latestTrade":\#(market.latestTrade(symbol) ?? "null"),"latestQuote":\#(quote),"minuteBar":\#(json(minute)),"dailyBar":\#(json(today)),"prevDailyBar":\#(json(previous))}"#)
     }
@@ -339,7 +340,7 @@ struct Routes: Sendable {
         // Closed bars never change: an answer whose bars have all closed may be cached for good. One with the
         // bar still open may not, but its ETag still spares sending it again unchanged.
         let now = wallClockNanos()
-        let closed = bars.allSatisfy { $0.start + timeframe.lengthAfter($0.start) <= now - 2_000_000_000 }
+        let closed = bars.allSatisfy { timeframe.end(after: $0.start, calendar: calendar) <= now - 2_000_000_000 }
         return Self.cached(body, request, cacheControl: closed ? "public, max-age=31536000, immutable" : "no-cache")
     }
 

@@ -48,9 +48,13 @@ struct Bench: ParsableCommand {
     @Option(help: "Measure NBBO recomputation over this many generated venue quote updates instead.")
     var nbbo: Int?
 
+    @Option(help: "Measure candle building (minute bars, then folding into every timeframe) over this many generated trades instead.")
+    var candles: Int?
+
     func run() throws {
         if let orders = restart { return try measureRestart(orders: orders) }
         if let updates = nbbo { return measureNBBO(updates: updates) }
+        if let trades = candles { return measureCandles(trades: trades) }
         if itch != nil || itchFile != nil { return try measureITCH() }
         var setup: [Command]
         var measured: [Command]

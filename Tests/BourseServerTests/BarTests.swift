@@ -1,5 +1,6 @@
 @testable import BourseServer
 import BourseCore
+import BourseMarketData
 import Testing
 
 @Suite("bars")

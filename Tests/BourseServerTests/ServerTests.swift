@@ -1,4 +1,5 @@
 import BourseCore
+import BourseMarketData
 import BourseServer
 import BourseTestSupport
 import Foundation
@@ -686,7 +687,7 @@ struct ServerTests {
         #expect((snap["minuteBar"] as? [String: Any])?["v"] as? Int == 2 && (snap["dailyBar"] as? [String: Any])?["n"] as? Int == 1)
         #expect(snap["prevDailyBar"] is NSNull && (snap["latestQuote"] as? [String: Any])?["bx"] as? String == "BOURSE")
         let (badTimeframe, badBody) = try await server.send("GET", "/v2/stocks/AAPL/bars?timeframe=2Min", as: buyer)
-        #expect(badTimeframe == 422 && (badBody as? [String: Any])?["message"] as? String == "timeframe must be one of 1Min, 5Min, 15Min, 1Hour, 1Day, not \"2Min\"")
+        #expect(badTimeframe == 422 && (badBody as? [String: Any])?["message"] as? String == "timeframe must be one of 1Min, 5Min, 15Min, 1Hour, 1Day, 1Week, not \"2Min\"")
         let (badStart, _) = try await server.send("GET", "/v2/stocks/AAPL/bars?start=yesterday", as: buyer)
         #expect(badStart == 422)
         let (_, future) = try await server.send("GET", "/v2/stocks/AAPL/bars?start=2100-01-01", as: buyer)
