@@ -16,6 +16,8 @@ public struct DataDirectory: Sendable {
     public var credentialsFile: String { path + "/credentials.json" }
     public var configurationFile: String { path + "/" + VenueConfiguration.fileName }
     var readModelsFile: String { path + "/read-models.sqlite" }
+    /// Alerts are not in the journal: this file is their only record.
+    var alertsFile: String { path + "/alerts.sqlite" }
 
     public init(path: String) { self.path = path }
 
@@ -27,6 +29,7 @@ public struct DataDirectory: Sendable {
         var updates: TradeUpdates
         var history: OrderHistory
         var market: MarketStream
+        var alerts: Alerts
         var readModels: ReadModels
         /// Other venues' feeds and the NBBO with the venue's own book; `run()` follows them.
         public var feeds: FeedHandler
@@ -85,7 +88,8 @@ public struct DataDirectory: Sendable {
         sequencer.add(history.consumer)
         // The orders open before any new command, so that the stream can describe their updates.
         updates.seed(readModels.openRecords())
-        let market = MarketStream(queueMax: streamQueueMax)
+        let alerts = try Alerts(path: alertsFile) { [updates] alert in updates.push(alert) }
+        let market = MarketStream(queueMax: streamQueueMax, alerts: alerts)
         market.seed(engine: engine, sequence: report.lastSequence, bars: try readModels.minuteBars(limit: BarBook.minutesKept),
                     trades: try readModels.latestTrades(), calendar: try configuration.calendar(), now: wallClockNanos())
         let feedVenues = (configuration.feeds ?? []).map {
@@ -94,6 +98,7 @@ public struct DataDirectory: Sendable {
         let feedNames = feedVenues.map(\.name)
         let feeds = FeedHandler(venues: feedVenues, stocks: configuration.symbols.compactMap { ITCH.Stock($0.symbol) }) { [market] stock, best in
             market.publishNBBO(stock, best) { $0 < feedNames.count ? feedNames[$0] : "BOURSE" }
+            market.evaluateAlerts(stock, best)
         }
         market.attach(feeds)
         sequencer.add(market.hub.consumer)
@@ -107,7 +112,7 @@ public struct DataDirectory: Sendable {
         let applied = try await apply(configuration, to: venue)
         let (keys, issued) = try issueKeys(configuration)
         return Opened(venue: venue, configuration: configuration, keys: KeyStore(keys), updates: updates, history: history,
-                      market: market, readModels: readModels, feeds: feeds, calendar: try configuration.calendar(), issued: issued,
+                      market: market, alerts: alerts, readModels: readModels, feeds: feeds, calendar: try configuration.calendar(), issued: issued,
                       applied: applied, recovery: report, readModelsCaughtUp: caughtUp)
     }
 

@@ -46,6 +46,7 @@ struct MarketDataStream: Sendable {
             // MessagePack in binary frames, and may send its own messages so.
             let msgpack = context.request.headers[.contentType]?.lowercased().hasPrefix("application/msgpack") == true
             let conflated = context.request.uri.queryParameters.get("tier").map { String($0) } == "conflated"
+            try? await context.requestContext.channel.limitSendBuffer()
             try await serve(inbound, Connection(outbound: outbound, msgpack: msgpack, channel: context.requestContext.channel), conflated: conflated)
         }
     }

@@ -42,8 +42,12 @@ final class MarketStream: Sendable {
     /// Levels a side in the conflated tier's level 2 messages.
     static let conflatedDepth = 10
 
-    init(queueMax: Int = 8_192) {
+    /// Price alerts, evaluated on every trade and NBBO change.
+    let alerts: Alerts?
+
+    init(queueMax: Int = 8_192, alerts: Alerts? = nil) {
         hub = StreamHub<Channels>(name: "market data", queueMax: queueMax, errorMessage: MarketStream.error)
+        self.alerts = alerts
     }
 
     /// Sequence numbers per symbol and channel.
@@ -125,6 +129,16 @@ final class MarketStream: Sendable {
         let symbol = stock.description
         let message = Self.nbboMessage(stock, best, name: name)
         hub.send(key: "n:" + symbol) { $0.wants(\.nbbo, symbol) ? message : nil }
+    }
+
+    /// An NBBO change, for the alerts that follow the NBBO: "above" alerts look at the best bid, "below"
+    /// ones at the best offer.
+    func evaluateAlerts(_ stock: ITCH.Stock, _ best: NBBO.Best) {
+        guard let alerts, let symbol = try? Symbol(validating: stock.description) else { return }
+        let previousClose = state.withLock { $0.days[symbol]?.previousClose ?? 0 }
+        let now = wallClockNanos()
+        if let bid = best.bid { alerts.evaluate(symbol, source: .nbbo, price: bid.price, previousClose: previousClose, at: now, downward: false) }
+        if let ask = best.ask { alerts.evaluate(symbol, source: .nbbo, price: ask.price, previousClose: previousClose, at: now, upward: false) }
     }
 
     /// The NBBO of each of these symbols now, as messages: what a new subscriber starts from.
@@ -210,6 +224,8 @@ final class MarketStream: Sendable {
         var closedBars: [(Symbol, Bar)] = []
         var ownQuotes: [(Symbol, Quote)] = []
         var latestTrades: [Symbol: String] = [:]
+        /// Each trade's symbol, price, previous close and time, for the alerts.
+        var ticks: [(Symbol, Int64, Int64, Int64)] = []
     }
 
     /// Conflated connections following level 2, which need the top of the book written for them.
@@ -218,6 +234,11 @@ final class MarketStream: Sendable {
     private func publish(_ published: [Published]) {
         let wantsTop = conflatedDepthReaders.load(ordering: .relaxed) > 0
         let batch = state.withLock { s in Self.apply(published, to: &s, top: wantsTop) }
+        if let alerts {
+            for (symbol, price, previousClose, time) in batch.ticks {
+                alerts.evaluate(symbol, source: .trade, price: price, previousClose: previousClose, at: time)
+            }
+        }
         for (symbol, bar) in batch.closedBars { sendBar(symbol, bar) }
         if let handler = feeds.withLock({ $0 }) {
             for (symbol, quote) in batch.ownQuotes {
@@ -255,6 +276,7 @@ final class MarketStream: Sendable {
                     }
                     let date = s.tradingDate(published.command.time)
                     s.days[symbol, default: Day()].add(price: t.price.units, size: t.quantity.shares, date: date)
+                    out.ticks.append((symbol, t.price.units, s.days[symbol]!.previousClose, nanos))
                     s.sequences[symbol, default: Sequences()].trades += 1
                     let object = trade(id: t.executionID.rawValue, price: t.price.units, size: t.quantity.shares, time: time)
                     out.latestTrades[symbol] = object

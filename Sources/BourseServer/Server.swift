@@ -45,7 +45,7 @@ public struct Server: Sendable {
         let router = Router()
         router.middlewares.add(LogRequestsMiddleware(.debug))
         Routes(venue: opened.venue, keys: opened.keys, limiter: RateLimiter(perSecond: rateLimit, burst: rateBurst),
-               metrics: Metrics(), calendar: opened.calendar, history: opened.history, market: opened.market, updates: opened.updates, readModels: opened.readModels).add(to: router)
+               metrics: Metrics(), calendar: opened.calendar, history: opened.history, market: opened.market, updates: opened.updates, readModels: opened.readModels, alerts: opened.alerts).add(to: router)
         let webSocketRouter = Router(context: StreamRequestContext.self)
         TradeStream(keys: opened.keys, updates: opened.updates).add(to: webSocketRouter)
         MarketDataStream(keys: opened.keys, market: opened.market, batchWindow: streamWindow, conflationInterval: conflationInterval).add(to: webSocketRouter)

@@ -4,8 +4,8 @@ import Hummingbird
 import HummingbirdWebSocket
 import NIOCore
 
-/// `/stream`, Alpaca's trading stream: authenticate, listen to `trade_updates`, then receive every
-/// update of the key's account. Messages are JSON text frames.
+/// `/stream`, Alpaca's trading stream: authenticate, listen to `trade_updates` (and `alerts`), then receive
+/// every update of the key's account (and its fired price alerts). Messages are JSON text frames.
 struct TradeStream: Sendable {
     let keys: KeyStore
     let updates: TradeUpdates
@@ -24,13 +24,14 @@ struct TradeStream: Sendable {
 
     func add(to router: Router<StreamRequestContext>) {
         router.ws("/stream") { _, _ in .upgrade() } onUpgrade: { inbound, outbound, context in
+            try? await context.requestContext.channel.limitSendBuffer()
             try await serve(inbound, outbound, context.requestContext.channel)
         }
     }
 
     private func serve(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, _ channel: any Channel) async throws {
         var key: StoredKey?
-        var listening: (subscriber: StreamHub<UInt32>.Subscriber, writer: Task<Void, Never>)?
+        var listening: (subscriber: StreamHub<TradeUpdates.Listener>.Subscriber, writer: Task<Void, Never>)?
         defer {
             if let listening {
                 updates.hub.unsubscribe(listening.subscriber)
@@ -57,10 +58,15 @@ struct TradeStream: Sendable {
                     try await outbound.write(.text(TradeUpdates.errorMessage("authenticate before listening")))
                     continue
                 }
+                // As Alpaca's: the streams named are the ones listened to from now on.
                 let streams = request.data?.streams ?? []
-                if streams.contains("trade_updates"), listening == nil {
-                    let subscriber: StreamHub<UInt32>.Subscriber
-                    switch updates.hub.subscribe(key.account) {
+                var listener = TradeUpdates.Listener(account: key.account)
+                listener.tradeUpdates = streams.contains("trade_updates")
+                listener.alerts = streams.contains("alerts")
+                if let listening { listening.subscriber.interest.withLock { $0 = listener } }
+                if listener.tradeUpdates || listener.alerts, listening == nil {
+                    let subscriber: StreamHub<TradeUpdates.Listener>.Subscriber
+                    switch updates.hub.subscribe(listener) {
                     case .success(let subscription): subscriber = subscription
                     case .failure(let ended):
                         try await outbound.write(.text(TradeUpdates.errorMessage(ended.reason)))
@@ -83,7 +89,8 @@ struct TradeStream: Sendable {
                     }
                     listening = (subscriber, writer)
                 }
-                let names = (listening == nil ? [] : ["trade_updates"]).map { "\"\($0)\"" }.joined(separator: ",")
+                let names = (listening == nil ? [] : [listener.tradeUpdates ? "trade_updates" : nil, listener.alerts ? "alerts" : nil].compactMap { $0 })
+                    .map { "\"\($0)\"" }.joined(separator: ",")
                 try await outbound.write(.text(#"{"stream":"listening","data":{"streams":[\#(names)]}}"#))
             default:
                 try await outbound.write(.text(TradeUpdates.errorMessage("unknown action \(request.action)")))

@@ -4,9 +4,16 @@ import BourseNode
 import Synchronization
 
 /// Alpaca's `trade_updates` stream: every event of an account's orders, pushed to that account's
-/// connections, each with its order as it now stands.
+/// connections, each with its order as it now stands; and the account's fired price alerts (`alerts`).
 final class TradeUpdates: Sendable {
-    let hub = StreamHub<UInt32>(name: "trade updates", queueMax: 4_096, errorMessage: TradeUpdates.errorMessage)
+    /// What one connection listens to.
+    struct Listener: Sendable {
+        var account: UInt32
+        var tradeUpdates = false
+        var alerts = false
+    }
+
+    let hub = StreamHub<Listener>(name: "trade updates", queueMax: 4_096, errorMessage: TradeUpdates.errorMessage)
     private let projection = Mutex(OrderProjection())
 
     /// Orders open before the stream started (after a restart), so their later events can be described.
@@ -29,8 +36,14 @@ final class TradeUpdates: Sendable {
         let time = API.time(published.command.time)
         for change in changes {
             let message = Self.update(change, time)
-            hub.send { account in account == change.account ? message : nil }
+            hub.send { listener in listener.tradeUpdates && listener.account == change.account ? message : nil }
         }
+    }
+
+    /// A fired alert, to its account's connections that listen to `alerts`.
+    func push(_ alert: Alerts.Alert) {
+        let message = #"{"stream":"alerts","data":\#(Alerts.json(alert))}"#
+        hub.send { listener in listener.alerts && listener.account == alert.account ? message : nil }
     }
 
     /// One `trade_updates` message.
