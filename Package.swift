@@ -76,8 +76,10 @@ let package = Package(
         .testTarget(name: "BourseJournalTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseTestSupport"]),
         .testTarget(name: "BourseServerTests", dependencies: [
             "BourseCore", "BourseServer", "BourseTestSupport", "BourseFeeds", "BourseMarketData",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         // Depends on the executable so that `swift test` builds it: the crash test runs it as a child process.
         .testTarget(name: "BourseNodeTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "bourse", "BourseTestSupport", "BourseMarketData"]),

@@ -48,6 +48,14 @@ public struct ITCHBooks {
     /// Open orders held.
     public var orderCount: Int { orders.count }
 
+    /// An open order's price and side, by its reference.
+    public func order(_ reference: UInt64) -> (price: UInt32, side: Side)? {
+        orders[reference].map { ($0.price, $0.side == 0 ? .buy : .sell) }
+    }
+
+    /// The book of a stock, by its locate code.
+    public func book(locate: UInt16) -> Book? { books[Int(locate)] }
+
     /// The book of a stock, found by its symbol.
     public func book(_ stock: ITCH.Stock) -> Book? {
         books.lazy.compactMap { $0 }.first { $0.stock == stock }

@@ -47,6 +47,12 @@ public struct VenueBooks: Sendable {
         public var price: Price
         public var shown: Quantity
         public var orders: Int
+
+        public init(price: Price, shown: Quantity, orders: Int) {
+            self.price = price
+            self.shown = shown
+            self.orders = orders
+        }
     }
 
     public struct ShownOrder: Equatable, Sendable {

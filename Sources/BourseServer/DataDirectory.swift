@@ -18,6 +18,8 @@ public struct DataDirectory: Sendable {
     var readModelsFile: String { path + "/read-models.sqlite" }
     /// Alerts are not in the journal: this file is their only record.
     var alertsFile: String { path + "/alerts.sqlite" }
+    /// The trades and quotes the market data stream sent, for history and `bourse replay-market`.
+    public var marketHistoryFile: String { path + "/market-history.sqlite" }
 
     public init(path: String) { self.path = path }
 
@@ -47,6 +49,10 @@ public struct DataDirectory: Sendable {
         public func stop() {
             venue.stop()
             readModels.waitUntilFinished()
+            // What the market data published is recorded, and fired alerts told, before the stop returns.
+            market.hub.waitUntilStopped()
+            market.history?.settle()
+            alerts.settle()
         }
     }
 
@@ -54,7 +60,7 @@ public struct DataDirectory: Sendable {
     /// configuration: the one given, else the directory's `bourse.json`, else the demo configuration,
     /// which is then written there.
     public func open(configuration given: VenueConfiguration? = nil, snapshotEvery: UInt64 = 1_000_000,
-                     streamQueueMax: Int = 8_192) async throws -> Opened {
+                     streamQueueMax: Int = 8_192, historyDays: Int = 30) async throws -> Opened {
         try FileManager.default.createDirectory(atPath: journal, withIntermediateDirectories: true)
         let configuration: VenueConfiguration
         if let given {
@@ -89,7 +95,8 @@ public struct DataDirectory: Sendable {
         // The orders open before any new command, so that the stream can describe their updates.
         updates.seed(readModels.openRecords())
         let alerts = try Alerts(path: alertsFile) { [updates] alert in updates.push(alert) }
-        let market = MarketStream(queueMax: streamQueueMax, alerts: alerts)
+        let tape = try MarketHistory(path: marketHistoryFile, retentionDays: historyDays)
+        let market = MarketStream(queueMax: streamQueueMax, alerts: alerts, history: tape)
         market.seed(engine: engine, sequence: report.lastSequence, bars: try readModels.minuteBars(limit: BarBook.minutesKept),
                     trades: try readModels.latestTrades(), calendar: try configuration.calendar(), now: wallClockNanos())
         let feedVenues = (configuration.feeds ?? []).map {

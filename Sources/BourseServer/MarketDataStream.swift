@@ -12,7 +12,8 @@ import HummingbirdWebSocket
 /// `/v2/stream?tier=conflated` is the conflated tier: at most one message per symbol and channel each
 /// `conflationInterval`, always the latest, with level 2 as the top of the book; level 3 is real-time only.
 struct MarketDataStream: Sendable {
-    let keys: KeyStore
+    /// Nil for a replay, where any key and secret authenticate.
+    let keys: KeyStore?
     let market: MarketStream
     /// How long a connection's writer waits after a frame before taking what has queued since: a busy
     /// connection gets at most one frame a window, however many messages, which is what lets one tick
@@ -99,10 +100,14 @@ struct MarketDataStream: Sendable {
             }
             switch request.action {
             case "auth":
-                authenticated = if let token = request.token {
-                    keys.authenticate(token: token, now: wallClockNanos()) != nil
+                authenticated = if let keys {
+                    if let token = request.token {
+                        keys.authenticate(token: token, now: wallClockNanos()) != nil
+                    } else {
+                        keys.authenticate(keyID: request.key ?? "", secret: request.secret ?? "") != nil
+                    }
                 } else {
-                    keys.authenticate(keyID: request.key ?? "", secret: request.secret ?? "") != nil
+                    true
                 }
                 try await outbound.write(authenticated ? #"[{"T":"success","msg":"authenticated"}]"#
                                                              : MarketStream.error("auth failed"))

@@ -44,10 +44,15 @@ final class MarketStream: Sendable {
 
     /// Price alerts, evaluated on every trade and NBBO change.
     let alerts: Alerts?
+    /// Where the trades and quotes sent are recorded.
+    let history: MarketHistory?
+    /// Sequence numbers of a replay (`MarketReplay`), which has no books.
+    let replaying = Mutex<[String: Sequences]>([:])
 
-    init(queueMax: Int = 8_192, alerts: Alerts? = nil) {
+    init(queueMax: Int = 8_192, alerts: Alerts? = nil, history: MarketHistory? = nil) {
         hub = StreamHub<Channels>(name: "market data", queueMax: queueMax, errorMessage: MarketStream.error)
         self.alerts = alerts
+        self.history = history
     }
 
     /// Sequence numbers per symbol and channel.
@@ -114,6 +119,17 @@ final class MarketStream: Sendable {
     struct Quote: Equatable, Sendable {
         var bid: VenueBooks.Level?
         var ask: VenueBooks.Level?
+
+        init(bid: VenueBooks.Level? = nil, ask: VenueBooks.Level? = nil) {
+            self.bid = bid
+            self.ask = ask
+        }
+
+        /// A recorded top: a price of 0 is an empty side.
+        init(price: Int64, size: Int64, askPrice: Int64, askSize: Int64) {
+            bid = price > 0 ? VenueBooks.Level(price: Price(units: price), shown: Quantity(size), orders: 0) : nil
+            ask = askPrice > 0 ? VenueBooks.Level(price: Price(units: askPrice), shown: Quantity(askSize), orders: 0) : nil
+        }
     }
 
     private let state = Mutex(State())
@@ -213,7 +229,7 @@ final class MarketStream: Sendable {
     }
 
     /// What a batch gives each channel: per channel, (symbol, object) in order.
-    private struct Batch {
+    struct Batch {
         var trades: [(String, String)] = []
         var quotes: [(String, String)] = []
         var l1: [(String, String)] = []
@@ -226,6 +242,10 @@ final class MarketStream: Sendable {
         var latestTrades: [Symbol: String] = [:]
         /// Each trade's symbol, price, previous close and time, for the alerts.
         var ticks: [(Symbol, Int64, Int64, Int64)] = []
+        /// Quotes go keyed (a newer replaces one still waiting); a replay sends every one.
+        var conflateQuotes = true
+        var recordedTrades: [MarketHistory.TradeRow] = []
+        var recordedQuotes: [MarketHistory.QuoteRow] = []
     }
 
     /// Conflated connections following level 2, which need the top of the book written for them.
@@ -240,6 +260,7 @@ final class MarketStream: Sendable {
             }
         }
         for (symbol, bar) in batch.closedBars { sendBar(symbol, bar) }
+        history?.record(trades: batch.recordedTrades, quotes: batch.recordedQuotes)
         if let handler = feeds.withLock({ $0 }) {
             for (symbol, quote) in batch.ownQuotes {
                 guard let stock = ITCH.Stock(symbol.description) else { continue }
@@ -256,6 +277,7 @@ final class MarketStream: Sendable {
         var changedLevels: [Symbol: Set<LevelKey>] = [:]
         var traded: Set<Symbol> = []
         var stamp: [Symbol: String] = [:]
+        var stampNanos: [Symbol: Int64] = [:]
         for published in batch {
             s.sequence = published.command.sequence
             let time = API.time(published.command.time)
@@ -264,6 +286,7 @@ final class MarketStream: Sendable {
                 let symbol = change.symbol
                 changedLevels[symbol, default: []].insert(LevelKey(buy: change.side == .buy, price: change.price.units))
                 stamp[symbol] = time
+                stampNanos[symbol] = nanos
                 s.sequences[symbol, default: Sequences()].l3 += 1
                 out.l3.append((symbol.description, l3Object(change, sequence: s.sequences[symbol]!.l3, time: time)))
             }
@@ -278,14 +301,18 @@ final class MarketStream: Sendable {
                     s.days[symbol, default: Day()].add(price: t.price.units, size: t.quantity.shares, date: date)
                     out.ticks.append((symbol, t.price.units, s.days[symbol]!.previousClose, nanos))
                     s.sequences[symbol, default: Sequences()].trades += 1
+                    out.recordedTrades.append(.init(symbol: symbol.description, time: nanos, sequence: s.sequences[symbol]!.trades,
+                                                    id: t.executionID.rawValue, price: t.price.units, size: t.quantity.shares))
                     let object = trade(id: t.executionID.rawValue, price: t.price.units, size: t.quantity.shares, time: time)
                     out.latestTrades[symbol] = object
                     let name = symbol.description
                     out.trades.append((name, #"{"T":"t","S":"\#(name)","sq":\#(s.sequences[symbol]!.trades),"# + object.dropFirst()))
                     traded.insert(symbol)
                     stamp[symbol] = time
+                    stampNanos[symbol] = nanos
                 case .tradingStateChanged(let symbol, _), .symbolListed(let symbol):
                     stamp[symbol] = stamp[symbol] ?? time
+                    stampNanos[symbol] = stampNanos[symbol] ?? nanos
                     changedLevels[symbol, default: []] = changedLevels[symbol] ?? []
                 default:
                     break
@@ -312,11 +339,15 @@ final class MarketStream: Sendable {
                 }
             }
             let quote = Quote(bid: s.books.depth(symbol, .buy, levels: 1).first, ask: s.books.depth(symbol, .sell, levels: 1).first)
-            let quoteChanged = s.lastQuote[symbol] != quote
+            // A newly listed symbol's empty book is not news: its first quote is its first order.
+            let quoteChanged = s.lastQuote[symbol] ?? Quote() != quote
+            s.lastQuote[symbol] = quote
             if quoteChanged {
-                s.lastQuote[symbol] = quote
                 s.sequences[symbol, default: Sequences()].quotes += 1
                 out.quotes.append((name, quoteObject(name, quote, sequence: s.sequences[symbol]!.quotes, time: time)))
+                out.recordedQuotes.append(.init(symbol: name, time: stampNanos[symbol]!, sequence: s.sequences[symbol]!.quotes,
+                                                bidPrice: quote.bid?.price.units ?? 0, bidSize: quote.bid?.shown.shares ?? 0,
+                                                askPrice: quote.ask?.price.units ?? 0, askSize: quote.ask?.shown.shares ?? 0))
                 out.ownQuotes.append((symbol, quote))
             }
             if quoteChanged || traded.contains(symbol) {
@@ -374,10 +405,12 @@ final class MarketStream: Sendable {
     /// message per channel (each distinct selection written once and shared, as most connections want
     /// the same), quotes and level 1 one message per symbol, keyed so that a waiting one is replaced by
     /// the newer; in the conflated tier, everything keyed by channel and symbol.
-    private func deliver(_ batch: Batch) {
-        let unkeyed: [(KeyPath<Channels, Set<String>>, [(String, String)])] = [(\.trades, batch.trades), (\.l2, batch.l2), (\.l3, batch.l3)]
+    func deliver(_ batch: Batch) {
+        let unkeyed: [(KeyPath<Channels, Set<String>>, [(String, String)])] = [(\.trades, batch.trades), (\.l2, batch.l2), (\.l3, batch.l3),
+                                                                              (\.quotes, batch.conflateQuotes ? [] : batch.quotes)]
             .filter { !$0.1.isEmpty }
-        let keyed: [(KeyPath<Channels, Set<String>>, String, [(String, String)])] = [(\.quotes, "q:", batch.quotes), (\.l1, "l1:", batch.l1)]
+        let keyed: [(KeyPath<Channels, Set<String>>, String, [(String, String)])] = [(\.quotes, "q:", batch.conflateQuotes ? batch.quotes : []),
+                                                                                      (\.l1, "l1:", batch.l1)]
             .filter { !$0.2.isEmpty }
         guard !unkeyed.isEmpty || !keyed.isEmpty else { return }
         let everything = unkeyed.map { "[" + $0.1.map(\.1).joined(separator: ",") + "]" }
@@ -399,8 +432,8 @@ final class MarketStream: Sendable {
                 if !wanted.contains(false) {
                     text = everything[i]
                 } else {
-                    wanted.append(i == 0)
-                    wanted.append(i == 1)
+                    // Which channel, so that equal selections of different channels are not confused.
+                    wanted.append(contentsOf: unkeyed.indices.map { $0 == i })
                     if let shared = selections[wanted] {
                         text = shared
                     } else {

@@ -66,6 +66,12 @@ struct Routes: Sendable {
         table.add(.get, "/v2/stocks/:symbol/trades/latest", "The latest trade") { request, context in
             try await handle(request) { _ in try latestTrade(context.parameters.get("symbol") ?? "") }
         }
+        table.add(.get, "/v2/stocks/:symbol/trades", "Recorded trades, oldest first: ?start, ?end (RFC 3339 or a date), ?limit") { request, context in
+            try await handle(request) { _ in try recorded(context.parameters.get("symbol") ?? "", request, quotes: false) }
+        }
+        table.add(.get, "/v2/stocks/:symbol/quotes", "Recorded quotes (each change of the top of the book), oldest first: ?start, ?end, ?limit") { request, context in
+            try await handle(request) { _ in try recorded(context.parameters.get("symbol") ?? "", request, quotes: true) }
+        }
         table.add(.get, "/v2/stocks/:symbol/snapshot", "The latest trade and quote, and the minute, day and previous day bars") { request, context in
             try await handle(request) { _ in try await snapshot(context.parameters.get("symbol") ?? "") }
         }
@@ -401,12 +407,7 @@ struct Routes: Sendable {
         guard let timeframe = Timeframe(rawValue: name) else {
             throw Failure.unprocessable("timeframe must be one of \(Timeframe.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(name)\"")
         }
-        func instant(_ field: String) throws -> Int64? {
-            guard let value = query.get(field).map({ String($0) }) else { return nil }
-            guard let nanos = API.parseTime(value) else { throw Failure.unprocessable("\(field) must be an RFC 3339 time or a date as YYYY-MM-DD") }
-            return nanos
-        }
-        let start = try instant("start") ?? 0, end = try instant("end") ?? Int64.max
+        let (start, end) = try Self.interval(request)
         let limit = try Self.limit(request, default: 1_000, max: 10_000)
         let sort = query.get("sort").map { String($0) } ?? "asc"
         guard sort == "asc" || sort == "desc" else { throw Failure.unprocessable("sort must be asc or desc") }
@@ -540,6 +541,33 @@ struct Routes: Sendable {
         }
     }
 
+    /// `start` and `end` of a request (RFC 3339 or a date), nanoseconds; the whole of time when absent.
+    static func interval(_ request: Request) throws -> (Int64, Int64) {
+        func instant(_ field: String) throws -> Int64? {
+            guard let value = request.uri.queryParameters.get(field).map({ String($0) }) else { return nil }
+            guard let nanos = API.parseTime(value) else { throw Failure.unprocessable("\(field) must be an RFC 3339 time or a date as YYYY-MM-DD") }
+            return nanos
+        }
+        return (try instant("start") ?? 0, try instant("end") ?? Int64.max)
+    }
+
+    /// Trades or quotes from the market history, in Alpaca's historical shape.
+    private func recorded(_ text: String, _ request: Request, quotes: Bool) throws -> Response {
+        guard let symbol = try? Symbol(validating: text) else { throw Failure.notFound("symbol \(text) is not listed") }
+        guard let history = market.history else { throw Failure.unavailable("this venue keeps no market history") }
+        let (start, end) = try Self.interval(request)
+        let limit = try Self.limit(request, default: 1_000, max: 10_000)
+        let name = symbol.description
+        if quotes {
+            let rows = try history.quotes(name, from: start, to: end, limit: limit)
+            let objects = rows.map { MarketStream.quoteObject(name, .init(price: $0.bidPrice, size: $0.bidSize, askPrice: $0.askPrice, askSize: $0.askSize), sequence: $0.sequence, time: API.time(Timestamp(nanos: $0.time))) }
+            return Self.json(text: #"{"quotes":[\#(objects.joined(separator: ","))],"symbol":"\#(name)","next_page_token":null}"#)
+        }
+        let rows = try history.trades(name, from: start, to: end, limit: limit)
+        let objects = rows.map { MarketStream.trade(id: $0.id, price: $0.price, size: $0.size, time: API.time(Timestamp(nanos: $0.time))) }
+        return Self.json(text: #"{"trades":[\#(objects.joined(separator: ","))],"symbol":"\#(name)","next_page_token":null}"#)
+    }
+
     static func limit(_ request: Request, default value: Int, max: Int) throws -> Int {
         guard let text = request.uri.queryParameters.get("limit") else { return value }
         guard let limit = Int(String(text)), (1...max).contains(limit) else {
@@ -596,6 +624,8 @@ struct Routes: Sendable {
             ("bourse_websocket_connections{stream=\"market_data\"}", "Connections listening, by stream.", market.hub.subscriberCount),
             ("bourse_websocket_drops_total{stream=\"trade_updates\"}", "Connections closed for falling behind, by stream.", updates.hub.drops),
             ("bourse_websocket_drops_total{stream=\"market_data\"}", "Connections closed for falling behind, by stream.", market.hub.drops),
+            ("bourse_market_history_dropped_total", "Batches of trades and quotes not recorded because too many waited to be written.", market.history?.dropped ?? 0),
+            ("bourse_alerts_active", "Price alerts waiting to fire.", alerts.activeCount),
         ])
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                         body: ResponseBody(byteBuffer: ByteBuffer(string: text)))

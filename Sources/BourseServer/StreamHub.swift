@@ -31,6 +31,8 @@ final class StreamHub<Interest: Sendable>: Sendable {
     private let subscribers = Mutex<[ObjectIdentifier: Subscriber]>([:])
     private let ended = Mutex<String?>(nil)
     private let dropCount = Atomic<Int>(0)
+    /// Signalled when the thread has handed on everything it was given and stopped.
+    private let stopped = DispatchSemaphore(value: 0)
 
     /// Connections listening now.
     var subscriberCount: Int { subscribers.withLock { $0.count } }
@@ -74,9 +76,11 @@ final class StreamHub<Interest: Sendable>: Sendable {
                     publish(batch)
                 case .overrun(let sequence):
                     end("the \(name) stream fell behind at sequence \(sequence) and stopped; it resumes when the server restarts")
+                    stopped.signal()
                     return
                 case .closed:
                     end("the venue is stopping")
+                    stopped.signal()
                     return
                 }
             }
@@ -108,6 +112,14 @@ final class StreamHub<Interest: Sendable>: Sendable {
                 return false
             }
         }
+    }
+
+    /// Waits (at most `timeout`) until the thread has published everything and stopped; false on timeout.
+    @discardableResult
+    func waitUntilStopped(timeout: DispatchTimeInterval = .seconds(10)) -> Bool {
+        guard stopped.wait(timeout: .now() + timeout) == .success else { return false }
+        stopped.signal()
+        return true
     }
 
     /// Whether the hub stopped following the event stream.

@@ -35,6 +35,8 @@ struct Serve: AsyncParsableCommand {
     var conflationMs = 1_000
     @Option(help: "Messages a market data connection may fall behind before it is closed (64 to 1048576).")
     var streamQueue = 8_192
+    @Option(help: "Days of trades and quotes kept in market-history.sqlite for history and replay-market (1 to 3650).")
+    var historyDays = 30
     @Flag(help: "Run built-in market participants (a market maker, takers, noise traders) so the book and tape live.")
     var simulate = false
     @Option(help: "The simulation's seed.")
@@ -58,7 +60,8 @@ struct Serve: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: level) else { throw ValidationError("unknown log level \(level)") }
         guard (64...1_048_576).contains(streamQueue) else { throw ValidationError("--stream-queue must be from 64 to 1048576") }
         guard (10...60_000).contains(conflationMs) else { throw ValidationError("--conflation-ms must be from 10 to 60000") }
-        let opened = try await directory.open(configuration: configuration, streamQueueMax: streamQueue)
+        guard (1...3_650).contains(historyDays) else { throw ValidationError("--history-days must be from 1 to 3650") }
+        let opened = try await directory.open(configuration: configuration, streamQueueMax: streamQueue, historyDays: historyDays)
         let listen = opened.configuration.listen, limits = opened.configuration.rate_limit
         let host = try setting(host, "BOURSE_HOST", listen?.host, "127.0.0.1") { $0 }
         let port = try setting(port, "BOURSE_PORT", listen?.port, 8080) { Int($0) }
@@ -103,6 +106,6 @@ struct Serve: AsyncParsableCommand {
 }
 
 /// Writes a line to standard output at once, unbuffered, so that it shows when the output is a pipe.
-private func say(_ line: String) {
+func say(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

@@ -3,7 +3,9 @@ import BourseCore
 import BourseTestSupport
 import Foundation
 import HummingbirdWSClient
+import Hummingbird
 import Logging
+import NIOPosix
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -16,7 +18,8 @@ import Testing
 /// detects a gap by its sequence numbers and recovers from `GET /v1/book`; the conflated tier; a client
 /// too slow to read is cut off while the others are not.
 // Serialized: run beside the other two, the slow client's connection was seen to go unflushed (nothing
-// reached its socket while the server went on accepting writes for it) in about one run in five; alone, never.
+// reached its socket while the server went on accepting writes for it) in about one run in four; alone, never.
+// The cause is not found yet.
 @Suite("market depth on the stream", .serialized)
 struct MarketDepthTests {
     typealias Running = ServerTests.Running
@@ -249,7 +252,9 @@ struct MarketDepthTests {
         let directory = makeTemporaryDirectory("bourse-depth")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // A queue of 1,024: the reading client, in this busy test process, never falls that far behind.
-        let server = try await Running(directory: directory, streamQueueMax: 1_024)
+        // Its own event loop, so that no other test's connections share the slow one's.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let server = try await Running(directory: directory, streamQueueMax: 1_024, eventLoopGroup: .shared(group))
         let buyer = server.key(account: 1), seller = server.key(account: 3)
 
         // The slow client: a small receive buffer, subscribed to everything, then never reading.
@@ -309,6 +314,7 @@ struct MarketDepthTests {
         #expect(rest.last?.contains("fell too far behind (1024 messages or 4 MiB waiting) and is closed") == true, "\(rest.suffix(2))")
         #expect(rest.joined().components(separatedBy: #""T":"t""#).count - 1 < trades)
         await server.stop()
+        try await group.shutdownGracefully()
     }
 }
 

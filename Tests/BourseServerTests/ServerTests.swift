@@ -3,6 +3,7 @@ import BourseMarketData
 import BourseServer
 import BourseTestSupport
 import Foundation
+import Hummingbird
 import HummingbirdWSClient
 import Logging
 import Synchronization
@@ -22,12 +23,13 @@ struct ServerTests {
         let task: Task<Void, any Error>
 
         init(directory: String, rateLimit: Int = 2_000, rateBurst: Int = 4_000, configuration: VenueConfiguration? = nil,
-             streamQueueMax: Int = 8_192, conflationInterval: Duration = .seconds(1)) async throws {
+             streamQueueMax: Int = 8_192, conflationInterval: Duration = .seconds(1),
+             eventLoopGroup: EventLoopGroupProvider = .singleton) async throws {
             self.directory = directory
             opened = try await DataDirectory(path: directory).open(configuration: configuration, streamQueueMax: streamQueueMax)
             let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
             let app = Server(opened: opened, port: 0, rateLimit: rateLimit, rateBurst: rateBurst, conflationInterval: conflationInterval)
-                .application { port in continuation.yield(port) }
+                .application(eventLoopGroup: eventLoopGroup) { port in continuation.yield(port) }
             task = Task { try await app.run() }
             var iterator = ports.makeAsyncIterator()
             port = await iterator.next() ?? 0
