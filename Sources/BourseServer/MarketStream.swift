@@ -253,7 +253,10 @@ final class MarketStream: Sendable {
 
     private func publish(_ published: [Published]) {
         let wantsTop = conflatedDepthReaders.load(ordering: .relaxed) > 0
-        let batch = state.withLock { s in Self.apply(published, to: &s, top: wantsTop) }
+        // Level 1, 2 and 3 objects are written only while someone follows them.
+        let wanted = Wanted(l1: hub.anySubscriber { !$0.l1.isEmpty }, l2: hub.anySubscriber { !$0.l2.isEmpty },
+                            l3: hub.anySubscriber { !$0.l3.isEmpty })
+        let batch = state.withLock { s in Self.apply(published, to: &s, top: wantsTop, wanted: wanted) }
         if let alerts {
             for (symbol, price, previousClose, time) in batch.ticks {
                 alerts.evaluate(symbol, source: .trade, price: price, previousClose: previousClose, at: time)
@@ -271,7 +274,13 @@ final class MarketStream: Sendable {
     }
 
     /// Applies a batch to the books and figures, and writes what each channel is to send.
-    private static func apply(_ batch: [Published], to s: inout State, top wantsTop: Bool) -> Batch {
+    struct Wanted {
+        var l1 = true
+        var l2 = true
+        var l3 = true
+    }
+
+    private static func apply(_ batch: [Published], to s: inout State, top wantsTop: Bool, wanted: Wanted) -> Batch {
         var out = Batch()
         /// Per symbol: the levels changed, the book touched, a trade seen.
         var changedLevels: [Symbol: Set<LevelKey>] = [:]
@@ -288,7 +297,7 @@ final class MarketStream: Sendable {
                 stamp[symbol] = time
                 stampNanos[symbol] = nanos
                 s.sequences[symbol, default: Sequences()].l3 += 1
-                out.l3.append((symbol.description, l3Object(change, sequence: s.sequences[symbol]!.l3, time: time)))
+                if wanted.l3 { out.l3.append((symbol.description, l3Object(change, sequence: s.sequences[symbol]!.l3, time: time))) }
             }
             for event in published.events {
                 switch event {
@@ -333,7 +342,9 @@ final class MarketStream: Sendable {
                         return #"{"p":\#(API.decimal(price)),"s":\#(level?.shown.shares ?? 0),"n":\#(level?.orders ?? 0)}"#
                     }.joined(separator: ",") + "]"
                 }
-                out.l2.append((name, #"{"T":"l2","S":"\#(name)","sq":\#(s.sequences[symbol]!.l2),"b":\#(side(true)),"a":\#(side(false)),"t":"\#(time)"}"#))
+                if wanted.l2 {
+                    out.l2.append((name, #"{"T":"l2","S":"\#(name)","sq":\#(s.sequences[symbol]!.l2),"b":\#(side(true)),"a":\#(side(false)),"t":"\#(time)"}"#))
+                }
                 if wantsTop {
                     out.l2Top.append((name, topObject(s.books, symbol, levels: conflatedDepth, sequence: s.sequences[symbol]!.l2, time: time)))
                 }
@@ -352,7 +363,9 @@ final class MarketStream: Sendable {
             }
             if quoteChanged || traded.contains(symbol) {
                 s.sequences[symbol, default: Sequences()].l1 += 1
-                out.l1.append((name, levelOneObject(name, quote, s.days[symbol] ?? Day(), sequence: s.sequences[symbol]!.l1, time: time)))
+                if wanted.l1 {
+                    out.l1.append((name, levelOneObject(name, quote, s.days[symbol] ?? Day(), sequence: s.sequences[symbol]!.l1, time: time)))
+                }
             }
         }
         return out

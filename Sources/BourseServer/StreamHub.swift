@@ -122,6 +122,11 @@ final class StreamHub<Interest: Sendable>: Sendable {
         return true
     }
 
+    /// Whether any subscriber's interest satisfies `predicate`.
+    func anySubscriber(_ predicate: (Interest) -> Bool) -> Bool {
+        subscribers.withLock { $0.values.contains { predicate($0.interest.withLock { $0 }) } }
+    }
+
     /// Whether the hub stopped following the event stream.
     var isEnded: Bool { ended.withLock { $0 != nil } }
 
