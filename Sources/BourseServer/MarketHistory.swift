@@ -105,28 +105,26 @@ final class MarketHistory: Sendable {
 
     /// Trades from `start` to `end` (inclusive, nanoseconds), oldest first, of one symbol or all.
     func trades(_ symbol: String?, from start: Int64, to end: Int64, limit: Int) throws -> [TradeRow] {
-        try database.read { db in
-            let rows = if let symbol {
-                try Row.fetchAll(db, sql: "SELECT * FROM trades WHERE symbol = ? AND time BETWEEN ? AND ? ORDER BY time, rowid LIMIT ?",
-                                 arguments: [symbol, start, end, limit])
-            } else {
-                try Row.fetchAll(db, sql: "SELECT * FROM trades WHERE time BETWEEN ? AND ? ORDER BY time, rowid LIMIT ?", arguments: [start, end, limit])
-            }
-            return rows.map { TradeRow(symbol: $0["symbol"], time: $0["time"], sequence: UInt64($0["sequence"] as Int64),
-                                       id: UInt64(bitPattern: $0["id"] as Int64), price: $0["price"], size: $0["size"]) }
+        try rows("trades", symbol, start, end, limit).map {
+            TradeRow(symbol: $0["symbol"], time: $0["time"], sequence: UInt64($0["sequence"] as Int64),
+                     id: UInt64(bitPattern: $0["id"] as Int64), price: $0["price"], size: $0["size"])
         }
     }
 
+    /// Quotes likewise.
     func quotes(_ symbol: String?, from start: Int64, to end: Int64, limit: Int) throws -> [QuoteRow] {
+        try rows("quotes", symbol, start, end, limit).map {
+            QuoteRow(symbol: $0["symbol"], time: $0["time"], sequence: UInt64($0["sequence"] as Int64),
+                     bidPrice: $0["bid_price"], bidSize: $0["bid_size"], askPrice: $0["ask_price"], askSize: $0["ask_size"])
+        }
+    }
+
+    private func rows(_ table: String, _ symbol: String?, _ start: Int64, _ end: Int64, _ limit: Int) throws -> [Row] {
         try database.read { db in
-            let rows = if let symbol {
-                try Row.fetchAll(db, sql: "SELECT * FROM quotes WHERE symbol = ? AND time BETWEEN ? AND ? ORDER BY time, rowid LIMIT ?",
-                                 arguments: [symbol, start, end, limit])
-            } else {
-                try Row.fetchAll(db, sql: "SELECT * FROM quotes WHERE time BETWEEN ? AND ? ORDER BY time, rowid LIMIT ?", arguments: [start, end, limit])
-            }
-            return rows.map { QuoteRow(symbol: $0["symbol"], time: $0["time"], sequence: UInt64($0["sequence"] as Int64),
-                                       bidPrice: $0["bid_price"], bidSize: $0["bid_size"], askPrice: $0["ask_price"], askSize: $0["ask_size"]) }
+            let bySymbol = symbol == nil ? "" : "symbol = ? AND "
+            let arguments: StatementArguments = symbol.map { [$0, start, end, limit] } ?? [start, end, limit]
+            return try Row.fetchAll(db, sql: "SELECT * FROM \(table) WHERE \(bySymbol)time BETWEEN ? AND ? ORDER BY time, rowid LIMIT ?",
+                                    arguments: arguments)
         }
     }
 }
