@@ -36,6 +36,8 @@ public final class FeedHandler: Sendable {
         var failures: [String?]
         /// Updates of the home venue's own quotes, counted like a feed's.
         var ownUpdates: UInt64 = 0
+        /// Sequence gaps seen per venue (MoldUDP64), since start.
+        var gaps: [Int]
     }
 
     public let venues: [Venue]
@@ -56,7 +58,7 @@ public final class FeedHandler: Sendable {
                             received: Array(repeating: 0, count: venues.count), updates: Array(repeating: 0, count: venues.count),
                             live: Array(repeating: false, count: venues.count),
                             symbols: Dictionary(uniqueKeysWithValues: stocks.enumerated().map { ($0.element.raw, $0.offset) }),
-                            failures: Array(repeating: nil, count: venues.count)))
+                            failures: Array(repeating: nil, count: venues.count), gaps: Array(repeating: 0, count: venues.count)))
     }
 
     /// The venue's name: a feed's, or `own` for the home venue.
@@ -81,6 +83,8 @@ public final class FeedHandler: Sendable {
     public func received(_ venue: Int) -> Int { state.withLock { $0.received[venue] } }
     public func isStale(_ venue: Int) -> Bool { state.withLock { $0.nbbo.stale[venue] } }
     public func isLive(_ venue: Int) -> Bool { state.withLock { $0.live[venue] } }
+    /// Sequence gaps a venue's MoldUDP64 feed has had since start.
+    public func gaps(_ venue: Int) -> Int { state.withLock { $0.gaps[venue] } }
     /// Why the last connection to the venue ended, if it did.
     public func failure(_ venue: Int) -> String? { state.withLock { $0.failures[venue] } }
 
@@ -139,6 +143,57 @@ public final class FeedHandler: Sendable {
                         default:
                             break
                         }
+                    }
+                }
+            }
+        } onCancel: {
+            channel.channel.close(promise: nil)
+        }
+    }
+
+    /// Follows venue `venue` over MoldUDP64 instead of SoupBinTCP: its datagrams arrive on 127.0.0.1:`port`
+    /// (0: any free port, told to `onListening`), and what a gap leaves out is asked again from the venue's
+    /// re-request server: `requestServer`, else the address the datagrams come from. While messages are
+    /// missing the venue is stale; once they have come and been applied in order, its tops count again.
+    /// Runs until the task is cancelled.
+    public func followMoldUDP64(_ venue: Int, port: Int = 0, session: String, requestServer: SocketAddress? = nil,
+                                onListening: @Sendable (Int) -> Void = { _ in }) async throws {
+        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(wrappingChannelSynchronously: channel)
+                }
+            }
+        onListening(channel.channel.localAddress?.port ?? 0)
+        try await withTaskCancellationHandler {
+            try await channel.executeThenClose { inbound, outbound in
+                var follower = MoldUDP64.Follower(next: UInt64(state.withLock { $0.received[venue] } + 1))
+                var lastRequest = ContinuousClock.now - .seconds(1)
+                for try await envelope in inbound {
+                    guard let packet = try? MoldUDP64.decode(Array(envelope.data.readableBytesView)), packet.session == session else { continue }
+                    let wasInGap = follower.inGap
+                    for bytes in follower.receive(packet) {
+                        let message = try bytes.withUnsafeBytes { b throws(ITCH.DecodeError) in try ITCH.decode(b) }
+                        apply(message, venue: venue)
+                    }
+                    if follower.inGap {
+                        if !wasInGap {
+                            let changed: [Int] = state.withLock { s in
+                                s.gaps[venue] += 1
+                                s.live[venue] = false
+                                return s.nbbo.markStale(venue)
+                            }
+                            publish(changed)
+                        }
+                        // Asked again at most every 20 ms, so that a burst after a gap is not a burst of requests.
+                        if let (sequence, count) = follower.missing, ContinuousClock.now - lastRequest > .milliseconds(20) {
+                            lastRequest = .now
+                            let request = MoldUDP64.Request(session: session, sequence: sequence, count: count)
+                            try await outbound.write(AddressedEnvelope(remoteAddress: requestServer ?? envelope.remoteAddress,
+                                                                       data: ByteBuffer(bytes: request.encoded)))
+                        }
+                    } else if !state.withLock({ $0.live[venue] }) {
+                        recover(venue)
                     }
                 }
             }

@@ -20,6 +20,8 @@ public final class SimulatedVenue: Sendable {
         /// Bumped to close every connection (to test a client's recovery).
         var generation = 0
         var paused = false
+        /// MoldUDP64 packets still to leave out (to test a receiver's gap recovery).
+        var droppingPackets = 0
     }
     private let state: Mutex<State>
     /// The log's bound; past it the venue stops generating (a session's day has ended).
@@ -55,6 +57,78 @@ public final class SimulatedVenue: Sendable {
 
     /// Closes every client connection; clients are expected to log in again where they left off.
     public func dropConnections() { state.withLock { $0.generation += 1 } }
+
+    /// Leaves the next `count` MoldUDP64 packets unsent, as a network that loses datagrams would.
+    public func dropNextPackets(_ count: Int) { state.withLock { $0.droppingPackets = count } }
+
+    /// Messages in one MoldUDP64 packet at most.
+    static let packetMessagesMax = 50
+
+    /// The log from sequence number `sequence` on, at most `count` messages.
+    private func messages(from sequence: Int, count: Int) -> [[UInt8]] {
+        state.withLock { s in
+            guard sequence >= 1, sequence <= s.log.count else { return [] }
+            return Array(s.log[(sequence - 1)..<min(s.log.count, sequence - 1 + count)])
+        }
+    }
+
+    /// Serves the feed as MoldUDP64 datagrams to a receiver on 127.0.0.1:`port` (standing in for a
+    /// multicast group), from the first message on, checking for new messages every `interval`; and answers
+    /// re-requests on the port it binds, told to `onListening`. Runs until the task is cancelled.
+    public func serveMoldUDP64(to port: Int, every interval: Duration = .milliseconds(5), onListening: @Sendable (Int) -> Void) async throws {
+        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(wrappingChannelSynchronously: channel)
+                }
+            }
+        onListening(channel.channel.localAddress?.port ?? 0)
+        let receiver = try SocketAddress(ipAddress: "127.0.0.1", port: port)
+        try await withTaskCancellationHandler {
+            try await channel.executeThenClose { inbound, outbound in
+                try await withThrowingTaskGroup(of: Void.self) { [self] group in
+                    group.addTask { [self] in
+                        var sent = 0
+                        while !Task.isCancelled {
+                            let batch = messages(from: sent + 1, count: Self.packetMessagesMax)
+                            if batch.isEmpty {
+                                try await Task.sleep(for: interval)
+                                continue
+                            }
+                            let dropped = state.withLock { s in
+                                guard s.droppingPackets > 0 else { return false }
+                                s.droppingPackets -= 1
+                                return true
+                            }
+                            if !dropped {
+                                let packet = MoldUDP64.encode(.init(session: session, sequence: UInt64(sent + 1), messages: batch))
+                                try await outbound.write(AddressedEnvelope(remoteAddress: receiver, data: ByteBuffer(bytes: packet)))
+                            }
+                            sent += batch.count
+                        }
+                    }
+                    group.addTask { [self] in
+                        for try await envelope in inbound {
+                            guard let request = try? MoldUDP64.Request.decode(Array(envelope.data.readableBytesView)), request.session == session else { continue }
+                            var sequence = Int(request.sequence)
+                            let end = sequence + Int(request.count)
+                            while sequence < end {
+                                let batch = messages(from: sequence, count: min(Self.packetMessagesMax, end - sequence))
+                                if batch.isEmpty { break }
+                                let packet = MoldUDP64.encode(.init(session: session, sequence: UInt64(sequence), messages: batch))
+                                try await outbound.write(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: ByteBuffer(bytes: packet)))
+                                sequence += batch.count
+                            }
+                        }
+                    }
+                    try await group.next()
+                    group.cancelAll()
+                }
+            }
+        } onCancel: {
+            channel.channel.close(promise: nil)
+        }
+    }
 
     /// Listens on 127.0.0.1 (port 0: any free port) and serves until the task is cancelled. `onListening`
     /// is told the port.

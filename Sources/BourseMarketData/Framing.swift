@@ -178,3 +178,77 @@ public enum MoldUDP64 {
         return Packet(session: session, sequence: sequence, messages: messages)
     }
 }
+
+extension MoldUDP64 {
+    /// A request for messages missed: the session, the first sequence number wanted, and how many (the
+    /// same 20 bytes as a packet header), sent to the venue's re-request server.
+    public struct Request: Hashable, Sendable {
+        public var session: String
+        public var sequence: UInt64
+        public var count: UInt16
+
+        public init(session: String, sequence: UInt64, count: UInt16) {
+            self.session = session
+            self.sequence = sequence
+            self.count = count
+        }
+
+        public var encoded: [UInt8] { MoldUDP64.encode(Packet(session: session, sequence: sequence, messages: [])).prefix(18) + [UInt8(count >> 8), UInt8(count & 0xff)] }
+
+        public static func decode(_ bytes: [UInt8]) throws(FramingError) -> Request {
+            guard bytes.count == 20 else { throw .init(offset: 0, reason: "a MoldUDP64 request is 20 bytes, not \(bytes.count)") }
+            return Request(session: SoupBinTCP.trimmed(bytes[0..<10]), sequence: bytes[10..<18].reduce(UInt64(0)) { $0 << 8 | UInt64($1) },
+                           count: UInt16(bytes[18]) << 8 | UInt16(bytes[19]))
+        }
+    }
+
+    /// A receiver's sequencing: hands on each message once and in order, holds packets that came after a
+    /// gap (at most `heldMax` messages), and says what to ask the venue for again. Datagrams may be lost,
+    /// duplicated or reordered; none of that reaches the books.
+    public struct Follower: Sendable {
+        /// The sequence number of the next message to hand on.
+        public private(set) var next: UInt64
+        /// Packets past a gap, by their first sequence number.
+        private var held: [UInt64: [[UInt8]]] = [:]
+        private var heldMessages = 0
+        public static let heldMax = 1_000_000
+
+        public init(next: UInt64 = 1) { self.next = next }
+
+        /// Whether messages are missing (the venue is stale until they arrive).
+        public var inGap: Bool { !held.isEmpty }
+
+        /// The missing range to ask for, if any: from `next` up to the first held packet (at most 65,534).
+        public var missing: (sequence: UInt64, count: UInt16)? {
+            guard let first = held.keys.min() else { return nil }
+            return (next, UInt16(min(first - next, 65_534)))
+        }
+
+        /// Takes a packet; returns the messages now in order to apply.
+        public mutating func receive(_ packet: Packet) -> [[UInt8]] {
+            guard !packet.messages.isEmpty else { return [] }
+            let end = packet.nextSequence
+            guard end > next else { return [] }
+            if packet.sequence > next {
+                if held[packet.sequence] == nil, heldMessages + packet.messages.count <= Self.heldMax {
+                    held[packet.sequence] = packet.messages
+                    heldMessages += packet.messages.count
+                }
+                return []
+            }
+            // Overlaps or continues what was handed on: the part not yet seen, then whatever held now fits.
+            var ready = Array(packet.messages.dropFirst(Int(next - packet.sequence)))
+            next = end
+            while let start = held.keys.filter({ $0 <= next }).min() {
+                let messages = held.removeValue(forKey: start)!
+                heldMessages -= messages.count
+                let last = start + UInt64(messages.count)
+                if last > next {
+                    ready += messages.dropFirst(Int(next - start))
+                    next = last
+                }
+            }
+            return ready
+        }
+    }
+}

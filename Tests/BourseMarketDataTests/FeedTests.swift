@@ -95,3 +95,68 @@ struct FeedTests {
         }
     }
 }
+
+@Suite("MoldUDP64 over loopback")
+struct MoldUDP64Tests {
+    static func packet(_ sequence: UInt64, _ count: Int) -> MoldUDP64.Packet {
+        MoldUDP64.Packet(session: "S", sequence: sequence, messages: (0..<count).map { [UInt8(truncatingIfNeeded: Int(sequence) + $0)] })
+    }
+
+    @Test("the follower hands each message on once and in order through loss, duplicates and reordering, and says what to ask for")
+    func follower() {
+        var follower = MoldUDP64.Follower()
+        #expect(follower.receive(Self.packet(1, 3)).count == 3)
+        #expect(follower.receive(Self.packet(1, 3)).isEmpty)            // a duplicate
+        #expect(follower.receive(Self.packet(7, 2)).isEmpty)            // 4...6 lost
+        #expect(follower.inGap && follower.missing! == (4, 3))
+        #expect(follower.receive(Self.packet(9, 1)).isEmpty)
+        #expect(follower.receive(Self.packet(3, 4)).map { $0[0] } == [4, 5, 6, 7, 8, 9])  // an overlapping retransmission
+        #expect(!follower.inGap && follower.next == 10)
+        // Random loss, duplication and reordering of 2,000 packets: the same messages, once, in order.
+        var rng = SplitMix64(seed: 0x40_1D)
+        var wire: [MoldUDP64.Packet] = []
+        var sequence: UInt64 = 10
+        for _ in 0..<2_000 {
+            let count = Int(1 + rng.next() % 5)
+            wire.append(MoldUDP64.Packet(session: "S", sequence: sequence, messages: (0..<count).map { [UInt8(truncatingIfNeeded: sequence + UInt64($0))] }))
+            sequence += UInt64(count)
+        }
+        var delivered: [UInt8] = []
+        var pending = wire
+        while !pending.isEmpty {
+            let i = Int(rng.next() % UInt64(min(pending.count, 8)))
+            let p = pending[i]
+            if rng.next() % 4 == 0 { pending.remove(at: i); pending.append(p); continue }  // lost now, sent again later
+            if rng.next() % 10 != 0 { pending.remove(at: i) }                               // else duplicated
+            delivered += follower.receive(p).map { $0[0] }
+        }
+        #expect(delivered == (10..<sequence).map { UInt8(truncatingIfNeeded: $0) })
+        #expect(!follower.inGap)
+        let request = MoldUDP64.Request(session: "VENUE1", sequence: 1_234_567, count: 42)
+        #expect(request.encoded.count == 20 && (try? MoldUDP64.Request.decode(request.encoded)) == request)
+    }
+
+    @Test("a venue's feed over MoldUDP64: packets lost on the way open a gap, the venue is stale until re-requested messages fill it, and the books match the venue's log")
+    func lossAndRecovery() async throws {
+        let venue = SimulatedVenue(name: "UDPVENUE", stocks: FeedTests.stocks, seed: 77)
+        venue.generate(1_000)
+        let handler = FeedHandler(venues: [FeedHandler.Venue(name: "UDPVENUE", port: 0)], stocks: FeedTests.stocks.map { ITCH.Stock($0.0)! })
+        let receiver = Shared(0)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await handler.followMoldUDP64(0, session: venue.session) { port in receiver.withLock { $0 = port } } }
+            try await FeedTests.eventually("the receiver to bind") { receiver.withLock { $0 } != 0 }
+            group.addTask { try await venue.serveMoldUDP64(to: receiver.withLock { $0 }) { _ in } }
+            func caughtUp() -> Bool { handler.received(0) == venue.logCount && handler.isLive(0) && !handler.isStale(0) }
+            try await FeedTests.eventually("the handler to follow the feed") { caughtUp() }
+            #expect(handler.gaps(0) == 0)
+
+            // Three packets lost: the next one shows the gap, the handler asks for what it missed and catches up.
+            venue.dropNextPackets(3)
+            venue.generate(1_000)
+            try await FeedTests.eventually("the gap to be noticed and filled") { handler.gaps(0) == 1 && caughtUp() }
+            let expected = try FeedTests.expected([venue], among: [0])
+            #expect(FeedTests.stocks.indices.map { handler.best(ITCH.Stock(FeedTests.stocks[$0].0)!) } == expected)
+            group.cancelAll()
+        }
+    }
+}
