@@ -167,34 +167,56 @@ public final class FeedHandler: Sendable {
         onListening(channel.channel.localAddress?.port ?? 0)
         try await withTaskCancellationHandler {
             try await channel.executeThenClose { inbound, outbound in
-                var follower = MoldUDP64.Follower(next: UInt64(state.withLock { $0.received[venue] } + 1))
-                var lastRequest = ContinuousClock.now - .seconds(1)
-                for try await envelope in inbound {
-                    guard let packet = try? MoldUDP64.decode(Array(envelope.data.readableBytesView)), packet.session == session else { continue }
-                    let wasInGap = follower.inGap
-                    for bytes in follower.receive(packet) {
-                        let message = try bytes.withUnsafeBytes { b throws(ITCH.DecodeError) in try ITCH.decode(b) }
-                        apply(message, venue: venue)
+                let sequencing = MoldSequencing(next: UInt64(state.withLock { $0.received[venue] } + 1), server: requestServer)
+                /// The missing range, if a gap is open and the last request is older than 20 ms (so that a
+                /// burst of packets after a gap is not a burst of requests).
+                func due() -> (MoldUDP64.Request, SocketAddress)? {
+                    sequencing.state.withLock { s in
+                        guard let (sequence, count) = s.follower.missing, let server = s.server,
+                              ContinuousClock.now - s.lastRequest > .milliseconds(20) else { return nil }
+                        s.lastRequest = .now
+                        return (MoldUDP64.Request(session: session, sequence: sequence, count: count), server)
                     }
-                    if follower.inGap {
-                        if !wasInGap {
-                            let changed: [Int] = state.withLock { s in
-                                s.gaps[venue] += 1
-                                s.live[venue] = false
-                                return s.nbbo.markStale(venue)
+                }
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    // Asked again on a timer too, for a gap the feed leaves open by going quiet.
+                    group.addTask {
+                        while true {
+                            try await Task.sleep(for: .milliseconds(50))
+                            if let (request, server) = due() {
+                                try await outbound.write(AddressedEnvelope(remoteAddress: server, data: ByteBuffer(bytes: request.encoded)))
                             }
-                            publish(changed)
                         }
-                        // Asked again at most every 20 ms, so that a burst after a gap is not a burst of requests.
-                        if let (sequence, count) = follower.missing, ContinuousClock.now - lastRequest > .milliseconds(20) {
-                            lastRequest = .now
-                            let request = MoldUDP64.Request(session: session, sequence: sequence, count: count)
-                            try await outbound.write(AddressedEnvelope(remoteAddress: requestServer ?? envelope.remoteAddress,
-                                                                       data: ByteBuffer(bytes: request.encoded)))
-                        }
-                    } else if !state.withLock({ $0.live[venue] }) {
-                        recover(venue)
                     }
+                    for try await envelope in inbound {
+                        guard let packet = try? MoldUDP64.decode(Array(envelope.data.readableBytesView)), packet.session == session else { continue }
+                        let (wasInGap, ready, inGap) = sequencing.state.withLock { s in
+                            if s.server == nil { s.server = envelope.remoteAddress }
+                            let was = s.follower.inGap
+                            let ready = s.follower.receive(packet)
+                            return (was, ready, s.follower.inGap)
+                        }
+                        for bytes in ready {
+                            let message = try bytes.withUnsafeBytes { b throws(ITCH.DecodeError) in try ITCH.decode(b) }
+                            apply(message, venue: venue)
+                        }
+                        if inGap {
+                            if !wasInGap {
+                                let changed: [Int] = state.withLock { s in
+                                    s.gaps[venue] += 1
+                                    s.live[venue] = false
+                                    return s.nbbo.markStale(venue)
+                                }
+                                publish(changed)
+                            }
+                            if let (request, server) = due() {
+                                try await outbound.write(AddressedEnvelope(remoteAddress: server, data: ByteBuffer(bytes: request.encoded)))
+                            }
+                        } else if !state.withLock({ $0.live[venue] }) {
+                            recover(venue)
+                        }
+                    }
+                    group.cancelAll()
                 }
             }
         } onCancel: {
@@ -234,5 +256,21 @@ public final class FeedHandler: Sendable {
     private func publish(_ symbols: [Int]) {
         let changes = state.withLock { s in symbols.map { (stocks[$0], s.nbbo.best[$0]) } }
         for (stock, best) in changes { onChange(stock, best) }
+    }
+}
+
+/// A MoldUDP64 receiver's sequencing, shared by its packet loop and its re-request timer.
+private final class MoldSequencing: Sendable {
+    struct State {
+        var follower: MoldUDP64.Follower
+        var lastRequest = ContinuousClock.now - .seconds(1)
+        /// Where re-requests go: the configured server, else where the packets come from.
+        var server: SocketAddress?
+    }
+
+    let state: Mutex<State>
+
+    init(next: UInt64, server: SocketAddress?) {
+        state = Mutex(State(follower: MoldUDP64.Follower(next: next), server: server))
     }
 }

@@ -20,8 +20,9 @@ public final class SimulatedVenue: Sendable {
         /// Bumped to close every connection (to test a client's recovery).
         var generation = 0
         var paused = false
-        /// MoldUDP64 packets still to leave out (to test a receiver's gap recovery).
+        /// MoldUDP64 packets still to leave out, and re-requests still to ignore (to test a receiver's recovery).
         var droppingPackets = 0
+        var ignoringRequests = 0
     }
     private let state: Mutex<State>
     /// The log's bound; past it the venue stops generating (a session's day has ended).
@@ -60,6 +61,9 @@ public final class SimulatedVenue: Sendable {
 
     /// Leaves the next `count` MoldUDP64 packets unsent, as a network that loses datagrams would.
     public func dropNextPackets(_ count: Int) { state.withLock { $0.droppingPackets = count } }
+
+    /// Leaves the next `count` re-requests unanswered, as if they were lost on the way.
+    public func ignoreNextRequests(_ count: Int) { state.withLock { $0.ignoringRequests = count } }
 
     /// Messages in one MoldUDP64 packet at most.
     static let packetMessagesMax = 50
@@ -110,6 +114,12 @@ public final class SimulatedVenue: Sendable {
                     group.addTask { [self] in
                         for try await envelope in inbound {
                             guard let request = try? MoldUDP64.Request.decode(Array(envelope.data.readableBytesView)), request.session == session else { continue }
+                            let ignored = state.withLock { s in
+                                guard s.ignoringRequests > 0 else { return false }
+                                s.ignoringRequests -= 1
+                                return true
+                            }
+                            if ignored { continue }
                             var sequence = Int(request.sequence)
                             let end = sequence + Int(request.count)
                             while sequence < end {

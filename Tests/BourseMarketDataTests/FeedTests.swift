@@ -154,6 +154,15 @@ struct MoldUDP64Tests {
             venue.dropNextPackets(3)
             venue.generate(1_000)
             try await FeedTests.eventually("the gap to be noticed and filled") { handler.gaps(0) == 1 && caughtUp() }
+
+            // Packets lost, then the re-request the next packet prompts lost too, and the feed quiet: the timer
+            // asks again, without any further traffic, and fills the gap.
+            venue.dropNextPackets(2)
+            venue.ignoreNextRequests(1)
+            venue.generate(60)
+            try await Task.sleep(for: .milliseconds(100))
+            venue.generate(1)
+            try await FeedTests.eventually("the quiet gap to be filled") { handler.gaps(0) == 2 && caughtUp() }
             let expected = try FeedTests.expected([venue], among: [0])
             #expect(FeedTests.stocks.indices.map { handler.best(ITCH.Stock(FeedTests.stocks[$0].0)!) } == expected)
             group.cancelAll()
