@@ -10,17 +10,27 @@ import Synchronization
 /// is stale (out of the NBBO) until it has logged in again and caught up, then its quotes count again.
 public final class FeedHandler: Sendable {
     public struct Venue: Sendable {
+        public enum Transport: Sendable, Equatable {
+            /// Connect to `host`:`port` and log in.
+            case soupBinTCP
+            /// Receive datagrams of `session` on 127.0.0.1:`port`; re-request from the packets' source.
+            case moldUDP64(session: String)
+        }
+
         public var name: String
         public var host: String
         public var port: Int
         public var username: String
         public var password: String
-        public init(name: String, host: String = "127.0.0.1", port: Int, username: String = "bourse", password: String = "secret") {
+        public var transport: Transport
+        public init(name: String, host: String = "127.0.0.1", port: Int, username: String = "bourse", password: String = "secret",
+                    transport: Transport = .soupBinTCP) {
             self.name = name
             self.host = host
             self.port = port
             self.username = username
             self.password = password
+            self.transport = transport
         }
     }
 
@@ -100,7 +110,10 @@ public final class FeedHandler: Sendable {
     private func follow(_ venue: Int, retry: Duration) async {
         while !Task.isCancelled {
             do {
-                try await connect(venue)
+                switch venues[venue].transport {
+                case .soupBinTCP: try await connect(venue)
+                case .moldUDP64(let session): try await followMoldUDP64(venue, port: venues[venue].port, session: session)
+                }
                 state.withLock { $0.failures[venue] = "the venue ended its session" }
             } catch {
                 state.withLock { $0.failures[venue] = "\(error)" }

@@ -68,16 +68,32 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
     public var sessions: Sessions?
     public var symbols: [SymbolEntry]
     public var accounts: [AccountEntry]
-    /// Other venues' ITCH feeds over SoupBinTCP, followed into the NBBO with the venue's own book.
+    /// Other venues' ITCH feeds, over SoupBinTCP or MoldUDP64, followed into the NBBO with the venue's own book.
     public var feeds: [FeedEntry]?
 
     public struct FeedEntry: Codable, Sendable, Equatable {
         /// How the NBBO names the venue (1 to 10 characters).
         public var name: String
         public var host: String
+        /// SoupBinTCP: the venue's port; MoldUDP64: the local port its datagrams come to.
         public var port: Int
         public var username: String?
         public var password: String?
+        /// "soupbintcp" (the default) or "moldudp64".
+        public var transport: String?
+        /// MoldUDP64: the session whose packets are taken (by default the name's first ten characters).
+        public var session: String?
+
+        public init(name: String, host: String, port: Int, username: String? = nil, password: String? = nil,
+                    transport: String? = nil, session: String? = nil) {
+            self.name = name
+            self.host = host
+            self.port = port
+            self.username = username
+            self.password = password
+            self.transport = transport
+            self.session = session
+        }
     }
 
     public static let fileName = "bourse.json"
@@ -143,7 +159,8 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
         "sessions": .object(["automatic": .leaf, "overrides": .array(.object(["date": .leaf, "closed": .leaf, "close": .leaf]))]),
         "symbols": .array(.object(Dictionary(uniqueKeysWithValues: ["symbol", "previous_close", "tick", "lot_size", "min_qty", "max_qty",
                                                                      "market_protection_bp", "maker_fee", "taker_fee", "easy_to_borrow"].map { ($0, Schema.leaf) }))),
-        "feeds": .array(.object(["name": .leaf, "host": .leaf, "port": .leaf, "username": .leaf, "password": .leaf])),
+        "feeds": .array(.object(["name": .leaf, "host": .leaf, "port": .leaf, "username": .leaf, "password": .leaf,
+                                 "transport": .leaf, "session": .leaf])),
         "accounts": .array(.object(["id": .leaf, "kind": .leaf, "deposit": .leaf, "keys": .leaf,
                                     "positions": .array(.object(["symbol": .leaf, "qty": .leaf, "cost": .leaf]))])),
     ])
@@ -193,6 +210,9 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
                 }
                 guard names.insert(feed.name).inserted else { return "feeds: \(feed.name) is listed twice" }
                 guard (1...65_535).contains(feed.port) else { return "feeds: \(feed.name)'s port \(feed.port) is not a port" }
+                guard ["soupbintcp", "moldudp64"].contains(feed.transport ?? "soupbintcp") else {
+                    return "feeds: \(feed.name)'s transport must be soupbintcp or moldudp64, not \"\(feed.transport ?? "")\""
+                }
             }
             if (feeds ?? []).count > 15 { return "feeds: at most 15 venues besides this one" }
             if let rate = rate_limit?.per_second, rate < 1 { return "rate_limit.per_second must be at least 1" }

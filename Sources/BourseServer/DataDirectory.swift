@@ -100,7 +100,8 @@ public struct DataDirectory: Sendable {
         market.seed(engine: engine, sequence: report.lastSequence, bars: try readModels.minuteBars(limit: BarBook.minutesKept),
                     trades: try readModels.latestTrades(), calendar: try configuration.calendar(), now: wallClockNanos())
         let feedVenues = (configuration.feeds ?? []).map {
-            FeedHandler.Venue(name: $0.name, host: $0.host, port: $0.port, username: $0.username ?? "bourse", password: $0.password ?? "")
+            FeedHandler.Venue(name: $0.name, host: $0.host, port: $0.port, username: $0.username ?? "bourse", password: $0.password ?? "",
+                              transport: $0.transport == "moldudp64" ? .moldUDP64(session: $0.session ?? String($0.name.prefix(10))) : .soupBinTCP)
         }
         let feedNames = feedVenues.map(\.name)
         let feeds = FeedHandler(venues: feedVenues, stocks: configuration.symbols.compactMap { ITCH.Stock($0.symbol) }) { [market] stock, best in

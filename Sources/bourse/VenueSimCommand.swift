@@ -22,6 +22,8 @@ struct VenueSim: AsyncParsableCommand {
     var password = "secret"
     @Option(help: "Seed of the first venue's flow; the others add one each.")
     var seed: UInt64 = 1
+    @Option(help: "Send MoldUDP64 datagrams to 127.0.0.1 from this port on (one a venue) instead of serving SoupBinTCP; re-requests are answered from the sending port.")
+    var moldudp64To: Int?
 
     func run() async throws {
         guard (1...15).contains(venues), (1...65_535 - venues).contains(port), (1...100_000).contains(rate) else {
@@ -39,9 +41,12 @@ struct VenueSim: AsyncParsableCommand {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (i, venue) in simulated.enumerated() {
                 group.addTask {
-                    try await venue.serve(port: port + i) { bound in
-                        // Unbuffered, so that it shows at once when the output is a pipe or a file.
-                        FileHandle.standardOutput.write(Data("\(venue.name) serving ITCH over SoupBinTCP on 127.0.0.1:\(bound)\n".utf8))
+                    if let base = moldudp64To {
+                        try await venue.serveMoldUDP64(to: base + i) { bound in
+                            say("\(venue.name) sending ITCH over MoldUDP64 (session \(venue.session)) to 127.0.0.1:\(base + i), re-requests on \(bound)")
+                        }
+                    } else {
+                        try await venue.serve(port: port + i) { bound in say("\(venue.name) serving ITCH over SoupBinTCP on 127.0.0.1:\(bound)") }
                     }
                 }
             }

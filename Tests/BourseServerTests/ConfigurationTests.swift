@@ -39,6 +39,8 @@ struct ConfigurationTests {
              "sessions.overrides: close 17:00 on 2026-12-24 must be a New York time as HH:MM after 09:30 and by 16:00"),
             (#"{"symbols":[],"accounts":[],"sessions":{"automatic":true,"overrides":[{"date":"2026-02-30","closed":true}]}}"#,
              "sessions.overrides: 2026-02-30 is not a date as YYYY-MM-DD"),
+            (#"{"symbols":[],"accounts":[],"feeds":[{"name":"X","host":"127.0.0.1","port":9,"transport":"pigeon"}]}"#,
+             "feeds: X's transport must be soupbintcp or moldudp64, not \"pigeon\""),
             ("{", "is not valid JSON"),
         ]
         for (text, message) in cases {

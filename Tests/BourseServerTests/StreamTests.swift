@@ -1,11 +1,13 @@
 @testable import BourseServer
 import BourseFeeds
+import BourseMarketData
 import BourseTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdWSClient
 import Logging
 import NIOCore
+import NIOPosix
 import Testing
 
 @Suite("stream queues and encodings")
@@ -216,6 +218,31 @@ struct NBBOStreamTests {
         let last = messages.last ?? ""
         #expect(last.contains(#""bx":"BOURSE""#) && last.contains(#""ax":"SIM1""#) && last.contains(#""c":"normal""#), "\(last)")
         #expect(!messages.contains { $0.contains(#""S":"MSFT""#) })
+        await server.stop()
+    }
+
+    @Test("a feed configured as MoldUDP64 is followed into the NBBO: the venue's datagrams to the configured port build its books")
+    func moldUDP64Feed() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let venue = SimulatedVenue(name: "UDP1", stocks: [("AAPL", 1_900_000), ("MSFT", 4_200_000)], seed: 9)
+        venue.generate(600)
+        // A port free a moment ago: the server binds it for the venue's datagrams.
+        let probe = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = probe.localAddress?.port ?? 0
+        try await probe.close()
+        var configuration = VenueConfiguration.demo
+        configuration.feeds = [.init(name: "UDP1", host: "127.0.0.1", port: port, transport: "moldudp64")]
+        let server = try await ServerTests.Running(directory: directory, configuration: configuration)
+        let following = Task { await server.opened.feeds.run() }
+        defer { following.cancel() }
+        try await Task.sleep(for: .milliseconds(100))
+        let sending = Task { try await venue.serveMoldUDP64(to: port) { _ in } }
+        defer { sending.cancel() }
+        for _ in 0..<500 where server.opened.feeds.received(0) < venue.logCount { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(server.opened.feeds.received(0) == venue.logCount && server.opened.feeds.isLive(0))
+        let best = try #require(server.opened.feeds.best(ITCH.Stock("AAPL")!))
+        #expect(best.bid?.venue == 0 && best.ask?.venue == 0)
         await server.stop()
     }
 }
