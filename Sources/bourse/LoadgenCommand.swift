@@ -36,14 +36,18 @@ struct Loadgen: AsyncParsableCommand {
     var subscribers = 0
     @Option(help: "Orders a second in all, at most (0: as fast as the clients go).")
     var rate = 0
+    @Option(help: "Shares in each order (1 to 10,000).")
+    var qty = 1
+    @Option(help: "Show this many shares of each order at a time (an iceberg): an order of --qty N shown 1 at a time that rests is then taken in N trades, which makes trades in bursts for the fan-out without more order entry.")
+    var display: Int?
 
     func run() async throws {
         guard let parsed = URL(string: url), ["127.0.0.1", "localhost"].contains(parsed.host ?? "") else {
             throw ValidationError("loadgen talks to this machine only: give a 127.0.0.1 or localhost url")
         }
         guard (1...1_024).contains(connections), (1...10_000_000).contains(orders), (1...3_600).contains(seconds),
-              (0...10_000).contains(subscribers), rate >= 0 else {
-            throw ValidationError("connections 1–1,024, orders up to 10,000,000, seconds up to 3,600, subscribers up to 10,000")
+              (0...10_000).contains(subscribers), rate >= 0, (1...10_000).contains(qty), (display ?? 1) >= 1, (display ?? 1) <= qty else {
+            throw ValidationError("connections 1–1,024, orders up to 10,000,000, seconds up to 3,600, subscribers up to 10,000, qty 1–10,000, display 1–qty")
         }
         let keys = try JSONDecoder().decode([IssuedKey].self, from: Data(contentsOf: URL(fileURLWithPath: credentials)))
         let traders = keys.filter { $0.role == .trader && ($0.account == 1 || $0.account == 2) }
@@ -113,7 +117,8 @@ struct Loadgen: AsyncParsableCommand {
             request.headers.add(name: "APCA-API-KEY-ID", value: key.keyID)
             request.headers.add(name: "APCA-API-SECRET-KEY", value: key.secret)
             request.headers.add(name: "Content-Type", value: "application/json")
-            let body = #"{"symbol":"\#(symbol)","qty":"1","side":"\#(side)","type":"limit","time_in_force":"day","limit_price":"\#(price)"}"#
+            let shown = display.map { #","display_qty":"\#($0)""# } ?? ""
+            let body = #"{"symbol":"\#(symbol)","qty":"\#(qty)","side":"\#(side)","type":"limit","time_in_force":"day","limit_price":"\#(price)"\#(shown)}"#
             request.body = .bytes(ByteBuffer(string: body))
             let sent = monotonicNanos()
             do {
