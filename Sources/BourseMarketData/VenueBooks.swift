@@ -277,26 +277,24 @@ public struct VenueBooks: Sendable {
 
     private mutating func replace(_ r: Replacement) {
         let id = r.orderID.rawValue, newID = r.newOrderID.rawValue
-        guard var o = orders.removeValue(forKey: id) else { return }
+        guard var o = orders[id] else { return }
         if r.keptPriority {
             if o.place == .book {
-                orders[id] = o
                 let shown = o.display > 0 ? min(o.shown, r.leaves.shares) : r.leaves.shares
                 setShown(id, shown)
-                o = orders.removeValue(forKey: id)!
-                o.leaves = r.leaves.shares
-                rename(id, to: newID, o)
+                orders[id]!.leaves = r.leaves.shares
+                rename(id, to: newID)
                 out.append(Change(.modify(newID: newID == id ? nil : r.newOrderID), o.symbol, r.orderID, o.side,
                                   price: Price(units: o.price), quantity: Quantity(shown)))
             } else {
                 o.leaves = r.leaves.shares
+                orders[id] = nil
                 orders[newID] = o
                 if o.place == .pending, let i = books[o.symbol]?.pending.firstIndex(of: id) { books[o.symbol]!.pending[i] = newID }
             }
             return
         }
         let place = o.place
-        orders[id] = o
         remove(id)
         o.prev = 0
         o.next = 0
@@ -383,9 +381,9 @@ public struct VenueBooks: Sendable {
     }
 
     /// A resting order continues under a new id in its place.
-    private mutating func rename(_ id: UInt64, to newID: UInt64, _ o: Tracked) {
+    private mutating func rename(_ id: UInt64, to newID: UInt64) {
+        guard newID != id, let o = orders.removeValue(forKey: id) else { return }
         orders[newID] = o
-        guard newID != id else { return }
         if o.prev != 0 { orders[o.prev]!.next = newID }
         if o.next != 0 { orders[o.next]!.prev = newID }
         let path = side(o)

@@ -157,7 +157,7 @@ extension MarketStream {
                 case .trade(let symbol, let time, let id, let price, let size):
                     sequences[symbol, default: Sequences()].trades += 1
                     let object = Self.trade(id: id, price: price, size: size, time: API.time(Timestamp(nanos: time)))
-                    batch.trades.append((symbol, #"{"T":"t","S":"\#(symbol)","sq":\#(sequences[symbol]!.trades),"# + object.dropFirst()))
+                    batch.trades.append((symbol, Self.tradeMessage(symbol, sequence: sequences[symbol]!.trades, object)))
                 case .quote(let symbol, let time, let bidPrice, let bidSize, let askPrice, let askSize):
                     sequences[symbol, default: Sequences()].quotes += 1
                     let quote = Quote(price: bidPrice, size: bidSize, askPrice: askPrice, askSize: askSize)

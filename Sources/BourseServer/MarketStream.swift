@@ -254,8 +254,12 @@ final class MarketStream: Sendable {
     private func publish(_ published: [Published]) {
         let wantsTop = conflatedDepthReaders.load(ordering: .relaxed) > 0
         // Level 1, 2 and 3 objects are written only while someone follows them.
-        let wanted = Wanted(l1: hub.anySubscriber { !$0.l1.isEmpty }, l2: hub.anySubscriber { !$0.l2.isEmpty },
-                            l3: hub.anySubscriber { !$0.l3.isEmpty })
+        var wanted = Wanted(l1: false, l2: false, l3: false)
+        hub.forEachInterest { channels in
+            wanted.l1 = wanted.l1 || !channels.l1.isEmpty
+            wanted.l2 = wanted.l2 || !channels.l2.isEmpty
+            wanted.l3 = wanted.l3 || !channels.l3.isEmpty
+        }
         let batch = state.withLock { s in Self.apply(published, to: &s, top: wantsTop, wanted: wanted) }
         if let alerts {
             for (symbol, price, previousClose, time) in batch.ticks {
@@ -275,9 +279,9 @@ final class MarketStream: Sendable {
 
     /// Applies a batch to the books and figures, and writes what each channel is to send.
     struct Wanted {
-        var l1 = true
-        var l2 = true
-        var l3 = true
+        var l1: Bool
+        var l2: Bool
+        var l3: Bool
     }
 
     private static func apply(_ batch: [Published], to s: inout State, top wantsTop: Bool, wanted: Wanted) -> Batch {
@@ -315,7 +319,7 @@ final class MarketStream: Sendable {
                     let object = trade(id: t.executionID.rawValue, price: t.price.units, size: t.quantity.shares, time: time)
                     out.latestTrades[symbol] = object
                     let name = symbol.description
-                    out.trades.append((name, #"{"T":"t","S":"\#(name)","sq":\#(s.sequences[symbol]!.trades),"# + object.dropFirst()))
+                    out.trades.append((name, tradeMessage(name, sequence: s.sequences[symbol]!.trades, object)))
                     traded.insert(symbol)
                     stamp[symbol] = time
                     stampNanos[symbol] = nanos
@@ -468,6 +472,11 @@ final class MarketStream: Sendable {
     private static func latestPerSymbol(_ objects: [(String, String)]) -> [(String, String)] {
         var seen = Set<String>()
         return objects.reversed().filter { seen.insert($0.0).inserted }.reversed()
+    }
+
+    /// A trade on the stream: its symbol and sequence number, then the trade as `trade` writes it.
+    static func tradeMessage(_ symbol: String, sequence: UInt64, _ object: String) -> String {
+        #"{"T":"t","S":"\#(symbol)","sq":\#(sequence),"# + object.dropFirst()
     }
 
     /// A trade as Alpaca's market data writes one (without its symbol).

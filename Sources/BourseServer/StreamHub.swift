@@ -122,9 +122,9 @@ final class StreamHub<Interest: Sendable>: Sendable {
         return true
     }
 
-    /// Whether any subscriber's interest satisfies `predicate`.
-    func anySubscriber(_ predicate: (Interest) -> Bool) -> Bool {
-        subscribers.withLock { $0.values.contains { predicate($0.interest.withLock { $0 }) } }
+    /// Visits every subscriber's interest.
+    func forEachInterest(_ body: (Interest) -> Void) {
+        subscribers.withLock { for subscriber in $0.values { body(subscriber.interest.withLock { $0 }) } }
     }
 
     /// Whether the hub stopped following the event stream.
