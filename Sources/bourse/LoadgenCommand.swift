@@ -144,17 +144,19 @@ struct Loadgen: AsyncParsableCommand {
         var listeners: [Task<Void, Never>] = []
         for _ in 0..<subscribers {
             listeners.append(Task {
+                // Only this listener takes the lock, so it is never contended.
+                let counts = Fanout.Listener()
                 do {
                     try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 22), logger: Logger(label: "loadgen")) { inbound, outbound, _ in
                         try await outbound.write(.text(auth))
                         try await outbound.write(.text(subscription))
                         for try await message in inbound.messages(maxSize: 1 << 22) {
                             guard case .text(let text) = message else { continue }
-                            fanout.received(text, at: wallClockNanos())
+                            if counts.counts.withLock({ $0.received(text, at: wallClockNanos()) }) { fanout.confirmed() }
                         }
                     }
                 } catch {}
-                fanout.disconnected()
+                fanout.stopped(counts.counts.withLock { $0 }, early: !Task.isCancelled)
             })
         }
         let waitUntil = monotonicNanos() + 30_000_000_000
@@ -167,60 +169,86 @@ struct Loadgen: AsyncParsableCommand {
 }
 
 /// What the subscribers received: trades counted by their `"T":"t"`, each frame's latency taken from its
-/// first trade's time (the sequencer's stamp, from this machine's clock) to its arrival.
+/// first trade's time (the sequencer's stamp, from this machine's clock) to its arrival. Each listener
+/// counts on its own and adds its figures in once it stops, so that the measuring clients share no lock
+/// per frame and cost the machine as little as they can.
 final class Fanout: Sendable {
-    private struct State {
-        var subscribed = 0
-        var disconnected = 0
+    struct Counts: Sendable {
         var messages = 0
         var lastArrival: Int64 = 0
         /// Microseconds of latency, with how many trades arrived with it.
         var latencies: [(Int64, Int)] = []
+
+        /// Counts one frame's trades, or returns true for the subscription's confirmation.
+        mutating func received(_ text: String, at arrival: Int64) -> Bool {
+            var text = text
+            let frame = text.withUTF8 { Self.scan($0) }
+            guard frame.trades > 0 else { return frame.subscription }
+            messages += frame.trades
+            lastArrival = arrival
+            if let firstTime = frame.firstTime { latencies.append(((arrival - firstTime) / 1_000, frame.trades)) }
+            return frame.subscription
+        }
+
+        /// Finds each `"T":"` and looks at the type after it; the first trade's `"t":"` gives its time.
+        static func scan(_ b: UnsafeBufferPointer<UInt8>) -> (trades: Int, subscription: Bool, firstTime: Int64?) {
+            let quote = UInt8(ascii: "\""), colon = UInt8(ascii: ":")
+            var trades = 0, subscription = false
+            var firstTime: Int64?
+            var i = 0
+            while i + 6 < b.count {
+                // `"T":"` or `"t":"`: a quote, a letter, a quote, a colon, a quote.
+                guard b[i] == quote, b[i + 2] == quote, b[i + 3] == colon, b[i + 4] == quote else { i += 1; continue }
+                if b[i + 1] == UInt8(ascii: "T") {
+                    if b[i + 5] == UInt8(ascii: "t"), b[i + 6] == quote { trades += 1 }
+                    // "subscription", not "success"
+                    if b[i + 5] == UInt8(ascii: "s"), i + 7 < b.count, b[i + 6] == UInt8(ascii: "u"), b[i + 7] == UInt8(ascii: "b") { subscription = true }
+                } else if b[i + 1] == UInt8(ascii: "t"), trades > 0, firstTime == nil {
+                    let start = i + 5
+                    var end = start
+                    while end < b.count, b[end] != quote { end += 1 }
+                    firstTime = Server.parseRFC3339(String(decoding: UnsafeBufferPointer(rebasing: b[start..<end]), as: UTF8.self))
+                }
+                i += 5
+            }
+            return (trades, subscription, firstTime)
+        }
+    }
+
+    final class Listener: Sendable {
+        let counts = Mutex(Counts())
+    }
+
+    private struct State {
+        var disconnected = 0
+        var counts = Counts()
     }
     private let state = Mutex(State())
+    private let subscriptions = Atomic<Int>(0)
 
-    var subscribed: Int { state.withLock { $0.subscribed } }
+    var subscribed: Int { subscriptions.load(ordering: .relaxed) }
 
-    func received(_ text: String, at arrival: Int64) {
-        var trades = 0
-        var firstTime: Int64?
-        var copy = text
-        copy.withUTF8 { b in
-            let pattern: [UInt8] = Array(#""T":"t""#.utf8)
-            var i = 0
-            while i + pattern.count <= b.count {
-                if b[i] == pattern[0] && b[i + 5] == pattern[5] && b[i + 1] == pattern[1] && b[i + 3] == pattern[3] {
-                    trades += 1
-                    i += pattern.count
-                } else {
-                    i += 1
-                }
-            }
-            if trades > 0, let range = text.range(of: #""t":""#) {
-                let start = range.upperBound
-                if let end = text[start...].firstIndex(of: "\"") { firstTime = Server.parseRFC3339(String(text[start..<end])) }
-            }
-        }
+    func confirmed() { subscriptions.add(1, ordering: .relaxed) }
+
+    /// A listener's figures, once it stops.
+    func stopped(_ counts: Counts, early: Bool) {
         state.withLock { s in
-            if text.contains(#""T":"subscription""#) { s.subscribed += 1 }
-            guard trades > 0 else { return }
-            s.messages += trades
-            s.lastArrival = arrival
-            if let firstTime { s.latencies.append(((arrival - firstTime) / 1_000, trades)) }
+            if early { s.disconnected += 1 }
+            s.counts.messages += counts.messages
+            s.counts.lastArrival = max(s.counts.lastArrival, counts.lastArrival)
+            s.counts.latencies += counts.latencies
         }
     }
-
-    func disconnected() { state.withLock { $0.disconnected += 1 } }
 
     /// Waits for what is in flight, disconnects everyone, and reports as JSON fields.
     func finish(_ listeners: [Task<Void, Never>], sentFrom start: Int64) async -> String {
         try? await Task.sleep(for: .seconds(2))
-        let s = state.withLock { $0 }
         for listener in listeners { listener.cancel() }
         for listener in listeners { await listener.value }
+        let s = state.withLock { $0 }
         let startWall = wallClockNanos() - (monotonicNanos() - start)
-        let seconds = max(0.001, Double(s.lastArrival - startWall) / 1e9)
-        let sorted = s.latencies.sorted { $0.0 < $1.0 }
+        let seconds = max(0.001, Double(s.counts.lastArrival - startWall) / 1e9)
+        let sorted = s.counts.latencies.sorted { $0.0 < $1.0 }
         let total = sorted.reduce(0) { $0 + $1.1 }
         func percentile(_ p: Double) -> Int64 {
             var seen = 0
@@ -230,6 +258,6 @@ final class Fanout: Sendable {
             }
             return sorted.last?.0 ?? 0
         }
-        return #","subscribers":\#(listeners.count),"messages_delivered":\#(s.messages),"delivery_seconds":\#(String(format: "%.3f", seconds)),"messages_per_sec":\#(Int(Double(s.messages) / seconds)),"disconnected_early":\#(s.disconnected),"tick_to_client_us":{"p50":\#(percentile(0.5)),"p99":\#(percentile(0.99)),"max":\#(sorted.last?.0 ?? 0)}"#
+        return #","subscribers":\#(listeners.count),"messages_delivered":\#(s.counts.messages),"delivery_seconds":\#(String(format: "%.3f", seconds)),"messages_per_sec":\#(Int(Double(s.counts.messages) / seconds)),"disconnected_early":\#(s.disconnected),"tick_to_client_us":{"p50":\#(percentile(0.5)),"p99":\#(percentile(0.99)),"max":\#(sorted.last?.0 ?? 0)}"#
     }
 }
