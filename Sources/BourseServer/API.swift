@@ -54,15 +54,36 @@ enum API {
     /// RFC 3339 with nanoseconds, UTC, from the sequencer's timestamp, computed in integers rather than
     /// through a calendar object per response.
     static func time(_ t: Timestamp) -> String {
-        let (days, nanosOfDay) = t.nanos.quotientAndRemainder(dividingBy: 86_400_000_000_000)
+        var (days, nanosOfDay) = t.nanos.quotientAndRemainder(dividingBy: 86_400_000_000_000)
+        if nanosOfDay < 0 { (days, nanosOfDay) = (days - 1, nanosOfDay + 86_400_000_000_000) }
+        // Int64 nanoseconds span the years 1677 to 2262: always four digits.
         let date = CivilDate(daysSinceEpoch: Int(days))
         let seconds = nanosOfDay / 1_000_000_000
-        func pad(_ v: Int64, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
+        // Written digit by digit: every order and trade message carries a time or two.
+        return String(unsafeUninitializedCapacity: 30) { out in
+            func put(_ value: Int64, _ width: Int, at end: Int) {
+                var v = value
+                for i in stride(from: end - 1, through: end - width, by: -1) {
+                    out[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                }
+            }
+            put(Int64(date.year), 4, at: 4)
+            out[4] = UInt8(ascii: "-")
+            put(Int64(date.month), 2, at: 7)
+            out[7] = UInt8(ascii: "-")
+            put(Int64(date.day), 2, at: 10)
+            out[10] = UInt8(ascii: "T")
+            put(seconds / 3_600, 2, at: 13)
+            out[13] = UInt8(ascii: ":")
+            put(seconds / 60 % 60, 2, at: 16)
+            out[16] = UInt8(ascii: ":")
+            put(seconds % 60, 2, at: 19)
+            out[19] = UInt8(ascii: ".")
+            put(nanosOfDay % 1_000_000_000, 9, at: 29)
+            out[29] = UInt8(ascii: "Z")
+            return 30
         }
-        return "\(date)T\(pad(seconds / 3_600, 2)):\(pad(seconds / 60 % 60, 2)):"
-            + "\(pad(seconds % 60, 2)).\(pad(nanosOfDay % 1_000_000_000, 9))Z"
     }
 
     struct BookLevel: Encodable {
@@ -232,7 +253,20 @@ enum API {
 
     /// A JSON string literal. Symbols, ids and decimals need no escapes; the rest is escaped anyway.
     static func quoted(_ text: String) -> String {
-        var out = "\""
+        var out = ""
+        appendQuoted(text, to: &out)
+        return out
+    }
+
+    /// Appends `text` as a JSON string; most strings (ids, symbols, numbers, times) need no escapes and
+    /// are copied whole.
+    static func appendQuoted(_ text: String, to out: inout String) {
+        out += "\""
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 }) else {
+            out += text
+            out += "\""
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
@@ -244,7 +278,7 @@ enum API {
             default: out.unicodeScalars.append(scalar)
             }
         }
-        return out + "\""
+        out += "\""
     }
 
     struct Order: Encodable {
@@ -278,18 +312,27 @@ enum API {
         /// The order as JSON, written directly: orders are the hot answer, and Foundation's encoder cost as
         /// much as the rest of placing one.
         var json: String {
-            func field(_ name: String, _ value: String?) -> String { "\"\(name)\":" + (value.map(API.quoted) ?? "null") }
-            return "{" + [
-                field("id", id), field("client_order_id", client_order_id), field("created_at", created_at),
-                field("updated_at", updated_at), field("submitted_at", submitted_at), field("filled_at", filled_at),
-                field("canceled_at", canceled_at), field("expired_at", expired_at), field("replaced_by", replaced_by),
-                field("replaces", replaces), field("asset_class", asset_class), field("symbol", symbol),
-                field("qty", qty), field("filled_qty", filled_qty), field("filled_avg_price", filled_avg_price),
-                field("order_class", order_class), field("order_type", order_type), field("type", type),
-                field("side", side), field("time_in_force", time_in_force), field("limit_price", limit_price),
-                field("stop_price", stop_price), field("status", status), "\"extended_hours\":\(extended_hours)",
-                field("expire_at", expire_at),
-            ].joined(separator: ",") + "}"
+            var out = "{"
+            out.reserveCapacity(768)
+            func field(_ name: String, _ value: String?) {
+                out += "\""
+                out += name
+                out += "\":"
+                if let value { API.appendQuoted(value, to: &out) } else { out += "null" }
+                out += ","
+            }
+            field("id", id); field("client_order_id", client_order_id); field("created_at", created_at)
+            field("updated_at", updated_at); field("submitted_at", submitted_at); field("filled_at", filled_at)
+            field("canceled_at", canceled_at); field("expired_at", expired_at); field("replaced_by", replaced_by)
+            field("replaces", replaces); field("asset_class", asset_class); field("symbol", symbol)
+            field("qty", qty); field("filled_qty", filled_qty); field("filled_avg_price", filled_avg_price)
+            field("order_class", order_class); field("order_type", order_type); field("type", type)
+            field("side", side); field("time_in_force", time_in_force); field("limit_price", limit_price)
+            field("stop_price", stop_price); field("status", status)
+            out += extended_hours ? "\"extended_hours\":true," : "\"extended_hours\":false,"
+            out += "\"expire_at\":"
+            if let expire_at { API.appendQuoted(expire_at, to: &out) } else { out += "null" }
+            return out + "}"
         }
     }
 

@@ -35,8 +35,13 @@ final class TradeUpdates: Sendable {
         guard !changes.isEmpty else { return }
         let time = API.time(published.command.time)
         for change in changes {
-            let message = Self.update(change, time)
-            hub.send { listener in listener.tradeUpdates && listener.account == change.account ? message : nil }
+            // Written only if someone listens to the account: most orders have no one on the stream.
+            var message: String?
+            hub.send { listener in
+                guard listener.tradeUpdates, listener.account == change.account else { return nil }
+                if message == nil { message = Self.update(change, time) }
+                return message
+            }
         }
     }
 
