@@ -1,12 +1,11 @@
 import ArgumentParser
-import AsyncHTTPClient
 import BourseJournal
 import BourseServer
 import Foundation
 import HummingbirdWSClient
 import Logging
 import NIOCore
-import NIOHTTP1
+import NIOPosix
 import Synchronization
 
 /// Drives a running server over HTTP keep-alive: many concurrent clients each send orders one after
@@ -53,10 +52,6 @@ struct Loadgen: AsyncParsableCommand {
         let traders = keys.filter { $0.role == .trader && ($0.account == 1 || $0.account == 2) }
         guard traders.count == 2 else { throw ValidationError("\(credentials) lacks the demo traders of accounts 1 and 2") }
 
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
-        configuration.httpVersion = .http1Only
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let fanout = Fanout()
         let listeners = try await subscribe(fanout, key: traders[0], host: parsed.host!, port: parsed.port ?? 80)
         let deadline = monotonicNanos() + Int64(seconds) * 1_000_000_000
@@ -64,14 +59,16 @@ struct Loadgen: AsyncParsableCommand {
         // Each client's share of the rate: one order every `interval` nanoseconds.
         let interval: Int64 = rate == 0 ? 0 : Int64(1e9 * Double(connections) / Double(rate))
         let start = monotonicNanos()
+        let port = parsed.port ?? 80
         let results = await withTaskGroup(of: ClientResult.self) { group in
             for c in 0..<connections {
                 let key = traders[c % 2]
                 let count = min(perClient, orders - c * perClient)
                 guard count > 0 else { continue }
+                let requests = (c % 4 < 2 ? ["buy", "sell"] : ["sell", "buy"]).map { request(key: key, side: $0, host: parsed.host!, port: port) }
                 group.addTask {
-                    await drive(client, key: key, count: count, firstSide: c % 4 < 2 ? "buy" : "sell", deadline: deadline,
-                                interval: interval, offset: interval * Int64(c) / Int64(connections))
+                    await OrderClient.run(host: parsed.host!, port: port, requests: requests, count: count, deadline: deadline,
+                                          interval: interval, offset: interval * Int64(c) / Int64(connections))
                 }
             }
             var all: [ClientResult] = []
@@ -79,7 +76,6 @@ struct Loadgen: AsyncParsableCommand {
             return all
         }
         let elapsed = Double(monotonicNanos() - start) / 1e9
-        try await client.shutdown()
         // Subscribers get two seconds to receive what is on its way, then disconnect.
         let fanoutReport = subscribers > 0 ? await fanout.finish(listeners, sentFrom: start) : ""
 
@@ -92,48 +88,14 @@ struct Loadgen: AsyncParsableCommand {
         print(#"{"mode":"loadgen","connections":\#(connections),"orders":\#(latencies.count),"seconds":\#(String(format: "%.3f", elapsed)),"orders_per_sec":\#(Int(Double(latencies.count) / elapsed)),"statuses":{\#(statusJSON)},"transport_failures":\#(failures),"ack_latency_us":{"p50":\#(percentile(0.5) / 1_000),"p99":\#(percentile(0.99) / 1_000),"p999":\#(percentile(0.999) / 1_000),"max":\#((latencies.last ?? 0) / 1_000)}\#(fanoutReport)}"#)
     }
 
-    struct ClientResult: Sendable {
-        var latencies: [Int64] = []
-        var statuses: [Int: Int] = [:]
-        var failures = 0
+    /// One order's request, whole: every order of a side is the same bytes.
+    private func request(key: IssuedKey, side: String, host: String, port: Int) -> [UInt8] {
+        let shown = display.map { #","display_qty":"\#($0)""# } ?? ""
+        let body = #"{"symbol":"\#(symbol)","qty":"\#(qty)","side":"\#(side)","type":"limit","time_in_force":"day","limit_price":"\#(price)"\#(shown)}"#
+        let head = "POST /v2/orders HTTP/1.1\r\nHost: \(host):\(port)\r\nAPCA-API-KEY-ID: \(key.keyID)\r\n"
+            + "APCA-API-SECRET-KEY: \(key.secret)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+        return Array((head + body).utf8)
     }
-
-    /// One client: its orders one at a time, each timed from send to the whole response.
-    private func drive(_ client: HTTPClient, key: IssuedKey, count: Int, firstSide: String, deadline: Int64,
-                       interval: Int64, offset: Int64) async -> ClientResult {
-        var result = ClientResult()
-        result.latencies.reserveCapacity(count)
-        var side = firstSide
-        var next = monotonicNanos() + offset
-        for _ in 0..<count {
-            guard monotonicNanos() < deadline else { break }
-            if interval > 0 {
-                let wait = next - monotonicNanos()
-                if wait > 0 { try? await Task.sleep(for: .nanoseconds(wait)) }
-                next += interval
-            }
-            var request = HTTPClientRequest(url: url + "/v2/orders")
-            request.method = .POST
-            request.headers.add(name: "APCA-API-KEY-ID", value: key.keyID)
-            request.headers.add(name: "APCA-API-SECRET-KEY", value: key.secret)
-            request.headers.add(name: "Content-Type", value: "application/json")
-            let shown = display.map { #","display_qty":"\#($0)""# } ?? ""
-            let body = #"{"symbol":"\#(symbol)","qty":"\#(qty)","side":"\#(side)","type":"limit","time_in_force":"day","limit_price":"\#(price)"\#(shown)}"#
-            request.body = .bytes(ByteBuffer(string: body))
-            let sent = monotonicNanos()
-            do {
-                let response = try await client.execute(request, timeout: .seconds(30))
-                _ = try await response.body.collect(upTo: 1 << 16)
-                result.latencies.append(monotonicNanos() - sent)
-                result.statuses[Int(response.status.code), default: 0] += 1
-            } catch {
-                result.failures += 1
-            }
-            side = side == "buy" ? "sell" : "buy"
-        }
-        return result
-    }
-
 
     /// Connects the subscribers and waits until each has its subscription confirmed.
     private func subscribe(_ fanout: Fanout, key: IssuedKey, host: String, port: Int) async throws -> [Task<Void, Never>] {
