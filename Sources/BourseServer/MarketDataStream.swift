@@ -58,11 +58,12 @@ struct MarketDataStream: Sendable {
         let msgpack: Bool
         let channel: any Channel
 
+        /// One message; one longer than a frame may be goes in fragments.
         func write(_ json: String) async throws {
             if msgpack, let bytes = MessagePack.encode(json: json) {
-                try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
+                try await outbound.writeBinaryMessage(ByteBuffer(bytes: bytes))
             } else {
-                try await outbound.write(.text(json))
+                try await outbound.writeTextMessage(json)
             }
         }
 
@@ -75,9 +76,34 @@ struct MarketDataStream: Sendable {
         }
     }
 
+    /// The largest frame sent when it can be helped: Hummingbird's default limit, and that of common
+    /// client libraries, which close the connection on a larger frame.
+    static let frameBytesMax = 1 << 14
+
     /// Several queued messages (each an array of objects) go as one array in one frame.
     static func merge(_ messages: [String]) -> String {
         messages.count == 1 ? messages[0] : "[" + messages.map { $0.dropFirst().dropLast() }.joined(separator: ",") + "]"
+    }
+
+    /// Queued messages merged, in order, into as few frames as keep within `bytesMax` each; a message
+    /// longer than that goes alone (and in fragments).
+    static func frames(_ messages: [String], bytesMax: Int = frameBytesMax) -> [String] {
+        var frames: [String] = []
+        var group: [String] = []
+        var size = 0
+        for message in messages {
+            // Merged, a message loses its brackets and gains a comma; the group keeps one pair.
+            let added = group.isEmpty ? message.utf8.count : message.utf8.count - 1
+            if !group.isEmpty, size + added > bytesMax {
+                frames.append(merge(group))
+                group.removeAll(keepingCapacity: true)
+                size = 0
+            }
+            size += group.isEmpty ? message.utf8.count : added
+            group.append(message)
+        }
+        if !group.isEmpty { frames.append(merge(group)) }
+        return frames
     }
 
     private func serve(_ inbound: WebSocketInboundStream, _ connection: Connection, conflated: Bool) async throws {
@@ -130,7 +156,7 @@ struct MarketDataStream: Sendable {
                             while let batch = await subscriber.outbox.next() {
                                 // A client that stops reading leaves its queue to fill, not NIO's buffers.
                                 guard await connection.channel.writable(givingUp: { subscriber.overflowed.load(ordering: .relaxed) }) else { break }
-                                do { try await outbound.write(Self.merge(batch)) } catch { break }
+                                do { for frame in Self.frames(batch) { try await outbound.write(frame) } } catch { break }
                                 try? await Task.sleep(for: pause)
                             }
                             if subscriber.overflowed.load(ordering: .relaxed) {

@@ -5,7 +5,6 @@ import Foundation
 import HummingbirdWSClient
 import Hummingbird
 import Logging
-import NIOPosix
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -17,10 +16,7 @@ import Testing
 /// Levels 1, 2 and 3 over real WebSocket connections: a subscriber keeps the book from the increments,
 /// detects a gap by its sequence numbers and recovers from `GET /v1/book`; the conflated tier; a client
 /// too slow to read is cut off while the others are not.
-// Serialized: run beside the other two, the slow client's connection was seen to go unflushed (nothing
-// reached its socket while the server went on accepting writes for it) in about one run in four; alone, never.
-// The cause is not found yet.
-@Suite("market depth on the stream", .serialized)
+@Suite("market depth on the stream")
 struct MarketDepthTests {
     typealias Running = ServerTests.Running
 
@@ -247,14 +243,59 @@ struct MarketDepthTests {
         await server.stop()
     }
 
+    @Test("what waits for a connection past a frame's size comes in frames a client with the usual 16 KiB limit accepts")
+    func framesWithinTheLimit() async throws {
+        let directory = makeTemporaryDirectory("bourse-depth")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // A long window: after the first trade's frame, the rest of the burst waits for the next one.
+        let server = try await Running(directory: directory, streamWindow: .milliseconds(400))
+        let buyer = server.key(account: 1), seller = server.key(account: 3)
+        let venue = server.opened.venue
+        let trades = 150
+        let received = Received()
+        try await server.webSocket("/v2/stream", received) { text, outbound in
+            if text.contains(#""msg":"connected""#) {
+                try await outbound.write(.text(#"{"action":"auth","key":"\#(buyer.keyID)","secret":"\#(buyer.secret)"}"#))
+            } else if text.contains(#""msg":"authenticated""#) {
+                try await outbound.write(.text(#"{"action":"subscribe","trades":["MSFT"]}"#))
+            } else if text.contains(#""T":"subscription""#) {
+                Task {
+                    let symbol = try Symbol(validating: "MSFT")
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        for _ in 0..<5 {
+                            group.addTask {
+                                // Two trades a round, each way in turn, so that neither account runs out of cash or shares.
+                                for _ in 0..<(trades / 10) {
+                                    for (side, account) in [(Side.sell, seller.account), (.buy, buyer.account), (.sell, buyer.account), (.buy, seller.account)] {
+                                        _ = try await venue.execute(.newOrder(NewOrder(
+                                            orderID: venue.newOrderID(), account: AccountID(account), symbol: symbol, side: side, type: .limit,
+                                            timeInForce: .day, quantity: Quantity(1), limitPrice: Price(units: 4_000_000))))
+                                    }
+                                }
+                            }
+                        }
+                        try await group.waitForAll()
+                    }
+                }
+            }
+            return received.all.reduce(0) { $0 + $1.components(separatedBy: #""T":"t""#).count - 1 } == trades
+        }
+        let frames = received.all.filter { $0.contains(#""T":"t""#) }
+        #expect(frames.reduce(0) { $0 + $1.components(separatedBy: #""T":"t""#).count - 1 } == trades)
+        // The burst was larger than a frame, and came in several, each within the limit.
+        #expect(frames.reduce(0) { $0 + $1.utf8.count } > MarketDataStream.frameBytesMax)
+        #expect(frames.allSatisfy { $0.utf8.count <= MarketDataStream.frameBytesMax })
+        await server.stop()
+    }
+
     @Test("a client that stops reading is cut off with an error once its queue fills; a client that reads gets every trade")
     func slowClient() async throws {
         let directory = makeTemporaryDirectory("bourse-depth")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // A queue of 1,024: the reading client, in this busy test process, never falls that far behind.
-        // Its own event loop, so that no other test's connections share the slow one's.
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let server = try await Running(directory: directory, streamQueueMax: 1_024, eventLoopGroup: .shared(group))
+        // When it falls behind a little, what waits for it comes in frames no larger than its client
+        // library accepts (16 KiB): one frame of everything waiting once made it close the connection.
+        let server = try await Running(directory: directory, streamQueueMax: 1_024)
         let buyer = server.key(account: 1), seller = server.key(account: 3)
 
         // The slow client: a small receive buffer, subscribed to everything, then never reading.
@@ -314,7 +355,6 @@ struct MarketDepthTests {
         #expect(rest.last?.contains("fell too far behind (1024 messages or 4 MiB waiting) and is closed") == true, "\(rest.suffix(2))")
         #expect(rest.joined().components(separatedBy: #""T":"t""#).count - 1 < trades)
         await server.stop()
-        try await group.shutdownGracefully()
     }
 }
 

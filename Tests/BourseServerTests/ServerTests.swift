@@ -23,13 +23,13 @@ struct ServerTests {
         let task: Task<Void, any Error>
 
         init(directory: String, rateLimit: Int = 2_000, rateBurst: Int = 4_000, configuration: VenueConfiguration? = nil,
-             streamQueueMax: Int = 8_192, conflationInterval: Duration = .seconds(1),
-             eventLoopGroup: EventLoopGroupProvider = .singleton) async throws {
+             streamQueueMax: Int = 8_192, streamWindow: Duration = .milliseconds(10), conflationInterval: Duration = .seconds(1)) async throws {
             self.directory = directory
             opened = try await DataDirectory(path: directory).open(configuration: configuration, streamQueueMax: streamQueueMax)
             let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-            let app = Server(opened: opened, port: 0, rateLimit: rateLimit, rateBurst: rateBurst, conflationInterval: conflationInterval)
-                .application(eventLoopGroup: eventLoopGroup) { port in continuation.yield(port) }
+            let app = Server(opened: opened, port: 0, rateLimit: rateLimit, rateBurst: rateBurst, streamWindow: streamWindow,
+                             conflationInterval: conflationInterval)
+                .application { port in continuation.yield(port) }
             task = Task { try await app.run() }
             var iterator = ports.makeAsyncIterator()
             port = await iterator.next() ?? 0
@@ -707,16 +707,25 @@ final class Received: @unchecked Sendable {
 
 @Suite("API formats")
 struct APIFormatTests {
-    @Test("times are RFC 3339 in UTC with nanoseconds, across leap days and centuries")
+    @Test("times are RFC 3339 in UTC with nanoseconds, across leap days, centuries and 1970, and read back to the same instant")
     func times() {
         let cases: [(Int64, String)] = [
             (0, "1970-01-01T00:00:00.000000000Z"),
+            (-1, "1969-12-31T23:59:59.999999999Z"),
             (951_782_400_000_000_001, "2000-02-29T00:00:00.000000001Z"),
             (1_795_333_992_323_837_639, "2026-11-22T07:53:12.323837639Z"),
             (4_107_542_399_999_999_999, "2100-02-28T23:59:59.999999999Z"),
+            (.max, "2262-04-11T23:47:16.854775807Z"),
+            (.min, "1677-09-21T00:12:43.145224192Z"),
         ]
         for (nanos, text) in cases {
             #expect(Server.rfc3339(Timestamp(nanos: nanos)) == text)
+        }
+        var generator = SplitMix64(seed: 11)
+        for _ in 0..<10_000 {
+            let nanos = Int64.random(in: -4_000_000_000_000_000_000...4_000_000_000_000_000_000, using: &generator)
+            let text = Server.rfc3339(Timestamp(nanos: nanos))
+            #expect(text.utf8.count == 30 && Server.parseRFC3339(text) == nanos, "\(nanos): \(text)")
         }
     }
 }

@@ -1,3 +1,4 @@
+import BourseCore
 @testable import BourseServer
 import BourseFeeds
 import BourseMarketData
@@ -86,6 +87,38 @@ struct StreamTests {
         #expect(await slow.outbox.next() == nil)
         let otherOverflowed = other.overflowed.load(ordering: .relaxed)
         #expect(!otherOverflowed)
+    }
+
+    @Test("queued messages merge, in order, into frames within the bound; a message over it goes alone")
+    func frames() throws {
+        var generator = SplitMix64(seed: 7)
+        for _ in 0..<300 {
+            var messages: [String] = []
+            for i in 0..<Int.random(in: 1...60, using: &generator) {
+                var objects: [String] = []
+                for j in 0..<Int.random(in: 1...4, using: &generator) {
+                    let padding = String(repeating: "a", count: Int.random(in: 0...700, using: &generator))
+                    objects.append(#"{"T":"t","i":\#(i),"j":\#(j),"x":"\#(padding)"}"#)
+                }
+                messages.append("[" + objects.joined(separator: ",") + "]")
+            }
+            let bound = Int.random(in: 100...4_000, using: &generator)
+            let frames = MarketDataStream.frames(messages, bytesMax: bound)
+            // Together they say what one merged frame would, in the same order.
+            let objects = try frames.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [Any] ?? [] }
+            let sent = messages.map { $0.components(separatedBy: #""T":"t""#).count - 1 }
+            #expect(objects.map(\.count).reduce(0, +) == sent.reduce(0, +))
+            #expect(MarketDataStream.merge(frames) == MarketDataStream.merge(messages))
+            for frame in frames where frame.utf8.count > bound {
+                // Only a message that alone passes the bound.
+                #expect(messages.contains(frame))
+            }
+            // As few as the bound allows: no two neighbours would have fitted together.
+            for (a, b) in zip(frames, frames.dropFirst()) {
+                #expect(MarketDataStream.merge([a, b]).utf8.count > bound)
+            }
+        }
+        #expect(MarketDataStream.frames([]) == [])
     }
 
     @Test("MessagePack: each type at its encoding boundaries, byte for byte, and back to the same JSON")
