@@ -66,6 +66,9 @@ public final class JournalWriter {
         if fd >= 0 {
             if durability == .fsync { try Files.syncData(fd, path: path) }
             close(fd)
+            // Closed now: should the next open fail, deinit must not close the number again (by then
+            // it may be another file's or a connection's).
+            fd = -1
         }
         path = directory + "/" + JournalFormat.segmentName(firstSequence)
         fd = try Files.open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND)
