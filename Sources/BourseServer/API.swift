@@ -105,9 +105,10 @@ enum API {
         var bids: [BookLevel]
         var asks: [BookLevel]
         var last_trade: String?
-        /// The `sq` of the last level 2 and level 3 messages this book reflects.
+        /// The `sq` of the last level 2 and level 3 messages this book reflects, in the stream's `session`.
         var l2_sequence: UInt64
         var l3_sequence: UInt64
+        var session: String
         var timestamp: String
     }
 

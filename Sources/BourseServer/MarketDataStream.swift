@@ -184,7 +184,7 @@ struct MarketDataStream: Sendable {
                     market.conflatedDepthReaders.add(1, ordering: .relaxed)
                 }
                 func list(_ set: Set<String>) -> String { "[" + set.sorted().map(API.quoted).joined(separator: ",") + "]" }
-                try await outbound.write(#"[{"T":"subscription","trades":\#(list(channels.trades)),"quotes":\#(list(channels.quotes)),"bars":\#(list(channels.bars)),"nbbo":\#(list(channels.nbbo)),"l1":\#(list(channels.l1)),"l2":\#(list(channels.l2)),"l3":\#(list(channels.l3)),"tier":"\#(conflated ? "conflated" : "realtime")"}]"#)
+                try await outbound.write(#"[{"T":"subscription","trades":\#(list(channels.trades)),"quotes":\#(list(channels.quotes)),"bars":\#(list(channels.bars)),"nbbo":\#(list(channels.nbbo)),"l1":\#(list(channels.l1)),"l2":\#(list(channels.l2)),"l3":\#(list(channels.l3)),"tier":"\#(conflated ? "conflated" : "realtime")","session":"\#(market.session)"}]"#)
                 // The NBBO changes seldom for a quiet symbol: a new subscriber starts from where it is now.
                 if request.action == "subscribe", let named = request.nbbo, !named.isEmpty {
                     for message in market.currentNBBO(named) { try await outbound.write(message) }

@@ -49,7 +49,13 @@ final class MarketStream: Sendable {
     /// Sequence numbers of a replay (`MarketReplay`), which has no books.
     let replaying = Mutex<[String: Sequences]>([:])
 
+    /// Names this run of the stream: sequence numbers start from 1 in each, so a client that sees a new
+    /// session (in the subscription's confirmation, or `GET /v1/book`) starts its books and sequences
+    /// again from a snapshot. The time the stream started, which no earlier run can have had.
+    let session: String
+
     init(queueMax: Int = 8_192, alerts: Alerts? = nil, history: MarketHistory? = nil) {
+        session = API.time(Timestamp(nanos: wallClockNanos()))
         hub = StreamHub<Channels>(name: "market data", queueMax: queueMax, errorMessage: MarketStream.error)
         self.alerts = alerts
         self.history = history

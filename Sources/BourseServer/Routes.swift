@@ -350,7 +350,7 @@ struct Routes: Sendable {
         }
         return Self.json(API.Book(symbol: symbol.description, state: API.name(book.state), bids: levels(book.bids, book.bidOrders),
                                   asks: levels(book.asks, book.askOrders), last_trade: book.day.trades > 0 || book.day.last > 0 ? API.decimal(book.day.last) : nil,
-                                  l2_sequence: book.sequences.l2, l3_sequence: book.sequences.l3,
+                                  l2_sequence: book.sequences.l2, l3_sequence: book.sequences.l3, session: market.session,
                                   timestamp: API.time(Timestamp(nanos: wallClockNanos()))))
     }
 

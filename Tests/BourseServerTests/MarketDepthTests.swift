@@ -127,6 +127,7 @@ struct MarketDepthTests {
 
         let book = Shared(ClientBook())
         let l1 = Shared([String]())
+        let session = Shared("")
         try await WebSocketClient.connect(url: "ws://127.0.0.1:\(server.port)/v2/stream", logger: Logger(label: "test")) { inbound, outbound, _ in
             var frames = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
             /// Reads frames, keeping the book (recovering it from a snapshot at a gap), until `done` holds.
@@ -151,7 +152,10 @@ struct MarketDepthTests {
             try await outbound.write(.text(#"{"action":"auth","key":"\#(buyer.keyID)","secret":"\#(buyer.secret)"}"#))
             try await read { $0["msg"] as? String == "authenticated" }
             try await outbound.write(.text(#"{"action":"subscribe","l1":["AAPL"],"l2":["AAPL"],"l3":["AAPL"]}"#))
-            try await read { $0["T"] as? String == "subscription" }
+            try await read { object in
+                session.withLock { $0 = object["session"] as? String ?? "" }
+                return object["T"] as? String == "subscription"
+            }
 
             // Bids at two prices, an iceberg offer, a trade that takes a slice, a cancel.
             _ = try await order(buyer, "buy", 10, "189.00")
@@ -196,7 +200,20 @@ struct MarketDepthTests {
         #expect(Self.units(last["lp"]) == 1_890_000 && Self.units(last["h"]) == 1_900_000 && Self.units(last["l"]) == 1_890_000)
         #expect((last["v"] as? NSNumber)?.intValue == 18 && (last["n"] as? NSNumber)?.intValue == 3)
         #expect(Self.units(last["bp"]) == 1_890_000 && (last["bs"] as? NSNumber)?.intValue == 4)
+
+        // The sequence numbers belong to the stream's session, named in the confirmation and the snapshot;
+        // after a restart the session is another, and the book the same.
+        let first = session.withLock { $0 }
+        #expect(!first.isEmpty && final["session"] as? String == first)
         await server.stop()
+        let restarted = try await Running(directory: directory)
+        let (status, body) = try await restarted.send("GET", "/v1/book/AAPL?depth=10000&orders=true", as: buyer)
+        let again = body as? [String: Any] ?? [:]
+        var reloaded = ClientBook()
+        reloaded.load(again)
+        #expect(status == 200 && again["session"] as? String != first && (again["session"] as? String)?.isEmpty == false)
+        #expect(reloaded.levels == expected.levels && reloaded.queues == expected.queues)
+        await restarted.stop()
     }
 
     @Test("the conflated tier sends at most one message per symbol and channel an interval, the latest, and level 2 as the top of the book")
