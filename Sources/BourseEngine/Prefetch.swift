@@ -2,10 +2,11 @@ import BourseCore
 import CBourseSupport
 
 /// The batch entry point, for callers that hold several commands (the sequencer's batch, replay,
-/// benchmarks). Two commands ahead, the engine starts loading the order id's place in the id map; one
-/// command ahead, it finds the order there and starts loading it. On a deep book these loads miss every
-/// cache, and overlapping them with the current command's work is most of the throughput. Prefetching
-/// changes no state, so determinism is untouched.
+/// benchmarks). Three commands ahead, the engine starts loading the order id's place in the id map; two
+/// ahead, it finds the order there and starts loading it; one ahead, it starts loading the order's
+/// neighbours in its queue, which a cancel writes. On a deep book these loads miss every cache, and
+/// overlapping them with the current command's work is most of the throughput. Prefetching changes no
+/// state, so determinism is untouched.
 extension MatchingEngine {
     /// Events accumulate in the engine's buffer across a batch and are dropped only past this count,
     /// so most commands pay nothing to clear it.
@@ -18,13 +19,21 @@ extension MatchingEngine {
         precondition(out.isEmpty, "the engine's event buffer is in use")
         if keepsAccounts { return processWithAccounts(commands, body) }
         let n = commands.count
-        // The id two ahead now is the id one ahead next time: each is read once.
-        var oneAhead = n > 1 ? Self.orderID(commands, 1) : nil
+        // The id three ahead now is the id two ahead next time: each is read once.
+        var twoAhead = n > 2 ? Self.orderID(commands, 2) : nil
+        var oneAheadSlot: Int32 = -1
+        if n > 1, let id = Self.orderID(commands, 1), id.isOpen, let slot = index.find(id.value) { oneAheadSlot = slot }
         for i in 0..<n {
-            let twoAhead = i + 2 < n ? Self.orderID(commands, i + 2) : nil
-            if let id = twoAhead { index.prefetch(id.value) }
-            if let id = oneAhead, id.isOpen, let slot = index.find(id.value) { bourse_prefetch(orders.pointer(slot)) }
-            oneAhead = twoAhead
+            let threeAhead = i + 3 < n ? Self.orderID(commands, i + 3) : nil
+            if let id = threeAhead { index.prefetch(id.value) }
+            var twoAheadSlot: Int32 = -1
+            if let id = twoAhead, id.isOpen, let slot = index.find(id.value) {
+                bourse_prefetch(orders.pointer(slot))
+                twoAheadSlot = slot
+            }
+            if oneAheadSlot >= 0 { prefetchNeighbours(oneAheadSlot) }
+            oneAheadSlot = twoAheadSlot
+            twoAhead = threeAhead
             if out.count > Self.batchEventsMax { out.removeAll() }
             let start = out.count
             apply(commands[i])
@@ -83,6 +92,7 @@ extension MatchingEngine {
                         // Only a hint: the slot may have been freed or reused since; a wrong guess costs a load.
                         let p = orders[a.found].position
                         if p >= 0 { bourse_prefetch(positions.pointer(p)) }
+                        prefetchNeighbours(a.found)
                     }
                 }
             }
@@ -92,6 +102,17 @@ extension MatchingEngine {
             body(i, out.events(from: start))
         }
         out.removeAll()
+    }
+
+    /// A cancel unlinks its order from its queue, writing both neighbours: with the order loaded (a
+    /// stage earlier), it says which they are. Commands in between may have moved them or freed the
+    /// slot; a wasted load is all that costs.
+    @inline(__always) private func prefetchNeighbours(_ slot: Int32) {
+        let o = orders.pointer(slot)
+        guard o.pointee.place == .book else { return }
+        let high = orders.high
+        if o.pointee.prev >= 0, o.pointee.prev < high { bourse_prefetch(orders.pointer(o.pointee.prev)) }
+        if o.pointee.next >= 0, o.pointee.next < high { bourse_prefetch(orders.pointer(o.pointee.next)) }
     }
 
     /// Read in place, like `orderID`, rather than by copying the command.
