@@ -1,4 +1,5 @@
 import BourseCore
+import CBourseSupport
 
 /// The deterministic state machine of the venue: `process(SequencedCommand) -> [Event]`.
 /// No clock, randomness or I/O: time and ids come in with the command, and nothing iterates a
@@ -368,6 +369,9 @@ public final class MatchingEngine {
         orders[s].place = .free
         orders.free(s)
         details.free(s)
+        // The next order accepted takes this handle (the pools hand out the last freed first) and writes
+        // its detail, last touched when this order was accepted: start loading it now.
+        bourse_prefetch(details.pointer(s))
         if keepsAccounts { reservations.free(s) }
     }
 
