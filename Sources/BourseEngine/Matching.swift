@@ -1,4 +1,5 @@
 import BourseCore
+import CBourseSupport
 
 extension MatchingEngine {
     /// Matches a working order against the opposite side at prices no worse than `limit`, in
@@ -17,6 +18,8 @@ extension MatchingEngine {
             while m >= 0, tp.pointee.leaves > 0 {
                 let mp = orders.pointer(m)
                 var next = mp.pointee.next
+                // Queues are long and their orders cold: the next in line starts loading while this one trades.
+                if next >= 0 { bourse_prefetch(orders.pointer(next)) }
                 if tp.pointee.stp != .none, mp.pointee.account == tp.pointee.account {
                     guard preventSelfTrade(taker: t, maker: m) else { return false }
                     m = next
