@@ -2,11 +2,12 @@ import BourseCore
 import CBourseSupport
 
 /// The batch entry point, for callers that hold several commands (the sequencer's batch, replay,
-/// benchmarks). Three commands ahead, the engine starts loading the order id's place in the id map; two
-/// ahead, it finds the order there and starts loading it; one ahead, it starts loading the order's
-/// neighbours in its queue, which a cancel writes. On a deep book these loads miss every cache, and
-/// overlapping them with the current command's work is most of the throughput. Prefetching changes no
-/// state, so determinism is untouched.
+/// benchmarks). Several commands ahead (seven on a deep book, three on a shallow one), the engine starts
+/// loading the order id's place in the id map; a few ahead (five, two), it finds the order there and
+/// starts loading it; one ahead, it starts loading the order's neighbours in its queue, which a cancel
+/// writes. On a deep book these loads miss every cache, and overlapping them with the work of the
+/// commands in between is most of the throughput (the distances were measured: `BENCHMARKS.md`).
+/// Prefetching changes no state, so determinism is untouched.
 extension MatchingEngine {
     /// Events accumulate in the engine's buffer across a batch and are dropped only past this count,
     /// so most commands pay nothing to clear it.
@@ -18,28 +19,53 @@ extension MatchingEngine {
                         _ body: (Int, UnsafeBufferPointer<Event>) -> Void) {
         precondition(out.isEmpty, "the engine's event buffer is in use")
         if keepsAccounts { return processWithAccounts(commands, body) }
+        // How far ahead each stage works depends on where the lines come from. A deep book's come from
+        // memory and need several commands' time to arrive; a shallow book's are in cache, where looking
+        // far ahead only costs (more of the orders to be cancelled are not yet placed). The bound is
+        // about where the open orders' lines outgrow a core's second-level cache. Each case gets a loop
+        // of its own with its distances as constants.
+        if orders.live >= 1 << 14 {
+            processStaged(commands, mapAhead: 7, orderAhead: 5, body)
+        } else {
+            processStaged(commands, mapAhead: 3, orderAhead: 2, body)
+        }
+        out.removeAll()
+    }
+
+    @inline(__always) private func processStaged(_ commands: UnsafeBufferPointer<SequencedCommand>, mapAhead: Int,
+                                                 orderAhead: Int, _ body: (Int, UnsafeBufferPointer<Event>) -> Void) {
         let n = commands.count
-        // The id three ahead now is the id two ahead next time: each is read once.
-        var twoAhead = n > 2 ? Self.orderID(commands, 2) : nil
-        var oneAheadSlot: Int32 = -1
-        if n > 1, let id = Self.orderID(commands, 1), id.isOpen, let slot = index.find(id.value) { oneAheadSlot = slot }
-        for i in 0..<n {
-            let threeAhead = i + 3 < n ? Self.orderID(commands, i + 3) : nil
-            if let id = threeAhead { index.prefetch(id.value) }
-            var twoAheadSlot: Int32 = -1
-            if let id = twoAhead, id.isOpen, let slot = index.find(id.value) {
+        // Ids and slots wait in rings (of 8, more than any stage spans) until their next stage comes.
+        var ids = InlineArray<8, (value: UInt64, isOpen: Bool)?>(repeating: nil)
+        var slots = InlineArray<8, Int32>(repeating: -1)
+        for j in 0..<min(mapAhead, n) {
+            ids[j & 7] = Self.orderID(commands, j)
+            if j >= orderAhead, let id = ids[j & 7] { index.prefetch(id.value) }
+        }
+        for j in 1..<max(1, min(orderAhead, n)) {
+            if let id = ids[j & 7], id.isOpen, let slot = index.find(id.value) {
                 bourse_prefetch(orders.pointer(slot))
-                twoAheadSlot = slot
+                slots[j & 7] = slot
             }
-            if oneAheadSlot >= 0 { prefetchNeighbours(oneAheadSlot) }
-            oneAheadSlot = twoAheadSlot
-            twoAhead = threeAhead
+        }
+        for i in 0..<n {
+            if i + mapAhead < n {
+                let id = Self.orderID(commands, i + mapAhead)
+                ids[(i + mapAhead) & 7] = id
+                if let id { index.prefetch(id.value) }
+            }
+            slots[(i + orderAhead) & 7] = -1
+            if i + orderAhead < n, let id = ids[(i + orderAhead) & 7], id.isOpen, let slot = index.find(id.value) {
+                bourse_prefetch(orders.pointer(slot))
+                slots[(i + orderAhead) & 7] = slot
+            }
+            // One ahead: the neighbours of the order found `orderAhead` commands ago.
+            if i + 1 < n, slots[(i + 1) & 7] >= 0 { prefetchNeighbours(slots[(i + 1) & 7]) }
             if out.count > Self.batchEventsMax { out.removeAll() }
             let start = out.count
             apply(commands[i])
             body(i, out.events(from: start))
         }
-        out.removeAll()
     }
 
     /// What the prefetching stages need of a command, read from it once, and what an earlier stage found.

@@ -25,6 +25,52 @@ struct BatchTests {
         #expect(batched.stateHash() == single.stateHash())
     }
 
+    @Test("on a deep book (where prefetching looks further ahead) a batch gives exactly the events of one command at a time")
+    func deepBatchEqualsSingle() {
+        var stream = CommandStream(seed: 77)
+        var commands = stream.opening()
+        // 20,000 orders resting away from the stream's price band, and then cancelled in random order among
+        // the stream's own commands and new deep orders, so that the book stays deep throughout.
+        var rng = SplitMix64(seed: 78)
+        var resting: [UInt64] = []
+        var nextID: UInt64 = 10_000_000
+        func deepOrder() -> SequencedCommand {
+            nextID += 1
+            resting.append(nextID)
+            let buy = Bool.random(using: &rng)
+            let cents = Int64.random(in: 0..<100, using: &rng)
+            return stream.stamp(.newOrder(NewOrder(
+                orderID: OrderID(nextID), account: AccountID(1), symbol: stream.symbols[0], side: buy ? .buy : .sell, type: .limit,
+                timeInForce: .gtc, quantity: Quantity(Int64.random(in: 1...9, using: &rng)),
+                limitPrice: Price(units: (buy ? 50_000 : 150_000) + cents * 100))))
+        }
+        for _ in 0..<20_000 { commands.append(deepOrder()) }
+        for _ in 0..<30_000 {
+            switch Int.random(in: 0..<10, using: &rng) {
+            case 0..<3:
+                let i = Int.random(in: 0..<resting.count, using: &rng)
+                resting.swapAt(i, resting.count - 1)
+                commands.append(stream.stamp(.cancel(CancelOrder(orderID: OrderID(resting.removeLast()), account: AccountID(1)))))
+            case 3..<7: commands.append(deepOrder())
+            default: commands.append(stream.next())
+            }
+        }
+        let single = MatchingEngine()
+        let expected = commands.map { single.process($0) }
+        let batched = MatchingEngine()
+        var actual: [[Event]] = []
+        commands.withUnsafeBufferPointer { buffer in
+            // In batches, as the sequencer hands them over; the book is deep from the second on.
+            for start in stride(from: 0, to: buffer.count, by: 4_096) {
+                let batch = UnsafeBufferPointer(rebasing: buffer[start..<min(start + 4_096, buffer.count)])
+                batched.process(batch) { _, events in actual.append(Array(events)) }
+            }
+        }
+        #expect(actual == expected)
+        #expect(batched.stateHash() == single.stateHash())
+        #expect(batched.orders.live > 1 << 14)
+    }
+
     @Test("market, stop and trailing stop orders, and only they, trade against a protection price")
     func marketLike() {
         for type in OrderType.allCases {
