@@ -2,12 +2,12 @@ import BourseCore
 import CBourseSupport
 
 /// The batch entry point, for callers that hold several commands (the sequencer's batch, replay,
-/// benchmarks). Several commands ahead (seven on a deep book, three on a shallow one), the engine starts
-/// loading the order id's place in the id map; a few ahead (five, two), it finds the order there and
-/// starts loading it; one ahead, it starts loading the order's neighbours in its queue, which a cancel
-/// writes. On a deep book these loads miss every cache, and overlapping them with the work of the
-/// commands in between is most of the throughput (the distances were measured: `BENCHMARKS.md`).
-/// Prefetching changes no state, so determinism is untouched.
+/// benchmarks). Some commands ahead (two on a shallow book, seven on a deep one), the engine starts
+/// loading the order id's place in the id map; fewer ahead (one, five), it finds the order there and
+/// starts loading it; on a deep book, one ahead, it also starts loading the order's neighbours in its
+/// queue, which a cancel writes. On a deep book these loads miss every cache, and overlapping them with
+/// the work of the commands in between is most of the throughput. Prefetching changes no state, so
+/// determinism is untouched.
 extension MatchingEngine {
     /// Events accumulate in the engine's buffer across a batch and are dropped only past this count,
     /// so most commands pay nothing to clear it.
@@ -19,22 +19,38 @@ extension MatchingEngine {
                         _ body: (Int, UnsafeBufferPointer<Event>) -> Void) {
         precondition(out.isEmpty, "the engine's event buffer is in use")
         if keepsAccounts { return processWithAccounts(commands, body) }
-        // How far ahead each stage works depends on where the lines come from. A deep book's come from
-        // memory and need several commands' time to arrive; a shallow book's are in cache, where looking
-        // far ahead only costs (more of the orders to be cancelled are not yet placed). The bound is
-        // about where the open orders' lines outgrow a core's second-level cache. Each case gets a loop
-        // of its own with its distances as constants.
+        // How far ahead to look depends on where the lines come from. A deep book's come from memory and
+        // need several commands' time to arrive, and a cancel's queue neighbours miss too; a shallow
+        // book's are in cache, where looking further or loading more only costs (and more of the orders
+        // to be cancelled are not yet placed). The bound is about where the open orders' lines outgrow
+        // a core's second-level cache.
         if orders.live >= 1 << 14 {
-            processStaged(commands, mapAhead: 7, orderAhead: 5, body)
-        } else {
-            processStaged(commands, mapAhead: 3, orderAhead: 2, body)
+            processDeep(commands, body)
+            out.removeAll()
+            return
+        }
+        let n = commands.count
+        // The id two ahead now is the id one ahead next time: each is read once.
+        var oneAhead = n > 1 ? Self.orderID(commands, 1) : nil
+        for i in 0..<n {
+            let twoAhead = i + 2 < n ? Self.orderID(commands, i + 2) : nil
+            if let id = twoAhead { index.prefetch(id.value) }
+            if let id = oneAhead, id.isOpen, let slot = index.find(id.value) { bourse_prefetch(orders.pointer(slot)) }
+            oneAhead = twoAhead
+            if out.count > Self.batchEventsMax { out.removeAll() }
+            let start = out.count
+            apply(commands[i])
+            body(i, out.events(from: start))
         }
         out.removeAll()
     }
 
-    @inline(__always) private func processStaged(_ commands: UnsafeBufferPointer<SequencedCommand>, mapAhead: Int,
-                                                 orderAhead: Int, _ body: (Int, UnsafeBufferPointer<Event>) -> Void) {
+    /// The deep book's three stages: the id's map entry `mapAhead` commands ahead, the order
+    /// `orderAhead` ahead, its queue neighbours one ahead (the distances measured, `BENCHMARKS.md`).
+    private func processDeep(_ commands: UnsafeBufferPointer<SequencedCommand>,
+                             _ body: (Int, UnsafeBufferPointer<Event>) -> Void) {
         let n = commands.count
+        let mapAhead = 7, orderAhead = 5
         // Ids and slots wait in rings (of 8, more than any stage spans) until their next stage comes.
         var ids = InlineArray<8, (value: UInt64, isOpen: Bool)?>(repeating: nil)
         var slots = InlineArray<8, Int32>(repeating: -1)
@@ -59,7 +75,7 @@ extension MatchingEngine {
                 bourse_prefetch(orders.pointer(slot))
                 slots[(i + orderAhead) & 7] = slot
             }
-            // One ahead: the neighbours of the order found `orderAhead` commands ago.
+            // One ahead: the neighbours of the order found (and loaded) four commands ago.
             if i + 1 < n, slots[(i + 1) & 7] >= 0 { prefetchNeighbours(slots[(i + 1) & 7]) }
             if out.count > Self.batchEventsMax { out.removeAll() }
             let start = out.count
