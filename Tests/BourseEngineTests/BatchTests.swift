@@ -11,18 +11,28 @@ struct BatchTests {
         var commands = stream.opening()
         // Long enough that the engine drops its accumulated events mid-batch more than once.
         for _ in 0..<40_000 { commands.append(stream.next()) }
+        expectBatchesEqualSingle(commands, batch: commands.count)
+    }
+
+    /// Processes `commands` one at a time and in batches of `batch` on two engines, and expects the same
+    /// events and state; returns the batched engine.
+    @discardableResult
+    func expectBatchesEqualSingle(_ commands: [SequencedCommand], batch: Int) -> MatchingEngine {
         let single = MatchingEngine()
         let expected = commands.map { single.process($0) }
         let batched = MatchingEngine()
         var actual: [[Event]] = []
         commands.withUnsafeBufferPointer { buffer in
-            batched.process(buffer) { i, events in
-                #expect(i == actual.count)
-                actual.append(Array(events))
+            for start in stride(from: 0, to: buffer.count, by: batch) {
+                batched.process(UnsafeBufferPointer(rebasing: buffer[start..<min(start + batch, buffer.count)])) { i, events in
+                    #expect(start + i == actual.count)
+                    actual.append(Array(events))
+                }
             }
         }
         #expect(actual == expected)
         #expect(batched.stateHash() == single.stateHash())
+        return batched
     }
 
     @Test("on a deep book (where prefetching looks further ahead) a batch gives exactly the events of one command at a time")
@@ -55,19 +65,8 @@ struct BatchTests {
             default: commands.append(stream.next())
             }
         }
-        let single = MatchingEngine()
-        let expected = commands.map { single.process($0) }
-        let batched = MatchingEngine()
-        var actual: [[Event]] = []
-        commands.withUnsafeBufferPointer { buffer in
-            // In batches, as the sequencer hands them over; the book is deep from the second on.
-            for start in stride(from: 0, to: buffer.count, by: 4_096) {
-                let batch = UnsafeBufferPointer(rebasing: buffer[start..<min(start + 4_096, buffer.count)])
-                batched.process(batch) { _, events in actual.append(Array(events)) }
-            }
-        }
-        #expect(actual == expected)
-        #expect(batched.stateHash() == single.stateHash())
+        // In batches, as the sequencer hands them over; the book is deep from the fifth on.
+        let batched = expectBatchesEqualSingle(commands, batch: 4_096)
         #expect(batched.orders.live > 1 << 14)
     }
 

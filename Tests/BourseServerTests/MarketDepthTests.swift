@@ -260,6 +260,16 @@ struct MarketDepthTests {
         await server.stop()
     }
 
+    /// Two 1-share trades at $400, submitted to the venue directly: each account sells once and buys
+    /// once, so that neither runs out of cash or shares however many rounds run.
+    static func twoTrades(_ venue: Venue, _ symbol: Symbol, buyer: IssuedKey, seller: IssuedKey) async throws {
+        for (side, account) in [(Side.sell, seller.account), (.buy, buyer.account), (.sell, buyer.account), (.buy, seller.account)] {
+            _ = try await venue.execute(.newOrder(NewOrder(
+                orderID: venue.newOrderID(), account: AccountID(account), symbol: symbol, side: side, type: .limit,
+                timeInForce: .day, quantity: Quantity(1), limitPrice: Price(units: 4_000_000))))
+        }
+    }
+
     @Test("what waits for a connection past a frame's size comes in frames a client with the usual 16 KiB limit accepts")
     func framesWithinTheLimit() async throws {
         let directory = makeTemporaryDirectory("bourse-depth")
@@ -281,14 +291,7 @@ struct MarketDepthTests {
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         for _ in 0..<5 {
                             group.addTask {
-                                // Two trades a round, each way in turn, so that neither account runs out of cash or shares.
-                                for _ in 0..<(trades / 10) {
-                                    for (side, account) in [(Side.sell, seller.account), (.buy, buyer.account), (.sell, buyer.account), (.buy, seller.account)] {
-                                        _ = try await venue.execute(.newOrder(NewOrder(
-                                            orderID: venue.newOrderID(), account: AccountID(account), symbol: symbol, side: side, type: .limit,
-                                            timeInForce: .day, quantity: Quantity(1), limitPrice: Price(units: 4_000_000))))
-                                    }
-                                }
+                                for _ in 0..<(trades / 10) { try await Self.twoTrades(venue, symbol, buyer: buyer, seller: seller) }
                             }
                         }
                         try await group.waitForAll()
@@ -340,14 +343,7 @@ struct MarketDepthTests {
                     for _ in 0..<5_000 where market.hub.drops == 0 {
                         try await withThrowingTaskGroup(of: Void.self) { group in
                             for _ in 0..<8 {
-                                group.addTask {
-                                    // Each way in turn, so that neither account runs out of cash or shares.
-                                    for (side, account) in [(Side.sell, seller.account), (.buy, buyer.account), (.sell, buyer.account), (.buy, seller.account)] {
-                                        _ = try await venue.execute(.newOrder(NewOrder(
-                                            orderID: venue.newOrderID(), account: AccountID(account), symbol: symbol, side: side, type: .limit,
-                                            timeInForce: .day, quantity: Quantity(1), limitPrice: Price(units: 4_000_000))))
-                                    }
-                                }
+                                group.addTask { try await Self.twoTrades(venue, symbol, buyer: buyer, seller: seller) }
                             }
                             try await group.waitForAll()
                         }
