@@ -40,8 +40,7 @@ public struct Server: Sendable {
     public static func parseRFC3339(_ text: String) -> Int64? { API.parseTime(text) }
 
     /// The Hummingbird application; `onRunning` is told the port it listens on (useful with port 0).
-    public func application(eventLoopGroup: EventLoopGroupProvider = .singleton,
-                            onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = Router()
         router.middlewares.add(LogRequestsMiddleware(.debug))
         Routes(venue: opened.venue, keys: opened.keys, limiter: RateLimiter(perSecond: rateLimit, burst: rateBurst),
@@ -56,7 +55,6 @@ public struct Server: Sendable {
             server: .http1WebSocketUpgrade(webSocketRouter: webSocketRouter),
             configuration: .init(address: .hostname(host, port: port), serverName: "bourse"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
-            eventLoopGroupProvider: eventLoopGroup,
             logger: logger)
     }
 }
