@@ -122,10 +122,40 @@ extension Command {
 public struct SequencedCommand: Hashable, Sendable {
     public var sequence: UInt64
     public var time: Timestamp
-    public var command: Command
+    public let command: Command
+    /// What the command names, read out once here. The engine's batch loop looks these up several
+    /// commands ahead; reading them from `command` there would copy the whole command each time.
+    public let target: CommandTarget
+
     public init(sequence: UInt64, time: Timestamp, command: Command) {
         self.sequence = sequence
         self.time = time
         self.command = command
+        self.target = CommandTarget(command)
+    }
+}
+
+/// The order, account and symbol an order command names: the keys the engine looks up for it.
+public struct CommandTarget: Hashable, Sendable {
+    public enum Kind: UInt8, Sendable {
+        /// Not an order command.
+        case none
+        /// A new order: its id is not in the book yet, its account and symbol are.
+        case newOrder
+        /// A cancel or replace of an order that should be open.
+        case openOrder
+    }
+    public var kind: Kind
+    public var order: UInt64
+    public var account: UInt32
+    public var symbol: UInt64
+
+    @inlinable public init(_ command: Command) {
+        switch command {
+        case .newOrder(let o): (kind, order, account, symbol) = (.newOrder, o.orderID.rawValue, o.account.rawValue, o.symbol.packed)
+        case .cancel(let c): (kind, order, account, symbol) = (.openOrder, c.orderID.rawValue, c.account.rawValue, 0)
+        case .replace(let r): (kind, order, account, symbol) = (.openOrder, r.orderID.rawValue, r.account.rawValue, 0)
+        default: (kind, order, account, symbol) = (.none, 0, 0, 0)
+        }
     }
 }

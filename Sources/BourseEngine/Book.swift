@@ -118,15 +118,22 @@ struct SideLevels {
 
     /// Index of the first key not below `key`.
     @inline(__always) func lowerBound(_ key: Int64) -> Int {
-        var lo = 0
-        var hi = count
+        let n = count
         // Most activity is near the best price, at the end.
-        if hi > 0, keyStorage[hi - 1] < key { return hi }
-        while lo < hi {
-            let mid = (lo + hi) >> 1
-            if keyStorage[mid] < key { lo = mid + 1 } else { hi = mid }
+        if n == 0 || keyStorage[n - 1] < key { return n }
+        // Branch-free: which half holds the key is as good as random, and a mispredicted branch at
+        // each step cost more than the rest of the search. The step is chosen by the sign of the
+        // difference (keys are prices within ±`Price.max`, so it cannot overflow) rather than by a
+        // comparison, which the compiler turns back into a branch.
+        var base = 0
+        var len = n
+        while len > 1 {
+            let half = len >> 1
+            let below = Int((keyStorage[base &+ half] &- key) >> 63)  // -1 when the key there is below
+            base &+= half & below
+            len &-= half
         }
-        return lo
+        return keyStorage[base] < key ? base &+ 1 : base
     }
 
     @inline(__always) func find(_ price: Int64) -> Int32? {

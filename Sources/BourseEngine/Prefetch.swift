@@ -35,11 +35,17 @@ extension MatchingEngine {
         for i in 0..<n {
             let twoAhead = i + 2 < n ? Self.orderID(commands, i + 2) : nil
             if let id = twoAhead { index.prefetch(id.value) }
-            if let id = oneAhead, id.isOpen, let slot = index.find(id.value) { bourse_prefetch(orders.pointer(slot)) }
+            // Whether the command names an open order is as good as random, so rather than branch on it
+            // (or on the lookup's outcome) this loads whatever order the id's home entry names, or the
+            // first slot: a wrong guess costs a load of a line that is likely in cache anyway.
+            if let id = oneAhead {
+                let slot = index.hint(id.value)
+                bourse_prefetch(orders.pointer(slot & ~(slot >> 31)))
+            }
             oneAhead = twoAhead
             if out.count > Self.batchEventsMax { out.removeAll() }
             let start = out.count
-            apply(commands[i])
+            apply(at: commands.baseAddress.unsafelyUnwrapped + i)
             body(i, out.events(from: start))
         }
         out.removeAll()
@@ -79,7 +85,7 @@ extension MatchingEngine {
             if i + 1 < n, slots[(i + 1) & 7] >= 0 { prefetchNeighbours(slots[(i + 1) & 7]) }
             if out.count > Self.batchEventsMax { out.removeAll() }
             let start = out.count
-            apply(commands[i])
+            apply(at: commands.baseAddress.unsafelyUnwrapped + i)
             body(i, out.events(from: start))
         }
     }
@@ -140,7 +146,7 @@ extension MatchingEngine {
             }
             if out.count > Self.batchEventsMax { out.removeAll() }
             let start = out.count
-            apply(commands[i])
+            apply(at: commands.baseAddress.unsafelyUnwrapped + i)
             body(i, out.events(from: start))
         }
         out.removeAll()
@@ -157,27 +163,22 @@ extension MatchingEngine {
         if o.pointee.next >= 0, o.pointee.next < high { bourse_prefetch(orders.pointer(o.pointee.next)) }
     }
 
-    /// Read in place, like `orderID`, rather than by copying the command.
     @inline(__always) private func ahead(_ commands: UnsafeBufferPointer<SequencedCommand>, _ i: Int) -> Ahead {
-        switch commands[i].command {
-        case .newOrder(let o):
-            let book = o.symbol.packed == lastSymbol && lastBookIndex >= 0 ? lastBookIndex : symbolIndex.find(o.symbol.packed) ?? -1
-            return Ahead(order: o.orderID.rawValue, account: UInt64(o.account.rawValue), book: book, kind: 1)
-        case .cancel(let c): return Ahead(order: c.orderID.rawValue, kind: 2)
-        case .replace(let r): return Ahead(order: r.orderID.rawValue, kind: 2)
-        default: return Ahead()
+        let t = (commands.baseAddress.unsafelyUnwrapped + i).pointee.target
+        switch t.kind {
+        case .newOrder:
+            let book = t.symbol == lastSymbol && lastBookIndex >= 0 ? lastBookIndex : symbolIndex.find(t.symbol) ?? -1
+            return Ahead(order: t.order, account: UInt64(t.account), book: book, kind: 1)
+        case .openOrder: return Ahead(order: t.order, kind: 2)
+        case .none: return Ahead()
         }
     }
 
-    /// The order id command `i` names, read in place rather than by copying the command, and whether
-    /// it names an order that should be open (a new order's id is not in the map yet).
+    /// The order id command `i` names, and whether it names an order that should be open (a new
+    /// order's id is not in the map yet).
     @inline(__always)
     static func orderID(_ commands: UnsafeBufferPointer<SequencedCommand>, _ i: Int) -> (value: UInt64, isOpen: Bool)? {
-        switch commands[i].command {
-        case .newOrder(let o): (o.orderID.rawValue, false)
-        case .cancel(let c): (c.orderID.rawValue, true)
-        case .replace(let r): (r.orderID.rawValue, true)
-        default: nil
-        }
+        let t = (commands.baseAddress.unsafelyUnwrapped + i).pointee.target
+        return t.kind == .none ? nil : (t.order, t.kind == .openOrder)
     }
 }
