@@ -200,11 +200,20 @@ final class ReadModels: Sendable {
                     try db.cachedStatement(sql: """
                         INSERT OR IGNORE INTO executions (id, execution_id, account, order_id, symbol, side, liquidity, price, qty, fee, time, sequence)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """).execute(arguments: [
-                            "\(t.executionID.rawValue)-\(liquidity)", Int64(bitPattern: t.executionID.rawValue), Int64(account.rawValue),
-                            Int64(bitPattern: order.rawValue), t.symbol.description, side == .buy ? "buy" : "sell", liquidity,
-                            t.price.units, t.quantity.shares, fee.units, time, sequence,
-                        ])
+                        """).run { b in
+                            b.text("\(t.executionID.rawValue)-\(liquidity)")
+                            b.int(Int64(bitPattern: t.executionID.rawValue))
+                            b.int(Int64(account.rawValue))
+                            b.int(Int64(bitPattern: order.rawValue))
+                            b.text(t.symbol.description)
+                            b.text(side == .buy ? "buy" : "sell")
+                            b.text(liquidity)
+                            b.int(t.price.units)
+                            b.int(t.quantity.shares)
+                            b.int(fee.units)
+                            b.int(time)
+                            b.int(sequence)
+                        }
                     let signed = side == .buy ? t.quantity.shares : -t.quantity.shares
                     try position(account, t.symbol, change: signed, price: t.price.units, reason: "fill", &f, time, sequence, db)
                 }
@@ -218,8 +227,12 @@ final class ReadModels: Sendable {
             }
         }
         for activity in activities(published) {
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO activities (id, account, json, sequence) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [activity.id, Int64(activity.account), activity.json, sequence])
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO activities (id, account, json, sequence) VALUES (?, ?, ?, ?)").run { b in
+                b.text(activity.id)
+                b.int(Int64(activity.account))
+                b.text(activity.json)
+                b.int(sequence)
+            }
         }
     }
 
@@ -237,14 +250,32 @@ final class ReadModels: Sendable {
                 status = excluded.status, ended = excluded.ended, updated_at = excluded.updated_at, filled_at = excluded.filled_at,
                 canceled_at = excluded.canceled_at, expired_at = excluded.expired_at, replaced_by = excluded.replaced_by,
                 sequence = excluded.sequence, terms = excluded.terms
-            """).execute(arguments: [
-                Int64(bitPattern: o.orderID.rawValue), Int64(o.account.rawValue), r.clientOrderID, o.symbol.description,
-                o.side == .buy ? "buy" : "sell", API.name(o.type), API.name(o.timeInForce), o.quantity.shares, r.filled,
-                String(r.notional), o.limitPrice?.units, o.stopPrice?.units, o.expireTime?.nanos, r.status, r.isEnded,
-                r.created.nanos, r.updated.nanos, r.filledAt?.nanos, r.canceledAt?.nanos, r.expiredAt?.nanos,
-                r.replacedBy.map { Int64(bitPattern: $0.rawValue) }, r.replaces.map { Int64(bitPattern: $0.rawValue) }, sequence,
-                Data(terms.bytes),
-            ])
+            """).run { b in
+                b.int(Int64(bitPattern: o.orderID.rawValue))
+                b.int(Int64(o.account.rawValue))
+                b.text(r.clientOrderID)
+                b.text(o.symbol.description)
+                b.text(o.side == .buy ? "buy" : "sell")
+                b.text(API.name(o.type))
+                b.text(API.name(o.timeInForce))
+                b.int(o.quantity.shares)
+                b.int(r.filled)
+                b.text(String(r.notional))
+                b.int(o.limitPrice?.units)
+                b.int(o.stopPrice?.units)
+                b.int(o.expireTime?.nanos)
+                b.text(r.status)
+                b.bool(r.isEnded)
+                b.int(r.created.nanos)
+                b.int(r.updated.nanos)
+                b.int(r.filledAt?.nanos)
+                b.int(r.canceledAt?.nanos)
+                b.int(r.expiredAt?.nanos)
+                b.int(r.replacedBy.map { Int64(bitPattern: $0.rawValue) })
+                b.int(r.replaces.map { Int64(bitPattern: $0.rawValue) })
+                b.int(sequence)
+                b.blob(terms.bytes)
+            }
     }
 
     private static func position(_ account: AccountID, _ symbol: Symbol, change: Int64, price: Int64, reason: String,
@@ -254,7 +285,16 @@ final class ReadModels: Sendable {
         f.positions[key] = quantity
         try db.cachedStatement(sql: """
             INSERT INTO position_changes (account, symbol, time, sequence, reason, change, qty, price) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [Int64(account.rawValue), symbol.description, time, sequence, reason, change, quantity, price])
+            """).run { b in
+                b.int(Int64(account.rawValue))
+                b.text(symbol.description)
+                b.int(time)
+                b.int(sequence)
+                b.text(reason)
+                b.int(change)
+                b.int(quantity)
+                b.int(price)
+            }
     }
 
     /// The trade's minute bar, kept current in the table (its row changes until the minute ends).
@@ -269,8 +309,11 @@ final class ReadModels: Sendable {
         f.bars[symbol] = bar
         try db.cachedStatement(sql: """
             INSERT OR REPLACE INTO bars (symbol, start, open, high, low, close, volume, trades, notional) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [symbol.description, bar.start, bar.open, bar.high, bar.low, bar.close, bar.volume, bar.trades,
-                                     String(bar.notional)])
+            """).run { b in
+                b.text(symbol.description)
+                for value in [bar.start, bar.open, bar.high, bar.low, bar.close, bar.volume, Int64(bar.trades)] { b.int(value) }
+                b.text(String(bar.notional))
+            }
     }
 
     struct Activity: Sendable {
