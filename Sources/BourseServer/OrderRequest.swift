@@ -4,7 +4,7 @@ import Foundation
 
 /// The body of `POST /v2/orders`, in Alpaca's field names. Prices are decimal strings (JSON numbers would
 /// pass through binary floating point); the quantity may be a string or an integer, never fractional.
-struct OrderRequest: Decodable {
+struct OrderRequest: Decodable, Equatable {
     var symbol: String
     var qty: WholeNumber
     var side: String
@@ -23,8 +23,9 @@ struct OrderRequest: Decodable {
     /// For `gtd`: when the order expires, as RFC 3339.
     var expire_at: String?
 
-    struct WholeNumber: Decodable {
+    struct WholeNumber: Decodable, Equatable {
         var value: Int64
+        init(_ value: Int64) { self.value = value }
         init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
             if let int = try? container.decode(Int64.self) {

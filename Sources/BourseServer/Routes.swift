@@ -577,7 +577,7 @@ struct Routes: Sendable {
     }
 
     private func placeOrder(_ key: StoredKey, _ body: ByteBuffer?) async throws -> Response {
-        let request: OrderRequest = try Self.decode(body)
+        let request: OrderRequest = try body.flatMap { $0.withUnsafeReadableBytes(OrderRequest.plain) } ?? Self.decode(body)
         let order: NewOrder
         switch request.order(id: venue.newOrderID(), account: AccountID(key.account)) {
         case .success(let o): order = o
