@@ -8,15 +8,21 @@ import GRDBSQLite
 struct Bindings {
     fileprivate let handle: SQLiteStatement
     private var index: Int32 = 0
+    /// The first bind that failed, and its result code.
+    fileprivate private(set) var failure: (index: Int32, code: Int32)?
 
     fileprivate init(_ handle: SQLiteStatement) { self.handle = handle }
 
     /// SQLite copies the bytes it is given (`SQLITE_TRANSIENT`), so they need live only for the call.
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
+    private mutating func check(_ code: Int32) {
+        if code != SQLITE_OK, failure == nil { failure = (index, code) }
+    }
+
     mutating func int(_ value: Int64) {
         index += 1
-        sqlite3_bind_int64(handle, index, value)
+        check(sqlite3_bind_int64(handle, index, value))
     }
 
     mutating func int(_ value: Int64?) {
@@ -29,7 +35,7 @@ struct Bindings {
     mutating func text(_ value: String) {
         index += 1
         var value = value
-        value.withUTF8 { sqlite3_bind_text(handle, index, $0.baseAddress, Int32($0.count), Self.transient) }
+        check(value.withUTF8 { sqlite3_bind_text(handle, index, $0.baseAddress, Int32($0.count), Self.transient) })
     }
 
     mutating func text(_ value: String?) {
@@ -39,12 +45,12 @@ struct Bindings {
 
     mutating func blob(_ bytes: [UInt8]) {
         index += 1
-        bytes.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), Self.transient) }
+        check(bytes.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), Self.transient) })
     }
 
     mutating func null() {
         index += 1
-        sqlite3_bind_null(handle, index)
+        check(sqlite3_bind_null(handle, index))
     }
 
     fileprivate var count: Int32 { index }
@@ -56,6 +62,9 @@ extension Statement {
         var bindings = Bindings(sqliteStatement)
         bind(&bindings)
         precondition(bindings.count == sqlite3_bind_parameter_count(sqliteStatement), "every parameter is bound: \(sql)")
+        if let (index, code) = bindings.failure {
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "binding parameter \(index) failed", sql: sql)
+        }
         let code = sqlite3_step(sqliteStatement)
         sqlite3_reset(sqliteStatement)
         guard code == SQLITE_DONE else {
