@@ -34,6 +34,8 @@ struct Bindings {
 
     mutating func text(_ value: String) {
         index += 1
+        // An empty buffer may have no address, which SQLite would take for NULL.
+        if value.utf8.isEmpty { return check(sqlite3_bind_text(handle, index, "", 0, Self.transient)) }
         var value = value
         check(value.withUTF8 { sqlite3_bind_text(handle, index, $0.baseAddress, Int32($0.count), Self.transient) })
     }
@@ -45,6 +47,7 @@ struct Bindings {
 
     mutating func blob(_ bytes: [UInt8]) {
         index += 1
+        if bytes.isEmpty { return check(sqlite3_bind_zeroblob(handle, index, 0)) }  // as for text
         check(bytes.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), Self.transient) })
     }
 
