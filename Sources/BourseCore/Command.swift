@@ -106,18 +106,6 @@ public struct ReplaceOrder: Hashable, Sendable {
     }
 }
 
-extension Command {
-    /// The order a command names first, if any: what the engine will look up.
-    @inlinable public var orderID: OrderID? {
-        switch self {
-        case .newOrder(let o): o.orderID
-        case .cancel(let c): c.orderID
-        case .replace(let r): r.orderID
-        default: nil
-        }
-    }
-}
-
 /// A command with the sequence number and time the sequencer gave it.
 public struct SequencedCommand: Hashable, Sendable {
     public var sequence: UInt64

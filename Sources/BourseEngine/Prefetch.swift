@@ -97,8 +97,7 @@ extension MatchingEngine {
         var book: Int32 = -1
         /// The account's handle (a new order) or the order's slot (a cancel or replace), once found.
         var found: Int32 = -1
-        /// 0: nothing to load, 1: a new order, 2: a cancel or replace.
-        var kind: UInt8 = 0
+        var kind: CommandTarget.Kind = .none
     }
 
     /// With accounts, a new order also reads its account, the account's position in the symbol and the
@@ -116,15 +115,15 @@ extension MatchingEngine {
             if i + 3 < n {
                 let a = ahead(commands, i + 3)
                 ring[(i + 3) & 3] = a
-                if a.kind == 1 { accountIndex.prefetch(a.account) } else if a.kind == 2 { index.prefetch(a.order) }
+                if a.kind == .newOrder { accountIndex.prefetch(a.account) } else if a.kind == .openOrder { index.prefetch(a.order) }
             }
             if i + 2 < n {
                 let j = (i + 2) & 3
-                if ring[j].kind == 1, let h = accountIndex.find(ring[j].account) {
+                if ring[j].kind == .newOrder, let h = accountIndex.find(ring[j].account) {
                     ring[j].found = h
                     bourse_prefetch(accounts.pointer(h))
                     if ring[j].book >= 0 { positionIndex.prefetch(positionKey(h, ring[j].book)) }
-                } else if ring[j].kind == 2, let slot = index.find(ring[j].order) {
+                } else if ring[j].kind == .openOrder, let slot = index.find(ring[j].order) {
                     ring[j].found = slot
                     bourse_prefetch(orders.pointer(slot))
                 }
@@ -132,7 +131,7 @@ extension MatchingEngine {
             if i + 1 < n {
                 let a = ring[(i + 1) & 3]
                 if a.found >= 0 {
-                    if a.kind == 1 {
+                    if a.kind == .newOrder {
                         if a.book >= 0, let p = positionIndex.find(positionKey(a.found, a.book)) {
                             bourse_prefetch(positions.pointer(p))
                         }
@@ -168,8 +167,8 @@ extension MatchingEngine {
         switch t.kind {
         case .newOrder:
             let book = t.symbol == lastSymbol && lastBookIndex >= 0 ? lastBookIndex : symbolIndex.find(t.symbol) ?? -1
-            return Ahead(order: t.order, account: UInt64(t.account), book: book, kind: 1)
-        case .openOrder: return Ahead(order: t.order, kind: 2)
+            return Ahead(order: t.order, account: UInt64(t.account), book: book, kind: .newOrder)
+        case .openOrder: return Ahead(order: t.order, kind: .openOrder)
         case .none: return Ahead()
         }
     }

@@ -311,7 +311,13 @@ final class ReadModels: Sendable {
             INSERT OR REPLACE INTO bars (symbol, start, open, high, low, close, volume, trades, notional) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).run { b in
                 b.text(symbol.description)
-                for value in [bar.start, bar.open, bar.high, bar.low, bar.close, bar.volume, Int64(bar.trades)] { b.int(value) }
+                b.int(bar.start)
+                b.int(bar.open)
+                b.int(bar.high)
+                b.int(bar.low)
+                b.int(bar.close)
+                b.int(bar.volume)
+                b.int(Int64(bar.trades))
                 b.text(String(bar.notional))
             }
     }
