@@ -9,7 +9,9 @@ import Synchronization
 
 /// The read models in SQLite (`read-models.sqlite` in the data directory): every order's last state,
 /// executions, account activities, position changes and minute bars, written by a consumer of the event
-/// stream on its own thread, one transaction per batch together with the last sequence applied. At start
+/// stream on its own thread, one transaction per batch together with the last sequence applied. A
+/// transaction writes each order and each minute bar once, in its last state, however often the batch
+/// changed it; a fill's activity is read from its execution row rather than stored twice. At start
 /// it catches up from the journal entries after that sequence, so a missing or deleted database is
 /// rebuilt from the whole journal and an intact one reads only the journal's tail. It is a projection:
 /// the journal holds everything, and the database may lag it by the batches in flight.
@@ -27,6 +29,63 @@ final class ReadModels: Sendable {
         var positions: [PositionKey: Int64] = [:]
         var bars: [Symbol: Bar] = [:]
         var lastSequence: UInt64 = 0
+        /// The writer connection's prepared statements, made at its first transaction.
+        var statements: Statements?
+    }
+
+    /// The statements every batch runs, held rather than looked up by their text each time.
+    struct Statements {
+        let order, execution, activity, position, bar, lastSequence: Statement
+
+        init(_ db: Database) throws {
+            order = try db.makeStatement(sql: """
+                INSERT INTO orders (id, account, client_order_id, symbol, side, type, time_in_force, qty, filled_qty, filled_notional,
+                    limit_price, stop_price, expire_at, status, ended, created_at, updated_at, filled_at, canceled_at, expired_at,
+                    replaced_by, replaces, sequence, terms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET qty = excluded.qty, filled_qty = excluded.filled_qty,
+                    filled_notional = excluded.filled_notional, limit_price = excluded.limit_price, stop_price = excluded.stop_price,
+                    status = excluded.status, ended = excluded.ended, updated_at = excluded.updated_at, filled_at = excluded.filled_at,
+                    canceled_at = excluded.canceled_at, expired_at = excluded.expired_at, replaced_by = excluded.replaced_by,
+                    sequence = excluded.sequence, terms = excluded.terms
+                """)
+            execution = try db.makeStatement(sql: """
+                INSERT INTO executions (execution_id, account, order_id, symbol, side, liquidity, price, qty, leaves, fee, time, sequence, event)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            activity = try db.makeStatement(sql: "INSERT INTO activities (account, json, sequence, event) VALUES (?, ?, ?, ?)")
+            position = try db.makeStatement(sql: """
+                INSERT INTO position_changes (account, symbol, time, sequence, reason, change, qty, price) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            bar = try db.makeStatement(sql: """
+                INSERT OR REPLACE INTO bars (symbol, start, open, high, low, close, volume, trades, notional) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            lastSequence = try db.makeStatement(sql: "UPDATE meta SET value = ? WHERE key = 'last_sequence'")
+        }
+    }
+
+    /// What one transaction writes once, at its end: each changed order and minute bar in its last state.
+    private struct Pending {
+        var orders: [UInt64: (record: OrderRecord, sequence: Int64)] = [:]
+        /// The orders in the order they first changed, so that rows are written in a stable order.
+        var orderIDs: [UInt64] = []
+        var bars: [BarKey: Bar] = [:]
+        var barKeys: [BarKey] = []
+
+        mutating func order(_ record: OrderRecord, sequence: Int64) {
+            let id = record.order.orderID.rawValue
+            if orders.updateValue((record, sequence), forKey: id) == nil { orderIDs.append(id) }
+        }
+
+        mutating func bar(_ symbol: Symbol, _ bar: Bar) {
+            let key = BarKey(symbol: symbol, start: bar.start)
+            if bars.updateValue(bar, forKey: key) == nil { barKeys.append(key) }
+        }
+    }
+
+    struct BarKey: Hashable {
+        var symbol: Symbol
+        var start: Int64
     }
 
     struct PositionKey: Hashable {
@@ -76,6 +135,26 @@ final class ReadModels: Sendable {
                     low INTEGER NOT NULL, close INTEGER NOT NULL, volume INTEGER NOT NULL, trades INTEGER NOT NULL,
                     notional TEXT NOT NULL, PRIMARY KEY (symbol, start));
                 INSERT INTO meta (key, value) VALUES ('last_sequence', 0);
+                """)
+        }
+        // Fill activities come from their executions: the tables change shape, and everything is rebuilt
+        // from the journal, which the start does when the last sequence is 0.
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: """
+                DROP TABLE executions;
+                DROP TABLE activities;
+                DELETE FROM orders;
+                DELETE FROM position_changes;
+                DELETE FROM bars;
+                UPDATE meta SET value = 0 WHERE key = 'last_sequence';
+                CREATE TABLE executions (
+                    id INTEGER PRIMARY KEY, execution_id INTEGER NOT NULL, account INTEGER NOT NULL, order_id INTEGER NOT NULL,
+                    symbol TEXT NOT NULL, side TEXT NOT NULL, liquidity TEXT NOT NULL, price INTEGER NOT NULL, qty INTEGER NOT NULL,
+                    leaves INTEGER NOT NULL, fee INTEGER NOT NULL, time INTEGER NOT NULL, sequence INTEGER NOT NULL, event INTEGER NOT NULL);
+                CREATE INDEX executions_by_account ON executions (account);
+                CREATE TABLE activities (
+                    seq INTEGER PRIMARY KEY, account INTEGER NOT NULL, json TEXT NOT NULL, sequence INTEGER NOT NULL, event INTEGER NOT NULL);
+                CREATE INDEX activities_by_account ON activities (account);
                 """)
         }
         try migrator.migrate(pool)
@@ -175,130 +254,127 @@ final class ReadModels: Sendable {
     private func apply(_ batch: [Published]) throws {
         try follower.withLock { f in
             try pool.write { db in
+                if f.statements == nil { f.statements = try Statements(db) }
+                let statements = f.statements!
+                var pending = Pending()
                 for published in batch where published.command.sequence > f.lastSequence {
-                    try Self.apply(published, to: &f, db)
+                    try Self.apply(published, to: &f, &pending, statements)
                     f.lastSequence = published.command.sequence
                 }
-                try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'last_sequence'", arguments: [Int64(f.lastSequence)])
+                for id in pending.orderIDs {
+                    let (record, sequence) = pending.orders[id]!
+                    try Self.upsert(record, sequence: sequence, statements.order)
+                }
+                for key in pending.barKeys {
+                    try Self.write(pending.bars[key]!, of: key.symbol, statements.bar)
+                }
+                try statements.lastSequence.run { $0.int(Int64(f.lastSequence)) }
             }
         }
     }
 
-    private static func apply(_ published: Published, to f: inout Follower, _ db: Database) throws {
+    private static func apply(_ published: Published, to f: inout Follower, _ pending: inout Pending, _ statements: Statements) throws {
         let sequence = Int64(published.command.sequence)
         let time = published.command.time.nanos
         for change in f.projection.apply(published) {
-            try upsert(change.record, sequence: sequence, db)
+            pending.order(change.record, sequence: sequence)
         }
-        for event in published.events {
+        for (index, event) in published.events.enumerated() {
             switch event {
             case .trade(let t):
-                for (account, order, side, fee, liquidity) in [
-                    (t.makerAccount, t.makerOrderID, t.takerSide.opposite, t.makerFee, "maker"),
-                    (t.takerAccount, t.takerOrderID, t.takerSide, t.takerFee, "taker"),
+                // The maker's row first, then the taker's: the order the account's activities list them in.
+                for (account, order, side, fee, leaves, liquidity) in [
+                    (t.makerAccount, t.makerOrderID, t.takerSide.opposite, t.makerFee, t.makerLeaves, "maker"),
+                    (t.takerAccount, t.takerOrderID, t.takerSide, t.takerFee, t.takerLeaves, "taker"),
                 ] {
-                    try db.cachedStatement(sql: """
-                        INSERT OR IGNORE INTO executions (id, execution_id, account, order_id, symbol, side, liquidity, price, qty, fee, time, sequence)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """).run { b in
-                            b.text("\(t.executionID.rawValue)-\(liquidity)")
-                            b.int(Int64(bitPattern: t.executionID.rawValue))
-                            b.int(Int64(account.rawValue))
-                            b.int(Int64(bitPattern: order.rawValue))
-                            b.text(t.symbol.description)
-                            b.text(side == .buy ? "buy" : "sell")
-                            b.text(liquidity)
-                            b.int(t.price.units)
-                            b.int(t.quantity.shares)
-                            b.int(fee.units)
-                            b.int(time)
-                            b.int(sequence)
-                        }
+                    try statements.execution.run { b in
+                        b.int(Int64(bitPattern: t.executionID.rawValue))
+                        b.int(Int64(account.rawValue))
+                        b.int(Int64(bitPattern: order.rawValue))
+                        b.text(t.symbol.description)
+                        b.text(side == .buy ? "buy" : "sell")
+                        b.text(liquidity)
+                        b.int(t.price.units)
+                        b.int(t.quantity.shares)
+                        b.int(leaves.shares)
+                        b.int(fee.units)
+                        b.int(time)
+                        b.int(sequence)
+                        b.int(Int64(index))
+                    }
                     let signed = side == .buy ? t.quantity.shares : -t.quantity.shares
-                    try position(account, t.symbol, change: signed, price: t.price.units, reason: "fill", &f, time, sequence, db)
+                    try position(account, t.symbol, change: signed, price: t.price.units, reason: "fill", &f, time, sequence, statements.position)
                 }
-                try bar(t.symbol, price: t.price.units, quantity: t.quantity.shares, at: time, &f, db)
+                pending.bar(t.symbol, bar(t.symbol, price: t.price.units, quantity: t.quantity.shares, at: time, &f))
             case .securitiesTransferredIn(let account, let symbol, let qty, let cost):
-                try position(account, symbol, change: qty.shares, price: cost.units, reason: "transfer_in", &f, time, sequence, db)
+                try position(account, symbol, change: qty.shares, price: cost.units, reason: "transfer_in", &f, time, sequence, statements.position)
             case .securitiesTransferredOut(let account, let symbol, let qty):
-                try position(account, symbol, change: -qty.shares, price: 0, reason: "transfer_out", &f, time, sequence, db)
+                try position(account, symbol, change: -qty.shares, price: 0, reason: "transfer_out", &f, time, sequence, statements.position)
             default:
                 break
             }
         }
         for activity in activities(published) {
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO activities (id, account, json, sequence) VALUES (?, ?, ?, ?)").run { b in
-                b.text(activity.id)
+            try statements.activity.run { b in
                 b.int(Int64(activity.account))
                 b.text(activity.json)
                 b.int(sequence)
+                b.int(Int64(activity.event))
             }
         }
     }
 
-    private static func upsert(_ r: OrderRecord, sequence: Int64, _ db: Database) throws {
+    private static func upsert(_ r: OrderRecord, sequence: Int64, _ statement: Statement) throws {
         var terms = ByteWriter(capacity: 128)
         terms.write(r.order)
         let o = r.order
-        try db.cachedStatement(sql: """
-            INSERT INTO orders (id, account, client_order_id, symbol, side, type, time_in_force, qty, filled_qty, filled_notional,
-                limit_price, stop_price, expire_at, status, ended, created_at, updated_at, filled_at, canceled_at, expired_at,
-                replaced_by, replaces, sequence, terms)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (id) DO UPDATE SET qty = excluded.qty, filled_qty = excluded.filled_qty,
-                filled_notional = excluded.filled_notional, limit_price = excluded.limit_price, stop_price = excluded.stop_price,
-                status = excluded.status, ended = excluded.ended, updated_at = excluded.updated_at, filled_at = excluded.filled_at,
-                canceled_at = excluded.canceled_at, expired_at = excluded.expired_at, replaced_by = excluded.replaced_by,
-                sequence = excluded.sequence, terms = excluded.terms
-            """).run { b in
-                b.int(Int64(bitPattern: o.orderID.rawValue))
-                b.int(Int64(o.account.rawValue))
-                b.text(r.clientOrderID)
-                b.text(o.symbol.description)
-                b.text(o.side == .buy ? "buy" : "sell")
-                b.text(API.name(o.type))
-                b.text(API.name(o.timeInForce))
-                b.int(o.quantity.shares)
-                b.int(r.filled)
-                b.text(String(r.notional))
-                b.int(o.limitPrice?.units)
-                b.int(o.stopPrice?.units)
-                b.int(o.expireTime?.nanos)
-                b.text(r.status)
-                b.bool(r.isEnded)
-                b.int(r.created.nanos)
-                b.int(r.updated.nanos)
-                b.int(r.filledAt?.nanos)
-                b.int(r.canceledAt?.nanos)
-                b.int(r.expiredAt?.nanos)
-                b.int(r.replacedBy.map { Int64(bitPattern: $0.rawValue) })
-                b.int(r.replaces.map { Int64(bitPattern: $0.rawValue) })
-                b.int(sequence)
-                b.blob(terms.bytes)
-            }
+        try statement.run { b in
+            b.int(Int64(bitPattern: o.orderID.rawValue))
+            b.int(Int64(o.account.rawValue))
+            b.text(r.clientOrderID)
+            b.text(o.symbol.description)
+            b.text(o.side == .buy ? "buy" : "sell")
+            b.text(API.name(o.type))
+            b.text(API.name(o.timeInForce))
+            b.int(o.quantity.shares)
+            b.int(r.filled)
+            b.text(String(r.notional))
+            b.int(o.limitPrice?.units)
+            b.int(o.stopPrice?.units)
+            b.int(o.expireTime?.nanos)
+            b.text(r.status)
+            b.bool(r.isEnded)
+            b.int(r.created.nanos)
+            b.int(r.updated.nanos)
+            b.int(r.filledAt?.nanos)
+            b.int(r.canceledAt?.nanos)
+            b.int(r.expiredAt?.nanos)
+            b.int(r.replacedBy.map { Int64(bitPattern: $0.rawValue) })
+            b.int(r.replaces.map { Int64(bitPattern: $0.rawValue) })
+            b.int(sequence)
+            b.blob(terms.bytes)
+        }
     }
 
     private static func position(_ account: AccountID, _ symbol: Symbol, change: Int64, price: Int64, reason: String,
-                                 _ f: inout Follower, _ time: Int64, _ sequence: Int64, _ db: Database) throws {
+                                 _ f: inout Follower, _ time: Int64, _ sequence: Int64, _ statement: Statement) throws {
         let key = PositionKey(account: account.rawValue, symbol: symbol)
         let quantity = f.positions[key, default: 0] + change
         f.positions[key] = quantity
-        try db.cachedStatement(sql: """
-            INSERT INTO position_changes (account, symbol, time, sequence, reason, change, qty, price) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """).run { b in
-                b.int(Int64(account.rawValue))
-                b.text(symbol.description)
-                b.int(time)
-                b.int(sequence)
-                b.text(reason)
-                b.int(change)
-                b.int(quantity)
-                b.int(price)
-            }
+        try statement.run { b in
+            b.int(Int64(account.rawValue))
+            b.text(symbol.description)
+            b.int(time)
+            b.int(sequence)
+            b.text(reason)
+            b.int(change)
+            b.int(quantity)
+            b.int(price)
+        }
     }
 
-    /// The trade's minute bar, kept current in the table (its row changes until the minute ends).
-    private static func bar(_ symbol: Symbol, price: Int64, quantity: Int64, at time: Int64, _ f: inout Follower, _ db: Database) throws {
+    /// The trade's minute bar after it (its row changes until the minute ends).
+    private static func bar(_ symbol: Symbol, price: Int64, quantity: Int64, at time: Int64, _ f: inout Follower) -> Bar {
         let start = Timeframe.minute.start(time)
         var bar = f.bars[symbol].flatMap { $0.start == start ? $0 : nil } ?? Bar(start: start, price: price, quantity: 0)
         if bar.volume == 0 {
@@ -307,66 +383,74 @@ final class ReadModels: Sendable {
             bar.add(price: price, quantity: quantity)
         }
         f.bars[symbol] = bar
-        try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO bars (symbol, start, open, high, low, close, volume, trades, notional) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).run { b in
-                b.text(symbol.description)
-                b.int(bar.start)
-                b.int(bar.open)
-                b.int(bar.high)
-                b.int(bar.low)
-                b.int(bar.close)
-                b.int(bar.volume)
-                b.int(Int64(bar.trades))
-                b.text(String(bar.notional))
-            }
+        return bar
+    }
+
+    private static func write(_ bar: Bar, of symbol: Symbol, _ statement: Statement) throws {
+        try statement.run { b in
+            b.text(symbol.description)
+            b.int(bar.start)
+            b.int(bar.open)
+            b.int(bar.high)
+            b.int(bar.low)
+            b.int(bar.close)
+            b.int(bar.volume)
+            b.int(Int64(bar.trades))
+            b.text(String(bar.notional))
+        }
     }
 
     struct Activity: Sendable {
-        var id: String
         var account: UInt32
         var json: String
+        /// The event's place among its command's events.
+        var event: Int
     }
 
-    /// Fills, cash movements and securities transfers, in Alpaca's activity shape.
+    /// Deposits, withdrawals and securities transfers, in Alpaca's activity shape. Fills are read from
+    /// the executions (`fill(_:)`).
     static func activities(_ published: Published) -> [Activity] {
-        let time = API.time(published.command.time)
-        let stamp = "\(published.command.time.nanos)::\(published.command.sequence)"
         var result: [Activity] = []
         for (i, event) in published.events.enumerated() {
-            let id = "\(stamp)::\(i)"
+            let id = activityID(time: published.command.time.nanos, sequence: Int64(published.command.sequence), event: i)
+            let time = API.time(published.command.time)
             switch event {
-            case .trade(let t):
-                for (account, order, side, leaves) in [
-                    (t.makerAccount, t.makerOrderID, t.takerSide.opposite, t.makerLeaves),
-                    (t.takerAccount, t.takerOrderID, t.takerSide, t.takerLeaves),
-                ] {
-                    let fields: [(String, String)] = [
-                        ("id", id + (order == t.takerOrderID ? "::t" : "::m")), ("activity_type", "FILL"), ("transaction_time", time),
-                        ("type", leaves.shares == 0 ? "fill" : "partial_fill"), ("price", API.decimal(t.price)),
-                        ("qty", String(t.quantity.shares)), ("side", side == .buy ? "buy" : "sell"), ("symbol", t.symbol.description),
-                        ("leaves_qty", String(leaves.shares)), ("order_id", String(order.rawValue)),
-                        ("fee", API.decimal(order == t.takerOrderID ? t.takerFee : t.makerFee)),
-                    ]
-                    result.append(Activity(id: fields[0].1, account: account.rawValue, json: object(fields)))
-                }
             case .cashDeposited(let account, let amount), .cashWithdrawn(let account, let amount):
                 let deposit = if case .cashDeposited = event { true } else { false }
-                result.append(Activity(id: id, account: account.rawValue, json: object([
+                result.append(Activity(account: account.rawValue, json: object([
                     ("id", id), ("activity_type", deposit ? "CSD" : "CSW"), ("date", String(time.prefix(10))),
                     ("transaction_time", time), ("net_amount", API.decimal(Money(units: deposit ? amount.units : -amount.units))),
-                ])))
+                ]), event: i))
             case .securitiesTransferredIn(let account, let symbol, let qty, _), .securitiesTransferredOut(let account, let symbol, let qty):
                 let incoming = if case .securitiesTransferredIn = event { true } else { false }
-                result.append(Activity(id: id, account: account.rawValue, json: object([
+                result.append(Activity(account: account.rawValue, json: object([
                     ("id", id), ("activity_type", "JNLS"), ("date", String(time.prefix(10))), ("transaction_time", time),
                     ("symbol", symbol.description), ("qty", String(incoming ? qty.shares : -qty.shares)),
-                ])))
+                ]), event: i))
             default:
                 break
             }
         }
         return result
+    }
+
+    /// An activity's id: when and where in the journal its event is.
+    private static func activityID(time: Int64, sequence: Int64, event: Int) -> String {
+        "\(time)::\(sequence)::\(event)"
+    }
+
+    /// A fill's activity from its execution row.
+    private static func fill(_ row: Row) -> String {
+        let taker = row["liquidity"] as String == "taker"
+        let time: Int64 = row["time"], leaves: Int64 = row["leaves"]
+        return object([
+            ("id", activityID(time: time, sequence: row["sequence"], event: row["event"]) + (taker ? "::t" : "::m")),
+            ("activity_type", "FILL"), ("transaction_time", API.time(Timestamp(nanos: time))),
+            ("type", leaves == 0 ? "fill" : "partial_fill"), ("price", API.decimal(row["price"] as Int64)),
+            ("qty", String(row["qty"] as Int64)), ("side", row["side"]), ("symbol", row["symbol"]),
+            ("leaves_qty", String(leaves)), ("order_id", String(UInt64(bitPattern: row["order_id"]))),
+            ("fee", API.decimal(row["fee"] as Int64)),
+        ])
     }
 
     private static func object(_ fields: [(String, String)]) -> String {
@@ -421,10 +505,21 @@ final class ReadModels: Sendable {
         }
     }
 
-    /// The account's activities, newest first, in Alpaca's shape.
+    /// The account's activities, newest first, in Alpaca's shape: fills from the executions merged with
+    /// the other activities by where their events are in the journal (a trade's maker row before its taker's).
     func activities(account: UInt32, limit: Int) throws -> [String] {
         try pool.read { db in
-            try String.fetchAll(db, sql: "SELECT json FROM activities WHERE account = ? ORDER BY seq DESC LIMIT ?", arguments: [Int64(account), limit])
+            let arguments: StatementArguments = [Int64(account), limit]
+            let fills = try Row.fetchAll(db, sql: """
+                SELECT sequence, event, liquidity = 'taker' AS taker, * FROM executions WHERE account = ? ORDER BY id DESC LIMIT ?
+                """, arguments: arguments).map { row in
+                    (key: [row["sequence"], row["event"], 1 + (row["taker"] as Int64)] as [Int64], json: Self.fill(row))
+                }
+            let others = try Row.fetchAll(db, sql: "SELECT sequence, event, json FROM activities WHERE account = ? ORDER BY seq DESC LIMIT ?",
+                                          arguments: arguments).map { row in
+                (key: [row["sequence"], row["event"], 0] as [Int64], json: row["json"] as String)
+            }
+            return (fills + others).sorted { $0.key.lexicographicallyPrecedes($1.key) }.suffix(limit).reversed().map(\.json)
         }
     }
 
