@@ -152,11 +152,6 @@ enum API {
         var settlement_date: String
     }
 
-    struct Error: Encodable {
-        var code: Int
-        var message: String
-    }
-
     struct Account: Encodable {
         var id: String
         var account_number: String

@@ -17,6 +17,7 @@ final class Metrics: Sendable {
         "bourse_http_requests_total": "HTTP requests answered, by status.",
         "bourse_orders_total": "New orders by outcome.",
         "bourse_order_rejections_total": "Rejected orders by reason.",
+        "bourse_order_requests_total": "Authorized order requests by the path that took them: the connection's event loop, or the router (bodies that are not plain JSON, requests that close the connection).",
     ]
 
     /// The exposition: counters, the histograms given, and gauges read at the moment of the scrape.

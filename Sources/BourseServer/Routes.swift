@@ -164,18 +164,18 @@ struct Routes: Sendable {
 
     /// The key a request authenticates with: an API key and secret in Alpaca's headers, or a web session's
     /// bearer token.
-    private func key(_ request: Request) -> StoredKey? {
-        if let id = request.headers[Self.keyIDHeader], let secret = request.headers[Self.secretHeader] {
+    func key(_ headers: HTTPFields) -> StoredKey? {
+        if let id = headers[Self.keyIDHeader], let secret = headers[Self.secretHeader] {
             return keys.authenticate(keyID: id, secret: secret)
         }
-        if let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") {
+        if let authorization = headers[.authorization], authorization.hasPrefix("Bearer ") {
             return keys.authenticate(token: String(authorization.dropFirst(7)), now: wallClockNanos())
         }
         return nil
     }
 
     private func answer(_ request: Request, _ body: (StoredKey) async throws -> Response) async throws -> Response {
-        guard let key = key(request) else {
+        guard let key = key(request.headers) else {
             return Self.error(Failure(status: .unauthorized, code: 40110000, message: "request is not authorized"))
         }
         if let wait = limiter.take(key.keyID) {
@@ -189,10 +189,15 @@ struct Routes: Sendable {
         } catch let failure as Failure {
             return Self.error(failure)
         } catch let failure as Venue.Failure {
-            switch failure {
-            case .overloaded: return Self.error(Failure(status: .tooManyRequests, code: 42910000, message: "\(failure)"))
-            case .stopped: return Self.error(Failure(status: .serviceUnavailable, code: 50310000, message: "\(failure)"))
-            }
+            return Self.error(Self.failure(failure))
+        }
+    }
+
+    /// The answer when the venue cannot take a command.
+    static func failure(_ failure: Venue.Failure) -> Failure {
+        switch failure {
+        case .overloaded: Failure(status: .tooManyRequests, code: 42910000, message: "\(failure)")
+        case .stopped: Failure(status: .serviceUnavailable, code: 50310000, message: "\(failure)")
         }
     }
 
@@ -577,36 +582,77 @@ struct Routes: Sendable {
     }
 
     private func placeOrder(_ key: StoredKey, _ body: ByteBuffer?) async throws -> Response {
+        metrics.count("bourse_order_requests_total", #"path="router""#)
         let request: OrderRequest = try body.flatMap { $0.withUnsafeReadableBytes(OrderRequest.plain) } ?? Self.decode(body)
-        let order: NewOrder
+        let placing = try prepare(request, key)
+        let received = monotonicNanos()
+        let result: Result<Sequencer.Acknowledgement, Venue.Failure>
+        do {
+            result = .success(try await venue.execute(.newOrder(placing.order), note: placing.note))
+        } catch {
+            result = .failure(error)
+        }
+        let (status, text) = placed(placing, result, received: received)
+        return Self.json(text: text, status: status)
+    }
+
+    /// A new order ready for the venue, its client order id claimed.
+    struct Placing: Sendable {
+        var order: NewOrder
+        var clientOrderID: String?
+        var note: [UInt8] { ClientOrderID.note(clientOrderID) }
+    }
+
+    /// The order a request describes for the key's account, with its client order id claimed; throws the
+    /// answer when the order is invalid or the id names another order.
+    func prepare(_ request: OrderRequest, _ key: StoredKey) throws(Failure) -> Placing {
         switch request.order(id: venue.newOrderID(), account: AccountID(key.account)) {
-        case .success(let o): order = o
+        case .success(let order): return try claim(order, request.client_order_id)
         case .failure(.invalid(let message)): throw Failure.unprocessable(message)
         }
-        let account = key.account, id = order.orderID.rawValue
-        if let clientOrderID = request.client_order_id, history.claim(clientOrderID, account: account, order: id) != nil {
+    }
+
+    /// `prepare` for the order entry handler, which has not been through `answer`: nil, with nothing
+    /// done, when the router should answer instead (the order is invalid, or the key over its rate limit).
+    func prepareWithinLimit(_ request: OrderRequest, _ key: StoredKey) throws(Failure) -> Placing? {
+        guard case .success(let order) = request.order(id: venue.newOrderID(), account: AccountID(key.account)),
+              limiter.take(key.keyID) == nil else { return nil }
+        metrics.count("bourse_order_requests_total", #"path="event_loop""#)
+        return try claim(order, request.client_order_id)
+    }
+
+    private func claim(_ order: NewOrder, _ clientOrderID: String?) throws(Failure) -> Placing {
+        if let clientOrderID, history.claim(clientOrderID, account: order.account.rawValue, order: order.orderID.rawValue) != nil {
             throw Failure.unprocessable("client_order_id must be unique: \(clientOrderID) names another order")
         }
-        let received = monotonicNanos()
+        return Placing(order: order, clientOrderID: clientOrderID)
+    }
+
+    /// The answer to a placed order once the venue acknowledged it (or could not take it), counted in the
+    /// metrics: the order in Alpaca's shape, or the error.
+    func placed(_ placing: Placing, _ result: Result<Sequencer.Acknowledgement, Venue.Failure>,
+                received: Int64) -> (HTTPResponse.Status, String) {
         let ack: Sequencer.Acknowledgement
-        do {
-            ack = try await venue.execute(.newOrder(order), note: ClientOrderID.note(request.client_order_id))
-        } catch {
+        switch result {
+        case .success(let a): ack = a
+        case .failure(let failure):
             // Not journaled: the id is free for the retry.
-            if let clientOrderID = request.client_order_id { history.release(clientOrderID, account: account, order: id) }
-            throw error
+            if let clientOrderID = placing.clientOrderID {
+                history.release(clientOrderID, account: placing.order.account.rawValue, order: placing.order.orderID.rawValue)
+            }
+            return Self.errorText(Self.failure(failure))
         }
         metrics.ackLatency.record(nanos: monotonicNanos() - received)
         for event in ack.events {
             if case .orderRejected(_, _, let reason) = event {
                 metrics.count("bourse_orders_total", "outcome=\"rejected\"")
                 metrics.count("bourse_order_rejections_total", "reason=\"\(reason.code)\"")
-                throw Self.rejection(reason)
+                return Self.errorText(Self.rejection(reason))
             }
         }
-        let placed = API.order(order, events: ack.events, at: ack.command.time, clientOrderID: request.client_order_id)
+        let placed = API.order(placing.order, events: ack.events, at: ack.command.time, clientOrderID: placing.clientOrderID)
         metrics.count("bourse_orders_total", "outcome=\"\(placed.status)\"")
-        return Self.json(text: placed.json)
+        return (.ok, placed.json)
     }
 
     private func renderMetrics() async throws -> Response {
@@ -781,6 +827,14 @@ struct Routes: Sendable {
     }
 
     static func error(_ failure: Failure) -> Response {
-        json(API.Error(code: failure.code, message: failure.message), status: failure.status)
+        let (status, text) = errorText(failure)
+        return json(text: text, status: status)
+    }
+
+    /// Alpaca's error body for a failure, and its status.
+    static func errorText(_ failure: Failure) -> (HTTPResponse.Status, String) {
+        var text = #"{"code":\#(failure.code),"message":"#
+        API.appendQuoted(failure.message, to: &text)
+        return (failure.status, text + "}")
     }
 }

@@ -43,16 +43,20 @@ public struct Server: Sendable {
     public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = Router()
         router.middlewares.add(LogRequestsMiddleware(.debug))
-        Routes(venue: opened.venue, keys: opened.keys, limiter: RateLimiter(perSecond: rateLimit, burst: rateBurst),
-               metrics: Metrics(), calendar: opened.calendar, history: opened.history, market: opened.market, updates: opened.updates, readModels: opened.readModels, alerts: opened.alerts).add(to: router)
+        let routes = Routes(venue: opened.venue, keys: opened.keys, limiter: RateLimiter(perSecond: rateLimit, burst: rateBurst),
+                            metrics: Metrics(), calendar: opened.calendar, history: opened.history, market: opened.market,
+                            updates: opened.updates, readModels: opened.readModels, alerts: opened.alerts)
+        routes.add(to: router)
         let webSocketRouter = Router(context: StreamRequestContext.self)
         TradeStream(keys: opened.keys, updates: opened.updates).add(to: webSocketRouter)
         MarketDataStream(keys: opened.keys, market: opened.market, batchWindow: streamWindow, conflationInterval: conflationInterval).add(to: webSocketRouter)
         var logger = Logger(label: "bourse")
         logger.logLevel = logLevel
+        let orderLogger = logger
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: webSocketRouter),
+            server: .http1WebSocketUpgrade(webSocketRouter: webSocketRouter, configuration: .init(
+                http1: .init(additionalChannelHandlers: [OrderEntryHandler(routes: routes, logger: orderLogger)]))),
             configuration: .init(address: .hostname(host, port: port), serverName: "bourse"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)

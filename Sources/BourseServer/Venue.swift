@@ -41,15 +41,19 @@ public final class Venue: Sendable {
     /// Applies a command and returns what it produced, once durable. The note is journaled with it.
     func execute(_ command: Command, note: [UInt8] = []) async throws(Failure) -> Sequencer.Acknowledgement {
         let result: Result<Sequencer.Acknowledgement, Failure> = await withCheckedContinuation { continuation in
-            do throws(Sequencer.SubmitError) {
-                try sequencer.submit(command, note: note) { result in
-                    continuation.resume(returning: result.mapError { .stopped($0.reason) })
-                }
-            } catch {
-                continuation.resume(returning: .failure(Self.failure(error)))
-            }
+            submit(command, note: note) { continuation.resume(returning: $0) }
         }
         return try result.get()
+    }
+
+    /// Submits a command; `completion` runs on the sequencer's thread with what it produced once durable,
+    /// or at once on the caller's with why the venue could not take it.
+    func submit(_ command: Command, note: [UInt8] = [], completion: @escaping @Sendable (Result<Sequencer.Acknowledgement, Failure>) -> Void) {
+        do throws(Sequencer.SubmitError) {
+            try sequencer.submit(command, note: note) { result in completion(result.mapError { .stopped($0.reason) }) }
+        } catch {
+            completion(.failure(Self.failure(error)))
+        }
     }
 
     /// Reads the engine's state on the sequencer thread.

@@ -358,8 +358,7 @@ struct MarketDepthTests {
             return finished.withLock { $0 } && count == made.withLock { $0 }
         }
         #expect(market.hub.drops == 1)
-        let metrics = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(server.port)/metrics")!).0
-        #expect(String(decoding: metrics, as: UTF8.self).contains(#"bourse_websocket_drops_total{stream="market_data"} 1"#))
+        #expect(try await server.metrics().contains(#"bourse_websocket_drops_total{stream="market_data"} 1"#))
         let trades = made.withLock { $0 }
 
         // Reading at last: what was written before the cut, then the error, then the close.
@@ -374,51 +373,18 @@ struct MarketDepthTests {
 /// A WebSocket client on a blocking socket, so that a test can stop reading and let the kernel's buffers
 /// fill, as a slow client's would.
 final class RawWebSocket {
-    private let fd: Int32
-    private var buffer: [UInt8] = []
+    private let socket: RawSocket
 
     init(port: Int, receiveBuffer: Int32) throws {
         struct Failed: Error { var what: String }
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var size = receiveBuffer
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw Failed(what: "connect") }
-        var timeout = timeval(tv_sec: 20, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        socket = try RawSocket(port: port, receiveBuffer: receiveBuffer)
         let request = "GET /v2/stream HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        try write(Array(request.utf8))
-        while !buffer.containsSequence(Array("\r\n\r\n".utf8)) { guard try fill() else { throw Failed(what: "handshake") } }
-        let end = buffer.firstRange(of: Array("\r\n\r\n".utf8))!.upperBound
-        guard String(decoding: buffer[..<end], as: UTF8.self).hasPrefix("HTTP/1.1 101") else { throw Failed(what: "upgrade") }
-        buffer.removeFirst(end)
-    }
-
-    deinit { close(fd) }
-
-    private func write(_ bytes: [UInt8]) throws {
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
-            guard n > 0 else { throw POSIXError(.EPIPE) }
-            sent += n
-        }
-    }
-
-    /// Reads more bytes; false at the end of the stream.
-    private func fill() throws -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        if n < 0 { throw POSIXError(.ETIMEDOUT) }
-        buffer += chunk[..<n]
-        return n > 0
+        try socket.write(Array(request.utf8))
+        while !socket.buffer.containsSequence(Array("\r\n\r\n".utf8)) { guard try socket.fill() else { throw Failed(what: "handshake") } }
+        let end = socket.buffer.firstRange(of: Array("\r\n\r\n".utf8))!.upperBound
+        guard String(decoding: socket.buffer[..<end], as: UTF8.self).hasPrefix("HTTP/1.1 101") else { throw Failed(what: "upgrade") }
+        socket.buffer.removeFirst(end)
     }
 
     /// Sends a masked text frame, as a client must.
@@ -428,27 +394,83 @@ final class RawWebSocket {
         if payload.count < 126 { frame.append(0x80 | UInt8(payload.count)) } else { frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)] }
         frame += mask
         frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
-        try write(frame)
+        try socket.write(frame)
     }
 
     /// The next text message; nil once the server closed.
     func receive() throws -> String? {
         while true {
-            if buffer.count >= 2 {
-                var length = Int(buffer[1] & 0x7F), header = 2
-                if length == 126, buffer.count >= 4 { length = Int(buffer[2]) << 8 | Int(buffer[3]); header = 4 }
-                else if length == 127, buffer.count >= 10 { length = buffer[2..<10].reduce(0) { $0 << 8 | Int($1) }; header = 10 }
-                if length < 126 || header > 2, buffer.count >= header + length {
-                    let opcode = buffer[0] & 0x0F
-                    let payload = Array(buffer[header..<(header + length)])
-                    buffer.removeFirst(header + length)
-                    if opcode == 0x8 { return nil }
-                    if opcode == 0x1 { return String(decoding: payload, as: UTF8.self) }
-                    continue
-                }
+            if let (opcode, payload) = nextFrame() {
+                if opcode == 0x8 { return nil }
+                if opcode == 0x1 { return String(decoding: payload, as: UTF8.self) }
+                continue
             }
-            guard try fill() else { return nil }
+            guard try socket.fill() else { return nil }
         }
+    }
+
+    /// Takes a whole frame from what was read, if there is one.
+    private func nextFrame() -> (opcode: UInt8, payload: [UInt8])? {
+        guard socket.buffer.count >= 2 else { return nil }
+        var length = Int(socket.buffer[1] & 0x7F), header = 2
+        if length == 126, socket.buffer.count >= 4 { length = Int(socket.buffer[2]) << 8 | Int(socket.buffer[3]); header = 4 }
+        else if length == 127, socket.buffer.count >= 10 { length = socket.buffer[2..<10].reduce(0) { $0 << 8 | Int($1) }; header = 10 }
+        guard length < 126 || header > 2, socket.buffer.count >= header + length else { return nil }
+        let frame = (socket.buffer[0] & 0x0F, Array(socket.buffer[header..<(header + length)]))
+        socket.buffer.removeFirst(header + length)
+        return frame
+    }
+}
+
+/// A blocking TCP connection to the server on loopback: what a test writes goes out as given, byte for
+/// byte, and what comes back collects in `buffer`. One caller uses it at a time.
+final class RawSocket: @unchecked Sendable {
+    private let fd: Int32
+    var buffer: [UInt8] = []
+
+    init(port: Int, receiveBuffer: Int32? = nil) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    func write(_ bytes: [UInt8]) throws {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { throw POSIXError(.EPIPE) }
+            sent += n
+        }
+    }
+
+    /// Reads more bytes; false at the end of the stream.
+    func fill() throws -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n < 0 { throw POSIXError(.ETIMEDOUT) }
+        buffer += chunk[..<n]
+        return n > 0
+    }
+}
+
+/// Runs blocking socket calls on a thread of their own: on the cooperative pool they could hold every
+/// thread that the server in the same process needs for its own tasks.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
     }
 }
 

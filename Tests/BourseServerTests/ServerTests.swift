@@ -109,6 +109,11 @@ struct ServerTests {
             }
         }
 
+        /// The `/metrics` exposition.
+        func metrics() async throws -> String {
+            String(decoding: try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!).0, as: UTF8.self)
+        }
+
         func order(_ key: IssuedKey, _ fields: String) async throws -> (Int, [String: Any]) {
             let (status, body) = try await send("POST", "/v2/orders", as: key, body: "{\(fields)}")
             return (status, body as? [String: Any] ?? [:])
@@ -293,10 +298,7 @@ struct ServerTests {
         let trader = server.key(account: 1)
         _ = try await server.order(trader, #""symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":"189.00""#)
         _ = try await server.order(trader, #""symbol":"AAPL","qty":"6000","side":"buy","type":"limit","time_in_force":"day","limit_price":"189.00""#)
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(server.port)/metrics")!)
-        request.httpMethod = "GET"
-        let (data, _) = try await URLSession.shared.data(for: request)
-        let text = String(decoding: data, as: UTF8.self)
+        let text = try await server.metrics()
         for line in ["bourse_orders_total{outcome=\"new\"} 1", "bourse_orders_total{outcome=\"rejected\"} 1",
                      "bourse_order_rejections_total{reason=\"insufficient_buying_power\"} 1",
                      "bourse_http_requests_total{status=\"200\"} 1", "bourse_http_requests_total{status=\"403\"} 1",
