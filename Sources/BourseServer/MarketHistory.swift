@@ -6,9 +6,10 @@ import Synchronization
 /// The tape as the market data stream published it: every trade and every change of the top of the book,
 /// with their per-symbol sequence numbers, in `market-history.sqlite`, kept for `retentionDays` days.
 /// It records what was sent, as a market data recorder does; it is not rebuilt from the journal. Batches
-/// are written on a queue of their own, so the market thread never waits on the disk; at most
-/// `pendingMax` batches wait, and a batch beyond that is counted in `dropped` (shown by `/metrics` and
-/// `/readyz`) rather than held without bound.
+/// are written on a queue of their own, so the market thread never waits on the disk; whatever waits when
+/// the writer comes round goes into one transaction. At most `pendingMax` batches wait, and a batch beyond
+/// that, or one whose transaction failed, is counted in `dropped` (shown by `/metrics` and `/readyz`)
+/// rather than held without bound.
 final class MarketHistory: Sendable {
     struct TradeRow: Sendable, Equatable {
         var symbol: String
@@ -33,7 +34,8 @@ final class MarketHistory: Sendable {
     let retentionDays: Int
     private let database: DatabasePool
     private let writing = DispatchQueue(label: "bourse-market-history")
-    private let pending = Atomic<Int>(0)
+    /// The batches waiting for the writer, and whether it has been asked to come round for them.
+    private let pending = Mutex<(batches: [(trades: [TradeRow], quotes: [QuoteRow])], scheduled: Bool)>(([], false))
     private let droppedCount = Atomic<Int>(0)
     private let pruned = Mutex<Int64>(0)
 
@@ -64,25 +66,58 @@ final class MarketHistory: Sendable {
     /// Queues a batch for writing; never waits.
     func record(trades: [TradeRow], quotes: [QuoteRow]) {
         guard !trades.isEmpty || !quotes.isEmpty else { return }
-        guard pending.add(1, ordering: .relaxed).newValue <= Self.pendingMax else {
-            pending.subtract(1, ordering: .relaxed)
+        let schedule = pending.withLock { pending -> Bool? in
+            guard pending.batches.count < Self.pendingMax else { return nil }
+            pending.batches.append((trades, quotes))
+            defer { pending.scheduled = true }
+            return !pending.scheduled
+        }
+        guard let schedule else {
             droppedCount.add(1, ordering: .relaxed)
             return
         }
-        writing.async { [self] in
-            defer { pending.subtract(1, ordering: .relaxed) }
-            try? database.write { db in
-                let trade = try db.makeStatement(sql: "INSERT INTO trades VALUES (?, ?, ?, ?, ?, ?)")
-                for t in trades {
-                    try trade.execute(arguments: [t.symbol, t.time, Int64(t.sequence), Int64(bitPattern: t.id), t.price, t.size])
-                }
-                let quote = try db.makeStatement(sql: "INSERT INTO quotes VALUES (?, ?, ?, ?, ?, ?, ?)")
-                for q in quotes {
-                    try quote.execute(arguments: [q.symbol, q.time, Int64(q.sequence), q.bidPrice, q.bidSize, q.askPrice, q.askSize])
+        if schedule { writing.async { [self] in write() } }
+    }
+
+    /// Writes every batch waiting, in one transaction.
+    private func write() {
+        let batches = pending.withLock { pending in
+            defer { pending = ([], false) }
+            return pending.batches
+        }
+        do {
+            try database.write { db in
+                let trade = try db.cachedStatement(sql: "INSERT INTO trades VALUES (?, ?, ?, ?, ?, ?)")
+                let quote = try db.cachedStatement(sql: "INSERT INTO quotes VALUES (?, ?, ?, ?, ?, ?, ?)")
+                for (trades, quotes) in batches {
+                    for t in trades {
+                        try trade.run { b in
+                            b.text(t.symbol)
+                            b.int(t.time)
+                            b.int(Int64(t.sequence))
+                            b.int(Int64(bitPattern: t.id))
+                            b.int(t.price)
+                            b.int(t.size)
+                        }
+                    }
+                    for q in quotes {
+                        try quote.run { b in
+                            b.text(q.symbol)
+                            b.int(q.time)
+                            b.int(Int64(q.sequence))
+                            b.int(q.bidPrice)
+                            b.int(q.bidSize)
+                            b.int(q.askPrice)
+                            b.int(q.askSize)
+                        }
+                    }
                 }
             }
-            pruneIfDue(now: trades.last?.time ?? quotes.last?.time ?? 0)
+        } catch {
+            droppedCount.add(batches.count, ordering: .relaxed)
         }
+        let last = batches.last
+        pruneIfDue(now: last?.trades.last?.time ?? last?.quotes.last?.time ?? 0)
     }
 
     /// Deletes what is older than the retention, at most once an hour of venue time.
@@ -94,6 +129,7 @@ final class MarketHistory: Sendable {
         }
         guard due else { return }
         let cutoff = now - Int64(retentionDays) * 86_400_000_000_000
+        // A prune that fails is tried again an hour later; nothing is lost meanwhile.
         try? database.write { db in
             try db.execute(sql: "DELETE FROM trades WHERE time < ?", arguments: [cutoff])
             try db.execute(sql: "DELETE FROM quotes WHERE time < ?", arguments: [cutoff])

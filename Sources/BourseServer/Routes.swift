@@ -670,7 +670,7 @@ struct Routes: Sendable {
             ("bourse_websocket_connections{stream=\"market_data\"}", "Connections listening, by stream.", market.hub.subscriberCount),
             ("bourse_websocket_drops_total{stream=\"trade_updates\"}", "Connections closed for falling behind, by stream.", updates.hub.drops),
             ("bourse_websocket_drops_total{stream=\"market_data\"}", "Connections closed for falling behind, by stream.", market.hub.drops),
-            ("bourse_market_history_dropped_total", "Batches of trades and quotes not recorded because too many waited to be written.", market.history?.dropped ?? 0),
+            ("bourse_market_history_dropped_total", "Batches of trades and quotes not recorded: too many waited to be written, or their transaction failed.", market.history?.dropped ?? 0),
             ("bourse_alerts_active", "Price alerts waiting to fire.", alerts.activeCount),
         ])
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
