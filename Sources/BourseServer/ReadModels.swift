@@ -14,13 +14,26 @@ import Synchronization
 /// changed it; a fill's activity is read from its execution row rather than stored twice. At start
 /// it catches up from the journal entries after that sequence, so a missing or deleted database is
 /// rebuilt from the whole journal and an intact one reads only the journal's tail. It is a projection:
-/// the journal holds everything, and the database may lag it by the batches in flight.
+/// the journal holds everything, and the database may lag it by the batches in flight (a read that must
+/// see them waits, `caughtUp`).
 final class ReadModels: Sendable {
     let path: String
     private let pool: DatabasePool
     let consumer = EventConsumer(name: "read-models", capacity: 1 << 18)
     /// Why the read models stopped following the event stream, once they have: their answers would be stale.
     let stopped = Mutex<String?>(nil)
+    /// The last sequence written, read without waiting for a transaction in progress.
+    private let written = Atomic<UInt64>(0)
+    /// Readers waiting for the read models to catch up (`caughtUp`); the writer does not pause while any do.
+    private let waiting = Atomic<Int>(0)
+    /// Cuts the writer's pause short.
+    private let wake = DispatchSemaphore(value: 0)
+    /// After a small batch the writer pauses up to this long, so that the next transaction takes in more:
+    /// SQLite writes whole pages of its write-ahead log at each commit, so fewer, larger transactions
+    /// cost much less a row.
+    static let pauseNanos: Int64 = 5_000_000
+    /// A batch this large is followed by no pause.
+    static let pauseBelow = 1_024
     /// The consumer thread's own state: the open orders it describes changes to, positions, current bars.
     private let follower: Mutex<Follower>
 
@@ -158,7 +171,9 @@ final class ReadModels: Sendable {
                 """)
         }
         try migrator.migrate(pool)
-        follower = Mutex(try pool.read { db in try Self.load(db) })
+        let loaded = try pool.read { db in try Self.load(db) }
+        written.store(loaded.lastSequence, ordering: .relaxed)
+        follower = Mutex(loaded)
     }
 
     /// What the follower needs from the database to continue where it stopped.
@@ -231,11 +246,16 @@ final class ReadModels: Sendable {
             while true {
                 switch consumer.next() {
                 case .events(let batch):
+                    let started = monotonicNanos()
                     do {
                         try apply(batch)
                     } catch {
                         stopped.withLock { $0 = "the read models could not be written (\(error)) and stopped; they catch up from the journal when the server restarts" }
                         return
+                    }
+                    let rest = Self.pauseNanos - (monotonicNanos() - started)
+                    if batch.count < Self.pauseBelow, rest > 0, waiting.load(ordering: .relaxed) == 0 {
+                        _ = wake.wait(timeout: .now() + .nanoseconds(Int(rest)))
                     }
                 case .overrun(let sequence):
                     stopped.withLock { $0 = "the read models fell behind at sequence \(sequence) and stopped; they catch up from the journal when the server restarts" }
@@ -270,7 +290,23 @@ final class ReadModels: Sendable {
                 }
                 try statements.lastSequence.run { $0.int(Int64(f.lastSequence)) }
             }
+            written.store(f.lastSequence, ordering: .releasing)
         }
+    }
+
+    /// Waits until the read models hold everything up to `sequence`; false if they stopped, or took
+    /// longer than `timeout`.
+    func caughtUp(to sequence: UInt64, timeout: Duration = .seconds(2)) async -> Bool {
+        guard written.load(ordering: .acquiring) < sequence else { return true }
+        waiting.add(1, ordering: .relaxed)
+        defer { waiting.subtract(1, ordering: .relaxed) }
+        wake.signal()
+        let deadline = ContinuousClock.now + timeout
+        while written.load(ordering: .acquiring) < sequence {
+            guard ContinuousClock.now < deadline, stopped.withLock({ $0 }) == nil else { return false }
+            try? await Task.sleep(for: .microseconds(500))
+        }
+        return true
     }
 
     private static func apply(_ published: Published, to f: inout Follower, _ pending: inout Pending, _ statements: Statements) throws {

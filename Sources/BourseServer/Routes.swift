@@ -85,10 +85,10 @@ struct Routes: Sendable {
             try await handle(request) { _ in try sessions(request) }
         }
         table.add(.get, "/v2/account/activities", "Fills, deposits, withdrawals and transfers, newest first (?limit)") { request, _ in
-            try await handle(request) { key in try activities(key, request) }
+            try await handle(request) { key in try await activities(key, request) }
         }
         table.add(.get, "/v1/account/positions/history", "Every change to the account's positions, newest first (?symbol, ?limit)") { request, _ in
-            try await handle(request) { key in try positionHistory(key, request) }
+            try await handle(request) { key in try await positionHistory(key, request) }
         }
         table.add(.get, "/v2/orders", "Orders, newest first: ?status=open (default), closed or all; ?limit") { request, _ in try await handle(request) { key in try await openOrders(key, request) } }
         table.add(.post, "/v2/orders", "Place an order") { request, _ in
@@ -483,7 +483,7 @@ struct Routes: Sendable {
             history.annotate(&orders)
             return Self.json(text: "[" + orders.map(\.json).joined(separator: ",") + "]")
         case "closed", "all":
-            try requireHistory()
+            try await requireHistory()
             let orders = try readModels.orders(account: key.account, status: status, limit: limit)
             return Self.json(text: "[" + orders.map { $0.api.json }.joined(separator: ",") + "]")
         default:
@@ -507,7 +507,7 @@ struct Routes: Sendable {
             }
             return Self.json(text: api.json)
         }
-        try requireHistory()
+        try await requireHistory()
         guard let raw = UInt64(text), let record = try readModels.order(raw, account: key.account) else {
             throw Failure.notFound("order \(text) does not exist")
         }
@@ -525,24 +525,29 @@ struct Routes: Sendable {
         return try await openOrder(key, String(order))
     }
 
-    private func activities(_ key: StoredKey, _ request: Request) throws -> Response {
-        try requireHistory()
+    private func activities(_ key: StoredKey, _ request: Request) async throws -> Response {
+        try await requireHistory()
         let limit = try Self.limit(request, default: 100, max: 1_000)
         return Self.json(text: "[" + (try readModels.activities(account: key.account, limit: limit)).joined(separator: ",") + "]")
     }
 
     /// Bourse's extra: every change to the account's positions (fills, transfers), newest first.
-    private func positionHistory(_ key: StoredKey, _ request: Request) throws -> Response {
-        try requireHistory()
+    private func positionHistory(_ key: StoredKey, _ request: Request) async throws -> Response {
+        try await requireHistory()
         let limit = try Self.limit(request, default: 100, max: 1_000)
         let symbol = request.uri.queryParameters.get("symbol").map { String($0) }
         return Self.json(try readModels.positionChanges(account: key.account, symbol: symbol, limit: limit))
     }
 
     /// Answers from a history that stopped following the events would be stale: refuse them, saying why.
-    private func requireHistory() throws {
+    /// The read models, following the event stream and holding everything the venue had acknowledged
+    /// when the request came: a client reads what it was told of.
+    private func requireHistory() async throws {
         if let reason = history.stopped.withLock({ $0 }) ?? readModels.stopped.withLock({ $0 }) {
             throw Failure(status: .serviceUnavailable, code: 50310000, message: reason)
+        }
+        guard await readModels.caughtUp(to: try await venue.lastSequence()) else {
+            throw Failure.unavailable("the order history is behind the venue; try again")
         }
     }
 
