@@ -164,11 +164,16 @@ struct Routes: Sendable {
 
     /// The key a request authenticates with: an API key and secret in Alpaca's headers, or a web session's
     /// bearer token.
-    func key(_ headers: HTTPFields) -> StoredKey? {
-        if let id = headers[Self.keyIDHeader], let secret = headers[Self.secretHeader] {
-            return keys.authenticate(keyID: id, secret: secret)
+    private func key(_ headers: HTTPFields) -> StoredKey? {
+        key(keyID: headers[Self.keyIDHeader], secret: headers[Self.secretHeader], authorization: headers[.authorization])
+    }
+
+    /// The key of those headers' values.
+    func key(keyID: String?, secret: String?, authorization: String?) -> StoredKey? {
+        if let keyID, let secret {
+            return keys.authenticate(keyID: keyID, secret: secret)
         }
-        if let authorization = headers[.authorization], authorization.hasPrefix("Bearer ") {
+        if let authorization, authorization.hasPrefix("Bearer ") {
             return keys.authenticate(token: String(authorization.dropFirst(7)), now: wallClockNanos())
         }
         return nil

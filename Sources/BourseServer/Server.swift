@@ -56,7 +56,7 @@ public struct Server: Sendable {
         return Application(
             router: router,
             server: .http1WebSocketUpgrade(webSocketRouter: webSocketRouter, configuration: .init(
-                http1: .init(additionalChannelHandlers: [OrderEntryHandler(routes: routes, logger: orderLogger)]))),
+                http1: .init(additionalChannelHandlers: [OrderEntryHandler.Installer { OrderEntryHandler(routes: routes, logger: orderLogger) }]))),
             configuration: .init(address: .hostname(host, port: port), serverName: "bourse"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
