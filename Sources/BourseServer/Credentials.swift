@@ -82,16 +82,19 @@ final class KeyStore: Sendable {
     /// in constant time.
     func authenticate(keyID: String, secret: String) -> StoredKey? {
         guard let key = keys[keyID] else { return nil }
-        let digest = Array(Self.digest(secret).utf8)
-        let stored = Array(key.secretSHA256.utf8)
-        guard digest.count == stored.count else { return nil }
-        var difference: UInt8 = 0
-        for i in digest.indices { difference |= digest[i] ^ stored[i] }
+        // Every request passes here: the digest is compared as it is made, without a string of it.
+        var stored = key.secretSHA256.utf8.makeIterator()
+        var difference: UInt8 = key.secretSHA256.utf8.count == 64 ? 0 : 1
+        for byte in SHA256.hash(data: Data(secret.utf8)) {
+            difference |= Self.hex[Int(byte >> 4)] ^ (stored.next() ?? 0)
+            difference |= Self.hex[Int(byte & 15)] ^ (stored.next() ?? 0)
+        }
         return difference == 0 ? key : nil
     }
 
+    private static let hex = Array("0123456789abcdef".utf8)
+
     static func digest(_ secret: String) -> String {
-        let hex = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []
         text.reserveCapacity(64)
         for byte in SHA256.hash(data: Data(secret.utf8)) {

@@ -44,7 +44,27 @@ struct OrderChange: Sendable {
     var account: UInt32
     var event: String
     var record: OrderRecord
-    var extra: [(String, String)] = []
+    var detail = Detail.none
+
+    /// What the update adds, kept as values: of the projections that make changes, only the trading
+    /// stream writes them out.
+    enum Detail: Sendable {
+        case none
+        case fill(price: Price, quantity: Int64, executionID: UInt64)
+        case reason(String)
+        case replacedBy(OrderID)
+    }
+
+    /// The fields the update adds, as Alpaca names them.
+    var extra: [(String, String)] {
+        switch detail {
+        case .none: []
+        case .fill(let price, let quantity, let executionID):
+            [("price", API.decimal(price)), ("qty", String(quantity)), ("execution_id", String(executionID))]
+        case .reason(let code): [("reason", code)]
+        case .replacedBy(let id): [("replaced_by", String(id.rawValue))]
+        }
+    }
 }
 
 /// The open orders, followed through the event stream: what the trading stream and the order history
@@ -75,7 +95,7 @@ struct OrderProjection {
                 if case .newOrder(let order) = published.command.command, order.orderID == id {
                     var record = OrderRecord(order: order, status: "rejected", created: time, updated: time)
                     record.clientOrderID = clientOrderID
-                    changes.append(OrderChange(account: account.rawValue, event: "rejected", record: record, extra: [("reason", reason.code)]))
+                    changes.append(OrderChange(account: account.rawValue, event: "rejected", record: record, detail: .reason(reason.code)))
                 }
             case .trade(let t):
                 for (id, leaves) in [(t.makerOrderID, t.makerLeaves), (t.takerOrderID, t.takerLeaves)] {
@@ -92,15 +112,15 @@ struct OrderProjection {
                         open[id.rawValue] = record
                     }
                     changes.append(OrderChange(account: record.order.account.rawValue, event: done ? "fill" : "partial_fill",
-                                               record: record, extra: [("price", API.decimal(t.price)), ("qty", String(t.quantity.shares)),
-                                                                       ("execution_id", String(t.executionID.rawValue))]))
+                                               record: record, detail: .fill(price: t.price, quantity: t.quantity.shares,
+                                                                             executionID: t.executionID.rawValue)))
                 }
             case .orderCancelled(let id, let account, _, let reason):
                 guard var record = open.removeValue(forKey: id.rawValue) else { continue }
                 record.status = "canceled"
                 record.canceledAt = time
                 record.updated = time
-                changes.append(OrderChange(account: account.rawValue, event: "canceled", record: record, extra: [("reason", reason.code)]))
+                changes.append(OrderChange(account: account.rawValue, event: "canceled", record: record, detail: .reason(reason.code)))
             case .orderExpired(let id, let account, _):
                 guard var record = open.removeValue(forKey: id.rawValue) else { continue }
                 record.status = "expired"
@@ -114,7 +134,7 @@ struct OrderProjection {
                 old.replacedBy = r.newOrderID
                 old.updated = time
                 changes.append(OrderChange(account: r.account.rawValue, event: "replaced", record: old,
-                                           extra: [("replaced_by", String(r.newOrderID.rawValue))]))
+                                           detail: .replacedBy(r.newOrderID)))
                 new.order.orderID = r.newOrderID
                 new.order.quantity = r.quantity
                 if let p = r.limitPrice { new.order.limitPrice = p }

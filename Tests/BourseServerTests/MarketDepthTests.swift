@@ -319,11 +319,14 @@ struct MarketDepthTests {
         let buyer = server.key(account: 1), seller = server.key(account: 3)
 
         // The slow client: a small receive buffer, subscribed to everything, then never reading.
-        let slow = try RawWebSocket(port: server.port, receiveBuffer: 4_096)
-        try slow.send(#"{"action":"auth","key":"\#(buyer.keyID)","secret":"\#(buyer.secret)"}"#)
-        try slow.send(#"{"action":"subscribe","trades":["*"],"quotes":["*"],"l2":["*"],"l3":["*"]}"#)
-        var greeting = ""
-        while !greeting.contains("subscription") { greeting += try slow.receive() ?? "" }
+        let slow = try await blocking { [port = server.port] in
+            let slow = try RawWebSocket(port: port, receiveBuffer: 4_096)
+            try slow.send(#"{"action":"auth","key":"\#(buyer.keyID)","secret":"\#(buyer.secret)"}"#)
+            try slow.send(#"{"action":"subscribe","trades":["*"],"quotes":["*"],"l2":["*"],"l3":["*"]}"#)
+            var greeting = ""
+            while !greeting.contains("subscription") { greeting += try slow.receive() ?? "" }
+            return slow
+        }
 
         // Trades in MSFT in small rounds submitted to the venue directly, each round a few batches and so a few
         // messages for every connection, until the slow client is cut off (or a bound on the rounds).
@@ -362,8 +365,11 @@ struct MarketDepthTests {
         let trades = made.withLock { $0 }
 
         // Reading at last: what was written before the cut, then the error, then the close.
-        var rest: [String] = []
-        while let message = try slow.receive() { rest.append(message) }
+        let rest = try await blocking {
+            var rest: [String] = []
+            while let message = try slow.receive() { rest.append(message) }
+            return rest
+        }
         #expect(rest.last?.contains("fell too far behind (1024 messages or 4 MiB waiting) and is closed") == true, "\(rest.suffix(2))")
         #expect(rest.joined().components(separatedBy: #""T":"t""#).count - 1 < trades)
         await server.stop()
@@ -371,8 +377,8 @@ struct MarketDepthTests {
 }
 
 /// A WebSocket client on a blocking socket, so that a test can stop reading and let the kernel's buffers
-/// fill, as a slow client's would.
-final class RawWebSocket {
+/// fill, as a slow client's would. One caller uses it at a time.
+final class RawWebSocket: @unchecked Sendable {
     private let socket: RawSocket
 
     init(port: Int, receiveBuffer: Int32) throws {

@@ -162,6 +162,7 @@ struct OrderEntryTests {
         let trader = server.key(account: 1)
         let order = Self.request("POST", "/v2/orders", as: trader,
                                  body: #"{"symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":"189.00"}"#)
+        let started = ContinuousClock.now
         let answers = try await blocking { [port = server.port] in
             let socket = try RawSocket(port: port)
             try socket.write(Array(String(repeating: order, count: 6).utf8))
@@ -169,9 +170,11 @@ struct OrderEntryTests {
             for _ in 0..<6 { if let answer = try Self.answer(socket) { answers.append(answer) } }
             return answers
         }
-        // The burst of three passes (a fourth if a second passed meanwhile); the rest are refused.
+        // The burst of three passes, and one more for each second that went by on a loaded machine; the
+        // rest are refused.
+        let seconds = Int((ContinuousClock.now - started).components.seconds)
         let passed = answers.filter { $0.status == 200 }.count
-        #expect(answers.count == 6 && (3...4).contains(passed), "\(answers.map(\.status))")
+        #expect(answers.count == 6 && (3...(4 + seconds)).contains(passed), "\(answers.map(\.status)) in \(seconds) s")
         for refused in answers where refused.status != 200 {
             #expect(refused.status == 429)
             #expect((refused.json as? [String: Any])?["message"] as? String == "rate limit exceeded: 1 requests a second for each key")
