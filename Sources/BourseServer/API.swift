@@ -310,14 +310,24 @@ enum API {
         var json: String {
             var out = "{"
             out.reserveCapacity(768)
+            // Ids, times, numbers, symbols and names never need escapes; only the client's id is checked.
             func field(_ name: String, _ value: String?) {
                 out += "\""
                 out += name
-                out += "\":"
-                if let value { API.appendQuoted(value, to: &out) } else { out += "null" }
-                out += ","
+                if let value {
+                    out += "\":\""
+                    out += value
+                    out += "\","
+                } else {
+                    out += "\":null,"
+                }
             }
-            field("id", id); field("client_order_id", client_order_id); field("created_at", created_at)
+            out += #""id":"#
+            API.appendQuoted(id, to: &out)
+            out += #","client_order_id":"#
+            API.appendQuoted(client_order_id, to: &out)
+            out += ","
+            field("created_at", created_at)
             field("updated_at", updated_at); field("submitted_at", submitted_at); field("filled_at", filled_at)
             field("canceled_at", canceled_at); field("expired_at", expired_at); field("replaced_by", replaced_by)
             field("replaces", replaces); field("asset_class", asset_class); field("symbol", symbol)
@@ -327,7 +337,7 @@ enum API {
             field("stop_price", stop_price); field("status", status)
             out += extended_hours ? "\"extended_hours\":true," : "\"extended_hours\":false,"
             out += "\"expire_at\":"
-            if let expire_at { API.appendQuoted(expire_at, to: &out) } else { out += "null" }
+            if let expire_at { out += "\"" + expire_at + "\"" } else { out += "null" }
             return out + "}"
         }
     }
