@@ -6,8 +6,9 @@ import Synchronization
 /// The tape as the market data stream published it: every trade and every change of the top of the book,
 /// with their per-symbol sequence numbers, in `market-history.sqlite`, kept for `retentionDays` days.
 /// It records what was sent, as a market data recorder does; it is not rebuilt from the journal. Batches
-/// are written on a queue of their own, so the market thread never waits on the disk; whatever waits when
-/// the writer comes round goes into one transaction. At most `pendingMax` batches wait, and a batch beyond
+/// are written on a queue of their own, so the market thread never waits on the disk; the writer comes
+/// round 5 ms after a batch arrives, and whatever waits then goes into one transaction (`settle` writes at
+/// once). At most `pendingMax` batches wait, and a batch beyond
 /// that, or one whose transaction failed, is counted in `dropped` (shown by `/metrics` and `/readyz`)
 /// rather than held without bound.
 final class MarketHistory: Sendable {
@@ -76,8 +77,12 @@ final class MarketHistory: Sendable {
             droppedCount.add(1, ordering: .relaxed)
             return
         }
-        if schedule { writing.async { [self] in write() } }
+        if schedule { writing.asyncAfter(deadline: .now() + Self.delay) { [self] in write() } }
     }
+
+    /// How long a batch waits for others to share its transaction: a transaction a batch (a handful of
+    /// orders) cost more than the rows in it.
+    static let delay = DispatchTimeInterval.milliseconds(5)
 
     /// Writes every batch waiting, in one transaction.
     private func write() {
@@ -85,6 +90,7 @@ final class MarketHistory: Sendable {
             defer { pending = ([], false) }
             return pending.batches
         }
+        guard !batches.isEmpty else { return }
         do {
             try database.write { db in
                 let trade = try db.cachedStatement(sql: "INSERT INTO trades VALUES (?, ?, ?, ?, ?, ?)")
@@ -137,7 +143,7 @@ final class MarketHistory: Sendable {
     }
 
     /// Waits until every batch queued so far is written.
-    func settle() { writing.sync {} }
+    func settle() { writing.sync { write() } }
 
     /// Trades from `start` to `end` (inclusive, nanoseconds), oldest first, of one symbol or all.
     func trades(_ symbol: String?, from start: Int64, to end: Int64, limit: Int) throws -> [TradeRow] {
