@@ -20,6 +20,9 @@ final class Chromium: @unchecked Sendable {
         process.arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                              "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1", "--remote-allow-origins=*", "--user-data-dir=" + profile,
                              "--window-size=1280,900", "about:blank"]
+        // Chromium keeps its own scratch files (a singleton lock, a cookie) in TMPDIR: inside the profile,
+        // they go with it.
+        process.environment = ProcessInfo.processInfo.environment.merging(["TMPDIR": profile]) { $1 }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -43,7 +46,11 @@ final class Chromium: @unchecked Sendable {
     func stop() {
         process.terminate()
         process.waitUntilExit()
-        try? FileManager.default.removeItem(atPath: profile)
+        // Chromium's helper processes may still write into the profile for a moment after it exits.
+        for _ in 0..<20 where FileManager.default.fileExists(atPath: profile) {
+            try? FileManager.default.removeItem(atPath: profile)
+            if FileManager.default.fileExists(atPath: profile) { usleep(100_000) }
+        }
     }
 
     struct Failure: Error, CustomStringConvertible {

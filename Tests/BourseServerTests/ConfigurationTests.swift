@@ -6,16 +6,23 @@ import Foundation
 import Testing
 
 @Suite("configuration and schedule")
-struct ConfigurationTests {
+final class ConfigurationTests {
+    /// The files a test writes, removed with it.
+    let directory = makeTemporaryDirectory("bourse-config")
+    private var files = 0
+
+    deinit { try? FileManager.default.removeItem(atPath: directory) }
+
     func write(_ text: String) -> String {
-        let path = makeTemporaryDirectory("bourse-config") + "/bourse.json"
+        files += 1
+        let path = directory + "/bourse-\(files).json"
         _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         return path
     }
 
     @Test("the demo configuration is written out and reads back the same")
     func demoRoundTrip() throws {
-        let path = makeTemporaryDirectory("bourse-config") + "/bourse.json"
+        let path = directory + "/bourse.json"
         try VenueConfiguration.demo.write(to: path)
         #expect(try VenueConfiguration.read(path) == .demo)
         #expect(VenueConfiguration.demo.problem == nil)
