@@ -13,6 +13,11 @@ final class Metrics: Sendable {
         counters.withLock { $0[name, default: [:]][label, default: 0] += 1 }
     }
 
+    /// Counts an HTTP answer by its status.
+    func countAnswer(_ status: Int) {
+        count("bourse_http_requests_total", "status=\"\(status)\"")
+    }
+
     static let help = [
         "bourse_http_requests_total": "HTTP requests answered, by status.",
         "bourse_orders_total": "New orders by outcome.",

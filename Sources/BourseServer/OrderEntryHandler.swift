@@ -205,7 +205,7 @@ final class OrderEntryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         state = .idle
         guard !removed else { return }
         let (status, text) = answer
-        routes.metrics.count("bourse_http_requests_total", "status=\"\(status.code)\"")
+        routes.metrics.countAnswer(status.code)
         var body = context.channel.allocator.buffer(capacity: text.utf8.count)
         body.writeString(text)
         let headers = HTTPHeaders([

@@ -194,7 +194,7 @@ final class ReadModels: Sendable {
         return follower
     }
 
-    var lastSequence: UInt64 { follower.withLock { $0.lastSequence } }
+    var lastSequence: UInt64 { written.load(ordering: .acquiring) }
 
     /// Applies the journal's entries after the database's last sequence, before the sequencer starts;
     /// returns how many.

@@ -158,7 +158,7 @@ struct Routes: Sendable {
     /// by status.
     func handle(_ request: Request, _ body: (StoredKey) async throws -> Response) async throws -> Response {
         let response = try await answer(request, body)
-        metrics.count("bourse_http_requests_total", "status=\"\(response.status.code)\"")
+        metrics.countAnswer(response.status.code)
         return response
     }
 
@@ -246,7 +246,7 @@ struct Routes: Sendable {
         } catch {
             response = Self.error(Failure.unprocessable("\(error)"))
         }
-        metrics.count("bourse_http_requests_total", "status=\"\(response.status.code)\"")
+        metrics.countAnswer(response.status.code)
         return response
     }
 

@@ -46,6 +46,18 @@ struct OrderEntryTests {
         return Answer(line: lines[0], status: Int(lines[0].split(separator: " ")[1]) ?? 0, headers: headers, body: body)
     }
 
+    /// Sends `requests` at once on a new connection and reads the answers: `count` of them, or all until
+    /// the server closes the connection.
+    static func answers(port: Int, to requests: String, count: Int = .max) async throws -> [Answer] {
+        try await blocking {
+            let socket = try RawSocket(port: port)
+            try socket.write(Array(requests.utf8))
+            var answers: [Answer] = []
+            while answers.count < count, let answer = try Self.answer(socket) { answers.append(answer) }
+            return answers
+        }
+    }
+
     /// A counter's value in the `/metrics` exposition.
     static func counter(_ metrics: String, _ series: String) -> Int {
         metrics.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
@@ -70,13 +82,7 @@ struct OrderEntryTests {
             Self.request("GET", "/v2/orders", as: trader),
             Self.request("POST", "/v2/orders", as: trader, body: "{\(order),\"client_order_id\":\"pipelined-7\"}", close: true),
         ]
-        let answers = try await blocking { [port = server.port] in
-            let socket = try RawSocket(port: port)
-            try socket.write(Array(requests.joined().utf8))
-            var answers: [Answer] = []
-            while let answer = try Self.answer(socket) { answers.append(answer) }
-            return answers
-        }
+        let answers = try await Self.answers(port: server.port, to: requests.joined())
 
         #expect(answers.map(\.status) == [200, 200, 200, 401, 422, 200, 200])
         guard answers.count == 7 else { return await server.stop() }
@@ -163,13 +169,7 @@ struct OrderEntryTests {
         let order = Self.request("POST", "/v2/orders", as: trader,
                                  body: #"{"symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":"189.00"}"#)
         let started = ContinuousClock.now
-        let answers = try await blocking { [port = server.port] in
-            let socket = try RawSocket(port: port)
-            try socket.write(Array(String(repeating: order, count: 6).utf8))
-            var answers: [Answer] = []
-            for _ in 0..<6 { if let answer = try Self.answer(socket) { answers.append(answer) } }
-            return answers
-        }
+        let answers = try await Self.answers(port: server.port, to: String(repeating: order, count: 6), count: 6)
         // The burst of three passes, and one more for each second that went by on a loaded machine; the
         // rest are refused.
         let seconds = Int((ContinuousClock.now - started).components.seconds)
