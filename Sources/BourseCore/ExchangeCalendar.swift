@@ -11,13 +11,35 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
         self.day = day
     }
 
-    /// Parses "YYYY-MM-DD"; nil for anything else or a day that does not exist.
+    /// The dates read from outside (a client, a file, a flag): those whose instants fit a timestamp with
+    /// room for the weeks a calendar computation looks ahead. Int64 nanoseconds since 1970 span 1677-09-21
+    /// to 2262-04-11, so a date outside is refused where it is read, never computed with.
+    public static let supported = CivilDate(year: 1678, month: 1, day: 1)...CivilDate(year: 2261, month: 12, day: 31)
+    /// How a refusal names what is accepted.
+    public static let supportedDescription = "a date as YYYY-MM-DD from 1678-01-01 to 2261-12-31"
+
+    /// Parses "YYYY-MM-DD"; nil for anything else, a day that does not exist, or one outside `supported`.
     public init?(_ text: String) {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]) else { return nil }
-        self.init(year: y, month: m, day: d)
-        guard CivilDate(daysSinceEpoch: daysSinceEpoch) == self else { return nil }
+        let b = Array(text.utf8)
+        func digits(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for c in b[range] {
+                guard (0x30...0x39).contains(c) else { return nil }
+                value = value * 10 + Int(c - 0x30)
+            }
+            return value
+        }
+        guard b.count == 10, b[4] == 0x2d, b[7] == 0x2d,
+              let y = digits(0..<4), let m = digits(5..<7), let d = digits(8..<10) else { return nil }
+        self.init(validYear: y, month: m, day: d)
+    }
+
+    /// The date if it exists and is `supported`; nil otherwise.
+    public init?(validYear year: Int, month: Int, day: Int) {
+        guard (1...12).contains(month), (1...31).contains(day) else { return nil }
+        self.init(year: year, month: month, day: day)
+        // A day past the end of its month comes back from the day count as another date.
+        guard Self.supported.contains(self), CivilDate(daysSinceEpoch: daysSinceEpoch) == self else { return nil }
     }
 
     public init(daysSinceEpoch days: Int) {

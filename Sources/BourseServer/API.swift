@@ -8,8 +8,12 @@ enum API {
     static func decimal(_ money: Money) -> String { decimal(money.units) }
     static func decimal(_ price: Price) -> String { decimal(price.units) }
 
+    /// How a refusal names the times `parseTime` reads.
+    static let timeDescription = "an RFC 3339 time or a date as YYYY-MM-DD, from 1678 to 2261"
+
     /// Nanoseconds since the epoch of an RFC 3339 time (`2026-11-20T14:30:00Z`, with an optional fraction
-    /// and a `Z` or `±HH:MM` offset) or of a date's UTC midnight (`2026-11-20`); nil for anything else.
+    /// and a `Z` or `±HH:MM` offset) or of a date's UTC midnight (`2026-11-20`); nil for anything else,
+    /// and for a date outside `CivilDate.supported`, whose nanoseconds would not fit.
     static func parseTime(_ text: String) -> Int64? {
         let b = Array(text.utf8)
         func digits(_ at: Int, _ count: Int) -> Int64? {
@@ -22,10 +26,7 @@ enum API {
             return value
         }
         guard b.count >= 10, b[4] == 0x2d, b[7] == 0x2d, let y = digits(0, 4), let mo = digits(5, 2), let d = digits(8, 2),
-              (1...12).contains(mo), (1...31).contains(d) else { return nil }
-        let date = CivilDate(year: Int(y), month: Int(mo), day: Int(d))
-        // A day past the end of its month comes back from the day count as another date.
-        guard CivilDate(daysSinceEpoch: date.daysSinceEpoch) == date else { return nil }
+              let date = CivilDate(validYear: Int(y), month: Int(mo), day: Int(d)) else { return nil }
         var nanos = Int64(date.daysSinceEpoch) * 86_400_000_000_000
         if b.count == 10 { return nanos }
         guard b.count >= 20, b[10] == 0x54 || b[10] == 0x74, b[13] == 0x3a, b[16] == 0x3a,

@@ -227,7 +227,7 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
     func calendar() throws(Invalid) -> ExchangeCalendar {
         var overrides: [CivilDate: ExchangeCalendar.Override] = [:]
         for o in sessions?.overrides ?? [] {
-            guard let date = CivilDate(o.date) else { throw Invalid(description: "sessions.overrides: \(o.date) is not a date as YYYY-MM-DD") }
+            guard let date = CivilDate(o.date) else { throw Invalid(description: "sessions.overrides: \(o.date) is not \(CivilDate.supportedDescription)") }
             switch (o.closed, o.close) {
             case (true?, nil): overrides[date] = .closed
             case (nil, let close?), (false?, let close?):

@@ -59,8 +59,10 @@ public struct DataDirectory: Sendable {
     /// Recovers the venue from the journal, starts its sequencer, and brings it in line with the
     /// configuration: the one given, else the directory's `bourse.json`, else the demo configuration,
     /// which is then written there.
+    /// `clock` stamps every command (tests give one of their own, so nothing depends on the hour they run at).
     public func open(configuration given: VenueConfiguration? = nil, snapshotEvery: UInt64 = 1_000_000,
-                     streamQueueMax: Int = 8_192, historyDays: Int = 30) async throws -> Opened {
+                     streamQueueMax: Int = 8_192, historyDays: Int = 30,
+                     clock: @escaping @Sendable () -> Int64 = wallClockNanos) async throws -> Opened {
         try FileManager.default.createDirectory(atPath: journal, withIntermediateDirectories: true)
         let configuration: VenueConfiguration
         if let given {
@@ -79,7 +81,7 @@ public struct DataDirectory: Sendable {
         let writer = try JournalWriter(directory: journal, durability: .fsync, lastSequence: report.lastSequence,
                                        keepsAccounts: true)
         let sequencer = Sequencer(engine: engine, journal: writer, lastSequence: report.lastSequence,
-                                  configuration: .init(snapshotEvery: snapshotEvery, snapshotDirectory: journal))
+                                  configuration: .init(snapshotEvery: snapshotEvery, snapshotDirectory: journal), clock: clock)
         // The read models catch up with the journal first; everything else starts from them.
         let readModels = try ReadModels(path: readModelsFile)
         let caughtUp = try readModels.catchUp(from: journal)
@@ -98,7 +100,7 @@ public struct DataDirectory: Sendable {
         let tape = try MarketHistory(path: marketHistoryFile, retentionDays: historyDays)
         let market = MarketStream(queueMax: streamQueueMax, alerts: alerts, history: tape)
         market.seed(engine: engine, sequence: report.lastSequence, bars: try readModels.minuteBars(limit: BarBook.minutesKept),
-                    trades: try readModels.latestTrades(), calendar: try configuration.calendar(), now: wallClockNanos())
+                    trades: try readModels.latestTrades(), calendar: try configuration.calendar(), now: clock())
         let feedVenues = (configuration.feeds ?? []).map {
             FeedHandler.Venue(name: $0.name, host: $0.host, port: $0.port, username: $0.username ?? "bourse", password: $0.password ?? "",
                               transport: $0.transport == "moldudp64" ? .moldUDP64(session: $0.session ?? String($0.name.prefix(10))) : .soupBinTCP)
@@ -110,7 +112,7 @@ public struct DataDirectory: Sendable {
         }
         market.attach(feeds)
         sequencer.add(market.hub.consumer)
-        let firstOrderID = UInt64(max(wallClockNanos(), engine.lastCommandTime.nanos + 1))
+        let firstOrderID = UInt64(max(clock(), engine.lastCommandTime.nanos + 1))
         sequencer.start()
         let venue = Venue(sequencer: sequencer, firstOrderID: firstOrderID)
         readModels.start()

@@ -69,7 +69,7 @@ struct OrderRequest: Decodable, Equatable {
         switch (tif, expire_at) {
         case (.gtd, nil): return .failure(.invalid("a gtd order needs expire_at"))
         case (.gtd, let text?):
-            guard let nanos = API.parseTime(text) else { return .failure(.invalid("expire_at \"\(text)\" must be an RFC 3339 time")) }
+            guard let nanos = API.parseTime(text) else { return .failure(.invalid("expire_at \"\(text)\" must be \(API.timeDescription)")) }
             expireTime = Timestamp(nanos: nanos)
         case (_, _?): return .failure(.invalid("expire_at is for gtd orders only"))
         default: break

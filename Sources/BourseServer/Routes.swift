@@ -459,7 +459,7 @@ struct Routes: Sendable {
         let query = request.uri.queryParameters
         guard let start = query.get("start").map({ CivilDate(String($0)) }) ?? today,
               let end = query.get("end").map({ CivilDate(String($0)) }) ?? start.adding(days: 30) else {
-            throw Failure.unprocessable("start and end must be dates as YYYY-MM-DD")
+            throw Failure.unprocessable("start and end must each be \(CivilDate.supportedDescription)")
         }
         guard start <= end, end.daysSinceEpoch - start.daysSinceEpoch <= 366 else {
             throw Failure.unprocessable("end must be on or after start, and at most 366 days later")
@@ -560,7 +560,7 @@ struct Routes: Sendable {
     static func interval(_ request: Request) throws -> (Int64, Int64) {
         func instant(_ field: String) throws -> Int64? {
             guard let value = request.uri.queryParameters.get(field).map({ String($0) }) else { return nil }
-            guard let nanos = API.parseTime(value) else { throw Failure.unprocessable("\(field) must be an RFC 3339 time or a date as YYYY-MM-DD") }
+            guard let nanos = API.parseTime(value) else { throw Failure.unprocessable("\(field) must be \(API.timeDescription), not \"\(value)\"") }
             return nanos
         }
         return (try instant("start") ?? 0, try instant("end") ?? Int64.max)

@@ -32,7 +32,7 @@ struct ReplayMarket: AsyncParsableCommand {
     var exitAtEnd = false
 
     func run() async throws {
-        guard let day = CivilDate(date) else { throw ValidationError("--date must be a date as YYYY-MM-DD, not \(date)") }
+        guard let day = CivilDate(date) else { throw ValidationError("--date must be \(CivilDate.supportedDescription), not \(date)") }
         let pace: Double?
         if speed == "max" {
             pace = nil

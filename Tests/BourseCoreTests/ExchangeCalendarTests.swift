@@ -83,3 +83,25 @@ enum UTC {
         return "\(d)T\(pad(m / 60)):\(pad(m % 60))"
     }
 }
+
+@Suite("dates read from outside")
+struct SupportedDateTests {
+    @Test("a date parses only when it exists and its instants fit a timestamp")
+    func range() {
+        #expect(CivilDate("1678-01-01") == CivilDate(year: 1678, month: 1, day: 1))
+        #expect(CivilDate("2261-12-31") == CivilDate(year: 2261, month: 12, day: 31))
+        for text in ["1677-12-31", "2262-01-01", "0000-01-01", "0001-01-01", "9999-12-31", "2026-02-30", "2026-13-01",
+                     "2026-1-01", "+026-01-01", "2026-01-01 ", "２０２６-01-01", ""] {
+            #expect(CivilDate(text) == nil, "\(text)")
+        }
+    }
+
+    @Test("every supported date's session instants are computed without overflow, a week either side included")
+    func instantsFit() {
+        for date in [CivilDate.supported.lowerBound, CivilDate.supported.upperBound.adding(days: 7)] {
+            let calendar = ExchangeCalendar.nyse
+            _ = calendar.sessions(from: date.adding(days: -7), through: date)
+            _ = ExchangeCalendar.instant(date, minute: 24 * 60 - 1)
+        }
+    }
+}

@@ -16,7 +16,9 @@ struct ReplayTests {
     func storedDay() async throws {
         let directory = makeTemporaryDirectory("bourse-replay")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let server = try await Running(directory: directory)
+        // The venue's clock stands at a fixed instant, so the stored day is known whatever the hour of the run.
+        let instant = API.parseTime("2026-11-20T15:00:00Z")!
+        let server = try await Running(directory: directory, clock: { instant })
         let buyer = server.key(account: 1), seller = server.key(account: 3)
         for (i, price) in ["190.00", "190.25", "189.75"].enumerated() {
             _ = try await server.order(seller, #""symbol":"AAPL","qty":"\#(i + 1)","side":"sell","type":"limit","time_in_force":"day","limit_price":"\#(price)""#)
@@ -37,7 +39,7 @@ struct ReplayTests {
         #expect(quotes.map { $0["sq"] as? Int } == Array(1...7).map { Optional($0) })
         await server.stop()
 
-        let today = ExchangeCalendar.newYorkDate(Timestamp(nanos: wallClockNanos()))
+        let today = ExchangeCalendar.newYorkDate(Timestamp(nanos: instant))
         let events = try MarketReplay.day(history: DataDirectory(path: directory).marketHistoryFile, date: today)
         #expect(events.filter { if case .trade = $0 { true } else { false } }.count == 3 && events.count == 10)
         #expect(throws: MarketReplay.Failure.self) {

@@ -1,4 +1,5 @@
 import BourseCore
+import BourseJournal
 import BourseMarketData
 import BourseServer
 import BourseTestSupport
@@ -23,9 +24,10 @@ struct ServerTests {
         let task: Task<Void, any Error>
 
         init(directory: String, rateLimit: Int = 2_000, rateBurst: Int = 4_000, configuration: VenueConfiguration? = nil,
-             streamQueueMax: Int = 8_192, streamWindow: Duration = .milliseconds(10), conflationInterval: Duration = .seconds(1)) async throws {
+             streamQueueMax: Int = 8_192, streamWindow: Duration = .milliseconds(10), conflationInterval: Duration = .seconds(1),
+             clock: @escaping @Sendable () -> Int64 = wallClockNanos) async throws {
             self.directory = directory
-            opened = try await DataDirectory(path: directory).open(configuration: configuration, streamQueueMax: streamQueueMax)
+            opened = try await DataDirectory(path: directory).open(configuration: configuration, streamQueueMax: streamQueueMax, clock: clock)
             let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
             let app = Server(opened: opened, port: 0, rateLimit: rateLimit, rateBurst: rateBurst, streamWindow: streamWindow,
                              conflationInterval: conflationInterval)
