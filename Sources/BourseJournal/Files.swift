@@ -99,6 +99,13 @@ enum Files {
         try syncData(fd, path: path)
     }
 
+    /// Removes a file and makes its removal durable.
+    static func remove(_ path: String) throws(FileError) {
+        guard unlink(path) == 0 else { throw FileError(operation: "unlink", path: path, code: errno) }
+        let slash = path.lastIndex(of: "/")
+        try syncDirectory(slash.map { String(path[..<$0]) } ?? ".")
+    }
+
     static func list(_ directory: String) throws(FileError) -> [String] {
         guard let dir = opendir(directory) else { throw FileError(operation: "opendir", path: directory, code: errno) }
         defer { closedir(dir) }

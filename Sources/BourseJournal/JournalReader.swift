@@ -25,17 +25,26 @@ public enum JournalError: Error, CustomStringConvertible, Equatable, Sendable {
     }
 }
 
-/// A torn tail found (and, when repairing, cut off) at the end of the last segment.
+/// What a crash mid-write leaves at the end of the last segment: an incomplete last write (fewer bytes than a
+/// frame header, a whole header whose entry runs past the end of the file, or zeros where the file grew),
+/// or a segment created and not yet written (fewer than a header's bytes, or a header and no entry).
+/// Recovery reports it and, when repairing, cuts it off; anything else is damage.
 public struct TornTail: Equatable, Sendable, CustomStringConvertible {
     public var file: String
     public var offset: Int
     public var bytesDropped: Int
-    public init(file: String, offset: Int, bytesDropped: Int) {
+    /// The segment holds no entry: repair removes the file, whose name the next segment needs.
+    public var holdsNoEntry: Bool
+    public init(file: String, offset: Int, bytesDropped: Int, holdsNoEntry: Bool = false) {
         self.file = file
         self.offset = offset
         self.bytesDropped = bytesDropped
+        self.holdsNoEntry = holdsNoEntry
     }
-    public var description: String { "torn tail in \(file): \(bytesDropped) bytes after offset \(offset) dropped" }
+    public var description: String {
+        holdsNoEntry ? "torn tail: \(file) holds no entry (\(bytesDropped) bytes, a crash while the segment was created); removed"
+            : "torn tail in \(file): \(bytesDropped) bytes after offset \(offset) dropped"
+    }
 }
 
 /// One entry as read: its command, and its events still in bytes for byte-for-byte comparison.
@@ -84,10 +93,11 @@ public enum JournalReader {
         return try result.get()
     }
 
-    /// Visits every entry with a sequence above `after`, in order. A torn tail of the last segment
-    /// is reported and, with `repair`, truncated away; any other damage throws.
+    /// Visits every entry with a sequence above `after`, in order. A torn tail of the last segment is
+    /// returned, never changed here (`cut` does that once the caller has checked what it read); any other
+    /// damage throws.
     public static func read(
-        _ directory: String, after: UInt64 = 0, repair: Bool,
+        _ directory: String, after: UInt64 = 0,
         _ visit: (JournalEntry) throws(JournalError) -> Void
     ) throws(JournalError) -> (lastSequence: UInt64, tornTail: TornTail?) {
         let segments = try segments(in: directory)
@@ -112,14 +122,23 @@ public enum JournalReader {
             } catch {
                 throw .file(error)
             }
-            if let outcome = try result.get() {
-                torn = outcome
-                if repair {
-                    do { try Files.truncate(segment.path, to: outcome.offset) } catch { throw .file(error) }
-                }
-            }
+            torn = try result.get()
         }
         return (last, torn)
+    }
+
+    /// Cuts a torn tail off: the file truncated to its last whole entry, or removed when it holds none,
+    /// and the change made durable.
+    public static func cut(_ torn: TornTail) throws(JournalError) {
+        do {
+            if torn.holdsNoEntry {
+                try Files.remove(torn.file)
+            } else {
+                try Files.truncate(torn.file, to: torn.offset)
+            }
+        } catch {
+            throw .file(error)
+        }
     }
 
     private static func readSegment(
@@ -129,7 +148,7 @@ public enum JournalReader {
     ) throws(JournalError) -> TornTail? {
         let file = segment.path
         guard b.count >= JournalFormat.segmentHeaderBytes else {
-            if isLast { return TornTail(file: file, offset: 0, bytesDropped: b.count) }
+            if isLast { return TornTail(file: file, offset: 0, bytesDropped: b.count, holdsNoEntry: true) }
             throw .badSegmentHeader(file: file, reason: "only \(b.count) bytes")
         }
         guard Array(b[0..<4]) == JournalFormat.segmentMagic else { throw .badSegmentHeader(file: file, reason: "not a journal segment") }
@@ -152,12 +171,17 @@ public enum JournalReader {
         flags = segmentFlags
 
         var offset = JournalFormat.segmentHeaderBytes
+        if isLast, b.count == offset {
+            return TornTail(file: file, offset: 0, bytesDropped: b.count, holdsNoEntry: true)
+        }
         while offset < b.count {
             guard let length = frameLength(b, at: offset) else {
                 let reason = b.count - offset < JournalFormat.frameHeaderBytes ? "incomplete entry header"
                     : "entry header or payload checksum mismatch"
-                if isLast, !hasWholeFrame(b, after: offset) {
-                    return TornTail(file: file, offset: offset, bytesDropped: b.count - offset)
+                if isLast, isIncompleteWrite(b, at: offset) {
+                    return offset == JournalFormat.segmentHeaderBytes
+                        ? TornTail(file: file, offset: 0, bytesDropped: b.count, holdsNoEntry: true)
+                        : TornTail(file: file, offset: offset, bytesDropped: b.count - offset)
                 }
                 throw .damaged(file: file, offset: offset, reason: reason)
             }
@@ -204,13 +228,19 @@ public enum JournalReader {
         return length
     }
 
-    /// Whether any whole frame starts after `offset`: if so the damage is in the middle, not a torn tail.
-    static func hasWholeFrame(_ b: UnsafeRawBufferPointer, after offset: Int) -> Bool {
-        var candidate = offset + 1
-        while candidate + JournalFormat.frameHeaderBytes <= b.count {
-            if frameLength(b, at: candidate) != nil { return true }
-            candidate += 1
+    /// Whether the bytes from `offset` to the end are what an interrupted append leaves: less than a frame
+    /// header, a header intact whose entry the file is too short to hold, or zeros (a file extended and
+    /// not yet written). A whole entry whose checksum fails is none of these: it is damage, and an
+    /// acknowledged entry, so it is never cut.
+    static func isIncompleteWrite(_ b: UnsafeRawBufferPointer, at offset: Int) -> Bool {
+        let remaining = b.count - offset
+        if remaining < JournalFormat.frameHeaderBytes { return true }
+        let length = Int(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+        let headerCRC = UInt32(littleEndian: b.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self))
+        if headerCRC == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[offset..<(offset + 8)])),
+           length <= JournalFormat.entryBytesMax, remaining - JournalFormat.frameHeaderBytes < length {
+            return true
         }
-        return false
+        return UnsafeRawBufferPointer(rebasing: b[offset...]).allSatisfy { $0 == 0 }
     }
 }

@@ -27,7 +27,8 @@ public struct RecoveryReport: Sendable {
 public enum Recovery {
     /// Rebuilds the engine: the newest usable snapshot (unless `fromGenesis`), then every later
     /// journal entry re-applied, each one's events compared byte for byte with the journaled ones.
-    /// With `repair`, a torn tail is truncated; otherwise it is only reported. An engine started from the
+    /// With `repair`, a torn tail is cut off once all of that succeeded; otherwise it is only reported.
+    /// Damage is never repaired here: it throws, naming file and offset, and nothing on disk changes. An engine started from the
     /// first entry keeps accounts if the journal's segments say its writer did; `keepsAccounts` decides
     /// only for a journal without segments. A snapshot whose engine is configured otherwise is skipped.
     public static func recover(
@@ -73,7 +74,7 @@ public enum Recovery {
         var stops = fromGenesis ? hashes.keys.filter { $0 > start }.sorted()[...] : []
         let read: (lastSequence: UInt64, tornTail: TornTail?)
         do throws(JournalError) {
-            read = try JournalReader.read(directory, after: start, repair: repair) { (entry) throws(JournalError) in
+            read = try JournalReader.read(directory, after: start) { (entry) throws(JournalError) in
                 let sequence = entry.command.sequence
                 guard sequence == next else {
                     throw .replayMismatch(sequence: sequence, detail: "expected sequence \(next) after the snapshot at \(start)")
@@ -102,6 +103,17 @@ public enum Recovery {
         report.lastSequence = max(read.lastSequence, start)
         if let snapshot = report.snapshot, read.lastSequence != 0, read.lastSequence < snapshot.sequence {
             throw .replayMismatch(sequence: read.lastSequence, detail: "the journal ends before the snapshot at \(snapshot.sequence)")
+        }
+        // Only now, with every entry read and verified, may anything on disk change: a refused start leaves
+        // the journal as it found it.
+        if repair, let torn = read.tornTail { try JournalReader.cut(torn) }
+        do {
+            for path in try Snapshots.unfinished(directory) {
+                report.snapshotsSkipped.append("\(path): unfinished, a crash while it was written" + (repair ? "; removed" : ""))
+                if repair { try Files.remove(path) }
+            }
+        } catch {
+            throw .file(error)
         }
         return (engine, report)
     }

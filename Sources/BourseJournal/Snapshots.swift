@@ -62,6 +62,11 @@ public enum Snapshots {
         return hash
     }
 
+    /// Snapshots a crash interrupted before their rename: `<name>.tmp` files, never read.
+    public static func unfinished(_ directory: String) throws(FileError) -> [String] {
+        try Files.list(directory).filter { $0.hasPrefix("snapshot-") && $0.hasSuffix(".snap.tmp") }.map { directory + "/" + $0 }
+    }
+
     /// Snapshot files in `directory`, newest first, from their names and headers.
     public static func list(_ directory: String) throws(FileError) -> [Info] {
         try Files.list(directory).compactMap { name -> Info? in

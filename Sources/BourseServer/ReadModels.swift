@@ -205,7 +205,7 @@ final class ReadModels: Sendable {
         var writeError: (any Error)?
         let after = lastSequence
         let result: Result<Void, any Error> = Result {
-            _ = try JournalReader.read(journal, after: after, repair: false) { (entry) throws(JournalError) in
+            _ = try JournalReader.read(journal, after: after) { (entry) throws(JournalError) in
                 guard writeError == nil else { return }
                 var reader = ByteReader(entry.eventBytes)
                 decoded.removeAll(keepingCapacity: true)

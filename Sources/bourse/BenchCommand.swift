@@ -204,7 +204,7 @@ struct Bench: ParsableCommand {
         var tally = TradeTally()
         var events: [Event] = []
         if durability != .none {
-            _ = try JournalReader.read(directory, repair: false) { (entry) throws(JournalError) in
+            _ = try JournalReader.read(directory) { (entry) throws(JournalError) in
                 var reader = ByteReader(entry.eventBytes)
                 events.removeAll(keepingCapacity: true)
                 do throws(DecodeError) {

@@ -9,10 +9,11 @@ struct Replay: ParsableCommand {
         abstract: "Rebuild state from a journal from its first entry, verify every event and snapshot, and print a summary.",
         discussion: "Read-only: a torn tail is reported, not truncated. Exits non-zero on any mismatch or damage.")
 
-    @Argument(help: "The data directory holding journal segments and snapshots.")
+    @Argument(help: "The data directory, or its journal directory (segments and snapshots).")
     var directory: String
 
     func run() throws {
+        let directory = try JournalLocation.resolve(self.directory)
         let start = monotonicNanos()
         let engine: MatchingEngine
         let report: RecoveryReport

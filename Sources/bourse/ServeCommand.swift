@@ -72,6 +72,9 @@ struct Serve: AsyncParsableCommand {
         } else if opened.recovery.lastSequence > 0 {
             say("recovered \(opened.recovery.entriesReplayed) journal entries")
         }
+        // What recovery cut or passed over is said every time: an operator must see it, not find it later.
+        if let torn = opened.recovery.tornTail { say("journal: \(torn)") }
+        for skipped in opened.recovery.snapshotsSkipped { say("snapshot not used: \(skipped)") }
         if opened.readModelsCaughtUp > 0 { say("read models: applied \(opened.readModelsCaughtUp) journal entries") }
         for line in opened.applied { say("configuration: \(line)") }
         if !opened.issued.isEmpty {

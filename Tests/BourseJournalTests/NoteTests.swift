@@ -27,7 +27,7 @@ struct NoteTests {
         }
         try writer.commit(through: UInt64(notes.count))
         var read: [[UInt8]] = []
-        _ = try JournalReader.read(directory, repair: false) { (entry) throws(JournalError) in read.append(Array(entry.note)) }
+        _ = try JournalReader.read(directory) { (entry) throws(JournalError) in read.append(Array(entry.note)) }
         #expect(read == notes)
         let (recovered, report) = try Recovery.recover(directory: directory, repair: false)
         #expect(report.lastSequence == UInt64(notes.count))

@@ -67,7 +67,7 @@ struct CrashTests {
         #expect(engine.keepsAccounts == (accounts > 0))
         #expect(engine.accountViolations().isEmpty)
         var recovered: [Command] = []
-        _ = try JournalReader.read(directory, repair: false) { entry in recovered.append(entry.command.command) }
+        _ = try JournalReader.read(directory) { entry in recovered.append(entry.command.command) }
         while expected.count < recovered.count { expected.append(flow.next()) }
         #expect(recovered == Array(expected.prefix(recovered.count)))
 

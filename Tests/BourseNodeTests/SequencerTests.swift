@@ -269,12 +269,12 @@ final class DurableCheck: @unchecked Sendable {
 
     func check(_ result: Result<Sequencer.Acknowledgement, Sequencer.SequencerFailure>) {
         guard case .success(let ack) = result else { return }
-        let last = try? JournalReader.read(directory, repair: false) { _ in }.lastSequence
+        let last = try? JournalReader.read(directory) { _ in }.lastSequence
         wasDurable = last == ack.command.sequence
     }
 
     /// The last sequence in the journal now.
     static func entries(_ directory: String) -> Int {
-        Int((try? JournalReader.read(directory, repair: false) { _ in }.lastSequence) ?? 0)
+        Int((try? JournalReader.read(directory) { _ in }.lastSequence) ?? 0)
     }
 }
