@@ -13,28 +13,55 @@ public struct FileError: Error, CustomStringConvertible, Equatable, Sendable {
     public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
 }
 
+/// The system calls that change the journal's and the snapshots' files, behind one seam: the real ones in
+/// production, and in tests ones that fail, write short or stop the process between any two of them.
+/// Each behaves as its system call: a result of -1 with `errno` set on failure.
+public protocol FileSystem: Sendable {
+    func open(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32
+    func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int
+    func fdatasync(_ fd: Int32) -> Int32
+    func fsync(_ fd: Int32) -> Int32
+    func close(_ fd: Int32) -> Int32
+    func rename(_ from: String, _ to: String) -> Int32
+    func unlink(_ path: String) -> Int32
+    func truncate(_ path: String, _ length: Int) -> Int32
+}
+
+/// The operating system's calls, unchanged.
+public struct SystemFileSystem: FileSystem {
+    public init() {}
+    public func open(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 { Glibc.open(path, flags, mode) }
+    public func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int { Glibc.write(fd, bytes.baseAddress, bytes.count) }
+    public func fdatasync(_ fd: Int32) -> Int32 { Glibc.fdatasync(fd) }
+    public func fsync(_ fd: Int32) -> Int32 { Glibc.fsync(fd) }
+    public func close(_ fd: Int32) -> Int32 { Glibc.close(fd) }
+    public func rename(_ from: String, _ to: String) -> Int32 { Glibc.rename(from, to) }
+    public func unlink(_ path: String) -> Int32 { Glibc.unlink(path) }
+    public func truncate(_ path: String, _ length: Int) -> Int32 { Glibc.truncate(path, off_t(length)) }
+}
+
 enum Files {
-    static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws(FileError) -> Int32 {
-        let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+    static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o600, _ fs: any FileSystem = SystemFileSystem()) throws(FileError) -> Int32 {
+        let fd = fs.open(path, flags | O_CLOEXEC, mode)
         guard fd >= 0 else { throw FileError(operation: "open", path: path, code: errno) }
         return fd
     }
 
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(FileError) {
-        let failure = bytes.withUnsafeBytes { write(fd, $0) }
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String, _ fs: any FileSystem = SystemFileSystem()) throws(FileError) {
+        let failure = bytes.withUnsafeBytes { write(fd, $0, fs) }
         if failure != 0 { throw FileError(operation: "write", path: path, code: failure) }
     }
 
-    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(FileError) {
-        let failure = write(fd, bytes)
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String, _ fs: any FileSystem = SystemFileSystem()) throws(FileError) {
+        let failure = write(fd, bytes, fs)
         if failure != 0 { throw FileError(operation: "write", path: path, code: failure) }
     }
 
     /// Writes everything, retrying interrupted and partial writes; returns 0 or the errno.
-    private static func write(_ fd: Int32, _ b: UnsafeRawBufferPointer) -> Int32 {
+    private static func write(_ fd: Int32, _ b: UnsafeRawBufferPointer, _ fs: any FileSystem) -> Int32 {
         var done = 0
         while done < b.count {
-            let n = Glibc.write(fd, b.baseAddress! + done, b.count - done)
+            let n = fs.write(fd, UnsafeRawBufferPointer(rebasing: b[done...]))
             if n < 0 {
                 if errno == EINTR { continue }
                 return errno
@@ -44,15 +71,15 @@ enum Files {
         return 0
     }
 
-    static func syncData(_ fd: Int32, path: String) throws(FileError) {
-        guard fdatasync(fd) == 0 else { throw FileError(operation: "fdatasync", path: path, code: errno) }
+    static func syncData(_ fd: Int32, path: String, _ fs: any FileSystem = SystemFileSystem()) throws(FileError) {
+        guard fs.fdatasync(fd) == 0 else { throw FileError(operation: "fdatasync", path: path, code: errno) }
     }
 
     /// Makes a created, renamed or removed file's directory entry durable.
-    static func syncDirectory(_ path: String) throws(FileError) {
-        let fd = try open(path, O_RDONLY | O_DIRECTORY)
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw FileError(operation: "fsync", path: path, code: errno) }
+    static func syncDirectory(_ path: String, _ fs: any FileSystem = SystemFileSystem()) throws(FileError) {
+        let fd = try open(path, O_RDONLY | O_DIRECTORY, mode: 0, fs)
+        defer { _ = fs.close(fd) }
+        guard fs.fsync(fd) == 0 else { throw FileError(operation: "fsync", path: path, code: errno) }
     }
 
     static func readAll(_ path: String) throws(FileError) -> [UInt8] {
@@ -92,18 +119,18 @@ enum Files {
         return body(UnsafeRawBufferPointer(start: address, count: size))
     }
 
-    static func truncate(_ path: String, to length: Int) throws(FileError) {
-        guard Glibc.truncate(path, off_t(length)) == 0 else { throw FileError(operation: "truncate", path: path, code: errno) }
-        let fd = try open(path, O_WRONLY)
-        defer { close(fd) }
-        try syncData(fd, path: path)
+    static func truncate(_ path: String, to length: Int, _ fs: any FileSystem = SystemFileSystem()) throws(FileError) {
+        guard fs.truncate(path, length) == 0 else { throw FileError(operation: "truncate", path: path, code: errno) }
+        let fd = try open(path, O_WRONLY, fs)
+        defer { _ = fs.close(fd) }
+        try syncData(fd, path: path, fs)
     }
 
     /// Removes a file and makes its removal durable.
-    static func remove(_ path: String) throws(FileError) {
-        guard unlink(path) == 0 else { throw FileError(operation: "unlink", path: path, code: errno) }
+    static func remove(_ path: String, _ fs: any FileSystem = SystemFileSystem()) throws(FileError) {
+        guard fs.unlink(path) == 0 else { throw FileError(operation: "unlink", path: path, code: errno) }
         let slash = path.lastIndex(of: "/")
-        try syncDirectory(slash.map { String(path[..<$0]) } ?? ".")
+        try syncDirectory(slash.map { String(path[..<$0]) } ?? ".", fs)
     }
 
     static func list(_ directory: String) throws(FileError) -> [String] {
@@ -120,10 +147,10 @@ enum Files {
     }
 
     static func makeDirectory(_ path: String) throws(FileError) {
-        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw FileError(operation: "mkdir", path: path, code: errno) }
+        if mkdir(path, 0o700) != 0 && errno != EEXIST { throw FileError(operation: "mkdir", path: path, code: errno) }
     }
 
-    static func rename(_ from: String, _ to: String) throws(FileError) {
-        guard Glibc.rename(from, to) == 0 else { throw FileError(operation: "rename", path: from, code: errno) }
+    static func rename(_ from: String, _ to: String, _ fs: any FileSystem = SystemFileSystem()) throws(FileError) {
+        guard fs.rename(from, to) == 0 else { throw FileError(operation: "rename", path: from, code: errno) }
     }
 }

@@ -12,6 +12,7 @@ public final class JournalWriter {
     public let segmentBytesMax: Int
     /// Recorded in every segment header: whether the engine writing the journal keeps accounts.
     public let keepsAccounts: Bool
+    private let fileSystem: any FileSystem
     private var fd: Int32 = -1
     private var path = ""
     private var segmentBytes = 0
@@ -23,7 +24,9 @@ public final class JournalWriter {
 
     /// Opens the journal to continue after `lastSequence`, in a new segment.
     public init(directory: String, durability: Durability, lastSequence: UInt64,
-                segmentBytesMax: Int = 64 << 20, keepsAccounts: Bool = false) throws(FileError) {
+                segmentBytesMax: Int = 64 << 20, keepsAccounts: Bool = false,
+                fileSystem: any FileSystem = SystemFileSystem()) throws(FileError) {
+        self.fileSystem = fileSystem
         self.directory = directory
         self.durability = durability
         self.segmentBytesMax = segmentBytesMax
@@ -32,7 +35,7 @@ public final class JournalWriter {
         if durability != .none { try Files.makeDirectory(directory) }
     }
 
-    deinit { if fd >= 0 { close(fd) } }
+    deinit { if fd >= 0 { _ = fileSystem.close(fd) } }
 
     public func append(_ command: SequencedCommand, _ events: UnsafeBufferPointer<Event>, note: [UInt8] = []) {
         guard durability != .none else { return }
@@ -56,28 +59,29 @@ public final class JournalWriter {
         }
         if fd < 0 || segmentBytes >= segmentBytesMax { try startSegment(firstSequence: first) }
         let path = self.path
-        try batch.withUnsafeBytes { (b) throws(FileError) in try Files.writeAll(fd, b, path: path) }
+        let fs = fileSystem
+        try batch.withUnsafeBytes { (b) throws(FileError) in try Files.writeAll(fd, b, path: path, fs) }
         segmentBytes += batch.count
-        if durability == .fsync { try Files.syncData(fd, path: path) }
+        if durability == .fsync { try Files.syncData(fd, path: path, fs) }
         committedSequence = sequence
     }
 
     private func startSegment(firstSequence: UInt64) throws(FileError) {
         if fd >= 0 {
-            if durability == .fsync { try Files.syncData(fd, path: path) }
-            close(fd)
+            if durability == .fsync { try Files.syncData(fd, path: path, fileSystem) }
+            _ = fileSystem.close(fd)
             // Closed now: should the next open fail, deinit must not close the number again (by then
             // it may be another file's or a connection's).
             fd = -1
         }
         path = directory + "/" + JournalFormat.segmentName(firstSequence)
-        fd = try Files.open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND)
+        fd = try Files.open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND, fileSystem)
         let header = JournalFormat.segmentHeader(firstSequence: firstSequence, keepsAccounts: keepsAccounts)
-        try Files.writeAll(fd, header, path: path)
+        try Files.writeAll(fd, header, path: path, fileSystem)
         segmentBytes = header.count
         if durability == .fsync {
-            try Files.syncData(fd, path: path)
-            try Files.syncDirectory(directory)
+            try Files.syncData(fd, path: path, fileSystem)
+            try Files.syncDirectory(directory, fileSystem)
         }
     }
 }

@@ -29,7 +29,8 @@ public enum Snapshots {
 
     /// Writes a snapshot of `engine` as of `sequence` and returns its state hash.
     @discardableResult
-    public static func write(_ engine: MatchingEngine, sequence: UInt64, directory: String) throws(FileError) -> UInt64 {
+    public static func write(_ engine: MatchingEngine, sequence: UInt64, directory: String,
+                             fileSystem fs: any FileSystem = SystemFileSystem()) throws(FileError) -> UInt64 {
         var payload = ByteWriter(capacity: 1 << 20)
         engine.encodeSnapshot(into: &payload)
         let hash = payload.withUnsafeBytes { fnv1a($0) }
@@ -47,18 +48,18 @@ public enum Snapshots {
         try Files.makeDirectory(directory)
         let final = directory + "/" + name(sequence)
         let temporary = final + ".tmp"
-        let fd = try Files.open(temporary, O_WRONLY | O_CREAT | O_TRUNC)
+        let fd = try Files.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, fs)
         do {
-            try w.withUnsafeBytes { (b) throws(FileError) in try Files.writeAll(fd, b, path: temporary) }
-            try Files.syncData(fd, path: temporary)
+            try w.withUnsafeBytes { (b) throws(FileError) in try Files.writeAll(fd, b, path: temporary, fs) }
+            try Files.syncData(fd, path: temporary, fs)
         } catch {
-            close(fd)
+            _ = fs.close(fd)
             throw error
         }
-        close(fd)
-        try Files.rename(temporary, final)
-        try Files.syncDirectory(directory)
-        for old in try list(directory).dropFirst(keepMax) { unlink(old.path) }
+        _ = fs.close(fd)
+        try Files.rename(temporary, final, fs)
+        try Files.syncDirectory(directory, fs)
+        for old in try list(directory).dropFirst(keepMax) { _ = fs.unlink(old.path) }
         return hash
     }
 

@@ -18,6 +18,8 @@ public final class Sequencer: @unchecked Sendable {
         public var snapshotDirectory: String?
         /// Reads of the engine's state waiting for the sequencer thread.
         public var readCapacity = 4_096
+        /// The calls that write snapshots (tests make them fail).
+        public var fileSystem: any FileSystem = SystemFileSystem()
         public init(queueCapacity: Int = 1 << 16, batchMax: Int = 8_192,
                     snapshotEvery: UInt64? = nil, snapshotDirectory: String? = nil) {
             precondition(queueCapacity > 0 && batchMax > 0)
@@ -81,6 +83,7 @@ public final class Sequencer: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private var consumers: [EventConsumer] = []
     private var onDurable: (@Sendable (UInt64) -> Void)?
+    private var onFailure: (@Sendable (SequencerFailure) -> Void)?
 
     // Owned by the sequencer thread.
     private var sequence: UInt64
@@ -119,6 +122,20 @@ public final class Sequencer: @unchecked Sendable {
     public func onDurable(_ body: @escaping @Sendable (UInt64) -> Void) {
         precondition(thread == nil)
         onDurable = body
+    }
+
+    /// Called once when a journal failure stops the sequencer (at once, if it already has). A node that
+    /// cannot clear the failure itself exits here, naming it, so that a supervisor restarts it and recovery
+    /// takes it back to what is durable.
+    public func onFailure(_ body: @escaping @Sendable (SequencerFailure) -> Void) {
+        condition.lock()
+        guard let failure else {
+            onFailure = body
+            condition.unlock()
+            return
+        }
+        condition.unlock()
+        body(failure)
     }
 
     public func start() {
@@ -287,7 +304,7 @@ public final class Sequencer: @unchecked Sendable {
     /// operator, not fatal: the journal still holds everything.
     private func snapshot() {
         do {
-            try Snapshots.write(engine, sequence: sequence, directory: configuration.snapshotDirectory!)
+            try Snapshots.write(engine, sequence: sequence, directory: configuration.snapshotDirectory!, fileSystem: configuration.fileSystem)
             snapshotFailure = nil
         } catch {
             snapshotFailure = "snapshot at \(sequence) failed: \(error)"
@@ -305,11 +322,14 @@ public final class Sequencer: @unchecked Sendable {
         let unread = reads + readsTaken
         reads.removeAll()
         readsTaken.removeAll()
+        let told = onFailure
+        onFailure = nil
         condition.unlock()
         for (_, _, completion) in acks { completion?(.failure(failure)) }
         for pending in abandoned { pending.completion?(.failure(failure)) }
         // The engine now holds state that is not durable: no read may see it.
         for read in unread { read(nil) }
+        told?(failure)
     }
 }
 
