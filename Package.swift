@@ -46,6 +46,7 @@ let package = Package(
             dependencies: [
                 "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseMarketData", "BourseFeeds",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -117,7 +117,8 @@ func parseFixedPoint(_ text: Substring, decimals: Int) -> Int64? {
             return nil
         }
     }
-    guard seenDigit else { return nil }
+    // "190." and ".5" are refused: a price is written with digits on both sides of its point, if it has one.
+    guard seenDigit, !seenDot || fractionDigits > 0, text.utf8.first != UInt8(ascii: ".") else { return nil }
     var scale: Int64 = 1
     for _ in 0..<decimals { scale *= 10 }
     for _ in fractionDigits..<decimals { fraction *= 10 }

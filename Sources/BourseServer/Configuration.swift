@@ -121,13 +121,20 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
         public var description: String
     }
 
+    /// A configuration names symbols, accounts and feeds: far below this.
+    static let fileBytesMax = 4 << 20
+
     /// Reads a configuration file; a setting it does not know, a wrong type or a bad value is an error
     /// naming where it is, so that a typo is not silently ignored.
     public static func read(_ path: String) throws -> VenueConfiguration {
         let data: Data
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > fileBytesMax {
+            throw Invalid(description: "\(path) has \(size) bytes; a configuration has at most \(fileBytesMax)")
+        }
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw Invalid(description: "cannot read \(path): \(error.localizedDescription)")
         }
+        if let problem = StrictJSON.problem(Array(data)) { throw Invalid(description: "\(path): \(problem)") }
         guard let object = try? JSONSerialization.jsonObject(with: data) else { throw Invalid(description: "\(path) is not valid JSON") }
         if let unknown = unknownKey(object, schema: schema, path: "") {
             throw Invalid(description: "\(path): \(unknown) is not a known setting")
@@ -143,7 +150,8 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
     public func write(to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+        // A feed's password may be in it: the owner's only, like the keys.
+        try OwnerOnly.write(Array(try encoder.encode(self)), to: path)
     }
 
     /// The settings each level may hold; nested levels by name.

@@ -1,6 +1,7 @@
 import BourseCore
 import Crypto
 import Foundation
+import NIOCore
 import Synchronization
 
 /// What a key may do. A trader sees and acts on its own account only; risk reads everything and may halt
@@ -35,48 +36,97 @@ public struct IssuedKey: Codable, Sendable {
 
 /// The keys the server accepts, loaded from `keys.json` in the data directory, and the sessions the web UI
 /// signs in to with one: a bearer token standing for the key until it expires or is ended. Tokens are kept
-/// in memory only, as SHA-256 digests, so a restart signs everyone out.
+/// in memory only, as SHA-256 digests, so a restart signs everyone out. Each key holds at most
+/// `sessionsPerKeyMax` sessions, so no key's sign-ins can crowd out another's.
 final class KeyStore: Sendable {
     private let keys: [String: StoredKey]
-    private let sessions = Mutex<[String: (key: StoredKey, expires: Int64)]>([:])
+    private let sessions = Mutex<[String: Session]>([:])
+    private let watches = Atomic<UInt64>(0)
     static let sessionNanos: Int64 = 12 * 3_600 * 1_000_000_000
-    static let sessionsMax = 10_000
+    /// A person signs in from a few browsers; past this a key's oldest session ends.
+    static let sessionsPerKeyMax = 32
+
+    private struct Session {
+        var key: StoredKey
+        var started: Int64
+        var expires: Int64
+        /// What to tell when the session ends, by watch: the streams it authenticated close.
+        var onEnd: [UInt64: @Sendable () -> Void] = [:]
+    }
 
     init(_ keys: [StoredKey]) {
         self.keys = Dictionary(keys.map { ($0.keyID, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
-    /// A new session for a key and its secret: the token and when it expires; nil for a wrong key, or when
-    /// there are `sessionsMax` live sessions.
+    func contains(keyID: String) -> Bool { keys[keyID] != nil }
+
+    /// A new session for a key and its secret: the token and when it expires; nil for a wrong key. A key
+    /// at `sessionsPerKeyMax` live sessions loses its oldest.
     func startSession(keyID: String, secret: String, now: Int64) -> (token: String, key: StoredKey, expires: Int64)? {
         guard let key = authenticate(keyID: keyID, secret: secret) else { return nil }
         let token = "bst_" + Self.randomString(40, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
         let expires = now + Self.sessionNanos
-        let started: Bool = sessions.withLock { sessions in
-            if sessions.count >= Self.sessionsMax { sessions = sessions.filter { $0.value.expires > now } }
-            guard sessions.count < Self.sessionsMax else { return false }
-            sessions[Self.digest(token)] = (key, expires)
-            return true
+        let ended: [Session] = sessions.withLock { sessions in
+            var ended: [Session] = []
+            let expired = sessions.filter { $0.value.expires <= now }.map(\.key)
+            for digest in expired { ended.append(sessions.removeValue(forKey: digest)!) }
+            let own = sessions.filter { $0.value.key.keyID == keyID }.sorted { $0.value.started < $1.value.started }
+            for (digest, _) in own.prefix(max(0, own.count - Self.sessionsPerKeyMax + 1)) {
+                ended.append(sessions.removeValue(forKey: digest)!)
+            }
+            sessions[Self.digest(token)] = Session(key: key, started: now, expires: expires)
+            return ended
         }
-        return started ? (token, key, expires) : nil
+        for session in ended { session.onEnd.values.forEach { $0() } }
+        return (token, key, expires)
     }
 
     /// The key a live session's token stands for.
     func authenticate(token: String, now: Int64) -> StoredKey? {
         let digest = Self.digest(token)
+        let (key, ended): (StoredKey?, Session?) = sessions.withLock { sessions in
+            guard let session = sessions[digest] else { return (nil, nil) }
+            guard session.expires > now else { return (nil, sessions.removeValue(forKey: digest)) }
+            return (session.key, nil)
+        }
+        ended?.onEnd.values.forEach { $0() }
+        return key
+    }
+
+    /// Calls `onEnd` when the token's session ends (signed out, replaced or found expired). Returns the
+    /// watch, to `unwatch` when its stream closes first; nil, without calling it, when there is no such session.
+    func watch(token: String, onEnd: @escaping @Sendable () -> Void) -> UInt64? {
+        let id = watches.add(1, ordering: .relaxed).newValue
         return sessions.withLock { sessions in
-            guard let session = sessions[digest] else { return nil }
-            guard session.expires > now else {
-                sessions[digest] = nil
-                return nil
-            }
-            return session.key
+            let digest = Self.digest(token)
+            guard sessions[digest] != nil else { return nil }
+            sessions[digest]!.onEnd[id] = onEnd
+            return id
         }
     }
 
-    func endSession(token: String) {
-        _ = sessions.withLock { $0.removeValue(forKey: Self.digest(token)) }
+    func unwatch(token: String, _ id: UInt64) {
+        sessions.withLock { _ = $0[Self.digest(token)]?.onEnd.removeValue(forKey: id) }
     }
+
+    /// A stream's sign-in with a token: the key, and the stream's channel closed when the session ends.
+    /// `watching` holds the stream's watch, replaced by each sign-in; unwatch it when the stream closes.
+    func authenticate(token: String, now: Int64, closing channel: any Channel, watching: inout (token: String, id: UInt64)?) -> StoredKey? {
+        if let previous = watching { unwatch(token: previous.token, previous.id) }
+        watching = nil
+        guard let key = authenticate(token: token, now: now),
+              let id = watch(token: token, onEnd: { channel.close(promise: nil) }) else { return nil }
+        watching = (token, id)
+        return key
+    }
+
+    func endSession(token: String) {
+        let ended = sessions.withLock { $0.removeValue(forKey: Self.digest(token)) }
+        ended?.onEnd.values.forEach { $0() }
+    }
+
+    /// Live sessions, for tests and metrics.
+    var sessionCount: Int { sessions.withLock { $0.count } }
 
     /// The key's account and role, or nil for an unknown key or a wrong secret. The digests are compared
     /// in constant time.

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import BourseCore
 import BourseEngine
 import BourseFeeds
@@ -63,7 +66,9 @@ public struct DataDirectory: Sendable {
     public func open(configuration given: VenueConfiguration? = nil, snapshotEvery: UInt64 = 1_000_000,
                      streamQueueMax: Int = 8_192, historyDays: Int = 30,
                      clock: @escaping @Sendable () -> Int64 = wallClockNanos) async throws -> Opened {
-        try FileManager.default.createDirectory(atPath: journal, withIntermediateDirectories: true)
+        // Keys, the journal and the read models are the venue's alone: its directories are its owner's only.
+        try FileManager.default.createDirectory(atPath: journal, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        for directory in [path, journal] { try OwnerOnly.restrict(directory, mode: 0o700) }
         let configuration: VenueConfiguration
         if let given {
             if let problem = given.problem { throw VenueConfiguration.Invalid(description: problem) }
@@ -98,6 +103,11 @@ public struct DataDirectory: Sendable {
         updates.seed(readModels.openRecords())
         let alerts = try Alerts(path: alertsFile) { [updates] alert in updates.push(alert) }
         let tape = try MarketHistory(path: marketHistoryFile, retentionDays: historyDays)
+        for database in [readModelsFile, alertsFile, marketHistoryFile] {
+            for file in [database, database + "-wal", database + "-shm"] where FileManager.default.fileExists(atPath: file) {
+                try OwnerOnly.restrict(file, mode: 0o600)
+            }
+        }
         let market = MarketStream(queueMax: streamQueueMax, alerts: alerts, history: tape)
         market.seed(engine: engine, sequence: report.lastSequence, bars: try readModels.minuteBars(limit: BarBook.minutesKept),
                     trades: try readModels.latestTrades(), calendar: try configuration.calendar(), now: clock())
@@ -185,14 +195,55 @@ public struct DataDirectory: Sendable {
         return (stored, issued)
     }
 
-    /// Writes JSON readable by its owner only.
+    /// Writes JSON readable by its owner only, durably.
     private func write<T: Encodable>(_ value: T, to file: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try encoder.encode(value)
-        guard FileManager.default.createFile(atPath: file, contents: data, attributes: [.posixPermissions: 0o600]) else {
-            throw ServerError.unusableDataDirectory("cannot write \(file)")
+        try OwnerOnly.write(Array(try encoder.encode(value)), to: file)
+    }
+}
+
+/// Files and directories for the venue's owner alone.
+enum OwnerOnly {
+    /// Writes `bytes` to `path` as a file that is 0600 from its creation (never readable by others, not
+    /// even for a moment), synced, renamed over the old one and its directory synced: after a crash the
+    /// file is whole, old or new.
+    static func write(_ bytes: [UInt8], to path: String) throws {
+        let temporary = path + ".tmp"
+        unlink(temporary)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw failure("create", temporary) }
+        var done = 0
+        while done < bytes.count {
+            let n = bytes[done...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let error = failure("write", temporary)
+                close(fd)
+                throw error
+            }
+            done += n
         }
+        guard fsync(fd) == 0 else {
+            let error = failure("fsync", temporary)
+            close(fd)
+            throw error
+        }
+        close(fd)
+        guard rename(temporary, path) == 0 else { throw failure("rename", temporary) }
+        let directory = (path as NSString).deletingLastPathComponent
+        let dfd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dfd >= 0 else { throw failure("open", directory) }
+        defer { close(dfd) }
+        guard fsync(dfd) == 0 else { throw failure("fsync", directory) }
+    }
+
+    static func restrict(_ path: String, mode: mode_t) throws {
+        guard chmod(path, mode) == 0 else { throw failure("chmod", path) }
+    }
+
+    private static func failure(_ operation: String, _ path: String) -> ServerError {
+        .unusableDataDirectory("\(operation) \(path): \(String(cString: strerror(errno)))")
     }
 }
 

@@ -47,7 +47,6 @@ struct MarketDataStream: Sendable {
             // MessagePack in binary frames, and may send its own messages so.
             let msgpack = context.request.headers[.contentType]?.lowercased().hasPrefix("application/msgpack") == true
             let conflated = context.request.uri.queryParameters.get("tier").map { String($0) } == "conflated"
-            try? await context.requestContext.channel.limitSendBuffer()
             try await serve(inbound, Connection(outbound: outbound, msgpack: msgpack, channel: context.requestContext.channel), conflated: conflated)
         }
     }
@@ -112,7 +111,10 @@ struct MarketDataStream: Sendable {
         var authenticated = false
         var listening: (subscriber: StreamHub<MarketStream.Channels>.Subscriber, writer: Task<Void, Never>)?
         var readsDepth = false
+        // Signed in with a session's token, the stream closes when the session ends.
+        var watching: (token: String, id: UInt64)?
         defer {
+            if let watching { keys?.unwatch(token: watching.token, watching.id) }
             if let listening {
                 market.hub.unsubscribe(listening.subscriber)
                 listening.writer.cancel()
@@ -120,7 +122,15 @@ struct MarketDataStream: Sendable {
             if readsDepth { market.conflatedDepthReaders.subtract(1, ordering: .relaxed) }
         }
         for try await message in inbound.messages(maxSize: 1 << 14) {
-            guard let text = connection.json(message), let request = try? JSONDecoder().decode(Message.self, from: Data(text.utf8)) else {
+            guard let text = connection.json(message) else {
+                try await outbound.write(MarketStream.error("messages are JSON objects (or MessagePack maps) with an action"))
+                continue
+            }
+            if let problem = StrictJSON.problem(Array(text.utf8)) {
+                try await outbound.write(MarketStream.error(problem))
+                continue
+            }
+            guard let request = try? JSONDecoder().decode(Message.self, from: Data(text.utf8)) else {
                 try await outbound.write(MarketStream.error("messages are JSON objects (or MessagePack maps) with an action"))
                 continue
             }
@@ -128,7 +138,7 @@ struct MarketDataStream: Sendable {
             case "auth":
                 authenticated = if let keys {
                     if let token = request.token {
-                        keys.authenticate(token: token, now: wallClockNanos()) != nil
+                        keys.authenticate(token: token, now: wallClockNanos(), closing: connection.channel, watching: &watching) != nil
                     } else {
                         keys.authenticate(keyID: request.key ?? "", secret: request.secret ?? "") != nil
                     }
@@ -144,6 +154,12 @@ struct MarketDataStream: Sendable {
                 }
                 if conflated, let named = request.l3, !named.isEmpty, request.action == "subscribe" {
                     try await outbound.write(MarketStream.error("l3 is not offered in the conflated tier"))
+                    continue
+                }
+                // A name the venue does not offer is refused, and the subscription stays as it was.
+                let named = [request.trades, request.quotes, request.bars, request.nbbo, request.l1, request.l2, request.l3].compactMap { $0 }.joined()
+                if request.action == "subscribe", let unknown = named.first(where: { $0 != "*" && !market.offers($0) }) {
+                    try await outbound.write(MarketStream.error("symbol \(unknown.prefix(16)) is not offered"))
                     continue
                 }
                 if listening == nil {

@@ -34,6 +34,12 @@ public struct MarketReplay: Sendable {
     public init(events: [Event], speed: Double?) {
         self.events = events
         self.speed = speed
+        let symbols = events.map { event in
+            switch event {
+            case .trade(let symbol, _, _, _, _), .quote(let symbol, _, _, _, _, _): symbol
+            }
+        }
+        market.replayedSymbols.withLock { $0 = Set(symbols) }
     }
 
     /// The trades and quotes a venue recorded on one New York day, from its `market-history.sqlite`.

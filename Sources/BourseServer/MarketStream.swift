@@ -48,6 +48,8 @@ final class MarketStream: Sendable {
     let history: MarketHistory?
     /// Sequence numbers of a replay (`MarketReplay`), which has no books.
     let replaying = Mutex<[String: Sequences]>([:])
+    /// Symbols offered without a book here: those of a replayed day.
+    let replayedSymbols = Mutex<Set<String>>([])
 
     /// Names this run of the stream: sequence numbers start from 1 in each, so a client that sees a new
     /// session (in the subscription's confirmation, or `GET /v1/book`) starts its books and sequences
@@ -507,6 +509,14 @@ final class MarketStream: Sendable {
         var sequences: Sequences
         var quote: Quote
         var day: Day
+    }
+
+    /// Whether a subscription may name `name`: a symbol the venue lists or a feed follows. What a connection
+    /// subscribes to is bounded by these, not by what a client sends.
+    func offers(_ name: String) -> Bool {
+        guard let symbol = try? Symbol(validating: name) else { return false }
+        if state.withLock({ $0.books.state(symbol) != nil }) || replayedSymbols.withLock({ $0.contains(name) }) { return true }
+        return feeds.withLock { $0 }?.stocks.contains { $0.description == name } ?? false
     }
 
     func book(_ symbol: Symbol, depth: Int, orders: Bool) -> BookSnapshot? {

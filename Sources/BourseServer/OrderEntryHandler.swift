@@ -164,6 +164,8 @@ final class OrderEntryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private static func isOrderEntry(_ head: HTTPRequestHead) -> Bool {
         head.method == .POST && head.uri == "/v2/orders" && head.version == .http1_1 && head.isKeepAlive
             && !head.headers.contains(name: "expect")
+            // Credentials given twice are the router's to refuse.
+            && Routes.credentialHeaders.allSatisfy { head.headers[$0.rawName].count <= 1 }
     }
 
     // MARK: Placing

@@ -30,11 +30,19 @@ struct OrderRequest: Decodable, Equatable {
             let container = try decoder.singleValueContainer()
             if let int = try? container.decode(Int64.self) {
                 value = int
-            } else if let text = try? container.decode(String.self), let int = Int64(text) {
+            } else if let text = try? container.decode(String.self), let int = Self.parse(text) {
                 value = int
             } else {
                 throw DecodingError.dataCorruptedError(in: container, debugDescription: "must be a whole number of shares")
             }
+        }
+
+        /// Digits, with a minus sign or not (the order's checks name a quantity below one): no plus sign,
+        /// spaces, point or exponent, which `Int64(_:)` would let through in part.
+        static func parse(_ text: String) -> Int64? {
+            let digits = text.utf8.first == UInt8(ascii: "-") ? text.utf8.dropFirst() : text.utf8[...]
+            guard (1...18).contains(digits.count), digits.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+            return Int64(text)
         }
     }
 

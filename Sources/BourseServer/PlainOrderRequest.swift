@@ -64,7 +64,7 @@ struct PlainObjectReader {
         var wholeNumber: Int64? {
             switch self {
             case .integer(let n): n
-            case .string(let s): Int64(s)
+            case .string(let s): OrderRequest.WholeNumber.parse(s)
             default: nil
             }
         }

@@ -1,13 +1,17 @@
 import BourseJournal
 import Synchronization
 
-/// Requests per API key: a token bucket per key, refilled continuously. The keys come from the key
-/// store, so the table is bounded by it.
+/// Requests per API key: a token bucket per key, refilled continuously. Callers take tokens only for keys
+/// in the key store (or `unknownKey`), so the table is bounded by it.
 final class RateLimiter: Sendable {
     struct Bucket {
         var tokens: Double
         var updated: Int64
     }
+
+    /// The one bucket for every key id the key store does not hold, so that ids made up by a client cannot
+    /// grow the table.
+    static let unknownKey = ""
 
     let perSecond: Double
     let burst: Double
@@ -19,6 +23,8 @@ final class RateLimiter: Sendable {
         self.burst = Double(burst)
         self.clock = clock
     }
+
+    var bucketCount: Int { buckets.withLock { $0.count } }
 
     /// Takes a token for the key: nil when the request may go ahead, else the whole seconds to wait.
     func take(_ key: String) -> Int? {

@@ -20,6 +20,8 @@ struct Routes: Sendable {
     let updates: TradeUpdates
     let readModels: ReadModels
     let alerts: Alerts
+    /// A bearer token that may read `/metrics` (a scraper's); nil: only risk and admin keys may.
+    var metricsToken: String? = nil
     static let keyIDHeader = HTTPField.Name("APCA-API-KEY-ID")!
     static let secretHeader = HTTPField.Name("APCA-API-SECRET-KEY")!
     /// Request bodies larger than this are refused.
@@ -27,10 +29,22 @@ struct Routes: Sendable {
 
     func add(to router: Router<BasicRequestContext>) {
         let table = RouteTable(router: router)
-        table.add(.get, "/healthz", "Whether the server answers", authenticated: false) { _, _ in Self.json(["status": "ok"]) }
+        table.add(.get, "/healthz", "Whether the node is alive: 503 with the reason once its sequencer has stopped", authenticated: false) { _, _ in
+            if let reason = venue.sequencer.unavailableReason {
+                return Self.json(["status": "failed", "reason": "sequencer: \(reason)"], status: .serviceUnavailable)
+            }
+            return Self.json(["status": "ok"])
+        }
         table.add(.get, "/readyz", "Whether the venue takes orders and its projections follow the events; 503 with the reasons if not",
                   authenticated: false) { _, _ in readiness() }
-        table.add(.get, "/metrics", "Prometheus metrics", authenticated: false) { _, _ in try await renderMetrics() }
+        table.add(.get, "/metrics", "Prometheus metrics: with the server's metrics token as a bearer token, or a risk or admin key",
+                  authenticated: false) { request, _ in
+            guard mayReadMetrics(request.headers) else {
+                return Self.error(Failure(status: .unauthorized, code: 40110000,
+                                          message: "metrics need the metrics token (Authorization: Bearer …) or a risk or admin key"))
+            }
+            return try await renderMetrics()
+        }
         table.add(.post, "/v1/sessions", "Sign in with {key_id, secret}: a bearer token for the web UI", authenticated: false) { request, _ in
             var request = request
             let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
@@ -179,7 +193,13 @@ struct Routes: Sendable {
         return nil
     }
 
+    /// The headers that carry credentials: each may be given once.
+    static let credentialHeaders: [HTTPField.Name] = [keyIDHeader, secretHeader, .authorization]
+
     private func answer(_ request: Request, _ body: (StoredKey) async throws -> Response) async throws -> Response {
+        if let repeated = Self.credentialHeaders.first(where: { request.headers[values: $0].count > 1 }) {
+            return Self.error(Failure(status: .unauthorized, code: 40110000, message: "\(repeated.rawName) is given more than once"))
+        }
         guard let key = key(request.headers) else {
             return Self.error(Failure(status: .unauthorized, code: 40110000, message: "request is not authorized"))
         }
@@ -232,7 +252,8 @@ struct Routes: Sendable {
         let response: Response
         do {
             let request: SessionRequest = try Self.decode(body)
-            if let wait = limiter.take(request.key_id) {
+            // Key ids that do not exist share one bucket: the limiter's table holds only the store's keys.
+            if let wait = limiter.take(keys.contains(keyID: request.key_id) ? request.key_id : RateLimiter.unknownKey) {
                 var limited = Self.error(Failure(status: .tooManyRequests, code: 42910000, message: "too many sign-ins for this key"))
                 limited.headers[.retryAfter] = String(wait)
                 response = limited
@@ -665,6 +686,19 @@ struct Routes: Sendable {
         return (.ok, placed.json)
     }
 
+    /// Metrics tell a venue's activity and its accounts' number: not for anyone who can reach the port.
+    private func mayReadMetrics(_ headers: HTTPFields) -> Bool {
+        if let token = metricsToken, let authorization = headers[.authorization], authorization.hasPrefix("Bearer ") {
+            let given = Array(authorization.utf8.dropFirst(7)), wanted = Array(token.utf8)
+            // Compared in constant time.
+            var difference = given.count == wanted.count ? 0 : 1
+            for (a, b) in zip(given, wanted) { difference |= Int(a ^ b) }
+            if difference == 0 { return true }
+        }
+        guard Self.credentialHeaders.allSatisfy({ headers[values: $0].count <= 1 }), let key = key(headers) else { return false }
+        return key.role == .risk || key.role == .admin
+    }
+
     private func renderMetrics() async throws -> Response {
         let (openOrders, accounts) = try await venue.read { ($0.openOrderCount, $0.accountIDs.count) }
         let sequencer = venue.sequencer
@@ -682,6 +716,8 @@ struct Routes: Sendable {
             ("bourse_websocket_drops_total{stream=\"market_data\"}", "Connections closed for falling behind, by stream.", market.hub.drops),
             ("bourse_market_history_dropped_total", "Batches of trades and quotes not recorded: too many waited to be written, or their transaction failed.", market.history?.dropped ?? 0),
             ("bourse_alerts_active", "Price alerts waiting to fire.", alerts.activeCount),
+            ("bourse_web_sessions", "Web sessions signed in.", keys.sessionCount),
+            ("bourse_rate_limit_buckets", "Keys the rate limiter keeps a bucket for (at most the keys the venue holds, and one for unknown key ids).", limiter.bucketCount),
         ])
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                         body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
@@ -804,6 +840,7 @@ struct Routes: Sendable {
         guard let body else {
             throw Failure(status: .contentTooLarge, code: 41310000, message: "the request body is larger than \(bodyBytesMax) bytes")
         }
+        if let problem = body.withUnsafeReadableBytes({ StrictJSON.problem($0) }) { throw Failure.unprocessable(problem) }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer: body))
         } catch let error as DecodingError {

@@ -1,6 +1,7 @@
 import BourseCore
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -20,9 +21,17 @@ public struct Server: Sendable {
     /// A conflated market data connection gets at most one message per symbol and channel an interval.
     public let conflationInterval: Duration
 
+    /// Connections in all and per client address, and the time a connection has to send a request.
+    public let connectionLimits: ConnectionLimits
+    /// A bearer token that may read `/metrics`, for a scraper; without one only risk and admin keys may.
+    public let metricsToken: String?
+
     public init(opened: DataDirectory.Opened, host: String = "127.0.0.1", port: Int = 8080,
                 rateLimit: Int = 2_000, rateBurst: Int = 4_000, logLevel: Logger.Level = .info,
-                streamWindow: Duration = .milliseconds(10), conflationInterval: Duration = .seconds(1)) {
+                streamWindow: Duration = .milliseconds(10), conflationInterval: Duration = .seconds(1),
+                connectionLimits: ConnectionLimits = .init(), metricsToken: String? = nil) {
+        self.connectionLimits = connectionLimits
+        self.metricsToken = metricsToken
         self.streamWindow = streamWindow
         self.conflationInterval = conflationInterval
         self.opened = opened
@@ -43,9 +52,11 @@ public struct Server: Sendable {
     public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = Router()
         router.middlewares.add(LogRequestsMiddleware(.debug))
+        let metrics = Metrics()
         let routes = Routes(venue: opened.venue, keys: opened.keys, limiter: RateLimiter(perSecond: rateLimit, burst: rateBurst),
-                            metrics: Metrics(), calendar: opened.calendar, history: opened.history, market: opened.market,
-                            updates: opened.updates, readModels: opened.readModels, alerts: opened.alerts)
+                            metrics: metrics, calendar: opened.calendar, history: opened.history, market: opened.market,
+                            updates: opened.updates, readModels: opened.readModels, alerts: opened.alerts,
+                            metricsToken: metricsToken)
         routes.add(to: router)
         let webSocketRouter = Router(context: StreamRequestContext.self)
         TradeStream(keys: opened.keys, updates: opened.updates).add(to: webSocketRouter)
@@ -53,11 +64,19 @@ public struct Server: Sendable {
         var logger = Logger(label: "bourse")
         logger.logLevel = logLevel
         let orderLogger = logger
+        let webSocketResponder = webSocketRouter.buildResponder()
+        let table = ConnectionTable(limits: connectionLimits, metrics: metrics)
+        let http1 = HTTP1WebSocketUpgradeChannel.Configuration(
+            http1: .init(additionalChannelHandlers: [OrderEntryHandler.Installer { OrderEntryHandler(routes: routes, logger: orderLogger) }]))
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: webSocketRouter, configuration: .init(
-                http1: .init(additionalChannelHandlers: [OrderEntryHandler.Installer { OrderEntryHandler(routes: routes, logger: orderLogger) }]))),
-            configuration: .init(address: .hostname(host, port: port), serverName: "bourse"),
+            server: HTTPServerBuilder { responder in
+                GuardedChannel(inner: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder,
+                                                                   configuration: http1),
+                               table: table)
+            },
+            configuration: .init(address: .hostname(host, port: port), serverName: "bourse",
+                                 availableConnectionsDelegate: MaximumAvailableConnections(connectionLimits.connectionsMax, logger: logger)),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
     }

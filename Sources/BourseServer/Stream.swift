@@ -24,7 +24,6 @@ struct TradeStream: Sendable {
 
     func add(to router: Router<StreamRequestContext>) {
         router.ws("/stream") { _, _ in .upgrade() } onUpgrade: { inbound, outbound, context in
-            try? await context.requestContext.channel.limitSendBuffer()
             try await serve(inbound, outbound, context.requestContext.channel)
         }
     }
@@ -32,13 +31,20 @@ struct TradeStream: Sendable {
     private func serve(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, _ channel: any Channel) async throws {
         var key: StoredKey?
         var listening: (subscriber: StreamHub<TradeUpdates.Listener>.Subscriber, writer: Task<Void, Never>)?
+        // Signed in with a session's token, the stream closes when the session ends.
+        var watching: (token: String, id: UInt64)?
         defer {
+            if let watching { keys.unwatch(token: watching.token, watching.id) }
             if let listening {
                 updates.hub.unsubscribe(listening.subscriber)
                 listening.writer.cancel()
             }
         }
         for try await message in inbound.messages(maxSize: 1 << 14) {
+            if case .text(let text) = message, let problem = StrictJSON.problem(Array(text.utf8)) {
+                try await outbound.write(.text(TradeUpdates.errorMessage(problem)))
+                continue
+            }
             guard case .text(let text) = message,
                   let request = try? JSONDecoder().decode(Message.self, from: Data(text.utf8)) else {
                 try await outbound.write(.text(TradeUpdates.errorMessage("messages are JSON objects with an action")))
@@ -47,7 +53,7 @@ struct TradeStream: Sendable {
             switch request.action {
             case "authenticate", "auth":
                 if let token = request.data?.token {
-                    key = keys.authenticate(token: token, now: wallClockNanos())
+                    key = keys.authenticate(token: token, now: wallClockNanos(), closing: channel, watching: &watching)
                 } else {
                     key = keys.authenticate(keyID: request.data?.key_id ?? "", secret: request.data?.secret_key ?? "")
                 }

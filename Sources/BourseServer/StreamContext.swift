@@ -18,13 +18,6 @@ struct StreamRequestContext: RequestContext, WebSocketRequestContext {
 }
 
 extension Channel {
-    /// A stream connection's kernel send buffer is fixed rather than left to grow (to 4 MiB on Linux):
-    /// it bounds the kernel memory a connection holds, and a client that stops reading is noticed after
-    /// this much rather than megabytes later.
-    func limitSendBuffer(_ bytes: Int32 = 256 << 10) async throws {
-        try await setOption(ChannelOptions.socketOption(.so_sndbuf), value: SocketOptionValue(bytes)).get()
-    }
-
     /// Waits, polling every `interval`, until the channel takes writes again; false when `givingUp` says
     /// to stop waiting (the subscriber was cut off) or the channel closed.
     func writable(every interval: Duration = .milliseconds(2), givingUp: () -> Bool) async -> Bool {

@@ -31,6 +31,11 @@ public final class Venue: Sendable {
         nextOrderID = Mutex(firstOrderID)
     }
 
+    /// See `Sequencer.onFailure`.
+    public func onFailure(_ body: @escaping @Sendable (String) -> Void) {
+        sequencer.onFailure { body($0.reason) }
+    }
+
     func newOrderID() -> OrderID {
         OrderID(nextOrderID.withLock { id in
             defer { id += 1 }

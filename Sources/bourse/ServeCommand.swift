@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import BourseServer
 import Foundation
 import Hummingbird
@@ -37,10 +40,21 @@ struct Serve: AsyncParsableCommand {
     var streamQueue = 8_192
     @Option(help: "Days of trades and quotes kept in market-history.sqlite for history and replay-market (1 to 3650).")
     var historyDays = 30
+    @Option(help: "A bearer token that may read /metrics, for a scraper (env BOURSE_METRICS_TOKEN); without one only risk and admin keys may.")
+    var metricsToken: String?
+    @Option(help: "Connections open at once; past it new ones wait to be accepted (lowered to fit the descriptor limit).")
+    var connectionsMax = 4_096
+    @Option(help: "Connections open at once from one client address; one more is closed.")
+    var connectionsPerAddressMax = 512
+    @Option(help: "Seconds a connection has to send a whole request, after opening or after its last answer (1 to 3600).")
+    var requestTimeoutS = 10
     @Flag(help: "Run built-in market participants (a market maker, takers, noise traders) so the book and tape live.")
     var simulate = false
     @Option(help: "The simulation's seed.")
     var seed: UInt64 = 1
+
+    /// The exit status when the sequencer stopped on a journal failure (EX_IOERR).
+    static let sequencerFailedStatus: Int32 = 74
 
     /// A flag, else the environment variable, else the configuration's value, else the default.
     private func setting<T>(_ flag: T?, _ variable: String, _ configured: T?, _ fallback: T, parse: (String) -> T?) throws -> T {
@@ -53,6 +67,8 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Whatever the venue creates (SQLite's journals included) is its owner's only.
+        umask(0o077)
         let directory = DataDirectory(path: try setting(dataDir, "BOURSE_DATA_DIR", nil, "./bourse-data") { $0 })
         let file = try setting(config, "BOURSE_CONFIG", nil, "") { $0 }
         let configuration = file.isEmpty ? nil : try VenueConfiguration.read(file)
@@ -84,12 +100,29 @@ struct Serve: AsyncParsableCommand {
             }
         }
         guard (0...1_000).contains(streamWindowMs) else { throw ValidationError("--stream-window-ms must be from 0 to 1000") }
+        guard (1...3_600).contains(requestTimeoutS) else { throw ValidationError("--request-timeout-s must be from 1 to 3600") }
+        guard connectionsMax > 0, connectionsPerAddressMax > 0 else { throw ValidationError("connection limits must be positive") }
+        guard let connectionLimits = ConnectionLimits(connectionsMax: connectionsMax, connectionsPerAddressMax: connectionsPerAddressMax,
+                                                      requestTimeout: .seconds(requestTimeoutS)).fitted() else {
+            throw ValidationError("the descriptor limit (ulimit -n) leaves no room for connections once \(ConnectionLimits.descriptorsReserved) are kept for the journal and stores")
+        }
+        if connectionLimits.connectionsMax < connectionsMax {
+            say("connections: at most \(connectionLimits.connectionsMax), to keep \(ConnectionLimits.descriptorsReserved) descriptors for the journal and stores")
+        }
+        let metricsToken = try setting(metricsToken, "BOURSE_METRICS_TOKEN", nil, "") { $0 }
         let server = Server(opened: opened, host: host, port: port, rateLimit: rateLimit, rateBurst: rateBurst, logLevel: level,
-                            streamWindow: .milliseconds(streamWindowMs), conflationInterval: .milliseconds(conflationMs))
+                            streamWindow: .milliseconds(streamWindowMs), conflationInterval: .milliseconds(conflationMs),
+                            connectionLimits: connectionLimits, metricsToken: metricsToken.isEmpty ? nil : metricsToken)
         let app = server.application { port in say("listening on http://\(host):\(port)") }
         let participants = simulate ? Task { await Simulation(seed: seed).run(opened.venue) } : nil
         let scheduler = Task { await Scheduler(opened: opened).run() }
         let feeds = Task { await opened.feeds.run() }
+        // Crash-only: the engine holds commands the journal could not make durable, so no answer may come from
+        // it again. The process exits naming the reason; a restart recovers what was acknowledged.
+        opened.venue.onFailure { reason in
+            FileHandle.standardError.write(Data("bourse: the sequencer stopped: \(reason); exiting so that a restart recovers the journal\n".utf8))
+            Glibc.exit(Serve.sequencerFailedStatus)
+        }
         defer { opened.stop() }
         do {
             try await app.runService()

@@ -25,12 +25,13 @@ struct ServerTests {
 
         init(directory: String, rateLimit: Int = 2_000, rateBurst: Int = 4_000, configuration: VenueConfiguration? = nil,
              streamQueueMax: Int = 8_192, streamWindow: Duration = .milliseconds(10), conflationInterval: Duration = .seconds(1),
-             clock: @escaping @Sendable () -> Int64 = wallClockNanos) async throws {
+             clock: @escaping @Sendable () -> Int64 = wallClockNanos, connectionLimits: ConnectionLimits = .init()) async throws {
             self.directory = directory
             opened = try await DataDirectory(path: directory).open(configuration: configuration, streamQueueMax: streamQueueMax, clock: clock)
             let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
             let app = Server(opened: opened, port: 0, rateLimit: rateLimit, rateBurst: rateBurst, streamWindow: streamWindow,
-                             conflationInterval: conflationInterval)
+                             conflationInterval: conflationInterval, connectionLimits: connectionLimits,
+                             metricsToken: Self.metricsToken)
                 .application { port in continuation.yield(port) }
             task = Task { try await app.run() }
             var iterator = ports.makeAsyncIterator()
@@ -111,9 +112,13 @@ struct ServerTests {
             }
         }
 
-        /// The `/metrics` exposition.
+        static let metricsToken = "metrics-token-of-the-tests"
+
+        /// The `/metrics` exposition, read with the metrics token.
         func metrics() async throws -> String {
-            String(decoding: try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!).0, as: UTF8.self)
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/metrics")!)
+            request.setValue("Bearer " + Self.metricsToken, forHTTPHeaderField: "Authorization")
+            return String(decoding: try await URLSession.shared.data(for: request).0, as: UTF8.self)
         }
 
         func order(_ key: IssuedKey, _ fields: String) async throws -> (Int, [String: Any]) {
@@ -203,7 +208,7 @@ struct ServerTests {
              422, "client_order_id must be at most 128 characters, not 129"),
             (#"{"symbol":"AAPL","qty":"1","side":"buy","type":"market","time_in_force":"day","client_order_id":"a b"}"#, 422, "client_order_id must be printable ASCII without spaces"),
             (#"{"symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"gtd","limit_price":"189.00"}"#, 422, "a gtd order needs expire_at"),
-            (#"{"symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"gtd","limit_price":"189.00","expire_at":"tomorrow"}"#, 422, "expire_at \"tomorrow\" must be an RFC 3339 time"),
+            (#"{"symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"gtd","limit_price":"189.00","expire_at":"tomorrow"}"#, 422, "expire_at \"tomorrow\" must be an RFC 3339 time or a date as YYYY-MM-DD, from 1678 to 2261"),
             (#"{"symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":"189.00","expire_at":"2030-01-01T00:00:00Z"}"#, 422, "expire_at is for gtd orders only"),
         ]
         for c in cases {
