@@ -69,6 +69,9 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         // Whatever the venue creates (SQLite's journals included) is its owner's only.
         umask(0o077)
+        // A file-size limit (ulimit -f) is an error a write reports, for the sequencer to name, not a signal
+        // that kills the process without a word.
+        signal(SIGXFSZ, SIG_IGN)
         let directory = DataDirectory(path: try setting(dataDir, "BOURSE_DATA_DIR", nil, "./bourse-data") { $0 })
         let file = try setting(config, "BOURSE_CONFIG", nil, "") { $0 }
         let configuration = file.isEmpty ? nil : try VenueConfiguration.read(file)
