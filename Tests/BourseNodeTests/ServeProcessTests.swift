@@ -1,5 +1,6 @@
 import BourseTestSupport
 import Foundation
+import Glibc
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -15,12 +16,19 @@ struct ServeProcessTests {
         let errors = Pipe()
         private(set) var port = 0
         private(set) var printed = ""
+        /// What it wrote to standard error, read as it comes so that a full pipe never blocks the server.
+        private let written = Shared(Data())
 
-        init(directory: String, shell prefix: String = "") throws {
+        init(directory: String, shell prefix: String = "", arguments: String = "") throws {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", prefix + "exec \"$0\" serve --data-dir \"$1\" --port 0", CrashTests.executable, directory]
+            process.arguments = ["-c", prefix + "exec \"$0\" serve --data-dir \"$1\" --port 0 " + arguments, CrashTests.executable, directory]
             process.standardOutput = output
             process.standardError = errors
+            let written = self.written
+            errors.fileHandleForReading.readabilityHandler = { handle in
+                let data = handle.availableData
+                written.withLock { $0.append(data) }
+            }
             try process.run()
             let deadline = Date().addingTimeInterval(60)
             while port == 0, Date() < deadline {
@@ -31,6 +39,8 @@ struct ServeProcessTests {
                     port = Int(line.split(separator: ":").last ?? "") ?? 0
                 }
             }
+            // Whatever it prints later is read and dropped.
+            output.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
         }
 
         deinit { if process.isRunning { process.terminate() } }
@@ -40,7 +50,8 @@ struct ServeProcessTests {
             let deadline = Date().addingTimeInterval(seconds)
             while process.isRunning, Date() < deadline { usleep(20_000) }
             guard !process.isRunning else { return (nil, "") }
-            return (process.terminationStatus, String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+            usleep(100_000)
+            return (process.terminationStatus, String(decoding: written.withLock { $0 }, as: UTF8.self))
         }
     }
 
@@ -102,5 +113,100 @@ struct ServeProcessTests {
         }
         restarted.process.interrupt()
         #expect(restarted.ended(within: 30).status == 0)
+    }
+}
+
+/// Floods a real `bourse serve` under `ulimit -n 1024` from other loopback addresses: idle, slow and
+/// pipelining connections and made-up key ids. The process stays within stated bounds and a
+/// well-behaved client is answered throughout.
+@Suite("the serve process under a flood")
+struct FloodTests {
+    /// A TCP connection from a chosen loopback address; nil when the server would not take it.
+    static func connect(from source: String, to port: Int) -> Int32? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        local.sin_addr.s_addr = inet_addr(source)
+        var remote = sockaddr_in()
+        remote.sin_family = sa_family_t(AF_INET)
+        remote.sin_port = in_port_t(UInt16(port).bigEndian)
+        remote.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let ok = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
+            && withUnsafePointer(to: &remote) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
+        if !ok { close(fd) }
+        return ok ? fd : nil
+    }
+
+    static func send(_ fd: Int32, _ text: String) {
+        _ = Array(text.utf8).withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+    }
+
+    /// The process's resident memory in MiB and its open descriptors, from /proc.
+    static func usage(_ pid: Int32) -> (rssMiB: Int, descriptors: Int) {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let kib = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }?.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
+        return (kib / 1_024, descriptors)
+    }
+
+    @Test("1,100 idle, 200 slow and a pipelining connection and 5,000 made-up key ids: RSS grows under 150 MiB, descriptors stay under 1,024, and orders are taken throughout")
+    func flood() async throws {
+        let directory = makeTemporaryDirectory("bourse-flood")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let served = try ServeProcessTests.Served(directory: directory, shell: "ulimit -n 1024; ", arguments: "--request-timeout-s 3")
+        let port = served.port
+        #expect(port != 0, "\(served.printed)")
+        let key = try ServeProcessTests.trader(directory)
+        let pid = served.process.processIdentifier
+        let before = Self.usage(pid)
+        let order = #"{"symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"ioc","limit_price":"1.00"}"#
+
+        let done = Shared(false)
+        let flooding = Task.detached { () -> (idle: Int, slow: Int) in
+            defer { done.withLock { $0 = true } }
+            var idle: [Int32] = [], slow: [Int32] = []
+            for _ in 0..<1_100 { if let fd = Self.connect(from: "127.0.0.2", to: port) { idle.append(fd) } }
+            for _ in 0..<200 { if let fd = Self.connect(from: "127.0.0.3", to: port) { slow.append(fd) } }
+            if let pipelining = Self.connect(from: "127.0.0.4", to: port) {
+                let request = "POST /v2/orders HTTP/1.1\r\nHost: x\r\nAPCA-API-KEY-ID: \(key.id)\r\nAPCA-API-SECRET-KEY: \(key.secret)\r\nContent-Length: \(order.utf8.count)\r\n\r\n\(order)"
+                Self.send(pipelining, String(repeating: request, count: 2_000))
+                idle.append(pipelining)
+            }
+            if let flooder = Self.connect(from: "127.0.0.5", to: port) {
+                for i in 0..<5_000 {
+                    let body = #"{"key_id":"PK\#(i)RANDOM\#(i * 7919)","secret":"x"}"#
+                    Self.send(flooder, "POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+                }
+                idle.append(flooder)
+            }
+            for round in 0..<20 {
+                for fd in slow { Self.send(fd, round == 0 ? "GET /healthz HTTP/1.1\r\nX-Slow: " : "a") }
+                usleep(200_000)
+            }
+            let counts = (idle.count, slow.count)
+            for fd in idle + slow { close(fd) }
+            return counts
+        }
+        // The well-behaved client, from 127.0.0.1, all the while.
+        var answered = 0, failed: [Int] = []
+        var peak = before
+        while !done.withLock({ $0 }) || answered < 20 {
+            let (status, _) = await ServeProcessTests.request(port, "POST", "/v2/orders", key: key, body: order)
+            if status == 200 { answered += 1 } else { failed.append(status) }
+            let now = Self.usage(pid)
+            peak = (max(peak.rssMiB, now.rssMiB), max(peak.descriptors, now.descriptors))
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let (idle, slow) = await flooding.value
+        #expect(failed.isEmpty, "the well-behaved client got \(failed.prefix(10)) after \(answered) orders")
+        #expect(peak.descriptors < 1_024 && peak.rssMiB - before.rssMiB < 150,
+                "descriptors \(before.descriptors) → \(peak.descriptors), RSS \(before.rssMiB) → \(peak.rssMiB) MiB")
+        print("flood: \(idle) idle and \(slow) slow connections held by the client; descriptors \(before.descriptors) → \(peak.descriptors), RSS \(before.rssMiB) → \(peak.rssMiB) MiB; \(answered) orders answered")
+        #expect(served.process.isRunning)
+        served.process.interrupt()
+        #expect(served.ended(within: 30).status == 0)
     }
 }
