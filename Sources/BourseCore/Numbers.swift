@@ -117,8 +117,11 @@ func parseFixedPoint(_ text: Substring, decimals: Int) -> Int64? {
             return nil
         }
     }
-    // "190." and ".5" are refused: a price is written with digits on both sides of its point, if it has one.
-    guard seenDigit, !seenDot || fractionDigits > 0, text.utf8.first != UInt8(ascii: ".") else { return nil }
+    // "190." and ".5" are refused: a price is written with digits on both sides of its point, if it has one,
+    // and without leading zeros ("0190.25").
+    let first = text.utf8.first, second = text.utf8.dropFirst().first
+    guard seenDigit, !seenDot || fractionDigits > 0, first != UInt8(ascii: "."),
+          first != UInt8(ascii: "0") || second == nil || second == UInt8(ascii: ".") else { return nil }
     var scale: Int64 = 1
     for _ in 0..<decimals { scale *= 10 }
     for _ in fractionDigits..<decimals { fraction *= 10 }

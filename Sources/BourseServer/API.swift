@@ -49,8 +49,14 @@ enum API {
         guard b[i] == 0x2b || b[i] == 0x2d, b.count == i + 6, b[i + 3] == 0x3a, let oh = digits(i + 1, 2), let om = digits(i + 4, 2),
               oh < 24, om < 60 else { return nil }
         let offset = (oh * 60 + om) * 60_000_000_000
-        return b[i] == 0x2b ? nanos - offset : nanos + offset
+        let instant = b[i] == 0x2b ? nanos - offset : nanos + offset
+        // The offset may carry an instant past the supported days; its UTC form must read back.
+        return Self.supportedNanos.contains(instant) ? instant : nil
     }
+
+    /// The instants of `CivilDate.supported`, UTC.
+    static let supportedNanos = Int64(CivilDate.supported.lowerBound.daysSinceEpoch) * 86_400_000_000_000
+        ..< Int64(CivilDate.supported.upperBound.daysSinceEpoch + 1) * 86_400_000_000_000
 
     /// RFC 3339 with nanoseconds, UTC, from the sequencer's timestamp, computed in integers rather than
     /// through a calendar object per response.

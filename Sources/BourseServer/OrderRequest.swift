@@ -38,10 +38,11 @@ struct OrderRequest: Decodable, Equatable {
         }
 
         /// Digits, with a minus sign or not (the order's checks name a quantity below one): no plus sign,
-        /// spaces, point or exponent, which `Int64(_:)` would let through in part.
+        /// spaces, point, exponent or leading zero, which `Int64(_:)` would let through in part.
         static func parse(_ text: String) -> Int64? {
             let digits = text.utf8.first == UInt8(ascii: "-") ? text.utf8.dropFirst() : text.utf8[...]
-            guard (1...18).contains(digits.count), digits.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+            guard (1...18).contains(digits.count), digits.allSatisfy({ (0x30...0x39).contains($0) }),
+                  digits.first != UInt8(ascii: "0") || text == "0" else { return nil }
             return Int64(text)
         }
     }

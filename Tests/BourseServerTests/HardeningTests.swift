@@ -33,7 +33,9 @@ struct HardeningTests {
         }
         // The edges that fit are served.
         #expect(try await server.send("GET", "/v2/stocks/AAPL/bars?start=2261-12-31&timeframe=1Week", as: trader).0 == 200)
-        #expect(try await server.send("GET", "/v2/stocks/AAPL/bars?start=1678-01-01T00:00:00%2B23:59", as: trader).0 == 200)
+        #expect(try await server.send("GET", "/v2/stocks/AAPL/bars?start=1678-01-01T00:00:00-05:00", as: trader).0 == 200)
+        // An offset that carries the instant out of the supported days is refused too.
+        #expect(try await server.send("GET", "/v2/stocks/AAPL/bars?start=1678-01-01T00:00:00%2B23:59", as: trader).0 == 422)
         #expect(try await server.send("GET", "/v2/calendar?start=2261-12-01&end=2261-12-31", as: trader).0 == 200)
         #expect(try await server.send("GET", "/healthz", as: nil).0 == 200)
         await server.stop()
