@@ -89,7 +89,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = IOData
 
     private let table: ConnectionTable
-    private var deadline: Scheduled<Void>?
+    private let timeout: TimeAmount
+    /// One timer at a time; an answer only moves `lastAnswer`, and the timer, when it fires early, sets
+    /// itself again for what is left: a clock read per answer rather than a timer.
+    private var timer: Scheduled<Void>?
+    private var lastAnswer = NIODeadline.now()
     private var upgraded = false
     private var readWanted = false
 
@@ -98,7 +102,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// much (which Linux doubles) rather than megabytes later.
     static let sendBufferBytes: SocketOptionValue = 256 << 10
 
-    init(table: ConnectionTable) { self.table = table }
+    init(table: ConnectionTable) {
+        self.table = table
+        let limit = table.limits.requestTimeout.components
+        timeout = .nanoseconds(limit.seconds * 1_000_000_000 + limit.attoseconds / 1_000_000_000)
+    }
 
     /// An accepted connection becomes active once registered with its event loop: only then can it be closed.
     func channelActive(context: ChannelHandlerContext) {
@@ -111,13 +119,14 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         let table = self.table
         context.channel.closeFuture.whenComplete { _ in table.leave(address) }
         try? context.channel.syncOptions?.setOption(.socketOption(.so_sndbuf), value: Self.sendBufferBytes)
-        arm(context)
+        lastAnswer = .now()
+        schedule(context, at: lastAnswer + timeout)
         context.fireChannelActive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        deadline?.cancel()
-        deadline = nil
+        timer?.cancel()
+        timer = nil
     }
 
     /// Every answer written gives the client the whole timeout again for its next request.
@@ -125,10 +134,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         if !upgraded, case .byteBuffer(let buffer) = unwrapOutboundIn(data) {
             if buffer.readableBytesView.starts(with: Self.switchingProtocols) {
                 upgraded = true
-                deadline?.cancel()
-                deadline = nil
+                timer?.cancel()
+                timer = nil
             } else {
-                arm(context)
+                lastAnswer = .now()
             }
         }
         context.write(data, promise: promise)
@@ -136,14 +145,13 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     private static let switchingProtocols = Array("HTTP/1.1 101".utf8)
 
-    private func arm(_ context: ChannelHandlerContext) {
-        deadline?.cancel()
-        guard !upgraded else { return }
+    private func schedule(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let nanos = table.limits.requestTimeout.components.seconds * 1_000_000_000 + table.limits.requestTimeout.components.attoseconds / 1_000_000_000
-        deadline = context.eventLoop.scheduleTask(in: .nanoseconds(nanos)) {
+        timer = context.eventLoop.scheduleTask(deadline: deadline) {
             let (handler, context) = loopBound.value
             guard !handler.upgraded else { return }
+            let due = handler.lastAnswer + handler.timeout
+            guard due <= .now() else { return handler.schedule(context, at: due) }
             handler.table.metrics.count("bourse_connections_closed_total", #"reason="request_timeout""#)
             context.close(promise: nil)
         }
