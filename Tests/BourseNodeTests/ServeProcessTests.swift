@@ -210,3 +210,38 @@ struct FloodTests {
         #expect(served.ended(within: 30).status == 0)
     }
 }
+
+/// schemathesis (from PyPI, installed by `scripts/setup --test`) generates requests for every operation of
+/// `/openapi.json` and sends them to a real `serve`: no answer may be a server error.
+@Suite("the API under schemathesis")
+struct SchemathesisTests {
+    @Test("every documented operation, fed generated and edge-case requests, answers without a server error")
+    func noServerErrors() throws {
+        let directory = makeTemporaryDirectory("bourse-schemathesis")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let served = try ServeProcessTests.Served(directory: directory, arguments: "--rate-limit 100000000 --rate-burst 100000000")
+        try #require(served.port != 0, "\(served.printed)")
+        let key = try ServeProcessTests.trader(directory)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["schemathesis", "run", "http://127.0.0.1:\(served.port)/openapi.json",
+                             "-H", "APCA-API-KEY-ID: \(key.id)", "-H", "APCA-API-SECRET-KEY: \(key.secret)",
+                             "--checks", "not_a_server_error", "--max-examples", "30", "--seed", "14",
+                             "--request-timeout", "10", "--no-color"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        do { try process.run() } catch {
+            Issue.record("schemathesis cannot run (scripts/setup --test installs it): \(error)")
+            return
+        }
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let summary = text.split(separator: "\n").first { $0.contains(" generated, ") }.map(String.init) ?? ""
+        print("schemathesis: \(summary.trimmingCharacters(in: .whitespaces))")
+        #expect(process.terminationStatus == 0 && summary.contains("passed") && !summary.contains("failed"), "\(text.suffix(3_000))")
+        #expect(served.process.isRunning)
+        served.process.interrupt()
+        #expect(served.ended(within: 30).status == 0)
+    }
+}
