@@ -59,3 +59,39 @@ struct BenchInputTests {
         #expect(ITCHDay.generate(messages: 50_000, seed: 3) == file)
     }
 }
+
+@Suite("the order-stream file under mutated input")
+struct OrderFileFuzzTests {
+    @Test("20,000 mutated files each read or are refused naming a line; none traps")
+    func mutated() {
+        let seed = Array("""
+        new,1,7,ABC,B,LMT,DAY,10.25,100
+        new,2,8,ABC,S,STPLMT,GTC,10.00,50,10.10
+        cancel,1
+        new,3,7,XYZ,S,MKT,IOC,0,5
+
+        """.utf8)
+        var rng = SplitMix64(seed: 11)
+        let interesting: [UInt8] = Array("0123456789.,-+\nBSLMTKPGDICOXZnewcancel".utf8) + [0, 0xFF]
+        var read = 0
+        for _ in 0..<20_000 {
+            var bytes = seed
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                let at = Int.random(in: 0..<bytes.count, using: &rng)
+                let byte = Bool.random(using: &rng) ? interesting.randomElement(using: &rng)! : UInt8.random(in: 0...255, using: &rng)
+                switch Int.random(in: 0..<3, using: &rng) {
+                case 0: bytes[at] = byte
+                case 1: bytes.insert(byte, at: at)
+                default: if bytes.count > 1 { bytes.remove(at: at) }
+                }
+            }
+            do {
+                _ = try OrderFile(text: String(decoding: bytes, as: UTF8.self))
+                read += 1
+            } catch {
+                #expect(error.description.hasPrefix("line "), "\(error)")
+            }
+        }
+        #expect(read > 100)
+    }
+}
