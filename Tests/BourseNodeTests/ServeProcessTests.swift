@@ -230,6 +230,8 @@ struct SchemathesisTests {
                              "-H", "APCA-API-KEY-ID: \(key.id)", "-H", "APCA-API-SECRET-KEY: \(key.secret)",
                              "--checks", "not_a_server_error", "--max-examples", "30", "--seed", "14",
                              "--request-timeout", "10", "--no-color"]
+        // Its cache goes in the test's directory, not the working tree.
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
