@@ -82,6 +82,26 @@ enum Files {
         guard fs.fsync(fd) == 0 else { throw FileError(operation: "fsync", path: path, code: errno) }
     }
 
+    /// Replaces `path` with `bytes` so that a crash leaves the old file or the new one, whole: written to
+    /// `<path>.tmp` (created 0600, never readable by others), synced, renamed over `path`, the directory synced.
+    static func replace(_ path: String, with bytes: UnsafeRawBufferPointer, in directory: String,
+                        _ fs: any FileSystem = SystemFileSystem()) throws(FileError) {
+        let temporary = path + ".tmp"
+        // A temporary left by a crash is written afresh, never reused with whatever mode it had.
+        _ = fs.unlink(temporary)
+        let fd = try open(temporary, O_WRONLY | O_CREAT | O_EXCL, fs)
+        do throws(FileError) {
+            try writeAll(fd, bytes, path: temporary, fs)
+            try syncData(fd, path: temporary, fs)
+        } catch {
+            _ = fs.close(fd)
+            throw error
+        }
+        _ = fs.close(fd)
+        try rename(temporary, path, fs)
+        try syncDirectory(directory, fs)
+    }
+
     static func readAll(_ path: String) throws(FileError) -> [UInt8] {
         let fd = try open(path, O_RDONLY)
         defer { close(fd) }
@@ -152,5 +172,18 @@ enum Files {
 
     static func rename(_ from: String, _ to: String, _ fs: any FileSystem = SystemFileSystem()) throws(FileError) {
         guard fs.rename(from, to) == 0 else { throw FileError(operation: "rename", path: from, code: errno) }
+    }
+}
+
+/// Files other parts of the node keep as the journal keeps its own: replaced whole or not at all.
+public enum DurableFile {
+    /// Replaces `path` with `bytes`, owner-only and durably (see `Files.replace`).
+    public static func replace(_ path: String, with bytes: [UInt8]) throws(FileError) {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { String(path[..<$0]) } ?? "."
+        let result = bytes.withUnsafeBytes { b in
+            Result { () throws(FileError) in try Files.replace(path, with: b, in: directory.isEmpty ? "/" : directory) }
+        }
+        try result.get()
     }
 }

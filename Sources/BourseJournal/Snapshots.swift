@@ -7,8 +7,8 @@ import BourseEngine
 /// Snapshot files `snapshot-<sequence, 20 digits>.snap`:
 ///   "BRSS" | codec version u16 | engine state version u16 | sequence u64 | state hash u64 | payload length u64
 ///   | CRC-32C(payload) u32 | CRC-32C(the 36 bytes before) u32 | payload (the engine's canonical encoding)
-/// Written to a temporary name, synced, renamed and the directory synced, so a crash leaves either
-/// the old set of snapshots or the new one.
+/// Written by `Files.replace` (a temporary name, synced, renamed, the directory synced), so a crash leaves
+/// either the old set of snapshots or the new one.
 public enum Snapshots {
     static let magic: [UInt8] = Array("BRSS".utf8)
     static let headerBytes = 40
@@ -47,18 +47,7 @@ public enum Snapshots {
 
         try Files.makeDirectory(directory)
         let final = directory + "/" + name(sequence)
-        let temporary = final + ".tmp"
-        let fd = try Files.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, fs)
-        do {
-            try w.withUnsafeBytes { (b) throws(FileError) in try Files.writeAll(fd, b, path: temporary, fs) }
-            try Files.syncData(fd, path: temporary, fs)
-        } catch {
-            _ = fs.close(fd)
-            throw error
-        }
-        _ = fs.close(fd)
-        try Files.rename(temporary, final, fs)
-        try Files.syncDirectory(directory, fs)
+        try w.withUnsafeBytes { (b) throws(FileError) in try Files.replace(final, with: b, in: directory, fs) }
         for old in try list(directory).dropFirst(keepMax) { _ = fs.unlink(old.path) }
         return hash
     }

@@ -1,8 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import HTTPTypes
-import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore

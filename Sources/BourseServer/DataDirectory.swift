@@ -205,37 +205,11 @@ public struct DataDirectory: Sendable {
 
 /// Files and directories for the venue's owner alone.
 enum OwnerOnly {
-    /// Writes `bytes` to `path` as a file that is 0600 from its creation (never readable by others, not
-    /// even for a moment), synced, renamed over the old one and its directory synced: after a crash the
-    /// file is whole, old or new.
+    /// Writes `bytes` to `path`: 0600 from its creation, synced and renamed into place.
     static func write(_ bytes: [UInt8], to path: String) throws {
-        let temporary = path + ".tmp"
-        unlink(temporary)
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw failure("create", temporary) }
-        var done = 0
-        while done < bytes.count {
-            let n = bytes[done...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                let error = failure("write", temporary)
-                close(fd)
-                throw error
-            }
-            done += n
+        do { try DurableFile.replace(path, with: bytes) } catch {
+            throw ServerError.unusableDataDirectory("\(error)")
         }
-        guard fsync(fd) == 0 else {
-            let error = failure("fsync", temporary)
-            close(fd)
-            throw error
-        }
-        close(fd)
-        guard rename(temporary, path) == 0 else { throw failure("rename", temporary) }
-        let directory = (path as NSString).deletingLastPathComponent
-        let dfd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dfd >= 0 else { throw failure("open", directory) }
-        defer { close(dfd) }
-        guard fsync(dfd) == 0 else { throw failure("fsync", directory) }
     }
 
     static func restrict(_ path: String, mode: mode_t) throws {
