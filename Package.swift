@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "BourseEngine", targets: ["BourseEngine"]),
         .library(name: "BourseJournal", targets: ["BourseJournal"]),
         .library(name: "BourseNode", targets: ["BourseNode"]),
+        .library(name: "BourseProjections", targets: ["BourseProjections"]),
         .library(name: "BourseServer", targets: ["BourseServer"]),
         .library(name: "BourseMarketData", targets: ["BourseMarketData"]),
     ],
@@ -24,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // C for what Swift cannot say: a cache prefetch hint, and CRC-32C on the CPU's instruction.
@@ -32,6 +34,16 @@ let package = Package(
         .target(name: "BourseEngine", dependencies: ["BourseCore", "CBourseSupport"]),
         .target(name: "BourseJournal", dependencies: ["BourseCore", "BourseEngine"]),
         .target(name: "BourseNode", dependencies: ["BourseCore", "BourseEngine", "BourseJournal"]),
+        // Everything downstream of the sequencer: projections of the journal, their runner and their stores.
+        .target(name: "BourseProjections", dependencies: [
+            "BourseCore", "BourseJournal", "BourseNode",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Market data from other venues' feeds (ITCH), pure: bytes in, values out.
         .target(name: "BourseMarketData", dependencies: ["BourseCore"]),
         // Feeds over the network: the venue simulator and the feed handler (SoupBinTCP on SwiftNIO).
@@ -44,7 +56,7 @@ let package = Package(
         .target(
             name: "BourseServer",
             dependencies: [
-                "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseMarketData", "BourseFeeds",
+                "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "BourseMarketData", "BourseFeeds",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -72,13 +84,16 @@ let package = Package(
             ]
         ),
         // Seeded command streams, the reference venue and the quantity ledger, shared by the tests.
-        .target(name: "BourseTestSupport", dependencies: ["BourseCore", "BourseEngine"], path: "Tests/BourseTestSupport"),
+        .target(name: "BourseTestSupport", dependencies: ["BourseCore", "BourseEngine", "BourseProjections"], path: "Tests/BourseTestSupport"),
         .testTarget(name: "BourseCoreTests", dependencies: ["BourseCore"]),
+        .testTarget(name: "BourseProjectionsTests", dependencies: [
+            "BourseCore", "BourseJournal", "BourseNode", "BourseProjections", "BourseEngine", "BourseTestSupport",
+        ]),
         .testTarget(name: "BourseMarketDataTests", dependencies: ["BourseCore", "BourseMarketData", "BourseFeeds", "BourseTestSupport"]),
         .testTarget(name: "BourseEngineTests", dependencies: ["BourseCore", "BourseEngine", "BourseTestSupport"]),
         .testTarget(name: "BourseJournalTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseTestSupport"]),
         .testTarget(name: "BourseServerTests", dependencies: [
-            "BourseCore", "BourseServer", "BourseTestSupport", "BourseFeeds", "BourseMarketData",
+            "BourseCore", "BourseNode", "BourseProjections", "BourseServer", "BourseTestSupport", "BourseFeeds", "BourseMarketData",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "Logging", package: "swift-log"),

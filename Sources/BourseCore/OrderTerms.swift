@@ -3,6 +3,9 @@ public enum Side: UInt8, Sendable, CaseIterable {
     case sell = 1
 
     @inlinable public var opposite: Side { self == .buy ? .sell : .buy }
+
+    /// The word the API and the stores use.
+    public var name: String { self == .buy ? "buy" : "sell" }
 }
 
 public enum OrderType: UInt8, Sendable, CaseIterable {
@@ -16,6 +19,17 @@ public enum OrderType: UInt8, Sendable, CaseIterable {
     case trailingStop = 4
 
     public var isStop: Bool { self == .stop || self == .stopLimit || self == .trailingStop }
+
+    /// The word the API and the stores use.
+    public var name: String {
+        switch self {
+        case .market: "market"
+        case .limit: "limit"
+        case .stop: "stop"
+        case .stopLimit: "stop_limit"
+        case .trailingStop: "trailing_stop"
+        }
+    }
 }
 
 public enum TimeInForce: UInt8, Sendable, CaseIterable {
@@ -30,6 +44,17 @@ public enum TimeInForce: UInt8, Sendable, CaseIterable {
     case fok = 4
 
     public var rests: Bool { self == .day || self == .gtc || self == .gtd }
+
+    /// The word the API and the stores use.
+    public var name: String {
+        switch self {
+        case .day: "day"
+        case .gtc: "gtc"
+        case .gtd: "gtd"
+        case .ioc: "ioc"
+        case .fok: "fok"
+        }
+    }
 }
 
 /// What happens when an order would trade with a resting order of the same account. Opt-in per

@@ -95,12 +95,13 @@ public enum JournalReader {
 
     /// Visits every entry with a sequence above `after`, in order. A torn tail of the last segment is
     /// returned, never changed here (`cut` does that once the caller has checked what it read); any other
-    /// damage throws.
+    /// damage throws. With `through`, reading stops at that entry and looks at nothing after it: a reader
+    /// of a journal being written reads only what is durable.
     public static func read(
-        _ directory: String, after: UInt64 = 0,
+        _ directory: String, after: UInt64 = 0, through: UInt64 = .max,
         _ visit: (JournalEntry) throws(JournalError) -> Void
     ) throws(JournalError) -> (lastSequence: UInt64, tornTail: TornTail?) {
-        let segments = try segments(in: directory)
+        let segments = try segments(in: directory).filter { $0.firstSequence <= through }
         var expected: UInt64? = nil
         var flags: UInt16? = nil
         var last: UInt64 = 0
@@ -115,14 +116,15 @@ public enum JournalReader {
             do {
                 result = try Files.withMapped(segment.path) { b in
                     Result { () throws(JournalError) in
-                        try readSegment(b, segment: segment, isLast: isLast, after: after, expected: &expected, flags: &flags,
-                                        last: &last, visit)
+                        try readSegment(b, segment: segment, isLast: isLast, after: after, through: through, expected: &expected,
+                                        flags: &flags, last: &last, visit)
                     }
                 }
             } catch {
                 throw .file(error)
             }
             torn = try result.get()
+            if last >= through { break }
         }
         return (last, torn)
     }
@@ -142,7 +144,7 @@ public enum JournalReader {
     }
 
     private static func readSegment(
-        _ b: UnsafeRawBufferPointer, segment: Segment, isLast: Bool, after: UInt64,
+        _ b: UnsafeRawBufferPointer, segment: Segment, isLast: Bool, after: UInt64, through: UInt64,
         expected: inout UInt64?, flags: inout UInt16?, last: inout UInt64,
         _ visit: (JournalEntry) throws(JournalError) -> Void
     ) throws(JournalError) -> TornTail? {
@@ -209,6 +211,7 @@ public enum JournalReader {
             expected = command.sequence + 1
             last = command.sequence
             if command.sequence > after { try visit(JournalEntry(command: command, eventBytes: eventBytes, note: note)) }
+            if command.sequence >= through { return nil }
             offset += JournalFormat.frameHeaderBytes + length
         }
         return nil

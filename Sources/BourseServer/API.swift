@@ -349,25 +349,9 @@ enum API {
         }
     }
 
-    static func name(_ type: OrderType) -> String {
-        switch type {
-        case .market: "market"
-        case .limit: "limit"
-        case .stop: "stop"
-        case .stopLimit: "stop_limit"
-        case .trailingStop: "trailing_stop"
-        }
-    }
+    static func name(_ type: OrderType) -> String { type.name }
 
-    static func name(_ tif: TimeInForce) -> String {
-        switch tif {
-        case .day: "day"
-        case .gtc: "gtc"
-        case .gtd: "gtd"
-        case .ioc: "ioc"
-        case .fok: "fok"
-        }
-    }
+    static func name(_ tif: TimeInForce) -> String { tif.name }
 
     static func order(_ o: OpenOrder) -> Order {
         let filled = o.quantity.shares - o.leaves.shares

@@ -1,5 +1,6 @@
 import BourseCore
 import BourseEngine
+import BourseProjections
 import Foundation
 
 /// The venue's configuration file, `bourse.json` in the data directory unless named otherwise: where to
@@ -70,6 +71,9 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
     public var accounts: [AccountEntry]
     /// Other venues' ITCH feeds, over SoupBinTCP or MoldUDP64, followed into the NBBO with the venue's own book.
     public var feeds: [FeedEntry]?
+    /// Where the projections are kept: `sqlite` (the default, `projections.sqlite` in the data directory) or
+    /// `postgres://user@host:port/database`.
+    public var store: String?
 
     public struct FeedEntry: Codable, Sendable, Equatable {
         /// How the NBBO names the venue (1 to 10 characters).
@@ -169,6 +173,7 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
                                                                      "market_protection_bp", "maker_fee", "taker_fee", "easy_to_borrow"].map { ($0, Schema.leaf) }))),
         "feeds": .array(.object(["name": .leaf, "host": .leaf, "port": .leaf, "username": .leaf, "password": .leaf,
                                  "transport": .leaf, "session": .leaf])),
+        "store": .leaf,
         "accounts": .array(.object(["id": .leaf, "kind": .leaf, "deposit": .leaf, "keys": .leaf,
                                     "positions": .array(.object(["symbol": .leaf, "qty": .leaf, "cost": .leaf]))])),
     ])
@@ -198,6 +203,7 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
 
     /// The first thing wrong with the values, as a sentence.
     var problem: String? {
+        if case .failure(let invalid) = StoreLocation.parse(store, sqlitePath: "") { return invalid.description }
         do throws(Invalid) {
             _ = try calendar()
             var seen = Set<String>()

@@ -7,6 +7,7 @@ import BourseFeeds
 import BourseJournal
 import BourseMarketData
 import BourseNode
+import BourseProjections
 import Foundation
 
 /// The data directory of a venue: the journal and snapshots under `journal/`, the configuration in
@@ -18,7 +19,10 @@ public struct DataDirectory: Sendable {
     var keysFile: String { path + "/keys.json" }
     public var credentialsFile: String { path + "/credentials.json" }
     public var configurationFile: String { path + "/" + VenueConfiguration.fileName }
-    var readModelsFile: String { path + "/read-models.sqlite" }
+    /// The projections' store by default (the order history, bars and latest trades).
+    public var projectionsFile: String { path + "/projections.sqlite" }
+    /// Where the read models were kept before the projections' store replaced them.
+    var formerReadModelsFile: String { path + "/read-models.sqlite" }
     /// Alerts are not in the journal: this file is their only record.
     var alertsFile: String { path + "/alerts.sqlite" }
     /// The trades and quotes the market data stream sent, for history and `bourse replay-market`.
@@ -32,10 +36,12 @@ public struct DataDirectory: Sendable {
         public var configuration: VenueConfiguration
         var keys: KeyStore
         var updates: TradeUpdates
-        var history: OrderHistory
+        /// The order projection's open orders, client order ids and expiries.
+        var orders: OpenOrderIndex
+        var orderQueries: OrderQueries
         var market: MarketStream
         var alerts: Alerts
-        var readModels: ReadModels
+        public var projections: Projections
         /// Other venues' feeds and the NBBO with the venue's own book; `run()` follows them.
         public var feeds: FeedHandler
         var calendar: ExchangeCalendar
@@ -44,18 +50,19 @@ public struct DataDirectory: Sendable {
         /// What this start created or changed to match the configuration, one line each.
         public var applied: [String]
         public var recovery: RecoveryReport
-        /// Journal entries the read models applied at start to catch up (all of them when the database was new).
-        public var readModelsCaughtUp: Int
+        /// Journal entries each projection applied at start to catch up (all of them when its store was new).
+        public var caughtUp: [String: Int]
 
-        /// Stops the venue (applying what is queued and writing a snapshot), then waits for the read models
-        /// to write what they were given, so that the next start has nothing to catch up on.
+        /// Stops the venue (applying what is queued and writing a snapshot), then waits for the projections
+        /// to commit what they were given, so that the next start has nothing to catch up on.
         public func stop() {
             venue.stop()
-            readModels.waitUntilFinished()
+            projections.waitUntilFinished()
             // What the market data published is recorded, and fired alerts told, before the stop returns.
-            market.hub.waitUntilStopped()
+            market.finished.store(true, ordering: .relaxed)
             market.history?.settle()
             alerts.settle()
+            projections.store.close()
         }
     }
 
@@ -63,7 +70,8 @@ public struct DataDirectory: Sendable {
     /// configuration: the one given, else the directory's `bourse.json`, else the demo configuration,
     /// which is then written there.
     /// `clock` stamps every command (tests give one of their own, so nothing depends on the hour they run at).
-    public func open(configuration given: VenueConfiguration? = nil, snapshotEvery: UInt64 = 1_000_000,
+    /// `store` (`sqlite` or `postgres://…`) wins over the configuration's.
+    public func open(configuration given: VenueConfiguration? = nil, store storeName: String? = nil, snapshotEvery: UInt64 = 1_000_000,
                      streamQueueMax: Int = 8_192, historyDays: Int = 30,
                      clock: @escaping @Sendable () -> Int64 = wallClockNanos) async throws -> Opened {
         // Keys, the journal and the read models are the venue's alone: its directories are its owner's only.
@@ -87,30 +95,44 @@ public struct DataDirectory: Sendable {
                                        keepsAccounts: true)
         let sequencer = Sequencer(engine: engine, journal: writer, lastSequence: report.lastSequence,
                                   configuration: .init(snapshotEvery: snapshotEvery, snapshotDirectory: journal), clock: clock)
-        // The read models catch up with the journal first; everything else starts from them.
-        let readModels = try ReadModels(path: readModelsFile)
-        let caughtUp = try readModels.catchUp(from: journal)
-        guard readModels.lastSequence == report.lastSequence else {
-            throw ServerError.unusableDataDirectory("\(readModelsFile) is at sequence \(readModels.lastSequence) but the journal ends at \(report.lastSequence); remove it to rebuild it")
+        // The projections catch up with the journal first; the gateways start from them.
+        if FileManager.default.fileExists(atPath: formerReadModelsFile) {
+            for file in [formerReadModelsFile, formerReadModelsFile + "-wal", formerReadModelsFile + "-shm"] { try? FileManager.default.removeItem(atPath: file) }
         }
-        sequencer.add(readModels.consumer)
+        let location: StoreLocation
+        switch StoreLocation.parse(storeName ?? configuration.store, sqlitePath: projectionsFile) {
+        case .success(let l): location = l
+        case .failure(let invalid): throw ServerError.unusableDataDirectory(invalid.description)
+        }
+        let store: any ProjectionStore
+        do { store = try location.open() } catch { throw ServerError.unusableDataDirectory("projections' store: \(error)") }
+        let log: @Sendable (String) -> Void = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        let orders = OrdersProjection()
         let updates = TradeUpdates()
-        sequencer.add(updates.hub.consumer)
-        let history = OrderHistory()
-        try history.seed(from: readModels)
-        sequencer.add(history.consumer)
-        // The orders open before any new command, so that the stream can describe their updates.
-        updates.seed(readModels.openRecords())
+        orders.listen { [updates] published, changes in updates.publish(published, changes) }
         let alerts = try Alerts(path: alertsFile) { [updates] alert in updates.push(alert) }
         let tape = try MarketHistory(path: marketHistoryFile, retentionDays: historyDays)
-        for database in [readModelsFile, alertsFile, marketHistoryFile] {
+        let market = MarketStream(queueMax: streamQueueMax, alerts: alerts, history: tape)
+        market.seedBooks(engine: engine, sequence: report.lastSequence, calendar: try configuration.calendar(), now: clock())
+        let runners = ([orders, market] as [any Projection]).map {
+            ProjectionRunner($0, store: store, journal: journal, clock: clock, log: log)
+        }
+        var caughtUp: [String: Int] = [:]
+        for runner in runners {
+            caughtUp[runner.name] = try runner.open()
+            guard runner.currentStatus.position == report.lastSequence else {
+                throw ServerError.unusableDataDirectory("projection \(runner.name) in \(store.location) is at sequence \(runner.currentStatus.position) but the journal ends at \(report.lastSequence); rebuild it with bourse projections rebuild")
+            }
+            sequencer.add(runner.consumer)
+        }
+        let projections = Projections(runners, store: store)
+        follow(runners[0], updates.hub)
+        follow(runners[1], market.hub)
+        for database in [projectionsFile, alertsFile, marketHistoryFile] {
             for file in [database, database + "-wal", database + "-shm"] where FileManager.default.fileExists(atPath: file) {
                 try OwnerOnly.restrict(file, mode: 0o600)
             }
         }
-        let market = MarketStream(queueMax: streamQueueMax, alerts: alerts, history: tape)
-        market.seed(engine: engine, sequence: report.lastSequence, bars: try readModels.minuteBars(limit: BarBook.minutesKept),
-                    trades: try readModels.latestTrades(), calendar: try configuration.calendar(), now: clock())
         let feedVenues = (configuration.feeds ?? []).map {
             FeedHandler.Venue(name: $0.name, host: $0.host, port: $0.port, username: $0.username ?? "bourse", password: $0.password ?? "",
                               transport: $0.transport == "moldudp64" ? .moldUDP64(session: $0.session ?? String($0.name.prefix(10))) : .soupBinTCP)
@@ -121,19 +143,30 @@ public struct DataDirectory: Sendable {
             market.evaluateAlerts(stock, best)
         }
         market.attach(feeds)
-        sequencer.add(market.hub.consumer)
         let firstOrderID = UInt64(max(clock(), engine.lastCommandTime.nanos + 1))
         sequencer.start()
         let venue = Venue(sequencer: sequencer, firstOrderID: firstOrderID)
-        readModels.start()
-        updates.start()
-        history.start()
+        projections.start()
         market.start()
         let applied = try await apply(configuration, to: venue)
         let (keys, issued) = try issueKeys(configuration)
-        return Opened(venue: venue, configuration: configuration, keys: KeyStore(keys), updates: updates, history: history,
-                      market: market, alerts: alerts, readModels: readModels, feeds: feeds, calendar: try configuration.calendar(), issued: issued,
-                      applied: applied, recovery: report, readModelsCaughtUp: caughtUp)
+        return Opened(venue: venue, configuration: configuration, keys: KeyStore(keys), updates: updates, orders: orders.index,
+                      orderQueries: OrderQueries(store: store), market: market, alerts: alerts, projections: projections, feeds: feeds,
+                      calendar: try configuration.calendar(), issued: issued, applied: applied, recovery: report, caughtUp: caughtUp)
+    }
+
+    /// A stream tells its connections when its projection stops following the journal, and takes them again
+    /// when it resumes.
+    private func follow<Interest>(_ runner: ProjectionRunner, _ hub: StreamHub<Interest>) {
+        runner.observe { status in
+            switch status.state {
+            case .failed: hub.end("the \(hub.name) stream stopped: projection \(status.name) \(status.failure.map { "\($0)" } ?? "failed")")
+            case .rebuilding: hub.end("the \(hub.name) stream stopped: projection \(status.name) is rebuilding")
+            case .finished: hub.end("the venue is stopping")
+            case .live: hub.resume()
+            case .opening, .catchingUp: break
+            }
+        }
     }
 
     /// Lists the symbols and opens the accounts the configuration names and the venue lacks, and sets

@@ -1,4 +1,4 @@
-import BourseJournal
+import BourseNode
 import Foundation
 import Hummingbird
 import NIOCore

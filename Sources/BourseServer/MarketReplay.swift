@@ -1,5 +1,6 @@
 import BourseCore
 import BourseMarketData
+import BourseProjections
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket

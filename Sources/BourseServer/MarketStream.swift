@@ -1,9 +1,9 @@
 import BourseCore
 import BourseEngine
 import BourseFeeds
-import BourseJournal
 import BourseMarketData
 import BourseNode
+import BourseProjections
 import Foundation
 import Synchronization
 
@@ -18,7 +18,14 @@ import Synchronization
 /// channel, from 1 at each start. Level 2 and 3 are never conflated, so a jump in `sq` is a gap: the client
 /// recovers with `GET /v1/book/{symbol}`, which answers the book with the sequence numbers it reflects.
 /// Quotes and level 1 are whole states, conflated to the latest under load; their `sq` only orders them.
-final class MarketStream: Sendable {
+///
+/// It is the market data projection: its runner feeds it, and it keeps the minute bars and each symbol's
+/// latest trade in its store (the one place bars are built), so that a restart starts from them. The books
+/// come from the engine at start (`seedBooks`); an entry read again (after a restart, in a rebuild) only
+/// adds to the bars, the day's figures and the latest trade, and sends nothing.
+final class MarketStream: Projection, @unchecked Sendable {
+    let name = "market"
+    let schema = MarketStream.tables
     /// What one connection follows, per channel, and its tier.
     struct Channels: Sendable {
         var trades: Set<String> = []
@@ -113,6 +120,15 @@ final class MarketStream: Sendable {
         var sequence: UInt64 = 0
         /// The trading day of the New York date last seen, so that the calendar is asked once a day.
         var tradingDay: (from: Int64, until: Int64, date: Int) = (0, 0, 0)
+        /// Each listed symbol's previous close as its listing gave it, and the trading day at start: what
+        /// the day's figures start from before the bars add to them.
+        var listedCloses: [Symbol: Int64] = [:]
+        var today = 0
+        /// Entries applied since the last flush, and whether each is new.
+        var gathered: [(Published, Bool)] = []
+        /// Minute bars and latest trades changed since the last flush, to write.
+        var changedBars: [BarKey: Bar] = [:]
+        var changedTrades: [Symbol: TradeRow] = [:]
 
         /// The trading day (days since the epoch) a trade at `t` belongs to, as bars count it.
         mutating func tradingDate(_ t: Timestamp) -> Int {
@@ -185,24 +201,48 @@ final class MarketStream: Sendable {
     }
     static func error(_ text: String) -> String { #"[{"T":"error","msg":\#(API.quoted(text))}]"# }
 
-    /// Starts from the engine's state after recovery (its books, trading states and previous closes) and
-    /// the read models (the latest minute bars, the last still open, and each symbol's latest trade).
-    func seed(engine: MatchingEngine, sequence: UInt64, bars: [Symbol: [Bar]], trades: [Symbol: String], calendar: ExchangeCalendar,
-              now: Int64) {
+    /// Starts the books from the engine's state after recovery (its books, trading states and previous
+    /// closes), before the runner opens the projection and loads the bars.
+    func seedBooks(engine: MatchingEngine, sequence: UInt64, calendar: ExchangeCalendar, now: Int64) {
         state.withLock { s in
             s.sequence = sequence
-            s.bars = BarBook(bars, calendar: calendar)
-            s.lastTrade = trades
-            let today = calendar.tradingDate(of: Timestamp(nanos: now)).daysSinceEpoch
+            s.bars = BarBook(calendar: calendar)
+            s.today = calendar.tradingDate(of: Timestamp(nanos: now)).daysSinceEpoch
             for symbol in engine.listedSymbols {
                 s.books.seed(symbol, state: engine.tradingState(symbol) ?? .closed, orders: engine.openOrderStates(symbol))
                 s.lastQuote[symbol] = Quote(bid: s.books.depth(symbol, .buy, levels: 1).first, ask: s.books.depth(symbol, .sell, levels: 1).first)
+                s.listedCloses[symbol] = engine.previousClose(of: symbol)?.units ?? 0
+            }
+        }
+    }
+
+    /// The bars and latest trades the store holds; the day's figures from them.
+    func load(from store: any ProjectionStore) throws {
+        var minutes: [Symbol: [Bar]] = [:]
+        for row in try store.querySynchronously("SELECT DISTINCT symbol FROM bars", []) {
+            guard let name = row.text("symbol"), let symbol = try? Symbol(validating: name) else { continue }
+            minutes[symbol] = try store.querySynchronously("SELECT * FROM bars WHERE symbol = ? ORDER BY start DESC LIMIT ?",
+                                                           [.text(name), .int(Int64(BarBook.minutesKept))]).map(Self.bar).reversed()
+        }
+        var trades: [Symbol: String] = [:]
+        for row in try store.querySynchronously("SELECT * FROM latest_trades", []) {
+            guard let name = row.text("symbol"), let symbol = try? Symbol(validating: name) else { continue }
+            trades[symbol] = Self.trade(id: UInt64(bitPattern: row.int("execution_id")!), price: row.int("price")!, size: row.int("qty")!,
+                                        time: API.time(Timestamp(nanos: row.int("time")!)))
+        }
+        state.withLock { s in
+            s.bars = BarBook(minutes, calendar: s.bars.calendar)
+            s.lastTrade = trades
+            s.gathered = []
+            s.changedBars = [:]
+            s.changedTrades = [:]
+            s.days = [:]
+            for (symbol, listedClose) in s.listedCloses {
                 var day = Day()
-                day.previousClose = engine.previousClose(of: symbol)?.units ?? 0
-                let days = s.bars.bars(symbol, .day, from: 0, to: .max, limit: .max)
-                for bar in days.suffix(2) {
+                day.previousClose = listedClose
+                for bar in s.bars.bars(symbol, .day, from: 0, to: .max, limit: .max).suffix(2) {
                     let date = ExchangeCalendar.newYorkDate(Timestamp(nanos: bar.start)).daysSinceEpoch
-                    if date == today {
+                    if date == s.today {
                         day = Day(date: date, open: bar.open, high: bar.high, low: bar.low, last: bar.close, lastSize: 0,
                                   volume: bar.volume, trades: bar.trades, previousClose: day.previousClose)
                     } else {
@@ -214,11 +254,75 @@ final class MarketStream: Sendable {
         }
     }
 
-    /// Starts following the event stream.
+    func apply(_ published: Published, isNew: Bool, writer: any StoreWriter) throws {
+        state.withLock { $0.gathered.append((published, isNew)) }
+    }
+
+    /// Publishes what the transaction's new entries give each channel, adds the entries read again to the
+    /// bars and figures only, and writes the changed bars and latest trades.
+    func flush(writer: any StoreWriter) throws {
+        let gathered = state.withLock { s in
+            defer { s.gathered.removeAll(keepingCapacity: true) }
+            return s.gathered
+        }
+        var start = gathered.startIndex
+        while start < gathered.endIndex {
+            let isNew = gathered[start].1
+            let end = gathered[start...].firstIndex { $0.1 != isNew } ?? gathered.endIndex
+            let entries = gathered[start..<end].map(\.0)
+            if isNew {
+                publish(entries)
+            } else {
+                state.withLock { s in for published in entries { Self.addTrades(published, to: &s) } }
+            }
+            start = end
+        }
+        let (bars, trades) = state.withLock { s in
+            defer {
+                s.changedBars.removeAll(keepingCapacity: true)
+                s.changedTrades.removeAll(keepingCapacity: true)
+            }
+            return (s.changedBars.sorted { ($0.key.symbol.description, $0.key.start) < ($1.key.symbol.description, $1.key.start) },
+                    s.changedTrades.sorted { $0.key.description < $1.key.description })
+        }
+        for (key, bar) in bars {
+            try writer.execute(Self.upsertBar, [.text(key.symbol.description), .int(bar.start), .int(bar.open), .int(bar.high), .int(bar.low),
+                                                .int(bar.close), .int(bar.volume), .int(Int64(bar.trades)), .text(String(bar.notional))])
+        }
+        for (symbol, t) in trades {
+            try writer.execute(Self.upsertTrade, [.text(symbol.description), .int(Int64(bitPattern: t.id)), .int(t.price), .int(t.size), .int(t.time)])
+        }
+    }
+
+    /// What an entry read again adds: its trades to the bars, the day's figures and the latest trade.
+    private static func addTrades(_ published: Published, to s: inout State) {
+        let nanos = published.command.time.nanos
+        for case .trade(let t) in published.events {
+            addBar(t, nanos, &s)
+            let date = s.tradingDate(published.command.time)
+            s.days[t.symbol, default: Day()].add(price: t.price.units, size: t.quantity.shares, date: date)
+            s.lastTrade[t.symbol] = trade(id: t.executionID.rawValue, price: t.price.units, size: t.quantity.shares,
+                                          time: API.time(published.command.time))
+            s.changedTrades[t.symbol] = TradeRow(id: t.executionID.rawValue, price: t.price.units, size: t.quantity.shares, time: nanos)
+        }
+    }
+
+    /// Adds a trade to its minute bar; returns the bar it closed, if any. Both are written at the flush.
+    @discardableResult
+    private static func addBar(_ t: Trade, _ nanos: Int64, _ s: inout State) -> Bar? {
+        let closed = s.bars.add(t.symbol, price: t.price.units, quantity: t.quantity.shares, at: nanos)
+        if let closed { s.changedBars[BarKey(symbol: t.symbol, start: closed.start)] = closed }
+        if let current = s.bars.current[t.symbol] { s.changedBars[BarKey(symbol: t.symbol, start: current.start)] = current }
+        return closed
+    }
+
+    /// Set when the venue stops: the bar timer ends.
+    let finished = Atomic<Bool>(false)
+
+    /// Starts the timer that closes the minute bars of quiet symbols.
     func start() {
-        hub.start(batches: { [self] batch in publish(batch) })
         Task.detached { [self] in
-            while !hub.isEnded {
+            while !finished.load(ordering: .relaxed) {
                 try? await Task.sleep(for: .seconds(1))
                 // A grace of two seconds for trades stamped before the minute ended but not yet published.
                 closeBars(now: wallClockNanos() - 2_000_000_000)
@@ -315,9 +419,8 @@ final class MarketStream: Sendable {
                 switch event {
                 case .trade(let t):
                     let symbol = t.symbol
-                    if let bar = s.bars.add(symbol, price: t.price.units, quantity: t.quantity.shares, at: nanos) {
-                        out.closedBars.append((symbol, bar))
-                    }
+                    if let bar = addBar(t, nanos, &s) { out.closedBars.append((symbol, bar)) }
+                    s.changedTrades[symbol] = TradeRow(id: t.executionID.rawValue, price: t.price.units, size: t.quantity.shares, time: nanos)
                     let date = s.tradingDate(published.command.time)
                     s.days[symbol, default: Day()].add(price: t.price.units, size: t.quantity.shares, date: date)
                     out.ticks.append((symbol, t.price.units, s.days[symbol]!.previousClose, nanos))
@@ -528,16 +631,6 @@ final class MarketStream: Sendable {
                 askOrders: orders ? s.books.orders(symbol, .sell, levels: depth) : nil,
                 sequences: s.sequences[symbol] ?? Sequences(), quote: s.lastQuote[symbol] ?? Quote(), day: s.days[symbol] ?? Day())
         }
-    }
-
-    /// Waits (at most `timeout`) until the market data has applied `sequence`: a read after a write sees it.
-    func caughtUp(to sequence: UInt64, timeout: Duration = .seconds(2)) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while self.sequence < sequence {
-            guard ContinuousClock.now < deadline, !hub.isEnded else { return false }
-            try? await Task.sleep(for: .milliseconds(1))
-        }
-        return true
     }
 
     private func sendBar(_ symbol: Symbol, _ bar: Bar) {

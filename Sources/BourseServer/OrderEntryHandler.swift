@@ -1,4 +1,3 @@
-import BourseJournal
 import BourseNode
 import Foundation
 import HTTPTypes

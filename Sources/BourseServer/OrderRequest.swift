@@ -1,5 +1,6 @@
 import BourseCore
 import BourseEngine
+import BourseProjections
 import Foundation
 
 /// The body of `POST /v2/orders`, in Alpaca's field names. Prices are decimal strings (JSON numbers would

@@ -1,4 +1,4 @@
-import BourseJournal
+import BourseNode
 import Synchronization
 
 /// Requests per API key: a token bucket per key, refilled continuously. Callers take tokens only for keys

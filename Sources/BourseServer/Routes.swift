@@ -1,8 +1,8 @@
 import BourseCore
 import BourseEngine
-import BourseJournal
 import BourseMarketData
 import BourseNode
+import BourseProjections
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -15,10 +15,11 @@ struct Routes: Sendable {
     let limiter: RateLimiter
     let metrics: Metrics
     let calendar: ExchangeCalendar
-    let history: OrderHistory
+    let orders: OpenOrderIndex
+    let orderQueries: OrderQueries
+    let projections: Projections
     let market: MarketStream
     let updates: TradeUpdates
-    let readModels: ReadModels
     let alerts: Alerts
     /// A bearer token that may read `/metrics` (a scraper's); nil: only risk and admin keys may.
     var metricsToken: String? = nil
@@ -231,10 +232,7 @@ struct Routes: Sendable {
     private func readiness() -> Response {
         var problems: [String] = []
         if let reason = venue.sequencer.unavailableReason { problems.append("sequencer: \(reason)") }
-        if let reason = history.stopped.withLock({ $0 }) { problems.append(reason) }
-        if let reason = readModels.stopped.withLock({ $0 }) { problems.append(reason) }
-        if updates.hub.isEnded { problems.append("the trade updates stream stopped") }
-        if market.hub.isEnded { problems.append("the market data stream stopped") }
+        problems += projections.problems
         guard problems.isEmpty else {
             return Self.json(["status": "unavailable", "reasons": problems.joined(separator: "; ")], status: .serviceUnavailable)
         }
@@ -388,7 +386,9 @@ struct Routes: Sendable {
     /// A listed symbol's book from the market data, after it has caught up with the venue.
     private func publishedBook(_ symbol: Symbol, depth: Int, orders: Bool = false) async throws -> MarketStream.BookSnapshot {
         let sequence = try await venue.lastSequence()
-        guard await market.caughtUp(to: sequence) else { throw Failure.unavailable("the market data is behind the venue; try again") }
+        if let problem = await projections.wait("market", for: sequence) {
+            throw Failure(status: .serviceUnavailable, code: 50310000, message: problem)
+        }
         guard let book = market.book(symbol, depth: depth, orders: orders) else { throw Failure.notFound("symbol \(symbol) is not listed") }
         return book
     }
@@ -505,13 +505,12 @@ struct Routes: Sendable {
         let id = AccountID(key.account)
         switch status {
         case "open":
-            var orders = try await venue.read { $0.openOrders(of: id) }.prefix(limit).map(API.order)
-            history.annotate(&orders)
+            let orders = try await venue.read { $0.openOrders(of: id) }.prefix(limit).map { annotated(API.order($0)) }
             return Self.json(text: "[" + orders.map(\.json).joined(separator: ",") + "]")
         case "closed", "all":
             try await requireHistory()
-            let orders = try readModels.orders(account: key.account, status: status, limit: limit)
-            return Self.json(text: "[" + orders.map { $0.api.json }.joined(separator: ",") + "]")
+            let orders = try await orderQueries.orders(account: key.account, endedOnly: status == "closed", limit: limit)
+            return Self.json(text: "[" + orders.map { API.order($0).json }.joined(separator: ",") + "]")
         default:
             throw Failure.unprocessable("status must be open, closed or all, not \"\(status)\"")
         }
@@ -522,10 +521,8 @@ struct Routes: Sendable {
         let orders = try await venue.read { $0.openOrders(of: id) }
         if let order = orders.first(where: { String($0.orderID.rawValue) == text }) {
             // The engine's figures are current; the history adds when the order was created.
-            var annotated = [API.order(order)]
-            history.annotate(&annotated)
-            var api = annotated[0]
-            if let record = history.openOrder(order.orderID.rawValue, account: key.account) {
+            var api = annotated(API.order(order))
+            if let record = self.orders.openOrder(order.orderID.rawValue, account: key.account) {
                 api.created_at = API.time(record.created)
                 api.submitted_at = api.created_at
                 api.updated_at = API.time(record.updated)
@@ -534,10 +531,10 @@ struct Routes: Sendable {
             return Self.json(text: api.json)
         }
         try await requireHistory()
-        guard let raw = UInt64(text), let record = try readModels.order(raw, account: key.account) else {
+        guard let raw = UInt64(text), let record = try await orderQueries.order(raw, account: key.account) else {
             throw Failure.notFound("order \(text) does not exist")
         }
-        return Self.json(text: record.api.json)
+        return Self.json(text: API.order(record).json)
     }
 
     /// A client that timed out placing an order finds out here whether it was placed.
@@ -545,7 +542,7 @@ struct Routes: Sendable {
         guard let clientOrderID = request.uri.queryParameters.get("client_order_id").map({ String($0) }) else {
             throw Failure.unprocessable("client_order_id is required")
         }
-        guard let order = history.order(clientOrderID: clientOrderID, account: key.account) else {
+        guard let order = orders.order(clientOrderID: clientOrderID, account: key.account) else {
             throw Failure.notFound("no order has client_order_id \(clientOrderID)")
         }
         return try await openOrder(key, String(order))
@@ -554,7 +551,8 @@ struct Routes: Sendable {
     private func activities(_ key: StoredKey, _ request: Request) async throws -> Response {
         try await requireHistory()
         let limit = try Self.limit(request, default: 100, max: 1_000)
-        return Self.json(text: "[" + (try readModels.activities(account: key.account, limit: limit)).joined(separator: ",") + "]")
+        let activities = try await orderQueries.activities(account: key.account, limit: limit)
+        return Self.json(text: "[" + activities.map(API.activity).joined(separator: ",") + "]")
     }
 
     /// Bourse's extra: every change to the account's positions (fills, transfers), newest first.
@@ -562,18 +560,37 @@ struct Routes: Sendable {
         try await requireHistory()
         let limit = try Self.limit(request, default: 100, max: 1_000)
         let symbol = request.uri.queryParameters.get("symbol").map { String($0) }
-        return Self.json(try readModels.positionChanges(account: key.account, symbol: symbol, limit: limit))
+        return Self.json(try await orderQueries.positionChanges(account: key.account, symbol: symbol, limit: limit).map { c in
+            PositionChange(symbol: c.symbol, time: API.time(Timestamp(nanos: c.time)), reason: c.reason, change: String(c.change),
+                           qty: String(c.qty), price: API.decimal(c.price))
+        })
     }
 
-    /// Answers from a history that stopped following the events would be stale: refuse them, saying why.
-    /// The read models, following the event stream and holding everything the venue had acknowledged
-    /// when the request came: a client reads what it was told of.
+    struct PositionChange: Encodable {
+        var symbol: String
+        var time: String
+        var reason: String
+        var change: String
+        var qty: String
+        var price: String
+    }
+
+    /// What the order projection adds to an open order as the engine describes it: its client order id
+    /// and GTD expiry.
+    private func annotated(_ order: API.Order) -> API.Order {
+        guard let id = UInt64(order.id) else { return order }
+        var order = order
+        let (clientOrderID, expiry) = orders.annotations(id)
+        if let clientOrderID { order.client_order_id = clientOrderID }
+        if let expiry { order.expire_at = API.time(Timestamp(nanos: expiry)) }
+        return order
+    }
+
+    /// The order projection, holding everything the venue had acknowledged when the request came: a client
+    /// reads what it was told of. Answers from a projection that stopped would be stale: refused, saying why.
     private func requireHistory() async throws {
-        if let reason = history.stopped.withLock({ $0 }) ?? readModels.stopped.withLock({ $0 }) {
-            throw Failure(status: .serviceUnavailable, code: 50310000, message: reason)
-        }
-        guard await readModels.caughtUp(to: try await venue.lastSequence()) else {
-            throw Failure.unavailable("the order history is behind the venue; try again")
+        if let problem = await projections.wait("orders", for: try await venue.lastSequence()) {
+            throw Failure(status: .serviceUnavailable, code: 50310000, message: problem)
         }
     }
 
@@ -653,7 +670,7 @@ struct Routes: Sendable {
     }
 
     private func claim(_ order: NewOrder, _ clientOrderID: String?) throws(Failure) -> Placing {
-        if let clientOrderID, history.claim(clientOrderID, account: order.account.rawValue, order: order.orderID.rawValue) != nil {
+        if let clientOrderID, orders.claim(clientOrderID, account: order.account.rawValue, order: order.orderID.rawValue) != nil {
             throw Failure.unprocessable("client_order_id must be unique: \(clientOrderID) names another order")
         }
         return Placing(order: order, clientOrderID: clientOrderID)
@@ -669,7 +686,7 @@ struct Routes: Sendable {
         case .failure(let failure):
             // Not journaled: the id is free for the retry.
             if let clientOrderID = placing.clientOrderID {
-                history.release(clientOrderID, account: placing.order.account.rawValue, order: placing.order.orderID.rawValue)
+                orders.release(clientOrderID, account: placing.order.account.rawValue, order: placing.order.orderID.rawValue)
             }
             return Self.errorText(Self.failure(failure))
         }
@@ -738,7 +755,7 @@ struct Routes: Sendable {
         case .failure(.invalid(let message)): throw Failure.unprocessable(message)
         }
         if let clientOrderID = request.client_order_id,
-           history.claim(clientOrderID, account: account.rawValue, order: replace.newOrderID.rawValue) != nil {
+           orders.claim(clientOrderID, account: account.rawValue, order: replace.newOrderID.rawValue) != nil {
             throw Failure.unprocessable("client_order_id must be unique: \(clientOrderID) names another order")
         }
         let ack: Sequencer.Acknowledgement
@@ -746,7 +763,7 @@ struct Routes: Sendable {
             ack = try await venue.execute(.replace(replace), note: ClientOrderID.note(request.client_order_id))
         } catch {
             if let clientOrderID = request.client_order_id {
-                history.release(clientOrderID, account: account.rawValue, order: replace.newOrderID.rawValue)
+                orders.release(clientOrderID, account: account.rawValue, order: replace.newOrderID.rawValue)
             }
             throw error
         }

@@ -1,6 +1,7 @@
 import BourseCore
+import BourseNode
 import BourseEngine
-import BourseJournal
+import BourseProjections
 
 /// The venue's clock, outside the engine (which has none): with automatic sessions it opens every
 /// configured symbol when the calendar's session opens and closes it at the close (DAY orders expire
@@ -8,7 +9,7 @@ import BourseJournal
 /// the sequencer, journaled like any other.
 public struct Scheduler: Sendable {
     let venue: Venue
-    let history: OrderHistory
+    let orders: OpenOrderIndex
     let calendar: ExchangeCalendar
     let symbols: [Symbol]
     let automatic: Bool
@@ -16,7 +17,7 @@ public struct Scheduler: Sendable {
 
     public init(opened: DataDirectory.Opened, now: @escaping @Sendable () -> Int64 = wallClockNanos) {
         venue = opened.venue
-        history = opened.history
+        orders = opened.orders
         calendar = opened.calendar
         symbols = opened.configuration.symbols.compactMap { try? Symbol(validating: $0.symbol) }
         automatic = opened.configuration.sessions?.automatic ?? false
@@ -56,7 +57,7 @@ public struct Scheduler: Sendable {
                 }
             }
         }
-        if let next = history.nextExpiry(), next <= t {
+        if let next = orders.nextExpiry(), next <= t {
             _ = try await venue.execute(.expireOrders)
         }
         return state

@@ -54,8 +54,9 @@ public struct Server: Sendable {
         router.middlewares.add(LogRequestsMiddleware(.debug))
         let metrics = Metrics()
         let routes = Routes(venue: opened.venue, keys: opened.keys, limiter: RateLimiter(perSecond: rateLimit, burst: rateBurst),
-                            metrics: metrics, calendar: opened.calendar, history: opened.history, market: opened.market,
-                            updates: opened.updates, readModels: opened.readModels, alerts: opened.alerts,
+                            metrics: metrics, calendar: opened.calendar, orders: opened.orders, orderQueries: opened.orderQueries,
+                            projections: opened.projections, market: opened.market,
+                            updates: opened.updates, alerts: opened.alerts,
                             metricsToken: metricsToken)
         routes.add(to: router)
         let webSocketRouter = Router(context: StreamRequestContext.self)

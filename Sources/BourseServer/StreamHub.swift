@@ -1,12 +1,10 @@
-import BourseNode
-import Foundation
 import Synchronization
 
-/// What the WebSocket streams share: a consumer of the sequencer's published events drained on a thread of
-/// its own, so no connection can slow the engine, and the connections, each with a bounded queue and an
-/// `Interest` (an account, a set of symbols) that decides what it receives. Keyed messages (quotes) are
-/// conflated in a connection's queue; a connection that lets its queue fill is cut off; when the sequencer cuts the consumer off, every connection is told why and new
-/// ones are refused until the server restarts.
+/// What the WebSocket streams share: the connections, each with a bounded queue and an `Interest` (an
+/// account, a set of symbols) that decides what it receives, fed by a projection's thread (so no connection
+/// can slow the engine). Keyed messages (quotes) are conflated in a connection's queue; a connection that
+/// lets its queue fill is cut off; when the projection stops or the venue does, every connection is told
+/// why and new ones are refused until it resumes.
 final class StreamHub<Interest: Sendable>: Sendable {
     final class Subscriber: Sendable {
         let outbox: Outbox
@@ -26,13 +24,10 @@ final class StreamHub<Interest: Sendable>: Sendable {
 
     let name: String
     let queueMax: Int
-    let consumer: EventConsumer
     private let errorMessage: @Sendable (String) -> String
     private let subscribers = Mutex<[ObjectIdentifier: Subscriber]>([:])
     private let ended = Mutex<String?>(nil)
     private let dropCount = Atomic<Int>(0)
-    /// Signalled when the thread has handed on everything it was given and stopped.
-    private let stopped = DispatchSemaphore(value: 0)
 
     /// Connections listening now.
     var subscriberCount: Int { subscribers.withLock { $0.count } }
@@ -43,7 +38,6 @@ final class StreamHub<Interest: Sendable>: Sendable {
         self.name = name
         self.queueMax = queueMax
         self.errorMessage = errorMessage
-        consumer = EventConsumer(name: name, capacity: 1 << 18)
     }
 
     func subscribe(_ interest: Interest) -> Result<Subscriber, Ended> {
@@ -59,34 +53,6 @@ final class StreamHub<Interest: Sendable>: Sendable {
     func unsubscribe(_ subscriber: Subscriber) {
         _ = subscribers.withLock { $0.removeValue(forKey: ObjectIdentifier(subscriber)) }
         subscriber.outbox.finish()
-    }
-
-    /// Drains the consumer on its own thread, handing each command's events to `publish`, and calling
-    /// `afterBatch` after each batch taken.
-    func start(_ publish: @escaping @Sendable (Published) -> Void) {
-        start(batches: { batch in for published in batch { publish(published) } })
-    }
-
-    /// Drains the consumer on its own thread, handing it each batch of commands' events as taken.
-    func start(batches publish: @escaping @Sendable ([Published]) -> Void) {
-        let thread = Thread { [self] in
-            while true {
-                switch consumer.next() {
-                case .events(let batch):
-                    publish(batch)
-                case .overrun(let sequence):
-                    end("the \(name) stream fell behind at sequence \(sequence) and stopped; it resumes when the server restarts")
-                    stopped.signal()
-                    return
-                case .closed:
-                    end("the venue is stopping")
-                    stopped.signal()
-                    return
-                }
-            }
-        }
-        thread.name = "bourse-" + name
-        thread.start()
     }
 
     /// Sends each subscriber what `message` makes of its interest, if anything; a message with a `key`
@@ -114,23 +80,21 @@ final class StreamHub<Interest: Sendable>: Sendable {
         }
     }
 
-    /// Waits (at most `timeout`) until the thread has published everything and stopped; false on timeout.
-    @discardableResult
-    func waitUntilStopped(timeout: DispatchTimeInterval = .seconds(10)) -> Bool {
-        guard stopped.wait(timeout: .now() + timeout) == .success else { return false }
-        stopped.signal()
-        return true
-    }
-
     /// Visits every subscriber's interest.
     func forEachInterest(_ body: (Interest) -> Void) {
         subscribers.withLock { for subscriber in $0.values { body(subscriber.interest.withLock { $0 }) } }
     }
 
-    /// Whether the hub stopped following the event stream.
-    var isEnded: Bool { ended.withLock { $0 != nil } }
+    /// Why the hub stopped, if it has.
+    var endReason: String? { ended.withLock { $0 } }
 
-    private func end(_ reason: String) {
+    /// Takes connections again (the projection resumed).
+    func resume() {
+        ended.withLock { $0 = nil }
+    }
+
+    /// Tells every connection why the stream ended and closes it; new ones are refused until `resume`.
+    func end(_ reason: String) {
         ended.withLock { $0 = reason }
         let all = subscribers.withLock { subscribers in
             defer { subscribers.removeAll() }

@@ -1,10 +1,11 @@
 import BourseCore
-import BourseEngine
 import BourseNode
+import BourseProjections
 import Synchronization
 
 /// Alpaca's `trade_updates` stream: every event of an account's orders, pushed to that account's
 /// connections, each with its order as it now stands; and the account's fired price alerts (`alerts`).
+/// The order projection tells it each change as it applies a new entry.
 final class TradeUpdates: Sendable {
     /// What one connection listens to.
     struct Listener: Sendable {
@@ -14,24 +15,13 @@ final class TradeUpdates: Sendable {
     }
 
     let hub = StreamHub<Listener>(name: "trade updates", queueMax: 4_096, errorMessage: TradeUpdates.errorMessage)
-    private let projection = Mutex(OrderProjection())
-
-    /// Orders open before the stream started (after a restart), so their later events can be described.
-    func seed(_ open: [OrderRecord]) {
-        projection.withLock { $0.seed(open) }
-    }
-
-    func start() {
-        hub.start { [self] published in publish(published) }
-    }
 
     static func errorMessage(_ text: String) -> String {
         #"{"stream":"error","data":{"message":\#(API.quoted(text))}}"#
     }
 
-    /// Turns one command's events into updates for the accounts they concern.
-    private func publish(_ published: Published) {
-        let changes = projection.withLock { $0.apply(published) }
+    /// Turns one command's changes to orders into updates for the accounts they concern.
+    func publish(_ published: Published, _ changes: [OrderChange]) {
         guard !changes.isEmpty else { return }
         let time = API.time(published.command.time)
         for change in changes {
@@ -53,7 +43,7 @@ final class TradeUpdates: Sendable {
 
     /// One `trade_updates` message.
     static func update(_ change: OrderChange, _ time: String) -> String {
-        let extra = change.extra.map { ",\"\($0.0)\":" + API.quoted($0.1) }.joined()
-        return #"{"stream":"trade_updates","data":{"event":"\#(change.event)","timestamp":"\#(time)"\#(extra),"order":\#(change.record.api.json)}}"#
+        let extra = API.extra(change).map { ",\"\($0.0)\":" + API.quoted($0.1) }.joined()
+        return #"{"stream":"trade_updates","data":{"event":"\#(change.event)","timestamp":"\#(time)"\#(extra),"order":\#(API.order(change.record).json)}}"#
     }
 }

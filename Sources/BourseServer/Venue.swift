@@ -1,6 +1,5 @@
 import BourseCore
 import BourseEngine
-import BourseJournal
 import BourseNode
 import Foundation
 import Synchronization

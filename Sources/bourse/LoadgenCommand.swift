@@ -1,3 +1,4 @@
+import BourseNode
 import ArgumentParser
 import BourseJournal
 import BourseServer

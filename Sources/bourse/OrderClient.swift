@@ -1,3 +1,4 @@
+import BourseNode
 import BourseJournal
 import NIOCore
 import NIOPosix

@@ -48,6 +48,9 @@ struct Serve: AsyncParsableCommand {
     var connectionsPerAddressMax = 512
     @Option(help: "Seconds a connection has to send a whole request, after opening or after its last answer (1 to 3600).")
     var requestTimeoutS = 10
+    @Option(help: "Where the projections are kept: sqlite (projections.sqlite in the data directory) or postgres://user@host:port/database (env BOURSE_STORE; else the configuration's store).")
+    var store: String?
+
     @Flag(help: "Run built-in market participants (a market maker, takers, noise traders) so the book and tape live.")
     var simulate = false
     @Option(help: "The simulation's seed.")
@@ -80,7 +83,9 @@ struct Serve: AsyncParsableCommand {
         guard (64...1_048_576).contains(streamQueue) else { throw ValidationError("--stream-queue must be from 64 to 1048576") }
         guard (10...60_000).contains(conflationMs) else { throw ValidationError("--conflation-ms must be from 10 to 60000") }
         guard (1...3_650).contains(historyDays) else { throw ValidationError("--history-days must be from 1 to 3650") }
-        let opened = try await directory.open(configuration: configuration, streamQueueMax: streamQueue, historyDays: historyDays)
+        let storeName = try setting(store, "BOURSE_STORE", nil, "") { $0 }
+        let opened = try await directory.open(configuration: configuration, store: storeName.isEmpty ? nil : storeName,
+                                              streamQueueMax: streamQueue, historyDays: historyDays)
         let listen = opened.configuration.listen, limits = opened.configuration.rate_limit
         let host = try setting(host, "BOURSE_HOST", listen?.host, "127.0.0.1") { $0 }
         let port = try setting(port, "BOURSE_PORT", listen?.port, 8080) { Int($0) }
@@ -94,7 +99,9 @@ struct Serve: AsyncParsableCommand {
         // What recovery cut or passed over is said every time: an operator must see it, not find it later.
         if let torn = opened.recovery.tornTail { say("journal: \(torn)") }
         for skipped in opened.recovery.snapshotsSkipped { say("snapshot not used: \(skipped)") }
-        if opened.readModelsCaughtUp > 0 { say("read models: applied \(opened.readModelsCaughtUp) journal entries") }
+        for (name, count) in opened.caughtUp.sorted(by: { $0.key < $1.key }) where count > 0 {
+            say("projection \(name): applied \(count) journal entries to \(opened.projections.store.location)")
+        }
         for line in opened.applied { say("configuration: \(line)") }
         if !opened.issued.isEmpty {
             say("new API keys (also in \(directory.credentialsFile)):")

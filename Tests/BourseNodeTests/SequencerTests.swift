@@ -212,6 +212,7 @@ struct SequencerTests {
             switch fast.next() {
             case .events(let batch): received += batch.map(\.command.sequence)
             case .overrun: Issue.record("the fast consumer was cut off")
+            case .interrupted: Issue.record("nothing interrupted the fast consumer")
             case .closed: break loop
             }
         }
@@ -221,6 +222,9 @@ struct SequencerTests {
             return
         }
         #expect(at == 1)
+        // Taken up again, it is told what to read from the journal: everything offered while it was cut off.
+        #expect(slow.resume() == 22)
+        #expect(slow.lastOffered == 22)
     }
 }
 

@@ -145,7 +145,7 @@ final class ConfigurationTests {
         #expect((dayOrder as? [String: Any])?["status"] as? String == "expired")
         let gtdOrder = try await server.eventually("/v2/orders/\(gtdID)", as: trader) { ($0 as? [String: Any])?["status"] as? String == "expired" }
         #expect((gtdOrder as? [String: Any])?["status"] as? String == "expired")
-        #expect(server.opened.history.nextExpiry() == nil)
+        #expect(server.opened.orders.nextExpiry() == nil)
 
         // Saturday: still closed. Monday's open opens it again.
         clock.now = API.parseTime("2026-11-21T15:00:00Z")!

@@ -188,7 +188,7 @@ struct HardeningTests {
         await server.stop()
         func mode(_ path: String) -> Int { ((try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int) ?? -1 }
         #expect(mode(directory) == 0o700 && mode(directory + "/journal") == 0o700)
-        for name in ["credentials.json", "keys.json", "bourse.json", "read-models.sqlite", "alerts.sqlite", "market-history.sqlite"] {
+        for name in ["credentials.json", "keys.json", "bourse.json", "projections.sqlite", "alerts.sqlite", "market-history.sqlite"] {
             #expect(mode(directory + "/" + name) == 0o600, "\(name): \(String(mode(directory + "/" + name), radix: 8))")
         }
         for name in try FileManager.default.contentsOfDirectory(atPath: directory + "/journal") {

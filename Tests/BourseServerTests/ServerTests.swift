@@ -1,5 +1,6 @@
 import BourseCore
 import BourseJournal
+import BourseNode
 import BourseMarketData
 import BourseServer
 import BourseTestSupport
@@ -322,8 +323,10 @@ struct ServerTests {
         let (ready, readyBody) = try await server.send("GET", "/readyz", as: nil)
         #expect(ready == 200 && (readyBody as? [String: Any])?["status"] as? String == "ready")
         server.opened.venue.stop()
+        server.opened.projections.waitUntilFinished()
         let (stopped, stoppedBody) = try await server.send("GET", "/readyz", as: nil)
-        #expect(stopped == 503 && (stoppedBody as? [String: Any])?["reasons"] as? String == "sequencer: stopping; the trade updates stream stopped; the market data stream stopped")
+        #expect(stopped == 503 && (stoppedBody as? [String: Any])?["reasons"] as? String
+                == "sequencer: stopping; projection orders has stopped; projection market has stopped")
         await server.stop()
     }
 
@@ -484,7 +487,7 @@ struct ServerTests {
         _ = try await server.order(seller, #""symbol":"AAPL","qty":"4","side":"sell","type":"market","time_in_force":"ioc""#)
         let filledID = resting["id"] as? String ?? ""
 
-        // Asked at once: the read models follow the event stream a moment behind, and a read waits for
+        // Asked at once: the order projection follows the event stream a moment behind, and a read waits for
         // what the venue has acknowledged.
         let (_, closed) = try await server.send("GET", "/v2/orders?status=closed", as: buyer)
         #expect((closed as? [[String: Any]])?.map { $0["status"] as? String } == ["canceled", "filled"])
@@ -505,19 +508,19 @@ struct ServerTests {
         #expect((all as? [Any])?.count == 1)
         let (badLimit, _) = try await restarted.send("GET", "/v2/orders?status=all&limit=0", as: buyer)
         #expect(badLimit == 422)
-        // A clean stop left the read models complete: nothing to catch up on.
-        #expect(restarted.opened.readModelsCaughtUp == 0)
+        // A clean stop left the projections complete: nothing to catch up on.
+        #expect(restarted.opened.caughtUp == ["orders": 0, "market": 0])
         let (_, changes) = try await restarted.send("GET", "/v1/account/positions/history?symbol=AAPL", as: buyer)
         #expect((changes as? [[String: Any]])?.map { "\($0["reason"] ?? "") \($0["change"] ?? "") \($0["qty"] ?? "")" }
                 == ["fill 4 1004", "transfer_in 1000 1000"])
         await restarted.stop()
 
-        // Without its database the read models are rebuilt from the whole journal, with the same answers.
-        try FileManager.default.removeItem(atPath: directory + "/read-models.sqlite")
-        try? FileManager.default.removeItem(atPath: directory + "/read-models.sqlite-wal")
-        try? FileManager.default.removeItem(atPath: directory + "/read-models.sqlite-shm")
+        // Without their store the projections are rebuilt from the whole journal, with the same answers.
+        try FileManager.default.removeItem(atPath: directory + "/projections.sqlite")
+        try? FileManager.default.removeItem(atPath: directory + "/projections.sqlite-wal")
+        try? FileManager.default.removeItem(atPath: directory + "/projections.sqlite-shm")
         let rebuilt = try await Running(directory: directory)
-        #expect(rebuilt.opened.readModelsCaughtUp == Int(rebuilt.opened.recovery.lastSequence))
+        #expect(rebuilt.opened.caughtUp["orders"] == Int(rebuilt.opened.recovery.lastSequence))
         let (_, closedAgain) = try await rebuilt.send("GET", "/v2/orders?status=closed", as: buyer)
         #expect((closedAgain as? [[String: Any]])?.map { $0["status"] as? String } == ["canceled", "filled"])
         let (_, activitiesAgain) = try await rebuilt.send("GET", "/v2/account/activities", as: buyer)

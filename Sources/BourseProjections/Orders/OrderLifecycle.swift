@@ -1,84 +1,68 @@
 import BourseCore
-import BourseEngine
 import BourseNode
 
-/// An order as the API describes it, built from events alone.
-struct OrderRecord: Sendable {
-    var order: NewOrder
-    var filled: Int64 = 0
-    var notional: Int128 = 0
-    var status: String
-    var created: Timestamp
-    var updated: Timestamp
-    var filledAt: Timestamp?
-    var canceledAt: Timestamp?
-    var expiredAt: Timestamp?
-    var replacedBy: OrderID?
-    var replaces: OrderID?
+/// An order as the API describes it, built from events alone. Statuses are Alpaca's words, which are the
+/// venue's own.
+public struct OrderRecord: Sendable, Equatable {
+    public var order: NewOrder
+    public var filled: Int64 = 0
+    public var notional: Int128 = 0
+    public var status: String
+    public var created: Timestamp
+    public var updated: Timestamp
+    public var filledAt: Timestamp?
+    public var canceledAt: Timestamp?
+    public var expiredAt: Timestamp?
+    public var replacedBy: OrderID?
+    public var replaces: OrderID?
     /// The client's id for the order; the order id stands for it when none was given.
-    var clientOrderID: String?
+    public var clientOrderID: String?
+
+    public init(order: NewOrder, filled: Int64 = 0, notional: Int128 = 0, status: String, created: Timestamp, updated: Timestamp) {
+        self.order = order
+        self.filled = filled
+        self.notional = notional
+        self.status = status
+        self.created = created
+        self.updated = updated
+    }
+
+    public static let endedStatuses: Set<String> = ["filled", "canceled", "expired", "replaced", "rejected"]
 
     /// Whether the order has ended: nothing more will happen to it.
-    var isEnded: Bool { ["filled", "canceled", "expired", "replaced", "rejected"].contains(status) }
-
-    var api: API.Order {
-        var o = API.Order(id: String(order.orderID.rawValue), client_order_id: clientOrderID ?? String(order.orderID.rawValue),
-                          created_at: API.time(created), updated_at: API.time(updated), submitted_at: API.time(created),
-                          filled_at: filledAt.map(API.time), canceled_at: canceledAt.map(API.time),
-                          symbol: order.symbol.description, qty: String(order.quantity.shares), filled_qty: String(filled),
-                          filled_avg_price: filled > 0 ? API.decimal(Int64(notional / Int128(filled))) : nil,
-                          order_type: API.name(order.type), type: API.name(order.type), side: order.side == .buy ? "buy" : "sell",
-                          time_in_force: API.name(order.timeInForce), limit_price: order.limitPrice.map(API.decimal),
-                          stop_price: order.stopPrice.map(API.decimal), status: status)
-        o.expired_at = expiredAt.map(API.time)
-        o.replaced_by = replacedBy.map { String($0.rawValue) }
-        o.replaces = replaces.map { String($0.rawValue) }
-        o.expire_at = order.expireTime.map(API.time)
-        return o
-    }
+    public var isEnded: Bool { Self.endedStatuses.contains(status) }
 }
 
-/// One thing that happened to an order: Alpaca's trade update event, the order after it, and the fields
-/// the update adds (a fill's price, quantity and execution id; a cancel's reason).
-struct OrderChange: Sendable {
-    var account: UInt32
-    var event: String
-    var record: OrderRecord
-    var detail = Detail.none
+/// One thing that happened to an order: Alpaca's trade update event, the order after it, and what the
+/// update adds (a fill's price, quantity and execution id; a cancel's reason).
+public struct OrderChange: Sendable {
+    public var account: UInt32
+    public var event: String
+    public var record: OrderRecord
+    public var detail = Detail.none
 
-    /// What the update adds, kept as values: of the projections that make changes, only the trading
-    /// stream writes them out.
-    enum Detail: Sendable {
+    public enum Detail: Sendable {
         case none
         case fill(price: Price, quantity: Int64, executionID: UInt64)
         case reason(String)
         case replacedBy(OrderID)
     }
-
-    /// The fields the update adds, as Alpaca names them.
-    var extra: [(String, String)] {
-        switch detail {
-        case .none: []
-        case .fill(let price, let quantity, let executionID):
-            [("price", API.decimal(price)), ("qty", String(quantity)), ("execution_id", String(executionID))]
-        case .reason(let code): [("reason", code)]
-        case .replacedBy(let id): [("replaced_by", String(id.rawValue))]
-        }
-    }
 }
 
-/// The open orders, followed through the event stream: what the trading stream and the order history
-/// both build on, each with its own copy on its own thread.
-struct OrderProjection {
-    private(set) var open: [UInt64: OrderRecord] = [:]
+/// Each open order's life, followed through the events: what the order projection turns into rows, into
+/// the open-order index and into the trading stream, from one copy.
+public struct OrderLifecycle: Sendable {
+    public private(set) var open: [UInt64: OrderRecord] = [:]
 
-    /// Starts from orders already open, as another projection of the same events left them.
-    mutating func seed(_ records: [OrderRecord]) {
+    public init() {}
+
+    /// Starts from orders already open, as the store holds them.
+    public mutating func seed(_ records: [OrderRecord]) {
         for record in records { open[record.order.orderID.rawValue] = record }
     }
 
     /// Applies one command's events and returns what changed, in order.
-    mutating func apply(_ published: Published) -> [OrderChange] {
+    public mutating func apply(_ published: Published) -> [OrderChange] {
         let time = published.command.time
         let clientOrderID = ClientOrderID.from(note: published.note)
         var changes: [OrderChange] = []

@@ -1,0 +1,176 @@
+import BourseCore
+import BourseNode
+import BourseProjections
+import BourseTestSupport
+import Foundation
+import Testing
+
+/// The runner's contract, on each store: every entry applied exactly once, whatever stops it — a failed
+/// transaction, a restart, an entry that throws, falling behind, a rebuild — so that its tables always
+/// equal the same projection applied to the same journal from zero.
+@Suite("the projection runner")
+struct RunnerTests {
+    @Test("transactions that fail at random points, each followed by a restart, leave the rows a rebuild from zero makes",
+          arguments: StoreKind.all)
+    func restartsAfterFailedTransactions(_ kind: StoreKind) async throws {
+        let fixture = try JournalFixture(seed: 7)
+        defer { fixture.remove() }
+        fixture.sequencer.start()
+        fixture.run(1_500)
+        var rng = SplitMix64(seed: 11)
+        try await withStore(kind) { store in
+            var restarts = 0
+            while true {
+                // A new process: a new projection and runner on the same store; this one breaks at an entry ahead.
+                let position = try Positions.recorded("orders", in: store) ?? 0
+                let breaking = position + 1 + rng.next() % 400
+                let flaky = Flaky(OrdersProjection()) { $0 == breaking }
+                var limits = ProjectionRunner.Limits()
+                limits.entriesPerTransactionMax = 64
+                let runner = ProjectionRunner(flaky, store: store, journal: fixture.journal, limits: limits)
+                do {
+                    try runner.open()
+                    break
+                } catch let failure as ProjectionRunner.Failure {
+                    #expect(failure.sequence == breaking)
+                    #expect(failure.reason == "the test broke entry \(breaking)")
+                    // Nothing of the entry, nor anything after it, is kept; everything before it is.
+                    #expect(try Positions.recorded("orders", in: store) == breaking - 1)
+                    restarts += 1
+                }
+            }
+            #expect(restarts >= 3)
+            #expect(try Positions.recorded("orders", in: store) == fixture.sequencer.lastSequence)
+            let expected = try await rebuiltChecksums({ OrdersProjection() }, kind: kind, journal: fixture.journal)
+            let found = try Positions.checksums(OrdersProjection(), in: store)
+            #expect(found == expected)
+        }
+    }
+
+    @Test("a projection that throws on an entry stops there, says which and why, never skips it, and resumes once fixed",
+          arguments: StoreKind.all)
+    func stopsAndResumes(_ kind: StoreKind) async throws {
+        let fixture = try JournalFixture(seed: 21)
+        defer { fixture.remove() }
+        try await withStore(kind) { store in
+            let flaky = Flaky(OrdersProjection()) { $0 == 300 }
+            let logged = Shared<[String]>([])
+            let runner = ProjectionRunner(flaky, store: store, journal: fixture.journal, log: { line in logged.withLock { $0.append(line) } })
+            try runner.open()
+            fixture.sequencer.add(runner.consumer)
+            runner.start()
+            fixture.sequencer.start()
+            fixture.run(600)
+            #expect(eventually { runner.currentStatus.state == .failed })
+            let stopped = runner.currentStatus
+            #expect(stopped.failure == .init(sequence: 300, reason: "the test broke entry 300"))
+            #expect(stopped.position == 299)
+            // A read that must see a later entry is told no at once, rather than waiting.
+            #expect(await runner.watermark.wait(for: 300, timeout: .seconds(30)) == false)
+            // Tried again (after the pause, or at once on retry), it fails at the same entry, and says so.
+            runner.retry()
+            #expect(eventually { logged.withLock { $0.count } >= 2 })
+            #expect(logged.withLock { $0 }.allSatisfy { $0 == "projection orders stopped at sequence 300: the test broke entry 300" })
+            #expect(runner.currentStatus.position == 299)
+            flaky.fix()
+            runner.retry()
+            let last = fixture.sequencer.lastSequence
+            #expect(eventually { runner.currentStatus.position == last })
+            #expect(runner.currentStatus.state == .live && runner.currentStatus.failure == nil)
+            #expect(await runner.watermark.wait(for: last))
+            fixture.sequencer.stop()
+            runner.waitUntilFinished()
+            let expected = try await rebuiltChecksums({ OrdersProjection() }, kind: kind, journal: fixture.journal)
+            #expect(try Positions.checksums(flaky, in: store) == expected)
+        }
+    }
+
+    @Test("a projection cut off for falling behind reads what it missed from the journal and goes on", arguments: StoreKind.all)
+    func catchesUpAfterOverrun(_ kind: StoreKind) async throws {
+        let fixture = try JournalFixture(seed: 33)
+        defer { fixture.remove() }
+        try await withStore(kind) { store in
+            // Slow for its first entries, with room for only 16 ahead of it: it is cut off at once.
+            let slow = Flaky(OrdersProjection()) { sequence in
+                if sequence < 40 { Thread.sleep(forTimeInterval: 0.005) }
+                return false
+            }
+            var limits = ProjectionRunner.Limits()
+            limits.lagEntriesMax = 16
+            let runner = ProjectionRunner(slow, store: store, journal: fixture.journal, limits: limits)
+            try runner.open()
+            fixture.sequencer.add(runner.consumer)
+            runner.start()
+            fixture.sequencer.start()
+            fixture.run(2_000)
+            #expect(await runner.watermark.wait(for: fixture.sequencer.lastSequence, timeout: .seconds(60)))
+            #expect(runner.consumer.overrunAt == nil)
+            fixture.sequencer.stop()
+            runner.waitUntilFinished()
+            let expected = try await rebuiltChecksums({ OrdersProjection() }, kind: kind, journal: fixture.journal)
+            #expect(try Positions.checksums(slow, in: store) == expected)
+        }
+    }
+
+    @Test("a rebuild while the venue runs empties the tables and applies the whole journal again, to the same rows",
+          arguments: StoreKind.all)
+    func rebuildsWhileRunning(_ kind: StoreKind) async throws {
+        let fixture = try JournalFixture(seed: 45)
+        defer { fixture.remove() }
+        try await withStore(kind) { store in
+            let orders = OrdersProjection()
+            let told = Told()
+            orders.listen { published, _ in told.add(published.command.sequence) }
+            let runner = ProjectionRunner(orders, store: store, journal: fixture.journal)
+            try runner.open()
+            fixture.sequencer.add(runner.consumer)
+            runner.start()
+            fixture.sequencer.start()
+            fixture.run(800)
+            #expect(await runner.watermark.wait(for: fixture.sequencer.lastSequence, timeout: .seconds(30)))
+            runner.rebuild()
+            fixture.run(400)
+            #expect(await runner.watermark.wait(for: fixture.sequencer.lastSequence, timeout: .seconds(60)))
+            fixture.sequencer.stop()
+            runner.waitUntilFinished()
+            let expected = try await rebuiltChecksums({ OrdersProjection() }, kind: kind, journal: fixture.journal)
+            #expect(try Positions.checksums(orders, in: store) == expected)
+            // Whoever listens live was told each entry once, in order, the rebuild notwithstanding.
+            #expect(told.sequences == Array(1...fixture.sequencer.lastSequence))
+        }
+    }
+
+    @Test("a read waits on the watermark until the projection has committed its sequence, or its time is up")
+    func watermark() async {
+        let mark = Watermark(position: 5)
+        #expect(await mark.wait(for: 5))
+        #expect(await mark.wait(for: 6, timeout: .milliseconds(20)) == false)
+        async let later = mark.wait(for: 8, timeout: .seconds(30))
+        try? await Task.sleep(for: .milliseconds(20))
+        mark.advance(to: 7)
+        mark.advance(to: 8)
+        #expect(await later)
+        async let refused = mark.wait(for: 9, timeout: .seconds(30))
+        try? await Task.sleep(for: .milliseconds(20))
+        mark.stop()
+        #expect(await refused == false)
+    }
+}
+
+/// The sequences a listener was told, in order.
+final class Told: @unchecked Sendable {
+    private let lock = NSLock()
+    private var told: [UInt64] = []
+
+    func add(_ sequence: UInt64) {
+        lock.lock()
+        told.append(sequence)
+        lock.unlock()
+    }
+
+    var sequences: [UInt64] {
+        lock.lock()
+        defer { lock.unlock() }
+        return told
+    }
+}
