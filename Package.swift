@@ -75,7 +75,7 @@ let package = Package(
         .executableTarget(
             name: "bourse",
             dependencies: [
-                "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseServer", "BourseMarketData",
+                "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "BourseServer", "BourseMarketData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -101,7 +101,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // Depends on the executable so that `swift test` builds it: the crash test runs it as a child process.
-        .testTarget(name: "BourseNodeTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "bourse", "BourseTestSupport", "BourseMarketData"]),
+        .testTarget(name: "BourseNodeTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "bourse", "BourseTestSupport", "BourseMarketData", "BourseProjections", "BourseServer"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -16,7 +16,7 @@ struct Admin: Sendable {
             var request = request
             let body = try? await request.collectBody(upTo: Routes.bodyBytesMax)
             return try await handle(request) { key in
-                try require(key, [.risk, .admin], to: "change a symbol's trading state")
+                try Self.require(key, [.risk, .admin], to: "change a symbol's trading state")
                 let change: StateChange = try Routes.decode(body)
                 guard let symbol = try? Symbol(validating: context.parameters.get("symbol") ?? "") else {
                     throw Routes.Failure.notFound("symbol \(context.parameters.get("symbol") ?? "") is not valid")
@@ -29,7 +29,7 @@ struct Admin: Sendable {
         }
         table.add(.post, "/v1/admin/accounts/:id/kill", "Cancel every order of an account and block it (risk, admin)") { request, context in
             try await handle(request) { key in
-                try require(key, [.risk, .admin], to: "use the kill switch")
+                try Self.require(key, [.risk, .admin], to: "use the kill switch")
                 return try await run(.killSwitch(try account(context)))
             }
         }
@@ -37,7 +37,7 @@ struct Admin: Sendable {
             var request = request
             let body = try? await request.collectBody(upTo: Routes.bodyBytesMax)
             return try await handle(request) { key in
-                try require(key, [.admin], to: "open accounts")
+                try Self.require(key, [.admin], to: "open accounts")
                 let open: OpenAccount = try Routes.decode(body)
                 guard let kind = AccountKind(name: open.kind) else {
                     throw Routes.Failure.unprocessable("kind must be cash or margin, not \"\(open.kind)\"")
@@ -49,7 +49,7 @@ struct Admin: Sendable {
             var request = request
             let body = try? await request.collectBody(upTo: Routes.bodyBytesMax)
             return try await handle(request) { key in
-                try require(key, [.admin], to: "fund accounts")
+                try Self.require(key, [.admin], to: "fund accounts")
                 let deposit: Deposit = try Routes.decode(body)
                 guard let amount = Money(dollars: deposit.amount) else {
                     throw Routes.Failure.unprocessable("amount \"\(deposit.amount)\" must be a decimal string with at most four decimals")
@@ -73,7 +73,7 @@ struct Admin: Sendable {
         var amount: String
     }
 
-    private func require(_ key: StoredKey, _ roles: [Role], to action: String) throws {
+    static func require(_ key: StoredKey, _ roles: [Role], to action: String) throws {
         guard roles.contains(key.role) else {
             throw Routes.Failure(status: .forbidden, code: 40310000, message: "a \(key.role.rawValue) key may not \(action)")
         }

@@ -42,6 +42,8 @@ public struct DataDirectory: Sendable {
         var market: MarketStream
         var alerts: Alerts
         public var projections: Projections
+        /// Held while the node runs: no second node opens the directory.
+        public var lock: NodeLock
         /// Other venues' feeds and the NBBO with the venue's own book; `run()` follows them.
         public var feeds: FeedHandler
         var calendar: ExchangeCalendar
@@ -63,6 +65,7 @@ public struct DataDirectory: Sendable {
             market.history?.settle()
             alerts.settle()
             projections.store.close()
+            lock.release()
         }
     }
 
@@ -77,6 +80,8 @@ public struct DataDirectory: Sendable {
         // Keys, the journal and the read models are the venue's alone: its directories are its owner's only.
         try FileManager.default.createDirectory(atPath: journal, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         for directory in [path, journal] { try OwnerOnly.restrict(directory, mode: 0o700) }
+        let lock: NodeLock
+        do { lock = try NodeLock.acquire(path) } catch { throw ServerError.unusableDataDirectory("\(error)") }
         let configuration: VenueConfiguration
         if let given {
             if let problem = given.problem { throw VenueConfiguration.Invalid(description: problem) }
@@ -151,7 +156,7 @@ public struct DataDirectory: Sendable {
         let applied = try await apply(configuration, to: venue)
         let (keys, issued) = try issueKeys(configuration)
         return Opened(venue: venue, configuration: configuration, keys: KeyStore(keys), updates: updates, orders: orders.index,
-                      orderQueries: OrderQueries(store: store), market: market, alerts: alerts, projections: projections, feeds: feeds,
+                      orderQueries: OrderQueries(store: store), market: market, alerts: alerts, projections: projections, lock: lock, feeds: feeds,
                       calendar: try configuration.calendar(), issued: issued, applied: applied, recovery: report, caughtUp: caughtUp)
     }
 
@@ -168,6 +173,21 @@ public struct DataDirectory: Sendable {
             }
         }
     }
+
+    /// The projections a node of this directory runs, fresh: for a tool that works on them while it is stopped.
+    public func projectionsOffline() -> [any Projection] { [OrdersProjection(), MarketStream()] }
+
+    /// The projections' store: `store` (`sqlite` or `postgres://…`), else the configuration's, else the file here.
+    public func openStore(_ store: String?) throws -> any ProjectionStore {
+        let configured = FileManager.default.fileExists(atPath: configurationFile) ? try VenueConfiguration.read(configurationFile).store : nil
+        switch StoreLocation.parse(store ?? configured, sqlitePath: projectionsFile) {
+        case .success(let location): return try location.open()
+        case .failure(let invalid): throw ServerError.unusableDataDirectory(invalid.description)
+        }
+    }
+
+    /// The journal's directory.
+    public var journalDirectory: String { journal }
 
     /// Lists the symbols and opens the accounts the configuration names and the venue lacks, and sets
     /// listed symbols' fees and borrow status to the configuration's.

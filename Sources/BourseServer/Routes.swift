@@ -151,6 +151,7 @@ struct Routes: Sendable {
             }
         }
         Admin(venue: venue).add(to: table, handle: handle)
+        ProjectionAdmin(projections: projections).add(to: table, handle: handle)
         WebUI.add(to: table)
         let document = table.openAPI()
         table.add(.get, "/openapi.json", "This document", authenticated: false) { _, _ in
@@ -723,7 +724,10 @@ struct Routes: Sendable {
             ("bourse_engine_batch_seconds", "Applying a batch of commands to the engine and encoding its journal entries.", sequencer.applyLatency),
             ("bourse_journal_commit_seconds", "Writing a batch to the journal and syncing it (fdatasync under fsync durability).", sequencer.commitLatency),
             ("bourse_sequencer_batch_commands", "Commands in a batch.", sequencer.batchSizes),
-        ], gauges: [
+        ] + projections.runners.map { runner in
+            ("bourse_projection_\(runner.name)_lag_seconds", "From a command's time to the commit of the \(runner.name) projection's transaction that applied it.",
+             runner.lagLatency)
+        }, gauges: projectionGauges() + [
             ("bourse_sequencer_queue_depth", "Commands waiting for the sequencer.", sequencer.queueDepth),
             ("bourse_open_orders", "Open orders in the engine.", openOrders),
             ("bourse_accounts", "Accounts in the engine.", accounts),
@@ -738,6 +742,24 @@ struct Routes: Sendable {
         ])
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                         body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// Each projection's position, lag, entries applied and whether it failed; the rows its store was sent.
+    private func projectionGauges() -> [(name: String, help: String, value: Int)] {
+        let statuses = projections.statuses
+        // A family's series together, as the exposition format wants them.
+        let families: [(String, String, (ProjectionRunner.Status) -> Int)] = [
+            ("bourse_projection_position", "The last sequence each projection committed.", { Int($0.position) }),
+            ("bourse_projection_lag_entries", "Entries published to each projection and not yet committed.", { Int($0.lag) }),
+            ("bourse_projection_entries_applied_total", "Journal entries each projection applied since start.", { $0.entriesApplied }),
+            ("bourse_projection_failed", "1 while a projection is stopped at an entry that failed.", { $0.failure == nil ? 0 : 1 }),
+        ]
+        var gauges: [(name: String, help: String, value: Int)] = []
+        for (family, help, value) in families {
+            for s in statuses { gauges.append((family + "{projection=\"\(s.name)\"}", help, value(s))) }
+        }
+        return gauges + [("bourse_projection_statements_total", "Statements sent to the projections' store since start (rows written, mostly).",
+                          projections.store.statementsExecuted)]
     }
 
     /// Cancel/replace: the order continues under a new id with the new quantity and prices; the answer is

@@ -123,7 +123,10 @@ struct Serve: AsyncParsableCommand {
         let server = Server(opened: opened, host: host, port: port, rateLimit: rateLimit, rateBurst: rateBurst, logLevel: level,
                             streamWindow: .milliseconds(streamWindowMs), conflationInterval: .milliseconds(conflationMs),
                             connectionLimits: connectionLimits, metricsToken: metricsToken.isEmpty ? nil : metricsToken)
-        let app = server.application { port in say("listening on http://\(host):\(port)") }
+        let app = server.application { port in
+            opened.lock.record(url: "http://\(host):\(port)")
+            say("listening on http://\(host):\(port)")
+        }
         let participants = simulate ? Task { await Simulation(seed: seed).run(opened.venue) } : nil
         let scheduler = Task { await Scheduler(opened: opened).run() }
         let feeds = Task { await opened.feeds.run() }

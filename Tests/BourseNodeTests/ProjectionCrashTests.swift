@@ -1,0 +1,94 @@
+import BourseCore
+import BourseJournal
+import BourseProjections
+import BourseServer
+import BourseTestSupport
+import Foundation
+import Glibc
+import Testing
+
+/// Exactly once under crashes: `bourse serve` killed without warning while orders flow, again and again,
+/// each time started again on the same directory and store; at the end every projection's tables equal the
+/// same projection applied to the same journal from zero, table for table.
+@Suite("projections under SIGKILL")
+struct ProjectionCrashTests {
+    static let kills = 6
+
+    @Test("killed at random points while orders flow, the projections end with the rows a rebuild from zero makes",
+          arguments: StoreKind.all)
+    func killedWhileOrdersFlow(_ kind: StoreKind) async throws {
+        let directory = makeTemporaryDirectory("bourse-projection-crash")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let location = try kind.makeLocation(in: directory)
+        // serve names the embedded store `sqlite` (the file in its data directory), PostgreSQL by its address.
+        let arguments = "--store '\(kind == .sqlite ? "sqlite" : location)' --rate-limit 1000000 --rate-burst 1000000"
+        var rng = SplitMix64(seed: kind == .sqlite ? 5 : 6)
+        var placed = 0
+        for kill in 0..<Self.kills {
+            let served = try ServeProcessTests.Served(directory: directory, arguments: arguments)
+            #expect(served.port != 0, "start \(kill): \(served.printed)")
+            guard served.port != 0 else { return }
+            let keys = [try ServeProcessTests.trader(directory), try Self.key(directory, account: 2)]
+            let flowing = Task { await Self.flow(port: served.port, keys: keys) }
+            try await Task.sleep(for: .milliseconds(Int(150 + rng.next() % 500)))
+            // The kernel lets the node's lock go with the process; the next start takes it.
+            Glibc.kill(served.process.processIdentifier, SIGKILL)
+            placed += await flowing.value
+        }
+        #expect(placed > 200, "orders acknowledged across the kills")
+
+        // A last start catches the projections up; a clean stop leaves them at the journal's end.
+        let last = try ServeProcessTests.Served(directory: directory, arguments: arguments)
+        #expect(last.port != 0, "\(last.printed)")
+        last.process.interrupt()
+        #expect(last.ended(within: 60).status == 0)
+
+        let data = DataDirectory(path: directory)
+        let store = try kind.open(location)
+        defer { store.close() }
+        let journalEnd = try Self.journalEnd(data)
+        for projection in data.projectionsOffline() {
+            #expect(try Positions.recorded(projection.name, in: store) == journalEnd, "\(projection.name)")
+            let expected = try await withStore(kind) { fresh in
+                let rebuilt = data.projectionsOffline().first { $0.name == projection.name }!
+                try ProjectionRunner(rebuilt, store: fresh, journal: data.journalDirectory).open()
+                return try Positions.checksums(rebuilt, in: fresh)
+            }
+            #expect(try Positions.checksums(projection, in: store) == expected, "\(projection.name)")
+        }
+    }
+
+    static func key(_ directory: String, account: Int) throws -> (id: String, secret: String) {
+        let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/credentials.json"))
+        let keys = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] ?? []
+        let key = try #require(keys.first { $0["role"] as? String == "trader" && $0["account"] as? Int == account })
+        return (key["key_id"] as? String ?? "", key["secret"] as? String ?? "")
+    }
+
+    static func journalEnd(_ directory: DataDirectory) throws -> UInt64 {
+        try JournalReader.read(directory.journalDirectory) { _ in }.lastSequence
+    }
+
+    /// Two accounts crossing at one price from four connections until the server is gone: rests, fills,
+    /// partial fills and cancels. Returns the orders acknowledged.
+    static func flow(port: Int, keys: [(id: String, secret: String)]) async -> Int {
+        await withTaskGroup(of: Int.self) { group in
+            for lane in 0..<4 {
+                group.addTask {
+                    var acknowledged = 0
+                    for i in 0..<100_000 {
+                        let key = keys[(lane + i) % 2]
+                        let side = (lane + i) % 2 == 0 ? "buy" : "sell"
+                        let tif = i % 5 == 0 ? "ioc" : "gtc"
+                        let (status, _) = await ServeProcessTests.request(port, "POST", "/v2/orders", key: key, body:
+                            #"{"symbol":"AAPL","qty":"\#(1 + i % 3)","side":"\#(side)","type":"limit","time_in_force":"\#(tif)","limit_price":"190.00","client_order_id":"l\#(lane)-\#(i)-\#(port)"}"#)
+                        if status == 0 { break }
+                        if status == 200 { acknowledged += 1 }
+                    }
+                    return acknowledged
+                }
+            }
+            return await group.reduce(0, +)
+        }
+    }
+}
