@@ -5,25 +5,25 @@ import Hummingbird
 /// The projections' operator endpoints, under `/v1/admin/projections`: their status (risk and admin keys),
 /// a rebuild from the journal and a retry of a failed entry (admin keys). `bourse projections` uses them
 /// when the node runs.
-struct ProjectionAdmin: Sendable {
+public struct ProjectionAdmin: Sendable {
     let projections: Projections
 
-    /// A projection's status as the API writes it.
-    struct Status: Codable, Sendable, Equatable {
-        struct Failure: Codable, Sendable, Equatable {
-            var sequence: UInt64
-            var reason: String
+    /// A projection's status as the API writes it (and `bourse projections` reads it).
+    public struct Status: Codable, Sendable, Equatable {
+        public struct Failure: Codable, Sendable, Equatable {
+            public var sequence: UInt64
+            public var reason: String
         }
 
-        var name: String
-        var store: String
-        var state: String
-        var position: UInt64
-        var head: UInt64
-        var lag: UInt64
-        var entries_applied: Int
-        var transactions: Int
-        var failure: Failure?
+        public var name: String
+        public var store: String
+        public var state: String
+        public var position: UInt64
+        public var head: UInt64
+        public var lag: UInt64
+        public var entries_applied: Int
+        public var transactions: Int
+        public var failure: Failure?
 
         init(_ s: ProjectionRunner.Status) {
             name = s.name

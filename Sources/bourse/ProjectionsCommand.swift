@@ -36,7 +36,7 @@ struct Projections: AsyncParsableCommand {
         func run() async throws {
             let directory = options.directory
             if let node = try RunningNode.find(directory) {
-                let statuses: [ProjectionAdminStatus] = try await node.request("GET", "/v1/admin/projections")
+                let statuses: [ProjectionAdmin.Status] = try await node.request("GET", "/v1/admin/projections")
                 print(Self.table(statuses.map { ($0.name, $0.state, $0.position, $0.head, $0.failure.map { "stopped at \($0.sequence): \($0.reason)" }) },
                                  store: statuses.first?.store ?? ""))
                 return
@@ -74,11 +74,11 @@ struct Projections: AsyncParsableCommand {
         func run() async throws {
             let directory = options.directory
             if let node = try RunningNode.find(directory) {
-                let _: ProjectionAdminStatus = try await node.request("POST", "/v1/admin/projections/\(name)/rebuild")
+                let _: ProjectionAdmin.Status = try await node.request("POST", "/v1/admin/projections/\(name)/rebuild")
                 // Followed until it has caught up with what the node had published when asked.
                 while true {
                     try await Task.sleep(for: .milliseconds(200))
-                    let statuses: [ProjectionAdminStatus] = try await node.request("GET", "/v1/admin/projections")
+                    let statuses: [ProjectionAdmin.Status] = try await node.request("GET", "/v1/admin/projections")
                     guard let status = statuses.first(where: { $0.name == name }) else { throw ValidationError("no projection \(name)") }
                     if let failure = status.failure { throw ValidationError("the rebuild stopped at sequence \(failure.sequence): \(failure.reason)") }
                     if status.state == "live" {
@@ -100,21 +100,6 @@ struct Projections: AsyncParsableCommand {
             print("rebuilt \(name): applied \(applied) journal entries to \(store.location) in \(String(format: "%.1f", Double(monotonicNanos() - started) / 1e9)) s")
         }
     }
-}
-
-/// A projection's status as the node's admin API writes it.
-struct ProjectionAdminStatus: Decodable {
-    struct Failure: Decodable {
-        var sequence: UInt64
-        var reason: String
-    }
-
-    var name: String
-    var store: String
-    var state: String
-    var position: UInt64
-    var head: UInt64
-    var failure: Failure?
 }
 
 /// Work on a stopped node's directory.
