@@ -58,7 +58,9 @@ struct ConnectionTests {
     func slowClientsAreClosed() async throws {
         let directory = makeTemporaryDirectory("bourse-connections")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let server = try await Running(directory: directory, connectionLimits: .init(requestTimeout: .milliseconds(500)))
+        // Two seconds: long enough that a client slowed by a loaded machine still sends its request in time,
+        // short against the slow sender's twenty seconds and the five this test waits for a close.
+        let server = try await Running(directory: directory, connectionLimits: .init(requestTimeout: .seconds(2)))
         let port = server.port
         // Idle from the start.
         #expect(try await Self.answerAndClose(port: port, [], seconds: 5) == "")
