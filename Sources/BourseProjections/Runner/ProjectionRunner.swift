@@ -51,7 +51,7 @@ public final class ProjectionRunner: @unchecked Sendable {
         public var state: State
         /// The last sequence committed.
         public var position: UInt64
-        /// The last sequence the sequencer published to it.
+        /// The last sequence the sequencer published to it (its position, before the sequencer runs).
         public var head: UInt64
         public var failure: Failure?
         public var entriesApplied = 0
@@ -103,7 +103,7 @@ public final class ProjectionRunner: @unchecked Sendable {
 
     public var currentStatus: Status {
         var s = status.withLock { $0 }
-        s.head = max(s.head, consumer.lastOffered)
+        s.head = max(s.position, consumer.lastOffered)
         return s
     }
 
@@ -120,7 +120,6 @@ public final class ProjectionRunner: @unchecked Sendable {
         // Everything in the journal at start has been told before, if ever it was to be.
         delivered = end
         watermark.advance(to: position)
-        status.withLock { $0.head = end }
         return Int(position - before)
     }
 
