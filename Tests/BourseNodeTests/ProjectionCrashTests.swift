@@ -5,6 +5,7 @@ import BourseServer
 import BourseTestSupport
 import Foundation
 import Glibc
+import Synchronization
 import Testing
 
 /// Exactly once under crashes: `bourse serve` killed without warning while orders flow, again and again,
@@ -12,7 +13,7 @@ import Testing
 /// same projection applied to the same journal from zero, table for table.
 @Suite("projections under SIGKILL")
 struct ProjectionCrashTests {
-    static let kills = 6
+    static let kills = 10
 
     @Test("killed at random points while orders flow, the projections end with the rows a rebuild from zero makes",
           arguments: StoreKind.all)
@@ -29,13 +30,23 @@ struct ProjectionCrashTests {
             #expect(served.port != 0, "start \(kill): \(served.printed)")
             guard served.port != 0 else { return }
             let keys = [try ServeProcessTests.trader(directory), try Self.key(directory, account: 2)]
-            let flowing = Task { await Self.flow(port: served.port, keys: keys) }
-            try await Task.sleep(for: .milliseconds(Int(150 + rng.next() % 500)))
+            // The kill point is a count of acknowledged orders, not a time, so a slow machine still kills
+            // after real work; the time limit only ends a start that takes no orders at all.
+            let killAfter = Int(40 + rng.next() % 120)
+            let acknowledged = Count()
+            let flowing = Task { await Self.flow(port: served.port, keys: keys, acknowledged: acknowledged) }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while acknowledged.value.load(ordering: .relaxed) < killAfter, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(served.process.isRunning, "start \(kill) ended by itself: \(served.ended(within: 1))")
             // The kernel lets the node's lock go with the process; the next start takes it.
             Glibc.kill(served.process.processIdentifier, SIGKILL)
-            placed += await flowing.value
+            let counted = await flowing.value
+            #expect(counted >= killAfter, "start \(kill): \(counted) of \(killAfter) orders acknowledged before the kill")
+            placed += counted
         }
-        #expect(placed > 200, "orders acknowledged across the kills")
+        #expect(placed >= 400, "orders acknowledged across the kills")
 
         // A last start catches the projections up; a clean stop leaves them at the journal's end.
         let last = try ServeProcessTests.Served(directory: directory, arguments: arguments)
@@ -58,6 +69,10 @@ struct ProjectionCrashTests {
         }
     }
 
+    final class Count: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
     static func key(_ directory: String, account: Int) throws -> (id: String, secret: String) {
         let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/credentials.json"))
         let keys = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] ?? []
@@ -69,21 +84,25 @@ struct ProjectionCrashTests {
         try JournalReader.read(directory.journalDirectory) { _ in }.lastSequence
     }
 
-    /// Two accounts crossing at one price from four connections until the server is gone: rests, fills,
-    /// partial fills and cancels. Returns the orders acknowledged.
-    static func flow(port: Int, keys: [(id: String, secret: String)]) async -> Int {
+    /// Two accounts, each buying and selling, crossing at one price from four connections until the server is gone: rests, fills,
+    /// partial fills and cancels. Counts the orders acknowledged as they come, and returns their number.
+    static func flow(port: Int, keys: [(id: String, secret: String)], acknowledged total: Count) async -> Int {
         await withTaskGroup(of: Int.self) { group in
             for lane in 0..<4 {
                 group.addTask {
                     var acknowledged = 0
                     for i in 0..<100_000 {
                         let key = keys[(lane + i) % 2]
-                        let side = (lane + i) % 2 == 0 ? "buy" : "sell"
+                        // Each account buys and sells in turn, so neither runs out of cash or shares across the starts.
+                        let side = (lane + i / 2) % 2 == 0 ? "buy" : "sell"
                         let tif = i % 5 == 0 ? "ioc" : "gtc"
                         let (status, _) = await ServeProcessTests.request(port, "POST", "/v2/orders", key: key, body:
                             #"{"symbol":"AAPL","qty":"\#(1 + i % 3)","side":"\#(side)","type":"limit","time_in_force":"\#(tif)","limit_price":"190.00","client_order_id":"l\#(lane)-\#(i)-\#(port)"}"#)
                         if status == 0 { break }
-                        if status == 200 { acknowledged += 1 }
+                        if status == 200 {
+                            acknowledged += 1
+                            total.value.add(1, ordering: .relaxed)
+                        }
                     }
                     return acknowledged
                 }

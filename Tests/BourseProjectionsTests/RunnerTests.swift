@@ -140,6 +140,26 @@ struct RunnerTests {
         }
     }
 
+    @Test("what the journal holds at open is applied to the tables but not told again: it was told before it was journaled",
+          arguments: StoreKind.all)
+    func openTellsNothing(_ kind: StoreKind) async throws {
+        let fixture = try JournalFixture(seed: 52)
+        defer { fixture.remove() }
+        fixture.sequencer.start()
+        fixture.run(300)
+        fixture.sequencer.stop()
+        try await withStore(kind) { store in
+            let orders = OrdersProjection()
+            let told = Told()
+            orders.listen { published, _ in told.add(published.command.sequence) }
+            let runner = ProjectionRunner(orders, store: store, journal: fixture.journal)
+            #expect(try runner.open() == Int(fixture.sequencer.lastSequence))
+            #expect(told.sequences.isEmpty)
+            let expected = try await rebuiltChecksums({ OrdersProjection() }, kind: kind, journal: fixture.journal)
+            #expect(try Positions.checksums(orders, in: store) == expected)
+        }
+    }
+
     @Test("a read waits on the watermark until the projection has committed its sequence, or its time is up")
     func watermark() async {
         let mark = Watermark(position: 5)

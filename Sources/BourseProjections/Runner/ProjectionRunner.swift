@@ -116,8 +116,9 @@ public final class ProjectionRunner: @unchecked Sendable {
         try projection.load(from: store)
         set(.catchingUp)
         let before = position
+        // Everything in the journal at start has been told before, if ever it was to be: not new.
+        delivered = .max
         let end = try catchUp(through: nil)
-        // Everything in the journal at start has been told before, if ever it was to be.
         delivered = end
         watermark.advance(to: position)
         return Int(position - before)
