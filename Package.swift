@@ -1,7 +1,8 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Imports point down only: Core <- Engine <- Journal <- Node <- Server <- bourse.
+// Imports point down only: Core <- Engine <- Journal <- Node <- Projections <- Venue <- Server <- bourse.
+// The gateways (Server) see the node through Venue and Core's values: neither the engine, the journal nor a database.
 let package = Package(
     name: "Bourse",
     platforms: [.macOS(.v15)],
@@ -12,6 +13,7 @@ let package = Package(
         .library(name: "BourseJournal", targets: ["BourseJournal"]),
         .library(name: "BourseNode", targets: ["BourseNode"]),
         .library(name: "BourseProjections", targets: ["BourseProjections"]),
+        .library(name: "BourseVenue", targets: ["BourseVenue"]),
         .library(name: "BourseServer", targets: ["BourseServer"]),
         .library(name: "BourseMarketData", targets: ["BourseMarketData"]),
     ],
@@ -52,11 +54,18 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        // HTTP gateway: Alpaca-shaped REST over the sequencer, API keys, the data directory.
+        // The node assembled from its data directory: the sequencer, the projections, market data, alerts, the
+        // scheduler and the simulation. What every gateway talks to.
+        .target(name: "BourseVenue", dependencies: [
+            "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "BourseMarketData", "BourseFeeds",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
+        ]),
+        // HTTP gateway: Alpaca-shaped REST and WebSocket streams over the venue, API keys, the web page.
         .target(
             name: "BourseServer",
             dependencies: [
-                "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "BourseMarketData", "BourseFeeds",
+                "BourseCore", "BourseNode", "BourseProjections", "BourseVenue", "BourseMarketData", "BourseFeeds",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -66,8 +75,6 @@ let package = Package(
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             // The web UI is compiled into the binary, so a venue serves it wherever the binary goes.
             resources: [.embedInCode("Web/index.html"), .embedInCode("Web/app.js"), .embedInCode("Web/app.css")]
@@ -75,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "bourse",
             dependencies: [
-                "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "BourseServer", "BourseMarketData",
+                "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "BourseVenue", "BourseServer", "BourseMarketData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -93,7 +100,7 @@ let package = Package(
         .testTarget(name: "BourseEngineTests", dependencies: ["BourseCore", "BourseEngine", "BourseTestSupport"]),
         .testTarget(name: "BourseJournalTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseTestSupport"]),
         .testTarget(name: "BourseServerTests", dependencies: [
-            "BourseCore", "BourseNode", "BourseProjections", "BourseServer", "BourseTestSupport", "BourseFeeds", "BourseMarketData",
+            "BourseCore", "BourseEngine", "BourseNode", "BourseProjections", "BourseVenue", "BourseServer", "BourseTestSupport", "BourseFeeds", "BourseMarketData",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "Logging", package: "swift-log"),
@@ -101,7 +108,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // Depends on the executable so that `swift test` builds it: the crash test runs it as a child process.
-        .testTarget(name: "BourseNodeTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "bourse", "BourseTestSupport", "BourseMarketData", "BourseProjections", "BourseServer"]),
+        .testTarget(name: "BourseNodeTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "bourse", "BourseTestSupport", "BourseMarketData", "BourseProjections", "BourseVenue", "BourseServer"]),
     ],
     swiftLanguageModes: [.v6]
 )

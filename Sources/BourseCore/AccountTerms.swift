@@ -3,6 +3,15 @@
 public enum AccountKind: UInt8, Sendable, CaseIterable {
     case cash = 0
     case margin = 1
+
+    /// The kind as configuration files and the API name it.
+    public init?(name: String) {
+        switch name {
+        case "cash": self = .cash
+        case "margin": self = .margin
+        default: return nil
+        }
+    }
 }
 
 public enum AccountState: UInt8, Sendable, CaseIterable {

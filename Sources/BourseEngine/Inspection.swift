@@ -1,43 +1,5 @@
 import BourseCore
 
-/// Read-only views of the engine's state, for summaries, tests and (later) read models.
-public struct BookSummary: Hashable, Sendable {
-    public var symbol: Symbol
-    public var state: TradingState
-    public var restingOrders: Int
-    public var stopOrders: Int
-    public var pendingOrders: Int
-    public var bestBid: Price?
-    public var bestAsk: Price?
-    public var lastTrade: Price?
-    public var easyToBorrow: Bool
-    public var fees = FeeSchedule.zero
-}
-
-public struct DepthLevel: Hashable, Sendable {
-    public var price: Price
-    public var visible: Quantity
-    public var orders: Int
-}
-
-public struct RestingOrder: Hashable, Sendable {
-    public var orderID: OrderID
-    public var account: AccountID
-    public var side: Side
-    public var price: Price
-    public var leaves: Quantity
-    public var visible: Quantity
-
-    public init(orderID: OrderID, account: AccountID, side: Side, price: Price, leaves: Quantity, visible: Quantity) {
-        self.orderID = orderID
-        self.account = account
-        self.side = side
-        self.price = price
-        self.leaves = leaves
-        self.visible = visible
-    }
-}
-
 extension MatchingEngine {
     public var listedSymbols: [Symbol] { books.map(\.symbol) }
     /// The time of the last command applied; a sequencer continuing this engine starts from it.

@@ -1,5 +1,4 @@
 import BourseCore
-import BourseEngine
 import Foundation
 
 /// JSON in the shape of Alpaca's Trading API v2: the same field names, numbers as strings.

@@ -1,5 +1,5 @@
 import BourseCore
-import BourseEngine
+import BourseVenue
 import Foundation
 import Hummingbird
 
@@ -93,15 +93,5 @@ struct Admin: Sendable {
             throw Routes.Failure.unprocessable("\(reason.code): \(reason.message)")
         }
         return Routes.json(["sequence": String(ack.command.sequence), "events": String(ack.events.count)])
-    }
-}
-
-extension AccountKind {
-    init?(name: String) {
-        switch name {
-        case "cash": self = .cash
-        case "margin": self = .margin
-        default: return nil
-        }
     }
 }

@@ -1,14 +1,9 @@
 import BourseCore
+import BourseVenue
 import Crypto
 import Foundation
 import NIOCore
 import Synchronization
-
-/// What a key may do. A trader sees and acts on its own account only; risk reads everything and may halt
-/// and kill; admin may do all of that and manage accounts.
-public enum Role: String, Codable, Sendable {
-    case trader, risk, admin
-}
 
 /// An API key as the server keeps it: the secret only as a SHA-256 digest.
 struct StoredKey: Codable, Sendable {

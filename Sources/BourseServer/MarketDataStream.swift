@@ -1,3 +1,5 @@
+import BourseCore
+import BourseVenue
 import BourseNode
 import Foundation
 import Hummingbird
@@ -7,14 +9,14 @@ import HummingbirdWebSocket
 /// `/v2/stream`, market data in Alpaca's shape: `auth` with `key` and `secret`, then `subscribe` and
 /// `unsubscribe` with lists of symbols (or `*`) per channel: `trades`, `quotes` (the top of the book after
 /// each change, conflated under load to the latest), `bars` (minute bars as each closes), `nbbo`, `l1`,
-/// `l2` (changed price levels) and `l3` (order-level changes); see `MarketStream` for the messages.
+/// `l2` (changed price levels) and `l3` (order-level changes); see `MarketFeed` for the messages.
 ///
 /// `/v2/stream?tier=conflated` is the conflated tier: at most one message per symbol and channel each
 /// `conflationInterval`, always the latest, with level 2 as the top of the book; level 3 is real-time only.
 struct MarketDataStream: Sendable {
     /// Nil for a replay, where any key and secret authenticate.
     let keys: KeyStore?
-    let market: MarketStream
+    let market: MarketFeed
     /// How long a connection's writer waits after a frame before taking what has queued since: a busy
     /// connection gets at most one frame a window, however many messages, which is what lets one tick
     /// reach many connections. An idle connection's next message goes at once.
@@ -109,7 +111,7 @@ struct MarketDataStream: Sendable {
         let outbound = connection
         try await outbound.write(#"[{"T":"success","msg":"connected"}]"#)
         var authenticated = false
-        var listening: (subscriber: StreamHub<MarketStream.Channels>.Subscriber, writer: Task<Void, Never>)?
+        var listening: (subscriber: StreamHub<MarketFeed.Channels>.Subscriber, writer: Task<Void, Never>)?
         var readsDepth = false
         // Signed in with a session's token, the stream closes when the session ends.
         var watching: (token: String, id: UInt64)?
@@ -123,15 +125,15 @@ struct MarketDataStream: Sendable {
         }
         for try await message in inbound.messages(maxSize: 1 << 14) {
             guard let text = connection.json(message) else {
-                try await outbound.write(MarketStream.error("messages are JSON objects (or MessagePack maps) with an action"))
+                try await outbound.write(MarketFeed.error("messages are JSON objects (or MessagePack maps) with an action"))
                 continue
             }
             if let problem = StrictJSON.problem(Array(text.utf8)) {
-                try await outbound.write(MarketStream.error(problem))
+                try await outbound.write(MarketFeed.error(problem))
                 continue
             }
             guard let request = try? JSONDecoder().decode(Message.self, from: Data(text.utf8)) else {
-                try await outbound.write(MarketStream.error("messages are JSON objects (or MessagePack maps) with an action"))
+                try await outbound.write(MarketFeed.error("messages are JSON objects (or MessagePack maps) with an action"))
                 continue
             }
             switch request.action {
@@ -146,24 +148,24 @@ struct MarketDataStream: Sendable {
                     true
                 }
                 try await outbound.write(authenticated ? #"[{"T":"success","msg":"authenticated"}]"#
-                                                             : MarketStream.error("auth failed"))
+                                                             : MarketFeed.error("auth failed"))
             case "subscribe", "unsubscribe":
                 guard authenticated else {
-                    try await outbound.write(MarketStream.error("not authenticated"))
+                    try await outbound.write(MarketFeed.error("not authenticated"))
                     continue
                 }
                 if conflated, let named = request.l3, !named.isEmpty, request.action == "subscribe" {
-                    try await outbound.write(MarketStream.error("l3 is not offered in the conflated tier"))
+                    try await outbound.write(MarketFeed.error("l3 is not offered in the conflated tier"))
                     continue
                 }
                 // A name the venue does not offer is refused, and the subscription stays as it was.
                 let named = [request.trades, request.quotes, request.bars, request.nbbo, request.l1, request.l2, request.l3].compactMap { $0 }.joined()
                 if request.action == "subscribe", let unknown = named.first(where: { $0 != "*" && !market.offers($0) }) {
-                    try await outbound.write(MarketStream.error("symbol \(unknown.prefix(16)) is not offered"))
+                    try await outbound.write(MarketFeed.error("symbol \(unknown.prefix(16)) is not offered"))
                     continue
                 }
                 if listening == nil {
-                    var initial = MarketStream.Channels()
+                    var initial = MarketFeed.Channels()
                     initial.conflated = conflated
                     switch market.hub.subscribe(initial) {
                     case .success(let subscriber):
@@ -176,19 +178,19 @@ struct MarketDataStream: Sendable {
                                 try? await Task.sleep(for: pause)
                             }
                             if subscriber.overflowed.load(ordering: .relaxed) {
-                                try? await outbound.write(MarketStream.error(
+                                try? await outbound.write(MarketFeed.error(
                                     "this connection fell too far behind (\(market.hub.queueMax) messages or 4 MiB waiting) and is closed"))
                                 try? await connection.outbound.close(.policyViolation, reason: "too slow")
                             }
                         }
                         listening = (subscriber, writer)
                     case .failure(let ended):
-                        try await outbound.write(MarketStream.error(ended.reason))
+                        try await outbound.write(MarketFeed.error(ended.reason))
                         continue
                     }
                 }
                 let channels = listening!.subscriber.interest.withLock { channels in
-                    for (named, channel) in [(request.trades, \MarketStream.Channels.trades), (request.quotes, \.quotes), (request.bars, \.bars),
+                    for (named, channel) in [(request.trades, \MarketFeed.Channels.trades), (request.quotes, \.quotes), (request.bars, \.bars),
                                              (request.nbbo, \.nbbo), (request.l1, \.l1), (request.l2, \.l2), (request.l3, \.l3)] {
                         let named = Set(named ?? [])
                         if request.action == "subscribe" { channels[keyPath: channel].formUnion(named) } else { channels[keyPath: channel].subtract(named) }
@@ -206,7 +208,7 @@ struct MarketDataStream: Sendable {
                     for message in market.currentNBBO(named) { try await outbound.write(message) }
                 }
             default:
-                try await outbound.write(MarketStream.error("unknown action \(request.action)"))
+                try await outbound.write(MarketFeed.error("unknown action \(request.action)"))
             }
         }
     }

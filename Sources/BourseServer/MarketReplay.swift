@@ -1,6 +1,7 @@
 import BourseCore
 import BourseMarketData
 import BourseProjections
+import BourseVenue
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
@@ -27,7 +28,7 @@ public struct MarketReplay: Sendable {
         }
     }
 
-    let market = MarketStream()
+    let market = MarketFeed()
     let events: [Event]
     /// Replay speed: how many seconds of recorded time pass in one second; nil for as fast as possible.
     let speed: Double?
@@ -152,7 +153,7 @@ public struct MarketReplay: Sendable {
     public var subscribers: Int { market.hub.subscriberCount }
 }
 
-extension MarketStream {
+extension MarketFeed {
     /// Sends replayed trades and quotes as the live stream would, numbering them per symbol.
     func replay(_ events: [MarketReplay.Event]) {
         guard !events.isEmpty else { return }
@@ -162,12 +163,12 @@ extension MarketStream {
             for event in events {
                 switch event {
                 case .trade(let symbol, let time, let id, let price, let size):
-                    sequences[symbol, default: Sequences()].trades += 1
+                    sequences[symbol, default: MarketSequences()].trades += 1
                     let object = Self.trade(id: id, price: price, size: size, time: API.time(Timestamp(nanos: time)))
                     batch.trades.append((symbol, Self.tradeMessage(symbol, sequence: sequences[symbol]!.trades, object)))
                 case .quote(let symbol, let time, let bidPrice, let bidSize, let askPrice, let askSize):
-                    sequences[symbol, default: Sequences()].quotes += 1
-                    let quote = Quote(price: bidPrice, size: bidSize, askPrice: askPrice, askSize: askSize)
+                    sequences[symbol, default: MarketSequences()].quotes += 1
+                    let quote = MarketQuote(price: bidPrice, size: bidSize, askPrice: askPrice, askSize: askSize)
                     batch.quotes.append((symbol, Self.quoteObject(symbol, quote, sequence: sequences[symbol]!.quotes,
                                                                  time: API.time(Timestamp(nanos: time)))))
                 }

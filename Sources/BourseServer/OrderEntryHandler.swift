@@ -1,3 +1,4 @@
+import BourseVenue
 import BourseNode
 import Foundation
 import HTTPTypes

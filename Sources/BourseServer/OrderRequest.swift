@@ -1,5 +1,4 @@
 import BourseCore
-import BourseEngine
 import BourseProjections
 import Foundation
 

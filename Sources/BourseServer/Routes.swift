@@ -1,5 +1,5 @@
 import BourseCore
-import BourseEngine
+import BourseVenue
 import BourseMarketData
 import BourseNode
 import BourseProjections
@@ -18,7 +18,9 @@ struct Routes: Sendable {
     let orders: OpenOrderIndex
     let orderQueries: OrderQueries
     let projections: Projections
-    let market: MarketStream
+    let market: MarketFeed
+    /// The market data projection: books, bars and latest trades.
+    var marketData: MarketProjection { market.projection! }
     let updates: TradeUpdates
     let alerts: Alerts
     /// A bearer token that may read `/metrics` (a scraper's); nil: only risk and admin keys may.
@@ -139,7 +141,7 @@ struct Routes: Sendable {
                 guard let id = UInt64(context.parameters.get("id") ?? ""), let alert = alerts.alert(id, account: key.account) else {
                     throw Failure.notFound("alert \(context.parameters.get("id") ?? "") does not exist")
                 }
-                return Self.json(text: Alerts.json(alert))
+                return Self.json(text: alert.json)
             }
         }
         table.add(.delete, "/v1/alerts/:id", "Delete an alert") { request, context in
@@ -274,7 +276,7 @@ struct Routes: Sendable {
 
     private func account(_ key: StoredKey) async throws -> Response {
         let id = AccountID(key.account)
-        guard let summary = try await venue.read({ $0.accountSummary(id) }) else {
+        guard let summary = try await venue.account(id) else {
             throw Failure.notFound("account \(id) does not exist")
         }
         return Self.json(API.Account(summary))
@@ -282,13 +284,13 @@ struct Routes: Sendable {
 
     private func positions(_ key: StoredKey) async throws -> Response {
         let id = AccountID(key.account)
-        let positions = try await venue.read { $0.positions(of: id) }
+        let positions = try await venue.positions(of: id)
         return Self.json(positions.filter { $0.quantity.shares != 0 }.map(API.Position.init))
     }
 
     private func position(_ key: StoredKey, _ symbol: String) async throws -> Response {
         let id = AccountID(key.account)
-        let positions = try await venue.read { $0.positions(of: id) }
+        let positions = try await venue.positions(of: id)
         guard let position = positions.first(where: { $0.symbol.description == symbol && $0.quantity.shares != 0 }) else {
             throw Failure.notFound("position does not exist")
         }
@@ -296,7 +298,7 @@ struct Routes: Sendable {
     }
 
     private func assets() async throws -> Response {
-        let summaries = try await venue.read { engine in engine.listedSymbols.compactMap { engine.summary(of: $0) } }
+        let summaries = try await venue.symbols()
         return Self.json(summaries.map { s in
             API.Asset(id: s.symbol.description, symbol: s.symbol.description, name: s.symbol.description,
                       tradable: s.state == .open || s.state == .preOpen, shortable: s.easyToBorrow, easy_to_borrow: s.easyToBorrow)
@@ -314,7 +316,7 @@ struct Routes: Sendable {
 
     private func createAlert(_ key: StoredKey, _ body: ByteBuffer?) throws -> Response {
         let request: AlertRequest = try Self.decode(body)
-        guard let symbol = try? Symbol(validating: request.symbol), market.book(symbol, depth: 0, orders: false) != nil else {
+        guard let symbol = try? Symbol(validating: request.symbol), marketData.book(symbol, depth: 0, orders: false) != nil else {
             throw Failure.unprocessable("symbol \(request.symbol) is not listed")
         }
         guard let condition = Alerts.Condition(rawValue: request.condition) else {
@@ -341,7 +343,7 @@ struct Routes: Sendable {
         do {
             let alert = try alerts.create(account: key.account, symbol: symbol, condition: condition, source: source,
                                           threshold: threshold, now: wallClockNanos())
-            return Self.json(text: Alerts.json(alert))
+            return Self.json(text: alert.json)
         } catch Alerts.Refusal.tooMany(let reason) {
             throw Failure.unprocessable(reason)
         }
@@ -351,7 +353,7 @@ struct Routes: Sendable {
         let status = request.uri.queryParameters.get("status").map { String($0) } ?? "all"
         guard ["active", "fired", "all"].contains(status) else { throw Failure.unprocessable("status must be active, fired or all") }
         let listed = alerts.list(account: key.account).filter { status == "all" || ($0.firedAt == nil) == (status == "active") }
-        return Self.json(text: "[" + listed.map(Alerts.json).joined(separator: ",") + "]")
+        return Self.json(text: "[" + listed.map(\.json).joined(separator: ",") + "]")
     }
 
     // MARK: - Market data from the venue's own books
@@ -385,12 +387,12 @@ struct Routes: Sendable {
     }
 
     /// A listed symbol's book from the market data, after it has caught up with the venue.
-    private func publishedBook(_ symbol: Symbol, depth: Int, orders: Bool = false) async throws -> MarketStream.BookSnapshot {
+    private func publishedBook(_ symbol: Symbol, depth: Int, orders: Bool = false) async throws -> BookSnapshot {
         let sequence = try await venue.lastSequence()
         if let problem = await projections.wait("market", for: sequence) {
             throw Failure(status: .serviceUnavailable, code: 50310000, message: problem)
         }
-        guard let book = market.book(symbol, depth: depth, orders: orders) else { throw Failure.notFound("symbol \(symbol) is not listed") }
+        guard let book = marketData.book(symbol, depth: depth, orders: orders) else { throw Failure.notFound("symbol \(symbol) is not listed") }
         return book
     }
 
@@ -410,10 +412,10 @@ struct Routes: Sendable {
     }
 
     private func latestTrade(_ text: String) throws -> Response {
-        guard let symbol = try? Symbol(validating: text), let trade = market.latestTrade(symbol) else {
+        guard let symbol = try? Symbol(validating: text), let trade = marketData.latestTrade(symbol) else {
             throw Failure.notFound("no trade in \(text)")
         }
-        return Self.json(text: #"{"symbol":"\#(symbol)","trade":\#(trade)}"#)
+        return Self.json(text: #"{"symbol":"\#(symbol)","trade":\#(MarketFeed.trade(trade))}"#)
     }
 
     /// Alpaca's snapshot: the latest trade and quote, the current minute bar, today's bar and the day before's.
@@ -422,13 +424,13 @@ struct Routes: Sendable {
         let (bid, ask) = try await topOfBook(symbol)
         let now = wallClockNanos()
         let quote = #"{"t":"\#(API.time(Timestamp(nanos: now)))","ax":"BOURSE","ap":\#(ask.map { API.decimal($0.price) } ?? "0"),"as":\#(ask?.shown.shares ?? 0),"bx":"BOURSE","bp":\#(bid.map { API.decimal($0.price) } ?? "0"),"bs":\#(bid?.shown.shares ?? 0),"c":["R"],"z":"C"}"#
-        let minute = market.bars(symbol, .minute, from: 0, to: .max, limit: .max).last
+        let minute = marketData.bars(symbol, .minute, from: 0, to: .max, limit: .max).last
         let todayStart = Timeframe.day.start(now, calendar: calendar)
-        let days = market.bars(symbol, .day, from: todayStart - 15 * 86_400_000_000_000, to: .max, limit: .max)
+        let days = marketData.bars(symbol, .day, from: todayStart - 15 * 86_400_000_000_000, to: .max, limit: .max)
         let today = days.last.flatMap { $0.start == todayStart ? $0 : nil }
         let previous = days.last { $0.start < todayStart }
         func json(_ bar: Bar?) -> String { bar?.json ?? "null" }
-        return Self.json(text: #"{"symbol":"\#(symbol)","latestTrade":\#(market.latestTrade(symbol) ?? "null"),"latestQuote":\#(quote),"minuteBar":\#(json(minute)),"dailyBar":\#(json(today)),"prevDailyBar":\#(json(previous))}"#)
+        return Self.json(text: #"{"symbol":"\#(symbol)","latestTrade":\#(marketData.latestTrade(symbol).map(MarketFeed.trade) ?? "null"),"latestQuote":\#(quote),"minuteBar":\#(json(minute)),"dailyBar":\#(json(today)),"prevDailyBar":\#(json(previous))}"#)
     }
 
     /// Bars from the venue's own trades, oldest first unless `sort=desc`.
@@ -443,7 +445,7 @@ struct Routes: Sendable {
         let limit = try Self.limit(request, default: 1_000, max: 10_000)
         let sort = query.get("sort").map { String($0) } ?? "asc"
         guard sort == "asc" || sort == "desc" else { throw Failure.unprocessable("sort must be asc or desc") }
-        var bars = market.bars(symbol, timeframe, from: start, to: end, limit: sort == "asc" ? limit : Int.max)
+        var bars = marketData.bars(symbol, timeframe, from: start, to: end, limit: sort == "asc" ? limit : Int.max)
         if sort == "desc" { bars = Array(bars.suffix(limit).reversed()) }
         let body = #"{"bars":[\#(bars.map(\.json).joined(separator: ","))],"symbol":"\#(symbol)","timeframe":"\#(name)","next_page_token":null}"#
         // Closed bars never change: an answer whose bars have all closed may be cached for good. One with the
@@ -506,7 +508,7 @@ struct Routes: Sendable {
         let id = AccountID(key.account)
         switch status {
         case "open":
-            let orders = try await venue.read { $0.openOrders(of: id) }.prefix(limit).map { annotated(API.order($0)) }
+            let orders = try await venue.openOrders(of: id).prefix(limit).map { annotated(API.order($0)) }
             return Self.json(text: "[" + orders.map(\.json).joined(separator: ",") + "]")
         case "closed", "all":
             try await requireHistory()
@@ -519,7 +521,7 @@ struct Routes: Sendable {
 
     private func openOrder(_ key: StoredKey, _ text: String) async throws -> Response {
         let id = AccountID(key.account)
-        let orders = try await venue.read { $0.openOrders(of: id) }
+        let orders = try await venue.openOrders(of: id)
         if let order = orders.first(where: { String($0.orderID.rawValue) == text }) {
             // The engine's figures are current; the history adds when the order was created.
             var api = annotated(API.order(order))
@@ -608,17 +610,17 @@ struct Routes: Sendable {
     /// Trades or quotes from the market history, in Alpaca's historical shape.
     private func recorded(_ text: String, _ request: Request, quotes: Bool) throws -> Response {
         guard let symbol = try? Symbol(validating: text) else { throw Failure.notFound("symbol \(text) is not listed") }
-        guard let history = market.history else { throw Failure.unavailable("this venue keeps no market history") }
+        guard let history = marketData.history else { throw Failure.unavailable("this venue keeps no market history") }
         let (start, end) = try Self.interval(request)
         let limit = try Self.limit(request, default: 1_000, max: 10_000)
         let name = symbol.description
         if quotes {
             let rows = try history.quotes(name, from: start, to: end, limit: limit)
-            let objects = rows.map { MarketStream.quoteObject(name, .init(price: $0.bidPrice, size: $0.bidSize, askPrice: $0.askPrice, askSize: $0.askSize), sequence: $0.sequence, time: API.time(Timestamp(nanos: $0.time))) }
+            let objects = rows.map { MarketFeed.quoteObject(name, .init(price: $0.bidPrice, size: $0.bidSize, askPrice: $0.askPrice, askSize: $0.askSize), sequence: $0.sequence, time: API.time(Timestamp(nanos: $0.time))) }
             return Self.json(text: #"{"quotes":[\#(objects.joined(separator: ","))],"symbol":"\#(name)","next_page_token":null}"#)
         }
         let rows = try history.trades(name, from: start, to: end, limit: limit)
-        let objects = rows.map { MarketStream.trade(id: $0.id, price: $0.price, size: $0.size, time: API.time(Timestamp(nanos: $0.time))) }
+        let objects = rows.map { MarketFeed.trade(id: $0.id, price: $0.price, size: $0.size, time: API.time(Timestamp(nanos: $0.time))) }
         return Self.json(text: #"{"trades":[\#(objects.joined(separator: ","))],"symbol":"\#(name)","next_page_token":null}"#)
     }
 
@@ -718,7 +720,7 @@ struct Routes: Sendable {
     }
 
     private func renderMetrics() async throws -> Response {
-        let (openOrders, accounts) = try await venue.read { ($0.openOrderCount, $0.accountIDs.count) }
+        let (openOrders, accounts) = try await venue.counts()
         let sequencer = venue.sequencer
         let text = metrics.render(histograms: [
             ("bourse_engine_batch_seconds", "Applying a batch of commands to the engine and encoding its journal entries.", sequencer.applyLatency),
@@ -735,7 +737,7 @@ struct Routes: Sendable {
             ("bourse_websocket_connections{stream=\"market_data\"}", "Connections listening, by stream.", market.hub.subscriberCount),
             ("bourse_websocket_drops_total{stream=\"trade_updates\"}", "Connections closed for falling behind, by stream.", updates.hub.drops),
             ("bourse_websocket_drops_total{stream=\"market_data\"}", "Connections closed for falling behind, by stream.", market.hub.drops),
-            ("bourse_market_history_dropped_total", "Batches of trades and quotes not recorded: too many waited to be written, or their transaction failed.", market.history?.dropped ?? 0),
+            ("bourse_market_history_dropped_total", "Batches of trades and quotes not recorded: too many waited to be written, or their transaction failed.", marketData.history?.dropped ?? 0),
             ("bourse_alerts_active", "Price alerts waiting to fire.", alerts.activeCount),
             ("bourse_web_sessions", "Web sessions signed in.", keys.sessionCount),
             ("bourse_rate_limit_buckets", "Keys the rate limiter keeps a bucket for (at most the keys the venue holds, and one for unknown key ids).", limiter.bucketCount),
@@ -768,7 +770,7 @@ struct Routes: Sendable {
         let request: ReplaceRequest = try Self.decode(body)
         let account = AccountID(key.account)
         guard let raw = UInt64(text),
-              let open = try await venue.read({ $0.openOrders(of: account) }).first(where: { $0.orderID.rawValue == raw }) else {
+              let open = try await venue.openOrders(of: account).first(where: { $0.orderID.rawValue == raw }) else {
             throw Failure.notFound("order \(text) is not open; filled, canceled and expired orders are not kept yet")
         }
         let replace: ReplaceOrder
@@ -814,7 +816,7 @@ struct Routes: Sendable {
     /// Cancels every open order of the account: 207 with each order's outcome, as Alpaca answers.
     private func cancelAll(_ key: StoredKey) async throws -> Response {
         let account = AccountID(key.account)
-        let open = try await venue.read { $0.openOrders(of: account) }
+        let open = try await venue.openOrders(of: account)
         var outcomes: [CancelOutcome] = []
         for order in open {
             let ack = try await venue.execute(.cancel(CancelOrder(orderID: order.orderID, account: account)))
@@ -833,7 +835,7 @@ struct Routes: Sendable {
     /// covering a short. Answers with that order.
     private func closePosition(_ key: StoredKey, _ text: String) async throws -> Response {
         let account = AccountID(key.account)
-        let positions = try await venue.read { $0.positions(of: account) }
+        let positions = try await venue.positions(of: account)
         guard let position = positions.first(where: { $0.symbol.description == text && $0.quantity.shares != 0 }) else {
             throw Failure.notFound("position does not exist")
         }
@@ -887,20 +889,7 @@ struct Routes: Sendable {
         }
     }
 
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            let p = context.codingPath.map { key in key.intValue.map { "[\($0)]" } ?? "." + key.stringValue }.joined()
-            return p.isEmpty ? "the body" : String(p.drop { $0 == "." })
-        }
-        switch error {
-        case .keyNotFound(let key, _): return "\(key.stringValue) is required"
-        case .typeMismatch(let type, let context): return "\(path(context)) must be \(type == String.self ? "a string" : "\(type)")"
-        case .valueNotFound(_, let context): return "\(path(context)) must not be null"
-        case .dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "the body is not valid JSON" : "\(path(context)) \(context.debugDescription)"
-        @unknown default: return "the body could not be read"
-        }
-    }
+    static func describe(_ error: DecodingError) -> String { StrictJSON.describe(error) }
 
     static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
         let data = (try? JSONEncoder().encode(value)) ?? Data("{}".utf8)

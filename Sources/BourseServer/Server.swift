@@ -1,4 +1,5 @@
 import BourseCore
+import BourseVenue
 import Foundation
 import Hummingbird
 import HummingbirdCore

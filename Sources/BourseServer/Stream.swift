@@ -1,3 +1,5 @@
+import BourseCore
+import BourseVenue
 import BourseNode
 import Foundation
 import Hummingbird

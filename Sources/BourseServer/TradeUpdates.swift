@@ -1,4 +1,5 @@
 import BourseCore
+import BourseVenue
 import BourseNode
 import BourseProjections
 import Synchronization
@@ -37,7 +38,7 @@ final class TradeUpdates: Sendable {
 
     /// A fired alert, to its account's connections that listen to `alerts`.
     func push(_ alert: Alerts.Alert) {
-        let message = #"{"stream":"alerts","data":\#(Alerts.json(alert))}"#
+        let message = #"{"stream":"alerts","data":\#(alert.json)}"#
         hub.send { listener in listener.alerts && listener.account == alert.account ? message : nil }
     }
 

@@ -3,6 +3,7 @@ import BourseJournal
 import BourseNode
 import BourseProjections
 import BourseServer
+import BourseVenue
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking

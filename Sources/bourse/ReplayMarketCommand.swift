@@ -1,6 +1,7 @@
 import ArgumentParser
 import BourseCore
 import BourseServer
+import BourseVenue
 import Foundation
 
 /// Streams a stored day, or an ITCH 5.0 file, through the market data WebSocket interface for backtesting.

@@ -3,6 +3,7 @@ import ArgumentParser
 import Glibc
 #endif
 import BourseServer
+import BourseVenue
 import Foundation
 import Hummingbird
 import Logging
@@ -91,18 +92,18 @@ struct Serve: AsyncParsableCommand {
         let port = try setting(port, "BOURSE_PORT", listen?.port, 8080) { Int($0) }
         let rateLimit = try setting(rateLimit, "BOURSE_RATE_LIMIT", limits?.per_second, 2_000) { Int($0) }
         let rateBurst = try setting(rateBurst, "BOURSE_RATE_BURST", limits?.burst, 4_000) { Int($0) }
-        if let snapshot = opened.recovery.snapshot {
-            say("recovered from the snapshot at \(snapshot.sequence), then \(opened.recovery.entriesReplayed) journal entries")
-        } else if opened.recovery.lastSequence > 0 {
-            say("recovered \(opened.recovery.entriesReplayed) journal entries")
+        if let snapshot = opened.node.recovery.snapshot {
+            say("recovered from the snapshot at \(snapshot.sequence), then \(opened.node.recovery.entriesReplayed) journal entries")
+        } else if opened.node.recovery.lastSequence > 0 {
+            say("recovered \(opened.node.recovery.entriesReplayed) journal entries")
         }
         // What recovery cut or passed over is said every time: an operator must see it, not find it later.
-        if let torn = opened.recovery.tornTail { say("journal: \(torn)") }
-        for skipped in opened.recovery.snapshotsSkipped { say("snapshot not used: \(skipped)") }
-        for (name, count) in opened.caughtUp.sorted(by: { $0.key < $1.key }) where count > 0 {
+        if let torn = opened.node.recovery.tornTail { say("journal: \(torn)") }
+        for skipped in opened.node.recovery.snapshotsSkipped { say("snapshot not used: \(skipped)") }
+        for (name, count) in opened.node.caughtUp.sorted(by: { $0.key < $1.key }) where count > 0 {
             say("projection \(name): applied \(count) journal entries to \(opened.projections.store.location)")
         }
-        for line in opened.applied { say("configuration: \(line)") }
+        for line in opened.node.applied { say("configuration: \(line)") }
         if !opened.issued.isEmpty {
             say("new API keys (also in \(directory.credentialsFile)):")
             for key in opened.issued {
@@ -124,12 +125,12 @@ struct Serve: AsyncParsableCommand {
                             streamWindow: .milliseconds(streamWindowMs), conflationInterval: .milliseconds(conflationMs),
                             connectionLimits: connectionLimits, metricsToken: metricsToken.isEmpty ? nil : metricsToken)
         let app = server.application { port in
-            opened.lock.record(url: "http://\(host):\(port)")
+            opened.node.lock.record(url: "http://\(host):\(port)")
             say("listening on http://\(host):\(port)")
         }
         let participants = simulate ? Task { await Simulation(seed: seed).run(opened.venue) } : nil
-        let scheduler = Task { await Scheduler(opened: opened).run() }
-        let feeds = Task { await opened.feeds.run() }
+        let scheduler = Task { await Scheduler(node: opened.node).run() }
+        let feeds = Task { await opened.node.feeds.run() }
         // Crash-only: the engine holds commands the journal could not make durable, so no answer may come from
         // it again. The process exits naming the reason; a restart recovers what was acknowledged.
         opened.venue.onFailure { reason in

@@ -2,6 +2,7 @@ import BourseCore
 import BourseJournal
 import BourseProjections
 import BourseServer
+@testable import BourseVenue
 import BourseTestSupport
 import Foundation
 import Glibc
@@ -30,6 +31,10 @@ struct ProjectionCrashTests {
             #expect(served.port != 0, "start \(kill): \(served.printed)")
             guard served.port != 0 else { return }
             let keys = [try ServeProcessTests.trader(directory), try Self.key(directory, account: 2)]
+            // Orders start a moment after the node listens. A fresh node sent orders within its first moment,
+            // while every other suite starts at once, has been seen to end at its first request without a
+            // word (not reproduced alone, nor with this pause); see docs/ARCHITECTURE.md, known problems.
+            try await Task.sleep(for: .seconds(3))
             // The kill point is a count of acknowledged orders, not a time, so a slow machine still kills
             // after real work; the time limit only ends a start that takes no orders at all.
             let killAfter = Int(40 + rng.next() % 120)
@@ -43,7 +48,7 @@ struct ProjectionCrashTests {
             // The kernel lets the node's lock go with the process; the next start takes it.
             Glibc.kill(served.process.processIdentifier, SIGKILL)
             let counted = await flowing.value
-            #expect(counted >= killAfter, "start \(kill): \(counted) of \(killAfter) orders acknowledged before the kill")
+            #expect(counted >= killAfter, "start \(kill): \(counted) of \(killAfter) orders acknowledged before the kill; first refusal: \(acknowledged.firstRefusal.withLock { $0 } ?? "none")")
             placed += counted
         }
         #expect(placed >= 400, "orders acknowledged across the kills")
@@ -71,6 +76,8 @@ struct ProjectionCrashTests {
 
     final class Count: Sendable {
         let value = Atomic<Int>(0)
+        /// The first answer that was not an acknowledgement, to say why orders did not flow.
+        let firstRefusal = Mutex<String?>(nil)
     }
 
     static func key(_ directory: String, account: Int) throws -> (id: String, secret: String) {
@@ -84,30 +91,33 @@ struct ProjectionCrashTests {
         try JournalReader.read(directory.journalDirectory) { _ in }.lastSequence
     }
 
-    /// Two accounts, each buying and selling, crossing at one price from four connections until the server is gone: rests, fills,
-    /// partial fills and cancels. Counts the orders acknowledged as they come, and returns their number.
+    /// Two accounts, each buying and selling, crossing at one price from four connections until the server
+    /// is gone: rests, fills, partial fills and cancels. Counts the orders acknowledged as they come, and
+    /// returns their number. Each connection sends from a thread of its own (see `BlockingClient`); the
+    /// first answer that is not an acknowledgement is kept, to say why should orders not flow.
     static func flow(port: Int, keys: [(id: String, secret: String)], acknowledged total: Count) async -> Int {
-        await withTaskGroup(of: Int.self) { group in
-            for lane in 0..<4 {
-                group.addTask {
-                    var acknowledged = 0
+        await withCheckedContinuation { continuation in
+            let lanes = 4
+            let finished = Count()
+            for lane in 0..<lanes {
+                Thread {
+                    let client = BlockingClient(port: port)
                     for i in 0..<100_000 {
                         let key = keys[(lane + i) % 2]
                         // Each account buys and sells in turn, so neither runs out of cash or shares across the starts.
                         let side = (lane + i / 2) % 2 == 0 ? "buy" : "sell"
                         let tif = i % 5 == 0 ? "ioc" : "gtc"
-                        let (status, _) = await ServeProcessTests.request(port, "POST", "/v2/orders", key: key, body:
+                        let (status, body) = client.send("POST", "/v2/orders", headers: [("APCA-API-KEY-ID", key.id), ("APCA-API-SECRET-KEY", key.secret)], body:
                             #"{"symbol":"AAPL","qty":"\#(1 + i % 3)","side":"\#(side)","type":"limit","time_in_force":"\#(tif)","limit_price":"190.00","client_order_id":"l\#(lane)-\#(i)-\#(port)"}"#)
+                        if status != 200 { total.firstRefusal.withLock { $0 = $0 ?? "\(status) \(body.prefix(300))" } }
                         if status == 0 { break }
-                        if status == 200 {
-                            acknowledged += 1
-                            total.value.add(1, ordering: .relaxed)
-                        }
+                        if status == 200 { total.value.add(1, ordering: .relaxed) }
                     }
-                    return acknowledged
-                }
+                    if finished.value.add(1, ordering: .acquiringAndReleasing).newValue == lanes {
+                        continuation.resume(returning: total.value.load(ordering: .relaxed))
+                    }
+                }.start()
             }
-            return await group.reduce(0, +)
         }
     }
 }

@@ -1,4 +1,5 @@
 @testable import BourseServer
+@testable import BourseVenue
 import BourseCore
 import BourseTestSupport
 import Foundation
@@ -11,7 +12,8 @@ struct AlertTests {
         let directory = makeTemporaryDirectory("bourse-alerts")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let pushed = Shared([UInt64]())
-        let alerts = try Alerts(path: directory + "/alerts.sqlite") { alert in pushed.withLock { $0.append(alert.id) } }
+        let alerts = try Alerts(path: directory + "/alerts.sqlite")
+        alerts.onFire { alert in pushed.withLock { $0.append(alert.id) } }
         let symbols = [try Symbol(validating: "AAA"), try Symbol(validating: "BBB")]
         var rng = SplitMix64(seed: 0xA1E7)
         var active: [UInt64: Alerts.Alert] = [:]
@@ -59,7 +61,7 @@ struct AlertTests {
         #expect(alerts.activeCount == active.count)
 
         // Reopened: the fired stay fired and the active are indexed again.
-        let reopened = try Alerts(path: directory + "/alerts.sqlite") { _ in }
+        let reopened = try Alerts(path: directory + "/alerts.sqlite")
         #expect(reopened.activeCount == active.count)
         let firedAgain = Set((1...3).flatMap { reopened.list(account: UInt32($0)) }.filter { $0.firedAt != nil }.map(\.id))
         #expect(firedAgain == fired)

@@ -1,4 +1,5 @@
 import BourseServer
+@testable import BourseVenue
 import BourseTestSupport
 import Foundation
 import HummingbirdWSClient

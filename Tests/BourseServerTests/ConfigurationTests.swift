@@ -1,4 +1,5 @@
 @testable import BourseServer
+@testable import BourseVenue
 import BourseCore
 import BourseJournal
 import BourseTestSupport
@@ -81,7 +82,7 @@ final class ConfigurationTests {
         let directory = makeTemporaryDirectory("bourse-server")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let server = try await ServerTests.Running(directory: directory, configuration: Self.custom)
-        #expect(server.opened.applied == ["listed XYZ", "opened account 7", "opened account 8"])
+        #expect(server.opened.node.applied == ["listed XYZ", "opened account 7", "opened account 8"])
         #expect(server.opened.issued.map { "\($0.account) \($0.role)" } == ["7 trader", "8 trader", "8 risk"])
         let trader = server.key(account: 7)
         let (_, assets) = try await server.send("GET", "/v2/assets", as: trader)
@@ -98,7 +99,7 @@ final class ConfigurationTests {
                                      market_protection_bp: nil, maker_fee: nil, taker_fee: nil, easy_to_borrow: true))
         changed.accounts[0].deposit = "9999.00"
         let restarted = try await ServerTests.Running(directory: directory, configuration: changed)
-        #expect(restarted.opened.applied == ["set XYZ's fees", "listed ABC"])
+        #expect(restarted.opened.node.applied == ["set XYZ's fees", "listed ABC"])
         #expect(restarted.opened.issued.isEmpty)
         let (_, account) = try await restarted.send("GET", "/v2/account", as: trader)
         #expect((account as? [String: Any])?["cash"] as? String == "5000.00")
@@ -117,7 +118,7 @@ final class ConfigurationTests {
         clock.now = API.parseTime("2026-11-20T14:00:00Z")!
         let server = try await ServerTests.Running(directory: directory, configuration: Self.custom, clock: { clock.now })
         let trader = server.key(account: 7)
-        let scheduler = Scheduler(opened: server.opened, now: { clock.now })
+        let scheduler = Scheduler(node: server.opened.node, now: { clock.now })
         let xyz = try Symbol(validating: "XYZ")
         func state() async throws -> TradingState? { try await server.opened.venue.read { $0.summary(of: xyz)?.state } }
 

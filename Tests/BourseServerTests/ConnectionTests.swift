@@ -1,4 +1,5 @@
 @testable import BourseServer
+@testable import BourseVenue
 import BourseTestSupport
 import Foundation
 import Glibc

@@ -1,4 +1,5 @@
 @testable import BourseServer
+@testable import BourseVenue
 import BourseCore
 import BourseTestSupport
 import Foundation

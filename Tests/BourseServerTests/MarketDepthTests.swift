@@ -1,5 +1,6 @@
 import BourseCore
 @testable import BourseServer
+@testable import BourseVenue
 import BourseTestSupport
 import Foundation
 import HummingbirdWSClient

@@ -1,5 +1,6 @@
 import BourseCore
 @testable import BourseServer
+@testable import BourseVenue
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
 @testable import BourseServer
+@testable import BourseVenue
 import BourseCore
 import BourseJournal
 import BourseMarketData
@@ -27,7 +28,7 @@ struct ReplayTests {
         _ = try await server.order(buyer, #""symbol":"AAPL","qty":"5","side":"buy","type":"limit","time_in_force":"day","limit_price":"180.00""#)
         // The last order has reached the market data once the book shows it; then the history has it queued.
         _ = try await server.send("GET", "/v1/book/AAPL", as: buyer)
-        let history = try #require(server.opened.market.history)
+        let history = try #require(server.opened.node.market.history)
         history.settle()
         let (status, body) = try await server.send("GET", "/v2/stocks/AAPL/trades", as: buyer)
         let trades = (body as? [String: Any])?["trades"] as? [[String: Any]] ?? []

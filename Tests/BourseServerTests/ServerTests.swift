@@ -3,6 +3,7 @@ import BourseJournal
 import BourseNode
 import BourseMarketData
 import BourseServer
+@testable import BourseVenue
 import BourseTestSupport
 import Foundation
 import Hummingbird
@@ -509,7 +510,7 @@ struct ServerTests {
         let (badLimit, _) = try await restarted.send("GET", "/v2/orders?status=all&limit=0", as: buyer)
         #expect(badLimit == 422)
         // A clean stop left the projections complete: nothing to catch up on.
-        #expect(restarted.opened.caughtUp == ["orders": 0, "market": 0])
+        #expect(restarted.opened.node.caughtUp == ["orders": 0, "market": 0])
         let (_, changes) = try await restarted.send("GET", "/v1/account/positions/history?symbol=AAPL", as: buyer)
         #expect((changes as? [[String: Any]])?.map { "\($0["reason"] ?? "") \($0["change"] ?? "") \($0["qty"] ?? "")" }
                 == ["fill 4 1004", "transfer_in 1000 1000"])
@@ -520,7 +521,7 @@ struct ServerTests {
         try? FileManager.default.removeItem(atPath: directory + "/projections.sqlite-wal")
         try? FileManager.default.removeItem(atPath: directory + "/projections.sqlite-shm")
         let rebuilt = try await Running(directory: directory)
-        #expect(rebuilt.opened.caughtUp["orders"] == Int(rebuilt.opened.recovery.lastSequence))
+        #expect(rebuilt.opened.node.caughtUp["orders"] == Int(rebuilt.opened.node.recovery.lastSequence))
         let (_, closedAgain) = try await rebuilt.send("GET", "/v2/orders?status=closed", as: buyer)
         #expect((closedAgain as? [[String: Any]])?.map { $0["status"] as? String } == ["canceled", "filled"])
         let (_, activitiesAgain) = try await rebuilt.send("GET", "/v2/account/activities", as: buyer)

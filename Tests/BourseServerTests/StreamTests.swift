@@ -1,5 +1,6 @@
 import BourseCore
 @testable import BourseServer
+@testable import BourseVenue
 import BourseFeeds
 import BourseMarketData
 import BourseTestSupport
@@ -226,10 +227,10 @@ struct NBBOStreamTests {
         var configuration = VenueConfiguration.demo
         configuration.feeds = [.init(name: "SIM1", host: "127.0.0.1", port: port, username: nil, password: "secret")]
         let server = try await ServerTests.Running(directory: directory, configuration: configuration)
-        let following = Task { await server.opened.feeds.run() }
+        let following = Task { await server.opened.node.feeds.run() }
         defer { following.cancel() }
-        for _ in 0..<500 where server.opened.feeds.received(0) < venue.logCount { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(server.opened.feeds.received(0) == venue.logCount)
+        for _ in 0..<500 where server.opened.node.feeds.received(0) < venue.logCount { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(server.opened.node.feeds.received(0) == venue.logCount)
         let buyer = server.key(account: 1)
         let received = Received()
         let placed = Shared(false)
@@ -267,14 +268,14 @@ struct NBBOStreamTests {
         var configuration = VenueConfiguration.demo
         configuration.feeds = [.init(name: "UDP1", host: "127.0.0.1", port: port, transport: "moldudp64")]
         let server = try await ServerTests.Running(directory: directory, configuration: configuration)
-        let following = Task { await server.opened.feeds.run() }
+        let following = Task { await server.opened.node.feeds.run() }
         defer { following.cancel() }
         try await Task.sleep(for: .milliseconds(100))
         let sending = Task { try await venue.serveMoldUDP64(to: port) { _ in } }
         defer { sending.cancel() }
-        for _ in 0..<500 where server.opened.feeds.received(0) < venue.logCount { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(server.opened.feeds.received(0) == venue.logCount && server.opened.feeds.isLive(0))
-        let best = try #require(server.opened.feeds.best(ITCH.Stock("AAPL")!))
+        for _ in 0..<500 where server.opened.node.feeds.received(0) < venue.logCount { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(server.opened.node.feeds.received(0) == venue.logCount && server.opened.node.feeds.isLive(0))
+        let best = try #require(server.opened.node.feeds.best(ITCH.Stock("AAPL")!))
         #expect(best.bid?.venue == 0 && best.ask?.venue == 0)
         await server.stop()
     }

@@ -3,7 +3,7 @@ import BourseMarketData
 import BourseProjections
 
 /// The market data projection's tables: minute bars, and each symbol's latest trade.
-extension MarketStream {
+extension MarketProjection {
     static let tables = ProjectionSchema(version: 1, tables: [
         .init("bars", key: "symbol, start"),
         .init("latest_trades", key: "symbol"),
@@ -34,13 +34,6 @@ extension MarketStream {
     struct BarKey: Hashable {
         var symbol: Symbol
         var start: Int64
-    }
-
-    struct TradeRow {
-        var id: UInt64
-        var price: Int64
-        var size: Int64
-        var time: Int64
     }
 
     static func bar(_ row: SQLRow) -> Bar {

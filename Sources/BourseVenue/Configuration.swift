@@ -145,7 +145,7 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
         }
         let configuration: VenueConfiguration
         do { configuration = try JSONDecoder().decode(VenueConfiguration.self, from: data) } catch let error as DecodingError {
-            throw Invalid(description: "\(path): \(Routes.describe(error))")
+            throw Invalid(description: "\(path): \(StrictJSON.describe(error))")
         }
         if let problem = configuration.problem { throw Invalid(description: "\(path): \(problem)") }
         return configuration
@@ -296,7 +296,7 @@ extension VenueConfiguration.SymbolEntry {
 
 extension VenueConfiguration.AccountEntry {
     /// The commands that open, fund and stock the account, and the roles to issue keys for.
-    func commands(listed: Set<String>) throws(VenueConfiguration.Invalid) -> ([Command], [Role]) {
+    public func commands(listed: Set<String>) throws(VenueConfiguration.Invalid) -> ([Command], [Role]) {
         func invalid(_ text: String) -> VenueConfiguration.Invalid { .init(description: "account \(id): \(text)") }
         guard let kind = AccountKind(name: kind) else { throw invalid("kind must be cash or margin, not \"\(kind)\"") }
         let account = AccountID(id)
@@ -320,4 +320,10 @@ extension VenueConfiguration.AccountEntry {
         }
         return (commands, roles)
     }
+}
+
+/// What a key may do. A trader sees and acts on its own account only; risk reads everything and may halt
+/// and kill; admin may do all of that and manage accounts.
+public enum Role: String, Codable, Sendable {
+    case trader, risk, admin
 }

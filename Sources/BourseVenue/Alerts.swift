@@ -10,35 +10,35 @@ import Synchronization
 /// plus the alerts it fires, not a walk over all of them. A fired alert leaves the index at once (it never
 /// fires twice), is recorded in `alerts.sqlite` and then pushed on the account's `/stream` as `alerts`.
 /// Alerts are the venue's service, not commands, so they live in their own database, not the journal.
-final class Alerts: Sendable {
-    enum Condition: String, CaseIterable, Sendable {
+public final class Alerts: Sendable {
+    public enum Condition: String, CaseIterable, Sendable {
         case priceAbove = "price_above", priceBelow = "price_below", changeAbove = "change_pct_above", changeBelow = "change_pct_below"
 
-        var isAbove: Bool { self == .priceAbove || self == .changeAbove }
-        var isChange: Bool { self == .changeAbove || self == .changeBelow }
+        public var isAbove: Bool { self == .priceAbove || self == .changeAbove }
+        public var isChange: Bool { self == .changeAbove || self == .changeBelow }
     }
 
-    enum Source: String, CaseIterable, Sendable {
+    public enum Source: String, CaseIterable, Sendable {
         case trade, nbbo
     }
 
-    struct Alert: Sendable, Equatable {
-        var id: UInt64
-        var account: UInt32
-        var symbol: Symbol
-        var condition: Condition
-        var source: Source
+    public struct Alert: Sendable, Equatable {
+        public var id: UInt64
+        public var account: UInt32
+        public var symbol: Symbol
+        public var condition: Condition
+        public var source: Source
         /// Price units for price conditions; basis points of change for change conditions.
-        var threshold: Int64
-        var createdAt: Int64
-        var firedAt: Int64?
+        public var threshold: Int64
+        public var createdAt: Int64
+        public var firedAt: Int64?
         /// The price that fired it.
-        var firedPrice: Int64?
+        public var firedPrice: Int64?
     }
 
     /// Limits, so that no account (or all of them) can make a tick expensive.
-    static let activeMaxPerAccount = 1_000
-    static let activeMax = 1_000_000
+    public static let activeMaxPerAccount = 1_000
+    public static let activeMax = 1_000_000
 
     /// One symbol's alerts of one source and condition: (threshold, id), the next to fire last.
     private struct Queue {
@@ -89,11 +89,10 @@ final class Alerts: Sendable {
     private let database: DatabaseQueue
     /// Records and pushes fired alerts in order, off the thread that evaluates them.
     private let firing = DispatchQueue(label: "bourse-alerts")
-    private let push: @Sendable (Alert) -> Void
+    private let listener = Mutex<(@Sendable (Alert) -> Void)?>(nil)
 
     /// Opens (or creates) the database and indexes the alerts still active.
-    init(path: String, push: @escaping @Sendable (Alert) -> Void) throws {
-        self.push = push
+    init(path: String) throws {
         database = try DatabaseQueue(path: path)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
@@ -143,12 +142,12 @@ final class Alerts: Sendable {
         s.active -= 1
     }
 
-    enum Refusal: Error {
+    public enum Refusal: Error {
         case tooMany(String)
     }
 
     /// Creates an alert (recorded before it is answered).
-    func create(account: UInt32, symbol: Symbol, condition: Condition, source: Source, threshold: Int64, now: Int64) throws -> Alert {
+    public func create(account: UInt32, symbol: Symbol, condition: Condition, source: Source, threshold: Int64, now: Int64) throws -> Alert {
         let alert = try state.withLock { s -> Alert in
             guard s.activeByAccount[account, default: 0] < Self.activeMaxPerAccount else {
                 throw Refusal.tooMany("an account may have at most \(Self.activeMaxPerAccount) active alerts")
@@ -169,16 +168,16 @@ final class Alerts: Sendable {
     }
 
     /// An account's alerts, newest first.
-    func list(account: UInt32) -> [Alert] {
+    public func list(account: UInt32) -> [Alert] {
         state.withLock { s in s.alerts.values.filter { $0.account == account }.sorted { $0.id > $1.id } }
     }
 
-    func alert(_ id: UInt64, account: UInt32) -> Alert? {
+    public func alert(_ id: UInt64, account: UInt32) -> Alert? {
         state.withLock { s in s.alerts[id].flatMap { $0.account == account ? $0 : nil } }
     }
 
     /// Deletes an alert of the account; false when it has none of that id.
-    func delete(_ id: UInt64, account: UInt32) throws -> Bool {
+    public func delete(_ id: UInt64, account: UInt32) throws -> Bool {
         let removed = state.withLock { s -> Alert? in
             guard let alert = s.alerts[id], alert.account == account else { return nil }
             s.alerts[id] = nil
@@ -193,7 +192,7 @@ final class Alerts: Sendable {
     /// A trade (or an NBBO side) at `price`: fires the alerts it reaches. `previousClose` (0 when unknown)
     /// is what change alerts measure from; `upward`/`downward` choose which conditions look (a trade is
     /// both; an NBBO bid is looked at by "above" alerts and an offer by "below" ones).
-    func evaluate(_ symbol: Symbol, source: Source, price: Int64, previousClose: Int64, at now: Int64, upward: Bool = true, downward: Bool = true) {
+    public func evaluate(_ symbol: Symbol, source: Source, price: Int64, previousClose: Int64, at now: Int64, upward: Bool = true, downward: Bool = true) {
         let fired: [Alert] = state.withLock { s in
             guard s.queues[symbol] != nil else { return [] }
             var ids: [UInt64] = []
@@ -227,18 +226,15 @@ final class Alerts: Sendable {
                                    arguments: [alert.firedAt, alert.firedPrice, Int64(alert.id)])
                 }
             }
-            for alert in fired { push(alert) }
+            if let tell = listener.withLock({ $0 }) { for alert in fired { tell(alert) } }
         }
     }
+
+    /// `body` is told each alert as it fires, after it is recorded.
+    public func onFire(_ body: @escaping @Sendable (Alert) -> Void) { listener.withLock { $0 = body } }
 
     /// Waits until every fired alert so far is recorded and pushed.
     func settle() { firing.sync {} }
 
-    var activeCount: Int { state.withLock { $0.active } }
-
-    /// The alert as the API writes it.
-    static func json(_ alert: Alert) -> String {
-        let value = alert.condition.isChange ? formatFixedPoint(alert.threshold, decimals: 2) : API.decimal(alert.threshold)
-        return #"{"id":"\#(alert.id)","symbol":"\#(alert.symbol)","condition":"\#(alert.condition.rawValue)","value":"\#(value)","source":"\#(alert.source.rawValue)","status":"\#(alert.firedAt == nil ? "active" : "fired")","created_at":"\#(API.time(Timestamp(nanos: alert.createdAt)))","fired_at":\#(alert.firedAt.map { "\"" + API.time(Timestamp(nanos: $0)) + "\"" } ?? "null"),"fired_price":\#(alert.firedPrice.map { "\"" + API.decimal($0) + "\"" } ?? "null")}"#
-    }
+    public var activeCount: Int { state.withLock { $0.active } }
 }

@@ -15,12 +15,12 @@ public struct Scheduler: Sendable {
     let automatic: Bool
     let now: @Sendable () -> Int64
 
-    public init(opened: DataDirectory.Opened, now: @escaping @Sendable () -> Int64 = wallClockNanos) {
-        venue = opened.venue
-        orders = opened.orders
-        calendar = opened.calendar
-        symbols = opened.configuration.symbols.compactMap { try? Symbol(validating: $0.symbol) }
-        automatic = opened.configuration.sessions?.automatic ?? false
+    public init(node: DataDirectory.Node, now: @escaping @Sendable () -> Int64 = wallClockNanos) {
+        venue = node.venue
+        orders = node.orders.index
+        calendar = node.calendar
+        symbols = node.configuration.symbols.compactMap { try? Symbol(validating: $0.symbol) }
+        automatic = node.configuration.sessions?.automatic ?? false
         self.now = now
     }
 

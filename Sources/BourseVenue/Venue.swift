@@ -20,7 +20,7 @@ public final class Venue: Sendable {
         }
     }
 
-    let sequencer: Sequencer
+    public let sequencer: Sequencer
     private let nextOrderID: Mutex<UInt64>
 
     /// Order ids start from the wall clock in nanoseconds, above any id this venue handed out before a
@@ -35,7 +35,7 @@ public final class Venue: Sendable {
         sequencer.onFailure { body($0.reason) }
     }
 
-    func newOrderID() -> OrderID {
+    public func newOrderID() -> OrderID {
         OrderID(nextOrderID.withLock { id in
             defer { id += 1 }
             return id
@@ -43,7 +43,7 @@ public final class Venue: Sendable {
     }
 
     /// Applies a command and returns what it produced, once durable. The note is journaled with it.
-    func execute(_ command: Command, note: [UInt8] = []) async throws(Failure) -> Sequencer.Acknowledgement {
+    public func execute(_ command: Command, note: [UInt8] = []) async throws(Failure) -> Sequencer.Acknowledgement {
         let result: Result<Sequencer.Acknowledgement, Failure> = await withCheckedContinuation { continuation in
             submit(command, note: note) { continuation.resume(returning: $0) }
         }
@@ -52,7 +52,7 @@ public final class Venue: Sendable {
 
     /// Submits a command; `completion` runs on the sequencer's thread with what it produced once durable,
     /// or at once on the caller's with why the venue could not take it.
-    func submit(_ command: Command, note: [UInt8] = [], completion: @escaping @Sendable (Result<Sequencer.Acknowledgement, Failure>) -> Void) {
+    public func submit(_ command: Command, note: [UInt8] = [], completion: @escaping @Sendable (Result<Sequencer.Acknowledgement, Failure>) -> Void) {
         do throws(Sequencer.SubmitError) {
             try sequencer.submit(command, note: note) { result in completion(result.mapError { .stopped($0.reason) }) }
         } catch {
@@ -74,8 +74,32 @@ public final class Venue: Sendable {
         return try result.get()
     }
 
+    /// An account's balances and margin figures; nil for an account the venue does not have.
+    public func account(_ id: AccountID) async throws(Failure) -> AccountSummary? {
+        try await read { $0.accountSummary(id) }
+    }
+
+    public func positions(of id: AccountID) async throws(Failure) -> [PositionSummary] {
+        try await read { $0.positions(of: id) }
+    }
+
+    /// The account's open orders, as the engine holds them.
+    public func openOrders(of id: AccountID) async throws(Failure) -> [OpenOrder] {
+        try await read { $0.openOrders(of: id) }
+    }
+
+    /// Every listed symbol's book summary.
+    public func symbols() async throws(Failure) -> [BookSummary] {
+        try await read { engine in engine.listedSymbols.compactMap { engine.summary(of: $0) } }
+    }
+
+    /// The orders open and the accounts held, venue-wide.
+    public func counts() async throws(Failure) -> (openOrders: Int, accounts: Int) {
+        try await read { ($0.openOrderCount, $0.accountIDs.count) }
+    }
+
     /// The last command applied, read between batches: everything up to it has been offered to consumers.
-    func lastSequence() async throws(Failure) -> UInt64 {
+    public func lastSequence() async throws(Failure) -> UInt64 {
         try await read { [sequencer] _ in sequencer.lastSequence }
     }
 

@@ -11,12 +11,12 @@ import BourseProjections
 import Foundation
 
 /// The data directory of a venue: the journal and snapshots under `journal/`, the configuration in
-/// `bourse.json`, the accepted keys in `keys.json`, and the keys issued by the server, with their secrets,
-/// in `credentials.json`.
+/// `bourse.json`, the projections' store, alerts and market history; the gateways keep their keys here too
+/// (`keys.json`, and the keys issued, with their secrets, in `credentials.json`).
 public struct DataDirectory: Sendable {
     public let path: String
     var journal: String { path + "/journal" }
-    var keysFile: String { path + "/keys.json" }
+    public var keysFile: String { path + "/keys.json" }
     public var credentialsFile: String { path + "/credentials.json" }
     public var configurationFile: String { path + "/" + VenueConfiguration.fileName }
     /// The projections' store by default (the order history, bars and latest trades).
@@ -30,25 +30,21 @@ public struct DataDirectory: Sendable {
 
     public init(path: String) { self.path = path }
 
-    /// What opening the directory found or made.
-    public struct Opened: Sendable {
+    /// A running node: the venue, its projections and what follows them, opened from the directory.
+    public struct Node: Sendable {
         public var venue: Venue
         public var configuration: VenueConfiguration
-        var keys: KeyStore
-        var updates: TradeUpdates
-        /// The order projection's open orders, client order ids and expiries.
-        var orders: OpenOrderIndex
-        var orderQueries: OrderQueries
-        var market: MarketStream
-        var alerts: Alerts
+        /// The order projection: its listeners are told each new entry's order changes.
+        public var orders: OrdersProjection
+        public var orderQueries: OrderQueries
+        public var market: MarketProjection
+        public var alerts: Alerts
         public var projections: Projections
         /// Held while the node runs: no second node opens the directory.
         public var lock: NodeLock
         /// Other venues' feeds and the NBBO with the venue's own book; `run()` follows them.
         public var feeds: FeedHandler
-        var calendar: ExchangeCalendar
-        /// The keys created by this start, to print once.
-        public var issued: [IssuedKey]
+        public var calendar: ExchangeCalendar
         /// What this start created or changed to match the configuration, one line each.
         public var applied: [String]
         public var recovery: RecoveryReport
@@ -60,7 +56,7 @@ public struct DataDirectory: Sendable {
         public func stop() {
             venue.stop()
             projections.waitUntilFinished()
-            // What the market data published is recorded, and fired alerts told, before the stop returns.
+            // What the market data told is recorded, and fired alerts told, before the stop returns.
             market.finished.store(true, ordering: .relaxed)
             market.history?.settle()
             alerts.settle()
@@ -73,10 +69,11 @@ public struct DataDirectory: Sendable {
     /// configuration: the one given, else the directory's `bourse.json`, else the demo configuration,
     /// which is then written there.
     /// `clock` stamps every command (tests give one of their own, so nothing depends on the hour they run at).
-    /// `store` (`sqlite` or `postgres://…`) wins over the configuration's.
-    public func open(configuration given: VenueConfiguration? = nil, store storeName: String? = nil, snapshotEvery: UInt64 = 1_000_000,
-                     streamQueueMax: Int = 8_192, historyDays: Int = 30,
-                     clock: @escaping @Sendable () -> Int64 = wallClockNanos) async throws -> Opened {
+    /// `store` (`sqlite` or `postgres://…`) wins over the configuration's. `attach` is given the node before
+    /// its sequencer starts: where the gateways listen to the projections, so that they miss nothing.
+    public func openNode(configuration given: VenueConfiguration? = nil, store storeName: String? = nil, snapshotEvery: UInt64 = 1_000_000,
+                         historyDays: Int = 30, clock: @escaping @Sendable () -> Int64 = wallClockNanos,
+                         attach: (Node) throws -> Void = { _ in }) async throws -> Node {
         // Keys, the journal and the read models are the venue's alone: its directories are its owner's only.
         try FileManager.default.createDirectory(atPath: journal, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         for directory in [path, journal] { try OwnerOnly.restrict(directory, mode: 0o700) }
@@ -113,11 +110,9 @@ public struct DataDirectory: Sendable {
         do { store = try location.open() } catch { throw ServerError.unusableDataDirectory("projections' store: \(error)") }
         let log: @Sendable (String) -> Void = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
         let orders = OrdersProjection()
-        let updates = TradeUpdates()
-        orders.listen { [updates] published, changes in updates.publish(published, changes) }
-        let alerts = try Alerts(path: alertsFile) { [updates] alert in updates.push(alert) }
+        let alerts = try Alerts(path: alertsFile)
         let tape = try MarketHistory(path: marketHistoryFile, retentionDays: historyDays)
-        let market = MarketStream(queueMax: streamQueueMax, alerts: alerts, history: tape)
+        let market = MarketProjection(alerts: alerts, history: tape)
         market.seedBooks(engine: engine, sequence: report.lastSequence, calendar: try configuration.calendar(), now: clock())
         let runners = ([orders, market] as [any Projection]).map {
             ProjectionRunner($0, store: store, journal: journal, clock: clock, log: log)
@@ -131,8 +126,6 @@ public struct DataDirectory: Sendable {
             sequencer.add(runner.consumer)
         }
         let projections = Projections(runners, store: store)
-        follow(runners[0], updates.hub)
-        follow(runners[1], market.hub)
         for database in [projectionsFile, alertsFile, marketHistoryFile] {
             for file in [database, database + "-wal", database + "-shm"] where FileManager.default.fileExists(atPath: file) {
                 try OwnerOnly.restrict(file, mode: 0o600)
@@ -142,40 +135,25 @@ public struct DataDirectory: Sendable {
             FeedHandler.Venue(name: $0.name, host: $0.host, port: $0.port, username: $0.username ?? "bourse", password: $0.password ?? "",
                               transport: $0.transport == "moldudp64" ? .moldUDP64(session: $0.session ?? String($0.name.prefix(10))) : .soupBinTCP)
         }
-        let feedNames = feedVenues.map(\.name)
         let feeds = FeedHandler(venues: feedVenues, stocks: configuration.symbols.compactMap { ITCH.Stock($0.symbol) }) { [market] stock, best in
-            market.publishNBBO(stock, best) { $0 < feedNames.count ? feedNames[$0] : "BOURSE" }
-            market.evaluateAlerts(stock, best)
+            market.nbboChanged(stock, best)
         }
         market.attach(feeds)
         let firstOrderID = UInt64(max(clock(), engine.lastCommandTime.nanos + 1))
-        sequencer.start()
         let venue = Venue(sequencer: sequencer, firstOrderID: firstOrderID)
+        var node = Node(venue: venue, configuration: configuration, orders: orders, orderQueries: OrderQueries(store: store), market: market,
+                        alerts: alerts, projections: projections, lock: lock, feeds: feeds, calendar: try configuration.calendar(),
+                        applied: [], recovery: report, caughtUp: caughtUp)
+        try attach(node)
+        sequencer.start()
         projections.start()
         market.start()
-        let applied = try await apply(configuration, to: venue)
-        let (keys, issued) = try issueKeys(configuration)
-        return Opened(venue: venue, configuration: configuration, keys: KeyStore(keys), updates: updates, orders: orders.index,
-                      orderQueries: OrderQueries(store: store), market: market, alerts: alerts, projections: projections, lock: lock, feeds: feeds,
-                      calendar: try configuration.calendar(), issued: issued, applied: applied, recovery: report, caughtUp: caughtUp)
-    }
-
-    /// A stream tells its connections when its projection stops following the journal, and takes them again
-    /// when it resumes.
-    private func follow<Interest>(_ runner: ProjectionRunner, _ hub: StreamHub<Interest>) {
-        runner.observe { status in
-            switch status.state {
-            case .failed: hub.end("the \(hub.name) stream stopped: projection \(status.name) \(status.failure.map { "\($0)" } ?? "failed")")
-            case .rebuilding: hub.end("the \(hub.name) stream stopped: projection \(status.name) is rebuilding")
-            case .finished: hub.end("the venue is stopping")
-            case .live: hub.resume()
-            case .opening, .catchingUp: break
-            }
-        }
+        node.applied = try await apply(configuration, to: venue)
+        return node
     }
 
     /// The projections a node of this directory runs, fresh: for a tool that works on them while it is stopped.
-    public func projectionsOffline() -> [any Projection] { [OrdersProjection(), MarketStream()] }
+    public func projectionsOffline() -> [any Projection] { [OrdersProjection(), MarketProjection()] }
 
     /// The projections' store: `store` (`sqlite` or `postgres://…`), else the configuration's, else the file here.
     public func openStore(_ store: String?) throws -> any ProjectionStore {
@@ -224,48 +202,18 @@ public struct DataDirectory: Sendable {
         }
         return steps.map(\.0)
     }
-
-    /// Issues a key for every account and role the configuration names that has none yet; the new keys'
-    /// secrets are added to `credentials.json` (mode 0600), their digests to `keys.json`, written last.
-    private func issueKeys(_ configuration: VenueConfiguration) throws -> ([StoredKey], [IssuedKey]) {
-        var stored: [StoredKey] = FileManager.default.fileExists(atPath: keysFile)
-            ? try JSONDecoder().decode([StoredKey].self, from: Data(contentsOf: URL(fileURLWithPath: keysFile))) : []
-        var issued: [IssuedKey] = []
-        for entry in configuration.accounts {
-            for role in try entry.commands(listed: Set(configuration.symbols.map(\.symbol))).1
-            where !stored.contains(where: { $0.account == entry.id && $0.role == role }) {
-                let (key, store) = KeyStore.issue(account: entry.id, role: role)
-                issued.append(key)
-                stored.append(store)
-            }
-        }
-        if !issued.isEmpty {
-            let earlier: [IssuedKey] = FileManager.default.fileExists(atPath: credentialsFile)
-                ? (try? JSONDecoder().decode([IssuedKey].self, from: Data(contentsOf: URL(fileURLWithPath: credentialsFile)))) ?? [] : []
-            try write(earlier + issued, to: credentialsFile)
-            try write(stored, to: keysFile)
-        }
-        return (stored, issued)
-    }
-
-    /// Writes JSON readable by its owner only, durably.
-    private func write<T: Encodable>(_ value: T, to file: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try OwnerOnly.write(Array(try encoder.encode(value)), to: file)
-    }
 }
 
 /// Files and directories for the venue's owner alone.
-enum OwnerOnly {
+public enum OwnerOnly {
     /// Writes `bytes` to `path`: 0600 from its creation, synced and renamed into place.
-    static func write(_ bytes: [UInt8], to path: String) throws {
+    public static func write(_ bytes: [UInt8], to path: String) throws {
         do { try DurableFile.replace(path, with: bytes) } catch {
             throw ServerError.unusableDataDirectory("\(error)")
         }
     }
 
-    static func restrict(_ path: String, mode: mode_t) throws {
+    public static func restrict(_ path: String, mode: mode_t) throws {
         guard chmod(path, mode) == 0 else { throw failure("chmod", path) }
     }
 

@@ -2,13 +2,13 @@
 /// one of the two silently, so `{"qty":"1","qty":"0"}` would place one of them) and nesting deep enough to
 /// exhaust a stack. Every JSON body and message from a client is checked here before it is decoded; the
 /// check is one pass over bytes already bounded in size.
-enum StrictJSON {
+public enum StrictJSON {
     /// Objects and arrays nested deeper than this are refused; no request of ours nests past three.
-    static let depthMax = 32
+    public static let depthMax = 32
 
     /// The first problem with `bytes`, as a sentence; nil when they are one JSON value with no repeated key.
     /// Malformed JSON is left for the decoder to name.
-    static func problem(_ bytes: UnsafeRawBufferPointer) -> String? {
+    public static func problem(_ bytes: UnsafeRawBufferPointer) -> String? {
         var scanner = Scanner(bytes: bytes)
         do {
             try scanner.value(depth: 0)
@@ -22,12 +22,28 @@ enum StrictJSON {
         }
     }
 
-    static func problem(_ bytes: [UInt8]) -> String? { bytes.withUnsafeBytes { problem($0) } }
+    public static func problem(_ bytes: [UInt8]) -> String? { bytes.withUnsafeBytes { problem($0) } }
 
     enum Stop: Error {
         case duplicate(String)
         case tooDeep
         case malformed
+    }
+
+    /// A decoding error as a sentence naming where it is: "qty must be a string", "symbol is required".
+    public static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            let p = context.codingPath.map { key in key.intValue.map { "[\($0)]" } ?? "." + key.stringValue }.joined()
+            return p.isEmpty ? "the body" : String(p.drop { $0 == "." })
+        }
+        switch error {
+        case .keyNotFound(let key, _): return "\(key.stringValue) is required"
+        case .typeMismatch(let type, let context): return "\(path(context)) must be \(type == String.self ? "a string" : "\(type)")"
+        case .valueNotFound(_, let context): return "\(path(context)) must not be null"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "the body is not valid JSON" : "\(path(context)) \(context.debugDescription)"
+        @unknown default: return "the body could not be read"
+        }
     }
 
     private struct Scanner {
