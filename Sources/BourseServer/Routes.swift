@@ -20,7 +20,7 @@ struct Routes: Sendable {
     let projections: Projections
     let market: MarketFeed
     /// The market data projection: books, bars and latest trades.
-    var marketData: MarketProjection { market.projection! }
+    let marketData: MarketProjection
     let updates: TradeUpdates
     let alerts: Alerts
     /// A bearer token that may read `/metrics` (a scraper's); nil: only risk and admin keys may.
@@ -885,11 +885,9 @@ struct Routes: Sendable {
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer: body))
         } catch let error as DecodingError {
-            throw Failure.unprocessable(describe(error))
+            throw Failure.unprocessable(StrictJSON.describe(error))
         }
     }
-
-    static func describe(_ error: DecodingError) -> String { StrictJSON.describe(error) }
 
     static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
         let data = (try? JSONEncoder().encode(value)) ?? Data("{}".utf8)

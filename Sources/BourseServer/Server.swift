@@ -56,7 +56,7 @@ public struct Server: Sendable {
         let metrics = Metrics()
         let routes = Routes(venue: opened.venue, keys: opened.keys, limiter: RateLimiter(perSecond: rateLimit, burst: rateBurst),
                             metrics: metrics, calendar: opened.calendar, orders: opened.orders, orderQueries: opened.orderQueries,
-                            projections: opened.projections, market: opened.market,
+                            projections: opened.projections, market: opened.market, marketData: opened.node.market,
                             updates: opened.updates, alerts: opened.alerts,
                             metricsToken: metricsToken)
         routes.add(to: router)
