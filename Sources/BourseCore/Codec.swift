@@ -1,8 +1,8 @@
 /// The binary form of commands and events: a tag byte per case, varints for numbers. The version
 /// is written once in each file header (journal segment, snapshot), not per record.
 public enum Codec {
-    /// 2 added accounts, fees and risk reasons.
-    public static let version: UInt16 = 2
+    /// 2 added accounts, fees and risk reasons; 3 added `orderRested`.
+    public static let version: UInt16 = 3
 }
 
 // MARK: - Writing
@@ -112,6 +112,8 @@ extension ByteWriter {
             write(22); write(a)
         case .feesChanged(let s, let fees):
             write(23); write(s); write(fees)
+        case .orderRested(let id, let account, let s, let side, let price, let shown):
+            write(24); write(id); write(account); write(s); write(side.rawValue); write(price); write(shown)
         }
     }
 
@@ -344,6 +346,9 @@ extension ByteReader {
         case 21: return .accountLimitsChanged(try readAccountID(), try readAccountLimits())
         case 22: return .accountClosed(try readAccountID())
         case 23: return .feesChanged(try readSymbol(), try readFees())
+        case 24:
+            return .orderRested(try readOrderID(), try readAccountID(), try readSymbol(), try readEnum(Side.self, "side"),
+                                price: try readPrice(), shown: try readQuantity())
         case let tag: throw DecodeError(.invalidTag("event", UInt64(tag)), at: at)
         }
     }

@@ -7,6 +7,10 @@ public enum Event: Hashable, Sendable {
     /// The order as it was accepted. Orders accepted in pre-open wait for the open.
     case orderAccepted(NewOrder)
     case orderRejected(OrderID, AccountID, RejectReason)
+    /// The order came to rest at the back of its price level, showing `shown` shares: a limit order with
+    /// shares left after it traded, or an iceberg's new slice. A consumer that keeps the books needs no
+    /// other rule to know when an order is on them.
+    case orderRested(OrderID, AccountID, Symbol, Side, price: Price, shown: Quantity)
     /// The fill report for both orders: each side carries what it has left.
     case trade(Trade)
     case orderCancelled(OrderID, AccountID, leaves: Quantity, CancelReason)

@@ -35,6 +35,7 @@ extension MatchingEngine {
                 if mp.pointee.visible == 0 {
                     if mp.pointee.leaves > 0 {
                         replenish(m, lp)
+                        reportRested(m, book)
                         if next < 0 { next = lp.pointee.head }
                     } else {
                         detach(m)
@@ -174,6 +175,14 @@ extension MatchingEngine {
         lp.pointee.visible += tp.pointee.visible
         lp.pointee.total += tp.pointee.leaves
         book.resting += 1
+    }
+
+    /// Says that an order came to rest (or showed a new slice) at the back of its level: what a consumer
+    /// keeping the books would otherwise have to work out from these rules.
+    @inline(__always) func reportRested(_ s: Int32, _ book: Book) {
+        let o = orders.pointer(s)
+        out.append(.orderRested(OrderID(o.pointee.id), AccountID(o.pointee.account), book.symbol, o.pointee.side,
+                                price: Price(units: o.pointee.price), shown: Quantity(o.pointee.visible)))
     }
 
     @inline(__always) func link(_ s: Int32, atTailOf lp: UnsafeMutablePointer<Level>) {

@@ -352,6 +352,7 @@ public final class MatchingEngine {
             finish(t, cancelling: .immediateOrCancel)
         } else {
             rest(t, book)
+            reportRested(t, book)
         }
     }
 

@@ -4,12 +4,9 @@ import BourseCore
 /// displayed order in time priority at its price, and the level totals. Each command's events are turned
 /// into order-level changes (`Change`), the level 3 feed; levels 2 and 1 are read from the same books.
 ///
-/// Events do not say when an order comes to rest, so this follows the engine's documented rules: an order
-/// is worked from its acceptance (or its trigger, or a replace that lost priority, or its release at the
-/// open) until the next order starts being worked or the command ends; what is then left of a limit order
-/// that was neither cancelled nor filled rests at the back of its level. Stops and orders held in pre-open
-/// are kept but not displayed. An iceberg shows `min(display, leaves)`; a new slice goes to the back.
-/// The differential tests hold this to the engine's own books after every command.
+/// The engine says when an order comes to rest (`orderRested`, also for an iceberg's new slice), so this keeps
+/// only the orders on the books and applies what happens to them; stops and orders held for the open are
+/// not shown and not kept. The differential tests hold this to the engine's own books after every command.
 public struct VenueBooks: Sendable {
     /// A change to the displayed book: what the order-level feed publishes. Each names the order's
     /// side and price, so that a subscriber can find its level without keeping every order.
@@ -61,19 +58,12 @@ public struct VenueBooks: Sendable {
         public var shown: Quantity
     }
 
-    enum Place { case working, book, stop, pending }
-
     struct Tracked {
         var symbol: Symbol
         var side: Side
-        var isStop: Bool
-        var triggered = false
         var price: Int64
-        var display: Int64
-        var leaves: Int64
-        var shown: Int64 = 0
-        var place: Place = .working
-        /// Neighbours in the level's queue (0: none) while on the book.
+        var shown: Int64
+        /// Neighbours in the level's queue (0: none).
         var prev: UInt64 = 0
         var next: UInt64 = 0
     }
@@ -108,15 +98,11 @@ public struct VenueBooks: Sendable {
         var state: TradingState = .closed
         var bids = SideBook(isBuy: true)
         var asks = SideBook(isBuy: false)
-        /// Orders held in pre-open, in acceptance order.
-        var pending: [UInt64] = []
     }
 
     private var books: [Symbol: Book] = [:]
+    /// The orders on the books.
     private var orders: [UInt64: Tracked] = [:]
-    /// The order being worked in the current command, and orders released at the open still to arrive.
-    private var working: UInt64 = 0
-    private var arriving: [UInt64] = []
     private var out: [Change] = []
 
     public init() {}
@@ -126,24 +112,10 @@ public struct VenueBooks: Sendable {
     public mutating func seed(_ symbol: Symbol, state: TradingState, orders open: [OpenOrderState]) {
         books[symbol] = Book()
         books[symbol]!.state = state
-        for o in open {
-            let id = o.orderID.rawValue
-            var tracked = Tracked(symbol: symbol, side: o.side, isStop: o.isStop, price: o.limitPrice?.units ?? 0,
-                                  display: o.displayQuantity?.shares ?? 0, leaves: o.leaves.shares)
-            switch o.place {
-            case .pending:
-                tracked.place = .pending
-                orders[id] = tracked
-                books[symbol]!.pending.append(id)
-            case .stop:
-                tracked.place = .stop
-                orders[id] = tracked
-            case .book:
-                tracked.place = .book
-                tracked.shown = o.visible.shares
-                orders[id] = tracked
-                link(id)
-            }
+        for o in open where o.place == .book {
+            orders[o.orderID.rawValue] = Tracked(symbol: symbol, side: o.side, price: o.limitPrice?.units ?? 0,
+                                                 shown: o.visible.shares)
+            link(o.orderID.rawValue)
         }
     }
 
@@ -154,10 +126,6 @@ public struct VenueBooks: Sendable {
     public mutating func apply(_ events: [Event]) -> [Change] {
         out.removeAll(keepingCapacity: true)
         for event in events { apply(event) }
-        settle(working)
-        working = 0
-        for id in arriving { settle(id) }
-        arriving.removeAll()
         return out
     }
 
@@ -167,52 +135,22 @@ public struct VenueBooks: Sendable {
             if books[symbol] == nil { books[symbol] = Book() }
         case .tradingStateChanged(let symbol, let state):
             books[symbol, default: Book()].state = state
-            if state == .open, let pending = books[symbol]?.pending, !pending.isEmpty {
-                books[symbol]!.pending.removeAll()
-                arriving.append(contentsOf: pending)
-            }
-        case .orderAccepted(let o):
-            let id = o.orderID.rawValue
-            var tracked = Tracked(symbol: o.symbol, side: o.side, isStop: o.type.isStop, price: o.limitPrice?.units ?? 0,
-                                  display: o.displayQuantity?.shares ?? 0, leaves: o.quantity.shares)
-            if books[o.symbol]?.state == .preOpen {
-                tracked.place = .pending
-                orders[id] = tracked
-                books[o.symbol]!.pending.append(id)
-            } else if o.type.isStop {
-                tracked.place = .stop
-                orders[id] = tracked
-            } else {
-                orders[id] = tracked
-                bringUp(id)
-            }
-        case .stopTriggered(let orderID, _, _):
+        case .orderRested(let orderID, _, let symbol, let side, let price, let shown):
             let id = orderID.rawValue
-            bringUp(id)
-            orders[id]?.triggered = true
-            orders[id]?.place = .working
+            precondition(orders[id] == nil, "order \(id) rested while on the book")
+            orders[id] = Tracked(symbol: symbol, side: side, price: price.units, shown: shown.shares)
+            link(id)
+            out.append(Change(.add, symbol, orderID, side, price: price, quantity: shown))
         case .trade(let t):
-            bringUp(t.takerOrderID.rawValue)
-            orders[t.takerOrderID.rawValue]?.leaves = t.takerLeaves.shares
             execute(t)
         case .selfTradeDecremented(let orderID, _, _, let leaves):
-            let id = orderID.rawValue
-            guard let o = orders[id] else { return }
-            if o.place == .book {
-                let shown = min(o.shown, leaves.shares)
-                orders[id]!.leaves = leaves.shares
-                setShown(id, shown)
-                out.append(Change(.modify(newID: nil), o.symbol, orderID, o.side, price: Price(units: o.price), quantity: Quantity(shown)))
-            } else {
-                bringUp(id)
-                orders[id]!.leaves = leaves.shares
-            }
+            // Only a decrement keeps an order's place, so what it shows can only go down.
+            guard let o = orders[orderID.rawValue] else { return }
+            let shown = min(o.shown, leaves.shares)
+            setShown(orderID.rawValue, shown)
+            out.append(Change(.modify(newID: nil), o.symbol, orderID, o.side, price: Price(units: o.price), quantity: Quantity(shown)))
         case .orderCancelled(let orderID, _, _, _), .orderExpired(let orderID, _, _):
-            let id = orderID.rawValue
-            guard let o = orders[id] else { return }
-            if o.place == .working || arriving.contains(id) { bringUp(id) }
-            remove(id)
-            if working == id { working = 0 }
+            remove(orderID.rawValue)
         case .orderReplaced(let r):
             replace(r)
         default:
@@ -220,115 +158,43 @@ public struct VenueBooks: Sendable {
         }
     }
 
-    /// The order `id` is being worked now: the one worked before it has finished, and so have orders
-    /// released at the open that arrived before it.
-    private mutating func bringUp(_ id: UInt64) {
-        guard working != id else { return }
-        settle(working)
-        if let i = arriving.firstIndex(of: id) {
-            for earlier in arriving[..<i] { settle(earlier) }
-            arriving.removeFirst(i + 1)
-            orders[id]?.place = .working
-        }
-        working = id
-    }
-
-    /// An order has finished being worked: an untriggered stop waits for its trigger, a limit order with
-    /// shares left rests. (Market orders and IOC remainders are cancelled by the engine, so an order still
-    /// held here with shares left is one that rests.)
-    private mutating func settle(_ id: UInt64) {
-        guard id != 0, let o = orders[id], o.place == .working || o.place == .pending else { return }
-        if o.isStop && !o.triggered {
-            orders[id]!.place = .stop
-        } else if o.leaves > 0 {
-            rest(id)
-        } else {
-            orders[id] = nil
-        }
-    }
-
-    private mutating func rest(_ id: UInt64) {
-        var o = orders[id]!
-        o.shown = o.display > 0 ? min(o.display, o.leaves) : o.leaves
-        o.place = .book
-        orders[id] = o
-        link(id)
-        out.append(Change(.add, o.symbol, OrderID(id), o.side, price: Price(units: o.price), quantity: Quantity(o.shown)))
-    }
-
+    /// A trade takes from the maker's shown slice; an order with nothing shown leaves the book (an iceberg's
+    /// next slice comes to rest in an event of its own).
     private mutating func execute(_ t: Trade) {
         let id = t.makerOrderID.rawValue
-        guard var o = orders[id], o.place == .book else { return }
-        let q = t.quantity.shares
-        o.leaves = t.makerLeaves.shares
-        orders[id] = o
-        setShown(id, o.shown - q)
+        guard let o = orders[id] else { return }
+        let shown = o.shown - t.quantity.shares
+        precondition(shown >= 0, "trade of \(t.quantity) against \(o.shown) shown of order \(id)")
+        setShown(id, shown)
         out.append(Change(.execute(t.executionID), o.symbol, t.makerOrderID, o.side, price: t.price, quantity: t.quantity))
-        if o.leaves == 0 {
+        if shown == 0 || t.makerLeaves.shares == 0 {
             unlink(id)
             orders[id] = nil
-        } else if o.shown - q == 0 {
-            // An iceberg's next slice, at the back of its level.
-            unlink(id)
-            orders[id]!.place = .working
-            rest(id)
         }
     }
 
+    /// A replace that keeps the order's place only reduces it; any other leaves the book, and the engine says
+    /// where the order then rests, if it does.
     private mutating func replace(_ r: Replacement) {
         let id = r.orderID.rawValue, newID = r.newOrderID.rawValue
-        guard var o = orders[id] else { return }
-        if r.keptPriority {
-            if o.place == .book {
-                let shown = o.display > 0 ? min(o.shown, r.leaves.shares) : r.leaves.shares
-                setShown(id, shown)
-                orders[id]!.leaves = r.leaves.shares
-                rename(id, to: newID)
-                out.append(Change(.modify(newID: newID == id ? nil : r.newOrderID), o.symbol, r.orderID, o.side,
-                                  price: Price(units: o.price), quantity: Quantity(shown)))
-            } else {
-                o.leaves = r.leaves.shares
-                orders[id] = nil
-                orders[newID] = o
-                if o.place == .pending, let i = books[o.symbol]?.pending.firstIndex(of: id) { books[o.symbol]!.pending[i] = newID }
-            }
+        guard let o = orders[id] else { return }
+        guard r.keptPriority else {
+            remove(id)
             return
         }
-        let place = o.place
-        remove(id)
-        o.prev = 0
-        o.next = 0
-        o.leaves = r.leaves.shares
-        o.price = r.limitPrice?.units ?? o.price
-        let state = books[o.symbol]?.state
-        if place == .pending || (place == .book && state == .preOpen) {
-            o.place = .pending
-            orders[newID] = o
-            books[o.symbol]!.pending.append(newID)
-        } else if place == .stop {
-            o.place = .stop
-            orders[newID] = o
-        } else {
-            o.place = .working
-            orders[newID] = o
-            bringUp(newID)
-        }
+        let shown = min(o.shown, r.leaves.shares)
+        setShown(id, shown)
+        rename(id, to: newID)
+        out.append(Change(.modify(newID: newID == id ? nil : r.newOrderID), o.symbol, r.orderID, o.side,
+                          price: Price(units: o.price), quantity: Quantity(shown)))
     }
 
-    /// Takes an order off wherever it is.
+    /// Takes an order off the book, if it is on it.
     private mutating func remove(_ id: UInt64) {
         guard let o = orders[id] else { return }
-        switch o.place {
-        case .book:
-            unlink(id)
-            out.append(Change(.delete, o.symbol, OrderID(id), o.side, price: Price(units: o.price), quantity: Quantity(0)))
-        case .pending:
-            if let i = books[o.symbol]?.pending.firstIndex(of: id) { books[o.symbol]!.pending.remove(at: i) }
-        case .working, .stop:
-            break
-        }
-        if let i = arriving.firstIndex(of: id) { arriving.remove(at: i) }
+        unlink(id)
         orders[id] = nil
+        out.append(Change(.delete, o.symbol, OrderID(id), o.side, price: Price(units: o.price), quantity: Quantity(0)))
     }
 
     // MARK: - Level queues
@@ -426,6 +292,6 @@ public struct VenueBooks: Sendable {
         }
     }
 
-    /// Orders held: shown, waiting for a trigger, or held for the open.
+    /// Orders on the books.
     public var orderCount: Int { orders.count }
 }

@@ -25,7 +25,7 @@ struct DifferentialTests {
     func longStream() {
         var seen = Set<String>()
         #expect(Self.run(seed: 0xB0_0125, commands: 20_000, observe: { seen.insert(Self.kind($0)) }) == nil)
-        let wanted = ["trade", "stopTriggered", "selfTradeDecremented", "orderExpired", "replaced-kept", "replaced-moved",
+        let wanted = ["trade", "orderRested", "stopTriggered", "selfTradeDecremented", "orderExpired", "replaced-kept", "replaced-moved",
                       "replaceRejected", "cancelRejected", "orderRejected", "tradingStateChanged"]
             // The kill switch needs accounts, which the reference venue does not keep: the account streams cover it.
             + CancelReason.allCases.filter { $0 != .killSwitch }.map { "cancelled-\($0.code)" }

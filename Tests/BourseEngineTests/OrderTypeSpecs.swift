@@ -9,7 +9,8 @@ struct LimitAndMarketSpecs {
         let v = Given()
         v.resting(v.sell(1, "10.05", qty: 100))
         let events = v.when(.newOrder(v.buy(2, "10.00", qty: 50)))
-        #expect(events == [.orderAccepted(v.buy(2, "10.00", qty: 50))])
+        #expect(events == [.orderAccepted(v.buy(2, "10.00", qty: 50)),
+                           .orderRested(OrderID(2), AccountID(1), v.symbol, .buy, price: Price(dollars: "10.00")!, shown: Quantity(50))])
         #expect(v.book(.buy) == ["10.00 2:50"])
     }
 
@@ -140,6 +141,9 @@ struct IcebergAndPostOnlySpecs {
         // 30 from the slice, then the new slice waits behind order 2, which fills 10.
         #expect(trades(events) == ["1<-3 30@10.00", "2<-3 10@10.00"])
         #expect(v.book(.sell) == ["10.00 2:10 1:70/30"])
+        // The new slice is reported as resting, right after the trade that used up the last one.
+        let slice = Event.orderRested(OrderID(1), AccountID(1), v.symbol, .sell, price: Price(dollars: "10.00")!, shown: Quantity(30))
+        #expect(events.firstIndex(of: slice) == 2)
     }
 
     @Test("a large taker meets an iceberg's hidden quantity slice by slice")
@@ -172,7 +176,8 @@ struct IcebergAndPostOnlySpecs {
         #expect(rejection(v.when(.newOrder(crossing))) == .wouldTakeLiquidity)
         var passive = v.buy(3, "9.99", qty: 5)
         passive.postOnly = true
-        #expect(v.when(.newOrder(passive)) == [.orderAccepted(passive)])
+        #expect(v.when(.newOrder(passive)) == [.orderAccepted(passive),
+                                               .orderRested(OrderID(3), AccountID(1), v.symbol, .buy, price: Price(dollars: "9.99")!, shown: Quantity(5))])
         #expect(v.book(.sell) == ["10.00 1:10"])
     }
 }

@@ -124,27 +124,29 @@ struct VenueBooksTests {
     @Test("an iceberg's new slice goes to the back of its level as an add; a reduce keeps the place as a modify")
     func iceberg() throws {
         let s = try Symbol(validating: "ICE")
+        let engine = MatchingEngine()
         var books = VenueBooks()
-        _ = books.apply([.symbolListed(s), .tradingStateChanged(s, .open)])
+        var sequence: UInt64 = 0
+        func when(_ command: Command) -> [VenueBooks.Change] {
+            sequence += 1
+            return books.apply(engine.process(SequencedCommand(sequence: sequence, time: Timestamp(nanos: Int64(sequence)), command: command)))
+        }
         func limit(_ id: UInt64, _ side: Side, _ q: Int64, display: Int64? = nil) -> NewOrder {
             NewOrder(orderID: OrderID(id), account: AccountID(1), symbol: s, side: side, type: .limit, timeInForce: .day,
                      quantity: Quantity(q), limitPrice: Price(units: 100_000), displayQuantity: display.map(Quantity.init))
         }
+        _ = when(.listSymbol(s, .standard))
+        _ = when(.setTradingState(s, .open))
         let price = Price(units: 100_000)
-        #expect(books.apply([.orderAccepted(limit(1, .sell, 30, display: 10))])
-                == [.init(.add, s, OrderID(1), .sell, price: price, quantity: Quantity(10))])
-        _ = books.apply([.orderAccepted(limit(2, .sell, 5))])
-        let trade = Trade(executionID: ExecutionID(1), symbol: s, price: Price(units: 100_000), quantity: Quantity(10), takerSide: .buy,
-                          makerOrderID: OrderID(1), makerAccount: AccountID(1), makerLeaves: Quantity(20),
-                          takerOrderID: OrderID(3), takerAccount: AccountID(2), takerLeaves: Quantity(0))
-        #expect(books.apply([.orderAccepted(limit(3, .buy, 10)), .trade(trade)]) == [
+        #expect(when(.newOrder(limit(1, .sell, 30, display: 10))) == [.init(.add, s, OrderID(1), .sell, price: price, quantity: Quantity(10))])
+        _ = when(.newOrder(limit(2, .sell, 5)))
+        #expect(when(.newOrder(limit(3, .buy, 10))) == [
             .init(.execute(ExecutionID(1)), s, OrderID(1), .sell, price: price, quantity: Quantity(10)),
             .init(.add, s, OrderID(1), .sell, price: price, quantity: Quantity(10)),
         ])
         #expect(books.orders(s, .sell).first?.map(\.orderID) == [OrderID(2), OrderID(1)])
-        let reduce = Replacement(orderID: OrderID(1), newOrderID: OrderID(4), account: AccountID(1), quantity: Quantity(15),
-                                 leaves: Quantity(5), limitPrice: Price(units: 100_000), stopPrice: nil, keptPriority: true)
-        #expect(books.apply([.orderReplaced(reduce)]) == [.init(.modify(newID: OrderID(4)), s, OrderID(1), .sell, price: price, quantity: Quantity(5))])
+        let reduce = ReplaceOrder(orderID: OrderID(1), newOrderID: OrderID(4), account: AccountID(1), quantity: Quantity(15))
+        #expect(when(.replace(reduce)) == [.init(.modify(newID: OrderID(4)), s, OrderID(1), .sell, price: price, quantity: Quantity(5))])
         let level = try #require(books.depth(s, .sell, levels: 1).first)
         #expect(level.price == Price(units: 100_000) && level.shown == Quantity(10) && level.orders == 2)
     }

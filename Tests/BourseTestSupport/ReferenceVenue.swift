@@ -279,6 +279,7 @@ public final class ReferenceVenue {
             orders[id]!.place = .book
             orders[id]!.visible = after.display > 0 ? min(after.display, after.leaves) : after.leaves
             orders[id]!.time = nextTime()
+            rested(id)
         }
     }
 
@@ -332,12 +333,19 @@ public final class ReferenceVenue {
                 if maker.leaves > 0 {
                     orders[m.id]!.visible = min(maker.display, maker.leaves)
                     orders[m.id]!.time = nextTime()
+                    rested(m.id)
                 } else {
                     orders[m.id] = nil
                 }
             }
         }
         return true
+    }
+
+    func rested(_ id: UInt64) {
+        let o = orders[id]!
+        out.append(.orderRested(OrderID(o.id), AccountID(o.account), o.symbol, o.side, price: Price(units: o.price),
+                                shown: Quantity(o.visible)))
     }
 
     func finish(_ id: UInt64, _ reason: CancelReason) {
