@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C for what Swift cannot say: a cache prefetch hint, and CRC-32C on the CPU's instruction.
@@ -35,10 +37,16 @@ let package = Package(
         .target(name: "BourseCore", dependencies: ["CBourseSupport"]),
         .target(name: "BourseEngine", dependencies: ["BourseCore", "CBourseSupport"]),
         .target(name: "BourseJournal", dependencies: ["BourseCore", "BourseEngine"]),
-        .target(name: "BourseNode", dependencies: ["BourseCore", "BourseEngine", "BourseJournal"]),
+        // The sequencer, and the metrics registry every part of a node records into (swift-metrics, Prometheus).
+        .target(name: "BourseNode", dependencies: [
+            "BourseCore", "BourseEngine", "BourseJournal",
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         // Everything downstream of the sequencer: projections of the journal, their runner and their stores.
         .target(name: "BourseProjections", dependencies: [
             "BourseCore", "BourseJournal", "BourseNode",
+            .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -59,6 +67,7 @@ let package = Package(
         .target(name: "BourseVenue", dependencies: [
             "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "BourseMarketData", "BourseFeeds",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         // HTTP gateway: Alpaca-shaped REST and WebSocket streams over the venue, API keys, the web page.
@@ -75,6 +84,7 @@ let package = Package(
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             // The web UI is compiled into the binary, so a venue serves it wherever the binary goes.
             resources: [.embedInCode("Web/index.html"), .embedInCode("Web/app.js"), .embedInCode("Web/app.css")]

@@ -1,6 +1,7 @@
 import BourseCore
 import BourseEngine
 import BourseJournal
+import CoreMetrics
 import Foundation
 
 /// The single writer. Producers submit commands into a bounded queue; one thread drains batches,
@@ -65,11 +66,11 @@ public final class Sequencer: @unchecked Sendable {
 
     public let configuration: Configuration
     /// Time to apply a batch to the engine and encode its journal entries.
-    public let applyLatency = Histogram()
+    private let applyLatency: CoreMetrics.Timer
     /// Time to write a batch to the journal and make it durable.
-    public let commitLatency = Histogram()
+    private let commitLatency: CoreMetrics.Timer
     /// Commands per batch.
-    public let batchSizes = Histogram(bounds: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1_024, 2_048, 4_096, 8_192])
+    private let batchSizes: Recorder
     private let engine: MatchingEngine
     private let journal: JournalWriter
     private let clock: @Sendable () -> Int64
@@ -97,8 +98,12 @@ public final class Sequencer: @unchecked Sendable {
 
     /// Takes ownership of `engine` and `journal`: nothing else may touch them afterwards.
     public init(engine: MatchingEngine, journal: JournalWriter, lastSequence: UInt64,
-                configuration: Configuration = .init(), clock: @escaping @Sendable () -> Int64 = wallClockNanos) {
+                configuration: Configuration = .init(), clock: @escaping @Sendable () -> Int64 = wallClockNanos,
+                metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
         precondition(engine.keepsAccounts == journal.keepsAccounts, "the journal must record how its engine is configured")
+        applyLatency = CoreMetrics.Timer(label: "bourse_engine_batch_seconds", factory: metrics)
+        commitLatency = CoreMetrics.Timer(label: "bourse_journal_commit_seconds", factory: metrics)
+        batchSizes = Recorder(label: "bourse_sequencer_batch_commands", factory: metrics)
         self.engine = engine
         self.journal = journal
         self.sequence = lastSequence
@@ -261,7 +266,7 @@ public final class Sequencer: @unchecked Sendable {
             }
             let publishing = !consumers.isEmpty
             let applying = monotonicNanos()
-            batchSizes.record(Double(stamped.count))
+            batchSizes.record(stamped.count)
             stamped.withUnsafeBufferPointer { commands in
                 engine.process(commands) { i, events in
                     journal.append(commands[i], events, note: taken[i].note)
@@ -272,10 +277,10 @@ public final class Sequencer: @unchecked Sendable {
             stamped.removeAll(keepingCapacity: true)
             taken.removeAll(keepingCapacity: true)
             let committing = monotonicNanos()
-            applyLatency.record(nanos: committing - applying)
+            applyLatency.recordNanoseconds(committing - applying)
             do {
                 try journal.commit(through: sequence)
-                commitLatency.record(nanos: monotonicNanos() - committing)
+                commitLatency.recordNanoseconds(monotonicNanos() - committing)
             } catch {
                 fail("journal commit failed: \(error)", acks: acks)
                 break

@@ -50,6 +50,8 @@ public struct DataDirectory: Sendable {
         public var recovery: RecoveryReport
         /// Journal entries each projection applied at start to catch up (all of them when its store was new).
         public var caughtUp: [String: Int]
+        /// What every part of the node records its figures into, and `/metrics` writes.
+        public var metrics: MetricsRegistry
 
         /// Stops the venue (applying what is queued and writing a snapshot), then waits for the projections
         /// to commit what they were given, so that the next start has nothing to catch up on.
@@ -95,8 +97,10 @@ public struct DataDirectory: Sendable {
         }
         let writer = try JournalWriter(directory: journal, durability: .fsync, lastSequence: report.lastSequence,
                                        keepsAccounts: true)
+        let metrics = MetricsRegistry()
         let sequencer = Sequencer(engine: engine, journal: writer, lastSequence: report.lastSequence,
-                                  configuration: .init(snapshotEvery: snapshotEvery, snapshotDirectory: journal), clock: clock)
+                                  configuration: .init(snapshotEvery: snapshotEvery, snapshotDirectory: journal), clock: clock,
+                                  metrics: metrics)
         // The projections catch up with the journal first; the gateways start from them.
         if FileManager.default.fileExists(atPath: formerReadModelsFile) {
             for file in [formerReadModelsFile, formerReadModelsFile + "-wal", formerReadModelsFile + "-shm"] { try? FileManager.default.removeItem(atPath: file) }
@@ -115,7 +119,7 @@ public struct DataDirectory: Sendable {
         let market = MarketProjection(alerts: alerts, history: tape)
         market.seedBooks(engine: engine, sequence: report.lastSequence, calendar: try configuration.calendar(), now: clock())
         let runners = ([orders, market] as [any Projection]).map {
-            ProjectionRunner($0, store: store, journal: journal, clock: clock, log: log)
+            ProjectionRunner($0, store: store, journal: journal, clock: clock, log: log, metrics: metrics)
         }
         var caughtUp: [String: Int] = [:]
         for runner in runners {
@@ -143,7 +147,7 @@ public struct DataDirectory: Sendable {
         let venue = Venue(sequencer: sequencer, firstOrderID: firstOrderID)
         var node = Node(venue: venue, configuration: configuration, orders: orders, orderQueries: OrderQueries(store: store), market: market,
                         alerts: alerts, projections: projections, lock: lock, feeds: feeds, calendar: try configuration.calendar(),
-                        applied: [], recovery: report, caughtUp: caughtUp)
+                        applied: [], recovery: report, caughtUp: caughtUp, metrics: metrics)
         try attach(node)
         sequencer.start()
         projections.start()

@@ -38,7 +38,7 @@ struct Projections: AsyncParsableCommand {
             let directory = options.directory
             if let node = try RunningNode.find(directory) {
                 let statuses: [ProjectionAdmin.Status] = try await node.request("GET", "/v1/admin/projections")
-                print(Self.table(statuses.map { ($0.name, $0.state, $0.position, $0.head, $0.failure.map { "stopped at \($0.sequence): \($0.reason)" }) },
+                print(Self.table(statuses.map { ($0.name, $0.state, $0.position, $0.head, $0.apply_rate, $0.failure.map { "stopped at \($0.sequence): \($0.reason)" }) },
                                  store: statuses.first?.store ?? ""))
                 return
             }
@@ -47,19 +47,21 @@ struct Projections: AsyncParsableCommand {
             let store = try directory.openStore(options.store)
             defer { store.close() }
             let end = try Offline.journalEnd(directory)
-            var rows: [(String, String, UInt64, UInt64, String?)] = []
+            var rows: [(String, String, UInt64, UInt64, Int?, String?)] = []
             for projection in directory.projectionsOffline() {
                 let position = try Positions.recorded(projection.name, in: store)
-                rows.append((projection.name, position == nil ? "absent" : "stopped", position ?? 0, end, nil))
+                rows.append((projection.name, position == nil ? "absent" : "stopped", position ?? 0, end, nil, nil))
             }
             print(Self.table(rows, store: store.location))
         }
 
-        static func table(_ rows: [(name: String, state: String, position: UInt64, head: UInt64, failure: String?)], store: String) -> String {
-            var lines = ["store: \(store)", "projection  state        position     journal  lag"]
+        static func table(_ rows: [(name: String, state: String, position: UInt64, head: UInt64, rate: Int?, failure: String?)],
+                          store: String) -> String {
+            var lines = ["store: \(store)", "projection  state        position     journal       lag  entries/s"]
             for r in rows {
                 lines.append(r.name.padding(toLength: 12, withPad: " ", startingAt: 0) + r.state.padding(toLength: 13, withPad: " ", startingAt: 0)
-                             + String(r.position).leftPadded(8) + "  " + String(r.head).leftPadded(10) + "  " + String(r.head > r.position ? r.head - r.position : 0))
+                             + String(r.position).leftPadded(8) + "  " + String(r.head).leftPadded(10) + "  "
+                             + String(r.head > r.position ? r.head - r.position : 0).leftPadded(8) + "  " + (r.rate.map(String.init) ?? "-").leftPadded(9))
                 if let failure = r.failure { lines.append("  " + failure) }
             }
             return lines.joined(separator: "\n")

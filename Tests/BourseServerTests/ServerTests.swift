@@ -310,12 +310,27 @@ struct ServerTests {
         let text = try await server.metrics()
         for line in ["bourse_orders_total{outcome=\"new\"} 1", "bourse_orders_total{outcome=\"rejected\"} 1",
                      "bourse_order_rejections_total{reason=\"insufficient_buying_power\"} 1",
-                     "bourse_http_requests_total{status=\"200\"} 1", "bourse_http_requests_total{status=\"403\"} 1",
-                     "bourse_ack_latency_seconds_count 2", "bourse_open_orders 1", "bourse_accounts 3",
-                     "bourse_websocket_connections{stream=\"market_data\"} 0", "# TYPE bourse_websocket_drops_total counter",
-                     "# TYPE bourse_journal_commit_seconds histogram", "# TYPE bourse_engine_batch_seconds histogram"] {
+                     "bourse_http_requests_total{method=\"POST\",route=\"/v2/orders\",status=\"200\"} 1",
+                     "bourse_http_requests_total{method=\"POST\",route=\"/v2/orders\",status=\"403\"} 1",
+                     "bourse_ack_latency_seconds_count 2", "# TYPE bourse_websocket_drops_total counter",
+                     "# TYPE bourse_journal_commit_seconds histogram", "# TYPE bourse_engine_batch_seconds histogram",
+                     "# HELP bourse_open_orders Open orders in the engine.", "# TYPE process_cpu_seconds_total counter"] {
             #expect(text.contains(line + "\n"), "\(line)")
         }
+        for (series, value) in [("bourse_open_orders", 1), ("bourse_accounts", 3), (#"bourse_websocket_connections{stream="market_data"}"#, 0),
+                                (#"bourse_projection_failed{projection="orders"}"#, 0)] as [(String, Int)] {
+            #expect(OrderEntryTests.counter(text, series) == value, "\(series)")
+        }
+        #expect(text.contains(#"bourse_projection_apply_rate_entries{projection="market"} "#))
+        // The process: its memory, its descriptors (the listener and the journal at least) and the limit on them.
+        #expect(OrderEntryTests.counter(text, "process_resident_memory_bytes") > 1 << 20)
+        #expect(OrderEntryTests.counter(text, "process_open_fds") > 2)
+        #expect(OrderEntryTests.counter(text, "process_max_fds") >= OrderEntryTests.counter(text, "process_open_fds"))
+        // Every route's answers carry its pattern, not the path asked: the set of series stays the routes'.
+        _ = try await server.send("GET", "/v2/orders/123456", as: trader)
+        let routed = try await server.metrics()
+        #expect(routed.contains(#"bourse_http_requests_total{method="GET",route="/v2/orders/:id",status="404"} 1"#))
+        #expect(routed.contains(#"bourse_http_request_duration_seconds_count{method="GET",route="/v2/orders/:id"} 1"#))
         // Every batch was committed and counted, and every count is cumulative.
         let commits = text.split(separator: "\n").first { $0.hasPrefix("bourse_journal_commit_seconds_count ") }
         #expect(Int(commits?.split(separator: " ").last ?? "") ?? 0 >= 2)

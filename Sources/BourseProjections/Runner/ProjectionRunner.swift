@@ -1,6 +1,7 @@
 import BourseCore
 import BourseJournal
 import BourseNode
+import CoreMetrics
 import Foundation
 import Synchronization
 
@@ -27,6 +28,21 @@ public final class ProjectionRunner: @unchecked Sendable {
         public var retryNanosMax: Int64 = 30_000_000_000
 
         public init() {}
+    }
+
+    /// Entries applied a second, measured over windows of at least a second.
+    public struct ApplyRate: Sendable {
+        var since = monotonicNanos()
+        var appliedBefore = 0
+        public private(set) var perSecond = 0
+
+        mutating func update(applied: Int, now: Int64) {
+            let elapsed = now - since
+            guard elapsed >= 1_000_000_000 else { return }
+            perSecond = Int(Int64(applied - appliedBefore) * 1_000_000_000 / elapsed)
+            since = now
+            appliedBefore = applied
+        }
     }
 
     public enum State: String, Sendable {
@@ -56,6 +72,7 @@ public final class ProjectionRunner: @unchecked Sendable {
         public var failure: Failure?
         public var entriesApplied = 0
         public var transactions = 0
+        public var applyRate = ApplyRate()
         public var lag: UInt64 { head > position ? head - position : 0 }
     }
 
@@ -66,7 +83,7 @@ public final class ProjectionRunner: @unchecked Sendable {
     public let consumer: EventConsumer
     public let watermark = Watermark()
     /// From an entry's time to the commit of the transaction that applied it, for entries applied live.
-    public let lagLatency = Histogram()
+    private let lagLatency: CoreMetrics.Timer
 
     private let status: Mutex<Status>
     private let clock: @Sendable () -> Int64
@@ -82,8 +99,10 @@ public final class ProjectionRunner: @unchecked Sendable {
     private var delivered: UInt64 = 0
 
     public init(_ projection: any Projection, store: any ProjectionStore, journal: String, limits: Limits = .init(),
-                clock: @escaping @Sendable () -> Int64 = wallClockNanos, log: @escaping @Sendable (String) -> Void = { _ in }) {
+                clock: @escaping @Sendable () -> Int64 = wallClockNanos, log: @escaping @Sendable (String) -> Void = { _ in },
+                metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.projection = projection
+        lagLatency = CoreMetrics.Timer(label: "bourse_projection_\(projection.name)_lag_seconds", factory: metrics)
         self.store = store
         self.journal = journal
         self.limits = limits
@@ -102,7 +121,11 @@ public final class ProjectionRunner: @unchecked Sendable {
     }
 
     public var currentStatus: Status {
-        var s = status.withLock { $0 }
+        var s = status.withLock { s in
+            // Read, an idle projection's rate falls to zero rather than keeping its last busy second.
+            s.applyRate.update(applied: s.entriesApplied, now: monotonicNanos())
+            return s
+        }
         s.head = max(s.position, consumer.lastOffered)
         return s
     }
@@ -280,7 +303,7 @@ public final class ProjectionRunner: @unchecked Sendable {
                 }
             }
         }
-        if live, let first = fresh.first { lagLatency.record(nanos: clock() - first.command.time.nanos) }
+        if live, let first = fresh.first { lagLatency.recordNanoseconds(clock() - first.command.time.nanos) }
     }
 
     private func transaction(_ entries: ArraySlice<Published>) throws {
@@ -301,6 +324,7 @@ public final class ProjectionRunner: @unchecked Sendable {
             $0.position = last
             $0.entriesApplied += entries.count
             $0.transactions += 1
+            $0.applyRate.update(applied: $0.entriesApplied, now: monotonicNanos())
         }
     }
 

@@ -177,6 +177,7 @@ final class OrderEntryHandler: ChannelDuplexHandler, RemovableChannelHandler {
                                    authorization: headers.first(name: "Authorization")) else {
             return forward(head, body, then: .end(nil), context: context)
         }
+        let received = monotonicNanos()
         let placing: Routes.Placing
         do {
             // Nothing has happened yet that the router would not do again: a refusal is its to give.
@@ -185,29 +186,29 @@ final class OrderEntryHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             placing = prepared
         } catch {
-            return answer(Routes.errorText(error), context: context)
+            return answer(Routes.errorText(error), received: received, context: context)
         }
         if logger.logLevel <= .debug {
             logger.debug("Request", metadata: ["hb.request.id": "\(RequestID())", "hb.request.method": "POST", "hb.request.path": "/v2/orders"])
         }
         state = .placing
-        let received = monotonicNanos()
         let loop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: loop)
         routes.venue.submit(.newOrder(placing.order), note: placing.note) { [routes] result in
             // The answer is made on the event loop: the sequencer's thread has the next batch to apply.
             loop.execute {
                 let (handler, context) = bound.value
-                handler.answer(routes.placed(placing, result, received: received), context: context)
+                handler.answer(routes.placed(placing, result, received: received), received: received, context: context)
             }
         }
     }
 
-    private func answer(_ answer: (HTTPResponse.Status, String), context: ChannelHandlerContext) {
+    private func answer(_ answer: (HTTPResponse.Status, String), received: Int64, context: ChannelHandlerContext) {
         state = .idle
         guard !removed else { return }
         let (status, text) = answer
-        routes.metrics.countAnswer(status.code)
+        routes.metrics.countAnswer(method: "POST", route: "/v2/orders", status: status.code)
+        routes.metrics.timeAnswer(method: "POST", route: "/v2/orders", nanos: monotonicNanos() - received)
         var body = context.channel.allocator.buffer(capacity: text.utf8.count)
         body.writeString(text)
         let headers = HTTPHeaders([

@@ -110,7 +110,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     func channelActive(context: ChannelHandlerContext) {
         let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
         guard table.enter(address) else {
-            table.metrics.count("bourse_connections_refused_total", #"reason="per_address""#)
+            table.metrics.count("bourse_connections_refused_total", ["reason": "per_address"])
             context.close(promise: nil)
             return
         }
@@ -150,7 +150,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             guard !handler.upgraded else { return }
             let due = handler.lastAnswer + handler.timeout
             guard due <= .now() else { return handler.schedule(context, at: due) }
-            handler.table.metrics.count("bourse_connections_closed_total", #"reason="request_timeout""#)
+            handler.table.metrics.count("bourse_connections_closed_total", ["reason": "request_timeout"])
             context.close(promise: nil)
         }
     }

@@ -53,12 +53,9 @@ public struct Server: Sendable {
     public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = Router()
         router.middlewares.add(LogRequestsMiddleware(.debug))
-        let metrics = Metrics()
-        let routes = Routes(venue: opened.venue, keys: opened.keys, limiter: RateLimiter(perSecond: rateLimit, burst: rateBurst),
-                            metrics: metrics, calendar: opened.calendar, orders: opened.orders, orderQueries: opened.orderQueries,
-                            projections: opened.projections, market: opened.market, marketData: opened.node.market,
-                            updates: opened.updates, alerts: opened.alerts,
-                            metricsToken: metricsToken)
+        let metrics = Metrics(registry: opened.node.metrics)
+        let routes = Routes(node: opened.node, keys: opened.keys, limiter: RateLimiter(perSecond: rateLimit, burst: rateBurst),
+                            metrics: metrics, market: opened.market, updates: opened.updates, metricsToken: metricsToken)
         routes.add(to: router)
         let webSocketRouter = Router(context: StreamRequestContext.self)
         TradeStream(keys: opened.keys, updates: opened.updates).add(to: webSocketRouter)

@@ -22,6 +22,8 @@ public struct ProjectionAdmin: Sendable {
         public var head: UInt64
         public var lag: UInt64
         public var entries_applied: Int
+        /// Entries applied a second, over the last second or more.
+        public var apply_rate: Int
         public var transactions: Int
         public var failure: Failure?
 
@@ -33,6 +35,7 @@ public struct ProjectionAdmin: Sendable {
             head = s.head
             lag = s.lag
             entries_applied = s.entriesApplied
+            apply_rate = s.applyRate.perSecond
             transactions = s.transactions
             failure = s.failure.map { Failure(sequence: $0.sequence, reason: $0.reason) }
         }

@@ -1,9 +1,11 @@
+import BourseNode
 import Foundation
 import HTTPTypes
 import Hummingbird
 
 /// Registers the REST routes and keeps a description of each, from which `/openapi.json` is written: the
-/// document and the routes come from the same calls, so they cannot drift apart.
+/// document and the routes come from the same calls, so they cannot drift apart. Each answer is counted and
+/// timed under its route's pattern.
 final class RouteTable {
     struct Route: Sendable {
         var method: HTTPRequest.Method
@@ -14,15 +16,32 @@ final class RouteTable {
     }
 
     let router: Router<BasicRequestContext>
+    let metrics: Metrics
     private(set) var routes: [Route] = []
 
-    init(router: Router<BasicRequestContext>) {
+    init(router: Router<BasicRequestContext>, metrics: Metrics) {
         self.router = router
+        self.metrics = metrics
     }
 
     func add(_ method: HTTPRequest.Method, _ path: String, _ summary: String, authenticated: Bool = true,
              _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) {
-        router.on(RouterPath(path), method: method, use: handler)
+        router.on(RouterPath(path), method: method) { [metrics] request, context in
+            let started = monotonicNanos()
+            let status: Int
+            defer {
+                metrics.countAnswer(method: method.rawValue, route: path, status: status)
+                metrics.timeAnswer(method: method.rawValue, route: path, nanos: monotonicNanos() - started)
+            }
+            do {
+                let response = try await handler(request, context)
+                status = response.status.code
+                return response
+            } catch {
+                status = (error as? any HTTPResponseError)?.status.code ?? 500
+                throw error
+            }
+        }
         let openAPIPath = path.split(separator: "/", omittingEmptySubsequences: false)
             .map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
         routes.append(Route(method: method, path: openAPIPath, summary: summary, authenticated: authenticated))

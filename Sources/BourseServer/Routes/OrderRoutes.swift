@@ -1,0 +1,263 @@
+import BourseCore
+import BourseNode
+import BourseProjections
+import BourseVenue
+import HTTPTypes
+import Hummingbird
+
+/// Orders: placing, replacing and cancelling them through the venue, and reading them back.
+extension Routes {
+    func addOrders(to table: RouteTable) {
+        table.add(.get, "/v2/orders", "Orders, newest first: ?status=open (default), closed or all; ?limit") { request, _ in try await handle(request) { key in try await openOrders(key, request) } }
+        table.add(.post, "/v2/orders", "Place an order") { request, _ in
+            var request = request
+            let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
+            return try await handle(request) { key in try await placeOrder(key, body) }
+        }
+        table.add(.get, "/v2/orders:by_client_order_id", "The order a ?client_order_id names") { request, _ in
+            try await handle(request) { key in try await orderByClientID(key, request) }
+        }
+        table.add(.delete, "/v2/orders", "Cancel every open order") { request, _ in try await handle(request) { key in try await cancelAll(key) } }
+        table.add(.get, "/v2/orders/:id", "One order, open or ended") { request, context in
+            try await handle(request) { key in try await openOrder(key, context.parameters.get("id") ?? "") }
+        }
+        table.add(.patch, "/v2/orders/:id", "Cancel/replace: new quantity or prices under a new id") { request, context in
+            var request = request
+            let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
+            return try await handle(request) { key in try await replaceOrder(key, context.parameters.get("id") ?? "", body) }
+        }
+        table.add(.delete, "/v2/orders/:id", "Cancel an order") { request, context in
+            try await handle(request) { key in try await cancelOrder(key, context.parameters.get("id") ?? "") }
+        }
+    }
+
+    /// Open orders come from the engine, so an order just acknowledged is always there; ended ones from the
+    /// order history, which follows the event stream a moment behind.
+    private func openOrders(_ key: StoredKey, _ request: Request) async throws -> Response {
+        let status = request.uri.queryParameters.get("status").map { String($0) } ?? "open"
+        let limit = try Self.limit(request, default: 50, max: 500)
+        let id = AccountID(key.account)
+        switch status {
+        case "open":
+            let orders = try await venue.openOrders(of: id).prefix(limit).map { annotated(API.order($0)) }
+            return Self.json(text: "[" + orders.map(\.json).joined(separator: ",") + "]")
+        case "closed", "all":
+            try await requireHistory()
+            let orders = try await orderQueries.orders(account: key.account, endedOnly: status == "closed", limit: limit)
+            return Self.json(text: "[" + orders.map { API.order($0).json }.joined(separator: ",") + "]")
+        default:
+            throw Failure.unprocessable("status must be open, closed or all, not \"\(status)\"")
+        }
+    }
+
+    private func openOrder(_ key: StoredKey, _ text: String) async throws -> Response {
+        let id = AccountID(key.account)
+        let orders = try await venue.openOrders(of: id)
+        if let order = orders.first(where: { String($0.orderID.rawValue) == text }) {
+            // The engine's figures are current; the history adds when the order was created.
+            var api = annotated(API.order(order))
+            if let record = self.orders.openOrder(order.orderID.rawValue, account: key.account) {
+                api.created_at = API.time(record.created)
+                api.submitted_at = api.created_at
+                api.updated_at = API.time(record.updated)
+                api.replaces = record.replaces.map { String($0.rawValue) }
+            }
+            return Self.json(text: api.json)
+        }
+        try await requireHistory()
+        guard let raw = UInt64(text), let record = try await orderQueries.order(raw, account: key.account) else {
+            throw Failure.notFound("order \(text) does not exist")
+        }
+        return Self.json(text: API.order(record).json)
+    }
+
+    /// A client that timed out placing an order finds out here whether it was placed.
+    private func orderByClientID(_ key: StoredKey, _ request: Request) async throws -> Response {
+        guard let clientOrderID = request.uri.queryParameters.get("client_order_id").map({ String($0) }) else {
+            throw Failure.unprocessable("client_order_id is required")
+        }
+        guard let order = orders.order(clientOrderID: clientOrderID, account: key.account) else {
+            throw Failure.notFound("no order has client_order_id \(clientOrderID)")
+        }
+        return try await openOrder(key, String(order))
+    }
+
+    /// What the order projection adds to an open order as the engine describes it: its client order id
+    /// and GTD expiry.
+    private func annotated(_ order: API.Order) -> API.Order {
+        guard let id = UInt64(order.id) else { return order }
+        var order = order
+        let (clientOrderID, expiry) = orders.annotations(id)
+        if let clientOrderID { order.client_order_id = clientOrderID }
+        if let expiry { order.expire_at = API.time(Timestamp(nanos: expiry)) }
+        return order
+    }
+
+    /// The order projection, holding everything the venue had acknowledged when the request came: a client
+    /// reads what it was told of. Answers from a projection that stopped would be stale: refused, saying why.
+    func requireHistory() async throws {
+        if let problem = await projections.wait("orders", for: try await venue.lastSequence()) {
+            throw Failure(status: .serviceUnavailable, code: 50310000, message: problem)
+        }
+    }
+
+    private func placeOrder(_ key: StoredKey, _ body: ByteBuffer?) async throws -> Response {
+        metrics.count("bourse_order_requests_total", ["path": "router"])
+        let request: OrderRequest = try body.flatMap { $0.withUnsafeReadableBytes(OrderRequest.plain) } ?? Self.decode(body)
+        let placing = try prepare(request, key)
+        let received = monotonicNanos()
+        let result: Result<Sequencer.Acknowledgement, Venue.Failure>
+        do {
+            result = .success(try await venue.execute(.newOrder(placing.order), note: placing.note))
+        } catch {
+            result = .failure(error)
+        }
+        let (status, text) = placed(placing, result, received: received)
+        return Self.json(text: text, status: status)
+    }
+
+    /// A new order ready for the venue, its client order id claimed.
+    struct Placing: Sendable {
+        var order: NewOrder
+        var clientOrderID: String?
+        var note: [UInt8] { ClientOrderID.note(clientOrderID) }
+    }
+
+    /// The order a request describes for the key's account, with its client order id claimed; throws the
+    /// answer when the order is invalid or the id names another order.
+    func prepare(_ request: OrderRequest, _ key: StoredKey) throws(Failure) -> Placing {
+        switch request.order(id: venue.newOrderID(), account: AccountID(key.account)) {
+        case .success(let order): return try claim(order, request.client_order_id)
+        case .failure(.invalid(let message)): throw Failure.unprocessable(message)
+        }
+    }
+
+    /// `prepare` for the order entry handler, which has not been through `answer`: nil, with nothing
+    /// done, when the router should answer instead (the order is invalid, or the key over its rate limit).
+    func prepareWithinLimit(_ request: OrderRequest, _ key: StoredKey) throws(Failure) -> Placing? {
+        guard case .success(let order) = request.order(id: venue.newOrderID(), account: AccountID(key.account)),
+              limiter.take(key.keyID) == nil else { return nil }
+        metrics.count("bourse_order_requests_total", ["path": "event_loop"])
+        return try claim(order, request.client_order_id)
+    }
+
+    private func claim(_ order: NewOrder, _ clientOrderID: String?) throws(Failure) -> Placing {
+        if let clientOrderID, orders.claim(clientOrderID, account: order.account.rawValue, order: order.orderID.rawValue) != nil {
+            throw Failure.unprocessable("client_order_id must be unique: \(clientOrderID) names another order")
+        }
+        return Placing(order: order, clientOrderID: clientOrderID)
+    }
+
+    /// The answer to a placed order once the venue acknowledged it (or could not take it), counted in the
+    /// metrics: the order in Alpaca's shape, or the error.
+    func placed(_ placing: Placing, _ result: Result<Sequencer.Acknowledgement, Venue.Failure>,
+                received: Int64) -> (HTTPResponse.Status, String) {
+        let ack: Sequencer.Acknowledgement
+        switch result {
+        case .success(let a): ack = a
+        case .failure(let failure):
+            // Not journaled: the id is free for the retry.
+            if let clientOrderID = placing.clientOrderID {
+                orders.release(clientOrderID, account: placing.order.account.rawValue, order: placing.order.orderID.rawValue)
+            }
+            return Self.errorText(Self.failure(failure))
+        }
+        metrics.ackLatency.recordNanoseconds(monotonicNanos() - received)
+        for event in ack.events {
+            if case .orderRejected(_, _, let reason) = event {
+                metrics.count("bourse_orders_total", ["outcome": "rejected"])
+                metrics.count("bourse_order_rejections_total", ["reason": reason.code])
+                return Self.errorText(Self.rejection(reason))
+            }
+        }
+        let placed = API.order(placing.order, events: ack.events, at: ack.command.time, clientOrderID: placing.clientOrderID)
+        metrics.count("bourse_orders_total", ["outcome": placed.status])
+        return (.ok, placed.json)
+    }
+
+    /// Cancel/replace: the order continues under a new id with the new quantity and prices; the answer is
+    /// the new order.
+    private func replaceOrder(_ key: StoredKey, _ text: String, _ body: ByteBuffer?) async throws -> Response {
+        let request: ReplaceRequest = try Self.decode(body)
+        let account = AccountID(key.account)
+        guard let raw = UInt64(text),
+              let open = try await venue.openOrders(of: account).first(where: { $0.orderID.rawValue == raw }) else {
+            throw Failure.notFound("order \(text) is not open; filled, canceled and expired orders are not kept yet")
+        }
+        let replace: ReplaceOrder
+        switch request.replace(open, newID: venue.newOrderID()) {
+        case .success(let r): replace = r
+        case .failure(.invalid(let message)): throw Failure.unprocessable(message)
+        }
+        if let clientOrderID = request.client_order_id,
+           orders.claim(clientOrderID, account: account.rawValue, order: replace.newOrderID.rawValue) != nil {
+            throw Failure.unprocessable("client_order_id must be unique: \(clientOrderID) names another order")
+        }
+        let ack: Sequencer.Acknowledgement
+        do {
+            ack = try await venue.execute(.replace(replace), note: ClientOrderID.note(request.client_order_id))
+        } catch {
+            if let clientOrderID = request.client_order_id {
+                orders.release(clientOrderID, account: account.rawValue, order: replace.newOrderID.rawValue)
+            }
+            throw error
+        }
+        for event in ack.events {
+            if case .replaceRejected(_, _, _, let reason) = event {
+                throw Self.rejection(reason)
+            }
+        }
+        let order = NewOrder(orderID: replace.newOrderID, account: account, symbol: open.symbol, side: open.side, type: open.type,
+                             timeInForce: open.timeInForce, quantity: replace.quantity,
+                             limitPrice: replace.limitPrice ?? open.limitPrice, stopPrice: replace.stopPrice ?? open.stopPrice)
+        let filledBefore = open.quantity.shares - open.leaves.shares
+        return Self.json(text: API.order(order, events: ack.events, at: ack.command.time, filledBefore: filledBefore,
+                                         clientOrderID: request.client_order_id).json)
+    }
+
+    private func cancelOrder(_ key: StoredKey, _ text: String) async throws -> Response {
+        guard let raw = UInt64(text) else { throw Failure.notFound("order \(text) does not exist") }
+        let ack = try await venue.execute(.cancel(CancelOrder(orderID: OrderID(raw), account: AccountID(key.account))))
+        for event in ack.events {
+            if case .cancelRejected(_, _, let reason) = event { throw Failure.unprocessable("\(reason.code): \(reason.message)") }
+        }
+        return Response(status: .noContent)
+    }
+
+    /// Cancels every open order of the account: 207 with each order's outcome, as Alpaca answers.
+    private func cancelAll(_ key: StoredKey) async throws -> Response {
+        let account = AccountID(key.account)
+        let open = try await venue.openOrders(of: account)
+        var outcomes: [CancelOutcome] = []
+        for order in open {
+            let ack = try await venue.execute(.cancel(CancelOrder(orderID: order.orderID, account: account)))
+            let cancelled = ack.events.contains { if case .orderCancelled = $0 { true } else { false } }
+            outcomes.append(CancelOutcome(id: String(order.orderID.rawValue), status: cancelled ? 200 : 500))
+        }
+        return Self.json(outcomes, status: HTTPResponse.Status(code: 207))
+    }
+
+    struct CancelOutcome: Encodable {
+        var id: String
+        var status: Int
+    }
+
+    /// A rejected order or replace as an answer: 403 for what the account may do (as Alpaca answers
+    /// insufficient buying power), 422 for what the order says.
+    static func rejection(_ reason: RejectReason) -> Failure {
+        isRisk(reason) ? Failure(status: .forbidden, code: 40310000, message: "\(reason.code): \(reason.message)")
+            : Failure.unprocessable("\(reason.code): \(reason.message)")
+    }
+
+    /// Rejections for what the account may do rather than for what the order says.
+    static func isRisk(_ reason: RejectReason) -> Bool {
+        switch reason {
+        case .insufficientBuyingPower, .insufficientPosition, .notEasyToBorrow, .oppositeOrderOpen, .maintenanceDeficit,
+             .accountBlocked, .accountClosed, .reduceOnly, .accountQuantityLimit, .notionalAboveLimit,
+             .openOrdersPerSymbolLimit, .openOrdersLimit, .positionLimit, .unknownAccount:
+            true
+        default:
+            false
+        }
+    }
+}
