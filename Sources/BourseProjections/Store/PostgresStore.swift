@@ -16,6 +16,9 @@ public final class PostgresStore: ProjectionStore {
     private let configuration: PostgresConnection.Configuration
     private let logger = Logger(label: "bourse-postgres")
     private let group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    /// The writers' connections have a thread of their own: on the shared event loops, which the HTTP gateway
+    /// serves its connections on, a projection's statements waited behind the order load and fell minutes behind.
+    private static let writerGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     /// One transaction at a time, as SQLite's single writer.
     private let writer = Mutex<PostgresConnection?>(nil)
     private let writeLock = NSLock()
@@ -117,7 +120,7 @@ public final class PostgresStore: ProjectionStore {
 
     private func connect() throws -> PostgresConnection {
         do {
-            return try PostgresConnection.connect(on: group.any(), configuration: configuration,
+            return try PostgresConnection.connect(on: Self.writerGroup.any(), configuration: configuration,
                                                   id: connectionIDs.add(1, ordering: .relaxed).newValue, logger: logger).wait()
         } catch {
             throw StoreError(description: "cannot connect to \(location): \(String(reflecting: error))")
