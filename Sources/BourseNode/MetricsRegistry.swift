@@ -40,7 +40,7 @@ public final class MetricsRegistry: MetricsFactory, Sendable {
         "bourse_projection_position": "The last sequence each projection committed.",
         "bourse_projection_lag_entries": "Entries published to each projection and not yet committed.",
         "bourse_projection_entries_applied_total": "Journal entries each projection applied since start.",
-        "bourse_projection_apply_rate_entries": "Entries each projection applied a second, over the last few seconds.",
+        "bourse_projection_apply_rate_entries": "Entries each projection applied a second, over the last second or more.",
         "bourse_projection_failed": "1 while a projection is stopped at an entry that failed.",
         "bourse_projection_statements_total": "Statements sent to the projections' store since start (rows written, mostly).",
         "bourse_websocket_connections": "Connections listening, by stream.",
@@ -78,27 +78,26 @@ public final class MetricsRegistry: MetricsFactory, Sendable {
     /// Brings a counter up to a total kept elsewhere (a hub's drops, a store's statements): counters only
     /// go up, so the difference since the last scrape is added.
     public func observeTotal(_ name: String, _ dimensions: [(String, String)] = [], _ value: Int64) {
-        let key = name + dimensions.map { "|\($0.0)=\($0.1)" }.joined()
-        let delta = observed.withLock { seen in
-            let delta = value - (seen[key] ?? 0)
-            seen[key] = max(value, seen[key] ?? 0)
-            return delta
-        }
+        let delta = advance(name, dimensions, to: value)
         let counter = CoreMetrics.Counter(label: name, dimensions: dimensions, factory: self)
         if delta > 0 { counter.increment(by: delta) }
     }
 
-    /// `observeTotal` for a total in seconds (CPU time).
+    /// `observeTotal` for a total in seconds (CPU time), kept in nanoseconds between scrapes.
     public func observeTotal(_ name: String, _ dimensions: [(String, String)] = [], seconds value: Double) {
-        let nanos = Int64(value * 1e9)
-        let key = name + dimensions.map { "|\($0.0)=\($0.1)" }.joined()
-        let delta = observed.withLock { seen in
-            let delta = nanos - (seen[key] ?? 0)
-            seen[key] = max(nanos, seen[key] ?? 0)
-            return delta
-        }
+        let delta = advance(name, dimensions, to: Int64(value * 1e9))
         let counter = FloatingPointCounter(label: name, dimensions: dimensions, factory: self)
         if delta > 0 { counter.increment(by: Double(delta) / 1e9) }
+    }
+
+    /// How far a total moved since it was last seen, remembering the new value.
+    private func advance(_ name: String, _ dimensions: [(String, String)], to value: Int64) -> Int64 {
+        let key = name + dimensions.map { "|\($0.0)=\($0.1)" }.joined()
+        return observed.withLock { seen in
+            let delta = value - (seen[key] ?? 0)
+            seen[key] = max(value, seen[key] ?? 0)
+            return delta
+        }
     }
 
     // MARK: - MetricsFactory
