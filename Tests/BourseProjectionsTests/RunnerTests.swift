@@ -65,6 +65,8 @@ struct RunnerTests {
             let stopped = runner.currentStatus
             #expect(stopped.failure == .init(sequence: 300, reason: "the test broke entry 300"))
             #expect(stopped.position == 299)
+            // What /readyz answers with, one line a projection.
+            #expect(Projections([runner], store: store).problems == ["projection orders stopped at sequence 300: the test broke entry 300"])
             // A read that must see a later entry is told no at once, rather than waiting.
             #expect(await runner.watermark.wait(for: 300, timeout: .seconds(30)) == false)
             // Tried again (after the pause, or at once on retry), it fails at the same entry, and says so.
