@@ -1,8 +1,8 @@
 /// The binary form of commands and events: a tag byte per case, varints for numbers. The version
 /// is written once in each file header (journal segment, snapshot), not per record.
 public enum Codec {
-    /// 2 added accounts, fees and risk reasons; 3 added `orderRested`.
-    public static let version: UInt16 = 3
+    /// 2 added accounts, fees and risk reasons; 3 added `orderRested`; 4 account numbers.
+    public static let version: UInt16 = 4
 }
 
 // MARK: - Writing
@@ -33,8 +33,8 @@ extension ByteWriter {
             write(6)
         case .setEasyToBorrow(let symbol, let easy):
             write(7); write(symbol); writeBool(easy)
-        case .openAccount(let a, let terms):
-            write(8); write(a); write(terms)
+        case .openAccount(let a, let number, let terms):
+            write(8); write(a); write(number); write(terms)
         case .deposit(let a, let m):
             write(9); write(a); write(m)
         case .withdraw(let a, let m):
@@ -94,8 +94,8 @@ extension ByteWriter {
             write(13); write(id); write(account); write(qty); write(leaves)
         case .easyToBorrowChanged(let s, let easy):
             write(14); write(s); writeBool(easy)
-        case .accountOpened(let a, let terms):
-            write(15); write(a); write(terms)
+        case .accountOpened(let a, let number, let terms):
+            write(15); write(a); write(number); write(terms)
         case .cashDeposited(let a, let m):
             write(16); write(a); write(m)
         case .cashWithdrawn(let a, let m):
@@ -119,6 +119,12 @@ extension ByteWriter {
 
     public mutating func write(_ fees: FeeSchedule) {
         write(fees.makerPerShare); write(fees.takerPerShare)
+    }
+
+    public mutating func write(_ number: AccountNumber) {
+        let bytes = Array(number.text.utf8)
+        write(UInt8(bytes.count))
+        append(contentsOf: bytes)
     }
 
     public mutating func write(_ terms: AccountTerms) {
@@ -232,6 +238,7 @@ extension ByteWriter {
         case .accountsNotKept: write(5)
         case .unknownAccount(let a): write(6); write(a)
         case .accountExists(let a): write(7); write(a)
+        case .accountNumberTaken(let n): write(23); write(n)
         case .accountClosed(let a): write(8); write(a)
         case .tooManyAccounts: write(9)
         case .invalidAccountTerms: write(10)
@@ -283,7 +290,7 @@ extension ByteReader {
             return .replace(r)
         case 6: return .expireOrders
         case 7: return .setEasyToBorrow(try readSymbol(), try readBool())
-        case 8: return .openAccount(try readAccountID(), try readAccountTerms())
+        case 8: return .openAccount(try readAccountID(), try readAccountNumber(), try readAccountTerms())
         case 9: return .deposit(try readAccountID(), try readMoney())
         case 10: return .withdraw(try readAccountID(), try readMoney())
         case 11:
@@ -335,7 +342,7 @@ extension ByteReader {
             return .selfTradeDecremented(try readOrderID(), try readAccountID(), quantity: try readQuantity(),
                                          leaves: try readQuantity())
         case 14: return .easyToBorrowChanged(try readSymbol(), try readBool())
-        case 15: return .accountOpened(try readAccountID(), try readAccountTerms())
+        case 15: return .accountOpened(try readAccountID(), try readAccountNumber(), try readAccountTerms())
         case 16: return .cashDeposited(try readAccountID(), try readMoney())
         case 17: return .cashWithdrawn(try readAccountID(), try readMoney())
         case 18:
@@ -355,6 +362,15 @@ extension ByteReader {
 
     public mutating func readFees() throws(DecodeError) -> FeeSchedule {
         FeeSchedule(makerPerShare: try readMoney(), takerPerShare: try readMoney())
+    }
+
+    public mutating func readAccountNumber() throws(DecodeError) -> AccountNumber {
+        let at = offset
+        let count = Int(try readByte())
+        guard count <= AccountNumber.lengthMax, let number = AccountNumber(String(decoding: try readBytes(count), as: UTF8.self)) else {
+            throw DecodeError(.invalidValue("account number"), at: at)
+        }
+        return number
     }
 
     public mutating func readAccountTerms() throws(DecodeError) -> AccountTerms {
@@ -482,6 +498,7 @@ extension ByteReader {
         case 5: return .accountsNotKept
         case 6: return .unknownAccount(try readAccountID())
         case 7: return .accountExists(try readAccountID())
+        case 23: return .accountNumberTaken(try readAccountNumber())
         case 8: return .accountClosed(try readAccountID())
         case 9: return .tooManyAccounts
         case 10: return .invalidAccountTerms

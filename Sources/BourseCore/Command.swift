@@ -15,7 +15,8 @@ public enum Command: Hashable, Sendable {
     case setFees(Symbol, FeeSchedule)
 
     // Accounts. An engine that keeps accounts checks every order against its account first.
-    case openAccount(AccountID, AccountTerms)
+    /// Opens an account under an id the gateway chose and a number no other account has.
+    case openAccount(AccountID, AccountNumber, AccountTerms)
     case deposit(AccountID, Money)
     case withdraw(AccountID, Money)
     /// Securities moved in from another broker, at a cost basis per share.

@@ -26,7 +26,7 @@ public enum Event: Hashable, Sendable {
     case feesChanged(Symbol, FeeSchedule)
 
     // Accounts: each of these that moves cash or shares is a ledger transaction.
-    case accountOpened(AccountID, AccountTerms)
+    case accountOpened(AccountID, AccountNumber, AccountTerms)
     case cashDeposited(AccountID, Money)
     case cashWithdrawn(AccountID, Money)
     case securitiesTransferredIn(AccountID, Symbol, Quantity, costPerShare: Price)

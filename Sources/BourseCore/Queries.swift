@@ -4,6 +4,7 @@
 /// An account's balances and margin figures at current marks.
 public struct AccountSummary: Hashable, Sendable {
     public var account: AccountID
+    public var number: AccountNumber
     public var kind: AccountKind
     public var state: AccountState
     public var limits: AccountLimits
@@ -25,12 +26,13 @@ public struct AccountSummary: Hashable, Sendable {
     public var unrealizedPnL: Money?
     public var openOrders: Int
 
-    public init(account: AccountID, kind: AccountKind, state: AccountState, limits: AccountLimits, cash: Money,
+    public init(account: AccountID, number: AccountNumber, kind: AccountKind, state: AccountState, limits: AccountLimits, cash: Money,
                 cashHold: Money, settledCash: Money, unsettledCash: Money, buyingPower: Money? = nil,
                 equity: Money? = nil, longMarketValue: Money? = nil, shortMarketValue: Money? = nil,
                 initialRequirement: Money? = nil, maintenanceRequirement: Money? = nil, realizedPnL: Money,
                 unrealizedPnL: Money? = nil, openOrders: Int) {
         self.account = account
+        self.number = number
         self.kind = kind
         self.state = state
         self.limits = limits

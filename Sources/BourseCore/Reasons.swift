@@ -216,6 +216,7 @@ public enum CommandRejectReason: Hashable, Sendable {
     case accountsNotKept
     case unknownAccount(AccountID)
     case accountExists(AccountID)
+    case accountNumberTaken(AccountNumber)
     case accountClosed(AccountID)
     case tooManyAccounts
     case invalidAccountTerms
@@ -244,6 +245,7 @@ public enum CommandRejectReason: Hashable, Sendable {
         case .accountsNotKept: "accounts_not_kept"
         case .unknownAccount: "unknown_account"
         case .accountExists: "account_exists"
+        case .accountNumberTaken: "account_number_taken"
         case .accountClosed: "account_closed"
         case .tooManyAccounts: "too_many_accounts"
         case .invalidAccountTerms: "invalid_account_terms"
@@ -271,6 +273,7 @@ public enum CommandRejectReason: Hashable, Sendable {
         case .accountsNotKept: "this engine keeps no accounts"
         case .unknownAccount(let a): "account \(a) does not exist"
         case .accountExists(let a): "account \(a) already exists"
+        case .accountNumberTaken(let n): "another account has the number \(n)"
         case .accountClosed(let a): "account \(a) is closed"
         case .tooManyAccounts: "the venue holds as many accounts as it may"
         case .invalidAccountTerms: "the account's limits or margin rates are out of range"

@@ -11,6 +11,9 @@ extension MatchingEngine {
 
     public func outsideShares(_ symbol: Symbol) -> Quantity? { book(symbol).map { Quantity($0.outsideShares) } }
 
+    /// The account a number names.
+    public func account(number: AccountNumber) -> AccountID? { accountsByNumber[number] }
+
     public func accountSummary(_ id: AccountID) -> AccountSummary? {
         guard let a = accountIndex.find(UInt64(id.rawValue)) else { return nil }
         let account = accounts[a]
@@ -23,7 +26,7 @@ extension MatchingEngine {
             p = positions[p].next
         }
         var summary = AccountSummary(
-            account: id, kind: account.kind, state: account.state, limits: account.limits,
+            account: id, number: accountNumbers[Int(a)], kind: account.kind, state: account.state, limits: account.limits,
             cash: Money(units: account.cash), cashHold: Money(units: account.cashHold),
             settledCash: Money(units: account.cash - unsettled), unsettledCash: Money(units: unsettled),
             realizedPnL: Money(units: realized), openOrders: Int(account.openOrders))

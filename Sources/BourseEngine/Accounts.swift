@@ -108,13 +108,22 @@ struct PositionRecord {
 extension MatchingEngine {
     // MARK: - Account commands
 
-    func openAccount(_ id: AccountID, _ terms: AccountTerms) {
+    func openAccount(_ id: AccountID, _ number: AccountNumber, _ terms: AccountTerms) {
         guard keepsAccounts else { return reject(.accountsNotKept) }
         guard accountIndex.find(UInt64(id.rawValue)) == nil else { return reject(.accountExists(id)) }
+        guard accountsByNumber[number] == nil else { return reject(.accountNumberTaken(number)) }
         guard accounts.live < limits.accountsMax else { return reject(.tooManyAccounts) }
         guard terms.limits.isValid(), terms.margin.isValid() else { return reject(.invalidAccountTerms) }
-        accountIndex.insert(UInt64(id.rawValue), accounts.allocate(AccountRecord(id: id, terms: terms)))
-        out.append(.accountOpened(id, terms))
+        register(id, number, accounts.allocate(AccountRecord(id: id, terms: terms)))
+        out.append(.accountOpened(id, number, terms))
+    }
+
+    /// Indexes a newly allocated account by id and number; handles are allocated in opening order.
+    func register(_ id: AccountID, _ number: AccountNumber, _ handle: Int32) {
+        assert(Int(handle) == accountNumbers.count, "accounts are never freed, so handles follow opening order")
+        accountIndex.insert(UInt64(id.rawValue), handle)
+        accountNumbers.append(number)
+        accountsByNumber[number] = id
     }
 
     func deposit(_ id: AccountID, _ amount: Money) {

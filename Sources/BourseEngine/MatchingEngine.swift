@@ -46,6 +46,9 @@ public final class MatchingEngine {
     // Accounts, where the engine keeps them.
     @exclusivity(unchecked) var accounts: Pool<AccountRecord>
     @exclusivity(unchecked) var accountIndex: IDMap
+    /// Each account's number, by account handle (opening order), and the account each number names.
+    var accountNumbers: [AccountNumber] = []
+    var accountsByNumber: [AccountNumber: AccountID] = [:]
     @exclusivity(unchecked) var positions: Pool<PositionRecord>
     /// (account handle, book index) to position handle.
     @exclusivity(unchecked) var positionIndex: IDMap
@@ -127,7 +130,7 @@ public final class MatchingEngine {
         case .listSymbol(let symbol, let rules): list(symbol, rules)
         case .setEasyToBorrow(let symbol, let easy): setEasyToBorrow(symbol, easy)
         case .setFees(let symbol, let fees): setFees(symbol, fees)
-        case .openAccount(let id, let terms): openAccount(id, terms)
+        case .openAccount(let id, let number, let terms): openAccount(id, number, terms)
         case .deposit(let id, let amount): deposit(id, amount)
         case .withdraw(let id, let amount): withdraw(id, amount)
         case .transferIn(let id, let symbol, let qty, let cost): transferIn(id, symbol, qty, cost: cost)

@@ -3,8 +3,9 @@ import BourseCore
 /// The engine's state in a canonical binary form: the same state always encodes to the same bytes,
 /// so the encoding doubles as the input of the state hash that replay compares.
 extension MatchingEngine {
-    /// The version of this encoding; snapshot files carry it. 2 added the last command's time, 3 accounts.
-    public static let snapshotVersion: UInt16 = 3
+    /// The version of this encoding; snapshot files carry it. 2 added the last command's time, 3 accounts,
+    /// 4 account numbers.
+    public static let snapshotVersion: UInt16 = 4
 
     public func encodeSnapshot(into w: inout ByteWriter) {
         w.writeVarint(serial)
@@ -41,6 +42,7 @@ extension MatchingEngine {
         for a in 0..<Int32(accounts.live) {
             let account = accounts[a]
             w.write(AccountID(account.id))
+            w.write(accountNumbers[Int(a)])
             w.write(AccountTerms(kind: account.kind, limits: account.limits, margin: account.margin))
             w.write(account.state.rawValue)
             for value in [account.cash, account.cashHold, account.openOrders] { w.writeSigned(value) }
@@ -111,8 +113,10 @@ extension MatchingEngine {
         for _ in 0..<count {
             let at = r.offset
             let id = try r.readAccountID()
+            let number = try r.readAccountNumber()
             let terms = try r.readAccountTerms()
-            guard accountIndex.find(UInt64(id.rawValue)) == nil, terms.limits.isValid(), terms.margin.isValid() else {
+            guard accountIndex.find(UInt64(id.rawValue)) == nil, accountsByNumber[number] == nil, terms.limits.isValid(),
+                  terms.margin.isValid() else {
                 throw DecodeError(.invalidValue("account \(id)"), at: at)
             }
             var record = AccountRecord(id: id, terms: terms)
@@ -123,7 +127,7 @@ extension MatchingEngine {
             guard (0...Int64(Int32.max)).contains(openOrders) else { throw DecodeError(.invalidValue("account \(id) open orders"), at: at) }
             record.openOrders = openOrders
             let a = accounts.allocate(record)
-            accountIndex.insert(UInt64(id.rawValue), a)
+            register(id, number, a)
             let positionCount = try r.readVarint()
             for _ in 0..<positionCount {
                 let at = r.offset

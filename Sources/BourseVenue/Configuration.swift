@@ -48,7 +48,21 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
         public var maker_fee: String?
         public var taker_fee: String?
         public var easy_to_borrow: Bool?
+        /// The primary listing market, as Alpaca names it (`Listing.exchanges`); none by default.
+        public var exchange: String?
     }
+
+    /// Each configured symbol's primary listing market; "" for one without (Alpaca's value for none).
+    public var listingExchanges: [Symbol: String] {
+        var out: [Symbol: String] = [:]
+        for entry in symbols {
+            if let symbol = try? Symbol(validating: entry.symbol) { out[symbol] = entry.exchange ?? "" }
+        }
+        return out
+    }
+
+    /// Alpaca's names of the primary listing markets an asset's `exchange` may give.
+    public static let listingExchanges: Set<String> = ["AMEX", "ARCA", "BATS", "NYSE", "NASDAQ", "NYSEARCA", "OTC"]
 
     public struct AccountEntry: Codable, Sendable, Equatable {
         public struct Position: Codable, Sendable, Equatable {
@@ -57,6 +71,8 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
             public var cost: String
         }
         public var id: UInt32
+        /// How people and files name the account; by default its id in decimal.
+        public var account_number: String?
         public var kind: String
         public var deposit: String?
         public var positions: [Position]?
@@ -107,9 +123,10 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
     public static let demo = VenueConfiguration(
         listen: Listen(host: "127.0.0.1", port: 8080), rate_limit: RateLimit(per_second: 2_000, burst: 4_000),
         sessions: Sessions(automatic: false, overrides: []),
-        symbols: [("AAPL", "190.00"), ("MSFT", "420.00"), ("SPY", "560.00"), ("TSLA", "250.00"), ("BRK.B", "470.00")].map {
+        symbols: [("AAPL", "190.00", "NASDAQ"), ("MSFT", "420.00", "NASDAQ"), ("SPY", "560.00", "ARCA"), ("TSLA", "250.00", "NASDAQ"),
+                  ("BRK.B", "470.00", "NYSE")].map {
             SymbolEntry(symbol: $0.0, previous_close: $0.1, tick: "standard", lot_size: 1, min_qty: 1, max_qty: 1_000_000,
-                        market_protection_bp: 500, maker_fee: "-0.0020", taker_fee: "0.0030", easy_to_borrow: true)
+                        market_protection_bp: 500, maker_fee: "-0.0020", taker_fee: "0.0030", easy_to_borrow: true, exchange: $0.2)
         },
         accounts: [(1, "cash", "1000000.00", 1_000, ["trader"]), (2, "margin", "1000000.00", 1_000, ["trader"]),
                    (3, "margin", "50000000.00", 100_000, ["trader", "admin"])].map { id, kind, deposit, qty, keys in
@@ -170,11 +187,11 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
         "rate_limit": .object(["per_second": .leaf, "burst": .leaf]),
         "sessions": .object(["automatic": .leaf, "overrides": .array(.object(["date": .leaf, "closed": .leaf, "close": .leaf]))]),
         "symbols": .array(.object(Dictionary(uniqueKeysWithValues: ["symbol", "previous_close", "tick", "lot_size", "min_qty", "max_qty",
-                                                                     "market_protection_bp", "maker_fee", "taker_fee", "easy_to_borrow"].map { ($0, Schema.leaf) }))),
+                                                                     "market_protection_bp", "maker_fee", "taker_fee", "easy_to_borrow", "exchange"].map { ($0, Schema.leaf) }))),
         "feeds": .array(.object(["name": .leaf, "host": .leaf, "port": .leaf, "username": .leaf, "password": .leaf,
                                  "transport": .leaf, "session": .leaf])),
         "store": .leaf,
-        "accounts": .array(.object(["id": .leaf, "kind": .leaf, "deposit": .leaf, "keys": .leaf,
+        "accounts": .array(.object(["id": .leaf, "account_number": .leaf, "kind": .leaf, "deposit": .leaf, "keys": .leaf,
                                     "positions": .array(.object(["symbol": .leaf, "qty": .leaf, "cost": .leaf]))])),
     ])
 
@@ -264,6 +281,9 @@ extension VenueConfiguration.SymbolEntry {
     func listing() throws(VenueConfiguration.Invalid) -> (Symbol, InstrumentRules, FeeSchedule) {
         func invalid(_ text: String) -> VenueConfiguration.Invalid { .init(description: "symbol \(symbol): \(text)") }
         guard let symbol = try? Symbol(validating: symbol) else { throw invalid("not a valid symbol (1 to 8 of A-Z, 0-9 and '.')") }
+        if let exchange, !VenueConfiguration.listingExchanges.contains(exchange) {
+            throw invalid("exchange must be one of \(VenueConfiguration.listingExchanges.sorted().joined(separator: ", ")), not \"\(exchange)\"")
+        }
         var rules = InstrumentRules()
         switch tick ?? "standard" {
         case "standard": rules.tickTable = .standard
@@ -300,7 +320,12 @@ extension VenueConfiguration.AccountEntry {
         func invalid(_ text: String) -> VenueConfiguration.Invalid { .init(description: "account \(id): \(text)") }
         guard let kind = AccountKind(name: kind) else { throw invalid("kind must be cash or margin, not \"\(kind)\"") }
         let account = AccountID(id)
-        var commands: [Command] = [.openAccount(account, AccountTerms(kind: kind))]
+        var number = AccountNumber(defaultFor: account)
+        if let text = account_number {
+            if let problem = AccountNumber.problem(text) { throw invalid(problem) }
+            number = AccountNumber(text)!
+        }
+        var commands: [Command] = [.openAccount(account, number, AccountTerms(kind: kind))]
         if let deposit {
             guard let amount = Money(dollars: deposit), amount.units > 0 else { throw invalid("deposit \"\(deposit)\" is not a positive amount") }
             commands.append(.deposit(account, amount))

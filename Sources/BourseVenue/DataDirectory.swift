@@ -34,6 +34,8 @@ public struct DataDirectory: Sendable {
     public struct Node: Sendable {
         public var venue: Venue
         public var configuration: VenueConfiguration
+        /// Each configured symbol's primary listing market, read once from the configuration.
+        public var exchanges: [Symbol: String]
         /// The order projection: its listeners are told each new entry's order changes.
         public var orders: OrdersProjection
         public var orderQueries: OrderQueries
@@ -145,7 +147,7 @@ public struct DataDirectory: Sendable {
         market.attach(feeds)
         let firstOrderID = UInt64(max(clock(), engine.lastCommandTime.nanos + 1))
         let venue = Venue(sequencer: sequencer, firstOrderID: firstOrderID)
-        var node = Node(venue: venue, configuration: configuration, orders: orders, orderQueries: OrderQueries(store: store), market: market,
+        var node = Node(venue: venue, configuration: configuration, exchanges: configuration.listingExchanges, orders: orders, orderQueries: OrderQueries(store: store), market: market,
                         alerts: alerts, projections: projections, lock: lock, feeds: feeds, calendar: try configuration.calendar(),
                         applied: [], recovery: report, caughtUp: caughtUp, metrics: metrics)
         try attach(node)

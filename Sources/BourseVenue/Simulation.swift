@@ -79,7 +79,7 @@ public struct Simulation: Sendable {
             }
         }
         for account in [Self.makerAccount, Self.takerAccount, Self.noiseAccount] {
-            let ack = try await venue.execute(.openAccount(account, AccountTerms(kind: .margin)))
+            let ack = try await venue.execute(.openAccount(account, AccountNumber(defaultFor: account), AccountTerms(kind: .margin)))
             guard case .accountOpened? = ack.events.first else { continue }
             _ = try await venue.execute(.deposit(account, Money(dollars: 1_000_000_000)))
             for (symbol, _) in symbols {

@@ -79,6 +79,11 @@ public final class Venue: Sendable {
         try await read { $0.accountSummary(id) }
     }
 
+    /// The account a number names; nil when none has it.
+    public func account(number: AccountNumber) async throws(Failure) -> AccountID? {
+        try await read { $0.account(number: number) }
+    }
+
     public func positions(of id: AccountID) async throws(Failure) -> [PositionSummary] {
         try await read { $0.positions(of: id) }
     }

@@ -1,9 +1,10 @@
 import BourseCore
 
 /// Reads an order-stream file for `bourse bench --orders`: one command per line, prices in dollars.
-///   new,<order_id>,<account>,<symbol>,<B|S>,<LMT|MKT|STP|STPLMT>,<DAY|GTC|IOC|FOK>,<price>,<qty>[,<stop_price>]
+///   new,<order_id>,<account_number>,<symbol>,<B|S>,<LMT|MKT|STP|STPLMT>,<DAY|GTC|IOC|FOK>,<price>,<qty>[,<stop_price>]
 ///   cancel,<order_id>
-/// Every symbol is listed with default rules and opened before its first order.
+/// Every symbol is listed with default rules and opened before its first order. Account numbers are the
+/// file's own names (`ACC1`, `7`); each gets an engine id in the order it first appears.
 struct OrderFile {
     struct ParseError: Error, CustomStringConvertible {
         var line: Int
@@ -17,6 +18,7 @@ struct OrderFile {
 
     init(text: String) throws(ParseError) {
         var accounts: [UInt64: AccountID] = [:]
+        var numbered: [AccountNumber: AccountID] = [:]
         var listed = Set<Symbol>()
         var lineNumber = 0
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -35,7 +37,11 @@ struct OrderFile {
                     throw fail("expected 9 or 10 fields for new, found \(fields.count)")
                 }
                 guard let id = UInt64(fields[1]) else { throw fail("order id '\(fields[1])' is not a whole number") }
-                guard let accountRaw = UInt32(fields[2]) else { throw fail("account '\(fields[2])' is not a whole number") }
+                guard let number = AccountNumber(String(fields[2])) else {
+                    throw fail("account: \(AccountNumber.problem(String(fields[2])) ?? "")")
+                }
+                let account = numbered[number] ?? AccountID(UInt32(numbered.count + 1))
+                numbered[number] = account
                 let symbol: Symbol
                 do { symbol = try Symbol(validating: String(fields[3])) } catch { throw fail("symbol: \(error)") }
                 let side: Side
@@ -68,7 +74,7 @@ struct OrderFile {
                     guard let p = Price(dollars: fields[9]) else { throw fail("stop price '\(fields[9])' is not a dollar amount") }
                     stop = p
                 }
-                var order = NewOrder(orderID: OrderID(id), account: AccountID(accountRaw), symbol: symbol, side: side,
+                var order = NewOrder(orderID: OrderID(id), account: account, symbol: symbol, side: side,
                                      type: type, timeInForce: tif, quantity: Quantity(qty))
                 switch type {
                 case .limit: order.limitPrice = price
@@ -87,7 +93,7 @@ struct OrderFile {
                     setup.append(.listSymbol(symbol, .standard))
                     setup.append(.setTradingState(symbol, .open))
                 }
-                accounts[id] = AccountID(accountRaw)
+                accounts[id] = account
                 commands.append(.newOrder(order))
             default:
                 throw fail("unknown command '\(fields[0])': expected new or cancel")

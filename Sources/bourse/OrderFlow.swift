@@ -70,7 +70,7 @@ struct OrderFlow {
         }
         for a in 0..<accounts {
             let id = AccountID(UInt32(a + 1))
-            commands.append(track(.openAccount(id, AccountTerms(kind: a % 2 == 1 ? .margin : .cash))))
+            commands.append(track(.openAccount(id, AccountNumber(defaultFor: id), AccountTerms(kind: a % 2 == 1 ? .margin : .cash))))
             commands.append(track(.deposit(id, Money(dollars: 100_000_000))))
             for symbol in symbols {
                 commands.append(track(.transferIn(id, symbol, Quantity(1_000_000), costPerShare: Price(units: Self.mid))))

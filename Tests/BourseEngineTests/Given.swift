@@ -27,7 +27,7 @@ final class Given {
     func open(_ account: UInt32, _ kind: AccountKind = .cash, cash: String = "0", shares: Int64 = 0,
               limits: AccountLimits = .standard, margin: MarginRates = .regT) {
         let id = AccountID(account)
-        when(.openAccount(id, AccountTerms(kind: kind, limits: limits, margin: margin)))
+        when(.openAccount(id, AccountNumber(defaultFor: id), AccountTerms(kind: kind, limits: limits, margin: margin)))
         if let amount = Money(dollars: cash), amount.units > 0 { when(.deposit(id, amount)) }
         if shares > 0 { when(.transferIn(id, symbol, Quantity(shares), costPerShare: Price(dollars: "10")!)) }
     }

@@ -10,8 +10,8 @@ struct LedgerTests {
         v.when(.setFees(v.symbol, FeeSchedule(makerPerShare: Money(units: -20), takerPerShare: Money(units: 30))))
         var ledger = Ledger()
         func run(_ command: Command) { for e in v.when(command) { ledger.apply(e) } }
-        run(.openAccount(AccountID(1), AccountTerms(kind: .cash)))
-        run(.openAccount(AccountID(2), AccountTerms(kind: .cash)))
+        run(.openAccount(AccountID(1), AccountNumber(defaultFor: AccountID(1)), AccountTerms(kind: .cash)))
+        run(.openAccount(AccountID(2), AccountNumber(defaultFor: AccountID(2)), AccountTerms(kind: .cash)))
         run(.deposit(AccountID(1), money("1000")))
         run(.transferIn(AccountID(2), v.symbol, Quantity(100), costPerShare: Price(dollars: "9")!))
         run(.newOrder(v.sell(1, "10.00", qty: 50, account: 2)))

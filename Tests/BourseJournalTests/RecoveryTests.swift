@@ -230,7 +230,7 @@ struct RecoveryTests {
     @Test("the state hash covers balances: a deposit alone changes it")
     func hashCoversBalances() {
         let engine = MatchingEngine(keepsAccounts: true)
-        _ = engine.process(SequencedCommand(sequence: 1, time: Timestamp(nanos: 1), command: .openAccount(AccountID(1), AccountTerms(kind: .cash))))
+        _ = engine.process(SequencedCommand(sequence: 1, time: Timestamp(nanos: 1), command: .openAccount(AccountID(1), AccountNumber(defaultFor: AccountID(1)), AccountTerms(kind: .cash))))
         let before = engine.stateHash()
         _ = engine.process(SequencedCommand(sequence: 2, time: Timestamp(nanos: 1), command: .deposit(AccountID(1), Money(units: 1))))
         #expect(engine.stateHash() != before)

@@ -5,28 +5,31 @@ import Testing
 
 @Suite("bench order files")
 struct BenchInputTests {
-    @Test("an order file lists and opens each symbol, and reads every order type and time in force")
+    @Test("an order file lists and opens each symbol, reads every order type and time in force, and names accounts by number")
     func parses() throws {
         let file = try OrderFile(text: """
-            new,1,7,ABC,B,LMT,DAY,10.25,100
+            new,1,ACC1,ABC,B,LMT,DAY,10.25,100
             new,2,8,ABC,S,MKT,IOC,0,50
-            new,3,7,XYZ,S,STP,GTC,0,10,9.50
-            new,4,7,XYZ,B,STPLMT,FOK,10.10,10,10.00
+            new,3,ACC1,XYZ,S,STP,GTC,0,10,9.50
+            new,4,ACC1,XYZ,B,STPLMT,FOK,10.10,10,10.00
             cancel,1
             """)
         let abc = try Symbol(validating: "ABC"), xyz = try Symbol(validating: "XYZ")
         #expect(file.setup == [.listSymbol(abc, .standard), .setTradingState(abc, .open),
                                .listSymbol(xyz, .standard), .setTradingState(xyz, .open)])
         #expect(file.commands.count == 5)
-        #expect(file.commands[0] == .newOrder(NewOrder(orderID: OrderID(1), account: AccountID(7), symbol: abc, side: .buy,
+        // Account numbers get engine ids in the order they first appear: ACC1 is 1, 8 is 2.
+        #expect(file.commands[0] == .newOrder(NewOrder(orderID: OrderID(1), account: AccountID(1), symbol: abc, side: .buy,
                                                        type: .limit, timeInForce: .day, quantity: Quantity(100),
                                                        limitPrice: Price(dollars: "10.25"))))
-        if case .newOrder(let market) = file.commands[1] { #expect(market.limitPrice == nil && market.type == .market) }
+        if case .newOrder(let market) = file.commands[1] {
+            #expect(market.limitPrice == nil && market.type == .market && market.account == AccountID(2))
+        }
         if case .newOrder(let stop) = file.commands[2] { #expect(stop.stopPrice == Price(dollars: "9.50") && stop.limitPrice == nil) }
         if case .newOrder(let stopLimit) = file.commands[3] {
             #expect(stopLimit.limitPrice == Price(dollars: "10.10") && stopLimit.stopPrice == Price(dollars: "10.00"))
         }
-        #expect(file.commands[4] == .cancel(CancelOrder(orderID: OrderID(1), account: AccountID(7))))
+        #expect(file.commands[4] == .cancel(CancelOrder(orderID: OrderID(1), account: AccountID(1))))
     }
 
     @Test("a malformed line is an error naming the line and what is wrong", arguments: [
@@ -34,6 +37,7 @@ struct BenchInputTests {
         ("new,1,7,ABC,X,LMT,DAY,10.25,100", "line 1: side 'X' is not B or S"),
         ("new,1,7,ABC,B,LMT,DAY,10.123456,100", "line 1: price '10.123456' is not a dollar amount with at most 4 decimals"),
         ("new,1,7,abc,B,LMT,DAY,10.25,100", "line 1: symbol: a symbol holds only A-Z, 0-9 and '.', not 'a'"),
+        ("new,1,ACC_1,ABC,B,LMT,DAY,10.25,100", "line 1: account: an account number holds only A-Z, a-z, 0-9 and '-', not \"ACC_1\""),
         ("cancel,5", "line 1: cancel of order 5, which no earlier line entered"),
         ("amend,1", "line 1: unknown command 'amend': expected new or cancel"),
         ("new,1,7,ABC,B,STPLMT,DAY,10.25,100", "line 1: STPLMT needs a stop price in the tenth field"),

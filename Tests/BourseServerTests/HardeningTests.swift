@@ -51,7 +51,8 @@ struct HardeningTests {
         let cases: [(String, String)] = [
             (#""qty":"+1","limit_price":"190.00""#, "qty must be a whole number of shares"),
             (#""qty":" 1","limit_price":"190.00""#, "qty must be a whole number of shares"),
-            (#""qty":"1.0","limit_price":"190.00""#, "qty must be a whole number of shares"),
+            (#""qty":"1.5","limit_price":"190.00""#, "qty 1.5 is fractional"),
+            (#""qty":1e2,"limit_price":"190.00""#, "qty must be a whole number of shares, not 1e2"),
             (#""qty":"1","limit_price":"190.""#, "limit_price"),
             (#""qty":"1","limit_price":".5""#, "limit_price"),
             (#""qty":"1","limit_price":"1e2""#, "limit_price"),

@@ -195,14 +195,19 @@ struct ServerTests {
         #expect(wrongKey == 401)
 
         let cases: [(body: String, status: Int, message: String)] = [
-            ("{\"symbol\":", 422, "the body is not valid JSON"),
+            ("{\"symbol\":", 422, "the body is not valid JSON: the body ends where a value should be at byte 10"),
             (#"{"qty":"1","side":"buy","type":"market","time_in_force":"day"}"#, 422, "symbol is required"),
             (#"{"symbol":true,"qty":"1","side":"buy","type":"market","time_in_force":"day"}"#, 422, "symbol must be a string"),
             (#"{"symbol":"ZZZZ","qty":"1","side":"buy","type":"market","time_in_force":"day"}"#, 422, "unknown_symbol: ZZZZ is not listed"),
-            (#"{"symbol":"AAPL","qty":"1.5","side":"buy","type":"market","time_in_force":"day"}"#, 422, "qty must be a whole number of shares"),
+            (#"{"symbol":"AAPL","qty":"1.5","side":"buy","type":"market","time_in_force":"day"}"#, 422, "qty 1.5 is fractional: Bourse trades whole shares"),
+            (#"{"symbol":"AAPL","qty":0.5,"side":"buy","type":"market","time_in_force":"day"}"#, 422, "qty 0.5 is fractional: Bourse trades whole shares"),
+            (#"{"symbol":"AAPL","notional":"100.00","side":"buy","type":"market","time_in_force":"day"}"#, 422, "notional is not supported: Bourse trades whole shares; give qty"),
+            (#"{"symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":"189.00","extended_hours":true}"#, 422, "extended_hours is not supported: Bourse trades in its regular session only"),
+            (#"{"symbol":"AAPL","qty":"1","side":"buy","type":"market","time_in_force":"opg"}"#, 422, "time_in_force opg is not supported: Bourse runs no opening or closing auction"),
+            (#"{"symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"day","stop_pryce":"189.00"}"#, 422, "stop_pryce is not a field of this request"),
+            (#"{"symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":190.12345}"#, 422, "limit_price \"190.12345\" must be a decimal string with at most four decimals"),
             (#"{"symbol":"AAPL","qty":"0","side":"buy","type":"limit","time_in_force":"day","limit_price":"190.00"}"#, 422, "quantity_not_positive: quantity must be at least 1"),
             (#"{"symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":"190.001"}"#, 422, "price_off_tick: price 190.001 is not a multiple of the tick 0.01"),
-            (#"{"symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":190.00}"#, 422, "limit_price must be a string"),
             (#"{"symbol":"AAPL","qty":"1","side":"up","type":"market","time_in_force":"day"}"#, 422, "side must be buy or sell, not \"up\""),
             (#"{"symbol":"AAPL","qty":"10000","side":"buy","type":"limit","time_in_force":"day","limit_price":"200.00"}"#, 403, "insufficient_buying_power: needs 2,000,030.00, available 1,000,000.00"),
             (#"{"symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":"250.00"}"#, 422, "price_outside_collar: price 250.00 is beyond the collar limit of 209.00"),
@@ -599,7 +604,7 @@ struct ServerTests {
         let token = (session as? [String: Any])?["token"] as? String ?? ""
         #expect(started == 200 && token.hasPrefix("bst_") && (session as? [String: Any])?["account"] as? String == "2")
         let (status, account) = try await server.send("GET", "/v2/account", as: nil, token: token)
-        #expect(status == 200 && (account as? [String: Any])?["id"] as? String == "2")
+        #expect(status == 200 && (account as? [String: Any])?["id"] as? String == AccountID(2).uuid)
         let (forged, _) = try await server.send("GET", "/v2/account", as: nil, token: token + "x")
         #expect(forged == 401)
         let (ended, _) = try await server.send("DELETE", "/v1/sessions", as: nil, token: token)

@@ -32,7 +32,7 @@ public struct AccountStream {
             var limits = AccountLimits()
             limits.openOrdersPerSymbolMax = 12
             limits.positionMax = Quantity(400)
-            commands.append(orders.stamp(.openAccount(id, AccountTerms(kind: kind, limits: limits))))
+            commands.append(orders.stamp(.openAccount(id, AccountNumber(defaultFor: id), AccountTerms(kind: kind, limits: limits))))
             commands.append(orders.stamp(.deposit(id, Money(dollars: Int64.random(in: 200...3_000, using: &orders.rng)))))
             for symbol in symbols where Bool.random(using: &orders.rng) {
                 commands.append(orders.stamp(.transferIn(id, symbol, Quantity(10 * Int64.random(in: 1...10, using: &orders.rng)),

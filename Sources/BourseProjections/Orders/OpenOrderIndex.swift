@@ -134,6 +134,14 @@ public final class OpenOrderIndex: Sendable {
         }
     }
 
+    /// The account's open orders, newest first.
+    public func openOrders(account: UInt32) -> [OrderRecord] {
+        state.withLock { s in
+            s.lifecycle.open.values.filter { $0.order.account.rawValue == account }
+                .sorted { ($0.created, $0.order.orderID) > ($1.created, $1.order.orderID) }
+        }
+    }
+
     /// Whether an order of that id is open, whoever's it is.
     public func isOpen(_ id: UInt64) -> Bool {
         state.withLock { $0.lifecycle.open[id] != nil }

@@ -36,7 +36,7 @@ extension Routes {
     private func positions(_ key: StoredKey) async throws -> Response {
         let id = AccountID(key.account)
         let positions = try await venue.positions(of: id)
-        return Self.json(positions.filter { $0.quantity.shares != 0 }.map(API.Position.init))
+        return Self.json(positions.filter { $0.quantity.shares != 0 }.map { API.Position($0, exchange: exchanges[$0.symbol] ?? "") })
     }
 
     private func position(_ key: StoredKey, _ symbol: String) async throws -> Response {
@@ -45,7 +45,7 @@ extension Routes {
         guard let position = positions.first(where: { $0.symbol.description == symbol && $0.quantity.shares != 0 }) else {
             throw Failure.notFound("position does not exist")
         }
-        return Self.json(API.Position(position))
+        return Self.json(API.Position(position, exchange: exchanges[position.symbol] ?? ""))
     }
 
     /// Closes a position with a market order for what is not held by other orders: a sell of a long, a buy
@@ -75,7 +75,7 @@ extension Routes {
     private func assets() async throws -> Response {
         let summaries = try await venue.symbols()
         return Self.json(summaries.map { s in
-            API.Asset(id: s.symbol.description, symbol: s.symbol.description, name: s.symbol.description,
+            API.Asset(id: s.symbol.uuid, exchange: exchanges[s.symbol] ?? "", symbol: s.symbol.description, name: s.symbol.description,
                       tradable: s.state == .open || s.state == .preOpen, shortable: s.easyToBorrow, easy_to_borrow: s.easyToBorrow)
         })
     }

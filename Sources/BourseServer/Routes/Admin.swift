@@ -30,7 +30,7 @@ struct Admin: Sendable {
         table.add(.post, "/v1/admin/accounts/:id/kill", "Cancel every order of an account and block it (risk, admin)") { request, context in
             try await handle(request) { key in
                 try Self.require(key, [.risk, .admin], to: "use the kill switch")
-                return try await run(.killSwitch(try account(context)))
+                return try await run(.killSwitch(try await account(context)))
             }
         }
         table.add(.post, "/v1/admin/accounts", "Open an account (admin)") { request, _ in
@@ -42,7 +42,13 @@ struct Admin: Sendable {
                 guard let kind = AccountKind(name: open.kind) else {
                     throw Routes.Failure.unprocessable("kind must be cash or margin, not \"\(open.kind)\"")
                 }
-                return try await run(.openAccount(AccountID(open.id), AccountTerms(kind: kind)))
+                let id = AccountID(open.id)
+                var number = AccountNumber(defaultFor: id)
+                if let text = open.account_number {
+                    guard let given = AccountNumber(text) else { throw Routes.Failure.unprocessable(AccountNumber.problem(text) ?? "") }
+                    number = given
+                }
+                return try await run(.openAccount(id, number, AccountTerms(kind: kind)))
             }
         }
         table.add(.post, "/v1/admin/accounts/:id/deposits", "Deposit cash (admin)") { request, context in
@@ -54,7 +60,7 @@ struct Admin: Sendable {
                 guard let amount = Money(dollars: deposit.amount) else {
                     throw Routes.Failure.unprocessable("amount \"\(deposit.amount)\" must be a decimal string with at most four decimals")
                 }
-                return try await run(.deposit(try account(context), amount))
+                return try await run(.deposit(try await account(context), amount))
             }
         }
     }
@@ -67,6 +73,8 @@ struct Admin: Sendable {
     struct OpenAccount: Decodable {
         var id: UInt32
         var kind: String
+        /// By default the id in decimal.
+        var account_number: String?
     }
 
     struct Deposit: Decodable {
@@ -79,11 +87,14 @@ struct Admin: Sendable {
         }
     }
 
-    private func account(_ context: BasicRequestContext) throws -> AccountID {
-        guard let raw = context.parameters.get("id").flatMap(UInt32.init) else {
-            throw Routes.Failure.notFound("account \(context.parameters.get("id") ?? "") does not exist")
+    /// The account a path names, by its UUID or its account number.
+    private func account(_ context: BasicRequestContext) async throws -> AccountID {
+        let text = context.parameters.get("id") ?? ""
+        if let id = AccountID(uuid: text) { return id }
+        guard let number = AccountNumber(text), let id = try await venue.account(number: number) else {
+            throw Routes.Failure.notFound("no account has the id or number \(text)")
         }
-        return AccountID(raw)
+        return id
     }
 
     /// Runs an admin command; a rejection is a 422 naming the reason, success lists what happened.

@@ -49,7 +49,7 @@ extension Routes {
         func levels(_ side: [VenueBooks.Level], _ queues: [[VenueBooks.ShownOrder]]?) -> [API.BookLevel] {
             side.enumerated().map { i, level in
                 API.BookLevel(price: API.decimal(level.price), size: String(level.shown.shares), orders: level.orders,
-                              queue: queues.map { $0[i].map { API.QueuedOrder(id: $0.orderID.rawValue, size: $0.shown.shares) } })
+                              queue: queues.map { $0[i].map { API.QueuedOrder(id: $0.orderID.uuid, size: $0.shown.shares) } })
             }
         }
         return Self.json(API.Book(symbol: symbol.description, state: API.name(book.state), bids: levels(book.bids, book.bidOrders),

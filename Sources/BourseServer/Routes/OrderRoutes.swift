@@ -31,42 +31,36 @@ extension Routes {
         }
     }
 
-    /// Open orders come from the engine, so an order just acknowledged is always there; ended ones from the
-    /// order history, which follows the event stream a moment behind.
+    /// Orders as the order projection has them once it holds everything acknowledged before the request:
+    /// open ones from its memory, ended ones from its store.
     private func openOrders(_ key: StoredKey, _ request: Request) async throws -> Response {
         let status = request.uri.queryParameters.get("status").map { String($0) } ?? "open"
         let limit = try Self.limit(request, default: 50, max: 500)
-        let id = AccountID(key.account)
+        try await requireHistory()
+        let records: [OrderRecord]
         switch status {
-        case "open":
-            let orders = try await venue.openOrders(of: id).prefix(limit).map { annotated(API.order($0)) }
-            return Self.json(text: "[" + orders.map(\.json).joined(separator: ",") + "]")
-        case "closed", "all":
-            try await requireHistory()
-            let orders = try await orderQueries.orders(account: key.account, endedOnly: status == "closed", limit: limit)
-            return Self.json(text: "[" + orders.map { API.order($0).json }.joined(separator: ",") + "]")
-        default:
-            throw Failure.unprocessable("status must be open, closed or all, not \"\(status)\"")
+        case "open": records = Array(orders.openOrders(account: key.account).prefix(limit))
+        case "closed", "all": records = try await orderQueries.orders(account: key.account, endedOnly: status == "closed", limit: limit)
+        default: throw Failure.unprocessable("status must be open, closed or all, not \"\(status)\"")
         }
+        return Self.json(text: "[" + records.map { API.order($0).json }.joined(separator: ",") + "]")
+    }
+
+    /// The order a path names: its UUID, or the engine's id in decimal (as the journal shows it).
+    static func orderID(_ text: String) -> OrderID? {
+        OrderID(uuid: text) ?? (text.utf8.allSatisfy { (0x30...0x39).contains($0) } ? UInt64(text).map(OrderID.init) : nil)
     }
 
     private func openOrder(_ key: StoredKey, _ text: String) async throws -> Response {
-        let id = AccountID(key.account)
-        let orders = try await venue.openOrders(of: id)
-        if let order = orders.first(where: { String($0.orderID.rawValue) == text }) {
-            // The engine's figures are current; the history adds when the order was created.
-            var api = annotated(API.order(order))
-            if let record = self.orders.openOrder(order.orderID.rawValue, account: key.account) {
-                api.created_at = API.time(record.created)
-                api.submitted_at = api.created_at
-                api.updated_at = API.time(record.updated)
-                api.replaces = record.replaces.map { String($0.rawValue) }
-            }
-            return Self.json(text: api.json)
-        }
+        guard let id = Self.orderID(text) else { throw Failure.notFound("order \(text) does not exist") }
+        return try await order(key, id)
+    }
+
+    private func order(_ key: StoredKey, _ id: OrderID) async throws -> Response {
         try await requireHistory()
-        guard let raw = UInt64(text), let record = try await orderQueries.order(raw, account: key.account) else {
-            throw Failure.notFound("order \(text) does not exist")
+        if let open = orders.openOrder(id.rawValue, account: key.account) { return Self.json(text: API.order(open).json) }
+        guard let record = try await orderQueries.order(id.rawValue, account: key.account) else {
+            throw Failure.notFound("order \(id.uuid) does not exist")
         }
         return Self.json(text: API.order(record).json)
     }
@@ -79,18 +73,7 @@ extension Routes {
         guard let order = orders.order(clientOrderID: clientOrderID, account: key.account) else {
             throw Failure.notFound("no order has client_order_id \(clientOrderID)")
         }
-        return try await openOrder(key, String(order))
-    }
-
-    /// What the order projection adds to an open order as the engine describes it: its client order id
-    /// and GTD expiry.
-    private func annotated(_ order: API.Order) -> API.Order {
-        guard let id = UInt64(order.id) else { return order }
-        var order = order
-        let (clientOrderID, expiry) = orders.annotations(id)
-        if let clientOrderID { order.client_order_id = clientOrderID }
-        if let expiry { order.expire_at = API.time(Timestamp(nanos: expiry)) }
-        return order
+        return try await self.order(key, OrderID(order))
     }
 
     /// The order projection, holding everything the venue had acknowledged when the request came: a client
@@ -180,8 +163,7 @@ extension Routes {
     private func replaceOrder(_ key: StoredKey, _ text: String, _ body: ByteBuffer?) async throws -> Response {
         let request: ReplaceRequest = try Self.decode(body)
         let account = AccountID(key.account)
-        guard let raw = UInt64(text),
-              let open = try await venue.openOrders(of: account).first(where: { $0.orderID.rawValue == raw }) else {
+        guard let id = Self.orderID(text), let open = try await venue.openOrders(of: account).first(where: { $0.orderID == id }) else {
             throw Failure.notFound("order \(text) is not open; filled, canceled and expired orders are not kept yet")
         }
         let replace: ReplaceOrder
@@ -216,8 +198,8 @@ extension Routes {
     }
 
     private func cancelOrder(_ key: StoredKey, _ text: String) async throws -> Response {
-        guard let raw = UInt64(text) else { throw Failure.notFound("order \(text) does not exist") }
-        let ack = try await venue.execute(.cancel(CancelOrder(orderID: OrderID(raw), account: AccountID(key.account))))
+        guard let id = Self.orderID(text) else { throw Failure.notFound("order \(text) does not exist") }
+        let ack = try await venue.execute(.cancel(CancelOrder(orderID: id, account: AccountID(key.account))))
         for event in ack.events {
             if case .cancelRejected(_, _, let reason) = event { throw Failure.unprocessable("\(reason.code): \(reason.message)") }
         }
@@ -232,7 +214,7 @@ extension Routes {
         for order in open {
             let ack = try await venue.execute(.cancel(CancelOrder(orderID: order.orderID, account: account)))
             let cancelled = ack.events.contains { if case .orderCancelled = $0 { true } else { false } }
-            outcomes.append(CancelOutcome(id: String(order.orderID.rawValue), status: cancelled ? 200 : 500))
+            outcomes.append(CancelOutcome(id: order.orderID.uuid, status: cancelled ? 200 : 500))
         }
         return Self.json(outcomes, status: HTTPResponse.Status(code: 207))
     }

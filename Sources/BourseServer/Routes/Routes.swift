@@ -31,6 +31,8 @@ struct Routes: Sendable {
     /// The market data projection: books, bars and latest trades.
     var marketData: MarketProjection { node.market }
     var alerts: Alerts { node.alerts }
+    /// Each symbol's primary listing market, from the configuration.
+    var exchanges: [Symbol: String] { node.exchanges }
 
     /// Every route, one resource at a time; the OpenAPI document is made from the table at the end.
     func add(to router: Router<BasicRequestContext>) {
@@ -138,9 +140,13 @@ struct Routes: Sendable {
         guard let body else {
             throw Failure(status: .contentTooLarge, code: 41310000, message: "the request body is larger than \(bodyBytesMax) bytes")
         }
-        if let problem = body.withUnsafeReadableBytes({ StrictJSON.problem($0) }) { throw Failure.unprocessable(problem) }
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer: body))
+            let value = try body.withUnsafeReadableBytes { bytes throws(JSONValue.Malformed) in try JSONValue.parse(bytes) }
+            return try BodyDecoder.decode(T.self, from: value)
+        } catch let error as JSONValue.Malformed {
+            throw Failure.unprocessable(error.message)
+        } catch let error as BodyDecoder.UnknownField {
+            throw Failure.unprocessable("\(error.path) is not a field of this request")
         } catch let error as DecodingError {
             throw Failure.unprocessable(StrictJSON.describe(error))
         }

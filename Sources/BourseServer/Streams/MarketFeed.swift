@@ -157,11 +157,11 @@ final class MarketFeed: Sendable {
     }
 
     static func l3Object(_ change: VenueBooks.Change, sequence: UInt64, time: String) -> String {
-        let head = #"{"T":"l3","S":"\#(change.symbol)","sq":\#(sequence),"i":\#(change.orderID.rawValue),"sd":"\#(change.side == .buy ? "B" : "S")","p":\#(API.decimal(change.price)),"#
+        let head = #"{"T":"l3","S":"\#(change.symbol)","sq":\#(sequence),"i":"\#(change.orderID.uuid)","sd":"\#(change.side == .buy ? "B" : "S")","p":\#(API.decimal(change.price)),"#
         let body = switch change.kind {
         case .add: #""k":"a","q":\#(change.quantity.shares)"#
         case .execute(let execution): #""k":"e","q":\#(change.quantity.shares),"x":\#(execution.rawValue)"#
-        case .modify(let newID): #""k":"m","q":\#(change.quantity.shares)"# + (newID.map { #","n":\#($0.rawValue)"# } ?? "")
+        case .modify(let newID): #""k":"m","q":\#(change.quantity.shares)"# + (newID.map { #","n":"\#($0.uuid)""# } ?? "")
         case .delete: #""k":"d""#
         }
         return head + body + #","t":"\#(time)"}"#

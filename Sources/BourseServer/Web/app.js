@@ -156,7 +156,7 @@ function bookChanged() {
 
 async function refreshAccount() {
   const account = await api("GET", "/v2/account");
-  $("account-line").textContent = "Account " + account.id + " · equity " + (account.equity || "–") + " · buying power " +
+  $("account-line").textContent = "Account " + account.account_number + " · equity " + (account.equity || "–") + " · buying power " +
     (account.buying_power || "–") + " · cash " + account.cash;
   await Promise.all([loadOpenOrders(), loadOrders(), loadPositions(), loadActivity()]);
 }

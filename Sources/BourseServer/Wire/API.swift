@@ -101,7 +101,7 @@ enum API {
     }
 
     struct QueuedOrder: Encodable {
-        var id: UInt64
+        var id: String
         var size: Int64
     }
 
@@ -185,8 +185,8 @@ enum API {
         var open_orders: Int
 
         init(_ s: AccountSummary) {
-            id = String(s.account.rawValue)
-            account_number = id
+            id = s.account.uuid
+            account_number = s.number.text
             status = s.state == .closed ? "ACCOUNT_CLOSED" : "ACTIVE"
             cash = API.decimal(s.cash)
             buying_power = s.buyingPower.map(API.decimal)
@@ -212,7 +212,7 @@ enum API {
     struct Position: Encodable {
         var asset_id: String
         var symbol: String
-        var exchange = "BOURSE"
+        var exchange: String
         var asset_class = "us_equity"
         var qty: String
         var qty_available: String
@@ -224,9 +224,10 @@ enum API {
         var unrealized_pl: String?
         var realized_pl: String
 
-        init(_ p: PositionSummary) {
-            asset_id = p.symbol.description
-            symbol = asset_id
+        init(_ p: PositionSummary, exchange: String) {
+            asset_id = p.symbol.uuid
+            symbol = p.symbol.description
+            self.exchange = exchange
             qty = String(p.quantity.shares)
             qty_available = String(p.quantity.shares.magnitude - UInt64(p.held.shares))
             side = p.quantity.shares < 0 ? "short" : "long"
@@ -242,7 +243,8 @@ enum API {
     struct Asset: Encodable {
         var id: String
         var `class` = "us_equity"
-        var exchange = "BOURSE"
+        /// The primary listing market; Bourse's own code appears only as a trade's or quote's venue.
+        var exchange: String
         var symbol: String
         var name: String
         var status = "active"
@@ -352,15 +354,6 @@ enum API {
 
     static func name(_ tif: TimeInForce) -> String { tif.name }
 
-    static func order(_ o: OpenOrder) -> Order {
-        let filled = o.quantity.shares - o.leaves.shares
-        return Order(id: String(o.orderID.rawValue), client_order_id: String(o.orderID.rawValue), symbol: o.symbol.description,
-                     qty: String(o.quantity.shares), filled_qty: String(filled), order_type: name(o.type), type: name(o.type),
-                     side: o.side == .buy ? "buy" : "sell", time_in_force: name(o.timeInForce),
-                     limit_price: o.limitPrice.map(decimal), stop_price: o.stopPrice.map(decimal),
-                     status: filled > 0 ? "partially_filled" : "new")
-    }
-
     /// The order as its own command's events left it: accepted, filled in part or whole, cancelled.
     /// `filledBefore` counts what a replaced order had filled before (its fills are not in these events).
     static func order(_ request: NewOrder, events: [Event], at time: Timestamp, filledBefore: Int64 = 0,
@@ -389,7 +382,7 @@ enum API {
         }
         let status = leaves == 0 && !cancelled ? "filled" : cancelled ? "canceled" : filled > 0 ? "partially_filled" : "new"
         let stamp = API.time(time)
-        return Order(id: String(request.orderID.rawValue), client_order_id: clientOrderID ?? String(request.orderID.rawValue),
+        return Order(id: request.orderID.uuid, client_order_id: clientOrderID ?? request.orderID.uuid,
                      created_at: stamp, updated_at: stamp, submitted_at: stamp,
                      filled_at: status == "filled" ? stamp : nil, canceled_at: cancelled ? stamp : nil,
                      symbol: request.symbol.description, qty: String(request.quantity.shares), filled_qty: String(filled),

@@ -2,11 +2,13 @@ import BourseCore
 import BourseProjections
 import Foundation
 
-/// The body of `POST /v2/orders`, in Alpaca's field names. Prices are decimal strings (JSON numbers would
-/// pass through binary floating point); the quantity may be a string or an integer, never fractional.
+/// The body of `POST /v2/orders`, in Alpaca's field names. Prices and quantities may be JSON strings or
+/// numbers, read exactly from their text (`BodyDecoder`); the quantity is whole. Fields Alpaca defines
+/// that Bourse does not support are read so that they can be refused by name.
 struct OrderRequest: Decodable, Equatable {
     var symbol: String
-    var qty: WholeNumber
+    var qty: WholeNumber?
+    var notional: String?
     var side: String
     var type: String
     var time_in_force: String
@@ -16,6 +18,12 @@ struct OrderRequest: Decodable, Equatable {
     var trail_percent: String?
     var client_order_id: String?
     var extended_hours: Bool?
+    var order_class: String?
+    var take_profit: JSONValue?
+    var stop_loss: JSONValue?
+    /// Options only.
+    var legs: JSONValue?
+    var position_intent: String?
     // Bourse's extras.
     var display_qty: WholeNumber?
     var post_only: Bool?
@@ -23,32 +31,50 @@ struct OrderRequest: Decodable, Equatable {
     /// For `gtd`: when the order expires, as RFC 3339.
     var expire_at: String?
 
+    /// A whole number of shares, given as a string or a number (`100`, `"100"`, and `100.0` as Python
+    /// writes a float); a fraction is refused by name, since Bourse trades whole shares.
     struct WholeNumber: Decodable, Equatable {
         var value: Int64
         init(_ value: Int64) { self.value = value }
         init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
-            if let int = try? container.decode(Int64.self) {
+            let text = try container.decode(String.self)
+            if let int = Self.parse(text) {
                 value = int
-            } else if let text = try? container.decode(String.self), let int = Self.parse(text) {
-                value = int
+            } else if Self.isFractional(text) {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "\(text) is fractional: Bourse trades whole shares")
             } else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "must be a whole number of shares")
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "must be a whole number of shares, not \(text)")
             }
         }
 
-        /// Digits, with a minus sign or not (the order's checks name a quantity below one): no plus sign,
-        /// spaces, point, exponent or leading zero, which `Int64(_:)` would let through in part.
+        /// Digits, with a minus sign or not (the order's checks name a quantity below one), and a fraction
+        /// of zeros or none: no plus sign, spaces, exponent or leading zero, which `Int64(_:)` would let
+        /// through in part.
         static func parse(_ text: String) -> Int64? {
-            let digits = text.utf8.first == UInt8(ascii: "-") ? text.utf8.dropFirst() : text.utf8[...]
+            let whole = text.utf8.split(separator: UInt8(ascii: "."), maxSplits: 1, omittingEmptySubsequences: false)
+            if whole.count == 2 {
+                guard !whole[1].isEmpty, whole[1].allSatisfy({ $0 == UInt8(ascii: "0") }) else { return nil }
+            }
+            let integer = whole[0]
+            let digits = integer.first == UInt8(ascii: "-") ? integer.dropFirst() : integer
             guard (1...18).contains(digits.count), digits.allSatisfy({ (0x30...0x39).contains($0) }),
-                  digits.first != UInt8(ascii: "0") || text == "0" else { return nil }
-            return Int64(text)
+                  digits.first != UInt8(ascii: "0") || digits.count == 1 else { return nil }
+            return Int64(String(decoding: integer, as: UTF8.self))
+        }
+
+        /// A decimal with a fraction that is not all zeros: `0.5`, `"1.25"`.
+        static func isFractional(_ text: String) -> Bool {
+            let parts = text.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+            let isDigits = { (part: Substring.UTF8View.SubSequence) in !part.isEmpty && part.allSatisfy { (0x30...0x39).contains($0) } }
+            return parts.count == 2 && isDigits(parts[0].first == UInt8(ascii: "-") ? parts[0].dropFirst() : parts[0]) && isDigits(parts[1])
         }
     }
 
     /// The engine's order, or the first thing wrong with the request, as a sentence.
     func order(id: OrderID, account: AccountID) -> Result<NewOrder, RequestProblem> {
+        if let problem = unsupported { return .failure(.invalid(problem)) }
+        guard let qty else { return .failure(.invalid("qty is required")) }
         guard let symbol = try? Symbol(validating: symbol) else { return .failure(.invalid("symbol \"\(self.symbol)\" is not a valid symbol")) }
         let side: Side
         switch self.side {
@@ -72,6 +98,7 @@ struct OrderRequest: Decodable, Equatable {
         case "ioc": tif = .ioc
         case "fok": tif = .fok
         case "gtd": tif = .gtd
+        case "opg", "cls": return .failure(.invalid("time_in_force \(time_in_force) is not supported: Bourse runs no opening or closing auction"))
         default: return .failure(.invalid("time_in_force must be day, gtc, gtd, ioc or fok, not \"\(time_in_force)\""))
         }
         var expireTime: Timestamp?
@@ -83,7 +110,6 @@ struct OrderRequest: Decodable, Equatable {
         case (_, _?): return .failure(.invalid("expire_at is for gtd orders only"))
         default: break
         }
-        if extended_hours == true { return .failure(.invalid("extended_hours is not supported")) }
         if let id = client_order_id, let problem = ClientOrderID.problem(id) { return .failure(.invalid(problem)) }
         var order = NewOrder(orderID: id, account: account, symbol: symbol, side: side, type: type, timeInForce: tif,
                              quantity: Quantity(qty.value))
@@ -118,6 +144,23 @@ struct OrderRequest: Decodable, Equatable {
         case let other?: return .failure(.invalid("stp must be none, cancel_newest, cancel_oldest, cancel_both or decrement, not \"\(other)\""))
         }
         return .success(order)
+    }
+}
+
+extension OrderRequest {
+    /// The first field Alpaca defines that Bourse does not support, refused by name rather than ignored.
+    var unsupported: String? {
+        if notional != nil { return "notional is not supported: Bourse trades whole shares; give qty" }
+        if extended_hours == true { return "extended_hours is not supported: Bourse trades in its regular session only" }
+        if legs != nil { return "legs is not supported: legs are for options, which Bourse does not list" }
+        if position_intent != nil { return "position_intent is not supported: it is for options, which Bourse does not list" }
+        switch order_class {
+        case nil, "simple"?, ""?: break
+        case let other?: return "order_class \(other) is not supported yet; only simple orders are"
+        }
+        if take_profit != nil { return "take_profit is for bracket orders, which are not supported yet" }
+        if stop_loss != nil { return "stop_loss is for bracket orders, which are not supported yet" }
+        return nil
     }
 }
 

@@ -4,7 +4,7 @@ import BourseProjections
 extension API {
     /// An order as Alpaca's API writes one.
     static func order(_ r: OrderRecord) -> Order {
-        var o = Order(id: String(r.order.orderID.rawValue), client_order_id: r.clientOrderID ?? String(r.order.orderID.rawValue),
+        var o = Order(id: r.order.orderID.uuid, client_order_id: r.clientOrderID ?? r.order.orderID.uuid,
                       created_at: time(r.created), updated_at: time(r.updated), submitted_at: time(r.created),
                       filled_at: r.filledAt.map(time), canceled_at: r.canceledAt.map(time),
                       symbol: r.order.symbol.description, qty: String(r.order.quantity.shares), filled_qty: String(r.filled),
@@ -13,8 +13,8 @@ extension API {
                       time_in_force: r.order.timeInForce.name, limit_price: r.order.limitPrice.map(decimal),
                       stop_price: r.order.stopPrice.map(decimal), status: r.status)
         o.expired_at = r.expiredAt.map(time)
-        o.replaced_by = r.replacedBy.map { String($0.rawValue) }
-        o.replaces = r.replaces.map { String($0.rawValue) }
+        o.replaced_by = r.replacedBy?.uuid
+        o.replaces = r.replaces?.uuid
         o.expire_at = r.order.expireTime.map(time)
         return o
     }
@@ -26,7 +26,7 @@ extension API {
         case .fill(let price, let quantity, let executionID):
             [("price", decimal(price)), ("qty", String(quantity)), ("execution_id", String(executionID))]
         case .reason(let code): [("reason", code)]
-        case .replacedBy(let id): [("replaced_by", String(id.rawValue))]
+        case .replacedBy(let id): [("replaced_by", id.uuid)]
         }
     }
 
@@ -40,7 +40,7 @@ extension API {
         case .fill(let orderID, let side, let price, let qty, let leaves, let fee, let taker):
             fields = [("id", id + (taker ? "::t" : "::m")), ("activity_type", "FILL"), ("transaction_time", at),
                       ("type", leaves == 0 ? "fill" : "partial_fill"), ("price", decimal(price)), ("qty", String(qty)),
-                      ("side", side), ("symbol", a.symbol ?? ""), ("leaves_qty", String(leaves)), ("order_id", String(orderID)),
+                      ("side", side), ("symbol", a.symbol ?? ""), ("leaves_qty", String(leaves)), ("order_id", OrderID(orderID).uuid),
                       ("fee", decimal(fee))]
         case .transfer(let code, let symbol, let qty, let amount):
             var f = [("id", id), ("activity_type", code), ("date", String(at.prefix(10))), ("transaction_time", at)]
