@@ -86,7 +86,8 @@ public struct CancelOrder: Hashable, Sendable {
 }
 
 /// Cancel/replace: the order continues under `newOrderID` with a new total quantity and, optionally,
-/// new prices. Reducing the quantity keeps time priority; a price change or an increase loses it.
+/// new prices. The same or a smaller quantity at the same prices keeps time priority; a price change or an
+/// increase loses it.
 public struct ReplaceOrder: Hashable, Sendable {
     public var orderID: OrderID
     public var newOrderID: OrderID

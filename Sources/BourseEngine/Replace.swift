@@ -1,7 +1,7 @@
 import BourseCore
 
 extension MatchingEngine {
-    /// Cancel/replace. Reducing the quantity at unchanged prices keeps the order's place; any price
+    /// Cancel/replace. The same or a smaller quantity at unchanged prices keeps the order's place; any price
     /// change or a larger quantity sends it to the back, and a new limit price may trade at once.
     func replace(_ r: ReplaceOrder) {
         guard let s = index.find(r.orderID.rawValue), orders[s].account == r.account.rawValue else {
@@ -17,7 +17,7 @@ extension MatchingEngine {
         let d = details[s]
         let newLimit = r.limitPrice?.units ?? o.price
         let newStop = r.stopPrice?.units ?? d.stopPrice
-        let keepsPriority = newLimit == o.price && newStop == d.stopPrice && r.quantity.shares < d.quantity
+        let keepsPriority = newLimit == o.price && newStop == d.stopPrice && r.quantity.shares <= d.quantity
         let newLeaves = r.quantity.shares - (d.quantity - o.leaves)
         if o.position >= 0, let reason = reassess(s, r, book, newLeaves: newLeaves, limit: newLimit, stop: newStop,
                                                  onlyReduces: keepsPriority) {

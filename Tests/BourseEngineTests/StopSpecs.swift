@@ -112,6 +112,18 @@ struct ReplaceSpecs {
         #expect(v.book(.buy) == ["9.00 11:4 2:10"])
     }
 
+    @Test("a replace that only renames the order keeps its place; the same under its own id changes nothing")
+    func renameKeepsPriority() {
+        let v = Given()
+        v.resting(v.buy(1, "9.00", qty: 10), v.buy(2, "9.00", qty: 10))
+        let events = v.when(.replace(ReplaceOrder(orderID: OrderID(1), newOrderID: OrderID(11), account: AccountID(1), quantity: Quantity(10))))
+        #expect(events == [.orderReplaced(Replacement(orderID: OrderID(1), newOrderID: OrderID(11), account: AccountID(1), quantity: Quantity(10),
+                                                      leaves: Quantity(10), limitPrice: Price(dollars: "9.00"), stopPrice: nil, keptPriority: true))])
+        #expect(v.book(.buy) == ["9.00 11:10 2:10"])
+        #expect(rejection(v.when(.replace(ReplaceOrder(orderID: OrderID(11), newOrderID: OrderID(11), account: AccountID(1), quantity: Quantity(10)))))
+                == .replaceChangesNothing)
+    }
+
     @Test("increasing the quantity or changing the price loses time priority")
     func increaseLosesPriority() {
         let v = Given()

@@ -56,12 +56,7 @@ struct ServeProcessTests {
     }
 
     /// A trader's key from the credentials `serve` wrote.
-    static func trader(_ directory: String) throws -> (id: String, secret: String) {
-        let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/credentials.json"))
-        let keys = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] ?? []
-        let key = try #require(keys.first { $0["role"] as? String == "trader" && $0["account"] as? Int == 1 })
-        return (key["key_id"] as? String ?? "", key["secret"] as? String ?? "")
-    }
+    static func trader(_ directory: String) throws -> (id: String, secret: String) { try AlpacaSDKTests.key(directory, account: 1) }
 
     static func request(_ port: Int, _ method: String, _ path: String, key: (id: String, secret: String), body: String? = nil) async -> (Int, Data) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)

@@ -426,7 +426,7 @@ public final class ReferenceVenue {
             out.append(.replaceRejected(r.orderID, newOrderID: r.newOrderID, r.account, reason))
             return
         }
-        let keeps = newLimit == o.price && newStop == o.stopPrice && r.quantity.shares < o.quantity
+        let keeps = newLimit == o.price && newStop == o.stopPrice && r.quantity.shares <= o.quantity
         let newLeaves = r.quantity.shares - filled
         var n = o
         orders[o.id] = nil

@@ -153,18 +153,32 @@ public final class MarketHistory: Sendable {
 
     /// Trades from `start` to `end` (inclusive, nanoseconds), oldest first, of one symbol or all.
     public func trades(_ symbol: String?, from start: Int64, to end: Int64, limit: Int) throws -> [TradeRow] {
-        try rows("trades", symbol, start, end, limit).map {
-            TradeRow(symbol: $0.text("symbol")!, time: $0.int("time")!, sequence: UInt64($0.int("sequence")!),
-                     id: UInt64(bitPattern: $0.int("id")!), price: $0.int("price")!, size: $0.int("size")!)
-        }
+        try rows("trades", symbol, start, end, limit).map(Self.trade)
     }
 
     /// Quotes likewise.
     public func quotes(_ symbol: String?, from start: Int64, to end: Int64, limit: Int) throws -> [QuoteRow] {
-        try rows("quotes", symbol, start, end, limit).map {
-            QuoteRow(symbol: $0.text("symbol")!, time: $0.int("time")!, sequence: UInt64($0.int("sequence")!),
-                     bidPrice: $0.int("bid_price")!, bidSize: $0.int("bid_size")!, askPrice: $0.int("ask_price")!, askSize: $0.int("ask_size")!)
-        }
+        try rows("quotes", symbol, start, end, limit).map(Self.quote)
+    }
+
+    /// One symbol's trades from `start` to `end` in the order of its market data sequence numbers (newest
+    /// first when `descending`), from `cursor` on (inclusive): a page of a paged listing.
+    public func trades(_ symbol: String, from start: Int64, to end: Int64, cursor: UInt64?, descending: Bool, limit: Int) throws -> [TradeRow] {
+        try page("trades", symbol, start, end, cursor, descending, limit).map(Self.trade)
+    }
+
+    public func quotes(_ symbol: String, from start: Int64, to end: Int64, cursor: UInt64?, descending: Bool, limit: Int) throws -> [QuoteRow] {
+        try page("quotes", symbol, start, end, cursor, descending, limit).map(Self.quote)
+    }
+
+    private static func trade(_ row: SQLRow) -> TradeRow {
+        TradeRow(symbol: row.text("symbol")!, time: row.int("time")!, sequence: UInt64(row.int("sequence")!),
+                 id: UInt64(bitPattern: row.int("id")!), price: row.int("price")!, size: row.int("size")!)
+    }
+
+    private static func quote(_ row: SQLRow) -> QuoteRow {
+        QuoteRow(symbol: row.text("symbol")!, time: row.int("time")!, sequence: UInt64(row.int("sequence")!),
+                 bidPrice: row.int("bid_price")!, bidSize: row.int("bid_size")!, askPrice: row.int("ask_price")!, askSize: row.int("ask_size")!)
     }
 
     private func rows(_ table: String, _ symbol: String?, _ start: Int64, _ end: Int64, _ limit: Int) throws -> [SQLRow] {
@@ -172,5 +186,13 @@ public final class MarketHistory: Sendable {
         let arguments: [SQLValue] = (symbol.map { [.text($0)] } ?? []) + [.int(start), .int(end), .int(Int64(limit))]
         return try database.querySynchronously("SELECT * FROM \(table) WHERE \(bySymbol)time BETWEEN ? AND ? ORDER BY time, rowid LIMIT ?",
                                                arguments)
+    }
+
+    private func page(_ table: String, _ symbol: String, _ start: Int64, _ end: Int64, _ cursor: UInt64?, _ descending: Bool,
+                      _ limit: Int) throws -> [SQLRow] {
+        let from = cursor.map { " AND sequence \(descending ? "<=" : ">=") \(Int64(clamping: $0))" } ?? ""
+        return try database.querySynchronously("""
+            SELECT * FROM \(table) WHERE symbol = ? AND time BETWEEN ? AND ?\(from) ORDER BY sequence \(descending ? "DESC" : "ASC") LIMIT ?
+            """, [.text(symbol), .int(start), .int(end), .int(Int64(limit))])
     }
 }

@@ -6,11 +6,50 @@ public struct OrderQueries: Sendable {
 
     public init(store: any ProjectionStore) { self.store = store }
 
-    /// The account's orders, newest first: ended ones (`closed`) or all.
-    public func orders(account: UInt32, endedOnly: Bool, limit: Int) async throws -> [OrderRecord] {
-        try await store.query("""
-            SELECT * FROM orders WHERE account = ? \(endedOnly ? "AND ended = 1" : "") ORDER BY created_at DESC, id DESC LIMIT ?
-            """, [.int(Int64(account)), .int(Int64(limit))]).compactMap(OrdersProjection.record)
+    /// Which of an account's orders a listing wants, as Alpaca's `GET /v2/orders` filters them.
+    public struct OrderFilter: Sendable {
+        public enum Status: String, Sendable { case open, closed, all }
+        public var status = Status.open
+        public var symbols: [String]?
+        public var side: Side?
+        /// Created strictly after and strictly before these times, nanoseconds.
+        public var after: Int64?
+        public var until: Int64?
+        public var ascending = false
+        public var limit = 50
+
+        public init() {}
+    }
+
+    /// The account's orders the filter picks, newest first unless it asks for oldest first.
+    public func orders(account: UInt32, _ filter: OrderFilter) async throws -> [OrderRecord] {
+        var conditions = ["account = ?"]
+        var arguments: [SQLValue] = [.int(Int64(account))]
+        switch filter.status {
+        case .open: conditions.append("ended = 0")
+        case .closed: conditions.append("ended = 1")
+        case .all: break
+        }
+        if let symbols = filter.symbols {
+            conditions.append("symbol IN (" + symbols.map { _ in "?" }.joined(separator: ", ") + ")")
+            arguments += symbols.map { .text($0) }
+        }
+        if let side = filter.side {
+            conditions.append("side = ?")
+            arguments.append(.text(side.name))
+        }
+        if let after = filter.after {
+            conditions.append("created_at > ?")
+            arguments.append(.int(after))
+        }
+        if let until = filter.until {
+            conditions.append("created_at < ?")
+            arguments.append(.int(until))
+        }
+        let order = filter.ascending ? "ASC" : "DESC"
+        return try await store.query("""
+            SELECT * FROM orders WHERE \(conditions.joined(separator: " AND ")) ORDER BY created_at \(order), id \(order) LIMIT ?
+            """, arguments + [.int(Int64(filter.limit))]).compactMap(OrdersProjection.record)
     }
 
     public func order(_ id: UInt64, account: UInt32) async throws -> OrderRecord? {
@@ -33,25 +72,68 @@ public struct OrderQueries: Sendable {
         public var kind: Kind
     }
 
-    /// The account's activities, newest first: fills merged with the others by where their events are in
-    /// the journal (a trade's maker row before its taker's).
-    public func activities(account: UInt32, limit: Int) async throws -> [Activity] {
-        let arguments: [SQLValue] = [.int(Int64(account)), .int(Int64(limit))]
-        let fills = try await store.query("""
-            SELECT * FROM executions WHERE account = ? ORDER BY sequence DESC, event DESC, leg DESC LIMIT ?
-            """, arguments).map { row in
-            (key: [row.int("sequence")!, row.int("event")!, 1 + row.int("leg")!],
-             activity: Activity(sequence: row.int("sequence")!, event: row.int("event")!, time: row.int("time")!, symbol: row.text("symbol"),
-                                kind: .fill(orderID: UInt64(bitPattern: row.int("order_id")!), side: row.text("side")!, price: row.int("price")!,
-                                            qty: row.int("qty")!, leaves: row.int("leaves")!, fee: row.int("fee")!, taker: row.int("leg") == 1)))
+    /// Which of an account's activities a listing wants, as Alpaca's `GET /v2/account/activities` filters
+    /// them. An activity's place is (sequence, event, rank): rank 0 for a transfer, 1 + leg for a fill
+    /// (the maker's row before the taker's).
+    public struct ActivityFilter: Sendable {
+        public var fills = true
+        /// The other activities' codes wanted; nil for all of them.
+        public var codes: [String]?
+        /// Strictly after and strictly before these times, nanoseconds.
+        public var after: Int64?
+        public var until: Int64?
+        public var ascending = false
+        public var pageSize = 100
+        /// Only activities past this place in the listing's direction (a page token).
+        public var cursor: (sequence: Int64, event: Int64, rank: Int64)?
+
+        public init() {}
+    }
+
+    /// The account's activities the filter picks, newest first unless it asks for oldest first: fills
+    /// merged with the others by where their events are in the journal.
+    public func activities(account: UInt32, _ filter: ActivityFilter) async throws -> [Activity] {
+        func conditions(rank: String) -> (String, [SQLValue]) {
+            var sql = ["account = ?"]
+            var arguments: [SQLValue] = [.int(Int64(account))]
+            if let after = filter.after { sql.append("time > ?"); arguments.append(.int(after)) }
+            if let until = filter.until { sql.append("time < ?"); arguments.append(.int(until)) }
+            if let c = filter.cursor {
+                let op = filter.ascending ? ">" : "<"
+                sql.append("(sequence \(op) ? OR (sequence = ? AND (event \(op) ? OR (event = ? AND \(rank) \(op) ?))))")
+                arguments += [.int(c.sequence), .int(c.sequence), .int(c.event), .int(c.event), .int(c.rank)]
+            }
+            return (sql.joined(separator: " AND "), arguments)
         }
-        let others = try await store.query("SELECT * FROM activities WHERE account = ? ORDER BY sequence DESC, event DESC LIMIT ?",
-                                           arguments).map { row in
-            (key: [row.int("sequence")!, row.int("event")!, 0],
-             activity: Activity(sequence: row.int("sequence")!, event: row.int("event")!, time: row.int("time")!, symbol: row.text("symbol"),
-                                kind: .transfer(code: row.text("kind")!, symbol: row.text("symbol"), qty: row.int("qty"), amount: row.int("amount"))))
+        let order = filter.ascending ? "ASC" : "DESC"
+        var found: [(key: [Int64], activity: Activity)] = []
+        if filter.fills {
+            let (sql, arguments) = conditions(rank: "leg + 1")
+            found += try await store.query("""
+                SELECT * FROM executions WHERE \(sql) ORDER BY sequence \(order), event \(order), leg \(order) LIMIT ?
+                """, arguments + [.int(Int64(filter.pageSize))]).map { row in
+                (key: [row.int("sequence")!, row.int("event")!, 1 + row.int("leg")!],
+                 activity: Activity(sequence: row.int("sequence")!, event: row.int("event")!, time: row.int("time")!, symbol: row.text("symbol"),
+                                    kind: .fill(orderID: UInt64(bitPattern: row.int("order_id")!), side: row.text("side")!, price: row.int("price")!,
+                                                qty: row.int("qty")!, leaves: row.int("leaves")!, fee: row.int("fee")!, taker: row.int("leg") == 1)))
+            }
         }
-        return (fills + others).sorted { $0.key.lexicographicallyPrecedes($1.key) }.suffix(limit).reversed().map(\.activity)
+        if filter.codes.map({ !$0.isEmpty }) ?? true {
+            var (sql, arguments) = conditions(rank: "0")
+            if let codes = filter.codes {
+                sql += " AND kind IN (" + codes.map { _ in "?" }.joined(separator: ", ") + ")"
+                arguments += codes.map { .text($0) }
+            }
+            found += try await store.query("""
+                SELECT * FROM activities WHERE \(sql) ORDER BY sequence \(order), event \(order) LIMIT ?
+                """, arguments + [.int(Int64(filter.pageSize))]).map { row in
+                (key: [row.int("sequence")!, row.int("event")!, 0],
+                 activity: Activity(sequence: row.int("sequence")!, event: row.int("event")!, time: row.int("time")!, symbol: row.text("symbol"),
+                                    kind: .transfer(code: row.text("kind")!, symbol: row.text("symbol"), qty: row.int("qty"), amount: row.int("amount"))))
+            }
+        }
+        let sorted = found.sorted { $0.key.lexicographicallyPrecedes($1.key) }
+        return (filter.ascending ? Array(sorted.prefix(filter.pageSize)) : Array(sorted.suffix(filter.pageSize).reversed())).map(\.activity)
     }
 
     public struct PositionChange: Sendable, Equatable {

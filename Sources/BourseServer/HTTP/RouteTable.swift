@@ -13,6 +13,7 @@ final class RouteTable {
         var path: String
         var summary: String
         var authenticated: Bool
+        var query: [Parameter]
     }
 
     let router: Router<BasicRequestContext>
@@ -24,7 +25,8 @@ final class RouteTable {
         self.metrics = metrics
     }
 
-    func add(_ method: HTTPRequest.Method, _ path: String, _ summary: String, authenticated: Bool = true,
+    /// Adds a route taking the `query` parameters and no others.
+    func add(_ method: HTTPRequest.Method, _ path: String, _ summary: String, authenticated: Bool = true, query: [Parameter] = [],
              _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) {
         router.on(RouterPath(path), method: method) { [metrics] request, context in
             let started = monotonicNanos()
@@ -32,6 +34,10 @@ final class RouteTable {
             defer {
                 metrics.countAnswer(method: method.rawValue, route: path, status: status)
                 metrics.timeAnswer(method: method.rawValue, route: path, nanos: monotonicNanos() - started)
+            }
+            if let problem = Query.problem(request, query, route: "\(method.rawValue) \(path)") {
+                status = 422
+                return Routes.error(.unprocessable(problem))
             }
             do {
                 let response = try await handler(request, context)
@@ -44,7 +50,19 @@ final class RouteTable {
         }
         let openAPIPath = path.split(separator: "/", omittingEmptySubsequences: false)
             .map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
-        routes.append(Route(method: method, path: openAPIPath, summary: summary, authenticated: authenticated))
+        routes.append(Route(method: method, path: openAPIPath, summary: summary, authenticated: authenticated, query: query))
+    }
+
+    static func schema(_ kind: Parameter.Kind) -> [String: Any] {
+        switch kind {
+        case .text: ["type": "string", "maxLength": 1_024]
+        case .integer(let range): ["type": "integer", "minimum": range.lowerBound, "maximum": range.upperBound]
+        case .boolean: ["type": "boolean"]
+        case .time: ["type": "string", "format": "date-time"]
+        case .date: ["type": "string", "format": "date"]
+        case .choice(let options): ["type": "string", "enum": options]
+        case .list: ["type": "string", "description": "comma-separated, at most \(Parameter.listMax)"]
+        }
     }
 
     /// An OpenAPI 3.0 document of the routes: each operation with its parameters, its summary, the API-key
@@ -54,7 +72,7 @@ final class RouteTable {
         for route in routes {
             let parameters: [[String: Any]] = route.path.split(separator: "/").filter { $0.hasPrefix("{") }.map { segment in
                 ["name": String(segment.dropFirst().dropLast()), "in": "path", "required": true, "schema": ["type": "string"]]
-            }
+            } + route.query.map { ["name": $0.name, "in": "query", "required": false, "description": $0.summary, "schema": Self.schema($0.kind)] }
             var operation: [String: Any] = [
                 "summary": route.summary,
                 "parameters": parameters,

@@ -1,98 +1,106 @@
 import BourseCore
+import BourseProjections
 import Hummingbird
 
-/// The key's account: its balances, positions and what happened to them, and the listed symbols.
+/// The key's account: its balances and settings, and what happened to it.
 extension Routes {
     func addAccounts(to table: RouteTable) {
         table.add(.get, "/v2/account", "The key's account: cash, holds, buying power, equity, margin") { request, _ in
             try await handle(request) { key in try await account(key) }
         }
-        table.add(.get, "/v2/positions", "The account's open positions") { request, _ in
-            try await handle(request) { key in try await positions(key) }
+        table.add(.get, "/v2/account/configurations", "How the account trades, as Alpaca's settings describe it") { request, _ in
+            try await handle(request) { key in Self.json(text: try await configuration(key).json) }
         }
-        table.add(.get, "/v2/positions/:symbol", "One open position") { request, context in
-            try await handle(request) { key in try await position(key, context.parameters.get("symbol") ?? "") }
+        table.add(.patch, "/v2/account/configurations", "Settings: each may be given as it is; Bourse refuses by name a change it cannot make") { request, _ in
+            var request = request
+            let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
+            return try await handle(request) { key in
+                let change: API.Configuration.Change = try Self.decode(body)
+                let current = try await configuration(key)
+                if let problem = current.refusal(of: change) { throw Failure.unprocessable(problem) }
+                return Self.json(text: current.json)
+            }
         }
-        table.add(.delete, "/v2/positions/:symbol", "Close a position at market, what no order holds") { request, context in
-            try await handle(request) { key in try await closePosition(key, context.parameters.get("symbol") ?? "") }
+        table.add(.get, "/v2/account/activities", "Fills and transfers, newest first by default", query: Self.activityFilters(typed: true)) { request, _ in
+            try await handle(request) { key in try await activities(key, Query(request), type: nil) }
         }
-        table.add(.get, "/v2/assets", "Listed symbols") { request, _ in try await handle(request) { _ in try await assets() } }
-        table.add(.get, "/v2/account/activities", "Fills, deposits, withdrawals and transfers, newest first (?limit)") { request, _ in
-            try await handle(request) { key in try await activities(key, request) }
+        table.add(.get, "/v2/account/activities/:activity_type", "Activities of one type, newest first by default",
+                  query: Self.activityFilters(typed: false)) { request, context in
+            try await handle(request) { key in try await activities(key, Query(request), type: context.parameters.get("activity_type") ?? "") }
         }
-        table.add(.get, "/v1/account/positions/history", "Every change to the account's positions, newest first (?symbol, ?limit)") { request, _ in
-            try await handle(request) { key in try await positionHistory(key, request) }
+        table.add(.get, "/v1/account/positions/history", "Every change to the account's positions, newest first",
+                  query: [Parameter("symbol", .text, "Only this symbol's changes"), .limit(default: 100, max: 1_000)]) { request, _ in
+            try await handle(request) { key in try await positionHistory(key, Query(request)) }
         }
     }
 
     private func account(_ key: StoredKey) async throws -> Response {
         let id = AccountID(key.account)
         guard let summary = try await venue.account(id) else {
-            throw Failure.notFound("account \(id) does not exist")
+            throw Failure.notFound("account \(id.uuid) does not exist")
         }
         return Self.json(API.Account(summary))
     }
 
-    private func positions(_ key: StoredKey) async throws -> Response {
-        let id = AccountID(key.account)
-        let positions = try await venue.positions(of: id)
-        return Self.json(positions.filter { $0.quantity.shares != 0 }.map { API.Position($0, exchange: exchanges[$0.symbol] ?? "") })
+    private func configuration(_ key: StoredKey) async throws -> API.Configuration {
+        guard let summary = try await venue.account(AccountID(key.account)) else {
+            throw Failure.notFound("account \(AccountID(key.account).uuid) does not exist")
+        }
+        return API.Configuration(summary)
     }
 
-    private func position(_ key: StoredKey, _ symbol: String) async throws -> Response {
-        let id = AccountID(key.account)
-        let positions = try await venue.positions(of: id)
-        guard let position = positions.first(where: { $0.symbol.description == symbol && $0.quantity.shares != 0 }) else {
-            throw Failure.notFound("position does not exist")
-        }
-        return Self.json(API.Position(position, exchange: exchanges[position.symbol] ?? ""))
+    static func activityFilters(typed: Bool) -> [Parameter] {
+        (typed ? [Parameter("activity_types", .list, "Only these types (FILL, CSD, CSW, JNLS, …), comma-separated"),
+                  Parameter("category", .choice(["trade_activity", "non_trade_activity"]), "Only fills, or only the others")] : [])
+            + [Parameter("date", .date, "Only this day's (UTC)"),
+               Parameter("after", .time, "Only after this time"),
+               Parameter("until", .time, "Only before this time"),
+               Parameter("direction", .choice(["asc", "desc"]), "desc (the default) or asc"),
+               Parameter("page_size", .integer(1...1_000), "At most this many (default 100)"),
+               Parameter("page_token", .text, "The id of the last activity of the page before")]
     }
 
-    /// Closes a position with a market order for what is not held by other orders: a sell of a long, a buy
-    /// covering a short. Answers with that order.
-    private func closePosition(_ key: StoredKey, _ text: String) async throws -> Response {
-        let account = AccountID(key.account)
-        let positions = try await venue.positions(of: account)
-        guard let position = positions.first(where: { $0.symbol.description == text && $0.quantity.shares != 0 }) else {
-            throw Failure.notFound("position does not exist")
+    /// Activities as the order projection has them once it holds everything acknowledged before the request.
+    private func activities(_ key: StoredKey, _ query: Query, type: String?) async throws -> Response {
+        var filter = OrderQueries.ActivityFilter()
+        var types = type.map { [$0] } ?? query.list("activity_types")
+        switch query["category"] {
+        case "trade_activity"?: types = (types ?? ["FILL"]).filter { $0 == "FILL" }
+        case "non_trade_activity"?: types = (types ?? API.ActivityType.allCases.map(\.rawValue)).filter { $0 != "FILL" }
+        default: break
         }
-        let available = position.quantity.shares.magnitude - UInt64(position.held.shares)
-        guard available > 0 else {
-            throw Failure(status: .forbidden, code: 40310000, message: "all of the position is held by open orders")
-        }
-        let order = NewOrder(orderID: venue.newOrderID(), account: account, symbol: position.symbol,
-                             side: position.quantity.shares > 0 ? .sell : .buy, type: .market, timeInForce: .day,
-                             quantity: Quantity(Int64(available)))
-        let ack = try await venue.execute(.newOrder(order))
-        for event in ack.events {
-            if case .orderRejected(_, _, let reason) = event {
-                throw Self.rejection(reason)
+        if let types {
+            let kinds = try types.map { text in
+                guard let kind = API.ActivityType(rawValue: text) else {
+                    throw Failure.unprocessable("activity type \(text) is not one of Alpaca's: \(API.ActivityType.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return kind
             }
+            filter.fills = kinds.contains(.FILL)
+            filter.codes = kinds.filter { $0 != .FILL }.map(\.rawValue)
         }
-        return Self.json(text: API.order(order, events: ack.events, at: ack.command.time).json)
-    }
-
-    private func assets() async throws -> Response {
-        let summaries = try await venue.symbols()
-        return Self.json(summaries.map { s in
-            API.Asset(id: s.symbol.uuid, exchange: exchanges[s.symbol] ?? "", symbol: s.symbol.description, name: s.symbol.description,
-                      tradable: s.state == .open || s.state == .preOpen, shortable: s.easyToBorrow, easy_to_borrow: s.easyToBorrow)
-        })
-    }
-
-    private func activities(_ key: StoredKey, _ request: Request) async throws -> Response {
+        filter.after = query.time("after")
+        filter.until = query.time("until")
+        if let date = query.date("date") {
+            let start = Int64(date.daysSinceEpoch) * 86_400_000_000_000
+            filter.after = max(filter.after ?? Int64.min, start - 1)
+            filter.until = min(filter.until ?? Int64.max, start + 86_400_000_000_000)
+        }
+        filter.ascending = query["direction"] == "asc"
+        filter.pageSize = query.integer("page_size") ?? 100
+        if let token = query["page_token"] {
+            guard let cursor = API.activityCursor(token) else { throw Failure.unprocessable("page_token \"\(token)\" is not an activity's id") }
+            filter.cursor = cursor
+        }
         try await requireHistory()
-        let limit = try Self.limit(request, default: 100, max: 1_000)
-        let activities = try await orderQueries.activities(account: key.account, limit: limit)
+        let activities = try await orderQueries.activities(account: key.account, filter)
         return Self.json(text: "[" + activities.map(API.activity).joined(separator: ",") + "]")
     }
 
     /// Bourse's extra: every change to the account's positions (fills, transfers), newest first.
-    private func positionHistory(_ key: StoredKey, _ request: Request) async throws -> Response {
+    private func positionHistory(_ key: StoredKey, _ query: Query) async throws -> Response {
         try await requireHistory()
-        let limit = try Self.limit(request, default: 100, max: 1_000)
-        let symbol = request.uri.queryParameters.get("symbol").map { String($0) }
-        return Self.json(try await orderQueries.positionChanges(account: key.account, symbol: symbol, limit: limit).map { c in
+        return Self.json(try await orderQueries.positionChanges(account: key.account, symbol: query["symbol"], limit: query.integer("limit") ?? 100).map { c in
             PositionChange(symbol: c.symbol, time: API.time(Timestamp(nanos: c.time)), reason: c.reason, change: String(c.change),
                            qty: String(c.qty), price: API.decimal(c.price))
         })

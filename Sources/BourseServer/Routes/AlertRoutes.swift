@@ -11,8 +11,9 @@ extension Routes {
             let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
             return try await handle(request) { key in try createAlert(key, body) }
         }
-        table.add(.get, "/v1/alerts", "The account's alerts, newest first: ?status=active|fired|all (default all)") { request, _ in
-            try await handle(request) { key in try listAlerts(key, request) }
+        table.add(.get, "/v1/alerts", "The account's alerts, newest first",
+                  query: [Parameter("status", .choice(["active", "fired", "all"]), "active, fired or all (the default)")]) { request, _ in
+            try await handle(request) { key in try listAlerts(key, Query(request)) }
         }
         table.add(.get, "/v1/alerts/:id", "One alert") { request, context in
             try await handle(request) { key in
@@ -74,9 +75,8 @@ extension Routes {
         }
     }
 
-    private func listAlerts(_ key: StoredKey, _ request: Request) throws -> Response {
-        let status = request.uri.queryParameters.get("status").map { String($0) } ?? "all"
-        guard ["active", "fired", "all"].contains(status) else { throw Failure.unprocessable("status must be active, fired or all") }
+    private func listAlerts(_ key: StoredKey, _ query: Query) throws -> Response {
+        let status = query["status"] ?? "all"
         let listed = alerts.list(account: key.account).filter { status == "all" || ($0.firedAt == nil) == (status == "active") }
         return Self.json(text: "[" + listed.map(\.json).joined(separator: ",") + "]")
     }

@@ -8,8 +8,11 @@ extension Routes {
         table.add(.get, "/v2/clock", "Whether the exchange is open, and its next open and close") { request, _ in
             try await handle(request) { _ in clock() }
         }
-        table.add(.get, "/v2/calendar", "Trading days from ?start to ?end with closes and settlement dates") { request, _ in
-            try await handle(request) { _ in try sessions(request) }
+        table.add(.get, "/v2/calendar", "Trading days with their open, close and settlement date", query: [
+            Parameter("start", .date, "The first day (default today, New York)"),
+            Parameter("end", .date, "The last day (default 30 days after start)"),
+        ]) { request, _ in
+            try await handle(request) { _ in try sessions(Query(request)) }
         }
     }
 
@@ -22,13 +25,9 @@ extension Routes {
 
     /// Trading days from `start` to `end` (New York dates, at most 366 days apart), each with its
     /// settlement date (T+1).
-    private func sessions(_ request: Request) throws -> Response {
-        let today = ExchangeCalendar.newYorkDate(Timestamp(nanos: wallClockNanos()))
-        let query = request.uri.queryParameters
-        guard let start = query.get("start").map({ CivilDate(String($0)) }) ?? today,
-              let end = query.get("end").map({ CivilDate(String($0)) }) ?? start.adding(days: 30) else {
-            throw Failure.unprocessable("start and end must each be \(CivilDate.supportedDescription)")
-        }
+    private func sessions(_ query: Query) throws -> Response {
+        let start = query.date("start") ?? ExchangeCalendar.newYorkDate(Timestamp(nanos: wallClockNanos()))
+        let end = query.date("end") ?? start.adding(days: 30)
         guard start <= end, end.daysSinceEpoch - start.daysSinceEpoch <= 366 else {
             throw Failure.unprocessable("end must be on or after start, and at most 366 days later")
         }

@@ -4,48 +4,233 @@ import BourseVenue
 import BourseNode
 import Hummingbird
 
-/// Market data from the venue's own books and history, in Alpaca's market data shapes.
+/// Market data from the venue's own books and history, in Alpaca's market data shapes: each series for
+/// several symbols (`/v2/stocks/bars?symbols=…`) or one (`/v2/stocks/{symbol}/bars`), paged with
+/// `next_page_token`, and the latest trade, quote, bar and snapshot.
 extension Routes {
     func addMarketData(to table: RouteTable) {
-        table.add(.get, "/v1/book/:symbol", "Aggregated depth, ?depth=N levels a side") { request, context in
-            try await handle(request) { _ in try await book(context.parameters.get("symbol") ?? "", request) }
+        table.add(.get, "/v1/book/:symbol", "Aggregated depth: the best levels a side, with each level's orders if asked", query: [
+            Parameter("depth", .integer(1...10_000), "Levels a side (default 10)"),
+            Parameter("orders", .boolean, "Each level's shown orders in time priority"),
+        ]) { request, context in
+            try await handle(request) { _ in try await book(context.parameters.get("symbol") ?? "", Query(request)) }
         }
-        table.add(.get, "/v2/stocks/:symbol/quotes/latest", "The best bid and offer") { request, context in
-            try await handle(request) { _ in try await latestQuote(context.parameters.get("symbol") ?? "") }
+        for series in Series.all {
+            table.add(.get, "/v2/stocks/\(series.name)", "\(series.summary) of several symbols, by symbol, paged",
+                      query: [Self.symbolsParameter] + series.parameters) { request, _ in
+                try await handle(request) { _ in
+                    let query = Query(request)
+                    return try self.series(series, try Self.symbols(query), query, single: false, request)
+                }
+            }
+            table.add(.get, "/v2/stocks/:symbol/\(series.name)", "\(series.summary) of one symbol, paged", query: series.parameters) { request, context in
+                try await handle(request) { _ in
+                    try self.series(series, [try Self.listedSymbol(context)], Query(request), single: true, request)
+                }
+            }
         }
-        table.add(.get, "/v2/stocks/:symbol/trades/latest", "The latest trade") { request, context in
-            try await handle(request) { _ in try latestTrade(context.parameters.get("symbol") ?? "") }
+        for latest in Latest.allCases {
+            table.add(.get, "/v2/stocks/\(latest.rawValue)/latest", "The latest \(latest.singular) of several symbols",
+                      query: [Self.symbolsParameter, Self.currencyParameter]) { request, _ in
+                try await handle(request) { _ in
+                    var objects: [String] = []
+                    for symbol in try Self.symbols(Query(request)) {
+                        if let object = try await self.latest(latest, symbol) { objects.append(#""\#(symbol)":\#(object)"#) }
+                    }
+                    return Self.json(text: #"{"\#(latest.rawValue)":{\#(objects.joined(separator: ","))}}"#)
+                }
+            }
+            table.add(.get, "/v2/stocks/:symbol/\(latest.rawValue)/latest", "The latest \(latest.singular) of one symbol",
+                      query: [Self.currencyParameter]) { request, context in
+                try await handle(request) { _ in
+                    let symbol = try Self.listedSymbol(context)
+                    guard let object = try await self.latest(latest, symbol) else { throw Failure.notFound("no \(latest.singular) in \(symbol) yet") }
+                    return Self.json(text: #"{"symbol":"\#(symbol)","\#(latest.singular)":\#(object)}"#)
+                }
+            }
         }
-        table.add(.get, "/v2/stocks/:symbol/trades", "Recorded trades, oldest first: ?start, ?end (RFC 3339 or a date), ?limit") { request, context in
-            try await handle(request) { _ in try recorded(context.parameters.get("symbol") ?? "", request, quotes: false) }
+        table.add(.get, "/v2/stocks/snapshots", "The latest trade and quote and the minute, day and previous day bars of several symbols",
+                  query: [Self.symbolsParameter, Self.currencyParameter]) { request, _ in
+            try await handle(request) { _ in
+                var objects: [String] = []
+                for symbol in try Self.symbols(Query(request)) where marketData.offers(symbol) {
+                    objects.append(#""\#(symbol)":\#(try await snapshot(symbol))"#)
+                }
+                return Self.json(text: "{" + objects.joined(separator: ",") + "}")
+            }
         }
-        table.add(.get, "/v2/stocks/:symbol/quotes", "Recorded quotes (each change of the top of the book), oldest first: ?start, ?end, ?limit") { request, context in
-            try await handle(request) { _ in try recorded(context.parameters.get("symbol") ?? "", request, quotes: true) }
+        table.add(.get, "/v2/stocks/:symbol/snapshot", "The latest trade and quote and the minute, day and previous day bars",
+                  query: [Self.currencyParameter]) { request, context in
+            try await handle(request) { _ in
+                let symbol = try Self.listedSymbol(context)
+                return Self.json(text: #"{"symbol":"\#(symbol)","# + (try await snapshot(symbol)).dropFirst())
+            }
         }
-        table.add(.get, "/v2/stocks/:symbol/snapshot", "The latest trade and quote, and the minute, day and previous day bars") { request, context in
-            try await handle(request) { _ in try await snapshot(context.parameters.get("symbol") ?? "") }
+    }
+
+    static let symbolsParameter = Parameter("symbols", .list, "Symbols, comma-separated (required)")
+    static let currencyParameter = Parameter("currency", .choice(["USD"]), "Prices are in US dollars")
+
+    /// Bars, trades or quotes: a series each symbol has in time order.
+    enum Series: Sendable {
+        case bars, trades, quotes
+        static let all: [Series] = [.bars, .trades, .quotes]
+
+        var name: String {
+            switch self {
+            case .bars: "bars"
+            case .trades: "trades"
+            case .quotes: "quotes"
+            }
         }
-        table.add(.get, "/v2/stocks/:symbol/bars", "OHLCV bars: ?timeframe=1Min|5Min|15Min|1Hour|1Day, ?start, ?end (RFC 3339 or a date), ?limit, ?sort=asc|desc") { request, context in
-            try await handle(request) { _ in try bars(context.parameters.get("symbol") ?? "", request) }
+
+        var summary: String {
+            switch self {
+            case .bars: "OHLCV bars from the venue's trades"
+            case .trades: "Recorded trades"
+            case .quotes: "Recorded quotes (each change of the top of the book)"
+            }
         }
+
+        var parameters: [Parameter] {
+            var list = [
+                Parameter("start", .time, "From this time (RFC 3339 or a date)"),
+                Parameter("end", .time, "To this time (RFC 3339 or a date)"),
+                Parameter.limit(default: 1_000, max: 10_000),
+                Parameter("page_token", .text, "The next_page_token of the page before"),
+                Parameter("sort", .choice(["asc", "desc"]), "asc (the default) or desc by time"),
+                Routes.currencyParameter,
+            ]
+            if self == .bars {
+                list.insert(Parameter("timeframe", .choice(Timeframe.allCases.map(\.rawValue)), "The bar's length (default 1Min)"), at: 0)
+                list.append(Parameter("adjustment", .choice(["raw"]), "Bourse lists no corporate actions: bars are raw"))
+            }
+            return list
+        }
+    }
+
+    enum Latest: String, CaseIterable {
+        case trades, quotes, bars
+        var singular: String { String(rawValue.dropLast()) }
+    }
+
+    /// The symbols a `symbols` parameter names, each once, in order; required.
+    static func symbols(_ query: Query) throws -> [Symbol] {
+        guard let names = query.list("symbols") else { throw Failure.unprocessable("symbols is required") }
+        var seen = Set<Symbol>()
+        return try names.compactMap { name in
+            guard let symbol = try? Symbol(validating: name) else { throw Failure.unprocessable("symbols: \"\(name)\" is not a valid symbol") }
+            return seen.insert(symbol).inserted ? symbol : nil
+        }.sorted()
+    }
+
+    /// The symbol a path names; it must be valid (listed or not, its series are simply empty when not).
+    static func listedSymbol(_ context: BasicRequestContext) throws -> Symbol {
+        let text = context.parameters.get("symbol") ?? ""
+        guard let symbol = try? Symbol(validating: text) else { throw Failure.notFound("symbol \(text) is not listed") }
+        return symbol
+    }
+
+    /// A page of a series for `symbols`, in symbol order then time order: at most `limit` items in all, and
+    /// a token for the next page when more remain.
+    private func series(_ series: Series, _ symbols: [Symbol], _ query: Query, single: Bool, _ request: Request) throws -> Response {
+        let (start, end) = (query.time("start") ?? 0, query.time("end") ?? Int64.max)
+        let limit = query.integer("limit") ?? 1_000
+        let descending = query["sort"] == "desc"
+        let timeframe = query["timeframe"].flatMap(Timeframe.init) ?? .minute
+        var token: API.PageToken?
+        if let text = query["page_token"] {
+            guard let read = API.PageToken(text), symbols.contains(read.symbol) else {
+                throw Failure.unprocessable("page_token \"\(text)\" is not a page of this request")
+            }
+            token = read
+        }
+        if series != .bars, marketData.history == nil { throw Failure.unavailable("this venue keeps no market history") }
+        var closed = true
+        let now = wallClockNanos()
+        // Up to `count` items from `from` on (inclusive), each with its position.
+        func fetch(_ symbol: Symbol, _ from: Int64?, _ count: Int) throws -> [(json: String, position: Int64)] {
+            switch series {
+            case .bars:
+                let bars = marketData.bars(symbol, timeframe, from: start, to: end, limit: .max)
+                let picked = descending ? bars.reversed().filter { $0.start <= (from ?? .max) }.prefix(count)
+                    : bars.filter { $0.start >= (from ?? .min) }.prefix(count)
+                closed = closed && picked.allSatisfy { timeframe.end(after: $0.start, calendar: calendar) <= now - 2_000_000_000 }
+                return picked.map { ($0.json, $0.start) }
+            case .trades:
+                return try marketData.history!.trades(symbol.description, from: start, to: end, cursor: from.map { UInt64($0) },
+                                                      descending: descending, limit: count).map { (API.trade($0), Int64($0.sequence)) }
+            case .quotes:
+                return try marketData.history!.quotes(symbol.description, from: start, to: end, cursor: from.map { UInt64($0) },
+                                                      descending: descending, limit: count).map { (API.quote($0), Int64($0.sequence)) }
+            }
+        }
+        var pages: [(Symbol, [String])] = []
+        var next: API.PageToken?
+        var remaining = limit
+        for symbol in symbols where symbol >= (token?.symbol ?? symbol) {
+            // One more than fits tells whether the series goes on.
+            let items = try fetch(symbol, symbol == token?.symbol ? token?.position : nil, remaining + 1)
+            if items.count > remaining {
+                if remaining > 0 { pages.append((symbol, items.prefix(remaining).map(\.json))) }
+                next = API.PageToken(symbol: symbol, position: items[remaining].position)
+                break
+            }
+            if !items.isEmpty { pages.append((symbol, items.map(\.json))) }
+            remaining -= items.count
+        }
+        let nextToken = next.map { "\"" + $0.text + "\"" } ?? "null"
+        let body: String
+        if single {
+            let symbol = symbols[0]
+            body = #"{"\#(series.name)":[\#(pages.first?.1.joined(separator: ",") ?? "")],"symbol":"\#(symbol)","next_page_token":\#(nextToken)}"#
+        } else {
+            let members = pages.map { #""\#($0.0)":[\#($0.1.joined(separator: ","))]"# }
+            body = #"{"\#(series.name)":{\#(members.joined(separator: ","))},"next_page_token":\#(nextToken)}"#
+        }
+        guard series == .bars else { return Self.json(text: body) }
+        // Closed bars never change: an answer whose bars have all closed may be cached for good. One with the
+        // bar still open may not, but its ETag still spares sending it again unchanged.
+        return Self.cached(body, request, cacheControl: closed ? "public, max-age=31536000, immutable" : "no-cache")
+    }
+
+    /// The latest trade, quote or minute bar of a symbol; nil when it has none.
+    private func latest(_ latest: Latest, _ symbol: Symbol) async throws -> String? {
+        switch latest {
+        case .trades: return marketData.latestTrade(symbol).map(MarketFeed.trade)
+        case .bars:
+            let bars: [Bar] = marketData.bars(symbol, .minute, from: 0, to: .max, limit: .max)
+            return bars.last?.json
+        case .quotes:
+            guard marketData.offers(symbol) else { return nil }
+            let book = try await publishedBook(symbol, depth: 1)
+            let (bid, ask) = (book.bids.first, book.asks.first)
+            return API.quote(bidPrice: bid.map { $0.price.units }, bidSize: bid?.shown.shares ?? 0, askPrice: ask.map { $0.price.units },
+                             askSize: ask?.shown.shares ?? 0, time: wallClockNanos())
+        }
+    }
+
+    /// Alpaca's snapshot: the latest trade and quote, the current minute bar, today's bar and the day before's.
+    private func snapshot(_ symbol: Symbol) async throws -> String {
+        guard marketData.offers(symbol) else { throw Failure.notFound("symbol \(symbol) is not listed") }
+        let quote = try await latest(.quotes, symbol) ?? "null"
+        let now = wallClockNanos()
+        let minute = marketData.bars(symbol, .minute, from: 0, to: .max, limit: .max).last
+        let todayStart = Timeframe.day.start(now, calendar: calendar)
+        let days = marketData.bars(symbol, .day, from: todayStart - 15 * 86_400_000_000_000, to: .max, limit: .max)
+        let today = days.last.flatMap { $0.start == todayStart ? $0 : nil }
+        let previous = days.last { $0.start < todayStart }
+        func json(_ bar: Bar?) -> String { bar?.json ?? "null" }
+        return #"{"latestTrade":\#(marketData.latestTrade(symbol).map(MarketFeed.trade) ?? "null"),"latestQuote":\#(quote),"minuteBar":\#(json(minute)),"dailyBar":\#(json(today)),"prevDailyBar":\#(json(previous))}"#
     }
 
     /// The book as the market data stream has published it, once the stream has applied every command
     /// acknowledged before this request (so a client sees its own orders): the best `depth` levels a side
-    /// (default 10, at most 10,000), each level's orders with `orders=true`, and the sequence numbers of
-    /// the level 2 and 3 messages it reflects, from which a subscriber continues after a gap.
-    private func book(_ text: String, _ request: Request) async throws -> Response {
+    /// (default 10), each level's orders with `orders=true`, and the sequence numbers of the level 2 and 3
+    /// messages it reflects, from which a subscriber continues after a gap.
+    private func book(_ text: String, _ query: Query) async throws -> Response {
         guard let symbol = try? Symbol(validating: text) else { throw Failure.notFound("symbol \(text) is not listed") }
-        let query = request.uri.queryParameters
-        let depth = query.get("depth").map { Int(String($0)) } ?? 10
-        guard let depth, (1...10_000).contains(depth) else { throw Failure.unprocessable("depth must be from 1 to 10,000") }
-        let withOrders: Bool
-        switch query.get("orders").map({ String($0) }) {
-        case nil, "false": withOrders = false
-        case "true": withOrders = true
-        case let other?: throw Failure.unprocessable("orders must be true or false, not \"\(other)\"")
-        }
-        let book = try await publishedBook(symbol, depth: depth, orders: withOrders)
+        let book = try await publishedBook(symbol, depth: query.integer("depth") ?? 10, orders: query.boolean("orders") ?? false)
         func levels(_ side: [VenueBooks.Level], _ queues: [[VenueBooks.ShownOrder]]?) -> [API.BookLevel] {
             side.enumerated().map { i, level in
                 API.BookLevel(price: API.decimal(level.price), size: String(level.shown.shares), orders: level.orders,
@@ -66,82 +251,6 @@ extension Routes {
         }
         guard let book = marketData.book(symbol, depth: depth, orders: orders) else { throw Failure.notFound("symbol \(symbol) is not listed") }
         return book
-    }
-
-    /// The best level of each side of a listed symbol's book.
-    private func topOfBook(_ symbol: Symbol) async throws -> (bid: VenueBooks.Level?, ask: VenueBooks.Level?) {
-        let book = try await publishedBook(symbol, depth: 1)
-        return (book.bids.first, book.asks.first)
-    }
-
-    /// The best bid and offer in Alpaca's market data shape.
-    private func latestQuote(_ text: String) async throws -> Response {
-        guard let symbol = try? Symbol(validating: text) else { throw Failure.notFound("symbol \(text) is not listed") }
-        let (bid, ask) = try await topOfBook(symbol)
-        return Self.json(API.LatestQuote(symbol: symbol.description, quote: API.Quote(
-            t: API.time(Timestamp(nanos: wallClockNanos())), ap: ask.map { API.decimal($0.price) } ?? "0", as: ask?.shown.shares ?? 0,
-            bp: bid.map { API.decimal($0.price) } ?? "0", bs: bid?.shown.shares ?? 0)))
-    }
-
-    private func latestTrade(_ text: String) throws -> Response {
-        guard let symbol = try? Symbol(validating: text), let trade = marketData.latestTrade(symbol) else {
-            throw Failure.notFound("no trade in \(text)")
-        }
-        return Self.json(text: #"{"symbol":"\#(symbol)","trade":\#(MarketFeed.trade(trade))}"#)
-    }
-
-    /// Alpaca's snapshot: the latest trade and quote, the current minute bar, today's bar and the day before's.
-    private func snapshot(_ text: String) async throws -> Response {
-        guard let symbol = try? Symbol(validating: text) else { throw Failure.notFound("symbol \(text) is not listed") }
-        let (bid, ask) = try await topOfBook(symbol)
-        let now = wallClockNanos()
-        let quote = #"{"t":"\#(API.time(Timestamp(nanos: now)))","ax":"BOURSE","ap":\#(ask.map { API.decimal($0.price) } ?? "0"),"as":\#(ask?.shown.shares ?? 0),"bx":"BOURSE","bp":\#(bid.map { API.decimal($0.price) } ?? "0"),"bs":\#(bid?.shown.shares ?? 0),"c":["R"],"z":"C"}"#
-        let minute = marketData.bars(symbol, .minute, from: 0, to: .max, limit: .max).last
-        let todayStart = Timeframe.day.start(now, calendar: calendar)
-        let days = marketData.bars(symbol, .day, from: todayStart - 15 * 86_400_000_000_000, to: .max, limit: .max)
-        let today = days.last.flatMap { $0.start == todayStart ? $0 : nil }
-        let previous = days.last { $0.start < todayStart }
-        func json(_ bar: Bar?) -> String { bar?.json ?? "null" }
-        return Self.json(text: #"{"symbol":"\#(symbol)","latestTrade":\#(marketData.latestTrade(symbol).map(MarketFeed.trade) ?? "null"),"latestQuote":\#(quote),"minuteBar":\#(json(minute)),"dailyBar":\#(json(today)),"prevDailyBar":\#(json(previous))}"#)
-    }
-
-    /// Bars from the venue's own trades, oldest first unless `sort=desc`.
-    private func bars(_ text: String, _ request: Request) throws -> Response {
-        guard let symbol = try? Symbol(validating: text) else { throw Failure.notFound("symbol \(text) is not listed") }
-        let query = request.uri.queryParameters
-        let name = query.get("timeframe").map { String($0) } ?? "1Min"
-        guard let timeframe = Timeframe(rawValue: name) else {
-            throw Failure.unprocessable("timeframe must be one of \(Timeframe.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(name)\"")
-        }
-        let (start, end) = try Self.interval(request)
-        let limit = try Self.limit(request, default: 1_000, max: 10_000)
-        let sort = query.get("sort").map { String($0) } ?? "asc"
-        guard sort == "asc" || sort == "desc" else { throw Failure.unprocessable("sort must be asc or desc") }
-        var bars = marketData.bars(symbol, timeframe, from: start, to: end, limit: sort == "asc" ? limit : Int.max)
-        if sort == "desc" { bars = Array(bars.suffix(limit).reversed()) }
-        let body = #"{"bars":[\#(bars.map(\.json).joined(separator: ","))],"symbol":"\#(symbol)","timeframe":"\#(name)","next_page_token":null}"#
-        // Closed bars never change: an answer whose bars have all closed may be cached for good. One with the
-        // bar still open may not, but its ETag still spares sending it again unchanged.
-        let now = wallClockNanos()
-        let closed = bars.allSatisfy { timeframe.end(after: $0.start, calendar: calendar) <= now - 2_000_000_000 }
-        return Self.cached(body, request, cacheControl: closed ? "public, max-age=31536000, immutable" : "no-cache")
-    }
-
-    /// Trades or quotes from the market history, in Alpaca's historical shape.
-    private func recorded(_ text: String, _ request: Request, quotes: Bool) throws -> Response {
-        guard let symbol = try? Symbol(validating: text) else { throw Failure.notFound("symbol \(text) is not listed") }
-        guard let history = marketData.history else { throw Failure.unavailable("this venue keeps no market history") }
-        let (start, end) = try Self.interval(request)
-        let limit = try Self.limit(request, default: 1_000, max: 10_000)
-        let name = symbol.description
-        if quotes {
-            let rows = try history.quotes(name, from: start, to: end, limit: limit)
-            let objects = rows.map { MarketFeed.quoteObject(name, .init(price: $0.bidPrice, size: $0.bidSize, askPrice: $0.askPrice, askSize: $0.askSize), sequence: $0.sequence, time: API.time(Timestamp(nanos: $0.time))) }
-            return Self.json(text: #"{"quotes":[\#(objects.joined(separator: ","))],"symbol":"\#(name)","next_page_token":null}"#)
-        }
-        let rows = try history.trades(name, from: start, to: end, limit: limit)
-        let objects = rows.map { MarketFeed.trade(id: $0.id, price: $0.price, size: $0.size, time: API.time(Timestamp(nanos: $0.time))) }
-        return Self.json(text: #"{"trades":[\#(objects.joined(separator: ","))],"symbol":"\#(name)","next_page_token":null}"#)
     }
 
     /// A JSON answer with an ETag from its bytes: `If-None-Match` with the same tag gets 304 and no body.

@@ -8,14 +8,17 @@ import Hummingbird
 /// Orders: placing, replacing and cancelling them through the venue, and reading them back.
 extension Routes {
     func addOrders(to table: RouteTable) {
-        table.add(.get, "/v2/orders", "Orders, newest first: ?status=open (default), closed or all; ?limit") { request, _ in try await handle(request) { key in try await openOrders(key, request) } }
+        table.add(.get, "/v2/orders", "The account's orders, newest first by default", query: Self.orderFilters) { request, _ in
+            try await handle(request) { key in try await listOrders(key, Query(request)) }
+        }
         table.add(.post, "/v2/orders", "Place an order") { request, _ in
             var request = request
             let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
             return try await handle(request) { key in try await placeOrder(key, body) }
         }
-        table.add(.get, "/v2/orders:by_client_order_id", "The order a ?client_order_id names") { request, _ in
-            try await handle(request) { key in try await orderByClientID(key, request) }
+        table.add(.get, "/v2/orders:by_client_order_id", "The order a client order id names",
+                  query: [Parameter("client_order_id", .text, "The client's id of the order (required)")]) { request, _ in
+            try await handle(request) { key in try await orderByClientID(key, Query(request)) }
         }
         table.add(.delete, "/v2/orders", "Cancel every open order") { request, _ in try await handle(request) { key in try await cancelAll(key) } }
         table.add(.get, "/v2/orders/:id", "One order, open or ended") { request, context in
@@ -31,20 +34,32 @@ extension Routes {
         }
     }
 
-    /// Orders as the order projection has them once it holds everything acknowledged before the request:
-    /// open ones from its memory, ended ones from its store.
-    private func openOrders(_ key: StoredKey, _ request: Request) async throws -> Response {
-        let status = request.uri.queryParameters.get("status").map { String($0) } ?? "open"
-        let limit = try Self.limit(request, default: 50, max: 500)
+    static let orderFilters = [
+        Parameter("status", .choice(["open", "closed", "all"]), "open (the default), closed or all"),
+        Parameter.limit(default: 50, max: 500),
+        Parameter("after", .time, "Only orders submitted after this time"),
+        Parameter("until", .time, "Only orders submitted before this time"),
+        Parameter("direction", .choice(["asc", "desc"]), "By submission time: desc (the default) or asc"),
+        Parameter("nested", .boolean, "Show an order's legs under it rather than as orders of their own"),
+        Parameter("side", .choice(["buy", "sell"]), "Only buys or only sells"),
+        Parameter("symbols", .list, "Only orders in these symbols, comma-separated"),
+    ]
+
+    /// Orders as the order projection has them once it holds everything acknowledged before the request.
+    private func listOrders(_ key: StoredKey, _ query: Query) async throws -> Response {
+        var filter = OrderQueries.OrderFilter()
+        filter.status = query["status"].flatMap(OrderQueries.OrderFilter.Status.init) ?? .open
+        filter.limit = query.integer("limit") ?? 50
+        filter.after = query.time("after")
+        filter.until = query.time("until")
+        filter.ascending = query["direction"] == "asc"
+        filter.side = query["side"].map { $0 == "buy" ? .buy : .sell }
+        filter.symbols = query.list("symbols")
         try await requireHistory()
-        let records: [OrderRecord]
-        switch status {
-        case "open": records = Array(orders.openOrders(account: key.account).prefix(limit))
-        case "closed", "all": records = try await orderQueries.orders(account: key.account, endedOnly: status == "closed", limit: limit)
-        default: throw Failure.unprocessable("status must be open, closed or all, not \"\(status)\"")
-        }
+        let records = try await orderQueries.orders(account: key.account, filter)
         return Self.json(text: "[" + records.map { API.order($0).json }.joined(separator: ",") + "]")
     }
+
 
     /// The order a path names: its UUID, or the engine's id in decimal (as the journal shows it).
     static func orderID(_ text: String) -> OrderID? {
@@ -66,8 +81,8 @@ extension Routes {
     }
 
     /// A client that timed out placing an order finds out here whether it was placed.
-    private func orderByClientID(_ key: StoredKey, _ request: Request) async throws -> Response {
-        guard let clientOrderID = request.uri.queryParameters.get("client_order_id").map({ String($0) }) else {
+    private func orderByClientID(_ key: StoredKey, _ query: Query) async throws -> Response {
+        guard let clientOrderID = query["client_order_id"] else {
             throw Failure.unprocessable("client_order_id is required")
         }
         guard let order = orders.order(clientOrderID: clientOrderID, account: key.account) else {
@@ -193,8 +208,9 @@ extension Routes {
                              timeInForce: open.timeInForce, quantity: replace.quantity,
                              limitPrice: replace.limitPrice ?? open.limitPrice, stopPrice: replace.stopPrice ?? open.stopPrice)
         let filledBefore = open.quantity.shares - open.leaves.shares
-        return Self.json(text: API.order(order, events: ack.events, at: ack.command.time, filledBefore: filledBefore,
-                                         clientOrderID: request.client_order_id).json)
+        var answer = API.order(order, events: ack.events, at: ack.command.time, filledBefore: filledBefore, clientOrderID: request.client_order_id)
+        answer.replaces = open.orderID.uuid
+        return Self.json(text: answer.json)
     }
 
     private func cancelOrder(_ key: StoredKey, _ text: String) async throws -> Response {

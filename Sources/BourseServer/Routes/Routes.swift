@@ -40,6 +40,8 @@ struct Routes: Sendable {
         addHealth(to: table)
         addSessions(to: table)
         addAccounts(to: table)
+        addPositions(to: table)
+        addAssets(to: table)
         addMarketData(to: table)
         addCalendar(to: table)
         addOrders(to: table)
@@ -116,24 +118,6 @@ struct Routes: Sendable {
     }
 
     // MARK: - Helpers
-
-    /// `start` and `end` of a request (RFC 3339 or a date), nanoseconds; the whole of time when absent.
-    static func interval(_ request: Request) throws -> (Int64, Int64) {
-        func instant(_ field: String) throws -> Int64? {
-            guard let value = request.uri.queryParameters.get(field).map({ String($0) }) else { return nil }
-            guard let nanos = API.parseTime(value) else { throw Failure.unprocessable("\(field) must be \(API.timeDescription), not \"\(value)\"") }
-            return nanos
-        }
-        return (try instant("start") ?? 0, try instant("end") ?? Int64.max)
-    }
-
-    static func limit(_ request: Request, default value: Int, max: Int) throws -> Int {
-        guard let text = request.uri.queryParameters.get("limit") else { return value }
-        guard let limit = Int(String(text)), (1...max).contains(limit) else {
-            throw Failure.unprocessable("limit must be from 1 to \(max)")
-        }
-        return limit
-    }
 
     /// The body as JSON of `T`, or the failure that says what is wrong with it.
     static func decode<T: Decodable>(_ body: ByteBuffer?) throws -> T {

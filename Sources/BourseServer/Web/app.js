@@ -205,7 +205,7 @@ async function loadPositions() {
 }
 
 async function loadActivity() {
-  const activities = await api("GET", "/v2/account/activities?limit=100");
+  const activities = await api("GET", "/v2/account/activities?page_size=100");
   fill("activity", activities.map((a) => {
     const tr = document.createElement("tr");
     tr.append(cell(shortTime(a.transaction_time)), cell(a.activity_type === "FILL" ? a.type : a.activity_type), cell(a.symbol),

@@ -171,9 +171,14 @@ struct ReplaceRequest: Decodable {
     var stop_price: String?
     var time_in_force: String?
     var client_order_id: String?
+    /// A trailing stop's new offset.
+    var trail: String?
 
+    /// The engine's replace, or the first thing wrong with the request. One that changes nothing keeps the
+    /// order's id, so the engine refuses it as changing nothing rather than renaming the order.
     func replace(_ open: OpenOrder, newID: OrderID) -> Result<ReplaceOrder, RequestProblem> {
         if time_in_force != nil { return .failure(.invalid("time_in_force cannot be replaced")) }
+        if trail != nil { return .failure(.invalid("trail cannot be replaced: cancel the trailing stop and place a new one")) }
         if let id = client_order_id, let problem = ClientOrderID.problem(id) { return .failure(.invalid(problem)) }
         var replace = ReplaceOrder(orderID: open.orderID, newOrderID: newID, account: open.account,
                                    quantity: qty.map { Quantity($0.value) } ?? open.quantity)
@@ -183,6 +188,10 @@ struct ReplaceRequest: Decodable {
                 return .failure(.invalid("\(field) \"\(text)\" must be a decimal string with at most four decimals"))
             }
             replace[keyPath: target] = price
+        }
+        if client_order_id == nil, replace.quantity == open.quantity, (replace.limitPrice ?? open.limitPrice) == open.limitPrice,
+           (replace.stopPrice ?? open.stopPrice) == open.stopPrice {
+            replace.newOrderID = open.orderID
         }
         return .success(replace)
     }

@@ -1,0 +1,178 @@
+"""alpaca-py's TradingClient, with its default settings, against a running Bourse venue (the demo
+configuration): every call a trader makes, each result checked. Run by AlpacaSDKTests with
+BOURSE_URL and the keys of accounts 1 (a cash account) and 3 (the market maker, margin).
+Prints one line per SDK method covered; exits non-zero at the first failed check."""
+
+import os
+import sys
+from datetime import date, datetime, timedelta, timezone
+from uuid import UUID
+
+from alpaca.common.exceptions import APIError
+from alpaca.trading.client import TradingClient
+from alpaca.trading.enums import (AssetExchange, OrderClass, OrderSide, OrderStatus, OrderType, QueryOrderStatus,
+                                  TimeInForce)
+from alpaca.trading.models import AccountConfiguration, Order
+from alpaca.trading.requests import (ClosePositionRequest, GetAssetsRequest, GetCalendarRequest, GetOrdersRequest,
+                                     LimitOrderRequest, MarketOrderRequest, ReplaceOrderRequest, StopLimitOrderRequest,
+                                     StopLossRequest, StopOrderRequest, TakeProfitRequest, TrailingStopOrderRequest)
+
+URL = os.environ["BOURSE_URL"]
+trader = TradingClient(os.environ["TRADER_KEY"], os.environ["TRADER_SECRET"], paper=True, url_override=URL)
+maker = TradingClient(os.environ["MAKER_KEY"], os.environ["MAKER_SECRET"], paper=True, url_override=URL)
+covered = []
+
+
+def check(condition, what):
+    if not condition:
+        print(f"FAILED: {what}", flush=True)
+        sys.exit(1)
+
+
+def covers(method):
+    covered.append(method)
+    print(f"covered TradingClient.{method}", flush=True)
+
+
+def refused(call, status, words):
+    """The call raises the SDK's APIError with this status and a message containing `words`."""
+    try:
+        call()
+    except APIError as error:
+        check(error.status_code == status and words in str(error.message), f"{status} {words!r}: got {error.status_code} {error.message!r}")
+        return
+    check(False, f"expected {status} {words!r}, the call succeeded")
+
+
+# The account, in the SDK's own model: a UUID id and the configured account number.
+account = trader.get_account()
+check(isinstance(account.id, UUID) and account.account_number == "1", f"account {account.id} {account.account_number}")
+check(account.status == "ACTIVE" and float(account.cash) > 0 and account.currency == "USD", f"account {account}")
+covers("get_account")
+
+clock = trader.get_clock()
+check(clock.next_open > clock.timestamp - timedelta(days=1) and clock.next_close > clock.timestamp - timedelta(days=1), f"clock {clock}")
+covers("get_clock")
+calendar = trader.get_calendar(GetCalendarRequest(start=date(2026, 12, 21), end=date(2026, 12, 31)))
+check([d.date for d in calendar][:3] == [date(2026, 12, 21), date(2026, 12, 22), date(2026, 12, 23)], f"calendar {calendar[:3]}")
+check(date(2026, 12, 25) not in [d.date for d in calendar], "Christmas is a holiday")
+covers("get_calendar")
+
+assets = trader.get_all_assets()
+by_symbol = {a.symbol: a for a in assets}
+check(set(by_symbol) == {"AAPL", "MSFT", "SPY", "TSLA", "BRK.B"}, f"assets {sorted(by_symbol)}")
+check(by_symbol["AAPL"].exchange == AssetExchange.NASDAQ and by_symbol["SPY"].exchange == AssetExchange.ARCA, "listing exchanges")
+check(all(isinstance(a.id, UUID) and a.tradable for a in assets), "asset ids are UUIDs")
+arca = trader.get_all_assets(GetAssetsRequest(exchange=AssetExchange.ARCA))
+check([a.symbol for a in arca] == ["SPY"], f"ARCA assets {arca}")
+covers("get_all_assets")
+check(trader.get_asset("AAPL").id == by_symbol["AAPL"].id and trader.get_asset(by_symbol["MSFT"].id).symbol == "MSFT", "asset by symbol and id")
+refused(lambda: trader.get_asset("NOPE"), 404, "NOPE")
+covers("get_asset")
+
+positions = {p.symbol: p for p in trader.get_all_positions()}
+check(positions["AAPL"].qty == "1000" and positions["AAPL"].asset_id == by_symbol["AAPL"].id, f"positions {positions.get('AAPL')}")
+check(positions["AAPL"].exchange == AssetExchange.NASDAQ and positions["AAPL"].side == "long", "position exchange and side")
+covers("get_all_positions")
+check(trader.get_open_position("MSFT").qty == "1000" and trader.get_open_position(by_symbol["MSFT"].id).symbol == "MSFT", "one position")
+covers("get_open_position")
+
+# Orders: prices go as JSON numbers, exactly as the SDK sends them.
+offer = maker.submit_order(LimitOrderRequest(symbol="AAPL", qty=10, side=OrderSide.SELL, time_in_force=TimeInForce.GTC, limit_price=190.0))
+check(isinstance(offer.id, UUID) and offer.status == OrderStatus.NEW and float(offer.limit_price) == 190.0 and offer.asset_id == by_symbol["AAPL"].id, f"offer {offer}")
+bought = trader.submit_order(MarketOrderRequest(symbol="AAPL", qty=5, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+check(bought.status == OrderStatus.FILLED and bought.filled_qty == "5" and float(bought.filled_avg_price) == 190.0, f"market buy {bought}")
+bid = trader.submit_order(LimitOrderRequest(symbol="MSFT", qty=3, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, limit_price=400.5,
+                                            client_order_id="sdk-bid"))
+check(bid.status == OrderStatus.NEW and float(bid.limit_price) == 400.5 and bid.client_order_id == "sdk-bid", f"limit bid {bid}")
+check(bid.created_at is not None and bid.submitted_at is not None and bid.updated_at is not None, "an open order has its times")
+stop = trader.submit_order(StopOrderRequest(symbol="TSLA", qty=2, side=OrderSide.SELL, time_in_force=TimeInForce.GTC, stop_price=200.0))
+stop_limit = trader.submit_order(StopLimitOrderRequest(symbol="TSLA", qty=2, side=OrderSide.SELL, time_in_force=TimeInForce.DAY,
+                                                       stop_price=200.0, limit_price=199.5))
+trailing = trader.submit_order(TrailingStopOrderRequest(symbol="SPY", qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.GTC,
+                                                        trail_percent=5.0))
+check(stop.type == OrderType.STOP and stop_limit.type == OrderType.STOP_LIMIT and trailing.type == OrderType.TRAILING_STOP,
+      "stop, stop-limit and trailing stop")
+check(float(trailing.trail_percent) == 5.0 and trailing.trail_price is None and stop.order_class == OrderClass.SIMPLE, f"trailing {trailing}")
+# A partial fill: the open order shows what filled and at what average price.
+maker.submit_order(LimitOrderRequest(symbol="BRK.B", qty=4, side=OrderSide.SELL, time_in_force=TimeInForce.DAY, limit_price=470.0))
+partial = trader.submit_order(LimitOrderRequest(symbol="BRK.B", qty=10, side=OrderSide.BUY, time_in_force=TimeInForce.DAY, limit_price=470.0))
+check(partial.status == OrderStatus.PARTIALLY_FILLED and partial.filled_qty == "4" and float(partial.filled_avg_price) == 470.0, f"partial {partial}")
+refused(lambda: trader.submit_order(MarketOrderRequest(symbol="AAPL", qty=0.5, side=OrderSide.BUY, time_in_force=TimeInForce.DAY)),
+        422, "fractional")
+refused(lambda: trader.submit_order(MarketOrderRequest(symbol="AAPL", notional=100, side=OrderSide.BUY, time_in_force=TimeInForce.DAY)),
+        422, "notional")
+refused(lambda: trader.submit_order(LimitOrderRequest(symbol="AAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY,
+                                                      limit_price=180.0, extended_hours=True)), 422, "extended_hours")
+refused(lambda: trader.submit_order(LimitOrderRequest(symbol="AAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY,
+                                                      limit_price=180.12345)), 422, "at most four decimals")
+covers("submit_order")
+
+check(trader.get_order_by_id(bid.id).id == bid.id and trader.get_order_by_id(str(bid.id)).client_order_id == "sdk-bid", "order by id")
+check(trader.get_order_by_id(bought.id).status == OrderStatus.FILLED, "an ended order by id")
+covers("get_order_by_id")
+check(trader.get_order_by_client_id("sdk-bid").id == bid.id, "order by client id")
+covers("get_order_by_client_id")
+
+replaced = trader.replace_order_by_id(bid.id, ReplaceOrderRequest(qty=4, limit_price=401.0))
+check(replaced.id != bid.id and replaced.replaces == bid.id and replaced.qty == "4" and float(replaced.limit_price) == 401.0, f"replace {replaced}")
+check(trader.get_order_by_id(bid.id).status == OrderStatus.REPLACED, "the replaced order ended as replaced")
+refused(lambda: trader.replace_order_by_id(replaced.id, ReplaceOrderRequest()), 422, "replace_changes_nothing")
+covers("replace_order_by_id")
+
+open_msft = trader.get_orders(GetOrdersRequest(status=QueryOrderStatus.OPEN, symbols=["MSFT"], side=OrderSide.BUY))
+check([o.id for o in open_msft] == [replaced.id], f"open MSFT buys {open_msft}")
+check(trader.get_orders(GetOrdersRequest(symbols=["MSFT"], side=OrderSide.SELL)) == [], "no MSFT sells")
+everything = trader.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL, direction="asc", limit=500))
+check([o.id for o in everything][:2] == [bought.id, bid.id], f"all, oldest first: {[o.symbol for o in everything]}")
+# Python's times have microseconds, Bourse's nanoseconds: one microsecond on is past the second order.
+after = trader.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL, after=everything[1].submitted_at + timedelta(microseconds=1), nested=True))
+check(bought.id not in [o.id for o in after] and bid.id not in [o.id for o in after] and len(after) == len(everything) - 2, "after a time")
+covers("get_orders")
+
+trader.cancel_order_by_id(stop.id)
+check(trader.get_order_by_id(stop.id).status == OrderStatus.CANCELED, "cancelled by id")
+covers("cancel_order_by_id")
+
+# Closing part of a position: a quantity, then a percentage rounded down to whole shares.
+maker.submit_order(LimitOrderRequest(symbol="AAPL", qty=500, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, limit_price=189.0))
+one = trader.close_position("AAPL", ClosePositionRequest(qty="1"))
+check(one.qty == "1" and one.side == OrderSide.SELL and one.status == OrderStatus.FILLED, f"close 1 {one}")
+check(trader.get_open_position("AAPL").qty == "1004", "1,005 less 1")
+tenth = trader.close_position(by_symbol["AAPL"].id, ClosePositionRequest(percentage="10"))
+check(tenth.qty == "100" and trader.get_open_position("AAPL").qty == "904", f"close 10% {tenth}")
+refused(lambda: trader.close_position("AAPL", ClosePositionRequest(qty="5000")), 403, "insufficient qty")
+covers("close_position")
+
+cancelled = trader.cancel_orders()
+check(len(cancelled) >= 3 and all(c.status == 200 and isinstance(c.id, UUID) for c in cancelled), f"cancel all {cancelled}")
+check(trader.get_orders() == [], "nothing open")
+covers("cancel_orders")
+
+# Order classes Bourse does not have yet are refused by name, not placed as simple orders.
+refused(lambda: trader.submit_order(LimitOrderRequest(symbol="AAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY, limit_price=180.0,
+                                                      order_class=OrderClass.BRACKET, take_profit=TakeProfitRequest(limit_price=200.0),
+                                                      stop_loss=StopLossRequest(stop_price=170.0))), 422, "bracket")
+
+configuration = trader.get_account_configurations()
+check(isinstance(configuration, AccountConfiguration) and configuration.no_shorting and not configuration.fractional_trading, f"{configuration}")
+covers("get_account_configurations")
+check(trader.set_account_configurations(configuration) == configuration, "setting what is, is accepted")
+configuration.no_shorting = False
+refused(lambda: trader.set_account_configurations(configuration), 422, "no_shorting")
+covers("set_account_configurations")
+
+# Activities, through the SDK's REST layer (TradingClient has no method for them): filtered and paged.
+fills = trader.get("/account/activities/FILL", {"page_size": 2})
+check(len(fills) == 2 and all(f["activity_type"] == "FILL" and UUID(f["order_id"]) for f in fills), f"fills {fills}")
+more = trader.get("/account/activities", {"activity_types": "FILL", "page_size": 2, "page_token": fills[-1]["id"]})
+check(len(more) >= 1 and more[0]["id"] != fills[-1]["id"] and more[0]["transaction_time"] <= fills[-1]["transaction_time"], f"next page {more}")
+refused(lambda: trader.get("/account/activities", {"activity_types": "NOPE"}), 422, "NOPE")
+refused(lambda: trader.get("/orders", {"color": "blue"}), 422, "color is not a parameter")
+
+closed = trader.close_all_positions(cancel_orders=True)
+check(len(closed) == 5 and all(c.status in (200, 403) for c in closed), f"close all {closed}")
+check(any(c.status == 200 and isinstance(c.body, Order) for c in closed), "at least one close order")
+covers("close_all_positions")
+
+print(f"TradingClient methods covered: {len(covered)}: {', '.join(covered)}", flush=True)
