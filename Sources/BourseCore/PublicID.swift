@@ -12,6 +12,7 @@ public enum PublicID {
         case account = 2
         /// An asset's id carries its symbol, packed.
         case asset = 3
+        case execution = 4
     }
 
     public static func uuid(_ kind: Kind, _ value: UInt64) -> String {
@@ -70,6 +71,10 @@ extension AccountID {
         guard let value = PublicID.value(.account, text), let raw = UInt32(exactly: value) else { return nil }
         self.init(raw)
     }
+}
+
+extension ExecutionID {
+    public var uuid: String { PublicID.uuid(.execution, rawValue) }
 }
 
 extension Symbol {

@@ -11,7 +11,7 @@ struct AlpacaSDKTests {
     static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("AlpacaSDK").path
 
-    @Test("TradingClient: account, assets, positions, every order call, configurations, activities", arguments: ["trading"])
+    @Test("TradingClient (account, assets, positions, every order call, configurations, activities), StockHistoricalDataClient (every request), TradingStream and StockDataStream", arguments: ["trading", "data", "streams"])
     func script(_ name: String) throws {
         let directory = makeTemporaryDirectory("bourse-alpaca")
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -140,6 +140,19 @@ struct StreamTests {
             var parser = MessagePack.JSONParser(bytes: Array(json.utf8))
             #expect(MessagePack.decode(bytes) == parser.parseDocument(), "\(json)")
         }
+        // A time under `t` is MessagePack's timestamp extension, as Alpaca sends it: 64 bits (30 of nanoseconds,
+        // 34 of seconds) from 1970 to 2514, 96 bits before; it reads back as the same time.
+        let stamp: UInt64 = 123_456_789 << 34 | 1_764_950_400
+        let timed = #"{"t":"2025-12-05T16:00:00.123456789Z"}"#
+        let timedBytes: [UInt8] = [0x81, 0xa1, 0x74, 0xd7, 0xff] + withUnsafeBytes(of: stamp.bigEndian) { Array($0) }
+        #expect(MessagePack.encode(json: timed) == timedBytes)
+        #expect(MessagePack.decode(timedBytes).map(MessagePack.json) == timed)
+        let early = #"{"t":"1969-12-31T23:59:59.500000000Z"}"#
+        let earlyBytes: [UInt8] = [0x81, 0xa1, 0x74, 0xc7, 12, 0xff, 0x1d, 0xcd, 0x65, 0x00] + withUnsafeBytes(of: Int64(-1).bigEndian) { Array($0) }
+        #expect(MessagePack.encode(json: early) == earlyBytes)
+        #expect(MessagePack.decode(earlyBytes).map(MessagePack.json) == early)
+        // Only `t` holds a time: another key's time is a string still.
+        #expect(MessagePack.encode(json: #"{"x":"2025-12-05T16:00:00Z"}"#)?.count == 3 + 21)
         for (count, header) in [(31, [UInt8(0xbf)]), (32, [0xd9, 32]), (255, [0xd9, 255]), (256, [0xda, 1, 0])] {
             let text = String(repeating: "x", count: count)
             #expect(MessagePack.encode(json: "\"\(text)\"") == header + Array(text.utf8))

@@ -20,12 +20,12 @@ extension Routes {
                       query: [Self.symbolsParameter] + series.parameters) { request, _ in
                 try await handle(request) { _ in
                     let query = Query(request)
-                    return try self.series(series, try Self.symbols(query), query, single: false, request)
+                    return try await self.series(series, try Self.symbols(query), query, single: false, request)
                 }
             }
             table.add(.get, "/v2/stocks/:symbol/\(series.name)", "\(series.summary) of one symbol, paged", query: series.parameters) { request, context in
                 try await handle(request) { _ in
-                    try self.series(series, [try Self.listedSymbol(context)], Query(request), single: true, request)
+                    try await self.series(series, [try Self.listedSymbol(context)], Query(request), single: true, request)
                 }
             }
         }
@@ -133,7 +133,7 @@ extension Routes {
 
     /// A page of a series for `symbols`, in symbol order then time order: at most `limit` items in all, and
     /// a token for the next page when more remain.
-    private func series(_ series: Series, _ symbols: [Symbol], _ query: Query, single: Bool, _ request: Request) throws -> Response {
+    private func series(_ series: Series, _ symbols: [Symbol], _ query: Query, single: Bool, _ request: Request) async throws -> Response {
         let (start, end) = (query.time("start") ?? 0, query.time("end") ?? Int64.max)
         let limit = query.integer("limit") ?? 1_000
         let descending = query["sort"] == "desc"
@@ -145,7 +145,12 @@ extension Routes {
             }
             token = read
         }
-        if series != .bars, marketData.history == nil { throw Failure.unavailable("this venue keeps no market history") }
+        if series != .bars {
+            guard let history = marketData.history else { throw Failure.unavailable("this venue keeps no market history") }
+            // A client sees the trades it was told of: the history holds what the stream sent before the request.
+            try await marketDataCaughtUp()
+            history.settle()
+        }
         var closed = true
         let now = wallClockNanos()
         // Up to `count` items from `from` on (inclusive), each with its position.
@@ -245,12 +250,16 @@ extension Routes {
 
     /// A listed symbol's book from the market data, after it has caught up with the venue.
     private func publishedBook(_ symbol: Symbol, depth: Int, orders: Bool = false) async throws -> BookSnapshot {
-        let sequence = try await venue.lastSequence()
-        if let problem = await projections.wait("market", for: sequence) {
-            throw Failure(status: .serviceUnavailable, code: 50310000, message: problem)
-        }
+        try await marketDataCaughtUp()
         guard let book = marketData.book(symbol, depth: depth, orders: orders) else { throw Failure.notFound("symbol \(symbol) is not listed") }
         return book
+    }
+
+    /// Waits until the market data projection has applied every command acknowledged before now.
+    private func marketDataCaughtUp() async throws {
+        if let problem = await projections.wait("market", for: try await venue.lastSequence()) {
+            throw Failure(status: .serviceUnavailable, code: 50310000, message: problem)
+        }
     }
 
     /// A JSON answer with an ETag from its bytes: `If-None-Match` with the same tag gets 304 and no body.

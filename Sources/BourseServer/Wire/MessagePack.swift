@@ -1,6 +1,9 @@
+import BourseCore
+
 /// MessagePack for the market data stream, as Alpaca offers it to clients that ask for it: the JSON the
 /// stream writes is transcoded value for value (numbers with a fraction or exponent become float64, others
-/// integers), and a client's binary frames are read back into JSON for the same request parser.
+/// integers, and a time under the key `t` MessagePack's timestamp extension, as Alpaca sends it), and a
+/// client's binary frames are read back into JSON for the same request parser.
 enum MessagePack {
     indirect enum Value: Equatable {
         case null
@@ -10,6 +13,8 @@ enum MessagePack {
         case string(String)
         case array([Value])
         case map([(String, Value)])
+        /// The timestamp extension (type -1): seconds and nanoseconds since the epoch.
+        case timestamp(seconds: Int64, nanoseconds: UInt32)
 
         static func == (a: Value, b: Value) -> Bool {
             switch (a, b) {
@@ -20,6 +25,7 @@ enum MessagePack {
             case (.string(let x), .string(let y)): x == y
             case (.array(let x), .array(let y)): x == y
             case (.map(let x), .map(let y)): x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+            case (.timestamp(let s, let n), .timestamp(let t, let m)): s == t && n == m
             default: false
             }
         }
@@ -35,8 +41,25 @@ enum MessagePack {
         guard let value = parser.parseDocument() else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(json.utf8.count)
-        write(value, to: &out)
+        write(timestamped(value), to: &out)
         return out
+    }
+
+    /// The value with each time under a `t` key as a timestamp.
+    static func timestamped(_ value: Value) -> Value {
+        switch value {
+        case .array(let items): return .array(items.map(timestamped))
+        case .map(let pairs):
+            return .map(pairs.map { key, item in
+                if key == "t", case .string(let text) = item, let nanos = API.parseTime(text) {
+                    let (seconds, rest) = nanos.quotientAndRemainder(dividingBy: 1_000_000_000)
+                    return rest < 0 ? (key, .timestamp(seconds: seconds - 1, nanoseconds: UInt32(rest + 1_000_000_000)))
+                        : (key, .timestamp(seconds: seconds, nanoseconds: UInt32(rest)))
+                }
+                return (key, timestamped(item))
+            })
+        default: return value
+        }
     }
 
     static func write(_ value: Value, to out: inout [UInt8]) {
@@ -74,6 +97,17 @@ enum MessagePack {
             for (key, item) in pairs {
                 write(.string(key), to: &out)
                 write(item, to: &out)
+            }
+        case .timestamp(let seconds, let nanoseconds):
+            if seconds >= 0, seconds >> 34 == 0 {
+                // timestamp 64: 30 bits of nanoseconds, 34 of seconds.
+                out += [0xd7, 0xff]
+                be(UInt64(nanoseconds) << 34 | UInt64(seconds), 8)
+            } else {
+                // timestamp 96.
+                out += [0xc7, 12, 0xff]
+                be(UInt64(nanoseconds), 4)
+                be(UInt64(bitPattern: seconds), 8)
             }
         }
     }
@@ -216,6 +250,7 @@ enum MessagePack {
         case .string(let s): API.quoted(s)
         case .array(let items): "[" + items.map(json).joined(separator: ",") + "]"
         case .map(let pairs): "{" + pairs.map { API.quoted($0.0) + ":" + json($0.1) }.joined(separator: ",") + "}"
+        case .timestamp(let seconds, let nanoseconds): "\"" + API.time(Timestamp(nanos: seconds * 1_000_000_000 + Int64(nanoseconds))) + "\""
         }
     }
 
@@ -286,6 +321,12 @@ enum MessagePack {
             case 0xdd: return uint(4).flatMap { array(Int($0), depth: depth) }
             case 0xde: return uint(2).flatMap { map(Int($0), depth: depth) }
             case 0xdf: return uint(4).flatMap { map(Int($0), depth: depth) }
+            case 0xd7:
+                guard uint(1) == 0xff, let v = uint(8), v & 0x3_ffff_ffff < 1 << 34, v >> 34 < 1_000_000_000 else { return nil }
+                return .timestamp(seconds: Int64(v & 0x3_ffff_ffff), nanoseconds: UInt32(v >> 34))
+            case 0xc7:
+                guard uint(1) == 12, uint(1) == 0xff, let n = uint(4), n < 1_000_000_000, let s = uint(8) else { return nil }
+                return .timestamp(seconds: Int64(bitPattern: s), nanoseconds: UInt32(n))
             case 0xe0...0xff: return .int(Int64(Int8(bitPattern: tag)))
             default: return nil
             }

@@ -154,7 +154,7 @@ extension API {
         switch change.detail {
         case .none: []
         case .fill(let price, let quantity, let executionID):
-            [("price", decimal(price)), ("qty", String(quantity)), ("execution_id", String(executionID))]
+            [("price", decimal(price)), ("qty", String(quantity)), ("execution_id", ExecutionID(executionID).uuid)]
         case .reason(let code): [("reason", code)]
         case .replacedBy(let id): [("replaced_by", id.uuid)]
         }
