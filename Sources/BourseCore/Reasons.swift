@@ -205,6 +205,20 @@ public enum CancelReason: UInt8, Hashable, Sendable, CaseIterable {
         case .killSwitch: "kill_switch"
         }
     }
+
+    /// Why the order was cancelled, as a sentence for the one who sent it.
+    public var message: String {
+        switch self {
+        case .requested: "cancelled as requested"
+        case .immediateOrCancel: "the part that did not trade at once was cancelled (ioc)"
+        case .fillOrKill: "the order could not fill completely at once (fok)"
+        case .protectionLimit: "the rest would have traded beyond the market order's protection price"
+        case .noLiquidity: "nothing was left on the other side of the book to trade against"
+        case .selfTradePrevention: "it would have traded with an order of the same account"
+        case .wouldTakeLiquidity: "a post-only order would have taken liquidity at the open"
+        case .killSwitch: "the account's kill switch cancelled it"
+        }
+    }
 }
 
 public enum CommandRejectReason: Hashable, Sendable {

@@ -85,11 +85,16 @@ struct Serve: AsyncParsableCommand {
         guard (10...60_000).contains(conflationMs) else { throw ValidationError("--conflation-ms must be from 10 to 60000") }
         guard (1...3_650).contains(historyDays) else { throw ValidationError("--history-days must be from 1 to 3650") }
         let storeName = try setting(store, "BOURSE_STORE", nil, "") { $0 }
-        let opened = try await directory.open(configuration: configuration, store: storeName.isEmpty ? nil : storeName,
-                                              streamQueueMax: streamQueue, historyDays: historyDays)
-        let listen = opened.configuration.listen, limits = opened.configuration.rate_limit
+        // The configuration the directory will open with, read first so that a port in use is reported
+        // before anything is created.
+        let planned = try configuration ?? (FileManager.default.fileExists(atPath: directory.configurationFile)
+            ? VenueConfiguration.read(directory.configurationFile) : VenueConfiguration.demo)
+        let listen = planned.listen, limits = planned.rate_limit
         let host = try setting(host, "BOURSE_HOST", listen?.host, "127.0.0.1") { $0 }
         let port = try setting(port, "BOURSE_PORT", listen?.port, 8080) { Int($0) }
+        if let problem = Self.listenProblem(host: host, port: port) { throw ValidationError(problem) }
+        let opened = try await directory.open(configuration: configuration, store: storeName.isEmpty ? nil : storeName,
+                                              streamQueueMax: streamQueue, historyDays: historyDays)
         let rateLimit = try setting(rateLimit, "BOURSE_RATE_LIMIT", limits?.per_second, 2_000) { Int($0) }
         let rateBurst = try setting(rateBurst, "BOURSE_RATE_BURST", limits?.burst, 4_000) { Int($0) }
         if let snapshot = opened.node.recovery.snapshot {
@@ -126,6 +131,10 @@ struct Serve: AsyncParsableCommand {
                             connectionLimits: connectionLimits, metricsToken: metricsToken.isEmpty ? nil : metricsToken)
         let app = server.application { port in
             opened.node.lock.record(url: "http://\(host):\(port)")
+            // The last line is the one supervisors and tests wait for.
+            let stateDirectory = URL(fileURLWithPath: directory.path).standardizedFileURL.path
+            say("the web page is http://\(host):\(port)/; the venue's state (journal, projections, credentials.json) is in \(stateDirectory)")
+            say("stop with Ctrl-C; the same command starts it again where it stopped; to start over, stop it and delete \(stateDirectory)")
             say("listening on http://\(host):\(port)")
         }
         let participants = simulate ? Task { await Simulation(seed: seed).run(opened.venue) } : nil
@@ -152,6 +161,43 @@ struct Serve: AsyncParsableCommand {
         participants?.cancel()
         await participants?.value
         say("stopped; the venue's state is in \(directory.path)")
+    }
+}
+
+extension Serve {
+    /// Why the server could not listen on `host:port`, found by binding a socket there and closing it: a port
+    /// another process holds. Nil when it can, and for a host name or port 0, which the server resolves itself.
+    static func listenProblem(host: String, port: Int) -> String? {
+        guard port != 0 else { return nil }
+        guard (1...65_535).contains(port) else { return "port \(port) is not a TCP port (1 to 65535)" }
+        var v4 = sockaddr_in()
+        var v6 = sockaddr_in6()
+        let family: Int32
+        if inet_pton(AF_INET, host, &v4.sin_addr) == 1 {
+            family = AF_INET
+            v4.sin_family = sa_family_t(AF_INET)
+            v4.sin_port = in_port_t(UInt16(port).bigEndian)
+        } else if inet_pton(AF_INET6, host, &v6.sin6_addr) == 1 {
+            family = AF_INET6
+            v6.sin6_family = sa_family_t(AF_INET6)
+            v6.sin6_port = in_port_t(UInt16(port).bigEndian)
+        } else {
+            return nil
+        }
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        // As the server binds: an address in TIME_WAIT is no obstacle, a listener is.
+        var on: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        let bound = family == AF_INET
+            ? withUnsafePointer(to: &v4) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            : withUnsafePointer(to: &v6) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
+        guard bound != 0 else { return nil }
+        let reason = String(cString: strerror(errno))
+        return errno == EADDRINUSE
+            ? "port \(port) on \(host) is in use (another bourse serve?); --port picks another. Nothing was created or changed."
+            : "cannot listen on \(host):\(port): \(reason). Nothing was created or changed."
     }
 }
 

@@ -68,6 +68,42 @@ struct ServeProcessTests {
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
     }
 
+    @Test("a port already in use is reported before anything is created, and serve exits; the startup says where the state is and how to stop")
+    func portInUse() throws {
+        let held = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(held) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let port = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa -> Int in
+                guard bind(held, sa, length) == 0, listen(held, 1) == 0, getsockname(held, sa, &length) == 0 else { return 0 }
+                return Int(UInt16(bigEndian: pointer.pointee.sin_port))
+            }
+        }
+        try #require(port != 0)
+        let directory = makeTemporaryDirectory("bourse-port") + "/data"
+        defer { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CrashTests.executable)
+        process.arguments = ["serve", "--data-dir", directory, "--port", String(port)]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = Pipe()
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0 && text.contains("port \(port) on 127.0.0.1 is in use"), "\(text)")
+        #expect(!FileManager.default.fileExists(atPath: directory))
+
+        let served = try Served(directory: directory)
+        #expect(served.printed.contains("the venue's state (journal, projections, credentials.json) is in \(directory)")
+                && served.printed.contains("stop with Ctrl-C"), "\(served.printed)")
+        served.process.interrupt()
+        #expect(served.ended(within: 30).status == 0)
+    }
+
     @Test("when the journal cannot be written the process exits non-zero naming why, and a restart serves every acknowledged order")
     func journalFailureExits() async throws {
         let directory = makeTemporaryDirectory("bourse-serve")

@@ -18,11 +18,14 @@ final class RouteTable {
 
     let router: Router<BasicRequestContext>
     let metrics: Metrics
+    /// Where the routes are listed for the answer to a request no route takes.
+    let known: UnknownRoutes.Known
     private(set) var routes: [Route] = []
 
-    init(router: Router<BasicRequestContext>, metrics: Metrics) {
+    init(router: Router<BasicRequestContext>, metrics: Metrics, known: UnknownRoutes.Known) {
         self.router = router
         self.metrics = metrics
+        self.known = known
     }
 
     /// Adds a route taking the `query` parameters and no others.
@@ -50,6 +53,7 @@ final class RouteTable {
         }
         let openAPIPath = path.split(separator: "/", omittingEmptySubsequences: false)
             .map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
+        known.add(method, path)
         routes.append(Route(method: method, path: openAPIPath, summary: summary, authenticated: authenticated, query: query))
     }
 

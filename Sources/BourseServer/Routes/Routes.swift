@@ -36,7 +36,9 @@ struct Routes: Sendable {
 
     /// Every route, one resource at a time; the OpenAPI document is made from the table at the end.
     func add(to router: Router<BasicRequestContext>) {
-        let table = RouteTable(router: router, metrics: metrics)
+        let known = UnknownRoutes.Known()
+        router.middlewares.add(UnknownRoutes(known: known))
+        let table = RouteTable(router: router, metrics: metrics, known: known)
         addHealth(to: table)
         addSessions(to: table)
         addAccounts(to: table)

@@ -36,6 +36,10 @@ extension API {
         var extended_hours = false
         /// Bourse's extra: when a GTD order expires.
         var expire_at: String?
+        /// Bourse's extras on an order cancelled by the venue in the answer to placing it: why, as a code and a
+        /// sentence.
+        var cancel_reason: String?
+        var cancel_message: String?
 
         /// What the order's terms say: everything but its progress.
         init(_ o: NewOrder, clientOrderID: String?) {
@@ -91,6 +95,9 @@ extension API {
             out += extended_hours ? "\"extended_hours\":true," : "\"extended_hours\":false,"
             out += "\"expire_at\":"
             if let expire_at { out += "\"" + expire_at + "\"" } else { out += "null" }
+            if let cancel_reason, let cancel_message {
+                out += ",\"cancel_reason\":\"" + cancel_reason + "\",\"cancel_message\":\"" + cancel_message + "\""
+            }
             return out + "}"
         }
     }
@@ -120,7 +127,7 @@ extension API {
         var notional: Int128 = 0
         var filledHere: Int64 = 0
         var leaves = request.quantity.shares - filledBefore
-        var cancelled = false
+        var cancelled: CancelReason?
         for event in events {
             switch event {
             case .trade(let t) where t.takerOrderID == request.orderID || t.makerOrderID == request.orderID:
@@ -128,8 +135,8 @@ extension API {
                 filledHere += t.quantity.shares
                 notional += Int128(t.price.units) * Int128(t.quantity.shares)
                 leaves = t.takerOrderID == request.orderID ? t.takerLeaves.shares : t.makerLeaves.shares
-            case .orderCancelled(let id, _, _, _) where id == request.orderID:
-                cancelled = true
+            case .orderCancelled(let id, _, _, let reason) where id == request.orderID:
+                cancelled = reason
             case .selfTradeDecremented(let id, _, _, let remaining) where id == request.orderID:
                 leaves = remaining.shares
             case .orderReplaced(let r) where r.newOrderID == request.orderID:
@@ -139,11 +146,13 @@ extension API {
             }
         }
         var o = Order(request, clientOrderID: clientOrderID)
-        o.status = leaves == 0 && !cancelled ? "filled" : cancelled ? "canceled" : filled > 0 ? "partially_filled" : "new"
+        o.status = leaves == 0 && cancelled == nil ? "filled" : cancelled != nil ? "canceled" : filled > 0 ? "partially_filled" : "new"
         let stamp = API.time(time)
         (o.created_at, o.updated_at, o.submitted_at) = (stamp, stamp, stamp)
         o.filled_at = o.status == "filled" ? stamp : nil
-        o.canceled_at = cancelled ? stamp : nil
+        o.canceled_at = cancelled != nil ? stamp : nil
+        o.cancel_reason = cancelled?.code
+        o.cancel_message = cancelled?.message
         o.filled_qty = String(filled)
         o.filled_avg_price = filledHere > 0 ? decimal(Int64(notional / Int128(filledHere))) : nil
         return o

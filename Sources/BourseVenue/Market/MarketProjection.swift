@@ -306,7 +306,14 @@ public final class MarketProjection: Projection, @unchecked Sendable {
                     out.trades.append(.init(symbol: symbol, sequence: sequence, print: print))
                     traded.insert(symbol)
                     stamp[symbol] = nanos
-                case .tradingStateChanged(let symbol, _), .symbolListed(let symbol):
+                case .symbolListed(let symbol):
+                    // The listing's previous close is the day's reference from the start, as after a restart.
+                    if case .listSymbol(_, let rules) = published.command.command, let close = rules.previousClose {
+                        s.listedCloses[symbol] = close.units
+                        if s.days[symbol]?.previousClose ?? 0 == 0 { s.days[symbol, default: TradingDayFigures()].previousClose = close.units }
+                    }
+                    stamp[symbol] = stamp[symbol] ?? nanos
+                case .tradingStateChanged(let symbol, _):
                     stamp[symbol] = stamp[symbol] ?? nanos
                     changedLevels[symbol, default: []] = changedLevels[symbol] ?? []
                 default:
