@@ -13,6 +13,7 @@ public enum PublicID {
         /// An asset's id carries its symbol, packed.
         case asset = 3
         case execution = 4
+        case watchlist = 5
     }
 
     public static func uuid(_ kind: Kind, _ value: UInt64) -> String {

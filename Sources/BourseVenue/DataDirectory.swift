@@ -25,6 +25,7 @@ public struct DataDirectory: Sendable {
     var formerReadModelsFile: String { path + "/read-models.sqlite" }
     /// Alerts are not in the journal: this file is their only record.
     var alertsFile: String { path + "/alerts.sqlite" }
+    var watchlistsFile: String { path + "/watchlists.sqlite" }
     /// The trades and quotes the market data stream sent, for history and `bourse replay-market`.
     public var marketHistoryFile: String { path + "/market-history.sqlite" }
 
@@ -41,6 +42,7 @@ public struct DataDirectory: Sendable {
         public var orderQueries: OrderQueries
         public var market: MarketProjection
         public var alerts: Alerts
+        public var watchlists: Watchlists
         public var projections: Projections
         /// Held while the node runs: no second node opens the directory.
         public var lock: NodeLock
@@ -117,6 +119,7 @@ public struct DataDirectory: Sendable {
         let log: @Sendable (String) -> Void = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
         let orders = OrdersProjection()
         let alerts = try Alerts(path: alertsFile)
+        let watchlists = try Watchlists(path: watchlistsFile)
         let tape = try MarketHistory(path: marketHistoryFile, retentionDays: historyDays)
         let market = MarketProjection(alerts: alerts, history: tape)
         market.seedBooks(engine: engine, sequence: report.lastSequence, calendar: try configuration.calendar(), now: clock())
@@ -132,7 +135,7 @@ public struct DataDirectory: Sendable {
             sequencer.add(runner.consumer)
         }
         let projections = Projections(runners, store: store)
-        for database in [projectionsFile, alertsFile, marketHistoryFile] {
+        for database in [projectionsFile, alertsFile, watchlistsFile, marketHistoryFile] {
             for file in [database, database + "-wal", database + "-shm"] where FileManager.default.fileExists(atPath: file) {
                 try OwnerOnly.restrict(file, mode: 0o600)
             }
@@ -148,7 +151,7 @@ public struct DataDirectory: Sendable {
         let firstOrderID = UInt64(max(clock(), engine.lastCommandTime.nanos + 1))
         let venue = Venue(sequencer: sequencer, firstOrderID: firstOrderID)
         var node = Node(venue: venue, configuration: configuration, exchanges: configuration.listingExchanges, orders: orders, orderQueries: OrderQueries(store: store), market: market,
-                        alerts: alerts, projections: projections, lock: lock, feeds: feeds, calendar: try configuration.calendar(),
+                        alerts: alerts, watchlists: watchlists, projections: projections, lock: lock, feeds: feeds, calendar: try configuration.calendar(),
                         applied: [], recovery: report, caughtUp: caughtUp, metrics: metrics)
         try attach(node)
         sequencer.start()

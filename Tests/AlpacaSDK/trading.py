@@ -13,9 +13,10 @@ from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import (AssetExchange, OrderClass, OrderSide, OrderStatus, OrderType, QueryOrderStatus,
                                   TimeInForce)
 from alpaca.trading.models import AccountConfiguration, Order
-from alpaca.trading.requests import (ClosePositionRequest, GetAssetsRequest, GetCalendarRequest, GetOrdersRequest,
-                                     LimitOrderRequest, MarketOrderRequest, ReplaceOrderRequest, StopLimitOrderRequest,
-                                     StopLossRequest, StopOrderRequest, TakeProfitRequest, TrailingStopOrderRequest)
+from alpaca.trading.requests import (ClosePositionRequest, CreateWatchlistRequest, GetAssetsRequest, GetCalendarRequest,
+                                     GetOrdersRequest, GetPortfolioHistoryRequest, LimitOrderRequest, MarketOrderRequest,
+                                     ReplaceOrderRequest, StopLimitOrderRequest, StopLossRequest, StopOrderRequest, TakeProfitRequest,
+                                     TrailingStopOrderRequest, UpdateWatchlistRequest)
 
 URL = os.environ["BOURSE_URL"]
 trader = TradingClient(os.environ["TRADER_KEY"], os.environ["TRADER_SECRET"], paper=True, url_override=URL)
@@ -169,6 +170,45 @@ more = trader.get("/account/activities", {"activity_types": "FILL", "page_size":
 check(len(more) >= 1 and more[0]["id"] != fills[-1]["id"] and more[0]["transaction_time"] <= fills[-1]["transaction_time"], f"next page {more}")
 refused(lambda: trader.get("/account/activities", {"activity_types": "NOPE"}), 422, "NOPE")
 refused(lambda: trader.get("/orders", {"color": "blue"}), 422, "color is not a parameter")
+
+# Watchlists: created, read, renamed, grown and shrunk, deleted; kept per account.
+tech = trader.create_watchlist(CreateWatchlistRequest(name="tech", symbols=["AAPL", "MSFT"]))
+check(isinstance(tech.id, UUID) and tech.account_id == account.id and [a.symbol for a in tech.assets] == ["AAPL", "MSFT"], f"create {tech}")
+covers("create_watchlist")
+check([w.name for w in trader.get_watchlists()] == ["tech"] and maker.get_watchlists() == [], "listed for its account only")
+covers("get_watchlists")
+check(trader.get_watchlist_by_id(tech.id).assets[1].symbol == "MSFT", "by id")
+covers("get_watchlist_by_id")
+renamed = trader.update_watchlist_by_id(tech.id, UpdateWatchlistRequest(name="mega", symbols=["TSLA"]))
+check(renamed.name == "mega" and [a.symbol for a in renamed.assets] == ["TSLA"], f"update {renamed}")
+covers("update_watchlist_by_id")
+grown = trader.add_asset_to_watchlist_by_id(tech.id, "SPY")
+check([a.symbol for a in grown.assets] == ["TSLA", "SPY"], f"add {grown}")
+refused(lambda: trader.add_asset_to_watchlist_by_id(tech.id, "SPY"), 422, "already")
+refused(lambda: trader.add_asset_to_watchlist_by_id(tech.id, "NOPE"), 422, "not a listed symbol")
+covers("add_asset_to_watchlist_by_id")
+shrunk = trader.remove_asset_from_watchlist_by_id(tech.id, "TSLA")
+check([a.symbol for a in shrunk.assets] == ["SPY"], f"remove {shrunk}")
+covers("remove_asset_from_watchlist_by_id")
+check(trader.get("/watchlists:by_name", {"name": "mega"})["id"] == str(tech.id), "by name")
+trader.delete_watchlist_by_id(tech.id)
+check(trader.get_watchlists() == [], "deleted")
+refused(lambda: trader.get_watchlist_by_id(tech.id), 404, "not found")
+covers("delete_watchlist_by_id")
+
+# Portfolio history: the equity now matches the account's, and a deposit-free day's profit is equity less its start.
+history = trader.get_portfolio_history(GetPortfolioHistoryRequest(period="1D", timeframe="1Min"))
+check(len(history.timestamp) == len(history.equity) and history.timeframe == "1Min" and len(history.timestamp) >= 1440, f"history {len(history.timestamp)}")
+now_account = trader.get_account()
+check(abs(history.equity[-1] - float(now_account.equity)) < 0.01, f"equity {history.equity[-1]} against {now_account.equity}")
+# The account was opened with $1,000,000 and 1,000 shares of each symbol at its previous close: brought in,
+# not profit. What is left is what trading made.
+brought_in = 1_000_000 + 1_000 * (190 + 420 + 560 + 250 + 470)
+check(abs(history.profit_loss[-1] - (float(now_account.equity) - brought_in)) < 0.01, f"profit {history.profit_loss[-1]} against {float(now_account.equity) - brought_in}")
+daily = trader.get_portfolio_history(GetPortfolioHistoryRequest(period="1W"))
+check(daily.timeframe == "15Min" and daily.equity[-1] == history.equity[-1], f"a week in 15 minutes {daily.timeframe}")
+refused(lambda: trader.get_portfolio_history(GetPortfolioHistoryRequest(period="1A", timeframe="1Min")), 422, "intervals of 1Min")
+covers("get_portfolio_history")
 
 closed = trader.close_all_positions(cancel_orders=True)
 check(len(closed) == 5 and all(c.status in (200, 403) for c in closed), f"close all {closed}")

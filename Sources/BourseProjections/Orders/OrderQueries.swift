@@ -157,3 +157,44 @@ public struct OrderQueries: Sendable {
         }
     }
 }
+
+extension OrderQueries {
+    /// One change to an account's cash or holdings, from a fill or a transfer.
+    public struct Holding: Sendable, Equatable {
+        public var time: Int64
+        public var symbol: String?
+        /// Money units: a fill's proceeds less its fee (negative for a buy), a deposit or a withdrawal.
+        public var cash: Int64
+        public var shares: Int64
+        /// A deposit, withdrawal or transfer of shares: value that came from outside rather than from trading.
+        public var isFlow: Bool
+
+        public init(time: Int64, symbol: String?, cash: Int64, shares: Int64, isFlow: Bool) {
+            self.time = time
+            self.symbol = symbol
+            self.cash = cash
+            self.shares = shares
+            self.isFlow = isFlow
+        }
+    }
+
+    /// Every change to the account's cash and holdings up to `until` (inclusive), oldest first.
+    public func holdings(account: UInt32, until: Int64) async throws -> [Holding] {
+        let arguments: [SQLValue] = [.int(Int64(account)), .int(until)]
+        let fills = try await store.query("SELECT * FROM executions WHERE account = ? AND time <= ? ORDER BY sequence, event, leg",
+                                          arguments).map { row -> (key: [Int64], holding: Holding) in
+            let qty = row.int("qty")!, notional = row.int("price")! * qty, fee = row.int("fee")!
+            let buy = row.text("side") == "buy"
+            return ([row.int("sequence")!, row.int("event")!, 1 + row.int("leg")!],
+                    Holding(time: row.int("time")!, symbol: row.text("symbol"), cash: (buy ? -notional : notional) - fee,
+                            shares: buy ? qty : -qty, isFlow: false))
+        }
+        let others = try await store.query("SELECT * FROM activities WHERE account = ? AND time <= ? ORDER BY sequence, event",
+                                           arguments).map { row -> (key: [Int64], holding: Holding) in
+            ([row.int("sequence")!, row.int("event")!, 0],
+             Holding(time: row.int("time")!, symbol: row.text("symbol"), cash: row.int("amount") ?? 0, shares: row.int("qty") ?? 0,
+                     isFlow: true))
+        }
+        return (fills + others).sorted { $0.key.lexicographicallyPrecedes($1.key) }.map(\.holding)
+    }
+}

@@ -1,5 +1,7 @@
 import BourseCore
+import BourseNode
 import BourseProjections
+import BourseVenue
 import Hummingbird
 
 /// The key's account: its balances and settings, and what happened to it.
@@ -28,6 +30,18 @@ extension Routes {
                   query: Self.activityFilters(typed: false)) { request, context in
             try await handle(request) { key in try await activities(key, Query(request), type: context.parameters.get("activity_type") ?? "") }
         }
+        table.add(.get, "/v2/account/portfolio/history", "Equity and profit and loss over time, from the fills, transfers and bars", query: [
+            Parameter("period", .text, "How far back from the end: a number and D, W, M or A (default 1M)"),
+            Parameter("timeframe", .choice(PortfolioHistory.Timeframe.allCases.map(\.rawValue)), "The interval (default 1Min under 7 days, 15Min under 30, else 1D)"),
+            Parameter("start", .time, "From this time (instead of period)"),
+            Parameter("end", .time, "To this time (default now)"),
+            Parameter("date_end", .date, "To the end of this day, New York"),
+            Parameter("extended_hours", .choice(["false", "False"]), "Bourse has its regular session only"),
+            Parameter("intraday_reporting", .choice(["continuous"]), "Bourse reports every interval of the period"),
+            Parameter("pnl_reset", .choice(["no_reset"]), "Profit and loss counts from the start of the period"),
+        ]) { request, _ in
+            try await handle(request) { key in try await portfolioHistory(key, Query(request)) }
+        }
         table.add(.get, "/v1/account/positions/history", "Every change to the account's positions, newest first",
                   query: [Parameter("symbol", .text, "Only this symbol's changes"), .limit(default: 100, max: 1_000)]) { request, _ in
             try await handle(request) { key in try await positionHistory(key, Query(request)) }
@@ -47,6 +61,39 @@ extension Routes {
             throw Failure.notFound("account \(AccountID(key.account).uuid) does not exist")
         }
         return API.Configuration(summary)
+    }
+
+    private func portfolioHistory(_ key: StoredKey, _ query: Query) async throws -> Response {
+        var end = query.time("end") ?? wallClockNanos()
+        if let date = query.date("date_end") { end = min(end, ExchangeCalendar.instant(date.adding(days: 1), minute: 0).nanos - 1) }
+        var start: Int64
+        if let given = query.time("start") {
+            start = given
+        } else {
+            let period = query["period"] ?? "1M"
+            guard let unit = period.last, let count = Int64(period.dropLast()), count > 0,
+                  let days = ["D": 1, "W": 7, "M": 30, "A": 365][String(unit)].map({ Int64($0) * count }), days <= 36_500 else {
+                throw Failure.unprocessable("period must be a number and D, W, M or A, at most 100 years, not \"\(period)\"")
+            }
+            start = end - days * 86_400_000_000_000
+        }
+        guard start < end else { throw Failure.unprocessable("start must be before end") }
+        let span = end - start
+        let timeframe = query["timeframe"].flatMap(PortfolioHistory.Timeframe.init)
+            ?? (span < 7 * 86_400_000_000_000 ? .minute : span < 30 * 86_400_000_000_000 ? .fifteenMinutes : .day)
+        try await requireHistory()
+        let history: PortfolioHistory
+        do {
+            history = try await PortfolioHistory.compute(account: key.account, from: start, to: end, timeframe: timeframe, orders: orderQueries,
+                                                         market: marketData, calendar: calendar)
+        } catch PortfolioHistory.Refusal.tooManyPoints(let count) {
+            throw Failure.unprocessable("\(count) intervals of \(timeframe.rawValue) is more than \(PortfolioHistory.pointsMax); ask for a longer timeframe or a shorter period")
+        }
+        func numbers(_ values: [Int64?], decimals: Int = 4) -> String {
+            "[" + values.map { $0.map { formatFixedPoint($0, decimals: decimals) } ?? "null" }.joined(separator: ",") + "]"
+        }
+        let base = history.baseValue.map { formatFixedPoint($0, decimals: 4) } ?? "null"
+        return Self.json(text: #"{"timestamp":[\#(history.timestamps.map(String.init).joined(separator: ","))],"equity":\#(numbers(history.equity)),"profit_loss":\#(numbers(history.profitLoss)),"profit_loss_pct":\#(numbers(history.profitLossBasisPoints)),"base_value":\#(base),"timeframe":"\#(timeframe.rawValue)","cashflow":{}}"#)
     }
 
     static func activityFilters(typed: Bool) -> [Parameter] {

@@ -24,7 +24,7 @@ extension Routes {
         }
     }
 
-    private func asset(_ s: BookSummary) -> API.Asset {
+    func asset(_ s: BookSummary) -> API.Asset {
         API.Asset(id: s.symbol.uuid, exchange: exchanges[s.symbol] ?? "", symbol: s.symbol.description, name: s.symbol.description,
                   tradable: s.state == .open || s.state == .preOpen, shortable: s.easyToBorrow, easy_to_borrow: s.easyToBorrow)
     }

@@ -44,6 +44,7 @@ struct Routes: Sendable {
         addAccounts(to: table)
         addPositions(to: table)
         addAssets(to: table)
+        addWatchlists(to: table)
         addMarketData(to: table)
         addCalendar(to: table)
         addOrders(to: table)

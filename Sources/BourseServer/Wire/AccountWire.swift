@@ -1,4 +1,6 @@
 import BourseCore
+import BourseVenue
+import Foundation
 
 extension API {
     /// Alpaca's account settings, as they are true of a Bourse account: no day-trade or pattern-day-trader
@@ -78,5 +80,16 @@ extension API {
         case "t"?: return (sequence, event, 2)
         default: return nil
         }
+    }
+}
+
+extension API {
+    /// A watchlist as Alpaca writes one; its assets when they are asked for (a listing leaves them out).
+    static func watchlist(_ w: Watchlists.Watchlist, assets: [Asset]?) -> String {
+        let encoded = assets.map { list in
+            "[" + list.map { (try? JSONEncoder().encode($0)).map { String(decoding: $0, as: UTF8.self) } ?? "null" }.joined(separator: ",") + "]"
+        }
+        return #"{"id":"\#(PublicID.uuid(.watchlist, w.id))","account_id":"\#(AccountID(w.account).uuid)","name":\#(quoted(w.name)),"created_at":"\#(time(Timestamp(nanos: w.createdAt)))","updated_at":"\#(time(Timestamp(nanos: w.updatedAt)))""#
+            + (encoded.map { #","assets":\#($0)"# } ?? "") + "}"
     }
 }

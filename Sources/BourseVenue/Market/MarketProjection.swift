@@ -398,6 +398,11 @@ public final class MarketProjection: Projection, @unchecked Sendable {
     public var sequence: UInt64 { state.withLock { $0.sequence } }
 
     /// Whether `symbol` is listed here or followed on a feed.
+    /// The listing's previous close of a symbol (its reference before it trades); nil when it has none.
+    public func listedClose(_ symbol: Symbol) -> Int64? {
+        state.withLock { s in s.listedCloses[symbol].flatMap { $0 > 0 ? $0 : nil } }
+    }
+
     public func offers(_ symbol: Symbol) -> Bool {
         if state.withLock({ $0.books.state(symbol) != nil }) { return true }
         return feeds.withLock { $0 }?.stocks.contains { $0.description == symbol.description } ?? false
