@@ -245,10 +245,11 @@ struct FloodTests {
 }
 
 /// schemathesis (from PyPI, installed by `scripts/setup --test`) generates requests for every operation of
-/// `/openapi.json` and sends them to a real `serve`: no answer may be a server error.
+/// `/openapi.json` and sends them to a real `serve`: no answer may be a server error, and every answer must
+/// have a documented status, content type and the schema the document declares for it.
 @Suite("the API under schemathesis")
 struct SchemathesisTests {
-    @Test("every documented operation, fed generated and edge-case requests, answers without a server error")
+    @Test("every documented operation, fed generated and edge-case requests, answers without a server error and as documented")
     func noServerErrors() throws {
         let directory = makeTemporaryDirectory("bourse-schemathesis")
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -259,7 +260,8 @@ struct SchemathesisTests {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["schemathesis", "run", "http://127.0.0.1:\(served.port)/openapi.json",
                              "-H", "APCA-API-KEY-ID: \(key.id)", "-H", "APCA-API-SECRET-KEY: \(key.secret)",
-                             "--checks", "not_a_server_error", "--max-examples", "30", "--seed", "14",
+                             "--checks", "not_a_server_error,response_schema_conformance,content_type_conformance,status_code_conformance",
+                             "--max-examples", "30", "--seed", "14",
                              "--request-timeout", "10", "--no-color"]
         // Its cache goes in the test's directory, not the working tree.
         process.currentDirectoryURL = URL(fileURLWithPath: directory)

@@ -476,6 +476,17 @@ struct ServerTests {
         let paths = document["paths"] as? [String: [String: Any]] ?? [:]
         #expect(status == 200 && document["openapi"] as? String == "3.0.3")
         #expect(paths.count >= 15 && paths["/v2/orders/{id}"]?.keys.sorted() == ["delete", "get", "patch"])
+        // Every JSON operation declares its answer's schema, and each that takes a body declares the body.
+        for (path, operations) in paths where path != "/" && !path.hasPrefix("/ui/") && path != "/metrics" {
+            for (method, operation) in operations {
+                let responses = (operation as? [String: Any])?["responses"] as? [String: Any] ?? [:]
+                let declared = responses["204"] != nil || responses.filter { $0.key != "default" }.values.contains { ($0 as? [String: Any])?["content"] != nil }
+                #expect(declared, "\(method) \(path) declares no answer")
+                if ["post", "put", "patch"].contains(method), !path.hasSuffix("/kill"), !path.hasSuffix("/rebuild"), !path.hasSuffix("/retry") {
+                    #expect((operation as? [String: Any])?["requestBody"] != nil, "\(method) \(path) declares no body")
+                }
+            }
+        }
         // An unknown route is answered in the error shape, saying no route has it; a documented one never is.
         let (_, unknown) = try await server.send("GET", "/v2/no-such-route", as: admin)
         #expect((unknown as? [String: Any])?["message"] as? String == "no route is GET /v2/no-such-route")

@@ -14,6 +14,8 @@ final class RouteTable {
         var summary: String
         var authenticated: Bool
         var query: [Parameter]
+        var body: Schema?
+        var answer: Answer?
     }
 
     let router: Router<BasicRequestContext>
@@ -28,8 +30,10 @@ final class RouteTable {
         self.known = known
     }
 
-    /// Adds a route taking the `query` parameters and no others.
+    /// Adds a route taking the `query` parameters and no others, and the `body` when it takes one; `answer`
+    /// is what it answers with when it succeeds.
     func add(_ method: HTTPRequest.Method, _ path: String, _ summary: String, authenticated: Bool = true, query: [Parameter] = [],
+             body: Schema? = nil, answer: Answer? = nil,
              _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) {
         router.on(RouterPath(path), method: method) { [metrics] request, context in
             let started = monotonicNanos()
@@ -54,7 +58,8 @@ final class RouteTable {
         let openAPIPath = path.split(separator: "/", omittingEmptySubsequences: false)
             .map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
         known.add(method, path)
-        routes.append(Route(method: method, path: openAPIPath, summary: summary, authenticated: authenticated, query: query))
+        routes.append(Route(method: method, path: openAPIPath, summary: summary, authenticated: authenticated, query: query,
+                            body: body, answer: answer))
     }
 
     static func schema(_ kind: Parameter.Kind) -> [String: Any] {
@@ -77,14 +82,19 @@ final class RouteTable {
             let parameters: [[String: Any]] = route.path.split(separator: "/").filter { $0.hasPrefix("{") }.map { segment in
                 ["name": String(segment.dropFirst().dropLast()), "in": "path", "required": true, "schema": ["type": "string"]]
             } + route.query.map { ["name": $0.name, "in": "query", "required": false, "description": $0.summary, "schema": Self.schema($0.kind)] }
-            var operation: [String: Any] = [
-                "summary": route.summary,
-                "parameters": parameters,
-                "responses": [
-                    "200": ["description": "Success"],
-                    "default": ["description": "Failure", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]],
-                ],
+            var responses: [String: Any] = [
+                "default": ["description": "Failure", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]],
             ]
+            let answer = route.answer ?? Answer(status: 200, schema: nil)
+            responses[String(answer.status)] = answer.schema.map { ["description": "Success", "content": ["application/json": ["schema": $0.json]]] }
+                ?? ["description": "Success"]
+            for other in answer.others {
+                responses[String(other.status)] = ["description": "Answered", "content": ["application/json": ["schema": other.schema.json]]]
+            }
+            var operation: [String: Any] = ["summary": route.summary, "parameters": parameters, "responses": responses]
+            if let body = route.body {
+                operation["requestBody"] = ["required": true, "content": ["application/json": ["schema": body.json]]]
+            }
             operation["security"] = route.authenticated ? [["keyID": [], "secret": []], ["session": []]] : []
             paths[route.path, default: [:]][route.method.rawValue.lowercased()] = operation
         }
@@ -98,10 +108,7 @@ final class RouteTable {
                     "secret": ["type": "apiKey", "in": "header", "name": "APCA-API-SECRET-KEY"],
                     "session": ["type": "http", "scheme": "bearer", "description": "A token from POST /v1/sessions"],
                 ],
-                "schemas": [
-                    "Error": ["type": "object", "required": ["code", "message"],
-                              "properties": ["code": ["type": "integer"], "message": ["type": "string"]]],
-                ],
+                "schemas": Schema.components.mapValues(\.json),
             ],
         ]
         return (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])) ?? Data()

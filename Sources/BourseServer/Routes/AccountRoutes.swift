@@ -7,13 +7,14 @@ import Hummingbird
 /// The key's account: its balances and settings, and what happened to it.
 extension Routes {
     func addAccounts(to table: RouteTable) {
-        table.add(.get, "/v2/account", "The key's account: cash, holds, buying power, equity, margin") { request, _ in
+        table.add(.get, "/v2/account", "The key's account: cash, holds, buying power, equity, margin", answer: .ok("Account")) { request, _ in
             try await handle(request) { key in try await account(key) }
         }
-        table.add(.get, "/v2/account/configurations", "How the account trades, as Alpaca's settings describe it") { request, _ in
+        table.add(.get, "/v2/account/configurations", "How the account trades, as Alpaca's settings describe it", answer: .ok("Configuration")) { request, _ in
             try await handle(request) { key in Self.json(text: try await configuration(key).json) }
         }
-        table.add(.patch, "/v2/account/configurations", "Settings: each may be given as it is; Bourse refuses by name a change it cannot make") { request, _ in
+        table.add(.patch, "/v2/account/configurations", "Settings: each may be given as it is; Bourse refuses by name a change it cannot make",
+                  body: Schema.configurationChange, answer: .ok("Configuration")) { request, _ in
             var request = request
             let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
             return try await handle(request) { key in
@@ -23,11 +24,12 @@ extension Routes {
                 return Self.json(text: current.json)
             }
         }
-        table.add(.get, "/v2/account/activities", "Fills and transfers, newest first by default", query: Self.activityFilters(typed: true)) { request, _ in
+        table.add(.get, "/v2/account/activities", "Fills and transfers, newest first by default", query: Self.activityFilters(typed: true),
+                  answer: .list("Activity")) { request, _ in
             try await handle(request) { key in try await activities(key, Query(request), type: nil) }
         }
         table.add(.get, "/v2/account/activities/:activity_type", "Activities of one type, newest first by default",
-                  query: Self.activityFilters(typed: false)) { request, context in
+                  query: Self.activityFilters(typed: false), answer: .list("Activity")) { request, context in
             try await handle(request) { key in try await activities(key, Query(request), type: context.parameters.get("activity_type") ?? "") }
         }
         table.add(.get, "/v2/account/portfolio/history", "Equity and profit and loss over time, from the fills, transfers and bars", query: [
@@ -39,11 +41,12 @@ extension Routes {
             Parameter("extended_hours", .choice(["false", "False"]), "Bourse has its regular session only"),
             Parameter("intraday_reporting", .choice(["continuous"]), "Bourse reports every interval of the period"),
             Parameter("pnl_reset", .choice(["no_reset"]), "Profit and loss counts from the start of the period"),
-        ]) { request, _ in
+        ], answer: .ok("PortfolioHistory")) { request, _ in
             try await handle(request) { key in try await portfolioHistory(key, Query(request)) }
         }
         table.add(.get, "/v1/account/positions/history", "Every change to the account's positions, newest first",
-                  query: [Parameter("symbol", .text, "Only this symbol's changes"), .limit(default: 100, max: 1_000)]) { request, _ in
+                  query: [Parameter("symbol", .text, "Only this symbol's changes"), .limit(default: 100, max: 1_000)],
+                  answer: .list("PositionChange")) { request, _ in
             try await handle(request) { key in try await positionHistory(key, Query(request)) }
         }
     }

@@ -12,7 +12,8 @@ struct Admin: Sendable {
     typealias Handle = @Sendable (Request, (StoredKey) async throws -> Response) async throws -> Response
 
     func add(to table: RouteTable, handle: @escaping Handle) {
-        table.add(.post, "/v1/admin/symbols/:symbol/state", "Halt, resume, open or close a symbol (risk, admin)") { request, context in
+        table.add(.post, "/v1/admin/symbols/:symbol/state", "Halt, resume, open or close a symbol (risk, admin)",
+                  body: .object([("state", .choice(["pre_open", "open", "halted", "closed"]))]), answer: .ok("Applied")) { request, context in
             var request = request
             let body = try? await request.collectBody(upTo: Routes.bodyBytesMax)
             return try await handle(request) { key in
@@ -27,13 +28,15 @@ struct Admin: Sendable {
                 return try await run(.setTradingState(symbol, state))
             }
         }
-        table.add(.post, "/v1/admin/accounts/:id/kill", "Cancel every order of an account and block it (risk, admin)") { request, context in
+        table.add(.post, "/v1/admin/accounts/:id/kill", "Cancel every order of an account and block it (risk, admin)", answer: .ok("Applied")) { request, context in
             try await handle(request) { key in
                 try Self.require(key, [.risk, .admin], to: "use the kill switch")
                 return try await run(.killSwitch(try await account(context)))
             }
         }
-        table.add(.post, "/v1/admin/accounts", "Open an account (admin)") { request, _ in
+        table.add(.post, "/v1/admin/accounts", "Open an account (admin)",
+                  body: .object([("id", .integer), ("kind", .choice(["cash", "margin"])), ("account_number", .string)], optional: ["account_number"]),
+                  answer: .ok("Applied")) { request, _ in
             var request = request
             let body = try? await request.collectBody(upTo: Routes.bodyBytesMax)
             return try await handle(request) { key in
@@ -51,7 +54,7 @@ struct Admin: Sendable {
                 return try await run(.openAccount(id, number, AccountTerms(kind: kind)))
             }
         }
-        table.add(.post, "/v1/admin/accounts/:id/deposits", "Deposit cash (admin)") { request, context in
+        table.add(.post, "/v1/admin/accounts/:id/deposits", "Deposit cash (admin)", body: .object([("amount", .string)]), answer: .ok("Applied")) { request, context in
             var request = request
             let body = try? await request.collectBody(upTo: Routes.bodyBytesMax)
             return try await handle(request) { key in

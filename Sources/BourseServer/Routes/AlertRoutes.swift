@@ -6,16 +6,16 @@ import Hummingbird
 /// Price alerts: an account's alerts on trades or on the NBBO.
 extension Routes {
     func addAlerts(to table: RouteTable) {
-        table.add(.post, "/v1/alerts", "Create a price alert: {symbol, condition: price_above|price_below|change_pct_above|change_pct_below, value, source: trade|nbbo}") { request, _ in
+        table.add(.post, "/v1/alerts", "Create a price alert", body: Schema.alertRequest, answer: .ok("Alert")) { request, _ in
             var request = request
             let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
             return try await handle(request) { key in try createAlert(key, body) }
         }
         table.add(.get, "/v1/alerts", "The account's alerts, newest first",
-                  query: [Parameter("status", .choice(["active", "fired", "all"]), "active, fired or all (the default)")]) { request, _ in
+                  query: [Parameter("status", .choice(["active", "fired", "all"]), "active, fired or all (the default)")], answer: .list("Alert")) { request, _ in
             try await handle(request) { key in try listAlerts(key, Query(request)) }
         }
-        table.add(.get, "/v1/alerts/:id", "One alert") { request, context in
+        table.add(.get, "/v1/alerts/:id", "One alert", answer: .ok("Alert")) { request, context in
             try await handle(request) { key in
                 guard let id = UInt64(context.parameters.get("id") ?? ""), let alert = alerts.alert(id, account: key.account) else {
                     throw Failure.notFound("alert \(context.parameters.get("id") ?? "") does not exist")
@@ -23,7 +23,7 @@ extension Routes {
                 return Self.json(text: alert.json)
             }
         }
-        table.add(.delete, "/v1/alerts/:id", "Delete an alert") { request, context in
+        table.add(.delete, "/v1/alerts/:id", "Delete an alert", answer: .noContent) { request, context in
             try await handle(request) { key in
                 guard let id = UInt64(context.parameters.get("id") ?? ""), try alerts.delete(id, account: key.account) else {
                     throw Failure.notFound("alert \(context.parameters.get("id") ?? "") does not exist")

@@ -10,10 +10,10 @@ extension Routes {
             Parameter("asset_class", .choice(["us_equity", "us_option", "crypto"]), "Bourse lists us_equity only"),
             Parameter("exchange", .choice(VenueConfiguration.listingExchanges.sorted()), "Only assets with this primary listing market"),
             Parameter("attributes", .list, "Only assets with all of these attributes (Bourse's assets have none)"),
-        ]) { request, _ in
+        ], answer: .list("Asset")) { request, _ in
             try await handle(request) { _ in try await assets(Query(request)) }
         }
-        table.add(.get, "/v2/assets/:symbol_or_asset_id", "One listed symbol, by symbol or asset id") { request, context in
+        table.add(.get, "/v2/assets/:symbol_or_asset_id", "One listed symbol, by symbol or asset id", answer: .ok("Asset")) { request, context in
             try await handle(request) { _ in
                 let text = context.parameters.get("symbol_or_asset_id") ?? ""
                 guard let symbol = Self.symbol(text), let summary = try await venue.symbols().first(where: { $0.symbol == symbol }) else {

@@ -5,13 +5,13 @@ import Hummingbird
 /// The exchange calendar: whether the market is open, and its trading days.
 extension Routes {
     func addCalendar(to table: RouteTable) {
-        table.add(.get, "/v2/clock", "Whether the exchange is open, and its next open and close") { request, _ in
+        table.add(.get, "/v2/clock", "Whether the exchange is open, and its next open and close", answer: .ok("Clock")) { request, _ in
             try await handle(request) { _ in clock() }
         }
         table.add(.get, "/v2/calendar", "Trading days with their open, close and settlement date", query: [
             Parameter("start", .date, "The first day (default today, New York)"),
             Parameter("end", .date, "The last day (default 30 days after start)"),
-        ]) { request, _ in
+        ], answer: .list("CalendarDay")) { request, _ in
             try await handle(request) { _ in try sessions(Query(request)) }
         }
     }

@@ -4,15 +4,22 @@ import Hummingbird
 
 /// Liveness, readiness and metrics: what an orchestrator and a scraper ask.
 extension Routes {
+    /// A health check's answer: 200 with its status, 503 with the status and why.
+    static func health(_ why: String) -> Answer {
+        Answer(status: 200, schema: .object([("status", .string)]),
+               others: [(503, .object([("status", .string), (why, .string)]))])
+    }
+
     func addHealth(to table: RouteTable) {
-        table.add(.get, "/healthz", "Whether the node is alive: 503 with the reason once its sequencer has stopped", authenticated: false) { _, _ in
+        table.add(.get, "/healthz", "Whether the node is alive: 503 with the reason once its sequencer has stopped", authenticated: false,
+                  answer: Self.health("reason")) { _, _ in
             if let reason = venue.sequencer.unavailableReason {
                 return Self.json(["status": "failed", "reason": "sequencer: \(reason)"], status: .serviceUnavailable)
             }
             return Self.json(["status": "ok"])
         }
         table.add(.get, "/readyz", "Whether the venue takes orders and its projections follow the events; 503 with the reasons if not",
-                  authenticated: false) { _, _ in readiness() }
+                  authenticated: false, answer: Self.health("reasons")) { _, _ in readiness() }
         table.add(.get, "/metrics", "Prometheus metrics: with the server's metrics token as a bearer token, or a risk or admin key",
                   authenticated: false) { request, _ in
             guard mayReadMetrics(request.headers) else {

@@ -12,18 +12,20 @@ extension Routes {
         table.add(.get, "/v1/book/:symbol", "Aggregated depth: the best levels a side, with each level's orders if asked", query: [
             Parameter("depth", .integer(1...10_000), "Levels a side (default 10)"),
             Parameter("orders", .boolean, "Each level's shown orders in time priority"),
-        ]) { request, context in
+        ], answer: .ok("Book")) { request, context in
             try await handle(request) { _ in try await book(context.parameters.get("symbol") ?? "", Query(request)) }
         }
         for series in Series.all {
             table.add(.get, "/v2/stocks/\(series.name)", "\(series.summary) of several symbols, by symbol, paged",
-                      query: [Self.symbolsParameter] + series.parameters) { request, _ in
+                      query: [Self.symbolsParameter] + series.parameters,
+                      answer: .ok(Schema.series(series.name, series.item))) { request, _ in
                 try await handle(request) { _ in
                     let query = Query(request)
                     return try await self.series(series, try Self.symbols(query), query, single: false, request)
                 }
             }
-            table.add(.get, "/v2/stocks/:symbol/\(series.name)", "\(series.summary) of one symbol, paged", query: series.parameters) { request, context in
+            table.add(.get, "/v2/stocks/:symbol/\(series.name)", "\(series.summary) of one symbol, paged", query: series.parameters,
+                      answer: .ok(Schema.singleSeries(series.name, series.item))) { request, context in
                 try await handle(request) { _ in
                     try await self.series(series, [try Self.listedSymbol(context)], Query(request), single: true, request)
                 }
@@ -31,7 +33,8 @@ extension Routes {
         }
         for latest in Latest.allCases {
             table.add(.get, "/v2/stocks/\(latest.rawValue)/latest", "The latest \(latest.singular) of several symbols",
-                      query: [Self.symbolsParameter, Self.currencyParameter]) { request, _ in
+                      query: [Self.symbolsParameter, Self.currencyParameter],
+                      answer: .ok(.object([(latest.rawValue, .map(.ref(latest.item)))]))) { request, _ in
                 try await handle(request) { _ in
                     var objects: [String] = []
                     for symbol in try Self.symbols(Query(request)) {
@@ -41,7 +44,8 @@ extension Routes {
                 }
             }
             table.add(.get, "/v2/stocks/:symbol/\(latest.rawValue)/latest", "The latest \(latest.singular) of one symbol",
-                      query: [Self.currencyParameter]) { request, context in
+                      query: [Self.currencyParameter],
+                      answer: .ok(.object([("symbol", .string), (latest.singular, .ref(latest.item))]))) { request, context in
                 try await handle(request) { _ in
                     let symbol = try Self.listedSymbol(context)
                     guard let object = try await self.latest(latest, symbol) else { throw Failure.notFound("no \(latest.singular) in \(symbol) yet") }
@@ -50,7 +54,7 @@ extension Routes {
             }
         }
         table.add(.get, "/v2/stocks/snapshots", "The latest trade and quote and the minute, day and previous day bars of several symbols",
-                  query: [Self.symbolsParameter, Self.currencyParameter]) { request, _ in
+                  query: [Self.symbolsParameter, Self.currencyParameter], answer: .ok(.map(.ref("Snapshot")))) { request, _ in
             try await handle(request) { _ in
                 var objects: [String] = []
                 for symbol in try Self.symbols(Query(request)) where marketData.offers(symbol) {
@@ -60,7 +64,7 @@ extension Routes {
             }
         }
         table.add(.get, "/v2/stocks/:symbol/snapshot", "The latest trade and quote and the minute, day and previous day bars",
-                  query: [Self.currencyParameter]) { request, context in
+                  query: [Self.currencyParameter], answer: .ok("Snapshot")) { request, context in
             try await handle(request) { _ in
                 let symbol = try Self.listedSymbol(context)
                 return Self.json(text: #"{"symbol":"\#(symbol)","# + (try await snapshot(symbol)).dropFirst())
@@ -81,6 +85,15 @@ extension Routes {
             case .bars: "bars"
             case .trades: "trades"
             case .quotes: "quotes"
+            }
+        }
+
+        /// The component each item of the series is.
+        var item: String {
+            switch self {
+            case .bars: "Bar"
+            case .trades: "Trade"
+            case .quotes: "Quote"
             }
         }
 
@@ -112,6 +125,7 @@ extension Routes {
     enum Latest: String, CaseIterable {
         case trades, quotes, bars
         var singular: String { String(rawValue.dropLast()) }
+        var item: String { singular.prefix(1).uppercased() + singular.dropFirst() }
     }
 
     /// The symbols a `symbols` parameter names, each once, in order; required.

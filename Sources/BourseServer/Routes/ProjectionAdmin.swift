@@ -42,13 +42,13 @@ public struct ProjectionAdmin: Sendable {
     }
 
     func add(to table: RouteTable, handle: @escaping Admin.Handle) {
-        table.add(.get, "/v1/admin/projections", "Each projection's state, position, lag and failure (risk, admin)") { request, _ in
+        table.add(.get, "/v1/admin/projections", "Each projection's state, position, lag and failure (risk, admin)", answer: .ok(.array(.anyObject))) { request, _ in
             try await handle(request) { key in
                 try Admin.require(key, [.risk, .admin], to: "read the projections' status")
                 return Routes.json(projections.statuses.map(Status.init))
             }
         }
-        table.add(.post, "/v1/admin/projections/:name/rebuild", "Empty a projection's tables and apply the whole journal again (admin)") { request, context in
+        table.add(.post, "/v1/admin/projections/:name/rebuild", "Empty a projection's tables and apply the whole journal again (admin)", answer: Answer(status: 202, schema: .anyObject)) { request, context in
             try await handle(request) { key in
                 try Admin.require(key, [.admin], to: "rebuild projections")
                 let runner = try runner(context)
@@ -56,7 +56,7 @@ public struct ProjectionAdmin: Sendable {
                 return Routes.json(Status(runner.currentStatus), status: .accepted)
             }
         }
-        table.add(.post, "/v1/admin/projections/:name/retry", "Try a failed projection's entry again now (admin)") { request, context in
+        table.add(.post, "/v1/admin/projections/:name/retry", "Try a failed projection's entry again now (admin)", answer: Answer(status: 202, schema: .anyObject)) { request, context in
             try await handle(request) { key in
                 try Admin.require(key, [.admin], to: "retry projections")
                 let runner = try runner(context)

@@ -6,12 +6,14 @@ import Hummingbird
 /// Web sessions: a bearer token for the page, in exchange for a key and its secret.
 extension Routes {
     func addSessions(to table: RouteTable) {
-        table.add(.post, "/v1/sessions", "Sign in with {key_id, secret}: a bearer token for the web UI", authenticated: false) { request, _ in
+        table.add(.post, "/v1/sessions", "Sign in: a bearer token for the web UI", authenticated: false,
+                  body: .object([("key_id", .string), ("secret", .string)]),
+                  answer: .ok(.object([("token", .string), ("account", .string), ("role", .string), ("expires_at", .time)]))) { request, _ in
             var request = request
             let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
             return startSession(body)
         }
-        table.add(.delete, "/v1/sessions", "Sign out: ends the bearer token's session") { request, _ in
+        table.add(.delete, "/v1/sessions", "Sign out: ends the bearer token's session", answer: .noContent) { request, _ in
             try await handle(request) { _ in
                 if let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") {
                     keys.endSession(token: String(authorization.dropFirst(7)))

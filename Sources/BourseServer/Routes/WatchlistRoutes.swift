@@ -6,13 +6,13 @@ import Hummingbird
 /// The key's account's watchlists, by id or by name, as Alpaca's API keeps them.
 extension Routes {
     func addWatchlists(to table: RouteTable) {
-        table.add(.get, "/v2/watchlists", "The account's watchlists (without their assets)") { request, _ in
+        table.add(.get, "/v2/watchlists", "The account's watchlists (without their assets)", answer: .list("Watchlist")) { request, _ in
             try await handle(request) { key in
                 let lists = try watchlists.list(account: key.account)
                 return Self.json(text: "[" + lists.map { API.watchlist($0, assets: nil) }.joined(separator: ",") + "]")
             }
         }
-        table.add(.post, "/v2/watchlists", "Create a watchlist: {name, symbols}") { request, _ in
+        table.add(.post, "/v2/watchlists", "Create a watchlist", body: Schema.watchlist, answer: .ok("Watchlist")) { request, _ in
             var request = request
             let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
             return try await handle(request) { key in
@@ -25,10 +25,11 @@ extension Routes {
         for byName in [false, true] {
             let path = byName ? "/v2/watchlists:by_name" : "/v2/watchlists/:watchlist_id"
             let query = byName ? [Parameter("name", .text, "The watchlist's name (required)")] : []
-            table.add(.get, path, "One watchlist with its assets", query: query) { request, context in
+            table.add(.get, path, "One watchlist with its assets", query: query, answer: .ok("Watchlist")) { request, context in
                 try await handle(request) { key in try await answer { try watchlist(key, request, context, byName) } }
             }
-            table.add(.put, path, "Rename a watchlist or replace its symbols: {name, symbols}", query: query) { request, context in
+            table.add(.put, path, "Rename a watchlist or replace its symbols", query: query, body: Schema.watchlist,
+                      answer: .ok("Watchlist")) { request, context in
                 var request = request
                 let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
                 return try await handle(request) { key in
@@ -39,7 +40,7 @@ extension Routes {
                     return try await answer { try watchlists.update(id, account: key.account, name: change.name, symbols: symbols, now: wallClockNanos()) }
                 }
             }
-            table.add(.post, path, "Add a symbol: {symbol}", query: query) { request, context in
+            table.add(.post, path, "Add a symbol", query: query, body: .object([("symbol", .string)]), answer: .ok("Watchlist")) { request, context in
                 var request = request
                 let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
                 return try await handle(request) { key in
@@ -49,7 +50,7 @@ extension Routes {
                     return try await answer { try watchlists.add(symbol, to: id, account: key.account, now: wallClockNanos()) }
                 }
             }
-            table.add(.delete, path, "Delete a watchlist", query: query) { request, context in
+            table.add(.delete, path, "Delete a watchlist", query: query, answer: .noContent) { request, context in
                 try await handle(request) { key in
                     let id = try watchlist(key, request, context, byName).id
                     try refusing { try watchlists.delete(id, account: key.account) }
@@ -57,7 +58,7 @@ extension Routes {
                 }
             }
         }
-        table.add(.delete, "/v2/watchlists/:watchlist_id/:symbol", "Remove a symbol from a watchlist") { request, context in
+        table.add(.delete, "/v2/watchlists/:watchlist_id/:symbol", "Remove a symbol from a watchlist", answer: .ok("Watchlist")) { request, context in
             try await handle(request) { key in
                 let id = try watchlist(key, request, context, false).id
                 guard let symbol = try? Symbol(validating: context.parameters.get("symbol") ?? "") else {

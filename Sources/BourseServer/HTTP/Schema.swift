@@ -1,0 +1,185 @@
+/// A JSON Schema, as `/openapi.json` declares a request body or an answer. Each route names its own in the
+/// route table, beside its handler, so the document and the routes are written in one place; schemathesis
+/// checks the answers against them in CI.
+indirect enum Schema: Sendable {
+    case string
+    /// A decimal written as a string: "190.25".
+    case decimal
+    case time
+    case uuid
+    case integer
+    case number
+    case boolean
+    case choice([String])
+    case array(Schema)
+    /// Properties in order; `optional` lists those that may be left out.
+    case object([(String, Schema)], optional: Set<String> = [])
+    /// An object whose keys are free (symbols) and whose values are all of one schema.
+    case map(Schema)
+    case nullable(Schema)
+    /// One of the components below, by name.
+    case ref(String)
+    /// Any JSON object.
+    case anyObject
+
+    var json: [String: Any] {
+        switch self {
+        case .string: ["type": "string"]
+        case .decimal: ["type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$"]
+        case .time: ["type": "string", "format": "date-time"]
+        case .uuid: ["type": "string", "format": "uuid"]
+        case .integer: ["type": "integer"]
+        case .number: ["type": "number"]
+        case .boolean: ["type": "boolean"]
+        case .choice(let options): ["type": "string", "enum": options]
+        case .array(let items): ["type": "array", "items": items.json]
+        case .object(let properties, let optional):
+            [
+                "type": "object",
+                "properties": Dictionary(properties.map { ($0.0, $0.1.json) }) { first, _ in first },
+                "required": properties.map(\.0).filter { !optional.contains($0) },
+            ]
+        case .map(let values): ["type": "object", "additionalProperties": values.json]
+        case .nullable(let inner):
+            if case .ref(let name) = inner { ["nullable": true, "allOf": [["$ref": "#/components/schemas/\(name)"]]] }
+            else { inner.json.merging(["nullable": true]) { $1 } }
+        case .ref(let name): ["$ref": "#/components/schemas/\(name)"]
+        case .anyObject: ["type": "object"]
+        }
+    }
+
+    static func object(_ properties: [(String, Schema)], optional: [String]) -> Schema {
+        .object(properties, optional: Set(optional))
+    }
+
+    /// The shapes the API answers with, by name.
+    static let components: [String: Schema] = [
+        "Error": .object([("code", .integer), ("message", .string)]),
+        "Order": .object([
+            ("id", .uuid), ("client_order_id", .string), ("created_at", .nullable(.time)), ("updated_at", .nullable(.time)),
+            ("submitted_at", .nullable(.time)), ("filled_at", .nullable(.time)), ("canceled_at", .nullable(.time)),
+            ("expired_at", .nullable(.time)), ("replaced_by", .nullable(.uuid)), ("replaces", .nullable(.uuid)), ("asset_id", .uuid),
+            ("asset_class", .string), ("symbol", .string), ("notional", .nullable(.decimal)), ("qty", .decimal), ("filled_qty", .decimal),
+            ("filled_avg_price", .nullable(.decimal)), ("order_class", .choice(["simple", "bracket", "oco", "oto"])),
+            ("order_type", .string), ("type", .choice(["market", "limit", "stop", "stop_limit", "trailing_stop"])),
+            ("side", .choice(["buy", "sell"])), ("time_in_force", .choice(["day", "gtc", "gtd", "ioc", "fok"])),
+            ("limit_price", .nullable(.decimal)), ("stop_price", .nullable(.decimal)), ("trail_price", .nullable(.decimal)),
+            ("trail_percent", .nullable(.decimal)), ("hwm", .nullable(.decimal)),
+            ("status", .choice(["new", "partially_filled", "filled", "canceled", "expired", "replaced", "rejected"])),
+            ("extended_hours", .boolean), ("expire_at", .nullable(.time)), ("cancel_reason", .string), ("cancel_message", .string),
+        ], optional: ["cancel_reason", "cancel_message"]),
+        "Account": .object([
+            ("id", .uuid), ("account_number", .string), ("status", .string), ("currency", .string), ("cash", .decimal),
+            ("buying_power", .decimal), ("equity", .decimal), ("portfolio_value", .decimal), ("long_market_value", .decimal),
+            ("short_market_value", .decimal), ("initial_margin", .decimal), ("maintenance_margin", .decimal), ("multiplier", .decimal),
+            ("shorting_enabled", .boolean), ("trading_blocked", .boolean), ("account_blocked", .boolean), ("pattern_day_trader", .boolean),
+            ("cash_on_hold", .decimal), ("settled_cash", .decimal), ("unsettled_cash", .decimal), ("realized_pl", .decimal),
+            ("unrealized_pl", .decimal), ("open_orders", .integer),
+        ], optional: ["buying_power", "equity", "portfolio_value", "long_market_value", "short_market_value", "initial_margin",
+                      "maintenance_margin", "unrealized_pl"]),
+        "Configuration": .object([
+            ("dtbp_check", .nullable(.string)), ("fractional_trading", .boolean), ("max_margin_multiplier", .decimal),
+            ("no_shorting", .boolean), ("pdt_check", .nullable(.string)), ("suspend_trade", .boolean),
+            ("trade_confirm_email", .choice(["all", "none"])), ("ptp_no_exception_entry", .boolean), ("max_options_trading_level", .integer),
+        ]),
+        "Position": .object([
+            ("asset_id", .uuid), ("symbol", .string), ("exchange", .string), ("asset_class", .string), ("qty", .decimal),
+            ("qty_available", .decimal), ("side", .choice(["long", "short"])), ("avg_entry_price", .decimal), ("cost_basis", .decimal),
+            ("market_value", .decimal), ("current_price", .decimal), ("unrealized_pl", .decimal), ("realized_pl", .decimal),
+        ], optional: ["avg_entry_price", "market_value", "current_price", "unrealized_pl"]),
+        "Asset": .object([
+            ("id", .uuid), ("class", .string), ("exchange", .string), ("symbol", .string), ("name", .string), ("status", .string),
+            ("tradable", .boolean), ("marginable", .boolean), ("shortable", .boolean), ("easy_to_borrow", .boolean), ("fractionable", .boolean),
+        ]),
+        "Activity": .object([
+            ("id", .string), ("activity_type", .string), ("transaction_time", .time), ("type", .string), ("price", .decimal),
+            ("qty", .decimal), ("side", .string), ("symbol", .string), ("leaves_qty", .decimal), ("order_id", .uuid), ("fee", .decimal),
+            ("date", .string), ("net_amount", .decimal),
+        ], optional: ["type", "price", "qty", "side", "symbol", "leaves_qty", "order_id", "fee", "date", "net_amount"]),
+        "Clock": .object([("timestamp", .time), ("is_open", .boolean), ("next_open", .time), ("next_close", .time)]),
+        "CalendarDay": .object([("date", .string), ("open", .string), ("close", .string), ("settlement_date", .string)]),
+        "Bar": .object([("t", .time), ("o", .number), ("h", .number), ("l", .number), ("c", .number), ("v", .integer), ("n", .integer),
+                        ("vw", .number)]),
+        "Trade": .object([("i", .integer), ("x", .string), ("p", .number), ("s", .integer), ("t", .time), ("c", .array(.string)),
+                          ("z", .string)]),
+        "Quote": .object([("t", .time), ("ax", .string), ("ap", .number), ("as", .integer), ("bx", .string), ("bp", .number),
+                          ("bs", .integer), ("c", .array(.string)), ("z", .string)]),
+        "Snapshot": .object([("symbol", .string), ("latestTrade", .nullable(.ref("Trade"))), ("latestQuote", .nullable(.ref("Quote"))),
+                             ("minuteBar", .nullable(.ref("Bar"))), ("dailyBar", .nullable(.ref("Bar"))),
+                             ("prevDailyBar", .nullable(.ref("Bar")))], optional: ["symbol"]),
+        "Watchlist": .object([("id", .uuid), ("account_id", .uuid), ("name", .string), ("created_at", .time), ("updated_at", .time),
+                              ("assets", .array(.ref("Asset")))], optional: ["assets"]),
+        "Alert": .object([("id", .string), ("symbol", .string), ("condition", .string), ("value", .decimal), ("source", .string),
+                          ("status", .choice(["active", "fired"])), ("created_at", .time), ("fired_at", .nullable(.time)),
+                          ("fired_price", .nullable(.decimal))]),
+        "Book": .object([
+            ("symbol", .string), ("state", .string), ("bids", .array(.ref("BookLevel"))), ("asks", .array(.ref("BookLevel"))),
+            ("last_trade", .decimal), ("l2_sequence", .integer), ("l3_sequence", .integer), ("session", .string), ("timestamp", .time),
+        ], optional: ["last_trade"]),
+        "BookLevel": .object([("price", .decimal), ("size", .decimal), ("orders", .integer),
+                              ("queue", .array(.object([("id", .uuid), ("size", .integer)])))], optional: ["queue"]),
+        "PortfolioHistory": .object([
+            ("timestamp", .array(.integer)), ("equity", .array(.nullable(.number))), ("profit_loss", .array(.nullable(.number))),
+            ("profit_loss_pct", .array(.nullable(.number))), ("base_value", .nullable(.number)), ("timeframe", .string), ("cashflow", .anyObject),
+        ]),
+        "PositionChange": .object([("symbol", .string), ("time", .time), ("reason", .string), ("change", .decimal), ("qty", .decimal),
+                                   ("price", .decimal)]),
+        "Applied": .object([("sequence", .string), ("events", .string)]),
+    ]
+
+    /// A page of a series for several symbols, and for one.
+    static func series(_ name: String, _ item: String) -> Schema {
+        .object([(name, .map(.array(.ref(item)))), ("next_page_token", .nullable(.string))])
+    }
+
+    static func singleSeries(_ name: String, _ item: String) -> Schema {
+        .object([(name, .array(.ref(item))), ("symbol", .string), ("next_page_token", .nullable(.string))])
+    }
+}
+
+/// What a route answers with when it succeeds: a status and the schema of its body (none for 204).
+struct Answer: Sendable {
+    var status: Int
+    var schema: Schema?
+    /// Other answers that are not failures in the error shape: a health check's 503, say.
+    var others: [(status: Int, schema: Schema)] = []
+
+    static func ok(_ schema: Schema) -> Answer { Answer(status: 200, schema: schema) }
+    static func ok(_ name: String) -> Answer { Answer(status: 200, schema: .ref(name)) }
+    static func list(_ name: String) -> Answer { Answer(status: 200, schema: .array(.ref(name))) }
+    static let noContent = Answer(status: 204, schema: nil)
+}
+
+/// The request bodies.
+extension Schema {
+    /// A price or quantity: a decimal string, or a JSON number read exactly from its text.
+    static let amount = Schema.string
+
+    static let orderRequest = Schema.object([
+        ("symbol", .string), ("qty", amount), ("side", .choice(["buy", "sell"])),
+        ("type", .choice(["market", "limit", "stop", "stop_limit", "trailing_stop"])),
+        ("time_in_force", .choice(["day", "gtc", "gtd", "ioc", "fok"])), ("limit_price", amount), ("stop_price", amount),
+        ("trail_price", amount), ("trail_percent", amount), ("client_order_id", .string), ("extended_hours", .boolean),
+        ("display_qty", amount), ("post_only", .boolean), ("stp", .choice(["none", "cancel_newest", "cancel_oldest", "cancel_both", "decrement"])),
+        ("expire_at", .time),
+    ], optional: ["limit_price", "stop_price", "trail_price", "trail_percent", "client_order_id", "extended_hours", "display_qty",
+                  "post_only", "stp", "expire_at"])
+
+    static let replaceRequest = Schema.object([("qty", amount), ("limit_price", amount), ("stop_price", amount), ("client_order_id", .string)],
+                                              optional: ["qty", "limit_price", "stop_price", "client_order_id"])
+
+    static let configurationChange = Schema.object([
+        ("fractional_trading", .boolean), ("max_margin_multiplier", .string), ("no_shorting", .boolean), ("suspend_trade", .boolean),
+        ("trade_confirm_email", .string), ("ptp_no_exception_entry", .boolean),
+    ], optional: ["fractional_trading", "max_margin_multiplier", "no_shorting", "suspend_trade", "trade_confirm_email", "ptp_no_exception_entry"])
+
+    static let watchlist = Schema.object([("name", .string), ("symbols", .array(.string))], optional: ["symbols"])
+
+    static let alertRequest = Schema.object([
+        ("symbol", .string), ("condition", .choice(["price_above", "price_below", "change_pct_above", "change_pct_below"])),
+        ("value", .string), ("source", .choice(["trade", "nbbo"])),
+    ], optional: ["source"])
+
+    /// One position's outcome when all are closed.
+    static let closeOutcome = Schema.object([("symbol", .string), ("status", .integer), ("order_id", .nullable(.uuid)), ("body", .anyObject)])
+}
