@@ -130,10 +130,15 @@ struct BrowserTests {
         let directory = makeTemporaryDirectory("bourse-server")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let server = try await ServerTests.Running(directory: directory)
-        let buyer = server.key(account: 1), seller = server.key(account: 3)
+        let buyer = server.key(account: 1), seller = server.key(account: 3), other = server.key(account: 2)
         // The order the page's buy will meet.
         let (resting, _) = try await server.order(seller, #""symbol":"MSFT","qty":"7","side":"sell","type":"limit","time_in_force":"gtc","limit_price":"420.00""#)
         #expect(resting == 200)
+        // Prints before the page opens, for the tape to start with: up, up, then down a tick.
+        for price in ["419.00", "419.50", "419.25"] {
+            _ = try await server.order(seller, #""symbol":"MSFT","qty":"1","side":"sell","type":"limit","time_in_force":"day","limit_price":"\#(price)""#)
+            _ = try await server.order(other, #""symbol":"MSFT","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":"\#(price)""#)
+        }
 
         let chromium = try Chromium()
         defer { chromium.stop() }
@@ -160,12 +165,19 @@ struct BrowserTests {
                 """)
             try await page.waitFor("!document.getElementById('app').hidden && document.getElementById('symbol').options.length === 5", "the trading page")
             try await page.waitFor("document.getElementById('account-line').textContent.includes('Account 1')", "the account line")
+            // Money with thousands separators and two decimals.
+            try await page.waitFor("/cash 1,000,000\\.00/.test(document.getElementById('account-line').textContent)", "money as 1,000,000.00")
 
             // Choose MSFT and see its book: the resting sell in the ladder.
             _ = try await page.evaluate("""
                 const s = document.getElementById('symbol'); s.value = 'MSFT'; s.dispatchEvent(new Event('change'));
                 """)
             try await page.waitFor("[...document.querySelectorAll('#ladder td.ask')].some(td => td.textContent === '7')", "the resting sell in the depth ladder")
+            // The tape starts with the prints made before, coloured by tick: 419.50 up, 419.25 down.
+            try await page.waitFor("[...document.querySelectorAll('#tape td.buy')].some(td => td.textContent === '419.50') && [...document.querySelectorAll('#tape td.sell')].some(td => td.textContent === '419.25')", "the tape back-filled and coloured by tick")
+            // A click on a ladder price puts it in the ticket.
+            _ = try await page.evaluate("[...document.querySelectorAll('#ladder td.price')].find(td => td.textContent === '420.00').click()")
+            try await page.waitFor("document.getElementById('limit-price').value === '420.00' && document.getElementById('type').value === 'limit'", "the ladder's price in the ticket")
 
             // A limit buy through the form.
             _ = try await page.evaluate("""
@@ -177,11 +189,17 @@ struct BrowserTests {
                 document.getElementById('client-order-id').value = 'from-the-browser';
                 document.getElementById('place').click();
                 """)
-            try await page.waitFor("document.getElementById('order-message').textContent.includes('filled 7 at 420.00')", "the fill in the order message")
+            try await page.waitFor("document.getElementById('order-message').textContent === 'Buy 7 MSFT at 420.00: filled 7 at 420.00'", "the fill in the order message")
             try await page.waitFor("document.querySelector('#orders tr[data-order-status=\"filled\"]')", "the filled order in the orders list")
             try await page.waitFor("[...document.querySelectorAll('#tape td')].some(td => td.textContent === '420.00')", "the trade on the tape")
             try await page.waitFor("[...document.querySelectorAll('#positions td')].some(td => td.textContent === 'MSFT')", "the position")
             try await page.waitFor("document.querySelectorAll('#ladder tbody tr').length === 0", "the emptied book in the ladder")
+            // The fill in the activity: its side, and the amount it moved, as money.
+            _ = try await page.evaluate("document.querySelector('[data-tab=activity]').click()")
+            try await page.waitFor("[...document.querySelectorAll('#activity tr')].some(tr => tr.textContent.includes('buy') && tr.textContent.includes('-2,940.00'))", "the fill's side and amount in the activity")
+            // An open order for the phone's table.
+            let (open, _) = try await server.order(buyer, #""symbol":"AAPL","qty":"3","side":"buy","type":"limit","time_in_force":"gtc","limit_price":"180.00""#)
+            #expect(open == 200)
             _ = try await page.evaluate("document.querySelector('[data-tab=orders]').click()")
             try await page.screenshot(to: Self.artifacts + "/web-ui-laptop.png")
 
@@ -190,6 +208,12 @@ struct BrowserTests {
             try await page.waitFor("document.documentElement.scrollWidth <= 390", "the page to fit a phone's width")
             let columns = try await page.evaluate("getComputedStyle(document.querySelector('.grid')).gridTemplateColumns.split(' ').length")
             #expect(columns == "1")
+            // The open orders fit the phone's width, their buttons within reach.
+            _ = try await page.evaluate("document.querySelector('[data-tab=open]').click()")
+            try await page.waitFor("document.querySelectorAll('#open-orders tbody tr').length === 1", "the open order on the phone")
+            try await page.waitFor("document.getElementById('open-orders').scrollWidth <= document.getElementById('open-orders').parentElement.clientWidth", "the open orders to fit the phone")
+            _ = try await page.evaluate("document.getElementById('open-orders').scrollIntoView()")
+            try await page.screenshot(to: Self.artifacts + "/web-ui-phone-orders.png")
             try await page.screenshot(to: Self.artifacts + "/web-ui-phone.png")
         }
 

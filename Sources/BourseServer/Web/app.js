@@ -1,5 +1,6 @@
 // Bourse's web UI: plain JavaScript, no dependencies. Prices and money arrive as decimal strings and are
-// shown as given; numbers are parsed only to draw the chart.
+// shown from their digits (money with thousands separators and two decimals, through BigInt, never a
+// float); numbers are parsed only to draw the chart.
 "use strict";
 
 const state = {
@@ -13,6 +14,8 @@ const state = {
   market: null,
   bookTimer: null,
   closed: false,
+  // The last print and whether it ticked up: a print at the same price keeps the tick before it.
+  tick: { price: null, up: true },
 };
 
 const $ = (id) => document.getElementById(id);
@@ -49,6 +52,31 @@ function price(value) {
   const dot = text.indexOf(".");
   if (dot < 0) return text + ".00";
   return text.length - dot === 2 ? text + "0" : text;
+}
+
+// A decimal string as an integer of ten-thousandths, exactly.
+function units(text) {
+  const match = /^(-?)(\d+)(?:\.(\d{0,4}))?/.exec(String(text));
+  if (!match) return null;
+  const value = BigInt(match[2]) * 10000n + BigInt((match[3] || "").padEnd(4, "0"));
+  return match[1] ? -value : value;
+}
+
+// Ten-thousandths as money: thousands separators and two decimals, rounded half away from zero.
+function money(value) {
+  if (value == null || value === "") return "";
+  const u = typeof value === "bigint" ? value : units(value);
+  if (u == null) return String(value);
+  const negative = u < 0n, magnitude = negative ? -u : u;
+  const cents = (magnitude + 50n) / 100n;
+  const whole = (cents / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return (negative && cents > 0n ? "-" : "") + whole + "." + (cents % 100n).toString().padStart(2, "0");
+}
+
+// An order as a trader names it: "Buy 7 MSFT at 420.00".
+function describe(order) {
+  const side = order.side === "buy" ? "Buy" : "Sell";
+  return side + " " + order.qty + " " + order.symbol + (order.limit_price ? " at " + order.limit_price : order.type === "market" ? " at market" : "");
 }
 
 function notice(text) {
@@ -126,7 +154,17 @@ $("timeframe").addEventListener("change", () => { state.timeframe = $("timeframe
 async function loadSymbol() {
   fill("tape", []);
   $("last").textContent = "";
-  await Promise.all([loadBook(), loadBars()]);
+  state.tick = { price: null, up: true };
+  await Promise.all([loadBook(), loadBars(), loadTape()]);
+}
+
+// The tape starts with the symbol's latest prints, then follows the stream.
+async function loadTape() {
+  if (!state.symbol) return;
+  const symbol = state.symbol;
+  const data = await api("GET", "/v2/stocks/" + encodeURIComponent(symbol) + "/trades?sort=desc&limit=50");
+  if (symbol !== state.symbol || $("tape").tBodies[0].rows.length > 0) return;
+  for (const trade of data.trades.reverse()) addPrint(trade);
 }
 
 async function loadBook() {
@@ -135,17 +173,29 @@ async function loadBook() {
   const rows = [];
   for (const level of [...book.asks].reverse()) {
     const tr = document.createElement("tr");
-    tr.append(cell(""), cell(""), cell(level.price, "price"), cell(level.size, "ask"), cell(level.orders));
+    tr.append(cell(""), cell(""), ladderPrice(level.price), cell(level.size, "ask"), cell(level.orders));
     rows.push(tr);
   }
   for (const level of book.bids) {
     const tr = document.createElement("tr");
-    tr.append(cell(level.orders), cell(level.size, "bid"), cell(level.price, "price"), cell(""), cell(""));
+    tr.append(cell(level.orders), cell(level.size, "bid"), ladderPrice(level.price), cell(""), cell(""));
     rows.push(tr);
   }
   fill("ladder", rows);
   if (book.last_trade && !$("last").textContent) $("last").textContent = book.last_trade;
   if (book.state !== "open") notice(state.symbol + " is " + book.state);
+}
+
+// A ladder price: a click puts it in the ticket as the limit price (a market order becomes a limit one).
+function ladderPrice(text) {
+  const td = cell(text, "price");
+  td.title = "Use this price";
+  td.addEventListener("click", () => {
+    if (!["limit", "stop_limit"].includes($("type").value)) { $("type").value = "limit"; showFieldsFor("limit"); }
+    $("limit-price").value = text;
+    $("limit-price").focus();
+  });
+  return td;
 }
 
 // Re-read the book at most every 200 ms, whatever the rate of quotes.
@@ -156,8 +206,8 @@ function bookChanged() {
 
 async function refreshAccount() {
   const account = await api("GET", "/v2/account");
-  $("account-line").textContent = "Account " + account.account_number + " · equity " + (account.equity || "–") + " · buying power " +
-    (account.buying_power || "–") + " · cash " + account.cash;
+  $("account-line").textContent = "Account " + account.account_number + " · equity " + (money(account.equity) || "–") + " · buying power " +
+    (money(account.buying_power) || "–") + " · cash " + money(account.cash);
   await Promise.all([loadOpenOrders(), loadOrders(), loadPositions(), loadActivity()]);
 }
 
@@ -198,8 +248,8 @@ async function loadPositions() {
   fill("positions", positions.map((p) => {
     const tr = document.createElement("tr");
     const pl = p.unrealized_pl || "";
-    tr.append(cell(p.symbol), cell(p.qty), cell(p.avg_entry_price), cell(p.current_price), cell(p.market_value),
-      cell(pl, pl.startsWith("-") ? "sell" : "buy"), cell(p.realized_pl));
+    tr.append(cell(p.symbol), cell(p.qty), cell(p.avg_entry_price), cell(p.current_price), cell(money(p.market_value)),
+      cell(money(pl), pl.startsWith("-") ? "sell" : "buy"), cell(money(p.realized_pl)));
     return tr;
   }));
 }
@@ -208,8 +258,15 @@ async function loadActivity() {
   const activities = await api("GET", "/v2/account/activities?page_size=100");
   fill("activity", activities.map((a) => {
     const tr = document.createElement("tr");
+    // A fill's amount is what it moved: the price times the quantity, paid on a buy, received on a sell.
+    let amount = a.net_amount;
+    if (a.activity_type === "FILL") {
+      const gross = units(a.price) * BigInt(a.qty);
+      amount = a.side === "buy" ? -gross : gross;
+    }
+    const side = a.side || (a.activity_type === "CSD" ? "deposit" : a.activity_type === "CSW" ? "withdrawal" : "");
     tr.append(cell(shortTime(a.transaction_time)), cell(a.activity_type === "FILL" ? a.type : a.activity_type), cell(a.symbol),
-      cell(a.qty), cell(a.price), cell(a.net_amount));
+      cell(side, a.side), cell(a.qty), cell(a.price), cell(money(amount)));
     return tr;
   }));
 }
@@ -242,8 +299,10 @@ $("order-form").addEventListener("submit", async (event) => {
   try {
     const placed = await api("POST", "/v2/orders", order);
     message.className = "message good";
-    message.textContent = "Order " + placed.id + ": " + placed.status +
-      (placed.filled_qty !== "0" ? ", filled " + placed.filled_qty + " at " + placed.filled_avg_price : "");
+    // Orders are named as a trader reads them; the id is kept on the element and in the order lists.
+    message.textContent = describe(placed) + ": " + placed.status.replace("_", " ") +
+      (placed.filled_qty !== "0" ? " " + placed.filled_qty + " at " + placed.filled_avg_price : "") +
+      (placed.cancel_message ? " (" + placed.cancel_message + ")" : "");
     message.dataset.orderId = placed.id;
     $("client-order-id").value = "";
     refreshAccount();
@@ -274,7 +333,7 @@ async function replaceOrder(order) {
   }
   try {
     const replaced = await api("PATCH", "/v2/orders/" + order.id, change);
-    notice("Order " + order.id + " replaced by " + replaced.id);
+    notice(describe(order) + " replaced: now " + replaced.qty + (replaced.limit_price ? " at " + replaced.limit_price : ""));
   } catch (error) {
     notice(error.message);
   }
@@ -331,7 +390,7 @@ function connectTrading() {
       socket.send(JSON.stringify({ action: "listen", data: { streams: ["trade_updates"] } }));
     } else if (message.stream === "trade_updates") {
       const update = message.data, order = update.order;
-      notice("Order " + order.id + " " + order.symbol + " " + order.side + ": " + update.event +
+      notice(describe(order) + ": " + update.event +
         (update.price ? " " + update.qty + " at " + update.price : ""));
       clearTimeout(connectTrading.refresh);
       connectTrading.refresh = setTimeout(refreshAccount, 100);
@@ -364,13 +423,22 @@ function subscribe(previous, symbol) {
   if (symbol) socket.send(JSON.stringify({ action: "subscribe", trades: [symbol], quotes: [symbol], bars: [symbol] }));
 }
 
-function onTrade(trade) {
+// A print on the tape, green when it ticked up from the last, red when down, as the last when level.
+function addPrint(trade) {
+  const text = price(trade.p), value = units(text);
+  if (state.tick.price !== null && value !== state.tick.price) state.tick.up = value > state.tick.price;
+  state.tick.price = value;
   const tr = document.createElement("tr");
-  tr.append(cell(shortTime(trade.t)), cell(price(trade.p), trade.tks === "B" ? "buy" : "sell"), cell(trade.s));
+  tr.append(cell(shortTime(trade.t)), cell(text, state.tick.up ? "buy" : "sell"), cell(trade.s));
   const body = $("tape").tBodies[0];
   body.prepend(tr);
   while (body.rows.length > 100) body.deleteRow(body.rows.length - 1);
-  $("last").textContent = price(trade.p);
+  $("last").textContent = text;
+  $("last").className = "last " + (state.tick.up ? "buy" : "sell");
+}
+
+function onTrade(trade) {
+  addPrint(trade);
   // The live bar follows the tape; the server's closed bar replaces it when it comes.
   const start = bucket(Date.parse(trade.t));
   const last = state.bars[state.bars.length - 1];
@@ -419,7 +487,8 @@ function drawChart() {
   let low = Math.min(...bars.map((b) => b.l)), high = Math.max(...bars.map((b) => b.h));
   if (high === low) { high += 0.5; low -= 0.5; }
   const pad = (high - low) * 0.08; high += pad; low -= pad;
-  const plotWidth = width - 60, plotTop = 8, plotHeight = height - 28;
+  // Candles above, each bar's volume in the bottom fifth.
+  const plotWidth = width - 60, plotTop = 8, volumeHeight = Math.round((height - 28) / 5), plotHeight = height - 28 - volumeHeight - 4;
   const y = (value) => plotTop + (high - value) / (high - low) * plotHeight;
   const step = plotWidth / bars.length;
   const body = Math.max(1, Math.min(12, step * 0.7));
@@ -437,7 +506,14 @@ function drawChart() {
     const top = y(Math.max(b.o, b.c)), bottom = y(Math.min(b.o, b.c));
     g.fillRect(x - body / 2, top, body, Math.max(1, bottom - top));
   });
+  const volumeMax = Math.max(...bars.map((b) => b.v), 1), volumeBottom = height - 20;
+  bars.forEach((b, i) => {
+    const x = i * step + step / 2, tall = Math.max(1, b.v / volumeMax * volumeHeight);
+    g.fillStyle = b.c >= b.o ? "rgba(47, 179, 107, 0.5)" : "rgba(229, 83, 75, 0.5)";
+    g.fillRect(x - body / 2, volumeBottom - tall, body, tall);
+  });
   g.fillStyle = "#8a97a6";
+  g.fillText("vol " + volumeMax, plotWidth + 6, volumeBottom);
   const labels = Math.max(1, Math.floor(bars.length / 5));
   bars.forEach((b, i) => {
     if (i % labels !== 0) return;
