@@ -1,13 +1,20 @@
 import BourseCore
 import BourseNode
 
-/// An order as the API describes it, built from events alone. Statuses are Alpaca's words, which are the
-/// venue's own.
+/// An order's status, in Alpaca's words, which are the venue's own.
+public enum OrderStatus: String, Sendable, CaseIterable {
+    case new, partiallyFilled = "partially_filled", filled, canceled, expired, replaced, rejected
+
+    /// Nothing more will happen to an order in this status.
+    public var isEnded: Bool { self != .new && self != .partiallyFilled }
+}
+
+/// An order as the API describes it, built from events alone.
 public struct OrderRecord: Sendable, Equatable {
     public var order: NewOrder
     public var filled: Int64 = 0
     public var notional: Int128 = 0
-    public var status: String
+    public var status: OrderStatus
     public var created: Timestamp
     public var updated: Timestamp
     public var filledAt: Timestamp?
@@ -18,7 +25,7 @@ public struct OrderRecord: Sendable, Equatable {
     /// The client's id for the order; the order id stands for it when none was given.
     public var clientOrderID: String?
 
-    public init(order: NewOrder, filled: Int64 = 0, notional: Int128 = 0, status: String, created: Timestamp, updated: Timestamp) {
+    public init(order: NewOrder, filled: Int64 = 0, notional: Int128 = 0, status: OrderStatus, created: Timestamp, updated: Timestamp) {
         self.order = order
         self.filled = filled
         self.notional = notional
@@ -27,10 +34,8 @@ public struct OrderRecord: Sendable, Equatable {
         self.updated = updated
     }
 
-    public static let endedStatuses: Set<String> = ["filled", "canceled", "expired", "replaced", "rejected"]
-
     /// Whether the order has ended: nothing more will happen to it.
-    public var isEnded: Bool { Self.endedStatuses.contains(status) }
+    public var isEnded: Bool { status.isEnded }
 }
 
 /// One thing that happened to an order: Alpaca's trade update event, the order after it, and what the
@@ -69,7 +74,7 @@ public struct OrderLifecycle: Sendable {
         for event in published.events {
             switch event {
             case .orderAccepted(let order):
-                var record = OrderRecord(order: order, status: "new", created: time, updated: time)
+                var record = OrderRecord(order: order, status: .new, created: time, updated: time)
                 if case .newOrder(let submitted) = published.command.command, submitted.orderID == order.orderID {
                     record.clientOrderID = clientOrderID
                 }
@@ -77,7 +82,7 @@ public struct OrderLifecycle: Sendable {
                 changes.append(OrderChange(account: order.account.rawValue, event: "new", record: record))
             case .orderRejected(let id, let account, let reason):
                 if case .newOrder(let order) = published.command.command, order.orderID == id {
-                    var record = OrderRecord(order: order, status: "rejected", created: time, updated: time)
+                    var record = OrderRecord(order: order, status: .rejected, created: time, updated: time)
                     record.clientOrderID = clientOrderID
                     changes.append(OrderChange(account: account.rawValue, event: "rejected", record: record, detail: .reason(reason.code)))
                 }
@@ -88,7 +93,7 @@ public struct OrderLifecycle: Sendable {
                     record.notional += Int128(t.price.units) * Int128(t.quantity.shares)
                     record.updated = time
                     let done = leaves.shares == 0
-                    record.status = done ? "filled" : "partially_filled"
+                    record.status = done ? .filled : .partiallyFilled
                     if done {
                         record.filledAt = time
                         open[id.rawValue] = nil
@@ -101,20 +106,20 @@ public struct OrderLifecycle: Sendable {
                 }
             case .orderCancelled(let id, let account, _, let reason):
                 guard var record = open.removeValue(forKey: id.rawValue) else { continue }
-                record.status = "canceled"
+                record.status = .canceled
                 record.canceledAt = time
                 record.updated = time
                 changes.append(OrderChange(account: account.rawValue, event: "canceled", record: record, detail: .reason(reason.code)))
             case .orderExpired(let id, let account, _):
                 guard var record = open.removeValue(forKey: id.rawValue) else { continue }
-                record.status = "expired"
+                record.status = .expired
                 record.expiredAt = time
                 record.updated = time
                 changes.append(OrderChange(account: account.rawValue, event: "expired", record: record))
             case .orderReplaced(let r):
                 guard var old = open.removeValue(forKey: r.orderID.rawValue) else { continue }
                 var new = old
-                old.status = "replaced"
+                old.status = .replaced
                 old.replacedBy = r.newOrderID
                 old.updated = time
                 changes.append(OrderChange(account: r.account.rawValue, event: "replaced", record: old,
@@ -127,7 +132,7 @@ public struct OrderLifecycle: Sendable {
                 new.clientOrderID = clientOrderID
                 new.created = time
                 new.updated = time
-                new.status = new.filled > 0 ? "partially_filled" : "new"
+                new.status = new.filled > 0 ? .partiallyFilled : .new
                 open[r.newOrderID.rawValue] = new
                 changes.append(OrderChange(account: r.account.rawValue, event: "new", record: new))
             case .selfTradeDecremented(let id, _, let quantity, _):

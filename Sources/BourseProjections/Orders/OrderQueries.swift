@@ -57,12 +57,17 @@ public struct OrderQueries: Sendable {
             .first.flatMap(OrdersProjection.record)
     }
 
+    /// Cash or shares moved in or out of an account, by Alpaca's activity code.
+    public enum TransferKind: String, Sendable, CaseIterable {
+        case deposit = "CSD", withdrawal = "CSW", securities = "JNLS"
+    }
+
     /// One entry of an account's activities: a fill (from its execution), or cash or shares moved.
     public struct Activity: Sendable, Equatable {
         public enum Kind: Sendable, Equatable {
             case fill(orderID: UInt64, side: String, price: Int64, qty: Int64, leaves: Int64, fee: Int64, taker: Bool)
-            /// `CSD`, `CSW` or `JNLS`, with the cash (signed) or the shares (signed) it moved.
-            case transfer(code: String, symbol: String?, qty: Int64?, amount: Int64?)
+            /// Cash (signed) or shares (signed) moved.
+            case transfer(TransferKind, symbol: String?, qty: Int64?, amount: Int64?)
         }
 
         public var sequence: Int64
@@ -77,8 +82,8 @@ public struct OrderQueries: Sendable {
     /// (the maker's row before the taker's).
     public struct ActivityFilter: Sendable {
         public var fills = true
-        /// The other activities' codes wanted; nil for all of them.
-        public var codes: [String]?
+        /// The transfers wanted; nil for all of them.
+        public var transfers: [TransferKind]?
         /// Strictly after and strictly before these times, nanoseconds.
         public var after: Int64?
         public var until: Int64?
@@ -118,18 +123,18 @@ public struct OrderQueries: Sendable {
                                                 qty: row.int("qty")!, leaves: row.int("leaves")!, fee: row.int("fee")!, taker: row.int("leg") == 1)))
             }
         }
-        if filter.codes.map({ !$0.isEmpty }) ?? true {
+        if filter.transfers.map({ !$0.isEmpty }) ?? true {
             var (sql, arguments) = conditions(rank: "0")
-            if let codes = filter.codes {
-                sql += " AND kind IN (" + codes.map { _ in "?" }.joined(separator: ", ") + ")"
-                arguments += codes.map { .text($0) }
+            if let kinds = filter.transfers {
+                sql += " AND kind IN (" + kinds.map { _ in "?" }.joined(separator: ", ") + ")"
+                arguments += kinds.map { .text($0.rawValue) }
             }
             found += try await store.query("""
                 SELECT * FROM activities WHERE \(sql) ORDER BY sequence \(order), event \(order) LIMIT ?
                 """, arguments + [.int(Int64(filter.pageSize))]).map { row in
                 (key: [row.int("sequence")!, row.int("event")!, 0],
                  activity: Activity(sequence: row.int("sequence")!, event: row.int("event")!, time: row.int("time")!, symbol: row.text("symbol"),
-                                    kind: .transfer(code: row.text("kind")!, symbol: row.text("symbol"), qty: row.int("qty"), amount: row.int("amount"))))
+                                    kind: .transfer(TransferKind(rawValue: row.text("kind")!)!, symbol: row.text("symbol"), qty: row.int("qty"), amount: row.int("amount"))))
             }
         }
         let sorted = found.sorted { $0.key.lexicographicallyPrecedes($1.key) }

@@ -66,7 +66,7 @@ extension OrdersProjection {
             .int(Int64(bitPattern: o.orderID.rawValue)), .int(Int64(o.account.rawValue)), r.clientOrderID.map(SQLValue.text) ?? .null,
             .text(o.symbol.description), .text(o.side.name), .text(o.type.name), .text(o.timeInForce.name),
             .int(o.quantity.shares), .int(r.filled), .text(String(r.notional)), int(o.limitPrice?.units), int(o.stopPrice?.units),
-            int(o.expireTime?.nanos), .text(r.status), .int(r.isEnded ? 1 : 0), .int(r.created.nanos), .int(r.updated.nanos),
+            int(o.expireTime?.nanos), .text(r.status.rawValue), .int(r.isEnded ? 1 : 0), .int(r.created.nanos), .int(r.updated.nanos),
             int(r.filledAt?.nanos), int(r.canceledAt?.nanos), int(r.expiredAt?.nanos), id(r.replacedBy), id(r.replaces),
             .int(sequence), .blob(terms.bytes),
         ]
@@ -79,7 +79,7 @@ extension OrdersProjection {
             var reader = ByteReader(bytes)
             return try? reader.readNewOrder()
         }
-        guard let order, let status = row.text("status"), let created = row.int("created_at"), let updated = row.int("updated_at") else {
+        guard let order, let status = row.text("status").flatMap(OrderStatus.init), let created = row.int("created_at"), let updated = row.int("updated_at") else {
             return nil
         }
         func time(_ column: String) -> Timestamp? { row.int(column).map { Timestamp(nanos: $0) } }

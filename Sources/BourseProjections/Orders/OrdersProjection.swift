@@ -94,14 +94,14 @@ public final class OrdersProjection: Projection, @unchecked Sendable {
                 }
             case .securitiesTransferredIn(let account, let symbol, let qty, let cost):
                 try position(account, symbol, change: qty.shares, price: cost.units, reason: "transfer_in", at + [.int(0)], time, writer)
-                try activity(account, "JNLS", symbol: symbol, qty: qty.shares, amount: nil, at, time, writer)
+                try activity(account, .securities, symbol: symbol, qty: qty.shares, amount: nil, at, time, writer)
             case .securitiesTransferredOut(let account, let symbol, let qty):
                 try position(account, symbol, change: -qty.shares, price: 0, reason: "transfer_out", at + [.int(0)], time, writer)
-                try activity(account, "JNLS", symbol: symbol, qty: -qty.shares, amount: nil, at, time, writer)
+                try activity(account, .securities, symbol: symbol, qty: -qty.shares, amount: nil, at, time, writer)
             case .cashDeposited(let account, let amount):
-                try activity(account, "CSD", symbol: nil, qty: nil, amount: amount.units, at, time, writer)
+                try activity(account, .deposit, symbol: nil, qty: nil, amount: amount.units, at, time, writer)
             case .cashWithdrawn(let account, let amount):
-                try activity(account, "CSW", symbol: nil, qty: nil, amount: -amount.units, at, time, writer)
+                try activity(account, .withdrawal, symbol: nil, qty: nil, amount: -amount.units, at, time, writer)
             default:
                 break
             }
@@ -134,11 +134,11 @@ public final class OrdersProjection: Projection, @unchecked Sendable {
                        .int(quantity), .int(price)])
     }
 
-    private func activity(_ account: AccountID, _ kind: String, symbol: Symbol?, qty: Int64?, amount: Int64?,
+    private func activity(_ account: AccountID, _ kind: OrderQueries.TransferKind, symbol: Symbol?, qty: Int64?, amount: Int64?,
                           _ at: [SQLValue], _ time: Int64, _ writer: any StoreWriter) throws {
         try writer.execute("""
             INSERT INTO activities (sequence, event, account, kind, time, symbol, qty, amount) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, at + [.int(Int64(account.rawValue)), .text(kind), .int(time), symbol.map { .text($0.description) } ?? .null,
+            """, at + [.int(Int64(account.rawValue)), .text(kind.rawValue), .int(time), symbol.map { .text($0.description) } ?? .null,
                        qty.map(SQLValue.int) ?? .null, amount.map(SQLValue.int) ?? .null])
     }
 }

@@ -66,7 +66,7 @@ final class OrderEntryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case event(Any)
     }
 
-    private let routes: Routes
+    private let entry: OrderEntry
     private let logger: Logger
     private var state = State.idle
     private var waiting = CircularBuffer<Waiting>()
@@ -75,8 +75,8 @@ final class OrderEntryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Taken out of the pipeline (the connection closed): an answer that comes later has nowhere to go.
     private var removed = false
 
-    init(routes: Routes, logger: Logger) {
-        self.routes = routes
+    init(entry: OrderEntry, logger: Logger) {
+        self.entry = entry
         self.logger = logger
     }
 
@@ -173,15 +173,15 @@ final class OrderEntryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func place(_ head: HTTPRequestHead, _ body: ByteBuffer, context: ChannelHandlerContext) {
         let headers = head.headers
         guard let request = body.withUnsafeReadableBytes(OrderRequest.plain),
-              let key = routes.key(keyID: headers.first(name: "APCA-API-KEY-ID"), secret: headers.first(name: "APCA-API-SECRET-KEY"),
+              let key = entry.key(keyID: headers.first(name: "APCA-API-KEY-ID"), secret: headers.first(name: "APCA-API-SECRET-KEY"),
                                    authorization: headers.first(name: "Authorization")) else {
             return forward(head, body, then: .end(nil), context: context)
         }
         let received = monotonicNanos()
-        let placing: Routes.Placing
+        let placing: OrderEntry.Placing
         do {
             // Nothing has happened yet that the router would not do again: a refusal is its to give.
-            guard let prepared = try routes.prepareWithinLimit(request, key) else {
+            guard let prepared = try entry.prepareWithinLimit(request, key) else {
                 return forward(head, body, then: .end(nil), context: context)
             }
             placing = prepared
@@ -194,11 +194,11 @@ final class OrderEntryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         state = .placing
         let loop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: loop)
-        routes.venue.submit(.newOrder(placing.order), note: placing.note) { [routes] result in
+        entry.venue.submit(.newOrder(placing.order), note: placing.note) { [entry] result in
             // The answer is made on the event loop: the sequencer's thread has the next batch to apply.
             loop.execute {
                 let (handler, context) = bound.value
-                handler.answer(routes.placed(placing, result, received: received), received: received, context: context)
+                handler.answer(entry.placed(placing, result, received: received), received: received, context: context)
             }
         }
     }
@@ -207,8 +207,8 @@ final class OrderEntryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         state = .idle
         guard !removed else { return }
         let (status, text) = answer
-        routes.metrics.countAnswer(method: "POST", route: "/v2/orders", status: status.code)
-        routes.metrics.timeAnswer(method: "POST", route: "/v2/orders", nanos: monotonicNanos() - received)
+        entry.metrics.countAnswer(method: "POST", route: "/v2/orders", status: status.code)
+        entry.metrics.timeAnswer(method: "POST", route: "/v2/orders", nanos: monotonicNanos() - received)
         var body = context.channel.allocator.buffer(capacity: text.utf8.count)
         body.writeString(text)
         let headers = HTTPHeaders([

@@ -63,10 +63,11 @@ public struct Server: Sendable {
         var logger = Logger(label: "bourse")
         logger.logLevel = logLevel
         let orderLogger = logger
+        let entry = routes.entry
         let webSocketResponder = webSocketRouter.buildResponder()
         let table = ConnectionTable(limits: connectionLimits, metrics: metrics)
         let http1 = HTTP1WebSocketUpgradeChannel.Configuration(
-            http1: .init(additionalChannelHandlers: [OrderEntryHandler.Installer { OrderEntryHandler(routes: routes, logger: orderLogger) }]))
+            http1: .init(additionalChannelHandlers: [OrderEntryHandler.Installer { OrderEntryHandler(entry: entry, logger: orderLogger) }]))
         return Application(
             router: router,
             server: HTTPServerBuilder { responder in

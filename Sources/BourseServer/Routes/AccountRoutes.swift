@@ -127,7 +127,7 @@ extension Routes {
                 return kind
             }
             filter.fills = kinds.contains(.FILL)
-            filter.codes = kinds.filter { $0 != .FILL }.map(\.rawValue)
+            filter.transfers = kinds.compactMap { OrderQueries.TransferKind(rawValue: $0.rawValue) }
         }
         filter.after = query.time("after")
         filter.until = query.time("until")

@@ -103,75 +103,8 @@ extension Routes {
     private func placeOrder(_ key: StoredKey, _ body: ByteBuffer?) async throws -> Response {
         metrics.count("bourse_order_requests_total", ["path": "router"])
         let request: OrderRequest = try body.flatMap { $0.withUnsafeReadableBytes(OrderRequest.plain) } ?? Self.decode(body)
-        let placing = try prepare(request, key)
-        let received = monotonicNanos()
-        let result: Result<Sequencer.Acknowledgement, Venue.Failure>
-        do {
-            result = .success(try await venue.execute(.newOrder(placing.order), note: placing.note))
-        } catch {
-            result = .failure(error)
-        }
-        let (status, text) = placed(placing, result, received: received)
+        let (status, text) = try await entry.place(request, key)
         return Self.json(text: text, status: status)
-    }
-
-    /// A new order ready for the venue, its client order id claimed.
-    struct Placing: Sendable {
-        var order: NewOrder
-        var clientOrderID: String?
-        var note: [UInt8] { ClientOrderID.note(clientOrderID) }
-    }
-
-    /// The order a request describes for the key's account, with its client order id claimed; throws the
-    /// answer when the order is invalid or the id names another order.
-    func prepare(_ request: OrderRequest, _ key: StoredKey) throws(Failure) -> Placing {
-        switch request.order(id: venue.newOrderID(), account: AccountID(key.account)) {
-        case .success(let order): return try claim(order, request.client_order_id)
-        case .failure(.invalid(let message)): throw Failure.unprocessable(message)
-        }
-    }
-
-    /// `prepare` for the order entry handler, which has not been through `answer`: nil, with nothing
-    /// done, when the router should answer instead (the order is invalid, or the key over its rate limit).
-    func prepareWithinLimit(_ request: OrderRequest, _ key: StoredKey) throws(Failure) -> Placing? {
-        guard case .success(let order) = request.order(id: venue.newOrderID(), account: AccountID(key.account)),
-              limiter.take(key.keyID) == nil else { return nil }
-        metrics.count("bourse_order_requests_total", ["path": "event_loop"])
-        return try claim(order, request.client_order_id)
-    }
-
-    private func claim(_ order: NewOrder, _ clientOrderID: String?) throws(Failure) -> Placing {
-        if let clientOrderID, orders.claim(clientOrderID, account: order.account.rawValue, order: order.orderID.rawValue) != nil {
-            throw Failure.unprocessable("client_order_id must be unique: \(clientOrderID) names another order")
-        }
-        return Placing(order: order, clientOrderID: clientOrderID)
-    }
-
-    /// The answer to a placed order once the venue acknowledged it (or could not take it), counted in the
-    /// metrics: the order in Alpaca's shape, or the error.
-    func placed(_ placing: Placing, _ result: Result<Sequencer.Acknowledgement, Venue.Failure>,
-                received: Int64) -> (HTTPResponse.Status, String) {
-        let ack: Sequencer.Acknowledgement
-        switch result {
-        case .success(let a): ack = a
-        case .failure(let failure):
-            // Not journaled: the id is free for the retry.
-            if let clientOrderID = placing.clientOrderID {
-                orders.release(clientOrderID, account: placing.order.account.rawValue, order: placing.order.orderID.rawValue)
-            }
-            return Self.errorText(Self.failure(failure))
-        }
-        metrics.ackLatency.recordNanoseconds(monotonicNanos() - received)
-        for event in ack.events {
-            if case .orderRejected(_, _, let reason) = event {
-                metrics.count("bourse_orders_total", ["outcome": "rejected"])
-                metrics.count("bourse_order_rejections_total", ["reason": reason.code])
-                return Self.errorText(Self.rejection(reason))
-            }
-        }
-        let placed = API.order(placing.order, events: ack.events, at: ack.command.time, clientOrderID: placing.clientOrderID)
-        metrics.count("bourse_orders_total", ["outcome": placed.status])
-        return (.ok, placed.json)
     }
 
     /// Cancel/replace: the order continues under a new id with the new quantity and prices; the answer is
@@ -202,7 +135,7 @@ extension Routes {
         }
         for event in ack.events {
             if case .replaceRejected(_, _, _, let reason) = event {
-                throw Self.rejection(reason)
+                throw OrderEntry.rejection(reason)
             }
         }
         let order = NewOrder(orderID: replace.newOrderID, account: account, symbol: open.symbol, side: open.side, type: open.type,
@@ -239,24 +172,5 @@ extension Routes {
     struct CancelOutcome: Encodable {
         var id: String
         var status: Int
-    }
-
-    /// A rejected order or replace as an answer: 403 for what the account may do (as Alpaca answers
-    /// insufficient buying power), 422 for what the order says.
-    static func rejection(_ reason: RejectReason) -> Failure {
-        isRisk(reason) ? Failure(status: .forbidden, code: 40310000, message: "\(reason.code): \(reason.message)")
-            : Failure.unprocessable("\(reason.code): \(reason.message)")
-    }
-
-    /// Rejections for what the account may do rather than for what the order says.
-    static func isRisk(_ reason: RejectReason) -> Bool {
-        switch reason {
-        case .insufficientBuyingPower, .insufficientPosition, .notEasyToBorrow, .oppositeOrderOpen, .maintenanceDeficit,
-             .accountBlocked, .accountClosed, .reduceOnly, .accountQuantityLimit, .notionalAboveLimit,
-             .openOrdersPerSymbolLimit, .openOrdersLimit, .positionLimit, .unknownAccount:
-            true
-        default:
-            false
-        }
     }
 }

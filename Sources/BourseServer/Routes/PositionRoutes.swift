@@ -95,7 +95,7 @@ extension Routes {
                              side: p.quantity.shares > 0 ? .sell : .buy, type: .market, timeInForce: .day, quantity: Quantity(shares))
         let ack = try await venue.execute(.newOrder(order))
         for event in ack.events {
-            if case .orderRejected(_, _, let reason) = event { return .failure(Self.rejection(reason)) }
+            if case .orderRejected(_, _, let reason) = event { return .failure(OrderEntry.rejection(reason)) }
         }
         return .success(API.order(order, events: ack.events, at: ack.command.time))
     }

@@ -77,16 +77,12 @@ struct Routes: Sendable {
 
     /// The key of those headers' values.
     func key(keyID: String?, secret: String?, authorization: String?) -> StoredKey? {
-        if let keyID, let secret {
-            return keys.authenticate(keyID: keyID, secret: secret)
-        }
-        if let authorization, authorization.hasPrefix("Bearer ") {
-            return keys.authenticate(token: String(authorization.dropFirst(7)), now: wallClockNanos())
-        }
-        return nil
+        entry.key(keyID: keyID, secret: secret, authorization: authorization)
     }
 
-    /// The headers that carry credentials: each may be given once.
+    /// Placing orders, as the event-loop path places them too.
+    var entry: OrderEntry { OrderEntry(venue: venue, orders: orders, limiter: limiter, metrics: metrics, keys: keys) }
+
     static let credentialHeaders: [HTTPField.Name] = [keyIDHeader, secretHeader, .authorization]
 
     /// Authenticates, runs the handler and turns failures into Alpaca's error bodies.

@@ -9,6 +9,42 @@ import Foundation
 extension API {
     static let venueCode = "BOURSE"
 
+    struct BookLevel: Encodable {
+        var price: String
+        var size: String
+        var orders: Int
+        /// With `?orders=true`: the level's shown orders in time priority.
+        var queue: [QueuedOrder]?
+    }
+
+    struct QueuedOrder: Encodable {
+        var id: String
+        var size: Int64
+    }
+
+    struct Book: Encodable {
+        var symbol: String
+        var state: String
+        var bids: [BookLevel]
+        var asks: [BookLevel]
+        var last_trade: String?
+        /// The `sq` of the last level 2 and level 3 messages this book reflects, in the stream's `session`.
+        var l2_sequence: UInt64
+        var l3_sequence: UInt64
+        var session: String
+        var timestamp: String
+    }
+
+    static func name(_ state: TradingState) -> String {
+        switch state {
+        case .preOpen: "pre_open"
+        case .open: "open"
+        case .halted: "halted"
+        case .closed: "closed"
+        }
+    }
+
+
     static func trade(_ row: MarketHistory.TradeRow) -> String {
         MarketFeed.trade(id: row.id, price: row.price, size: row.size, time: time(Timestamp(nanos: row.time)))
     }
@@ -41,5 +77,12 @@ extension API {
             guard parts.count == 2, let symbol = try? Symbol(validating: String(parts[0])), let position = Int64(parts[1]) else { return nil }
             self.init(symbol: symbol, position: position)
         }
+    }
+}
+
+extension Bar {
+    /// Alpaca's bar object; prices as exact JSON numbers.
+    var json: String {
+        #"{"t":"\#(API.time(Timestamp(nanos: start)))","o":\#(API.decimal(open)),"h":\#(API.decimal(high)),"l":\#(API.decimal(low)),"c":\#(API.decimal(close)),"v":\#(volume),"n":\#(trades),"vw":\#(API.decimal(vwap))}"#
     }
 }

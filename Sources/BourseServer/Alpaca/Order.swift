@@ -32,7 +32,7 @@ extension API {
         var trail_percent: String?
         /// A trailing stop's high-water mark: not kept by Bourse's order records yet.
         var hwm: String? = nil
-        var status = "new"
+        var status = OrderStatus.new
         var extended_hours = false
         /// Bourse's extra: when a GTD order expires.
         var expire_at: String?
@@ -91,7 +91,7 @@ extension API {
             field("filled_qty", filled_qty); field("filled_avg_price", filled_avg_price); field("order_class", order_class)
             field("order_type", order_type); field("type", type); field("side", side); field("time_in_force", time_in_force)
             field("limit_price", limit_price); field("stop_price", stop_price); field("trail_price", trail_price)
-            field("trail_percent", trail_percent); field("hwm", hwm); field("status", status)
+            field("trail_percent", trail_percent); field("hwm", hwm); field("status", status.rawValue)
             out += extended_hours ? "\"extended_hours\":true," : "\"extended_hours\":false,"
             out += "\"expire_at\":"
             if let expire_at { out += "\"" + expire_at + "\"" } else { out += "null" }
@@ -146,10 +146,10 @@ extension API {
             }
         }
         var o = Order(request, clientOrderID: clientOrderID)
-        o.status = leaves == 0 && cancelled == nil ? "filled" : cancelled != nil ? "canceled" : filled > 0 ? "partially_filled" : "new"
+        o.status = leaves == 0 && cancelled == nil ? .filled : cancelled != nil ? .canceled : filled > 0 ? .partiallyFilled : .new
         let stamp = API.time(time)
         (o.created_at, o.updated_at, o.submitted_at) = (stamp, stamp, stamp)
-        o.filled_at = o.status == "filled" ? stamp : nil
+        o.filled_at = o.status == .filled ? stamp : nil
         o.canceled_at = cancelled != nil ? stamp : nil
         o.cancel_reason = cancelled?.code
         o.cancel_message = cancelled?.message
@@ -168,25 +168,11 @@ extension API {
         case .replacedBy(let id): [("replaced_by", id.uuid)]
         }
     }
+}
 
-    /// An activity as Alpaca's `/v2/account/activities` writes one. A fill's id says where its event is in
-    /// the journal and which side it is (`::m`, `::t`); a transfer's, where its event is.
-    static func activity(_ a: OrderQueries.Activity) -> String {
-        let id = "\(a.time)::\(a.sequence)::\(a.event)"
-        let at = time(Timestamp(nanos: a.time))
-        let fields: [(String, String)]
-        switch a.kind {
-        case .fill(let orderID, let side, let price, let qty, let leaves, let fee, let taker):
-            fields = [("id", id + (taker ? "::t" : "::m")), ("activity_type", "FILL"), ("transaction_time", at),
-                      ("type", leaves == 0 ? "fill" : "partial_fill"), ("price", decimal(price)), ("qty", String(qty)),
-                      ("side", side), ("symbol", a.symbol ?? ""), ("leaves_qty", String(leaves)), ("order_id", OrderID(orderID).uuid),
-                      ("fee", decimal(fee))]
-        case .transfer(let code, let symbol, let qty, let amount):
-            var f = [("id", id), ("activity_type", code), ("date", String(at.prefix(10))), ("transaction_time", at)]
-            if let amount { f.append(("net_amount", decimal(amount))) }
-            if let symbol, let qty { f += [("symbol", symbol), ("qty", String(qty))] }
-            fields = f
-        }
-        return "{" + fields.map { quoted($0.0) + ":" + quoted($0.1) }.joined(separator: ",") + "}"
+extension OrderStatus: Encodable {
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
     }
 }

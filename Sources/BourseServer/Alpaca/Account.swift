@@ -1,8 +1,106 @@
 import BourseCore
+import BourseProjections
 import BourseVenue
 import Foundation
 
 extension API {
+    struct Account: Encodable {
+        var id: String
+        var account_number: String
+        var status: String
+        var currency = "USD"
+        var cash: String
+        var buying_power: String?
+        var equity: String?
+        var portfolio_value: String?
+        var long_market_value: String?
+        var short_market_value: String?
+        var initial_margin: String?
+        var maintenance_margin: String?
+        var multiplier: String
+        var shorting_enabled: Bool
+        var trading_blocked: Bool
+        var account_blocked: Bool
+        var pattern_day_trader = false
+        // Bourse's extras.
+        var cash_on_hold: String
+        var settled_cash: String
+        var unsettled_cash: String
+        var realized_pl: String
+        var unrealized_pl: String?
+        var open_orders: Int
+
+        init(_ s: AccountSummary) {
+            id = s.account.uuid
+            account_number = s.number.text
+            status = s.state == .closed ? "ACCOUNT_CLOSED" : "ACTIVE"
+            cash = API.decimal(s.cash)
+            buying_power = s.buyingPower.map(API.decimal)
+            equity = s.equity.map(API.decimal)
+            portfolio_value = equity
+            long_market_value = s.longMarketValue.map(API.decimal)
+            short_market_value = s.shortMarketValue.map(API.decimal)
+            initial_margin = s.initialRequirement.map(API.decimal)
+            maintenance_margin = s.maintenanceRequirement.map(API.decimal)
+            multiplier = s.kind == .margin ? "2" : "1"
+            shorting_enabled = s.kind == .margin
+            trading_blocked = s.state == .blocked || s.state == .closed
+            account_blocked = s.state == .closed
+            cash_on_hold = API.decimal(s.cashHold)
+            settled_cash = API.decimal(s.settledCash)
+            unsettled_cash = API.decimal(s.unsettledCash)
+            realized_pl = API.decimal(s.realizedPnL)
+            unrealized_pl = s.unrealizedPnL.map(API.decimal)
+            open_orders = s.openOrders
+        }
+    }
+
+    struct Position: Encodable {
+        var asset_id: String
+        var symbol: String
+        var exchange: String
+        var asset_class = "us_equity"
+        var qty: String
+        var qty_available: String
+        var side: String
+        var avg_entry_price: String?
+        var cost_basis: String
+        var market_value: String?
+        var current_price: String?
+        var unrealized_pl: String?
+        var realized_pl: String
+
+        init(_ p: PositionSummary, exchange: String) {
+            asset_id = p.symbol.uuid
+            symbol = p.symbol.description
+            self.exchange = exchange
+            qty = String(p.quantity.shares)
+            qty_available = String(p.quantity.shares.magnitude - UInt64(p.held.shares))
+            side = p.quantity.shares < 0 ? "short" : "long"
+            avg_entry_price = p.averageCost.map(API.decimal)
+            cost_basis = API.decimal(p.costBasis)
+            market_value = p.marketValue.map(API.decimal)
+            current_price = p.mark.map(API.decimal)
+            unrealized_pl = p.unrealizedPnL.map(API.decimal)
+            realized_pl = API.decimal(p.realizedPnL)
+        }
+    }
+
+    struct Asset: Encodable {
+        var id: String
+        var `class` = "us_equity"
+        /// The primary listing market; Bourse's own code appears only as a trade's or quote's venue.
+        var exchange: String
+        var symbol: String
+        var name: String
+        var status = "active"
+        var tradable: Bool
+        var marginable = true
+        var shortable: Bool
+        var easy_to_borrow: Bool
+        var fractionable = false
+    }
+
     /// Alpaca's account settings, as they are true of a Bourse account: no day-trade or pattern-day-trader
     /// checks (null), no confirmation emails, whole shares only, shorting and 2x margin for margin accounts,
     /// trading suspended while the account is blocked.
@@ -61,6 +159,27 @@ extension API {
             if differs(change.max_options_trading_level, max_options_trading_level) { return "max_options_trading_level cannot be set: Bourse lists no options" }
             return nil
         }
+    }
+
+    /// An activity as Alpaca's `/v2/account/activities` writes one. A fill's id says where its event is in
+    /// the journal and which side it is (`::m`, `::t`); a transfer's, where its event is.
+    static func activity(_ a: OrderQueries.Activity) -> String {
+        let id = "\(a.time)::\(a.sequence)::\(a.event)"
+        let at = time(Timestamp(nanos: a.time))
+        let fields: [(String, String)]
+        switch a.kind {
+        case .fill(let orderID, let side, let price, let qty, let leaves, let fee, let taker):
+            fields = [("id", id + (taker ? "::t" : "::m")), ("activity_type", "FILL"), ("transaction_time", at),
+                      ("type", leaves == 0 ? "fill" : "partial_fill"), ("price", decimal(price)), ("qty", String(qty)),
+                      ("side", side), ("symbol", a.symbol ?? ""), ("leaves_qty", String(leaves)), ("order_id", OrderID(orderID).uuid),
+                      ("fee", decimal(fee))]
+        case .transfer(let kind, let symbol, let qty, let amount):
+            var f = [("id", id), ("activity_type", kind.rawValue), ("date", String(at.prefix(10))), ("transaction_time", at)]
+            if let amount { f.append(("net_amount", decimal(amount))) }
+            if let symbol, let qty { f += [("symbol", symbol), ("qty", String(qty))] }
+            fields = f
+        }
+        return "{" + fields.map { quoted($0.0) + ":" + quoted($0.1) }.joined(separator: ",") + "}"
     }
 
     /// The activity types Alpaca defines. Bourse records FILL, CSD, CSW and JNLS; a filter by any of the
