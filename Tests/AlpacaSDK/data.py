@@ -2,8 +2,6 @@
 every request type, for several symbols and for one, checked against the trades made here. Run by
 AlpacaSDKTests with BOURSE_URL and the keys of accounts 1 and 3."""
 
-import os
-import sys
 from datetime import datetime, timedelta, timezone
 
 from alpaca.data.historical.stock import StockHistoricalDataClient
@@ -15,22 +13,13 @@ from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, TimeInForce
 from alpaca.trading.requests import LimitOrderRequest
 
-URL = os.environ["BOURSE_URL"]
-trader = TradingClient(os.environ["TRADER_KEY"], os.environ["TRADER_SECRET"], paper=True, url_override=URL)
-maker = TradingClient(os.environ["MAKER_KEY"], os.environ["MAKER_SECRET"], paper=True, url_override=URL)
-data = StockHistoricalDataClient(os.environ["TRADER_KEY"], os.environ["TRADER_SECRET"], url_override=URL)
-covered = []
+from common import MAKER, TRADER, URL, Coverage, check
 
-
-def check(condition, what):
-    if not condition:
-        print(f"FAILED: {what}", flush=True)
-        sys.exit(1)
-
-
-def covers(method):
-    covered.append(method)
-    print(f"covered StockHistoricalDataClient.{method}", flush=True)
+trader = TradingClient(*TRADER, paper=True, url_override=URL)
+maker = TradingClient(*MAKER, paper=True, url_override=URL)
+data = StockHistoricalDataClient(*TRADER, url_override=URL)
+coverage = Coverage("StockHistoricalDataClient")
+covers = coverage.covers
 
 
 started = datetime.now(timezone.utc) - timedelta(seconds=1)
@@ -84,4 +73,4 @@ while True:
 flat = [(symbol, t["i"]) for p in pages for symbol, ts in p.items() for t in ts]
 check(len(pages) == 3 and len(flat) == 5 and len(set(flat)) == 5, f"pages {pages}")
 
-print(f"StockHistoricalDataClient methods covered: {len(covered)}: {', '.join(covered)}", flush=True)
+coverage.summary()

@@ -3,8 +3,6 @@ against a running Bourse venue: an order placed while both listen arrives as the
 Run by AlpacaSDKTests with BOURSE_URL and the keys of accounts 1 and 3."""
 
 import asyncio
-import os
-import sys
 from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
@@ -16,17 +14,12 @@ from alpaca.trading.models import TradeUpdate
 from alpaca.trading.requests import LimitOrderRequest
 from alpaca.trading.stream import TradingStream
 
-URL = os.environ["BOURSE_URL"]
+from common import MAKER, TRADER, URL, check
+
 WS = URL.replace("http://", "ws://")
-KEY, SECRET = os.environ["TRADER_KEY"], os.environ["TRADER_SECRET"]
-trader = TradingClient(KEY, SECRET, paper=True, url_override=URL)
-maker = TradingClient(os.environ["MAKER_KEY"], os.environ["MAKER_SECRET"], paper=True, url_override=URL)
-
-
-def check(condition, what):
-    if not condition:
-        print(f"FAILED: {what}", flush=True)
-        sys.exit(1)
+KEY, SECRET = TRADER
+trader = TradingClient(*TRADER, paper=True, url_override=URL)
+maker = TradingClient(*MAKER, paper=True, url_override=URL)
 
 
 async def main():

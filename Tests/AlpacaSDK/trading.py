@@ -3,12 +3,9 @@ configuration): every call a trader makes, each result checked. Run by AlpacaSDK
 BOURSE_URL and the keys of accounts 1 (a cash account) and 3 (the market maker, margin).
 Prints one line per SDK method covered; exits non-zero at the first failed check."""
 
-import os
-import sys
 from datetime import date, datetime, timedelta, timezone
 from uuid import UUID
 
-from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import (AssetExchange, OrderClass, OrderSide, OrderStatus, OrderType, QueryOrderStatus,
                                   TimeInForce)
@@ -18,31 +15,12 @@ from alpaca.trading.requests import (ClosePositionRequest, CreateWatchlistReques
                                      ReplaceOrderRequest, StopLimitOrderRequest, StopLossRequest, StopOrderRequest, TakeProfitRequest,
                                      TrailingStopOrderRequest, UpdateWatchlistRequest)
 
-URL = os.environ["BOURSE_URL"]
-trader = TradingClient(os.environ["TRADER_KEY"], os.environ["TRADER_SECRET"], paper=True, url_override=URL)
-maker = TradingClient(os.environ["MAKER_KEY"], os.environ["MAKER_SECRET"], paper=True, url_override=URL)
-covered = []
+from common import MAKER, TRADER, URL, Coverage, check, refused
 
-
-def check(condition, what):
-    if not condition:
-        print(f"FAILED: {what}", flush=True)
-        sys.exit(1)
-
-
-def covers(method):
-    covered.append(method)
-    print(f"covered TradingClient.{method}", flush=True)
-
-
-def refused(call, status, words):
-    """The call raises the SDK's APIError with this status and a message containing `words`."""
-    try:
-        call()
-    except APIError as error:
-        check(error.status_code == status and words in str(error.message), f"{status} {words!r}: got {error.status_code} {error.message!r}")
-        return
-    check(False, f"expected {status} {words!r}, the call succeeded")
+trader = TradingClient(*TRADER, paper=True, url_override=URL)
+maker = TradingClient(*MAKER, paper=True, url_override=URL)
+coverage = Coverage("TradingClient")
+covers = coverage.covers
 
 
 # The account, in the SDK's own model: a UUID id and the configured account number.
@@ -215,4 +193,4 @@ check(len(closed) == 5 and all(c.status in (200, 403) for c in closed), f"close 
 check(any(c.status == 200 and isinstance(c.body, Order) for c in closed), "at least one close order")
 covers("close_all_positions")
 
-print(f"TradingClient methods covered: {len(covered)}: {', '.join(covered)}", flush=True)
+coverage.summary()

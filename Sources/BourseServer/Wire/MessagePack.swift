@@ -32,33 +32,53 @@ enum MessagePack {
     }
 
     /// Nesting deeper than this is refused, so a hostile frame cannot exhaust the stack.
-    static let depthMax = 32
+    static let depthMax = JSONValue.depthMax
 
     // MARK: JSON text → Value → MessagePack
 
     static func encode(json: String) -> [UInt8]? {
-        var parser = JSONParser(bytes: Array(json.utf8))
-        guard let value = parser.parseDocument() else { return nil }
+        guard let value = self.value(json: json) else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(json.utf8.count)
-        write(timestamped(value), to: &out)
+        write(value, to: &out)
         return out
     }
 
-    /// The value with each time under a `t` key as a timestamp.
-    static func timestamped(_ value: Value) -> Value {
-        switch value {
-        case .array(let items): return .array(items.map(timestamped))
-        case .map(let pairs):
-            return .map(pairs.map { key, item in
-                if key == "t", case .string(let text) = item, let nanos = API.parseTime(text) {
-                    let (seconds, rest) = nanos.quotientAndRemainder(dividingBy: 1_000_000_000)
-                    return rest < 0 ? (key, .timestamp(seconds: seconds - 1, nanoseconds: UInt32(rest + 1_000_000_000)))
-                        : (key, .timestamp(seconds: seconds, nanoseconds: UInt32(rest)))
-                }
-                return (key, timestamped(item))
-            })
-        default: return value
+    /// The value JSON text transcodes to, read by `JSONValue`; nil for text that is not JSON.
+    static func value(json: String) -> Value? {
+        (try? JSONValue.parse(Array(json.utf8))).flatMap { value($0, key: nil) }
+    }
+
+    /// A JSON value as MessagePack's: a number without fraction or exponent that fits is an integer, any
+    /// other a float64, and a time under a `t` key a timestamp.
+    private static func value(_ json: JSONValue, key: String?) -> Value? {
+        switch json {
+        case .null: return .null
+        case .bool(let b): return .bool(b)
+        case .number(let text):
+            if !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), let int = Int64(text) { return .int(int) }
+            return Double(text).map { .double($0) }
+        case .string(let text):
+            if key == "t", let nanos = API.parseTime(text) {
+                let (seconds, rest) = nanos.quotientAndRemainder(dividingBy: 1_000_000_000)
+                return rest < 0 ? .timestamp(seconds: seconds - 1, nanoseconds: UInt32(rest + 1_000_000_000))
+                    : .timestamp(seconds: seconds, nanoseconds: UInt32(rest))
+            }
+            return .string(text)
+        case .array(let items):
+            var out: [Value] = []
+            for item in items {
+                guard let v = value(item, key: nil) else { return nil }
+                out.append(v)
+            }
+            return .array(out)
+        case .object(let members):
+            var out: [(String, Value)] = []
+            for (k, item) in members {
+                guard let v = value(item, key: k) else { return nil }
+                out.append((k, v))
+            }
+            return .map(out)
         }
     }
 
@@ -109,127 +129,6 @@ enum MessagePack {
                 be(UInt64(nanoseconds), 4)
                 be(UInt64(bitPattern: seconds), 8)
             }
-        }
-    }
-
-    struct JSONParser {
-        let bytes: [UInt8]
-        var i = 0
-
-        mutating func parseDocument() -> Value? {
-            guard let value = parse(depth: 0) else { return nil }
-            skipSpace()
-            return i == bytes.count ? value : nil
-        }
-
-        mutating func skipSpace() { while i < bytes.count, [0x20, 0x0a, 0x0d, 0x09].contains(bytes[i]) { i += 1 } }
-
-        mutating func literal(_ text: String, _ value: Value) -> Value? {
-            let b = Array(text.utf8)
-            guard i + b.count <= bytes.count, Array(bytes[i..<(i + b.count)]) == b else { return nil }
-            i += b.count
-            return value
-        }
-
-        mutating func parse(depth: Int) -> Value? {
-            guard depth < MessagePack.depthMax else { return nil }
-            skipSpace()
-            guard i < bytes.count else { return nil }
-            switch bytes[i] {
-            case UInt8(ascii: "n"): return literal("null", .null)
-            case UInt8(ascii: "t"): return literal("true", .bool(true))
-            case UInt8(ascii: "f"): return literal("false", .bool(false))
-            case UInt8(ascii: "\""): return parseString().map { .string($0) }
-            case UInt8(ascii: "["):
-                i += 1
-                var items: [Value] = []
-                skipSpace()
-                if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
-                while true {
-                    guard let item = parse(depth: depth + 1) else { return nil }
-                    items.append(item)
-                    skipSpace()
-                    guard i < bytes.count else { return nil }
-                    if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                    if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
-                    return nil
-                }
-            case UInt8(ascii: "{"):
-                i += 1
-                var pairs: [(String, Value)] = []
-                skipSpace()
-                if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .map(pairs) }
-                while true {
-                    skipSpace()
-                    guard i < bytes.count, bytes[i] == UInt8(ascii: "\""), let key = parseString() else { return nil }
-                    skipSpace()
-                    guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return nil }
-                    i += 1
-                    guard let item = parse(depth: depth + 1) else { return nil }
-                    pairs.append((key, item))
-                    skipSpace()
-                    guard i < bytes.count else { return nil }
-                    if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                    if bytes[i] == UInt8(ascii: "}") { i += 1; return .map(pairs) }
-                    return nil
-                }
-            default:
-                return parseNumber()
-            }
-        }
-
-        mutating func parseNumber() -> Value? {
-            let start = i
-            var fractional = false
-            while i < bytes.count {
-                let c = bytes[i]
-                if (0x30...0x39).contains(c) || c == UInt8(ascii: "-") || c == UInt8(ascii: "+") { i += 1 }
-                else if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") { fractional = true; i += 1 }
-                else { break }
-            }
-            let text = String(decoding: bytes[start..<i], as: UTF8.self)
-            if !fractional, let int = Int64(text) { return .int(int) }
-            return Double(text).map { .double($0) }
-        }
-
-        mutating func parseString() -> String? {
-            i += 1
-            var out: [UInt8] = []
-            while i < bytes.count {
-                let c = bytes[i]
-                i += 1
-                if c == UInt8(ascii: "\"") { return String(decoding: out, as: UTF8.self) }
-                if c != UInt8(ascii: "\\") { out.append(c); continue }
-                guard i < bytes.count else { return nil }
-                let e = bytes[i]
-                i += 1
-                switch e {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0c)
-                case UInt8(ascii: "n"): out.append(0x0a)
-                case UInt8(ascii: "r"): out.append(0x0d)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "u"):
-                    guard var scalar = hex4() else { return nil }
-                    if (0xd800..<0xdc00).contains(scalar) {
-                        guard i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else { return nil }
-                        i += 2
-                        guard let low = hex4(), (0xdc00..<0xe000).contains(low) else { return nil }
-                        scalar = 0x10000 + ((scalar - 0xd800) << 10) + (low - 0xdc00)
-                    }
-                    guard let u = Unicode.Scalar(scalar) else { return nil }
-                    out.append(contentsOf: Array(String(Character(u)).utf8))
-                default: return nil
-                }
-            }
-            return nil
-        }
-
-        mutating func hex4() -> UInt32? {
-            guard i + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[i..<(i + 4)], as: UTF8.self), radix: 16) else { return nil }
-            i += 4
-            return v
         }
     }
 
