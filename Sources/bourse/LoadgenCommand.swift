@@ -40,6 +40,8 @@ struct Loadgen: AsyncParsableCommand {
     var qty = 1
     @Option(help: "Show this many shares of each order at a time (an iceberg): an order of --qty N shown 1 at a time that rests is then taken in N trades, which makes trades in bursts for the fan-out without more order entry.")
     var display: Int?
+    @Flag(help: "Send each order as alpaca-py writes it: prices and quantity as JSON numbers (qty 1.0).")
+    var sdkBody = false
 
     func run() async throws {
         guard let parsed = URL(string: url), ["127.0.0.1", "localhost"].contains(parsed.host ?? "") else {
@@ -92,7 +94,9 @@ struct Loadgen: AsyncParsableCommand {
     /// One order's request, whole: every order of a side is the same bytes.
     private func request(key: IssuedKey, side: String, host: String, port: Int) -> [UInt8] {
         let shown = display.map { #","display_qty":"\#($0)""# } ?? ""
-        let body = #"{"symbol":"\#(symbol)","qty":"\#(qty)","side":"\#(side)","type":"limit","time_in_force":"day","limit_price":"\#(price)"\#(shown)}"#
+        let body = sdkBody
+            ? #"{"symbol":"\#(symbol)","qty":\#(qty).0,"side":"\#(side)","type":"limit","time_in_force":"day","limit_price":\#(price)\#(shown)}"#
+            : #"{"symbol":"\#(symbol)","qty":"\#(qty)","side":"\#(side)","type":"limit","time_in_force":"day","limit_price":"\#(price)"\#(shown)}"#
         let head = "POST /v2/orders HTTP/1.1\r\nHost: \(host):\(port)\r\nAPCA-API-KEY-ID: \(key.keyID)\r\n"
             + "APCA-API-SECRET-KEY: \(key.secret)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
         return Array((head + body).utf8)

@@ -4,6 +4,7 @@ AlpacaSDKTests with BOURSE_URL and the keys of accounts 1 and 3."""
 
 from datetime import datetime, timedelta, timezone
 
+from alpaca.data.enums import DataFeed
 from alpaca.data.historical.stock import StockHistoricalDataClient
 from alpaca.data.models import Bar, BarSet, Quote, QuoteSet, Snapshot, Trade, TradeSet
 from alpaca.data.requests import (StockBarsRequest, StockLatestBarRequest, StockLatestQuoteRequest, StockLatestTradeRequest,
@@ -13,7 +14,7 @@ from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, TimeInForce
 from alpaca.trading.requests import LimitOrderRequest
 
-from common import MAKER, TRADER, URL, Coverage, check
+from common import MAKER, TRADER, URL, Coverage, check, refused
 
 trader = TradingClient(*TRADER, paper=True, url_override=URL)
 maker = TradingClient(*MAKER, paper=True, url_override=URL)
@@ -35,6 +36,8 @@ check(isinstance(trades, TradeSet) and [t.price for t in trades["AAPL"]] == [190
 check([t.size for t in trades["MSFT"]] == [4, 5] and all(t.exchange == "BOURSE" for t in trades["MSFT"]), "MSFT trades")
 one = data.get_stock_trades(StockTradesRequest(symbol_or_symbols="AAPL", start=started, limit=2))
 check([t.size for t in one["AAPL"]] == [1, 2], f"limit 2 {one}")
+# Other venues' feeds are not Bourse's to serve: asked for by name, refused by name.
+refused(lambda: data.get_stock_trades(StockTradesRequest(symbol_or_symbols="AAPL", feed=DataFeed.IEX)), 422, "feed is not supported")
 covers("get_stock_trades")
 
 quotes = data.get_stock_quotes(StockQuotesRequest(symbol_or_symbols=["MSFT"], start=started))

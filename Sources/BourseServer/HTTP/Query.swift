@@ -17,6 +17,8 @@ struct Parameter: Sendable {
         case choice([String])
         /// Comma-separated words, at most `listMax`.
         case list
+        /// A parameter Alpaca defines that Bourse does not support: any value is refused with this reason.
+        case unsupported(String)
     }
 
     var name: String
@@ -58,6 +60,8 @@ struct Parameter: Sendable {
             let words = value.split(separator: ",", omittingEmptySubsequences: false)
             guard words.count <= Self.listMax else { return "\(name) lists \(words.count) values; at most \(Self.listMax)" }
             return words.contains(where: \.isEmpty) ? "\(name) has an empty value in \"\(value)\"" : nil
+        case .unsupported(let reason):
+            return "\(name) is not supported: \(reason)"
         }
     }
 

@@ -71,6 +71,7 @@ final class RouteTable {
         case .date: ["type": "string", "format": "date"]
         case .choice(let options): ["type": "string", "enum": options]
         case .list: ["type": "string", "description": "comma-separated, at most \(Parameter.listMax)"]
+        case .unsupported(let reason): ["type": "string", "description": "refused: " + reason]
         }
     }
 

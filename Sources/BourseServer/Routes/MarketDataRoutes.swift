@@ -33,7 +33,7 @@ extension Routes {
         }
         for latest in Latest.allCases {
             table.add(.get, "/v2/stocks/\(latest.rawValue)/latest", "The latest \(latest.singular) of several symbols",
-                      query: [Self.symbolsParameter, Self.currencyParameter],
+                      query: [Self.symbolsParameter, Self.currencyParameter, Self.feedParameter],
                       answer: .ok(.object([(latest.rawValue, .map(.ref(latest.item)))]))) { request, _ in
                 try await handle(request) { _ in
                     var objects: [String] = []
@@ -44,7 +44,7 @@ extension Routes {
                 }
             }
             table.add(.get, "/v2/stocks/:symbol/\(latest.rawValue)/latest", "The latest \(latest.singular) of one symbol",
-                      query: [Self.currencyParameter],
+                      query: [Self.currencyParameter, Self.feedParameter],
                       answer: .ok(.object([("symbol", .string), (latest.singular, .ref(latest.item))]))) { request, context in
                 try await handle(request) { _ in
                     let symbol = try Self.listedSymbol(context)
@@ -54,7 +54,7 @@ extension Routes {
             }
         }
         table.add(.get, "/v2/stocks/snapshots", "The latest trade and quote and the minute, day and previous day bars of several symbols",
-                  query: [Self.symbolsParameter, Self.currencyParameter], answer: .ok(.map(.ref("Snapshot")))) { request, _ in
+                  query: [Self.symbolsParameter, Self.currencyParameter, Self.feedParameter], answer: .ok(.map(.ref("Snapshot")))) { request, _ in
             try await handle(request) { _ in
                 var objects: [String] = []
                 for symbol in try Self.symbols(Query(request)) where marketData.offers(symbol) {
@@ -64,7 +64,7 @@ extension Routes {
             }
         }
         table.add(.get, "/v2/stocks/:symbol/snapshot", "The latest trade and quote and the minute, day and previous day bars",
-                  query: [Self.currencyParameter], answer: .ok("Snapshot")) { request, context in
+                  query: [Self.currencyParameter, Self.feedParameter], answer: .ok("Snapshot")) { request, context in
             try await handle(request) { _ in
                 let symbol = try Self.listedSymbol(context)
                 return Self.json(text: #"{"symbol":"\#(symbol)","# + (try await snapshot(symbol)).dropFirst())
@@ -74,6 +74,9 @@ extension Routes {
 
     static let symbolsParameter = Parameter("symbols", .list, "Symbols, comma-separated (required)")
     static let currencyParameter = Parameter("currency", .choice(["USD"]), "Prices are in US dollars")
+    /// Alpaca's feeds are other venues' data; Bourse serves its own.
+    static let feedParameter = Parameter("feed", .unsupported("Bourse serves its own venue's data; leave feed out"), "Not supported")
+    static let asofParameter = Parameter("asof", .unsupported("Bourse lists no symbol changes; leave asof out"), "Not supported")
 
     /// Bars, trades or quotes: a series each symbol has in time order.
     enum Series: Sendable {
@@ -112,7 +115,7 @@ extension Routes {
                 Parameter.limit(default: 1_000, max: 10_000),
                 Parameter("page_token", .text, "The next_page_token of the page before"),
                 Parameter("sort", .choice(["asc", "desc"]), "asc (the default) or desc by time"),
-                Routes.currencyParameter,
+                Routes.currencyParameter, Routes.feedParameter, Routes.asofParameter,
             ]
             if self == .bars {
                 list.insert(Parameter("timeframe", .choice(Timeframe.allCases.map(\.rawValue)), "The bar's length (default 1Min)"), at: 0)
