@@ -116,11 +116,6 @@ public final class OpenOrderIndex: Sendable {
         state.withLock { $0.clientOrderIDs[account]?[clientOrderID] }
     }
 
-    /// The client order id and GTD expiry of an order, where it has them.
-    public func annotations(_ order: UInt64) -> (clientOrderID: String?, expiry: Int64?) {
-        state.withLock { s in (s.clientOrderIDOf[order]?.id, s.expiries[order]) }
-    }
-
     /// The earliest expiry time of an open GTD order, if there is one.
     public func nextExpiry() -> Int64? {
         state.withLock { $0.expiries.values.min() }

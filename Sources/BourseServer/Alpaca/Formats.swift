@@ -121,8 +121,4 @@ enum API {
         }
         out += "\""
     }
-
-    static func name(_ type: OrderType) -> String { type.name }
-
-    static func name(_ tif: TimeInForce) -> String { tif.name }
 }

@@ -61,7 +61,6 @@ extension Routes {
         return Self.json(text: "[" + records.map { API.order($0).json }.joined(separator: ",") + "]")
     }
 
-
     /// The order a path names: its UUID, or the engine's id in decimal (as the journal shows it).
     static func orderID(_ text: String) -> OrderID? {
         OrderID(uuid: text) ?? (text.utf8.allSatisfy { (0x30...0x39).contains($0) } ? UInt64(text).map(OrderID.init) : nil)
