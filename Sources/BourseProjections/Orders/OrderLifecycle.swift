@@ -38,11 +38,16 @@ public struct OrderRecord: Sendable, Equatable {
     public var isEnded: Bool { status.isEnded }
 }
 
+/// Alpaca's trade update events, as the venue's orders have them.
+public enum TradeEvent: String, Sendable, CaseIterable {
+    case new, fill, partialFill = "partial_fill", canceled, expired, replaced, rejected
+}
+
 /// One thing that happened to an order: Alpaca's trade update event, the order after it, and what the
 /// update adds (a fill's price, quantity and execution id; a cancel's reason).
 public struct OrderChange: Sendable {
     public var account: UInt32
-    public var event: String
+    public var event: TradeEvent
     public var record: OrderRecord
     public var detail = Detail.none
 
@@ -79,12 +84,12 @@ public struct OrderLifecycle: Sendable {
                     record.clientOrderID = clientOrderID
                 }
                 open[order.orderID.rawValue] = record
-                changes.append(OrderChange(account: order.account.rawValue, event: "new", record: record))
+                changes.append(OrderChange(account: order.account.rawValue, event: .new, record: record))
             case .orderRejected(let id, let account, let reason):
                 if case .newOrder(let order) = published.command.command, order.orderID == id {
                     var record = OrderRecord(order: order, status: .rejected, created: time, updated: time)
                     record.clientOrderID = clientOrderID
-                    changes.append(OrderChange(account: account.rawValue, event: "rejected", record: record, detail: .reason(reason.code)))
+                    changes.append(OrderChange(account: account.rawValue, event: .rejected, record: record, detail: .reason(reason.code)))
                 }
             case .trade(let t):
                 for (id, leaves) in [(t.makerOrderID, t.makerLeaves), (t.takerOrderID, t.takerLeaves)] {
@@ -100,7 +105,7 @@ public struct OrderLifecycle: Sendable {
                     } else {
                         open[id.rawValue] = record
                     }
-                    changes.append(OrderChange(account: record.order.account.rawValue, event: done ? "fill" : "partial_fill",
+                    changes.append(OrderChange(account: record.order.account.rawValue, event: done ? .fill : .partialFill,
                                                record: record, detail: .fill(price: t.price, quantity: t.quantity.shares,
                                                                              executionID: t.executionID.rawValue)))
                 }
@@ -109,20 +114,20 @@ public struct OrderLifecycle: Sendable {
                 record.status = .canceled
                 record.canceledAt = time
                 record.updated = time
-                changes.append(OrderChange(account: account.rawValue, event: "canceled", record: record, detail: .reason(reason.code)))
+                changes.append(OrderChange(account: account.rawValue, event: .canceled, record: record, detail: .reason(reason.code)))
             case .orderExpired(let id, let account, _):
                 guard var record = open.removeValue(forKey: id.rawValue) else { continue }
                 record.status = .expired
                 record.expiredAt = time
                 record.updated = time
-                changes.append(OrderChange(account: account.rawValue, event: "expired", record: record))
+                changes.append(OrderChange(account: account.rawValue, event: .expired, record: record))
             case .orderReplaced(let r):
                 guard var old = open.removeValue(forKey: r.orderID.rawValue) else { continue }
                 var new = old
                 old.status = .replaced
                 old.replacedBy = r.newOrderID
                 old.updated = time
-                changes.append(OrderChange(account: r.account.rawValue, event: "replaced", record: old,
+                changes.append(OrderChange(account: r.account.rawValue, event: .replaced, record: old,
                                            detail: .replacedBy(r.newOrderID)))
                 new.order.orderID = r.newOrderID
                 new.order.quantity = r.quantity
@@ -134,7 +139,7 @@ public struct OrderLifecycle: Sendable {
                 new.updated = time
                 new.status = new.filled > 0 ? .partiallyFilled : .new
                 open[r.newOrderID.rawValue] = new
-                changes.append(OrderChange(account: r.account.rawValue, event: "new", record: new))
+                changes.append(OrderChange(account: r.account.rawValue, event: .new, record: new))
             case .selfTradeDecremented(let id, _, let quantity, _):
                 open[id.rawValue]?.order.quantity.shares -= quantity.shares
             default:

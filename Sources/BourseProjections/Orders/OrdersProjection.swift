@@ -64,7 +64,7 @@ public final class OrdersProjection: Projection, @unchecked Sendable {
         for change in changes {
             // An order refused for a duplicate id has the id of the open order it collided with: that
             // order's row stays (the refusal is told on the trading stream only).
-            if change.event == "rejected", index.isOpen(change.record.order.orderID.rawValue) { continue }
+            if change.event == .rejected, index.isOpen(change.record.order.orderID.rawValue) { continue }
             pend(change.record, sequence)
         }
         // A decrement changes an open order's quantity without an update of its own: its row follows it.

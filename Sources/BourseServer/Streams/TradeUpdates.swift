@@ -45,6 +45,6 @@ final class TradeUpdates: Sendable {
     /// One `trade_updates` message.
     static func update(_ change: OrderChange, _ time: String) -> String {
         let extra = API.extra(change).map { ",\"\($0.0)\":" + API.quoted($0.1) }.joined()
-        return #"{"stream":"trade_updates","data":{"event":"\#(change.event)","timestamp":"\#(time)"\#(extra),"order":\#(API.order(change.record).json)}}"#
+        return #"{"stream":"trade_updates","data":{"event":"\#(change.event.rawValue)","timestamp":"\#(time)"\#(extra),"order":\#(API.order(change.record).json)}}"#
     }
 }
