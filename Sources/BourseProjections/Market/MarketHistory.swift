@@ -190,9 +190,10 @@ public final class MarketHistory: Sendable {
 
     private func page(_ table: String, _ symbol: String, _ start: Int64, _ end: Int64, _ cursor: UInt64?, _ descending: Bool,
                       _ limit: Int) throws -> [SQLRow] {
-        let from = cursor.map { " AND sequence \(descending ? "<=" : ">=") \(Int64(clamping: $0))" } ?? ""
+        let from = cursor == nil ? "" : " AND sequence \(descending ? "<=" : ">=") ?"
+        let position: [SQLValue] = cursor.map { [.int(Int64(clamping: $0))] } ?? []
         return try database.querySynchronously("""
             SELECT * FROM \(table) WHERE symbol = ? AND time BETWEEN ? AND ?\(from) ORDER BY sequence \(descending ? "DESC" : "ASC") LIMIT ?
-            """, [.text(symbol), .int(start), .int(end), .int(Int64(limit))])
+            """, [.text(symbol), .int(start), .int(end)] + position + [.int(Int64(limit))])
     }
 }
