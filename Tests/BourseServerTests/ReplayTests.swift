@@ -21,9 +21,13 @@ struct ReplayTests {
         let instant = API.parseTime("2026-11-20T15:00:00Z")!
         let server = try await Running(directory: directory, clock: { instant })
         let buyer = server.key(account: 1), seller = server.key(account: 3)
+        // Each order once the market data has published the one before: quotes are the top of the book after
+        // each batch the market data applies, and orders that come faster than it would share one.
         for (i, price) in ["190.00", "190.25", "189.75"].enumerated() {
             _ = try await server.order(seller, #""symbol":"AAPL","qty":"\#(i + 1)","side":"sell","type":"limit","time_in_force":"day","limit_price":"\#(price)""#)
+            _ = try await server.send("GET", "/v1/book/AAPL", as: buyer)
             _ = try await server.order(buyer, #""symbol":"AAPL","qty":"\#(i + 1)","side":"buy","type":"limit","time_in_force":"day","limit_price":"\#(price)""#)
+            _ = try await server.send("GET", "/v1/book/AAPL", as: buyer)
         }
         _ = try await server.order(buyer, #""symbol":"AAPL","qty":"5","side":"buy","type":"limit","time_in_force":"day","limit_price":"180.00""#)
         // The last order has reached the market data once the book shows it; then the history has it queued.
