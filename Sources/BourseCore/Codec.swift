@@ -1,8 +1,8 @@
 /// The binary form of commands and events: a tag byte per case, varints for numbers. The version
 /// is written once in each file header (journal segment, snapshot), not per record.
 public enum Codec {
-    /// 2 added accounts, fees and risk reasons; 3 added `orderRested`; 4 account numbers.
-    public static let version: UInt16 = 4
+    /// 2 added accounts, fees and risk reasons; 3 added `orderRested`; 4 account numbers; 5 order lists.
+    public static let version: UInt16 = 5
 }
 
 // MARK: - Writing
@@ -53,6 +53,8 @@ extension ByteWriter {
             write(16); write(a)
         case .setFees(let s, let fees):
             write(17); write(s); write(fees)
+        case .newOrderList(let list):
+            write(18); write(list)
         }
     }
 
@@ -112,6 +114,8 @@ extension ByteWriter {
             write(22); write(a)
         case .feesChanged(let s, let fees):
             write(23); write(s); write(fees)
+        case .orderListAccepted(let list):
+            write(25); write(list)
         case .orderRested(let id, let account, let s, let side, let price, let shown):
             write(24); write(id); write(account); write(s); write(side.rawValue); write(price); write(shown)
         }
@@ -139,6 +143,16 @@ extension ByteWriter {
         write(limits.orderQtyMax); write(limits.orderNotionalMax)
         writeSigned(limits.openOrdersPerSymbolMax); writeSigned(limits.openOrdersMax)
         write(limits.positionMax); writeSigned(limits.collarBasisPoints)
+    }
+
+    /// Absent members and prices are the zeros `OrderList` stores for them.
+    public mutating func write(_ list: OrderList) {
+        write(list.orderClass.rawValue); write(list.side.rawValue); write(list.type.rawValue)
+        write(list.timeInForce.rawValue); write(list.account); write(list.symbol); write(list.quantity)
+        for id in [list.entryID, list.takeProfitID, list.stopLossID] { writeVarint(id) }
+        for units in [list.entryLimit, list.entryStop, list.takeProfitLimit, list.stopLossStop, list.stopLossLimit] {
+            writeSigned(units)
+        }
     }
 
     public mutating func write(_ order: NewOrder) {
@@ -226,6 +240,14 @@ extension ByteWriter {
         case .positionLimit(let s, let would, let limit): write(47); write(s); write(would); write(limit)
         case .priceOutsideCollar(let p, let limit): write(48); write(p); write(limit)
         case .noMarkPrice(let s): write(49); write(s)
+        case .orderListIncomplete(let c): write(50); write(c.rawValue)
+        case .orderListTimeInForce(let c, let tif): write(51); write(c.rawValue); write(tif.rawValue)
+        case .orderListEntryType(let c, let type): write(52); write(c.rawValue); write(type.rawValue)
+        case .exitPriceOutOfOrder(let leg, let p, let bound, let above):
+            write(53); write(leg.rawValue); write(p); write(bound); writeBool(above)
+        case .exitWouldOpen(let s): write(54); write(s)
+        case .legQuantityFixed(let id): write(55); write(id)
+        case .legHeld(let id): write(56); write(id)
         }
     }
 
@@ -301,6 +323,7 @@ extension ByteReader {
         case 15: return .killSwitch(try readAccountID())
         case 16: return .closeAccount(try readAccountID())
         case 17: return .setFees(try readSymbol(), try readFees())
+        case 18: return .newOrderList(try readOrderList())
         case let tag: throw DecodeError(.invalidTag("command", UInt64(tag)), at: at)
         }
     }
@@ -356,6 +379,7 @@ extension ByteReader {
         case 24:
             return .orderRested(try readOrderID(), try readAccountID(), try readSymbol(), try readEnum(Side.self, "side"),
                                 price: try readPrice(), shown: try readQuantity())
+        case 25: return .orderListAccepted(try readOrderList())
         case let tag: throw DecodeError(.invalidTag("event", UInt64(tag)), at: at)
         }
     }
@@ -385,6 +409,21 @@ extension ByteReader {
         AccountLimits(orderQtyMax: try readQuantity(), orderNotionalMax: try readMoney(),
                       openOrdersPerSymbolMax: try readSigned(), openOrdersMax: try readSigned(),
                       positionMax: try readQuantity(), collarBasisPoints: try readSigned())
+    }
+
+    public mutating func readOrderList() throws(DecodeError) -> OrderList {
+        let orderClass = try readEnum(OrderClass.self, "order class")
+        let side = try readEnum(Side.self, "side")
+        let type = try readEnum(OrderType.self, "order type")
+        let timeInForce = try readEnum(TimeInForce.self, "time in force")
+        var list = OrderList(orderClass: orderClass, account: try readAccountID(), symbol: try readSymbol(), side: side,
+                             timeInForce: timeInForce, quantity: try readQuantity(), entry: nil, takeProfit: nil, stopLoss: nil)
+        list.type = type
+        (list.entryID, list.takeProfitID, list.stopLossID) = (try readVarint(), try readVarint(), try readVarint())
+        (list.entryLimit, list.entryStop) = (try readSigned(), try readSigned())
+        list.takeProfitLimit = try readSigned()
+        (list.stopLossStop, list.stopLossLimit) = (try readSigned(), try readSigned())
+        return list
     }
 
     public mutating func readNewOrder() throws(DecodeError) -> NewOrder {
@@ -484,6 +523,15 @@ extension ByteReader {
         case 47: return .positionLimit(try readSymbol(), would: try readQuantity(), limit: try readQuantity())
         case 48: return .priceOutsideCollar(try readPrice(), limit: try readPrice())
         case 49: return .noMarkPrice(try readSymbol())
+        case 50: return .orderListIncomplete(try readEnum(OrderClass.self, "order class"))
+        case 51: return .orderListTimeInForce(try readEnum(OrderClass.self, "order class"), try readEnum(TimeInForce.self, "time in force"))
+        case 52: return .orderListEntryType(try readEnum(OrderClass.self, "order class"), try readEnum(OrderType.self, "order type"))
+        case 53:
+            return .exitPriceOutOfOrder(try readEnum(ExitLeg.self, "exit leg"), try readPrice(), bound: try readPrice(),
+                                        mustBeAbove: try readBool())
+        case 54: return .exitWouldOpen(try readSymbol())
+        case 55: return .legQuantityFixed(try readOrderID())
+        case 56: return .legHeld(try readOrderID())
         case let tag: throw DecodeError(.invalidTag("reject reason", UInt64(tag)), at: at)
         }
     }

@@ -5,6 +5,8 @@ public enum Command: Hashable, Sendable {
     case listSymbol(Symbol, InstrumentRules)
     case setTradingState(Symbol, TradingState)
     case newOrder(NewOrder)
+    /// Orders accepted together: an entry whose exits wait for it to fill, or two exits where one cancels the other.
+    case newOrderList(OrderList)
     case cancel(CancelOrder)
     case replace(ReplaceOrder)
     /// The scheduler's timer: expires every GTD order whose expiry time is at or before the

@@ -7,6 +7,10 @@ public enum Event: Hashable, Sendable {
     /// The order as it was accepted. Orders accepted in pre-open wait for the open.
     case orderAccepted(NewOrder)
     case orderRejected(OrderID, AccountID, RejectReason)
+    /// A list of orders was accepted. It follows the `orderAccepted` of the orders that work at once (an
+    /// entry, or both orders of an `oco`); exits waiting for their entry are accepted when they are placed,
+    /// or cancelled (with `orderCancelled`) if they never are.
+    case orderListAccepted(OrderList)
     /// The order came to rest at the back of its price level, showing `shown` shares: a limit order with
     /// shares left after it traded, or an iceberg's new slice. A consumer that keeps the books needs no
     /// other rule to know when an order is on them.

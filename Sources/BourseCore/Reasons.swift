@@ -60,6 +60,19 @@ public enum RejectReason: Hashable, Sendable {
     case priceOutsideCollar(Price, limit: Price)
     /// A position's symbol has no price to value it at, so margin cannot be computed.
     case noMarkPrice(Symbol)
+    // Order lists.
+    /// The class needs members the list does not have (or has one it may not).
+    case orderListIncomplete(OrderClass)
+    case orderListTimeInForce(OrderClass, TimeInForce)
+    case orderListEntryType(OrderClass, OrderType)
+    /// An exit's price is on the wrong side of the entry's limit or of the other exit's price.
+    case exitPriceOutOfOrder(ExitLeg, Price, bound: Price, mustBeAbove: Bool)
+    /// An exit only closes: placed, it would open a position or add to one.
+    case exitWouldOpen(Symbol)
+    /// An exit's quantity follows what its entry filled; its prices may be replaced.
+    case legQuantityFixed(OrderID)
+    /// An exit waiting for its entry may be cancelled, not replaced.
+    case legHeld(OrderID)
 
     public var code: String {
         switch self {
@@ -112,6 +125,13 @@ public enum RejectReason: Hashable, Sendable {
         case .positionLimit: "position_limit"
         case .priceOutsideCollar: "price_outside_collar"
         case .noMarkPrice: "no_mark_price"
+        case .orderListIncomplete: "order_class_legs"
+        case .orderListTimeInForce: "order_class_time_in_force"
+        case .orderListEntryType: "order_class_type"
+        case .exitPriceOutOfOrder: "exit_price_out_of_order"
+        case .exitWouldOpen: "exit_would_open"
+        case .legQuantityFixed: "leg_quantity_fixed"
+        case .legHeld: "leg_held"
         }
     }
 
@@ -174,6 +194,19 @@ public enum RejectReason: Hashable, Sendable {
         case .positionLimit(let s, let would, let limit): "the position in \(s) could reach \(would), above the limit of \(limit)"
         case .priceOutsideCollar(let p, let limit): "price \(p) is beyond the collar limit of \(limit)"
         case .noMarkPrice(let s): "\(s) has no last trade or previous close to value the position at"
+        case .orderListIncomplete(let c):
+            switch c {
+            case .bracket: "a bracket order needs an entry, a take_profit and a stop_loss"
+            case .oto: "an oto order needs an entry and one of take_profit or stop_loss"
+            case .oco: "an oco order needs a take_profit and a stop_loss, and no entry of its own"
+            }
+        case .orderListTimeInForce(let c, let tif): "\(c.name) orders must be day or gtc, not \(tif.name)"
+        case .orderListEntryType(let c, let type): "a \(c.name) order's entry cannot be a \(type.name) order"
+        case .exitPriceOutOfOrder(let leg, let p, let bound, let above):
+            "the \(leg.name)'s \(leg == .takeProfit ? "limit" : "stop") price \(p) must be \(above ? "above" : "below") \(bound)"
+        case .exitWouldOpen(let s): "an exit only closes a position, and the account holds no \(s) to close on this side"
+        case .legQuantityFixed(let id): "the quantity of order \(id) follows what its entry filled: replace only its prices"
+        case .legHeld(let id): "order \(id) waits for its entry to fill: it can be cancelled, not replaced"
         }
     }
 }
@@ -192,6 +225,14 @@ public enum CancelReason: UInt8, Hashable, Sendable, CaseIterable {
     /// A post-only order held in pre-open that would have traded at the open.
     case wouldTakeLiquidity = 6
     case killSwitch = 7
+    /// The other order of its one-cancels-other pair traded.
+    case otherLegFilled = 8
+    /// The other order of its pair, a stop-loss, was triggered and now works alone.
+    case otherLegTriggered = 9
+    /// The other order of its pair was cancelled or expired.
+    case otherLegCancelled = 10
+    /// An exit waiting for its entry: the entry was cancelled, expired or ended without a fill.
+    case entryEnded = 11
 
     public var code: String {
         switch self {
@@ -203,6 +244,10 @@ public enum CancelReason: UInt8, Hashable, Sendable, CaseIterable {
         case .selfTradePrevention: "self_trade_prevention"
         case .wouldTakeLiquidity: "would_take_liquidity"
         case .killSwitch: "kill_switch"
+        case .otherLegFilled: "other_leg_filled"
+        case .otherLegTriggered: "other_leg_triggered"
+        case .otherLegCancelled: "other_leg_cancelled"
+        case .entryEnded: "entry_ended"
         }
     }
 
@@ -217,8 +262,20 @@ public enum CancelReason: UInt8, Hashable, Sendable, CaseIterable {
         case .selfTradePrevention: "it would have traded with an order of the same account"
         case .wouldTakeLiquidity: "a post-only order would have taken liquidity at the open"
         case .killSwitch: "the account's kill switch cancelled it"
+        case .otherLegFilled: "the other order of its one-cancels-other pair traded"
+        case .otherLegTriggered: "the other order of its pair, the stop-loss, was triggered"
+        case .otherLegCancelled: "the other order of its one-cancels-other pair was cancelled or expired"
+        case .entryEnded: "its entry order was cancelled, expired or ended without a fill, so it was never placed"
         }
     }
+}
+
+/// The exits of an order list, as reasons name them.
+public enum ExitLeg: UInt8, Hashable, Sendable {
+    case takeProfit = 0
+    case stopLoss = 1
+
+    public var name: String { self == .takeProfit ? "take_profit" : "stop_loss" }
 }
 
 public enum CommandRejectReason: Hashable, Sendable {

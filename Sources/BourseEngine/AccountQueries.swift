@@ -127,7 +127,8 @@ extension MatchingEngine {
                 accountOrders[Int(position.account)] += 1
                 positionOrders[o.position, default: 0] += 1
                 if o.closing {
-                    held[o.position, default: 0] += o.leaves
+                    // A rider's shares are held by the take-profit it is paired with.
+                    if o.list != .rider { held[o.position, default: 0] += o.leaves }
                 } else {
                     cashHold[Int(position.account)] += reservations[s].holdPerShare * o.leaves
                     if o.side == .buy { buys[o.position, default: 0] += o.leaves } else { sells[o.position, default: 0] += o.leaves }

@@ -257,7 +257,8 @@ extension MatchingEngine {
                 forEachOrder(in: book) { s in if orders[s].account == id.rawValue { mine.append(s) } }
             }
         }
-        for s in mine {
+        // Cancelling an order of a list may end the other of its pair first.
+        for s in mine where orders[s].place != .free {
             unplace(s)
             finish(s, cancelling: .killSwitch)
         }

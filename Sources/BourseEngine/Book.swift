@@ -35,6 +35,8 @@ struct OrderSlot {
     var postOnly = false
     /// Reduces its position rather than opening one (engines that keep accounts).
     var closing = false
+    /// Its part in an order list, if any.
+    var list: ListRole = .none
     /// The account's position in this symbol; -1 where the engine keeps no accounts.
     var position: Int32 = -1
 

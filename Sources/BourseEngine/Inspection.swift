@@ -133,6 +133,45 @@ extension MatchingEngine {
         if seen != orders.live || index.count != orders.live {
             problems.append("orders: placed \(seen), live \(orders.live), indexed \(index.count)")
         }
+        return problems + listViolations()
+    }
+
+    /// Lists agree with the orders: a working member is an open order with a role, a waiting exit is not an
+    /// order, a rider is the stop-loss of a pair, and every order with a role is in an open list.
+    func listViolations() -> [String] {
+        var problems: [String] = []
+        var members = 0
+        for key in lists.keys.sorted() {
+            let record = lists[key]!
+            let list = record.list
+            let stages = [(list.entryID, record.entry), (list.takeProfitID, record.takeProfit), (list.stopLossID, record.stopLoss)]
+            for (id, stage) in stages where id != 0 {
+                let slot = index.find(id)
+                switch stage {
+                case .working:
+                    members += 1
+                    guard let s = slot, orders[s].list != .none else {
+                        problems.append("list \(key): member \(id) is not an open order of the list")
+                        continue
+                    }
+                    let rides = record.paired && id == list.stopLossID
+                    if (orders[s].list == .rider) != rides { problems.append("list \(key): member \(id) rides wrongly") }
+                case .held:
+                    if slot != nil { problems.append("list \(key): waiting exit \(id) is an open order") }
+                case .absent, .ended:
+                    continue
+                }
+                if listOf[id] != key { problems.append("list \(key): member \(id) is not indexed to it") }
+            }
+            if record.paired, record.takeProfit != .working || record.stopLoss != .working {
+                problems.append("list \(key) is paired without two working exits")
+            }
+            if record.isDone { problems.append("list \(key) is done but kept") }
+        }
+        var roles = 0
+        for book in books { forEachOrder(in: book) { s in if orders[s].list != .none { roles += 1 } } }
+        if roles != members { problems.append("lists: \(members) working members, \(roles) orders with a role") }
+        if !listsToPlace.isEmpty { problems.append("lists: exits left to place after a command") }
         return problems
     }
 }

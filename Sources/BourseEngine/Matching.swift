@@ -32,6 +32,8 @@ extension MatchingEngine {
                 lp.pointee.visible -= q
                 lp.pointee.total -= q
                 recordTrade(book, price: price, quantity: q, taker: tp, t, maker: mp, m)
+                if mp.pointee.list != .none { memberTraded(m) }
+                if tp.pointee.list != .none { memberTraded(t) }
                 if mp.pointee.visible == 0 {
                     if mp.pointee.leaves > 0 {
                         replenish(m, lp)

@@ -43,6 +43,14 @@ public final class MatchingEngine {
     @exclusivity(unchecked) var lastSymbol: UInt64 = 0
     @exclusivity(unchecked) var lastBookIndex: Int32 = -1
 
+    // Order lists. Looked up by id, never iterated except in key order (the snapshot).
+    /// Lists by the id they were accepted under.
+    var lists: [UInt64: ListRecord] = [:]
+    /// The list of each open member and waiting exit, by its current id.
+    var listOf: [UInt64: UInt64] = [:]
+    /// Lists whose entry filled in this command; their exits are placed when its matching is done.
+    var listsToPlace: [UInt64] = []
+
     // Accounts, where the engine keeps them.
     @exclusivity(unchecked) var accounts: Pool<AccountRecord>
     @exclusivity(unchecked) var accountIndex: IDMap
@@ -107,6 +115,7 @@ public final class MatchingEngine {
         case .replace(let replace): self.replace(replace)
         default: applyRare(command.command)
         }
+        if !listsToPlace.isEmpty { placeExits() }
     }
 
     /// `apply` for a command in place, as the batch loop holds them: switching on the command through
@@ -120,6 +129,7 @@ public final class MatchingEngine {
         case .replace(let replace): self.replace(replace)
         default: applyRare(command.pointee.command)
         }
+        if !listsToPlace.isEmpty { placeExits() }
     }
 
     @inline(never) func applyRare(_ command: Command) {
@@ -139,6 +149,7 @@ public final class MatchingEngine {
         case .setAccountLimits(let id, let limits): setAccountLimits(id, limits)
         case .killSwitch(let id): killSwitch(id)
         case .closeAccount(let id): closeAccount(id)
+        case .newOrderList(let list): newOrderList(list)
         }
     }
 
@@ -363,6 +374,7 @@ public final class MatchingEngine {
 
     func cancel(_ c: CancelOrder) {
         guard let s = index.find(c.orderID.rawValue), orders[s].account == c.account.rawValue else {
+            if !listOf.isEmpty, cancelHeldExit(c) { return }
             out.append(.cancelRejected(c.orderID, c.account, .orderNotOpen(c.orderID)))
             return
         }
@@ -376,11 +388,13 @@ public final class MatchingEngine {
     @inline(__always) func finish(_ s: Int32, cancelling reason: CancelReason) {
         let o = orders.pointer(s)
         out.append(.orderCancelled(OrderID(o.pointee.id), AccountID(o.pointee.account), leaves: Quantity(o.pointee.leaves), reason))
+        if o.pointee.list != .none { memberEnded(s, .cancelled(reason)) }
         release(s)
     }
 
     /// Forgets an order that is no longer placed anywhere.
     @inline(__always) func release(_ s: Int32) {
+        if orders[s].list != .none { memberEnded(s, .filled) }
         unreserve(s)
         index.remove(orders[s].id)
         orders[s].place = .free

@@ -5,11 +5,13 @@ extension MatchingEngine {
     /// change or a larger quantity sends it to the back, and a new limit price may trade at once.
     func replace(_ r: ReplaceOrder) {
         guard let s = index.find(r.orderID.rawValue), orders[s].account == r.account.rawValue else {
-            out.append(.replaceRejected(r.orderID, newOrderID: r.newOrderID, r.account, .orderNotOpen(r.orderID)))
+            let reason = listOf.isEmpty ? nil : listReplaceCheck(r, slot: nil)
+            out.append(.replaceRejected(r.orderID, newOrderID: r.newOrderID, r.account, reason ?? .orderNotOpen(r.orderID)))
             return
         }
         let book = books[Int(orders[s].book)]
-        if let reason = validateReplace(r, orders[s], details[s], book) {
+        if let reason = validateReplace(r, orders[s], details[s], book)
+            ?? (orders[s].list != .none ? listReplaceCheck(r, slot: s) : nil) {
             out.append(.replaceRejected(r.orderID, newOrderID: r.newOrderID, r.account, reason))
             return
         }
@@ -19,7 +21,8 @@ extension MatchingEngine {
         let newStop = r.stopPrice?.units ?? d.stopPrice
         let keepsPriority = newLimit == o.price && newStop == d.stopPrice && r.quantity.shares <= d.quantity
         let newLeaves = r.quantity.shares - (d.quantity - o.leaves)
-        if o.position >= 0, let reason = reassess(s, r, book, newLeaves: newLeaves, limit: newLimit, stop: newStop,
+        // A rider holds nothing of its own: the order it is paired with holds for both.
+        if o.position >= 0, o.list != .rider, let reason = reassess(s, r, book, newLeaves: newLeaves, limit: newLimit, stop: newStop,
                                                  onlyReduces: keepsPriority) {
             out.append(.replaceRejected(r.orderID, newOrderID: r.newOrderID, r.account, reason))
             return
@@ -30,6 +33,7 @@ extension MatchingEngine {
             index.insert(r.newOrderID.rawValue, s)
             orders[s].id = r.newOrderID.rawValue
         }
+        if o.list != .none { memberReplaced(o.id, by: r.newOrderID.rawValue, quantity: r.quantity) }
         let place = o.place
         if keepsPriority {
             if place == .book {
@@ -107,7 +111,7 @@ extension MatchingEngine {
         case .preOpen, .open: break
         }
         if o.type == .market || o.type == .trailingStop { return .replaceNotAllowed(o.type) }
-        if r.newOrderID != r.orderID, index.find(r.newOrderID.rawValue) != nil {
+        if r.newOrderID != r.orderID, index.find(r.newOrderID.rawValue) != nil || listOf[r.newOrderID.rawValue] != nil {
             return .duplicateOrderID(r.newOrderID)
         }
         if let reason = checkQuantity(r.quantity, book) { return reason }

@@ -4,8 +4,8 @@ import BourseCore
 /// so the encoding doubles as the input of the state hash that replay compares.
 extension MatchingEngine {
     /// The version of this encoding; snapshot files carry it. 2 added the last command's time, 3 accounts,
-    /// 4 account numbers.
-    public static let snapshotVersion: UInt16 = 4
+    /// 4 account numbers, 5 order lists.
+    public static let snapshotVersion: UInt16 = 5
 
     public func encodeSnapshot(into w: inout ByteWriter) {
         w.writeVarint(serial)
@@ -29,6 +29,52 @@ extension MatchingEngine {
             forEachOrder(in: book) { _ in count += 1 }
             w.writeVarint(UInt64(count))
             forEachOrder(in: book) { s in encode(s, into: &w) }
+        }
+        encodeLists(into: &w)
+    }
+
+    /// Open lists in key order, so the same state encodes to the same bytes.
+    private func encodeLists(into w: inout ByteWriter) {
+        w.writeVarint(UInt64(lists.count))
+        for key in lists.keys.sorted() {
+            let record = lists[key]!
+            w.writeVarint(key)
+            w.write(record.list)
+            for stage in [record.entry, record.takeProfit, record.stopLoss] { w.write(stage.rawValue) }
+            w.writeBool(record.paired)
+            w.writeSigned(record.filled)
+        }
+    }
+
+    private func decodeLists(_ r: inout ByteReader) throws(DecodeError) {
+        let count = try r.readVarint()
+        guard count <= UInt64(limits.ordersMax) else { throw DecodeError(.invalidValue("list count"), at: r.offset) }
+        for _ in 0..<count {
+            let at = r.offset
+            let key = try r.readVarint()
+            let list = try r.readOrderList()
+            var record = ListRecord(list: list, entry: try r.readEnum(ListRecord.Stage.self, "list stage"),
+                                    takeProfit: try r.readEnum(ListRecord.Stage.self, "list stage"),
+                                    stopLoss: try r.readEnum(ListRecord.Stage.self, "list stage"))
+            record.paired = try r.readBool()
+            record.filled = try r.readSigned()
+            guard lists[key] == nil, !record.isDone else { throw DecodeError(.invalidValue("list \(key)"), at: at) }
+            lists[key] = record
+            let members = [(list.entryID, record.entry), (list.takeProfitID, record.takeProfit), (list.stopLossID, record.stopLoss)]
+            for (id, stage) in members where stage == .held || stage == .working {
+                guard listOf[id] == nil else { throw DecodeError(.invalidValue("list \(key) member \(id)"), at: at) }
+                listOf[id] = key
+                // A working member is an open order that says it belongs to a list; a waiting exit is not an order.
+                let slot = index.find(id)
+                guard (stage == .working) == (slot.map { orders[$0].list != .none } ?? false) else {
+                    throw DecodeError(.invalidValue("list \(key) member \(id)"), at: at)
+                }
+            }
+        }
+        for book in books {
+            var stray = false
+            forEachOrder(in: book) { s in if orders[s].list != .none, listOf[orders[s].id] == nil { stray = true } }
+            if stray { throw DecodeError(.invalidValue("an order of \(book.symbol) names a list that is not open"), at: r.offset) }
         }
     }
 
@@ -100,6 +146,7 @@ extension MatchingEngine {
             let orderCount = try r.readVarint()
             for _ in 0..<orderCount { try decodeOrder(&r, into: book) }
         }
+        try decodeLists(&r)
     }
 
     private func decodeAccounts(_ r: inout ByteReader) throws(DecodeError) {
@@ -176,7 +223,7 @@ extension MatchingEngine {
         w.write(o.type.rawValue)
         w.write(o.tif.rawValue)
         w.write(o.stp.rawValue)
-        w.write((o.postOnly ? 1 : 0) | (d.trailInBasisPoints ? 2 : 0) | (o.closing ? 4 : 0))
+        w.write((o.postOnly ? 1 : 0) | (d.trailInBasisPoints ? 2 : 0) | (o.closing ? 4 : 0) | o.list.rawValue << 3)
         if keepsAccounts {
             w.writeSigned(reservations[s].holdPerShare)
             w.writeSigned(reservations[s].reserve)
@@ -212,6 +259,8 @@ extension MatchingEngine {
         let flags = try r.readByte()
         o.postOnly = flags & 1 != 0
         o.closing = flags & 4 != 0
+        guard let role = ListRole(rawValue: flags >> 3 & 3) else { throw DecodeError(.invalidValue("order list role"), at: at) }
+        o.list = role
         if flags & 2 != 0 { d.trail = -d.trail }
         o.book = symbolIndex.find(book.symbol.packed)!
         var reservation = OrderReservation()

@@ -65,6 +65,7 @@ extension MatchingEngine {
             sp.pointee.place = .working
             sp.pointee.type = sp.pointee.type == .stopLimit ? .limit : .market
             out.append(.stopTriggered(OrderID(sp.pointee.id), AccountID(sp.pointee.account), lastTrade: Price(units: last)))
+            if sp.pointee.list == .rider { riderTriggered(s) }
             execute(s, book)
         }
     }
@@ -140,7 +141,10 @@ extension MatchingEngine {
             if orders[s].tif == .day { due.append((details[s].accepted, s)) }
         }
         due.sort { $0.accepted < $1.accepted }
-        for entry in due { expire(entry.slot) }
+        // Expiring an order of a list may end the other of its pair first.
+        for entry in due where orders[entry.slot].place != .free && details[entry.slot].accepted == entry.accepted {
+            expire(entry.slot)
+        }
     }
 
     /// Expires GTD orders whose time has come, by expiry time then acceptance.
@@ -156,6 +160,7 @@ extension MatchingEngine {
         unplace(s)
         let o = orders[s]
         out.append(.orderExpired(OrderID(o.id), AccountID(o.account), leaves: Quantity(o.leaves)))
+        if o.list != .none { memberEnded(s, .expired) }
         release(s)
     }
 

@@ -9,6 +9,7 @@ extension MatchingEngine {
         case .preOpen, .open: break
         }
         if index.find(o.orderID.rawValue) != nil { return .duplicateOrderID(o.orderID) }
+        if !listOf.isEmpty, listOf[o.orderID.rawValue] != nil { return .duplicateOrderID(o.orderID) }
         if let reason = checkQuantity(o.quantity, book) { return reason }
         // Most orders are plain limit orders with none of the optional terms. Only the checks below that
         // can fail for such an order are made, in the same order, so the first reason is the same.

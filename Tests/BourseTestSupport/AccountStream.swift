@@ -13,6 +13,7 @@ public struct AccountStream {
     public init(seed: UInt64) {
         orders = CommandStream(seed: seed)
         orders.accountCount = 6
+        orders.sendsLists = true
     }
 
     /// Lists AAA (easy to borrow, a maker rebate and a taker fee) and BB.B (lots of 10, fees both ways),

@@ -13,6 +13,8 @@ public struct CommandStream {
     public let symbols = [try! Symbol(validating: "AAA"), try! Symbol(validating: "BB.B")]
     /// Orders come from accounts 1 through this.
     public var accountCount: UInt32 = 3
+    /// Whether some new orders come as order lists (the reference venue knows none).
+    public var sendsLists = false
 
     public init(seed: UInt64) { rng = SplitMix64(seed: seed) }
 
@@ -46,6 +48,7 @@ public struct CommandStream {
     public mutating func next() -> SequencedCommand {
         let roll = Int.random(in: 0..<100, using: &rng)
         switch roll {
+        case 34..<40 where sendsLists: return stamp(.newOrderList(orderList()))
         case 0..<40: return stamp(.newOrder(order(type: .limit)))
         case 40..<47: return stamp(.newOrder(order(type: .market)))
         case 47..<55: return stamp(.newOrder(order(type: Bool.random(using: &rng) ? .stop : .stopLimit)))
@@ -107,6 +110,28 @@ public struct CommandStream {
         return o
     }
 
+    /// A bracket, oto or oco around a random price, its exits mostly on the right sides of it.
+    public mutating func orderList() -> OrderList {
+        let entry = order(type: [.limit, .limit, .market, .stop].randomElement(using: &rng)!)
+        let orderClass = OrderClass.allCases.randomElement(using: &rng)!
+        let exitSide = orderClass == .oco ? entry.side : entry.side.opposite
+        let middle = entry.limitPrice ?? entry.stopPrice ?? price(entry.symbol)
+        let tick: Int64 = 100 * Int64.random(in: -1...6, using: &rng)
+        let profit = Price(units: middle.units + (exitSide == .sell ? tick : -tick))
+        let loss = Price(units: middle.units - (exitSide == .sell ? tick : -tick))
+        let takeProfit = OrderList.TakeProfit(orderID: OrderID(takeID(entry.account.rawValue, entry.symbol)), limitPrice: profit)
+        var stopLoss = OrderList.StopLoss(orderID: OrderID(takeID(entry.account.rawValue, entry.symbol)), stopPrice: loss)
+        if Bool.random(using: &rng) { stopLoss.limitPrice = Price(units: loss.units + (exitSide == .sell ? -100 : 100)) }
+        let oneExit = Bool.random(using: &rng)
+        return OrderList(
+            orderClass: orderClass, account: entry.account, symbol: entry.symbol, side: entry.side,
+            timeInForce: [.day, .gtc, .gtc, .ioc].randomElement(using: &rng)!, quantity: entry.quantity,
+            entry: orderClass == .oco ? nil : OrderList.Entry(orderID: entry.orderID, type: entry.type,
+                                                               limitPrice: entry.limitPrice, stopPrice: entry.stopPrice),
+            takeProfit: orderClass == .oto && oneExit ? nil : takeProfit,
+            stopLoss: orderClass == .oto && !oneExit ? nil : stopLoss)
+    }
+
     /// An order that breaks one rule, picked at random.
     public mutating func invalidOrder() -> NewOrder {
         var o = order(type: .limit)
@@ -132,11 +157,22 @@ public struct QuantityLedger {
     public init() {}
     public struct Open { public var quantity: Int64; public var leaves: Int64 }
     public var open: [UInt64: Open] = [:]
+    /// Exits of accepted lists that wait for their entry: each is later accepted (for at most this many
+    /// shares) or cancelled for all of them.
+    public var held: [UInt64: (shares: Int64, account: AccountID, entry: UInt64)] = [:]
 
     public mutating func apply(_ e: Event) -> String? {
         switch e {
+        case .orderListAccepted(let list):
+            for exit in [list.takeProfit?.orderID, list.stopLoss?.orderID].compactMap({ $0 }) where open[exit.rawValue] == nil {
+                guard list.entry != nil, held[exit.rawValue] == nil else { return "list \(list.orderID) names a waiting id twice" }
+                held[exit.rawValue] = (list.quantity.shares, list.account, list.entryID)
+            }
         case .orderAccepted(let o):
             guard open[o.orderID.rawValue] == nil else { return "accepted an open id \(o.orderID)" }
+            if let waiting = held.removeValue(forKey: o.orderID.rawValue)?.shares, o.quantity.shares > waiting {
+                return "exit \(o.orderID) placed for \(o.quantity), its entry was for \(waiting)"
+            }
             open[o.orderID.rawValue] = Open(quantity: o.quantity.shares, leaves: o.quantity.shares)
         case .trade(let t):
             guard t.quantity.shares > 0 else { return "empty trade" }
@@ -147,10 +183,21 @@ public struct QuantityLedger {
                 o.leaves = leaves.shares
                 open[id.rawValue] = leaves.shares == 0 ? nil : o
             }
+        case .orderCancelled(let id, _, let leaves, _) where held[id.rawValue] != nil:
+            guard held.removeValue(forKey: id.rawValue)?.shares == leaves.shares else { return "waiting exit \(id) cancelled for \(leaves)" }
+        // An order naming a waiting id is refused as a duplicate and the exit waits on; any other refusal is
+        // the exit's own, when it was to be placed.
+        case .orderRejected(let id, let account, let reason) where held[id.rawValue]?.account == account
+            && reason != .duplicateOrderID(id):
+            held[id.rawValue] = nil
         case .orderCancelled(let id, _, let leaves, _), .orderExpired(let id, _, let leaves):
             guard open[id.rawValue]?.leaves == leaves.shares else { return "order \(id) ended with leaves \(leaves), ledger says \(open[id.rawValue]?.leaves ?? -1)" }
             open[id.rawValue] = nil
         case .orderReplaced(let r):
+            // Waiting exits follow their entry's id and quantity.
+            for (id, exit) in held where exit.entry == r.orderID.rawValue {
+                held[id] = (r.quantity.shares, exit.account, r.newOrderID.rawValue)
+            }
             guard let o = open.removeValue(forKey: r.orderID.rawValue),
                   r.leaves.shares == r.quantity.shares - (o.quantity - o.leaves) else { return "replace of \(r.orderID) does not add up" }
             open[r.newOrderID.rawValue] = Open(quantity: r.quantity.shares, leaves: r.leaves.shares)

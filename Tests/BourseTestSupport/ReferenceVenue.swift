@@ -97,6 +97,10 @@ public final class ReferenceVenue {
              .killSwitch, .closeAccount:
             // The reference venue is a matching venue: it keeps no accounts.
             out.append(.commandRejected(.accountsNotKept))
+        case .newOrderList:
+            // Order lists are specified in `OrderListSpecs` and run in the account streams; the streams compared
+            // with this venue send none.
+            preconditionFailure("the reference venue has no order lists")
         }
         return out
     }
