@@ -128,10 +128,50 @@ check(len(cancelled) >= 3 and all(c.status == 200 and isinstance(c.id, UUID) for
 check(trader.get_orders() == [], "nothing open")
 covers("cancel_orders")
 
-# Order classes Bourse does not have yet are refused by name, not placed as simple orders.
-refused(lambda: trader.submit_order(LimitOrderRequest(symbol="AAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY, limit_price=180.0,
-                                                      order_class=OrderClass.BRACKET, take_profit=TakeProfitRequest(limit_price=200.0),
-                                                      stop_loss=StopLossRequest(stop_price=170.0))), 422, "bracket")
+# Order classes. A bracket: its exits are held while the entry works, placed when it fills, and the first
+# to trade cancels the other.
+bracket = trader.submit_order(LimitOrderRequest(symbol="MSFT", qty=10, side=OrderSide.BUY, time_in_force=TimeInForce.GTC,
+                                                limit_price=420.0, order_class=OrderClass.BRACKET,
+                                                take_profit=TakeProfitRequest(limit_price=440.0), stop_loss=StopLossRequest(stop_price=400.0)))
+check(bracket.order_class == OrderClass.BRACKET and bracket.status == OrderStatus.NEW and len(bracket.legs) == 2, f"bracket {bracket}")
+profit, loss = bracket.legs
+check(profit.status == loss.status == OrderStatus.HELD and profit.side == loss.side == OrderSide.SELL, f"held legs {bracket.legs}")
+check(profit.type == OrderType.LIMIT and float(profit.limit_price) == 440.0 and loss.type == OrderType.STOP, "leg terms")
+maker.submit_order(LimitOrderRequest(symbol="MSFT", qty=10, side=OrderSide.SELL, time_in_force=TimeInForce.DAY, limit_price=420.0))
+check(trader.get_order_by_id(bracket.id).status == OrderStatus.FILLED, "the entry filled")
+nested = trader.get_orders(GetOrdersRequest(status=QueryOrderStatus.OPEN, nested=True))
+check([o.id for o in nested] == [bracket.id] and [leg.status for leg in nested[0].legs] == [OrderStatus.NEW, OrderStatus.NEW],
+      f"nested: the filled entry with its working legs {nested}")
+flat = trader.get_orders(GetOrdersRequest(status=QueryOrderStatus.OPEN))
+check(sorted(str(o.id) for o in flat) == sorted([str(profit.id), str(loss.id)]), f"not nested, the legs are orders {flat}")
+maker.submit_order(LimitOrderRequest(symbol="MSFT", qty=10, side=OrderSide.BUY, time_in_force=TimeInForce.DAY, limit_price=440.0))
+check(trader.get_order_by_id(profit.id).status == OrderStatus.FILLED and trader.get_order_by_id(loss.id).status == OrderStatus.CANCELED,
+      "the take-profit filled and the stop-loss was cancelled")
+refused(lambda: trader.submit_order(LimitOrderRequest(symbol="MSFT", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC,
+                                                      limit_price=420.0, order_class=OrderClass.BRACKET,
+                                                      take_profit=TakeProfitRequest(limit_price=410.0),
+                                                      stop_loss=StopLossRequest(stop_price=400.0))), 422, "exit_price_out_of_order")
+
+# An oco on shares held: both exits work at once; cancelling one cancels both.
+oco = trader.submit_order(LimitOrderRequest(symbol="AAPL", qty=100, side=OrderSide.SELL, time_in_force=TimeInForce.GTC,
+                                            order_class=OrderClass.OCO, take_profit=TakeProfitRequest(limit_price=200.0),
+                                            stop_loss=StopLossRequest(stop_price=150.0, limit_price=149.0)))
+check(oco.order_class == OrderClass.OCO and oco.status == OrderStatus.NEW and float(oco.limit_price) == 200.0, f"oco {oco}")
+check(len(oco.legs) == 1 and oco.legs[0].type == OrderType.STOP_LIMIT and oco.legs[0].status == OrderStatus.NEW, f"oco leg {oco.legs}")
+trader.cancel_order_by_id(oco.legs[0].id)
+check(trader.get_order_by_id(oco.id).status == OrderStatus.CANCELED, "cancelling the stop-loss cancelled the take-profit")
+refused(lambda: trader.submit_order(MarketOrderRequest(symbol="AAPL", qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.DAY,
+                                                       order_class=OrderClass.OCO, take_profit=TakeProfitRequest(limit_price=200.0),
+                                                       stop_loss=StopLossRequest(stop_price=150.0))), 422, "type must be limit")
+
+# An oto: one exit, placed for what the entry filled.
+oto = trader.submit_order(LimitOrderRequest(symbol="TSLA", qty=5, side=OrderSide.BUY, time_in_force=TimeInForce.DAY, limit_price=250.0,
+                                            order_class=OrderClass.OTO, stop_loss=StopLossRequest(stop_price=240.0)))
+check(oto.order_class == OrderClass.OTO and len(oto.legs) == 1 and oto.legs[0].status == OrderStatus.HELD, f"oto {oto}")
+maker.submit_order(LimitOrderRequest(symbol="TSLA", qty=5, side=OrderSide.SELL, time_in_force=TimeInForce.DAY, limit_price=250.0))
+placed = trader.get_order_by_id(oto.legs[0].id)
+check(placed.status == OrderStatus.NEW and placed.qty == "5" and placed.order_class == OrderClass.OTO, f"oto exit {placed}")
+trader.cancel_order_by_id(placed.id)
 
 configuration = trader.get_account_configurations()
 check(isinstance(configuration, AccountConfiguration) and configuration.no_shorting and not configuration.fractional_trading, f"{configuration}")

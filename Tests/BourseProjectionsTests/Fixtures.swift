@@ -58,6 +58,9 @@ final class JournalFixture: @unchecked Sendable {
         case .newOrder(var o):
             o.orderID = fresh(o.orderID)
             return .newOrder(o)
+        case .newOrderList(var list):
+            for id in list.orderIDs { list.rename(id, to: fresh(id)) }
+            return .newOrderList(list)
         case .cancel(var c):
             c.orderID = current(c.orderID)
             return .cancel(c)

@@ -4,9 +4,11 @@ import BourseNode
 /// An order's status, in Alpaca's words, which are the venue's own.
 public enum OrderStatus: String, Sendable, CaseIterable {
     case new, partiallyFilled = "partially_filled", filled, canceled, expired, replaced, rejected
+    /// An exit of a bracket or oto waiting for its entry to fill.
+    case held
 
     /// Nothing more will happen to an order in this status.
-    public var isEnded: Bool { self != .new && self != .partiallyFilled }
+    public var isEnded: Bool { self != .new && self != .partiallyFilled && self != .held }
 }
 
 /// An order as the API describes it, built from events alone.
@@ -24,6 +26,10 @@ public struct OrderRecord: Sendable, Equatable {
     public var replaces: OrderID?
     /// The client's id for the order; the order id stands for it when none was given.
     public var clientOrderID: String?
+    /// The class of the list the order belongs to; nil for a simple order.
+    public var orderClass: OrderClass?
+    /// The order it is a leg of: an exit's entry, an oco's stop-loss's take-profit.
+    public var parent: OrderID?
 
     public init(order: NewOrder, filled: Int64 = 0, notional: Int128 = 0, status: OrderStatus, created: Timestamp, updated: Timestamp) {
         self.order = order
@@ -50,6 +56,9 @@ public struct OrderChange: Sendable {
     public var event: TradeEvent
     public var record: OrderRecord
     public var detail = Detail.none
+    /// Whether the change is an update the account is told of on the trading stream; a waiting exit recorded,
+    /// or a leg following its replaced parent, only changes the order's row.
+    public var isTold = true
 
     public enum Detail: Sendable {
         case none
@@ -75,6 +84,9 @@ public struct OrderLifecycle: Sendable {
     public mutating func apply(_ published: Published) -> [OrderChange] {
         let time = published.command.time
         let clientOrderID = ClientOrderID.from(note: published.note)
+        // The list a command submits: its orders are accepted before the list is, and are recorded as its members.
+        var submitted: OrderList?
+        if case .newOrderList(let list) = published.command.command { submitted = list }
         var changes: [OrderChange] = []
         for event in published.events {
             switch event {
@@ -83,12 +95,37 @@ public struct OrderLifecycle: Sendable {
                 if case .newOrder(let submitted) = published.command.command, submitted.orderID == order.orderID {
                     record.clientOrderID = clientOrderID
                 }
+                if let list = submitted, list.orderIDs.contains(order.orderID) {
+                    (record.orderClass, record.parent) = (list.orderClass, Self.parent(of: order.orderID, in: list))
+                    if order.orderID == list.orderID { record.clientOrderID = clientOrderID }
+                } else if let waiting = open[order.orderID.rawValue], waiting.status == .held {
+                    // An exit placed: it keeps its list, its client's view of when it was submitted, and its id.
+                    (record.orderClass, record.parent, record.created) = (waiting.orderClass, waiting.parent, waiting.created)
+                }
                 open[order.orderID.rawValue] = record
                 changes.append(OrderChange(account: order.account.rawValue, event: .new, record: record))
+            case .orderListAccepted(let list):
+                for exit in [list.takeProfitOrder(quantity: list.quantity), list.stopLossOrder(quantity: list.quantity)]
+                    .compactMap({ $0 }) where open[exit.orderID.rawValue] == nil {
+                    var record = OrderRecord(order: exit, status: .held, created: time, updated: time)
+                    (record.orderClass, record.parent) = (list.orderClass, list.orderID)
+                    open[exit.orderID.rawValue] = record
+                    changes.append(OrderChange(account: exit.account.rawValue, event: .new, record: record, isTold: false))
+                }
             case .orderRejected(let id, let account, let reason):
                 if case .newOrder(let order) = published.command.command, order.orderID == id {
                     var record = OrderRecord(order: order, status: .rejected, created: time, updated: time)
                     record.clientOrderID = clientOrderID
+                    changes.append(OrderChange(account: account.rawValue, event: .rejected, record: record, detail: .reason(reason.code)))
+                } else if let list = submitted, list.orderID == id,
+                          let order = list.entryOrder ?? list.takeProfitOrder(quantity: list.quantity) {
+                    var record = OrderRecord(order: order, status: .rejected, created: time, updated: time)
+                    (record.clientOrderID, record.orderClass) = (clientOrderID, list.orderClass)
+                    changes.append(OrderChange(account: account.rawValue, event: .rejected, record: record, detail: .reason(reason.code)))
+                } else if var record = open[id.rawValue], record.status == .held, record.order.account == account {
+                    // An exit refused when it was to be placed (its account could no longer close the position).
+                    open[id.rawValue] = nil
+                    (record.status, record.updated) = (.rejected, time)
                     changes.append(OrderChange(account: account.rawValue, event: .rejected, record: record, detail: .reason(reason.code)))
                 }
             case .trade(let t):
@@ -140,6 +177,7 @@ public struct OrderLifecycle: Sendable {
                 new.status = new.filled > 0 ? .partiallyFilled : .new
                 open[r.newOrderID.rawValue] = new
                 changes.append(OrderChange(account: r.account.rawValue, event: .new, record: new))
+                if old.orderClass != nil { followReplace(r, time, &changes) }
             case .selfTradeDecremented(let id, _, let quantity, _):
                 open[id.rawValue]?.order.quantity.shares -= quantity.shares
             default:
@@ -147,5 +185,24 @@ public struct OrderLifecycle: Sendable {
             }
         }
         return changes
+    }
+
+    /// Alpaca's parent of a list's order: the entry for its exits, the take-profit for an oco's stop-loss.
+    static func parent(of id: OrderID, in list: OrderList) -> OrderID? {
+        guard id != list.orderID else { return nil }
+        return list.orderID
+    }
+
+    /// Legs follow a replaced parent; waiting exits take a replaced entry's quantity, which is the most they
+    /// will be placed for.
+    private mutating func followReplace(_ r: Replacement, _ time: Timestamp, _ changes: inout [OrderChange]) {
+        for id in open.keys.sorted() where open[id]!.parent == r.orderID {
+            var leg = open[id]!
+            leg.parent = r.newOrderID
+            if leg.status == .held { leg.order.quantity = r.quantity }
+            leg.updated = time
+            open[id] = leg
+            changes.append(OrderChange(account: r.account.rawValue, event: .new, record: leg, isTold: false))
+        }
     }
 }

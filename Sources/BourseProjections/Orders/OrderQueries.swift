@@ -17,6 +17,8 @@ public struct OrderQueries: Sendable {
         public var until: Int64?
         public var ascending = false
         public var limit = 50
+        /// Legs are left out, to be listed under their parents (`legs(of:account:)`).
+        public var nested = false
 
         public init() {}
     }
@@ -25,15 +27,20 @@ public struct OrderQueries: Sendable {
     public func orders(account: UInt32, _ filter: OrderFilter) async throws -> [OrderRecord] {
         var conditions = ["account = ?"]
         var arguments: [SQLValue] = [.int(Int64(account))]
-        switch filter.status {
-        case .open: conditions.append("ended = 0")
-        case .closed: conditions.append("ended = 1")
-        case .all: break
+        // Nested, a list is open while any of its orders is: its parent is listed with the open ones.
+        let openLegs = "id IN (SELECT parent FROM orders WHERE parent IS NOT NULL AND ended = 0)"
+        switch (filter.status, filter.nested) {
+        case (.open, false): conditions.append("ended = 0")
+        case (.closed, false): conditions.append("ended = 1")
+        case (.open, true): conditions.append("(ended = 0 OR \(openLegs))")
+        case (.closed, true): conditions.append("ended = 1 AND NOT \(openLegs)")
+        case (.all, _): break
         }
         if let symbols = filter.symbols {
             conditions.append("symbol IN (" + symbols.map { _ in "?" }.joined(separator: ", ") + ")")
             arguments += symbols.map { .text($0) }
         }
+        if filter.nested { conditions.append("parent IS NULL") }
         if let side = filter.side {
             conditions.append("side = ?")
             arguments.append(.text(side.name))
@@ -50,6 +57,15 @@ public struct OrderQueries: Sendable {
         return try await store.query("""
             SELECT * FROM orders WHERE \(conditions.joined(separator: " AND ")) ORDER BY created_at \(order), id \(order) LIMIT ?
             """, arguments + [.int(Int64(filter.limit))]).compactMap(OrdersProjection.record)
+    }
+
+    /// The legs of these orders, by parent, oldest first.
+    public func legs(of parents: [UInt64], account: UInt32) async throws -> [UInt64: [OrderRecord]] {
+        guard !parents.isEmpty else { return [:] }
+        let marks = parents.map { _ in "?" }.joined(separator: ", ")
+        let rows = try await store.query("SELECT * FROM orders WHERE account = ? AND parent IN (\(marks)) ORDER BY id",
+                                         [.int(Int64(account))] + parents.map { .int(Int64(bitPattern: $0)) })
+        return Dictionary(grouping: rows.compactMap(OrdersProjection.record), by: { $0.parent!.rawValue })
     }
 
     public func order(_ id: UInt64, account: UInt32) async throws -> OrderRecord? {

@@ -4,7 +4,7 @@ import BourseCore
 /// journal (an order id, or where an event is: its sequence, its place among the command's events and
 /// the side of a trade), so a projection resumed after crashes and one rebuilt from zero hold the same rows.
 extension OrdersProjection {
-    static let tables = ProjectionSchema(version: 3, tables: [
+    static let tables = ProjectionSchema(version: 4, tables: [
         .init("orders", key: "id"),
         .init("executions", key: "sequence, event, leg"),
         .init("activities", key: "sequence, event"),
@@ -17,8 +17,9 @@ extension OrdersProjection {
             filled_qty {int} NOT NULL, filled_notional TEXT NOT NULL, limit_price {int}, stop_price {int},
             expire_at {int}, status TEXT NOT NULL, ended {int} NOT NULL, created_at {int} NOT NULL,
             updated_at {int} NOT NULL, filled_at {int}, canceled_at {int}, expired_at {int},
-            replaced_by {int}, replaces {int}, sequence {int} NOT NULL, terms {blob} NOT NULL)
+            replaced_by {int}, replaces {int}, sequence {int} NOT NULL, terms {blob} NOT NULL, order_class TEXT, parent {int})
         """,
+        "CREATE INDEX orders_by_parent ON orders (parent) WHERE parent IS NOT NULL",
         "CREATE INDEX orders_by_account ON orders (account, created_at)",
         "CREATE INDEX open_orders ON orders (ended) WHERE ended = 0",
         """
@@ -47,13 +48,13 @@ extension OrdersProjection {
     static let upsertOrder = """
         INSERT INTO orders (id, account, client_order_id, symbol, side, type, time_in_force, qty, filled_qty, filled_notional,
             limit_price, stop_price, expire_at, status, ended, created_at, updated_at, filled_at, canceled_at, expired_at,
-            replaced_by, replaces, sequence, terms)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            replaced_by, replaces, sequence, terms, order_class, parent)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET qty = excluded.qty, filled_qty = excluded.filled_qty,
             filled_notional = excluded.filled_notional, limit_price = excluded.limit_price, stop_price = excluded.stop_price,
             status = excluded.status, ended = excluded.ended, updated_at = excluded.updated_at, filled_at = excluded.filled_at,
             canceled_at = excluded.canceled_at, expired_at = excluded.expired_at, replaced_by = excluded.replaced_by,
-            sequence = excluded.sequence, terms = excluded.terms
+            sequence = excluded.sequence, terms = excluded.terms, created_at = excluded.created_at, parent = excluded.parent
         """
 
     static func row(_ r: OrderRecord, sequence: Int64) -> [SQLValue] {
@@ -68,7 +69,7 @@ extension OrdersProjection {
             .int(o.quantity.shares), .int(r.filled), .text(String(r.notional)), int(o.limitPrice?.units), int(o.stopPrice?.units),
             int(o.expireTime?.nanos), .text(r.status.rawValue), .int(r.isEnded ? 1 : 0), .int(r.created.nanos), .int(r.updated.nanos),
             int(r.filledAt?.nanos), int(r.canceledAt?.nanos), int(r.expiredAt?.nanos), id(r.replacedBy), id(r.replaces),
-            .int(sequence), .blob(terms.bytes),
+            .int(sequence), .blob(terms.bytes), r.orderClass.map { .text($0.name) } ?? .null, id(r.parent),
         ]
     }
 
@@ -93,6 +94,8 @@ extension OrdersProjection {
         record.replacedBy = id("replaced_by")
         record.replaces = id("replaces")
         record.clientOrderID = row.text("client_order_id")
+        record.orderClass = row.text("order_class").flatMap { name in OrderClass.allCases.first { $0.name == name } }
+        record.parent = id("parent")
         return record
     }
 }

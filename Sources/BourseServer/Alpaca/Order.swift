@@ -40,6 +40,8 @@ extension API {
         /// sentence.
         var cancel_reason: String?
         var cancel_message: String?
+        /// A bracket's, oto's or oco's other orders, when shown under it; null otherwise.
+        var legs: [Order]?
 
         /// What the order's terms say: everything but its progress.
         init(_ o: NewOrder, clientOrderID: String?) {
@@ -95,6 +97,8 @@ extension API {
             out += extended_hours ? "\"extended_hours\":true," : "\"extended_hours\":false,"
             out += "\"expire_at\":"
             if let expire_at { out += "\"" + expire_at + "\"" } else { out += "null" }
+            out += ",\"legs\":"
+            if let legs { out += "[" + legs.map(\.json).joined(separator: ",") + "]" } else { out += "null" }
             if let cancel_reason, let cancel_message {
                 out += ",\"cancel_reason\":\"" + cancel_reason + "\",\"cancel_message\":\"" + cancel_message + "\""
             }
@@ -114,6 +118,7 @@ extension API {
         o.filled_qty = String(r.filled)
         o.filled_avg_price = r.filled > 0 ? decimal(Int64(r.notional / Int128(r.filled))) : nil
         o.status = r.status
+        o.order_class = r.orderClass?.name ?? "simple"
         o.replaced_by = r.replacedBy?.uuid
         o.replaces = r.replaces?.uuid
         return o
@@ -156,6 +161,26 @@ extension API {
         o.filled_qty = String(filled)
         o.filled_avg_price = filledHere > 0 ? decimal(Int64(notional / Int128(filledHere))) : nil
         return o
+    }
+
+    /// A list as its own command's events left it: the order it is known by (its entry, or an oco's
+    /// take-profit) with the others as its legs, each accepted, filled or cancelled here, or held.
+    static func order(_ list: OrderList, events: [Event], at time: Timestamp, clientOrderID: String?) -> Order {
+        let first = list.entryOrder ?? list.takeProfitOrder(quantity: list.quantity)!
+        var parent = order(first, events: events, at: time, clientOrderID: clientOrderID)
+        parent.order_class = list.orderClass.name
+        let others = [list.takeProfitOrder(quantity: list.quantity), list.stopLossOrder(quantity: list.quantity)]
+            .compactMap { $0 }.filter { $0.orderID != first.orderID }
+        parent.legs = others.map { leg in
+            var placed = leg
+            var seen = false
+            for case .orderAccepted(let accepted) in events where accepted.orderID == leg.orderID { (placed, seen) = (accepted, true) }
+            var o = order(placed, events: events, at: time)
+            o.order_class = list.orderClass.name
+            if !seen, o.status == .new { o.status = .held }
+            return o
+        }
+        return parent
     }
 
     /// The fields a trade update adds to its order, as Alpaca names them.

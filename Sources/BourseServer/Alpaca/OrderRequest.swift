@@ -19,8 +19,8 @@ struct OrderRequest: Decodable, Equatable {
     var client_order_id: String?
     var extended_hours: Bool?
     var order_class: String?
-    var take_profit: JSONValue?
-    var stop_loss: JSONValue?
+    var take_profit: TakeProfit?
+    var stop_loss: StopLoss?
     /// Options only.
     var legs: JSONValue?
     var position_intent: String?
@@ -69,6 +69,108 @@ struct OrderRequest: Decodable, Equatable {
             let isDigits = { (part: Substring.UTF8View.SubSequence) in !part.isEmpty && part.allSatisfy { (0x30...0x39).contains($0) } }
             return parts.count == 2 && isDigits(parts[0].first == UInt8(ascii: "-") ? parts[0].dropFirst() : parts[0]) && isDigits(parts[1])
         }
+    }
+
+    struct TakeProfit: Decodable, Equatable {
+        var limit_price: String
+    }
+
+    struct StopLoss: Decodable, Equatable {
+        var stop_price: String
+        var limit_price: String?
+    }
+
+    /// What a request asks the venue for: one order, or a list of them.
+    enum Submission {
+        case order(NewOrder)
+        case list(OrderList)
+
+        var command: Command {
+            switch self {
+            case .order(let o): .newOrder(o)
+            case .list(let l): .newOrderList(l)
+            }
+        }
+
+        /// The order the answer describes: the order itself, or the list's entry (an oco's take-profit).
+        var order: NewOrder {
+            switch self {
+            case .order(let o): o
+            case .list(let l): l.entryOrder ?? l.takeProfitOrder(quantity: l.quantity)!
+            }
+        }
+    }
+
+    /// The engine's command, or the first thing wrong with the request, as a sentence. Ids come from `newID`:
+    /// one for a simple order, one for each order of a list.
+    func submission(account: AccountID, newID: () -> OrderID) -> Result<Submission, RequestProblem> {
+        let orderClass: OrderClass
+        switch order_class {
+        case nil, "simple"?, ""?:
+            if take_profit != nil { return .failure(.invalid("take_profit is for bracket, oco and oto orders: give order_class")) }
+            if stop_loss != nil { return .failure(.invalid("stop_loss is for bracket, oco and oto orders: give order_class")) }
+            return order(id: newID(), account: account).map(Submission.order)
+        case "bracket"?: orderClass = .bracket
+        case "oto"?: orderClass = .oto
+        case "oco"?: orderClass = .oco
+        case let other?: return .failure(.invalid("order_class must be simple, bracket, oco or oto, not \"\(other)\""))
+        }
+        let name = orderClass.name
+        for (field, given) in [("trail_price", trail_price != nil), ("trail_percent", trail_percent != nil),
+                               ("display_qty", display_qty != nil), ("post_only", post_only == true),
+                               ("stp", stp != nil && stp != "none"), ("expire_at", expire_at != nil)] where given {
+            return .failure(.invalid("\(field) is not supported for \(name) orders"))
+        }
+        var first = self
+        (first.order_class, first.take_profit, first.stop_loss) = (nil, nil, nil)
+        if orderClass == .oco {
+            guard type == "limit" else { return .failure(.invalid("an oco order's type must be limit: its first order is the take-profit")) }
+            guard let takeProfit = take_profit else { return .failure(.invalid("an oco order needs take_profit.limit_price")) }
+            if let given = limit_price, Price(dollars: given) != Price(dollars: takeProfit.limit_price) {
+                return .failure(.invalid("limit_price \(given) differs from take_profit.limit_price \(takeProfit.limit_price): give one, or both the same"))
+            }
+            first.limit_price = takeProfit.limit_price
+        }
+        let base: NewOrder
+        switch first.order(id: newID(), account: account) {
+        case .success(let o): base = o
+        case .failure(let problem): return .failure(problem)
+        }
+        func price(_ field: String, _ text: String?) -> Result<Price?, RequestProblem> {
+            guard let text else { return .success(nil) }
+            guard let price = Price(dollars: text) else {
+                return .failure(.invalid("\(field) \"\(text)\" must be a decimal with at most four decimals"))
+            }
+            return .success(price)
+        }
+        var profit: OrderList.TakeProfit?
+        var loss: OrderList.StopLoss?
+        do {
+            if let tp = take_profit {
+                let limit = try price("take_profit.limit_price", tp.limit_price).get()!
+                profit = OrderList.TakeProfit(orderID: orderClass == .oco ? base.orderID : newID(), limitPrice: limit)
+            }
+            if let sl = stop_loss {
+                loss = OrderList.StopLoss(orderID: newID(), stopPrice: try price("stop_loss.stop_price", sl.stop_price).get()!,
+                                          limitPrice: try price("stop_loss.limit_price", sl.limit_price).get())
+            }
+        } catch {
+            return .failure(error)
+        }
+        switch orderClass {
+        case .bracket where profit == nil || loss == nil:
+            return .failure(.invalid("a bracket order needs take_profit.limit_price and stop_loss.stop_price"))
+        case .oco where loss == nil:
+            return .failure(.invalid("an oco order needs stop_loss.stop_price"))
+        case .oto where (profit == nil) == (loss == nil):
+            return .failure(.invalid("an oto order needs one of take_profit or stop_loss"))
+        default: break
+        }
+        let entry = orderClass == .oco ? nil : OrderList.Entry(orderID: base.orderID, type: base.type, limitPrice: base.limitPrice,
+                                                               stopPrice: base.stopPrice)
+        return .success(.list(OrderList(orderClass: orderClass, account: account, symbol: base.symbol, side: base.side,
+                                        timeInForce: base.timeInForce, quantity: base.quantity, entry: entry,
+                                        takeProfit: profit, stopLoss: loss)))
     }
 
     /// The engine's order, or the first thing wrong with the request, as a sentence.
@@ -154,12 +256,6 @@ extension OrderRequest {
         if extended_hours == true { return "extended_hours is not supported: Bourse trades in its regular session only" }
         if legs != nil { return "legs is not supported: legs are for options, which Bourse does not list" }
         if position_intent != nil { return "position_intent is not supported: it is for options, which Bourse does not list" }
-        switch order_class {
-        case nil, "simple"?, ""?: break
-        case let other?: return "order_class \(other) is not supported yet; only simple orders are"
-        }
-        if take_profit != nil { return "take_profit is for bracket orders, which are not supported yet" }
-        if stop_loss != nil { return "stop_loss is for bracket orders, which are not supported yet" }
         return nil
     }
 }

@@ -1,3 +1,4 @@
+import BourseProjections
 /// A JSON Schema, as `/openapi.json` declares a request body or an answer. Each route names its own in the
 /// route table, beside its handler, so the document and the routes are written in one place; schemathesis
 /// checks the answers against them in CI.
@@ -65,8 +66,9 @@ indirect enum Schema: Sendable {
             ("side", .choice(["buy", "sell"])), ("time_in_force", .choice(["day", "gtc", "gtd", "ioc", "fok"])),
             ("limit_price", .nullable(.decimal)), ("stop_price", .nullable(.decimal)), ("trail_price", .nullable(.decimal)),
             ("trail_percent", .nullable(.decimal)), ("hwm", .nullable(.decimal)),
-            ("status", .choice(["new", "partially_filled", "filled", "canceled", "expired", "replaced", "rejected"])),
+            ("status", .choice(OrderStatus.allCases.map(\.rawValue))),
             ("extended_hours", .boolean), ("expire_at", .nullable(.time)), ("cancel_reason", .string), ("cancel_message", .string),
+            ("legs", .nullable(.array(.ref("Order")))),
         ], optional: ["cancel_reason", "cancel_message"]),
         "Account": .object([
             ("id", .uuid), ("account_number", .string), ("status", .string), ("currency", .string), ("cash", .decimal),
@@ -161,9 +163,11 @@ extension Schema {
         ("time_in_force", .choice(["day", "gtc", "gtd", "ioc", "fok"])), ("limit_price", amount), ("stop_price", amount),
         ("trail_price", amount), ("trail_percent", amount), ("client_order_id", .string), ("extended_hours", .boolean),
         ("display_qty", amount), ("post_only", .boolean), ("stp", .choice(["none", "cancel_newest", "cancel_oldest", "cancel_both", "decrement"])),
-        ("expire_at", .time),
+        ("expire_at", .time), ("order_class", .choice(["simple", "bracket", "oco", "oto"])),
+        ("take_profit", .object([("limit_price", amount)])),
+        ("stop_loss", .object([("stop_price", amount), ("limit_price", amount)], optional: ["limit_price"])),
     ], optional: ["limit_price", "stop_price", "trail_price", "trail_percent", "client_order_id", "extended_hours", "display_qty",
-                  "post_only", "stp", "expire_at"])
+                  "post_only", "stp", "expire_at", "order_class", "take_profit", "stop_loss"])
 
     static let replaceRequest = Schema.object([("qty", amount), ("limit_price", amount), ("stop_price", amount), ("client_order_id", .string)],
                                               optional: ["qty", "limit_price", "stop_price", "client_order_id"])

@@ -56,9 +56,17 @@ extension Routes {
         filter.ascending = query["direction"] == "asc"
         filter.side = query["side"].map { $0 == "buy" ? .buy : .sell }
         filter.symbols = query.list("symbols")
+        filter.nested = query.boolean("nested") ?? false
         try await requireHistory()
         let records = try await orderQueries.orders(account: key.account, filter)
-        return Self.json(text: "[" + records.map { API.order($0).json }.joined(separator: ",") + "]")
+        let legs = filter.nested
+            ? try await orderQueries.legs(of: records.filter { $0.orderClass != nil }.map(\.order.orderID.rawValue), account: key.account)
+            : [:]
+        return Self.json(text: "[" + records.map { record in
+            var o = API.order(record)
+            if let mine = legs[record.order.orderID.rawValue] { o.legs = mine.map(API.order) }
+            return o.json
+        }.joined(separator: ",") + "]")
     }
 
     /// The order a path names: its UUID, or the engine's id in decimal (as the journal shows it).
@@ -160,11 +168,15 @@ extension Routes {
         let account = AccountID(key.account)
         let open = try await venue.openOrders(of: account)
         var outcomes: [CancelOutcome] = []
-        for order in open {
+        // Cancelling one order of a list ends the others with it: those are not cancelled again.
+        var ended = Set<OrderID>()
+        for order in open where !ended.contains(order.orderID) {
             let ack = try await venue.execute(.cancel(CancelOrder(orderID: order.orderID, account: account)))
-            let cancelled = ack.events.contains { if case .orderCancelled = $0 { true } else { false } }
+            for case .orderCancelled(let id, _, _, _) in ack.events where id != order.orderID { ended.insert(id) }
+            let cancelled = ack.events.contains { if case .orderCancelled(order.orderID, _, _, _) = $0 { true } else { false } }
             outcomes.append(CancelOutcome(id: order.orderID.uuid, status: cancelled ? 200 : 500))
         }
+        outcomes += open.filter { ended.contains($0.orderID) }.map { CancelOutcome(id: $0.orderID.uuid, status: 200) }
         return Self.json(outcomes, status: HTTPResponse.Status(code: 207))
     }
 

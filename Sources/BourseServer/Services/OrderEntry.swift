@@ -16,9 +16,10 @@ struct OrderEntry: Sendable {
 
     typealias Failure = Routes.Failure
 
-    /// A new order ready for the venue, its client order id claimed.
+    /// A new order (or list) ready for the venue, its client order id claimed.
     struct Placing: Sendable {
-        var order: NewOrder
+        var submission: OrderRequest.Submission
+        var order: NewOrder { submission.order }
         var clientOrderID: String?
         var note: [UInt8] { ClientOrderID.note(clientOrderID) }
     }
@@ -41,7 +42,7 @@ struct OrderEntry: Sendable {
         let received = monotonicNanos()
         let result: Result<Sequencer.Acknowledgement, Venue.Failure>
         do {
-            result = .success(try await venue.execute(.newOrder(placing.order), note: placing.note))
+            result = .success(try await venue.execute(placing.submission.command, note: placing.note))
         } catch {
             result = .failure(error)
         }
@@ -51,8 +52,8 @@ struct OrderEntry: Sendable {
     /// The order a request describes for the key's account, with its client order id claimed; throws the
     /// answer when the order is invalid or the id names another order.
     func prepare(_ request: OrderRequest, _ key: StoredKey) throws(Failure) -> Placing {
-        switch request.order(id: venue.newOrderID(), account: AccountID(key.account)) {
-        case .success(let order): return try claim(order, request.client_order_id)
+        switch request.submission(account: AccountID(key.account), newID: venue.newOrderID) {
+        case .success(let submission): return try claim(submission, request.client_order_id)
         case .failure(.invalid(let message)): throw Failure.unprocessable(message)
         }
     }
@@ -61,17 +62,18 @@ struct OrderEntry: Sendable {
     /// nothing done, when the router should answer instead (the order is invalid, or the key over its rate
     /// limit).
     func prepareWithinLimit(_ request: OrderRequest, _ key: StoredKey) throws(Failure) -> Placing? {
-        guard case .success(let order) = request.order(id: venue.newOrderID(), account: AccountID(key.account)),
+        guard case .success(let submission) = request.submission(account: AccountID(key.account), newID: venue.newOrderID),
               limiter.take(key.keyID) == nil else { return nil }
         metrics.count("bourse_order_requests_total", ["path": "event_loop"])
-        return try claim(order, request.client_order_id)
+        return try claim(submission, request.client_order_id)
     }
 
-    private func claim(_ order: NewOrder, _ clientOrderID: String?) throws(Failure) -> Placing {
+    private func claim(_ submission: OrderRequest.Submission, _ clientOrderID: String?) throws(Failure) -> Placing {
+        let order = submission.order
         if let clientOrderID, orders.claim(clientOrderID, account: order.account.rawValue, order: order.orderID.rawValue) != nil {
             throw Failure.unprocessable("client_order_id must be unique: \(clientOrderID) names another order")
         }
-        return Placing(order: order, clientOrderID: clientOrderID)
+        return Placing(submission: submission, clientOrderID: clientOrderID)
     }
 
     /// The answer to a placed order once the venue acknowledged it (or could not take it), counted in the
@@ -96,7 +98,11 @@ struct OrderEntry: Sendable {
                 return Routes.errorText(Self.rejection(reason))
             }
         }
-        let placed = API.order(placing.order, events: ack.events, at: ack.command.time, clientOrderID: placing.clientOrderID)
+        let placed: API.Order
+        switch placing.submission {
+        case .order(let order): placed = API.order(order, events: ack.events, at: ack.command.time, clientOrderID: placing.clientOrderID)
+        case .list(let list): placed = API.order(list, events: ack.events, at: ack.command.time, clientOrderID: placing.clientOrderID)
+        }
         metrics.count("bourse_orders_total", ["outcome": placed.status.rawValue])
         return (.ok, placed.json)
     }

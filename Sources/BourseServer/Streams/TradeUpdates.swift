@@ -25,7 +25,7 @@ final class TradeUpdates: Sendable {
     func publish(_ published: Published, _ changes: [OrderChange]) {
         guard !changes.isEmpty else { return }
         let time = API.time(published.command.time)
-        for change in changes {
+        for change in changes where change.isTold {
             // Written only if someone listens to the account: most orders have no one on the stream.
             var message: String?
             hub.send { listener in
