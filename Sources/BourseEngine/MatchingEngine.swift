@@ -45,11 +45,11 @@ public final class MatchingEngine {
 
     // Order lists. Looked up by id, never iterated except in key order (the snapshot).
     /// Lists by the id they were accepted under.
-    var lists: [UInt64: ListRecord] = [:]
+    @exclusivity(unchecked) var lists: [UInt64: ListRecord] = [:]
     /// The list of each open member and waiting exit, by its current id.
-    var listOf: [UInt64: UInt64] = [:]
+    @exclusivity(unchecked) var listOf: [UInt64: UInt64] = [:]
     /// Lists whose entry filled in this command; their exits are placed when its matching is done.
-    var listsToPlace: [UInt64] = []
+    @exclusivity(unchecked) var listsToPlace: [UInt64] = []
 
     // Accounts, where the engine keeps them.
     @exclusivity(unchecked) var accounts: Pool<AccountRecord>

@@ -19,12 +19,7 @@ struct AccountNumberSpecs {
         #expect(engine.accountSummary(AccountID(5))?.number == acc1)
 
         // The number is part of the state: a snapshot carries it, and the restored engine refuses it too.
-        var w = ByteWriter()
-        engine.encodeSnapshot(into: &w)
-        let restored = try w.bytes.withUnsafeBytes { bytes in
-            var r = ByteReader(bytes)
-            return try MatchingEngine(snapshot: &r)
-        }
+        let restored = try restored(engine)
         #expect(restored.account(number: acc1) == AccountID(5) && restored.accountSummary(AccountID(5))?.number == acc1)
         #expect(restored.process(SequencedCommand(sequence: 9, time: Timestamp(nanos: 9), command: .openAccount(AccountID(7), acc1, AccountTerms(kind: .cash))))
                 == [.commandRejected(.accountNumberTaken(acc1))])

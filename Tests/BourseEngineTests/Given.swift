@@ -70,6 +70,16 @@ final class Given {
     }
 }
 
+/// The engine as its snapshot restores it.
+func restored(_ engine: MatchingEngine) throws -> MatchingEngine {
+    var w = ByteWriter()
+    engine.encodeSnapshot(into: &w)
+    return try w.bytes.withUnsafeBytes { bytes in
+        var r = ByteReader(bytes)
+        return try MatchingEngine(snapshot: &r)
+    }
+}
+
 /// Trades among events as (maker, taker, price, qty) for compact expectations.
 func trades(_ events: [Event]) -> [String] {
     events.compactMap {

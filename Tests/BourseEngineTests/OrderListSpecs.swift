@@ -25,6 +25,16 @@ struct OrderListSpecs {
                   stopLoss: .init(orderID: OrderID(12), stopPrice: Price(dollars: "9.00")!))
     }
 
+    /// With accounts: 1 holds 100 XYZ and sends `oco`, 2 has $10,000, 3 holds 10 XYZ.
+    static func holdingOCO() -> Given {
+        let v = Given(rules: rules, accounts: true)
+        v.open(1, shares: 100)
+        v.open(2, cash: "10000")
+        v.open(3, shares: 10)
+        v.when(.newOrderList(oco(v)))
+        return v
+    }
+
     /// A previous close of 10.00 gives pre-trade risk its reference price.
     static let rules = InstrumentRules(previousClose: Price(dollars: "10.00")!)
 
@@ -133,10 +143,7 @@ struct OrderListSpecs {
 
     @Test("the first trade of the take-profit cancels the stop-loss in the same command")
     func takeProfitFillCancelsStopLoss() {
-        let v = Given(rules: Self.rules, accounts: true)
-        v.open(1, shares: 100)
-        v.open(2, cash: "10000")
-        v.when(.newOrderList(Self.oco(v)))
+        let v = Self.holdingOCO()
         let events = v.when(.newOrder(v.buy(1, "11.00", qty: 30, account: 2)))
         #expect(trades(events) == ["11<-1 30@11.00"])
         #expect(cancels(events) == ["12:100 other_leg_filled"])
@@ -147,11 +154,7 @@ struct OrderListSpecs {
 
     @Test("a triggered stop-loss cancels the take-profit and takes its hold, then trades")
     func stopLossTriggerCancelsTakeProfit() {
-        let v = Given(rules: Self.rules, accounts: true)
-        v.open(1, shares: 100)
-        v.open(2, cash: "10000")
-        v.open(3, shares: 10)
-        v.when(.newOrderList(Self.oco(v)))
+        let v = Self.holdingOCO()
         v.resting(v.buy(1, "9.00", qty: 100, account: 2))
         let events = v.when(.newOrder(v.order(2, .sell, .limit, "9.00", qty: 1, account: 3)))
         let order = events.compactMap { event -> String? in
@@ -170,9 +173,7 @@ struct OrderListSpecs {
 
     @Test("cancelling either order of a pair cancels both")
     func cancelEitherCancelsBoth() {
-        let v = Given(rules: Self.rules, accounts: true)
-        v.open(1, shares: 100)
-        v.when(.newOrderList(Self.oco(v)))
+        let v = Self.holdingOCO()
         #expect(cancels(v.when(v.cancel(11))) == ["11:100 requested", "12:100 other_leg_cancelled"])
         #expect(v.position(1)?.held == Quantity(0) && v.account(1).openOrders == 0)
         #expect(Self.consistent(v))
@@ -180,9 +181,7 @@ struct OrderListSpecs {
 
     @Test("an exit's prices may be replaced and it stays paired; its quantity may not")
     func replaceALeg() {
-        let v = Given(rules: Self.rules, accounts: true)
-        v.open(1, shares: 100)
-        v.when(.newOrderList(Self.oco(v)))
+        let v = Self.holdingOCO()
         let moved = v.when(.replace(ReplaceOrder(orderID: OrderID(12), newOrderID: OrderID(13), account: AccountID(1),
                                                  quantity: Quantity(100), stopPrice: Price(dollars: "9.20"))))
         #expect(moved.count == 1 && rejection(moved) == nil)
@@ -206,9 +205,7 @@ struct OrderListSpecs {
 
     @Test("a halted symbol refuses new lists and keeps working exits; cancels still end both")
     func halt() {
-        let v = Given(rules: Self.rules, accounts: true)
-        v.open(1, shares: 100)
-        v.when(.newOrderList(Self.oco(v)))
+        let v = Self.holdingOCO()
         v.when(.setTradingState(v.symbol, .halted))
         var other = Self.oco(v, qty: 10)
         other = OrderList(orderClass: .oco, account: AccountID(1), symbol: v.symbol, side: .sell, timeInForce: .gtc,
@@ -260,6 +257,14 @@ struct OrderListSpecs {
         #expect(Self.consistent(v))
     }
 
+    @Test("a list is plain data no wider than a new order: commands and events keep their size and are copied as bytes")
+    func plainData() {
+        #expect(MemoryLayout<OrderList>.size <= MemoryLayout<NewOrder>.size)
+        // The sizes they had before lists (docs/ARCHITECTURE.md): a wider command is measured before it is taken.
+        #expect(MemoryLayout<Command>.size == 121 && MemoryLayout<Event>.size == 113)
+        #expect(_isPOD(Command.self) && _isPOD(Event.self))
+    }
+
     @Test("lists in every stage survive a snapshot: the restored engine hashes the same and carries on identically")
     func snapshot() throws {
         let v = Given(rules: Self.rules, accounts: true)
@@ -271,12 +276,7 @@ struct OrderListSpecs {
                                        entry: .init(orderID: OrderID(20), type: .limit, limitPrice: Price(dollars: "10.00")),
                                        takeProfit: .init(orderID: OrderID(21), limitPrice: Price(dollars: "10.50")!),
                                        stopLoss: .init(orderID: OrderID(22), stopPrice: Price(dollars: "9.50")!))))
-        var w = ByteWriter()
-        v.engine.encodeSnapshot(into: &w)
-        let restored = try w.bytes.withUnsafeBytes { b in
-            var r = ByteReader(b)
-            return try MatchingEngine(snapshot: &r)
-        }
+        let restored = try restored(v.engine)
         #expect(restored.stateHash() == v.engine.stateHash())
         let next = [Command.newOrder(v.buy(1, "11.00", qty: 10, account: 2)), v.cancel(20), .killSwitch(AccountID(1))]
         for command in next {

@@ -399,12 +399,7 @@ struct AccountStorageSpecs {
         }
         #expect(v.engine.accountViolations().isEmpty)
         #expect(v.account(2_999).cash == money("2999") && v.position(2_999)?.quantity == Quantity(2_999))
-        var w = ByteWriter()
-        v.engine.encodeSnapshot(into: &w)
-        let restored = try w.bytes.withUnsafeBytes { b in
-            var r = ByteReader(b)
-            return try MatchingEngine(snapshot: &r)
-        }
+        let restored = try restored(v.engine)
         #expect(restored.stateHash() == v.engine.stateHash())
         #expect(restored.positions(of: AccountID(1_234)) == v.engine.positions(of: AccountID(1_234)))
     }
