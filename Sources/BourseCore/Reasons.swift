@@ -1,5 +1,5 @@
 /// Why an order, cancel or replace was refused. Each case has a stable code and a sentence.
-public enum RejectReason: Hashable, Sendable {
+public enum RejectReason: Hashable, Sendable, Error {
     case unknownSymbol(Symbol)
     case symbolHalted(Symbol)
     case symbolClosed(Symbol)

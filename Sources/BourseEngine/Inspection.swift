@@ -144,8 +144,7 @@ extension MatchingEngine {
         for key in lists.keys.sorted() {
             let record = lists[key]!
             let list = record.list
-            let stages = [(list.entryID, record.entry), (list.takeProfitID, record.takeProfit), (list.stopLossID, record.stopLoss)]
-            for (id, stage) in stages where id != 0 {
+            for (id, stage) in record.members where id != 0 {
                 let slot = index.find(id)
                 switch stage {
                 case .working:

@@ -26,10 +26,13 @@ struct ListRecord {
     var stopLoss: Stage
     /// The two exits work as a one-cancels-other pair.
     var paired = false
-    /// What the entry filled: the size of its exits.
-    var filled: Int64 = 0
 
-    var isDone: Bool { [entry, takeProfit, stopLoss].allSatisfy { $0 == .absent || $0 == .ended } }
+    /// Each member's current id (0 where absent) and stage, entry first.
+    var members: [(id: UInt64, stage: Stage)] {
+        [(list.entryID, entry), (list.takeProfitID, takeProfit), (list.stopLossID, stopLoss)]
+    }
+
+    var isDone: Bool { members.allSatisfy { $0.stage == .absent || $0.stage == .ended } }
 }
 
 /// How a member of a list ended.
@@ -67,7 +70,7 @@ extension MatchingEngine {
             switch assessAll(working, exits: entry == nil, account: a, book, bookIndex) {
             case .success(let r): reservations = r
             case .failure(let reason):
-                out.append(.orderRejected(list.orderID, list.account, reason.reason))
+                out.append(.orderRejected(list.orderID, list.account, reason))
                 return
             }
         }
@@ -86,13 +89,13 @@ extension MatchingEngine {
     }
 
     /// Takes slots for a list's orders that work now, the exits of a pair as holder and rider.
-    private func admit(_ orders: [NewOrder], _ reservations: [Reservation], account a: Int32, _ book: Book,
+    private func admit(_ members: [NewOrder], _ reservations: [Reservation], account a: Int32, _ book: Book,
                        _ bookIndex: Int32) -> [Int32] {
         var slots: [Int32] = []
-        for (i, order) in orders.enumerated() {
+        for (i, order) in members.enumerated() {
             let s = accept(order, book, index: bookIndex)
             let rides = i == 1
-            self.orders[s].list = rides ? .rider : .member
+            orders[s].list = rides ? .rider : .member
             if keepsAccounts {
                 if rides { ride(s, reservations[i], account: a) } else { reserve(s, reservations[i], account: a) }
             }
@@ -113,22 +116,18 @@ extension MatchingEngine {
         runStops(book)
     }
 
-    struct ListRejection: Error { var reason: RejectReason }
-
     /// Pre-trade risk for orders that work together: each assessed against the account as it is, an exit
     /// required to close. Nothing is reserved here.
-    private func assessAll(_ orders: [NewOrder], exits: Bool, account a: Int32, _ book: Book,
-                           _ bookIndex: Int32) -> Result<[Reservation], ListRejection> {
+    private func assessAll(_ members: [NewOrder], exits: Bool, account a: Int32, _ book: Book,
+                           _ bookIndex: Int32) -> Result<[Reservation], RejectReason> {
         var reservations: [Reservation] = []
-        for o in orders {
-            if exits, !closes(account: a, bookIndex, side: o.side) { return .failure(ListRejection(reason: .exitWouldOpen(book.symbol))) }
+        for o in members {
+            if exits, !closes(account: a, bookIndex, side: o.side) { return .failure(.exitWouldOpen(book.symbol)) }
             switch assess(account: a, book, bookIndex: bookIndex, side: o.side, type: o.type, quantity: o.quantity.shares,
                           leaves: o.quantity.shares, limit: o.limitPrice?.units ?? 0, stop: o.stopPrice?.units ?? 0,
                           trail: nil, isNew: true) {
-            case .reject(let reason): return .failure(ListRejection(reason: reason))
-            case .accept(let r):
-                if exits, !r.closing { return .failure(ListRejection(reason: .exitWouldOpen(book.symbol))) }
-                reservations.append(r)
+            case .reject(let reason): return .failure(reason)
+            case .accept(let r): reservations.append(r)
             }
         }
         return .success(reservations)
@@ -234,8 +233,7 @@ extension MatchingEngine {
             case .expired: kept = false
             }
             if kept {
-                record.filled = filled
-                listsToPlace.append(key)
+                listsToPlace.append((key, filled))
             } else {
                 var reason = CancelReason.entryEnded
                 if case .cancelled(.killSwitch) = end { reason = .killSwitch }
@@ -345,11 +343,11 @@ extension MatchingEngine {
     func placeExits() {
         var next = 0
         while next < listsToPlace.count {
-            let key = listsToPlace[next]
+            let (key, filled) = listsToPlace[next]
             next += 1
             guard var record = lists[key] else { continue }
             let list = record.list
-            let quantity = Quantity(record.filled)
+            let quantity = Quantity(filled)
             let exits = [list.takeProfitOrder(quantity: quantity), list.stopLossOrder(quantity: quantity)].compactMap { $0 }
             let bookIndex = symbolIndex.find(list.symbol.packed)!
             let book = books[Int(bookIndex)]
@@ -359,10 +357,10 @@ extension MatchingEngine {
                 account = accountIndex.find(UInt64(list.account.rawValue))!
                 switch assessAll(exits, exits: true, account: account, book, bookIndex) {
                 case .success(let r): reservations = r
-                case .failure(let rejection):
+                case .failure(let reason):
                     for exit in exits {
                         listOf[exit.orderID.rawValue] = nil
-                        out.append(.orderRejected(exit.orderID, list.account, rejection.reason))
+                        out.append(.orderRejected(exit.orderID, list.account, reason))
                     }
                     lists[key] = nil
                     continue

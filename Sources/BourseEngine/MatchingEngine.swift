@@ -48,8 +48,9 @@ public final class MatchingEngine {
     @exclusivity(unchecked) var lists: [UInt64: ListRecord] = [:]
     /// The list of each open member and waiting exit, by its current id.
     @exclusivity(unchecked) var listOf: [UInt64: UInt64] = [:]
-    /// Lists whose entry filled in this command; their exits are placed when its matching is done.
-    @exclusivity(unchecked) var listsToPlace: [UInt64] = []
+    /// Lists whose entry ended filled in this command, with what it filled: their exits are placed for that
+    /// when the command's matching is done.
+    @exclusivity(unchecked) var listsToPlace: [(key: UInt64, filled: Int64)] = []
 
     // Accounts, where the engine keeps them.
     @exclusivity(unchecked) var accounts: Pool<AccountRecord>

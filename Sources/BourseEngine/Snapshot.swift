@@ -40,9 +40,8 @@ extension MatchingEngine {
             let record = lists[key]!
             w.writeVarint(key)
             w.write(record.list)
-            for stage in [record.entry, record.takeProfit, record.stopLoss] { w.write(stage.rawValue) }
+            for member in record.members { w.write(member.stage.rawValue) }
             w.writeBool(record.paired)
-            w.writeSigned(record.filled)
         }
     }
 
@@ -57,11 +56,9 @@ extension MatchingEngine {
                                     takeProfit: try r.readEnum(ListRecord.Stage.self, "list stage"),
                                     stopLoss: try r.readEnum(ListRecord.Stage.self, "list stage"))
             record.paired = try r.readBool()
-            record.filled = try r.readSigned()
             guard lists[key] == nil, !record.isDone else { throw DecodeError(.invalidValue("list \(key)"), at: at) }
             lists[key] = record
-            let members = [(list.entryID, record.entry), (list.takeProfitID, record.takeProfit), (list.stopLossID, record.stopLoss)]
-            for (id, stage) in members where stage == .held || stage == .working {
+            for (id, stage) in record.members where stage == .held || stage == .working {
                 guard listOf[id] == nil else { throw DecodeError(.invalidValue("list \(key) member \(id)"), at: at) }
                 listOf[id] = key
                 // A working member is an open order that says it belongs to a list; a waiting exit is not an order.

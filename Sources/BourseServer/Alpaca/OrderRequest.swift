@@ -136,23 +136,18 @@ struct OrderRequest: Decodable, Equatable {
         case .success(let o): base = o
         case .failure(let problem): return .failure(problem)
         }
-        func price(_ field: String, _ text: String?) -> Result<Price?, RequestProblem> {
-            guard let text else { return .success(nil) }
-            guard let price = Price(dollars: text) else {
-                return .failure(.invalid("\(field) \"\(text)\" must be a decimal with at most four decimals"))
-            }
-            return .success(price)
-        }
         var profit: OrderList.TakeProfit?
         var loss: OrderList.StopLoss?
         do {
             if let tp = take_profit {
-                let limit = try price("take_profit.limit_price", tp.limit_price).get()!
+                let limit = try Self.price("take_profit.limit_price", tp.limit_price)
                 profit = OrderList.TakeProfit(orderID: orderClass == .oco ? base.orderID : newID(), limitPrice: limit)
             }
             if let sl = stop_loss {
-                loss = OrderList.StopLoss(orderID: newID(), stopPrice: try price("stop_loss.stop_price", sl.stop_price).get()!,
-                                          limitPrice: try price("stop_loss.limit_price", sl.limit_price).get())
+                loss = OrderList.StopLoss(orderID: newID(), stopPrice: try Self.price("stop_loss.stop_price", sl.stop_price),
+                                          limitPrice: try sl.limit_price.map { text throws(RequestProblem) in
+                                              try Self.price("stop_loss.limit_price", text)
+                                          })
             }
         } catch {
             return .failure(error)
@@ -171,6 +166,14 @@ struct OrderRequest: Decodable, Equatable {
         return .success(.list(OrderList(orderClass: orderClass, account: account, symbol: base.symbol, side: base.side,
                                         timeInForce: base.timeInForce, quantity: base.quantity, entry: entry,
                                         takeProfit: profit, stopLoss: loss)))
+    }
+
+    /// A price field's exact value, or the problem that names the field.
+    static func price(_ field: String, _ text: String) throws(RequestProblem) -> Price {
+        guard let price = Price(dollars: text) else {
+            throw .invalid("\(field) \"\(text)\" must be a decimal string with at most four decimals")
+        }
+        return price
     }
 
     /// The engine's order, or the first thing wrong with the request, as a sentence.
@@ -218,10 +221,7 @@ struct OrderRequest: Decodable, Equatable {
         order.expireTime = expireTime
         for (field, text, target) in [("limit_price", limit_price, \NewOrder.limitPrice), ("stop_price", stop_price, \NewOrder.stopPrice)] {
             guard let text else { continue }
-            guard let price = Price(dollars: text) else {
-                return .failure(.invalid("\(field) \"\(text)\" must be a decimal string with at most four decimals"))
-            }
-            order[keyPath: target] = price
+            do { order[keyPath: target] = try Self.price(field, text) } catch { return .failure(error) }
         }
         switch (trail_price, trail_percent) {
         case (let amount?, nil):
@@ -280,10 +280,7 @@ struct ReplaceRequest: Decodable {
                                    quantity: qty.map { Quantity($0.value) } ?? open.quantity)
         for (field, text, target) in [("limit_price", limit_price, \ReplaceOrder.limitPrice), ("stop_price", stop_price, \ReplaceOrder.stopPrice)] {
             guard let text else { continue }
-            guard let price = Price(dollars: text) else {
-                return .failure(.invalid("\(field) \"\(text)\" must be a decimal string with at most four decimals"))
-            }
-            replace[keyPath: target] = price
+            do { replace[keyPath: target] = try OrderRequest.price(field, text) } catch { return .failure(error) }
         }
         if client_order_id == nil, replace.quantity == open.quantity, (replace.limitPrice ?? open.limitPrice) == open.limitPrice,
            (replace.stopPrice ?? open.stopPrice) == open.stopPrice {
