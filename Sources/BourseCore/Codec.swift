@@ -1,8 +1,9 @@
 /// The binary form of commands and events: a tag byte per case, varints for numbers. The version
 /// is written once in each file header (journal segment, snapshot), not per record.
 public enum Codec {
-    /// 2 added accounts, fees and risk reasons; 3 added `orderRested`; 4 account numbers; 5 order lists.
-    public static let version: UInt16 = 5
+    /// 2 added accounts, fees and risk reasons; 3 added `orderRested`; 4 account numbers; 5 order lists;
+    /// 6 journals and transfers.
+    public static let version: UInt16 = 6
 }
 
 // MARK: - Writing
@@ -55,6 +56,14 @@ extension ByteWriter {
             write(17); write(s); write(fees)
         case .newOrderList(let list):
             write(18); write(list)
+        case .journal(let journal):
+            write(19); write(journal)
+        case .requestTransfer(let request):
+            write(20); write(request)
+        case .advanceTransfer(let id, let status):
+            write(21); writeVarint(id); write(status.rawValue)
+        case .advanceTransfers:
+            write(22)
         }
     }
 
@@ -118,7 +127,23 @@ extension ByteWriter {
             write(25); write(list)
         case .orderRested(let id, let account, let s, let side, let price, let shown):
             write(24); write(id); write(account); write(s); write(side.rawValue); write(price); write(shown)
+        case .journalPosted(let journal, let basis):
+            write(26); write(journal); write(basis)
+        case .transferChanged(let id, let request, let status, let reason):
+            write(27); writeVarint(id); write(request); write(status.rawValue); write(reason.rawValue)
         }
+    }
+
+    public mutating func write(_ journal: Journal) {
+        write(journal.from); write(journal.to)
+        switch journal.asset {
+        case .cash(let amount): write(0); write(amount)
+        case .shares(let symbol, let qty): write(1); write(symbol); write(qty)
+        }
+    }
+
+    public mutating func write(_ request: TransferRequest) {
+        write(request.account); write(request.direction.rawValue); write(request.amount); writeVarint(UInt64(request.bankStepSeconds))
     }
 
     public mutating func write(_ fees: FeeSchedule) {
@@ -233,6 +258,10 @@ extension ByteReader {
         case 16: return .closeAccount(try readAccountID())
         case 17: return .setFees(try readSymbol(), try readFees())
         case 18: return .newOrderList(try readOrderList())
+        case 19: return .journal(try readJournal())
+        case 20: return .requestTransfer(try readTransferRequest())
+        case 21: return .advanceTransfer(try readVarint(), try readEnum(TransferStatus.self, "transfer status"))
+        case 22: return .advanceTransfers
         case let tag: throw DecodeError(.invalidTag("command", UInt64(tag)), at: at)
         }
     }
@@ -289,8 +318,30 @@ extension ByteReader {
             return .orderRested(try readOrderID(), try readAccountID(), try readSymbol(), try readEnum(Side.self, "side"),
                                 price: try readPrice(), shown: try readQuantity())
         case 25: return .orderListAccepted(try readOrderList())
+        case 26: return .journalPosted(try readJournal(), basis: try readMoney())
+        case 27:
+            return .transferChanged(try readVarint(), try readTransferRequest(), try readEnum(TransferStatus.self, "transfer status"),
+                                    try readEnum(TransferReason.self, "transfer reason"))
         case let tag: throw DecodeError(.invalidTag("event", UInt64(tag)), at: at)
         }
+    }
+
+    public mutating func readJournal() throws(DecodeError) -> Journal {
+        let from = try readAccountID(), to = try readAccountID()
+        let at = offset
+        switch try readByte() {
+        case 0: return Journal(from: from, to: to, asset: .cash(try readMoney()))
+        case 1: return Journal(from: from, to: to, asset: .shares(try readSymbol(), try readQuantity()))
+        case let tag: throw DecodeError(.invalidTag("journal asset", UInt64(tag)), at: at)
+        }
+    }
+
+    public mutating func readTransferRequest() throws(DecodeError) -> TransferRequest {
+        let account = try readAccountID(), direction = try readEnum(TransferDirection.self, "transfer direction")
+        let amount = try readMoney()
+        let at = offset
+        guard let seconds = UInt32(exactly: try readVarint()) else { throw DecodeError(.invalidValue("bank step"), at: at) }
+        return TransferRequest(account: account, direction: direction, amount: amount, bankStepSeconds: seconds)
     }
 
     public mutating func readFees() throws(DecodeError) -> FeeSchedule {

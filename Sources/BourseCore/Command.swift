@@ -28,8 +28,17 @@ public enum Command: Hashable, Sendable {
     case setAccountLimits(AccountID, AccountLimits)
     /// Cancels every open order of the account and blocks it, in one step.
     case killSwitch(AccountID)
-    /// Closes an account that holds no cash, no positions and no open orders.
+    /// Closes an account that holds no cash, no positions, no open orders and no pending transfers.
     case closeAccount(AccountID)
+
+    // Funding: journals between accounts and transfers to and from banks.
+    case journal(Journal)
+    /// Queues a transfer between an account and its bank; its id is this command's sequence.
+    case requestTransfer(TransferRequest)
+    /// An operator (or the bank's answer) moves a transfer on: sent, complete, rejected or cancelled.
+    case advanceTransfer(UInt64, TransferStatus)
+    /// The simulated bank's clock: every transfer with a bank delay whose step is due moves one step.
+    case advanceTransfers
 }
 
 public struct NewOrder: Hashable, Sendable {

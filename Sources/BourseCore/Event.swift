@@ -38,6 +38,10 @@ public enum Event: Hashable, Sendable {
     case accountStateChanged(AccountID, AccountState)
     case accountLimitsChanged(AccountID, AccountLimits)
     case accountClosed(AccountID)
+    /// Both sides posted; `basis` is the cost basis that moved with shares (zero for cash).
+    case journalPosted(Journal, basis: Money)
+    /// A transfer was queued or changed status; a rejected or cancelled one says why.
+    case transferChanged(UInt64, TransferRequest, TransferStatus, TransferReason)
 }
 
 public struct Trade: Hashable, Sendable {

@@ -89,6 +89,11 @@ extension ByteWriter {
         case .shortSaleOpen(let s): write(20); write(s)
         case .positionShort(let s): write(21); write(s)
         case .insufficientEquity(let needs, let available): write(22); write(needs); write(available)
+        case .journalToSelf(let a): write(24); write(a)
+        case .unknownTransfer(let id): write(25); writeVarint(id)
+        case .transferStatus(let id, let from, let to): write(26); writeVarint(id); write(from.rawValue); write(to.rawValue)
+        case .tooManyTransfers(let a): write(27); write(a)
+        case .transfersPending(let a): write(28); write(a)
         }
     }
 }
@@ -189,6 +194,13 @@ extension ByteReader {
         case 20: return .shortSaleOpen(try readSymbol())
         case 21: return .positionShort(try readSymbol())
         case 22: return .insufficientEquity(needs: try readMoney(), available: try readMoney())
+        case 24: return .journalToSelf(try readAccountID())
+        case 25: return .unknownTransfer(try readVarint())
+        case 26:
+            return .transferStatus(try readVarint(), from: try readEnum(TransferStatus.self, "transfer status"),
+                                   to: try readEnum(TransferStatus.self, "transfer status"))
+        case 27: return .tooManyTransfers(try readAccountID())
+        case 28: return .transfersPending(try readAccountID())
         case let tag: throw DecodeError(.invalidTag("command reject reason", UInt64(tag)), at: at)
         }
     }

@@ -306,6 +306,13 @@ public enum CommandRejectReason: Hashable, Sendable {
     case positionShort(Symbol)
     /// Taking the shares out would leave a margin account's equity below its initial requirement.
     case insufficientEquity(needs: Money, available: Money)
+    case journalToSelf(AccountID)
+    case unknownTransfer(UInt64)
+    /// A transfer moves forward only, and is cancelled only while queued.
+    case transferStatus(UInt64, from: TransferStatus, to: TransferStatus)
+    /// The account has as many transfers pending as it may (`TransferRequest.pendingPerAccountMax`).
+    case tooManyTransfers(AccountID)
+    case transfersPending(AccountID)
 
     public var code: String {
         switch self {
@@ -332,6 +339,11 @@ public enum CommandRejectReason: Hashable, Sendable {
         case .shortSaleOpen: "short_sale_open"
         case .positionShort: "position_short"
         case .insufficientEquity: "insufficient_equity"
+        case .journalToSelf: "journal_to_self"
+        case .unknownTransfer: "unknown_transfer"
+        case .transferStatus: "transfer_status"
+        case .tooManyTransfers: "too_many_transfers"
+        case .transfersPending: "transfers_pending"
         }
     }
 
@@ -361,6 +373,11 @@ public enum CommandRejectReason: Hashable, Sendable {
         case .insufficientEquity(let needs, let available):
             "the transfer uses \(needs.grouped) of buying power, available \(available.grouped)"
         case .feesInvalid(let s): "fees for \(s) must be at most \(FeeSchedule.perShareMax.grouped) a share either way"
+        case .journalToSelf(let a): "a journal moves between two accounts, not from account \(a) to itself"
+        case .unknownTransfer(let id): "no transfer \(id) is pending"
+        case .transferStatus(let id, let from, let to): "transfer \(id) is \(from.name); it cannot become \(to.name)"
+        case .tooManyTransfers(let a): "account \(a) has \(TransferRequest.pendingPerAccountMax) transfers pending, as many as it may"
+        case .transfersPending(let a): "account \(a) has transfers pending"
         }
     }
 }

@@ -8,6 +8,8 @@ extension MatchingEngine {
     /// venue's fees it sums to zero.
     public var outsideCashBalance: Money { Money(units: outsideCash) }
     public var ledgerTransactionCount: UInt64 { ledgerTransactions }
+    /// Cash of outgoing transfers taken from accounts and not yet at their banks.
+    public var transitCashBalance: Money { Money(units: transitCash) }
 
     public func outsideShares(_ symbol: Symbol) -> Quantity? { book(symbol).map { Quantity($0.outsideShares) } }
 
@@ -135,7 +137,9 @@ extension MatchingEngine {
                 }
             }
         }
-        var cashTotal = Int128(venueFees) + Int128(outsideCash)
+        var cashTotal = Int128(venueFees) + Int128(outsideCash) + Int128(transitCash)
+        let outgoing = transfers.values.filter { $0.request.direction == .outgoing }.reduce(Int128(0)) { $0 + Int128($1.request.amount.units) }
+        if outgoing != Int128(transitCash) { problems.append("cash in transit is \(transitCash), its transfers carry \(outgoing)") }
         var sharesTotal = books.map { Int128($0.outsideShares) }
         for a in 0..<Int32(accounts.live) {
             let account = accounts[a]

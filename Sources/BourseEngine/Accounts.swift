@@ -169,26 +169,9 @@ extension MatchingEngine {
         guard let bookIndex = symbolIndex.find(symbol.packed) else { return reject(.unknownSymbol(symbol)) }
         guard qty.shares > 0, qty <= Quantity.max else { return reject(.quantityInvalid(qty)) }
         guard cost.units > 0, cost <= Price.max else { return reject(.costInvalid(cost)) }
-        let p = positionIndex.find(positionKey(a, bookIndex))
-        let held = p.map { positions[$0].quantity } ?? 0
-        guard held >= 0 else { return reject(.positionShort(symbol)) }
-        // Shares arriving under an open short sale would let it fill against a long position.
-        if let p, positions[p].openingSells > 0 { return reject(.shortSaleOpen(symbol)) }
-        let limit = accounts[a].limits.positionMax.shares
-        guard held <= limit - qty.shares else {
-            return reject(.positionLimit(symbol, would: Quantity(held + qty.shares), limit: Quantity(limit)))
-        }
-        // A position's cost basis stays within the balance limit, so sums of bases cannot wrap.
-        let basis = p.map { positions[$0].cost } ?? 0
         let (value, overflow) = qty.shares.multipliedReportingOverflow(by: cost.units)
-        guard !overflow, value <= Money.balanceLimit.units - basis else {
-            return reject(.balanceLimit(Money(units: overflow ? .max : value)))
-        }
-        // The handle first: making a position may move the pool that `pointer` reads.
-        let handle = p ?? makePosition(a, bookIndex)
-        let pp = positions.pointer(handle)
-        pp.pointee.quantity += qty.shares
-        pp.pointee.cost += value
+        if let reason = sharesMayArrive(a, bookIndex, qty.shares, basis: overflow ? .max : value) { return reject(reason) }
+        receiveShares(a, bookIndex, qty.shares, basis: value)
         books[Int(bookIndex)].outsideShares -= qty.shares
         ledgerTransactions += 1
         out.append(.securitiesTransferredIn(id, symbol, qty, costPerShare: cost))
@@ -198,21 +181,59 @@ extension MatchingEngine {
         guard let a = usableAccount(id) else { return }
         guard let bookIndex = symbolIndex.find(symbol.packed) else { return reject(.unknownSymbol(symbol)) }
         guard qty.shares > 0, qty <= Quantity.max else { return reject(.quantityInvalid(qty)) }
-        let p = positionIndex.find(positionKey(a, bookIndex))
-        let available = p.map { max(positions[$0].quantity - positions[$0].held, 0) } ?? 0
-        guard let p, qty.shares <= available else {
-            return reject(.insufficientPosition(symbol, needs: qty, available: Quantity(available)))
-        }
-        if accounts[a].kind == .margin, let reason = marginForTransferOut(a, qty.shares, books[Int(bookIndex)]) {
-            return reject(reason)
-        }
-        let pp = positions.pointer(p)
-        // Leaving without a sale realizes nothing: the basis leaves in proportion.
-        pp.pointee.cost -= proportion(pp.pointee.cost, qty.shares, of: pp.pointee.quantity)
-        pp.pointee.quantity -= qty.shares
+        if let reason = sharesMayLeave(a, bookIndex, qty.shares) { return reject(reason) }
+        _ = sendShares(a, bookIndex, qty.shares)
         books[Int(bookIndex)].outsideShares += qty.shares
         ledgerTransactions += 1
         out.append(.securitiesTransferredOut(id, symbol, qty))
+    }
+
+    /// Why `qty` shares with this cost basis cannot arrive in the account's position, if they cannot.
+    func sharesMayArrive(_ a: Int32, _ bookIndex: Int32, _ qty: Int64, basis value: Int64) -> CommandRejectReason? {
+        let symbol = books[Int(bookIndex)].symbol
+        let p = positionIndex.find(positionKey(a, bookIndex))
+        let held = p.map { positions[$0].quantity } ?? 0
+        guard held >= 0 else { return .positionShort(symbol) }
+        // Shares arriving under an open short sale would let it fill against a long position.
+        if let p, positions[p].openingSells > 0 { return .shortSaleOpen(symbol) }
+        let limit = accounts[a].limits.positionMax.shares
+        guard held <= limit - qty else { return .positionLimit(symbol, would: Quantity(held + qty), limit: Quantity(limit)) }
+        // A position's cost basis stays within the balance limit, so sums of bases cannot wrap.
+        let basis = p.map { positions[$0].cost } ?? 0
+        guard value <= Money.balanceLimit.units - basis else { return .balanceLimit(Money(units: value)) }
+        return nil
+    }
+
+    /// Why `qty` shares cannot leave the account's position, if they cannot: only shares no order holds
+    /// may, and from a margin account only what its buying power allows.
+    func sharesMayLeave(_ a: Int32, _ bookIndex: Int32, _ qty: Int64) -> CommandRejectReason? {
+        let symbol = books[Int(bookIndex)].symbol
+        let p = positionIndex.find(positionKey(a, bookIndex))
+        let available = p.map { max(positions[$0].quantity - positions[$0].held, 0) } ?? 0
+        guard qty <= available else {
+            return .insufficientPosition(symbol, needs: Quantity(qty), available: Quantity(available))
+        }
+        if accounts[a].kind == .margin { return marginForTransferOut(a, qty, books[Int(bookIndex)]) }
+        return nil
+    }
+
+    /// Adds shares and their basis to the account's position, making it if needed.
+    func receiveShares(_ a: Int32, _ bookIndex: Int32, _ qty: Int64, basis: Int64) {
+        // The handle first: making a position may move the pool that `pointer` reads.
+        let handle = positionIndex.find(positionKey(a, bookIndex)) ?? makePosition(a, bookIndex)
+        let pp = positions.pointer(handle)
+        pp.pointee.quantity += qty
+        pp.pointee.cost += basis
+    }
+
+    /// Takes shares from the account's long position; returns the cost basis that leaves with them.
+    /// Leaving without a sale realizes nothing: the basis leaves in proportion.
+    func sendShares(_ a: Int32, _ bookIndex: Int32, _ qty: Int64) -> Int64 {
+        let pp = positions.pointer(positionIndex.find(positionKey(a, bookIndex))!)
+        let basis = proportion(pp.pointee.cost, qty, of: pp.pointee.quantity)
+        pp.pointee.cost -= basis
+        pp.pointee.quantity -= qty
+        return basis
     }
 
     /// Shares leaving a margin account take their value from its equity and their initial margin from its
@@ -276,6 +297,7 @@ extension MatchingEngine {
             p = positions[p].next
         }
         guard account.cash == 0, account.openOrders == 0, flat else { return reject(.accountNotEmpty(id)) }
+        guard transfersPerAccount[a] == nil else { return reject(.transfersPending(id)) }
         accounts[a].state = .closed
         out.append(.accountClosed(id))
     }

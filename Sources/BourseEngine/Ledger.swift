@@ -12,6 +12,8 @@ public enum LedgerAccount: Hashable, Sendable {
     case clearing
     /// Where deposits come from and withdrawals and transfers go.
     case outsideWorld
+    /// Cash of outgoing bank transfers between leaving an account and reaching its bank.
+    case inTransit
 }
 
 public enum Asset: Hashable, Sendable {
@@ -28,7 +30,9 @@ public struct LedgerEntry: Hashable, Sendable {
 
 public struct LedgerTransaction: Hashable, Sendable {
     public enum Kind: Hashable, Sendable {
-        case deposit, withdrawal, transferIn, transferOut
+        case deposit, withdrawal, transferIn, transferOut, journal
+        /// A step of a bank transfer that moves cash: by its id and the status it reached.
+        case bankTransfer(UInt64, TransferStatus)
         /// One side of a fill.
         case fill(ExecutionID, Side)
     }
@@ -83,6 +87,25 @@ public struct Ledger: Sendable {
         case .securitiesTransferredOut(let account, let symbol, let qty):
             return [(.transferOut, [LedgerEntry(account: .customer(account), asset: .shares(symbol), amount: -qty.shares),
                                     LedgerEntry(account: .outsideWorld, asset: .shares(symbol), amount: qty.shares)])]
+        case .journalPosted(let journal, _):
+            let (asset, amount): (Asset, Int64) = switch journal.asset {
+            case .cash(let m): (.usd, m.units)
+            case .shares(let symbol, let qty): (.shares(symbol), qty.shares)
+            }
+            return [(.journal, [LedgerEntry(account: .customer(journal.from), asset: asset, amount: -amount),
+                                LedgerEntry(account: .customer(journal.to), asset: asset, amount: amount)])]
+        case .transferChanged(let id, let request, let status, _):
+            let (customer, amount) = (LedgerAccount.customer(request.account), request.amount.units)
+            let moves: (from: LedgerAccount, to: LedgerAccount)? = switch (request.direction, status) {
+            case (.outgoing, .queued): (customer, .inTransit)
+            case (.outgoing, .complete): (.inTransit, .outsideWorld)
+            case (.outgoing, .rejected), (.outgoing, .canceled): (.inTransit, customer)
+            case (.incoming, .complete): (.outsideWorld, customer)
+            default: nil
+            }
+            guard let moves else { return [] }
+            return [(.bankTransfer(id, status), [LedgerEntry(account: moves.from, asset: .usd, amount: -amount),
+                                                 LedgerEntry(account: moves.to, asset: .usd, amount: amount)])]
         case .trade(let t):
             let notional = t.price.units * t.quantity.shares
             let shares = Asset.shares(t.symbol)

@@ -67,8 +67,14 @@ public final class MatchingEngine {
     @exclusivity(unchecked) var venueFees: Int64 = 0
     /// The outside world's cash: minus deposits, plus withdrawals.
     @exclusivity(unchecked) var outsideCash: Int64 = 0
-    /// Ledger transactions posted so far: one per deposit, withdrawal and transfer, two per fill.
+    /// Ledger transactions posted so far: one per deposit, withdrawal, transfer and journal, two per fill.
     @exclusivity(unchecked) var ledgerTransactions: UInt64 = 0
+    /// Transfers queued or sent, by id (the sequence of the command that requested them).
+    @exclusivity(unchecked) var transfers: [UInt64: PendingTransfer] = [:]
+    /// Pending transfers per account handle, at most `TransferRequest.pendingPerAccountMax`.
+    @exclusivity(unchecked) var transfersPerAccount: [Int32: Int] = [:]
+    /// Cash of outgoing transfers on its way to banks: taken from accounts, not yet out of the venue.
+    @exclusivity(unchecked) var transitCash: Int64 = 0
 
     public init(limits: Limits = Limits(), keepsAccounts: Bool = false) {
         self.limits = limits
@@ -114,7 +120,7 @@ public final class MatchingEngine {
         case .newOrder(let order): newOrder(order)
         case .cancel(let cancel): self.cancel(cancel)
         case .replace(let replace): self.replace(replace)
-        default: applyRare(command.command)
+        default: applyRare(command.command, sequence: command.sequence)
         }
         if !listsToPlace.isEmpty { placeExits() }
     }
@@ -128,12 +134,12 @@ public final class MatchingEngine {
         case .newOrder(let order): newOrder(order)
         case .cancel(let cancel): self.cancel(cancel)
         case .replace(let replace): self.replace(replace)
-        default: applyRare(command.pointee.command)
+        default: applyRare(command.pointee.command, sequence: command.pointee.sequence)
         }
         if !listsToPlace.isEmpty { placeExits() }
     }
 
-    @inline(never) func applyRare(_ command: Command) {
+    @inline(never) func applyRare(_ command: Command, sequence: UInt64) {
         switch command {
         case .newOrder, .cancel, .replace: preconditionFailure("order commands are applied inline")
         case .expireOrders: expireDue()
@@ -151,6 +157,10 @@ public final class MatchingEngine {
         case .killSwitch(let id): killSwitch(id)
         case .closeAccount(let id): closeAccount(id)
         case .newOrderList(let list): newOrderList(list)
+        case .journal(let journal): self.journal(journal)
+        case .requestTransfer(let request): requestTransfer(request, id: sequence)
+        case .advanceTransfer(let id, let status): advanceTransfer(id, to: status, reason: status == .canceled ? .requester : .bank)
+        case .advanceTransfers: advanceDueTransfers()
         }
     }
 

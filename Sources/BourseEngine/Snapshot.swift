@@ -4,8 +4,8 @@ import BourseCore
 /// so the encoding doubles as the input of the state hash that replay compares.
 extension MatchingEngine {
     /// The version of this encoding; snapshot files carry it. 2 added the last command's time, 3 accounts,
-    /// 4 account numbers, 5 order lists.
-    public static let snapshotVersion: UInt16 = 5
+    /// 4 account numbers, 5 order lists, 6 pending transfers.
+    public static let snapshotVersion: UInt16 = 6
 
     public func encodeSnapshot(into w: inout ByteWriter) {
         w.writeVarint(serial)
@@ -104,6 +104,41 @@ extension MatchingEngine {
                 p = position.next
             }
         }
+        encodeTransfers(into: &w)
+    }
+
+    /// Pending transfers in id order, after the accounts they name.
+    private func encodeTransfers(into w: inout ByteWriter) {
+        w.writeSigned(transitCash)
+        w.writeVarint(UInt64(transfers.count))
+        for (id, transfer) in transfers.sorted(by: { $0.key < $1.key }) {
+            w.writeVarint(id)
+            w.write(transfer.request)
+            w.write(transfer.status.rawValue)
+            w.writeSigned(transfer.due)
+        }
+    }
+
+    private func decodeTransfers(_ r: inout ByteReader) throws(DecodeError) {
+        transitCash = try r.readSigned()
+        let count = try r.readVarint()
+        var inTransit: Int64 = 0
+        for _ in 0..<count {
+            let at = r.offset
+            let id = try r.readVarint()
+            let request = try r.readTransferRequest()
+            let status = try r.readEnum(TransferStatus.self, "transfer status")
+            let due: Int64 = try r.readSigned()
+            guard transfers[id] == nil, !status.isFinal, request.amount.units > 0,
+                  let a = accountIndex.find(UInt64(request.account.rawValue)),
+                  transfersPerAccount[a, default: 0] < TransferRequest.pendingPerAccountMax else {
+                throw DecodeError(.invalidValue("transfer \(id)"), at: at)
+            }
+            transfers[id] = PendingTransfer(request: request, account: a, status: status, due: due)
+            transfersPerAccount[a, default: 0] += 1
+            if request.direction == .outgoing { inTransit += request.amount.units }
+        }
+        guard inTransit == transitCash else { throw DecodeError(.invalidValue("cash in transit"), at: r.offset) }
     }
 
     /// FNV-1a over the canonical snapshot bytes.
@@ -197,6 +232,7 @@ extension MatchingEngine {
                 pp.pointee.openOrders = count
             }
         }
+        try decodeTransfers(&r)
     }
 
     private func encode(_ s: Int32, into w: inout ByteWriter) {

@@ -3,10 +3,12 @@ import BourseEngine
 
 /// Seeded random streams for an engine that keeps accounts: the order flow of `CommandStream` from
 /// six accounts (three cash, three margin) with small balances, so buying power, positions and limits
-/// bind often, mixed with deposits, withdrawals, transfers, account states, kill switches, limit changes
-/// and easy-to-borrow changes.
+/// bind often, mixed with deposits, withdrawals, transfers of shares and of cash (through banks), journals
+/// between the accounts, account states, kill switches, limit changes and easy-to-borrow changes.
 public struct AccountStream {
     public var orders: CommandStream
+    /// The ids of the bank transfers requested so far (their commands' sequences), for later steps.
+    var transferIDs: [UInt64] = []
     public static let accounts: [(AccountID, AccountKind)] = (1...6).map { (AccountID(UInt32($0)), $0 <= 3 ? .cash : .margin) }
     var symbols: [Symbol] { orders.symbols }
 
@@ -72,6 +74,27 @@ public struct AccountStream {
             return orders.stamp(.setAccountLimits(account, limits))
         case 15 where Int.random(in: 0..<4, using: &orders.rng) == 0:
             return orders.stamp(.closeAccount(account))
+        case 16..<19:
+            let to = Self.accounts.randomElement(using: &orders.rng)!.0
+            let asset: Journal.Asset = Bool.random(using: &orders.rng)
+                ? .cash(Money(units: Int64.random(in: -1...800, using: &orders.rng) * 10_000 + Int64.random(in: 0...1, using: &orders.rng)))
+                : .shares(symbol, Quantity(Int64.random(in: 0...60, using: &orders.rng)))
+            return orders.stamp(.journal(Journal(from: account, to: to, asset: asset)))
+        case 19..<21:
+            let direction = TransferDirection.allCases.randomElement(using: &orders.rng)!
+            let request = TransferRequest(account: account, direction: direction,
+                                          amount: Money(units: Int64.random(in: 0...1_500, using: &orders.rng) * 10_000),
+                                          bankStepSeconds: UInt32.random(in: 0...2, using: &orders.rng))
+            let command = orders.stamp(.requestTransfer(request))
+            transferIDs.append(command.sequence)
+            return command
+        case 21..<23 where !transferIDs.isEmpty:
+            let id = transferIDs.suffix(8).randomElement(using: &orders.rng)!
+            return orders.stamp(.advanceTransfer(id, TransferStatus.allCases.randomElement(using: &orders.rng)!))
+        case 23:
+            // The bank's clock: a second passes, so steps of a second come due.
+            orders.time += 1_000_000_000
+            return orders.stamp(.advanceTransfers)
         default:
             return orders.next()
         }

@@ -94,7 +94,7 @@ public final class ReferenceVenue {
             out.append(books[s] == nil ? .commandRejected(.unknownSymbol(s))
                 : fees.isValid ? .feesChanged(s, fees) : .commandRejected(.feesInvalid(s)))
         case .openAccount, .deposit, .withdraw, .transferIn, .transferOut, .setAccountState, .setAccountLimits,
-             .killSwitch, .closeAccount:
+             .killSwitch, .closeAccount, .journal, .requestTransfer, .advanceTransfer, .advanceTransfers:
             // The reference venue is a matching venue: it keeps no accounts.
             out.append(.commandRejected(.accountsNotKept))
         case .newOrderList:
