@@ -14,7 +14,17 @@ public enum PublicID {
         case asset = 3
         case execution = 4
         case watchlist = 5
+        /// A bank transfer and a journal: the sequence of the command that made them.
+        case transfer = 6
+        case journal = 7
+        case bankRelationship = 8
     }
+
+    public static func account(_ id: AccountID) -> String { id.uuid }
+    public static func order(_ id: OrderID) -> String { id.uuid }
+    public static func execution(_ id: ExecutionID) -> String { id.uuid }
+    public static func transfer(_ id: UInt64) -> String { uuid(.transfer, id) }
+    public static func journal(_ id: UInt64) -> String { uuid(.journal, id) }
 
     public static func uuid(_ kind: Kind, _ value: UInt64) -> String {
         String(unsafeUninitializedCapacity: 36) { out in

@@ -43,7 +43,11 @@ extension DataDirectory {
         }
         do {
             let (keys, issued) = try issueKeys(node.configuration)
-            return Opened(node: node, keys: KeyStore(keys), updates: updates, market: market!, issued: issued)
+            // Keys made through the API join the file's; revoked ones, of either, are left out.
+            let (made, revoked) = try node.broker.keys()
+            let live = keys.filter { !revoked.contains($0.keyID) }
+                + made.map { StoredKey(keyID: $0.keyID, secretSHA256: $0.secretSHA256, account: $0.account, role: $0.role) }
+            return Opened(node: node, keys: KeyStore(live), updates: updates, market: market!, issued: issued)
         } catch {
             node.stop()
             throw error
@@ -64,8 +68,9 @@ extension DataDirectory {
         }
     }
 
-    /// Issues a key for every account and role the configuration names that has none yet; the new keys'
-    /// secrets are added to `credentials.json` (mode 0600), their digests to `keys.json`, written last.
+    /// Issues a key for every account and role the configuration names that has none yet, and a broker key
+    /// for every firm that has none; the new keys' secrets are added to `credentials.json` (mode 0600), their
+    /// digests to `keys.json`, written last.
     private func issueKeys(_ configuration: VenueConfiguration) throws -> ([StoredKey], [IssuedKey]) {
         var stored: [StoredKey] = FileManager.default.fileExists(atPath: keysFile)
             ? try JSONDecoder().decode([StoredKey].self, from: Data(contentsOf: URL(fileURLWithPath: keysFile))) : []
@@ -77,6 +82,11 @@ extension DataDirectory {
                 issued.append(key)
                 stored.append(store)
             }
+        }
+        for firm in configuration.firms ?? [] where !stored.contains(where: { $0.role == .broker && $0.firm == firm.id }) {
+            let (key, store) = KeyStore.issue(account: 0, role: .broker, firm: firm.id)
+            issued.append(key)
+            stored.append(store)
         }
         if !issued.isEmpty {
             let earlier: [IssuedKey] = FileManager.default.fileExists(atPath: credentialsFile)

@@ -90,6 +90,30 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
     /// Where the projections are kept: `sqlite` (the default, `projections.sqlite` in the data directory) or
     /// `postgres://user@host:port/database`.
     public var store: String?
+    /// Brokerages that run their customers' accounts here through the Broker API, each with its own key.
+    public var firms: [FirmEntry]?
+
+    public struct FirmEntry: Codable, Sendable, Equatable {
+        public var id: UInt32
+        public var name: String
+        /// Accounts of this file that belong to the firm; accounts its broker key opens belong to it too.
+        public var accounts: [UInt32]?
+        /// The simulated bank: seconds for each step of a transfer (queued to sent, sent to complete). Absent
+        /// or 0: transfers wait for an operator.
+        public var bank_step_seconds: UInt32?
+
+        public init(id: UInt32, name: String, accounts: [UInt32]? = nil, bank_step_seconds: UInt32? = nil) {
+            self.id = id
+            self.name = name
+            self.accounts = accounts
+            self.bank_step_seconds = bank_step_seconds
+        }
+    }
+
+    /// The firm a configured account belongs to.
+    public func firm(of account: UInt32) -> UInt32? {
+        firms?.first { $0.accounts?.contains(account) == true }?.id
+    }
 
     public struct FeedEntry: Codable, Sendable, Equatable {
         /// How the NBBO names the venue (1 to 10 characters).
@@ -119,7 +143,8 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
     public static let fileName = "bourse.json"
 
     /// The demo venue: five symbols, two funded trader accounts (cash and margin) holding some of each,
-    /// and a market maker's account with an admin key too. Sessions are not automatic, so it trades at any hour.
+    /// a market maker's account with an admin key too, and a brokerage whose customers the two traders are,
+    /// with a bank that takes two seconds a step. Sessions are not automatic, so it trades at any hour.
     public static let demo = VenueConfiguration(
         listen: Listen(host: "127.0.0.1", port: 8080), rate_limit: RateLimit(per_second: 2_000, burst: 4_000),
         sessions: Sessions(automatic: false, overrides: []),
@@ -134,7 +159,8 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
                          positions: [("AAPL", "190.00"), ("MSFT", "420.00"), ("SPY", "560.00"), ("TSLA", "250.00"), ("BRK.B", "470.00")]
                             .map { AccountEntry.Position(symbol: $0.0, qty: qty, cost: $0.1) },
                          keys: keys)
-        })
+        },
+        firms: [FirmEntry(id: 1, name: "Bourse Demo Brokerage", accounts: [1, 2], bank_step_seconds: 2)])
 
     // MARK: Reading
 
@@ -193,6 +219,7 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
         "store": .leaf,
         "accounts": .array(.object(["id": .leaf, "account_number": .leaf, "kind": .leaf, "deposit": .leaf, "keys": .leaf,
                                     "positions": .array(.object(["symbol": .leaf, "qty": .leaf, "cost": .leaf]))])),
+        "firms": .array(.object(["id": .leaf, "name": .leaf, "accounts": .leaf, "bank_step_seconds": .leaf])),
     ])
 
     private static func unknownKey(_ value: Any, schema: Schema, path: String) -> String? {
@@ -246,6 +273,16 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
                 }
             }
             if (feeds ?? []).count > 15 { return "feeds: at most 15 venues besides this one" }
+            var firmIDs = Set<UInt32>(), owned = Set<UInt32>()
+            for firm in firms ?? [] {
+                guard firm.id >= 1, firmIDs.insert(firm.id).inserted else { return "firms: id \(firm.id) must be at least 1 and listed once" }
+                guard (1...100).contains(firm.name.count) else { return "firms: firm \(firm.id)'s name must be 1 to 100 characters" }
+                for account in firm.accounts ?? [] {
+                    guard ids.contains(account) else { return "firms: firm \(firm.id) names account \(account), which the file does not list" }
+                    guard owned.insert(account).inserted else { return "firms: account \(account) belongs to more than one firm" }
+                }
+                if let step = firm.bank_step_seconds, step > 86_400 { return "firms: firm \(firm.id)'s bank_step_seconds is at most 86400" }
+            }
             if let rate = rate_limit?.per_second, rate < 1 { return "rate_limit.per_second must be at least 1" }
             if let burst = rate_limit?.burst, burst < 1 { return "rate_limit.burst must be at least 1" }
         } catch {
@@ -348,7 +385,8 @@ extension VenueConfiguration.AccountEntry {
 }
 
 /// What a key may do. A trader sees and acts on its own account only; risk reads everything and may halt
-/// and kill; admin may do all of that and manage accounts.
+/// and kill; admin may do all of that and manage accounts. A broker acts on the accounts of its firm only,
+/// through the Broker API.
 public enum Role: String, Codable, Sendable {
-    case trader, risk, admin
+    case trader, risk, admin, broker
 }

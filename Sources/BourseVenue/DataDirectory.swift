@@ -26,6 +26,8 @@ public struct DataDirectory: Sendable {
     /// Alerts are not in the journal: this file is their only record.
     var alertsFile: String { path + "/alerts.sqlite" }
     var watchlistsFile: String { path + "/watchlists.sqlite" }
+    /// Firms' records of their accounts, bank relationships, API keys and the audit trail.
+    var brokerFile: String { path + "/broker.sqlite" }
     /// The trades and quotes the market data stream sent, for history and `bourse replay-market`.
     public var marketHistoryFile: String { path + "/market-history.sqlite" }
 
@@ -43,6 +45,7 @@ public struct DataDirectory: Sendable {
         public var market: MarketProjection
         public var alerts: Alerts
         public var watchlists: Watchlists
+        public var broker: BrokerRecords
         public var projections: Projections
         /// Held while the node runs: no second node opens the directory.
         public var lock: NodeLock
@@ -120,10 +123,12 @@ public struct DataDirectory: Sendable {
         let orders = OrdersProjection()
         let alerts = try Alerts(path: alertsFile)
         let watchlists = try Watchlists(path: watchlistsFile)
+        let broker = try BrokerRecords(path: brokerFile)
+        for firm in configuration.firms ?? [] { try broker.assign(firm.accounts ?? [], to: firm.id, now: clock()) }
         let tape = try MarketHistory(path: marketHistoryFile, retentionDays: historyDays)
         let market = MarketProjection(alerts: alerts, history: tape)
         market.seedBooks(engine: engine, sequence: report.lastSequence, calendar: try configuration.calendar(), now: clock())
-        let runners = ([orders, market] as [any Projection]).map {
+        let runners = ([orders, market, BrokerProjection()] as [any Projection]).map {
             ProjectionRunner($0, store: store, journal: journal, clock: clock, log: log, metrics: metrics)
         }
         var caughtUp: [String: Int] = [:]
@@ -135,7 +140,7 @@ public struct DataDirectory: Sendable {
             sequencer.add(runner.consumer)
         }
         let projections = Projections(runners, store: store)
-        for database in [projectionsFile, alertsFile, watchlistsFile, marketHistoryFile] {
+        for database in [projectionsFile, alertsFile, watchlistsFile, brokerFile, marketHistoryFile] {
             for file in [database, database + "-wal", database + "-shm"] where FileManager.default.fileExists(atPath: file) {
                 try OwnerOnly.restrict(file, mode: 0o600)
             }
@@ -151,7 +156,7 @@ public struct DataDirectory: Sendable {
         let firstOrderID = UInt64(max(clock(), engine.lastCommandTime.nanos + 1))
         let venue = Venue(sequencer: sequencer, firstOrderID: firstOrderID)
         var node = Node(venue: venue, configuration: configuration, exchanges: configuration.listingExchanges, orders: orders, orderQueries: OrderQueries(store: store), market: market,
-                        alerts: alerts, watchlists: watchlists, projections: projections, lock: lock, feeds: feeds, calendar: try configuration.calendar(),
+                        alerts: alerts, watchlists: watchlists, broker: broker, projections: projections, lock: lock, feeds: feeds, calendar: try configuration.calendar(),
                         applied: [], recovery: report, caughtUp: caughtUp, metrics: metrics)
         try attach(node)
         sequencer.start()
@@ -162,7 +167,7 @@ public struct DataDirectory: Sendable {
     }
 
     /// The projections a node of this directory runs, fresh: for a tool that works on them while it is stopped.
-    public func projectionsOffline() -> [any Projection] { [OrdersProjection(), MarketProjection()] }
+    public func projectionsOffline() -> [any Projection] { [OrdersProjection(), MarketProjection(), BrokerProjection()] }
 
     /// The projections' store: `store` (`sqlite` or `postgres://…`), else the configuration's, else the file here.
     public func openStore(_ store: String?) throws -> any ProjectionStore {

@@ -5,7 +5,8 @@ import BourseProjections
 
 /// The venue's clock, outside the engine (which has none): with automatic sessions it opens every
 /// configured symbol when the calendar's session opens and closes it at the close (DAY orders expire
-/// then); at any time it expires GTD orders once their time has come. Each action is a command through
+/// then); at any time it expires GTD orders once their time has come, and moves bank transfers on when
+/// their simulated bank's step is due. Each action is a command through
 /// the sequencer, journaled like any other.
 public struct Scheduler: Sendable {
     let venue: Venue
@@ -59,6 +60,10 @@ public struct Scheduler: Sendable {
         }
         if let next = orders.nextExpiry(), next <= t {
             _ = try await venue.execute(.expireOrders)
+        }
+        // The firms' simulated banks move transfers on; the engine decides which, from the command's time.
+        if let due = try await venue.read({ $0.nextTransferDue }), due.nanos <= t {
+            _ = try await venue.execute(.advanceTransfers)
         }
         return state
     }

@@ -61,7 +61,7 @@ public final class Venue: Sendable {
     }
 
     /// Reads the engine's state on the sequencer thread.
-    func read<T: Sendable>(_ body: @escaping @Sendable (MatchingEngine) -> T) async throws(Failure) -> T {
+    public func read<T: Sendable>(_ body: @escaping @Sendable (MatchingEngine) -> T) async throws(Failure) -> T {
         let result: Result<T, Failure> = await withCheckedContinuation { continuation in
             do throws(Sequencer.SubmitError) {
                 try sequencer.read { engine in

@@ -112,7 +112,8 @@ struct Serve: AsyncParsableCommand {
         if !opened.issued.isEmpty {
             say("new API keys (also in \(directory.credentialsFile)):")
             for key in opened.issued {
-                say("  \(key.role.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) account \(key.account)  APCA-API-KEY-ID \(key.keyID)  APCA-API-SECRET-KEY \(key.secret)")
+                let owner = key.firm.map { "firm \($0)   " } ?? "account \(key.account)"
+                say("  \(key.role.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(owner)  APCA-API-KEY-ID \(key.keyID)  APCA-API-SECRET-KEY \(key.secret)")
             }
         }
         guard (0...1_000).contains(streamWindowMs) else { throw ValidationError("--stream-window-ms must be from 0 to 1000") }

@@ -9,6 +9,7 @@ from alpaca.common.exceptions import APIError
 URL = os.environ["BOURSE_URL"]
 TRADER = (os.environ["TRADER_KEY"], os.environ["TRADER_SECRET"])
 MAKER = (os.environ["MAKER_KEY"], os.environ["MAKER_SECRET"])
+BROKER = (os.environ["BROKER_KEY"], os.environ["BROKER_SECRET"])
 
 
 def check(condition, what):

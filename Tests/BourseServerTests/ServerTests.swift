@@ -347,7 +347,7 @@ struct ServerTests {
         server.opened.projections.waitUntilFinished()
         let (stopped, stoppedBody) = try await server.send("GET", "/readyz", as: nil)
         #expect(stopped == 503 && (stoppedBody as? [String: Any])?["reasons"] as? String
-                == "sequencer: stopping; projection orders has stopped; projection market has stopped")
+                == "sequencer: stopping; projection orders has stopped; projection market has stopped; projection broker has stopped")
         await server.stop()
     }
 
@@ -482,7 +482,8 @@ struct ServerTests {
                 let responses = (operation as? [String: Any])?["responses"] as? [String: Any] ?? [:]
                 let declared = responses["204"] != nil || responses.filter { $0.key != "default" }.values.contains { ($0 as? [String: Any])?["content"] != nil }
                 #expect(declared, "\(method) \(path) declares no answer")
-                if ["post", "put", "patch"].contains(method), !path.hasSuffix("/kill"), !path.hasSuffix("/rebuild"), !path.hasSuffix("/retry") {
+                let action = ["/kill", "/rebuild", "/retry", "/close", "/unblock", "/api_keys", "/rotate"].contains { path.hasSuffix($0) }
+                if ["post", "put", "patch"].contains(method), !action {
                     #expect((operation as? [String: Any])?["requestBody"] != nil, "\(method) \(path) declares no body")
                 }
             }
@@ -493,11 +494,14 @@ struct ServerTests {
         for (path, operations) in paths.sorted(by: { $0.key < $1.key }) {
             let concrete = path.replacingOccurrences(of: "{symbol}", with: "AAPL").replacingOccurrences(of: "{symbol_or_asset_id}", with: "AAPL")
                 .replacingOccurrences(of: "{activity_type}", with: "FILL").replacingOccurrences(of: "{id}", with: "3")
+                .replacingOccurrences(of: "{account_id}", with: "3")
+            // An event stream runs until told where to end.
+            let ended = path.hasPrefix("/v1/events/") ? concrete + "?until_id=0" : concrete
             for method in operations.keys.sorted() {
-                let (code, body, headers) = try await server.exchange(method.uppercased(), concrete, as: admin, body: method == "get" ? nil : "{}")
+                let (code, body, headers) = try await server.exchange(method.uppercased(), ended, as: admin, body: method == "get" ? nil : "{}")
                 let type = Self.contentType(headers) ?? ""
                 let unrouted = code == 405 || ((body as? [String: Any])?["message"] as? String)?.hasPrefix("no route is") == true
-                let answered = !unrouted && (type.contains("json") || type.contains("text/plain") || code == 204)
+                let answered = !unrouted && (type.contains("json") || type.contains("text/plain") || type.contains("text/event-stream") || code == 204)
                     || (path == "/" || path.hasPrefix("/ui/")) && code == 200 && (type.contains("text/") || type.contains("javascript"))
                 #expect(code != 0 && answered, "\(method) \(path): \(code) \(type)")
             }
@@ -543,7 +547,7 @@ struct ServerTests {
         let (badLimit, _) = try await restarted.send("GET", "/v2/orders?status=all&limit=0", as: buyer)
         #expect(badLimit == 422)
         // A clean stop left the projections complete: nothing to catch up on.
-        #expect(restarted.opened.node.caughtUp == ["orders": 0, "market": 0])
+        #expect(restarted.opened.node.caughtUp == ["orders": 0, "market": 0, "broker": 0])
         let (_, changes) = try await restarted.send("GET", "/v1/account/positions/history?symbol=AAPL", as: buyer)
         #expect((changes as? [[String: Any]])?.map { "\($0["reason"] ?? "") \($0["change"] ?? "") \($0["qty"] ?? "")" }
                 == ["fill 4 1004", "transfer_in 1000 1000"])

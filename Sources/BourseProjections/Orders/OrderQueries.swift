@@ -73,15 +73,17 @@ public struct OrderQueries: Sendable {
             .first.flatMap(OrdersProjection.record)
     }
 
-    /// Cash or shares moved in or out of an account, by Alpaca's activity code.
+    /// Cash or shares moved in or out of an account, by Alpaca's activity code: deposits and withdrawals
+    /// (a withdrawal returned by its bank or cancelled is a deposit back), shares moved, and cash journals.
     public enum TransferKind: String, Sendable, CaseIterable {
-        case deposit = "CSD", withdrawal = "CSW", securities = "JNLS"
+        case deposit = "CSD", withdrawal = "CSW", securities = "JNLS", cashJournal = "JNLC"
     }
 
     /// One entry of an account's activities: a fill (from its execution), or cash or shares moved.
     public struct Activity: Sendable, Equatable {
         public enum Kind: Sendable, Equatable {
-            case fill(orderID: UInt64, side: String, price: Int64, qty: Int64, leaves: Int64, fee: Int64, taker: Bool)
+            /// `filled` is what the order had filled with this fill, counting it.
+            case fill(orderID: UInt64, side: String, price: Int64, qty: Int64, leaves: Int64, fee: Int64, taker: Bool, filled: Int64)
             /// Cash (signed) or shares (signed) moved.
             case transfer(TransferKind, symbol: String?, qty: Int64?, amount: Int64?)
         }
@@ -131,12 +133,15 @@ public struct OrderQueries: Sendable {
         if filter.fills {
             let (sql, arguments) = conditions(rank: "leg + 1")
             found += try await store.query("""
-                SELECT * FROM executions WHERE \(sql) ORDER BY sequence \(order), event \(order), leg \(order) LIMIT ?
+                SELECT *, (SELECT CAST(SUM(e.qty) AS BIGINT) FROM executions e WHERE e.account = executions.account AND e.order_id = executions.order_id
+                           AND (e.sequence < executions.sequence OR (e.sequence = executions.sequence AND e.event <= executions.event))) AS filled
+                FROM executions WHERE \(sql) ORDER BY sequence \(order), event \(order), leg \(order) LIMIT ?
                 """, arguments + [.int(Int64(filter.pageSize))]).map { row in
                 (key: [row.int("sequence")!, row.int("event")!, 1 + row.int("leg")!],
                  activity: Activity(sequence: row.int("sequence")!, event: row.int("event")!, time: row.int("time")!, symbol: row.text("symbol"),
                                     kind: .fill(orderID: UInt64(bitPattern: row.int("order_id")!), side: row.text("side")!, price: row.int("price")!,
-                                                qty: row.int("qty")!, leaves: row.int("leaves")!, fee: row.int("fee")!, taker: row.int("leg") == 1)))
+                                                qty: row.int("qty")!, leaves: row.int("leaves")!, fee: row.int("fee")!, taker: row.int("leg") == 1,
+                                                filled: row.int("filled") ?? row.int("qty")!)))
             }
         }
         if filter.transfers.map({ !$0.isEmpty }) ?? true {

@@ -4,10 +4,10 @@ import BourseCore
 /// journal (an order id, or where an event is: its sequence, its place among the command's events and
 /// the side of a trade), so a projection resumed after crashes and one rebuilt from zero hold the same rows.
 extension OrdersProjection {
-    static let tables = ProjectionSchema(version: 4, tables: [
+    static let tables = ProjectionSchema(version: 5, tables: [
         .init("orders", key: "id"),
         .init("executions", key: "sequence, event, leg"),
-        .init("activities", key: "sequence, event"),
+        .init("activities", key: "sequence, event, account"),
         .init("position_changes", key: "sequence, event, leg"),
     ], statements: [
         """
@@ -33,7 +33,7 @@ extension OrdersProjection {
         """
         CREATE TABLE activities (
             sequence {int} NOT NULL, event {int} NOT NULL, account {int} NOT NULL, kind TEXT NOT NULL,
-            time {int} NOT NULL, symbol TEXT, qty {int}, amount {int}, PRIMARY KEY (sequence, event))
+            time {int} NOT NULL, symbol TEXT, qty {int}, amount {int}, PRIMARY KEY (sequence, event, account))
         """,
         "CREATE INDEX activities_by_account ON activities (account, sequence)",
         """

@@ -102,6 +102,30 @@ public final class OrdersProjection: Projection, @unchecked Sendable {
                 try activity(account, .deposit, symbol: nil, qty: nil, amount: amount.units, at, time, writer)
             case .cashWithdrawn(let account, let amount):
                 try activity(account, .withdrawal, symbol: nil, qty: nil, amount: -amount.units, at, time, writer)
+            case .journalPosted(let journal, let basis):
+                switch journal.asset {
+                case .cash(let amount):
+                    try activity(journal.from, .cashJournal, symbol: nil, qty: nil, amount: -amount.units, at, time, writer)
+                    try activity(journal.to, .cashJournal, symbol: nil, qty: nil, amount: amount.units, at, time, writer)
+                case .shares(let symbol, let qty):
+                    // The shares arrive at the cost per share they leave with.
+                    let price = basis.units / qty.shares
+                    try position(journal.from, symbol, change: -qty.shares, price: 0, reason: "journal_out", at + [.int(0)], time, writer)
+                    try position(journal.to, symbol, change: qty.shares, price: price, reason: "journal_in", at + [.int(1)], time, writer)
+                    try activity(journal.from, .securities, symbol: symbol, qty: -qty.shares, amount: nil, at, time, writer)
+                    try activity(journal.to, .securities, symbol: symbol, qty: qty.shares, amount: nil, at, time, writer)
+                }
+            case .transferChanged(_, let request, let status, _):
+                // Cash leaves the account when an outgoing transfer is queued, and comes back if it does not complete.
+                let amount = request.amount.units
+                switch (request.direction, status) {
+                case (.incoming, .complete), (.outgoing, .rejected), (.outgoing, .canceled):
+                    try activity(request.account, .deposit, symbol: nil, qty: nil, amount: amount, at, time, writer)
+                case (.outgoing, .queued):
+                    try activity(request.account, .withdrawal, symbol: nil, qty: nil, amount: -amount, at, time, writer)
+                default:
+                    break
+                }
             default:
                 break
             }

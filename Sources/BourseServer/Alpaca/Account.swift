@@ -29,11 +29,16 @@ extension API {
         var realized_pl: String
         var unrealized_pl: String?
         var open_orders: Int
+        /// Alpaca's Broker API fields: what may leave by withdrawal or journal.
+        var cash_withdrawable: String
+        var cash_transferable: String
+        /// Why the account trades as it does: active, reduce_only, blocked (by the kill switch or an operator), closed.
+        var trading_status: String
 
         init(_ s: AccountSummary) {
             id = s.account.uuid
             account_number = s.number.text
-            status = s.state == .closed ? "ACCOUNT_CLOSED" : "ACTIVE"
+            status = API.status(s.state)
             cash = API.decimal(s.cash)
             buying_power = s.buyingPower.map(API.decimal)
             equity = s.equity.map(API.decimal)
@@ -52,6 +57,38 @@ extension API {
             realized_pl = API.decimal(s.realizedPnL)
             unrealized_pl = s.unrealizedPnL.map(API.decimal)
             open_orders = s.openOrders
+            cash_withdrawable = API.decimal(s.withdrawable)
+            cash_transferable = cash_withdrawable
+            trading_status = API.tradingStatus(s.state, blockedBy: nil)
+        }
+    }
+
+    /// The account as JSON, with the previous-close figures of Alpaca's Broker API, which Bourse does not keep,
+    /// as nulls: the Broker SDK's model needs them present.
+    static func accountJSON(_ account: Account) -> String {
+        var text = String(decoding: (try? JSONEncoder().encode(account)) ?? Data("{}".utf8), as: UTF8.self)
+        text.removeLast()
+        return text + #","previous_close":null,"last_long_market_value":null,"last_short_market_value":null,"last_cash":null,"#
+            + #""last_initial_margin":null,"last_regt_buying_power":null,"last_buying_power":null,"clearing_broker":null}"#
+    }
+
+    /// Alpaca's account status for the engine's state: a reduce-only account is LIMITED, a blocked one DISABLED.
+    static func status(_ state: AccountState) -> String {
+        switch state {
+        case .active: "ACTIVE"
+        case .reduceOnly: "LIMITED"
+        case .blocked: "DISABLED"
+        case .closed: "ACCOUNT_CLOSED"
+        }
+    }
+
+    /// Bourse's own account of it, naming who blocked a blocked account when known (`kill_switch`, `operator`).
+    static func tradingStatus(_ state: AccountState, blockedBy: String?) -> String {
+        switch state {
+        case .active: "active"
+        case .reduceOnly: "reduce_only"
+        case .blocked: blockedBy.map { "blocked_by_" + $0 } ?? "blocked"
+        case .closed: "closed"
         }
     }
 
@@ -163,26 +200,32 @@ extension API {
 
     /// An activity as Alpaca's `/v2/account/activities` writes one. A fill's id says where its event is in
     /// the journal and which side it is (`::m`, `::t`); a transfer's, where its event is.
-    static func activity(_ a: OrderQueries.Activity) -> String {
+    static func activity(_ a: OrderQueries.Activity, account: AccountID) -> String {
         let id = "\(a.time)::\(a.sequence)::\(a.event)"
         let at = time(Timestamp(nanos: a.time))
         let fields: [(String, String)]
         switch a.kind {
-        case .fill(let orderID, let side, let price, let qty, let leaves, let fee, let taker):
-            fields = [("id", id + (taker ? "::t" : "::m")), ("activity_type", "FILL"), ("transaction_time", at),
+        case .fill(let orderID, let side, let price, let qty, let leaves, let fee, let taker, let filled):
+            fields = [("id", id + (taker ? "::t" : "::m")), ("account_id", account.uuid), ("activity_type", "FILL"), ("transaction_time", at),
                       ("type", leaves == 0 ? "fill" : "partial_fill"), ("price", decimal(price)), ("qty", String(qty)),
                       ("side", side), ("symbol", a.symbol ?? ""), ("leaves_qty", String(leaves)), ("order_id", OrderID(orderID).uuid),
-                      ("fee", decimal(fee))]
+                      ("fee", decimal(fee)), ("cum_qty", String(filled)), ("order_status", leaves == 0 ? "filled" : "partially_filled")]
         case .transfer(let kind, let symbol, let qty, let amount):
-            var f = [("id", id), ("activity_type", kind.rawValue), ("date", String(at.prefix(10))), ("transaction_time", at)]
-            if let amount { f.append(("net_amount", decimal(amount))) }
+            var f = [("id", id), ("account_id", account.uuid), ("activity_type", kind.rawValue), ("date", String(at.prefix(10))),
+                     ("transaction_time", at), ("description", Self.activityDescriptions[kind] ?? "")]
+            // Shares moved without cash have a net amount of zero.
+            f.append(("net_amount", decimal(amount ?? 0)))
             if let symbol, let qty { f += [("symbol", symbol), ("qty", String(qty))] }
             fields = f
         }
         return "{" + fields.map { quoted($0.0) + ":" + quoted($0.1) }.joined(separator: ",") + "}"
     }
 
-    /// The activity types Alpaca defines. Bourse records FILL, CSD, CSW and JNLS; a filter by any of the
+    static let activityDescriptions: [OrderQueries.TransferKind: String] = [
+        .deposit: "cash deposited", .withdrawal: "cash withdrawn", .securities: "shares moved", .cashJournal: "cash journal",
+    ]
+
+    /// The activity types Alpaca defines. Bourse records FILL, CSD, CSW, JNLC and JNLS; a filter by any of the
     /// others is valid and finds nothing.
     enum ActivityType: String, CaseIterable {
         case FILL, ACATC, ACATS, CFEE, CIL, CSD, CSW, DIV, DIVCGL, DIVCGS, DIVNRA, DIVROC, DIVTXEX, DIVWH, EXTRD, FEE, FXTRD, INT,

@@ -5,15 +5,17 @@ import Foundation
 import NIOCore
 import Synchronization
 
-/// An API key as the server keeps it: the secret only as a SHA-256 digest.
-struct StoredKey: Codable, Sendable {
+/// An API key as the server keeps it: the secret only as a SHA-256 digest. A broker key belongs to a firm
+/// and to no account of its own.
+struct StoredKey: Codable, Sendable, Equatable {
     var keyID: String
     var secretSHA256: String
     var account: UInt32
     var role: Role
+    var firm: UInt32? = nil
 
     enum CodingKeys: String, CodingKey {
-        case keyID = "key_id", secretSHA256 = "secret_sha256", account, role
+        case keyID = "key_id", secretSHA256 = "secret_sha256", account, role, firm
     }
 }
 
@@ -23,20 +25,25 @@ public struct IssuedKey: Codable, Sendable {
     public var secret: String
     public var account: UInt32
     public var role: Role
+    public var firm: UInt32? = nil
 
     enum CodingKeys: String, CodingKey {
-        case keyID = "key_id", secret, account, role
+        case keyID = "key_id", secret, account, role, firm
     }
 }
 
-/// The keys the server accepts, loaded from `keys.json` in the data directory, and the sessions the web UI
-/// signs in to with one: a bearer token standing for the key until it expires or is ended. Tokens are kept
-/// in memory only, as SHA-256 digests, so a restart signs everyone out. Each key holds at most
-/// `sessionsPerKeyMax` sessions, so no key's sign-ins can crowd out another's.
+/// The keys the server accepts (from `keys.json` in the data directory and those made through the API,
+/// less those revoked), and the sessions the web UI signs in to with one: a bearer token standing for the
+/// key until it expires or is ended. Tokens are kept in memory only, as SHA-256 digests, so a restart
+/// signs everyone out. Each key holds at most `sessionsPerKeyMax` sessions, so no key's sign-ins can crowd
+/// out another's. A stream authenticated with a key or a token watches it: revoking the key, or ending the
+/// session, closes the stream.
 final class KeyStore: Sendable {
-    private let keys: [String: StoredKey]
+    private let keys: Mutex<[String: StoredKey]>
     private let sessions = Mutex<[String: Session]>([:])
-    private let watches = Atomic<UInt64>(0)
+    /// What to tell when a session ends or a key is revoked, by subject and watch.
+    private let watches = Mutex<[String: [UInt64: @Sendable () -> Void]]>([:])
+    private let watchCount = Atomic<UInt64>(0)
     static let sessionNanos: Int64 = 12 * 3_600 * 1_000_000_000
     /// A person signs in from a few browsers; past this a key's oldest session ends.
     static let sessionsPerKeyMax = 32
@@ -45,15 +52,40 @@ final class KeyStore: Sendable {
         var key: StoredKey
         var started: Int64
         var expires: Int64
-        /// What to tell when the session ends, by watch: the streams it authenticated close.
-        var onEnd: [UInt64: @Sendable () -> Void] = [:]
+    }
+
+    /// A stream's hold on what authenticated it.
+    struct Watch: Sendable {
+        var subject: String
+        var id: UInt64
     }
 
     init(_ keys: [StoredKey]) {
-        self.keys = Dictionary(keys.map { ($0.keyID, $0) }, uniquingKeysWith: { first, _ in first })
+        self.keys = Mutex(Dictionary(keys.map { ($0.keyID, $0) }, uniquingKeysWith: { first, _ in first }))
     }
 
-    func contains(keyID: String) -> Bool { keys[keyID] != nil }
+    func contains(keyID: String) -> Bool { keys.withLock { $0[keyID] != nil } }
+
+    /// The live keys of an account.
+    func keys(of account: UInt32) -> [StoredKey] {
+        keys.withLock { $0.values.filter { $0.account == account && $0.firm == nil }.sorted { $0.keyID < $1.keyID } }
+    }
+
+    func add(_ key: StoredKey) {
+        keys.withLock { $0[key.keyID] = key }
+    }
+
+    /// Removes the key; its sessions end and every stream it or they authenticated closes, before this returns.
+    func revoke(keyID: String) {
+        keys.withLock { _ = $0.removeValue(forKey: keyID) }
+        let ended: [String] = sessions.withLock { sessions in
+            let digests = sessions.filter { $0.value.key.keyID == keyID }.map(\.key)
+            for digest in digests { sessions.removeValue(forKey: digest) }
+            return digests
+        }
+        for digest in ended { tell("token:" + digest) }
+        tell("key:" + keyID)
+    }
 
     /// A new session for a key and its secret: the token and when it expires; nil for a wrong key. A key
     /// at `sessionsPerKeyMax` live sessions loses its oldest.
@@ -61,63 +93,82 @@ final class KeyStore: Sendable {
         guard let key = authenticate(keyID: keyID, secret: secret) else { return nil }
         let token = "bst_" + Self.randomString(40, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
         let expires = now + Self.sessionNanos
-        let ended: [Session] = sessions.withLock { sessions in
-            var ended: [Session] = []
-            let expired = sessions.filter { $0.value.expires <= now }.map(\.key)
-            for digest in expired { ended.append(sessions.removeValue(forKey: digest)!) }
+        let ended: [String] = sessions.withLock { sessions in
+            var ended = sessions.filter { $0.value.expires <= now }.map(\.key)
+            for digest in ended { sessions.removeValue(forKey: digest) }
             let own = sessions.filter { $0.value.key.keyID == keyID }.sorted { $0.value.started < $1.value.started }
             for (digest, _) in own.prefix(max(0, own.count - Self.sessionsPerKeyMax + 1)) {
-                ended.append(sessions.removeValue(forKey: digest)!)
+                sessions.removeValue(forKey: digest)
+                ended.append(digest)
             }
             sessions[Self.digest(token)] = Session(key: key, started: now, expires: expires)
             return ended
         }
-        for session in ended { session.onEnd.values.forEach { $0() } }
+        for digest in ended { tell("token:" + digest) }
         return (token, key, expires)
     }
 
     /// The key a live session's token stands for.
     func authenticate(token: String, now: Int64) -> StoredKey? {
         let digest = Self.digest(token)
-        let (key, ended): (StoredKey?, Session?) = sessions.withLock { sessions in
-            guard let session = sessions[digest] else { return (nil, nil) }
-            guard session.expires > now else { return (nil, sessions.removeValue(forKey: digest)) }
-            return (session.key, nil)
+        let (key, expired): (StoredKey?, Bool) = sessions.withLock { sessions in
+            guard let session = sessions[digest] else { return (nil, false) }
+            guard session.expires > now else {
+                sessions.removeValue(forKey: digest)
+                return (nil, true)
+            }
+            return (session.key, false)
         }
-        ended?.onEnd.values.forEach { $0() }
+        if expired { tell("token:" + digest) }
         return key
-    }
-
-    /// Calls `onEnd` when the token's session ends (signed out, replaced or found expired). Returns the
-    /// watch, to `unwatch` when its stream closes first; nil, without calling it, when there is no such session.
-    func watch(token: String, onEnd: @escaping @Sendable () -> Void) -> UInt64? {
-        let id = watches.add(1, ordering: .relaxed).newValue
-        return sessions.withLock { sessions in
-            let digest = Self.digest(token)
-            guard sessions[digest] != nil else { return nil }
-            sessions[digest]!.onEnd[id] = onEnd
-            return id
-        }
-    }
-
-    func unwatch(token: String, _ id: UInt64) {
-        sessions.withLock { _ = $0[Self.digest(token)]?.onEnd.removeValue(forKey: id) }
     }
 
     /// A stream's sign-in with a token: the key, and the stream's channel closed when the session ends.
     /// `watching` holds the stream's watch, replaced by each sign-in; unwatch it when the stream closes.
-    func authenticate(token: String, now: Int64, closing channel: any Channel, watching: inout (token: String, id: UInt64)?) -> StoredKey? {
-        if let previous = watching { unwatch(token: previous.token, previous.id) }
+    func authenticate(token: String, now: Int64, closing channel: any Channel, watching: inout Watch?) -> StoredKey? {
+        if let previous = watching { unwatch(previous) }
         watching = nil
-        guard let key = authenticate(token: token, now: now),
-              let id = watch(token: token, onEnd: { channel.close(promise: nil) }) else { return nil }
-        watching = (token, id)
-        return key
+        guard let key = authenticate(token: token, now: now) else { return nil }
+        watching = watch("token:" + Self.digest(token), closing: channel) { self.sessions.withLock { $0[Self.digest(token)] != nil } }
+        return watching == nil ? nil : key
+    }
+
+    /// The same with a key and its secret: the stream closes when the key is revoked.
+    func authenticate(keyID: String, secret: String, closing channel: any Channel, watching: inout Watch?) -> StoredKey? {
+        if let previous = watching { unwatch(previous) }
+        watching = nil
+        guard let key = authenticate(keyID: keyID, secret: secret) else { return nil }
+        watching = watch("key:" + keyID, closing: channel) { self.keys.withLock { $0[keyID] != nil } }
+        return watching == nil ? nil : key
+    }
+
+    /// Registers `channel` to close when `subject` ends; nil when `live` finds it has ended already.
+    private func watch(_ subject: String, closing channel: any Channel, live: () -> Bool) -> Watch? {
+        let id = watchCount.add(1, ordering: .relaxed).newValue
+        watches.withLock { $0[subject, default: [:]][id] = { channel.close(promise: nil) } }
+        // Checked after registering, so an end between the two is not missed.
+        guard live() else {
+            unwatch(Watch(subject: subject, id: id))
+            return nil
+        }
+        return Watch(subject: subject, id: id)
+    }
+
+    func unwatch(_ watch: Watch) {
+        watches.withLock { all in
+            all[watch.subject]?.removeValue(forKey: watch.id)
+            if all[watch.subject]?.isEmpty == true { all.removeValue(forKey: watch.subject) }
+        }
+    }
+
+    private func tell(_ subject: String) {
+        let ended = watches.withLock { $0.removeValue(forKey: subject) } ?? [:]
+        for onEnd in ended.values { onEnd() }
     }
 
     func endSession(token: String) {
-        let ended = sessions.withLock { $0.removeValue(forKey: Self.digest(token)) }
-        ended?.onEnd.values.forEach { $0() }
+        let digest = Self.digest(token)
+        if sessions.withLock({ $0.removeValue(forKey: digest) }) != nil { tell("token:" + digest) }
     }
 
     /// Live sessions, for tests and metrics.
@@ -126,7 +177,7 @@ final class KeyStore: Sendable {
     /// The key's account and role, or nil for an unknown key or a wrong secret. The digests are compared
     /// in constant time.
     func authenticate(keyID: String, secret: String) -> StoredKey? {
-        guard let key = keys[keyID] else { return nil }
+        guard let key = keys.withLock({ $0[keyID] }) else { return nil }
         // Every request passes here: the digest is compared as it is made, without a string of it.
         var stored = key.secretSHA256.utf8.makeIterator()
         var difference: UInt8 = key.secretSHA256.utf8.count == 64 ? 0 : 1
@@ -149,12 +200,13 @@ final class KeyStore: Sendable {
         return String(decoding: text, as: UTF8.self)
     }
 
-    /// A new key with a random id and secret, in Alpaca's shape (20 and 40 characters).
-    static func issue(account: UInt32, role: Role) -> (IssuedKey, StoredKey) {
-        let id = "PK" + randomString(18, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    /// A new key with a random id and secret, in Alpaca's shape (20 and 40 characters; a broker key's id
+    /// starts CK as Alpaca's do).
+    static func issue(account: UInt32, role: Role, firm: UInt32? = nil) -> (IssuedKey, StoredKey) {
+        let id = (role == .broker ? "CK" : "PK") + randomString(18, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
         let secret = randomString(40, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-        return (IssuedKey(keyID: id, secret: secret, account: account, role: role),
-                StoredKey(keyID: id, secretSHA256: digest(secret), account: account, role: role))
+        return (IssuedKey(keyID: id, secret: secret, account: account, role: role, firm: firm),
+                StoredKey(keyID: id, secretSHA256: digest(secret), account: account, role: role, firm: firm))
     }
 
     static func randomString(_ count: Int, alphabet: String) -> String {

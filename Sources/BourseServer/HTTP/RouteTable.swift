@@ -87,7 +87,7 @@ final class RouteTable {
                 "default": ["description": "Failure", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]],
             ]
             let answer = route.answer ?? Answer(status: 200, schema: nil)
-            responses[String(answer.status)] = answer.schema.map { ["description": "Success", "content": ["application/json": ["schema": $0.json]]] }
+            responses[String(answer.status)] = answer.schema.map { ["description": "Success", "content": [answer.contentType: ["schema": $0.json]]] }
                 ?? ["description": "Success"]
             for other in answer.others {
                 responses[String(other.status)] = ["description": "Answered", "content": ["application/json": ["schema": other.schema.json]]]

@@ -1,3 +1,4 @@
+import BourseCore
 import BourseProjections
 /// A JSON Schema, as `/openapi.json` declares a request body or an answer. Each route names its own in the
 /// route table, beside its handler, so the document and the routes are written in one place; schemathesis
@@ -56,6 +57,27 @@ indirect enum Schema: Sendable {
     /// The shapes the API answers with, by name.
     static let components: [String: Schema] = [
         "Error": .object([("code", .integer), ("message", .string)]),
+        "BrokerAccount": .object([
+            ("id", .uuid), ("account_number", .string), ("account_type", .string), ("status", .string), ("currency", .string),
+            ("last_equity", .decimal), ("created_at", .time), ("kind", .choice(["cash", "margin"])), ("trading_status", .string),
+        ]),
+        "BankRelationship": .object([
+            ("id", .uuid), ("account_id", .uuid), ("status", .string), ("account_owner_name", .string), ("bank_account_type", .string),
+            ("bank_account_number", .string), ("bank_routing_number", .string), ("nickname", .nullable(.string)),
+        ]),
+        "Transfer": .object([
+            ("id", .uuid), ("account_id", .uuid), ("relationship_id", .nullable(.uuid)), ("amount", .decimal), ("type", .string),
+            ("status", .choice(TransferStatus.allCases.map(\.name))), ("direction", .choice(["INCOMING", "OUTGOING"])),
+            ("reason", .nullable(.string)), ("created_at", .time), ("updated_at", .time),
+        ]),
+        "Journal": .object([
+            ("id", .uuid), ("entry_type", .choice(["JNLC", "JNLS"])), ("from_account", .uuid), ("to_account", .uuid),
+            ("symbol", .nullable(.string)), ("qty", .nullable(.decimal)), ("price", .nullable(.decimal)), ("net_amount", .nullable(.decimal)),
+            ("status", .choice(["executed", "rejected"])), ("error_message", .nullable(.string)),
+        ]),
+        "ApiKey": .object([
+            ("key_id", .string), ("account_id", .uuid), ("role", .string), ("created_at", .nullable(.time)), ("status", .choice(["active", "revoked"])),
+        ]),
         "Order": .object([
             ("id", .uuid), ("client_order_id", .string), ("created_at", .nullable(.time)), ("updated_at", .nullable(.time)),
             ("submitted_at", .nullable(.time)), ("filled_at", .nullable(.time)), ("canceled_at", .nullable(.time)),
@@ -145,6 +167,10 @@ struct Answer: Sendable {
     var schema: Schema?
     /// Other answers that are not failures in the error shape: a health check's 503, say.
     var others: [(status: Int, schema: Schema)] = []
+    var contentType = "application/json"
+
+    /// Server-sent events: a stream of `id:` and `data:` lines.
+    static let eventStream = Answer(status: 200, schema: .string, contentType: "text/event-stream")
 
     static func ok(_ schema: Schema) -> Answer { Answer(status: 200, schema: schema) }
     static func ok(_ name: String) -> Answer { Answer(status: 200, schema: .ref(name)) }
@@ -156,6 +182,32 @@ struct Answer: Sendable {
 extension Schema {
     /// A price or quantity: a decimal string, or a JSON number read exactly from its text.
     static let amount = Schema.string
+
+    static let brokerAccountRequest = Schema.object([
+        ("contact", .anyObject), ("identity", .anyObject), ("disclosures", .anyObject), ("agreements", .array(.anyObject)),
+        ("trusted_contact", .anyObject), ("account_type", .choice(["trading"])), ("currency", .choice(["USD"])),
+        ("enabled_assets", .array(.choice(["us_equity"]))), ("account_number", .string), ("kind", .choice(["cash", "margin"])),
+        ("limits", .anyObject),
+    ], optional: ["disclosures", "agreements", "trusted_contact", "account_type", "currency", "enabled_assets", "account_number", "kind", "limits"])
+
+    static let brokerAccountUpdate = Schema.object([
+        ("contact", .anyObject), ("identity", .anyObject), ("disclosures", .anyObject), ("trusted_contact", .anyObject), ("limits", .anyObject),
+    ], optional: ["contact", "identity", "disclosures", "trusted_contact", "limits"])
+
+    static let achRequest = Schema.object([
+        ("account_owner_name", .string), ("bank_account_type", .choice(["CHECKING", "SAVINGS"])), ("bank_account_number", .string),
+        ("bank_routing_number", .string), ("nickname", .string),
+    ], optional: ["nickname"])
+
+    static let transferRequest = Schema.object([
+        ("transfer_type", .choice(["ach"])), ("relationship_id", .uuid), ("amount", .decimal), ("direction", .choice(["INCOMING", "OUTGOING"])),
+        ("timing", .choice(["immediate"])),
+    ], optional: ["transfer_type", "timing"])
+
+    static let journalRequest = Schema.object([
+        ("from_account", .uuid), ("to_account", .uuid), ("entry_type", .choice(["JNLC", "JNLS"])), ("amount", .decimal),
+        ("symbol", .string), ("qty", .decimal), ("description", .string),
+    ], optional: ["amount", "symbol", "qty", "description"])
 
     static let orderRequest = Schema.object([
         ("symbol", .string), ("qty", amount), ("side", .choice(["buy", "sell"])),

@@ -6,33 +6,33 @@ import Hummingbird
 
 /// The key's account: its balances and settings, and what happened to it.
 extension Routes {
-    func addAccounts(to table: RouteTable) {
-        table.add(.get, "/v2/account", "The key's account: cash, holds, buying power, equity, margin", answer: .ok("Account")) { request, _ in
-            try await handle(request) { key in try await account(key) }
+    func addAccounts(to table: RouteTable, at mount: Mount) {
+        table.add(.get, mount.prefix + "/account", "The key's account: cash, holds, buying power, equity, margin", answer: .ok("Account")) { request, context in
+            try await handle(request, mount, context) { key in try await account(key) }
         }
-        table.add(.get, "/v2/account/configurations", "How the account trades, as Alpaca's settings describe it", answer: .ok("Configuration")) { request, _ in
-            try await handle(request) { key in Self.json(text: try await configuration(key).json) }
+        table.add(.get, mount.prefix + "/account/configurations", "How the account trades, as Alpaca's settings describe it", answer: .ok("Configuration")) { request, context in
+            try await handle(request, mount, context) { key in Self.json(text: try await configuration(key).json) }
         }
-        table.add(.patch, "/v2/account/configurations", "Settings: each may be given as it is; Bourse refuses by name a change it cannot make",
-                  body: Schema.configurationChange, answer: .ok("Configuration")) { request, _ in
+        table.add(.patch, mount.prefix + "/account/configurations", "Settings: each may be given as it is; Bourse refuses by name a change it cannot make",
+                  body: Schema.configurationChange, answer: .ok("Configuration")) { request, context in
             var request = request
             let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
-            return try await handle(request) { key in
+            return try await handle(request, mount, context) { key in
                 let change: API.Configuration.Change = try Self.decode(body)
                 let current = try await configuration(key)
                 if let problem = current.refusal(of: change) { throw Failure.unprocessable(problem) }
                 return Self.json(text: current.json)
             }
         }
-        table.add(.get, "/v2/account/activities", "Fills and transfers, newest first by default", query: Self.activityFilters(typed: true),
-                  answer: .list("Activity")) { request, _ in
-            try await handle(request) { key in try await activities(key, Query(request), type: nil) }
+        table.add(.get, mount.prefix + "/account/activities", "Fills and transfers, newest first by default", query: Self.activityFilters(typed: true),
+                  answer: .list("Activity")) { request, context in
+            try await handle(request, mount, context) { key in try await activities(key, Query(request), type: nil) }
         }
-        table.add(.get, "/v2/account/activities/:activity_type", "Activities of one type, newest first by default",
+        table.add(.get, mount.prefix + "/account/activities/:activity_type", "Activities of one type, newest first by default",
                   query: Self.activityFilters(typed: false), answer: .list("Activity")) { request, context in
-            try await handle(request) { key in try await activities(key, Query(request), type: context.parameters.get("activity_type") ?? "") }
+            try await handle(request, mount, context) { key in try await activities(key, Query(request), type: context.parameters.get("activity_type") ?? "") }
         }
-        table.add(.get, "/v2/account/portfolio/history", "Equity and profit and loss over time, from the fills, transfers and bars", query: [
+        table.add(.get, mount.prefix + "/account/portfolio/history", "Equity and profit and loss over time, from the fills, transfers and bars", query: [
             Parameter("period", .text, "How far back from the end: a number and D, W, M or A (default 1M)"),
             Parameter("timeframe", .choice(PortfolioHistory.Timeframe.allCases.map(\.rawValue)), "The interval (default 1Min under 7 days, 15Min under 30, else 1D)"),
             Parameter("start", .time, "From this time (instead of period)"),
@@ -41,13 +41,13 @@ extension Routes {
             Parameter("extended_hours", .choice(["false", "False"]), "Bourse has its regular session only"),
             Parameter("intraday_reporting", .choice(["continuous"]), "Bourse reports every interval of the period"),
             Parameter("pnl_reset", .choice(["no_reset"]), "Profit and loss counts from the start of the period"),
-        ], answer: .ok("PortfolioHistory")) { request, _ in
-            try await handle(request) { key in try await portfolioHistory(key, Query(request)) }
+        ], answer: .ok("PortfolioHistory")) { request, context in
+            try await handle(request, mount, context) { key in try await portfolioHistory(key, Query(request)) }
         }
-        table.add(.get, "/v1/account/positions/history", "Every change to the account's positions, newest first",
+        table.add(.get, mount.onBehalf ? mount.prefix + "/account/positions/history" : "/v1/account/positions/history", "Every change to the account's positions, newest first",
                   query: [Parameter("symbol", .text, "Only this symbol's changes"), .limit(default: 100, max: 1_000)],
-                  answer: .list("PositionChange")) { request, _ in
-            try await handle(request) { key in try await positionHistory(key, Query(request)) }
+                  answer: .list("PositionChange")) { request, context in
+            try await handle(request, mount, context) { key in try await positionHistory(key, Query(request)) }
         }
     }
 
@@ -56,7 +56,9 @@ extension Routes {
         guard let summary = try await venue.account(id) else {
             throw Failure.notFound("account \(id.uuid) does not exist")
         }
-        return Self.json(API.Account(summary))
+        var answer = API.Account(summary)
+        answer.trading_status = API.tradingStatus(summary.state, blockedBy: try await blockedBy(summary))
+        return Self.json(text: API.accountJSON(answer))
     }
 
     private func configuration(_ key: StoredKey) async throws -> API.Configuration {
@@ -111,7 +113,7 @@ extension Routes {
     }
 
     /// Activities as the order projection has them once it holds everything acknowledged before the request.
-    private func activities(_ key: StoredKey, _ query: Query, type: String?) async throws -> Response {
+    func activities(_ key: StoredKey, _ query: Query, type: String?) async throws -> Response {
         var filter = OrderQueries.ActivityFilter()
         var types = type.map { [$0] } ?? query.list("activity_types")
         switch query["category"] {
@@ -144,7 +146,7 @@ extension Routes {
         }
         try await requireHistory()
         let activities = try await orderQueries.activities(account: key.account, filter)
-        return Self.json(text: "[" + activities.map(API.activity).joined(separator: ",") + "]")
+        return Self.json(text: "[" + activities.map { API.activity($0, account: AccountID(key.account)) }.joined(separator: ",") + "]")
     }
 
     /// Bourse's extra: every change to the account's positions (fills, transfers), newest first.

@@ -7,31 +7,31 @@ import Hummingbird
 
 /// Orders: placing, replacing and cancelling them through the venue, and reading them back.
 extension Routes {
-    func addOrders(to table: RouteTable) {
-        table.add(.get, "/v2/orders", "The account's orders, newest first by default", query: Self.orderFilters, answer: .list("Order")) { request, _ in
-            try await handle(request) { key in try await listOrders(key, Query(request)) }
+    func addOrders(to table: RouteTable, at mount: Mount) {
+        table.add(.get, mount.prefix + "/orders", "The account's orders, newest first by default", query: Self.orderFilters, answer: .list("Order")) { request, context in
+            try await handle(request, mount, context) { key in try await listOrders(key, Query(request)) }
         }
-        table.add(.post, "/v2/orders", "Place an order (prices and quantities as strings or numbers)", body: Schema.orderRequest, answer: .ok("Order")) { request, _ in
+        table.add(.post, mount.prefix + "/orders", "Place an order (prices and quantities as strings or numbers)", body: Schema.orderRequest, answer: .ok("Order")) { request, context in
             var request = request
             let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
-            return try await handle(request) { key in try await placeOrder(key, body) }
+            return try await handle(request, mount, context) { key in try await placeOrder(key, body) }
         }
-        table.add(.get, "/v2/orders:by_client_order_id", "The order a client order id names",
-                  query: [Parameter("client_order_id", .text, "The client's id of the order (required)")], answer: .ok("Order")) { request, _ in
-            try await handle(request) { key in try await orderByClientID(key, Query(request)) }
+        table.add(.get, mount.prefix + "/orders:by_client_order_id", "The order a client order id names",
+                  query: [Parameter("client_order_id", .text, "The client's id of the order (required)")], answer: .ok("Order")) { request, context in
+            try await handle(request, mount, context) { key in try await orderByClientID(key, Query(request)) }
         }
-        table.add(.delete, "/v2/orders", "Cancel every open order; 207 with each outcome",
-                  answer: Answer(status: 207, schema: .array(.object([("id", .uuid), ("status", .integer)])))) { request, _ in try await handle(request) { key in try await cancelAll(key) } }
-        table.add(.get, "/v2/orders/:id", "One order, open or ended", answer: .ok("Order")) { request, context in
-            try await handle(request) { key in try await openOrder(key, context.parameters.get("id") ?? "") }
+        table.add(.delete, mount.prefix + "/orders", "Cancel every open order; 207 with each outcome",
+                  answer: Answer(status: 207, schema: .array(.object([("id", .uuid), ("status", .integer)])))) { request, context in try await handle(request, mount, context) { key in try await cancelAll(key) } }
+        table.add(.get, mount.prefix + "/orders/:id", "One order, open or ended", answer: .ok("Order")) { request, context in
+            try await handle(request, mount, context) { key in try await openOrder(key, context.parameters.get("id") ?? "") }
         }
-        table.add(.patch, "/v2/orders/:id", "Cancel/replace: new quantity or prices under a new id", body: Schema.replaceRequest, answer: .ok("Order")) { request, context in
+        table.add(.patch, mount.prefix + "/orders/:id", "Cancel/replace: new quantity or prices under a new id", body: Schema.replaceRequest, answer: .ok("Order")) { request, context in
             var request = request
             let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
-            return try await handle(request) { key in try await replaceOrder(key, context.parameters.get("id") ?? "", body) }
+            return try await handle(request, mount, context) { key in try await replaceOrder(key, context.parameters.get("id") ?? "", body) }
         }
-        table.add(.delete, "/v2/orders/:id", "Cancel an order", answer: .noContent) { request, context in
-            try await handle(request) { key in try await cancelOrder(key, context.parameters.get("id") ?? "") }
+        table.add(.delete, mount.prefix + "/orders/:id", "Cancel an order", answer: .noContent) { request, context in
+            try await handle(request, mount, context) { key in try await cancelOrder(key, context.parameters.get("id") ?? "") }
         }
     }
 

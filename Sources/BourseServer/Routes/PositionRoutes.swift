@@ -3,26 +3,26 @@ import Hummingbird
 
 /// The key's account's positions: reading them, and closing one or all at market.
 extension Routes {
-    func addPositions(to table: RouteTable) {
-        table.add(.get, "/v2/positions", "The account's open positions", answer: .list("Position")) { request, _ in
-            try await handle(request) { key in try await positions(key) }
+    func addPositions(to table: RouteTable, at mount: Mount) {
+        table.add(.get, mount.prefix + "/positions", "The account's open positions", answer: .list("Position")) { request, context in
+            try await handle(request, mount, context) { key in try await positions(key) }
         }
-        table.add(.delete, "/v2/positions", "Close every position at market, what no order holds; 207 with each outcome",
+        table.add(.delete, mount.prefix + "/positions", "Close every position at market, what no order holds; 207 with each outcome",
                   query: [Parameter("cancel_orders", .boolean, "Cancel the account's open orders first")],
-                  answer: Answer(status: 207, schema: .array(Schema.closeOutcome))) { request, _ in
-            try await handle(request) { key in try await closeAll(key, Query(request)) }
+                  answer: Answer(status: 207, schema: .array(Schema.closeOutcome))) { request, context in
+            try await handle(request, mount, context) { key in try await closeAll(key, Query(request)) }
         }
-        table.add(.get, "/v2/positions/:symbol_or_asset_id", "One open position, by symbol or asset id", answer: .ok("Position")) { request, context in
-            try await handle(request) { key in
+        table.add(.get, mount.prefix + "/positions/:symbol_or_asset_id", "One open position, by symbol or asset id", answer: .ok("Position")) { request, context in
+            try await handle(request, mount, context) { key in
                 let position = try await position(key, context.parameters.get("symbol_or_asset_id") ?? "")
                 return Self.json(API.Position(position, exchange: exchanges[position.symbol] ?? ""))
             }
         }
-        table.add(.delete, "/v2/positions/:symbol_or_asset_id", "Close a position at market: all that no order holds, or qty shares, or a percentage",
+        table.add(.delete, mount.prefix + "/positions/:symbol_or_asset_id", "Close a position at market: all that no order holds, or qty shares, or a percentage",
                   query: [Parameter("qty", .text, "Whole shares to close"),
                           Parameter("percentage", .text, "Percent of the position to close, up to 100, rounded down to whole shares")],
                   answer: .ok("Order")) { request, context in
-            try await handle(request) { key in
+            try await handle(request, mount, context) { key in
                 let position = try await position(key, context.parameters.get("symbol_or_asset_id") ?? "")
                 return Self.json(text: try await close(position, key, shares: try Self.sharesToClose(position, Query(request))).get().json)
             }

@@ -5,17 +5,17 @@ import Hummingbird
 
 /// The key's account's watchlists, by id or by name, as Alpaca's API keeps them.
 extension Routes {
-    func addWatchlists(to table: RouteTable) {
-        table.add(.get, "/v2/watchlists", "The account's watchlists (without their assets)", answer: .list("Watchlist")) { request, _ in
-            try await handle(request) { key in
+    func addWatchlists(to table: RouteTable, at mount: Mount) {
+        table.add(.get, mount.prefix + "/watchlists", "The account's watchlists (without their assets)", answer: .list("Watchlist")) { request, context in
+            try await handle(request, mount, context) { key in
                 let lists = try watchlists.list(account: key.account)
                 return Self.json(text: "[" + lists.map { API.watchlist($0, assets: nil) }.joined(separator: ",") + "]")
             }
         }
-        table.add(.post, "/v2/watchlists", "Create a watchlist", body: Schema.watchlist, answer: .ok("Watchlist")) { request, _ in
+        table.add(.post, mount.prefix + "/watchlists", "Create a watchlist", body: Schema.watchlist, answer: .ok("Watchlist")) { request, context in
             var request = request
             let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
-            return try await handle(request) { key in
+            return try await handle(request, mount, context) { key in
                 let change: WatchlistBody = try Self.decode(body)
                 guard let name = change.name else { throw Failure.unprocessable("name is required") }
                 let symbols = try await listed(change.symbols ?? [])
@@ -23,16 +23,16 @@ extension Routes {
             }
         }
         for byName in [false, true] {
-            let path = byName ? "/v2/watchlists:by_name" : "/v2/watchlists/:watchlist_id"
+            let path = mount.prefix + (byName ? "/watchlists:by_name" : "/watchlists/:watchlist_id")
             let query = byName ? [Parameter("name", .text, "The watchlist's name (required)")] : []
             table.add(.get, path, "One watchlist with its assets", query: query, answer: .ok("Watchlist")) { request, context in
-                try await handle(request) { key in try await answer { try watchlist(key, request, context, byName) } }
+                try await handle(request, mount, context) { key in try await answer { try watchlist(key, request, context, byName) } }
             }
             table.add(.put, path, "Rename a watchlist or replace its symbols", query: query, body: Schema.watchlist,
                       answer: .ok("Watchlist")) { request, context in
                 var request = request
                 let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
-                return try await handle(request) { key in
+                return try await handle(request, mount, context) { key in
                     let change: WatchlistBody = try Self.decode(body)
                     var symbols: [Symbol]?
                     if let names = change.symbols { symbols = try await listed(names) }
@@ -43,7 +43,7 @@ extension Routes {
             table.add(.post, path, "Add a symbol", query: query, body: .object([("symbol", .string)]), answer: .ok("Watchlist")) { request, context in
                 var request = request
                 let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
-                return try await handle(request) { key in
+                return try await handle(request, mount, context) { key in
                     let change: SymbolBody = try Self.decode(body)
                     let symbol = try await listed([change.symbol])[0]
                     let id = try watchlist(key, request, context, byName).id
@@ -51,15 +51,15 @@ extension Routes {
                 }
             }
             table.add(.delete, path, "Delete a watchlist", query: query, answer: .noContent) { request, context in
-                try await handle(request) { key in
+                try await handle(request, mount, context) { key in
                     let id = try watchlist(key, request, context, byName).id
                     try refusing { try watchlists.delete(id, account: key.account) }
                     return Response(status: .noContent)
                 }
             }
         }
-        table.add(.delete, "/v2/watchlists/:watchlist_id/:symbol", "Remove a symbol from a watchlist", answer: .ok("Watchlist")) { request, context in
-            try await handle(request) { key in
+        table.add(.delete, mount.prefix + "/watchlists/:watchlist_id/:symbol", "Remove a symbol from a watchlist", answer: .ok("Watchlist")) { request, context in
+            try await handle(request, mount, context) { key in
                 let id = try watchlist(key, request, context, false).id
                 guard let symbol = try? Symbol(validating: context.parameters.get("symbol") ?? "") else {
                     throw Failure.notFound("\(context.parameters.get("symbol") ?? "") is not in the watchlist")

@@ -1,3 +1,4 @@
+import Foundation
 import BourseCore
 import BourseNode
 import BourseProjections
@@ -24,13 +25,20 @@ struct OrderEntry: Sendable {
         var note: [UInt8] { ClientOrderID.note(clientOrderID) }
     }
 
-    /// The key of an API key and secret, or of a web session's bearer token.
+    /// The key of an API key and secret (in Alpaca's headers, or in HTTP Basic authentication as Alpaca's
+    /// Broker API takes them), or of a web session's bearer token.
     func key(keyID: String?, secret: String?, authorization: String?) -> StoredKey? {
         if let keyID, let secret {
             return keys.authenticate(keyID: keyID, secret: secret)
         }
-        if let authorization, authorization.hasPrefix("Bearer ") {
+        guard let authorization else { return nil }
+        if authorization.hasPrefix("Bearer ") {
             return keys.authenticate(token: String(authorization.dropFirst(7)), now: wallClockNanos())
+        }
+        if authorization.hasPrefix("Basic "), authorization.utf8.count <= 512,
+           let decoded = Data(base64Encoded: String(authorization.dropFirst(6))),
+           let pair = String(data: decoded, encoding: .utf8), let colon = pair.firstIndex(of: ":") {
+            return keys.authenticate(keyID: String(pair[..<colon]), secret: String(pair[pair.index(after: colon)...]))
         }
         return nil
     }

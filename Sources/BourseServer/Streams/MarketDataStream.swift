@@ -113,10 +113,10 @@ struct MarketDataStream: Sendable {
         var authenticated = false
         var listening: (subscriber: StreamHub<MarketFeed.Channels>.Subscriber, writer: Task<Void, Never>)?
         var readsDepth = false
-        // Signed in with a session's token, the stream closes when the session ends.
-        var watching: (token: String, id: UInt64)?
+        // The stream closes when the session it signed in with ends or its key is revoked.
+        var watching: KeyStore.Watch?
         defer {
-            if let watching { keys?.unwatch(token: watching.token, watching.id) }
+            if let watching { keys?.unwatch(watching) }
             if let listening {
                 market.hub.unsubscribe(listening.subscriber)
                 listening.writer.cancel()
@@ -142,7 +142,7 @@ struct MarketDataStream: Sendable {
                     if let token = request.token {
                         keys.authenticate(token: token, now: wallClockNanos(), closing: connection.channel, watching: &watching) != nil
                     } else {
-                        keys.authenticate(keyID: request.key ?? "", secret: request.secret ?? "") != nil
+                        keys.authenticate(keyID: request.key ?? "", secret: request.secret ?? "", closing: connection.channel, watching: &watching) != nil
                     }
                 } else {
                     true

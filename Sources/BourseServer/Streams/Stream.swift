@@ -33,10 +33,10 @@ struct TradeStream: Sendable {
     private func serve(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, _ channel: any Channel) async throws {
         var key: StoredKey?
         var listening: (subscriber: StreamHub<TradeUpdates.Listener>.Subscriber, writer: Task<Void, Never>)?
-        // Signed in with a session's token, the stream closes when the session ends.
-        var watching: (token: String, id: UInt64)?
+        // The stream closes when the session it signed in with ends or its key is revoked.
+        var watching: KeyStore.Watch?
         defer {
-            if let watching { keys.unwatch(token: watching.token, watching.id) }
+            if let watching { keys.unwatch(watching) }
             if let listening {
                 updates.hub.unsubscribe(listening.subscriber)
                 listening.writer.cancel()
@@ -57,7 +57,7 @@ struct TradeStream: Sendable {
                 if let token = request.data?.token {
                     key = keys.authenticate(token: token, now: wallClockNanos(), closing: channel, watching: &watching)
                 } else {
-                    key = keys.authenticate(keyID: request.data?.key_id ?? "", secret: request.data?.secret_key ?? "")
+                    key = keys.authenticate(keyID: request.data?.key_id ?? "", secret: request.data?.secret_key ?? "", closing: channel, watching: &watching)
                 }
                 let status = key == nil ? "unauthorized" : "authorized"
                 try await outbound.write(.text(#"{"stream":"authorization","data":{"status":"\#(status)","action":"authenticate"}}"#))
