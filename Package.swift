@@ -87,7 +87,7 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             // The web UI is compiled into the binary, so a venue serves it wherever the binary goes.
-            resources: [.embedInCode("Web/index.html"), .embedInCode("Web/app.js"), .embedInCode("Web/app.css")]
+            resources: [.embedInCode("Web/index.html"), .embedInCode("Web/app.js"), .embedInCode("Web/accounts.js"), .embedInCode("Web/app.css")]
         ),
         .executableTarget(
             name: "bourse",

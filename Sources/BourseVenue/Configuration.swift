@@ -101,13 +101,19 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
         /// The simulated bank: seconds for each step of a transfer (queued to sent, sent to complete). Absent
         /// or 0: transfers wait for an operator.
         public var bank_step_seconds: UInt32?
+        /// The most cash one journal may move, in dollars; absent: what the sender may withdraw is the only bound.
+        public var journal_cash_max: String?
 
-        public init(id: UInt32, name: String, accounts: [UInt32]? = nil, bank_step_seconds: UInt32? = nil) {
+        public init(id: UInt32, name: String, accounts: [UInt32]? = nil, bank_step_seconds: UInt32? = nil, journal_cash_max: String? = nil) {
             self.id = id
             self.name = name
             self.accounts = accounts
             self.bank_step_seconds = bank_step_seconds
+            self.journal_cash_max = journal_cash_max
         }
+
+        /// `journal_cash_max` as money.
+        public var journalCashMax: Money? { journal_cash_max.flatMap { Money(dollars: $0) } }
     }
 
     /// The firm a configured account belongs to.
@@ -160,7 +166,7 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
                             .map { AccountEntry.Position(symbol: $0.0, qty: qty, cost: $0.1) },
                          keys: keys)
         },
-        firms: [FirmEntry(id: 1, name: "Bourse Demo Brokerage", accounts: [1, 2], bank_step_seconds: 2)])
+        firms: [FirmEntry(id: 1, name: "Bourse Demo Brokerage", accounts: [1, 2], bank_step_seconds: 2, journal_cash_max: "50000.00")])
 
     // MARK: Reading
 
@@ -219,7 +225,7 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
         "store": .leaf,
         "accounts": .array(.object(["id": .leaf, "account_number": .leaf, "kind": .leaf, "deposit": .leaf, "keys": .leaf,
                                     "positions": .array(.object(["symbol": .leaf, "qty": .leaf, "cost": .leaf]))])),
-        "firms": .array(.object(["id": .leaf, "name": .leaf, "accounts": .leaf, "bank_step_seconds": .leaf])),
+        "firms": .array(.object(["id": .leaf, "name": .leaf, "accounts": .leaf, "bank_step_seconds": .leaf, "journal_cash_max": .leaf])),
     ])
 
     private static func unknownKey(_ value: Any, schema: Schema, path: String) -> String? {
@@ -282,6 +288,9 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
                     guard owned.insert(account).inserted else { return "firms: account \(account) belongs to more than one firm" }
                 }
                 if let step = firm.bank_step_seconds, step > 86_400 { return "firms: firm \(firm.id)'s bank_step_seconds is at most 86400" }
+                if let text = firm.journal_cash_max, (firm.journalCashMax?.units ?? 0) <= 0 {
+                    return "firms: firm \(firm.id)'s journal_cash_max \"\(text)\" is not a positive amount in dollars"
+                }
             }
             if let rate = rate_limit?.per_second, rate < 1 { return "rate_limit.per_second must be at least 1" }
             if let burst = rate_limit?.burst, burst < 1 { return "rate_limit.burst must be at least 1" }

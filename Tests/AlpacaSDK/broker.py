@@ -120,8 +120,10 @@ check(shares.status == "executed" and shares.symbol == "AAPL" and float(shares.q
 check(client.get_open_position_for_account(bob.id, "AAPL").qty == "4", "bob holds the 4 AAPL")
 refused(lambda: client.create_journal(CreateJournalRequest(from_account=bob.id, to_account=alice.id, entry_type=JournalEntryType.CASH,
                                                            amount=1000.01)), 422, "insufficient_cash")
+refused(lambda: client.create_journal(CreateJournalRequest(from_account=alice.id, to_account=bob.id, entry_type=JournalEntryType.CASH,
+                                                           amount=50000.01)), 422, "journal_limit")
 batch = client.create_batch_journal(CreateBatchJournalRequest(entry_type=JournalEntryType.CASH, from_account=alice.id, entries=[
-    BatchJournalRequestEntry(to_account=bob.id, amount="10.50"), BatchJournalRequestEntry(to_account=bob.id, amount="1000000")]))
+    BatchJournalRequestEntry(to_account=bob.id, amount="10.50"), BatchJournalRequestEntry(to_account=bob.id, amount="40000")]))
 cover.covers("create_batch_journal")
 check([j.status for j in batch] == ["executed", "rejected"] and "insufficient_cash" in batch[1].error_message, f"batch: {batch}")
 reverse = client.create_reverse_batch_journal(CreateReverseBatchJournalRequest(entry_type=JournalEntryType.CASH, to_account=alice.id, entries=[

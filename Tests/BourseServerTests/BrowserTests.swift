@@ -1,3 +1,4 @@
+import BourseCore
 import BourseServer
 @testable import BourseVenue
 import BourseTestSupport
@@ -220,6 +221,57 @@ struct BrowserTests {
         // The page's order went through the API like any client's, with its client order id.
         let (_, order) = try await server.send("GET", "/v2/orders:by_client_order_id?client_order_id=from-the-browser", as: buyer)
         #expect((order as? [String: Any])?["status"] as? String == "filled")
+        await server.stop()
+    }
+
+    @Test("an operator finds an account on the page, sees it blocked by the kill switch, funds it, journals from it, revokes a key and unblocks it")
+    func operatorAccounts() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await ServerTests.Running(directory: directory)
+        let admin = server.key(account: 3, role: .admin), trader = server.key(account: 1)
+        let chromium = try Chromium()
+        defer { chromium.stop() }
+        let socket = try await chromium.browserSocket()
+        let port = server.port
+        try await WebSocketClient.connect(url: socket, configuration: .init(maxFrameSize: 1 << 24), logger: Logger(label: "devtools")) { inbound, outbound, _ in
+            var page = DevTools(inbound: inbound.messages(maxSize: 1 << 26).makeAsyncIterator(), outbound: outbound)
+            try await page.openPage()
+            _ = try await page.call("Page.enable")
+            _ = try await page.call("Page.navigate", ["url": "http://127.0.0.1:\(port)/"])
+            try await page.waitFor("document.getElementById('signin-form') && document.readyState === 'complete'", "the sign-in form")
+            _ = try await page.evaluate("""
+                document.getElementById('key-id').value = '\(admin.keyID)';
+                document.getElementById('secret').value = '\(admin.secret)';
+                document.getElementById('signin-button').click();
+                """)
+            try await page.waitFor("!document.getElementById('app').hidden && !document.getElementById('admin-tab').hidden", "the page with its admin tab")
+            _ = try await page.evaluate("document.getElementById('admin-tab').click(); window.confirm = () => true;")
+            // The kill switch from the page, then the account found by its number shows why it is blocked.
+            _ = try await page.evaluate("document.getElementById('kill-account').value = '1'; document.getElementById('kill-form').requestSubmit();")
+            try await page.waitFor("document.getElementById('admin-message').textContent.includes('is blocked')", "the kill switch applied")
+            _ = try await page.evaluate("document.getElementById('find-account').value = '1'; document.getElementById('find-form').requestSubmit();")
+            try await page.waitFor("document.getElementById('account-summary').textContent.includes('blocked by kill switch')", "the account blocked by the kill switch")
+            try await page.waitFor("document.getElementById('account-summary').textContent.includes('cash 1,000,000.00') && !document.getElementById('unblock').hidden", "its cash and the unblock button")
+            try await page.waitFor("[...document.querySelectorAll('#account-keys td')].some(td => td.textContent === '\(trader.keyID)')", "its key")
+            // Fund it, journal from it, revoke its key, unblock it.
+            _ = try await page.evaluate("document.getElementById('fund-amount').value = '250.50'; document.getElementById('fund-form').requestSubmit();")
+            try await page.waitFor("document.getElementById('account-summary').textContent.includes('cash 1,000,250.50')", "the deposit")
+            _ = try await page.evaluate("""
+                document.getElementById('journal-to').value = '2'; document.getElementById('journal-amount').value = '0.50';
+                document.getElementById('journal-form').requestSubmit();
+                """)
+            try await page.waitFor("document.getElementById('admin-message').textContent === 'Journaled 0.50 to account 2' && document.getElementById('account-summary').textContent.includes('cash 1,000,250.00')", "the journal")
+            _ = try await page.evaluate("[...document.querySelectorAll('#account-keys button')][0].click()")
+            try await page.waitFor("document.getElementById('admin-message').textContent.includes('is revoked')", "the key revoked")
+            _ = try await page.evaluate("document.getElementById('unblock').click()")
+            try await page.waitFor("document.getElementById('account-summary').textContent.includes('ACTIVE · active') && document.getElementById('unblock').hidden", "the account active again")
+            _ = try await page.evaluate("document.getElementById('account-view').scrollIntoView()")
+            try await page.screenshot(to: Self.artifacts + "/web-ui-accounts.png")
+        }
+        #expect(try await server.send("GET", "/v2/account", as: trader).0 == 401)
+        #expect(try await server.opened.venue.account(AccountID(2))?.cash == Money(dollars: "1000000.50"))
+        #expect(try await server.opened.venue.account(AccountID(1))?.state == .active)
         await server.stop()
     }
 }

@@ -27,6 +27,14 @@ public struct IssuedKey: Codable, Sendable {
     public var role: Role
     public var firm: UInt32? = nil
 
+    public init(keyID: String, secret: String, account: UInt32, role: Role, firm: UInt32? = nil) {
+        self.keyID = keyID
+        self.secret = secret
+        self.account = account
+        self.role = role
+        self.firm = firm
+    }
+
     enum CodingKeys: String, CodingKey {
         case keyID = "key_id", secret, account, role, firm
     }

@@ -89,6 +89,23 @@ extension Routes {
                                             query, type: nil)
             }
         }
+        table.add(.get, "/v1/audit", "Who did what: the firm's actions (broker; admin: all), newest first", query: [.limit(default: 100, max: 1_000)],
+                  answer: .ok(.array(.object([("id", .integer), ("at", .time), ("actor", .string), ("action", .string), ("target", .string),
+                                              ("detail", .string)])))) { request, _ in
+            try await handle(request) { key in
+                let firm: UInt32? = key.role == .admin ? nil : try brokerFirm(key)
+                let entries = try records { try node.broker.auditTrail(firm: firm, limit: Query(request).integer("limit") ?? 100) }
+                return Self.json(text: "[" + entries.map { e in
+                    var text = #"{"id":\#(e.id),"at":"\#(API.time(Timestamp(nanos: e.time)))","actor":"#
+                    API.appendQuoted(e.actor, to: &text)
+                    text += #","action":"\#(e.action)","target":"#
+                    API.appendQuoted(e.target, to: &text)
+                    text += #","detail":"#
+                    API.appendQuoted(e.detail, to: &text)
+                    return text + "}"
+                }.joined(separator: ",") + "]")
+            }
+        }
         addAccountKeys(to: table)
     }
 

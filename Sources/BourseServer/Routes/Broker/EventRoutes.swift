@@ -9,13 +9,17 @@ import Synchronization
 /// transfer and journal status changes, and fills. They are the broker projection's events, so a client
 /// that lost its connection resumes after the last id it saw (`since_id`) and misses nothing the projection
 /// still keeps. Without `since_id` or `since` a stream starts at the newest event; with `until_id` or
-/// `until` it ends there. A broker sees its own firm's accounts only; a revoked key's stream ends.
+/// `until` it ends there. A broker sees its own firm's accounts only; a revoked key's stream ends within
+/// `keyCheckInterval`.
 extension Routes {
     /// Event streams open at once, across keys; past it a new one is refused.
     static let eventStreamsMax = 256
     static let eventStreams = Atomic<Int>(0)
     /// Events read from the store at a time.
     static let eventPageMax = 500
+    /// How often a waiting stream checks that its key still stands, and how often it says it lives.
+    static let keyCheckInterval = Duration.seconds(1)
+    static let heartbeatInterval = Duration.seconds(15)
 
     func addEvents(to table: RouteTable) {
         for stream in BrokerProjection.Stream.allCases {
@@ -56,6 +60,7 @@ extension Routes {
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             defer { Self.eventStreams.subtract(1, ordering: .relaxed) }
             var last = after
+            var quiet = Duration.zero
             while keys.contains(keyID: key.keyID) {
                 let seen = runner.watermark.position
                 let rows = try await store.query("SELECT id, account, time, body FROM broker_events WHERE stream = ? AND id > ? ORDER BY id LIMIT ?",
@@ -71,15 +76,22 @@ extension Routes {
                     if let only, account != only { continue }
                     text += "id: \(id)\ndata: \(row.text("body")!)\n\n"
                 }
-                if !text.isEmpty { try await writer.write(ByteBuffer(string: text)) }
+                if !text.isEmpty {
+                    try await writer.write(ByteBuffer(string: text))
+                    quiet = .zero
+                }
                 if let untilID, last >= untilID || rows.contains(where: { $0.int("id")! > untilID }) { break }
                 if let until, rows.contains(where: { $0.int("time")! > until }) || (rows.isEmpty && wallClockNanos() > until) { break }
                 if rows.count == Self.eventPageMax { continue }
                 // Nothing more yet: wait for the projection to move, saying now and then that the stream lives.
-                if await !runner.watermark.wait(for: seen + 1, timeout: .seconds(15)) {
+                if await !runner.watermark.wait(for: seen + 1, timeout: Self.keyCheckInterval) {
                     if case .failed = runner.currentStatus.state { break }
                     if case .finished = runner.currentStatus.state { break }
-                    try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
+                    quiet += Self.keyCheckInterval
+                    if quiet >= Self.heartbeatInterval {
+                        try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
+                        quiet = .zero
+                    }
                 }
             }
             try await writer.finish(nil)

@@ -108,6 +108,10 @@ extension Routes {
                 guard let text = amount, let money = Money(dollars: text), money.units > 0 else {
                     throw Failure.unprocessable("amount \"\(amount ?? "")\" must be a positive decimal with at most four decimals")
                 }
+                let firm = try routes.records { try routes.node.broker.firm(of: from.rawValue) }
+                if let max = routes.node.configuration.firms?.first(where: { $0.id == firm })?.journalCashMax, money > max {
+                    throw Failure.unprocessable("journal_limit: \(money.grouped) is above the firm's limit of \(max.grouped) a journal")
+                }
                 return Journal(from: from, to: to, asset: .cash(money))
             case "JNLS":
                 if amount != nil { throw Failure.unprocessable("a securities journal (JNLS) takes symbol and qty, not amount") }
