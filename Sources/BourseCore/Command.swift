@@ -33,7 +33,7 @@ public enum Command: Hashable, Sendable {
 
     // Funding: journals between accounts and transfers to and from banks.
     case journal(Journal)
-    /// Queues a transfer between an account and its bank; its id is this command's sequence.
+    /// Queues a transfer between an account and its bank; the engine numbers transfers from 1.
     case requestTransfer(TransferRequest)
     /// An operator (or the bank's answer) moves a transfer on: sent, complete, rejected or cancelled.
     case advanceTransfer(UInt64, TransferStatus)

@@ -26,8 +26,8 @@ public enum TransferDirection: UInt8, Sendable, CaseIterable {
     case outgoing = 1
 }
 
-/// A transfer of cash between an account and its bank, as requested. Its id is the sequence of the
-/// command that requested it.
+/// A transfer of cash between an account and its bank, as requested. The engine numbers transfers from 1
+/// as it queues them.
 public struct TransferRequest: Hashable, Sendable {
     /// Transfers one account may have queued or sent at once.
     public static let pendingPerAccountMax = 100

@@ -14,7 +14,7 @@ public enum PublicID {
         case asset = 3
         case execution = 4
         case watchlist = 5
-        /// A bank transfer and a journal: the sequence of the command that made them.
+        /// A bank transfer (the engine's number) and a journal (the sequence of its command).
         case transfer = 6
         case journal = 7
         case bankRelationship = 8

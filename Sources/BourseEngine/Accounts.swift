@@ -143,14 +143,18 @@ extension MatchingEngine {
     func withdraw(_ id: AccountID, _ amount: Money) {
         guard let a = usableAccount(id) else { return }
         guard amount.units > 0 else { return reject(.amountNotPositive(amount)) }
-        let available = withdrawable(a)
-        guard amount.units <= available else {
-            return reject(.insufficientCash(needs: amount, available: Money(units: max(available, 0))))
-        }
+        if let reason = cashMayLeave(a, amount) { return reject(reason) }
         accounts[a].cash -= amount.units
         outsideCash += amount.units
         ledgerTransactions += 1
         out.append(.cashWithdrawn(id, amount))
+    }
+
+    /// Why `amount` cannot leave the account (by withdrawal, transfer or journal), if it cannot.
+    func cashMayLeave(_ a: Int32, _ amount: Money) -> CommandRejectReason? {
+        let available = withdrawable(a)
+        guard amount.units <= available else { return .insufficientCash(needs: amount, available: Money(units: max(available, 0))) }
+        return nil
     }
 
     /// Cash not reserved by orders; for a margin account no more than its buying power either, so that a

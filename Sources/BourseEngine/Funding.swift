@@ -22,10 +22,7 @@ extension MatchingEngine {
         switch journal.asset {
         case .cash(let amount):
             guard amount.units > 0 else { return reject(.amountNotPositive(amount)) }
-            let available = withdrawable(from)
-            guard amount.units <= available else {
-                return reject(.insufficientCash(needs: amount, available: Money(units: max(available, 0))))
-            }
+            if let reason = cashMayLeave(from, amount) { return reject(reason) }
             guard amount.units <= Money.balanceLimit.units - accounts[to].cash else { return reject(.balanceLimit(amount)) }
             accounts[from].cash -= amount.units
             accounts[to].cash += amount.units
@@ -48,7 +45,7 @@ extension MatchingEngine {
 
     /// Queues a transfer. An outgoing one takes its cash from the account now, within what it may
     /// withdraw, so that nothing else can spend it while the bank works.
-    func requestTransfer(_ request: TransferRequest, id: UInt64) {
+    func requestTransfer(_ request: TransferRequest) {
         guard let a = usableAccount(request.account) else { return }
         let amount = request.amount
         guard amount.units > 0 else { return reject(.amountNotPositive(amount)) }
@@ -56,16 +53,14 @@ extension MatchingEngine {
         guard transfersPerAccount[a, default: 0] < TransferRequest.pendingPerAccountMax else {
             return reject(.tooManyTransfers(request.account))
         }
-        assert(transfers[id] == nil, "a transfer's id is its command's sequence, used once")
         if request.direction == .outgoing {
-            let available = withdrawable(a)
-            guard amount.units <= available else {
-                return reject(.insufficientCash(needs: amount, available: Money(units: max(available, 0))))
-            }
+            if let reason = cashMayLeave(a, amount) { return reject(reason) }
             accounts[a].cash -= amount.units
             transitCash += amount.units
             ledgerTransactions += 1
         }
+        lastTransfer += 1
+        let id = lastTransfer
         transfers[id] = PendingTransfer(request: request, account: a, status: .queued, due: now + Int64(request.bankStepSeconds) * 1_000_000_000)
         transfersPerAccount[a, default: 0] += 1
         out.append(.transferChanged(id, request, .queued, .none))

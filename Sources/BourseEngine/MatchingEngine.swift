@@ -69,7 +69,9 @@ public final class MatchingEngine {
     @exclusivity(unchecked) var outsideCash: Int64 = 0
     /// Ledger transactions posted so far: one per deposit, withdrawal, transfer and journal, two per fill.
     @exclusivity(unchecked) var ledgerTransactions: UInt64 = 0
-    /// Transfers queued or sent, by id (the sequence of the command that requested them).
+    /// The last transfer id handed out; transfers are numbered from 1.
+    @exclusivity(unchecked) var lastTransfer: UInt64 = 0
+    /// Transfers queued or sent, by id.
     @exclusivity(unchecked) var transfers: [UInt64: PendingTransfer] = [:]
     /// Pending transfers per account handle, at most `TransferRequest.pendingPerAccountMax`.
     @exclusivity(unchecked) var transfersPerAccount: [Int32: Int] = [:]
@@ -120,7 +122,7 @@ public final class MatchingEngine {
         case .newOrder(let order): newOrder(order)
         case .cancel(let cancel): self.cancel(cancel)
         case .replace(let replace): self.replace(replace)
-        default: applyRare(command.command, sequence: command.sequence)
+        default: applyRare(command.command)
         }
         if !listsToPlace.isEmpty { placeExits() }
     }
@@ -134,12 +136,12 @@ public final class MatchingEngine {
         case .newOrder(let order): newOrder(order)
         case .cancel(let cancel): self.cancel(cancel)
         case .replace(let replace): self.replace(replace)
-        default: applyRare(command.pointee.command, sequence: command.pointee.sequence)
+        default: applyRare(command.pointee.command)
         }
         if !listsToPlace.isEmpty { placeExits() }
     }
 
-    @inline(never) func applyRare(_ command: Command, sequence: UInt64) {
+    @inline(never) func applyRare(_ command: Command) {
         switch command {
         case .newOrder, .cancel, .replace: preconditionFailure("order commands are applied inline")
         case .expireOrders: expireDue()
@@ -158,7 +160,7 @@ public final class MatchingEngine {
         case .closeAccount(let id): closeAccount(id)
         case .newOrderList(let list): newOrderList(list)
         case .journal(let journal): self.journal(journal)
-        case .requestTransfer(let request): requestTransfer(request, id: sequence)
+        case .requestTransfer(let request): requestTransfer(request)
         case .advanceTransfer(let id, let status): advanceTransfer(id, to: status, reason: status == .canceled ? .requester : .bank)
         case .advanceTransfers: advanceDueTransfers()
         }

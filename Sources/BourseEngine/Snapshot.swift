@@ -109,6 +109,7 @@ extension MatchingEngine {
 
     /// Pending transfers in id order, after the accounts they name.
     private func encodeTransfers(into w: inout ByteWriter) {
+        w.writeVarint(lastTransfer)
         w.writeSigned(transitCash)
         w.writeVarint(UInt64(transfers.count))
         for (id, transfer) in transfers.sorted(by: { $0.key < $1.key }) {
@@ -120,6 +121,7 @@ extension MatchingEngine {
     }
 
     private func decodeTransfers(_ r: inout ByteReader) throws(DecodeError) {
+        lastTransfer = try r.readVarint()
         transitCash = try r.readSigned()
         let count = try r.readVarint()
         var inTransit: Int64 = 0
@@ -129,7 +131,7 @@ extension MatchingEngine {
             let request = try r.readTransferRequest()
             let status = try r.readEnum(TransferStatus.self, "transfer status")
             let due: Int64 = try r.readSigned()
-            guard transfers[id] == nil, !status.isFinal, request.amount.units > 0,
+            guard transfers[id] == nil, id <= lastTransfer, !status.isFinal, request.amount.units > 0,
                   let a = accountIndex.find(UInt64(request.account.rawValue)),
                   transfersPerAccount[a, default: 0] < TransferRequest.pendingPerAccountMax else {
                 throw DecodeError(.invalidValue("transfer \(id)"), at: at)

@@ -112,6 +112,22 @@ struct DevTools {
         throw Chromium.Failure("timed out waiting for \(what); the page shows: \(text)")
     }
 
+    /// A new page at `url`, once its sign-in form is there.
+    mutating func open(_ url: String) async throws {
+        try await openPage()
+        _ = try await call("Page.enable")
+        _ = try await call("Page.navigate", ["url": url])
+        try await waitFor("document.getElementById('signin-form') && document.readyState === 'complete'", "the sign-in form")
+    }
+
+    mutating func signIn(_ keyID: String, _ secret: String) async throws {
+        _ = try await evaluate("""
+            document.getElementById('key-id').value = '\(keyID)';
+            document.getElementById('secret').value = '\(secret)';
+            document.getElementById('signin-button').click();
+            """)
+    }
+
     mutating func screenshot(to path: String) async throws {
         let data = try await call("Page.captureScreenshot", ["format": "png"])
         let base64 = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["data"] as? String ?? ""
@@ -147,23 +163,12 @@ struct BrowserTests {
         let port = server.port
         try await WebSocketClient.connect(url: socket, configuration: .init(maxFrameSize: 1 << 24), logger: Logger(label: "devtools")) { inbound, outbound, _ in
             var page = DevTools(inbound: inbound.messages(maxSize: 1 << 26).makeAsyncIterator(), outbound: outbound)
-            try await page.openPage()
-            _ = try await page.call("Page.enable")
-            _ = try await page.call("Page.navigate", ["url": "http://127.0.0.1:\(port)/"])
-            try await page.waitFor("document.getElementById('signin-form') && document.readyState === 'complete'", "the sign-in form")
+            try await page.open("http://127.0.0.1:\(port)/")
 
             // A wrong secret is refused on the page.
-            _ = try await page.evaluate("""
-                document.getElementById('key-id').value = '\(buyer.keyID)';
-                document.getElementById('secret').value = 'wrong';
-                document.getElementById('signin-button').click();
-                """)
+            try await page.signIn(buyer.keyID, "wrong")
             try await page.waitFor("document.getElementById('signin-error').textContent.includes('wrong')", "the sign-in error")
-
-            _ = try await page.evaluate("""
-                document.getElementById('secret').value = '\(buyer.secret)';
-                document.getElementById('signin-button').click();
-                """)
+            try await page.signIn(buyer.keyID, buyer.secret)
             try await page.waitFor("!document.getElementById('app').hidden && document.getElementById('symbol').options.length === 5", "the trading page")
             try await page.waitFor("document.getElementById('account-line').textContent.includes('Account 1')", "the account line")
             // Money with thousands separators and two decimals.
@@ -236,15 +241,8 @@ struct BrowserTests {
         let port = server.port
         try await WebSocketClient.connect(url: socket, configuration: .init(maxFrameSize: 1 << 24), logger: Logger(label: "devtools")) { inbound, outbound, _ in
             var page = DevTools(inbound: inbound.messages(maxSize: 1 << 26).makeAsyncIterator(), outbound: outbound)
-            try await page.openPage()
-            _ = try await page.call("Page.enable")
-            _ = try await page.call("Page.navigate", ["url": "http://127.0.0.1:\(port)/"])
-            try await page.waitFor("document.getElementById('signin-form') && document.readyState === 'complete'", "the sign-in form")
-            _ = try await page.evaluate("""
-                document.getElementById('key-id').value = '\(admin.keyID)';
-                document.getElementById('secret').value = '\(admin.secret)';
-                document.getElementById('signin-button').click();
-                """)
+            try await page.open("http://127.0.0.1:\(port)/")
+            try await page.signIn(admin.keyID, admin.secret)
             try await page.waitFor("!document.getElementById('app').hidden && !document.getElementById('admin-tab').hidden", "the page with its admin tab")
             _ = try await page.evaluate("document.getElementById('admin-tab').click(); window.confirm = () => true;")
             // The kill switch from the page, then the account found by its number shows why it is blocked.

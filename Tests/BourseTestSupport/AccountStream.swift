@@ -7,8 +7,9 @@ import BourseEngine
 /// between the accounts, account states, kill switches, limit changes and easy-to-borrow changes.
 public struct AccountStream {
     public var orders: CommandStream
-    /// The ids of the bank transfers requested so far (their commands' sequences), for later steps.
-    var transferIDs: [UInt64] = []
+    /// Bank transfers requested so far: the engine numbers those it queues from 1, so later steps name
+    /// recent numbers (some never queued, which the engine refuses as unknown).
+    var transfersRequested: UInt64 = 0
     public static let accounts: [(AccountID, AccountKind)] = (1...6).map { (AccountID(UInt32($0)), $0 <= 3 ? .cash : .margin) }
     var symbols: [Symbol] { orders.symbols }
 
@@ -85,11 +86,10 @@ public struct AccountStream {
             let request = TransferRequest(account: account, direction: direction,
                                           amount: Money(units: Int64.random(in: 0...1_500, using: &orders.rng) * 10_000),
                                           bankStepSeconds: UInt32.random(in: 0...2, using: &orders.rng))
-            let command = orders.stamp(.requestTransfer(request))
-            transferIDs.append(command.sequence)
-            return command
-        case 21..<23 where !transferIDs.isEmpty:
-            let id = transferIDs.suffix(8).randomElement(using: &orders.rng)!
+            transfersRequested += 1
+            return orders.stamp(.requestTransfer(request))
+        case 21..<23 where transfersRequested > 0:
+            let id = UInt64.random(in: (transfersRequested > 8 ? transfersRequested - 8 : 1)...transfersRequested, using: &orders.rng)
             return orders.stamp(.advanceTransfer(id, TransferStatus.allCases.randomElement(using: &orders.rng)!))
         case 23:
             // The bank's clock: a second passes, so steps of a second come due.

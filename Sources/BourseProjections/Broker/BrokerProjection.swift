@@ -2,9 +2,11 @@ import BourseCore
 import BourseNode
 
 /// The broker projection: every bank transfer and journal with its status, each account's status, and the
-/// events a broker's event streams send (account status, transfers, journals, fills), each with an id that
-/// orders them and that a stream resumes after. Everything here comes from the journal (the note of a
-/// broker's command says who asked), so a rebuild gives the same rows and the same event ids.
+/// events a broker's event streams send (account status, transfers, journals), each with an id that orders
+/// them and that a stream resumes after. Fills are the order projection's executions, which the trade
+/// events stream reads with ids of the same form, so nothing here is written per trade. Everything here
+/// comes from the journal (the note of a broker's command says who asked), so a rebuild gives the same rows
+/// and the same event ids.
 public final class BrokerProjection: Projection, @unchecked Sendable {
     public let name = "broker"
     public let schema = BrokerProjection.tables
@@ -19,6 +21,9 @@ public final class BrokerProjection: Projection, @unchecked Sendable {
     /// The streams of events, as their paths under `/v1/events` name them.
     public enum Stream: String, Sendable, CaseIterable {
         case accounts = "accounts/status", transfers = "transfers/status", journals = "journals/status", trades
+
+        /// An event's id: its journal entry's sequence, then its place in the entry.
+        public static func id(sequence: Int64, _ n: Int64) -> Int64 { sequence << 21 | n }
     }
 
     static let tables = ProjectionSchema(version: 1, tables: [
@@ -68,7 +73,7 @@ public final class BrokerProjection: Projection, @unchecked Sendable {
         let actor = note?.actor ?? "operator"
         var counter: Int64 = 0
         func event(_ stream: Stream, _ account: AccountID, _ fields: [(String, JSONText)]) throws {
-            let id = sequence << 21 | counter
+            let id = Stream.id(sequence: sequence, counter)
             counter += 1
             let body = JSONText.object([("event_id", .int(id)), ("at", .time(time))] + fields)
             try writer.execute("INSERT INTO broker_events (id, stream, account, time, body) VALUES (?, ?, ?, ?, ?)",
@@ -112,17 +117,6 @@ public final class BrokerProjection: Projection, @unchecked Sendable {
                     ("status_from", .string(from)), ("status_to", .string(status.name)),
                     ("reason", .string(reason == .none ? "" : "\(reason.code): \(reason.message)")),
                 ])
-            case .trade(let t):
-                for (account, order, side, leaves) in [(t.makerAccount, t.makerOrderID, t.takerSide.opposite, t.makerLeaves),
-                                                       (t.takerAccount, t.takerOrderID, t.takerSide, t.takerLeaves)] {
-                    try event(.trades, account, [
-                        ("account_id", .uuid(PublicID.account(account))), ("event", .string(leaves.shares == 0 ? "fill" : "partial_fill")),
-                        ("execution_id", .uuid(PublicID.execution(t.executionID))), ("price", .string(t.price.description)),
-                        ("qty", .string(String(t.quantity.shares))), ("timestamp", .time(time)),
-                        ("order", .object([("id", .uuid(PublicID.order(order))), ("symbol", .string(t.symbol.description)),
-                                           ("side", .string(side.name)), ("leaves_qty", .string(String(leaves.shares)))])),
-                    ])
-                }
             default:
                 break
             }

@@ -26,6 +26,7 @@ extension Routes {
             Parameter("status", .list, "Only accounts in these statuses (ACTIVE, LIMITED, DISABLED, ACCOUNT_CLOSED)"),
             Parameter("sort", .choice(["asc", "desc"]), "By opening time: asc (the default) or desc"),
             Parameter("entities", .list, "The details to include: contact, identity, disclosures, agreements, trusted_contact"),
+            .limit(default: 1_000, max: 10_000),
         ], answer: .list("BrokerAccount")) { request, _ in
             try await handle(request) { key in try await listAccounts(key, Query(request)) }
         }
@@ -223,7 +224,8 @@ extension Routes {
             throw Failure.unprocessable("entities: \(unknown) is not one of contact, identity, disclosures, agreements, trusted_contact")
         }
         var answers: [(Int64, String)] = []
-        for profile in profiles {
+        let limit = query.integer("limit") ?? 1_000
+        for profile in query["sort"] == "desc" ? Array(profiles.reversed()) : profiles where answers.count < limit {
             if let after = query.time("created_after"), profile.createdAt <= after { continue }
             if let before = query.time("created_before"), profile.createdAt >= before { continue }
             guard let summary = try await venue.account(AccountID(profile.account)) else { continue }
@@ -232,7 +234,6 @@ extension Routes {
             if !words.allSatisfy({ haystack.contains($0) }) { continue }
             answers.append((profile.createdAt, API.brokerAccount(profile, summary, blockedBy: try await blockedBy(summary), entities: entities)))
         }
-        if query["sort"] == "desc" { answers.reverse() }
         return Self.json(text: "[" + answers.map(\.1).joined(separator: ",") + "]")
     }
 

@@ -38,12 +38,13 @@ extension Routes {
     private func events(_ stream: BrokerProjection.Stream, _ key: StoredKey, _ query: Query) async throws -> Response {
         let visible = try await visibleAccounts(key)
         let only = try await query["id"].asyncMap { try await accountOnBehalf(key, $0).rawValue }
-        try await requireBroker()
+        if stream == .trades { try await requireHistory() } else { try await requireBroker() }
+        let store = projections.store
         let since = query.time("since")
         let after: Int64 = if let id = query.integer("since_id") {
             Int64(id)
         } else if since == nil {
-            try await projections.store.query("SELECT MAX(id) AS id FROM broker_events", []).first?.int("id") ?? 0
+            try await Self.newestEvent(stream, store)
         } else {
             0
         }
@@ -53,8 +54,7 @@ extension Routes {
             Self.eventStreams.subtract(1, ordering: .relaxed)
             throw Failure(status: .tooManyRequests, code: 42910000, message: "\(Self.eventStreamsMax) event streams are open, as many as the venue serves")
         }
-        guard let runner = projections["broker"] else { throw Failure.unavailable("no broker projection") }
-        let store = projections.store
+        guard let runner = projections[stream == .trades ? "orders" : "broker"] else { throw Failure.unavailable("no projection for \(stream.rawValue)") }
         let keys = self.keys
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
@@ -63,26 +63,24 @@ extension Routes {
             var quiet = Duration.zero
             while keys.contains(keyID: key.keyID) {
                 let seen = runner.watermark.position
-                let rows = try await store.query("SELECT id, account, time, body FROM broker_events WHERE stream = ? AND id > ? ORDER BY id LIMIT ?",
-                                                 [.text(stream.rawValue), .int(last), .int(Int64(Self.eventPageMax))])
+                let events = try await Self.events(stream, after: last, store)
                 var text = ""
-                for row in rows {
-                    let (id, account, time) = (row.int("id")!, UInt32(row.int("account")!), row.int("time")!)
-                    if let untilID, id > untilID { break }
-                    if let until, time > until { break }
-                    last = id
-                    if let since, time < since { continue }
-                    if let visible, !visible.contains(account) { continue }
-                    if let only, account != only { continue }
-                    text += "id: \(id)\ndata: \(row.text("body")!)\n\n"
+                for event in events {
+                    if let untilID, event.id > untilID { break }
+                    if let until, event.time > until { break }
+                    last = event.id
+                    if let since, event.time < since { continue }
+                    if let visible, !visible.contains(event.account) { continue }
+                    if let only, event.account != only { continue }
+                    text += "id: \(event.id)\ndata: \(event.body)\n\n"
                 }
                 if !text.isEmpty {
                     try await writer.write(ByteBuffer(string: text))
                     quiet = .zero
                 }
-                if let untilID, last >= untilID || rows.contains(where: { $0.int("id")! > untilID }) { break }
-                if let until, rows.contains(where: { $0.int("time")! > until }) || (rows.isEmpty && wallClockNanos() > until) { break }
-                if rows.count == Self.eventPageMax { continue }
+                if let untilID, last >= untilID || events.contains(where: { $0.id > untilID }) { break }
+                if let until, events.contains(where: { $0.time > until }) || (events.isEmpty && wallClockNanos() > until) { break }
+                if events.count == Self.eventPageMax { continue }
                 // Nothing more yet: wait for the projection to move, saying now and then that the stream lives.
                 if await !runner.watermark.wait(for: seen + 1, timeout: Self.keyCheckInterval) {
                     if case .failed = runner.currentStatus.state { break }
@@ -96,6 +94,52 @@ extension Routes {
             }
             try await writer.finish(nil)
         })
+    }
+}
+
+extension Routes {
+    struct StreamEvent {
+        var id: Int64
+        var account: UInt32
+        var time: Int64
+        var body: String
+    }
+
+    /// A page of a stream's events after `id`: the broker projection's, or for fills the order projection's
+    /// executions, each side an event whose id is placed as the broker projection places its own.
+    static func events(_ stream: BrokerProjection.Stream, after id: Int64, _ store: any ProjectionStore) async throws -> [StreamEvent] {
+        guard stream == .trades else {
+            return try await store.query("SELECT id, account, time, body FROM broker_events WHERE stream = ? AND id > ? ORDER BY id LIMIT ?",
+                                         [.text(stream.rawValue), .int(id), .int(Int64(eventPageMax))]).map { row in
+                StreamEvent(id: row.int("id")!, account: UInt32(row.int("account")!), time: row.int("time")!, body: row.text("body")!)
+            }
+        }
+        let place = (id >> 21, (id & 0x1F_FFFF) >> 1, id & 1)
+        return try await store.query("""
+            SELECT * FROM executions WHERE (sequence, event, leg) > (?, ?, ?) ORDER BY sequence, event, leg LIMIT ?
+            """, [.int(place.0), .int(place.1), .int(place.2), .int(Int64(eventPageMax))]).map { row in
+            let (sequence, event, leg) = (row.int("sequence")!, row.int("event")!, row.int("leg")!)
+            let (account, time, leaves) = (AccountID(UInt32(row.int("account")!)), row.int("time")!, row.int("leaves")!)
+            let id = BrokerProjection.Stream.id(sequence: sequence, event << 1 | leg)
+            let body = JSONText.object([
+                ("event_id", .int(id)), ("at", .time(time)), ("account_id", .uuid(account.uuid)),
+                ("event", .string(leaves == 0 ? "fill" : "partial_fill")),
+                ("execution_id", .uuid(ExecutionID(UInt64(bitPattern: row.int("execution_id")!)).uuid)),
+                ("price", .string(API.decimal(row.int("price")!))), ("qty", .string(String(row.int("qty")!))), ("timestamp", .time(time)),
+                ("order", .object([("id", .uuid(OrderID(UInt64(bitPattern: row.int("order_id")!)).uuid)), ("symbol", .string(row.text("symbol")!)),
+                                   ("side", .string(row.text("side")!)), ("leaves_qty", .string(String(leaves)))])),
+            ]).text
+            return StreamEvent(id: id, account: account.rawValue, time: time, body: body)
+        }
+    }
+
+    /// The newest event's id, where a stream without `since_id` or `since` starts.
+    static func newestEvent(_ stream: BrokerProjection.Stream, _ store: any ProjectionStore) async throws -> Int64 {
+        guard stream == .trades else {
+            return try await store.query("SELECT MAX(id) AS id FROM broker_events WHERE stream = ?", [.text(stream.rawValue)]).first?.int("id") ?? 0
+        }
+        let sequence = try await store.query("SELECT MAX(sequence) AS sequence FROM executions", []).first?.int("sequence") ?? 0
+        return BrokerProjection.Stream.id(sequence: sequence, 0x1F_FFFF)
     }
 }
 

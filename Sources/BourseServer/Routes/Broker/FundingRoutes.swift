@@ -157,7 +157,8 @@ extension Routes {
         let step = node.configuration.firms?.first { $0.id == firm }?.bank_step_seconds ?? 0
         let ack = try await runBroker(.requestTransfer(TransferRequest(account: id, direction: direction, amount: amount, bankStepSeconds: step)),
                                       key, note: BrokerNote(actor: key.keyID, relationship: relationship), action: "request_transfer", target: id.uuid)
-        return Self.json(text: try await transferJSON(ack.command.sequence, after: ack.command.sequence))
+        guard case .transferChanged(let transfer, _, _, _)? = ack.events.first else { throw Failure.unavailable("the transfer was not queued") }
+        return Self.json(text: try await transferJSON(transfer, after: ack.command.sequence))
     }
 
     /// The transfer as the broker projection holds it once it has applied `sequence`.
