@@ -20,9 +20,6 @@ public enum PublicID {
         case bankRelationship = 8
     }
 
-    public static func account(_ id: AccountID) -> String { id.uuid }
-    public static func order(_ id: OrderID) -> String { id.uuid }
-    public static func execution(_ id: ExecutionID) -> String { id.uuid }
     public static func transfer(_ id: UInt64) -> String { uuid(.transfer, id) }
     public static func journal(_ id: UInt64) -> String { uuid(.journal, id) }
 

@@ -17,7 +17,7 @@ from alpaca.broker.requests import (BatchJournalRequestEntry, CreateACHRelations
                                     ReverseBatchJournalRequestEntry, UpdatableContact, UpdateAccountRequest)
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import AccountStatus, OrderSide, TimeInForce
-from alpaca.trading.requests import CreateWatchlistRequest, GetOrdersRequest, LimitOrderRequest as TradingLimitOrder
+from alpaca.trading.requests import CreateWatchlistRequest, GetOrdersRequest, LimitOrderRequest as TradingLimitOrder, ReplaceOrderRequest
 
 from common import BROKER, MAKER, URL, Coverage, check, refused
 
@@ -101,9 +101,22 @@ cover.covers("get_order_for_account_by_id")
 check(order.id in [o.id for o in client.get_orders_for_account(alice.id, GetOrdersRequest(status="all"))], "the order is listed")
 cover.covers("get_orders_for_account")
 resting = client.submit_order_for_account(alice.id, LimitOrderRequest(symbol="MSFT", qty=1, side=OrderSide.BUY,
-                                                                      time_in_force=TimeInForce.GTC, limit_price=1))
-client.cancel_order_for_account_by_id(alice.id, resting.id)
+                                                                      time_in_force=TimeInForce.GTC, limit_price=1,
+                                                                      client_order_id="alice-msft-1"))
+check(client.get_order_for_account_by_client_id(alice.id, "alice-msft-1").id == resting.id, "an order by its client order id")
+cover.covers("get_order_for_account_by_client_id")
+replaced = client.replace_order_for_account_by_id(alice.id, resting.id, ReplaceOrderRequest(qty=2, limit_price=2))
+cover.covers("replace_order_for_account_by_id")
+check(replaced.qty == "2" and replaced.limit_price == "2.00", f"replaced: {replaced.qty} at {replaced.limit_price}")
+client.cancel_order_for_account_by_id(alice.id, replaced.id)
 cover.covers("cancel_order_for_account_by_id")
+client.submit_order_for_account(alice.id, LimitOrderRequest(symbol="MSFT", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, limit_price=1))
+cancelled = client.cancel_orders_for_account(alice.id)
+cover.covers("cancel_orders_for_account")
+check(len(cancelled) == 1 and cancelled[0].status == 200, f"cancel all: {cancelled}")
+configuration = client.get_trade_configuration_for_account(alice.id)
+cover.covers("get_trade_configuration_for_account")
+check(configuration.no_shorting is True and configuration.max_margin_multiplier == "1", f"a cash account does not short: {configuration}")
 positions = client.get_all_positions_for_account(alice.id)
 cover.covers("get_all_positions_for_account")
 check([(p.symbol, p.qty) for p in positions] == [("AAPL", "10")], f"alice holds 10 AAPL: {positions}")
@@ -163,6 +176,15 @@ watchlist = client.create_watchlist_for_account(alice.id, CreateWatchlistRequest
 cover.covers("create_watchlist_for_account")
 check([w.id for w in client.get_watchlists_for_account(alice.id)] == [watchlist.id], "alice's watchlist")
 cover.covers("get_watchlists_for_account")
+client.delete_watchlist_from_account_by_id(alice.id, watchlist.id)
+cover.covers("delete_watchlist_from_account_by_id")
+check(client.get_watchlists_for_account(alice.id) == [], "the watchlist is gone")
+spare = client.create_ach_relationship_for_account(bob.id, CreateACHRelationshipRequest(
+    account_owner_name="Bob Burns", bank_account_type=BankAccountType.SAVINGS, bank_account_number="987654321",
+    bank_routing_number="121000358"))
+client.delete_ach_relationship_for_account(bob.id, spare.id)
+cover.covers("delete_ach_relationship_for_account")
+check(client.get_ach_relationships_for_account(bob.id) == [], "a cancelled relationship is no longer listed")
 
 # Closing: an account with a position is refused; bob sells to the maker, moves his cash out, and closes.
 refused(lambda: client.close_account(bob.id), 422, "account_not_empty")

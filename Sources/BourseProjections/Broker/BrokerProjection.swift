@@ -90,7 +90,7 @@ public final class BrokerProjection: Projection, @unchecked Sendable {
             switch e {
             case .accountOpened(let account, let number, _):
                 try setStatus(account, .active, actor, time, writer)
-                try event(.accounts, account, [("account_id", .uuid(PublicID.account(account))), ("account_number", .string(number.text)),
+                try event(.accounts, account, [("account_id", .uuid(account.uuid)), ("account_number", .string(number.text)),
                                                 ("status_from", .string("")), ("status_to", .string(AccountStatus.active.rawValue)),
                                                 ("reason", .string("opened"))])
             case .accountStateChanged(let account, let state):
@@ -101,11 +101,11 @@ public final class BrokerProjection: Projection, @unchecked Sendable {
                 case .closed: .closed
                 }
                 let from = try setStatus(account, status, actor, time, writer)
-                try event(.accounts, account, [("account_id", .uuid(PublicID.account(account))), ("status_from", .string(from)),
+                try event(.accounts, account, [("account_id", .uuid(account.uuid)), ("status_from", .string(from)),
                                                 ("status_to", .string(status.rawValue)), ("reason", .string("by \(actor)"))])
             case .accountClosed(let account):
                 let from = try setStatus(account, .closed, actor, time, writer)
-                try event(.accounts, account, [("account_id", .uuid(PublicID.account(account))), ("status_from", .string(from)),
+                try event(.accounts, account, [("account_id", .uuid(account.uuid)), ("status_from", .string(from)),
                                                 ("status_to", .string(AccountStatus.closed.rawValue)), ("reason", .string("by \(actor)"))])
             case .journalPosted(let journal, let basis):
                 try record(journal, sequence, status: "executed", reason: "", basis: basis.units, note, actor, time, writer)
@@ -113,7 +113,7 @@ public final class BrokerProjection: Projection, @unchecked Sendable {
             case .transferChanged(let id, let request, let status, let reason):
                 let from = try transfer(id, request, status, reason, note, actor, time, writer)
                 try event(.transfers, request.account, [
-                    ("account_id", .uuid(PublicID.account(request.account))), ("transfer_id", .uuid(PublicID.transfer(id))),
+                    ("account_id", .uuid(request.account.uuid)), ("transfer_id", .uuid(PublicID.transfer(id))),
                     ("status_from", .string(from)), ("status_to", .string(status.name)),
                     ("reason", .string(reason == .none ? "" : "\(reason.code): \(reason.message)")),
                 ])

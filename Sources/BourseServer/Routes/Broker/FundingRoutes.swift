@@ -38,11 +38,12 @@ extension Routes {
             }
         }
         table.add(.get, "/v1/accounts/:account_id/ach_relationships", "The account's bank relationships",
-                  query: [Parameter("statuses", .list, "Only these statuses (APPROVED, CANCELED)")], answer: .list("BankRelationship")) { request, context in
+                  query: [Parameter("statuses", .list, "Only these statuses (APPROVED, CANCELED); by default the live ones")],
+                  answer: .list("BankRelationship")) { request, context in
             try await handle(request) { key in
                 let id = try await accountOnBehalf(key, context.parameters.get("account_id") ?? "")
-                let statuses = Query(request).list("statuses").map(Set.init)
-                let rows = try records { try node.broker.bankRelationships(of: id.rawValue) }.filter { statuses?.contains($0.status) ?? true }
+                let statuses = Query(request).list("statuses").map(Set.init) ?? ["APPROVED"]
+                let rows = try records { try node.broker.bankRelationships(of: id.rawValue) }.filter { statuses.contains($0.status) }
                 return Self.json(text: "[" + rows.map(API.bankRelationship).joined(separator: ",") + "]")
             }
         }
