@@ -116,6 +116,10 @@ extension MatchingEngine {
         }
     }
 
+    /// The earliest expiry of a GTD order, from the engine's own heap: a bound, since an order cancelled
+    /// meanwhile leaves its entry there until an expiry pass drops it.
+    public var nextGTDExpiry: Timestamp? { gtd.top.map { Timestamp(nanos: $0.expire) } }
+
     /// When the simulated bank's next step is due, if any transfer waits on it.
     public var nextTransferDue: Timestamp? {
         transfers.values.lazy.filter { $0.request.bankStepSeconds > 0 }.map(\.due).min().map(Timestamp.init(nanos:))

@@ -91,38 +91,28 @@ public final class BrokerRecords: Sendable {
         public var detail: String
     }
 
-    public enum Refusal: Error, Equatable {
-        case invalid(String)
-        case notFound(String)
-    }
+    public typealias Refusal = RecordRefusal
 
     private let database: DatabaseQueue
 
     public init(path: String) throws {
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-        database = try DatabaseQueue(path: path, configuration: configuration)
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE accounts (
-                    account INTEGER PRIMARY KEY, firm INTEGER NOT NULL, account_type TEXT NOT NULL, details TEXT NOT NULL,
-                    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
-                CREATE INDEX accounts_by_firm ON accounts (firm, account);
-                CREATE TABLE bank_relationships (
-                    id INTEGER PRIMARY KEY, account INTEGER NOT NULL, owner_name TEXT NOT NULL, bank_account_type TEXT NOT NULL,
-                    bank_account_number TEXT NOT NULL, bank_routing_number TEXT NOT NULL, nickname TEXT, status TEXT NOT NULL,
-                    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
-                CREATE TABLE api_keys (
-                    key_id TEXT PRIMARY KEY, secret_sha256 TEXT NOT NULL, account INTEGER NOT NULL, role TEXT NOT NULL,
-                    created_at INTEGER NOT NULL, created_by TEXT NOT NULL, revoked_at INTEGER);
-                CREATE TABLE audit (
-                    id INTEGER PRIMARY KEY, time INTEGER NOT NULL, actor TEXT NOT NULL, firm INTEGER, action TEXT NOT NULL,
-                    target TEXT NOT NULL, detail TEXT NOT NULL);
-                CREATE INDEX audit_by_firm ON audit (firm, id);
-                """)
-        }
-        try migrator.migrate(database)
+        database = try ServiceDatabase.open(path: path, schema: """
+            CREATE TABLE accounts (
+                account INTEGER PRIMARY KEY, firm INTEGER NOT NULL, account_type TEXT NOT NULL, details TEXT NOT NULL,
+                created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+            CREATE INDEX accounts_by_firm ON accounts (firm, account);
+            CREATE TABLE bank_relationships (
+                id INTEGER PRIMARY KEY, account INTEGER NOT NULL, owner_name TEXT NOT NULL, bank_account_type TEXT NOT NULL,
+                bank_account_number TEXT NOT NULL, bank_routing_number TEXT NOT NULL, nickname TEXT, status TEXT NOT NULL,
+                created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+            CREATE TABLE api_keys (
+                key_id TEXT PRIMARY KEY, secret_sha256 TEXT NOT NULL, account INTEGER NOT NULL, role TEXT NOT NULL,
+                created_at INTEGER NOT NULL, created_by TEXT NOT NULL, revoked_at INTEGER);
+            CREATE TABLE audit (
+                id INTEGER PRIMARY KEY, time INTEGER NOT NULL, actor TEXT NOT NULL, firm INTEGER, action TEXT NOT NULL,
+                target TEXT NOT NULL, detail TEXT NOT NULL);
+            CREATE INDEX audit_by_firm ON audit (firm, id);
+            """)
     }
 
     // MARK: - Accounts

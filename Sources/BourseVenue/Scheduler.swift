@@ -10,7 +10,6 @@ import BourseProjections
 /// the sequencer, journaled like any other.
 public struct Scheduler: Sendable {
     let venue: Venue
-    let orders: OpenOrderIndex
     let calendar: ExchangeCalendar
     let symbols: [Symbol]
     let automatic: Bool
@@ -18,7 +17,6 @@ public struct Scheduler: Sendable {
 
     public init(node: DataDirectory.Node, now: @escaping @Sendable () -> Int64 = wallClockNanos) {
         venue = node.venue
-        orders = node.orders.index
         calendar = node.calendar
         symbols = node.configuration.symbols.compactMap { try? Symbol(validating: $0.symbol) }
         automatic = node.configuration.sessions?.automatic ?? false
@@ -58,13 +56,11 @@ public struct Scheduler: Sendable {
                 }
             }
         }
-        if let next = orders.nextExpiry(), next <= t {
-            _ = try await venue.execute(.expireOrders)
-        }
-        // The firms' simulated banks move transfers on; the engine decides which, from the command's time.
-        if let due = try await venue.read({ $0.nextTransferDue }), due.nanos <= t {
-            _ = try await venue.execute(.advanceTransfers)
-        }
+        // Asked of the engine itself, which the projections follow a moment behind. The firms' simulated
+        // banks move transfers on; the engine decides which, from the command's time.
+        let (expiry, transfer) = try await venue.read { ($0.nextGTDExpiry, $0.nextTransferDue) }
+        if let expiry, expiry.nanos <= t { _ = try await venue.execute(.expireOrders) }
+        if let transfer, transfer.nanos <= t { _ = try await venue.execute(.advanceTransfers) }
         return state
     }
 }

@@ -19,30 +19,19 @@ public final class Watchlists: Sendable {
         public var updatedAt: Int64
     }
 
-    /// A change refused, as a sentence; `notFound` for a watchlist the account does not have.
-    public enum Refusal: Error, Equatable {
-        case invalid(String)
-        case notFound(String)
-    }
+    public typealias Refusal = RecordRefusal
 
     private let database: DatabaseQueue
 
     public init(path: String) throws {
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-        database = try DatabaseQueue(path: path, configuration: configuration)
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE watchlists (
-                    id INTEGER PRIMARY KEY, account INTEGER NOT NULL, name TEXT NOT NULL,
-                    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, UNIQUE (account, name));
-                CREATE TABLE watchlist_symbols (
-                    watchlist INTEGER NOT NULL, position INTEGER NOT NULL, symbol TEXT NOT NULL,
-                    PRIMARY KEY (watchlist, position));
-                """)
-        }
-        try migrator.migrate(database)
+        database = try ServiceDatabase.open(path: path, schema: """
+            CREATE TABLE watchlists (
+                id INTEGER PRIMARY KEY, account INTEGER NOT NULL, name TEXT NOT NULL,
+                created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, UNIQUE (account, name));
+            CREATE TABLE watchlist_symbols (
+                watchlist INTEGER NOT NULL, position INTEGER NOT NULL, symbol TEXT NOT NULL,
+                PRIMARY KEY (watchlist, position));
+            """)
     }
 
     public func list(account: UInt32) throws -> [Watchlist] {
