@@ -28,8 +28,6 @@ public struct AccountSummary: Hashable, Sendable {
     /// What a withdrawal or a cash journal may take: cash no order holds and, for a margin account, no
     /// more than its buying power.
     public var withdrawable: Money = .zero
-    /// Bank transfers queued or sent.
-    public var pendingTransfers: Int = 0
 
     public init(account: AccountID, number: AccountNumber, kind: AccountKind, state: AccountState, limits: AccountLimits, cash: Money,
                 cashHold: Money, settledCash: Money, unsettledCash: Money, buyingPower: Money? = nil,

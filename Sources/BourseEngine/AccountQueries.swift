@@ -33,7 +33,6 @@ extension MatchingEngine {
             settledCash: Money(units: account.cash - unsettled), unsettledCash: Money(units: unsettled),
             realizedPnL: Money(units: realized), openOrders: Int(account.openOrders))
         summary.withdrawable = Money(units: max(withdrawable(a), 0))
-        summary.pendingTransfers = transfersPerAccount[a] ?? 0
         if case .valued(let m) = marginFigures(a) {
             let money = { (value: Int128) in Int64(exactly: value).map { Money(units: $0) } }
             summary.equity = money(m.equity)

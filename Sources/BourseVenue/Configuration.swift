@@ -116,11 +116,6 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
         public var journalCashMax: Money? { journal_cash_max.flatMap { Money(dollars: $0) } }
     }
 
-    /// The firm a configured account belongs to.
-    public func firm(of account: UInt32) -> UInt32? {
-        firms?.first { $0.accounts?.contains(account) == true }?.id
-    }
-
     public struct FeedEntry: Codable, Sendable, Equatable {
         /// How the NBBO names the venue (1 to 10 characters).
         public var name: String

@@ -124,6 +124,17 @@ struct Routes: Sendable {
 
     // MARK: - Helpers
 
+    /// Runs a change to one of the venue's service databases (watchlists, the firms' records), turning its
+    /// refusals into answers.
+    func refusing<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let refusal as RecordRefusal {
+            switch refusal {
+            case .invalid(let message): throw Failure.unprocessable(message)
+            case .notFound(let message): throw Failure.notFound(message)
+            }
+        }
+    }
+
     /// The body as JSON of `T`, or the failure that says what is wrong with it.
     static func decode<T: Decodable>(_ body: ByteBuffer?) throws -> T {
         guard let body else {

@@ -103,16 +103,6 @@ extension Routes {
         }
     }
 
-    private func refusing<T>(_ body: () throws -> T) throws -> T {
-        do {
-            return try body()
-        } catch Watchlists.Refusal.invalid(let message) {
-            throw Failure.unprocessable(message)
-        } catch Watchlists.Refusal.notFound(let message) {
-            throw Failure.notFound(message)
-        }
-    }
-
     /// The watchlist a change left, with its assets.
     private func answer(_ body: () throws -> Watchlists.Watchlist) async throws -> Response {
         let watchlist = try refusing(body)

@@ -20,7 +20,7 @@ extension Routes {
                   answer: .list("ApiKey")) { request, context in
             try await handle(request) { key in
                 let id = try await accountOnBehalf(key, context.parameters.get("account_id") ?? "")
-                let recorded = try records { try node.broker.keys(of: id.rawValue) }
+                let recorded = try refusing { try node.broker.keys(of: id.rawValue) }
                 var rows = keys.keys(of: id.rawValue).map { live in
                     Self.keyJSON(live.keyID, id, live.role, createdAt: recorded.first { $0.keyID == live.keyID }?.createdAt, revokedAt: nil)
                 }
@@ -51,7 +51,7 @@ extension Routes {
         if let old { _ = try liveKey(old, of: id) }
         let (issued, stored) = KeyStore.issue(account: id.rawValue, role: .trader)
         let now = wallClockNanos()
-        try records {
+        try refusing {
             try node.broker.add(BrokerRecords.Key(keyID: stored.keyID, secretSHA256: stored.secretSHA256, account: id.rawValue,
                                                   role: .trader, createdAt: now, createdBy: key.keyID))
         }
@@ -65,7 +65,7 @@ extension Routes {
 
     private func revokeKey(_ keyID: String, of id: AccountID, by key: StoredKey) throws {
         let live = try liveKey(keyID, of: id)
-        try records { try node.broker.revoke(keyID: keyID, account: id.rawValue, role: live.role, now: wallClockNanos(), by: key.keyID) }
+        try refusing { try node.broker.revoke(keyID: keyID, account: id.rawValue, role: live.role, now: wallClockNanos(), by: key.keyID) }
         keys.revoke(keyID: keyID)
         try audit(key, action: "revoke_key", target: id.uuid, detail: "key \(keyID)")
     }

@@ -67,7 +67,7 @@ extension Routes {
                   answer: .ok(.object([("as_of", .time), ("positions", .map(.array(.ref("Position"))))]))) { request, _ in
             try await handle(request) { key in
                 var parts: [String] = []
-                for profile in try records({ try node.broker.accounts(of: try brokerFirm(key)) }) {
+                for profile in try refusing({ try node.broker.accounts(of: try brokerFirm(key)) }) {
                     let id = AccountID(profile.account)
                     let open = try await venue.positions(of: id).filter { $0.quantity.shares != 0 }
                         .map { API.Position($0, exchange: exchanges[$0.symbol] ?? "") }
@@ -95,7 +95,7 @@ extension Routes {
                                               ("detail", .string)])))) { request, _ in
             try await handle(request) { key in
                 let firm: UInt32? = key.role == .admin ? nil : try brokerFirm(key)
-                let entries = try records { try node.broker.auditTrail(firm: firm, limit: Query(request).integer("limit") ?? 100) }
+                let entries = try refusing { try node.broker.auditTrail(firm: firm, limit: Query(request).integer("limit") ?? 100) }
                 return Self.json(text: "[" + entries.map { e in
                     var text = #"{"id":\#(e.id),"at":"\#(API.time(Timestamp(nanos: e.time)))","actor":"#
                     API.appendQuoted(e.actor, to: &text)
@@ -191,10 +191,10 @@ extension Routes {
             let profile = BrokerRecords.Profile(account: id.rawValue, firm: firm, accountType: "trading",
                                                 details: JSONValue.object(details).text, createdAt: now, updatedAt: now)
             // The firm's record first: an account the engine opened is never without its firm.
-            try records { try node.broker.create(profile) }
+            try refusing { try node.broker.create(profile) }
             let ack = try await venue.execute(.openAccount(id, number, AccountTerms(kind: kind, limits: limits)), note: BrokerNote(actor: key.keyID).note)
             if case .commandRejected(let reason)? = ack.events.first {
-                try records { try node.broker.remove(account: id.rawValue) }
+                try refusing { try node.broker.remove(account: id.rawValue) }
                 if case .accountExists = reason { continue }
                 throw Failure.unprocessable("\(reason.code): \(reason.message)")
             }
@@ -215,7 +215,7 @@ extension Routes {
                     ?? BrokerRecords.Profile(account: id.rawValue, firm: 0, accountType: "trading", details: "{}", createdAt: 0, updatedAt: 0)
             }
         } else {
-            profiles = try records { try node.broker.accounts(of: try brokerFirm(key)) }
+            profiles = try refusing { try node.broker.accounts(of: try brokerFirm(key)) }
         }
         let words = (query["query"] ?? "").lowercased().split(separator: " ").map(String.init)
         let statuses = query.list("status").map(Set.init)
@@ -248,7 +248,7 @@ extension Routes {
     private func updateAccount(_ key: StoredKey, _ text: String, _ body: ByteBuffer?) async throws -> Response {
         let id = try await accountOnBehalf(key, text)
         let change: UpdateRequest = try Self.decode(body)
-        guard let profile = try records({ try node.broker.profile(id.rawValue) }) else {
+        guard let profile = try refusing({ try node.broker.profile(id.rawValue) }) else {
             throw Failure.notFound("account \(text) has no details to change: it was opened by the venue's configuration")
         }
         guard case .object(var parts)? = try? JSONValue.parse(Array(profile.details.utf8)) else {
@@ -273,7 +273,7 @@ extension Routes {
             try await runBroker(.setAccountLimits(id, try limits.applied(to: summary.limits)), key, action: "set_limits", target: id.uuid)
         }
         if !changed.isEmpty {
-            try records { try node.broker.update(account: id.rawValue, details: JSONValue.object(parts).text, now: wallClockNanos()) }
+            try refusing { try node.broker.update(account: id.rawValue, details: JSONValue.object(parts).text, now: wallClockNanos()) }
             try audit(key, action: "update_account", target: id.uuid, detail: changed.joined(separator: ", "))
         }
         return Self.json(text: try await brokerAccount(id, entities: nil))
@@ -289,10 +289,16 @@ extension Routes {
         return firm
     }
 
+    /// The configured terms of the firm an account belongs to (its bank's step, its journal limit).
+    func firmEntry(of account: AccountID) throws -> VenueConfiguration.FirmEntry? {
+        let firm = try refusing { try node.broker.firm(of: account.rawValue) }
+        return node.configuration.firms?.first { $0.id == firm }
+    }
+
     /// An account in the Broker API's shape; an account the configuration opened has no details.
     func brokerAccount(_ id: AccountID, entities: Set<String>?) async throws -> String {
         guard let summary = try await venue.account(id) else { throw Failure.notFound("no account \(id.uuid) in your firm") }
-        let profile = try records { try node.broker.profile(id.rawValue) }
+        let profile = try refusing { try node.broker.profile(id.rawValue) }
             ?? BrokerRecords.Profile(account: id.rawValue, firm: 0, accountType: "trading", details: "{}", createdAt: 0, updatedAt: 0)
         return API.brokerAccount(profile, summary, blockedBy: try await blockedBy(summary), entities: entities)
     }
@@ -323,16 +329,6 @@ extension Routes {
     }
 
     func audit(_ key: StoredKey, action: String, target: String, detail: String) throws {
-        try records { try node.broker.audit(actor: key.keyID, firm: key.firm, action: action, target: target, detail: detail, now: wallClockNanos()) }
-    }
-
-    /// Runs a change to the broker's records, turning its refusals into answers.
-    func records<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let refusal as BrokerRecords.Refusal {
-            switch refusal {
-            case .invalid(let message): throw Failure.unprocessable(message)
-            case .notFound(let message): throw Failure.notFound(message)
-            }
-        }
+        try refusing { try node.broker.audit(actor: key.keyID, firm: key.firm, action: action, target: target, detail: detail, now: wallClockNanos()) }
     }
 }

@@ -37,7 +37,7 @@ extension Routes {
 
     private func events(_ stream: BrokerProjection.Stream, _ key: StoredKey, _ query: Query) async throws -> Response {
         let visible = try await visibleAccounts(key)
-        let only = try await query["id"].asyncMap { try await accountOnBehalf(key, $0).rawValue }
+        let only: UInt32? = if let text = query["id"] { try await accountOnBehalf(key, text).rawValue } else { nil }
         if stream == .trades { try await requireHistory() } else { try await requireBroker() }
         let store = projections.store
         let since = query.time("since")
@@ -140,12 +140,5 @@ extension Routes {
         }
         let sequence = try await store.query("SELECT MAX(sequence) AS sequence FROM executions", []).first?.int("sequence") ?? 0
         return BrokerProjection.Stream.id(sequence: sequence, 0x1F_FFFF)
-    }
-}
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async throws -> T? {
-        guard let value = self else { return nil }
-        return try await transform(value)
     }
 }

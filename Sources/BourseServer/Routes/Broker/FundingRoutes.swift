@@ -27,7 +27,7 @@ extension Routes {
                     guard range.contains(text.count) else { throw Failure.unprocessable("\(name) must be \(range.lowerBound) to \(range.upperBound) characters") }
                 }
                 let now = wallClockNanos()
-                let made = try records {
+                let made = try refusing {
                     try node.broker.add(BrokerRecords.BankRelationship(
                         account: id.rawValue, ownerName: ach.account_owner_name, bankAccountType: ach.bank_account_type,
                         bankAccountNumber: ach.bank_account_number, bankRoutingNumber: ach.bank_routing_number, nickname: ach.nickname,
@@ -43,7 +43,7 @@ extension Routes {
             try await handle(request) { key in
                 let id = try await accountOnBehalf(key, context.parameters.get("account_id") ?? "")
                 let statuses = Query(request).list("statuses").map(Set.init) ?? ["APPROVED"]
-                let rows = try records { try node.broker.bankRelationships(of: id.rawValue) }.filter { statuses.contains($0.status) }
+                let rows = try refusing { try node.broker.bankRelationships(of: id.rawValue) }.filter { statuses.contains($0.status) }
                 return Self.json(text: "[" + rows.map(API.bankRelationship).joined(separator: ",") + "]")
             }
         }
@@ -52,7 +52,7 @@ extension Routes {
                 let id = try await accountOnBehalf(key, context.parameters.get("account_id") ?? "")
                 let text = context.parameters.get("relationship_id") ?? ""
                 guard let relationship = PublicID.value(.bankRelationship, text),
-                      try records({ try node.broker.cancelBankRelationship(relationship, of: id.rawValue, now: wallClockNanos()) }) else {
+                      try refusing({ try node.broker.cancelBankRelationship(relationship, of: id.rawValue, now: wallClockNanos()) }) else {
                     throw Failure.notFound("account \(id.uuid) has no live bank relationship \(text)")
                 }
                 try audit(key, action: "cancel_bank_relationship", target: id.uuid, detail: "relationship \(relationship)")
@@ -151,11 +151,10 @@ extension Routes {
         }
         guard let relationshipText = request.relationship_id else { throw Failure.unprocessable("relationship_id is required") }
         guard let relationship = PublicID.value(.bankRelationship, relationshipText),
-              let bank = try records({ try node.broker.bankRelationship(relationship, of: id.rawValue) }), bank.status == "APPROVED" else {
+              let bank = try refusing({ try node.broker.bankRelationship(relationship, of: id.rawValue) }), bank.status == "APPROVED" else {
             throw Failure.unprocessable("relationship_id \(relationshipText) is not an approved bank relationship of the account")
         }
-        let firm = try records { try node.broker.firm(of: id.rawValue) }
-        let step = node.configuration.firms?.first { $0.id == firm }?.bank_step_seconds ?? 0
+        let step = try firmEntry(of: id)?.bank_step_seconds ?? 0
         let ack = try await runBroker(.requestTransfer(TransferRequest(account: id, direction: direction, amount: amount, bankStepSeconds: step)),
                                       key, note: BrokerNote(actor: key.keyID, relationship: relationship), action: "request_transfer", target: id.uuid)
         guard case .transferChanged(let transfer, _, _, _)? = ack.events.first else { throw Failure.unavailable("the transfer was not queued") }

@@ -108,8 +108,7 @@ extension Routes {
                 guard let text = amount, let money = Money(dollars: text), money.units > 0 else {
                     throw Failure.unprocessable("amount \"\(amount ?? "")\" must be a positive decimal with at most four decimals")
                 }
-                let firm = try routes.records { try routes.node.broker.firm(of: from.rawValue) }
-                if let max = routes.node.configuration.firms?.first(where: { $0.id == firm })?.journalCashMax, money > max {
+                if let max = try routes.firmEntry(of: from)?.journalCashMax, money > max {
                     throw Failure.unprocessable("journal_limit: \(money.grouped) is above the firm's limit of \(max.grouped) a journal")
                 }
                 return Journal(from: from, to: to, asset: .cash(money))
@@ -214,6 +213,6 @@ extension Routes {
     /// The accounts a key sees in the Broker API: its firm's for a broker key, every one (nil) for an admin key.
     func visibleAccounts(_ key: StoredKey) async throws -> Set<UInt32>? {
         if key.role == .admin { return nil }
-        return Set(try records { try node.broker.accounts(of: try brokerFirm(key)) }.map(\.account))
+        return Set(try refusing { try node.broker.accounts(of: try brokerFirm(key)) }.map(\.account))
     }
 }
