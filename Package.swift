@@ -1,8 +1,8 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Imports point down only: Core <- Engine <- Journal <- Node <- Projections <- Venue <- Server <- bourse.
-// The gateways (Server) see the node through Venue and Core's values: neither the engine, the journal nor a database.
+// Imports point down only: Core <- Engine <- Journal <- Node <- Projections <- Venue <- Server, FIX <- bourse.
+// The gateways (Server, FIX) see the node through Venue and Core's values: neither the engine nor the journal.
 let package = Package(
     name: "Bourse",
     platforms: [.macOS(.v15)],
@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "BourseVenue", targets: ["BourseVenue"]),
         .library(name: "BourseServer", targets: ["BourseServer"]),
         .library(name: "BourseMarketData", targets: ["BourseMarketData"]),
+        .library(name: "BourseFIX", targets: ["BourseFIX"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -30,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // C for what Swift cannot say: a cache prefetch hint, and CRC-32C on the CPU's instruction.
@@ -89,10 +91,24 @@ let package = Package(
             // The web UI is compiled into the binary, so a venue serves it wherever the binary goes.
             resources: [.embedInCode("Web/index.html"), .embedInCode("Web/app.js"), .embedInCode("Web/accounts.js"), .embedInCode("Web/app.css")]
         ),
+        // FIX 4.4 gateway: sessions as QuickFIX keeps them, order entry, drop copy and trade capture, on SwiftNIO.
+        .target(
+            name: "BourseFIX",
+            dependencies: [
+                "BourseCore", "BourseNode", "BourseProjections", "BourseVenue",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
         .executableTarget(
             name: "bourse",
             dependencies: [
                 "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "BourseVenue", "BourseServer", "BourseMarketData",
+                "BourseFIX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -103,6 +119,11 @@ let package = Package(
         // Seeded command streams, the reference venue and the quantity ledger, shared by the tests.
         .target(name: "BourseTestSupport", dependencies: ["BourseCore", "BourseEngine", "BourseProjections"], path: "Tests/BourseTestSupport"),
         .testTarget(name: "BourseCoreTests", dependencies: ["BourseCore"]),
+        .testTarget(name: "BourseFIXTests", dependencies: [
+            "BourseCore", "BourseNode", "BourseProjections", "BourseVenue", "BourseFIX", "BourseTestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], resources: [.copy("Scripts")]),
         .testTarget(name: "BourseProjectionsTests", dependencies: [
             "BourseCore", "BourseJournal", "BourseNode", "BourseProjections", "BourseEngine", "BourseTestSupport",
         ]),

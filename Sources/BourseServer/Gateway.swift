@@ -89,9 +89,7 @@ extension DataDirectory {
             stored.append(store)
         }
         if !issued.isEmpty {
-            let earlier: [IssuedKey] = FileManager.default.fileExists(atPath: credentialsFile)
-                ? (try? JSONDecoder().decode([IssuedKey].self, from: Data(contentsOf: URL(fileURLWithPath: credentialsFile)))) ?? [] : []
-            try write(earlier + issued, to: credentialsFile)
+            try appendCredentials(issued)
             try write(stored, to: keysFile)
         }
         return (stored, issued)

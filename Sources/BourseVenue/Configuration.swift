@@ -92,6 +92,8 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
     public var store: String?
     /// Brokerages that run their customers' accounts here through the Broker API, each with its own key.
     public var firms: [FirmEntry]?
+    /// The FIX gateway and its sessions; without it the venue does not listen for FIX.
+    public var fix: FIXEntry?
 
     public struct FirmEntry: Codable, Sendable, Equatable {
         public var id: UInt32
@@ -161,7 +163,8 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
                             .map { AccountEntry.Position(symbol: $0.0, qty: qty, cost: $0.1) },
                          keys: keys)
         },
-        firms: [FirmEntry(id: 1, name: "Bourse Demo Brokerage", accounts: [1, 2], bank_step_seconds: 2, journal_cash_max: "50000.00")])
+        firms: [FirmEntry(id: 1, name: "Bourse Demo Brokerage", accounts: [1, 2], bank_step_seconds: 2, journal_cash_max: "50000.00")],
+        fix: demoFIX)
 
     // MARK: Reading
 
@@ -203,7 +206,7 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
     }
 
     /// The settings each level may hold; nested levels by name.
-    private indirect enum Schema: Sendable {
+    indirect enum Schema: Sendable {
         case leaf
         case object([String: Schema])
         case array(Schema)
@@ -221,6 +224,7 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
         "accounts": .array(.object(["id": .leaf, "account_number": .leaf, "kind": .leaf, "deposit": .leaf, "keys": .leaf,
                                     "positions": .array(.object(["symbol": .leaf, "qty": .leaf, "cost": .leaf]))])),
         "firms": .array(.object(["id": .leaf, "name": .leaf, "accounts": .leaf, "bank_step_seconds": .leaf, "journal_cash_max": .leaf])),
+        "fix": .object(fixSchema),
     ])
 
     private static func unknownKey(_ value: Any, schema: Schema, path: String) -> String? {
@@ -287,6 +291,7 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
                     return "firms: firm \(firm.id)'s journal_cash_max \"\(text)\" is not a positive amount in dollars"
                 }
             }
+            if let problem = fixProblem(accounts: ids) { return problem }
             if let rate = rate_limit?.per_second, rate < 1 { return "rate_limit.per_second must be at least 1" }
             if let burst = rate_limit?.burst, burst < 1 { return "rate_limit.burst must be at least 1" }
         } catch {

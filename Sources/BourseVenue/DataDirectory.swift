@@ -246,3 +246,30 @@ public enum ServerError: Error, CustomStringConvertible {
     }
 }
 
+
+extension DataDirectory {
+    /// Adds entries (API keys, FIX sessions' passwords) to `credentials.json`, a JSON array of objects that
+    /// each gateway writes its own kind of entry to, keeping what is there.
+    public func appendCredentials<T: Encodable>(_ entries: [T]) throws {
+        guard !entries.isEmpty else { return }
+        var all: [Any] = []
+        if FileManager.default.fileExists(atPath: credentialsFile) {
+            let data = try Data(contentsOf: URL(fileURLWithPath: credentialsFile))
+            guard let earlier = try JSONSerialization.jsonObject(with: data) as? [Any] else {
+                throw ServerError.unusableDataDirectory("\(credentialsFile) is not a JSON array")
+            }
+            all = earlier
+        }
+        for entry in entries { all.append(try JSONSerialization.jsonObject(with: JSONEncoder().encode(entry))) }
+        try OwnerOnly.write(Array(try JSONSerialization.data(withJSONObject: all, options: [.prettyPrinted, .sortedKeys])), to: credentialsFile)
+    }
+
+    /// The entries of a credentials file that decode as `T` (the others are another gateway's).
+    public static func credentials<T: Decodable>(_ type: T.Type, in file: String) -> [T] {
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: file)),
+              let all = try? JSONSerialization.jsonObject(with: data) as? [Any] else { return [] }
+        return all.compactMap { entry in
+            (try? JSONSerialization.data(withJSONObject: entry)).flatMap { try? JSONDecoder().decode(T.self, from: $0) }
+        }
+    }
+}

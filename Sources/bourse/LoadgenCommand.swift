@@ -2,6 +2,7 @@ import BourseNode
 import ArgumentParser
 import BourseJournal
 import BourseServer
+import BourseVenue
 import Foundation
 import HummingbirdWSClient
 import Logging
@@ -51,7 +52,7 @@ struct Loadgen: AsyncParsableCommand {
               (0...10_000).contains(subscribers), rate >= 0, (1...10_000).contains(qty), (display ?? 1) >= 1, (display ?? 1) <= qty else {
             throw ValidationError("connections 1–1,024, orders up to 10,000,000, seconds up to 3,600, subscribers up to 10,000, qty 1–10,000, display 1–qty")
         }
-        let keys = try JSONDecoder().decode([IssuedKey].self, from: Data(contentsOf: URL(fileURLWithPath: credentials)))
+        let keys = DataDirectory.credentials(IssuedKey.self, in: credentials)
         let traders = keys.filter { $0.role == .trader && ($0.account == 1 || $0.account == 2) }
         guard traders.count == 2 else { throw ValidationError("\(credentials) lacks the demo traders of accounts 1 and 2") }
 

@@ -128,7 +128,7 @@ struct RunningNode {
         guard let url = holder.url else {
             throw ValidationError("a node (pid \(holder.pid)) holds \(directory.path) and does not listen yet; try again")
         }
-        let keys = (try? JSONDecoder().decode([IssuedKey].self, from: Data(contentsOf: URL(fileURLWithPath: directory.credentialsFile)))) ?? []
+        let keys = DataDirectory.credentials(IssuedKey.self, in: directory.credentialsFile)
         guard let key = keys.first(where: { $0.role == .admin }) else {
             throw ValidationError("\(directory.credentialsFile) holds no admin key to ask the running node with")
         }

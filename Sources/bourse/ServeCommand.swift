@@ -2,6 +2,7 @@ import ArgumentParser
 #if canImport(Glibc)
 import Glibc
 #endif
+import BourseFIX
 import BourseServer
 import BourseVenue
 import Foundation
@@ -27,6 +28,8 @@ struct Serve: AsyncParsableCommand {
     var port: Int?
     @Option(help: "The address to listen on (env BOURSE_HOST; else the configuration's listen.host, else 127.0.0.1).")
     var host: String?
+    @Option(help: "The port for FIX 4.4 (env BOURSE_FIX_PORT; else the configuration's fix.port, else 9878). FIX listens when the configuration has a fix section or this is given.")
+    var fixPort: Int?
     @Option(help: "Requests a second allowed for each API key; more get 429 with Retry-After (env BOURSE_RATE_LIMIT; default 2000).")
     var rateLimit: Int?
     @Option(help: "How many requests a key may send at once before the rate limit applies (env BOURSE_RATE_BURST; default 4000).")
@@ -93,6 +96,11 @@ struct Serve: AsyncParsableCommand {
         let host = try setting(host, "BOURSE_HOST", listen?.host, "127.0.0.1") { $0 }
         let port = try setting(port, "BOURSE_PORT", listen?.port, 8080) { Int($0) }
         if let problem = Self.listenProblem(host: host, port: port) { throw ValidationError(problem) }
+        let fixEntry = planned.fix ?? (fixPort != nil || ProcessInfo.processInfo.environment["BOURSE_FIX_PORT"] != nil
+            ? VenueConfiguration.FIXEntry(sessions: []) : nil)
+        let fixHost = fixEntry?.host ?? host
+        let fixPort = try setting(fixPort, "BOURSE_FIX_PORT", fixEntry?.port, VenueConfiguration.FIXEntry.defaultPort) { Int($0) }
+        if fixEntry != nil, let problem = Self.listenProblem(host: fixHost, port: fixPort) { throw ValidationError("FIX: " + problem) }
         let opened = try await directory.open(configuration: configuration, store: storeName.isEmpty ? nil : storeName,
                                               streamQueueMax: streamQueue, historyDays: historyDays)
         let rateLimit = try setting(rateLimit, "BOURSE_RATE_LIMIT", limits?.per_second, 2_000) { Int($0) }
@@ -138,6 +146,9 @@ struct Serve: AsyncParsableCommand {
             say("stop with Ctrl-C; the same command starts it again where it stopped; to start over, stop it and delete \(stateDirectory)")
             say("listening on http://\(host):\(port)")
         }
+        var fix: FIXGateway?
+        if let fixEntry { fix = try await startFIX(fixEntry, host: fixHost, port: fixPort, directory: directory, opened: opened) }
+        defer { fix?.stop() }
         let participants = simulate ? Task { await Simulation(seed: seed).run(opened.venue) } : nil
         let scheduler = Task { await Scheduler(node: opened.node).run() }
         let feeds = Task { await opened.node.feeds.run() }
@@ -166,6 +177,41 @@ struct Serve: AsyncParsableCommand {
 }
 
 extension Serve {
+    /// A FIX session's password as handed out once, in `credentials.json` beside the API keys.
+    struct FIXCredential: Codable {
+        var fix_session: String
+        var sender_comp_id: String
+        var target_comp_id: String
+        var role: String
+        var accounts: [UInt32]
+        var password: String
+    }
+
+    /// Starts the FIX gateway with the configuration's sessions, issuing the passwords they lack.
+    func startFIX(_ entry: VenueConfiguration.FIXEntry, host: String, port: Int, directory: DataDirectory,
+                  opened: DataDirectory.Opened) async throws -> FIXGateway {
+        let settings = SessionSettings.all(entry)
+        let gateway = try await FIXGateway(
+            settings: settings, storePath: directory.path + "/fix.sqlite", node: opened.node,
+            tls: entry.tls_certificate.flatMap { certificate in entry.tls_key.map { (certificate, $0) } },
+            log: { line in FileHandle.standardError.write(Data((line + "\n").utf8)) })
+        let issued = try gateway.issuePasswords()
+        let credentials = issued.map { name, password in
+            let session = entry.sessions.first { $0.comp_id == name }!
+            return FIXCredential(fix_session: name, sender_comp_id: name, target_comp_id: entry.compID, role: session.role,
+                                 accounts: session.accounts, password: password)
+        }
+        try directory.appendCredentials(credentials)
+        let bound = try await gateway.start(host: host, port: port)
+        say("FIX 4.4 on \(host):\(bound)\(entry.tls_certificate == nil ? "" : " (TLS)"), TargetCompID \(entry.compID); sessions by SenderCompID:")
+        for session in entry.sessions {
+            let password = credentials.first { $0.fix_session == session.comp_id }.map { "  Password(554) \($0.password)" }
+                ?? (session.password == true ? "  (password in \(directory.credentialsFile))" : "")
+            say("  \(session.comp_id.padding(toLength: 10, withPad: " ", startingAt: 0)) \(session.role.padding(toLength: 11, withPad: " ", startingAt: 0)) accounts \(session.accounts.map(String.init).joined(separator: ","))\(password)")
+        }
+        return gateway
+    }
+
     /// Why the server could not listen on `host:port`, found by binding a socket there and closing it: a port
     /// another process holds. Nil when it can, and for a host name or port 0, which the server resolves itself.
     static func listenProblem(host: String, port: Int) -> String? {

@@ -15,13 +15,15 @@ struct ServeProcessTests {
         let output = Pipe()
         let errors = Pipe()
         private(set) var port = 0
+        /// The FIX gateway's port (any free one, so that servers in parallel tests do not collide).
+        private(set) var fixPort = 0
         private(set) var printed = ""
         /// What it wrote to standard error, read as it comes so that a full pipe never blocks the server.
         private let written = Shared(Data())
 
         init(directory: String, shell prefix: String = "", arguments: String = "") throws {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", prefix + "exec \"$0\" serve --data-dir \"$1\" --port 0 " + arguments, CrashTests.executable, directory]
+            process.arguments = ["-c", prefix + "exec \"$0\" serve --data-dir \"$1\" --port 0 --fix-port 0 " + arguments, CrashTests.executable, directory]
             process.standardOutput = output
             process.standardError = errors
             let written = self.written
@@ -37,6 +39,9 @@ struct ServeProcessTests {
                 printed += String(decoding: data, as: UTF8.self)
                 if let line = printed.split(separator: "\n").first(where: { $0.hasPrefix("listening on http://127.0.0.1:") }) {
                     port = Int(line.split(separator: ":").last ?? "") ?? 0
+                }
+                if let line = printed.split(separator: "\n").first(where: { $0.hasPrefix("FIX 4.4 on 127.0.0.1:") }) {
+                    fixPort = Int(line.dropFirst("FIX 4.4 on 127.0.0.1:".count).prefix(while: \.isNumber)) ?? 0
                 }
             }
             // Whatever it prints later is read and dropped.

@@ -18,7 +18,7 @@ struct BrokerTests {
     }
 
     static func broker(_ server: Running, firm: UInt32) -> IssuedKey {
-        let keys = (try? JSONDecoder().decode([IssuedKey].self, from: Data(contentsOf: URL(fileURLWithPath: server.directory + "/credentials.json")))) ?? []
+        let keys = DataDirectory.credentials(IssuedKey.self, in: server.directory + "/credentials.json")
         return keys.first { $0.role == .broker && $0.firm == firm }!
     }
 

@@ -47,7 +47,7 @@ struct ServerTests {
         }
 
         func key(account: UInt32, role: Role = .trader) -> IssuedKey {
-            let keys = (try? JSONDecoder().decode([IssuedKey].self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/credentials.json")))) ?? []
+            let keys = DataDirectory.credentials(IssuedKey.self, in: directory + "/credentials.json")
             return keys.first { $0.account == account && $0.role == role }!
         }
 

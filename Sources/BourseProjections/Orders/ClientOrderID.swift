@@ -5,6 +5,11 @@ public enum ClientOrderID {
     public static let lengthMax = 128
     /// The first byte of a note that carries a client order id; other kinds may follow.
     private static let noteKind: UInt8 = 1
+    /// A client order id with the FIX session that sent it: the kind, the id's length and bytes, the
+    /// session's length and bytes. The session's execution reports follow its orders by it.
+    private static let originNoteKind: UInt8 = 3
+    /// FIX session names (`SENDER>TARGET`) fit in this.
+    public static let originLengthMax = 120
 
     /// The reason `text` is not a usable client order id, if it is not.
     public static func problem(_ text: String) -> String? {
@@ -21,8 +26,24 @@ public enum ClientOrderID {
         return [noteKind] + Array(id.utf8)
     }
 
+    public static func note(_ id: String, origin: String) -> [UInt8] {
+        precondition(id.utf8.count <= lengthMax && origin.utf8.count <= originLengthMax, "a note's id and origin are bounded")
+        return [originNoteKind, UInt8(id.utf8.count)] + Array(id.utf8) + [UInt8(origin.utf8.count)] + Array(origin.utf8)
+    }
+
     public static func from(note: [UInt8]) -> String? {
+        if note.first == originNoteKind { return fields(note)?.id }
         guard note.first == noteKind else { return nil }
         return String(decoding: note.dropFirst(), as: UTF8.self)
+    }
+
+    /// The FIX session a command came from, if it came from one.
+    public static func origin(note: [UInt8]) -> String? { fields(note)?.origin }
+
+    private static func fields(_ note: [UInt8]) -> (id: String, origin: String)? {
+        guard note.first == originNoteKind, note.count >= 2 else { return nil }
+        let idEnd = 2 + Int(note[1])
+        guard note.count > idEnd, note.count == idEnd + 1 + Int(note[idEnd]) else { return nil }
+        return (String(decoding: note[2 ..< idEnd], as: UTF8.self), String(decoding: note[(idEnd + 1)...], as: UTF8.self))
     }
 }

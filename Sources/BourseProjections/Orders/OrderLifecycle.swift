@@ -30,6 +30,8 @@ public struct OrderRecord: Sendable, Equatable {
     public var orderClass: OrderClass?
     /// The order it is a leg of: an exit's entry, an oco's stop-loss's take-profit.
     public var parent: OrderID?
+    /// The FIX session that placed it; nil for an order placed otherwise.
+    public var origin: String?
 
     public init(order: NewOrder, filled: Int64 = 0, notional: Int128 = 0, status: OrderStatus, created: Timestamp, updated: Timestamp) {
         self.order = order
@@ -84,6 +86,7 @@ public struct OrderLifecycle: Sendable {
     public mutating func apply(_ published: Published) -> [OrderChange] {
         let time = published.command.time
         let clientOrderID = ClientOrderID.from(note: published.note)
+        let origin = ClientOrderID.origin(note: published.note)
         // The list a command submits: its orders are accepted before the list is, and are recorded as its members.
         var submitted: OrderList?
         if case .newOrderList(let list) = published.command.command { submitted = list }
@@ -93,11 +96,11 @@ public struct OrderLifecycle: Sendable {
             case .orderAccepted(let order):
                 var record = OrderRecord(order: order, status: .new, created: time, updated: time)
                 if case .newOrder(let submitted) = published.command.command, submitted.orderID == order.orderID {
-                    record.clientOrderID = clientOrderID
+                    (record.clientOrderID, record.origin) = (clientOrderID, origin)
                 }
                 if let list = submitted, list.orderIDs.contains(order.orderID) {
                     (record.orderClass, record.parent) = (list.orderClass, Self.parent(of: order.orderID, in: list))
-                    if order.orderID == list.orderID { record.clientOrderID = clientOrderID }
+                    if order.orderID == list.orderID { (record.clientOrderID, record.origin) = (clientOrderID, origin) }
                 } else if let waiting = open[order.orderID.rawValue], waiting.status == .held {
                     // An exit placed: it keeps its list, its client's view of when it was submitted, and its id.
                     (record.orderClass, record.parent, record.created) = (waiting.orderClass, waiting.parent, waiting.created)
@@ -115,12 +118,12 @@ public struct OrderLifecycle: Sendable {
             case .orderRejected(let id, let account, let reason):
                 if case .newOrder(let order) = published.command.command, order.orderID == id {
                     var record = OrderRecord(order: order, status: .rejected, created: time, updated: time)
-                    record.clientOrderID = clientOrderID
+                    (record.clientOrderID, record.origin) = (clientOrderID, origin)
                     changes.append(OrderChange(account: account.rawValue, event: .rejected, record: record, detail: .reason(reason.code)))
                 } else if let list = submitted, list.orderID == id,
                           let order = list.entryOrder ?? list.takeProfitOrder(quantity: list.quantity) {
                     var record = OrderRecord(order: order, status: .rejected, created: time, updated: time)
-                    (record.clientOrderID, record.orderClass) = (clientOrderID, list.orderClass)
+                    (record.clientOrderID, record.orderClass, record.origin) = (clientOrderID, list.orderClass, origin)
                     changes.append(OrderChange(account: account.rawValue, event: .rejected, record: record, detail: .reason(reason.code)))
                 } else if var record = open[id.rawValue], record.status == .held, record.order.account == account {
                     // An exit refused when it was to be placed (its account could no longer close the position).
@@ -172,6 +175,7 @@ public struct OrderLifecycle: Sendable {
                 if let p = r.stopPrice { new.order.stopPrice = p }
                 new.replaces = r.orderID
                 new.clientOrderID = clientOrderID
+                new.origin = origin ?? old.origin
                 new.created = time
                 new.updated = time
                 new.status = new.filled > 0 ? .partiallyFilled : .new

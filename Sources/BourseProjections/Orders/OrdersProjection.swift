@@ -14,6 +14,7 @@ public final class OrdersProjection: Projection, @unchecked Sendable {
     /// Open orders, client order ids and GTD expiries, for the gateways; kept by this projection.
     public let index = OpenOrderIndex()
     private let listeners = Mutex<[@Sendable (Published, [OrderChange]) -> Void]>([])
+    private let reportListeners = Mutex<[@Sendable ([OrderReport]) -> Void]>([])
 
     // The runner thread's own.
     private var positions: [PositionKey: Int64] = [:]
@@ -32,6 +33,12 @@ public final class OrdersProjection: Projection, @unchecked Sendable {
     /// made to orders (possibly none).
     public func listen(_ listener: @escaping @Sendable (Published, [OrderChange]) -> Void) {
         listeners.withLock { $0.append(listener) }
+    }
+
+    /// `listener` is told, on the projection's thread, the order reports of each entry never told before
+    /// that has any (the same reports the `order_reports` table receives).
+    public func listenReports(_ listener: @escaping @Sendable ([OrderReport]) -> Void) {
+        reportListeners.withLock { $0.append(listener) }
     }
 
     public func load(from store: any ProjectionStore) throws {
@@ -71,8 +78,13 @@ public final class OrdersProjection: Projection, @unchecked Sendable {
         for case .selfTradeDecremented(let id, let account, _, _) in published.events {
             if let record = index.openOrder(id.rawValue, account: account.rawValue) { pend(record, sequence) }
         }
+        let reports = OrderReport.reports(published, changes) { [index] id, account in index.openOrder(id.rawValue, account: account.rawValue) }
+        for report in reports { try writer.execute(OrderReport.insert, report.row) }
         if isNew {
             for listener in listeners.withLock({ $0 }) { listener(published, changes) }
+            if !reports.isEmpty {
+                for listener in reportListeners.withLock({ $0 }) { listener(reports) }
+            }
         }
         for (i, event) in published.events.enumerated() {
             let at: [SQLValue] = [.int(sequence), .int(Int64(i))]

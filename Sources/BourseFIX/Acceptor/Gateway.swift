@@ -1,0 +1,316 @@
+import BourseCore
+import BourseNode
+import BourseProjections
+import BourseVenue
+import Crypto
+import Foundation
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+/// The FIX acceptor: a TCP (or TLS) listener on one event loop of its own, the configured sessions, and the
+/// order reports that reach them. Sessions are bound to connections at Logon by the counterparty's CompID;
+/// one connection per session. The pipeline, in order: bytes → `Framing` → `FIXMessage` → `FIXSession`
+/// (session checks, sequence numbers) → `OrderHandler` → the venue's sequencer; the venue's decisions come
+/// back as order reports from the order projection, live or from its table, to the sessions they concern.
+public final class FIXGateway: @unchecked Sendable {
+    public struct Status: Sendable, Codable {
+        public var session: String
+        public var role: String
+        public var accounts: [UInt32]
+        public var state: String
+        public var next_sender_seq: Int
+        public var next_target_seq: Int
+        public var messages_in: Int
+        public var messages_out: Int
+        public var resent: Int
+        public var rejected: Int
+        public var garbled: Int
+        public var last_problem: String?
+    }
+
+    let clock: @Sendable () -> Int64
+    let metrics: FIXMetrics
+    let log: @Sendable (String) -> Void
+    private let group: MultiThreadedEventLoopGroup
+    let loop: EventLoop
+    private let store: SessionStore
+    private let venue: Venue
+    private let orders: OrderHandler
+    private let queries: OrderQueries
+    private let projections: Projections
+    private let tls: NIOSSLContext?
+    private let numbers: [UInt32: String]
+
+    // The event loop's own.
+    private var sessions: [String: FIXSession] = [:]
+    private var bound: [String: FIXConnection] = [:]
+    private var connections: [ObjectIdentifier: FIXConnection] = [:]
+    private var channel: Channel?
+    private var ticker: RepeatedTask?
+    /// Connections without a session yet, at most this many.
+    static let connectionsMax = 2_048
+
+    /// Opens the sessions' store in `directory` (`fix.sqlite`) and issues the passwords sessions need and
+    /// lack: the new ones are returned (to print and to write to the credentials) and kept only as digests.
+    public init(settings: [SessionSettings], storePath: String, node: DataDirectory.Node, tls: (certificate: String, key: String)? = nil,
+                clock: @escaping @Sendable () -> Int64 = wallClockNanos, log: @escaping @Sendable (String) -> Void) async throws {
+        self.clock = clock
+        self.log = log
+        store = try SessionStore(path: storePath)
+        venue = node.venue
+        queries = node.orderQueries
+        projections = node.projections
+        metrics = FIXMetrics(factory: node.metrics)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        loop = group.next()
+        var pairs: [(UInt32, String)] = []
+        for id in Set(settings.flatMap(\.accounts)).sorted() {
+            if let summary = try await node.venue.account(AccountID(id)) { pairs.append((id, summary.number.description)) }
+        }
+        numbers = Dictionary(pairs, uniquingKeysWith: { a, _ in a })
+        orders = OrderHandler(venue: node.venue, index: node.orders.index, queries: node.orderQueries, numbers: numbers,
+                              accounts: Dictionary(pairs.map { ($1, $0) }, uniquingKeysWith: { a, _ in a }))
+        if let tls {
+            let configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificate).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.key, format: .pem)))
+            self.tls = try NIOSSLContext(configuration: configuration)
+        } else {
+            self.tls = nil
+        }
+        let head = try await node.venue.lastSequence()
+        for s in settings { sessions[s.name] = try FIXSession(settings: s, store: store, head: head) }
+        node.orders.listenReports { [weak self] reports in self?.publish(reports) }
+    }
+
+    /// A password for each session that needs one and has none: (session, password), to hand out once.
+    public func issuePasswords() throws -> [(session: String, password: String)] {
+        try loop.submit { [self] in
+            var issued: [(String, String)] = []
+            for (name, session) in sessions.sorted(by: { $0.key < $1.key }) where session.settings.requiresPassword && session.state.passwordSHA256 == nil {
+                var bytes = [UInt8](repeating: 0, count: 18)
+                for i in bytes.indices { bytes[i] = UInt8.random(in: 0 ... 255) }
+                let password = Data(bytes).base64EncodedString().replacingOccurrences(of: "/", with: "x").replacingOccurrences(of: "+", with: "y")
+                try session.setPassword(sha256: Self.digest(password))
+                issued.append((name, password))
+            }
+            return issued
+        }.wait()
+    }
+
+    static func digest(_ password: String) -> String {
+        SHA256.hash(data: Array(password.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Listens on `host:port` (0 for any free port) and returns the port.
+    public func start(host: String, port: Int) async throws -> Int {
+        let tls = self.tls
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    guard connections.count < Self.connectionsMax else { throw ChannelError.ioOnClosedChannel }
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
+                    try channel.pipeline.syncOperations.addHandler(FIXConnection(gateway: self))
+                }
+            }
+        let channel = try await bootstrap.bind(host: host, port: port).get()
+        self.channel = channel
+        ticker = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] _ in tick() }
+        return channel.localAddress?.port ?? port
+    }
+
+    public func stop() {
+        ticker?.cancel()
+        try? channel?.close().wait()
+        try? loop.submit { [self] in for connection in connections.values { connection.close() } }.wait()
+        try? group.syncShutdownGracefully()
+        store.close()
+    }
+
+    /// The sessions with their state and counts, for the API and the web page.
+    public func statuses() -> [Status] {
+        (try? loop.submit { [self] in
+            sessions.values.sorted { $0.name < $1.name }.map { s in
+                let state: String
+                switch s.phase {
+                case .disconnected: state = "disconnected"
+                case .awaitingLogon: state = "awaiting_logon"
+                case .active: state = "logged_on"
+                case .loggingOut: state = "logging_out"
+                }
+                return Status(session: s.name, role: s.settings.role.rawValue, accounts: s.settings.accounts, state: state,
+                              next_sender_seq: s.state.nextSender, next_target_seq: s.state.nextTarget, messages_in: s.counters.received,
+                              messages_out: s.counters.sent, resent: s.counters.resent, rejected: s.counters.rejected,
+                              garbled: s.counters.garbled, last_problem: s.lastProblem)
+            }
+        }.wait()) ?? []
+    }
+
+    /// Runs the sessions' timers now (the gateway runs them each second; tests with a clock of their own
+    /// call this after moving it).
+    public func tickNow() { try? loop.submit { [self] in tick() }.wait() }
+
+    private func tick() {
+        let now = clock()
+        for connection in connections.values {
+            guard let session = connection.session else { continue }
+            connection.apply(session.tick(now: now), now: now)
+        }
+    }
+
+    // MARK: Connections
+
+    func connected(_ connection: FIXConnection) { connections[ObjectIdentifier(connection)] = connection }
+
+    func ended(_ connection: FIXConnection, _ session: FIXSession) {
+        connections[ObjectIdentifier(connection)] = nil
+        if bound[session.name] === connection { bound[session.name] = nil }
+        try? session.saveState()
+    }
+
+    /// The session a connection's first message names by its SenderCompID; refused when it names none, or
+    /// one another connection holds.
+    func bind(_ connection: FIXConnection, _ first: FIXMessage) -> Result<FIXSession, OrderHandler.Refusal> {
+        let name = first[Tag.senderCompID] ?? ""
+        guard let session = sessions[name] else { return .failure(.init("no session for SenderCompID(49) \(name)")) }
+        if let holder = bound[name], holder !== connection, holder.isOpen {
+            session.garbled("a second connection tried to log on while the session is logged on")
+            return .failure(.init("session \(name) is already logged on"))
+        }
+        bound[name] = connection
+        return .success(session)
+    }
+
+    func application(_ message: FIXMessage, _ connection: FIXConnection, _ session: FIXSession, now: Int64) {
+        let outcome = orders.handle(message, session.settings, now: now) { [self] type, body in
+            loop.execute {
+                guard connection.session === session else { return }
+                session.send(type, body, now: self.clock())
+                connection.write()
+            }
+        }
+        switch outcome {
+        case .submitted:
+            break
+        case .reply(let type, let body):
+            session.send(type, body, now: now)
+        case .lookUp(let id, let account, let requestID):
+            let number = numbers[account] ?? String(account)
+            Task { [self] in
+                let record = try? await queries.order(id.rawValue, account: account)
+                loop.execute { [self] in
+                    guard connection.session === session else { return }
+                    let time = clock()
+                    if let record {
+                        session.send(MsgType.executionReport, ExecutionReports.status(record, accountNumber: number, statusRequestID: requestID,
+                                                                                      now: Timestamp(nanos: time)), now: time)
+                    } else {
+                        session.send(MsgType.executionReport, OrderHandler.rejection(message, reason: 5, "no such order", accountNumber: number,
+                                                                                     now: time, execType: "I"), now: time)
+                    }
+                    connection.write()
+                }
+            }
+        }
+    }
+
+    // MARK: Order reports
+
+    /// Reports of a newly applied entry, from the order projection's thread.
+    private func publish(_ reports: [OrderReport]) {
+        loop.execute { [self] in
+            for connection in bound.values {
+                guard let session = connection.session, session.isLoggedOn else { continue }
+                let wanted = reports.filter { concerns($0, session.settings) }
+                guard !wanted.isEmpty else { continue }
+                if connection.live.count + wanted.count > FIXConnection.liveReportsMax {
+                    connection.liveOverflowed = true
+                    connection.live.removeAll()
+                } else if !connection.liveOverflowed {
+                    connection.live.append(contentsOf: wanted)
+                }
+                deliver(connection)
+            }
+        }
+    }
+
+    private func concerns(_ report: OrderReport, _ settings: SessionSettings) -> Bool {
+        switch settings.role {
+        case .orderEntry: report.concerns(session: settings.name)
+        case .dropCopy: settings.accounts.contains(report.account)
+        case .clearing: false
+        }
+    }
+
+    /// A session just logged on: what it has not been told is read from the order reports' table up to
+    /// the venue's position at this moment; what comes after arrives live.
+    func loggedOn(_ connection: FIXConnection, _ session: FIXSession) {
+        guard session.settings.role != .clearing else { return }
+        connection.live = []
+        connection.liveOverflowed = false
+        catchUp(connection, session)
+    }
+
+    private func catchUp(_ connection: FIXConnection, _ session: FIXSession) {
+        connection.catchingUp = true
+        let settings = session.settings
+        Task { [self] in
+            do {
+                let head = try await venue.lastSequence()
+                if let problem = await projections.wait("orders", for: head) { throw OrderHandler.Refusal(problem) }
+                while true {
+                    let after = try await loop.submit { (session.state.deliveredSequence, session.state.deliveredNumber) }.get()
+                    let reports = try await queries.reports(session: settings.name, accounts: settings.role == .dropCopy ? settings.accounts : nil,
+                                                            after: after, through: head, limit: SessionStore.resendChunkMax)
+                    let more = try await loop.submit { [self] () -> Bool in
+                        guard connection.session === session, connection.isOpen else { return false }
+                        send(reports, connection, session)
+                        return reports.count == SessionStore.resendChunkMax
+                    }.get()
+                    if !more { break }
+                }
+                loop.execute { [self] in
+                    connection.catchingUp = false
+                    deliver(connection)
+                }
+            } catch {
+                loop.execute { [self] in
+                    log("FIX session \(settings.name): catching up with the order reports failed: \(error)")
+                    connection.close()
+                }
+            }
+        }
+    }
+
+    /// Writes the live reports waiting for a connection, unless a resend or catch-up goes first.
+    func deliver(_ connection: FIXConnection) {
+        guard connection.mayDeliver, let session = connection.session else { return }
+        if connection.liveOverflowed {
+            connection.liveOverflowed = false
+            catchUp(connection, session)
+            return
+        }
+        let reports = connection.live
+        connection.live.removeAll(keepingCapacity: true)
+        send(reports, connection, session)
+    }
+
+    private func send(_ reports: [OrderReport], _ connection: FIXConnection, _ session: FIXSession) {
+        let now = clock()
+        for report in reports {
+            let position = (report.sequence, report.number)
+            guard position > (session.state.deliveredSequence, session.state.deliveredNumber) else { continue }
+            let (type, body) = ExecutionReports.message(report, accountNumber: numbers[report.account] ?? String(report.account))
+            session.send(type, body, now: now)
+            session.delivered(sequence: report.sequence, number: report.number)
+            if report.kind == .new || report.kind == .rejected { metrics.acknowledged(session.name, since: report.time.nanos, now: now) }
+        }
+        connection.write()
+    }
+}

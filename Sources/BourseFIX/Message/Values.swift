@@ -1,0 +1,112 @@
+import BourseCore
+
+/// FIX's value formats read from and written to bytes, in integers: prices never pass through a float.
+public enum FIXValue {
+    /// A non-negative integer of at most 18 digits, without sign or leading zeros beyond a single "0".
+    @inline(__always)
+    public static func integer(_ bytes: ArraySlice<UInt8>) -> Int? {
+        guard !bytes.isEmpty, bytes.count <= 18 else { return nil }
+        if bytes.count > 1, bytes.first == UInt8(ascii: "0") { return nil }
+        var value = 0
+        for c in bytes {
+            guard c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(c - UInt8(ascii: "0"))
+        }
+        return value
+    }
+
+    /// A price (FIX's Price type) in ten-thousandths: at most four decimals, as the venue's prices have.
+    public static func price(_ text: String) -> Price? {
+        Price(dollars: text).flatMap { $0.units > 0 ? $0 : nil }
+    }
+
+    /// A quantity (FIX's Qty type) in whole shares: "100" or "100.00", never a fraction of a share.
+    public static func quantity(_ text: String) -> Quantity? {
+        var whole = Substring(text)
+        if let dot = text.firstIndex(of: ".") {
+            guard text[text.index(after: dot)...].allSatisfy({ $0 == "0" }) else { return nil }
+            whole = text[..<dot]
+        }
+        guard let shares = integer(ArraySlice(whole.utf8)), shares > 0 else { return nil }
+        return Quantity(Int64(shares))
+    }
+
+    /// UTCTimestamp: `YYYYMMDD-HH:MM:SS` with an optional fraction of 1 to 9 digits.
+    public static func timestamp(_ text: String) -> Timestamp? {
+        let b = Array(text.utf8)
+        guard b.count == 17 || (b.count >= 19 && b.count <= 27 && b[17] == UInt8(ascii: ".")) else { return nil }
+        func digits(_ range: Range<Int>) -> Int? {
+            var v = 0
+            for i in range {
+                guard b[i] >= UInt8(ascii: "0"), b[i] <= UInt8(ascii: "9") else { return nil }
+                v = v * 10 + Int(b[i] - UInt8(ascii: "0"))
+            }
+            return v
+        }
+        guard b[8] == UInt8(ascii: "-"), b[11] == UInt8(ascii: ":"), b[14] == UInt8(ascii: ":"),
+              let year = digits(0 ..< 4), let month = digits(4 ..< 6), let day = digits(6 ..< 8),
+              let date = CivilDate(validYear: year, month: month, day: day),
+              let hour = digits(9 ..< 11), hour < 24, let minute = digits(12 ..< 14), minute < 60,
+              let second = digits(15 ..< 17), second < 61 else { return nil }
+        var fraction: Int64 = 0
+        if b.count > 17 {
+            guard let f = digits(18 ..< b.count) else { return nil }
+            fraction = Int64(f)
+            for _ in 0 ..< 9 - (b.count - 18) { fraction *= 10 }
+        }
+        let seconds = Int64(date.daysSinceEpoch) * 86_400 + Int64(hour * 3_600 + minute * 60 + min(second, 59))
+        let (nanos, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return nil }
+        return Timestamp(nanos: nanos + fraction)
+    }
+
+    /// A UTCTimestamp with milliseconds, as QuickFIX writes and reads by default.
+    public static func format(_ time: Timestamp) -> String {
+        var (days, nanosOfDay) = time.nanos.quotientAndRemainder(dividingBy: 86_400_000_000_000)
+        if nanosOfDay < 0 { (days, nanosOfDay) = (days - 1, nanosOfDay + 86_400_000_000_000) }
+        let date = CivilDate(daysSinceEpoch: Int(days))
+        let seconds = nanosOfDay / 1_000_000_000
+        return String(unsafeUninitializedCapacity: 21) { out in
+            func put(_ value: Int64, _ width: Int, at end: Int) {
+                var v = value
+                for i in stride(from: end - 1, through: end - width, by: -1) {
+                    out[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                }
+            }
+            put(Int64(date.year), 4, at: 4)
+            put(Int64(date.month), 2, at: 6)
+            put(Int64(date.day), 2, at: 8)
+            out[8] = UInt8(ascii: "-")
+            put(seconds / 3_600, 2, at: 11)
+            out[11] = UInt8(ascii: ":")
+            put(seconds / 60 % 60, 2, at: 14)
+            out[14] = UInt8(ascii: ":")
+            put(seconds % 60, 2, at: 17)
+            out[17] = UInt8(ascii: ".")
+            put(nanosOfDay % 1_000_000_000 / 1_000_000, 3, at: 21)
+            return 21
+        }
+    }
+
+    /// LocalMktDate: `YYYYMMDD`.
+    public static func date(_ date: CivilDate) -> String {
+        String(date.year * 10_000 + date.month * 100 + date.day)
+    }
+
+    /// A price as FIX writes it: dollars with the decimals it needs ("190", "190.25", "0.0001").
+    public static func format(_ price: Price) -> String { decimal(price.units) }
+
+    /// Ten-thousandths as a decimal without trailing zeros.
+    public static func decimal(_ units: Int64) -> String {
+        let sign = units < 0 ? "-" : ""
+        let magnitude = units.magnitude
+        let whole = magnitude / 10_000
+        var fraction = magnitude % 10_000
+        guard fraction != 0 else { return sign + String(whole) }
+        var digits = 4
+        while fraction % 10 == 0 { fraction /= 10; digits -= 1 }
+        let text = String(fraction)
+        return sign + String(whole) + "." + String(repeating: "0", count: digits - text.count) + text
+    }
+}

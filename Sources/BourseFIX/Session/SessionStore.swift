@@ -1,0 +1,113 @@
+import BourseCore
+import Foundation
+import GRDB
+
+/// What the sessions keep across connections and restarts, in `fix.sqlite` in the data directory: each
+/// session's next sequence numbers, the last order report it delivered, its password's digest, and the
+/// messages it sent (for resends), at most `messagesKeptMax` per session. A message is written here
+/// before it is written to the socket, so a number is never sent twice with different content.
+///
+/// Written in WAL mode without a sync per commit: a process crash loses nothing; a power cut may lose
+/// the last messages, after which the counterparty's Logon with ResetSeqNumFlag starts the session over.
+public final class SessionStore: Sendable {
+    public static let messagesKeptMax = 2_000_000
+    /// A resend reads the store in chunks of this many messages, so memory stays bounded however far back
+    /// it goes.
+    public static let resendChunkMax = 1_000
+
+    public struct State: Sendable, Equatable {
+        public var nextSender = 1
+        public var nextTarget = 1
+        /// The last order report delivered: its entry and number (0, -1 before any).
+        public var deliveredSequence: UInt64 = 0
+        public var deliveredNumber = -1
+        /// The day of the schedule window the numbers belong to (days since 1970), for a scheduled session.
+        public var window: Int?
+        public var passwordSHA256: String?
+    }
+
+    public struct Message: Sendable, Equatable {
+        public var sequence: Int
+        public var type: String
+        public var sent: Timestamp
+        public var body: [UInt8]
+    }
+
+    private let database: DatabaseQueue
+    public let path: String
+
+    public init(path: String) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        database = try DatabaseQueue(path: path, configuration: configuration)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE sessions (
+                    name TEXT PRIMARY KEY, next_sender INTEGER NOT NULL, next_target INTEGER NOT NULL,
+                    delivered_sequence INTEGER NOT NULL, delivered_number INTEGER NOT NULL, window INTEGER, password_sha256 TEXT);
+                CREATE TABLE messages (
+                    session TEXT NOT NULL, sequence INTEGER NOT NULL, type TEXT NOT NULL, sent INTEGER NOT NULL, body BLOB NOT NULL,
+                    PRIMARY KEY (session, sequence)) WITHOUT ROWID;
+                """)
+        }
+        try migrator.migrate(database)
+    }
+
+    /// A session's state; nil for a session never seen.
+    public func state(_ session: String) throws -> State? {
+        try database.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE name = ?", arguments: [session]) else { return nil }
+            return State(nextSender: row["next_sender"], nextTarget: row["next_target"],
+                         deliveredSequence: UInt64(row["delivered_sequence"] as Int64), deliveredNumber: row["delivered_number"],
+                         window: row["window"], passwordSHA256: row["password_sha256"])
+        }
+    }
+
+    /// Records the session's state and the messages it is about to send, in one transaction.
+    public func save(_ session: String, _ state: State, sending messages: [Message]) throws {
+        try database.write { db in
+            try db.execute(sql: """
+                INSERT INTO sessions (name, next_sender, next_target, delivered_sequence, delivered_number, window, password_sha256)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (name) DO UPDATE SET next_sender = excluded.next_sender, next_target = excluded.next_target,
+                    delivered_sequence = excluded.delivered_sequence, delivered_number = excluded.delivered_number,
+                    window = excluded.window, password_sha256 = excluded.password_sha256
+                """, arguments: [session, state.nextSender, state.nextTarget, Int64(state.deliveredSequence), state.deliveredNumber,
+                                 state.window, state.passwordSHA256])
+            let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO messages (session, sequence, type, sent, body) VALUES (?, ?, ?, ?, ?)")
+            for m in messages {
+                try insert.execute(arguments: [session, m.sequence, m.type, m.sent.nanos, Data(m.body)])
+            }
+            // Keep the newest: pruned in steps, so that most commits do not pay for it.
+            if let last = messages.last?.sequence, last % 10_000 == 0, last > Self.messagesKeptMax {
+                try db.execute(sql: "DELETE FROM messages WHERE session = ? AND sequence <= ?", arguments: [session, last - Self.messagesKeptMax])
+            }
+        }
+    }
+
+    /// Starts the session's numbers over (ResetSeqNumFlag, a new schedule window): its sent messages go.
+    public func reset(_ session: String, _ state: State) throws {
+        try database.write { db in
+            try db.execute(sql: "DELETE FROM messages WHERE session = ?", arguments: [session])
+        }
+        try save(session, state, sending: [])
+    }
+
+    /// The messages sent from `first` through `last`, oldest first, at most `resendChunkMax`.
+    public func messages(_ session: String, from first: Int, through last: Int) throws -> [Message] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT sequence, type, sent, body FROM messages WHERE session = ? AND sequence BETWEEN ? AND ? ORDER BY sequence LIMIT ?
+                """, arguments: [session, first, last, Self.resendChunkMax]).map { row in
+                Message(sequence: row["sequence"], type: row["type"], sent: Timestamp(nanos: row["sent"]), body: Array(row["body"] as Data))
+            }
+        }
+    }
+
+    public func close() { try? database.close() }
+}
