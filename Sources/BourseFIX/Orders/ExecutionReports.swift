@@ -41,7 +41,7 @@ enum ExecutionReports {
         if let price = r.lastPrice, let quantity = r.lastQuantity {
             b.append(Tag.lastPx, price)
             b.append(Tag.lastQty, quantity)
-            if let execution = r.executionID { b.append(880, PublicID.uuid(.execution, execution)) }
+            if let execution = r.executionID { b.append(Tag.secondaryExecID, PublicID.uuid(.execution, execution)) }
         }
         b.append(Tag.leavesQty, r.leaves)
         b.append(Tag.cumQty, r.filled)

@@ -1,0 +1,41 @@
+import BourseTestSupport
+import Foundation
+import Testing
+
+/// QuickFIX's own initiator (the `quickfix-ssl` wheel from PyPI, in the virtual environment
+/// `scripts/setup --test` makes in `.build/quickfix`), validating every message against its FIX 4.4
+/// dictionary, against a real `bourse serve`: it logs on three sessions, places, replaces and cancels
+/// orders of several types, gets them filled, disconnects, forgets messages, reconnects and gets the
+/// resends and the executions it missed; the drop copy sees every execution of its accounts.
+@Suite("QuickFIX against the real server")
+struct QuickFIXTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    @Test("a QuickFIX initiator trades, drops, resends and follows a drop copy")
+    func initiator() throws {
+        let python = Self.root + "/.build/quickfix/bin/python"
+        try #require(FileManager.default.isExecutableFile(atPath: python), "QuickFIX's virtual environment is missing: run scripts/setup --test")
+        let directory = makeTemporaryDirectory("bourse-quickfix")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let work = directory + "/initiator"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let served = try ServeProcessTests.Served(directory: directory + "/data")
+        try #require(served.fixPort != 0, "\(served.printed)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [Self.root + "/Tests/QuickFIX/initiator.py", String(served.fixPort), directory + "/data/credentials.json",
+                             Self.root + "/.build/quickfix/share/quickfix/FIX44.xml", work]
+        process.environment = ProcessInfo.processInfo.environment.merging(["PYTHONDONTWRITEBYTECODE": "1"]) { $1 }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        print(text.split(separator: "\n").last { $0.hasPrefix("PASS") } ?? "")
+        #expect(process.terminationStatus == 0 && text.contains("PASS"), "QuickFIX initiator:\n\(text.suffix(4_000))")
+        #expect(served.process.isRunning)
+        served.process.interrupt()
+        #expect(served.ended(within: 30).status == 0)
+    }
+}
