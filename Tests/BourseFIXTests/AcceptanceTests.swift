@@ -29,6 +29,12 @@ struct AcceptanceTests {
             VenueConfiguration.FIXSessionEntry(comp_id: "CLIENT", role: "order_entry", accounts: [1]),
             VenueConfiguration.FIXSessionEntry(comp_id: "SECRET", role: "order_entry", accounts: [2], password: true),
             VenueConfiguration.FIXSessionEntry(comp_id: "DROP", role: "drop_copy", accounts: [1, 2]),
+            VenueConfiguration.FIXSessionEntry(comp_id: "CLEAR", role: "clearing", accounts: [1]),
+            {
+                var night = VenueConfiguration.FIXSessionEntry(comp_id: "NIGHT", role: "order_entry", accounts: [3])
+                (night.start_time, night.end_time) = ("22:00:00", "06:00:00")
+                return night
+            }(),
             {
                 var slow = VenueConfiguration.FIXSessionEntry(comp_id: "SLOW", role: "order_entry", accounts: [3])
                 slow.messages_per_second_max = 5

@@ -24,7 +24,7 @@ import Testing
 ///
 /// Values: `<TIME>` is the venue's clock as UTCTimestamp, `<TIME-150>` 150 seconds before; `<SEQ>` is the
 /// connection's next MsgSeqNum (counted over the I lines); `<ANY>` in an E line matches any value,
-/// `<ANYTIME>` any UTCTimestamp, and a last field `<REST>` any further fields; `<PASSWORD>` is the session
+/// and within a value any text; `<ANYTIME>` any UTCTimestamp, and a last field `<REST>` any further fields; `<PASSWORD>` is the session
 /// SECRET's password.
 struct ScriptRunner {
     let port: Int
@@ -151,6 +151,10 @@ struct ScriptRunner {
             guard wTag == hTag else { return "expected tag \(wTag), received tag \(hTag)" }
             let wValue = w.dropFirst(wTag.count + 1), hValue = h.dropFirst(hTag.count + 1)
             if wValue == "<ANY>" { continue }
+            if wValue.contains("<ANY>") {
+                let pattern = "^" + wValue.components(separatedBy: "<ANY>").map(NSRegularExpression.escapedPattern).joined(separator: ".*") + "$"
+                if String(hValue).range(of: pattern, options: .regularExpression) != nil { continue }
+            }
             if wValue == "<ANYTIME>", FIXValue.timestamp(String(hValue)) != nil { continue }
             guard wValue == hValue else { return "tag \(wTag): expected \(wValue), received \(hValue)" }
         }

@@ -42,6 +42,8 @@ public final class FIXGateway: @unchecked Sendable {
     private let projections: Projections
     private let tls: NIOSSLContext?
     private let numbers: [UInt32: String]
+    /// Post-trade's capture gateway, for TradeCaptureReports received; none until post-trade exists.
+    private let capture: (any TradeCapture)?
 
     // The event loop's own.
     private var sessions: [String: FIXSession] = [:]
@@ -55,8 +57,10 @@ public final class FIXGateway: @unchecked Sendable {
     /// Opens the sessions' store in `directory` (`fix.sqlite`) and issues the passwords sessions need and
     /// lack: the new ones are returned (to print and to write to the credentials) and kept only as digests.
     public init(settings: [SessionSettings], storePath: String, node: DataDirectory.Node, tls: (certificate: String, key: String)? = nil,
-                clock: @escaping @Sendable () -> Int64 = wallClockNanos, log: @escaping @Sendable (String) -> Void) async throws {
+                capture: (any TradeCapture)? = nil, clock: @escaping @Sendable () -> Int64 = wallClockNanos,
+                log: @escaping @Sendable (String) -> Void) async throws {
         self.clock = clock
+        self.capture = capture
         self.log = log
         store = try SessionStore(path: storePath)
         venue = node.venue
@@ -188,6 +192,7 @@ public final class FIXGateway: @unchecked Sendable {
     }
 
     func application(_ message: FIXMessage, _ connection: FIXConnection, _ session: FIXSession, now: Int64) {
+        if message.msgType == MsgType.tradeCaptureReport { return captureTrade(message, connection, session, now: now) }
         let outcome = orders.handle(message, session.settings, now: now) { [self] type, body in
             loop.execute {
                 guard connection.session === session else { return }
@@ -220,6 +225,28 @@ public final class FIXGateway: @unchecked Sendable {
         }
     }
 
+    /// A trade reported from elsewhere: read, handed to post-trade's capture gateway, acknowledged.
+    private func captureTrade(_ message: FIXMessage, _ connection: FIXConnection, _ session: FIXSession, now: Int64) {
+        let trade: CapturedTrade
+        switch TradeCaptureReports.captured(message, session: session.settings, numbers: numbers) {
+        case .success(let t): trade = t
+        case .failure(let refusal):
+            return session.send(MsgType.tradeCaptureReportAck, TradeCaptureReports.refusal(message, reason: refusal.reason, refusal.text), now: now)
+        }
+        guard let capture else {
+            let text = "trade capture is not available on this venue yet (post-trade capture is not built); nothing was recorded"
+            return session.send(MsgType.tradeCaptureReportAck, TradeCaptureReports.refusal(message, reason: 99, text), now: now)
+        }
+        Task { [self] in
+            let outcome = await capture.capture(trade)
+            loop.execute { [self] in
+                guard connection.session === session else { return }
+                session.send(MsgType.tradeCaptureReportAck, TradeCaptureReports.acknowledgement(message, outcome), now: clock())
+                connection.write()
+            }
+        }
+    }
+
     // MARK: Order reports
 
     /// Reports of a newly applied entry, from the order projection's thread.
@@ -244,14 +271,13 @@ public final class FIXGateway: @unchecked Sendable {
         switch settings.role {
         case .orderEntry: report.concerns(session: settings.name)
         case .dropCopy: settings.accounts.contains(report.account)
-        case .clearing: false
+        case .clearing: settings.accounts.contains(report.account) && (report.kind == .fill || report.kind == .partialFill)
         }
     }
 
     /// A session just logged on: what it has not been told is read from the order reports' table up to
     /// the venue's position at this moment; what comes after arrives live.
     func loggedOn(_ connection: FIXConnection, _ session: FIXSession) {
-        guard session.settings.role != .clearing else { return }
         connection.live = []
         connection.liveOverflowed = false
         catchUp(connection, session)
@@ -266,12 +292,17 @@ public final class FIXGateway: @unchecked Sendable {
                 if let problem = await projections.wait("orders", for: head) { throw OrderHandler.Refusal(problem) }
                 while true {
                     let after = try await loop.submit { (session.state.deliveredSequence, session.state.deliveredNumber) }.get()
-                    let reports = try await queries.reports(session: settings.name, accounts: settings.role == .dropCopy ? settings.accounts : nil,
+                    let reports = try await queries.reports(session: settings.name, accounts: settings.role == .orderEntry ? nil : settings.accounts,
                                                             after: after, through: head, limit: SessionStore.resendChunkMax)
                     let more = try await loop.submit { [self] () -> Bool in
                         guard connection.session === session, connection.isOpen else { return false }
-                        send(reports, connection, session)
-                        return reports.count == SessionStore.resendChunkMax
+                        send(reports.filter { concerns($0, settings) }, connection, session)
+                        if let last = reports.last, reports.count == SessionStore.resendChunkMax {
+                            // A chunk may end with reports the session is not told of: it is past them all the same.
+                            session.delivered(sequence: last.sequence, number: last.number)
+                            return true
+                        }
+                        return false
                     }.get()
                     if !more { break }
                 }
@@ -306,8 +337,14 @@ public final class FIXGateway: @unchecked Sendable {
         for report in reports {
             let position = (report.sequence, report.number)
             guard position > (session.state.deliveredSequence, session.state.deliveredNumber) else { continue }
-            let (type, body) = ExecutionReports.message(report, accountNumber: numbers[report.account] ?? String(report.account))
-            session.send(type, body, now: now)
+            let number = numbers[report.account] ?? String(report.account)
+            if session.settings.role == .clearing {
+                guard let body = TradeCaptureReports.report(report, accountNumber: number) else { continue }
+                session.send(MsgType.tradeCaptureReport, body, now: now)
+            } else {
+                let (type, body) = ExecutionReports.message(report, accountNumber: number)
+                session.send(type, body, now: now)
+            }
             session.delivered(sequence: report.sequence, number: report.number)
             if report.kind == .new || report.kind == .rejected { metrics.acknowledged(session.name, since: report.time.nanos, now: now) }
         }

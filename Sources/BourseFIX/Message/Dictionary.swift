@@ -59,7 +59,7 @@ public struct FIXDictionary: Sendable {
             207: .string, 263: .oneOf(["0", "1", "2"]), 347: .string, 369: .int, 371: .int, 372: .string, 373: .int,
             379: .string, 380: .int, 383: .int, 432: .date, 447: .string, 448: .string, 452: .int, 453: .numInGroup,
             464: .boolean, 487: .oneOf(["0", "1", "2", "3"]), 528: .string, 530: .oneOf(["1", "7"]),
-            552: .numInGroup, 553: .string, 554: .string, 568: .string, 569: .oneOf(["0", "1"]), 570: .boolean,
+            30: .string, 527: .string, 552: .numInGroup, 553: .string, 554: .string, 568: .string, 569: .oneOf(["0", "1"]), 570: .boolean,
             571: .string, 573: .string, 627: .numInGroup, 789: .int, 790: .string, 856: .int, 880: .string,
             Tag.selfTradePrevention: .oneOf(["0", "1", "2", "3", "4"]), Tag.trailingOffset: .price, Tag.trailingOffsetBasisPoints: .int,
         ]
@@ -69,7 +69,8 @@ public struct FIXDictionary: Sendable {
         for tag in Self.header { isHeader[tag] = true }
         self.isHeader = isHeader
         let parties = Group(delimiter: 448, fields: [448, 447, 452])
-        let sides = Group(delimiter: 54, fields: [54, 37, 11, 1, 453, 12, 13, 58])
+        // One level of groups: Parties inside a side is not taken.
+        let sides = Group(delimiter: 54, fields: [54, 37, 11, 1, 12, 13])
         func d(_ required: [Int], _ optional: [Int], groups: [Int: Group] = [:]) -> Definition {
             Definition(required: required, allowed: Set(required + optional + groups.values.flatMap(\.fields)), groups: groups)
         }
@@ -89,7 +90,7 @@ public struct FIXDictionary: Sendable {
             MsgType.orderCancelReplaceRequest: d([41, 11, 55, 54, 60, 40], [37] + orderFields, groups: [453: parties]),
             MsgType.orderStatusRequest: d([11, 55, 54], [37, 1, 790, 453], groups: [453: parties]),
             MsgType.orderMassCancelRequest: d([11, 530, 60], [1, 55, 54, 58, 453], groups: [453: parties]),
-            MsgType.tradeCaptureReport: d([571, 32, 31, 55, 75, 60, 552], [487, 856, 570, 64, 63, 17, 573, 58, 15, 880],
+            MsgType.tradeCaptureReport: d([571, 570, 55, 32, 31, 75, 60, 552], [487, 856, 64, 63, 17, 527, 150, 573, 58, 15, 880, 30],
                                           groups: [552: sides]),
             MsgType.tradeCaptureReportRequest: d([568, 569], [263, 55, 1, 75]),
         ]

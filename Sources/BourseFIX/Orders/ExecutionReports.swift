@@ -18,7 +18,8 @@ enum ExecutionReports {
             b.append(Tag.ordStatus, r.order == nil ? "8" : ordStatus(r))
             b.append(Tag.account, accountNumber)
             b.append(Tag.cxlRejResponseTo, r.kind == .cancelRejected ? "1" : "2")
-            b.append(Tag.cxlRejReason, r.order == nil ? 1 : r.reason == "order_not_open" ? 0 : 99)
+            // The gateway refuses ids it does not know itself; an order the engine no longer has open has ended.
+            b.append(Tag.cxlRejReason, r.reason == "order_not_open" ? 0 : r.order == nil ? 1 : 99)
             b.append(Tag.text, [r.reason, r.text].compactMap { $0 }.joined(separator: ": "))
             return (MsgType.orderCancelReject, b)
         default:

@@ -35,7 +35,7 @@ struct OrderHandler: Sendable {
     func handle(_ m: FIXMessage, _ settings: SessionSettings, now: Int64,
                 failed: @escaping @Sendable (String, FIXBody) -> Void) -> Outcome {
         let type = m.msgType
-        guard settings.role == .orderEntry || type == MsgType.orderStatusRequest else {
+        guard settings.role == .orderEntry else {
             return .reply(MsgType.businessMessageReject, businessReject(m, reason: 4, "a \(settings.role.rawValue) session takes no orders"))
         }
         switch type {
@@ -183,7 +183,7 @@ struct OrderHandler: Sendable {
                 return refuse("TimeInForce(59) cannot change on a replace; cancel and place a new order", reason: 99, orderID: orderID)
             }
         }
-        let note = ClientOrderID.note(clOrdID, origin: settings.name)
+        let note = ClientOrderID.note(clOrdID, origin: settings.name, original: original)
         let command: Command
         let newID: OrderID?
         if replacing {
@@ -265,11 +265,11 @@ struct OrderHandler: Sendable {
             return .reply(MsgType.orderMassCancelReport, b)
         }
         var affected = 0
-        let note = ClientOrderID.note(m[Tag.clOrdID]!, origin: settings.name)
+        // Each order's report names the order itself: the cancels carry no request id of their own.
         for account in accounts {
             for record in index.openOrders(account: account) where scope == "7" || record.order.symbol.description == symbol {
                 affected += 1
-                venue.submit(.cancel(CancelOrder(orderID: record.order.orderID, account: AccountID(account))), note: note) { result in
+                venue.submit(.cancel(CancelOrder(orderID: record.order.orderID, account: AccountID(account)))) { result in
                     guard case .failure(let failure) = result else { return }
                     failed(MsgType.orderCancelReject, Self.cancelReject(m, orderID: PublicID.uuid(.order, record.order.orderID.rawValue), reason: 99,
                                                                         "the venue did not take the cancel: \(failure)"))

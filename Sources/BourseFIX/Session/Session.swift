@@ -207,7 +207,7 @@ final class FIXSession: @unchecked Sendable {
     private func logon(_ m: FIXMessage, _ sequence: Int, now: Int64) -> Effects {
         if phase != .awaitingLogon { return logout("Logon received while logged on", now: now, hangUp: true) }
         let window = settings.windowDay(at: now)
-        guard window.inside else { return Effects(disconnect: "Logon outside the session's schedule") }
+        guard window.inside else { return logout("Logon refused: outside the session's schedule", now: now, hangUp: true) }
         if settings.requiresPassword {
             let given = m[Tag.password].map { SHA256.hash(data: Array($0.utf8)).map { String(format: "%02x", $0) }.joined() }
             guard let expected = state.passwordSHA256, given == expected else {

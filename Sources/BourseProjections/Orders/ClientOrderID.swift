@@ -6,7 +6,8 @@ public enum ClientOrderID {
     /// The first byte of a note that carries a client order id; other kinds may follow.
     private static let noteKind: UInt8 = 1
     /// A client order id with the FIX session that sent it: the kind, the id's length and bytes, the
-    /// session's length and bytes. The session's execution reports follow its orders by it.
+    /// session's length and bytes, and for a cancel or replace the order's id it named (OrigClOrdID), length
+    /// and bytes. The session's execution reports follow its orders by it.
     private static let originNoteKind: UInt8 = 3
     /// FIX session names (`SENDER>TARGET`) fit in this.
     public static let originLengthMax = 120
@@ -26,9 +27,12 @@ public enum ClientOrderID {
         return [noteKind] + Array(id.utf8)
     }
 
-    public static func note(_ id: String, origin: String) -> [UInt8] {
-        precondition(id.utf8.count <= lengthMax && origin.utf8.count <= originLengthMax, "a note's id and origin are bounded")
-        return [originNoteKind, UInt8(id.utf8.count)] + Array(id.utf8) + [UInt8(origin.utf8.count)] + Array(origin.utf8)
+    public static func note(_ id: String, origin: String, original: String? = nil) -> [UInt8] {
+        precondition(id.utf8.count <= lengthMax && origin.utf8.count <= originLengthMax && (original?.utf8.count ?? 0) <= lengthMax,
+                     "a note's ids and origin are bounded")
+        var note = [originNoteKind, UInt8(id.utf8.count)] + Array(id.utf8) + [UInt8(origin.utf8.count)] + Array(origin.utf8)
+        if let original { note += [UInt8(original.utf8.count)] + Array(original.utf8) }
+        return note
     }
 
     public static func from(note: [UInt8]) -> String? {
@@ -40,10 +44,20 @@ public enum ClientOrderID {
     /// The FIX session a command came from, if it came from one.
     public static func origin(note: [UInt8]) -> String? { fields(note)?.origin }
 
-    private static func fields(_ note: [UInt8]) -> (id: String, origin: String)? {
+    /// The order's id a FIX cancel or replace named (OrigClOrdID).
+    public static func original(note: [UInt8]) -> String? { fields(note)?.original }
+
+    private static func fields(_ note: [UInt8]) -> (id: String, origin: String, original: String?)? {
         guard note.first == originNoteKind, note.count >= 2 else { return nil }
         let idEnd = 2 + Int(note[1])
-        guard note.count > idEnd, note.count == idEnd + 1 + Int(note[idEnd]) else { return nil }
-        return (String(decoding: note[2 ..< idEnd], as: UTF8.self), String(decoding: note[(idEnd + 1)...], as: UTF8.self))
+        guard note.count > idEnd else { return nil }
+        let originEnd = idEnd + 1 + Int(note[idEnd])
+        guard note.count >= originEnd else { return nil }
+        var original: String?
+        if note.count > originEnd {
+            guard note.count == originEnd + 1 + Int(note[originEnd]) else { return nil }
+            original = String(decoding: note[(originEnd + 1)...], as: UTF8.self)
+        }
+        return (String(decoding: note[2 ..< idEnd], as: UTF8.self), String(decoding: note[(idEnd + 1) ..< originEnd], as: UTF8.self), original)
     }
 }

@@ -50,6 +50,7 @@ extension OrderReport {
         let note = published.note
         let requestID = ClientOrderID.from(note: note)
         let requestOrigin = ClientOrderID.origin(note: note)
+        let named = ClientOrderID.original(note: note)
         var cancelled: OrderID?
         if case .cancel(let c) = published.command.command { cancelled = c.orderID }
         var reports: [OrderReport] = []
@@ -112,7 +113,7 @@ extension OrderReport {
                 r = report(kind, record)
                 r.leaves = record.order.quantity.shares - record.filled
             }
-            (r.requestID, r.origClientOrderID, r.requestOrigin, r.reason, r.text) = (requestID, r.clientOrderID, requestOrigin, reason.code, reason.message)
+            (r.requestID, r.origClientOrderID, r.requestOrigin, r.reason, r.text) = (requestID, named ?? r.clientOrderID, requestOrigin, reason.code, reason.message)
             r.origin = r.origin ?? requestOrigin
             reports.append(r)
         }
