@@ -1,13 +1,14 @@
 import Hummingbird
 import NIOCore
 
-/// The web UI: one page, its scripts (trading, and the operator's accounts view) and its style sheet, compiled into the binary. The page signs in with
+/// The web UI: one page, its scripts (trading, the operator's accounts view and FIX sessions) and its style sheet, compiled into the binary. The page signs in with
 /// an API key for a bearer token and then uses the same REST and WebSocket APIs as any client.
 enum WebUI {
     static func add(to table: RouteTable) {
         for (path, bytes, type) in [("/", PackageResources.index_html, "text/html; charset=utf-8"),
                                     ("/ui/app.js", PackageResources.app_js, "text/javascript; charset=utf-8"),
                                     ("/ui/accounts.js", PackageResources.accounts_js, "text/javascript; charset=utf-8"),
+                                    ("/ui/sessions.js", PackageResources.sessions_js, "text/javascript; charset=utf-8"),
                                     ("/ui/app.css", PackageResources.app_css, "text/css; charset=utf-8")] {
             let body = ByteBuffer(bytes: bytes)
             table.add(.get, path, "The web UI", authenticated: false) { _, _ in

@@ -59,6 +59,8 @@ public struct DataDirectory: Sendable {
         public var caughtUp: [String: Int]
         /// What every part of the node records its figures into, and `/metrics` writes.
         public var metrics: MetricsRegistry
+        /// The FIX gateway's sessions, when one runs.
+        public let fixSessions = SessionBoard()
 
         /// Stops the venue (applying what is queued and writing a snapshot), then waits for the projections
         /// to commit what they were given, so that the next start has nothing to catch up on.

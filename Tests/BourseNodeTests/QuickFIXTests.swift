@@ -12,7 +12,7 @@ struct QuickFIXTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     @Test("a QuickFIX initiator trades, drops, resends and follows a drop copy")
-    func initiator() throws {
+    func initiator() async throws {
         let python = Self.root + "/.build/quickfix/bin/python"
         try #require(FileManager.default.isExecutableFile(atPath: python), "QuickFIX's virtual environment is missing: run scripts/setup --test")
         let directory = makeTemporaryDirectory("bourse-quickfix")
@@ -34,6 +34,19 @@ struct QuickFIXTests {
         process.waitUntilExit()
         print(text.split(separator: "\n").last { $0.hasPrefix("PASS") } ?? "")
         #expect(process.terminationStatus == 0 && text.contains("PASS"), "QuickFIX initiator:\n\(text.suffix(4_000))")
+
+        // The operator sees the sessions and their counts, in the API and in /metrics.
+        let admin = try AlpacaSDKTests.key(directory + "/data", role: "admin")
+        let (status, body) = await ServeProcessTests.request(served.port, "GET", "/v1/admin/fix/sessions", key: admin)
+        let sessions = (try? JSONSerialization.jsonObject(with: body) as? [[String: Any]]) ?? []
+        let trader = sessions.first { $0["session"] as? String == "TRADER1" }
+        #expect(status == 200 && sessions.count == 4, "\(String(decoding: body, as: UTF8.self))")
+        #expect(trader?["state"] as? String == "disconnected" && (trader?["next_sender_seq"] as? Int ?? 0) > 10
+                && (trader?["messages_in"] as? Int ?? 0) > 10, "\(String(describing: trader))")
+        let (_, metrics) = await ServeProcessTests.request(served.port, "GET", "/metrics", key: admin)
+        let exposition = String(decoding: metrics, as: UTF8.self)
+        #expect(exposition.contains("bourse_fix_messages_in_total{session=\"TRADER1\"}")
+                && exposition.contains("bourse_fix_resends_total{session=\"TRADER1\"}"), "\(exposition.prefix(2_000))")
         #expect(served.process.isRunning)
         served.process.interrupt()
         #expect(served.ended(within: 30).status == 0)

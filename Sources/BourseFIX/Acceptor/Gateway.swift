@@ -15,21 +15,6 @@ import Synchronization
 /// (session checks, sequence numbers) → `OrderHandler` → the venue's sequencer; the venue's decisions come
 /// back as order reports from the order projection, live or from its table, to the sessions they concern.
 public final class FIXGateway: @unchecked Sendable {
-    public struct Status: Sendable, Codable {
-        public var session: String
-        public var role: String
-        public var accounts: [UInt32]
-        public var state: String
-        public var next_sender_seq: Int
-        public var next_target_seq: Int
-        public var messages_in: Int
-        public var messages_out: Int
-        public var resent: Int
-        public var rejected: Int
-        public var garbled: Int
-        public var last_problem: String?
-    }
-
     let clock: @Sendable () -> Int64
     let metrics: FIXMetrics
     let log: @Sendable (String) -> Void
@@ -87,6 +72,7 @@ public final class FIXGateway: @unchecked Sendable {
         let head = try await node.venue.lastSequence()
         for s in settings { sessions[s.name] = try FIXSession(settings: s, store: store, head: head) }
         node.orders.listenReports { [weak self] reports in self?.publish(reports) }
+        node.fixSessions.attach { [weak self] in self?.statuses() ?? [] }
     }
 
     /// A password for each session that needs one and has none: (session, password), to hand out once.
@@ -138,7 +124,7 @@ public final class FIXGateway: @unchecked Sendable {
     }
 
     /// The sessions with their state and counts, for the API and the web page.
-    public func statuses() -> [Status] {
+    public func statuses() -> [SessionBoard.Row] {
         (try? loop.submit { [self] in
             sessions.values.sorted { $0.name < $1.name }.map { s in
                 let state: String
@@ -148,7 +134,7 @@ public final class FIXGateway: @unchecked Sendable {
                 case .active: state = "logged_on"
                 case .loggingOut: state = "logging_out"
                 }
-                return Status(session: s.name, role: s.settings.role.rawValue, accounts: s.settings.accounts, state: state,
+                return SessionBoard.Row(session: s.name, role: s.settings.role.rawValue, accounts: s.settings.accounts, state: state,
                               next_sender_seq: s.state.nextSender, next_target_seq: s.state.nextTarget, messages_in: s.counters.received,
                               messages_out: s.counters.sent, resent: s.counters.resent, rejected: s.counters.rejected,
                               garbled: s.counters.garbled, last_problem: s.lastProblem)

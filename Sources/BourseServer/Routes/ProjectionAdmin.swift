@@ -1,4 +1,5 @@
 import BourseProjections
+import BourseVenue
 import Foundation
 import Hummingbird
 
@@ -7,6 +8,7 @@ import Hummingbird
 /// when the node runs.
 public struct ProjectionAdmin: Sendable {
     let projections: Projections
+    let fixSessions: SessionBoard
 
     /// A projection's status as the API writes it (and `bourse projections` reads it).
     public struct Status: Codable, Sendable, Equatable {
@@ -46,6 +48,13 @@ public struct ProjectionAdmin: Sendable {
             try await handle(request) { key in
                 try Admin.require(key, [.risk, .admin], to: "read the projections' status")
                 return Routes.json(projections.statuses.map(Status.init))
+            }
+        }
+        table.add(.get, "/v1/admin/fix/sessions", "Each FIX session's state, sequence numbers and counts (risk, admin)",
+                  answer: .ok(.array(.anyObject))) { request, _ in
+            try await handle(request) { key in
+                try Admin.require(key, [.risk, .admin], to: "read the FIX sessions")
+                return Routes.json(fixSessions.rows)
             }
         }
         table.add(.post, "/v1/admin/projections/:name/rebuild", "Empty a projection's tables and apply the whole journal again (admin)", answer: Answer(status: 202, schema: .anyObject)) { request, context in

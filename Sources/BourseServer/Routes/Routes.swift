@@ -56,7 +56,7 @@ struct Routes: Sendable {
         addJournals(to: table)
         addEvents(to: table)
         Admin(venue: venue).add(to: table, handle: handle)
-        ProjectionAdmin(projections: projections).add(to: table, handle: handle)
+        ProjectionAdmin(projections: projections, fixSessions: node.fixSessions).add(to: table, handle: handle)
         WebUI.add(to: table)
         let document = table.openAPI()
         table.add(.get, "/openapi.json", "This document", authenticated: false, answer: .ok(.anyObject)) { _, _ in
