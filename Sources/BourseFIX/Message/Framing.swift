@@ -42,7 +42,8 @@ public enum Framing {
             guard i < b.count else { return .incomplete }
             let c = b[i]
             if c == soh { break }
-            guard c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9"), digits < 6 else {
+            // Nine digits are read, so that a length past the limit is named as such.
+            guard c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9"), digits < 9 else {
                 return .garbled(skip: nextStart(b), reason: "BodyLength(9) is not a number")
             }
             length = length * 10 + Int(c - UInt8(ascii: "0"))

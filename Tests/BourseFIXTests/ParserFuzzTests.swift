@@ -1,0 +1,174 @@
+import BourseCore
+@testable import BourseFIX
+import BourseTestSupport
+import Foundation
+import Testing
+
+/// The parser and the session against mutated valid messages: every input ends as a message, a named
+/// fault or a named reason to drop bytes; nothing crashes, every step makes progress, and nothing grows
+/// past its limit.
+@Suite("the FIX parser under fuzzing")
+struct ParserFuzzTests {
+    static let time = Timestamp(nanos: TestClock.start)
+
+    /// Valid messages of each kind the venue takes.
+    static let corpus: [[UInt8]] = {
+        func message(_ type: String, _ sequence: Int, _ fields: [(Int, String)]) -> [UInt8] {
+            var body = FIXBody()
+            for (tag, value) in fields { body.append(tag, value) }
+            return FIXEncoder.encode(type: type, sequence: sequence, sender: "CLIENT", target: "BOURSE", sendingTime: time, body: body)
+        }
+        let now = FIXValue.format(time)
+        return [
+            message("A", 1, [(98, "0"), (108, "30"), (141, "Y"), (554, "secret")]),
+            message("0", 2, [(112, "T")]),
+            message("1", 3, [(112, "PING")]),
+            message("2", 4, [(7, "1"), (16, "0")]),
+            message("4", 5, [(123, "Y"), (36, "9")]),
+            message("5", 6, [(58, "bye")]),
+            message("D", 7, [(11, "A1"), (1, "1"), (55, "AAPL"), (54, "1"), (60, now), (40, "2"), (38, "100"), (44, "189.25"), (59, "6"),
+                             (126, now), (111, "10"), (18, "6"), (7928, "1")]),
+            message("F", 8, [(41, "A1"), (11, "A2"), (55, "AAPL"), (54, "1"), (60, now)]),
+            message("G", 9, [(41, "A2"), (11, "A3"), (55, "AAPL"), (54, "1"), (60, now), (40, "2"), (38, "50"), (44, "189.3")]),
+            message("H", 10, [(11, "A3"), (55, "AAPL"), (54, "1")]),
+            message("q", 11, [(11, "M1"), (530, "1"), (55, "AAPL"), (60, now)]),
+            message("AE", 12, [(571, "T1"), (570, "N"), (55, "AAPL"), (32, "5"), (31, "190"), (75, "20260302"), (60, now), (552, "2"),
+                               (54, "1"), (37, "X"), (1, "1"), (54, "2"), (37, "Y"), (1, "STREET")]),
+        ]
+    }()
+
+    /// A mutation, half the time of the body alone with BodyLength and CheckSum made right again, so that
+    /// the message reaches the checks behind the framing.
+    static func mutate(_ input: [UInt8], _ random: inout SplitMix64) -> [UInt8] {
+        guard random.next() % 2 == 0 else { return damage(input, &random) }
+        // The body: from MsgType to the SOH before CheckSum.
+        let afterLength = input.indices.filter { input[$0] == 0x01 }[1] + 1
+        let body = damage(Array(input[afterLength ..< input.count - 7]), &random)
+        var out = Array("8=FIX.4.4\u{1}9=\(body.count)\u{1}".utf8) + body
+        out += Array(String(format: "10=%03d\u{1}", out.withUnsafeBytes { Framing.checksum($0) }).utf8)
+        return out
+    }
+
+    /// One of the mutations a line or a peer could make of bytes.
+    static func damage(_ input: [UInt8], _ random: inout SplitMix64) -> [UInt8] {
+        var b = input
+        let pieces: [[UInt8]] = [[0x01], Array("=".utf8), Array("8=FIX.4.4\u{1}".utf8), Array("9=99999999\u{1}".utf8),
+                                 Array("10=".utf8), Array("35=A\u{1}".utf8), Array("34=0\u{1}".utf8), Array("453=3\u{1}".utf8),
+                                 Array("-".utf8), Array(".".utf8), [0x00], [0xff], Array("99999999999999999999".utf8)]
+        for _ in 0 ... Int(random.next() % 4) {
+            guard !b.isEmpty else { b = input; continue }
+            let at = Int(random.next() % UInt64(b.count))
+            switch random.next() % 9 {
+            case 0: b[at] = UInt8(truncatingIfNeeded: random.next())
+            case 1: b.insert(UInt8(truncatingIfNeeded: random.next()), at: at)
+            case 2: b.removeSubrange(at ..< min(b.count, at + 1 + Int(random.next() % 16)))
+            case 3: b.insert(contentsOf: pieces[Int(random.next() % UInt64(pieces.count))], at: at)
+            case 4: b = Array(b.prefix(at))
+            case 5:
+                // A field repeated elsewhere.
+                let start = b[..<at].lastIndex(of: 0x01).map { $0 + 1 } ?? 0
+                let end = b[at...].firstIndex(of: 0x01).map { $0 + 1 } ?? b.count
+                b.insert(contentsOf: b[start ..< end], at: Int(random.next() % UInt64(b.count)))
+            case 6: b += input
+            case 7: b = Array(b.reversed())
+            default: if b[at] >= UInt8(ascii: "0"), b[at] <= UInt8(ascii: "9") { b[at] = UInt8(ascii: "0") + UInt8(random.next() % 10) }
+            }
+        }
+        return b
+    }
+
+    enum Outcome: Hashable {
+        case message, fault(SessionRejectReason), garbled, incomplete
+    }
+
+    /// Everything a connection would do with `bytes`: frames them until it needs more, reads and checks
+    /// each message; each outcome with its reason.
+    static func consume(_ bytes: [UInt8]) -> [Outcome] {
+        var buffer = bytes
+        var outcomes: [Outcome] = []
+        while true {
+            let frame = buffer.withUnsafeBytes { Framing.frame($0) }
+            switch frame {
+            case .incomplete:
+                #expect(buffer.count < Framing.frameLengthMax, "an incomplete frame waits for at most a whole message")
+                outcomes.append(.incomplete)
+                return outcomes
+            case .garbled(let skip, let reason):
+                #expect(skip > 0 && skip <= buffer.count && !reason.isEmpty)
+                buffer.removeFirst(skip)
+                outcomes.append(.garbled)
+            case .message(let length):
+                #expect(length > 0 && length <= Framing.frameLengthMax)
+                let message = FIXMessage(frame: Array(buffer.prefix(length)))
+                buffer.removeFirst(length)
+                #expect(message.fields.count <= FIXMessage.fieldsMax)
+                guard FIXDictionary.hasHeaderStart(message) else {
+                    outcomes.append(.garbled)
+                    continue
+                }
+                if let fault = FIXDictionary.fix44.validate(message) {
+                    #expect(!fault.text.isEmpty)
+                    outcomes.append(.fault(fault.reason))
+                } else {
+                    outcomes.append(.message)
+                }
+            }
+        }
+    }
+
+    @Test("200,000 mutated messages: no crash, each input ends in messages, named faults and named drops")
+    func mutations() {
+        var random = SplitMix64(seed: 0xF1F0_2026)
+        var seen: [Outcome: Int] = [:]
+        for i in 0 ..< 200_000 {
+            let input = Self.mutate(Self.corpus[i % Self.corpus.count], &random)
+            for outcome in Self.consume(input) { seen[outcome, default: 0] += 1 }
+        }
+        // The mutations reach every stage: framing, reading and checking, and valid messages still pass.
+        #expect(seen[.garbled, default: 0] > 1_000 && seen[.message, default: 0] > 1_000 && seen[.incomplete, default: 0] > 1_000)
+        #expect(Set(seen.keys.compactMap { if case .fault(let r) = $0 { r } else { nil } }).count >= 8, "\(seen)")
+        print("fuzz: \(seen.sorted { $0.value > $1.value }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))")
+    }
+
+    @Test("a session fed 20,000 mutated messages after Logon answers each within its rules and never crashes")
+    func session() throws {
+        let store = try SessionStore(path: makeTemporaryDirectory("bourse-fuzz") + ".sqlite")
+        let settings = SessionSettings(name: "CLIENT", venueCompID: "BOURSE", role: .orderEntry, accounts: [1])
+        let session = try FIXSession(settings: settings, store: store, head: 0)
+        var random = SplitMix64(seed: 42)
+        var connected = false
+        for i in 0 ..< 20_000 {
+            if !connected {
+                session.connected(now: Self.time.nanos)
+                _ = session.receive(FIXMessage(frame: Self.corpus[0]), now: Self.time.nanos)
+                connected = session.isLoggedOn
+            }
+            let input = Self.mutate(Self.corpus[1 + i % (Self.corpus.count - 1)], &random)
+            var buffer = input
+            while case .message(let length) = buffer.withUnsafeBytes({ Framing.frame($0) }) {
+                let effects = session.receive(FIXMessage(frame: Array(buffer.prefix(length))), now: Self.time.nanos)
+                buffer.removeFirst(length)
+                _ = try session.commit()
+                if effects.disconnect != nil {
+                    session.disconnected()
+                    connected = false
+                    try store.reset("CLIENT", SessionStore.State())
+                    break
+                }
+            }
+        }
+        #expect(session.counters.received > 5_000, "the mutations reach the session")
+    }
+
+    @Test("a BodyLength past the limit is dropped at once; more than 512 fields are refused whole")
+    func limits() {
+        let huge = Array("8=FIX.4.4\u{1}9=99999999\u{1}35=0\u{1}".utf8)
+        #expect(huge.withUnsafeBytes { Framing.frame($0) } == .garbled(skip: huge.count, reason: "BodyLength(9) 99999999 is above the limit of 16384"))
+        var body = FIXBody()
+        for i in 0 ..< 600 { body.append(58, "x\(i)") }
+        let many = FIXEncoder.encode(type: "0", sequence: 2, sender: "CLIENT", target: "BOURSE", sendingTime: Self.time, body: body)
+        let message = FIXMessage(frame: many)
+        #expect(message.fields.count == FIXMessage.fieldsMax)
+        #expect(message.fault?.reason == .other && message.fault?.text == "more than 512 fields")
+    }
+}
