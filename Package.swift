@@ -123,6 +123,7 @@ let package = Package(
             "BourseCore", "BourseNode", "BourseProjections", "BourseVenue", "BourseFIX", "BourseTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ], resources: [.copy("Scripts")]),
         .testTarget(name: "BourseProjectionsTests", dependencies: [
             "BourseCore", "BourseJournal", "BourseNode", "BourseProjections", "BourseEngine", "BourseTestSupport",

@@ -22,6 +22,8 @@ final class FIXConnection: ChannelInboundHandler, @unchecked Sendable {
     var live: [OrderReport] = []
     var liveOverflowed = false
     var catchingUp = false
+    /// Whether this connection counts among those the order projection applies promptly for.
+    var waitsForReports = false
     static let liveReportsMax = 65_536
 
     init(gateway: FIXGateway) { self.gateway = gateway }
@@ -56,8 +58,9 @@ final class FIXConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// Frames and handles what the buffer holds, until it needs more bytes, the rate limit pauses it, or
-    /// the connection is closing.
+    /// the connection is closing; then saves and writes what the messages led to, once for all of them.
     private func process() {
+        defer { write() }
         while !paused, !closing, let context {
             let frame = buffer.withUnsafeBytes { Framing.frame($0) }
             switch frame {
@@ -116,11 +119,12 @@ final class FIXConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// Carries out what a step of the session asks: hands an application message to the order handler,
-    /// starts a resend, delivers after Logon, writes, and closes.
+    /// starts a resend, delivers after Logon, and closes. What the session recorded is written by the
+    /// caller, after all the messages it had (but before a resend or a close).
     func apply(_ effects: FIXSession.Effects, now: Int64) {
         guard let session else { return }
         if let application = effects.application { gateway.application(application, self, session, now: now) }
-        write()
+        if effects.resend != nil || effects.disconnect != nil { write() }
         if let range = effects.resend, resend == nil {
             resend = FIXSession.ResendCursor(range)
             gateway.metrics.resend(session.name)

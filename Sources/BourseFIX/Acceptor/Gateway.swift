@@ -25,6 +25,7 @@ public final class FIXGateway: @unchecked Sendable {
     private let orders: OrderHandler
     private let queries: OrderQueries
     private let projections: Projections
+    private let ordersProjection: OrdersProjection
     private let tls: NIOSSLContext?
     private let numbers: [UInt32: String]
     /// Post-trade's capture gateway, for TradeCaptureReports received; none until post-trade exists.
@@ -51,6 +52,7 @@ public final class FIXGateway: @unchecked Sendable {
         venue = node.venue
         queries = node.orderQueries
         projections = node.projections
+        ordersProjection = node.orders
         metrics = FIXMetrics(factory: node.metrics)
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         loop = group.next()
@@ -151,6 +153,7 @@ public final class FIXGateway: @unchecked Sendable {
         for connection in connections.values {
             guard let session = connection.session else { continue }
             connection.apply(session.tick(now: now), now: now)
+            connection.write()
         }
     }
 
@@ -160,8 +163,12 @@ public final class FIXGateway: @unchecked Sendable {
 
     func ended(_ connection: FIXConnection, _ session: FIXSession) {
         connections[ObjectIdentifier(connection)] = nil
+        if connection.waitsForReports {
+            connection.waitsForReports = false
+            ordersProjection.waitForReports(false)
+        }
         if bound[session.name] === connection { bound[session.name] = nil }
-        try? session.saveState()
+        _ = try? session.commit()
     }
 
     /// The session a connection's first message names by its SenderCompID; refused when it names none, or
@@ -235,9 +242,23 @@ public final class FIXGateway: @unchecked Sendable {
 
     // MARK: Order reports
 
+    /// Reports of newly applied entries, gathered until the event loop takes them all at once.
+    private let published = Mutex<(reports: [OrderReport], scheduled: Bool)>(([], false))
+
     /// Reports of a newly applied entry, from the order projection's thread.
     private func publish(_ reports: [OrderReport]) {
+        let schedule = published.withLock { p in
+            p.reports += reports
+            defer { p.scheduled = true }
+            return !p.scheduled
+        }
+        guard schedule else { return }
         loop.execute { [self] in
+            let reports = published.withLock { p in
+                p.scheduled = false
+                defer { p.reports.removeAll(keepingCapacity: true) }
+                return p.reports
+            }
             for connection in bound.values {
                 guard let session = connection.session, session.isLoggedOn else { continue }
                 let wanted = reports.filter { concerns($0, session.settings) }
@@ -264,6 +285,10 @@ public final class FIXGateway: @unchecked Sendable {
     /// A session just logged on: what it has not been told is read from the order reports' table up to
     /// the venue's position at this moment; what comes after arrives live.
     func loggedOn(_ connection: FIXConnection, _ session: FIXSession) {
+        if !connection.waitsForReports {
+            connection.waitsForReports = true
+            ordersProjection.waitForReports(true)
+        }
         connection.live = []
         connection.liveOverflowed = false
         catchUp(connection, session)

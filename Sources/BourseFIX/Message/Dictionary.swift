@@ -2,23 +2,27 @@
 /// message's required and allowed fields and repeating groups; and the check of a message against it,
 /// which names the first fault as a session-level Reject does (reason, tag, a sentence).
 public struct FIXDictionary: Sendable {
-    public enum Format: Sendable, Equatable {
+    /// A value's format. Every enumerated value Bourse checks is one character, so an enumeration is a
+    /// set of characters.
+    enum Format: Sendable, Equatable {
         case int, string, price, quantity, timestamp, boolean, date, numInGroup
-        /// One of these values.
-        case oneOf([String])
+        case oneOf(String)
     }
 
-    public struct Group: Sendable {
+    struct Group: Sendable {
         /// The first field of each entry.
-        public var delimiter: Int
+        var delimiter: Int
         /// The entry's fields in order, the delimiter first.
-        public var fields: [Int]
+        var fields: [Int]
     }
 
-    public struct Definition: Sendable {
-        public var required: [Int]
-        public var allowed: Set<Int>
-        public var groups: [Int: Group]
+    struct Definition: Sendable {
+        var required: [Int]
+        /// A bit per tag up to `tableTagsMax`.
+        var allowed: [UInt64]
+        var groups: [Int: Group]
+
+        func allows(_ tag: Int) -> Bool { tag <= tableTagsMax && allowed[tag >> 6] & (1 << UInt64(tag & 63)) != 0 }
     }
 
     public struct Fault: Sendable, Equatable, Error {
@@ -31,40 +35,55 @@ public struct FIXDictionary: Sendable {
     static let tableTagsMax = 9_999
     /// FIX 4.4 defines tags 1 to 956; 5000–9999 are left to counterparties (Bourse defines its own there).
     static let specificationTagsMax = 956
+    /// Tags below this are remembered in a bit set on the stack while a message is checked; the rare
+    /// higher ones are looked for among the fields before.
+    static let seenTagsMax = 1_024
 
     static let header: [Int] = [8, 9, 35, 49, 56, 34, 52, 43, 97, 122, 115, 128, 50, 57, 116, 129, 142, 143, 144, 145, 369, 627, 347]
     static let requiredHeader: [Int] = [Tag.senderCompID, Tag.targetCompID, Tag.msgSeqNum, Tag.sendingTime]
 
-    private var formats: [Format?]
-    private var isHeader: [Bool]
-    public let definitions: [String: Definition]
-    /// FIX 4.4's message types that Bourse does not take: answered with a BusinessMessageReject, not a Reject.
-    public let unsupported: Set<String>
+    // Indexed by tag: the format's kind (0 for none), and for an enumeration its characters as 128 bits.
+    private let kinds: [UInt8]
+    private let characters: [(UInt64, UInt64)]
+    private let isHeader: [Bool]
+    private let definitions: [Definition]
+    /// By `FIXMessage.msgTypeCode`: the definition's index; -1 for no FIX 4.4 type, -2 for one Bourse does
+    /// not take (answered with a BusinessMessageReject, not a Reject).
+    private let types: [Int16]
 
     public static let fix44 = FIXDictionary()
 
+    private static let kindOrder: [Format] = [.int, .string, .price, .quantity, .timestamp, .boolean, .date, .numInGroup, .oneOf("")]
+
     init() {
-        var formats = [Format?](repeating: nil, count: Self.tableTagsMax + 1)
         let f: [Int: Format] = [
-            1: .string, 6: .price, 7: .int, 11: .string, 12: .price, 13: .oneOf(["1", "2", "3"]), 14: .quantity, 15: .string,
-            16: .int, 17: .string, 18: .string, 21: .oneOf(["1", "2", "3"]), 22: .string, 31: .price, 32: .quantity, 34: .int,
-            35: .string, 36: .int, 37: .string, 38: .quantity, 39: .string,
-            40: .oneOf(["1", "2", "3", "4", "5", "6", "7", "8", "9", "D", "E", "G", "I", "J", "K", "L", "M", "P", "Q"]),
+            1: .string, 6: .price, 7: .int, 11: .string, 12: .price, 13: .oneOf("123"), 14: .quantity, 15: .string,
+            16: .int, 17: .string, 18: .string, 21: .oneOf("123"), 22: .string, 30: .string, 31: .price, 32: .quantity, 34: .int,
+            35: .string, 36: .int, 37: .string, 38: .quantity, 39: .string, 40: .oneOf("123456789DEGIJKLMPQ"),
             41: .string, 43: .boolean, 44: .price, 45: .int, 48: .string, 49: .string, 50: .string, 52: .timestamp,
-            54: .oneOf(["1", "2", "5"]), 55: .string, 56: .string, 57: .string, 58: .string,
-            59: .oneOf(["0", "1", "2", "3", "4", "5", "6", "7"]), 60: .timestamp, 63: .string, 64: .date, 75: .date, 97: .boolean,
-            98: .oneOf(["0"]), 99: .price, 100: .string, 108: .int, 110: .quantity, 111: .quantity, 112: .string,
+            54: .oneOf("125"), 55: .string, 56: .string, 57: .string, 58: .string,
+            59: .oneOf("01234567"), 60: .timestamp, 63: .string, 64: .date, 75: .date, 97: .boolean,
+            98: .oneOf("0"), 99: .price, 100: .string, 108: .int, 110: .quantity, 111: .quantity, 112: .string,
             115: .string, 116: .string, 122: .timestamp, 123: .boolean, 126: .timestamp, 128: .string, 129: .string,
             141: .boolean, 142: .string, 143: .string, 144: .string, 145: .string, 150: .string, 152: .price, 167: .string,
-            207: .string, 263: .oneOf(["0", "1", "2"]), 347: .string, 369: .int, 371: .int, 372: .string, 373: .int,
+            207: .string, 263: .oneOf("012"), 347: .string, 369: .int, 371: .int, 372: .string, 373: .int,
             379: .string, 380: .int, 383: .int, 432: .date, 447: .string, 448: .string, 452: .int, 453: .numInGroup,
-            464: .boolean, 487: .oneOf(["0", "1", "2", "3"]), 528: .string, 530: .oneOf(["1", "7"]),
-            30: .string, 527: .string, 552: .numInGroup, 553: .string, 554: .string, 568: .string, 569: .oneOf(["0", "1"]), 570: .boolean,
+            464: .boolean, 487: .oneOf("0123"), 527: .string, 528: .string, 530: .oneOf("17"),
+            552: .numInGroup, 553: .string, 554: .string, 568: .string, 569: .oneOf("01"), 570: .boolean,
             571: .string, 573: .string, 627: .numInGroup, 789: .int, 790: .string, 856: .int, 880: .string,
-            Tag.selfTradePrevention: .oneOf(["0", "1", "2", "3", "4"]), Tag.trailingOffset: .price, Tag.trailingOffsetBasisPoints: .int,
+            Tag.selfTradePrevention: .oneOf("01234"), Tag.trailingOffset: .price, Tag.trailingOffsetBasisPoints: .int,
         ]
-        for (tag, format) in f { formats[tag] = format }
-        self.formats = formats
+        var kinds = [UInt8](repeating: 0, count: Self.tableTagsMax + 1)
+        var characters = [(UInt64, UInt64)](repeating: (0, 0), count: Self.tableTagsMax + 1)
+        for (tag, format) in f {
+            if case .oneOf(let values) = format {
+                kinds[tag] = UInt8(Self.kindOrder.count)
+                for c in values.utf8 { if c < 64 { characters[tag].0 |= 1 << UInt64(c) } else { characters[tag].1 |= 1 << UInt64(c - 64) } }
+            } else {
+                kinds[tag] = UInt8(Self.kindOrder.firstIndex(of: format)! + 1)
+            }
+        }
+        (self.kinds, self.characters) = (kinds, characters)
         var isHeader = [Bool](repeating: false, count: Self.tableTagsMax + 1)
         for tag in Self.header { isHeader[tag] = true }
         self.isHeader = isHeader
@@ -72,34 +91,44 @@ public struct FIXDictionary: Sendable {
         // One level of groups: Parties inside a side is not taken.
         let sides = Group(delimiter: 54, fields: [54, 37, 11, 1, 12, 13])
         func d(_ required: [Int], _ optional: [Int], groups: [Int: Group] = [:]) -> Definition {
-            Definition(required: required, allowed: Set(required + optional + groups.values.flatMap(\.fields)), groups: groups)
+            var allowed = [UInt64](repeating: 0, count: Self.tableTagsMax / 64 + 1)
+            for tag in required + optional + groups.values.flatMap(\.fields) { allowed[tag >> 6] |= 1 << UInt64(tag & 63) }
+            return Definition(required: required, allowed: allowed, groups: groups)
         }
         let orderFields = [1, 38, 44, 99, 59, 126, 432, 111, 110, 18, 21, 58, 152, 100, 15, 22, 48, 167, 207, 528, 453,
                            Tag.selfTradePrevention, Tag.trailingOffset, Tag.trailingOffsetBasisPoints]
-        definitions = [
-            MsgType.heartbeat: d([], [112]),
-            MsgType.testRequest: d([112], []),
-            MsgType.resendRequest: d([7, 16], []),
-            MsgType.reject: d([45], [371, 372, 373, 58]),
-            MsgType.sequenceReset: d([36], [123]),
-            MsgType.logout: d([], [58]),
-            MsgType.logon: d([98, 108], [141, 553, 554, 383, 464, 789]),
-            MsgType.businessMessageReject: d([372, 380], [45, 379, 58]),
-            MsgType.newOrderSingle: d([11, 55, 54, 60, 40], orderFields, groups: [453: parties]),
-            MsgType.orderCancelRequest: d([41, 11, 55, 54, 60], [37, 1, 38, 58, 453], groups: [453: parties]),
-            MsgType.orderCancelReplaceRequest: d([41, 11, 55, 54, 60, 40], [37] + orderFields, groups: [453: parties]),
-            MsgType.orderStatusRequest: d([11, 55, 54], [37, 1, 790, 453], groups: [453: parties]),
-            MsgType.orderMassCancelRequest: d([11, 530, 60], [1, 55, 54, 58, 453], groups: [453: parties]),
-            MsgType.tradeCaptureReport: d([571, 570, 55, 32, 31, 75, 60, 552], [487, 856, 64, 63, 17, 527, 150, 573, 58, 15, 880, 30],
-                                          groups: [552: sides]),
-            MsgType.tradeCaptureReportRequest: d([568, 569], [263, 55, 1, 75]),
+        let defined: [(String, Definition)] = [
+            (MsgType.heartbeat, d([], [112])),
+            (MsgType.testRequest, d([112], [])),
+            (MsgType.resendRequest, d([7, 16], [])),
+            (MsgType.reject, d([45], [371, 372, 373, 58])),
+            (MsgType.sequenceReset, d([36], [123])),
+            (MsgType.logout, d([], [58])),
+            (MsgType.logon, d([98, 108], [141, 553, 554, 383, 464, 789])),
+            (MsgType.businessMessageReject, d([372, 380], [45, 379, 58])),
+            (MsgType.newOrderSingle, d([11, 55, 54, 60, 40], orderFields, groups: [453: parties])),
+            (MsgType.orderCancelRequest, d([41, 11, 55, 54, 60], [37, 1, 38, 58, 453], groups: [453: parties])),
+            (MsgType.orderCancelReplaceRequest, d([41, 11, 55, 54, 60, 40], [37] + orderFields, groups: [453: parties])),
+            (MsgType.orderStatusRequest, d([11, 55, 54], [37, 1, 790, 453], groups: [453: parties])),
+            (MsgType.orderMassCancelRequest, d([11, 530, 60], [1, 55, 54, 58, 453], groups: [453: parties])),
+            (MsgType.tradeCaptureReport, d([571, 570, 55, 32, 31, 75, 60, 552], [487, 856, 64, 63, 17, 527, 150, 573, 58, 15, 880, 30],
+                                           groups: [552: sides])),
+            (MsgType.tradeCaptureReportRequest, d([568, 569], [263, 55, 1, 75])),
         ]
+        definitions = defined.map(\.1)
         let all = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "L", "M",
                    "N", "P", "Q", "R", "S", "T", "U", "V", "W", "X", "Y", "Z", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k",
                    "l", "m", "n", "o", "p", "q", "r", "s", "t", "u", "v", "w", "x", "y", "z", "AA", "AB", "AC", "AD", "AE", "AF",
                    "AG", "AH", "AI", "AJ", "AK", "AL", "AM", "AN", "AO", "AP", "AQ", "AR", "AS", "AT", "AU", "AV", "AW", "AX",
                    "AY", "AZ", "BA", "BB", "BC", "BD", "BE", "BF", "BG", "BH"]
-        unsupported = Set(all).subtracting(definitions.keys)
+        func code(_ type: String) -> Int {
+            let b = Array(type.utf8)
+            return Int(b[0]) << 8 | (b.count == 2 ? Int(b[1]) : 0)
+        }
+        var types = [Int16](repeating: -1, count: 1 << 16)
+        for type in all { types[code(type)] = -2 }
+        for (i, (type, _)) in defined.enumerated() { types[code(type)] = Int16(i) }
+        self.types = types
     }
 
     /// Whether the first three fields are BeginString, BodyLength and MsgType: without them a message is
@@ -108,17 +137,18 @@ public struct FIXDictionary: Sendable {
         m.fields.count >= 4 && m.fields[0].tag == Tag.beginString && m.fields[1].tag == Tag.bodyLength && m.fields[2].tag == Tag.msgType
     }
 
-    /// The first fault of a message whose header starts as `hasHeaderStart` requires, or nil. A message
-    /// of a type this dictionary does not define is only checked for its header.
+    /// The first fault of a message whose header starts as `hasHeaderStart` requires, or nil. A FIX 4.4
+    /// message type Bourse does not take is only checked for its header. Allocates nothing unless it
+    /// finds a fault.
     public func validate(_ m: FIXMessage) -> Fault? {
         if let fault = m.fault { return Fault(reason: fault.reason, tag: fault.tag, text: fault.text) }
-        let type = m.msgType
-        let definition = definitions[type]
-        if definition == nil, !unsupported.contains(type) {
-            return Fault(reason: .invalidMsgType, tag: Tag.msgType, text: "MsgType(35) \(type) is not a FIX 4.4 message type")
+        let found = types[min(m.msgTypeCode, types.count - 1)]
+        if found == -1 {
+            return Fault(reason: .invalidMsgType, tag: Tag.msgType, text: "MsgType(35) \(m.msgType) is not a FIX 4.4 message type")
         }
+        let definition: Definition? = found >= 0 ? definitions[Int(found)] : nil
+        var seen = InlineArray<16, UInt64>(repeating: 0)
         var inBody = false
-        var seen = Set<Int>()
         var group: (count: Int, definition: Group, entries: Int, position: Int, tag: Int)?
         func closeGroup() -> Fault? {
             guard let g = group else { return nil }
@@ -139,7 +169,7 @@ public struct FIXDictionary: Sendable {
                     } else {
                         group!.position = position
                     }
-                    if let fault = check(m, index, tag, type) { return fault }
+                    if let fault = check(m, index, tag) { return fault }
                     continue
                 }
                 if let fault = closeGroup() { return fault }
@@ -150,18 +180,24 @@ public struct FIXDictionary: Sendable {
                 return Fault(reason: .tagOutOfOrder, tag: tag, text: "CheckSum(10) is not the last field")
             } else {
                 inBody = true
-                if let definition, !definition.allowed.contains(tag) {
-                    if tag > Self.specificationTagsMax, tag > Self.tableTagsMax || formats[tag] == nil {
+                if let definition, !definition.allows(tag) {
+                    if tag > Self.specificationTagsMax, tag > Self.tableTagsMax || kinds[tag] == 0 {
                         return Fault(reason: .undefinedTag, tag: tag, text: "tag \(tag) is not defined")
                     }
-                    return Fault(reason: .tagNotDefinedForMessageType, tag: tag, text: "tag \(tag) is not defined for MsgType(35) \(type)")
+                    return Fault(reason: .tagNotDefinedForMessageType, tag: tag, text: "tag \(tag) is not defined for MsgType(35) \(m.msgType)")
                 }
             }
-            guard seen.insert(tag).inserted else {
-                return Fault(reason: .tagAppearsMoreThanOnce, tag: tag, text: "tag \(tag) appears more than once")
+            let repeated: Bool
+            if tag < Self.seenTagsMax {
+                let bit: UInt64 = 1 << UInt64(tag & 63)
+                repeated = seen[tag >> 6] & bit != 0
+                seen[tag >> 6] |= bit
+            } else {
+                repeated = m.fields[3 ..< index].contains { $0.tag == tag }
             }
-            if let fault = check(m, index, tag, type) { return fault }
-            if let definition, let g = definition.groups[tag] {
+            if repeated { return Fault(reason: .tagAppearsMoreThanOnce, tag: tag, text: "tag \(tag) appears more than once") }
+            if let fault = check(m, index, tag) { return fault }
+            if let definition, tag <= Self.tableTagsMax, kinds[tag] == 8, let g = definition.groups[tag] {
                 group = (FIXValue.integer(m.value(at: index)) ?? 0, g, 0, 0, tag)
                 if group!.count == 0 {
                     return Fault(reason: .incorrectNumInGroupCount, tag: tag, text: "NumInGroup(\(tag)) must be at least 1")
@@ -169,42 +205,54 @@ public struct FIXDictionary: Sendable {
             }
         }
         if let fault = closeGroup() { return fault }
-        for tag in Self.requiredHeader where !seen.contains(tag) {
+        func present(_ tag: Int) -> Bool { seen[tag >> 6] & (1 << UInt64(tag & 63)) != 0 }
+        for tag in Self.requiredHeader where !present(tag) {
             return Fault(reason: .requiredTagMissing, tag: tag, text: "required tag \(tag) is missing")
         }
-        for tag in definition?.required ?? [] where !seen.contains(tag) {
-            return Fault(reason: .requiredTagMissing, tag: tag, text: "required tag \(tag) is missing")
+        if let definition {
+            for tag in definition.required where !present(tag) {
+                return Fault(reason: .requiredTagMissing, tag: tag, text: "required tag \(tag) is missing")
+            }
         }
         return nil
     }
 
     /// The value's format, for a field the tables know.
-    private func check(_ m: FIXMessage, _ index: Int, _ tag: Int, _ type: String) -> Fault? {
-        guard tag <= Self.tableTagsMax, let format = formats[tag] else { return nil }
-        let value = m.value(at: index)
-        let ok: Bool
-        switch format {
-        case .string: ok = true
-        case .int, .numInGroup: ok = FIXValue.integer(value) != nil
-        case .price: ok = Self.isDecimal(value)
-        case .quantity: ok = Self.isDecimal(value)
-        case .timestamp: ok = FIXValue.timestamp(m.string(at: index)) != nil
-        case .boolean: ok = value.count == 1 && (value.first == UInt8(ascii: "Y") || value.first == UInt8(ascii: "N"))
-        case .date: ok = value.count == 8 && value.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
-        case .oneOf(let values):
-            return values.contains(m.string(at: index)) ? nil
-                : Fault(reason: .valueIncorrect, tag: tag, text: "\(m.string(at: index)) is not a valid value for tag \(tag)")
+    @inline(__always)
+    private func check(_ m: FIXMessage, _ index: Int, _ tag: Int) -> Fault? {
+        guard tag <= Self.tableTagsMax else { return nil }
+        let kind = kinds[tag]
+        guard kind > 2 || kind == 1 else { return nil }
+        let field = m.fields[index]
+        let ok = m.bytes.withUnsafeBufferPointer { b -> Bool in
+            let value = UnsafeBufferPointer(rebasing: b[Int(field.start) ..< Int(field.end)])
+            switch kind {
+            case 1, 8: return FIXValue.integer(value) != nil
+            case 3, 4: return Self.isDecimal(value)
+            case 5: return FIXValue.isTimestamp(value)
+            case 6: return value.count == 1 && (value[0] == UInt8(ascii: "Y") || value[0] == UInt8(ascii: "N"))
+            case 7: return value.count == 8 && value.allSatisfy { $0 &- UInt8(ascii: "0") < 10 }
+            default:
+                guard value.count == 1 else { return false }
+                let c = value[0], set = characters[tag]
+                return c < 64 ? set.0 & (1 << UInt64(c)) != 0 : c < 128 && set.1 & (1 << UInt64(c - 64)) != 0
+            }
         }
-        return ok ? nil : Fault(reason: .incorrectDataFormat, tag: tag, text: "tag \(tag) has an incorrect data format: \(m.string(at: index))")
+        if ok { return nil }
+        if kind == UInt8(Self.kindOrder.count) {
+            return Fault(reason: .valueIncorrect, tag: tag, text: "\(m.string(at: index)) is not a valid value for tag \(tag)")
+        }
+        return Fault(reason: .incorrectDataFormat, tag: tag, text: "tag \(tag) has an incorrect data format: \(m.string(at: index))")
     }
 
     /// An optionally signed decimal: digits with at most one point.
-    private static func isDecimal(_ value: ArraySlice<UInt8>) -> Bool {
+    private static func isDecimal(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
         var digits = 0, points = 0
-        for (i, c) in zip(value.indices, value) {
-            if c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") { digits += 1 }
+        for i in value.indices {
+            let c = value[i]
+            if c &- UInt8(ascii: "0") < 10 { digits += 1 }
             else if c == UInt8(ascii: "."), points == 0 { points += 1 }
-            else if c == UInt8(ascii: "-"), i == value.startIndex { continue }
+            else if c == UInt8(ascii: "-"), i == 0 { continue }
             else { return false }
         }
         return digits > 0 && digits <= 18

@@ -20,53 +20,84 @@ public struct FIXMessage: Sendable {
     /// The highest tag number the specification allows.
     public static let tagMax = 99_999
 
-    public private(set) var bytes: [UInt8]
+    public private(set) var bytes: [UInt8] = []
     public private(set) var fields: [Field] = []
     public private(set) var fault: Fault?
 
+    /// An empty message whose storage `read` reuses.
+    public init() {
+        bytes.reserveCapacity(512)
+        fields.reserveCapacity(32)
+    }
+
     /// Reads a message that `Framing` delimited (its length and checksum verified).
     public init(frame: [UInt8]) {
-        bytes = frame
-        fields.reserveCapacity(32)
-        bytes.withUnsafeBufferPointer { b in
-            var i = 0
-            while i < b.count {
-                var tag = 0
-                var tagDigits = 0
-                var tagValid = true
-                let tagStart = i
-                while i < b.count, b[i] != UInt8(ascii: "="), b[i] != Framing.soh {
-                    let c = b[i]
-                    if c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9"), tagDigits < 6 {
-                        tag = tag * 10 + Int(c - UInt8(ascii: "0"))
-                        tagDigits += 1
-                    } else {
-                        tagValid = false
-                    }
-                    i += 1
-                }
-                if tagDigits == 0 || b[tagStart] == UInt8(ascii: "0") || tag > Self.tagMax { tagValid = false }
-                guard i < b.count, b[i] == UInt8(ascii: "=") else {
-                    note(.invalidTagNumber, nil, "a field has no '='")
-                    while i < b.count, b[i] != Framing.soh { i += 1 }
-                    i += 1
-                    continue
-                }
-                i += 1
-                let start = i
-                while i < b.count, b[i] != Framing.soh { i += 1 }
-                if !tagValid {
-                    note(.invalidTagNumber, nil, "\(String(decoding: UnsafeBufferPointer(rebasing: b[tagStart ..< start - 1]), as: UTF8.self)) is not a tag number")
-                } else if start == i {
-                    note(.tagWithoutValue, tag, "tag \(tag) has no value")
-                } else if fields.count == Self.fieldsMax {
-                    note(.other, nil, "more than \(Self.fieldsMax) fields")
+        self.init()
+        frame.withUnsafeBytes { read($0) }
+    }
+
+    /// Reads a framed message into this one's storage: no allocation once it has held one as large.
+    public mutating func read(_ frame: UnsafeRawBufferPointer) {
+        bytes.removeAll(keepingCapacity: true)
+        bytes.append(contentsOf: frame)
+        fields.removeAll(keepingCapacity: true)
+        fault = nil
+        let count = frame.count
+        guard let base = frame.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+        var i = 0
+        while i < count {
+            var tag = 0
+            var tagDigits = 0
+            var tagValid = true
+            let tagStart = i
+            while i < count {
+                let c = base[i]
+                if c == UInt8(ascii: "=") || c == Framing.soh { break }
+                if c &- UInt8(ascii: "0") < 10, tagDigits < 6 {
+                    tag = tag &* 10 &+ Int(c &- UInt8(ascii: "0"))
+                    tagDigits &+= 1
                 } else {
-                    fields.append(Field(tag: tag, start: Int32(start), end: Int32(i)))
+                    tagValid = false
                 }
-                i += 1
+                i &+= 1
             }
+            if tagDigits == 0 || base[tagStart] == UInt8(ascii: "0") || tag > Self.tagMax { tagValid = false }
+            guard i < count, base[i] == UInt8(ascii: "=") else {
+                note(.invalidTagNumber, nil, "a field has no '='")
+                while i < count, base[i] != Framing.soh { i &+= 1 }
+                i &+= 1
+                continue
+            }
+            i &+= 1
+            let start = i
+            i = Self.nextSOH(base, from: i, count: count)
+            if !tagValid {
+                note(.invalidTagNumber, nil, "\(String(decoding: UnsafeBufferPointer(start: base + tagStart, count: start - 1 - tagStart), as: UTF8.self)) is not a tag number")
+            } else if start == i {
+                note(.tagWithoutValue, tag, "tag \(tag) has no value")
+            } else if fields.count == Self.fieldsMax {
+                note(.other, nil, "more than \(Self.fieldsMax) fields")
+            } else {
+                fields.append(Field(tag: tag, start: Int32(start), end: Int32(i)))
+            }
+            i &+= 1
         }
+    }
+
+    /// The index of the next SOH at or after `i` (or `count`), eight bytes at a time: a byte equal to SOH
+    /// is a zero byte of the word xor 0x01…01, found with the has-zero-byte trick; the lowest flagged byte
+    /// is always a true one.
+    @inline(__always)
+    static func nextSOH(_ base: UnsafePointer<UInt8>, from start: Int, count: Int) -> Int {
+        var i = start
+        while i &+ 8 <= count {
+            let word = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) ^ 0x0101_0101_0101_0101
+            let zero = (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080
+            if zero != 0 { return i &+ zero.trailingZeroBitCount >> 3 }
+            i &+= 8
+        }
+        while i < count, base[i] != Framing.soh { i &+= 1 }
+        return i
     }
 
     private mutating func note(_ reason: SessionRejectReason, _ tag: Int?, _ text: String) {
@@ -93,6 +124,14 @@ public struct FIXMessage: Sendable {
     public func integer(_ tag: Int) -> Int? { index(of: tag).flatMap { FIXValue.integer(value(at: $0)) } }
 
     public var msgType: String { self[Tag.msgType] ?? "" }
+
+    /// MsgType's one or two bytes as a number (first byte high), without making a string; 0 for none.
+    public var msgTypeCode: Int {
+        guard fields.count > 2, fields[2].tag == Tag.msgType else { return 0 }
+        let f = fields[2]
+        guard f.end - f.start <= 2 else { return 0xFFFF }
+        return Int(bytes[Int(f.start)]) << 8 | (f.end - f.start == 2 ? Int(bytes[Int(f.start) + 1]) : 0)
+    }
     public var msgSeqNum: Int? { integer(Tag.msgSeqNum) }
     public var isPossDup: Bool { self[Tag.possDupFlag] == "Y" }
 

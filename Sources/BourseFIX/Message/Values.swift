@@ -4,16 +4,18 @@ import BourseCore
 public enum FIXValue {
     /// A non-negative integer of at most 18 digits, without sign or leading zeros beyond a single "0".
     @inline(__always)
-    public static func integer(_ bytes: ArraySlice<UInt8>) -> Int? {
+    public static func integer(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         guard !bytes.isEmpty, bytes.count <= 18 else { return nil }
-        if bytes.count > 1, bytes.first == UInt8(ascii: "0") { return nil }
+        if bytes.count > 1, bytes[0] == UInt8(ascii: "0") { return nil }
         var value = 0
         for c in bytes {
-            guard c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") else { return nil }
-            value = value * 10 + Int(c - UInt8(ascii: "0"))
+            guard c &- UInt8(ascii: "0") < 10 else { return nil }
+            value = value &* 10 &+ Int(c &- UInt8(ascii: "0"))
         }
         return value
     }
+
+    public static func integer(_ bytes: ArraySlice<UInt8>) -> Int? { bytes.withUnsafeBufferPointer { integer($0) } }
 
     /// A price (FIX's Price type) in ten-thousandths: at most four decimals, as the venue's prices have.
     public static func price(_ text: String) -> Price? {
@@ -33,13 +35,18 @@ public enum FIXValue {
 
     /// UTCTimestamp: `YYYYMMDD-HH:MM:SS` with an optional fraction of 1 to 9 digits.
     public static func timestamp(_ text: String) -> Timestamp? {
-        let b = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { timestamp($0) }
+    }
+
+    public static func timestamp(_ b: UnsafeBufferPointer<UInt8>) -> Timestamp? {
         guard b.count == 17 || (b.count >= 19 && b.count <= 27 && b[17] == UInt8(ascii: ".")) else { return nil }
         func digits(_ range: Range<Int>) -> Int? {
             var v = 0
             for i in range {
-                guard b[i] >= UInt8(ascii: "0"), b[i] <= UInt8(ascii: "9") else { return nil }
-                v = v * 10 + Int(b[i] - UInt8(ascii: "0"))
+                let d = b[i] &- UInt8(ascii: "0")
+                guard d < 10 else { return nil }
+                v = v &* 10 &+ Int(d)
             }
             return v
         }
@@ -58,6 +65,28 @@ public enum FIXValue {
         let (nanos, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         guard !overflow else { return nil }
         return Timestamp(nanos: nanos + fraction)
+    }
+
+    /// Whether the bytes are a UTCTimestamp, checked without computing the instant (the dictionary's
+    /// check of every SendingTime and TransactTime).
+    public static func isTimestamp(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard b.count == 17 || (b.count >= 19 && b.count <= 27 && b[17] == UInt8(ascii: ".")),
+              b[8] == UInt8(ascii: "-"), b[11] == UInt8(ascii: ":"), b[14] == UInt8(ascii: ":") else { return false }
+        var v = 0
+        func two(_ i: Int) -> Int? {
+            let (a, c) = (b[i] &- UInt8(ascii: "0"), b[i + 1] &- UInt8(ascii: "0"))
+            return a < 10 && c < 10 ? Int(a) * 10 + Int(c) : nil
+        }
+        guard let century = two(0), let yy = two(2), let month = two(4), let day = two(6), let hour = two(9), let minute = two(12),
+              let second = two(15) else { return false }
+        let year = century * 100 + yy
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days = month == 2 ? (leap ? 29 : 28) : (month == 4 || month == 6 || month == 9 || month == 11 ? 30 : 31)
+        guard (1678...2261).contains(year), (1...12).contains(month), (1...days).contains(day), hour < 24, minute < 60, second < 61 else {
+            return false
+        }
+        for i in 18 ..< max(18, b.count) { v |= Int(b[i] &- UInt8(ascii: "0") < 10 ? 0 : 1) }
+        return v == 0
     }
 
     /// A UTCTimestamp with milliseconds, as QuickFIX writes and reads by default.

@@ -54,6 +54,8 @@ final class FIXSession: @unchecked Sendable {
     /// While a gap is being filled: the number up to which the counterparty was asked to resend.
     private var resendRequested: Int?
     private var recorded: [SessionStore.Message] = []
+    /// The state as last saved: a step that changed only the numbers is saved too.
+    private var saved: SessionStore.State
     private var outgoing: [[UInt8]] = []
     private var throttle: Throttle
     private var throttledSince: Int64?
@@ -70,6 +72,7 @@ final class FIXSession: @unchecked Sendable {
             state = SessionStore.State(deliveredSequence: head, deliveredNumber: Int.max)
             try store.save(settings.name, state, sending: [])
         }
+        saved = state
     }
 
     var isLoggedOn: Bool { phase == .active }
@@ -91,7 +94,7 @@ final class FIXSession: @unchecked Sendable {
     /// Sets the password's digest (a password issued by the gateway).
     func setPassword(sha256: String) throws {
         state.passwordSHA256 = sha256
-        try store.save(name, state, sending: [])
+        _ = try commit()
     }
 
     // MARK: Receiving
@@ -225,7 +228,12 @@ final class FIXSession: @unchecked Sendable {
             state.nextSender = 1
             state.nextTarget = 1
             state.window = window.day
-            do { try store.reset(name, state) } catch { return Effects(disconnect: "the session store failed: \(error)") }
+            do {
+                try store.reset(name, state)
+                saved = state
+            } catch {
+                return Effects(disconnect: "the session store failed: \(error)")
+            }
         }
         if sequence < state.nextTarget {
             return logout("MsgSeqNum too low, expecting \(state.nextTarget) but received \(sequence)", now: now, hangUp: true)
@@ -311,19 +319,14 @@ final class FIXSession: @unchecked Sendable {
         state.deliveredNumber = number
     }
 
-    /// Saves what was recorded, then hands over the bytes to write.
+    /// Saves what was recorded and the numbers, then hands over the bytes to write.
     func commit() throws -> [[UInt8]] {
-        guard !recorded.isEmpty || !outgoing.isEmpty else { return [] }
+        guard !recorded.isEmpty || state != saved else { return [] }
         try store.save(name, state, sending: recorded)
+        saved = state
         recorded.removeAll(keepingCapacity: true)
         defer { outgoing.removeAll(keepingCapacity: true) }
         return outgoing
-    }
-
-    /// Saves the state alone (a number taken by a rejected or gap-filled message).
-    func saveState() throws {
-        try store.save(name, state, sending: recorded)
-        recorded.removeAll(keepingCapacity: true)
     }
 
     /// Where a resend stands: the range asked for, the next number to read, and a run of numbers to fill

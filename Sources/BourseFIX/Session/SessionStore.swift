@@ -24,6 +24,13 @@ public final class SessionStore: Sendable {
         /// The day of the schedule window the numbers belong to (days since 1970), for a scheduled session.
         public var window: Int?
         public var passwordSHA256: String?
+
+        public init(nextSender: Int = 1, nextTarget: Int = 1, deliveredSequence: UInt64 = 0, deliveredNumber: Int = -1) {
+            self.nextSender = nextSender
+            self.nextTarget = nextTarget
+            self.deliveredSequence = deliveredSequence
+            self.deliveredNumber = deliveredNumber
+        }
     }
 
     public struct Message: Sendable, Equatable {
@@ -31,6 +38,10 @@ public final class SessionStore: Sendable {
         public var type: String
         public var sent: Timestamp
         public var body: [UInt8]
+
+        public init(sequence: Int, type: String, sent: Timestamp, body: [UInt8]) {
+            (self.sequence, self.type, self.sent, self.body) = (sequence, type, sent, body)
+        }
     }
 
     private let database: DatabaseQueue
@@ -62,9 +73,10 @@ public final class SessionStore: Sendable {
     public func state(_ session: String) throws -> State? {
         try database.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE name = ?", arguments: [session]) else { return nil }
-            return State(nextSender: row["next_sender"], nextTarget: row["next_target"],
-                         deliveredSequence: UInt64(row["delivered_sequence"] as Int64), deliveredNumber: row["delivered_number"],
-                         window: row["window"], passwordSHA256: row["password_sha256"])
+            var state = State(nextSender: row["next_sender"], nextTarget: row["next_target"],
+                              deliveredSequence: UInt64(row["delivered_sequence"] as Int64), deliveredNumber: row["delivered_number"])
+            (state.window, state.passwordSHA256) = (row["window"], row["password_sha256"])
+            return state
         }
     }
 

@@ -15,6 +15,8 @@ public final class OrdersProjection: Projection, @unchecked Sendable {
     public let index = OpenOrderIndex()
     private let listeners = Mutex<[@Sendable (Published, [OrderChange]) -> Void]>([])
     private let reportListeners = Mutex<[@Sendable ([OrderReport]) -> Void]>([])
+    /// Sessions waiting on the order reports live, each counted while it waits.
+    private let waiting = Atomic<Int>(0)
 
     // The runner thread's own.
     private var positions: [PositionKey: Int64] = [:]
@@ -40,6 +42,12 @@ public final class OrdersProjection: Projection, @unchecked Sendable {
     public func listenReports(_ listener: @escaping @Sendable ([OrderReport]) -> Void) {
         reportListeners.withLock { $0.append(listener) }
     }
+
+    /// A session starts or stops waiting on the order reports live: while any waits, entries are applied
+    /// as soon as they come.
+    public func waitForReports(_ starts: Bool) { waiting.add(starts ? 1 : -1, ordering: .relaxed) }
+
+    public var isPrompt: Bool { waiting.load(ordering: .relaxed) > 0 }
 
     public func load(from store: any ProjectionStore) throws {
         let open = try store.querySynchronously("SELECT * FROM orders WHERE ended = 0", []).compactMap(Self.record)

@@ -21,10 +21,15 @@ public protocol Projection: AnyObject {
 
     /// Writes what the transaction's entries left pending, just before it commits.
     func flush(writer: any StoreWriter) throws
+
+    /// Whether someone waits on what it applies live (a FIX session on its order reports): its runner then
+    /// takes each batch at once instead of pausing to gather a larger transaction.
+    var isPrompt: Bool { get }
 }
 
 extension Projection {
     public func flush(writer: any StoreWriter) throws {}
+    public var isPrompt: Bool { false }
 }
 
 /// A projection's tables: how to make them, and a version that, when it changes, empties and remakes them.

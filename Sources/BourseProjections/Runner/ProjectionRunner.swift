@@ -204,7 +204,7 @@ public final class ProjectionRunner: @unchecked Sendable {
                     }
                 }
                 let rest = limits.pauseNanos - (monotonicNanos() - started)
-                if batch.count < limits.pauseBelow, rest > 0, !watermark.hasWaiters {
+                if batch.count < limits.pauseBelow, rest > 0, !watermark.hasWaiters, !projection.isPrompt {
                     _ = wake.wait(timeout: .now() + .nanoseconds(Int(rest)))
                 }
             case .overrun(let sequence):
