@@ -140,21 +140,25 @@ final class FIXConnection: ChannelInboundHandler, @unchecked Sendable {
 
     /// Saves what the session recorded and writes it.
     func write() {
-        guard let session, let context, !closing else { return }
+        guard let session, context != nil, !closing else { return }
         do {
-            let messages = try session.commit()
-            guard !messages.isEmpty else { return }
-            for bytes in messages {
-                var out = context.channel.allocator.buffer(capacity: bytes.count)
-                out.writeBytes(bytes)
-                context.write(wrapOutboundOut(out), promise: nil)
-            }
-            gateway.metrics.sent(session.name, messages.count)
-            context.flush()
+            emit(try session.commit())
         } catch {
             gateway.log("FIX session \(session.name): the session store failed, disconnecting: \(error)")
             close()
         }
+    }
+
+    /// Writes messages the store holds already.
+    func emit(_ messages: [[UInt8]]) {
+        guard let session, let context, !closing, !messages.isEmpty else { return }
+        for bytes in messages {
+            var out = context.channel.allocator.buffer(capacity: bytes.count)
+            out.writeBytes(bytes)
+            context.write(wrapOutboundOut(out), promise: nil)
+        }
+        gateway.metrics.sent(session.name, messages.count)
+        context.flush()
     }
 
     /// Writes the next chunk of a resend, and goes on when the socket has taken it, so that a resend of any

@@ -259,6 +259,7 @@ public final class FIXGateway: @unchecked Sendable {
                 defer { p.reports.removeAll(keepingCapacity: true) }
                 return p.reports
             }
+            var touched: [FIXConnection] = []
             for connection in bound.values {
                 guard let session = connection.session, session.isLoggedOn else { continue }
                 let wanted = reports.filter { concerns($0, session.settings) }
@@ -269,8 +270,26 @@ public final class FIXGateway: @unchecked Sendable {
                 } else if !connection.liveOverflowed {
                     connection.live.append(contentsOf: wanted)
                 }
-                deliver(connection)
+                if deliver(connection, writing: false) { touched.append(connection) }
             }
+            writeAll(touched)
+        }
+    }
+
+    /// Saves what the connections' sessions recorded in one transaction of the store, then writes each:
+    /// one commit for every session a batch of reports reached.
+    private func writeAll(_ connections: [FIXConnection]) {
+        guard connections.count > 1 else { return connections.forEach { $0.write() } }
+        let saves = connections.compactMap { $0.session?.pendingSave() }
+        do {
+            try store.save(saves)
+        } catch {
+            log("FIX: the session store failed, disconnecting \(connections.count) sessions: \(error)")
+            return connections.forEach { $0.close() }
+        }
+        for connection in connections {
+            guard let session = connection.session else { continue }
+            connection.emit(session.saved())
         }
     }
 
@@ -330,20 +349,23 @@ public final class FIXGateway: @unchecked Sendable {
         }
     }
 
-    /// Writes the live reports waiting for a connection, unless a resend or catch-up goes first.
-    func deliver(_ connection: FIXConnection) {
-        guard connection.mayDeliver, let session = connection.session else { return }
+    /// Records the live reports waiting for a connection, unless a resend or catch-up goes first, and
+    /// writes them unless the caller writes for several connections at once; whether it recorded any.
+    @discardableResult
+    func deliver(_ connection: FIXConnection, writing: Bool = true) -> Bool {
+        guard connection.mayDeliver, let session = connection.session, !connection.live.isEmpty || connection.liveOverflowed else { return false }
         if connection.liveOverflowed {
             connection.liveOverflowed = false
             catchUp(connection, session)
-            return
+            return false
         }
         let reports = connection.live
         connection.live.removeAll(keepingCapacity: true)
-        send(reports, connection, session)
+        send(reports, connection, session, writing: writing)
+        return true
     }
 
-    private func send(_ reports: [OrderReport], _ connection: FIXConnection, _ session: FIXSession) {
+    private func send(_ reports: [OrderReport], _ connection: FIXConnection, _ session: FIXSession, writing: Bool = true) {
         let now = clock()
         for report in reports {
             let position = (report.sequence, report.number)
@@ -359,6 +381,6 @@ public final class FIXGateway: @unchecked Sendable {
             session.delivered(sequence: report.sequence, number: report.number)
             if report.kind == .new || report.kind == .rejected { metrics.acknowledged(session.name, since: report.time.nanos, now: now) }
         }
-        connection.write()
+        if writing { connection.write() }
     }
 }

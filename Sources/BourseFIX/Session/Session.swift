@@ -55,7 +55,7 @@ final class FIXSession: @unchecked Sendable {
     private var resendRequested: Int?
     private var recorded: [SessionStore.Message] = []
     /// The state as last saved: a step that changed only the numbers is saved too.
-    private var saved: SessionStore.State
+    private var savedState: SessionStore.State
     private var outgoing: [[UInt8]] = []
     private var throttle: Throttle
     private var throttledSince: Int64?
@@ -72,7 +72,7 @@ final class FIXSession: @unchecked Sendable {
             state = SessionStore.State(deliveredSequence: head, deliveredNumber: Int.max)
             try store.save(settings.name, state, sending: [])
         }
-        saved = state
+        savedState = state
     }
 
     var isLoggedOn: Bool { phase == .active }
@@ -230,7 +230,7 @@ final class FIXSession: @unchecked Sendable {
             state.window = window.day
             do {
                 try store.reset(name, state)
-                saved = state
+                savedState = state
             } catch {
                 return Effects(disconnect: "the session store failed: \(error)")
             }
@@ -321,9 +321,21 @@ final class FIXSession: @unchecked Sendable {
 
     /// Saves what was recorded and the numbers, then hands over the bytes to write.
     func commit() throws -> [[UInt8]] {
-        guard !recorded.isEmpty || state != saved else { return [] }
-        try store.save(name, state, sending: recorded)
-        saved = state
+        guard let save = pendingSave() else { return [] }
+        try store.save([save])
+        return saved()
+    }
+
+    /// What `commit` would save, for a caller that saves several sessions in one transaction; nil when
+    /// nothing changed.
+    func pendingSave() -> SessionStore.Save? {
+        guard !recorded.isEmpty || state != savedState else { return nil }
+        return SessionStore.Save(session: name, state: state, messages: recorded)
+    }
+
+    /// After `pendingSave`'s save: the bytes to write.
+    func saved() -> [[UInt8]] {
+        savedState = state
         recorded.removeAll(keepingCapacity: true)
         defer { outgoing.removeAll(keepingCapacity: true) }
         return outgoing

@@ -80,25 +80,43 @@ public final class SessionStore: Sendable {
         }
     }
 
+    /// A session's state and the messages it is about to send.
+    public struct Save: Sendable {
+        public var session: String
+        public var state: State
+        public var messages: [Message]
+    }
+
     /// Records the session's state and the messages it is about to send, in one transaction.
     public func save(_ session: String, _ state: State, sending messages: [Message]) throws {
+        try save([Save(session: session, state: state, messages: messages)])
+    }
+
+    /// Records several sessions' saves in one transaction.
+    public func save(_ saves: [Save]) throws {
+        guard !saves.isEmpty else { return }
         try database.write { db in
-            try db.execute(sql: """
-                INSERT INTO sessions (name, next_sender, next_target, delivered_sequence, delivered_number, window, password_sha256)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (name) DO UPDATE SET next_sender = excluded.next_sender, next_target = excluded.next_target,
-                    delivered_sequence = excluded.delivered_sequence, delivered_number = excluded.delivered_number,
-                    window = excluded.window, password_sha256 = excluded.password_sha256
-                """, arguments: [session, state.nextSender, state.nextTarget, Int64(state.deliveredSequence), state.deliveredNumber,
-                                 state.window, state.passwordSHA256])
-            let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO messages (session, sequence, type, sent, body) VALUES (?, ?, ?, ?, ?)")
-            for m in messages {
-                try insert.execute(arguments: [session, m.sequence, m.type, m.sent.nanos, Data(m.body)])
-            }
-            // Keep the newest: pruned in steps, so that most commits do not pay for it.
-            if let last = messages.last?.sequence, last % 10_000 == 0, last > Self.messagesKeptMax {
-                try db.execute(sql: "DELETE FROM messages WHERE session = ? AND sequence <= ?", arguments: [session, last - Self.messagesKeptMax])
-            }
+            for save in saves { try Self.write(save.session, save.state, save.messages, db) }
+        }
+    }
+
+    private static func write(_ session: String, _ state: State, _ messages: [Message], _ db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO sessions (name, next_sender, next_target, delivered_sequence, delivered_number, window, password_sha256)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (name) DO UPDATE SET next_sender = excluded.next_sender, next_target = excluded.next_target,
+                delivered_sequence = excluded.delivered_sequence, delivered_number = excluded.delivered_number,
+                window = excluded.window, password_sha256 = excluded.password_sha256
+            """).execute(arguments: [session, state.nextSender, state.nextTarget, Int64(state.deliveredSequence), state.deliveredNumber,
+                                     state.window, state.passwordSHA256])
+        let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO messages (session, sequence, type, sent, body) VALUES (?, ?, ?, ?, ?)")
+        for m in messages {
+            try insert.execute(arguments: [session, m.sequence, m.type, m.sent.nanos, Data(m.body)])
+        }
+        // Keep the newest: pruned when a batch passes a multiple of 10,000, so that most commits do not pay for it.
+        if let first = messages.first?.sequence, let last = messages.last?.sequence, last > messagesKeptMax,
+           last / 10_000 > (first - 1) / 10_000 {
+            try db.execute(sql: "DELETE FROM messages WHERE session = ? AND sequence <= ?", arguments: [session, last - messagesKeptMax])
         }
     }
 
