@@ -103,6 +103,8 @@ struct Serve: AsyncParsableCommand {
         if fixEntry != nil, let problem = Self.listenProblem(host: fixHost, port: fixPort) { throw ValidationError("FIX: " + problem) }
         let opened = try await directory.open(configuration: configuration, store: storeName.isEmpty ? nil : storeName,
                                               streamQueueMax: streamQueue, historyDays: historyDays)
+        // Stopped however this ends, an error included: the projections' threads must not be cut off mid-write.
+        defer { opened.stop() }
         let rateLimit = try setting(rateLimit, "BOURSE_RATE_LIMIT", limits?.per_second, 2_000) { Int($0) }
         let rateBurst = try setting(rateBurst, "BOURSE_RATE_BURST", limits?.burst, 4_000) { Int($0) }
         if let snapshot = opened.node.recovery.snapshot {
@@ -158,7 +160,6 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("bourse: the sequencer stopped: \(reason); exiting so that a restart recovers the journal\n".utf8))
             Glibc.exit(Serve.sequencerFailedStatus)
         }
-        defer { opened.stop() }
         do {
             try await app.runService()
         } catch {

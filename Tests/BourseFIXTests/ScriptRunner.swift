@@ -21,6 +21,8 @@ import Testing
 ///     T+30                          move the venue's clock 30 seconds and run its timers
 ///     @2 I…                         the same, on connection 2
 ///     *1100 I…                      the line 1100 times; `<N>` counts 1, 2, …
+///     ~E…                           with the ~E lines next to it: these messages, in any order (reports of
+///                                   different orders, which the venue may send in either order)
 ///
 /// Values: `<TIME>` is the venue's clock as UTCTimestamp, `<TIME-150>` 150 seconds before; `<SEQ>` is the
 /// connection's next MsgSeqNum (counted over the I lines); `<ANY>` in an E line matches any value,
@@ -40,9 +42,23 @@ struct ScriptRunner {
     func run(_ script: String) async throws {
         var connections: [Int: Client] = [:]
         defer { for c in connections.values { c.close() } }
+        var unordered: [(line: Int, index: Int, expected: String)] = []
         for (offset, raw) in script.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let number = offset + 1
             var line = raw.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("~") || line.hasPrefix("@") && line.contains(" ~") {
+                var index = 1
+                if line.hasPrefix("@"), let space = line.firstIndex(of: " ") {
+                    index = Int(line.dropFirst().prefix(upTo: space))!
+                    line = String(line[line.index(after: space)...])
+                }
+                unordered.append((number, index, String(line.dropFirst(2))))
+                continue
+            }
+            if !unordered.isEmpty {
+                try await expectUnordered(unordered, connections)
+                unordered = []
+            }
             if line.isEmpty || line.hasPrefix("#") { continue }
             var times = 1
             if line.hasPrefix("*"), let space = line.firstIndex(of: " ") {
@@ -65,6 +81,7 @@ struct ScriptRunner {
                 }
             }
         }
+        if !unordered.isEmpty { try await expectUnordered(unordered, connections) }
         for (index, client) in connections where client.isOpen {
             if let extra = try await client.next(timeout: .milliseconds(150)) {
                 throw Failure.at(line: 0, "connection \(index) received an unexpected message at the end: \(extra.text)")
@@ -106,6 +123,21 @@ struct ScriptRunner {
             } else {
                 throw Failure.at(line: 0, "unknown step \(step)")
             }
+        }
+    }
+
+    /// Messages that may come in any order: as many as expected, each matching a different expectation.
+    private func expectUnordered(_ group: [(line: Int, index: Int, expected: String)], _ connections: [Int: Client]) async throws {
+        var waiting = group
+        while let first = waiting.first {
+            guard let client = connections[first.index] else { throw Failure.at(line: first.line, "no connection \(first.index)") }
+            guard let message = try await client.next(timeout: .seconds(3)) else {
+                throw Failure.at(line: first.line, "expected one of \(waiting.filter { $0.index == first.index }.map(\.expected)), received nothing")
+            }
+            guard let match = waiting.firstIndex(where: { $0.index == first.index && compare(expected: substitute($0.expected, client), message) == nil }) else {
+                throw Failure.at(line: first.line, "received \(message.text), which none of \(waiting.map(\.expected)) matches")
+            }
+            waiting.remove(at: match)
         }
     }
 

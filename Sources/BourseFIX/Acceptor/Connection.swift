@@ -22,6 +22,7 @@ final class FIXConnection: ChannelInboundHandler, @unchecked Sendable {
     var live: [OrderReport] = []
     var liveOverflowed = false
     var catchingUp = false
+    private var lazySaveScheduled = false
     /// Whether this connection counts among those the order projection applies promptly for.
     var waitsForReports = false
     static let liveReportsMax = 65_536
@@ -138,11 +139,18 @@ final class FIXConnection: ChannelInboundHandler, @unchecked Sendable {
         if effects.loggedOn { gateway.loggedOn(self, session) }
     }
 
-    /// Saves what the session recorded and writes it.
-    func write() {
-        guard let session, context != nil, !closing else { return }
+    /// Saves what the session recorded and writes it (an intake alone is saved a moment later).
+    func write(everything: Bool = false) {
+        guard let session, let context, !closing else { return }
         do {
-            emit(try session.commit())
+            emit(try session.commit(everything: everything))
+            if session.hasUnsavedIntake, !lazySaveScheduled {
+                lazySaveScheduled = true
+                context.eventLoop.scheduleTask(in: .nanoseconds(FIXSession.lazySaveNanos)) { [self] in
+                    lazySaveScheduled = false
+                    write(everything: true)
+                }
+            }
         } catch {
             gateway.log("FIX session \(session.name): the session store failed, disconnecting: \(error)")
             close()

@@ -186,13 +186,15 @@ public final class FIXGateway: @unchecked Sendable {
 
     func application(_ message: FIXMessage, _ connection: FIXConnection, _ session: FIXSession, now: Int64) {
         if message.msgType == MsgType.tradeCaptureReport { return captureTrade(message, connection, session, now: now) }
-        let outcome = orders.handle(message, session.settings, now: now) { [self] type, body in
+        let outcome = orders.handle(message, session.settings, now: now, acknowledged: { [self] published in
+            acknowledged(published, connection, session)
+        }, failed: { [self] type, body in
             loop.execute {
                 guard connection.session === session else { return }
                 session.send(type, body, now: self.clock())
                 connection.write()
             }
-        }
+        })
         switch outcome {
         case .submitted:
             break
@@ -242,6 +244,44 @@ public final class FIXGateway: @unchecked Sendable {
 
     // MARK: Order reports
 
+    /// The venue acknowledged a session's new order: its reports go at once, as an HTTP answer would,
+    /// rather than when the order projection gets to the entry. Each is remembered as sent early, in the
+    /// same save as the message, and skipped when the projection's reports reach it; reports of entries
+    /// before it keep their turn. Only a new order's own entry is told early: nothing before it in the
+    /// journal concerns the order, so the order's reports stay in order.
+    private func acknowledged(_ published: Published, _ connection: FIXConnection, _ session: FIXSession) {
+        let reports = OrderReport.ofNewOrder(published)
+        guard !reports.isEmpty else { return }
+        // Gathered until the event loop takes them all, so that one transaction saves them.
+        let schedule = early.withLock { e in
+            e.pending.append((reports, connection, session))
+            defer { e.scheduled = true }
+            return !e.scheduled
+        }
+        guard schedule else { return }
+        loop.execute { [self] in
+            let pending = early.withLock { e in
+                e.scheduled = false
+                defer { e.pending.removeAll(keepingCapacity: true) }
+                return e.pending
+            }
+            let now = clock()
+            var touched: [ObjectIdentifier: FIXConnection] = [:]
+            for (reports, connection, session) in pending where connection.session === session && connection.mayDeliver {
+                for report in reports where report.concerns(session: session.name) && session.isUntold(report.sequence, report.number) {
+                    guard session.sentEarly(report.sequence, report.number) else { break }
+                    let (type, body) = ExecutionReports.message(report, accountNumber: numbers[report.account] ?? String(report.account))
+                    session.send(type, body, now: now)
+                    if report.kind == .new || report.kind == .rejected { metrics.acknowledged(session.name, since: report.time.nanos, now: now) }
+                }
+                touched[ObjectIdentifier(connection)] = connection
+            }
+            writeAll(Array(touched.values))
+        }
+    }
+
+    private let early = Mutex<(pending: [([OrderReport], FIXConnection, FIXSession)], scheduled: Bool)>(([], false))
+
     /// Reports of newly applied entries, gathered until the event loop takes them all at once.
     private let published = Mutex<(reports: [OrderReport], scheduled: Bool)>(([], false))
 
@@ -259,10 +299,25 @@ public final class FIXGateway: @unchecked Sendable {
                 defer { p.reports.removeAll(keepingCapacity: true) }
                 return p.reports
             }
+            // Each report once into the sessions it concerns: by the session that placed or asked, by account.
+            var byOrigin: [String: [OrderReport]] = [:], byAccount: [UInt32: [OrderReport]] = [:]
+            for report in reports {
+                if let origin = report.origin { byOrigin[origin, default: []].append(report) }
+                if let origin = report.requestOrigin, origin != report.origin { byOrigin[origin, default: []].append(report) }
+                byAccount[report.account, default: []].append(report)
+            }
             var touched: [FIXConnection] = []
             for connection in bound.values {
                 guard let session = connection.session, session.isLoggedOn else { continue }
-                let wanted = reports.filter { concerns($0, session.settings) }
+                let settings = session.settings
+                let wanted: [OrderReport]
+                switch settings.role {
+                case .orderEntry: wanted = byOrigin[settings.name] ?? []
+                case .dropCopy, .clearing:
+                    let mine = settings.accounts.count == 1 ? byAccount[settings.accounts[0]] ?? []
+                        : reports.filter { settings.accounts.contains($0.account) }
+                    wanted = mine.filter { concerns($0, settings) }
+                }
                 guard !wanted.isEmpty else { continue }
                 if connection.live.count + wanted.count > FIXConnection.liveReportsMax {
                     connection.liveOverflowed = true
@@ -280,7 +335,7 @@ public final class FIXGateway: @unchecked Sendable {
     /// one commit for every session a batch of reports reached.
     private func writeAll(_ connections: [FIXConnection]) {
         guard connections.count > 1 else { return connections.forEach { $0.write() } }
-        let saves = connections.compactMap { $0.session?.pendingSave() }
+        let saves = connections.compactMap { $0.session?.pendingSave(everything: false) }
         do {
             try store.save(saves)
         } catch {
@@ -288,7 +343,10 @@ public final class FIXGateway: @unchecked Sendable {
             return connections.forEach { $0.close() }
         }
         for connection in connections {
-            guard let session = connection.session else { continue }
+            guard let session = connection.session, saves.contains(where: { $0.session == session.name }) else {
+                connection.write()
+                continue
+            }
             connection.emit(session.saved())
         }
     }
@@ -370,6 +428,10 @@ public final class FIXGateway: @unchecked Sendable {
         for report in reports {
             let position = (report.sequence, report.number)
             guard position > (session.state.deliveredSequence, session.state.deliveredNumber) else { continue }
+            if session.reachedEarly(report.sequence, report.number) {
+                session.delivered(sequence: report.sequence, number: report.number)
+                continue
+            }
             let number = numbers[report.account] ?? String(report.account)
             if session.settings.role == .clearing {
                 guard let body = TradeCaptureReports.report(report, accountNumber: number) else { continue }

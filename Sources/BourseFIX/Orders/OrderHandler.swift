@@ -1,4 +1,5 @@
 import BourseCore
+import BourseNode
 import BourseProjections
 import BourseVenue
 
@@ -30,16 +31,18 @@ struct OrderHandler: Sendable {
         (48, "SecurityID"), (207, "SecurityExchange"), (528, "OrderCapacity"), (453, "NoPartyIDs"),
     ]
 
-    /// `failed` is told, from another thread, of a command the venue could not take (it is stopping or
-    /// overloaded); nothing of it was journaled.
+    /// `acknowledged` is told, from another thread, of a new order the venue journaled (its entry, to
+    /// report at once); `failed` of a command the venue could not take (it is stopping or overloaded),
+    /// nothing of which was journaled.
     func handle(_ m: FIXMessage, _ settings: SessionSettings, now: Int64,
+                acknowledged: @escaping @Sendable (Published) -> Void = { _ in },
                 failed: @escaping @Sendable (String, FIXBody) -> Void) -> Outcome {
         let type = m.msgType
         guard settings.role == .orderEntry else {
             return .reply(MsgType.businessMessageReject, businessReject(m, reason: 4, "a \(settings.role.rawValue) session takes no orders"))
         }
         switch type {
-        case MsgType.newOrderSingle: return newOrder(m, settings, now: now, failed: failed)
+        case MsgType.newOrderSingle: return newOrder(m, settings, now: now, acknowledged: acknowledged, failed: failed)
         case MsgType.orderCancelRequest, MsgType.orderCancelReplaceRequest: return change(m, settings, failed: failed)
         case MsgType.orderStatusRequest: return status(m, settings, now: now)
         case MsgType.orderMassCancelRequest: return massCancel(m, settings, failed: failed)
@@ -50,7 +53,8 @@ struct OrderHandler: Sendable {
 
     // MARK: NewOrderSingle
 
-    private func newOrder(_ m: FIXMessage, _ settings: SessionSettings, now: Int64, failed: @escaping @Sendable (String, FIXBody) -> Void) -> Outcome {
+    private func newOrder(_ m: FIXMessage, _ settings: SessionSettings, now: Int64, acknowledged: @escaping @Sendable (Published) -> Void,
+                          failed: @escaping @Sendable (String, FIXBody) -> Void) -> Outcome {
         let clOrdID = m[Tag.clOrdID]!
         let named = m[Tag.account] ?? (settings.accounts.count == 1 ? numbers[settings.accounts[0]] : nil)
         func refuse(_ text: String, reason: Int = 99) -> Outcome {
@@ -73,7 +77,11 @@ struct OrderHandler: Sendable {
         let note = ClientOrderID.note(clOrdID, origin: settings.name)
         let number = numbers[account] ?? String(account)
         venue.submit(.newOrder(order), note: note) { [index] result in
-            guard case .failure(let failure) = result else { return }
+            let failure: Venue.Failure
+            switch result {
+            case .success(let ack): return acknowledged(Published(command: ack.command, events: ack.events, note: note))
+            case .failure(let f): failure = f
+            }
             index.release(clOrdID, account: account, order: order.orderID.rawValue)
             failed(MsgType.executionReport, Self.rejection(m, reason: 99, "the venue did not take the order: \(failure)", accountNumber: number, now: now))
         }

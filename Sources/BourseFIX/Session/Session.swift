@@ -319,17 +319,49 @@ final class FIXSession: @unchecked Sendable {
         state.deliveredNumber = number
     }
 
-    /// Saves what was recorded and the numbers, then hands over the bytes to write.
-    func commit() throws -> [[UInt8]] {
-        guard let save = pendingSave() else { return [] }
+    /// Early reports held at most: past it, reports wait for their turn.
+    static let earlyReportsMax = 65_536
+
+    /// Whether a report is still to be told: after the delivered one and not sent early.
+    func isUntold(_ sequence: UInt64, _ number: Int) -> Bool {
+        (sequence, number) > (state.deliveredSequence, state.deliveredNumber)
+            && !state.early.contains(SessionStore.ReportPosition(sequence: sequence, number: number))
+    }
+
+    /// A report sent ahead of its turn, at the venue's acknowledgement.
+    func sentEarly(_ sequence: UInt64, _ number: Int) -> Bool {
+        guard state.early.count < Self.earlyReportsMax else { return false }
+        state.early.insert(SessionStore.ReportPosition(sequence: sequence, number: number))
+        return true
+    }
+
+    /// A report reached in turn: true when it was sent early (and is now forgotten).
+    func reachedEarly(_ sequence: UInt64, _ number: Int) -> Bool {
+        state.early.remove(SessionStore.ReportPosition(sequence: sequence, number: number)) != nil
+    }
+
+    /// Saves what was recorded and the numbers, then hands over the bytes to write. A step that sent
+    /// nothing (the expected number moved, or the delivered report passed reports sent early) is saved
+    /// with the next that sends, or when `everything`: the connection does so within `lazySaveNanos`, so
+    /// that a session does not pay a transaction for each message in. A crash in between leaves a state
+    /// that is still whole: the delivered report and the early ones move together, and the counterparty
+    /// sends the messages after the saved expected number again as possible duplicates (a NewOrderSingle
+    /// among them names its ClOrdID again and is refused as a duplicate, never placed twice).
+    func commit(everything: Bool = true) throws -> [[UInt8]] {
+        guard let save = pendingSave(everything: everything) else { return [] }
         try store.save([save])
         return saved()
     }
 
+    static let lazySaveNanos: Int64 = 50_000_000
+
+    /// Whether only the numbers are unsaved.
+    var hasUnsavedIntake: Bool { recorded.isEmpty && state != savedState }
+
     /// What `commit` would save, for a caller that saves several sessions in one transaction; nil when
-    /// nothing changed.
-    func pendingSave() -> SessionStore.Save? {
-        guard !recorded.isEmpty || state != savedState else { return nil }
+    /// nothing (or, unless `everything`, only the expected number) changed.
+    func pendingSave(everything: Bool = true) -> SessionStore.Save? {
+        guard !recorded.isEmpty || state != savedState, everything || !recorded.isEmpty else { return nil }
         return SessionStore.Save(session: name, state: state, messages: recorded)
     }
 

@@ -21,6 +21,9 @@ public final class SessionStore: Sendable {
         /// The last order report delivered: its entry and number (0, -1 before any).
         public var deliveredSequence: UInt64 = 0
         public var deliveredNumber = -1
+        /// Order reports sent ahead of the delivered one, at the venue's acknowledgement of the session's
+        /// own order: skipped when the reports reach them in order.
+        public var early: Set<ReportPosition> = []
         /// The day of the schedule window the numbers belong to (days since 1970), for a scheduled session.
         public var window: Int?
         public var passwordSHA256: String?
@@ -31,6 +34,12 @@ public final class SessionStore: Sendable {
             self.deliveredSequence = deliveredSequence
             self.deliveredNumber = deliveredNumber
         }
+    }
+
+    /// An order report's place: its entry and number.
+    public struct ReportPosition: Hashable, Sendable {
+        public var sequence: UInt64
+        public var number: Int
     }
 
     public struct Message: Sendable, Equatable {
@@ -66,7 +75,31 @@ public final class SessionStore: Sendable {
                     PRIMARY KEY (session, sequence)) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v2") { db in try db.execute(sql: "ALTER TABLE sessions ADD COLUMN early BLOB") }
         try migrator.migrate(database)
+    }
+
+    /// The early reports' positions as bytes: sixteen each (entry, number), little-endian.
+    static func encode(_ early: Set<ReportPosition>) -> Data? {
+        guard !early.isEmpty else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(early.count * 16)
+        for p in early {
+            withUnsafeBytes(of: p.sequence.littleEndian) { bytes += $0 }
+            withUnsafeBytes(of: Int64(p.number).littleEndian) { bytes += $0 }
+        }
+        return Data(bytes)
+    }
+
+    static func decode(_ data: Data?) -> Set<ReportPosition> {
+        guard let data, data.count % 16 == 0 else { return [] }
+        let bytes = [UInt8](data)
+        return Set(stride(from: 0, to: bytes.count, by: 16).map { i in
+            bytes[i ..< i + 16].withUnsafeBytes { raw in
+                ReportPosition(sequence: UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)),
+                               number: Int(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: Int64.self))))
+            }
+        })
     }
 
     /// A session's state; nil for a session never seen.
@@ -76,6 +109,7 @@ public final class SessionStore: Sendable {
             var state = State(nextSender: row["next_sender"], nextTarget: row["next_target"],
                               deliveredSequence: UInt64(row["delivered_sequence"] as Int64), deliveredNumber: row["delivered_number"])
             (state.window, state.passwordSHA256) = (row["window"], row["password_sha256"])
+            state.early = Self.decode(row["early"])
             return state
         }
     }
@@ -102,13 +136,13 @@ public final class SessionStore: Sendable {
 
     private static func write(_ session: String, _ state: State, _ messages: [Message], _ db: Database) throws {
         try db.cachedStatement(sql: """
-            INSERT INTO sessions (name, next_sender, next_target, delivered_sequence, delivered_number, window, password_sha256)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO sessions (name, next_sender, next_target, delivered_sequence, delivered_number, window, password_sha256, early)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (name) DO UPDATE SET next_sender = excluded.next_sender, next_target = excluded.next_target,
                 delivered_sequence = excluded.delivered_sequence, delivered_number = excluded.delivered_number,
-                window = excluded.window, password_sha256 = excluded.password_sha256
+                window = excluded.window, password_sha256 = excluded.password_sha256, early = excluded.early
             """).execute(arguments: [session, state.nextSender, state.nextTarget, Int64(state.deliveredSequence), state.deliveredNumber,
-                                     state.window, state.passwordSHA256])
+                                     state.window, state.passwordSHA256, encode(state.early)])
         let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO messages (session, sequence, type, sent, body) VALUES (?, ?, ?, ?, ?)")
         for m in messages {
             try insert.execute(arguments: [session, m.sequence, m.type, m.sent.nanos, Data(m.body)])

@@ -61,6 +61,9 @@ public struct OrderChange: Sendable {
     /// Whether the change is an update the account is told of on the trading stream; a waiting exit recorded,
     /// or a leg following its replaced parent, only changes the order's row.
     public var isTold = true
+    /// Where it comes from in its entry: the event's index times two, plus one for a trade's taker. The same
+    /// whoever follows the entry, whatever else they know, so that reports of it can be matched.
+    public var position = -1
 
     public enum Detail: Sendable {
         case none
@@ -91,7 +94,9 @@ public struct OrderLifecycle: Sendable {
         var submitted: OrderList?
         if case .newOrderList(let list) = published.command.command { submitted = list }
         var changes: [OrderChange] = []
-        for event in published.events {
+        for (eventIndex, event) in published.events.enumerated() {
+            let before = changes.count
+            defer { for i in before ..< changes.count where changes[i].position < 0 { changes[i].position = eventIndex * 2 } }
             switch event {
             case .orderAccepted(let order):
                 var record = OrderRecord(order: order, status: .new, created: time, updated: time)
@@ -132,7 +137,7 @@ public struct OrderLifecycle: Sendable {
                     changes.append(OrderChange(account: account.rawValue, event: .rejected, record: record, detail: .reason(reason.code)))
                 }
             case .trade(let t):
-                for (id, leaves) in [(t.makerOrderID, t.makerLeaves), (t.takerOrderID, t.takerLeaves)] {
+                for (leg, (id, leaves)) in [(t.makerOrderID, t.makerLeaves), (t.takerOrderID, t.takerLeaves)].enumerated() {
                     guard var record = open[id.rawValue] else { continue }
                     record.filled += t.quantity.shares
                     record.notional += Int128(t.price.units) * Int128(t.quantity.shares)
@@ -147,7 +152,8 @@ public struct OrderLifecycle: Sendable {
                     }
                     changes.append(OrderChange(account: record.order.account.rawValue, event: done ? .fill : .partialFill,
                                                record: record, detail: .fill(price: t.price, quantity: t.quantity.shares,
-                                                                             executionID: t.executionID.rawValue)))
+                                                                             executionID: t.executionID.rawValue),
+                                               position: eventIndex * 2 + leg))
                 }
             case .orderCancelled(let id, let account, _, let reason):
                 guard var record = open.removeValue(forKey: id.rawValue) else { continue }

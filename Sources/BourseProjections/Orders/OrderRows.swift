@@ -4,7 +4,7 @@ import BourseCore
 /// journal (an order id, or where an event is: its sequence, its place among the command's events and
 /// the side of a trade), so a projection resumed after crashes and one rebuilt from zero hold the same rows.
 extension OrdersProjection {
-    static let tables = ProjectionSchema(version: 6, tables: [
+    static let tables = ProjectionSchema(version: 7, tables: [
         .init("orders", key: "id"),
         .init("executions", key: "sequence, event, leg"),
         .init("activities", key: "sequence, event, account"),
