@@ -114,16 +114,13 @@ struct FIXLoad {
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var bytes = unwrapInboundIn(data)
             buffer.append(contentsOf: bytes.readBytes(length: bytes.readableBytes) ?? [])
-            var offset = 0
-            while case .message(let length) = buffer.withUnsafeBytes({ Framing.frame(UnsafeRawBufferPointer(rebasing: $0[offset...])) }) {
-                let message = FIXMessage(frame: Array(buffer[offset ..< offset + length]))
-                offset += length
+            let garbled = Framing.take(from: &buffer) { message in
                 switch message.msgType {
                 case MsgType.logon:
                     sendOrders()
                 case MsgType.executionReport:
                     let type = message[Tag.execType]
-                    guard type == "0" || type == "8", let id = message[Tag.clOrdID], let at = sentAt.removeValue(forKey: id) else { continue }
+                    guard type == "0" || type == "8", let id = message[Tag.clOrdID], let at = sentAt.removeValue(forKey: id) else { return }
                     latencies.append(monotonicNanos() - at)
                     if type == "8" { rejected += 1 }
                     if latencies.count == count { done.succeed() } else { sendOrders() }
@@ -131,10 +128,10 @@ struct FIXLoad {
                     done.fail(ChannelError.ioOnClosedChannel)
                     print("\(name): \(message.text)")
                 default:
-                    continue
+                    break
                 }
             }
-            buffer.removeFirst(offset)
+            if let garbled { done.fail(FIXResend.Garbled(reason: garbled)) }
         }
 
         func channelInactive(context: ChannelHandlerContext) { done.fail(ChannelError.ioOnClosedChannel) }

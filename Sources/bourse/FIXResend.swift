@@ -13,6 +13,11 @@ import Synchronization
 struct FIXResend {
     let messages: Int
 
+    /// The venue sent bytes that are not a message.
+    struct Garbled: Error {
+        var reason: String
+    }
+
     func run() async throws {
         let directory = NSTemporaryDirectory() + "bourse-fix-resend-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -112,10 +117,7 @@ struct FIXResend {
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var bytes = unwrapInboundIn(data)
             buffer.append(contentsOf: bytes.readBytes(length: bytes.readableBytes) ?? [])
-            var offset = 0
-            while case .message(let length) = buffer.withUnsafeBytes({ Framing.frame(UnsafeRawBufferPointer(rebasing: $0[offset...])) }) {
-                let message = FIXMessage(frame: Array(buffer[offset ..< offset + length]))
-                offset += length
+            let garbled = Framing.take(from: &buffer) { message in
                 switch message.msgType {
                 case MsgType.logon:
                     var body = FIXBody()
@@ -126,10 +128,10 @@ struct FIXResend {
                     resent += 1
                     if resent == expected { done.succeed() }
                 default:
-                    continue
+                    break
                 }
             }
-            buffer.removeFirst(offset)
+            if let garbled { done.fail(FIXResend.Garbled(reason: garbled)) }
         }
 
         func channelInactive(context: ChannelHandlerContext) { done.fail(ChannelError.ioOnClosedChannel) }

@@ -113,7 +113,6 @@ public struct FIXDictionary: Sendable {
             (MsgType.orderMassCancelRequest, d([11, 530, 60], [1, 55, 54, 58, 453], groups: [453: parties])),
             (MsgType.tradeCaptureReport, d([571, 570, 55, 32, 31, 75, 60, 552], [487, 856, 64, 63, 17, 527, 150, 573, 58, 15, 880, 30],
                                            groups: [552: sides])),
-            (MsgType.tradeCaptureReportRequest, d([568, 569], [263, 55, 1, 75])),
         ]
         definitions = defined.map(\.1)
         let all = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "L", "M",

@@ -98,4 +98,21 @@ public enum Framing {
         }
         return b.count
     }
+
+    /// Takes the whole messages at the front of `buffer`, in order, and leaves what is incomplete; a
+    /// client's loop. Stops at bytes that are not a message and returns why.
+    public static func take(from buffer: inout [UInt8], _ each: (FIXMessage) -> Void) -> String? {
+        var offset = 0
+        defer { buffer.removeFirst(offset) }
+        while true {
+            switch buffer.withUnsafeBytes({ frame(UnsafeRawBufferPointer(rebasing: $0[offset...])) }) {
+            case .incomplete: return nil
+            case .garbled(_, let reason): return reason
+            case .message(let length):
+                let message = FIXMessage(frame: Array(buffer[offset ..< offset + length]))
+                offset += length
+                each(message)
+            }
+        }
+    }
 }

@@ -125,8 +125,6 @@ public enum MsgType {
     public static let orderMassCancelReport = "r"
     public static let tradeCaptureReport = "AE"
     public static let tradeCaptureReportAck = "AR"
-    public static let tradeCaptureReportRequest = "AD"
-    public static let tradeCaptureReportRequestAck = "AQ"
 
     /// Session-level messages: never resent, a gap fill stands for them.
     public static func isAdministrative(_ type: String) -> Bool {

@@ -91,18 +91,10 @@ public enum FIXValue {
 
     /// A UTCTimestamp with milliseconds, as QuickFIX writes and reads by default.
     public static func format(_ time: Timestamp) -> String {
-        var (days, nanosOfDay) = time.nanos.quotientAndRemainder(dividingBy: 86_400_000_000_000)
-        if nanosOfDay < 0 { (days, nanosOfDay) = (days - 1, nanosOfDay + 86_400_000_000_000) }
-        let date = CivilDate(daysSinceEpoch: Int(days))
+        let (date, nanosOfDay) = time.utcDay
         let seconds = nanosOfDay / 1_000_000_000
         return String(unsafeUninitializedCapacity: 21) { out in
-            func put(_ value: Int64, _ width: Int, at end: Int) {
-                var v = value
-                for i in stride(from: end - 1, through: end - width, by: -1) {
-                    out[i] = UInt8(ascii: "0") + UInt8(v % 10)
-                    v /= 10
-                }
-            }
+            func put(_ value: Int64, _ width: Int, at end: Int) { Timestamp.put(value, width, at: end, in: out) }
             put(Int64(date.year), 4, at: 4)
             put(Int64(date.month), 2, at: 6)
             put(Int64(date.day), 2, at: 8)

@@ -38,16 +38,19 @@ struct OrderHandler: Sendable {
                 acknowledged: @escaping @Sendable (Published) -> Void = { _ in },
                 failed: @escaping @Sendable (String, FIXBody) -> Void) -> Outcome {
         let type = m.msgType
+        let orderMessages = [MsgType.newOrderSingle, MsgType.orderCancelRequest, MsgType.orderCancelReplaceRequest,
+                             MsgType.orderStatusRequest, MsgType.orderMassCancelRequest]
+        guard orderMessages.contains(type) else {
+            return .reply(MsgType.businessMessageReject, Self.businessReject(m, reason: 3, "MsgType(35) \(type) is not supported"))
+        }
         guard settings.role == .orderEntry else {
-            return .reply(MsgType.businessMessageReject, businessReject(m, reason: 4, "a \(settings.role.rawValue) session takes no orders"))
+            return .reply(MsgType.businessMessageReject, Self.businessReject(m, reason: 4, "a \(settings.role.rawValue) session takes no orders"))
         }
         switch type {
         case MsgType.newOrderSingle: return newOrder(m, settings, now: now, acknowledged: acknowledged, failed: failed)
         case MsgType.orderCancelRequest, MsgType.orderCancelReplaceRequest: return change(m, settings, failed: failed)
         case MsgType.orderStatusRequest: return status(m, settings, now: now)
-        case MsgType.orderMassCancelRequest: return massCancel(m, settings, failed: failed)
-        default:
-            return .reply(MsgType.businessMessageReject, businessReject(m, reason: 3, "MsgType(35) \(type) is not supported"))
+        default: return massCancel(m, settings, failed: failed)
         }
     }
 
@@ -232,7 +235,7 @@ struct OrderHandler: Sendable {
         let account: UInt32
         switch self.account(m, settings) {
         case .success(let a): account = a
-        case .failure(let text): return .reply(MsgType.businessMessageReject, businessReject(m, reason: 0, text.text))
+        case .failure(let text): return .reply(MsgType.businessMessageReject, Self.businessReject(m, reason: 0, text.text))
         }
         let id: UInt64?
         if let given = m[Tag.orderID] { id = PublicID.value(.order, given) } else { id = index.order(clientOrderID: m[Tag.clOrdID]!, account: account) }
@@ -342,10 +345,6 @@ struct OrderHandler: Sendable {
         b.append(Tag.cxlRejReason, reason)
         b.append(Tag.text, text)
         return b
-    }
-
-    func businessReject(_ m: FIXMessage, reason: Int, _ text: String) -> FIXBody {
-        Self.businessReject(m, reason: reason, text)
     }
 
     /// BusinessMessageReject (j): reason 3 unsupported message type, 4 application not available, 0 other.

@@ -52,9 +52,8 @@ extension OrdersProjection {
             orig_client_order_id TEXT, filled_qty {int} NOT NULL, avg_price {int} NOT NULL, leaves_qty {int} NOT NULL,
             last_price {int}, last_qty {int}, execution_id {int}, reason TEXT, text TEXT, PRIMARY KEY (sequence, number))
         """,
+        // One index: a session reads its accounts' reports and keeps those it is told of.
         "CREATE INDEX order_reports_by_account ON order_reports (account, sequence, number)",
-        "CREATE INDEX order_reports_by_origin ON order_reports (origin, sequence, number) WHERE origin IS NOT NULL",
-        "CREATE INDEX order_reports_by_request_origin ON order_reports (request_origin, sequence, number) WHERE request_origin IS NOT NULL",
     ])
 
     static let upsertOrder = """
@@ -115,11 +114,18 @@ extension OrdersProjection {
 }
 
 extension OrderReport {
-    static let insert = """
-        INSERT INTO order_reports (sequence, number, time, kind, account, origin, request_origin, order_id, terms, client_order_id,
-            request_id, orig_client_order_id, filled_qty, avg_price, leaves_qty, last_price, last_qty, execution_id, reason, text)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        """
+    /// Rows written by one statement at most: a transaction's reports go in a few statements, not one each.
+    static let rowsPerInsertMax = 32
+
+    /// The insert of `rows` reports, made once per count.
+    static let inserts: [String] = (0 ... rowsPerInsertMax).map { rows in
+        let values = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", ")
+        return """
+            INSERT INTO order_reports (sequence, number, time, kind, account, origin, request_origin, order_id, terms, client_order_id,
+                request_id, orig_client_order_id, filled_qty, avg_price, leaves_qty, last_price, last_qty, execution_id, reason, text)
+            VALUES \(values)
+            """
+    }
 
     var row: [SQLValue] {
         func text(_ v: String?) -> SQLValue { v.map(SQLValue.text) ?? .null }

@@ -23,6 +23,8 @@ public final class OrdersProjection: Projection, @unchecked Sendable {
     private var pending: [UInt64: (record: OrderRecord, sequence: Int64)] = [:]
     /// Orders in the order they first changed in the transaction, so that rows are written in a stable order.
     private var pendingIDs: [UInt64] = []
+    /// The transaction's order reports, written together at its end.
+    private var pendingReports: [OrderReport] = []
 
     struct PositionKey: Hashable {
         var account: UInt32
@@ -30,6 +32,9 @@ public final class OrdersProjection: Projection, @unchecked Sendable {
     }
 
     public init() {}
+
+    static let reportEntriesKept: Int64 = 20_000_000
+    static let reportPruneEvery: Int64 = 100_000
 
     /// `listener` is told, on the projection's thread, each entry never told before and the changes it
     /// made to orders (possibly none).
@@ -70,6 +75,7 @@ public final class OrdersProjection: Projection, @unchecked Sendable {
         }
         pending = [:]
         pendingIDs = []
+        pendingReports = []
     }
 
     public func apply(_ published: Published, isNew: Bool, writer: any StoreWriter) throws {
@@ -87,7 +93,12 @@ public final class OrdersProjection: Projection, @unchecked Sendable {
             if let record = index.openOrder(id.rawValue, account: account.rawValue) { pend(record, sequence) }
         }
         let reports = OrderReport.reports(published, changes) { [index] id, account in index.openOrder(id.rawValue, account: account.rawValue) }
-        for report in reports { try writer.execute(OrderReport.insert, report.row) }
+        pendingReports.append(contentsOf: reports)
+        // Reports are kept for the newest `reportEntriesKept` entries: by sequence alone, so that a rebuild
+        // keeps the same rows. A FIX session away for longer resumes from the oldest kept.
+        if sequence % Self.reportPruneEvery == 0, sequence > Self.reportEntriesKept {
+            try writer.execute("DELETE FROM order_reports WHERE sequence <= ?", [.int(sequence - Self.reportEntriesKept)])
+        }
         if isNew {
             for listener in listeners.withLock({ $0 }) { listener(published, changes) }
             if !reports.isEmpty {
@@ -158,6 +169,13 @@ public final class OrdersProjection: Projection, @unchecked Sendable {
     }
 
     public func flush(writer: any StoreWriter) throws {
+        var start = 0
+        while start < pendingReports.count {
+            let chunk = pendingReports[start ..< min(start + OrderReport.rowsPerInsertMax, pendingReports.count)]
+            try writer.execute(OrderReport.inserts[chunk.count], chunk.flatMap(\.row))
+            start += chunk.count
+        }
+        pendingReports.removeAll(keepingCapacity: true)
         for id in pendingIDs {
             let (record, sequence) = pending[id]!
             try writer.execute(Self.upsertOrder, Self.row(record, sequence: sequence))

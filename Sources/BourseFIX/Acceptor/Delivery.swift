@@ -1,0 +1,211 @@
+import BourseCore
+import BourseNode
+import BourseProjections
+import Foundation
+import NIOCore
+import Synchronization
+
+/// How order reports reach the sessions: at a new order's acknowledgement, live from the order projection,
+/// and from its table after a Logon; each batch saved in one transaction of the store before it is written.
+extension FIXGateway {
+    /// The venue acknowledged a session's new order: its reports go at once, as an HTTP answer would,
+    /// rather than when the order projection gets to the entry. Each is remembered as sent early, in the
+    /// same save as the message, and skipped when the projection's reports reach it; reports of entries
+    /// before it keep their turn. Only a new order's own entry is told early: nothing before it in the
+    /// journal concerns the order, so the order's reports stay in order.
+    func acknowledged(_ published: Published, _ connection: FIXConnection, _ session: FIXSession) {
+        let reports = OrderReport.ofNewOrder(published)
+        guard !reports.isEmpty, !stopped.load(ordering: .relaxed) else { return }
+        // Gathered until the event loop takes them all, so that one transaction saves them.
+        let schedule = early.withLock { e in
+            e.pending.append((reports, connection, session))
+            defer { e.scheduled = true }
+            return !e.scheduled
+        }
+        guard schedule else { return }
+        loop.execute { [self] in
+            let pending = early.withLock { e in
+                e.scheduled = false
+                defer { e.pending.removeAll(keepingCapacity: true) }
+                return e.pending
+            }
+            let now = clock()
+            var touched: [ObjectIdentifier: FIXConnection] = [:]
+            for (reports, connection, session) in pending where connection.session === session && connection.mayDeliver {
+                for report in reports where report.concerns(session: session.name) && session.isUntold(report.sequence, report.number) {
+                    guard session.sentEarly(report.sequence, report.number) else { break }
+                    let (type, body) = ExecutionReports.message(report, accountNumber: numbers[report.account] ?? String(report.account))
+                    session.send(type, body, now: now)
+                    if report.kind == .new || report.kind == .rejected { metrics.acknowledged(session.name, since: report.time.nanos, now: now) }
+                }
+                touched[ObjectIdentifier(connection)] = connection
+            }
+            writeAll(Array(touched.values))
+        }
+    }
+
+
+    /// Reports of a newly applied entry, from the order projection's thread.
+    func publish(_ reports: [OrderReport]) {
+        // Nobody to tell: a session that logs on later reads them from the table.
+        guard ordersProjection.isPrompt, !stopped.load(ordering: .relaxed) else { return }
+        let schedule = published.withLock { p in
+            p.reports += reports
+            defer { p.scheduled = true }
+            return !p.scheduled
+        }
+        guard schedule else { return }
+        loop.execute { [self] in
+            let reports = published.withLock { p in
+                p.scheduled = false
+                defer { p.reports.removeAll(keepingCapacity: true) }
+                return p.reports
+            }
+            // Each report once into the sessions it concerns: by the session that placed or asked, by account.
+            var byOrigin: [String: [OrderReport]] = [:], byAccount: [UInt32: [OrderReport]] = [:]
+            for report in reports {
+                if let origin = report.origin { byOrigin[origin, default: []].append(report) }
+                if let origin = report.requestOrigin, origin != report.origin { byOrigin[origin, default: []].append(report) }
+                byAccount[report.account, default: []].append(report)
+            }
+            var touched: [FIXConnection] = []
+            for connection in bound.values {
+                guard let session = connection.session, session.isLoggedOn else { continue }
+                let settings = session.settings
+                let wanted: [OrderReport]
+                switch settings.role {
+                case .orderEntry: wanted = byOrigin[settings.name] ?? []
+                case .dropCopy, .clearing:
+                    let mine = settings.accounts.count == 1 ? byAccount[settings.accounts[0]] ?? []
+                        : reports.filter { settings.accounts.contains($0.account) }
+                    wanted = mine.filter { concerns($0, settings) }
+                }
+                guard !wanted.isEmpty else { continue }
+                if connection.live.count + wanted.count > FIXConnection.liveReportsMax {
+                    connection.liveOverflowed = true
+                    connection.live.removeAll()
+                } else if !connection.liveOverflowed {
+                    connection.live.append(contentsOf: wanted)
+                }
+                if deliver(connection, writing: false) { touched.append(connection) }
+            }
+            writeAll(touched)
+        }
+    }
+
+    /// Saves what the connections' sessions recorded in one transaction of the store, then writes each:
+    /// one commit for every session a batch of reports reached.
+    private func writeAll(_ connections: [FIXConnection]) {
+        guard connections.count > 1 else { return connections.forEach { $0.write() } }
+        let saves = connections.compactMap { $0.session?.pendingSave(everything: false) }
+        do {
+            try store.save(saves)
+        } catch {
+            log("FIX: the session store failed, disconnecting \(connections.count) sessions: \(error)")
+            return connections.forEach { $0.close() }
+        }
+        for connection in connections {
+            guard let session = connection.session, saves.contains(where: { $0.session == session.name }) else {
+                connection.write()
+                continue
+            }
+            connection.emit(session.saved())
+        }
+    }
+
+    private func concerns(_ report: OrderReport, _ settings: SessionSettings) -> Bool {
+        switch settings.role {
+        case .orderEntry: report.concerns(session: settings.name)
+        case .dropCopy: settings.accounts.contains(report.account)
+        case .clearing: settings.accounts.contains(report.account) && (report.kind == .fill || report.kind == .partialFill)
+        }
+    }
+
+    /// A session just logged on: what it has not been told is read from the order reports' table up to
+    /// the venue's position at this moment; what comes after arrives live.
+    func loggedOn(_ connection: FIXConnection, _ session: FIXSession) {
+        if !connection.waitsForReports {
+            connection.waitsForReports = true
+            ordersProjection.waitForReports(true)
+        }
+        connection.live = []
+        connection.liveOverflowed = false
+        catchUp(connection, session)
+    }
+
+    private func catchUp(_ connection: FIXConnection, _ session: FIXSession) {
+        connection.catchingUp = true
+        let settings = session.settings
+        Task { [self] in
+            do {
+                let head = try await venue.lastSequence()
+                if let problem = await projections.wait("orders", for: head) { throw OrderHandler.Refusal(problem) }
+                while true {
+                    let after = try await loop.submit { (session.state.deliveredSequence, session.state.deliveredNumber) }.get()
+                    let reports = try await queries.reports(accounts: settings.accounts, after: after, through: head,
+                                                            limit: SessionStore.resendChunkMax)
+                    let more = try await loop.submit { [self] () -> Bool in
+                        guard connection.session === session, connection.isOpen else { return false }
+                        send(reports.filter { concerns($0, settings) }, connection, session)
+                        if let last = reports.last, reports.count == SessionStore.resendChunkMax {
+                            // A chunk may end with reports the session is not told of: it is past them all the same.
+                            session.delivered(sequence: last.sequence, number: last.number)
+                            return true
+                        }
+                        return false
+                    }.get()
+                    if !more { break }
+                }
+                loop.execute { [self] in
+                    connection.catchingUp = false
+                    deliver(connection)
+                }
+            } catch {
+                guard !stopped.load(ordering: .relaxed) else { return }
+                loop.execute { [self] in
+                    log("FIX session \(settings.name): catching up with the order reports failed: \(error)")
+                    connection.close()
+                }
+            }
+        }
+    }
+
+    /// Records the live reports waiting for a connection, unless a resend or catch-up goes first, and
+    /// writes them unless the caller writes for several connections at once; whether it recorded any.
+    @discardableResult
+    func deliver(_ connection: FIXConnection, writing: Bool = true) -> Bool {
+        guard connection.mayDeliver, let session = connection.session, !connection.live.isEmpty || connection.liveOverflowed else { return false }
+        if connection.liveOverflowed {
+            connection.liveOverflowed = false
+            catchUp(connection, session)
+            return false
+        }
+        let reports = connection.live
+        connection.live.removeAll(keepingCapacity: true)
+        send(reports, connection, session, writing: writing)
+        return true
+    }
+
+    private func send(_ reports: [OrderReport], _ connection: FIXConnection, _ session: FIXSession, writing: Bool = true) {
+        let now = clock()
+        for report in reports {
+            let position = (report.sequence, report.number)
+            guard position > (session.state.deliveredSequence, session.state.deliveredNumber) else { continue }
+            if session.reachedEarly(report.sequence, report.number) {
+                session.delivered(sequence: report.sequence, number: report.number)
+                continue
+            }
+            let number = numbers[report.account] ?? String(report.account)
+            if session.settings.role == .clearing {
+                guard let body = TradeCaptureReports.report(report, accountNumber: number) else { continue }
+                session.send(MsgType.tradeCaptureReport, body, now: now)
+            } else {
+                let (type, body) = ExecutionReports.message(report, accountNumber: number)
+                session.send(type, body, now: now)
+            }
+            session.delivered(sequence: report.sequence, number: report.number)
+            if report.kind == .new || report.kind == .rejected { metrics.acknowledged(session.name, since: report.time.nanos, now: now) }
+        }
+        if writing { connection.write() }
+    }
+}
