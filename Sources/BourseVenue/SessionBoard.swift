@@ -35,13 +35,13 @@ public final class SessionBoard: Sendable {
         }
     }
 
-    private let source = Mutex<(@Sendable () -> [Row])?>(nil)
+    private let latest = Mutex<[Row]>([])
 
     public init() {}
 
-    /// The gateway that answers from now on.
-    public func attach(_ rows: @escaping @Sendable () -> [Row]) { source.withLock { $0 = rows } }
+    /// The gateway's latest word on its sessions (it says it each second and on each Logon and hang-up).
+    public func update(_ rows: [Row]) { latest.withLock { $0 = rows } }
 
     /// Every session, or none when no FIX gateway runs.
-    public var rows: [Row] { source.withLock { $0 }?() ?? [] }
+    public var rows: [Row] { latest.withLock { $0 } }
 }

@@ -28,7 +28,6 @@ struct FIXResend {
         let storePath = directory + "/fix.sqlite"
         try fill(storePath)
         let gateway = try await FIXGateway(settings: SessionSettings.all(configuration.fix!), storePath: storePath, node: node, log: { _ in })
-        defer { gateway.stop() }
         let port = try await gateway.start(host: "127.0.0.1", port: 0)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -52,6 +51,7 @@ struct FIXResend {
         sampler.cancel()
         try? await channel.close()
         try await group.shutdownGracefully()
+        await gateway.stop()
         let grown = (peak.withLock { $0 } - before) / 1_024
         print(#"{"mode":"fix-resend","messages":\#(messages),"seconds":\#(String(format: "%.2f", seconds)),"messages_per_sec":\#(Int(Double(messages) / seconds)),"rss_before_mib":\#(before / 1_024),"rss_growth_mib":\#(grown)}"#)
     }

@@ -150,7 +150,6 @@ struct Serve: AsyncParsableCommand {
         }
         var fix: FIXGateway?
         if let fixEntry { fix = try await startFIX(fixEntry, host: fixHost, port: fixPort, directory: directory, opened: opened) }
-        defer { fix?.stop() }
         let participants = simulate ? Task { await Simulation(seed: seed).run(opened.venue) } : nil
         let scheduler = Task { await Scheduler(node: opened.node).run() }
         let feeds = Task { await opened.node.feeds.run() }
@@ -163,12 +162,14 @@ struct Serve: AsyncParsableCommand {
         do {
             try await app.runService()
         } catch {
+            await fix?.stop()
             scheduler.cancel()
             feeds.cancel()
             participants?.cancel()
             await participants?.value
             throw error
         }
+        await fix?.stop()
         scheduler.cancel()
         feeds.cancel()
         participants?.cancel()
@@ -196,14 +197,24 @@ extension Serve {
             settings: settings, storePath: directory.path + "/fix.sqlite", node: opened.node,
             tls: entry.tls_certificate.flatMap { certificate in entry.tls_key.map { (certificate, $0) } },
             log: { line in FileHandle.standardError.write(Data((line + "\n").utf8)) })
-        let issued = try gateway.issuePasswords()
+        let issued: [(session: String, password: String)]
+        do { issued = try await gateway.issuePasswords() } catch {
+            await gateway.stop()
+            throw error
+        }
         let credentials = issued.map { name, password in
             let session = entry.sessions.first { $0.comp_id == name }!
             return FIXCredential(fix_session: name, sender_comp_id: name, target_comp_id: entry.compID, role: session.role,
                                  accounts: session.accounts, password: password)
         }
-        try directory.appendCredentials(credentials)
-        let bound = try await gateway.start(host: host, port: port)
+        let bound: Int
+        do {
+            try directory.appendCredentials(credentials)
+            bound = try await gateway.start(host: host, port: port)
+        } catch {
+            await gateway.stop()
+            throw error
+        }
         say("FIX 4.4 on \(host):\(bound)\(entry.tls_certificate == nil ? "" : " (TLS)"), TargetCompID \(entry.compID); sessions by SenderCompID:")
         for session in entry.sessions {
             let password = credentials.first { $0.fix_session == session.comp_id }.map { "  Password(554) \($0.password)" }

@@ -56,9 +56,14 @@ struct AcceptanceTests {
         let gateway = try await FIXGateway(settings: SessionSettings.all(Self.configuration.fix!),
                                            storePath: makeTemporaryDirectory("bourse-fix-store") + ".sqlite", node: node,
                                            clock: clock.now, log: { _ in })
-        let password = try gateway.issuePasswords().first { $0.session == "SECRET" }!.password
+        let password = try await gateway.issuePasswords().first { $0.session == "SECRET" }!.password
         let port = try await gateway.start(host: "127.0.0.1", port: 0)
-        defer { gateway.stop() }
-        try await ScriptRunner(port: port, clock: clock, gateway: gateway, password: password).run(text)
+        do {
+            try await ScriptRunner(port: port, clock: clock, gateway: gateway, password: password).run(text)
+        } catch {
+            await gateway.stop()
+            throw error
+        }
+        await gateway.stop()
     }
 }

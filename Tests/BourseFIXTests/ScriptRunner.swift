@@ -96,7 +96,7 @@ struct ScriptRunner {
                 connections[index]?.close()
             } else if step.hasPrefix("T+") {
                 clock.advance(seconds: Int64(step.dropFirst(2))!)
-                gateway.tickNow()
+                await gateway.tickNow()
             } else if step == "N" {
                 guard let client = connections[index] else { throw Failure.at(line: 0, "no connection \(index)") }
                 if let message = try await client.next(timeout: .milliseconds(300)) {

@@ -50,7 +50,6 @@ struct TLSTests {
         defer { node.stop() }
         let gateway = try await FIXGateway(settings: SessionSettings.all(configuration.fix!), storePath: directory + "/fix.sqlite", node: node,
                                            tls: pem, clock: clock.now, log: { _ in })
-        defer { gateway.stop() }
         let port = try await gateway.start(host: "127.0.0.1", port: 0)
 
         var body = FIXBody()
@@ -87,5 +86,6 @@ struct TLSTests {
             }
             try? await channel.close()
         }
+        await gateway.stop()
     }
 }

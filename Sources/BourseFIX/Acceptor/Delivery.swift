@@ -23,7 +23,7 @@ extension FIXGateway {
             return !e.scheduled
         }
         guard schedule else { return }
-        loop.execute { [self] in
+        onLoop { [self] in
             let pending = early.withLock { e in
                 e.scheduled = false
                 defer { e.pending.removeAll(keepingCapacity: true) }
@@ -44,7 +44,6 @@ extension FIXGateway {
         }
     }
 
-
     /// Reports of a newly applied entry, from the order projection's thread.
     func publish(_ reports: [OrderReport]) {
         // Nobody to tell: a session that logs on later reads them from the table.
@@ -55,7 +54,7 @@ extension FIXGateway {
             return !p.scheduled
         }
         guard schedule else { return }
-        loop.execute { [self] in
+        onLoop { [self] in
             let reports = published.withLock { p in
                 p.scheduled = false
                 defer { p.reports.removeAll(keepingCapacity: true) }
@@ -124,6 +123,7 @@ extension FIXGateway {
     /// A session just logged on: what it has not been told is read from the order reports' table up to
     /// the venue's position at this moment; what comes after arrives live.
     func loggedOn(_ connection: FIXConnection, _ session: FIXSession) {
+        defer { post() }
         if !connection.waitsForReports {
             connection.waitsForReports = true
             ordersProjection.waitForReports(true)
@@ -141,6 +141,7 @@ extension FIXGateway {
                 let head = try await venue.lastSequence()
                 if let problem = await projections.wait("orders", for: head) { throw OrderHandler.Refusal(problem) }
                 while true {
+                    guard !stopped.load(ordering: .relaxed) else { return }
                     let after = try await loop.submit { (session.state.deliveredSequence, session.state.deliveredNumber) }.get()
                     let reports = try await queries.reports(accounts: settings.accounts, after: after, through: head,
                                                             limit: SessionStore.resendChunkMax)
@@ -156,13 +157,13 @@ extension FIXGateway {
                     }.get()
                     if !more { break }
                 }
-                loop.execute { [self] in
+                onLoop { [self] in
                     connection.catchingUp = false
                     deliver(connection)
                 }
             } catch {
                 guard !stopped.load(ordering: .relaxed) else { return }
-                loop.execute { [self] in
+                onLoop { [self] in
                     log("FIX session \(settings.name): catching up with the order reports failed: \(error)")
                     connection.close()
                 }

@@ -30,6 +30,7 @@ public final class FIXGateway: @unchecked Sendable {
     let numbers: [UInt32: String]
     /// Post-trade's capture gateway, for TradeCaptureReports received; none until post-trade exists.
     private let capture: (any TradeCapture)?
+    private let board: SessionBoard
 
     // The event loop's own.
     private var sessions: [String: FIXSession] = [:]
@@ -55,6 +56,7 @@ public final class FIXGateway: @unchecked Sendable {
                 log: @escaping @Sendable (String) -> Void) async throws {
         self.clock = clock
         self.capture = capture
+        board = node.fixSessions
         self.log = log
         store = try SessionStore(path: storePath)
         venue = node.venue
@@ -82,12 +84,11 @@ public final class FIXGateway: @unchecked Sendable {
         let head = try await node.venue.lastSequence()
         for s in settings { sessions[s.name] = try FIXSession(settings: s, store: store, head: head) }
         node.orders.listenReports { [weak self] reports in self?.publish(reports) }
-        node.fixSessions.attach { [weak self] in self?.statuses() ?? [] }
     }
 
     /// A password for each session that needs one and has none: (session, password), to hand out once.
-    public func issuePasswords() throws -> [(session: String, password: String)] {
-        try loop.submit { [self] in
+    public func issuePasswords() async throws -> [(session: String, password: String)] {
+        try await loop.submit { [self] in
             var issued: [(String, String)] = []
             for (name, session) in sessions.sorted(by: { $0.key < $1.key }) where session.settings.requiresPassword && session.state.passwordSHA256 == nil {
                 var bytes = [UInt8](repeating: 0, count: 18)
@@ -97,7 +98,7 @@ public final class FIXGateway: @unchecked Sendable {
                 issued.append((name, password))
             }
             return issued
-        }.wait()
+        }.get()
     }
 
     static func digest(_ password: String) -> String {
@@ -125,19 +126,28 @@ public final class FIXGateway: @unchecked Sendable {
         return channel.localAddress?.port ?? port
     }
 
-    public func stop() {
+    /// Closes the listener and every connection and stops the event loop; nothing waits on a thread.
+    public func stop() async {
         stopped.store(true, ordering: .relaxed)
-        ticker?.cancel()
-        try? channel?.close().wait()
-        try? loop.submit { [self] in for connection in connections.values { connection.close() } }.wait()
-        try? group.syncShutdownGracefully()
+        try? await loop.submit { [self] in
+            ticker?.cancel()
+            for connection in connections.values { connection.close() }
+        }.get()
+        try? await channel?.close()
+        try? await group.shutdownGracefully()
         store.close()
     }
 
-    /// The sessions with their state and counts, for the API and the web page.
-    public func statuses() -> [SessionBoard.Row] {
-        (try? loop.submit { [self] in
-            sessions.values.sorted { $0.name < $1.name }.map { s in
+    /// Runs `body` on the event loop, unless the gateway has stopped (a report or an answer arriving late).
+    func onLoop(_ body: @escaping @Sendable () -> Void) {
+        guard !stopped.load(ordering: .relaxed) else { return }
+        loop.execute(body)
+    }
+
+    /// Tells the session board the sessions' state and counts (each second, and when a session logs on or
+    /// its connection ends).
+    func post() {
+        board.update(sessions.values.sorted { $0.name < $1.name }.map { s in
                 let state: String
                 switch s.phase {
                 case .disconnected: state = "disconnected"
@@ -149,15 +159,15 @@ public final class FIXGateway: @unchecked Sendable {
                               next_sender_seq: s.state.nextSender, next_target_seq: s.state.nextTarget, messages_in: s.counters.received,
                               messages_out: s.counters.sent, resent: s.counters.resent, rejected: s.counters.rejected,
                               garbled: s.counters.garbled, last_problem: s.lastProblem)
-            }
-        }.wait()) ?? []
+        })
     }
 
     /// Runs the sessions' timers now (the gateway runs them each second; tests with a clock of their own
     /// call this after moving it).
-    public func tickNow() { try? loop.submit { [self] in tick() }.wait() }
+    public func tickNow() async { try? await loop.submit { [self] in tick() }.get() }
 
     private func tick() {
+        defer { post() }
         let now = clock()
         for connection in connections.values {
             guard let session = connection.session else { continue }
@@ -176,6 +186,7 @@ public final class FIXGateway: @unchecked Sendable {
             connection.waitsForReports = false
             ordersProjection.waitForReports(false)
         }
+        defer { post() }
         if bound[session.name] === connection { bound[session.name] = nil }
         _ = try? session.commit()
     }
@@ -198,7 +209,7 @@ public final class FIXGateway: @unchecked Sendable {
         let outcome = orders.handle(message, session.settings, now: now, acknowledged: { [self] published in
             acknowledged(published, connection, session)
         }, failed: { [self] type, body in
-            loop.execute {
+            onLoop {
                 guard connection.session === session else { return }
                 session.send(type, body, now: self.clock())
                 connection.write()
@@ -213,7 +224,7 @@ public final class FIXGateway: @unchecked Sendable {
             let number = numbers[account] ?? String(account)
             Task { [self] in
                 let record = try? await queries.order(id.rawValue, account: account)
-                loop.execute { [self] in
+                onLoop { [self] in
                     guard connection.session === session else { return }
                     let time = clock()
                     if let record {
@@ -243,7 +254,7 @@ public final class FIXGateway: @unchecked Sendable {
         }
         Task { [self] in
             let outcome = await capture.capture(trade)
-            loop.execute { [self] in
+            onLoop { [self] in
                 guard connection.session === session else { return }
                 session.send(MsgType.tradeCaptureReportAck, TradeCaptureReports.acknowledgement(message, outcome), now: clock())
                 connection.write()
