@@ -124,6 +124,11 @@ struct FIXLoad {
                     latencies.append(monotonicNanos() - at)
                     if type == "8" { rejected += 1 }
                     if latencies.count == count { done.succeed() } else { sendOrders() }
+                case MsgType.testRequest:
+                    var body = FIXBody()
+                    body.append(Tag.testReqID, message[Tag.testReqID] ?? "")
+                    write(MsgType.heartbeat, body)
+                    context.flush()
                 case MsgType.logout, MsgType.reject, MsgType.businessMessageReject:
                     done.fail(ChannelError.ioOnClosedChannel)
                     print("\(name): \(message.text)")

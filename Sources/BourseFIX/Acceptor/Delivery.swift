@@ -143,8 +143,8 @@ extension FIXGateway {
                 while true {
                     guard !stopped.load(ordering: .relaxed) else { return }
                     let after = try await loop.submit { (session.state.deliveredSequence, session.state.deliveredNumber) }.get()
-                    let reports = try await queries.reports(accounts: settings.accounts, after: after, through: head,
-                                                            limit: SessionStore.resendChunkMax)
+                    let reports = try await queries.reports(session: settings.name, accounts: settings.role == .orderEntry ? nil : settings.accounts,
+                                                            after: after, through: head, limit: SessionStore.resendChunkMax)
                     let more = try await loop.submit { [self] () -> Bool in
                         guard connection.session === session, connection.isOpen else { return false }
                         send(reports.filter { concerns($0, settings) }, connection, session)

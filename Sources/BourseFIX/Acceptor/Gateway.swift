@@ -71,7 +71,7 @@ public final class FIXGateway: @unchecked Sendable {
             if let summary = try await node.venue.account(AccountID(id)) { pairs.append((id, summary.number.description)) }
         }
         numbers = Dictionary(pairs, uniquingKeysWith: { a, _ in a })
-        orders = OrderHandler(venue: node.venue, index: node.orders.index, queries: node.orderQueries, numbers: numbers,
+        orders = OrderHandler(venue: node.venue, index: node.orders.index, numbers: numbers,
                               accounts: Dictionary(pairs.map { ($1, $0) }, uniquingKeysWith: { a, _ in a }))
         if let tls {
             let configuration = TLSConfiguration.makeServerConfiguration(

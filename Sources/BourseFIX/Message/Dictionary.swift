@@ -25,11 +25,8 @@ public struct FIXDictionary: Sendable {
         func allows(_ tag: Int) -> Bool { tag <= tableTagsMax && allowed[tag >> 6] & (1 << UInt64(tag & 63)) != 0 }
     }
 
-    public struct Fault: Sendable, Equatable, Error {
-        public var reason: SessionRejectReason
-        public var tag: Int?
-        public var text: String
-    }
+    /// A message's fault as a session-level Reject names it; the reader finds some, the checks the rest.
+    public typealias Fault = FIXMessage.Fault
 
     /// Tags above this are never looked up in the tables below.
     static let tableTagsMax = 9_999
@@ -140,7 +137,7 @@ public struct FIXDictionary: Sendable {
     /// message type Bourse does not take is only checked for its header. Allocates nothing unless it
     /// finds a fault.
     public func validate(_ m: FIXMessage) -> Fault? {
-        if let fault = m.fault { return Fault(reason: fault.reason, tag: fault.tag, text: fault.text) }
+        if let fault = m.fault { return fault }
         let found = types[min(m.msgTypeCode, types.count - 1)]
         if found == -1 {
             return Fault(reason: .invalidMsgType, tag: Tag.msgType, text: "MsgType(35) \(m.msgType) is not a FIX 4.4 message type")

@@ -9,7 +9,7 @@ public struct FIXMessage: Sendable {
 
     /// A fault found while reading the fields: the first one, with the tag it concerns (nil when the tag
     /// itself is unreadable).
-    public struct Fault: Sendable, Equatable {
+    public struct Fault: Sendable, Equatable, Error {
         public var reason: SessionRejectReason
         public var tag: Int?
         public var text: String

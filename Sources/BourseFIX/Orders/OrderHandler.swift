@@ -11,7 +11,6 @@ import BourseVenue
 struct OrderHandler: Sendable {
     let venue: Venue
     let index: OpenOrderIndex
-    let queries: OrderQueries
     /// The configured accounts' numbers, both ways.
     let numbers: [UInt32: String]
     let accounts: [String: UInt32]

@@ -73,16 +73,29 @@ public struct OrderQueries: Sendable {
             .first.flatMap(OrdersProjection.record)
     }
 
-    /// The order reports of `accounts` after `after` (an entry's sequence and a report's number in it)
-    /// through the entry `through`, oldest first, at most `limit`.
-    public func reports(accounts: [UInt32], after: (sequence: UInt64, number: Int), through: UInt64, limit: Int) async throws -> [OrderReport] {
-        guard !accounts.isEmpty else { return [] }
-        let marks = accounts.map { _ in "?" }.joined(separator: ", ")
-        let rows = try await store.query("""
-            SELECT * FROM order_reports WHERE account IN (\(marks)) AND (sequence > ? OR (sequence = ? AND number > ?)) AND sequence <= ?
-            ORDER BY sequence, number LIMIT \(limit)
-            """, accounts.map { .int(Int64($0)) } + [.int(Int64(after.sequence)), .int(Int64(after.sequence)), .int(Int64(after.number)),
-                                                     .int(Int64(through))])
+    /// The order reports after `after` (an entry's sequence and a report's number in it) through the entry
+    /// `through`, oldest first, at most `limit`: those of the orders `session` placed or asked about, or, when
+    /// `accounts` is given, every report of those accounts.
+    public func reports(session: String, accounts: [UInt32]?, after: (sequence: UInt64, number: Int), through: UInt64,
+                        limit: Int) async throws -> [OrderReport] {
+        let range: [SQLValue] = [.int(Int64(after.sequence)), .int(Int64(after.sequence)), .int(Int64(after.number)), .int(Int64(through))]
+        let window = "(sequence > ? OR (sequence = ? AND number > ?)) AND sequence <= ?"
+        let rows: [SQLRow]
+        if let accounts {
+            guard !accounts.isEmpty else { return [] }
+            let marks = accounts.map { _ in "?" }.joined(separator: ", ")
+            rows = try await store.query("SELECT * FROM order_reports WHERE account IN (\(marks)) AND \(window) ORDER BY sequence, number LIMIT \(limit)",
+                                         accounts.map { .int(Int64($0)) } + range)
+        } else {
+            // Each side on its own index, merged: an OR across two columns would scan.
+            rows = try await store.query("""
+                SELECT * FROM (
+                    SELECT * FROM (SELECT * FROM order_reports WHERE origin = ? AND \(window) ORDER BY sequence, number LIMIT \(limit)) mine
+                    UNION
+                    SELECT * FROM (SELECT * FROM order_reports WHERE request_origin = ? AND \(window) ORDER BY sequence, number LIMIT \(limit)) asked
+                ) reports ORDER BY sequence, number LIMIT \(limit)
+                """, [.text(session)] + range + [.text(session)] + range)
+        }
         return rows.compactMap(OrderReport.init(row:))
     }
 

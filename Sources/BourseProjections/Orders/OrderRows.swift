@@ -52,8 +52,11 @@ extension OrdersProjection {
             orig_client_order_id TEXT, filled_qty {int} NOT NULL, avg_price {int} NOT NULL, leaves_qty {int} NOT NULL,
             last_price {int}, last_qty {int}, execution_id {int}, reason TEXT, text TEXT, PRIMARY KEY (sequence, number))
         """,
-        // One index: a session reads its accounts' reports and keeps those it is told of.
+        // A drop copy reads by account; an order entry session by the session that placed or asked, which only
+        // FIX's rows have (partial indexes: the rest pay nothing for them).
         "CREATE INDEX order_reports_by_account ON order_reports (account, sequence, number)",
+        "CREATE INDEX order_reports_by_origin ON order_reports (origin, sequence, number) WHERE origin IS NOT NULL",
+        "CREATE INDEX order_reports_by_request_origin ON order_reports (request_origin, sequence, number) WHERE request_origin IS NOT NULL",
     ])
 
     static let upsertOrder = """
