@@ -144,7 +144,7 @@ final class FIXConnection: ChannelInboundHandler, @unchecked Sendable {
         guard let session, let context, !closing else { return }
         do {
             emit(try session.commit(everything: everything))
-            if session.hasUnsavedIntake, !lazySaveScheduled {
+            if session.hasUnsavedState, !lazySaveScheduled {
                 lazySaveScheduled = true
                 context.eventLoop.scheduleTask(in: .nanoseconds(FIXSession.lazySaveNanos)) { [self] in
                     lazySaveScheduled = false

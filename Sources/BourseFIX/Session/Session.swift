@@ -5,7 +5,8 @@ import Crypto
 /// test requests, sequence numbers (too high asks for a resend, too low ends the session unless it is a
 /// possible duplicate), resends with gap fills for administrative messages, SequenceReset, Reject and
 /// Logout. It sees framed messages and the clock, and decides what to send and whether to hang up; the
-/// connection does the I/O. Everything it sends is recorded and saved (`commit`) before it is written.
+/// connection does the I/O. Everything it sends is recorded and saved (`commit`) before it is written
+/// (`Outgoing.swift`: recording, saving, early reports, resends).
 ///
 /// Confined to the gateway's event loop (hence unchecked): one connection at a time drives it, and every
 /// other access hops to that loop.
@@ -41,22 +42,23 @@ final class FIXSession: @unchecked Sendable {
     let settings: SessionSettings
     let store: SessionStore
     let dictionary = FIXDictionary.fix44
-    private(set) var state: SessionStore.State
+    // The state, the counts and what is recorded for sending are written here and in Outgoing.swift.
+    var state: SessionStore.State
     private(set) var phase = Phase.disconnected
     private(set) var heartbeatNanos: Int64 = 30_000_000_000
-    private(set) var counters = Counters()
+    var counters = Counters()
     /// The last thing that went wrong, for the session list.
     private(set) var lastProblem: String?
     private var connectedAt: Int64 = 0
     private var lastReceived: Int64 = 0
-    private var lastSent: Int64 = 0
+    var lastSent: Int64 = 0
     private var testRequest: (id: String, sent: Int64)?
     /// While a gap is being filled: the number up to which the counterparty was asked to resend.
     private var resendRequested: Int?
-    private var recorded: [SessionStore.Message] = []
+    var recorded: [SessionStore.Message] = []
     /// The state as last saved: a step that changed only the numbers is saved too.
-    private var savedState: SessionStore.State
-    private var outgoing: [[UInt8]] = []
+    var savedState: SessionStore.State
+    var outgoing: [[UInt8]] = []
     private var throttle: Throttle
     private var throttledSince: Int64?
 
@@ -297,131 +299,6 @@ final class FIXSession: @unchecked Sendable {
         body.append(Tag.beginSeqNo, first)
         body.append(Tag.endSeqNo, 0)
         send(MsgType.resendRequest, body, now: now)
-    }
-
-    // MARK: Sending
-
-    /// Records a message for sending with the next number.
-    func send(_ type: String, _ body: FIXBody, now: Int64) {
-        let sequence = state.nextSender
-        state.nextSender += 1
-        let time = Timestamp(nanos: now)
-        recorded.append(SessionStore.Message(sequence: sequence, type: type, sent: time, body: body.bytes))
-        outgoing.append(FIXEncoder.encode(type: type, sequence: sequence, sender: settings.venueCompID, target: settings.name,
-                                          sendingTime: time, body: body))
-        counters.sent += 1
-        lastSent = now
-    }
-
-    /// Marks an order report delivered (with the message that told it, in the same save).
-    func delivered(sequence: UInt64, number: Int) {
-        state.deliveredSequence = sequence
-        state.deliveredNumber = number
-    }
-
-    /// Early reports held at most: past it, reports wait for their turn.
-    static let earlyReportsMax = 65_536
-
-    /// Whether a report is still to be told: after the delivered one and not sent early.
-    func isUntold(_ sequence: UInt64, _ number: Int) -> Bool {
-        (sequence, number) > (state.deliveredSequence, state.deliveredNumber)
-            && !state.early.contains(SessionStore.ReportPosition(sequence: sequence, number: number))
-    }
-
-    /// A report sent ahead of its turn, at the venue's acknowledgement.
-    func sentEarly(_ sequence: UInt64, _ number: Int) -> Bool {
-        guard state.early.count < Self.earlyReportsMax else { return false }
-        state.early.insert(SessionStore.ReportPosition(sequence: sequence, number: number))
-        return true
-    }
-
-    /// A report reached in turn: true when it was sent early (and is now forgotten).
-    func reachedEarly(_ sequence: UInt64, _ number: Int) -> Bool {
-        state.early.remove(SessionStore.ReportPosition(sequence: sequence, number: number)) != nil
-    }
-
-    /// Saves what was recorded and the numbers, then hands over the bytes to write. A step that sent
-    /// nothing (the expected number moved, or the delivered report passed reports sent early) is saved
-    /// with the next that sends, or when `everything`: the connection does so within `lazySaveNanos`, so
-    /// that a session does not pay a transaction for each message in. A crash in between leaves a state
-    /// that is still whole: the delivered report and the early ones move together, and the counterparty
-    /// sends the messages after the saved expected number again as possible duplicates (a NewOrderSingle
-    /// among them names its ClOrdID again and is refused as a duplicate, never placed twice).
-    func commit(everything: Bool = true) throws -> [[UInt8]] {
-        guard let save = pendingSave(everything: everything) else { return [] }
-        try store.save([save])
-        return saved()
-    }
-
-    static let lazySaveNanos: Int64 = 50_000_000
-
-    /// Whether only the numbers are unsaved.
-    var hasUnsavedIntake: Bool { recorded.isEmpty && state != savedState }
-
-    /// What `commit` would save, for a caller that saves several sessions in one transaction; nil when
-    /// nothing (or, unless `everything`, only the expected number) changed.
-    func pendingSave(everything: Bool = true) -> SessionStore.Save? {
-        guard !recorded.isEmpty || state != savedState, everything || !recorded.isEmpty else { return nil }
-        return SessionStore.Save(session: name, state: state, messages: recorded)
-    }
-
-    /// After `pendingSave`'s save: the bytes to write.
-    func saved() -> [[UInt8]] {
-        savedState = state
-        recorded.removeAll(keepingCapacity: true)
-        defer { outgoing.removeAll(keepingCapacity: true) }
-        return outgoing
-    }
-
-    /// Where a resend stands: the range asked for, the next number to read, and a run of numbers to fill
-    /// with one gap fill (administrative messages, or ones no longer kept) that a chunk left open.
-    struct ResendCursor {
-        var range: ClosedRange<Int>
-        var next: Int
-        var gapStart: Int?
-
-        init(_ range: ClosedRange<Int>) {
-            self.range = range
-            next = range.lowerBound
-        }
-
-        var isDone: Bool { next > range.upperBound }
-    }
-
-    /// The next part of a resend: stored application messages again with PossDupFlag and their original
-    /// SendingTime, a SequenceReset-GapFill for each run of administrative or no longer kept ones.
-    func resendChunk(_ cursor: inout ResendCursor, now: Int64) throws -> [[UInt8]] {
-        let stored = try store.messages(name, from: cursor.next, through: cursor.range.upperBound)
-        var out: [[UInt8]] = []
-        let time = Timestamp(nanos: now)
-        func fill(to next: Int) {
-            guard let start = cursor.gapStart else { return }
-            var body = FIXBody()
-            body.append(Tag.gapFillFlag, true)
-            body.append(Tag.newSeqNo, next)
-            out.append(FIXEncoder.encode(type: MsgType.sequenceReset, sequence: start, sender: settings.venueCompID, target: settings.name,
-                                         sendingTime: time, origSendingTime: time, body: body))
-            cursor.gapStart = nil
-        }
-        for message in stored {
-            if message.sequence > cursor.next, cursor.gapStart == nil { cursor.gapStart = cursor.next }
-            if MsgType.isAdministrative(message.type) {
-                if cursor.gapStart == nil { cursor.gapStart = message.sequence }
-            } else {
-                fill(to: message.sequence)
-                out.append(FIXEncoder.encode(type: message.type, sequence: message.sequence, sender: settings.venueCompID, target: settings.name,
-                                             sendingTime: time, origSendingTime: message.sent, body: FIXBody(bytes: message.body)))
-                counters.resent += 1
-            }
-            cursor.next = message.sequence + 1
-        }
-        if stored.count < SessionStore.resendChunkMax {
-            if cursor.next <= cursor.range.upperBound, cursor.gapStart == nil { cursor.gapStart = cursor.next }
-            fill(to: cursor.range.upperBound + 1)
-            cursor.next = cursor.range.upperBound + 1
-        }
-        lastSent = now
-        return out
     }
 
     /// A session-level Reject of `m`.
