@@ -13,8 +13,11 @@ struct FIXBench: AsyncParsableCommand {
         parse: frames, reads and checks --messages NewOrderSingle messages on one core, --runs times; prints the \
         median rate. orders: logs on --sessions sessions (FIXLOAD001 …, as `scripts/bench-fix` configures them) to a \
         running `bourse serve --fix-port`, sends --orders limit orders that cross between accounts 1 and 2, at \
-        most --window unanswered per session, and prints orders/s and the time from sending an order to its \
-        execution report. resend: a gateway in a new data directory whose session has sent --messages execution         reports answers a ResendRequest for all of them over loopback; prints the time and the process's peak         resident memory above where it started. Prints one JSON line.
+        most --window unanswered per session (and with --rate no more than that many a second in all), and prints \
+        orders/s and the time from sending an order to its execution report. resend: a gateway in a new data \
+        directory whose session has sent --messages execution reports answers a ResendRequest for all of them over \
+        loopback; prints the time and the process's peak resident memory above where it started. Prints one JSON \
+        line.
         """)
 
     enum Mode: String, ExpressibleByArgument { case parse, orders, resend }
@@ -33,11 +36,13 @@ struct FIXBench: AsyncParsableCommand {
     var orders = 100_000
     @Option(help: "orders: orders a session may have unanswered.")
     var window = 32
+    @Option(help: "orders: orders a second in all, at most (0: as fast as the sessions go).")
+    var rate = 0
 
     func run() async throws {
         switch mode {
         case .parse: parse()
-        case .orders: try await FIXLoad(port: port, sessions: sessions, orders: orders, window: window).run()
+        case .orders: try await FIXLoad(port: port, sessions: sessions, orders: orders, window: window, rate: rate).run()
         case .resend: try await FIXResend(messages: messages).run()
         }
     }

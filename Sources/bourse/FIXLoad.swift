@@ -8,15 +8,18 @@ import Synchronization
 
 /// Orders over FIX sessions against a running gateway: each session on its own connection logs on
 /// (resetting its numbers), then keeps `window` orders unanswered, sending the next when an execution
-/// report answers one (New or Rejected), and times each from its send to that report.
+/// report answers one (New or Rejected), and times each from its send to that report. With a `rate`,
+/// orders go no faster than that many a second in all, each session taking its share in turn.
 struct FIXLoad {
     let port: Int
     let sessions: Int
     let orders: Int
     let window: Int
+    var rate = 0
 
     func run() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        // A thread per core, as the HTTP load generator has.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let perSession = (orders + sessions - 1) / sessions
         // ClOrdIDs are unique per account for good: each run has its own.
         let run = String(UInt64(wallClockNanos()) % 1_000_000_000_000, radix: 36)
@@ -25,9 +28,12 @@ struct FIXLoad {
         for s in 0 ..< sessions {
             let count = min(perSession, orders - s * perSession)
             guard count > 0 else { break }
+            // Each session's share of the rate: one order every `interval` nanoseconds, the sessions staggered.
+            let loop = group.next()
+            let interval: Int64 = rate == 0 ? 0 : Int64(1e9 * Double(sessions) / Double(rate))
             let driver = Driver(name: String(format: "FIXLOAD%03d", s + 1), run: run, account: s % 2 == 0 ? "1" : "2", count: count, window: window,
-                                done: group.next().makePromise(of: Void.self))
-            let channel = try await ClientBootstrap(group: group)
+                                interval: interval, offset: interval * Int64(s) / Int64(sessions), done: loop.makePromise(of: Void.self))
+            let channel = try await ClientBootstrap(group: loop)
                 .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(driver) } }
                 .connect(host: "127.0.0.1", port: port).get()
@@ -43,7 +49,7 @@ struct FIXLoad {
         let latencies = handlers.flatMap(\.latencies)
         let rejected = handlers.reduce(0) { $0 + $1.rejected }
         let summary = LatencySummary(latencies)
-        print(#"{"mode":"fix-orders","sessions":\#(handlers.count),"window":\#(window),"orders":\#(latencies.count),"rejected":\#(rejected),"seconds":\#(String(format: "%.3f", elapsed)),"orders_per_sec":\#(Int(Double(latencies.count) / elapsed)),"ack_latency_us":{"p50":\#(summary.p50 / 1_000),"p99":\#(summary.p99 / 1_000),"p999":\#(summary.p999 / 1_000),"max":\#(summary.max / 1_000)}}"#)
+        print(#"{"mode":"fix-orders","sessions":\#(handlers.count),"window":\#(window),"rate":\#(rate),"orders":\#(latencies.count),"rejected":\#(rejected),"seconds":\#(String(format: "%.3f", elapsed)),"orders_per_sec":\#(Int(Double(latencies.count) / elapsed)),"ack_latency_us":{"p50":\#(summary.p50 / 1_000),"p99":\#(summary.p99 / 1_000),"p999":\#(summary.p999 / 1_000),"max":\#(summary.max / 1_000)}}"#)
     }
 
     /// One session's connection: Logon, then orders, on its event loop.
@@ -56,6 +62,10 @@ struct FIXLoad {
         let account: String
         let count: Int
         let window: Int
+        let interval: Int64
+        /// When the next order is due, with a rate.
+        private var next: Int64
+        private var waking = false
         let done: EventLoopPromise<Void>
         private var context: ChannelHandlerContext?
         private var buffer: [UInt8] = []
@@ -65,8 +75,9 @@ struct FIXLoad {
         private(set) var latencies: [Int64] = []
         private(set) var rejected = 0
 
-        init(name: String, run: String, account: String, count: Int, window: Int, done: EventLoopPromise<Void>) {
+        init(name: String, run: String, account: String, count: Int, window: Int, interval: Int64, offset: Int64, done: EventLoopPromise<Void>) {
             (self.name, self.run, self.account, self.count, self.window, self.done) = (name, run, account, count, window, done)
+            (self.interval, next) = (interval, offset)
             latencies.reserveCapacity(count)
         }
 
@@ -93,6 +104,14 @@ struct FIXLoad {
 
         private func sendOrders() {
             while sent < count, sentAt.count < window {
+                if interval > 0 {
+                    let now = monotonicNanos()
+                    guard now >= next else {
+                        wake(in: next - now)
+                        break
+                    }
+                    next += interval
+                }
                 let id = "\(name)-\(run)-\(sent)"
                 var body = FIXBody()
                 body.append(Tag.clOrdID, id)
@@ -111,12 +130,24 @@ struct FIXLoad {
             context?.flush()
         }
 
+        /// Sends what is due when its time comes.
+        private func wake(in nanos: Int64) {
+            guard !waking, let context else { return }
+            waking = true
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .nanoseconds(nanos)) {
+                bound.value.waking = false
+                bound.value.sendOrders()
+            }
+        }
+
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var bytes = unwrapInboundIn(data)
             buffer.append(contentsOf: bytes.readBytes(length: bytes.readableBytes) ?? [])
             let garbled = Framing.take(from: &buffer) { message in
                 switch message.msgType {
                 case MsgType.logon:
+                    next += monotonicNanos()
                     sendOrders()
                 case MsgType.executionReport:
                     let type = message[Tag.execType]

@@ -23,6 +23,9 @@ final class FIXConnection: ChannelInboundHandler, @unchecked Sendable {
     var liveOverflowed = false
     var catchingUp = false
     private var lazySaveScheduled = false
+    /// Waiting in the gateway's next flush; and whether that flush saves the numbers alone as well.
+    var awaitingFlush = false
+    var flushEverything = false
     /// Whether this connection counts among those the order projection applies promptly for.
     var waitsForReports = false
     static let liveReportsMax = 65_536
@@ -59,7 +62,8 @@ final class FIXConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// Frames and handles what the buffer holds, until it needs more bytes, the rate limit pauses it, or
-    /// the connection is closing; then saves and writes what the messages led to, once for all of them.
+    /// the connection is closing; then saves and writes what the messages led to, once for all of them
+    /// (and for every connection the event loop serves meanwhile).
     private func process() {
         defer { write() }
         while !paused, !closing, let context {
@@ -120,40 +124,49 @@ final class FIXConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// Carries out what a step of the session asks: hands an application message to the order handler,
-    /// starts a resend, delivers after Logon, and closes. What the session recorded is written by the
-    /// caller, after all the messages it had (but before a resend or a close).
+    /// starts a resend, delivers after Logon, and closes. What the session recorded is written after all
+    /// the messages the connection had, and before a resend or a close begins.
     func apply(_ effects: FIXSession.Effects, now: Int64) {
         guard let session else { return }
         if let application = effects.application { gateway.application(application, self, session, now: now) }
-        if effects.resend != nil || effects.disconnect != nil { write() }
-        if let range = effects.resend, resend == nil {
+        let startsResend = effects.resend != nil && resend == nil
+        if let range = effects.resend, startsResend {
+            // Set at once, so that no order report is recorded until the resend is written.
             resend = FIXSession.ResendCursor(range)
             gateway.metrics.resend(session.name)
-            continueResend()
         }
-        if let reason = effects.disconnect {
-            gateway.log("FIX session \(session.name): disconnecting: \(reason)")
-            close()
+        guard startsResend || effects.disconnect != nil else {
+            if effects.loggedOn { gateway.loggedOn(self, session) }
             return
         }
-        if effects.loggedOn { gateway.loggedOn(self, session) }
+        write()
+        gateway.flush { [self] in
+            guard self.session === session, !closing else { return }
+            if startsResend { continueResend() }
+            if let reason = effects.disconnect {
+                gateway.log("FIX session \(session.name): disconnecting: \(reason)")
+                return close()
+            }
+            if effects.loggedOn { gateway.loggedOn(self, session) }
+        }
     }
 
-    /// Saves what the session recorded and writes it (an intake alone is saved a moment later).
+    /// Saves what the session recorded and writes it: at the end of the event loop's current work, in one
+    /// transaction with every other connection's (`FIXGateway.flush`). Numbers alone (an intake) are saved
+    /// a moment later unless `everything`.
     func write(everything: Bool = false) {
-        guard let session, let context, !closing else { return }
-        do {
-            emit(try session.commit(everything: everything))
-            if session.hasUnsavedState, !lazySaveScheduled {
-                lazySaveScheduled = true
-                context.eventLoop.scheduleTask(in: .nanoseconds(FIXSession.lazySaveNanos)) { [self] in
-                    lazySaveScheduled = false
-                    write(everything: true)
-                }
-            }
-        } catch {
-            gateway.log("FIX session \(session.name): the session store failed, disconnecting: \(error)")
-            close()
+        guard session != nil, context != nil, !closing else { return }
+        flushEverything = flushEverything || everything
+        gateway.needsFlush(self)
+    }
+
+    /// Saves the numbers alone within `lazySaveNanos`.
+    func scheduleLazySave() {
+        guard let context, !lazySaveScheduled else { return }
+        lazySaveScheduled = true
+        context.eventLoop.scheduleTask(in: .nanoseconds(FIXSession.lazySaveNanos)) { [self] in
+            lazySaveScheduled = false
+            write(everything: true)
         }
     }
 

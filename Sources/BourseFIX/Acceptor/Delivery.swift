@@ -30,7 +30,6 @@ extension FIXGateway {
                 return e.pending
             }
             let now = clock()
-            var touched: [ObjectIdentifier: FIXConnection] = [:]
             for (reports, connection, session) in pending where connection.session === session && connection.mayDeliver {
                 for report in reports where report.concerns(session: session.name) && session.isUntold(report.sequence, report.number) {
                     guard session.sentEarly(report.sequence, report.number) else { break }
@@ -38,9 +37,8 @@ extension FIXGateway {
                     session.send(type, body, now: now)
                     if report.kind == .new || report.kind == .rejected { metrics.acknowledged(session.name, since: report.time.nanos, now: now) }
                 }
-                touched[ObjectIdentifier(connection)] = connection
+                connection.write()
             }
-            writeAll(Array(touched.values))
         }
     }
 
@@ -67,7 +65,6 @@ extension FIXGateway {
                 if let origin = report.requestOrigin, origin != report.origin { byOrigin[origin, default: []].append(report) }
                 byAccount[report.account, default: []].append(report)
             }
-            var touched: [FIXConnection] = []
             for connection in bound.values {
                 guard let session = connection.session, session.isLoggedOn else { continue }
                 let settings = session.settings
@@ -86,29 +83,61 @@ extension FIXGateway {
                 } else if !connection.liveOverflowed {
                     connection.live.append(contentsOf: wanted)
                 }
-                if deliver(connection, writing: false) { touched.append(connection) }
+                deliver(connection)
             }
-            writeAll(touched)
         }
     }
 
-    /// Saves what the connections' sessions recorded in one transaction of the store, then writes each:
-    /// one commit for every session a batch of reports reached.
-    private func writeAll(_ connections: [FIXConnection]) {
-        guard connections.count > 1 else { return connections.forEach { $0.write() } }
-        let saves = connections.compactMap { $0.session?.pendingSave(everything: false) }
-        do {
-            try store.save(saves)
-        } catch {
-            log("FIX: the session store failed, disconnecting \(connections.count) sessions: \(error)")
-            return connections.forEach { $0.close() }
+    /// A connection has recorded messages to save and write: the flush runs once the event loop is done
+    /// with what it is doing now (the reads of this round, the reports that arrived), so that one
+    /// transaction serves every session they reached.
+    func needsFlush(_ connection: FIXConnection) {
+        if !connection.awaitingFlush {
+            connection.awaitingFlush = true
+            awaitingFlush.append(connection)
         }
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        loop.execute { [self] in
+            flushScheduled = false
+            flush()
+        }
+    }
+
+    /// Saves what the waiting connections' sessions recorded in one transaction, on the store's own
+    /// thread so that the event loop goes on meanwhile, and writes each connection's messages when they are
+    /// saved; then runs `next` (a resend or a close, which must come after). Saves are made, and their
+    /// messages written, in the order they were asked for. A session that only moved its numbers is
+    /// saved a moment later.
+    func flush(then next: (@Sendable () -> Void)? = nil) {
+        let connections = awaitingFlush
+        awaitingFlush.removeAll(keepingCapacity: true)
+        var saves: [SessionStore.Save] = [], written: [(FIXConnection, [[UInt8]])] = []
         for connection in connections {
-            guard let session = connection.session, saves.contains(where: { $0.session == session.name }) else {
-                connection.write()
-                continue
+            connection.awaitingFlush = false
+            let everything = connection.flushEverything
+            connection.flushEverything = false
+            guard let session = connection.session, connection.isOpen else { continue }
+            if let save = session.pendingSave(everything: everything) {
+                saves.append(save)
+                written.append((connection, session.saved()))
+            } else if session.hasUnsavedState {
+                connection.scheduleLazySave()
             }
-            connection.emit(session.saved())
+        }
+        guard !saves.isEmpty || flushesInFlight > 0 else { next?(); return }
+        flushesInFlight += 1
+        store.save(saves) { [self, written] error in
+            onLoop { [self] in
+                flushesInFlight -= 1
+                if let error {
+                    log("FIX: the session store failed, disconnecting \(written.count) sessions: \(error)")
+                    written.forEach { $0.0.close() }
+                } else {
+                    for (connection, messages) in written { connection.emit(messages) }
+                }
+                next?()
+            }
         }
     }
 
@@ -172,22 +201,19 @@ extension FIXGateway {
     }
 
     /// Records the live reports waiting for a connection, unless a resend or catch-up goes first, and
-    /// writes them unless the caller writes for several connections at once; whether it recorded any.
-    @discardableResult
-    func deliver(_ connection: FIXConnection, writing: Bool = true) -> Bool {
-        guard connection.mayDeliver, let session = connection.session, !connection.live.isEmpty || connection.liveOverflowed else { return false }
+    /// writes them.
+    func deliver(_ connection: FIXConnection) {
+        guard connection.mayDeliver, let session = connection.session, !connection.live.isEmpty || connection.liveOverflowed else { return }
         if connection.liveOverflowed {
             connection.liveOverflowed = false
-            catchUp(connection, session)
-            return false
+            return catchUp(connection, session)
         }
         let reports = connection.live
         connection.live.removeAll(keepingCapacity: true)
-        send(reports, connection, session, writing: writing)
-        return true
+        send(reports, connection, session)
     }
 
-    private func send(_ reports: [OrderReport], _ connection: FIXConnection, _ session: FIXSession, writing: Bool = true) {
+    private func send(_ reports: [OrderReport], _ connection: FIXConnection, _ session: FIXSession) {
         let now = clock()
         for report in reports {
             let position = (report.sequence, report.number)
@@ -207,6 +233,6 @@ extension FIXGateway {
             session.delivered(sequence: report.sequence, number: report.number)
             if report.kind == .new || report.kind == .rejected { metrics.acknowledged(session.name, since: report.time.nanos, now: now) }
         }
-        if writing { connection.write() }
+        connection.write()
     }
 }

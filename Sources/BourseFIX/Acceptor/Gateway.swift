@@ -36,6 +36,10 @@ public final class FIXGateway: @unchecked Sendable {
     private var sessions: [String: FIXSession] = [:]
     var bound: [String: FIXConnection] = [:]
     private var connections: [ObjectIdentifier: FIXConnection] = [:]
+    var awaitingFlush: [FIXConnection] = []
+    var flushScheduled = false
+    /// Saves handed to the store's thread and not yet written.
+    var flushesInFlight = 0
     private var channel: Channel?
     private var ticker: RepeatedTask?
     /// Reports of newly applied entries, and new orders' reports at their acknowledgement, each gathered
@@ -133,6 +137,8 @@ public final class FIXGateway: @unchecked Sendable {
             ticker?.cancel()
             for connection in connections.values { connection.close() }
         }.get()
+        // The saves under way hand their writes back to the loop, which must still run then.
+        await store.settle()
         try? await channel?.close()
         try? await group.shutdownGracefully()
         store.close()

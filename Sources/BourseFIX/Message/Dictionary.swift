@@ -17,12 +17,10 @@ public struct FIXDictionary: Sendable {
     }
 
     struct Definition: Sendable {
+        /// In the order a missing one is named.
         var required: [Int]
-        /// A bit per tag up to `tableTagsMax`.
-        var allowed: [UInt64]
+        var allowed: [Int]
         var groups: [Int: Group]
-
-        func allows(_ tag: Int) -> Bool { tag <= tableTagsMax && allowed[tag >> 6] & (1 << UInt64(tag & 63)) != 0 }
     }
 
     /// A message's fault as a session-level Reject names it; the reader finds some, the checks the rest.
@@ -39,14 +37,10 @@ public struct FIXDictionary: Sendable {
     static let header: [Int] = [8, 9, 35, 49, 56, 34, 52, 43, 97, 122, 115, 128, 50, 57, 116, 129, 142, 143, 144, 145, 369, 627, 347]
     static let requiredHeader: [Int] = [Tag.senderCompID, Tag.targetCompID, Tag.msgSeqNum, Tag.sendingTime]
 
-    // Indexed by tag: the format's kind (0 for none), and for an enumeration its characters as 128 bits.
-    private let kinds: [UInt8]
-    private let characters: [(UInt64, UInt64)]
-    private let isHeader: [Bool]
+    /// Read through pointers, so that checking a message neither copies nor retains a table.
+    private let tables: Tables
+    /// In the order of `Tables.definitions`, for the rare paths: required fields in order and groups.
     private let definitions: [Definition]
-    /// By `FIXMessage.msgTypeCode`: the definition's index; -1 for no FIX 4.4 type, -2 for one Bourse does
-    /// not take (answered with a BusinessMessageReject, not a Reject).
-    private let types: [Int16]
 
     public static let fix44 = FIXDictionary()
 
@@ -70,27 +64,22 @@ public struct FIXDictionary: Sendable {
             571: .string, 573: .string, 627: .numInGroup, 789: .int, 790: .string, 856: .int, 880: .string,
             Tag.selfTradePrevention: .oneOf("01234"), Tag.trailingOffset: .price, Tag.trailingOffsetBasisPoints: .int,
         ]
-        var kinds = [UInt8](repeating: 0, count: Self.tableTagsMax + 1)
-        var characters = [(UInt64, UInt64)](repeating: (0, 0), count: Self.tableTagsMax + 1)
+        let tables = Tables()
         for (tag, format) in f {
             if case .oneOf(let values) = format {
-                kinds[tag] = UInt8(Self.kindOrder.count)
-                for c in values.utf8 { if c < 64 { characters[tag].0 |= 1 << UInt64(c) } else { characters[tag].1 |= 1 << UInt64(c - 64) } }
+                tables.tags[tag] = UInt8(Self.kindOrder.count)
+                for c in values.utf8 { if c < 64 { tables.characters[tag].0 |= 1 << UInt64(c) } else { tables.characters[tag].1 |= 1 << UInt64(c - 64) } }
             } else {
-                kinds[tag] = UInt8(Self.kindOrder.firstIndex(of: format)! + 1)
+                tables.tags[tag] = UInt8(Self.kindOrder.firstIndex(of: format)! + 1)
             }
         }
-        (self.kinds, self.characters) = (kinds, characters)
-        var isHeader = [Bool](repeating: false, count: Self.tableTagsMax + 1)
-        for tag in Self.header { isHeader[tag] = true }
-        self.isHeader = isHeader
+        for tag in Self.header { tables.tags[tag] |= Tables.headerBit }
+        for tag in Self.requiredHeader { tables.requiredHeader[tag >> 6] |= 1 << UInt64(tag & 63) }
         let parties = Group(delimiter: 448, fields: [448, 447, 452])
         // One level of groups: Parties inside a side is not taken.
         let sides = Group(delimiter: 54, fields: [54, 37, 11, 1, 12, 13])
         func d(_ required: [Int], _ optional: [Int], groups: [Int: Group] = [:]) -> Definition {
-            var allowed = [UInt64](repeating: 0, count: Self.tableTagsMax / 64 + 1)
-            for tag in required + optional + groups.values.flatMap(\.fields) { allowed[tag >> 6] |= 1 << UInt64(tag & 63) }
-            return Definition(required: required, allowed: allowed, groups: groups)
+            Definition(required: required, allowed: required + optional + groups.values.flatMap(\.fields), groups: groups)
         }
         let orderFields = [1, 38, 44, 99, 59, 126, 432, 111, 110, 18, 21, 58, 152, 100, 15, 22, 48, 167, 207, 528, 453,
                            Tag.selfTradePrevention, Tag.trailingOffset, Tag.trailingOffsetBasisPoints]
@@ -112,6 +101,14 @@ public struct FIXDictionary: Sendable {
                                            groups: [552: sides])),
         ]
         definitions = defined.map(\.1)
+        precondition(definitions.count <= Tables.definitionsMax, "the tables have room for every definition")
+        for (i, definition) in definitions.enumerated() {
+            for tag in definition.allowed { tables.allowed[i * Tables.allowedWords + tag >> 6] |= 1 << UInt64(tag & 63) }
+            for tag in definition.required {
+                precondition(tag < Self.seenTagsMax, "a required tag is remembered while checking")
+                tables.required[i * Tables.seenWords + tag >> 6] |= 1 << UInt64(tag & 63)
+            }
+        }
         let all = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "L", "M",
                    "N", "P", "Q", "R", "S", "T", "U", "V", "W", "X", "Y", "Z", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k",
                    "l", "m", "n", "o", "p", "q", "r", "s", "t", "u", "v", "w", "x", "y", "z", "AA", "AB", "AC", "AD", "AE", "AF",
@@ -121,10 +118,9 @@ public struct FIXDictionary: Sendable {
             let b = Array(type.utf8)
             return Int(b[0]) << 8 | (b.count == 2 ? Int(b[1]) : 0)
         }
-        var types = [Int16](repeating: -1, count: 1 << 16)
-        for type in all { types[code(type)] = -2 }
-        for (i, (type, _)) in defined.enumerated() { types[code(type)] = Int16(i) }
-        self.types = types
+        for type in all { tables.types[code(type)] = -2 }
+        for (i, (type, _)) in defined.enumerated() { tables.types[code(type)] = Int16(i) }
+        self.tables = tables
     }
 
     /// Whether the first three fields are BeginString, BodyLength and MsgType: without them a message is
@@ -138,46 +134,42 @@ public struct FIXDictionary: Sendable {
     /// finds a fault.
     public func validate(_ m: FIXMessage) -> Fault? {
         if let fault = m.fault { return fault }
-        let found = types[min(m.msgTypeCode, types.count - 1)]
+        return m.bytes.withUnsafeBufferPointer { bytes in
+            m.fields.withUnsafeBufferPointer { fields in validate(m, bytes, fields) }
+        }
+    }
+
+    private func validate(_ m: FIXMessage, _ bytes: UnsafeBufferPointer<UInt8>, _ fields: UnsafeBufferPointer<FIXMessage.Field>) -> Fault? {
+        let found = Int(tables.types[min(m.msgTypeCode, Tables.typesCount - 1)])
         if found == -1 {
             return Fault(reason: .invalidMsgType, tag: Tag.msgType, text: "MsgType(35) \(m.msgType) is not a FIX 4.4 message type")
         }
-        let definition: Definition? = found >= 0 ? definitions[Int(found)] : nil
+        let tags = tables.tags
+        let allowed = found >= 0 ? tables.allowed + found * Tables.allowedWords : nil
         var seen = InlineArray<16, UInt64>(repeating: 0)
         var inBody = false
-        var group: (count: Int, definition: Group, entries: Int, position: Int, tag: Int)?
-        func closeGroup() -> Fault? {
-            guard let g = group else { return nil }
-            group = nil
-            return g.entries == g.count ? nil
-                : Fault(reason: .incorrectNumInGroupCount, tag: g.tag, text: "NumInGroup(\(g.tag)) says \(g.count) entries, the message has \(g.entries)")
-        }
-        for index in 3 ..< m.fields.count - 1 {
-            let tag = m.fields[index].tag
+        var group: OpenGroup?
+        for index in 3 ..< fields.count - 1 {
+            let tag = fields[index].tag
             // Inside a repeating group: its fields in their order, each entry opened by the delimiter.
-            if let g = group {
-                if let position = g.definition.fields.firstIndex(of: tag) {
-                    if tag == g.definition.delimiter {
-                        group!.entries += 1
-                        group!.position = 0
-                    } else if position <= g.position {
-                        return Fault(reason: .repeatingGroupOutOfOrder, tag: tag, text: "tag \(tag) is out of order in group \(g.tag)")
-                    } else {
-                        group!.position = position
-                    }
-                    if let fault = check(m, index, tag) { return fault }
+            if group != nil {
+                if let fault = group!.take(tag) {
+                    if case .some(let fault) = fault { return fault }
+                    if let fault = check(m, bytes, fields[index], tag) { return fault }
                     continue
                 }
-                if let fault = closeGroup() { return fault }
+                if let fault = group!.close() { return fault }
+                group = nil
             }
-            if tag <= Self.tableTagsMax, isHeader[tag] {
+            let info = tag <= Self.tableTagsMax ? tags[tag] : 0
+            if info & Tables.headerBit != 0 {
                 if inBody { return Fault(reason: .tagOutOfOrder, tag: tag, text: "header tag \(tag) follows the body") }
             } else if tag == Tag.checkSum {
                 return Fault(reason: .tagOutOfOrder, tag: tag, text: "CheckSum(10) is not the last field")
             } else {
                 inBody = true
-                if let definition, !definition.allows(tag) {
-                    if tag > Self.specificationTagsMax, tag > Self.tableTagsMax || kinds[tag] == 0 {
+                if let allowed, tag > Self.tableTagsMax || allowed[tag >> 6] & (1 << UInt64(tag & 63)) == 0 {
+                    if tag > Self.specificationTagsMax, info == 0 {
                         return Fault(reason: .undefinedTag, tag: tag, text: "tag \(tag) is not defined")
                     }
                     return Fault(reason: .tagNotDefinedForMessageType, tag: tag, text: "tag \(tag) is not defined for MsgType(35) \(m.msgType)")
@@ -189,56 +181,86 @@ public struct FIXDictionary: Sendable {
                 repeated = seen[tag >> 6] & bit != 0
                 seen[tag >> 6] |= bit
             } else {
-                repeated = m.fields[3 ..< index].contains { $0.tag == tag }
+                repeated = fields[3 ..< index].contains { $0.tag == tag }
             }
             if repeated { return Fault(reason: .tagAppearsMoreThanOnce, tag: tag, text: "tag \(tag) appears more than once") }
-            if let fault = check(m, index, tag) { return fault }
-            if let definition, tag <= Self.tableTagsMax, kinds[tag] == 8, let g = definition.groups[tag] {
-                group = (FIXValue.integer(m.value(at: index)) ?? 0, g, 0, 0, tag)
-                if group!.count == 0 {
+            if info & Tables.kindMask > 0, let fault = check(m, bytes, fields[index], tag) { return fault }
+            if found >= 0, info & Tables.kindMask == 8, let g = definitions[found].groups[tag] {
+                let count = FIXValue.integer(UnsafeBufferPointer(rebasing: bytes[Int(fields[index].start) ..< Int(fields[index].end)])) ?? 0
+                guard count > 0 else {
                     return Fault(reason: .incorrectNumInGroupCount, tag: tag, text: "NumInGroup(\(tag)) must be at least 1")
                 }
+                group = OpenGroup(tag: tag, definition: g, count: count)
             }
         }
-        if let fault = closeGroup() { return fault }
+        if let fault = group?.close() { return fault }
+        var missing = false
+        let required = found >= 0 ? tables.required + found * Tables.seenWords : nil
+        for word in 0 ..< Tables.seenWords {
+            let needed = tables.requiredHeader[word] | (required?[word] ?? 0)
+            if seen[word] & needed != needed { missing = true }
+        }
+        guard missing else { return nil }
         func present(_ tag: Int) -> Bool { seen[tag >> 6] & (1 << UInt64(tag & 63)) != 0 }
-        for tag in Self.requiredHeader where !present(tag) {
+        for tag in Self.requiredHeader + (found >= 0 ? definitions[found].required : []) where !present(tag) {
             return Fault(reason: .requiredTagMissing, tag: tag, text: "required tag \(tag) is missing")
-        }
-        if let definition {
-            for tag in definition.required where !present(tag) {
-                return Fault(reason: .requiredTagMissing, tag: tag, text: "required tag \(tag) is missing")
-            }
         }
         return nil
     }
 
+    /// A repeating group being read: its entries counted against what NumInGroup said.
+    private struct OpenGroup {
+        let tag: Int
+        let definition: Group
+        let count: Int
+        var entries = 0
+        var position = 0
+
+        /// nil when `tag` is not one of the group's fields (the group ends before it); otherwise the
+        /// fault it makes, if any.
+        mutating func take(_ field: Int) -> Fault?? {
+            guard let at = definition.fields.firstIndex(of: field) else { return nil }
+            if field == definition.delimiter {
+                entries += 1
+                position = 0
+            } else if at <= position {
+                return .some(Fault(reason: .repeatingGroupOutOfOrder, tag: field, text: "tag \(field) is out of order in group \(tag)"))
+            } else {
+                position = at
+            }
+            return .some(nil)
+        }
+
+        func close() -> Fault? {
+            entries == count ? nil
+                : Fault(reason: .incorrectNumInGroupCount, tag: tag, text: "NumInGroup(\(tag)) says \(count) entries, the message has \(entries)")
+        }
+    }
+
     /// The value's format, for a field the tables know.
     @inline(__always)
-    private func check(_ m: FIXMessage, _ index: Int, _ tag: Int) -> Fault? {
+    private func check(_ m: FIXMessage, _ bytes: UnsafeBufferPointer<UInt8>, _ field: FIXMessage.Field, _ tag: Int) -> Fault? {
         guard tag <= Self.tableTagsMax else { return nil }
-        let kind = kinds[tag]
+        let kind = tables.tags[tag] & Tables.kindMask
         guard kind > 2 || kind == 1 else { return nil }
-        let field = m.fields[index]
-        let ok = m.bytes.withUnsafeBufferPointer { b -> Bool in
-            let value = UnsafeBufferPointer(rebasing: b[Int(field.start) ..< Int(field.end)])
-            switch kind {
-            case 1, 8: return FIXValue.integer(value) != nil
-            case 3, 4: return Self.isDecimal(value)
-            case 5: return FIXValue.isTimestamp(value)
-            case 6: return value.count == 1 && (value[0] == UInt8(ascii: "Y") || value[0] == UInt8(ascii: "N"))
-            case 7: return value.count == 8 && value.allSatisfy { $0 &- UInt8(ascii: "0") < 10 }
-            default:
-                guard value.count == 1 else { return false }
-                let c = value[0], set = characters[tag]
-                return c < 64 ? set.0 & (1 << UInt64(c)) != 0 : c < 128 && set.1 & (1 << UInt64(c - 64)) != 0
-            }
+        let value = UnsafeBufferPointer(rebasing: bytes[Int(field.start) ..< Int(field.end)])
+        let ok: Bool
+        switch kind {
+        case 1, 8: ok = FIXValue.integer(value) != nil
+        case 3, 4: ok = Self.isDecimal(value)
+        case 5: ok = FIXValue.isTimestamp(value)
+        case 6: ok = value.count == 1 && (value[0] == UInt8(ascii: "Y") || value[0] == UInt8(ascii: "N"))
+        case 7: ok = value.count == 8 && value.allSatisfy { $0 &- UInt8(ascii: "0") < 10 }
+        default:
+            let c = value[0], set = tables.characters[tag]
+            ok = value.count == 1 && (c < 64 ? set.0 & (1 << UInt64(c)) != 0 : c < 128 && set.1 & (1 << UInt64(c - 64)) != 0)
         }
         if ok { return nil }
+        let text = String(decoding: value, as: UTF8.self)
         if kind == UInt8(Self.kindOrder.count) {
-            return Fault(reason: .valueIncorrect, tag: tag, text: "\(m.string(at: index)) is not a valid value for tag \(tag)")
+            return Fault(reason: .valueIncorrect, tag: tag, text: "\(text) is not a valid value for tag \(tag)")
         }
-        return Fault(reason: .incorrectDataFormat, tag: tag, text: "tag \(tag) has an incorrect data format: \(m.string(at: index))")
+        return Fault(reason: .incorrectDataFormat, tag: tag, text: "tag \(tag) has an incorrect data format: \(text)")
     }
 
     /// An optionally signed decimal: digits with at most one point.
@@ -252,5 +274,44 @@ public struct FIXDictionary: Sendable {
             else { return false }
         }
         return digits > 0 && digits <= 18
+    }
+}
+
+/// The dictionary's tables, filled once and never changed afterwards (hence unchecked Sendable).
+private final class Tables: @unchecked Sendable {
+    static let headerBit: UInt8 = 0x80
+    static let kindMask: UInt8 = 0x0F
+    static let definitionsMax = 32
+    static let allowedWords = FIXDictionary.tableTagsMax / 64 + 1
+    static let seenWords = FIXDictionary.seenTagsMax / 64
+    static let typesCount = 1 << 16
+
+    /// By tag up to `tableTagsMax`: the format's kind (0 for none, `kindMask`) and `headerBit`.
+    let tags = UnsafeMutablePointer<UInt8>.allocate(capacity: FIXDictionary.tableTagsMax + 1)
+    /// By tag: an enumeration's characters as 128 bits.
+    let characters = UnsafeMutablePointer<(UInt64, UInt64)>.allocate(capacity: FIXDictionary.tableTagsMax + 1)
+    /// By definition, `allowedWords` words: a bit per tag the message may hold.
+    let allowed = UnsafeMutablePointer<UInt64>.allocate(capacity: definitionsMax * allowedWords)
+    /// By definition, `seenWords` words: a bit per required tag.
+    let required = UnsafeMutablePointer<UInt64>.allocate(capacity: definitionsMax * seenWords)
+    let requiredHeader = UnsafeMutablePointer<UInt64>.allocate(capacity: seenWords)
+    /// By `FIXMessage.msgTypeCode`: the definition's index; -1 for no FIX 4.4 type, -2 for one Bourse does
+    /// not take (answered with a BusinessMessageReject, not a Reject).
+    let types = UnsafeMutablePointer<Int16>.allocate(capacity: typesCount)
+
+    init() {
+        tags.initialize(repeating: 0, count: FIXDictionary.tableTagsMax + 1)
+        characters.initialize(repeating: (0, 0), count: FIXDictionary.tableTagsMax + 1)
+        allowed.initialize(repeating: 0, count: Self.definitionsMax * Self.allowedWords)
+        required.initialize(repeating: 0, count: Self.definitionsMax * Self.seenWords)
+        requiredHeader.initialize(repeating: 0, count: Self.seenWords)
+        types.initialize(repeating: -1, count: Self.typesCount)
+    }
+
+    deinit {
+        for pointer in [UnsafeMutableRawPointer(tags), UnsafeMutableRawPointer(characters), UnsafeMutableRawPointer(allowed),
+                        UnsafeMutableRawPointer(required), UnsafeMutableRawPointer(requiredHeader), UnsafeMutableRawPointer(types)] {
+            pointer.deallocate()
+        }
     }
 }

@@ -80,9 +80,10 @@ public enum Framing {
     /// The sum of the bytes modulo 256, as CheckSum(10) states it.
     @inline(__always)
     public static func checksum(_ bytes: UnsafeRawBufferPointer) -> Int {
-        var sum: UInt32 = 0
-        for byte in bytes { sum &+= UInt32(byte) }
-        return Int(sum & 0xff)
+        // Summed in bytes that wrap, which is the sum modulo 256 and lets the compiler add 16 at a time.
+        var sum: UInt8 = 0
+        for byte in bytes { sum &+= byte }
+        return Int(sum)
     }
 
     /// Where the next message may begin after the first byte: the next `8=FIX`, or the last bytes that

@@ -40,40 +40,31 @@ public struct FIXMessage: Sendable {
     public mutating func read(_ frame: UnsafeRawBufferPointer) {
         bytes.removeAll(keepingCapacity: true)
         bytes.append(contentsOf: frame)
+        // Filled as a local array and put back, so that appending checks the storage's uniqueness once.
+        var fields = self.fields
+        self.fields = []
         fields.removeAll(keepingCapacity: true)
         fault = nil
+        defer { self.fields = fields }
         let count = frame.count
         guard let base = frame.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
         var i = 0
         while i < count {
-            var tag = 0
-            var tagDigits = 0
-            var tagValid = true
+            // The usual field: one to five digits, the first not zero, then '='.
             let tagStart = i
-            while i < count {
-                let c = base[i]
-                if c == UInt8(ascii: "=") || c == Framing.soh { break }
-                if c &- UInt8(ascii: "0") < 10, tagDigits < 6 {
-                    tag = tag &* 10 &+ Int(c &- UInt8(ascii: "0"))
-                    tagDigits &+= 1
-                } else {
-                    tagValid = false
-                }
+            var tag = 0
+            while i < count, base[i] &- UInt8(ascii: "0") < 10, i &- tagStart < 5 {
+                tag = tag &* 10 &+ Int(base[i] &- UInt8(ascii: "0"))
                 i &+= 1
             }
-            if tagDigits == 0 || base[tagStart] == UInt8(ascii: "0") || tag > Self.tagMax { tagValid = false }
-            guard i < count, base[i] == UInt8(ascii: "=") else {
-                note(.invalidTagNumber, nil, "a field has no '='")
-                while i < count, base[i] != Framing.soh { i &+= 1 }
-                i &+= 1
+            guard i < count, base[i] == UInt8(ascii: "="), i > tagStart, base[tagStart] != UInt8(ascii: "0") else {
+                i = readFaultyTag(base, from: tagStart, count: count)
                 continue
             }
             i &+= 1
             let start = i
             i = Self.nextSOH(base, from: i, count: count)
-            if !tagValid {
-                note(.invalidTagNumber, nil, "\(String(decoding: UnsafeBufferPointer(start: base + tagStart, count: start - 1 - tagStart), as: UTF8.self)) is not a tag number")
-            } else if start == i {
+            if start == i {
                 note(.tagWithoutValue, tag, "tag \(tag) has no value")
             } else if fields.count == Self.fieldsMax {
                 note(.other, nil, "more than \(Self.fieldsMax) fields")
@@ -82,6 +73,19 @@ public struct FIXMessage: Sendable {
             }
             i &+= 1
         }
+    }
+
+    /// Notes a field whose tag is not a tag number and returns where the next field begins.
+    private mutating func readFaultyTag(_ base: UnsafePointer<UInt8>, from tagStart: Int, count: Int) -> Int {
+        var i = tagStart
+        while i < count, base[i] != UInt8(ascii: "="), base[i] != Framing.soh { i &+= 1 }
+        guard i < count, base[i] == UInt8(ascii: "=") else {
+            note(.invalidTagNumber, nil, "a field has no '='")
+            return i &+ 1
+        }
+        let text = String(decoding: UnsafeBufferPointer(start: base + tagStart, count: i - tagStart), as: UTF8.self)
+        note(.invalidTagNumber, nil, "\(text) is not a tag number")
+        return Self.nextSOH(base, from: i &+ 1, count: count) &+ 1
     }
 
     /// The index of the next SOH at or after `i` (or `count`), eight bytes at a time: a byte equal to SOH

@@ -62,6 +62,8 @@ public final class SessionStore: Sendable {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA journal_mode = WAL")
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // One connection uses the file: no shared-memory index and no file locks for each transaction.
+            try db.execute(sql: "PRAGMA locking_mode = EXCLUSIVE")
         }
         database = try DatabaseQueue(path: path, configuration: configuration)
         var migrator = DatabaseMigrator()
@@ -132,6 +134,21 @@ public final class SessionStore: Sendable {
         try database.write { db in
             for save in saves { try Self.write(save.session, save.state, save.messages, db) }
         }
+    }
+
+    /// Records several sessions' saves in one transaction on the store's own thread, after every save
+    /// asked for before, and then calls `done` there.
+    public func save(_ saves: [Save], then done: @escaping @Sendable (Error?) -> Void) {
+        database.asyncWrite({ db in
+            for save in saves { try Self.write(save.session, save.state, save.messages, db) }
+        }, completion: { _, result in
+            if case .failure(let error) = result { done(error) } else { done(nil) }
+        })
+    }
+
+    /// Returns when every save asked for before has been made.
+    public func settle() async {
+        _ = try? await database.write { _ in }
     }
 
     private static func write(_ session: String, _ state: State, _ messages: [Message], _ db: Database) throws {
