@@ -160,14 +160,17 @@ final class FIXConnection: ChannelInboundHandler, @unchecked Sendable {
         gateway.needsFlush(self)
     }
 
-    /// Saves the numbers alone within `lazySaveNanos`.
+    /// Saves the numbers alone within `lazySaveNanos`, with every other session's waiting to.
     func scheduleLazySave() {
-        guard let context, !lazySaveScheduled else { return }
+        guard context != nil, !lazySaveScheduled else { return }
         lazySaveScheduled = true
-        context.eventLoop.scheduleTask(in: .nanoseconds(FIXSession.lazySaveNanos)) { [self] in
-            lazySaveScheduled = false
-            write(everything: true)
-        }
+        gateway.saveLater(self)
+    }
+
+    /// The gateway's lazy save came.
+    func lazySaveDue() {
+        lazySaveScheduled = false
+        write(everything: true)
     }
 
     /// Writes messages the store holds already.

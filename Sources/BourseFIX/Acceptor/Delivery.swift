@@ -104,6 +104,18 @@ extension FIXGateway {
         }
     }
 
+    /// A connection whose session moved only its numbers: saved with every other such one within
+    /// `lazySaveNanos`, in one transaction (a timer for each would make a transaction for each).
+    func saveLater(_ connection: FIXConnection) {
+        savingLater.append(connection)
+        guard savingLater.count == 1 else { return }
+        loop.scheduleTask(in: .nanoseconds(FIXSession.lazySaveNanos)) { [self] in
+            let due = savingLater
+            savingLater.removeAll(keepingCapacity: true)
+            for connection in due { connection.lazySaveDue() }
+        }
+    }
+
     /// Saves what the waiting connections' sessions recorded in one transaction, on the store's own
     /// thread so that the event loop goes on meanwhile, and writes each connection's messages when they are
     /// saved; then runs `next` (a resend or a close, which must come after). Saves are made, and their

@@ -38,6 +38,8 @@ public final class FIXGateway: @unchecked Sendable {
     private var connections: [ObjectIdentifier: FIXConnection] = [:]
     var awaitingFlush: [FIXConnection] = []
     var flushScheduled = false
+    /// Connections whose sessions' numbers alone wait to be saved.
+    var savingLater: [FIXConnection] = []
     /// Saves handed to the store's thread and not yet written.
     var flushesInFlight = 0
     private var channel: Channel?
