@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "BourseServer", targets: ["BourseServer"]),
         .library(name: "BourseMarketData", targets: ["BourseMarketData"]),
         .library(name: "BourseFIX", targets: ["BourseFIX"]),
+        .library(name: "BoursePostTrade", targets: ["BoursePostTrade"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -58,6 +59,8 @@ let package = Package(
         ]),
         // Market data from other venues' feeds (ITCH), pure: bytes in, values out.
         .target(name: "BourseMarketData", dependencies: ["BourseCore"]),
+        // Post-trade's rules, pure: capture from the API, files and FIX, business dates, settlement.
+        .target(name: "BoursePostTrade", dependencies: ["BourseCore"]),
         // Feeds over the network: the venue simulator and the feed handler (SoupBinTCP on SwiftNIO).
         .target(name: "BourseFeeds", dependencies: [
             "BourseCore", "BourseMarketData",
@@ -95,7 +98,7 @@ let package = Package(
         .target(
             name: "BourseFIX",
             dependencies: [
-                "BourseCore", "BourseNode", "BourseProjections", "BourseVenue",
+                "BourseCore", "BourseNode", "BourseProjections", "BourseVenue", "BoursePostTrade",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -119,6 +122,7 @@ let package = Package(
         // Seeded command streams, the reference venue and the quantity ledger, shared by the tests.
         .target(name: "BourseTestSupport", dependencies: ["BourseCore", "BourseEngine", "BourseProjections"], path: "Tests/BourseTestSupport"),
         .testTarget(name: "BourseCoreTests", dependencies: ["BourseCore"]),
+        .testTarget(name: "BoursePostTradeTests", dependencies: ["BourseCore", "BoursePostTrade"]),
         .testTarget(name: "BourseFIXTests", dependencies: [
             "BourseCore", "BourseNode", "BourseProjections", "BourseVenue", "BourseFIX", "BourseTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),

@@ -10,7 +10,7 @@ struct ModuleGraphTests {
     /// The modules whose use is restricted: ours, and the stores.
     static let restricted: Set<String> = [
         "CBourseSupport", "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "BourseMarketData",
-        "BourseFeeds", "BourseVenue", "BourseServer", "GRDB", "GRDBSQLite", "PostgresNIO",
+        "BourseFeeds", "BourseVenue", "BourseServer", "BoursePostTrade", "GRDB", "GRDBSQLite", "PostgresNIO",
     ]
 
     static let allowed: [String: Set<String>] = [
@@ -20,6 +20,7 @@ struct ModuleGraphTests {
         "BourseNode": ["BourseCore", "BourseEngine", "BourseJournal"],
         "BourseProjections": ["BourseCore", "BourseJournal", "BourseNode", "GRDB", "GRDBSQLite", "PostgresNIO"],
         "BourseMarketData": ["BourseCore"],
+        "BoursePostTrade": ["BourseCore"],
         "BourseFeeds": ["BourseCore", "BourseMarketData"],
         "BourseVenue": ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "BourseMarketData",
                         "BourseFeeds", "GRDB"],

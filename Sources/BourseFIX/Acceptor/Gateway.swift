@@ -1,6 +1,7 @@
 import BourseCore
 import BourseNode
 import BourseProjections
+import BoursePostTrade
 import BourseVenue
 import Crypto
 import Foundation

@@ -1,5 +1,6 @@
 import BourseCore
 import BourseProjections
+import BoursePostTrade
 import BourseVenue
 
 /// TradeCaptureReport (AE) both ways. In: a trade executed elsewhere, read into a `CapturedTrade` for
