@@ -111,7 +111,7 @@ let package = Package(
             name: "bourse",
             dependencies: [
                 "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "BourseVenue", "BourseServer", "BourseMarketData",
-                "BourseFIX",
+                "BourseFIX", "BoursePostTrade",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
