@@ -60,7 +60,7 @@ let package = Package(
         // Market data from other venues' feeds (ITCH), pure: bytes in, values out.
         .target(name: "BourseMarketData", dependencies: ["BourseCore"]),
         // Post-trade's rules, pure: capture from the API, files and FIX, business dates, settlement.
-        .target(name: "BoursePostTrade", dependencies: ["BourseCore"]),
+        .target(name: "BoursePostTrade", dependencies: ["BourseCore", .product(name: "Crypto", package: "swift-crypto")]),
         // Feeds over the network: the venue simulator and the feed handler (SoupBinTCP on SwiftNIO).
         .target(name: "BourseFeeds", dependencies: [
             "BourseCore", "BourseMarketData",
