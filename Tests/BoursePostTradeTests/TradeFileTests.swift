@@ -74,6 +74,13 @@ struct TradeFileTests {
         #expect(try reason(row) == expected)
     }
 
+    @Test("a field that is not UTF-8 is refused, not replaced")
+    func notUTF8() throws {
+        let rows = try TradeFile.read(Array(header.utf8) + Array("T-1,1,AAPL,buy,1,1,2026-10-09,,,".utf8) + [0xFF, 0x0A], name: "f.csv")
+        guard rows.count == 1, case .failure(let error) = rows[0].trade else { Issue.record("the row was taken"); return }
+        #expect(error.reason == "field 10 is not UTF-8")
+    }
+
     @Test("an empty line in the middle is a row of its own that is refused; the rows around it are taken")
     func emptyLine() throws {
         let rows = try read(header + "T-1,1,AAPL,buy,1,1,2026-10-09,,,\n\nT-2,1,AAPL,sell,1,1,2026-10-09,,,\n")

@@ -192,7 +192,14 @@ struct Records {
                 fault = fault ?? "field \(fields.count + 1) is longer than \(TradeFile.fieldBytesMax) bytes"
             }
             if fields.count < TradeFile.requiredColumns.count + TradeFile.optionalColumns.count + 1 {
-                fields.append(String(decoding: field, as: UTF8.self))
+                guard let text = String(validating: field, as: UTF8.self) else {
+                    fault = fault ?? "field \(fields.count + 1) is not UTF-8"
+                    fields.append("")
+                    guard i < bytes.count, bytes[i] == UInt8(ascii: ",") else { break }
+                    i += 1
+                    continue
+                }
+                fields.append(text)
             } else {
                 fault = fault ?? "it has more fields than the format has columns"
             }
