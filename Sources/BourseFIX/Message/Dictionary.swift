@@ -153,13 +153,15 @@ public struct FIXDictionary: Sendable {
             let tag = fields[index].tag
             // Inside a repeating group: its fields in their order, each entry opened by the delimiter.
             if group != nil {
-                if let fault = group!.take(tag) {
-                    if case .some(let fault) = fault { return fault }
+                switch group!.take(tag) {
+                case .fault(let fault): return fault
+                case .taken:
                     if let fault = check(m, bytes, fields[index], tag) { return fault }
                     continue
+                case .notInGroup:
+                    if let fault = group!.close() { return fault }
+                    group = nil
                 }
-                if let fault = group!.close() { return fault }
-                group = nil
             }
             let info = tag <= Self.tableTagsMax ? tags[tag] : 0
             if info & Tables.headerBit != 0 {
@@ -216,19 +218,21 @@ public struct FIXDictionary: Sendable {
         var entries = 0
         var position = 0
 
-        /// nil when `tag` is not one of the group's fields (the group ends before it); otherwise the
-        /// fault it makes, if any.
-        mutating func take(_ field: Int) -> Fault?? {
-            guard let at = definition.fields.firstIndex(of: field) else { return nil }
+        enum Taken { case taken, notInGroup, fault(Fault) }
+
+        /// Takes a field into the group: `notInGroup` when it is none of the group's (the group ends
+        /// before it).
+        mutating func take(_ field: Int) -> Taken {
+            guard let at = definition.fields.firstIndex(of: field) else { return .notInGroup }
             if field == definition.delimiter {
                 entries += 1
                 position = 0
             } else if at <= position {
-                return .some(Fault(reason: .repeatingGroupOutOfOrder, tag: field, text: "tag \(field) is out of order in group \(tag)"))
+                return .fault(Fault(reason: .repeatingGroupOutOfOrder, tag: field, text: "tag \(field) is out of order in group \(tag)"))
             } else {
                 position = at
             }
-            return .some(nil)
+            return .taken
         }
 
         func close() -> Fault? {
