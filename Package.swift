@@ -59,8 +59,10 @@ let package = Package(
         ]),
         // Market data from other venues' feeds (ITCH), pure: bytes in, values out.
         .target(name: "BourseMarketData", dependencies: ["BourseCore"]),
-        // Post-trade's rules, pure: capture from the API, files and FIX, business dates, settlement.
-        .target(name: "BoursePostTrade", dependencies: ["BourseCore", .product(name: "Crypto", package: "swift-crypto")]),
+        // Post-trade: its rules, pure (capture forms, business dates, the audit chain), and its projections.
+        .target(name: "BoursePostTrade", dependencies: [
+            "BourseCore", "BourseNode", "BourseProjections", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // Feeds over the network: the venue simulator and the feed handler (SoupBinTCP on SwiftNIO).
         .target(name: "BourseFeeds", dependencies: [
             "BourseCore", "BourseMarketData",
@@ -71,7 +73,7 @@ let package = Package(
         // scheduler and the simulation. What every gateway talks to.
         .target(name: "BourseVenue", dependencies: [
             "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "BourseMarketData", "BourseFeeds",
-            .product(name: "GRDB", package: "GRDB.swift"),
+            "BoursePostTrade", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
@@ -79,7 +81,7 @@ let package = Package(
         .target(
             name: "BourseServer",
             dependencies: [
-                "BourseCore", "BourseNode", "BourseProjections", "BourseVenue", "BourseMarketData", "BourseFeeds",
+                "BourseCore", "BourseNode", "BourseProjections", "BourseVenue", "BourseMarketData", "BourseFeeds", "BoursePostTrade",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

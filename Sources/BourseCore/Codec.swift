@@ -2,8 +2,8 @@
 /// is written once in each file header (journal segment, snapshot), not per record.
 public enum Codec {
     /// 2 added accounts, fees and risk reasons; 3 added `orderRested`; 4 account numbers; 5 order lists;
-    /// 6 journals and transfers.
-    public static let version: UInt16 = 6
+    /// 6 journals and transfers; 7 business dates, captured trades and settlement.
+    public static let version: UInt16 = 7
 }
 
 // MARK: - Writing
@@ -64,6 +64,10 @@ extension ByteWriter {
             write(21); writeVarint(id); write(status.rawValue)
         case .advanceTransfers:
             write(22)
+        case .rollBusinessDate(let roll):
+            write(23); write(roll)
+        case .captureTrade(let report):
+            write(24); write(report)
         }
     }
 
@@ -131,6 +135,14 @@ extension ByteWriter {
             write(26); write(journal); write(basis)
         case .transferChanged(let id, let request, let status, let reason):
             write(27); writeVarint(id); write(request); write(status.rawValue); write(reason.rawValue)
+        case .businessDateRolled(let roll):
+            write(28); write(roll)
+        case .tradeCaptured(let id, let report):
+            write(29); writeVarint(id); write(report)
+        case .obligationSettled(let outcome):
+            write(30); write(outcome)
+        case .failMarked(let date, let a, let s, let price, let payment):
+            write(31); write(date); write(a); write(s); write(price); write(payment)
         }
     }
 
@@ -262,6 +274,8 @@ extension ByteReader {
         case 20: return .requestTransfer(try readTransferRequest())
         case 21: return .advanceTransfer(try readVarint(), try readEnum(TransferStatus.self, "transfer status"))
         case 22: return .advanceTransfers
+        case 23: return .rollBusinessDate(try readBusinessDateRoll())
+        case 24: return .captureTrade(try readTradeReport())
         case let tag: throw DecodeError(.invalidTag("command", UInt64(tag)), at: at)
         }
     }
@@ -322,6 +336,11 @@ extension ByteReader {
         case 27:
             return .transferChanged(try readVarint(), try readTransferRequest(), try readEnum(TransferStatus.self, "transfer status"),
                                     try readEnum(TransferReason.self, "transfer reason"))
+        case 28: return .businessDateRolled(try readBusinessDateRoll())
+        case 29: return .tradeCaptured(try readVarint(), try readTradeTerms())
+        case 30: return .obligationSettled(try readSettlementOutcome())
+        case 31:
+            return .failMarked(try readDate(), try readAccountID(), try readSymbol(), price: try readPrice(), payment: try readMoney())
         case let tag: throw DecodeError(.invalidTag("event", UInt64(tag)), at: at)
         }
     }

@@ -39,6 +39,12 @@ public enum Command: Hashable, Sendable {
     case advanceTransfer(UInt64, TransferStatus)
     /// The simulated bank's clock: every transfer with a bank delay whose step is due moves one step.
     case advanceTransfers
+
+    // Post-trade.
+    /// Closes the business day and opens the next; the settlement cycle of the new date runs in it.
+    case rollBusinessDate(BusinessDateRoll)
+    /// Books a trade executed away from the book to its account and makes it due on its settlement date.
+    case captureTrade(TradeReport)
 }
 
 public struct NewOrder: Hashable, Sendable {

@@ -42,6 +42,19 @@ public enum Event: Hashable, Sendable {
     case journalPosted(Journal, basis: Money)
     /// A transfer was queued or changed status; a rejected or cancelled one says why.
     case transferChanged(UInt64, TransferRequest, TransferStatus, TransferReason)
+
+    // Post-trade. Every event a command makes belongs to the business date open when it was applied.
+    /// The day `from` closed and `to` opened; what traded on the book today settles on `settlesOn`.
+    /// The settlement cycle of `to` follows, as `obligationSettled` and `failMarked` events.
+    case businessDateRolled(BusinessDateRoll)
+    /// A trade executed away from the book was booked to its account, under the venue's id for it
+    /// (numbered from 1), and is due on its settlement date. Its reference is in the command.
+    case tradeCaptured(UInt64, TradeTerms)
+    /// One obligation of a settlement cycle and what of it moved; the rest is carried forward as a fail.
+    case obligationSettled(SettlementOutcome)
+    /// A fail carried forward was revalued at the symbol's last price: `payment` moved now (positive to the
+    /// participant), and the money due on delivery changed by as much the other way.
+    case failMarked(CivilDate, AccountID, Symbol, price: Price, payment: Money)
 }
 
 public struct Trade: Hashable, Sendable {

@@ -94,6 +94,17 @@ extension ByteWriter {
         case .transferStatus(let id, let from, let to): write(26); writeVarint(id); write(from.rawValue); write(to.rawValue)
         case .tooManyTransfers(let a): write(27); write(a)
         case .transfersPending(let a): write(28); write(a)
+        case .businessDateMismatch(let current, let closing): write(29); write(current); write(closing)
+        case .businessDateNotAfter(let date, let current): write(30); write(date); write(current)
+        case .settlementBeforeTrade(let settles, let traded): write(31); write(settles); write(traded)
+        case .noBusinessDate: write(32)
+        case .tradeDateAhead(let date, let current): write(33); write(date); write(current)
+        case .tradeReferenceEmpty: write(34)
+        case .tradeTermsInvalid(let s, let p, let q): write(35); write(s); write(p); write(q)
+        case .tradeAlreadyCaptured(let id): write(36); writeVarint(id)
+        case .tradeReferenceReused: write(37)
+        case .tooManyCaptures: write(38)
+        case .accountIDReserved(let a): write(39); write(a)
         }
     }
 }
@@ -201,6 +212,17 @@ extension ByteReader {
                                    to: try readEnum(TransferStatus.self, "transfer status"))
         case 27: return .tooManyTransfers(try readAccountID())
         case 28: return .transfersPending(try readAccountID())
+        case 29: return .businessDateMismatch(current: try readOptionalDate(), closing: try readOptionalDate())
+        case 30: return .businessDateNotAfter(try readDate(), current: try readDate())
+        case 31: return .settlementBeforeTrade(settles: try readDate(), traded: try readDate())
+        case 32: return .noBusinessDate
+        case 33: return .tradeDateAhead(try readDate(), current: try readDate())
+        case 34: return .tradeReferenceEmpty
+        case 35: return .tradeTermsInvalid(try readSymbol(), try readPrice(), try readQuantity())
+        case 36: return .tradeAlreadyCaptured(try readVarint())
+        case 37: return .tradeReferenceReused
+        case 38: return .tooManyCaptures
+        case 39: return .accountIDReserved(try readAccountID())
         case let tag: throw DecodeError(.invalidTag("command reject reason", UInt64(tag)), at: at)
         }
     }

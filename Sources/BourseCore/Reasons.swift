@@ -314,6 +314,27 @@ public enum CommandRejectReason: Hashable, Sendable {
     case tooManyTransfers(AccountID)
     case transfersPending(AccountID)
 
+    // Business dates and captured trades.
+    /// A rollover that closes a day other than the venue's current one: sent twice, or out of turn.
+    case businessDateMismatch(current: CivilDate?, closing: CivilDate?)
+    /// A new business date at or before the current one.
+    case businessDateNotAfter(CivilDate, current: CivilDate)
+    case settlementBeforeTrade(settles: CivilDate, traded: CivilDate)
+    /// Trades are captured into an open business day; the venue has not had its first rollover.
+    case noBusinessDate
+    /// A captured trade dated after the business day that is open.
+    case tradeDateAhead(CivilDate, current: CivilDate)
+    case tradeReferenceEmpty
+    /// Off the symbol's tick table or lot size, or beyond the venue's order limits.
+    case tradeTermsInvalid(Symbol, Price, Quantity)
+    /// The same reference with the same terms: the trade was captured before, under this id.
+    case tradeAlreadyCaptured(UInt64)
+    /// The same reference with other terms.
+    case tradeReferenceReused
+    /// The venue holds as many references of recent captures as it may (`Clearing.referencesMax`).
+    case tooManyCaptures
+    case accountIDReserved(AccountID)
+
     public var code: String {
         switch self {
         case .symbolAlreadyListed: "symbol_already_listed"
@@ -344,6 +365,17 @@ public enum CommandRejectReason: Hashable, Sendable {
         case .transferStatus: "transfer_status"
         case .tooManyTransfers: "too_many_transfers"
         case .transfersPending: "transfers_pending"
+        case .businessDateMismatch: "business_date_mismatch"
+        case .businessDateNotAfter: "business_date_not_after"
+        case .settlementBeforeTrade: "settlement_before_trade"
+        case .noBusinessDate: "no_business_date"
+        case .tradeDateAhead: "trade_date_ahead"
+        case .tradeReferenceEmpty: "trade_reference_empty"
+        case .tradeTermsInvalid: "trade_terms_invalid"
+        case .tradeAlreadyCaptured: "trade_already_captured"
+        case .tradeReferenceReused: "trade_reference_reused"
+        case .tooManyCaptures: "too_many_captures"
+        case .accountIDReserved: "account_id_reserved"
         }
     }
 
@@ -378,6 +410,18 @@ public enum CommandRejectReason: Hashable, Sendable {
         case .transferStatus(let id, let from, let to): "transfer \(id) is \(from.name); it cannot become \(to.name)"
         case .tooManyTransfers(let a): "account \(a) has \(TransferRequest.pendingPerAccountMax) transfers pending, as many as it may"
         case .transfersPending(let a): "account \(a) has transfers pending"
+        case .businessDateMismatch(let current, let closing):
+            "the rollover closes \(closing.map { "\($0)" } ?? "no business date"), but the venue's business date is \(current.map { "\($0)" } ?? "not set")"
+        case .businessDateNotAfter(let date, let current): "business date \(date) does not come after the current one, \(current)"
+        case .settlementBeforeTrade(let settles, let traded): "settlement date \(settles) comes before trade date \(traded)"
+        case .noBusinessDate: "no business day is open yet: trades are captured after the first rollover"
+        case .tradeDateAhead(let date, let current): "trade date \(date) comes after the open business date, \(current)"
+        case .tradeReferenceEmpty: "a captured trade needs a reference"
+        case .tradeTermsInvalid(let s, let p, let q): "\(q) \(s) at \(p) is off the symbol's tick table or lot size, or beyond the venue's order limits"
+        case .tradeAlreadyCaptured(let id): "the trade was captured before, as trade \(id)"
+        case .tradeReferenceReused: "the reference was captured before with other terms"
+        case .tooManyCaptures: "the venue holds as many recent captures as it may"
+        case .accountIDReserved(let a): "account id \(a) is reserved"
         }
     }
 }

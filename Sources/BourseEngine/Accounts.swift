@@ -110,6 +110,7 @@ extension MatchingEngine {
 
     func openAccount(_ id: AccountID, _ number: AccountNumber, _ terms: AccountTerms) {
         guard keepsAccounts else { return reject(.accountsNotKept) }
+        guard id != .street else { return reject(.accountIDReserved(id)) }
         guard accountIndex.find(UInt64(id.rawValue)) == nil else { return reject(.accountExists(id)) }
         guard accountsByNumber[number] == nil else { return reject(.accountNumberTaken(number)) }
         guard accounts.live < limits.accountsMax else { return reject(.tooManyAccounts) }
@@ -228,12 +229,16 @@ extension MatchingEngine {
         let pp = positions.pointer(handle)
         pp.pointee.quantity += qty
         pp.pointee.cost += basis
+        // Shares that arrive free of payment are not a fill of the day.
+        clearing.base[handle, default: .zero].shares += qty
     }
 
     /// Takes shares from the account's long position; returns the cost basis that leaves with them.
     /// Leaving without a sale realizes nothing: the basis leaves in proportion.
     func sendShares(_ a: Int32, _ bookIndex: Int32, _ qty: Int64) -> Int64 {
-        let pp = positions.pointer(positionIndex.find(positionKey(a, bookIndex))!)
+        let handle = positionIndex.find(positionKey(a, bookIndex))!
+        clearing.base[handle, default: .zero].shares -= qty
+        let pp = positions.pointer(handle)
         let basis = proportion(pp.pointee.cost, qty, of: pp.pointee.quantity)
         pp.pointee.cost -= basis
         pp.pointee.quantity -= qty

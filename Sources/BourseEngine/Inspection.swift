@@ -133,7 +133,7 @@ extension MatchingEngine {
         if seen != orders.live || index.count != orders.live {
             problems.append("orders: placed \(seen), live \(orders.live), indexed \(index.count)")
         }
-        return problems + listViolations()
+        return problems + listViolations() + clearingViolations()
     }
 
     /// Lists agree with the orders: a working member is an open order with a role, a waiting exit is not an

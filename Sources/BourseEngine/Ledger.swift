@@ -14,6 +14,8 @@ public enum LedgerAccount: Hashable, Sendable {
     case outsideWorld
     /// Cash of outgoing bank transfers between leaving an account and reaching its bank.
     case inTransit
+    /// The outside counterparties of captured trades.
+    case street
 }
 
 public enum Asset: Hashable, Sendable {
@@ -35,6 +37,8 @@ public struct LedgerTransaction: Hashable, Sendable {
         case bankTransfer(UInt64, TransferStatus)
         /// One side of a fill.
         case fill(ExecutionID, Side)
+        /// A trade captured from away, by the venue's id for it.
+        case capture(UInt64)
     }
     /// Numbered from 1 in the order of the events.
     public var id: UInt64
@@ -121,6 +125,13 @@ public struct Ledger: Sendable {
                 return (.fill(t.executionID, side), entries)
             }
             return [side(.buy, t.buyerAccount, t.buyerFee.units), side(.sell, t.sellerAccount, t.sellerFee.units)]
+        case .tradeCaptured(let id, let r):
+            let sign: Int64 = r.side == .buy ? 1 : -1
+            let notional = r.notional.units
+            return [(.capture(id), [LedgerEntry(account: .customer(r.account), asset: .usd, amount: -sign * notional),
+                                    LedgerEntry(account: .street, asset: .usd, amount: sign * notional),
+                                    LedgerEntry(account: .customer(r.account), asset: .shares(r.symbol), amount: sign * r.quantity.shares),
+                                    LedgerEntry(account: .street, asset: .shares(r.symbol), amount: -sign * r.quantity.shares)])]
         default:
             return []
         }

@@ -77,6 +77,8 @@ public final class MatchingEngine {
     @exclusivity(unchecked) var transfersPerAccount: [Int32: Int] = [:]
     /// Cash of outgoing transfers on its way to banks: taken from accounts, not yet out of the venue.
     @exclusivity(unchecked) var transitCash: Int64 = 0
+    /// Business dates, what is due to settle, fails and recent captures.
+    var clearing = Clearing()
 
     public init(limits: Limits = Limits(), keepsAccounts: Bool = false) {
         self.limits = limits
@@ -163,6 +165,8 @@ public final class MatchingEngine {
         case .requestTransfer(let request): requestTransfer(request)
         case .advanceTransfer(let id, let status): advanceTransfer(id, to: status, reason: status == .canceled ? .requester : .bank)
         case .advanceTransfers: advanceDueTransfers()
+        case .rollBusinessDate(let roll): rollBusinessDate(roll)
+        case .captureTrade(let report): captureTrade(report)
         }
     }
 

@@ -4,8 +4,8 @@ import BourseCore
 /// so the encoding doubles as the input of the state hash that replay compares.
 extension MatchingEngine {
     /// The version of this encoding; snapshot files carry it. 2 added the last command's time, 3 accounts,
-    /// 4 account numbers, 5 order lists, 6 pending transfers.
-    public static let snapshotVersion: UInt16 = 6
+    /// 4 account numbers, 5 order lists, 6 pending transfers, 7 business dates and settlement.
+    public static let snapshotVersion: UInt16 = 7
 
     public func encodeSnapshot(into w: inout ByteWriter) {
         w.writeVarint(serial)
@@ -31,6 +31,7 @@ extension MatchingEngine {
             forEachOrder(in: book) { s in encode(s, into: &w) }
         }
         encodeLists(into: &w)
+        encodeClearing(into: &w)
     }
 
     /// Open lists in key order, so the same state encodes to the same bytes.
@@ -97,8 +98,9 @@ extension MatchingEngine {
             while p >= 0 {
                 let position = positions[p]
                 w.write(books[Int(position.book)].symbol)
+                let base = clearing.base[p] ?? .zero
                 for value in [position.quantity, position.cost, position.realized, position.unsettled, position.held,
-                              position.openingBuys, position.openingSells, Int64(position.openOrders)] {
+                              position.openingBuys, position.openingSells, Int64(position.openOrders), base.shares, base.money] {
                     w.writeSigned(value)
                 }
                 p = position.next
@@ -181,6 +183,7 @@ extension MatchingEngine {
             for _ in 0..<orderCount { try decodeOrder(&r, into: book) }
         }
         try decodeLists(&r)
+        try decodeClearing(&r)
     }
 
     private func decodeAccounts(_ r: inout ByteReader) throws(DecodeError) {
@@ -232,6 +235,8 @@ extension MatchingEngine {
                     throw DecodeError(.invalidValue("open orders in \(symbol)"), at: at)
                 }
                 pp.pointee.openOrders = count
+                let base = Clearing.Amount(shares: try r.readSigned(), money: try r.readSigned())
+                if !base.isZero { clearing.base[handle] = base }
             }
         }
         try decodeTransfers(&r)
@@ -328,6 +333,78 @@ extension MatchingEngine {
             lp.pointee.visible += o.visible - orders[s].visible
             orders[s].visible = o.visible
         case .free, .working: break
+        }
+    }
+}
+
+extension MatchingEngine {
+    /// Settlement dates oldest first, participants by symbol and account, references in byte order: the
+    /// same state, the same bytes. Position bases travel with their positions.
+    fileprivate func encodeClearing(into w: inout ByteWriter) {
+        w.write(clearing.businessDate)
+        w.write(clearing.settlesOn)
+        w.writeVarint(clearing.lastCapture)
+        func write(_ amounts: [Netting.Key: Clearing.Amount]) {
+            w.writeVarint(UInt64(amounts.count))
+            for key in amounts.keys.sorted() {
+                w.write(key.account); w.write(key.symbol)
+                w.writeSigned(amounts[key]!.shares); w.writeSigned(amounts[key]!.money)
+            }
+        }
+        w.writeVarint(UInt64(clearing.due.count))
+        for date in clearing.due.keys.sorted() {
+            w.write(date)
+            write(clearing.due[date]!)
+        }
+        write(clearing.fails)
+        w.writeVarint(UInt64(clearing.references.count))
+        for reference in clearing.references.keys.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) {
+            let capture = clearing.references[reference]!
+            w.writeVarint(capture.id)
+            w.write(TradeReport(reference: reference, terms: capture.terms))
+        }
+    }
+
+    fileprivate func decodeClearing(_ r: inout ByteReader) throws(DecodeError) {
+        clearing.businessDate = try r.readOptionalDate()
+        clearing.settlesOn = try r.readOptionalDate()
+        clearing.lastCapture = try r.readVarint()
+        let keysMax = UInt64(limits.accountsMax + 1) * UInt64(limits.symbolsMax)
+        func amounts() throws(DecodeError) -> [Netting.Key: Clearing.Amount] {
+            let count = try r.readVarint()
+            guard count <= keysMax else { throw DecodeError(.invalidValue("obligation count"), at: r.offset) }
+            var amounts: [Netting.Key: Clearing.Amount] = [:]
+            for _ in 0..<count {
+                let at = r.offset
+                let key = Netting.Key(account: try r.readAccountID(), symbol: try r.readSymbol())
+                let amount = Clearing.Amount(shares: try r.readSigned(), money: try r.readSigned())
+                guard amounts[key] == nil, symbolIndex.find(key.symbol.packed) != nil,
+                      key.account == .street || accountIndex.find(UInt64(key.account.rawValue)) != nil else {
+                    throw DecodeError(.invalidValue("obligation of account \(key.account) in \(key.symbol)"), at: at)
+                }
+                amounts[key] = amount
+            }
+            return amounts
+        }
+        let dates = try r.readVarint()
+        guard dates <= 100_000 else { throw DecodeError(.invalidValue("settlement date count"), at: r.offset) }
+        for _ in 0..<dates {
+            let at = r.offset
+            let date = try r.readDate()
+            guard clearing.due[date] == nil else { throw DecodeError(.invalidValue("settlement date \(date)"), at: at) }
+            clearing.due[date] = try amounts()
+        }
+        clearing.fails = try amounts()
+        let references = try r.readVarint()
+        guard references <= UInt64(Clearing.referencesMax) else { throw DecodeError(.invalidValue("reference count"), at: r.offset) }
+        for _ in 0..<references {
+            let at = r.offset
+            let id = try r.readVarint()
+            let report = try r.readTradeReport()
+            guard id <= clearing.lastCapture, !report.reference.isEmpty, clearing.references[report.reference] == nil else {
+                throw DecodeError(.invalidValue("capture \(id)"), at: at)
+            }
+            clearing.references[report.reference] = Clearing.Capture(id: id, terms: report.terms)
         }
     }
 }

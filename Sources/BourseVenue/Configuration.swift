@@ -94,6 +94,8 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
     public var firms: [FirmEntry]?
     /// The FIX gateway and its sessions; without it the venue does not listen for FIX.
     public var fix: FIXEntry?
+    /// Business dates and settlement; automatic business dates and T+1 when absent.
+    public var post_trade: PostTradeEntry?
 
     public struct FirmEntry: Codable, Sendable, Equatable {
         public var id: UInt32
@@ -225,6 +227,7 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
                                     "positions": .array(.object(["symbol": .leaf, "qty": .leaf, "cost": .leaf]))])),
         "firms": .array(.object(["id": .leaf, "name": .leaf, "accounts": .leaf, "bank_step_seconds": .leaf, "journal_cash_max": .leaf])),
         "fix": .object(fixSchema),
+        "post_trade": .object(postTradeSchema),
     ])
 
     private static func unknownKey(_ value: Any, schema: Schema, path: String) -> String? {
@@ -292,6 +295,7 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
                 }
             }
             if let problem = fixProblem(accounts: ids) { return problem }
+            _ = try postTradeRules()
             if let rate = rate_limit?.per_second, rate < 1 { return "rate_limit.per_second must be at least 1" }
             if let burst = rate_limit?.burst, burst < 1 { return "rate_limit.burst must be at least 1" }
         } catch {

@@ -52,6 +52,8 @@ public struct DataDirectory: Sendable {
         /// Other venues' feeds and the NBBO with the venue's own book; `run()` follows them.
         public var feeds: FeedHandler
         public var calendar: ExchangeCalendar
+        /// Business dates and settlement cycles.
+        public var postTrade: VenueConfiguration.PostTradeRules
         /// What this start created or changed to match the configuration, one line each.
         public var applied: [String]
         public var recovery: RecoveryReport
@@ -159,7 +161,7 @@ public struct DataDirectory: Sendable {
         let venue = Venue(sequencer: sequencer, firstOrderID: firstOrderID)
         var node = Node(venue: venue, configuration: configuration, exchanges: configuration.listingExchanges, orders: orders, orderQueries: OrderQueries(store: store), market: market,
                         alerts: alerts, watchlists: watchlists, broker: broker, projections: projections, lock: lock, feeds: feeds, calendar: try configuration.calendar(),
-                        applied: [], recovery: report, caughtUp: caughtUp, metrics: metrics)
+                        postTrade: try configuration.postTradeRules(), applied: [], recovery: report, caughtUp: caughtUp, metrics: metrics)
         try attach(node)
         sequencer.start()
         projections.start()

@@ -1,18 +1,20 @@
 import BourseCore
 import BourseNode
 import BourseEngine
+import BoursePostTrade
 import BourseProjections
 
 /// The venue's clock, outside the engine (which has none): with automatic sessions it opens every
 /// configured symbol when the calendar's session opens and closes it at the close (DAY orders expire
 /// then); at any time it expires GTD orders once their time has come, and moves bank transfers on when
-/// their simulated bank's step is due. Each action is a command through
-/// the sequencer, journaled like any other.
+/// their simulated bank's step is due; with automatic business dates it opens the first and rolls over
+/// at each cutoff. Each action is a command through the sequencer, journaled like any other.
 public struct Scheduler: Sendable {
     let venue: Venue
     let calendar: ExchangeCalendar
     let symbols: [Symbol]
     let automatic: Bool
+    let postTrade: VenueConfiguration.PostTradeRules
     let now: @Sendable () -> Int64
 
     public init(node: DataDirectory.Node, now: @escaping @Sendable () -> Int64 = wallClockNanos) {
@@ -20,6 +22,7 @@ public struct Scheduler: Sendable {
         calendar = node.calendar
         symbols = node.configuration.symbols.compactMap { try? Symbol(validating: $0.symbol) }
         automatic = node.configuration.sessions?.automatic ?? false
+        postTrade = node.postTrade
         self.now = now
     }
 
@@ -61,6 +64,23 @@ public struct Scheduler: Sendable {
         let (expiry, transfer) = try await venue.read { ($0.nextGTDExpiry, $0.nextTransferDue) }
         if let expiry, expiry.nanos <= t { _ = try await venue.execute(.expireOrders) }
         if let transfer, transfer.nanos <= t { _ = try await venue.execute(.advanceTransfers) }
+        if postTrade.automatic, let roll = Self.rollover(postTrade, current: try await venue.read { $0.businessDate }, at: t) {
+            _ = try await venue.execute(.rollBusinessDate(roll))
+        }
         return state
+    }
+
+    /// The rollover due at `t` on business day `current`, if one is: the first business date when there is
+    /// none, the next business day once the current one's cutoff has passed. After a stop of several days
+    /// each missed day is rolled in turn, one a tick, so that each day's settlement cycle runs.
+    static func rollover(_ rules: VenueConfiguration.PostTradeRules, current: CivilDate?, at t: Int64) -> BusinessDateRoll? {
+        let to: CivilDate
+        if let current {
+            guard rules.businessDay.rolloverDue(current: current, at: Timestamp(nanos: t)) else { return nil }
+            to = rules.businessDay.after(current)
+        } else {
+            to = rules.businessDay.businessDate(at: Timestamp(nanos: t))
+        }
+        return BusinessDateRoll(from: current, to: to, settlesOn: rules.settlement.settlementDate(tradeDate: to, cycle: rules.cycle))
     }
 }

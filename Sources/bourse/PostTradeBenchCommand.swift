@@ -1,7 +1,7 @@
 import ArgumentParser
 import BourseCore
 import BourseNode
-import BoursePostTrade
+import BourseEngine
 
 struct PostTradeBench: ParsableCommand {
     static let configuration = CommandConfiguration(

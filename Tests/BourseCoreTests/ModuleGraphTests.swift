@@ -20,12 +20,12 @@ struct ModuleGraphTests {
         "BourseNode": ["BourseCore", "BourseEngine", "BourseJournal"],
         "BourseProjections": ["BourseCore", "BourseJournal", "BourseNode", "GRDB", "GRDBSQLite", "PostgresNIO"],
         "BourseMarketData": ["BourseCore"],
-        "BoursePostTrade": ["BourseCore"],
+        "BoursePostTrade": ["BourseCore", "BourseNode", "BourseProjections"],
         "BourseFeeds": ["BourseCore", "BourseMarketData"],
         "BourseVenue": ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "BourseMarketData",
-                        "BourseFeeds", "GRDB"],
+                        "BourseFeeds", "BoursePostTrade", "GRDB"],
         // HTTP, WebSocket, keys, the page and the wire format: no engine, journal or database.
-        "BourseServer": ["BourseCore", "BourseNode", "BourseProjections", "BourseVenue", "BourseMarketData", "BourseFeeds"],
+        "BourseServer": ["BourseCore", "BourseNode", "BourseProjections", "BourseVenue", "BourseMarketData", "BourseFeeds", "BoursePostTrade"],
     ]
 
     @Test("each module imports only what the graph allows it: the HTTP server neither the engine, the journal nor a database")

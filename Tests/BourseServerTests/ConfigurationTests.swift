@@ -157,6 +157,55 @@ final class ConfigurationTests {
         await server.stop()
     }
 
+    @Test("""
+    automatic business dates: the first tick opens Friday 9 October 2026; its cutoff rolls over to Columbus Day, \
+    whose cutoff rolls to Tuesday, when Friday's fill settles; after days stopped, each tick rolls one day
+    """)
+    func businessDates() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let clock = Clock()
+        clock.now = API.parseTime("2026-10-09T15:00:00Z")!
+        let server = try await ServerTests.Running(directory: directory, configuration: Self.custom, clock: { clock.now })
+        let venue = server.opened.venue
+        let scheduler = Scheduler(node: server.opened.node, now: { clock.now })
+        func dates() async throws -> [CivilDate?] { try await venue.read { [$0.businessDate, $0.settlementDateOfFills] } }
+        let (fri, columbus, tue) = (CivilDate("2026-10-09")!, CivilDate("2026-10-12")!, CivilDate("2026-10-13")!)
+
+        try await scheduler.tick(after: nil)
+        #expect(try await dates() == [fri, tue])
+        let xyz = try Symbol(validating: "XYZ")
+        for (account, side) in [(7, Side.sell), (8, .buy)] {
+            let order = NewOrder(orderID: venue.newOrderID(), account: AccountID(UInt32(account)), symbol: xyz, side: side, type: .limit,
+                                 timeInForce: .day, quantity: Quantity(10), limitPrice: Price(dollars: "10.00")!)
+            _ = try await venue.execute(.newOrder(order))
+        }
+        #expect(try await venue.account(AccountID(8))?.unsettledCash == Money(units: -100_0200))
+        // 17:29 in New York: not yet. 17:30: Columbus Day opens, a trading day the banks keep closed.
+        clock.now = API.parseTime("2026-10-09T21:29:59Z")!
+        try await scheduler.tick(after: .closed)
+        #expect(try await dates() == [fri, tue])
+        clock.now = API.parseTime("2026-10-09T21:30:00Z")!
+        try await scheduler.tick(after: .closed)
+        #expect(try await dates() == [columbus, tue])
+        #expect(try await venue.account(AccountID(8))?.unsettledCash == Money(units: -100_0200))
+        clock.now = API.parseTime("2026-10-12T21:30:00Z")!
+        try await scheduler.tick(after: .closed)
+        #expect(try await dates() == [tue, CivilDate("2026-10-14")!])
+        #expect(try await venue.account(AccountID(8))?.unsettledCash == .zero)
+        #expect(try await venue.account(AccountID(7))?.unsettledCash == .zero)
+        try await scheduler.tick(after: .closed)
+        #expect(try await dates() == [tue, CivilDate("2026-10-14")!])
+
+        // Stopped from Tuesday to Saturday: Wednesday, Thursday, Friday, then Monday, one a tick.
+        clock.now = API.parseTime("2026-10-17T15:00:00Z")!
+        for expected in ["2026-10-14", "2026-10-15", "2026-10-16", "2026-10-19", "2026-10-19"] {
+            try await scheduler.tick(after: .closed)
+            #expect(try await dates().first == CivilDate(expected))
+        }
+        await server.stop()
+    }
+
     final class Clock: @unchecked Sendable {
         private let lock = NSLock()
         private var value: Int64 = 0

@@ -101,6 +101,9 @@ public final class ReferenceVenue {
             // Order lists are specified in `OrderListSpecs` and run in the account streams; the streams compared
             // with this venue send none.
             preconditionFailure("the reference venue has no order lists")
+        case .rollBusinessDate, .captureTrade:
+            // Business dates and settlement are specified in `ClearingSpecs`; the compared streams send none.
+            preconditionFailure("the reference venue has no business dates")
         }
         return out
     }

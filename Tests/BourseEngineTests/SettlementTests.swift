@@ -1,5 +1,5 @@
 import BourseCore
-import BoursePostTrade
+import BourseEngine
 import Testing
 
 @Suite("netting and delivery versus payment")

@@ -1,0 +1,79 @@
+/// The binary form of business dates, captured trades and settlement outcomes (see `Codec`).
+extension ByteWriter {
+    public mutating func write(_ date: CivilDate) { writeSigned(Int64(date.daysSinceEpoch)) }
+
+    public mutating func write(_ date: CivilDate?) {
+        writeBool(date != nil)
+        if let date { write(date) }
+    }
+
+    /// Its length in one byte, then its bytes.
+    public mutating func write(_ text: ShortText) {
+        let bytes = text.bytes
+        write(UInt8(bytes.count))
+        append(contentsOf: bytes)
+    }
+
+    public mutating func write(_ terms: TradeTerms) {
+        write(terms.account); write(terms.symbol); write(terms.side.rawValue)
+        write(terms.quantity); write(terms.price); write(terms.tradeDate); write(terms.settlementDate)
+    }
+
+    public mutating func write(_ report: TradeReport) {
+        write(report.reference); write(report.terms)
+    }
+
+    public mutating func write(_ roll: BusinessDateRoll) {
+        write(roll.from); write(roll.to); write(roll.settlesOn)
+    }
+
+    public mutating func write(_ outcome: SettlementOutcome) {
+        write(outcome.date); write(outcome.account); write(outcome.symbol)
+        for value in [outcome.obligationShares, outcome.obligationMoney, outcome.settledShares, outcome.settledMoney] {
+            writeSigned(value)
+        }
+    }
+}
+
+extension ByteReader {
+    public mutating func readDate() throws(DecodeError) -> CivilDate {
+        let at = offset
+        let days: Int64 = try readSigned()
+        let range = Int64(CivilDate.supported.lowerBound.daysSinceEpoch)...Int64(CivilDate.supported.upperBound.daysSinceEpoch)
+        guard range.contains(days) else { throw DecodeError(.invalidValue("date"), at: at) }
+        return CivilDate(daysSinceEpoch: Int(days))
+    }
+
+    public mutating func readOptionalDate() throws(DecodeError) -> CivilDate? {
+        try readBool() ? try readDate() : nil
+    }
+
+    public mutating func readShortText() throws(DecodeError) -> ShortText {
+        let at = offset
+        let count = Int(try readByte())
+        guard count <= ShortText.bytesMax, let text = ShortText(String(decoding: try readBytes(count), as: UTF8.self)),
+              text.bytes.count == count else {
+            throw DecodeError(.invalidValue("short text"), at: at)
+        }
+        return text
+    }
+
+    public mutating func readTradeTerms() throws(DecodeError) -> TradeTerms {
+        TradeTerms(account: try readAccountID(), symbol: try readSymbol(), side: try readEnum(Side.self, "side"),
+                   quantity: try readQuantity(), price: try readPrice(), tradeDate: try readDate(), settlementDate: try readDate())
+    }
+
+    public mutating func readTradeReport() throws(DecodeError) -> TradeReport {
+        TradeReport(reference: try readShortText(), terms: try readTradeTerms())
+    }
+
+    public mutating func readBusinessDateRoll() throws(DecodeError) -> BusinessDateRoll {
+        BusinessDateRoll(from: try readOptionalDate(), to: try readDate(), settlesOn: try readDate())
+    }
+
+    public mutating func readSettlementOutcome() throws(DecodeError) -> SettlementOutcome {
+        SettlementOutcome(date: try readDate(), account: try readAccountID(), symbol: try readSymbol(),
+                          obligationShares: try readSigned(), obligationMoney: try readSigned(),
+                          settledShares: try readSigned(), settledMoney: try readSigned())
+    }
+}

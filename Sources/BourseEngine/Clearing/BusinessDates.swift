@@ -1,0 +1,148 @@
+import BourseCore
+
+extension MatchingEngine {
+    // MARK: - Rollover
+
+    /// Closes the open business day and opens the next, in this order: the closing day's fills become
+    /// due on their settlement date; the new date opens; everything due on or before it settles, delivery
+    /// versus payment, what cannot be delivered failing; the fails left are marked to market; references
+    /// of old captures are forgotten. One command, so a crash leaves the rollover whole or not begun.
+    func rollBusinessDate(_ roll: BusinessDateRoll) {
+        let current = clearing.businessDate
+        guard roll.from == current else { return reject(.businessDateMismatch(current: current, closing: roll.from)) }
+        if let current, roll.to <= current { return reject(.businessDateNotAfter(roll.to, current: current)) }
+        guard roll.settlesOn >= roll.to else { return reject(.settlementBeforeTrade(settles: roll.settlesOn, traded: roll.to)) }
+        // Fills made before the venue had a business date settle in its first cycle.
+        if keepsAccounts { closeDay(settlesOn: clearing.settlesOn ?? roll.to) }
+        clearing.businessDate = roll.to
+        clearing.settlesOn = roll.settlesOn
+        out.append(.businessDateRolled(roll))
+        guard keepsAccounts else { return }
+        settle(on: roll.to)
+        markFails(on: roll.to)
+        let oldest = roll.to.adding(days: -Clearing.referenceDays)
+        clearing.references = clearing.references.filter { $0.value.terms.tradeDate >= oldest }
+    }
+
+    /// Makes what each position's fills moved since the last close due on `settlesOn`. Fills are between
+    /// two accounts of the venue, so per symbol the shares moved sum to zero.
+    private func closeDay(settlesOn: CivilDate) {
+        var sharesPerBook: [Int32: Int64] = [:]
+        for p in 0..<Int32(positions.high) {
+            let position = positions[p]
+            let base = clearing.base[p] ?? .zero
+            let moved = Clearing.Amount(shares: position.quantity - base.shares, money: position.unsettled - base.money)
+            guard !moved.isZero else { continue }
+            let key = Netting.Key(account: AccountID(accounts[position.account].id), symbol: books[Int(position.book)].symbol)
+            clearing.due[settlesOn, default: [:]][key, default: .zero] += moved
+            clearing.base[p] = Clearing.Amount(shares: position.quantity, money: position.unsettled)
+            sharesPerBook[position.book, default: 0] += moved.shares
+        }
+        assert(sharesPerBook.values.allSatisfy { $0 == 0 }, "fills moved shares that no other account took")
+    }
+
+    /// The settlement cycle of `date`: every obligation due on or before it, with the fails, nets per
+    /// participant and symbol and settles by `Delivery`; what could not move is the new set of fails.
+    private func settle(on date: CivilDate) {
+        var totals = clearing.fails
+        for day in clearing.due.keys where day <= date {
+            for (key, amount) in clearing.due.removeValue(forKey: day)! { totals[key, default: .zero] += amount }
+        }
+        clearing.fails = [:]
+        let obligations = totals.filter { !$0.value.isZero }
+            .map { Netting.Obligation(account: $0.key.account, symbol: $0.key.symbol, shares: $0.value.shares, money: $0.value.money) }
+            .sorted()
+        guard !obligations.isEmpty else { return }
+        // What each participant owing shares holds settled: its position less every obligation still
+        // open (this cycle's and later dates'), since positions count trades from their trade date.
+        var available: [Netting.Key: Int64] = [:]
+        for o in obligations where o.shares < 0 {
+            let key = Netting.Key(account: o.account, symbol: o.symbol)
+            guard o.account != .street, let p = position(of: key) else {
+                available[key] = o.account == .street ? -o.shares : 0
+                continue
+            }
+            let later = clearing.due.values.reduce(Int64(0)) { $0 + ($1[key]?.shares ?? 0) }
+            available[key] = positions[p].quantity - o.shares - later
+        }
+        let cycle = Delivery.settle(obligations, available: available)
+        for o in obligations {
+            let outcome = cycle.outcomes[o]!
+            let key = Netting.Key(account: o.account, symbol: o.symbol)
+            if let p = position(of: key) { moveUnsettled(p, by: outcome.settledMoney) }
+            if let fail = outcome.fail { clearing.fails[key] = Clearing.Amount(shares: fail.shares, money: fail.money) }
+            out.append(.obligationSettled(SettlementOutcome(
+                date: date, account: o.account, symbol: o.symbol, obligationShares: o.shares, obligationMoney: o.money,
+                settledShares: outcome.settledShares, settledMoney: outcome.settledMoney)))
+        }
+    }
+
+    /// Revalues every fail at its symbol's mark: the change in worth is paid now, so the party failing
+    /// bears the move in price. A symbol without a price, or shares worth past the limits, stay as they are.
+    private func markFails(on date: CivilDate) {
+        for key in clearing.fails.keys.sorted() {
+            let fail = clearing.fails[key]!
+            guard fail.shares != 0, let bookIndex = symbolIndex.find(key.symbol.packed) else { continue }
+            let price = mark(books[Int(bookIndex)])
+            guard price > 0 else { continue }
+            let obligation = Netting.Obligation(account: key.account, symbol: key.symbol, shares: fail.shares, money: fail.money)
+            guard let (revalued, payment) = try? Delivery.markToMarket(obligation, price: Price(units: price)), payment != 0 else { continue }
+            clearing.fails[key]!.money = revalued.money
+            if let p = position(of: key) { moveUnsettled(p, by: payment) }
+            out.append(.failMarked(date, key.account, key.symbol, price: Price(units: price), payment: Money(units: payment)))
+        }
+    }
+
+    /// Money that settled leaves the position's unsettled cash (and its base, which counted it).
+    private func moveUnsettled(_ p: Int32, by settled: Int64) {
+        positions[p].unsettled -= settled
+        clearing.base[p, default: .zero].money -= settled
+    }
+
+    func position(of key: Netting.Key) -> Int32? {
+        guard let a = accountIndex.find(UInt64(key.account.rawValue)), let b = symbolIndex.find(key.symbol.packed) else { return nil }
+        return positionIndex.find(positionKey(a, b))
+    }
+
+    // MARK: - Reading
+
+    public var businessDate: CivilDate? { clearing.businessDate }
+    public var settlementDateOfFills: CivilDate? { clearing.settlesOn }
+
+    /// What is due on `date` (fails not included), sorted by symbol and participant.
+    public func obligations(due date: CivilDate) -> [Netting.Obligation] {
+        (clearing.due[date] ?? [:]).map { Netting.Obligation(account: $0.key.account, symbol: $0.key.symbol, shares: $0.value.shares, money: $0.value.money) }
+            .sorted()
+    }
+
+    /// The fails carried forward, sorted by symbol and participant.
+    public var fails: [Netting.Obligation] {
+        clearing.fails.map { Netting.Obligation(account: $0.key.account, symbol: $0.key.symbol, shares: $0.value.shares, money: $0.value.money) }
+            .sorted()
+    }
+
+    /// Shares of the account's position that have settled: the position less what is still to arrive or
+    /// leave by settlement, and less the open day's fills.
+    public func settledShares(_ account: AccountID, _ symbol: Symbol) -> Quantity? {
+        let key = Netting.Key(account: account, symbol: symbol)
+        guard let p = position(of: key) else { return nil }
+        let base = clearing.base[p] ?? .zero
+        return Quantity(base.shares - clearing.outstanding(key).shares)
+    }
+
+    /// The post-trade state agrees with the positions: each position's unsettled cash, less the open
+    /// day's fills, is what its obligations and fail are still to move.
+    func clearingViolations() -> [String] {
+        var problems: [String] = []
+        for p in 0..<Int32(positions.high) {
+            let position = positions[p]
+            let key = Netting.Key(account: AccountID(accounts[position.account].id), symbol: books[Int(position.book)].symbol)
+            let base = clearing.base[p] ?? .zero
+            let outstanding = clearing.outstanding(key)
+            if base.money != outstanding.money {
+                problems.append("account \(key.account) in \(key.symbol): unsettled cash \(base.money) before today's fills, obligations \(outstanding.money)")
+            }
+        }
+        return problems
+    }
+}

@@ -1,0 +1,57 @@
+import BourseCore
+
+/// The engine's post-trade state: the business date, what is due on each settlement date, the fails
+/// carried forward and the references of recent captures. Cold: captures, rollovers and transfers touch
+/// it, fills never do. What a business day's fills made due is found when the day closes, from how far
+/// each position's shares and unsettled cash moved past its base (`closeDay`).
+struct Clearing {
+    /// Shares and money, signed as the participant sees them: positive to receive.
+    struct Amount: Equatable {
+        var shares: Int64 = 0
+        var money: Int64 = 0
+
+        static let zero = Amount()
+        var isZero: Bool { self == .zero }
+        static func += (a: inout Amount, b: Amount) {
+            a.shares += b.shares
+            a.money += b.money
+        }
+        static prefix func - (a: Amount) -> Amount { Amount(shares: -a.shares, money: -a.money) }
+    }
+
+    struct Capture: Equatable {
+        var id: UInt64
+        var terms: TradeTerms
+    }
+
+    /// References of captures kept to recognize one sent again; past it, captures are refused until
+    /// rollovers age some out.
+    static let referencesMax = 2_000_000
+    /// Calendar days after its trade date that a capture's reference is kept. A capture sent again later
+    /// than that is recognized by post-trade's records, not by the engine.
+    static let referenceDays = 14
+
+    var businessDate: CivilDate?
+    /// Where the open day's fills settle.
+    var settlesOn: CivilDate?
+    var lastCapture: UInt64 = 0
+    /// Net obligations by settlement date, per participant and symbol, fails not included.
+    var due: [CivilDate: [Netting.Key: Amount]] = [:]
+    var fails: [Netting.Key: Amount] = [:]
+    /// Per position handle: the shares and unsettled cash it had when the day last closed, moved since by
+    /// everything but fills (captures, transfers, journals, settlement). What a position moved past it
+    /// is the open day's fills. Absent is zero.
+    var base: [Int32: Amount] = [:]
+    var references: [ShortText: Capture] = [:]
+
+    /// What is due from now on for a participant in a symbol: every date's obligation and its fail.
+    func outstanding(_ key: Netting.Key) -> Amount {
+        var total = fails[key] ?? .zero
+        for byKey in due.values { if let a = byKey[key] { total += a } }
+        return total
+    }
+}
+
+extension Netting.Key: Comparable {
+    public static func < (a: Netting.Key, b: Netting.Key) -> Bool { (a.symbol, a.account) < (b.symbol, b.account) }
+}

@@ -1,0 +1,184 @@
+import BourseCore
+import BourseEngine
+import Testing
+
+/// Business dates, captured trades and the settlement cycle: what a rollover closes and opens, what a
+/// capture books, and how obligations settle, fail, carry forward and are marked.
+@Suite("business dates, captures and settlement")
+struct ClearingSpecs {
+    let a = AccountID(1), b = AccountID(2), c = AccountID(3)
+    let fri = CivilDate(year: 2026, month: 10, day: 9)
+    /// Columbus Day: the exchange trades, the banks are closed.
+    let columbus = CivilDate(year: 2026, month: 10, day: 12)
+    let tue = CivilDate(year: 2026, month: 10, day: 13)
+    let wed = CivilDate(year: 2026, month: 10, day: 14)
+    let thu = CivilDate(year: 2026, month: 10, day: 15)
+
+    /// A venue whose business day is Friday 9 October 2026: account 1 with $10,000, account 2 with 500 XYZ,
+    /// account 3 a margin account with $10,000 and nothing else.
+    func friday() -> Given {
+        let v = Given(rules: referenced, accounts: true)
+        v.open(1, cash: "10000")
+        v.open(2, shares: 500)
+        v.open(3, .margin, cash: "10000")
+        v.when(.rollBusinessDate(BusinessDateRoll(from: nil, to: fri, settlesOn: tue)))
+        return v
+    }
+
+    func report(_ reference: String, _ account: AccountID, _ side: Side, _ shares: Int64, at dollars: String,
+                traded: CivilDate? = nil, settles: CivilDate? = nil) -> TradeReport {
+        TradeReport(reference: ShortText(reference)!, terms: TradeTerms(
+            account: account, symbol: Given(accounts: true).symbol, side: side, quantity: Quantity(shares),
+            price: Price(dollars: dollars)!, tradeDate: traded ?? fri, settlementDate: settles ?? tue))
+    }
+
+    /// Dollars as units, negative ones too.
+    func units(_ dollars: String) -> Int64 {
+        dollars.hasPrefix("-") ? -Money(dollars: String(dollars.dropFirst()))!.units : Money(dollars: dollars)!.units
+    }
+
+    func signed(_ dollars: String) -> Money { Money(units: units(dollars)) }
+
+    func outcome(_ date: CivilDate, _ account: AccountID, _ shares: Int64, _ money: String, settled: Int64, _ settledMoney: String) -> Event {
+        .obligationSettled(SettlementOutcome(date: date, account: account, symbol: Given(accounts: true).symbol, obligationShares: shares,
+                                             obligationMoney: units(money), settledShares: settled,
+                                             settledMoney: units(settledMoney)))
+    }
+
+    @Test("given Friday's business day, a rollover that closes another day, or opens one not after it, is refused and changes nothing")
+    func rolloverOutOfTurn() {
+        let v = friday()
+        let before = v.engine.stateHash()
+        // Sent at the time of the command before: the state (its hash holds the last command's time) must not move.
+        #expect(v.when(.rollBusinessDate(BusinessDateRoll(from: nil, to: columbus, settlesOn: tue)), at: v.time)
+                == [.commandRejected(.businessDateMismatch(current: fri, closing: nil))])
+        #expect(v.when(.rollBusinessDate(BusinessDateRoll(from: fri, to: fri, settlesOn: tue)), at: v.time)
+                == [.commandRejected(.businessDateNotAfter(fri, current: fri))])
+        #expect(v.when(.rollBusinessDate(BusinessDateRoll(from: fri, to: tue, settlesOn: columbus)), at: v.time)
+                == [.commandRejected(.settlementBeforeTrade(settles: columbus, traded: tue))])
+        #expect(v.engine.stateHash() == before)
+        #expect(v.engine.businessDate == fri)
+    }
+
+    @Test("""
+    given a fill on Friday of 100 XYZ at $10 between accounts 1 and 2, when Columbus Day opens nothing settles; \
+    when Tuesday opens both sides settle in full and their unsettled cash is gone
+    """)
+    func fillSettlesOnTuesday() {
+        let v = friday()
+        v.when(.newOrder(v.sell(1, "10.00", qty: 100, account: 2)))
+        v.when(.newOrder(v.buy(2, "10.00", qty: 100, account: 1)))
+        #expect(v.account(1).unsettledCash == signed("-1000") && v.account(2).unsettledCash == money("1000"))
+        #expect(v.when(.rollBusinessDate(BusinessDateRoll(from: fri, to: columbus, settlesOn: wed)))
+                == [.businessDateRolled(BusinessDateRoll(from: fri, to: columbus, settlesOn: wed))])
+        #expect(v.engine.obligations(due: tue).map(\.shares) == [100, -100])
+        #expect(v.engine.settledShares(a, v.symbol) == Quantity(0))
+        let tuesday = v.when(.rollBusinessDate(BusinessDateRoll(from: columbus, to: tue, settlesOn: wed)))
+        #expect(tuesday == [.businessDateRolled(BusinessDateRoll(from: columbus, to: tue, settlesOn: wed)),
+                            outcome(tue, a, 100, "-1000", settled: 100, "-1000"),
+                            outcome(tue, b, -100, "1000", settled: -100, "1000")])
+        #expect(v.account(1).unsettledCash == .zero && v.account(2).unsettledCash == .zero)
+        #expect(v.account(1).cash == money("9000") && v.engine.settledShares(a, v.symbol) == Quantity(100))
+        #expect(v.engine.fails.isEmpty && v.engine.invariantViolations().isEmpty)
+    }
+
+    @Test("""
+    given a margin account that sold 100 XYZ short away from the venue with no shares, when the trade's date \
+    opens the sale fails in full and is carried forward; marked at $11 the account pays $100 now; when it buys \
+    100 at $10.50 the next day, the fail nets against the buy and settles
+    """)
+    func failCarriedAndSettled() {
+        let v = friday()
+        #expect(v.when(.captureTrade(report("S-1", c, .sell, 100, at: "10.00"))) == [.tradeCaptured(1, report("S-1", c, .sell, 100, at: "10.00").terms)])
+        v.when(.rollBusinessDate(BusinessDateRoll(from: fri, to: columbus, settlesOn: wed)))
+        // A trade on the book at $11 sets the mark.
+        v.when(.newOrder(v.sell(1, "11.00", qty: 1, account: 2)))
+        v.when(.newOrder(v.buy(2, "11.00", qty: 1, account: 1)))
+        let tuesday = v.when(.rollBusinessDate(BusinessDateRoll(from: columbus, to: tue, settlesOn: wed)))
+        #expect(tuesday == [.businessDateRolled(BusinessDateRoll(from: columbus, to: tue, settlesOn: wed)),
+                            outcome(tue, c, -100, "1000", settled: 0, "0"),
+                            outcome(tue, .street, 100, "-1000", settled: 0, "0"),
+                            .failMarked(tue, c, v.symbol, price: Price(dollars: "11")!, payment: signed("-100")),
+                            .failMarked(tue, .street, v.symbol, price: Price(dollars: "11")!, payment: money("100"))])
+        #expect(v.engine.fails.map(\.money) == [units("1100"), units("-1100")])
+        #expect(v.account(3).unsettledCash == money("1100"))
+
+        let buy = report("B-1", c, .buy, 100, at: "10.50", traded: tue, settles: wed)
+        #expect(v.when(.captureTrade(buy)) == [.tradeCaptured(2, buy.terms)])
+        let wednesday = v.when(.rollBusinessDate(BusinessDateRoll(from: tue, to: wed, settlesOn: thu)))
+        // Columbus Day's fill of one share settles today as well.
+        #expect(wednesday == [.businessDateRolled(BusinessDateRoll(from: tue, to: wed, settlesOn: thu)),
+                              outcome(wed, a, 1, "-11", settled: 1, "-11"),
+                              outcome(wed, b, -1, "11", settled: -1, "11"),
+                              outcome(wed, c, 0, "50", settled: 0, "50"),
+                              outcome(wed, .street, 0, "-50", settled: 0, "-50")])
+        #expect(v.engine.fails.isEmpty && v.account(3).unsettledCash == .zero)
+        #expect(v.account(3).cash == money("9950") && v.position(3)?.quantity == Quantity(0))
+        #expect(v.engine.invariantViolations().isEmpty)
+    }
+
+    @Test("given a capture, the same reference with the same terms answers with the trade it made, with other terms is refused; neither changes anything")
+    func captureIdempotent() {
+        let v = friday()
+        let first = report("T-1", a, .buy, 10, at: "10.00")
+        #expect(v.when(.captureTrade(first)) == [.tradeCaptured(1, first.terms)])
+        let after = v.engine.stateHash()
+        #expect(v.when(.captureTrade(first), at: v.time) == [.commandRejected(.tradeAlreadyCaptured(1))])
+        #expect(v.when(.captureTrade(report("T-1", a, .buy, 11, at: "10.00")), at: v.time) == [.commandRejected(.tradeReferenceReused)])
+        #expect(v.engine.stateHash() == after)
+        #expect(v.account(1).cash == money("9900") && v.position(1)?.quantity == Quantity(10))
+    }
+
+    @Test("a capture names what is wrong with it and books nothing", arguments: [
+        ("no business day", CommandRejectReason.noBusinessDate),
+        ("trade date ahead", .tradeDateAhead(CivilDate(year: 2026, month: 10, day: 13), current: CivilDate(year: 2026, month: 10, day: 9))),
+        ("settles before it trades", .settlementBeforeTrade(settles: CivilDate(year: 2026, month: 10, day: 8), traded: CivilDate(year: 2026, month: 10, day: 9))),
+        ("off tick", .tradeTermsInvalid(try! Symbol(validating: "XYZ"), Price(dollars: "10.001")!, Quantity(10))),
+        ("sells shares a cash account lacks", .insufficientPosition(try! Symbol(validating: "XYZ"), needs: Quantity(10), available: Quantity(0))),
+        ("buys beyond a cash account's cash", .insufficientCash(needs: money("100000"), available: money("10000"))),
+        ("empty reference", .tradeReferenceEmpty),
+        ("the street's id", .unknownAccount(.street)),
+    ] as [(String, CommandRejectReason)])
+    func captureRefused(_ name: String, _ reason: CommandRejectReason) {
+        let v = name == "no business day" ? Given(rules: referenced, accounts: true) : friday()
+        if name == "no business day" { v.open(1, cash: "10000") }
+        var r = report("R", a, .buy, 10, at: "10.00")
+        switch name {
+        case "trade date ahead": r.terms.tradeDate = tue; r.terms.settlementDate = wed
+        case "settles before it trades": r.terms.settlementDate = fri.adding(days: -1)
+        case "off tick": r.terms.price = Price(dollars: "10.001")!
+        case "sells shares a cash account lacks": r.terms.side = .sell
+        case "buys beyond a cash account's cash": r.terms.quantity = Quantity(10_000)
+        case "empty reference": r.reference = ShortText("")!
+        case "the street's id": r.terms.account = .street
+        default: break
+        }
+        let before = v.engine.stateHash()
+        #expect(v.when(.captureTrade(r), at: v.time) == [.commandRejected(reason)])
+        #expect(v.engine.stateHash() == before)
+    }
+
+    @Test("an account cannot be opened under the street's id")
+    func streetReserved() {
+        let v = Given(accounts: true)
+        #expect(v.when(.openAccount(.street, AccountNumber("STREET")!, AccountTerms(kind: .cash)))
+                == [.commandRejected(.accountIDReserved(.street))])
+    }
+
+    @Test("the snapshot keeps business dates, obligations, fails and references: the restored engine continues alike")
+    func snapshotKeepsClearing() throws {
+        let v = friday()
+        v.when(.captureTrade(report("S-1", c, .sell, 100, at: "10.00")))
+        v.when(.newOrder(v.sell(1, "10.00", qty: 50, account: 2)))
+        v.when(.newOrder(v.buy(2, "10.00", qty: 50, account: 1)))
+        v.when(.rollBusinessDate(BusinessDateRoll(from: fri, to: tue, settlesOn: wed)))
+        v.when(.captureTrade(report("B-1", c, .buy, 40, at: "10.00", traded: tue, settles: wed)))
+        let copy = try restored(v.engine)
+        #expect(copy.stateHash() == v.engine.stateHash())
+        let roll = SequencedCommand(sequence: 99, time: Timestamp(nanos: 99_000),
+                                    command: .rollBusinessDate(BusinessDateRoll(from: tue, to: wed, settlesOn: thu)))
+        #expect(copy.process(roll) == v.engine.process(roll))
+        let again = SequencedCommand(sequence: 100, time: Timestamp(nanos: 100_000), command: .captureTrade(report("B-1", c, .buy, 40, at: "10.00", traded: tue, settles: wed)))
+        #expect(copy.process(again) == [.commandRejected(.tradeAlreadyCaptured(2))])
+    }
+}
