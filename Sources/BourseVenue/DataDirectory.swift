@@ -7,6 +7,7 @@ import BourseFeeds
 import BourseJournal
 import BourseMarketData
 import BourseNode
+import BoursePostTrade
 import BourseProjections
 import Foundation
 
@@ -54,6 +55,8 @@ public struct DataDirectory: Sendable {
         public var calendar: ExchangeCalendar
         /// Business dates and settlement cycles.
         public var postTrade: VenueConfiguration.PostTradeRules
+        /// Post-trade's capture gateway, for the API, dropped files and FIX.
+        public var capture: CaptureDesk
         /// What this start created or changed to match the configuration, one line each.
         public var applied: [String]
         public var recovery: RecoveryReport
@@ -132,7 +135,7 @@ public struct DataDirectory: Sendable {
         let tape = try MarketHistory(path: marketHistoryFile, retentionDays: historyDays)
         let market = MarketProjection(alerts: alerts, history: tape)
         market.seedBooks(engine: engine, sequence: report.lastSequence, calendar: try configuration.calendar(), now: clock())
-        let runners = ([orders, market, BrokerProjection()] as [any Projection]).map {
+        let runners = ([orders, market, BrokerProjection(), TradesProjection()] as [any Projection]).map {
             ProjectionRunner($0, store: store, journal: journal, clock: clock, log: log, metrics: metrics)
         }
         var caughtUp: [String: Int] = [:]
@@ -161,7 +164,7 @@ public struct DataDirectory: Sendable {
         let venue = Venue(sequencer: sequencer, firstOrderID: firstOrderID)
         var node = Node(venue: venue, configuration: configuration, exchanges: configuration.listingExchanges, orders: orders, orderQueries: OrderQueries(store: store), market: market,
                         alerts: alerts, watchlists: watchlists, broker: broker, projections: projections, lock: lock, feeds: feeds, calendar: try configuration.calendar(),
-                        postTrade: try configuration.postTradeRules(), applied: [], recovery: report, caughtUp: caughtUp, metrics: metrics)
+                        postTrade: try configuration.postTradeRules(), capture: CaptureDesk(venue: venue, rules: try configuration.postTradeRules()), applied: [], recovery: report, caughtUp: caughtUp, metrics: metrics)
         try attach(node)
         sequencer.start()
         projections.start()
@@ -171,7 +174,7 @@ public struct DataDirectory: Sendable {
     }
 
     /// The projections a node of this directory runs, fresh: for a tool that works on them while it is stopped.
-    public func projectionsOffline() -> [any Projection] { [OrdersProjection(), MarketProjection(), BrokerProjection()] }
+    public func projectionsOffline() -> [any Projection] { [OrdersProjection(), MarketProjection(), BrokerProjection(), TradesProjection()] }
 
     /// The projections' store: `store` (`sqlite` or `postgres://…`), else the configuration's, else the file here.
     public func openStore(_ store: String?) throws -> any ProjectionStore {

@@ -1,4 +1,5 @@
 @testable import BourseFIX
+import BourseCore
 import BourseTestSupport
 import BourseVenue
 import Foundation
@@ -16,6 +17,9 @@ struct AcceptanceTests {
             if let opened { return opened }
             let clock = TestClock()
             let node = try await DataDirectory(path: makeTemporaryDirectory("bourse-fix")).openNode(configuration: configuration, clock: clock.now)
+            // A business day open, so that trades reported from elsewhere can be captured.
+            _ = try await node.venue.execute(.rollBusinessDate(BusinessDateRoll(from: nil, to: CivilDate(year: 2026, month: 3, day: 2),
+                                                                                 settlesOn: CivilDate(year: 2026, month: 3, day: 3))))
             opened = (node, clock)
             return (node, clock)
         }

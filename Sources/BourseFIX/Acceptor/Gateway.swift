@@ -29,8 +29,8 @@ public final class FIXGateway: @unchecked Sendable {
     let ordersProjection: OrdersProjection
     private let tls: NIOSSLContext?
     let numbers: [UInt32: String]
-    /// Post-trade's capture gateway, for TradeCaptureReports received; none until post-trade exists.
-    private let capture: (any TradeCapture)?
+    /// Post-trade's capture gateway, for TradeCaptureReports received: the node's unless one is given.
+    private let capture: any TradeCapture
     private let board: SessionBoard
 
     // The event loop's own.
@@ -62,7 +62,7 @@ public final class FIXGateway: @unchecked Sendable {
                 capture: (any TradeCapture)? = nil, clock: @escaping @Sendable () -> Int64 = wallClockNanos,
                 log: @escaping @Sendable (String) -> Void) async throws {
         self.clock = clock
-        self.capture = capture
+        self.capture = capture ?? node.capture
         board = node.fixSessions
         self.log = log
         store = try SessionStore(path: storePath)
@@ -256,10 +256,6 @@ public final class FIXGateway: @unchecked Sendable {
         case .success(let t): trade = t
         case .failure(let refusal):
             return session.send(MsgType.tradeCaptureReportAck, TradeCaptureReports.refusal(message, reason: refusal.reason, refusal.text), now: now)
-        }
-        guard let capture else {
-            let text = "trade capture is not available on this venue yet (post-trade capture is not built); nothing was recorded"
-            return session.send(MsgType.tradeCaptureReportAck, TradeCaptureReports.refusal(message, reason: 99, text), now: now)
         }
         Task { [self] in
             let outcome = await capture.capture(trade)

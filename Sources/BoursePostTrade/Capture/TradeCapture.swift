@@ -50,8 +50,7 @@ public enum CaptureOutcome: Sendable, Equatable {
     case refused(reason: String)
 }
 
-/// Post-trade's capture gateway, the one entry point of the three ways in. The node has none until
-/// post-trade is built; a gateway given none refuses captures, saying so.
+/// Post-trade's capture gateway, the one entry point of the three ways in (the node's is `CaptureDesk`).
 public protocol TradeCapture: Sendable {
     func capture(_ trade: CapturedTrade) async -> CaptureOutcome
 }

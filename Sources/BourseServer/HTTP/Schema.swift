@@ -57,6 +57,18 @@ indirect enum Schema: Sendable {
     /// The shapes the API answers with, by name.
     static let components: [String: Schema] = [
         "Error": .object([("code", .integer), ("message", .string)]),
+        "TradeRecord": .object([
+            ("id", .string), ("origin", .choice(["book", "capture"])), ("reference", .string), ("account_id", .uuid), ("symbol", .string),
+            ("side", .choice(["buy", "sell"])), ("qty", .decimal), ("price", .decimal), ("trade_date", .nullable(.string)),
+            ("settlement_date", .nullable(.string)), ("counterparty", .string), ("venue", .string), ("source", .string),
+            ("state", .choice(["captured", "settled", "failed"])), ("reason", .string), ("business_date", .nullable(.string)),
+            ("created_at", .time), ("updated_at", .time), ("events", .array(.anyObject)),
+        ], optional: ["events"]),
+        "BusinessDate": .object([
+            ("business_date", .nullable(.string)), ("settles_on", .nullable(.string)), ("closes_at", .nullable(.time)), ("cutoff", .string),
+            ("rollover", .choice(["automatic", "operator"])), ("settlement_cycle", .integer),
+        ]),
+        "TradeRecordPage": .object([("trades", .array(.ref("TradeRecord"))), ("next_page_token", .nullable(.string))]),
         "BrokerAccount": .object([
             ("id", .uuid), ("account_number", .string), ("account_type", .string), ("status", .string), ("currency", .string),
             ("last_equity", .decimal), ("created_at", .time), ("kind", .choice(["cash", "margin"])), ("trading_status", .string),

@@ -55,6 +55,8 @@ struct Routes: Sendable {
         addFunding(to: table)
         addJournals(to: table)
         addEvents(to: table)
+        addTrades(to: table)
+        addBusinessDate(to: table)
         Admin(venue: venue).add(to: table, handle: handle)
         ProjectionAdmin(projections: projections, fixSessions: node.fixSessions).add(to: table, handle: handle)
         WebUI.add(to: table)

@@ -1,0 +1,232 @@
+import BourseCore
+import BourseNode
+import BoursePostTrade
+import BourseProjections
+import BourseVenue
+import Hummingbird
+
+/// Trades after the match (`/v1/trades`): trades executed elsewhere captured one at a time or in a batch,
+/// idempotent by the submitter's `trade_id`, and every trade (the venue's fills side by side, and the
+/// captured ones) with its place in the lifecycle. Captures come from admin keys (any account) and broker
+/// keys (their firm's accounts); reads from those, risk keys, and trader keys for their own account.
+extension Routes {
+    /// Trades one batch may hold, and the body a batch may have.
+    static let captureBatchMax = 1_000
+    static let captureBodyBytesMax = 1 << 20
+
+    func addTrades(to table: RouteTable) {
+        table.add(.post, "/v1/trades", "Capture a trade executed elsewhere, or a batch ({\"trades\": […]}, answered {\"results\": […]}), each by its trade_id once",
+                  body: .anyObject, answer: .ok(.anyObject)) { request, _ in
+            var request = request
+            let body = try? await request.collectBody(upTo: Self.captureBodyBytesMax)
+            return try await handle(request) { key in
+                guard key.role == .admin || key.role == .broker else {
+                    throw Failure(status: .forbidden, code: 40310000, message: "a \(key.role.rawValue) key may not capture trades: it needs an admin or broker key")
+                }
+                if Self.isBatch(body) {
+                    let batch: CaptureBatch = try Self.decode(body)
+                    guard (1...Self.captureBatchMax).contains(batch.trades.count) else {
+                        throw Failure.unprocessable("a batch holds 1 to \(Self.captureBatchMax) trades, not \(batch.trades.count)")
+                    }
+                    var answers: [String] = []
+                    for given in batch.trades { answers.append(try await captureResult(given, key)) }
+                    return Self.json(text: #"{"results":["# + answers.joined(separator: ",") + "]}")
+                }
+                let given: CaptureRequest = try Self.decode(body)
+                switch try await capture(given, key) {
+                case .success(let row): return Self.json(text: Self.trade(row))
+                case .failure(let refusal): throw Failure.unprocessable(refusal.description)
+                }
+            }
+        }
+        table.add(.get, "/v1/trades", "Trades, newest first, by state, date, account and symbol", query: [
+            Parameter("state", .choice(TradesProjection.State.allCases.map(\.rawValue)), "Only trades in this state"),
+            Parameter("origin", .choice(["book", "capture"]), "Only the venue's fills or only captured trades"),
+            Parameter("account", .text, "Only this account (its number or id)"), Parameter("symbol", .text, "Only this symbol"),
+            Parameter("trade_date", .date, "Only trades of this date"), Parameter("settlement_date", .date, "Only trades settling on this date"),
+            Parameter("business_date", .date, "Only trades booked on this business date"),
+            Parameter("page_token", .text, "Where the page before ended"), .limit(default: 100, max: 1_000),
+        ], answer: .ok("TradeRecordPage")) { request, _ in
+            try await handle(request) { key in try await listTrades(key, Query(request)) }
+        }
+        table.add(.get, "/v1/trades/:trade_id", "One trade with the events of its lifecycle", answer: .ok("TradeRecord")) { request, context in
+            try await handle(request) { key in
+                let id = context.parameters.get("trade_id") ?? ""
+                try await waitForTrades()
+                guard let row = try await projections.store.query("SELECT * FROM pt_trades WHERE id = ?", [.text(id)]).first,
+                      try await mayRead(key, account: UInt32(row.int("account")!)) else {
+                    throw Failure.notFound("no trade \(id)")
+                }
+                let events = try await projections.store.query("SELECT * FROM pt_trade_events WHERE trade_id = ? ORDER BY id", [.text(id)])
+                return Self.json(text: Self.trade(row, events: events))
+            }
+        }
+    }
+
+    struct CaptureRequest: Decodable {
+        var trade_id: String
+        var account: String
+        var symbol: String
+        var side: String
+        var qty: String
+        var price: String
+        var trade_date: String
+        var settlement_date: String?
+        var counterparty: String?
+        var venue: String?
+    }
+
+    struct CaptureBatch: Decodable {
+        var trades: [CaptureRequest]
+    }
+
+    /// Whether the body is an object with a `trades` member: a batch, not one trade.
+    static func isBatch(_ body: ByteBuffer?) -> Bool {
+        guard let body, case .object(let members)? = try? body.withUnsafeReadableBytes({ bytes throws(JSONValue.Malformed) in try JSONValue.parse(bytes) }) else {
+            return false
+        }
+        return members.contains { $0.key == "trades" }
+    }
+
+    /// One trade of a batch: its outcome, accepted with the trade or refused with why.
+    private func captureResult(_ given: CaptureRequest, _ key: StoredKey) async throws -> String {
+        var text = #"{"trade_id":"#
+        API.appendQuoted(given.trade_id, to: &text)
+        do {
+            switch try await capture(given, key) {
+            case .success(let row): return text + #","status":"accepted","trade":"# + Self.trade(row) + "}"
+            case .failure(let refusal):
+                text += #","status":"refused","code":"#
+                API.appendQuoted(refusal.code, to: &text)
+                text += #","message":"#
+                API.appendQuoted(refusal.message, to: &text)
+                return text + "}"
+            }
+        } catch let failure as Failure {
+            text += #","status":"refused","code":"invalid","message":"#
+            API.appendQuoted(failure.message, to: &text)
+            return text + "}"
+        }
+    }
+
+    /// Reads the request's form, hands the trade to the capture desk and returns its row once the view has it.
+    private func capture(_ given: CaptureRequest, _ key: StoredKey) async throws -> Result<SQLRow, CaptureDesk.Refusal> {
+        guard let symbol = try? Symbol(validating: given.symbol) else { throw Failure.unprocessable("symbol \"\(given.symbol)\" is not valid") }
+        guard let side = ["buy": Side.buy, "sell": .sell][given.side] else { throw Failure.unprocessable("side must be buy or sell, not \"\(given.side)\"") }
+        guard let whole = Money(dollars: given.qty), whole.units > 0, whole.units % 10_000 == 0 else {
+            throw Failure.unprocessable("qty \"\(given.qty)\" must be a positive whole number of shares")
+        }
+        guard let price = Price(dollars: given.price), price.units > 0 else {
+            throw Failure.unprocessable("price \"\(given.price)\" must be a positive decimal with at most four decimals")
+        }
+        guard let tradeDate = CivilDate(given.trade_date) else { throw Failure.unprocessable("trade_date must be \(CivilDate.supportedDescription)") }
+        var settlementDate: CivilDate?
+        if let text = given.settlement_date {
+            guard let date = CivilDate(text) else { throw Failure.unprocessable("settlement_date must be \(CivilDate.supportedDescription)") }
+            settlementDate = date
+        }
+        guard let number = AccountNumber(given.account) else { throw Failure.unprocessable(AccountNumber.problem(given.account) ?? "account is not valid") }
+        if key.role == .broker {
+            // A broker captures for its firm's accounts only; another firm's is answered as unknown.
+            guard let id = try await venue.account(number: number), let firm = key.firm, try node.broker.firm(of: id.rawValue) == firm else {
+                throw Failure.notFound("no account \(given.account) in your firm")
+            }
+        }
+        let trade = CapturedTrade(tradeID: given.trade_id, account: number, symbol: symbol, side: side, quantity: Quantity(whole.units / 10_000),
+                                  price: price, tradeDate: tradeDate, settlementDate: settlementDate, counterparty: given.counterparty,
+                                  venue: given.venue, source: .api(key: key.keyID))
+        switch await node.capture.book(trade) {
+        case .failure(let refusal): return .failure(refusal)
+        case .success(let id):
+            try await waitForTrades()
+            guard let row = try await projections.store.query("SELECT * FROM pt_trades WHERE id = ?", [.text("C-\(id)")]).first else {
+                throw Failure.unavailable("trade C-\(id) is not in the post-trade view")
+            }
+            return .success(row)
+        }
+    }
+
+    /// Waits until the post-trade view holds everything the venue has applied.
+    private func waitForTrades() async throws {
+        if let problem = await projections.wait("post_trade", for: try await venue.lastSequence()) { throw Failure.unavailable(problem) }
+    }
+
+    /// Whether the key may see an account's trades: its own for a trader key, its firm's for a broker key, all for risk and admin.
+    private func mayRead(_ key: StoredKey, account: UInt32) async throws -> Bool {
+        switch key.role {
+        case .admin, .risk: return true
+        case .broker: return try key.firm != nil && node.broker.firm(of: account) == key.firm
+        default: return key.account == account
+        }
+    }
+
+    private func listTrades(_ key: StoredKey, _ query: Query) async throws -> Response {
+        try await waitForTrades()
+        var sql = "SELECT * FROM pt_trades WHERE 1 = 1"
+        var values: [SQLValue] = []
+        for name in ["state", "origin"] {
+            if let v = query[name] { sql += " AND \(name) = ?"; values.append(.text(v)) }
+        }
+        if let text = query["symbol"] {
+            guard let symbol = try? Symbol(validating: text) else { throw Failure.unprocessable("symbol \"\(text)\" is not valid") }
+            sql += " AND symbol = ?"
+            values.append(.text(symbol.description))
+        }
+        for name in ["trade_date", "settlement_date", "business_date"] {
+            if let date = query.date(name) { sql += " AND \(name) = ?"; values.append(.int(Int64(date.daysSinceEpoch))) }
+        }
+        if let text = query["account"] {
+            var id = AccountID(uuid: text)
+            if id == nil, let number = AccountNumber(text) { id = try await venue.account(number: number) }
+            guard let id, try await mayRead(key, account: id.rawValue) else { throw Failure.notFound("no account \(text) you may read") }
+            sql += " AND account = ?"
+            values.append(.int(Int64(id.rawValue)))
+        } else if key.role != .admin && key.role != .risk {
+            guard key.role == .trader else { throw Failure.unprocessable("a broker key names the account: account is required") }
+            sql += " AND account = ?"
+            values.append(.int(Int64(key.account)))
+        }
+        if let token = query["page_token"] {
+            let parts = token.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, let sequence = Int64(parts[0]) else { throw Failure.unprocessable("page_token \"\(token)\" is not one this API gave") }
+            sql += " AND (sequence < ? OR (sequence = ? AND id > ?))"
+            values += [.int(sequence), .int(sequence), .text(String(parts[1]))]
+        }
+        let limit = query.integer("limit") ?? 100
+        let rows = try await projections.store.query(sql + " ORDER BY sequence DESC, id LIMIT ?", values + [.int(Int64(limit + 1))])
+        let page = rows.prefix(limit)
+        var text = #"{"trades":["# + page.map { Self.trade($0) }.joined(separator: ",") + #"],"next_page_token":"#
+        if rows.count > limit, let last = page.last {
+            API.appendQuoted("\(last.int("sequence")!):\(last.text("id")!)", to: &text)
+        } else {
+            text += "null"
+        }
+        return Self.json(text: text + "}")
+    }
+
+    /// A trade as the API shows it; with its events when they are given.
+    static func trade(_ row: SQLRow, events: [SQLRow]? = nil) -> String {
+        func date(_ column: String) -> String {
+            row.int(column).map { API.quoted("\(CivilDate(daysSinceEpoch: Int($0)))") } ?? "null"
+        }
+        var text = "{"
+        for column in ["id", "origin", "reference"] { text += API.quoted(column) + ":" + API.quoted(row.text(column)!) + "," }
+        text += #""account_id":"# + API.quoted(AccountID(UInt32(row.int("account")!)).uuid)
+        text += #","symbol":"# + API.quoted(row.text("symbol")!) + #","side":"# + API.quoted(row.text("side")!)
+        text += #","qty":"# + API.quoted(String(row.int("qty")!)) + #","price":"# + API.quoted(API.decimal(row.int("price")!))
+        text += #","trade_date":"# + date("trade_date") + #","settlement_date":"# + date("settlement_date")
+        for column in ["counterparty", "venue", "source", "state", "reason"] { text += "," + API.quoted(column) + ":" + API.quoted(row.text(column)!) }
+        text += #","business_date":"# + date("business_date")
+        text += #","created_at":"# + API.quoted(API.time(Timestamp(nanos: row.int("created_at")!)))
+        text += #","updated_at":"# + API.quoted(API.time(Timestamp(nanos: row.int("updated_at")!)))
+        if let events {
+            text += #","events":["# + events.map { e in
+                "{" + #""from":"# + API.quoted(e.text("from_state")!) + #","to":"# + API.quoted(e.text("to_state")!)
+                    + #","reason":"# + API.quoted(e.text("reason")!)
+                    + #","business_date":"# + (e.int("business_date").map { API.quoted("\(CivilDate(daysSinceEpoch: Int($0)))") } ?? "null")
+                    + #","at":"# + API.quoted(API.time(Timestamp(nanos: e.int("time")!))) + "}"
+            }.joined(separator: ",") + "]"
+        }
+        return text + "}"
+    }
+}
