@@ -47,6 +47,8 @@ public final class MetricsRegistry: MetricsFactory, Sendable {
         "bourse_websocket_drops_total": "Connections closed for falling behind, by stream.",
         "bourse_market_history_dropped_total": "Batches of trades and quotes not recorded: too many waited to be written, or their transaction failed.",
         "bourse_alerts_active": "Price alerts waiting to fire.",
+        "bourse_capture_queue_entries": "Captures in the retry queue, waiting for a retry or dead (the dead-letter queue).",
+        "bourse_capture_queue_oldest_age_seconds": "Age of the oldest capture waiting or dead, in seconds; 0 when there is none.",
         "bourse_web_sessions": "Web sessions signed in.",
         "bourse_rate_limit_buckets": "Keys the rate limiter keeps a bucket for (at most the keys the venue holds, and one for unknown key ids).",
         "bourse_fix_messages_in_total": "FIX messages received, by session.",

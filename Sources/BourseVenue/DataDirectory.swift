@@ -27,6 +27,8 @@ public struct DataDirectory: Sendable {
     /// Alerts are not in the journal: this file is their only record.
     var alertsFile: String { path + "/alerts.sqlite" }
     var watchlistsFile: String { path + "/watchlists.sqlite" }
+    /// The capture retry queue and dead letters.
+    var postTradeFile: String { path + "/post-trade.sqlite" }
     /// Firms' records of their accounts, bank relationships, API keys and the audit trail.
     var brokerFile: String { path + "/broker.sqlite" }
     /// The trades and quotes the market data stream sent, for history and `bourse replay-market`.
@@ -57,6 +59,8 @@ public struct DataDirectory: Sendable {
         public var postTrade: VenueConfiguration.PostTradeRules
         /// Post-trade's capture gateway, for the API, dropped files and FIX.
         public var capture: CaptureDesk
+        /// Trade files dropped into `capture/inbox`.
+        public var files: FileCapture
         /// What this start created or changed to match the configuration, one line each.
         public var applied: [String]
         public var recovery: RecoveryReport
@@ -131,6 +135,7 @@ public struct DataDirectory: Sendable {
         let alerts = try Alerts(path: alertsFile)
         let watchlists = try Watchlists(path: watchlistsFile)
         let broker = try BrokerRecords(path: brokerFile)
+        let captureQueue = try CaptureQueue(path: postTradeFile)
         for firm in configuration.firms ?? [] { try broker.assign(firm.accounts ?? [], to: firm.id, now: clock()) }
         let tape = try MarketHistory(path: marketHistoryFile, retentionDays: historyDays)
         let market = MarketProjection(alerts: alerts, history: tape)
@@ -147,7 +152,7 @@ public struct DataDirectory: Sendable {
             sequencer.add(runner.consumer)
         }
         let projections = Projections(runners, store: store)
-        for database in [projectionsFile, alertsFile, watchlistsFile, brokerFile, marketHistoryFile] {
+        for database in [projectionsFile, alertsFile, watchlistsFile, brokerFile, marketHistoryFile, postTradeFile] {
             for file in [database, database + "-wal", database + "-shm"] where FileManager.default.fileExists(atPath: file) {
                 try OwnerOnly.restrict(file, mode: 0o600)
             }
@@ -162,9 +167,10 @@ public struct DataDirectory: Sendable {
         market.attach(feeds)
         let firstOrderID = UInt64(max(clock(), engine.lastCommandTime.nanos + 1))
         let venue = Venue(sequencer: sequencer, firstOrderID: firstOrderID)
+        let desk = CaptureDesk(venue: venue, rules: try configuration.postTradeRules(), queue: captureQueue, projections: projections, clock: clock)
         var node = Node(venue: venue, configuration: configuration, exchanges: configuration.listingExchanges, orders: orders, orderQueries: OrderQueries(store: store), market: market,
                         alerts: alerts, watchlists: watchlists, broker: broker, projections: projections, lock: lock, feeds: feeds, calendar: try configuration.calendar(),
-                        postTrade: try configuration.postTradeRules(), capture: CaptureDesk(venue: venue, rules: try configuration.postTradeRules()), applied: [], recovery: report, caughtUp: caughtUp, metrics: metrics)
+                        postTrade: try configuration.postTradeRules(), capture: desk, files: try FileCapture(directory: path + "/capture", desk: desk, clock: clock), applied: [], recovery: report, caughtUp: caughtUp, metrics: metrics)
         try attach(node)
         sequencer.start()
         projections.start()

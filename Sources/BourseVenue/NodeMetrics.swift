@@ -24,6 +24,10 @@ extension DataDirectory.Node {
         metrics.observeTotal("bourse_projection_statements_total", [], Int64(projections.store.statementsExecuted))
         metrics.observeTotal("bourse_market_history_dropped_total", [], Int64(market.history?.dropped ?? 0))
         gauge("bourse_alerts_active", alerts.activeCount)
+        for (state, depth) in try capture.queue.depths(now: wallClockNanos()) {
+            gauge("bourse_capture_queue_entries", depth.count, [("state", state.rawValue)])
+            gauge("bourse_capture_queue_oldest_age_seconds", Int(depth.oldestSeconds), [("state", state.rawValue)])
+        }
         ProcessMetrics.record(into: metrics)
     }
 }

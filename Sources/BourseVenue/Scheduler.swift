@@ -8,13 +8,15 @@ import BourseProjections
 /// configured symbol when the calendar's session opens and closes it at the close (DAY orders expire
 /// then); at any time it expires GTD orders once their time has come, and moves bank transfers on when
 /// their simulated bank's step is due; with automatic business dates it opens the first and rolls over
-/// at each cutoff. Each action is a command through the sequencer, journaled like any other.
+/// at each cutoff; and it retries the captures due in the retry queue. Each action is a command through
+/// the sequencer, journaled like any other.
 public struct Scheduler: Sendable {
     let venue: Venue
     let calendar: ExchangeCalendar
     let symbols: [Symbol]
     let automatic: Bool
     let postTrade: VenueConfiguration.PostTradeRules
+    let capture: CaptureDesk
     let now: @Sendable () -> Int64
 
     public init(node: DataDirectory.Node, now: @escaping @Sendable () -> Int64 = wallClockNanos) {
@@ -23,6 +25,7 @@ public struct Scheduler: Sendable {
         symbols = node.configuration.symbols.compactMap { try? Symbol(validating: $0.symbol) }
         automatic = node.configuration.sessions?.automatic ?? false
         postTrade = node.postTrade
+        capture = node.capture
         self.now = now
     }
 
@@ -67,6 +70,7 @@ public struct Scheduler: Sendable {
         if postTrade.automatic, let roll = Self.rollover(postTrade, current: try await venue.read { $0.businessDate }, at: t) {
             _ = try await venue.execute(.rollBusinessDate(roll))
         }
+        try await capture.retryDue()
         return state
     }
 

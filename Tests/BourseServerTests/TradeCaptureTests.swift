@@ -1,7 +1,7 @@
 import BourseCore
 @testable import BourseServer
 import BourseTestSupport
-import BourseVenue
+@testable import BourseVenue
 import Foundation
 import Testing
 
@@ -49,7 +49,7 @@ struct TradeCaptureTests {
         let (batched, results) = try await server.send("POST", "/v1/trades", as: admin, body: batch)
         let outcomes = (Self.object(results)["results"] as? [[String: Any]] ?? []).map { "\($0["trade_id"]!) \($0["status"]!) \($0["code"] ?? "")" }
         #expect(batched == 200)
-        #expect(outcomes == ["EXT-2 accepted ", "EXT-3 refused unknown_symbol", "EXT-4 refused trade_date_not_business_day", "EXT-5 refused invalid"])
+        #expect(outcomes == ["EXT-2 accepted ", "EXT-3 queued ", "EXT-4 refused trade_date_not_business_day", "EXT-5 refused invalid"])
 
         let (_, page) = try await server.send("GET", "/v1/trades?origin=capture&state=captured", as: admin)
         #expect((Self.object(page)["trades"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == ["C-2", "C-1"])
@@ -75,6 +75,119 @@ struct TradeCaptureTests {
         #expect(try await server.send("POST", "/v1/admin/business-date/rollover", as: trader).0 == 403)
         let (rolled, next) = try await server.send("POST", "/v1/admin/business-date/rollover", as: admin)
         #expect(rolled == 200 && Self.object(next)["business_date"] as? String == "2026-10-14" && Self.object(next)["settles_on"] as? String == "2026-10-15")
+        await server.stop()
+    }
+
+    @Test("""
+    a capture for a symbol listed later waits in the retry queue and is captured once it is listed; one for an \
+    account that is never opened dies after its last attempt, is fixed by an operator and replayed, each step recorded
+    """)
+    func retryAndDeadLetters() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let clock = ConfigurationTests.Clock()
+        clock.now = API.parseTime("2026-10-09T15:00:00Z")!
+        let server = try await ServerTests.Running(directory: directory, clock: { clock.now })
+        let venue = server.opened.venue
+        let scheduler = Scheduler(node: server.opened.node, now: { clock.now })
+        let admin = server.key(account: 3, role: .admin)
+        try await scheduler.tick(after: nil)
+        #expect(try await venue.read { $0.businessDate } == CivilDate("2026-10-09"))
+
+        func capture(_ id: String, account: String, symbol: String) -> String {
+            #"{"trade_id":"\#(id)","account":"\#(account)","symbol":"\#(symbol)","side":"buy","qty":"5","price":"12.00","trade_date":"2026-10-09"}"#
+        }
+        let (later, laterBody) = try await server.send("POST", "/v1/trades", as: admin, body: capture("LATER-1", account: "1", symbol: "NEWCO"))
+        #expect(later == 202 && Self.object(laterBody)["queue_id"] as? Int == 1, "\(laterBody ?? "")")
+        #expect((Self.object(laterBody)["reason"] as? String)?.hasPrefix("unknown_symbol") == true)
+        let (never, _) = try await server.send("POST", "/v1/trades", as: admin, body: capture("NEVER-1", account: "999", symbol: "AAPL"))
+        #expect(never == 202)
+        // Sent again while waiting, a trade is not queued twice.
+        let (_, again) = try await server.send("POST", "/v1/trades", as: admin, body: capture("NEVER-1", account: "999", symbol: "AAPL"))
+        #expect(Self.object(again)["queue_id"] as? Int == 2)
+
+        func entry(_ id: Int) async throws -> [String: Any] { Self.object(try await server.send("GET", "/v1/admin/capture-queue/\(id)", as: admin).1) }
+        // Not due before its first delay; NEWCO listed, the next round captures it.
+        try await scheduler.tick(after: .open)
+        #expect(try await entry(1)["state"] as? String == "waiting")
+        _ = try await venue.execute(.listSymbol(try Symbol(validating: "NEWCO"), InstrumentRules(previousClose: Price(dollars: "12")!)))
+        clock.now += 1_000_000_000
+        try await scheduler.tick(after: .open)
+        let captured = try await entry(1)
+        #expect(captured["state"] as? String == "captured" && captured["trade"] as? String == "C-1", "\(captured)")
+        #expect(Self.object(try await server.send("GET", "/v1/trades/C-1", as: admin).1)["reference"] as? String == "LATER-1")
+
+        // The unknown account: retried after 1, 2, 4 … seconds, dead after the eighth attempt.
+        for _ in 0..<10 {
+            clock.now += 200_000_000_000
+            try await scheduler.tick(after: .open)
+        }
+        var dead = try await entry(2)
+        #expect(dead["state"] as? String == "dead" && dead["attempts"] as? Int == CaptureQueue.attemptsMax, "\(dead)")
+        let (_, deadList) = try await server.send("GET", "/v1/admin/capture-queue?state=dead", as: admin)
+        #expect((deadList as? [[String: Any]])?.map { $0["trade_id"] as? String } == ["NEVER-1"])
+        let metrics = try await server.metrics()
+        #expect(metrics.contains(#"bourse_capture_queue_entries{state="dead"} 1"#))
+
+        // The operator corrects the account and replays it.
+        #expect(try await server.send("PATCH", "/v1/admin/capture-queue/2", as: admin, body: #"{"account":"1"}"#).0 == 200)
+        let (replayed, replayBody) = try await server.send("POST", "/v1/admin/capture-queue/2/replay", as: admin)
+        #expect(replayed == 200 && Self.object(replayBody)["state"] as? String == "captured" && Self.object(replayBody)["trade"] as? String == "C-2")
+        dead = try await entry(2)
+        let actions = (dead["actions"] as? [[String: Any]] ?? []).map { $0["action"] as? String ?? "" }
+        #expect(actions == ["queued"] + Array(repeating: "retried", count: CaptureQueue.attemptsMax - 2) + ["dead", "fixed", "replayed", "captured"], "\(actions)")
+        #expect((dead["actions"] as? [[String: Any]])?.first { $0["action"] as? String == "fixed" }?["detail"] as? String == "account 999 → 1")
+        #expect(try await server.send("DELETE", "/v1/admin/capture-queue/2", as: admin).0 == 422)
+        await server.stop()
+    }
+
+    @Test("""
+    a trade file dropped in the inbox is captured row by row, each row's outcome in its result file and the API; \
+    the same file dropped again books nothing twice; a file the format refuses moves to failed with why
+    """)
+    func tradeFiles() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let clock = ConfigurationTests.Clock()
+        clock.now = API.parseTime("2026-10-09T15:00:00Z")!
+        let server = try await ServerTests.Running(directory: directory, clock: { clock.now })
+        let (venue, files) = (server.opened.venue, server.opened.node.files)
+        let admin = server.key(account: 3, role: .admin)
+        _ = try await venue.execute(.rollBusinessDate(BusinessDateRoll(from: nil, to: CivilDate("2026-10-09")!, settlesOn: CivilDate("2026-10-13")!)))
+
+        let day = """
+        trade_id,account,symbol,side,quantity,price,trade_date,counterparty
+        F-1,1,AAPL,buy,10,189.50,2026-10-09,GSCO
+        F-2,1,AAPL,sell,4,190.00,2026-10-09,MSCO
+        F-3,1,AAPL,hold,4,190.00,2026-10-09,MSCO
+        F-4,1,NEWCO,buy,1,5.00,2026-10-09,
+        """
+        try Data(day.utf8).write(to: URL(fileURLWithPath: files.inbox + "/day1.csv"))
+        let first = try await files.scan()
+        #expect(first.map { "\($0.name) \($0.state) \($0.rows) \($0.captured) \($0.queued) \($0.refused)" } == ["day1.csv done 4 2 1 1"])
+        let result = try String(contentsOfFile: files.done + "/day1.csv.result.csv", encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(result.count == 5 && result[0] == "line,trade_id,status,id,reason" && result[1] == "2,F-1,captured,C-1,"
+                && result[2] == "3,F-2,captured,C-2," && result[3].hasPrefix("4,,refused,,\"side \"\"hold\"\"") && result[4].hasPrefix("5,F-4,queued,Q-1,unknown_symbol"),
+                "\(result)")
+        let inbox = try FileManager.default.contentsOfDirectory(atPath: files.inbox)
+        #expect(FileManager.default.fileExists(atPath: files.done + "/day1.csv") && inbox.isEmpty)
+
+        // Dropped again: recognized, moved out, nothing booked twice.
+        try Data(day.utf8).write(to: URL(fileURLWithPath: files.inbox + "/day1.csv"))
+        #expect(try await files.scan().map(\.id) == first.map(\.id))
+        #expect(FileManager.default.fileExists(atPath: files.done + "/day1.csv.2"))
+        let (_, page) = try await server.send("GET", "/v1/trades?origin=capture", as: admin)
+        #expect((Self.object(page)["trades"] as? [Any])?.count == 2)
+
+        try Data("trade_id,account,symbol,side,quantity,price,trade_date,colour\n".utf8).write(to: URL(fileURLWithPath: files.inbox + "/bad.csv"))
+        let bad = try await files.scan()
+        #expect(bad.first?.state == "refused" && bad.first?.reason.contains("colour") == true, "\(bad)")
+        #expect(FileManager.default.fileExists(atPath: files.failed + "/bad.csv") && FileManager.default.fileExists(atPath: files.failed + "/bad.csv.result.csv"))
+
+        let (_, listed) = try await server.send("GET", "/v1/admin/capture-files", as: admin)
+        #expect((listed as? [[String: Any]])?.map { $0["name"] as? String } == ["bad.csv", "day1.csv"])
+        let (_, rows) = try await server.send("GET", "/v1/admin/capture-files/\(first[0].id)/rows?after_line=2", as: admin)
+        #expect((rows as? [[String: Any]])?.map { "\($0["line"]!) \($0["status"]!)" } == ["3 captured", "4 refused", "5 queued"])
         await server.stop()
     }
 }

@@ -106,6 +106,9 @@ extension MatchingEngine {
 
     // MARK: - Reading
 
+    /// Calendar days after its trade date that the engine recognizes a capture's reference sent again.
+    public static var captureReferenceDays: Int { Clearing.referenceDays }
+
     public var businessDate: CivilDate? { clearing.businessDate }
     public var settlementDateOfFills: CivilDate? { clearing.settlesOn }
 

@@ -1,4 +1,5 @@
 import BourseCore
+import Crypto
 
 /// A file of trades as a back office or a clearing firm drops it: CSV (RFC 4180: comma-separated, fields
 /// in double quotes may hold commas and doubled quotes, lines end in LF or CRLF), a header row naming the
@@ -33,6 +34,11 @@ public enum TradeFile {
     public struct FileError: Error, Sendable, Equatable, CustomStringConvertible {
         public var reason: String
         public var description: String { reason }
+    }
+
+    /// A file's identity: the SHA-256 of its bytes, in hexadecimal. The same name with other bytes is another file.
+    public static func digest(_ bytes: [UInt8]) -> String {
+        SHA256.hash(data: bytes).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 
     /// Reads every row of a file named `name`, in order.

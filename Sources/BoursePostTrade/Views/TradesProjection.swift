@@ -41,6 +41,7 @@ public final class TradesProjection: Projection, @unchecked Sendable {
         "CREATE INDEX pt_trades_by_position ON pt_trades (account, symbol, state, settlement_date)",
         "CREATE INDEX pt_trades_by_sequence ON pt_trades (sequence, id)",
         "CREATE INDEX pt_trades_by_state ON pt_trades (state, sequence)",
+        "CREATE INDEX pt_trades_by_reference ON pt_trades (reference)",
         """
         CREATE TABLE pt_trade_events (
             id {int} PRIMARY KEY, trade_id TEXT NOT NULL, business_date {int}, from_state TEXT NOT NULL, to_state TEXT NOT NULL,

@@ -68,6 +68,22 @@ indirect enum Schema: Sendable {
             ("business_date", .nullable(.string)), ("settles_on", .nullable(.string)), ("closes_at", .nullable(.time)), ("cutoff", .string),
             ("rollover", .choice(["automatic", "operator"])), ("settlement_cycle", .integer),
         ]),
+        "QueuedCapture": .object([("trade_id", .string), ("status", .choice(["queued"])), ("queue_id", .integer), ("reason", .string)]),
+        "CaptureQueueEntry": .object([
+            ("id", .integer), ("trade_id", .string), ("account", .string), ("symbol", .string), ("side", .choice(["buy", "sell"])),
+            ("qty", .decimal), ("price", .decimal), ("trade_date", .string), ("settlement_date", .nullable(.string)),
+            ("counterparty", .nullable(.string)), ("venue", .nullable(.string)), ("source", .string),
+            ("state", .choice(["waiting", "dead", "captured", "discarded"])), ("reason", .string), ("attempts", .integer),
+            ("next_attempt_at", .nullable(.time)), ("trade", .nullable(.string)), ("created_at", .time), ("updated_at", .time),
+            ("actions", .array(.anyObject)),
+        ], optional: ["actions"]),
+        "CaptureFile": .object([
+            ("id", .integer), ("name", .string), ("digest", .string), ("bytes", .integer), ("state", .choice(["done", "refused"])),
+            ("reason", .string), ("rows", .integer), ("captured", .integer), ("queued", .integer), ("refused", .integer), ("received_at", .time),
+        ]),
+        "CaptureFileRow": .object([
+            ("line", .integer), ("trade_id", .string), ("status", .choice(["captured", "queued", "refused"])), ("id", .string), ("reason", .string),
+        ]),
         "TradeRecordPage": .object([("trades", .array(.ref("TradeRecord"))), ("next_page_token", .nullable(.string))]),
         "BrokerAccount": .object([
             ("id", .uuid), ("account_number", .string), ("account_type", .string), ("status", .string), ("currency", .string),

@@ -57,6 +57,8 @@ struct Routes: Sendable {
         addEvents(to: table)
         addTrades(to: table)
         addBusinessDate(to: table)
+        addCaptureQueue(to: table)
+        addCaptureFiles(to: table)
         Admin(venue: venue).add(to: table, handle: handle)
         ProjectionAdmin(projections: projections, fixSessions: node.fixSessions).add(to: table, handle: handle)
         WebUI.add(to: table)

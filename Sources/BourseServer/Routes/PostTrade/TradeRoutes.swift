@@ -16,7 +16,7 @@ extension Routes {
 
     func addTrades(to table: RouteTable) {
         table.add(.post, "/v1/trades", "Capture a trade executed elsewhere, or a batch ({\"trades\": […]}, answered {\"results\": […]}), each by its trade_id once",
-                  body: .anyObject, answer: .ok(.anyObject)) { request, _ in
+                  body: .anyObject, answer: Answer(status: 200, schema: .anyObject, others: [(202, .ref("QueuedCapture"))])) { request, _ in
             var request = request
             let body = try? await request.collectBody(upTo: Self.captureBodyBytesMax)
             return try await handle(request) { key in
@@ -34,8 +34,9 @@ extension Routes {
                 }
                 let given: CaptureRequest = try Self.decode(body)
                 switch try await capture(given, key) {
-                case .success(let row): return Self.json(text: Self.trade(row))
-                case .failure(let refusal): throw Failure.unprocessable(refusal.description)
+                case .trade(let row): return Self.json(text: Self.trade(row))
+                case .queued(let entry): return Self.json(text: Self.queued(entry), status: .accepted)
+                case .refused(let refusal): throw Failure.unprocessable(refusal.description)
                 }
             }
         }
@@ -88,14 +89,31 @@ extension Routes {
         return members.contains { $0.key == "trades" }
     }
 
-    /// One trade of a batch: its outcome, accepted with the trade or refused with why.
+    /// What became of one trade handed in.
+    enum CaptureAnswer {
+        case trade(SQLRow)
+        case queued(CaptureQueue.Entry)
+        case refused(CaptureDesk.Refusal)
+    }
+
+    /// A trade queued for a retry, as the API shows it.
+    static func queued(_ entry: CaptureQueue.Entry) -> String {
+        var text = #"{"trade_id":"#
+        API.appendQuoted(entry.trade.tradeID, to: &text)
+        text += #","status":"queued","queue_id":\#(entry.id),"reason":"#
+        API.appendQuoted(entry.reason, to: &text)
+        return text + "}"
+    }
+
+    /// One trade of a batch: its outcome, accepted with the trade, queued, or refused with why.
     private func captureResult(_ given: CaptureRequest, _ key: StoredKey) async throws -> String {
         var text = #"{"trade_id":"#
         API.appendQuoted(given.trade_id, to: &text)
         do {
             switch try await capture(given, key) {
-            case .success(let row): return text + #","status":"accepted","trade":"# + Self.trade(row) + "}"
-            case .failure(let refusal):
+            case .trade(let row): return text + #","status":"accepted","trade":"# + Self.trade(row) + "}"
+            case .queued(let entry): return Self.queued(entry)
+            case .refused(let refusal):
                 text += #","status":"refused","code":"#
                 API.appendQuoted(refusal.code, to: &text)
                 text += #","message":"#
@@ -110,7 +128,7 @@ extension Routes {
     }
 
     /// Reads the request's form, hands the trade to the capture desk and returns its row once the view has it.
-    private func capture(_ given: CaptureRequest, _ key: StoredKey) async throws -> Result<SQLRow, CaptureDesk.Refusal> {
+    private func capture(_ given: CaptureRequest, _ key: StoredKey) async throws -> CaptureAnswer {
         guard let symbol = try? Symbol(validating: given.symbol) else { throw Failure.unprocessable("symbol \"\(given.symbol)\" is not valid") }
         guard let side = ["buy": Side.buy, "sell": .sell][given.side] else { throw Failure.unprocessable("side must be buy or sell, not \"\(given.side)\"") }
         guard let whole = Money(dollars: given.qty), whole.units > 0, whole.units % 10_000 == 0 else {
@@ -135,14 +153,15 @@ extension Routes {
         let trade = CapturedTrade(tradeID: given.trade_id, account: number, symbol: symbol, side: side, quantity: Quantity(whole.units / 10_000),
                                   price: price, tradeDate: tradeDate, settlementDate: settlementDate, counterparty: given.counterparty,
                                   venue: given.venue, source: .api(key: key.keyID))
-        switch await node.capture.book(trade) {
-        case .failure(let refusal): return .failure(refusal)
-        case .success(let id):
+        switch await node.capture.submit(trade) {
+        case .refused(let refusal): return .refused(refusal)
+        case .queued(let entry): return .queued(entry)
+        case .captured(let id):
             try await waitForTrades()
             guard let row = try await projections.store.query("SELECT * FROM pt_trades WHERE id = ?", [.text("C-\(id)")]).first else {
                 throw Failure.unavailable("trade C-\(id) is not in the post-trade view")
             }
-            return .success(row)
+            return .trade(row)
         }
     }
 

@@ -1,0 +1,210 @@
+import BourseCore
+import BourseEngine
+import BourseNode
+import BoursePostTrade
+import BourseProjections
+import Synchronization
+
+/// Post-trade's capture gateway: the one way in for trades from the API, dropped files and FIX. It checks
+/// a trade against the venue's calendars and accounts and fills in what is missing (the account behind
+/// the number, the settlement date), then journals it as one capture command whose note keeps the
+/// reference, counterparty, venue and source. The engine books it, or refuses it by name; a trade that
+/// may become valid later (`CaptureQueue.retryable`) goes to the retry queue instead.
+public final class CaptureDesk: TradeCapture {
+    let venue: Venue
+    let rules: VenueConfiguration.PostTradeRules
+    public let queue: CaptureQueue
+    let projections: Projections
+    let clock: @Sendable () -> Int64
+
+    public init(venue: Venue, rules: VenueConfiguration.PostTradeRules, queue: CaptureQueue, projections: Projections,
+                clock: @escaping @Sendable () -> Int64) {
+        self.venue = venue
+        self.rules = rules
+        self.queue = queue
+        self.projections = projections
+        self.clock = clock
+    }
+
+    /// A refusal: a stable code and a sentence, as the engine's reasons have.
+    public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
+        public var code: String
+        public var message: String
+        public var description: String { "\(code): \(message)" }
+        init(_ code: String, _ message: String) { (self.code, self.message) = (code, message) }
+    }
+
+    public func capture(_ trade: CapturedTrade) async -> CaptureOutcome {
+        switch await submit(trade) {
+        case .captured(let id): .accepted(id: "C-\(id)")
+        case .queued(let entry): .queued(reason: "\(entry.reason) (retry queue entry \(entry.id))")
+        case .refused(let refusal): .refused(reason: refusal.description)
+        }
+    }
+
+    /// What became of a trade handed in.
+    public enum Submission: Sendable {
+        case captured(UInt64)
+        case queued(CaptureQueue.Entry)
+        case refused(Refusal)
+    }
+
+    /// Books the trade, or queues it when what stops it may pass.
+    public func submit(_ trade: CapturedTrade) async -> Submission {
+        await submitAll([trade])[0]
+    }
+
+    /// Books many trades (a file, a batch), each as it would be alone, in the order given: at most
+    /// `windowMax` captures wait in the sequencer at a time, so that the venue journals them in batches.
+    public func submitAll(_ trades: [CapturedTrade]) async -> [Submission] {
+        var submissions: [Submission] = []
+        submissions.reserveCapacity(trades.count)
+        for (trade, outcome) in zip(trades, await bookAll(trades)) {
+            switch outcome {
+            case .success(let id): submissions.append(.captured(id))
+            case .failure(let refusal) where CaptureQueue.retryable.contains(refusal.code):
+                submissions.append(enqueue(trade, refusal))
+            case .failure(let refusal): submissions.append(.refused(refusal))
+            }
+        }
+        return submissions
+    }
+
+    private func enqueue(_ trade: CapturedTrade, _ refusal: Refusal) -> Submission {
+        do {
+            guard let entry = try queue.enqueue(trade, reason: refusal.description, now: clock()) else {
+                return .refused(Refusal("queue_full", "the retry queue holds \(CaptureQueue.entriesMax) captures; \(refusal)"))
+            }
+            return .queued(entry)
+        } catch {
+            return .refused(Refusal("unavailable", "the retry queue could not record the trade: \(error)"))
+        }
+    }
+
+    /// Captures in the sequencer at once from one `submitAll`.
+    public static let windowMax = 4_096
+
+    /// One round of retries: each entry due now is booked again and what came of it recorded.
+    public func retryDue() async throws {
+        for entry in try queue.due(now: clock()) {
+            try queue.attempted(entry.id, await book(entry.trade), actor: "retry", now: clock())
+        }
+    }
+
+    /// An operator's replay of a waiting or dead entry: attempted at once, its attempts counted afresh.
+    public func replay(_ id: Int64, actor: String) async throws -> CaptureQueue.Entry {
+        let entry = try queue.operate(id, replay: true, actor: actor, now: clock())
+        try queue.attempted(id, await book(entry.trade), actor: actor, now: clock())
+        return try queue.entry(id)!
+    }
+
+    /// Books the trade; the venue's id for it (the same as before for a reference captured before), or why not.
+    public func book(_ trade: CapturedTrade) async -> Result<UInt64, Refusal> {
+        await bookAll([trade])[0]
+    }
+
+    /// Books each trade: checked and enriched, then journaled, a window at a time.
+    func bookAll(_ trades: [CapturedTrade]) async -> [Result<UInt64, Refusal>] {
+        var outcomes = [Result<UInt64, Refusal>?](repeating: nil, count: trades.count)
+        let numbers = Set(trades.map(\.account))
+        let context: (accounts: [AccountNumber: AccountID], today: CivilDate?)
+        do throws(Venue.Failure) {
+            context = try await venue.read { engine in
+                (Dictionary(uniqueKeysWithValues: numbers.compactMap { n in engine.account(number: n).map { (n, $0) } }), engine.businessDate)
+            }
+        } catch {
+            return trades.map { _ in .failure(Refusal("unavailable", error.description)) }
+        }
+        var ready: [(index: Int, report: TradeReport, note: CaptureNote)] = []
+        for (i, trade) in trades.enumerated() {
+            switch enrich(trade, account: context.accounts[trade.account]) {
+            case .failure(let refusal): outcomes[i] = .failure(refusal)
+            case .success(let (report, note)):
+                // The engine forgets references after a while; the view remembers them.
+                if let today = context.today, report.terms.tradeDate < today.adding(days: 1 - MatchingEngine.captureReferenceDays),
+                   let earlier = await capturedEarlier(report) {
+                    outcomes[i] = earlier
+                } else {
+                    ready.append((i, report, note))
+                }
+            }
+        }
+        var start = 0
+        while start < ready.count {
+            let window = Array(ready[start..<min(start + Self.windowMax, ready.count)])
+            let acks = await execute(window.map { (Command.captureTrade($0.report), $0.note.note) })
+            for (item, ack) in zip(window, acks) { outcomes[item.index] = Self.outcome(ack) }
+            start += window.count
+        }
+        return outcomes.map { $0! }
+    }
+
+    /// Submits commands together and waits for every answer, in order.
+    private func execute(_ commands: [(Command, [UInt8])]) async -> [Result<Sequencer.Acknowledgement, Venue.Failure>] {
+        let answers = Mutex<(results: [Result<Sequencer.Acknowledgement, Venue.Failure>?], left: Int)>((Array(repeating: nil, count: commands.count), commands.count))
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            for (i, (command, note)) in commands.enumerated() {
+                venue.submit(command, note: note) { result in
+                    let done = answers.withLock { state in
+                        state.results[i] = result
+                        state.left -= 1
+                        return state.left == 0
+                    }
+                    if done { continuation.resume() }
+                }
+            }
+        }
+        return answers.withLock { $0.results.map { $0! } }
+    }
+
+    private static func outcome(_ ack: Result<Sequencer.Acknowledgement, Venue.Failure>) -> Result<UInt64, Refusal> {
+        switch ack {
+        case .failure(let failure): return .failure(Refusal("unavailable", failure.description))
+        case .success(let ack):
+            switch ack.events.first {
+            case .tradeCaptured(let id, _)?: return .success(id)
+            case .commandRejected(.tradeAlreadyCaptured(let id))?: return .success(id)
+            case .commandRejected(let reason)?: return .failure(Refusal(reason.code, reason.message))
+            default: return .failure(Refusal("unavailable", "the venue answered the capture with nothing"))
+            }
+        }
+    }
+
+    /// The venue's id of a trade with this reference captured too long ago for the engine to still know
+    /// its reference (`MatchingEngine.captureReferenceDays`): the post-trade view knows every one.
+    private func capturedEarlier(_ report: TradeReport) async -> Result<UInt64, Refusal>? {
+        do {
+            if let problem = await projections.wait("post_trade", for: try await venue.lastSequence()) { return .failure(Refusal("unavailable", problem)) }
+            let rows = try await projections.store.query("SELECT id FROM pt_trades WHERE origin = 'capture' AND reference = ?", [.text(report.reference.description)])
+            guard let id = rows.first?.text("id"), let n = UInt64(id.dropFirst(2)) else { return nil }
+            return .success(n)
+        } catch {
+            return .failure(Refusal("unavailable", "\(error)"))
+        }
+    }
+
+    /// The trade as the engine takes it, with its note, or why it cannot be.
+    func enrich(_ trade: CapturedTrade, account: AccountID?) -> Result<(TradeReport, CaptureNote), Refusal> {
+        guard let reference = ShortText(trade.tradeID), !reference.isEmpty else {
+            return .failure(Refusal("trade_id_invalid", "trade id must be 1 to \(ShortText.bytesMax) printable ASCII characters without spaces"))
+        }
+        for (field, text) in [("counterparty", trade.counterparty ?? ""), ("venue", trade.venue ?? "")] where text.utf8.count > TradeFile.fieldBytesMax {
+            return .failure(Refusal("\(field)_invalid", "\(field) is at most \(TradeFile.fieldBytesMax) bytes"))
+        }
+        guard rules.businessDay.isBusinessDay(trade.tradeDate) else {
+            return .failure(Refusal("trade_date_not_business_day", "trade date \(trade.tradeDate) is not a business day: the exchange does not trade"))
+        }
+        let settles = trade.settlementDate ?? rules.settlement.settlementDate(tradeDate: trade.tradeDate, cycle: rules.cycle)
+        guard CivilDate.supported.contains(settles) else {
+            return .failure(Refusal("settlement_date_invalid", "settlement date \(settles) is past \(CivilDate.supported.upperBound)"))
+        }
+        if trade.settlementDate != nil, !rules.settlement.isSettlementDay(settles) {
+            return .failure(Refusal("settlement_date_not_settlement_day", "settlement date \(settles) is not a settlement day: the depository or the banks are closed"))
+        }
+        guard let account else { return .failure(Refusal("unknown_account", "no account has the number \(trade.account)")) }
+        let terms = TradeTerms(account: account, symbol: trade.symbol, side: trade.side, quantity: trade.quantity, price: trade.price,
+                               tradeDate: trade.tradeDate, settlementDate: settles)
+        return .success((TradeReport(reference: reference, terms: terms),
+                         CaptureNote(reference: trade.tradeID, counterparty: trade.counterparty ?? "", venue: trade.venue ?? "", source: trade.source)))
+    }
+}

@@ -1,0 +1,206 @@
+import BourseCore
+import BoursePostTrade
+import Foundation
+import GRDB
+
+/// Trade files dropped into `capture/inbox` in the data directory (`TradeFile`'s CSV, one file a batch):
+/// each file's rows go through the capture desk together, every row's outcome is written beside it as
+/// `NAME.result.csv` in `capture/done` and kept for the API, and the file moves to `capture/done`. A
+/// file the format refuses as a whole moves to `capture/failed` with its reason in the result file.
+///
+/// A file is processed once, even across a crash mid-file: until its record is written the file stays in
+/// the inbox and is taken again at the next start, and taking it again books nothing twice (captures are
+/// idempotent by trade id, and a trade queued is not queued again). A file whose name and bytes were
+/// recorded before is only moved out of the inbox.
+public final class FileCapture: Sendable {
+    public let directory: String
+    let desk: CaptureDesk
+    let clock: @Sendable () -> Int64
+
+    public var inbox: String { directory + "/inbox" }
+    public var done: String { directory + "/done" }
+    public var failed: String { directory + "/failed" }
+
+    public init(directory: String, desk: CaptureDesk, clock: @escaping @Sendable () -> Int64) throws {
+        self.directory = directory
+        self.desk = desk
+        self.clock = clock
+        for path in [directory, inbox, done, failed] {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        }
+    }
+
+    /// What became of one file.
+    public struct FileRecord: Sendable, Equatable {
+        public var id: Int64
+        public var name: String
+        public var digest: String
+        public var bytes: Int
+        /// `done`, or `refused` when the format refused the whole file.
+        public var state: String
+        public var reason: String
+        public var rows: Int
+        public var captured: Int
+        public var queued: Int
+        public var refused: Int
+        public var resultPath: String
+        public var receivedAt: Int64
+    }
+
+    public struct RowOutcome: Sendable, Equatable {
+        public var line: Int
+        public var tradeID: String
+        /// `captured`, `queued` or `refused`.
+        public var status: String
+        /// The venue's trade id (`C-…`) or the retry queue's entry (`Q-…`); empty when refused.
+        public var id: String
+        public var reason: String
+    }
+
+    /// Runs until cancelled, looking at the inbox once a second.
+    public func run(log: @escaping @Sendable (String) -> Void) async {
+        while !Task.isCancelled {
+            do { _ = try await scan() } catch { log("trade files: \(error)") }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// Processes every file in the inbox, in name order; returns their records.
+    @discardableResult
+    public func scan() async throws -> [FileRecord] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: inbox)
+            .filter { !$0.hasPrefix(".") && !$0.hasSuffix(".tmp") }.sorted()
+        var records: [FileRecord] = []
+        for name in names { records.append(try await process(name)) }
+        return records
+    }
+
+    func process(_ name: String) async throws -> FileRecord {
+        let path = inbox + "/" + name
+        let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+        guard size <= TradeFile.bytesMax else {
+            return try finish(name, path, digest: "size-\(size)", bytes: size, refusal: "\(name) has \(size) bytes, more than the \(TradeFile.bytesMax) a file may have", rows: [])
+        }
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let digest = TradeFile.digest(bytes)
+        if let known = try record(name: name, digest: digest) {
+            try move(path, to: known.state == "done" ? done : failed, name)
+            return known
+        }
+        let rows: [TradeFile.Row]
+        do throws(TradeFile.FileError) { rows = try TradeFile.read(bytes, name: name) } catch {
+            return try finish(name, path, digest: digest, bytes: bytes.count, refusal: error.reason, rows: [])
+        }
+        let trades = rows.compactMap { try? $0.trade.get() }
+        var submissions = await desk.submitAll(trades)[...]
+        var outcomes: [RowOutcome] = []
+        outcomes.reserveCapacity(rows.count)
+        for row in rows {
+            switch row.trade {
+            case .failure(let error):
+                outcomes.append(RowOutcome(line: row.line, tradeID: "", status: "refused", id: "", reason: error.reason))
+            case .success(let trade):
+                let outcome: RowOutcome = switch submissions.removeFirst() {
+                case .captured(let id): RowOutcome(line: row.line, tradeID: trade.tradeID, status: "captured", id: "C-\(id)", reason: "")
+                case .queued(let entry): RowOutcome(line: row.line, tradeID: trade.tradeID, status: "queued", id: "Q-\(entry.id)", reason: entry.reason)
+                case .refused(let refusal): RowOutcome(line: row.line, tradeID: trade.tradeID, status: "refused", id: "", reason: refusal.description)
+                }
+                outcomes.append(outcome)
+            }
+        }
+        return try finish(name, path, digest: digest, bytes: bytes.count, refusal: nil, rows: outcomes)
+    }
+
+    /// Writes the result file, then the record, then moves the file: each step may be repeated after a crash.
+    private func finish(_ name: String, _ path: String, digest: String, bytes: Int, refusal: String?, rows: [RowOutcome]) throws -> FileRecord {
+        let target = refusal == nil ? done : failed
+        let resultPath = target + "/" + name + ".result.csv"
+        var text = refusal.map { "error\n" + Self.field($0) + "\n" } ?? "line,trade_id,status,id,reason\n"
+        for row in rows {
+            text += "\(row.line),\(Self.field(row.tradeID)),\(row.status),\(row.id),\(Self.field(row.reason))\n"
+        }
+        try Self.writeDurably(Array(text.utf8), to: resultPath)
+        let count = { (status: String) in rows.filter { $0.status == status }.count }
+        let record = try desk.queue.database.write { db -> FileRecord in
+            try db.execute(sql: """
+                INSERT INTO capture_files (name, digest, bytes, state, reason, rows, captured, queued, refused, result_path, received_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [name, digest, bytes, refusal == nil ? "done" : "refused", refusal ?? "", rows.count, count("captured"),
+                                 count("queued"), count("refused"), resultPath, clock()])
+            let id = db.lastInsertedRowID
+            let insert = try db.makeStatement(sql: "INSERT INTO capture_file_rows (file, line, trade_id, status, id, reason) VALUES (?, ?, ?, ?, ?, ?)")
+            for row in rows { try insert.execute(arguments: [id, row.line, row.tradeID, row.status, row.id, row.reason]) }
+            return try Self.file(db, id)!
+        }
+        try move(path, to: target, name)
+        return record
+    }
+
+    /// Moves a processed file out of the inbox; a name taken there by an earlier file gets a number.
+    private func move(_ path: String, to folder: String, _ name: String) throws {
+        var target = folder + "/" + name
+        var n = 1
+        while FileManager.default.fileExists(atPath: target) {
+            n += 1
+            target = folder + "/" + name + ".\(n)"
+        }
+        try FileManager.default.moveItem(atPath: path, toPath: target)
+    }
+
+    /// A CSV field, quoted when it needs to be.
+    static func field(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// Writes a file whole or not at all: a temporary beside it, synced, renamed over it, the folder synced.
+    static func writeDurably(_ bytes: [UInt8], to path: String) throws {
+        let temporary = path + ".tmp"
+        guard let handle = FileHandle(forWritingAtPath: temporary) ?? {
+            FileManager.default.createFile(atPath: temporary, contents: nil)
+            return FileHandle(forWritingAtPath: temporary)
+        }() else { throw CocoaError(.fileWriteUnknown) }
+        try handle.truncate(atOffset: 0)
+        try handle.write(contentsOf: bytes)
+        try handle.synchronize()
+        try handle.close()
+        guard rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        let folder = open((path as NSString).deletingLastPathComponent, O_RDONLY)
+        if folder >= 0 { fsync(folder); close(folder) }
+    }
+
+    // MARK: - Records
+
+    public func record(name: String, digest: String) throws -> FileRecord? {
+        try desk.queue.database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM capture_files WHERE name = ? AND digest = ?", arguments: [name, digest]).map(Self.file)
+        }
+    }
+
+    public func files(before: Int64?, limit: Int) throws -> [FileRecord] {
+        try desk.queue.database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM capture_files WHERE id < ? ORDER BY id DESC LIMIT ?", arguments: [before ?? Int64.max, limit]).map(Self.file)
+        }
+    }
+
+    public func file(_ id: Int64) throws -> FileRecord? { try desk.queue.database.read { db in try Self.file(db, id) } }
+
+    public func rows(of file: Int64, afterLine: Int, limit: Int) throws -> [RowOutcome] {
+        try desk.queue.database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM capture_file_rows WHERE file = ? AND line > ? ORDER BY line LIMIT ?",
+                             arguments: [file, afterLine, limit]).map {
+                RowOutcome(line: $0["line"], tradeID: $0["trade_id"], status: $0["status"], id: $0["id"], reason: $0["reason"])
+            }
+        }
+    }
+
+    private static func file(_ db: Database, _ id: Int64) throws -> FileRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM capture_files WHERE id = ?", arguments: [id]).map(file)
+    }
+
+    private static func file(_ row: Row) -> FileRecord {
+        FileRecord(id: row["id"], name: row["name"], digest: row["digest"], bytes: row["bytes"], state: row["state"], reason: row["reason"],
+                   rows: row["rows"], captured: row["captured"], queued: row["queued"], refused: row["refused"],
+                   resultPath: row["result_path"], receivedAt: row["received_at"])
+    }
+}
