@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(name: "BourseCoreTests", dependencies: ["BourseCore"]),
         .testTarget(name: "BoursePostTradeTests", dependencies: ["BourseCore", "BoursePostTrade"]),
         .testTarget(name: "BourseFIXTests", dependencies: [
-            "BourseCore", "BourseNode", "BourseProjections", "BourseVenue", "BourseFIX", "BourseTestSupport",
+            "BourseCore", "BourseEngine", "BourseNode", "BourseProjections", "BourseVenue", "BourseFIX", "BourseServer", "BourseTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),

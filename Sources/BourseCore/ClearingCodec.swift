@@ -27,6 +27,25 @@ extension ByteWriter {
         write(roll.from); write(roll.to); write(roll.settlesOn)
     }
 
+    public mutating func write(_ ref: TradeRef) {
+        switch ref {
+        case .capture(let id): write(0); writeVarint(id)
+        case .fill(let id): write(1); writeVarint(id.rawValue)
+        }
+    }
+
+    public mutating func write(_ c: TradeCancellation) {
+        write(c.trade); write(c.terms); write(c.counterparty)
+    }
+
+    public mutating func write(_ d: Dividend) {
+        write(d.symbol); write(d.perShare); write(d.exDate); write(d.recordDate); write(d.payDate)
+    }
+
+    public mutating func write(_ s: Split) {
+        write(s.symbol); writeSigned(s.ratio); write(s.effectiveDate)
+    }
+
     public mutating func write(_ outcome: SettlementOutcome) {
         write(outcome.date); write(outcome.account); write(outcome.symbol)
         for value in [outcome.obligationShares, outcome.obligationMoney, outcome.settledShares, outcome.settledMoney] {
@@ -69,6 +88,27 @@ extension ByteReader {
 
     public mutating func readBusinessDateRoll() throws(DecodeError) -> BusinessDateRoll {
         BusinessDateRoll(from: try readOptionalDate(), to: try readDate(), settlesOn: try readDate())
+    }
+
+    public mutating func readTradeRef() throws(DecodeError) -> TradeRef {
+        let at = offset
+        switch try readByte() {
+        case 0: return .capture(try readVarint())
+        case 1: return .fill(ExecutionID(try readVarint()))
+        case let tag: throw DecodeError(.invalidTag("trade", UInt64(tag)), at: at)
+        }
+    }
+
+    public mutating func readTradeCancellation() throws(DecodeError) -> TradeCancellation {
+        TradeCancellation(trade: try readTradeRef(), terms: try readTradeTerms(), counterparty: try readAccountID())
+    }
+
+    public mutating func readDividend() throws(DecodeError) -> Dividend {
+        Dividend(symbol: try readSymbol(), perShare: try readMoney(), exDate: try readDate(), recordDate: try readDate(), payDate: try readDate())
+    }
+
+    public mutating func readSplit() throws(DecodeError) -> Split {
+        Split(symbol: try readSymbol(), ratio: try readSigned(), effectiveDate: try readDate())
     }
 
     public mutating func readSettlementOutcome() throws(DecodeError) -> SettlementOutcome {

@@ -68,6 +68,12 @@ extension ByteWriter {
             write(23); write(roll)
         case .captureTrade(let report):
             write(24); write(report)
+        case .cancelTrade(let c):
+            write(25); write(c)
+        case .declareDividend(let d):
+            write(26); write(d)
+        case .declareSplit(let s):
+            write(27); write(s)
         }
     }
 
@@ -143,6 +149,18 @@ extension ByteWriter {
             write(30); write(outcome)
         case .failMarked(let date, let a, let s, let price, let payment):
             write(31); write(date); write(a); write(s); write(price); write(payment)
+        case .tradeCancelled(let c, let dueOn):
+            write(32); write(c); write(dueOn)
+        case .dividendDeclared(let id, let d):
+            write(33); writeVarint(id); write(d)
+        case .splitDeclared(let id, let s):
+            write(34); writeVarint(id); write(s)
+        case .dividendRecorded(let id, let a, let shares):
+            write(35); writeVarint(id); write(a); write(shares)
+        case .dividendPaid(let id, let a, let amount):
+            write(36); writeVarint(id); write(a); write(amount)
+        case .positionSplit(let id, let a, let s, let from, let to):
+            write(37); writeVarint(id); write(a); write(s); write(from); write(to)
         }
     }
 
@@ -276,6 +294,9 @@ extension ByteReader {
         case 22: return .advanceTransfers
         case 23: return .rollBusinessDate(try readBusinessDateRoll())
         case 24: return .captureTrade(try readTradeReport())
+        case 25: return .cancelTrade(try readTradeCancellation())
+        case 26: return .declareDividend(try readDividend())
+        case 27: return .declareSplit(try readSplit())
         case let tag: throw DecodeError(.invalidTag("command", UInt64(tag)), at: at)
         }
     }
@@ -341,6 +362,12 @@ extension ByteReader {
         case 30: return .obligationSettled(try readSettlementOutcome())
         case 31:
             return .failMarked(try readDate(), try readAccountID(), try readSymbol(), price: try readPrice(), payment: try readMoney())
+        case 32: return .tradeCancelled(try readTradeCancellation(), dueOn: try readDate())
+        case 33: return .dividendDeclared(try readVarint(), try readDividend())
+        case 34: return .splitDeclared(try readVarint(), try readSplit())
+        case 35: return .dividendRecorded(try readVarint(), try readAccountID(), shares: try readQuantity())
+        case 36: return .dividendPaid(try readVarint(), try readAccountID(), try readMoney())
+        case 37: return .positionSplit(try readVarint(), try readAccountID(), try readSymbol(), from: try readQuantity(), to: try readQuantity())
         case let tag: throw DecodeError(.invalidTag("event", UInt64(tag)), at: at)
         }
     }

@@ -45,6 +45,10 @@ public enum Command: Hashable, Sendable {
     case rollBusinessDate(BusinessDateRoll)
     /// Books a trade executed away from the book to its account and makes it due on its settlement date.
     case captureTrade(TradeReport)
+    /// Reverses a booked trade, settled or not.
+    case cancelTrade(TradeCancellation)
+    case declareDividend(Dividend)
+    case declareSplit(Split)
 }
 
 public struct NewOrder: Hashable, Sendable {

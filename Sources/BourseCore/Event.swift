@@ -55,6 +55,19 @@ public enum Event: Hashable, Sendable {
     /// A fail carried forward was revalued at the symbol's last price: `payment` moved now (positive to the
     /// participant), and the money due on delivery changed by as much the other way.
     case failMarked(CivilDate, AccountID, Symbol, price: Price, payment: Money)
+    /// A trade was reversed: its reverse is booked and due on `dueOn` (its own settlement date when that
+    /// has not come, where the two net to nothing; otherwise the open day's).
+    case tradeCancelled(TradeCancellation, dueOn: CivilDate)
+    /// Numbered from 1 among the venue's corporate actions.
+    case dividendDeclared(UInt64, Dividend)
+    case splitDeclared(UInt64, Split)
+    /// On the record date: the account held `shares` settled and is owed the dividend on them.
+    case dividendRecorded(UInt64, AccountID, shares: Quantity)
+    /// On the pay date: cash in from the issuer.
+    case dividendPaid(UInt64, AccountID, Money)
+    /// On the effective date: the account's position went from `from` shares to `to` (and what it has due
+    /// and failing likewise), the new shares coming from the issuer (the outside world).
+    case positionSplit(UInt64, AccountID, Symbol, from: Quantity, to: Quantity)
 }
 
 public struct Trade: Hashable, Sendable {

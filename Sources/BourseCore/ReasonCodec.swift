@@ -105,6 +105,13 @@ extension ByteWriter {
         case .tradeReferenceReused: write(37)
         case .tooManyCaptures: write(38)
         case .accountIDReserved(let a): write(39); write(a)
+        case .unknownTrade(let t): write(40); write(t)
+        case .tradeAlreadyCancelled(let t): write(41); write(t)
+        case .tradeTermsMismatch(let t): write(42); write(t)
+        case .tradeTooOldToCancel(let t): write(43); write(t)
+        case .dividendInvalid(let s): write(44); write(s)
+        case .splitInvalid(let s): write(45); write(s)
+        case .tooManyCorporateActions: write(46)
         }
     }
 }
@@ -223,6 +230,13 @@ extension ByteReader {
         case 37: return .tradeReferenceReused
         case 38: return .tooManyCaptures
         case 39: return .accountIDReserved(try readAccountID())
+        case 40: return .unknownTrade(try readTradeRef())
+        case 41: return .tradeAlreadyCancelled(try readTradeRef())
+        case 42: return .tradeTermsMismatch(try readTradeRef())
+        case 43: return .tradeTooOldToCancel(try readTradeRef())
+        case 44: return .dividendInvalid(try readSymbol())
+        case 45: return .splitInvalid(try readSymbol())
+        case 46: return .tooManyCorporateActions
         case let tag: throw DecodeError(.invalidTag("command reject reason", UInt64(tag)), at: at)
         }
     }

@@ -233,6 +233,8 @@ public enum CancelReason: UInt8, Hashable, Sendable, CaseIterable {
     case otherLegCancelled = 10
     /// An exit waiting for its entry: the entry was cancelled, expired or ended without a fill.
     case entryEnded = 11
+    /// A split of the symbol took effect.
+    case corporateAction = 12
 
     public var code: String {
         switch self {
@@ -248,6 +250,7 @@ public enum CancelReason: UInt8, Hashable, Sendable, CaseIterable {
         case .otherLegTriggered: "other_leg_triggered"
         case .otherLegCancelled: "other_leg_cancelled"
         case .entryEnded: "entry_ended"
+        case .corporateAction: "corporate_action"
         }
     }
 
@@ -266,6 +269,7 @@ public enum CancelReason: UInt8, Hashable, Sendable, CaseIterable {
         case .otherLegTriggered: "the other order of its pair, the stop-loss, was triggered"
         case .otherLegCancelled: "the other order of its one-cancels-other pair was cancelled or expired"
         case .entryEnded: "its entry order was cancelled, expired or ended without a fill, so it was never placed"
+        case .corporateAction: "a split of the symbol took effect; orders in it are cancelled, to be entered again at the new prices"
         }
     }
 }
@@ -334,6 +338,18 @@ public enum CommandRejectReason: Hashable, Sendable {
     /// The venue holds as many references of recent captures as it may (`Clearing.referencesMax`).
     case tooManyCaptures
     case accountIDReserved(AccountID)
+    case unknownTrade(TradeRef)
+    case tradeAlreadyCancelled(TradeRef)
+    /// The terms a cancellation gives are not the trade's as booked.
+    case tradeTermsMismatch(TradeRef)
+    /// Settled more than `TradeCancellation.windowDays` ago.
+    case tradeTooOldToCancel(TradeRef)
+    /// A dividend's amount, or its dates (ex on or before record, record after today, pay on or after record).
+    case dividendInvalid(Symbol)
+    /// A split's ratio (2 to `Split.ratioMax` new shares for one) or its date (after today).
+    case splitInvalid(Symbol)
+    /// Corporate actions pending at once, at most `corporateActionsMax`.
+    case tooManyCorporateActions
 
     public var code: String {
         switch self {
@@ -376,6 +392,13 @@ public enum CommandRejectReason: Hashable, Sendable {
         case .tradeReferenceReused: "trade_reference_reused"
         case .tooManyCaptures: "too_many_captures"
         case .accountIDReserved: "account_id_reserved"
+        case .unknownTrade: "unknown_trade"
+        case .tradeAlreadyCancelled: "trade_already_cancelled"
+        case .tradeTermsMismatch: "trade_terms_mismatch"
+        case .tradeTooOldToCancel: "trade_too_old_to_cancel"
+        case .dividendInvalid: "dividend_invalid"
+        case .splitInvalid: "split_invalid"
+        case .tooManyCorporateActions: "too_many_corporate_actions"
         }
     }
 
@@ -422,6 +445,13 @@ public enum CommandRejectReason: Hashable, Sendable {
         case .tradeReferenceReused: "the reference was captured before with other terms"
         case .tooManyCaptures: "the venue holds as many recent captures as it may"
         case .accountIDReserved(let a): "account id \(a) is reserved"
+        case .unknownTrade(let t): "no trade \(t) is booked (or it is past the window in which trades are cancelled)"
+        case .tradeAlreadyCancelled(let t): "trade \(t) is already cancelled"
+        case .tradeTermsMismatch(let t): "the terms given are not those trade \(t) was booked with"
+        case .tradeTooOldToCancel(let t): "trade \(t) settled more than \(TradeCancellation.windowDays) days ago"
+        case .dividendInvalid(let s): "a dividend on \(s) needs an amount above zero, an ex-date on or before its record date, a record date after today and a pay date on or after it"
+        case .splitInvalid(let s): "a split of \(s) takes 2 to \(Split.ratioMax) new shares for each one and a date after today"
+        case .tooManyCorporateActions: "the venue holds as many pending corporate actions as it may"
         }
     }
 }

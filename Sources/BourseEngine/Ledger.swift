@@ -39,6 +39,12 @@ public struct LedgerTransaction: Hashable, Sendable {
         case fill(ExecutionID, Side)
         /// A trade captured from away, by the venue's id for it.
         case capture(UInt64)
+        /// The reverse of a cancelled trade, one per side.
+        case cancellation(TradeRef, Side)
+        /// A dividend paid, by its corporate action's id.
+        case dividend(UInt64)
+        /// The new shares of a split, by its corporate action's id.
+        case split(UInt64)
     }
     /// Numbered from 1 in the order of the events.
     public var id: UInt64
@@ -126,15 +132,33 @@ public struct Ledger: Sendable {
             }
             return [side(.buy, t.buyerAccount, t.buyerFee.units), side(.sell, t.sellerAccount, t.sellerFee.units)]
         case .tradeCaptured(let id, let r):
-            let sign: Int64 = r.side == .buy ? 1 : -1
-            let notional = r.notional.units
-            return [(.capture(id), [LedgerEntry(account: .customer(r.account), asset: .usd, amount: -sign * notional),
-                                    LedgerEntry(account: .street, asset: .usd, amount: sign * notional),
-                                    LedgerEntry(account: .customer(r.account), asset: .shares(r.symbol), amount: sign * r.quantity.shares),
-                                    LedgerEntry(account: .street, asset: .shares(r.symbol), amount: -sign * r.quantity.shares)])]
+            return [(.capture(id), away(r.account, r.side, r, against: .street))]
+        case .tradeCancelled(let c, _):
+            let t = c.terms
+            let reverse: Side = t.side == .buy ? .sell : .buy
+            if c.counterparty == .street { return [(.cancellation(c.trade, reverse), away(t.account, reverse, t, against: .street))] }
+            // A fill's two sides reverse against the venue as central counterparty, as the fill posted.
+            return [(.cancellation(c.trade, .sell), away(t.account, .sell, t, against: .clearing)),
+                    (.cancellation(c.trade, .buy), away(c.counterparty, .buy, t, against: .clearing))]
+        case .positionSplit(let id, let account, let symbol, let from, let to) where from != to:
+            return [(.split(id), [LedgerEntry(account: .customer(account), asset: .shares(symbol), amount: to.shares - from.shares),
+                                  LedgerEntry(account: .outsideWorld, asset: .shares(symbol), amount: from.shares - to.shares)])]
+        case .dividendPaid(let id, let account, let amount):
+            return [(.dividend(id), [LedgerEntry(account: .customer(account), asset: .usd, amount: amount.units),
+                                     LedgerEntry(account: .outsideWorld, asset: .usd, amount: -amount.units)])]
         default:
             return []
         }
+    }
+
+    /// One side of a trade booked away from the book: cash one way, shares the other, against `other`.
+    static func away(_ account: AccountID, _ side: Side, _ t: TradeTerms, against other: LedgerAccount) -> [LedgerEntry] {
+        let sign: Int64 = side == .buy ? 1 : -1
+        let notional = t.notional.units
+        return [LedgerEntry(account: .customer(account), asset: .usd, amount: -sign * notional),
+                LedgerEntry(account: other, asset: .usd, amount: sign * notional),
+                LedgerEntry(account: .customer(account), asset: .shares(t.symbol), amount: sign * t.quantity.shares),
+                LedgerEntry(account: other, asset: .shares(t.symbol), amount: -sign * t.quantity.shares)]
     }
 
     /// Posts what `event` posts and returns the transactions. A transaction that does not balance is a

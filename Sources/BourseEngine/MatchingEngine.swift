@@ -167,6 +167,9 @@ public final class MatchingEngine {
         case .advanceTransfers: advanceDueTransfers()
         case .rollBusinessDate(let roll): rollBusinessDate(roll)
         case .captureTrade(let report): captureTrade(report)
+        case .cancelTrade(let cancellation): cancelTrade(cancellation)
+        case .declareDividend(let dividend): declareDividend(dividend)
+        case .declareSplit(let split): declareSplit(split)
         }
     }
 

@@ -363,6 +363,33 @@ extension MatchingEngine {
             w.writeVarint(capture.id)
             w.write(TradeReport(reference: reference, terms: capture.terms))
         }
+        w.writeVarint(UInt64(clearing.captures.count))
+        for id in clearing.captures.keys.sorted() {
+            w.writeVarint(id)
+            w.write(clearing.captures[id]!)
+        }
+        w.writeVarint(UInt64(clearing.cancelled.count))
+        for (trade, date) in clearing.cancelled.sorted(by: { "\($0.key)" < "\($1.key)" }) {
+            w.write(trade)
+            w.write(date)
+        }
+        w.writeVarint(clearing.lastCorporateAction)
+        w.writeVarint(UInt64(clearing.dividends.count))
+        for id in clearing.dividends.keys.sorted() {
+            let pending = clearing.dividends[id]!
+            w.writeVarint(id)
+            w.write(pending.dividend)
+            w.writeBool(pending.entitled != nil)
+            if let entitled = pending.entitled {
+                w.writeVarint(UInt64(entitled.count))
+                for e in entitled { w.write(e.account); w.writeSigned(e.shares) }
+            }
+        }
+        w.writeVarint(UInt64(clearing.splits.count))
+        for id in clearing.splits.keys.sorted() {
+            w.writeVarint(id)
+            w.write(clearing.splits[id]!)
+        }
     }
 
     fileprivate func decodeClearing(_ r: inout ByteReader) throws(DecodeError) {
@@ -405,6 +432,49 @@ extension MatchingEngine {
                 throw DecodeError(.invalidValue("capture \(id)"), at: at)
             }
             clearing.references[report.reference] = Clearing.Capture(id: id, terms: report.terms)
+        }
+        let captures = try r.readVarint()
+        guard captures <= UInt64(Clearing.capturesMax) else { throw DecodeError(.invalidValue("capture count"), at: r.offset) }
+        for _ in 0..<captures {
+            let at = r.offset
+            let id = try r.readVarint()
+            guard id <= clearing.lastCapture, clearing.captures[id] == nil else { throw DecodeError(.invalidValue("capture \(id)"), at: at) }
+            clearing.captures[id] = try r.readTradeTerms()
+        }
+        let cancelled = try r.readVarint()
+        guard cancelled <= UInt64(Clearing.capturesMax) * 4 else { throw DecodeError(.invalidValue("cancellation count"), at: r.offset) }
+        for _ in 0..<cancelled {
+            let at = r.offset
+            let trade = try r.readTradeRef()
+            guard clearing.cancelled[trade] == nil else { throw DecodeError(.invalidValue("cancellation of \(trade)"), at: at) }
+            clearing.cancelled[trade] = try r.readDate()
+        }
+        clearing.lastCorporateAction = try r.readVarint()
+        let dividends = try r.readVarint()
+        guard dividends <= UInt64(Clearing.corporateActionsMax) else { throw DecodeError(.invalidValue("dividend count"), at: r.offset) }
+        for _ in 0..<dividends {
+            let at = r.offset
+            let id = try r.readVarint()
+            var pending = Clearing.PendingDividend(dividend: try r.readDividend(), entitled: nil)
+            if try r.readBool() {
+                let count = try r.readVarint()
+                guard count <= UInt64(limits.accountsMax) else { throw DecodeError(.invalidValue("dividend \(id) entitlements"), at: at) }
+                var entitled: [Clearing.Entitlement] = []
+                for _ in 0..<count { entitled.append(Clearing.Entitlement(account: try r.readAccountID(), shares: try r.readSigned())) }
+                pending.entitled = entitled
+            }
+            guard id <= clearing.lastCorporateAction, clearing.dividends[id] == nil else { throw DecodeError(.invalidValue("dividend \(id)"), at: at) }
+            clearing.dividends[id] = pending
+        }
+        let splits = try r.readVarint()
+        guard splits <= UInt64(Clearing.corporateActionsMax) else { throw DecodeError(.invalidValue("split count"), at: r.offset) }
+        for _ in 0..<splits {
+            let at = r.offset
+            let id = try r.readVarint()
+            let split = try r.readSplit()
+            guard id <= clearing.lastCorporateAction, clearing.splits[id] == nil, clearing.dividends[id] == nil,
+                  symbolIndex.find(split.symbol.packed) != nil else { throw DecodeError(.invalidValue("split \(id)"), at: at) }
+            clearing.splits[id] = split
         }
     }
 }

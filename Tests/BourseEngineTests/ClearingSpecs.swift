@@ -181,4 +181,109 @@ struct ClearingSpecs {
         let again = SequencedCommand(sequence: 100, time: Timestamp(nanos: 100_000), command: .captureTrade(report("B-1", c, .buy, 40, at: "10.00", traded: tue, settles: wed)))
         #expect(copy.process(again) == [.commandRejected(.tradeAlreadyCaptured(2))])
     }
+
+    // MARK: - Cancellations
+
+    @Test("a captured trade cancelled before its settlement date nets away there: nothing moves, the account is as before")
+    func cancelBeforeSettlement() {
+        let v = friday()
+        let buy = report("T-1", a, .buy, 10, at: "10.00")
+        v.when(.captureTrade(buy))
+        let cancel = TradeCancellation(trade: .capture(1), terms: buy.terms, counterparty: .street)
+        #expect(v.when(.cancelTrade(cancel)) == [.tradeCancelled(cancel, dueOn: tue)])
+        #expect(v.account(1).cash == money("10000") && v.position(1)?.quantity == Quantity(0) && v.account(1).unsettledCash == .zero)
+        #expect(v.when(.cancelTrade(cancel), at: v.time) == [.commandRejected(.tradeAlreadyCancelled(.capture(1)))])
+        var wrong = cancel
+        wrong.trade = .capture(2)
+        #expect(v.when(.cancelTrade(wrong), at: v.time) == [.commandRejected(.unknownTrade(.capture(2)))])
+        v.when(.rollBusinessDate(BusinessDateRoll(from: fri, to: columbus, settlesOn: tue)))
+        #expect(v.when(.rollBusinessDate(BusinessDateRoll(from: columbus, to: tue, settlesOn: wed))) == [.businessDateRolled(BusinessDateRoll(from: columbus, to: tue, settlesOn: wed))])
+        #expect(v.engine.invariantViolations().isEmpty)
+    }
+
+    @Test("a captured trade cancelled after it settled is reversed at the next cycle: the shares go back to the street, the money to the account")
+    func cancelAfterSettlement() {
+        let v = friday()
+        let buy = report("T-1", a, .buy, 10, at: "10.00")
+        v.when(.captureTrade(buy))
+        v.when(.rollBusinessDate(BusinessDateRoll(from: fri, to: tue, settlesOn: wed)))
+        #expect(v.engine.settledShares(a, v.symbol) == Quantity(10))
+        let cancel = TradeCancellation(trade: .capture(1), terms: buy.terms, counterparty: .street)
+        var other = cancel
+        other.terms.quantity = Quantity(9)
+        #expect(v.when(.cancelTrade(other), at: v.time) == [.commandRejected(.tradeTermsMismatch(.capture(1)))])
+        #expect(v.when(.cancelTrade(cancel)) == [.tradeCancelled(cancel, dueOn: wed)])
+        let wednesday = v.when(.rollBusinessDate(BusinessDateRoll(from: tue, to: wed, settlesOn: thu)))
+        #expect(wednesday == [.businessDateRolled(BusinessDateRoll(from: tue, to: wed, settlesOn: thu)),
+                              outcome(wed, a, -10, "100", settled: -10, "100"), outcome(wed, .street, 10, "-100", settled: 10, "-100")])
+        #expect(v.account(1).cash == money("10000") && v.account(1).unsettledCash == .zero && v.engine.settledShares(a, v.symbol) == Quantity(0))
+        #expect(v.engine.invariantViolations().isEmpty)
+    }
+
+    @Test("a fill cancelled reverses both sides; a cash account that no longer holds the shares to give back is refused")
+    func cancelFill() {
+        let v = friday()
+        v.when(.newOrder(v.sell(1, "10.00", qty: 100, account: 2)))
+        let fill = v.when(.newOrder(v.buy(2, "10.00", qty: 100, account: 1)))
+        guard case .trade(let t)? = fill.first(where: { if case .trade = $0 { true } else { false } }) else { Issue.record("no fill"); return }
+        let terms = TradeTerms(account: a, symbol: v.symbol, side: .buy, quantity: Quantity(100), price: Price(dollars: "10")!, tradeDate: fri, settlementDate: tue)
+        let cancel = TradeCancellation(trade: .fill(t.executionID), terms: terms, counterparty: b)
+        // Account 1 sold 60 of the shares since: it cannot give back 100.
+        v.when(.newOrder(v.buy(3, "9.00", qty: 60, account: 2)))
+        v.when(.newOrder(v.sell(4, "9.00", qty: 60, account: 1)))
+        #expect(v.when(.cancelTrade(cancel), at: v.time) == [.commandRejected(.insufficientPosition(v.symbol, needs: Quantity(100), available: Quantity(40)))])
+        v.when(.newOrder(v.sell(5, "9.00", qty: 60, account: 2)))
+        v.when(.newOrder(v.buy(6, "9.00", qty: 60, account: 1)))
+        #expect(v.when(.cancelTrade(cancel)) == [.tradeCancelled(cancel, dueOn: tue)])
+        #expect(v.position(1)?.quantity == Quantity(0) && v.position(2)?.quantity == Quantity(500))
+        #expect(v.engine.invariantViolations().isEmpty)
+    }
+
+    // MARK: - Corporate actions
+
+    @Test("""
+    a dividend recorded on Columbus Day is owed on settled shares only: the seller of Friday's unsettled sale is \
+    the holder of record; it is paid on its pay date, cash from the issuer
+    """)
+    func dividend() {
+        let v = friday()
+        v.when(.newOrder(v.sell(1, "10.00", qty: 100, account: 2)))
+        v.when(.newOrder(v.buy(2, "10.00", qty: 100, account: 1)))
+        let d = Dividend(symbol: v.symbol, perShare: money("0.25"), exDate: columbus, recordDate: columbus, payDate: wed)
+        #expect(v.when(.declareDividend(d)) == [.dividendDeclared(1, d)])
+        var past = d
+        past.recordDate = fri
+        #expect(v.when(.declareDividend(past), at: v.time) == [.commandRejected(.dividendInvalid(v.symbol))])
+        let monday = v.when(.rollBusinessDate(BusinessDateRoll(from: fri, to: columbus, settlesOn: tue)))
+        #expect(monday.last == .dividendRecorded(1, b, shares: Quantity(500)))
+        v.when(.rollBusinessDate(BusinessDateRoll(from: columbus, to: tue, settlesOn: wed)))
+        let cash = v.account(2).cash
+        let wednesday = v.when(.rollBusinessDate(BusinessDateRoll(from: tue, to: wed, settlesOn: thu)))
+        #expect(wednesday.last == .dividendPaid(1, b, money("125")))
+        #expect(v.account(2).cash == Money(units: cash.units + money("125").units) && v.engine.outsideCashBalance.units < 0)
+    }
+
+    @Test("""
+    a 2-for-1 split effective Tuesday doubles positions and what is due, leaves cost and money alone, halves the \
+    mark and cancels the symbol's open orders; Friday's 100 shares settle as 200
+    """)
+    func split() {
+        let v = friday()
+        v.when(.newOrder(v.sell(1, "10.00", qty: 100, account: 2)))
+        v.when(.newOrder(v.buy(2, "10.00", qty: 100, account: 1)))
+        v.when(.newOrder(v.sell(3, "12.00", qty: 50, account: 2)))
+        let s = Split(symbol: v.symbol, ratio: 2, effectiveDate: tue)
+        #expect(v.when(.declareSplit(s)) == [.splitDeclared(1, s)])
+        #expect(v.when(.declareSplit(Split(symbol: v.symbol, ratio: 1, effectiveDate: tue)), at: v.time) == [.commandRejected(.splitInvalid(v.symbol))])
+        let cost = v.position(2)!.costBasis
+        v.when(.rollBusinessDate(BusinessDateRoll(from: fri, to: columbus, settlesOn: tue)))
+        let tuesday = v.when(.rollBusinessDate(BusinessDateRoll(from: columbus, to: tue, settlesOn: wed)))
+        #expect(tuesday.contains(.orderCancelled(OrderID(3), b, leaves: Quantity(50), .corporateAction)))
+        #expect(tuesday.contains(.positionSplit(1, a, v.symbol, from: Quantity(100), to: Quantity(200))))
+        #expect(tuesday.contains(.positionSplit(1, b, v.symbol, from: Quantity(400), to: Quantity(800))))
+        #expect(tuesday.contains(outcome(tue, a, 200, "-1000", settled: 200, "-1000")))
+        #expect(v.position(2)?.quantity == Quantity(800) && v.position(2)?.costBasis == cost)
+        #expect(v.engine.summary(of: v.symbol)?.lastTrade == Price(dollars: "5"))
+        #expect(v.engine.settledShares(a, v.symbol) == Quantity(200) && v.engine.invariantViolations().isEmpty)
+    }
 }

@@ -4,7 +4,7 @@ import Testing
 
 /// The engine's settlement cycles against a model built from `Netting.net` and `Delivery.settle` over
 /// the trades themselves: random fills on the book, captures from away (repeated references among them),
-/// transfers and rollovers with random settlement cycles, across days. The model keeps its own settled
+/// cancellations of both, transfers and rollovers with random settlement cycles, across days. The model keeps its own settled
 /// holdings and fails; every cycle and every mark must equal the engine's, event for event.
 @Suite("settlement against a model")
 struct SettlementPropertyTests {
@@ -16,6 +16,8 @@ struct SettlementPropertyTests {
         /// The previous close until a symbol trades.
         var lastPrice: [Symbol: Price]
         var settlesOn: CivilDate?
+        /// What a cancellation needs of each trade booked: its terms and its other side.
+        var booked: [(ref: TradeRef, terms: TradeTerms, counterparty: AccountID)] = []
 
         /// The events the engine should make for the cycle of `date`, and the model's state after it.
         mutating func cycle(_ date: CivilDate) throws -> [Event] {
@@ -53,12 +55,22 @@ struct SettlementPropertyTests {
                 switch event {
                 case .trade(let t):
                     lastPrice[t.symbol] = t.price
+                    booked.append((.fill(t.executionID), TradeTerms(account: t.buyerAccount, symbol: t.symbol, side: .buy, quantity: t.quantity,
+                                                                    price: t.price, tradeDate: settlesOn!, settlementDate: settlesOn!), t.sellerAccount))
                     let money = Money(units: t.price.units * t.quantity.shares)
                     due[settlesOn!, default: []] += [
                         Netting.DueTrade(account: t.buyerAccount, symbol: t.symbol, side: .buy, quantity: t.quantity, money: money),
                         Netting.DueTrade(account: t.sellerAccount, symbol: t.symbol, side: .sell, quantity: t.quantity, money: money),
                     ]
-                case .tradeCaptured(_, let terms):
+                case .tradeCancelled(let c, let dueOn):
+                    let t = c.terms
+                    let reverse: Side = t.side == .buy ? .sell : .buy
+                    due[dueOn, default: []] += [
+                        Netting.DueTrade(account: t.account, symbol: t.symbol, side: reverse, quantity: t.quantity, money: t.notional),
+                        Netting.DueTrade(account: c.counterparty, symbol: t.symbol, side: t.side, quantity: t.quantity, money: t.notional),
+                    ]
+                case .tradeCaptured(let id, let terms):
+                    booked.append((.capture(id), terms, .street))
                     due[terms.settlementDate, default: []] += [
                         Netting.DueTrade(account: terms.account, symbol: terms.symbol, side: terms.side, quantity: terms.quantity, money: terms.notional),
                         Netting.DueTrade(account: .street, symbol: terms.symbol, side: terms.side == .buy ? .sell : .buy,
@@ -94,7 +106,7 @@ struct SettlementPropertyTests {
             for p in v.engine.positions(of: AccountID(id)) { model.holdings[Netting.Key(account: AccountID(id), symbol: p.symbol)] = p.quantity.shares }
         }
         var today = CivilDate(year: 2026, month: 3, day: 2)
-        var seen = (outcomes: 0, fails: 0, street: 0, marks: 0, captures: 0, repeats: 0, refused: 0)
+        var seen = (outcomes: 0, fails: 0, street: 0, marks: 0, captures: 0, repeats: 0, refused: 0, cancellations: 0)
         func roll(to next: CivilDate) throws {
             let settlesOn = next.adding(days: Int.random(in: 0...2, using: &random))
             let roll = BusinessDateRoll(from: model.settlesOn == nil ? nil : today, to: next, settlesOn: settlesOn)
@@ -102,6 +114,7 @@ struct SettlementPropertyTests {
             let events = v.when(.rollBusinessDate(roll))
             let expected = [Event.businessDateRolled(roll)] + (try model.cycle(next))
             #expect(events == expected, "seed \(seed), \(next)")
+            #expect(try restored(v.engine).stateHash() == v.engine.stateHash(), "the snapshot keeps the clearing state")
             for e in events {
                 switch e {
                 case .obligationSettled(let o): seen.outcomes += 1; if o.failed { seen.fails += 1 }; if o.account == .street { seen.street += 1 }
@@ -128,8 +141,11 @@ struct SettlementPropertyTests {
                 let side: Side = Bool.random(using: &random) ? .buy : .sell
                 let price = Price(units: [99_900, 100_000, 100_100].randomElement(using: &random)!)
                 let command: Command
-                switch Int.random(in: 0..<10, using: &random) {
-                case 0..<6:
+                switch Int.random(in: 0..<11, using: &random) {
+                case 10 where !model.booked.isEmpty:
+                    let pick = model.booked.randomElement(using: &random)!
+                    command = .cancelTrade(TradeCancellation(trade: pick.ref, terms: pick.terms, counterparty: pick.counterparty))
+                case 0..<6, 10:
                     orderID += 1
                     command = .newOrder(NewOrder(orderID: OrderID(orderID), account: AccountID(account), symbol: symbol, side: side, type: .limit,
                                                  timeInForce: Bool.random(using: &random) ? .ioc : .day, quantity: Quantity(Int64.random(in: 1...80, using: &random)),
@@ -146,6 +162,7 @@ struct SettlementPropertyTests {
                         : .transferOut(AccountID(account), symbol, Quantity(Int64.random(in: 1...50, using: &random)))
                 }
                 let events = v.when(command)
+                if case .tradeCancelled? = events.first { seen.cancellations += 1 }
                 if case .captureTrade = command {
                     switch events.first {
                     case .tradeCaptured?: seen.captures += 1
@@ -160,6 +177,6 @@ struct SettlementPropertyTests {
         }
         #expect(v.engine.invariantViolations().isEmpty)
         // The run must have met every case it claims to check.
-        #expect(seen.fails > 0 && seen.marks > 0 && seen.street > 0 && seen.captures > 0 && seen.repeats > 0, "\(seen)")
+        #expect(seen.fails > 0 && seen.marks > 0 && seen.street > 0 && seen.captures > 0 && seen.repeats > 0 && seen.cancellations > 0, "\(seen)")
     }
 }

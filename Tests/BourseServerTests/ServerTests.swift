@@ -482,7 +482,7 @@ struct ServerTests {
                 let responses = (operation as? [String: Any])?["responses"] as? [String: Any] ?? [:]
                 let declared = responses["204"] != nil || responses.filter { $0.key != "default" }.values.contains { ($0 as? [String: Any])?["content"] != nil }
                 #expect(declared, "\(method) \(path) declares no answer")
-                let action = ["/kill", "/rebuild", "/retry", "/close", "/unblock", "/api_keys", "/rotate", "/rollover", "/replay"].contains { path.hasSuffix($0) }
+                let action = ["/kill", "/rebuild", "/retry", "/close", "/unblock", "/api_keys", "/rotate", "/rollover", "/replay", "/cancel"].contains { path.hasSuffix($0) }
                 if ["post", "put", "patch"].contains(method), !action {
                     #expect((operation as? [String: Any])?["requestBody"] != nil, "\(method) \(path) declares no body")
                 }

@@ -4,9 +4,10 @@ extension MatchingEngine {
     // MARK: - Rollover
 
     /// Closes the open business day and opens the next, in this order: the closing day's fills become
-    /// due on their settlement date; the new date opens; everything due on or before it settles, delivery
-    /// versus payment, what cannot be delivered failing; the fails left are marked to market; references
-    /// of old captures are forgotten. One command, so a crash leaves the rollover whole or not begun.
+    /// due on their settlement date; the new date opens; splits effective by it take effect; everything due
+    /// on or before it settles, delivery versus payment, what cannot be delivered failing; the fails left
+    /// are marked to market; dividends are recorded and paid; references of old captures are forgotten.
+    /// One command, so a crash leaves the rollover whole or not begun.
     func rollBusinessDate(_ roll: BusinessDateRoll) {
         let current = clearing.businessDate
         guard roll.from == current else { return reject(.businessDateMismatch(current: current, closing: roll.from)) }
@@ -18,10 +19,15 @@ extension MatchingEngine {
         clearing.settlesOn = roll.settlesOn
         out.append(.businessDateRolled(roll))
         guard keepsAccounts else { return }
+        applySplits(on: roll.to)
         settle(on: roll.to)
         markFails(on: roll.to)
+        recordAndPayDividends(on: roll.to)
         let oldest = roll.to.adding(days: -Clearing.referenceDays)
         clearing.references = clearing.references.filter { $0.value.terms.tradeDate >= oldest }
+        let cancellable = roll.to.adding(days: -TradeCancellation.windowDays)
+        clearing.captures = clearing.captures.filter { $0.value.settlementDate >= cancellable }
+        clearing.cancelled = clearing.cancelled.filter { $0.value >= cancellable }
     }
 
     /// Makes what each position's fills moved since the last close due on `settlesOn`. Fills are between

@@ -24,30 +24,20 @@ extension MatchingEngine {
         }
         guard r.tradeDate <= today else { return reject(.tradeDateAhead(r.tradeDate, current: today)) }
         guard r.settlementDate >= r.tradeDate else { return reject(.settlementBeforeTrade(settles: r.settlementDate, traded: r.tradeDate)) }
-        guard clearing.references.count < Clearing.referencesMax else { return reject(.tooManyCaptures) }
+        guard clearing.references.count < Clearing.referencesMax, clearing.captures.count < Clearing.capturesMax else { return reject(.tooManyCaptures) }
         if let reason = captureMayBook(a, bookIndex, r.side, q, notional) { return reject(reason) }
 
-        // The handle first: making a position may move the pool that `pointer` reads.
-        let p = positionIndex.find(positionKey(a, bookIndex)) ?? makePosition(a, bookIndex)
-        let pp = positions.pointer(p)
-        let isBuy = r.side == .buy
-        let moved = Clearing.Amount(shares: isBuy ? q : -q, money: isBuy ? -notional : notional)
-        accounts[a].cash += moved.money
-        pp.pointee.unsettled += moved.money
-        move(pp, by: moved.shares, at: r.price.units)
-        clearing.base[p, default: .zero] += moved
-        clearing.due[r.settlementDate, default: [:]][Netting.Key(account: r.account, symbol: r.symbol), default: .zero] += moved
-        clearing.due[r.settlementDate, default: [:]][Netting.Key(account: .street, symbol: r.symbol), default: .zero] += -moved
+        bookAway(a, bookIndex, r.side, q, price: r.price.units, dueOn: r.settlementDate, againstStreet: true)
         clearing.lastCapture += 1
         clearing.references[report.reference] = Clearing.Capture(id: clearing.lastCapture, terms: r)
-        ledgerTransactions += 1
+        clearing.captures[clearing.lastCapture] = r
         out.append(.tradeCaptured(clearing.lastCapture, r))
     }
 
     /// Why the account cannot take the trade, if it cannot: a position past its limit, a balance past the
     /// venue's, shares that open orders hold, or, for a cash account, shares it does not hold free or
     /// cash it does not have free.
-    private func captureMayBook(_ a: Int32, _ bookIndex: Int32, _ side: Side, _ q: Int64, _ notional: Int64) -> CommandRejectReason? {
+    func captureMayBook(_ a: Int32, _ bookIndex: Int32, _ side: Side, _ q: Int64, _ notional: Int64) -> CommandRejectReason? {
         let symbol = books[Int(bookIndex)].symbol
         let account = accounts[a]
         let position = positionIndex.find(positionKey(a, bookIndex)).map { positions[$0] } ?? PositionRecord()

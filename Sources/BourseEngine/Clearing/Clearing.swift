@@ -43,6 +43,30 @@ struct Clearing {
     /// is the open day's fills. Absent is zero.
     var base: [Int32: Amount] = [:]
     var references: [ShortText: Capture] = [:]
+    /// Captures' terms by id, and the trades cancelled with their settlement dates: kept until
+    /// `TradeCancellation.windowDays` after the settlement date, as long as a trade may be cancelled.
+    var captures: [UInt64: TradeTerms] = [:]
+    var cancelled: [TradeRef: CivilDate] = [:]
+    /// Corporate actions declared and not yet done, numbered together.
+    var lastCorporateAction: UInt64 = 0
+    var dividends: [UInt64: PendingDividend] = [:]
+    var splits: [UInt64: Split] = [:]
+
+    struct PendingDividend: Equatable {
+        var dividend: Dividend
+        /// Who is owed what, known once the record date has opened.
+        var entitled: [Entitlement]?
+    }
+
+    struct Entitlement: Equatable {
+        var account: AccountID
+        var shares: Int64
+    }
+
+    static let capturesMax = 4_000_000
+    static let corporateActionsMax = 10_000
+    /// The largest dividend a share.
+    static let dividendPerShareMax = Money(units: 1_000_000)
 
     /// What is due from now on for a participant in a symbol: every date's obligation and its fail.
     func outstanding(_ key: Netting.Key) -> Amount {

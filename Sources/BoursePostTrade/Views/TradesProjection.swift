@@ -11,12 +11,14 @@ import BourseProjections
 /// A trade is `captured` when it is booked, then `settled` when the cycle of its settlement date (or a
 /// later one) settles its account's net obligation in the symbol in full, or `failed` while part of that
 /// obligation is carried forward. Netting may leave nothing to move: its trades settle with the cycle.
+/// At any point it may be `cancelled`: its reverse is booked and settles in its turn. Corporate actions
+/// (dividends recorded and paid, positions split) are kept with the settlements.
 public final class TradesProjection: Projection, @unchecked Sendable {
     public let name = "post_trade"
     public let schema = TradesProjection.tables
 
     public enum State: String, Sendable, CaseIterable {
-        case captured, settled, failed
+        case captured, settled, failed, cancelled
     }
 
     /// The runner thread's own: the open business date and where its fills settle.
@@ -30,6 +32,7 @@ public final class TradesProjection: Projection, @unchecked Sendable {
         .init("pt_trade_events", key: "id"),
         .init("pt_business_dates", key: "business_date"),
         .init("pt_settlements", key: "sequence, n"),
+        .init("pt_corporate_actions", key: "id"),
     ], statements: [
         """
         CREATE TABLE pt_trades (
@@ -58,6 +61,10 @@ public final class TradesProjection: Projection, @unchecked Sendable {
             sequence {int} NOT NULL, n {int} NOT NULL, business_date {int} NOT NULL, kind TEXT NOT NULL, account {int} NOT NULL,
             symbol TEXT NOT NULL, obligation_shares {int} NOT NULL, obligation_money {int} NOT NULL, settled_shares {int} NOT NULL,
             settled_money {int} NOT NULL, price {int} NOT NULL, PRIMARY KEY (sequence, n))
+        """,
+        """
+        CREATE TABLE pt_corporate_actions (
+            id {int} PRIMARY KEY, kind TEXT NOT NULL, symbol TEXT NOT NULL, detail TEXT NOT NULL, business_date {int}, declared_at {int} NOT NULL)
         """,
     ])
 
@@ -118,6 +125,29 @@ public final class TradesProjection: Projection, @unchecked Sendable {
                          through: o.date, to: o.failed ? .failed : .settled, reason: reason, time, nextID, writer)
             case .failMarked(let date, let account, let symbol, let price, let payment):
                 try record(date, "mark", account, symbol, [0, 0, 0, payment.units, price.units], sequence, next(), writer)
+            case .tradeCancelled(let c, let dueOn):
+                let ids: [String] = switch c.trade {
+                case .capture(let id): ["C-\(id)"]
+                case .fill(let e): ["F-\(e.rawValue)-B", "F-\(e.rawValue)-S"]
+                }
+                let reason = "cancelled on \(businessDate.map { "\($0)" } ?? "-"); its reverse settles on \(dueOn)"
+                for id in ids {
+                    guard let row = try writer.query("SELECT state FROM pt_trades WHERE id = ?", [.text(id)]).first else { continue }
+                    try writer.execute("UPDATE pt_trades SET state = 'cancelled', reason = ?, updated_at = ? WHERE id = ?", [.text(reason), .int(time), .text(id)])
+                    try writer.execute("""
+                        INSERT INTO pt_trade_events (id, trade_id, business_date, from_state, to_state, reason, time) VALUES (?, ?, ?, ?, 'cancelled', ?, ?)
+                        """, [.int(nextID()), .text(id), businessDate.map(Self.day) ?? .null, row["state"], .text(reason), .int(time)])
+                }
+            case .dividendDeclared(let id, let d):
+                try declare(id, "dividend", d.symbol, "\(d.perShare) a share; ex \(d.exDate), record \(d.recordDate), pay \(d.payDate)", time, writer)
+            case .splitDeclared(let id, let s):
+                try declare(id, "split", s.symbol, "\(s.ratio) for 1, effective \(s.effectiveDate)", time, writer)
+            case .dividendRecorded(let id, let account, let shares):
+                try record(businessDate ?? .epoch, "dividend_recorded", account, try actionSymbol(id, writer), [0, 0, shares.shares, 0, 0], sequence, next(), writer)
+            case .dividendPaid(let id, let account, let amount):
+                try record(businessDate ?? .epoch, "dividend_paid", account, try actionSymbol(id, writer), [0, 0, 0, amount.units, 0], sequence, next(), writer)
+            case .positionSplit(_, let account, let symbol, let from, let to):
+                try record(businessDate ?? .epoch, "split", account, symbol, [from.shares, 0, to.shares, 0, 0], sequence, next(), writer)
             default:
                 break
             }
@@ -159,6 +189,22 @@ public final class TradesProjection: Projection, @unchecked Sendable {
                 INSERT INTO pt_trade_events (id, trade_id, business_date, from_state, to_state, reason, time) VALUES (?, ?, ?, ?, ?, ?, ?)
                 """, [.int(nextID()), trade["id"], Self.day(date), trade["state"], .text(state.rawValue), .text(reason), .int(time)])
         }
+    }
+
+    private func declare(_ id: UInt64, _ kind: String, _ symbol: Symbol, _ detail: String, _ time: Int64, _ writer: any StoreWriter) throws {
+        try writer.execute("INSERT INTO pt_corporate_actions (id, kind, symbol, detail, business_date, declared_at) VALUES (?, ?, ?, ?, ?, ?)",
+                           [.int(Int64(id)), .text(kind), .text(symbol.description), .text(detail), businessDate.map(Self.day) ?? .null, .int(time)])
+    }
+
+    /// The symbol of a corporate action, declared earlier in the journal.
+    private func actionSymbol(_ id: UInt64, _ writer: any StoreWriter) throws -> Symbol {
+        let text = try writer.query("SELECT symbol FROM pt_corporate_actions WHERE id = ?", [.int(Int64(id))]).first?.text("symbol")
+        guard let text, let symbol = try? Symbol(validating: text) else { throw Inconsistent(description: "corporate action \(id) is recorded or paid but was never declared") }
+        return symbol
+    }
+
+    struct Inconsistent: Error, CustomStringConvertible {
+        var description: String
     }
 
     private func record(_ date: CivilDate, _ kind: String, _ account: AccountID, _ symbol: Symbol, _ figures: [Int64], _ sequence: Int64,

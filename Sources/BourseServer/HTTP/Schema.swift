@@ -61,7 +61,7 @@ indirect enum Schema: Sendable {
             ("id", .string), ("origin", .choice(["book", "capture"])), ("reference", .string), ("account_id", .uuid), ("symbol", .string),
             ("side", .choice(["buy", "sell"])), ("qty", .decimal), ("price", .decimal), ("trade_date", .nullable(.string)),
             ("settlement_date", .nullable(.string)), ("counterparty", .string), ("venue", .string), ("source", .string),
-            ("state", .choice(["captured", "settled", "failed"])), ("reason", .string), ("business_date", .nullable(.string)),
+            ("state", .choice(["captured", "settled", "failed", "cancelled"])), ("reason", .string), ("business_date", .nullable(.string)),
             ("created_at", .time), ("updated_at", .time), ("events", .array(.anyObject)),
         ], optional: ["events"]),
         "BusinessDate": .object([
@@ -84,6 +84,7 @@ indirect enum Schema: Sendable {
         "CaptureFileRow": .object([
             ("line", .integer), ("trade_id", .string), ("status", .choice(["captured", "queued", "refused"])), ("id", .string), ("reason", .string),
         ]),
+        "CorporateAction": .object([("id", .integer), ("kind", .choice(["dividend", "split"])), ("symbol", .string), ("detail", .string), ("declared_at", .time)]),
         "TradeRecordPage": .object([("trades", .array(.ref("TradeRecord"))), ("next_page_token", .nullable(.string))]),
         "BrokerAccount": .object([
             ("id", .uuid), ("account_number", .string), ("account_type", .string), ("status", .string), ("currency", .string),

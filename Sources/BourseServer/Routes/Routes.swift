@@ -59,6 +59,7 @@ struct Routes: Sendable {
         addBusinessDate(to: table)
         addCaptureQueue(to: table)
         addCaptureFiles(to: table)
+        addCorporateActions(to: table)
         Admin(venue: venue).add(to: table, handle: handle)
         ProjectionAdmin(projections: projections, fixSessions: node.fixSessions).add(to: table, handle: handle)
         WebUI.add(to: table)

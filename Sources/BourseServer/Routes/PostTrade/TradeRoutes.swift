@@ -50,6 +50,19 @@ extension Routes {
         ], answer: .ok("TradeRecordPage")) { request, _ in
             try await handle(request) { key in try await listTrades(key, Query(request)) }
         }
+        table.add(.post, "/v1/trades/:trade_id/cancel", "Cancel a trade, settled or not, booking its reverse (admin); a fill's two sides go together",
+                  answer: .ok("TradeRecord")) { request, context in
+            try await handle(request) { key in
+                try Admin.require(key, [.admin], to: "cancel trades")
+                let id = context.parameters.get("trade_id") ?? ""
+                let ack = try await venue.execute(.cancelTrade(try await cancellation(of: id)))
+                if case .commandRejected(let reason)? = ack.events.first { throw Failure.unprocessable("\(reason.code): \(reason.message)") }
+                try await waitForTrades()
+                let row = try await projections.store.query("SELECT * FROM pt_trades WHERE id = ?", [.text(id)]).first!
+                let events = try await projections.store.query("SELECT * FROM pt_trade_events WHERE trade_id = ? ORDER BY id", [.text(id)])
+                return Self.json(text: Self.trade(row, events: events))
+            }
+        }
         table.add(.get, "/v1/trades/:trade_id", "One trade with the events of its lifecycle", answer: .ok("TradeRecord")) { request, context in
             try await handle(request) { key in
                 let id = context.parameters.get("trade_id") ?? ""
@@ -62,6 +75,28 @@ extension Routes {
                 return Self.json(text: Self.trade(row, events: events))
             }
         }
+    }
+
+    /// The cancellation of a trade as the view holds it: its terms and its other side, both from the journal.
+    private func cancellation(of id: String) async throws -> TradeCancellation {
+        try await waitForTrades()
+        func row(_ id: String) async throws -> SQLRow? { try await projections.store.query("SELECT * FROM pt_trades WHERE id = ?", [.text(id)]).first }
+        func terms(_ r: SQLRow) throws -> TradeTerms {
+            guard let symbol = try? Symbol(validating: r.text("symbol")!), let traded = r.int("trade_date"), let settles = r.int("settlement_date") else {
+                throw Failure.unprocessable("trade \(id) has no business date yet: it is cancelled once the venue's first business day is open")
+            }
+            return TradeTerms(account: AccountID(UInt32(r.int("account")!)), symbol: symbol, side: r.text("side") == "buy" ? .buy : .sell,
+                              quantity: Quantity(r.int("qty")!), price: Price(units: r.int("price")!),
+                              tradeDate: CivilDate(daysSinceEpoch: Int(traded)), settlementDate: CivilDate(daysSinceEpoch: Int(settles)))
+        }
+        let parts = id.split(separator: "-")
+        if parts.count == 2, parts[0] == "C", let n = UInt64(parts[1]), let r = try await row(id) {
+            return TradeCancellation(trade: .capture(n), terms: try terms(r), counterparty: .street)
+        }
+        if parts.count == 3, parts[0] == "F", let n = UInt64(parts[1]), let buyer = try await row("F-\(n)-B"), let seller = try await row("F-\(n)-S") {
+            return TradeCancellation(trade: .fill(ExecutionID(n)), terms: try terms(buyer), counterparty: AccountID(UInt32(seller.int("account")!)))
+        }
+        throw Failure.notFound("no trade \(id)")
     }
 
     struct CaptureRequest: Decodable {
