@@ -78,6 +78,15 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
         public var positions: [Position]?
         /// Roles to issue keys for: trader, risk, admin.
         public var keys: [String]?
+
+        public init(id: UInt32, account_number: String? = nil, kind: String, deposit: String?, positions: [Position]?, keys: [String]?) {
+            self.id = id
+            self.account_number = account_number
+            self.kind = kind
+            self.deposit = deposit
+            self.positions = positions
+            self.keys = keys
+        }
     }
 
     public var listen: Listen?

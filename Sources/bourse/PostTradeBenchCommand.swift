@@ -2,21 +2,28 @@ import ArgumentParser
 import BourseCore
 import BourseNode
 import BourseEngine
+import BourseVenue
+import Foundation
 
-struct PostTradeBench: ParsableCommand {
+struct PostTradeBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "post-trade-bench",
-        abstract: "Measure post-trade's rules: netting and delivery versus payment of a settlement date.",
+        abstract: "Measure post-trade: netting and delivery versus payment, the engine's settlement cycle, capture from files.",
         discussion: """
         settle: --trades trades (each a buyer's and a seller's side) among --participants accounts in --symbols \
         securities, seeded, are netted into obligations and settled with each deliverer holding a random part of \
         what it owes, --runs times; prints the median time of netting and settling, and the obligations and fails. \
-        Prints one JSON line.
+        cycle: the engine captures --trades trades among --participants margin accounts in --symbols securities, \
+        all due the next day, then rolls over: prints the time of the rollover (closing the day, netting and \
+        settling every obligation), --runs times, median. \
+        capture: a venue in a temporary data directory takes a trade file of --trades rows from its inbox: \
+        read, checked, enriched, journaled and answered row by row; prints trades a second, --runs times, median. \
+        Each prints one JSON line.
         """)
 
-    enum Mode: String, ExpressibleByArgument { case settle }
+    enum Mode: String, ExpressibleByArgument { case settle, cycle, capture }
 
-    @Argument(help: "settle.")
+    @Argument(help: "settle, cycle or capture.")
     var mode: Mode
     @Option(help: "Trades due on the date.")
     var trades = 1_000_000
@@ -33,7 +40,86 @@ struct PostTradeBench: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
+        switch mode {
+        case .settle: try settle()
+        case .cycle: cycle()
+        case .capture: try await capture()
+        }
+    }
+
+    /// The engine's rollover over a day of captures: the settlement cycle as the venue runs it.
+    func cycle() {
+        var seconds: [Double] = []
+        var outcomes = 0
+        for _ in 0..<runs {
+            let engine = MatchingEngine(limits: .init(accountsMax: participants + 1), keepsAccounts: true)
+            var sequence: UInt64 = 0
+            func apply(_ command: Command) -> [Event] {
+                sequence += 1
+                return engine.process(SequencedCommand(sequence: sequence, time: Timestamp(nanos: Int64(sequence)), command: command))
+            }
+            let securities = (0..<symbols).map { try! Symbol(validating: "S\($0)") }
+            for s in securities { _ = apply(.listSymbol(s, InstrumentRules(previousClose: Price(dollars: "50")!))) }
+            let limits = AccountLimits(positionMax: Quantity.max)
+            for a in 1...UInt32(participants) {
+                _ = apply(.openAccount(AccountID(a), AccountNumber(defaultFor: AccountID(a)), AccountTerms(kind: .margin, limits: limits)))
+                _ = apply(.deposit(AccountID(a), Money(units: 10_000_000_000_000)))
+            }
+            let (today, tomorrow) = (CivilDate(year: 2026, month: 3, day: 2), CivilDate(year: 2026, month: 3, day: 3))
+            _ = apply(.rollBusinessDate(BusinessDateRoll(from: nil, to: today, settlesOn: tomorrow)))
+            var random = SplitMix64(seed: 23)
+            for n in 0..<trades {
+                let terms = TradeTerms(account: AccountID(UInt32.random(in: 1...UInt32(participants), using: &random)),
+                                       symbol: securities[Int.random(in: 0..<symbols, using: &random)], side: Bool.random(using: &random) ? .buy : .sell,
+                                       quantity: Quantity(Int64.random(in: 1...1_000, using: &random)), price: Price(units: Int64.random(in: 1...5_000, using: &random) * 100),
+                                       tradeDate: today, settlementDate: tomorrow)
+                _ = apply(.captureTrade(TradeReport(reference: ShortText("T\(n)")!, terms: terms)))
+            }
+            let start = monotonicNanos()
+            let events = apply(.rollBusinessDate(BusinessDateRoll(from: today, to: tomorrow, settlesOn: tomorrow.adding(days: 1))))
+            seconds.append(Double(monotonicNanos() - start) / 1e9)
+            outcomes = events.count - 1
+        }
+        print(#"{"mode":"post-trade-cycle","trades":\#(trades),"participants":\#(participants),"symbols":\#(symbols),"runs":\#(runs),"outcomes":\#(outcomes),"rollover_seconds":\#(String(format: "%.3f", median(seconds)))}"#)
+    }
+
+    /// Capture from a file, end to end on a venue of its own.
+    func capture() async throws {
+        var rates: [Double] = []
+        for run in 0..<runs {
+            let directory = NSTemporaryDirectory() + "bourse-capture-bench-\(getpid())-\(run)"
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            var configuration = VenueConfiguration.demo
+            configuration.fix = nil
+            configuration.firms = nil
+            configuration.post_trade = .init(business_dates: "operator")
+            configuration.accounts = (1...UInt32(participants)).map { VenueConfiguration.AccountEntry(id: $0, kind: "margin", deposit: "1000000000.00", positions: nil, keys: nil) }
+            let node = try await DataDirectory(path: directory).openNode(configuration: configuration)
+            let today = CivilDate(year: 2026, month: 3, day: 2)
+            _ = try await node.venue.execute(.rollBusinessDate(BusinessDateRoll(from: nil, to: today, settlesOn: today.adding(days: 1))))
+            let names = configuration.symbols.map(\.symbol)
+            var random = SplitMix64(seed: 29)
+            var text = "trade_id,account,symbol,side,quantity,price,trade_date,counterparty\n"
+            for n in 0..<trades {
+                text += "R\(n),\(UInt32.random(in: 1...UInt32(participants), using: &random)),\(names.randomElement(using: &random)!),"
+                text += (Bool.random(using: &random) ? "buy" : "sell") + ",\(Int.random(in: 1...500, using: &random)),100.00,2026-03-02,STREET\n"
+            }
+            try Data(text.utf8).write(to: URL(fileURLWithPath: node.files.inbox + "/bench.csv"))
+            let start = monotonicNanos()
+            let records = try await node.files.scan()
+            let elapsed = Double(monotonicNanos() - start) / 1e9
+            guard records.first?.captured == trades else {
+                node.stop()
+                throw ValidationError("the file captured \(records.first?.captured ?? 0) of \(trades) trades: \(records)")
+            }
+            rates.append(Double(trades) / elapsed)
+            node.stop()
+        }
+        print(#"{"mode":"post-trade-capture","trades":\#(trades),"participants":\#(participants),"runs":\#(runs),"trades_per_second":\#(Int(median(rates)))}"#)
+    }
+
+    func settle() throws {
         var random = SplitMix64(seed: 19)
         let securities = (0..<symbols).map { try! Symbol(validating: "S\($0)") }
         var due: [Netting.DueTrade] = []
