@@ -61,6 +61,8 @@ public struct DataDirectory: Sendable {
         public var capture: CaptureDesk
         /// Trade files dropped into `capture/inbox`.
         public var files: FileCapture
+        /// Reconciliations against street files, and their breaks.
+        public var reconciler: Reconciler
         /// What this start created or changed to match the configuration, one line each.
         public var applied: [String]
         public var recovery: RecoveryReport
@@ -170,7 +172,8 @@ public struct DataDirectory: Sendable {
         let desk = CaptureDesk(venue: venue, rules: try configuration.postTradeRules(), queue: captureQueue, projections: projections, clock: clock)
         var node = Node(venue: venue, configuration: configuration, exchanges: configuration.listingExchanges, orders: orders, orderQueries: OrderQueries(store: store), market: market,
                         alerts: alerts, watchlists: watchlists, broker: broker, projections: projections, lock: lock, feeds: feeds, calendar: try configuration.calendar(),
-                        postTrade: try configuration.postTradeRules(), capture: desk, files: try FileCapture(directory: path + "/capture", desk: desk, clock: clock), applied: [], recovery: report, caughtUp: caughtUp, metrics: metrics)
+                        postTrade: try configuration.postTradeRules(), capture: desk, files: try FileCapture(directory: path + "/capture", desk: desk, clock: clock),
+                        reconciler: Reconciler(desk: desk, venue: venue, projections: projections, clock: clock), applied: [], recovery: report, caughtUp: caughtUp, metrics: metrics)
         try attach(node)
         sequencer.start()
         projections.start()

@@ -190,4 +190,50 @@ struct TradeCaptureTests {
         #expect((rows as? [[String: Any]])?.map { "\($0["line"]!) \($0["status"]!)" } == ["3 captured", "4 refused", "5 queued"])
         await server.stop()
     }
+
+    @Test("""
+    reconciling a day's captures with a street file finds exactly the breaks planted in it, one of every kind, and \
+    nothing else; a break is resolved once, saying how, with who resolved it kept
+    """)
+    func reconciliation() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let clock = ConfigurationTests.Clock()
+        clock.now = API.parseTime("2026-10-09T15:00:00Z")!
+        let server = try await ServerTests.Running(directory: directory, clock: { clock.now })
+        let admin = server.key(account: 3, role: .admin)
+        _ = try await server.opened.venue.execute(.rollBusinessDate(BusinessDateRoll(from: nil, to: CivilDate("2026-10-09")!, settlesOn: CivilDate("2026-10-13")!)))
+        var trades = ""
+        for (n, side) in ["buy", "buy", "sell", "buy", "sell", "buy", "sell"].enumerated() {
+            trades += (n == 0 ? "" : ",") + #"{"trade_id":"T\#(n + 1)","account":"1","symbol":"AAPL","side":"\#(side)","qty":"100","price":"190.00","trade_date":"2026-10-09"}"#
+        }
+        let (captured, _) = try await server.send("POST", "/v1/trades", as: admin, body: #"{"trades":[\#(trades)]}"#)
+        #expect(captured == 200)
+        // T7 was cancelled: the house no longer has it, and a street file that does not either is right.
+        #expect(try await server.send("POST", "/v1/trades/C-7/cancel", as: admin).0 == 200)
+        let street = [
+            "trade_id,account,symbol,side,quantity,price,trade_date,settlement_date",
+            "T1,1,AAPL,buy,100,190.00,2026-10-09,2026-10-13",     // matches
+            "T2,1,AAPL,buy,90,190.00,2026-10-09,2026-10-13",      // quantity
+            "T3,1,AAPL,sell,100,190.01,2026-10-09,2026-10-13",    // price
+            "T4,1,AAPL,sell,100,190.00,2026-10-09,2026-10-13",    // side
+            "T5,1,AAPL,sell,100,190.00,2026-10-09,2026-10-14",    // settlement date
+            // T6: missing in the street
+            "S8,1,AAPL,buy,5,189.00,2026-10-09,2026-10-13",       // missing in the house
+        ].joined(separator: "\n")
+        let request = #"{"trade_date":"2026-10-09","name":"nscc-20261009.csv","csv":"# + API.quoted(street) + "}"
+        let (status, body) = try await server.send("POST", "/v1/admin/reconciliations", as: admin, body: request)
+        let run = Self.object(body)
+        #expect(status == 200 && run["house"] as? Int == 6 && run["street"] as? Int == 6 && run["matched"] as? Int == 1, "\(run)")
+        let breaks = run["break_records"] as? [[String: Any]] ?? []
+        #expect(breaks.map { "\($0["trade_id"]!) \($0["kind"]!)" } == ["S8 missing_in_house", "T2 quantity", "T3 price", "T4 side", "T5 settlement_date", "T6 missing_in_street"])
+        let first = breaks.first?["id"] as? Int ?? 0
+        let (resolved, answer) = try await server.send("POST", "/v1/admin/reconciliation-breaks/\(first)/resolve", as: admin,
+                                                       body: #"{"resolution":"booked late by the desk; captured as S8 on the 12th"}"#)
+        #expect(resolved == 200 && Self.object(answer)["state"] as? String == "resolved" && Self.object(answer)["resolved_by"] as? String == admin.keyID)
+        #expect(try await server.send("POST", "/v1/admin/reconciliation-breaks/\(first)/resolve", as: admin, body: #"{"resolution":"again"}"#).0 == 422)
+        let (_, open) = try await server.send("GET", "/v1/admin/reconciliation-breaks?state=open", as: admin)
+        #expect((open as? [Any])?.count == 5)
+        await server.stop()
+    }
 }

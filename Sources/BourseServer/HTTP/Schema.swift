@@ -85,6 +85,17 @@ indirect enum Schema: Sendable {
             ("line", .integer), ("trade_id", .string), ("status", .choice(["captured", "queued", "refused"])), ("id", .string), ("reason", .string),
         ]),
         "CorporateAction": .object([("id", .integer), ("kind", .choice(["dividend", "split"])), ("symbol", .string), ("detail", .string), ("declared_at", .time)]),
+        "Reconciliation": .object([
+            ("id", .integer), ("trade_date", .string), ("name", .string), ("house", .integer), ("street", .integer), ("matched", .integer),
+            ("breaks", .integer), ("unreadable", .array(.string)), ("actor", .string), ("created_at", .time),
+            ("break_records", .array(.ref("ReconciliationBreak"))),
+        ], optional: ["break_records"]),
+        "ReconciliationBreak": .object([
+            ("id", .integer), ("run", .integer),
+            ("kind", .choice(["missing_in_house", "missing_in_street", "quantity", "price", "side", "settlement_date"])),
+            ("trade_id", .string), ("house", .string), ("street", .string), ("state", .choice(["open", "resolved"])), ("resolution", .string),
+            ("resolved_by", .string), ("resolved_at", .nullable(.time)),
+        ]),
         "TradeRecordPage": .object([("trades", .array(.ref("TradeRecord"))), ("next_page_token", .nullable(.string))]),
         "BrokerAccount": .object([
             ("id", .uuid), ("account_number", .string), ("account_type", .string), ("status", .string), ("currency", .string),

@@ -60,6 +60,7 @@ struct Routes: Sendable {
         addCaptureQueue(to: table)
         addCaptureFiles(to: table)
         addCorporateActions(to: table)
+        addReconciliations(to: table)
         Admin(venue: venue).add(to: table, handle: handle)
         ProjectionAdmin(projections: projections, fixSessions: node.fixSessions).add(to: table, handle: handle)
         WebUI.add(to: table)

@@ -67,6 +67,13 @@ public final class CaptureQueue: Sendable {
                 id INTEGER PRIMARY KEY, name TEXT NOT NULL, digest TEXT NOT NULL, bytes INTEGER NOT NULL, state TEXT NOT NULL,
                 reason TEXT NOT NULL, rows INTEGER NOT NULL, captured INTEGER NOT NULL, queued INTEGER NOT NULL, refused INTEGER NOT NULL,
                 result_path TEXT NOT NULL, received_at INTEGER NOT NULL, UNIQUE (name, digest));
+            CREATE TABLE recon_runs (
+                id INTEGER PRIMARY KEY, trade_date INTEGER NOT NULL, name TEXT NOT NULL, house INTEGER NOT NULL, street INTEGER NOT NULL,
+                matched INTEGER NOT NULL, breaks INTEGER NOT NULL, unreadable TEXT NOT NULL, actor TEXT NOT NULL, created_at INTEGER NOT NULL);
+            CREATE TABLE recon_breaks (
+                id INTEGER PRIMARY KEY, run INTEGER NOT NULL, kind TEXT NOT NULL, trade_id TEXT NOT NULL, house TEXT NOT NULL,
+                street TEXT NOT NULL, state TEXT NOT NULL, resolution TEXT NOT NULL, resolved_by TEXT NOT NULL, resolved_at INTEGER);
+            CREATE INDEX recon_breaks_by_run ON recon_breaks (run, id);
             CREATE TABLE capture_file_rows (
                 file INTEGER NOT NULL, line INTEGER NOT NULL, trade_id TEXT NOT NULL, status TEXT NOT NULL, id TEXT NOT NULL,
                 reason TEXT NOT NULL, PRIMARY KEY (file, line));
