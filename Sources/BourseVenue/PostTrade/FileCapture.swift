@@ -156,12 +156,8 @@ public final class FileCapture: Sendable {
     /// Writes a file whole or not at all: a temporary beside it, synced, renamed over it, the folder synced.
     static func writeDurably(_ bytes: [UInt8], to path: String) throws {
         let temporary = path + ".tmp"
-        guard let handle = FileHandle(forWritingAtPath: temporary) ?? {
-            FileManager.default.createFile(atPath: temporary, contents: nil)
-            return FileHandle(forWritingAtPath: temporary)
-        }() else { throw CocoaError(.fileWriteUnknown) }
-        try handle.truncate(atOffset: 0)
-        try handle.write(contentsOf: bytes)
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes)) else { throw CocoaError(.fileWriteUnknown) }
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: temporary))
         try handle.synchronize()
         try handle.close()
         guard rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown) }
