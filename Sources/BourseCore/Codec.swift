@@ -74,6 +74,8 @@ extension ByteWriter {
             write(26); write(d)
         case .declareSplit(let s):
             write(27); write(s)
+        case .clearTrade(let t, let run):
+            write(28); write(t); writeVarint(run)
         }
     }
 
@@ -161,6 +163,8 @@ extension ByteWriter {
             write(36); writeVarint(id); write(a); write(amount)
         case .positionSplit(let id, let a, let s, let from, let to):
             write(37); writeVarint(id); write(a); write(s); write(from); write(to)
+        case .tradeCleared(let t, let run):
+            write(38); write(t); writeVarint(run)
         }
     }
 
@@ -297,6 +301,7 @@ extension ByteReader {
         case 25: return .cancelTrade(try readTradeCancellation())
         case 26: return .declareDividend(try readDividend())
         case 27: return .declareSplit(try readSplit())
+        case 28: return .clearTrade(try readTradeRef(), reconciliation: try readVarint())
         case let tag: throw DecodeError(.invalidTag("command", UInt64(tag)), at: at)
         }
     }
@@ -367,6 +372,7 @@ extension ByteReader {
         case 34: return .splitDeclared(try readVarint(), try readSplit())
         case 35: return .dividendRecorded(try readVarint(), try readAccountID(), shares: try readQuantity())
         case 36: return .dividendPaid(try readVarint(), try readAccountID(), try readMoney())
+        case 38: return .tradeCleared(try readTradeRef(), reconciliation: try readVarint())
         case 37: return .positionSplit(try readVarint(), try readAccountID(), try readSymbol(), from: try readQuantity(), to: try readQuantity())
         case let tag: throw DecodeError(.invalidTag("event", UInt64(tag)), at: at)
         }

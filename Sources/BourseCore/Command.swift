@@ -47,6 +47,8 @@ public enum Command: Hashable, Sendable {
     case captureTrade(TradeReport)
     /// Reverses a booked trade, settled or not.
     case cancelTrade(TradeCancellation)
+    /// Marks a captured trade cleared: its details matched the counterparty's record in a reconciliation.
+    case clearTrade(TradeRef, reconciliation: UInt64)
     case declareDividend(Dividend)
     case declareSplit(Split)
 }

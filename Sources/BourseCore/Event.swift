@@ -58,6 +58,7 @@ public enum Event: Hashable, Sendable {
     /// A trade was reversed: its reverse is booked and due on `dueOn` (its own settlement date when that
     /// has not come, where the two net to nothing; otherwise the open day's).
     case tradeCancelled(TradeCancellation, dueOn: CivilDate)
+    case tradeCleared(TradeRef, reconciliation: UInt64)
     /// Numbered from 1 among the venue's corporate actions.
     case dividendDeclared(UInt64, Dividend)
     case splitDeclared(UInt64, Split)

@@ -112,6 +112,7 @@ extension ByteWriter {
         case .dividendInvalid(let s): write(44); write(s)
         case .splitInvalid(let s): write(45); write(s)
         case .tooManyCorporateActions: write(46)
+        case .tradeAlreadyCleared(let t): write(47); write(t)
         }
     }
 }
@@ -237,6 +238,7 @@ extension ByteReader {
         case 44: return .dividendInvalid(try readSymbol())
         case 45: return .splitInvalid(try readSymbol())
         case 46: return .tooManyCorporateActions
+        case 47: return .tradeAlreadyCleared(try readTradeRef())
         case let tag: throw DecodeError(.invalidTag("command reject reason", UInt64(tag)), at: at)
         }
     }

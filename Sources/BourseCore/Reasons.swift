@@ -350,6 +350,7 @@ public enum CommandRejectReason: Hashable, Sendable {
     case splitInvalid(Symbol)
     /// Corporate actions pending at once, at most `corporateActionsMax`.
     case tooManyCorporateActions
+    case tradeAlreadyCleared(TradeRef)
 
     public var code: String {
         switch self {
@@ -399,6 +400,7 @@ public enum CommandRejectReason: Hashable, Sendable {
         case .dividendInvalid: "dividend_invalid"
         case .splitInvalid: "split_invalid"
         case .tooManyCorporateActions: "too_many_corporate_actions"
+        case .tradeAlreadyCleared: "trade_already_cleared"
         }
     }
 
@@ -452,6 +454,7 @@ public enum CommandRejectReason: Hashable, Sendable {
         case .dividendInvalid(let s): "a dividend on \(s) needs an amount above zero, an ex-date on or before its record date, a record date after today and a pay date on or after it"
         case .splitInvalid(let s): "a split of \(s) takes 2 to \(Split.ratioMax) new shares for each one and a date after today"
         case .tooManyCorporateActions: "the venue holds as many pending corporate actions as it may"
+        case .tradeAlreadyCleared(let t): "trade \(t) is already cleared"
         }
     }
 }

@@ -168,6 +168,7 @@ public final class MatchingEngine {
         case .rollBusinessDate(let roll): rollBusinessDate(roll)
         case .captureTrade(let report): captureTrade(report)
         case .cancelTrade(let cancellation): cancelTrade(cancellation)
+        case .clearTrade(let trade, let run): clearTrade(trade, reconciliation: run)
         case .declareDividend(let dividend): declareDividend(dividend)
         case .declareSplit(let split): declareSplit(split)
         }

@@ -373,6 +373,8 @@ extension MatchingEngine {
             w.write(trade)
             w.write(date)
         }
+        w.writeVarint(UInt64(clearing.cleared.count))
+        for id in clearing.cleared.sorted() { w.writeVarint(id) }
         w.writeVarint(clearing.lastCorporateAction)
         w.writeVarint(UInt64(clearing.dividends.count))
         for id in clearing.dividends.keys.sorted() {
@@ -448,6 +450,13 @@ extension MatchingEngine {
             let trade = try r.readTradeRef()
             guard clearing.cancelled[trade] == nil else { throw DecodeError(.invalidValue("cancellation of \(trade)"), at: at) }
             clearing.cancelled[trade] = try r.readDate()
+        }
+        let cleared = try r.readVarint()
+        guard cleared <= UInt64(clearing.captures.count) else { throw DecodeError(.invalidValue("cleared count"), at: r.offset) }
+        for _ in 0..<cleared {
+            let at = r.offset
+            let id = try r.readVarint()
+            guard clearing.captures[id] != nil, clearing.cleared.insert(id).inserted else { throw DecodeError(.invalidValue("cleared capture \(id)"), at: at) }
         }
         clearing.lastCorporateAction = try r.readVarint()
         let dividends = try r.readVarint()

@@ -239,6 +239,18 @@ struct ClearingSpecs {
         #expect(v.engine.invariantViolations().isEmpty)
     }
 
+    @Test("a capture matched in a reconciliation is cleared once; a fill or a cancelled capture is not")
+    func clear() {
+        let v = friday()
+        v.when(.captureTrade(report("T-1", a, .buy, 10, at: "10.00")))
+        v.when(.captureTrade(report("T-2", a, .buy, 5, at: "10.00")))
+        #expect(v.when(.clearTrade(.capture(1), reconciliation: 7)) == [.tradeCleared(.capture(1), reconciliation: 7)])
+        #expect(v.when(.clearTrade(.capture(1), reconciliation: 8)) == [.commandRejected(.tradeAlreadyCleared(.capture(1)))])
+        v.when(.cancelTrade(TradeCancellation(trade: .capture(2), terms: report("T-2", a, .buy, 5, at: "10.00").terms, counterparty: .street)))
+        #expect(v.when(.clearTrade(.capture(2), reconciliation: 7)) == [.commandRejected(.tradeAlreadyCancelled(.capture(2)))])
+        #expect(v.when(.clearTrade(.fill(ExecutionID(1)), reconciliation: 7)) == [.commandRejected(.unknownTrade(.fill(ExecutionID(1))))])
+    }
+
     // MARK: - Corporate actions
 
     @Test("""

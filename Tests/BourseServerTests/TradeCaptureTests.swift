@@ -11,16 +11,20 @@ import Testing
 struct TradeCaptureTests {
     static func object(_ body: Any?) -> [String: Any] { body as? [String: Any] ?? [:] }
 
+    /// The demo venue in a fresh directory, its clock at 11:00 in New York on Friday 9 October 2026.
+    static func start() async throws -> (ServerTests.Running, ConfigurationTests.Clock) {
+        let clock = ConfigurationTests.Clock()
+        clock.now = API.parseTime("2026-10-09T15:00:00Z")!
+        return (try await ServerTests.Running(directory: makeTemporaryDirectory("bourse-server"), clock: { clock.now }), clock)
+    }
+
     @Test("""
     given Friday 9 October 2026, a trade captured through the API settles on Tuesday 13th (Columbus Day in between); \
     the same trade id answers with the same trade, other terms are refused, a batch says what became of each trade
     """)
     func captureAndSettle() async throws {
-        let directory = makeTemporaryDirectory("bourse-server")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let clock = ConfigurationTests.Clock()
-        clock.now = API.parseTime("2026-10-09T15:00:00Z")!
-        let server = try await ServerTests.Running(directory: directory, clock: { clock.now })
+        let (server, _) = try await Self.start()
+        defer { try? FileManager.default.removeItem(atPath: server.directory) }
         let venue = server.opened.venue
         let (admin, trader, other) = (server.key(account: 3, role: .admin), server.key(account: 1), server.key(account: 2))
         let (fri, columbus, tue) = (CivilDate("2026-10-09")!, CivilDate("2026-10-12")!, CivilDate("2026-10-13")!)
@@ -83,11 +87,8 @@ struct TradeCaptureTests {
     account that is never opened dies after its last attempt, is fixed by an operator and replayed, each step recorded
     """)
     func retryAndDeadLetters() async throws {
-        let directory = makeTemporaryDirectory("bourse-server")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let clock = ConfigurationTests.Clock()
-        clock.now = API.parseTime("2026-10-09T15:00:00Z")!
-        let server = try await ServerTests.Running(directory: directory, clock: { clock.now })
+        let (server, clock) = try await Self.start()
+        defer { try? FileManager.default.removeItem(atPath: server.directory) }
         let venue = server.opened.venue
         let scheduler = Scheduler(node: server.opened.node, now: { clock.now })
         let admin = server.key(account: 3, role: .admin)
@@ -146,11 +147,8 @@ struct TradeCaptureTests {
     the same file dropped again books nothing twice; a file the format refuses moves to failed with why
     """)
     func tradeFiles() async throws {
-        let directory = makeTemporaryDirectory("bourse-server")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let clock = ConfigurationTests.Clock()
-        clock.now = API.parseTime("2026-10-09T15:00:00Z")!
-        let server = try await ServerTests.Running(directory: directory, clock: { clock.now })
+        let (server, _) = try await Self.start()
+        defer { try? FileManager.default.removeItem(atPath: server.directory) }
         let (venue, files) = (server.opened.venue, server.opened.node.files)
         let admin = server.key(account: 3, role: .admin)
         _ = try await venue.execute(.rollBusinessDate(BusinessDateRoll(from: nil, to: CivilDate("2026-10-09")!, settlesOn: CivilDate("2026-10-13")!)))
@@ -196,11 +194,8 @@ struct TradeCaptureTests {
     nothing else; a break is resolved once, saying how, with who resolved it kept
     """)
     func reconciliation() async throws {
-        let directory = makeTemporaryDirectory("bourse-server")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let clock = ConfigurationTests.Clock()
-        clock.now = API.parseTime("2026-10-09T15:00:00Z")!
-        let server = try await ServerTests.Running(directory: directory, clock: { clock.now })
+        let (server, _) = try await Self.start()
+        defer { try? FileManager.default.removeItem(atPath: server.directory) }
         let admin = server.key(account: 3, role: .admin)
         _ = try await server.opened.venue.execute(.rollBusinessDate(BusinessDateRoll(from: nil, to: CivilDate("2026-10-09")!, settlesOn: CivilDate("2026-10-13")!)))
         var trades = ""
@@ -227,6 +222,10 @@ struct TradeCaptureTests {
         #expect(status == 200 && run["house"] as? Int == 6 && run["street"] as? Int == 6 && run["matched"] as? Int == 1, "\(run)")
         let breaks = run["break_records"] as? [[String: Any]] ?? []
         #expect(breaks.map { "\($0["trade_id"]!) \($0["kind"]!)" } == ["S8 missing_in_house", "T2 quantity", "T3 price", "T4 side", "T5 settlement_date", "T6 missing_in_street"])
+        // The one that matched is cleared.
+        let (_, t1) = try await server.send("GET", "/v1/trades/C-1", as: admin)
+        #expect(Self.object(t1)["state"] as? String == "cleared", "\(t1 ?? "")")
+        #expect(Self.object(try await server.send("GET", "/v1/trades/C-2", as: admin).1)["state"] as? String == "captured")
         let first = breaks.first?["id"] as? Int ?? 0
         let (resolved, answer) = try await server.send("POST", "/v1/admin/reconciliation-breaks/\(first)/resolve", as: admin,
                                                        body: #"{"resolution":"booked late by the desk; captured as S8 on the 12th"}"#)

@@ -27,6 +27,7 @@ extension MatchingEngine {
         clearing.references = clearing.references.filter { $0.value.terms.tradeDate >= oldest }
         let cancellable = roll.to.adding(days: -TradeCancellation.windowDays)
         clearing.captures = clearing.captures.filter { $0.value.settlementDate >= cancellable }
+        clearing.cleared = clearing.cleared.filter { clearing.captures[$0] != nil }
         clearing.cancelled = clearing.cancelled.filter { $0.value >= cancellable }
     }
 

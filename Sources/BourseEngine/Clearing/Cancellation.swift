@@ -40,6 +40,16 @@ extension MatchingEngine {
         out.append(.tradeCancelled(c, dueOn: dueOn))
     }
 
+    /// Marks a capture cleared: a reconciliation found the counterparty's record of it equal to the venue's.
+    /// A fill needs none (the venue is its counterparty); a trade cancelled or cleared before is refused.
+    func clearTrade(_ trade: TradeRef, reconciliation: UInt64) {
+        guard keepsAccounts else { return reject(.accountsNotKept) }
+        guard case .capture(let id) = trade, clearing.captures[id] != nil else { return reject(.unknownTrade(trade)) }
+        guard clearing.cancelled[trade] == nil else { return reject(.tradeAlreadyCancelled(trade)) }
+        guard clearing.cleared.insert(id).inserted else { return reject(.tradeAlreadyCleared(trade)) }
+        out.append(.tradeCleared(trade, reconciliation: reconciliation))
+    }
+
     /// Books a trade made away from the book (a capture, a cancellation's reverse) to the account, as a fill
     /// would: trade-date cash and position at average cost, unsettled cash, due on `dueOn`; against the street
     /// when it is the other side, which then owes the reverse.

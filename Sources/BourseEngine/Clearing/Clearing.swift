@@ -47,6 +47,8 @@ struct Clearing {
     /// `TradeCancellation.windowDays` after the settlement date, as long as a trade may be cancelled.
     var captures: [UInt64: TradeTerms] = [:]
     var cancelled: [TradeRef: CivilDate] = [:]
+    /// Captures matched with the counterparty's record, kept as long as their terms.
+    var cleared: Set<UInt64> = []
     /// Corporate actions declared and not yet done, numbered together.
     var lastCorporateAction: UInt64 = 0
     var dividends: [UInt64: PendingDividend] = [:]

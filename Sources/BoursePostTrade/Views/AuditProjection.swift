@@ -53,6 +53,7 @@ public final class AuditProjection: Projection, @unchecked Sendable {
         case .businessDateRolled: "business_date_rolled"
         case .tradeCaptured: "trade_captured"
         case .tradeCancelled: "trade_cancelled"
+        case .tradeCleared: "trade_cleared"
         case .obligationSettled: "obligation_settled"
         case .failMarked: "fail_marked"
         case .dividendDeclared: "dividend_declared"

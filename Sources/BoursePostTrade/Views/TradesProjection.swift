@@ -8,7 +8,8 @@ import BourseProjections
 /// business date it belongs to, so that a day's transactions can be taken apart from the others. Built
 /// from the journal alone (a capture's reference, counterparty and source come in its command's note).
 ///
-/// A trade is `captured` when it is booked, then `settled` when the cycle of its settlement date (or a
+/// A trade is `captured` when it is booked, `cleared` once a reconciliation matched it with the counterparty's
+/// record (a capture; before or after it settles), then `settled` when the cycle of its settlement date (or a
 /// later one) settles its account's net obligation in the symbol in full, or `failed` while part of that
 /// obligation is carried forward. Netting may leave nothing to move: its trades settle with the cycle.
 /// At any point it may be `cancelled`: its reverse is booked and settles in its turn. Corporate actions
@@ -18,7 +19,7 @@ public final class TradesProjection: Projection, @unchecked Sendable {
     public let schema = TradesProjection.tables
 
     public enum State: String, Sendable, CaseIterable {
-        case captured, settled, failed, cancelled
+        case captured, cleared, settled, failed, cancelled
     }
 
     /// The runner thread's own: the open business date and where its fills settle.
@@ -138,6 +139,19 @@ public final class TradesProjection: Projection, @unchecked Sendable {
                         INSERT INTO pt_trade_events (id, trade_id, business_date, from_state, to_state, reason, time) VALUES (?, ?, ?, ?, 'cancelled', ?, ?)
                         """, [.int(nextID()), .text(id), businessDate.map(Self.day) ?? .null, row["state"], .text(reason), .int(time)])
                 }
+            case .tradeCleared(let trade, let run):
+                let id = "\(trade)"
+                guard let row = try writer.query("SELECT state FROM pt_trades WHERE id = ?", [.text(id)]).first else { continue }
+                let state = row.text("state")!
+                // Cleared comes between captured and settled; a trade settled already keeps its state and gains the event.
+                let to = state == State.captured.rawValue ? State.cleared.rawValue : state
+                let reason = "matched the street's record in reconciliation \(run)"
+                if to != state {
+                    try writer.execute("UPDATE pt_trades SET state = ?, reason = ?, updated_at = ? WHERE id = ?", [.text(to), .text(reason), .int(time), .text(id)])
+                }
+                try writer.execute("""
+                    INSERT INTO pt_trade_events (id, trade_id, business_date, from_state, to_state, reason, time) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, [.int(nextID()), .text(id), businessDate.map(Self.day) ?? .null, .text(state), .text(to), .text(reason), .int(time)])
             case .dividendDeclared(let id, let d):
                 try declare(id, "dividend", d.symbol, "\(d.perShare) a share; ex \(d.exDate), record \(d.recordDate), pay \(d.payDate)", time, writer)
             case .splitDeclared(let id, let s):
@@ -155,7 +169,7 @@ public final class TradesProjection: Projection, @unchecked Sendable {
         // Trades due whose account's obligation netted to nothing: nothing moved, and nothing is owed.
         if let date = rolledTo {
             let due = try writer.query("""
-                SELECT DISTINCT account, symbol FROM pt_trades WHERE state = 'captured' AND settlement_date <= ?
+                SELECT DISTINCT account, symbol FROM pt_trades WHERE state IN ('captured', 'cleared') AND settlement_date <= ?
                 """, [Self.day(date)])
             for row in due where !settledKeys.contains("\(row.int("account")!) \(row.text("symbol")!)") {
                 try move(where: "account = ? AND symbol = ?", [row["account"], row["symbol"]], through: date, to: .settled,
@@ -180,7 +194,7 @@ public final class TradesProjection: Projection, @unchecked Sendable {
     private func move(where condition: String, _ values: [SQLValue], through date: CivilDate, to state: State, reason: String,
                       _ time: Int64, _ nextID: () -> Int64, _ writer: any StoreWriter) throws {
         let trades = try writer.query("""
-            SELECT id, state FROM pt_trades WHERE \(condition) AND state IN ('captured', 'failed') AND settlement_date <= ? ORDER BY sequence, id
+            SELECT id, state FROM pt_trades WHERE \(condition) AND state IN ('captured', 'cleared', 'failed') AND settlement_date <= ? ORDER BY sequence, id
             """, values + [Self.day(date)])
         for trade in trades {
             try writer.execute("UPDATE pt_trades SET state = ?, reason = ?, updated_at = ? WHERE id = ?",

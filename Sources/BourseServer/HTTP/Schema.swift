@@ -61,7 +61,7 @@ indirect enum Schema: Sendable {
             ("id", .string), ("origin", .choice(["book", "capture"])), ("reference", .string), ("account_id", .uuid), ("symbol", .string),
             ("side", .choice(["buy", "sell"])), ("qty", .decimal), ("price", .decimal), ("trade_date", .nullable(.string)),
             ("settlement_date", .nullable(.string)), ("counterparty", .string), ("venue", .string), ("source", .string),
-            ("state", .choice(["captured", "settled", "failed", "cancelled"])), ("reason", .string), ("business_date", .nullable(.string)),
+            ("state", .choice(["captured", "cleared", "settled", "failed", "cancelled"])), ("reason", .string), ("business_date", .nullable(.string)),
             ("created_at", .time), ("updated_at", .time), ("events", .array(.anyObject)),
         ], optional: ["events"]),
         "BusinessDate": .object([

@@ -5,7 +5,8 @@ import GRDB
 
 /// Runs reconciliations (`Reconciliation`) of the venue's captured trades for a date against a street file,
 /// and keeps each run and its breaks in `post-trade.sqlite`: a break stays open in the review queue until an
-/// operator resolves it, saying how; who resolved it and when is kept with it.
+/// operator resolves it, saying how; who resolved it and when is kept with it. Each trade that matched is
+/// cleared by a journaled command, so that its lifecycle shows it.
 public final class Reconciler: Sendable {
     let desk: CaptureDesk
     let venue: Venue
@@ -86,7 +87,14 @@ public final class Reconciler: Sendable {
                                   settlementDate: r.int("settlement_date").map { CivilDate(daysSinceEpoch: Int($0)) })
         }
         let result = Reconciliation.reconcile(house: house, street: street.filter { $0.tradeDate == date })
-        return try record(date, name, house: house.count, street: street.count, result, unreadable: unreadable, actor: actor)
+        let run = try record(date, name, house: house.count, street: street.count, result, unreadable: unreadable, actor: actor)
+        // What matched is cleared, journaled one trade at a time; a trade cleared by an earlier run stays as it is.
+        let captures = Dictionary(trades.map { ($0.text("reference")!, UInt64($0.text("id")!.dropFirst(2)) ?? 0) }, uniquingKeysWith: { a, _ in a })
+        for reference in result.matched {
+            guard let n = captures[reference] else { continue }
+            _ = try await venue.execute(.clearTrade(.capture(n), reconciliation: UInt64(run.id)))
+        }
+        return run
     }
 
     private func record(_ date: CivilDate, _ name: String, house: Int, street: Int, _ result: Reconciliation.Result, unreadable: [String],

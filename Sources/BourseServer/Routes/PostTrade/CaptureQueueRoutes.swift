@@ -70,16 +70,6 @@ extension Routes {
         return id
     }
 
-    /// Runs a queue change, turning its refusals into API failures.
-    private func refusingAsync<T>(_ body: () async throws -> T) async throws -> T {
-        do { return try await body() } catch let refusal as RecordRefusal {
-            switch refusal {
-            case .invalid(let message): throw Failure.unprocessable(message)
-            case .notFound(let message): throw Failure.notFound(message)
-            }
-        }
-    }
-
     struct QueueFix: Decodable {
         var account: String?
         var symbol: String?
@@ -94,36 +84,13 @@ extension Routes {
         /// The trade with the fields given replaced, each checked as a capture's is.
         func applied(to trade: CapturedTrade) throws -> CapturedTrade {
             var t = trade
-            if let text = account {
-                guard let n = AccountNumber(text) else { throw Failure.unprocessable(AccountNumber.problem(text) ?? "account is not valid") }
-                t.account = n
-            }
-            if let text = symbol {
-                guard let s = try? Symbol(validating: text) else { throw Failure.unprocessable("symbol \"\(text)\" is not valid") }
-                t.symbol = s
-            }
-            if let text = side {
-                guard let s = ["buy": Side.buy, "sell": .sell][text] else { throw Failure.unprocessable("side must be buy or sell, not \"\(text)\"") }
-                t.side = s
-            }
-            if let text = qty {
-                guard let whole = Money(dollars: text), whole.units > 0, whole.units % 10_000 == 0 else {
-                    throw Failure.unprocessable("qty \"\(text)\" must be a positive whole number of shares")
-                }
-                t.quantity = Quantity(whole.units / 10_000)
-            }
-            if let text = price {
-                guard let p = Price(dollars: text), p.units > 0 else { throw Failure.unprocessable("price \"\(text)\" must be a positive decimal with at most four decimals") }
-                t.price = p
-            }
-            if let text = trade_date {
-                guard let d = CivilDate(text) else { throw Failure.unprocessable("trade_date must be \(CivilDate.supportedDescription)") }
-                t.tradeDate = d
-            }
-            if let text = settlement_date {
-                guard let d = CivilDate(text) else { throw Failure.unprocessable("settlement_date must be \(CivilDate.supportedDescription)") }
-                t.settlementDate = d
-            }
+            if let account { t.account = try Routes.accountNumber(account) }
+            if let symbol { t.symbol = try Routes.validSymbol(symbol) }
+            if let side { t.side = try Routes.side(side) }
+            if let qty { t.quantity = try Routes.wholeShares(qty) }
+            if let price { t.price = try Routes.price(price) }
+            if let trade_date { t.tradeDate = try Routes.date(trade_date, "trade_date") }
+            if let settlement_date { t.settlementDate = try Routes.date(settlement_date, "settlement_date") }
             for (name, text) in [("counterparty", counterparty), ("venue", venue)] {
                 if let text, text.utf8.count > TradeFile.fieldBytesMax { throw Failure.unprocessable("\(name) is at most \(TradeFile.fieldBytesMax) bytes") }
             }

@@ -17,7 +17,7 @@ extension Routes {
                 try Admin.require(key, [.admin], to: "declare corporate actions")
                 let given: DividendRequest = try Self.decode(body)
                 guard let amount = Money(dollars: given.per_share) else { throw Failure.unprocessable("per_share must be a decimal with at most four decimals") }
-                let d = Dividend(symbol: try Self.symbol(given.symbol), perShare: amount, exDate: try Self.date(given.ex_date, "ex_date"),
+                let d = Dividend(symbol: try Self.validSymbol(given.symbol), perShare: amount, exDate: try Self.date(given.ex_date, "ex_date"),
                                  recordDate: try Self.date(given.record_date, "record_date"), payDate: try Self.date(given.pay_date, "pay_date"))
                 return try await declare(.declareDividend(d))
             }
@@ -29,7 +29,7 @@ extension Routes {
             return try await handle(request) { key in
                 try Admin.require(key, [.admin], to: "declare corporate actions")
                 let given: SplitRequest = try Self.decode(body)
-                return try await declare(.declareSplit(Split(symbol: try Self.symbol(given.symbol), ratio: given.ratio,
+                return try await declare(.declareSplit(Split(symbol: try Self.validSymbol(given.symbol), ratio: given.ratio,
                                                              effectiveDate: try Self.date(given.effective_date, "effective_date"))))
             }
         }
@@ -68,16 +68,6 @@ extension Routes {
         default:
             throw Failure.unavailable("the venue answered the declaration with nothing")
         }
-    }
-
-    static func symbol(_ text: String) throws -> Symbol {
-        guard let symbol = try? Symbol(validating: text) else { throw Failure.unprocessable("symbol \"\(text)\" is not valid") }
-        return symbol
-    }
-
-    static func date(_ text: String, _ name: String) throws -> CivilDate {
-        guard let date = CivilDate(text) else { throw Failure.unprocessable("\(name) must be \(CivilDate.supportedDescription)") }
-        return date
     }
 
     static func corporateAction(_ row: SQLRow) -> String {

@@ -20,7 +20,7 @@ extension Routes {
             return try await handle(request) { key in
                 try Admin.require(key, [.admin], to: "reconcile")
                 let given: ReconciliationRequest = try Self.decode(body)
-                guard let date = CivilDate(given.trade_date) else { throw Failure.unprocessable("trade_date must be \(CivilDate.supportedDescription)") }
+                let date = try Self.date(given.trade_date, "trade_date")
                 do {
                     let run = try await node.reconciler.run(tradeDate: date, name: given.name ?? "street.csv", file: Array(given.csv.utf8), actor: key.keyID)
                     return Self.json(text: Self.reconciliation(run, breaks: try refusing { try node.reconciler.breaks(run: run.id, state: nil, limit: 100_000) }))

@@ -164,28 +164,18 @@ extension Routes {
 
     /// Reads the request's form, hands the trade to the capture desk and returns its row once the view has it.
     private func capture(_ given: CaptureRequest, _ key: StoredKey) async throws -> CaptureAnswer {
-        guard let symbol = try? Symbol(validating: given.symbol) else { throw Failure.unprocessable("symbol \"\(given.symbol)\" is not valid") }
-        guard let side = ["buy": Side.buy, "sell": .sell][given.side] else { throw Failure.unprocessable("side must be buy or sell, not \"\(given.side)\"") }
-        guard let whole = Money(dollars: given.qty), whole.units > 0, whole.units % 10_000 == 0 else {
-            throw Failure.unprocessable("qty \"\(given.qty)\" must be a positive whole number of shares")
-        }
-        guard let price = Price(dollars: given.price), price.units > 0 else {
-            throw Failure.unprocessable("price \"\(given.price)\" must be a positive decimal with at most four decimals")
-        }
-        guard let tradeDate = CivilDate(given.trade_date) else { throw Failure.unprocessable("trade_date must be \(CivilDate.supportedDescription)") }
-        var settlementDate: CivilDate?
-        if let text = given.settlement_date {
-            guard let date = CivilDate(text) else { throw Failure.unprocessable("settlement_date must be \(CivilDate.supportedDescription)") }
-            settlementDate = date
-        }
-        guard let number = AccountNumber(given.account) else { throw Failure.unprocessable(AccountNumber.problem(given.account) ?? "account is not valid") }
+        let (symbol, side) = (try Self.validSymbol(given.symbol), try Self.side(given.side))
+        let (quantity, price) = (try Self.wholeShares(given.qty), try Self.price(given.price))
+        let tradeDate = try Self.date(given.trade_date, "trade_date")
+        let settlementDate = try given.settlement_date.map { try Self.date($0, "settlement_date") }
+        let number = try Self.accountNumber(given.account)
         if key.role == .broker {
             // A broker captures for its firm's accounts only; another firm's is answered as unknown.
             guard let id = try await venue.account(number: number), let firm = key.firm, try node.broker.firm(of: id.rawValue) == firm else {
                 throw Failure.notFound("no account \(given.account) in your firm")
             }
         }
-        let trade = CapturedTrade(tradeID: given.trade_id, account: number, symbol: symbol, side: side, quantity: Quantity(whole.units / 10_000),
+        let trade = CapturedTrade(tradeID: given.trade_id, account: number, symbol: symbol, side: side, quantity: quantity,
                                   price: price, tradeDate: tradeDate, settlementDate: settlementDate, counterparty: given.counterparty,
                                   venue: given.venue, source: .api(key: key.keyID))
         switch await node.capture.submit(trade) {
@@ -222,9 +212,8 @@ extension Routes {
             if let v = query[name] { sql += " AND \(name) = ?"; values.append(.text(v)) }
         }
         if let text = query["symbol"] {
-            guard let symbol = try? Symbol(validating: text) else { throw Failure.unprocessable("symbol \"\(text)\" is not valid") }
             sql += " AND symbol = ?"
-            values.append(.text(symbol.description))
+            values.append(.text(try Self.validSymbol(text).description))
         }
         for name in ["trade_date", "settlement_date", "business_date"] {
             if let date = query.date(name) { sql += " AND \(name) = ?"; values.append(.int(Int64(date.daysSinceEpoch))) }
