@@ -1,5 +1,5 @@
 import BourseCore
-import BourseServer
+@testable import BourseServer
 @testable import BourseVenue
 import BourseTestSupport
 import Foundation
@@ -270,6 +270,51 @@ struct BrowserTests {
         #expect(try await server.send("GET", "/v2/account", as: trader).0 == 401)
         #expect(try await server.opened.venue.account(AccountID(2))?.cash == Money(dollars: "1000000.50"))
         #expect(try await server.opened.venue.account(AccountID(1))?.state == .active)
+        await server.stop()
+    }
+
+    @Test("an operator sees post-trade on the page: the business date, the trades, a queued capture discarded, a break resolved")
+    func operatorPostTrade() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await ServerTests.Running(directory: directory)
+        let admin = server.key(account: 3, role: .admin)
+        let (_, day) = try await server.send("POST", "/v1/admin/business-date/rollover", as: admin)
+        let date = (day as? [String: Any])?["business_date"] as? String ?? ""
+        func trade(_ id: String, _ symbol: String, _ qty: Int) -> String {
+            #"{"trade_id":"\#(id)","account":"1","symbol":"\#(symbol)","side":"buy","qty":"\#(qty)","price":"190.00","trade_date":"\#(date)"}"#
+        }
+        #expect(try await server.send("POST", "/v1/trades", as: admin, body: trade("W-1", "AAPL", 1)).0 == 200)
+        #expect(try await server.send("POST", "/v1/trades", as: admin, body: trade("W-2", "NEWCO", 1)).0 == 202)
+        let street = "trade_id,account,symbol,side,quantity,price,trade_date\nW-1,1,AAPL,buy,2,190.00,\(date)"
+        #expect(try await server.send("POST", "/v1/admin/reconciliations", as: admin, body: #"{"trade_date":"\#(date)","csv":"# + API.quoted(street) + "}").0 == 200)
+        let chromium = try Chromium()
+        defer { chromium.stop() }
+        let socket = try await chromium.browserSocket()
+        let port = server.port
+        try await WebSocketClient.connect(url: socket, configuration: .init(maxFrameSize: 1 << 24), logger: Logger(label: "devtools")) { inbound, outbound, _ in
+            var page = DevTools(inbound: inbound.messages(maxSize: 1 << 26).makeAsyncIterator(), outbound: outbound)
+            try await page.open("http://127.0.0.1:\(port)/")
+            try await page.signIn(admin.keyID, admin.secret)
+            try await page.waitFor("!document.getElementById('app').hidden && !document.getElementById('post-trade-tab').hidden", "the page with its post-trade tab")
+            _ = try await page.evaluate("document.getElementById('post-trade-tab').click()")
+            try await page.waitFor("document.getElementById('business-date').textContent.includes('Business date \(date)')", "the business date")
+            try await page.waitFor("[...document.querySelectorAll('#trades td')].some(td => td.textContent === 'C-1')", "the captured trade")
+            try await page.waitFor("[...document.querySelectorAll('#capture-queue td')].some(td => td.textContent === 'W-2')", "the queued capture")
+            _ = try await page.evaluate("[...document.querySelectorAll('#capture-queue button')].find(b => b.textContent === 'Discard').click()")
+            try await page.waitFor("document.getElementById('post-trade-message').textContent === 'Discarded W-2: discarded'", "the capture discarded")
+            try await page.waitFor("[...document.querySelectorAll('#breaks td')].some(td => td.textContent === 'quantity')", "the break")
+            _ = try await page.evaluate("""
+                document.querySelector('#breaks input.resolution').value = 'the street booked 2 by mistake; confirmed with GSCO';
+                [...document.querySelectorAll('#breaks button')].find(b => b.textContent === 'Resolve').click();
+                """)
+            try await page.waitFor("document.getElementById('post-trade-message').textContent === 'Resolved the quantity break of W-1'", "the break resolved")
+            try await page.screenshot(to: Self.artifacts + "/web-ui-post-trade.png")
+        }
+        let (_, open) = try await server.send("GET", "/v1/admin/reconciliation-breaks?state=open", as: admin)
+        #expect((open as? [Any])?.isEmpty == true)
+        let (_, queue) = try await server.send("GET", "/v1/admin/capture-queue?state=discarded", as: admin)
+        #expect((queue as? [[String: Any]])?.first?["trade_id"] as? String == "W-2")
         await server.stop()
     }
 }
