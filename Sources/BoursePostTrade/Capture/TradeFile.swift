@@ -41,6 +41,17 @@ public enum TradeFile {
         SHA256.hash(data: bytes).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 
+    /// The records of a CSV text this format writes (a result file), each as its fields, header included;
+    /// a record the reader finds faulty is left out.
+    public static func records(_ bytes: [UInt8]) throws(FileError) -> [[String]] {
+        var records = Records(bytes)
+        var out: [[String]] = []
+        while let record = try records.next() {
+            if case .fields(let fields, _) = record { out.append(fields) }
+        }
+        return out
+    }
+
     /// Reads every row of a file named `name`, in order.
     public static func read(_ bytes: [UInt8], name: String, rowsMax: Int = rowsMax) throws(FileError) -> [Row] {
         guard bytes.count <= bytesMax else { throw FileError(reason: "\(name) has \(bytes.count) bytes, more than the \(bytesMax) a file may have") }

@@ -116,8 +116,9 @@ public final class CaptureDesk: TradeCapture {
             return trades.map { _ in .failure(Refusal("unavailable", error.description)) }
         }
         var ready: [(index: Int, report: TradeReport, note: CaptureNote)] = []
+        var days = Days(rules)
         for (i, trade) in trades.enumerated() {
-            switch enrich(trade, account: context.accounts[trade.account]) {
+            switch enrich(trade, account: context.accounts[trade.account], days: &days) {
             case .failure(let refusal): outcomes[i] = .failure(refusal)
             case .success(let (report, note)):
                 // The engine forgets references after a while; the view remembers them.
@@ -183,22 +184,47 @@ public final class CaptureDesk: TradeCapture {
         }
     }
 
+    /// What the calendars say of a day, asked once a day per batch: a file's trades share a few dates, and
+    /// each answer computes the year's holidays.
+    struct Days {
+        let rules: VenueConfiguration.PostTradeRules
+        private var known: [CivilDate: (business: Bool, settles: CivilDate)] = [:]
+        private var settlement: [CivilDate: Bool] = [:]
+
+        init(_ rules: VenueConfiguration.PostTradeRules) { self.rules = rules }
+
+        mutating func trading(_ date: CivilDate) -> (business: Bool, settles: CivilDate) {
+            if let answer = known[date] { return answer }
+            let answer = (rules.businessDay.isBusinessDay(date), rules.settlement.settlementDate(tradeDate: date, cycle: rules.cycle))
+            known[date] = answer
+            return answer
+        }
+
+        mutating func isSettlementDay(_ date: CivilDate) -> Bool {
+            if let answer = settlement[date] { return answer }
+            let answer = rules.settlement.isSettlementDay(date)
+            settlement[date] = answer
+            return answer
+        }
+    }
+
     /// The trade as the engine takes it, with its note, or why it cannot be.
-    func enrich(_ trade: CapturedTrade, account: AccountID?) -> Result<(TradeReport, CaptureNote), Refusal> {
+    func enrich(_ trade: CapturedTrade, account: AccountID?, days: inout Days) -> Result<(TradeReport, CaptureNote), Refusal> {
         guard let reference = ShortText(trade.tradeID), !reference.isEmpty else {
             return .failure(Refusal("trade_id_invalid", "trade id must be 1 to \(ShortText.bytesMax) printable ASCII characters without spaces"))
         }
         for (field, text) in [("counterparty", trade.counterparty ?? ""), ("venue", trade.venue ?? "")] where text.utf8.count > TradeFile.fieldBytesMax {
             return .failure(Refusal("\(field)_invalid", "\(field) is at most \(TradeFile.fieldBytesMax) bytes"))
         }
-        guard rules.businessDay.isBusinessDay(trade.tradeDate) else {
+        let day = days.trading(trade.tradeDate)
+        guard day.business else {
             return .failure(Refusal("trade_date_not_business_day", "trade date \(trade.tradeDate) is not a business day: the exchange does not trade"))
         }
-        let settles = trade.settlementDate ?? rules.settlement.settlementDate(tradeDate: trade.tradeDate, cycle: rules.cycle)
+        let settles = trade.settlementDate ?? day.settles
         guard CivilDate.supported.contains(settles) else {
             return .failure(Refusal("settlement_date_invalid", "settlement date \(settles) is past \(CivilDate.supported.upperBound)"))
         }
-        if trade.settlementDate != nil, !rules.settlement.isSettlementDay(settles) {
+        if trade.settlementDate != nil, !days.isSettlementDay(settles) {
             return .failure(Refusal("settlement_date_not_settlement_day", "settlement date \(settles) is not a settlement day: the depository or the banks are closed"))
         }
         guard let account else { return .failure(Refusal("unknown_account", "no account has the number \(trade.account)")) }

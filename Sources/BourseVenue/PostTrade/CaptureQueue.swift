@@ -74,9 +74,6 @@ public final class CaptureQueue: Sendable {
                 id INTEGER PRIMARY KEY, run INTEGER NOT NULL, kind TEXT NOT NULL, trade_id TEXT NOT NULL, house TEXT NOT NULL,
                 street TEXT NOT NULL, state TEXT NOT NULL, resolution TEXT NOT NULL, resolved_by TEXT NOT NULL, resolved_at INTEGER);
             CREATE INDEX recon_breaks_by_run ON recon_breaks (run, id);
-            CREATE TABLE capture_file_rows (
-                file INTEGER NOT NULL, line INTEGER NOT NULL, trade_id TEXT NOT NULL, status TEXT NOT NULL, id TEXT NOT NULL,
-                reason TEXT NOT NULL, PRIMARY KEY (file, line));
             """)
     }
 

@@ -5,7 +5,7 @@ import GRDB
 
 /// Trade files dropped into `capture/inbox` in the data directory (`TradeFile`'s CSV, one file a batch):
 /// each file's rows go through the capture desk together, every row's outcome is written beside it as
-/// `NAME.result.csv` in `capture/done` and kept for the API, and the file moves to `capture/done`. A
+/// `NAME.result.csv` in `capture/done` (which the API reads its rows from), and the file moves to `capture/done`. A
 /// file the format refuses as a whole moves to `capture/failed` with its reason in the result file.
 ///
 /// A file is processed once, even across a crash mid-file: until its record is written the file stays in
@@ -127,10 +127,7 @@ public final class FileCapture: Sendable {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [name, digest, bytes, refusal == nil ? "done" : "refused", refusal ?? "", rows.count, count("captured"),
                                  count("queued"), count("refused"), resultPath, clock()])
-            let id = db.lastInsertedRowID
-            let insert = try db.makeStatement(sql: "INSERT INTO capture_file_rows (file, line, trade_id, status, id, reason) VALUES (?, ?, ?, ?, ?, ?)")
-            for row in rows { try insert.execute(arguments: [id, row.line, row.tradeID, row.status, row.id, row.reason]) }
-            return try Self.file(db, id)!
+            return try Self.file(db, db.lastInsertedRowID)!
         }
         try move(path, to: target, name)
         return record
@@ -181,13 +178,15 @@ public final class FileCapture: Sendable {
 
     public func file(_ id: Int64) throws -> FileRecord? { try desk.queue.database.read { db in try Self.file(db, id) } }
 
+    /// What became of a file's rows after `afterLine`, read from its result file (the record of each row;
+    /// a file refused whole has none).
     public func rows(of file: Int64, afterLine: Int, limit: Int) throws -> [RowOutcome] {
-        try desk.queue.database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM capture_file_rows WHERE file = ? AND line > ? ORDER BY line LIMIT ?",
-                             arguments: [file, afterLine, limit]).map {
-                RowOutcome(line: $0["line"], tradeID: $0["trade_id"], status: $0["status"], id: $0["id"], reason: $0["reason"])
-            }
-        }
+        guard let record = try self.file(file), record.state == "done" else { return [] }
+        let records = try TradeFile.records([UInt8](try Data(contentsOf: URL(fileURLWithPath: record.resultPath))))
+        return records.dropFirst().compactMap { f -> RowOutcome? in
+            guard f.count == 5, let line = Int(f[0]), line > afterLine else { return nil }
+            return RowOutcome(line: line, tradeID: f[1], status: f[2], id: f[3], reason: f[4])
+        }.prefix(limit).map { $0 }
     }
 
     private static func file(_ db: Database, _ id: Int64) throws -> FileRecord? {
