@@ -75,40 +75,60 @@ public final class FileCapture: Sendable {
         return records
     }
 
+    /// What reading a file came to: a record already (known, or refused whole), or its rows to capture.
+    private enum Read: Sendable {
+        case finished(FileRecord)
+        case rows([TradeFile.Row], digest: String, bytes: Int)
+    }
+
     func process(_ name: String) async throws -> FileRecord {
         let path = inbox + "/" + name
+        // Reading, hashing and parsing (a file may hold 256 MiB) run on a thread of their own, as does finishing.
+        switch try await onOwnThread({ [self] in try read(name, path) }) {
+        case .finished(let record): return record
+        case .rows(let rows, let digest, let bytes):
+            let trades = rows.compactMap { try? $0.trade.get() }
+            let submissions = await desk.submitAll(trades)
+            return try await onOwnThread { [self] in
+                try finish(name, path, digest: digest, bytes: bytes, refusal: nil, rows: Self.outcomes(rows, submissions))
+            }
+        }
+    }
+
+    private func read(_ name: String, _ path: String) throws -> Read {
         let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
         guard size <= TradeFile.bytesMax else {
-            return try finish(name, path, digest: "size-\(size)", bytes: size, refusal: "\(name) has \(size) bytes, more than the \(TradeFile.bytesMax) a file may have", rows: [])
+            return .finished(try finish(name, path, digest: "size-\(size)", bytes: size,
+                                        refusal: "\(name) has \(size) bytes, more than the \(TradeFile.bytesMax) a file may have", rows: []))
         }
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         let digest = TradeFile.digest(bytes)
         if let known = try record(name: name, digest: digest) {
             try move(path, to: known.state == "done" ? done : failed, name)
-            return known
+            return .finished(known)
         }
-        let rows: [TradeFile.Row]
-        do throws(TradeFile.FileError) { rows = try TradeFile.read(bytes, name: name) } catch {
-            return try finish(name, path, digest: digest, bytes: bytes.count, refusal: error.reason, rows: [])
+        do throws(TradeFile.FileError) {
+            return .rows(try TradeFile.read(bytes, name: name), digest: digest, bytes: bytes.count)
+        } catch {
+            return .finished(try finish(name, path, digest: digest, bytes: bytes.count, refusal: error.reason, rows: []))
         }
-        let trades = rows.compactMap { try? $0.trade.get() }
-        var submissions = await desk.submitAll(trades)[...]
-        var outcomes: [RowOutcome] = []
-        outcomes.reserveCapacity(rows.count)
-        for row in rows {
+    }
+
+    /// Each row's outcome, in order: the form check's refusal, or what the desk made of its trade.
+    private static func outcomes(_ rows: [TradeFile.Row], _ submissions: [CaptureDesk.Submission]) -> [RowOutcome] {
+        var submissions = submissions[...]
+        return rows.map { row in
             switch row.trade {
             case .failure(let error):
-                outcomes.append(RowOutcome(line: row.line, tradeID: "", status: "refused", id: "", reason: error.reason))
+                return RowOutcome(line: row.line, tradeID: "", status: "refused", id: "", reason: error.reason)
             case .success(let trade):
-                let outcome: RowOutcome = switch submissions.removeFirst() {
-                case .captured(let id): RowOutcome(line: row.line, tradeID: trade.tradeID, status: "captured", id: "C-\(id)", reason: "")
-                case .queued(let entry): RowOutcome(line: row.line, tradeID: trade.tradeID, status: "queued", id: "Q-\(entry.id)", reason: entry.reason)
-                case .refused(let refusal): RowOutcome(line: row.line, tradeID: trade.tradeID, status: "refused", id: "", reason: refusal.description)
+                switch submissions.removeFirst() {
+                case .captured(let id): return RowOutcome(line: row.line, tradeID: trade.tradeID, status: "captured", id: "C-\(id)", reason: "")
+                case .queued(let entry): return RowOutcome(line: row.line, tradeID: trade.tradeID, status: "queued", id: "Q-\(entry.id)", reason: entry.reason)
+                case .refused(let refusal): return RowOutcome(line: row.line, tradeID: trade.tradeID, status: "refused", id: "", reason: refusal.description)
                 }
-                outcomes.append(outcome)
             }
         }
-        return try finish(name, path, digest: digest, bytes: bytes.count, refusal: nil, rows: outcomes)
     }
 
     /// Writes the result file, then the record, then moves the file: each step may be repeated after a crash.

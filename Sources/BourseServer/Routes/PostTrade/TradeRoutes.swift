@@ -28,12 +28,11 @@ extension Routes {
                     guard (1...Self.captureBatchMax).contains(batch.trades.count) else {
                         throw Failure.unprocessable("a batch holds 1 to \(Self.captureBatchMax) trades, not \(batch.trades.count)")
                     }
-                    var answers: [String] = []
-                    for given in batch.trades { answers.append(try await captureResult(given, key)) }
+                    let answers = try await captureAll(batch.trades, key)
                     return Self.json(text: #"{"results":["# + answers.joined(separator: ",") + "]}")
                 }
                 let given: CaptureRequest = try Self.decode(body)
-                switch try await capture(given, key) {
+                switch try await capture([try await trade(given, key)])[0] {
                 case .trade(let row): return Self.json(text: Self.trade(row))
                 case .queued(let entry): return Self.json(text: Self.queued(entry), status: .accepted)
                 case .refused(let refusal): throw Failure.unprocessable(refusal.description)
@@ -140,30 +139,38 @@ extension Routes {
         return text + "}"
     }
 
-    /// One trade of a batch: its outcome, accepted with the trade, queued, or refused with why.
-    private func captureResult(_ given: CaptureRequest, _ key: StoredKey) async throws -> String {
-        var text = #"{"trade_id":"#
-        API.appendQuoted(given.trade_id, to: &text)
-        do {
-            switch try await capture(given, key) {
-            case .trade(let row): return text + #","status":"accepted","trade":"# + Self.trade(row) + "}"
-            case .queued(let entry): return Self.queued(entry)
-            case .refused(let refusal):
-                text += #","status":"refused","code":"#
-                API.appendQuoted(refusal.code, to: &text)
-                text += #","message":"#
-                API.appendQuoted(refusal.message, to: &text)
-                return text + "}"
+    /// A batch: each trade's form read on its own (one that is wrong is refused alone), then the rest booked
+    /// together through the desk and read back from the view once; each outcome says accepted with the
+    /// trade, queued, or refused with why.
+    private func captureAll(_ batch: [CaptureRequest], _ key: StoredKey) async throws -> [String] {
+        var forms: [Result<CapturedTrade, Failure>] = []
+        for given in batch {
+            do { forms.append(.success(try await trade(given, key))) } catch let failure as Failure { forms.append(.failure(failure)) }
+        }
+        var answers = try await capture(forms.compactMap { try? $0.get() })[...]
+        return zip(batch, forms).map { given, form in
+            var text = #"{"trade_id":"#
+            API.appendQuoted(given.trade_id, to: &text)
+            let (code, message): (String, String)
+            switch form {
+            case .failure(let failure): (code, message) = ("invalid", failure.message)
+            case .success:
+                switch answers.removeFirst() {
+                case .trade(let row): return text + #","status":"accepted","trade":"# + Self.trade(row) + "}"
+                case .queued(let entry): return Self.queued(entry)
+                case .refused(let refusal): (code, message) = (refusal.code, refusal.message)
+                }
             }
-        } catch let failure as Failure {
-            text += #","status":"refused","code":"invalid","message":"#
-            API.appendQuoted(failure.message, to: &text)
+            text += #","status":"refused","code":"#
+            API.appendQuoted(code, to: &text)
+            text += #","message":"#
+            API.appendQuoted(message, to: &text)
             return text + "}"
         }
     }
 
-    /// Reads the request's form, hands the trade to the capture desk and returns its row once the view has it.
-    private func capture(_ given: CaptureRequest, _ key: StoredKey) async throws -> CaptureAnswer {
+    /// The trade a request states, its form read and, for a broker key, its account checked to be the firm's.
+    private func trade(_ given: CaptureRequest, _ key: StoredKey) async throws -> CapturedTrade {
         let (symbol, side) = (try Self.validSymbol(given.symbol), try Self.side(given.side))
         let (quantity, price) = (try Self.wholeShares(given.qty), try Self.price(given.price))
         let tradeDate = try Self.date(given.trade_date, "trade_date")
@@ -175,19 +182,28 @@ extension Routes {
                 throw Failure.notFound("no account \(given.account) in your firm")
             }
         }
-        let trade = CapturedTrade(tradeID: given.trade_id, account: number, symbol: symbol, side: side, quantity: quantity,
-                                  price: price, tradeDate: tradeDate, settlementDate: settlementDate, counterparty: given.counterparty,
-                                  venue: given.venue, source: .api(key: key.keyID))
-        switch await node.capture.submit(trade) {
-        case .refused(let refusal): return .refused(refusal)
-        case .queued(let entry): return .queued(entry)
-        case .captured(let id):
-            try await waitForTrades()
-            guard let row = try await projections.store.query("SELECT * FROM pt_trades WHERE id = ?", [.text("C-\(id)")]).first else {
-                throw Failure.unavailable("trade C-\(id) is not in the post-trade view")
+        return CapturedTrade(tradeID: given.trade_id, account: number, symbol: symbol, side: side, quantity: quantity, price: price,
+                             tradeDate: tradeDate, settlementDate: settlementDate, counterparty: given.counterparty, venue: given.venue,
+                             source: .api(key: key.keyID))
+    }
+
+    /// Hands trades to the capture desk together and returns each one's row once the view has them.
+    private func capture(_ trades: [CapturedTrade]) async throws -> [CaptureAnswer] {
+        let submissions = await node.capture.submitAll(trades)
+        if submissions.contains(where: { if case .captured = $0 { true } else { false } }) { try await waitForTrades() }
+        var answers: [CaptureAnswer] = []
+        for submission in submissions {
+            switch submission {
+            case .refused(let refusal): answers.append(.refused(refusal))
+            case .queued(let entry): answers.append(.queued(entry))
+            case .captured(let id):
+                guard let row = try await projections.store.query("SELECT * FROM pt_trades WHERE id = ?", [.text("C-\(id)")]).first else {
+                    throw Failure.unavailable("trade C-\(id) is not in the post-trade view")
+                }
+                answers.append(.trade(row))
             }
-            return .trade(row)
         }
+        return answers
     }
 
     /// Waits until the post-trade view holds everything the venue has applied.
