@@ -24,7 +24,7 @@ extension MatchingEngine {
         markFails(on: roll.to)
         recordAndPayDividends(on: roll.to)
         let oldest = roll.to.adding(days: -Clearing.referenceDays)
-        clearing.references = clearing.references.filter { $0.value.terms.tradeDate >= oldest }
+        clearing.references = clearing.references.filter { (clearing.captures[$0.value]?.tradeDate).map { $0 >= oldest } ?? false }
         let cancellable = roll.to.adding(days: -TradeCancellation.windowDays)
         clearing.captures = clearing.captures.filter { $0.value.settlementDate >= cancellable }
         clearing.cleared = clearing.cleared.filter { clearing.captures[$0] != nil }

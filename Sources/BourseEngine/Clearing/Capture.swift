@@ -11,7 +11,7 @@ extension MatchingEngine {
         guard !report.reference.isEmpty else { return reject(.tradeReferenceEmpty) }
         let r = report.terms
         if let known = clearing.references[report.reference] {
-            return reject(known.terms == r ? .tradeAlreadyCaptured(known.id) : .tradeReferenceReused)
+            return reject(clearing.captures[known] == r ? .tradeAlreadyCaptured(known) : .tradeReferenceReused)
         }
         guard let a = usableAccount(r.account) else { return }
         guard let bookIndex = symbolIndex.find(r.symbol.packed) else { return reject(.unknownSymbol(r.symbol)) }
@@ -29,7 +29,7 @@ extension MatchingEngine {
 
         bookAway(a, bookIndex, r.side, q, price: r.price.units, dueOn: r.settlementDate, againstStreet: true)
         clearing.lastCapture += 1
-        clearing.references[report.reference] = Clearing.Capture(id: clearing.lastCapture, terms: r)
+        clearing.references[report.reference] = clearing.lastCapture
         clearing.captures[clearing.lastCapture] = r
         out.append(.tradeCaptured(clearing.lastCapture, r))
     }

@@ -19,11 +19,6 @@ struct Clearing {
         static prefix func - (a: Amount) -> Amount { Amount(shares: -a.shares, money: -a.money) }
     }
 
-    struct Capture: Equatable {
-        var id: UInt64
-        var terms: TradeTerms
-    }
-
     /// References of captures kept to recognize one sent again; past it, captures are refused until
     /// rollovers age some out.
     static let referencesMax = 2_000_000
@@ -42,7 +37,8 @@ struct Clearing {
     /// everything but fills (captures, transfers, journals, settlement). What a position moved past it
     /// is the open day's fills. Absent is zero.
     var base: [Int32: Amount] = [:]
-    var references: [ShortText: Capture] = [:]
+    /// The capture each recent reference made; its terms are in `captures`, which keeps them longer.
+    var references: [ShortText: UInt64] = [:]
     /// Captures' terms by id, and the trades cancelled with their settlement dates: kept until
     /// `TradeCancellation.windowDays` after the settlement date, as long as a trade may be cancelled.
     var captures: [UInt64: TradeTerms] = [:]

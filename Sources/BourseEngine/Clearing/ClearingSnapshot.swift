@@ -21,16 +21,15 @@ extension MatchingEngine {
             write(clearing.due[date]!)
         }
         write(clearing.fails)
-        w.writeVarint(UInt64(clearing.references.count))
-        for reference in clearing.references.keys.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) {
-            let capture = clearing.references[reference]!
-            w.writeVarint(capture.id)
-            w.write(TradeReport(reference: reference, terms: capture.terms))
-        }
         w.writeVarint(UInt64(clearing.captures.count))
         for id in clearing.captures.keys.sorted() {
             w.writeVarint(id)
             w.write(clearing.captures[id]!)
+        }
+        w.writeVarint(UInt64(clearing.references.count))
+        for reference in clearing.references.keys.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) {
+            w.write(reference)
+            w.writeVarint(clearing.references[reference]!)
         }
         w.writeVarint(UInt64(clearing.cancelled.count))
         for (trade, date) in clearing.cancelled.sorted(by: { "\($0.key)" < "\($1.key)" }) {
@@ -88,17 +87,6 @@ extension MatchingEngine {
             clearing.due[date] = try amounts()
         }
         clearing.fails = try amounts()
-        let references = try r.readVarint()
-        guard references <= UInt64(Clearing.referencesMax) else { throw DecodeError(.invalidValue("reference count"), at: r.offset) }
-        for _ in 0..<references {
-            let at = r.offset
-            let id = try r.readVarint()
-            let report = try r.readTradeReport()
-            guard id <= clearing.lastCapture, !report.reference.isEmpty, clearing.references[report.reference] == nil else {
-                throw DecodeError(.invalidValue("capture \(id)"), at: at)
-            }
-            clearing.references[report.reference] = Clearing.Capture(id: id, terms: report.terms)
-        }
         let captures = try r.readVarint()
         guard captures <= UInt64(Clearing.capturesMax) else { throw DecodeError(.invalidValue("capture count"), at: r.offset) }
         for _ in 0..<captures {
@@ -106,6 +94,18 @@ extension MatchingEngine {
             let id = try r.readVarint()
             guard id <= clearing.lastCapture, clearing.captures[id] == nil else { throw DecodeError(.invalidValue("capture \(id)"), at: at) }
             clearing.captures[id] = try r.readTradeTerms()
+        }
+        let references = try r.readVarint()
+        guard references <= UInt64(Clearing.referencesMax) else { throw DecodeError(.invalidValue("reference count"), at: r.offset) }
+        for _ in 0..<references {
+            let at = r.offset
+            let reference = try r.readShortText()
+            let id = try r.readVarint()
+            // A reference names a capture whose terms are kept.
+            guard !reference.isEmpty, clearing.references[reference] == nil, clearing.captures[id] != nil else {
+                throw DecodeError(.invalidValue("reference of capture \(id)"), at: at)
+            }
+            clearing.references[reference] = id
         }
         let cancelled = try r.readVarint()
         guard cancelled <= UInt64(Clearing.capturesMax) * 4 else { throw DecodeError(.invalidValue("cancellation count"), at: r.offset) }
