@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "BourseMarketData", dependencies: ["BourseCore"]),
         // Post-trade: its rules, pure (capture forms, business dates, the audit chain), and its projections.
         .target(name: "BoursePostTrade", dependencies: [
-            "BourseCore", "BourseNode", "BourseProjections", .product(name: "Crypto", package: "swift-crypto"),
+            "BourseCore", "BourseEngine", "BourseNode", "BourseProjections", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Feeds over the network: the venue simulator and the feed handler (SoupBinTCP on SwiftNIO).
         .target(name: "BourseFeeds", dependencies: [

@@ -142,3 +142,14 @@ public func formatFixedPoint(_ value: Int64, decimals: Int) -> String {
     while fraction.count > 2, fraction.hasSuffix("0") { fraction.removeLast() }
     return (value < 0 ? "-" : "") + "\(whole).\(fraction)"
 }
+
+/// The same for totals past 64 bits.
+public func formatFixedPoint(_ value: Int128, decimals: Int) -> String {
+    if let small = Int64(exactly: value) { return formatFixedPoint(small, decimals: decimals) }
+    var scale: UInt128 = 1
+    for _ in 0..<decimals { scale *= 10 }
+    var fraction = String(value.magnitude % scale)
+    fraction = String(repeating: "0", count: decimals - fraction.count) + fraction
+    while fraction.count > 2, fraction.hasSuffix("0") { fraction.removeLast() }
+    return (value < 0 ? "-" : "") + "\(value.magnitude / scale).\(fraction)"
+}

@@ -18,6 +18,14 @@ public enum LedgerAccount: Hashable, Sendable {
     case street
 }
 
+/// A customer's holdings are kept in two books: what trades moved and has not settled yet, and what has.
+/// A trade posts to the unsettled book; its settlement moves what it delivered to the settled one;
+/// deposits, transfers, journals and corporate actions post settled. The venue's own accounts keep one
+/// book, `settled`.
+public enum LedgerBook: String, Hashable, Sendable, CaseIterable {
+    case settled, unsettled
+}
+
 public enum Asset: Hashable, Sendable {
     case usd
     case shares(Symbol)
@@ -25,9 +33,17 @@ public enum Asset: Hashable, Sendable {
 
 public struct LedgerEntry: Hashable, Sendable {
     public var account: LedgerAccount
+    public var book: LedgerBook
     public var asset: Asset
     /// Units of 1/10,000 dollar for USD, shares otherwise; positive is a debit to the account's holdings.
     public var amount: Int64
+
+    public init(account: LedgerAccount, book: LedgerBook = .settled, asset: Asset, amount: Int64) {
+        self.account = account
+        self.book = book
+        self.asset = asset
+        self.amount = amount
+    }
 }
 
 public struct LedgerTransaction: Hashable, Sendable {
@@ -41,6 +57,10 @@ public struct LedgerTransaction: Hashable, Sendable {
         case capture(UInt64)
         /// The reverse of a cancelled trade, one per side.
         case cancellation(TradeRef, Side)
+        /// What one participant's obligation in a symbol delivered in the cycle of a date: unsettled to settled.
+        case settlement(CivilDate, Symbol)
+        /// A fail's mark paid now: unsettled cash to settled.
+        case failMark(CivilDate, Symbol)
         /// A dividend paid, by its corporate action's id.
         case dividend(UInt64)
         /// The new shares of a split, by its corporate action's id.
@@ -51,6 +71,12 @@ public struct LedgerTransaction: Hashable, Sendable {
     public var kind: Kind
     public var entries: [LedgerEntry]
 
+    public init(id: UInt64, kind: Kind, entries: [LedgerEntry]) {
+        self.id = id
+        self.kind = kind
+        self.entries = entries
+    }
+
     /// Whether the entries sum to zero for every asset.
     public var isBalanced: Bool {
         var sums: [Asset: Int128] = [:]
@@ -59,113 +85,67 @@ public struct LedgerTransaction: Hashable, Sendable {
     }
 }
 
-/// One line of an account's statement: an entry and the balance of its asset after it.
+/// One line of an account's statement: an entry and the balance of its asset (both books) after it.
 public struct StatementLine: Hashable, Sendable {
     public var transaction: UInt64
     public var kind: LedgerTransaction.Kind
+    public var book: LedgerBook
     public var asset: Asset
     public var amount: Int64
     public var balance: Int64
 }
 
 public struct Ledger: Sendable {
+    /// One balance of the ledger: an account's book of one asset.
+    public struct Key: Hashable, Sendable {
+        public var account: LedgerAccount
+        public var book: LedgerBook
+        public var asset: Asset
+
+        public init(_ account: LedgerAccount, _ book: LedgerBook, _ asset: Asset) {
+            self.account = account
+            self.book = book
+            self.asset = asset
+        }
+    }
+
     /// Statement lines kept per customer account; older lines are dropped (and counted) past it. The
     /// journal holds the full history, from which any statement can be rebuilt.
     public let linesPerAccountMax: Int
-    public private(set) var transactionCount: UInt64 = 0
-    private var balances: [LedgerAccount: [Asset: Int64]] = [:]
+    public private(set) var transactionCount: UInt64
+    public private(set) var balances: [Key: Int64]
+    /// Splits declared and not yet effective: their postings need the ratio.
+    public private(set) var splits: [UInt64: Split]
     private var lines: [AccountID: [StatementLine]] = [:]
     public private(set) var droppedLines: [AccountID: Int] = [:]
 
     public init(linesPerAccountMax: Int = 100_000) {
+        self.init(restoring: [:], splits: [:], transactionCount: 0, linesPerAccountMax: linesPerAccountMax)
+    }
+
+    /// A ledger that goes on from balances kept elsewhere (a projection's tables).
+    public init(restoring balances: [Key: Int64], splits: [UInt64: Split], transactionCount: UInt64, linesPerAccountMax: Int) {
+        self.balances = balances.filter { $0.value != 0 }
+        self.splits = splits
+        self.transactionCount = transactionCount
         self.linesPerAccountMax = linesPerAccountMax
-    }
-
-    /// The transactions an event posts: none for most events, one for cash and securities movements,
-    /// two (one per side) for a fill.
-    public static func postings(for event: Event) -> [(LedgerTransaction.Kind, [LedgerEntry])] {
-        switch event {
-        case .cashDeposited(let account, let amount):
-            return [(.deposit, [LedgerEntry(account: .customer(account), asset: .usd, amount: amount.units),
-                                LedgerEntry(account: .outsideWorld, asset: .usd, amount: -amount.units)])]
-        case .cashWithdrawn(let account, let amount):
-            return [(.withdrawal, [LedgerEntry(account: .customer(account), asset: .usd, amount: -amount.units),
-                                   LedgerEntry(account: .outsideWorld, asset: .usd, amount: amount.units)])]
-        case .securitiesTransferredIn(let account, let symbol, let qty, _):
-            return [(.transferIn, [LedgerEntry(account: .customer(account), asset: .shares(symbol), amount: qty.shares),
-                                   LedgerEntry(account: .outsideWorld, asset: .shares(symbol), amount: -qty.shares)])]
-        case .securitiesTransferredOut(let account, let symbol, let qty):
-            return [(.transferOut, [LedgerEntry(account: .customer(account), asset: .shares(symbol), amount: -qty.shares),
-                                    LedgerEntry(account: .outsideWorld, asset: .shares(symbol), amount: qty.shares)])]
-        case .journalPosted(let journal, _):
-            let (asset, amount): (Asset, Int64) = switch journal.asset {
-            case .cash(let m): (.usd, m.units)
-            case .shares(let symbol, let qty): (.shares(symbol), qty.shares)
-            }
-            return [(.journal, [LedgerEntry(account: .customer(journal.from), asset: asset, amount: -amount),
-                                LedgerEntry(account: .customer(journal.to), asset: asset, amount: amount)])]
-        case .transferChanged(let id, let request, let status, _):
-            let (customer, amount) = (LedgerAccount.customer(request.account), request.amount.units)
-            let moves: (from: LedgerAccount, to: LedgerAccount)? = switch (request.direction, status) {
-            case (.outgoing, .queued): (customer, .inTransit)
-            case (.outgoing, .complete): (.inTransit, .outsideWorld)
-            case (.outgoing, .rejected), (.outgoing, .canceled): (.inTransit, customer)
-            case (.incoming, .complete): (.outsideWorld, customer)
-            default: nil
-            }
-            guard let moves else { return [] }
-            return [(.bankTransfer(id, status), [LedgerEntry(account: moves.from, asset: .usd, amount: -amount),
-                                                 LedgerEntry(account: moves.to, asset: .usd, amount: amount)])]
-        case .trade(let t):
-            let notional = t.price.units * t.quantity.shares
-            let shares = Asset.shares(t.symbol)
-            func side(_ side: Side, _ account: AccountID, _ fee: Int64) -> (LedgerTransaction.Kind, [LedgerEntry]) {
-                let sign: Int64 = side == .buy ? 1 : -1
-                var entries = [
-                    LedgerEntry(account: .customer(account), asset: .usd, amount: -sign * notional - fee),
-                    LedgerEntry(account: .clearing, asset: .usd, amount: sign * notional),
-                    LedgerEntry(account: .customer(account), asset: shares, amount: sign * t.quantity.shares),
-                    LedgerEntry(account: .clearing, asset: shares, amount: -sign * t.quantity.shares),
-                ]
-                if fee != 0 { entries.append(LedgerEntry(account: .venueFees, asset: .usd, amount: fee)) }
-                return (.fill(t.executionID, side), entries)
-            }
-            return [side(.buy, t.buyerAccount, t.buyerFee.units), side(.sell, t.sellerAccount, t.sellerFee.units)]
-        case .tradeCaptured(let id, let r):
-            return [(.capture(id), away(r.account, r.side, r, against: .street))]
-        case .tradeCancelled(let c, _):
-            let t = c.terms
-            let reverse: Side = t.side == .buy ? .sell : .buy
-            if c.counterparty == .street { return [(.cancellation(c.trade, reverse), away(t.account, reverse, t, against: .street))] }
-            // A fill's two sides reverse against the venue as central counterparty, as the fill posted.
-            return [(.cancellation(c.trade, .sell), away(t.account, .sell, t, against: .clearing)),
-                    (.cancellation(c.trade, .buy), away(c.counterparty, .buy, t, against: .clearing))]
-        case .positionSplit(let id, let account, let symbol, let from, let to) where from != to:
-            return [(.split(id), [LedgerEntry(account: .customer(account), asset: .shares(symbol), amount: to.shares - from.shares),
-                                  LedgerEntry(account: .outsideWorld, asset: .shares(symbol), amount: from.shares - to.shares)])]
-        case .dividendPaid(let id, let account, let amount):
-            return [(.dividend(id), [LedgerEntry(account: .customer(account), asset: .usd, amount: amount.units),
-                                     LedgerEntry(account: .outsideWorld, asset: .usd, amount: -amount.units)])]
-        default:
-            return []
-        }
-    }
-
-    /// One side of a trade booked away from the book: cash one way, shares the other, against `other`.
-    static func away(_ account: AccountID, _ side: Side, _ t: TradeTerms, against other: LedgerAccount) -> [LedgerEntry] {
-        let sign: Int64 = side == .buy ? 1 : -1
-        let notional = t.notional.units
-        return [LedgerEntry(account: .customer(account), asset: .usd, amount: -sign * notional),
-                LedgerEntry(account: other, asset: .usd, amount: sign * notional),
-                LedgerEntry(account: .customer(account), asset: .shares(t.symbol), amount: sign * t.quantity.shares),
-                LedgerEntry(account: other, asset: .shares(t.symbol), amount: -sign * t.quantity.shares)]
     }
 
     /// Posts what `event` posts and returns the transactions. A transaction that does not balance is a
     /// bug in the postings, not an operating error: it stops the process.
     @discardableResult
     public mutating func apply(_ event: Event) -> [LedgerTransaction] {
-        Self.postings(for: event).map { kind, entries in
+        switch event {
+        case .splitDeclared(let id, let split):
+            splits[id] = split
+        case .businessDateRolled(let roll):
+            // A split is declared effective after the open day, and takes effect in the first rollover on or
+            // after its date: by the close of `from` it is done.
+            if let from = roll.from { splits = splits.filter { $0.value.effectiveDate > from } }
+        default:
+            break
+        }
+        return postings(for: event).map { kind, entries in
             transactionCount += 1
             let transaction = LedgerTransaction(id: transactionCount, kind: kind, entries: entries)
             precondition(transaction.isBalanced, "ledger transaction \(transactionCount) does not balance")
@@ -175,11 +155,12 @@ public struct Ledger: Sendable {
     }
 
     private mutating func post(_ entry: LedgerEntry, _ transaction: LedgerTransaction) {
-        let balance = balances[entry.account, default: [:]][entry.asset, default: 0] + entry.amount
-        balances[entry.account, default: [:]][entry.asset] = balance
-        guard case .customer(let id) = entry.account else { return }
-        lines[id, default: []].append(StatementLine(transaction: transaction.id, kind: transaction.kind,
-                                                    asset: entry.asset, amount: entry.amount, balance: balance))
+        let key = Key(entry.account, entry.book, entry.asset)
+        let balance = (balances[key] ?? 0) + entry.amount
+        balances[key] = balance == 0 ? nil : balance
+        guard case .customer(let id) = entry.account, linesPerAccountMax > 0 else { return }
+        lines[id, default: []].append(StatementLine(transaction: transaction.id, kind: transaction.kind, book: entry.book, asset: entry.asset,
+                                                    amount: entry.amount, balance: self.balance(entry.account, entry.asset)))
         if lines[id]!.count > linesPerAccountMax {
             let excess = lines[id]!.count - linesPerAccountMax
             lines[id]!.removeFirst(excess)
@@ -187,16 +168,16 @@ public struct Ledger: Sendable {
         }
     }
 
-    public func balance(_ account: LedgerAccount, _ asset: Asset) -> Int64 {
-        balances[account]?[asset] ?? 0
+    /// The balance of one book, or of both when `book` is nil.
+    public func balance(_ account: LedgerAccount, _ asset: Asset, book: LedgerBook? = nil) -> Int64 {
+        guard let book else { return LedgerBook.allCases.reduce(0) { $0 + balance(account, asset, book: $1) } }
+        return balances[Key(account, book, asset)] ?? 0
     }
 
     /// Every asset's total across all ledger accounts; each is zero while the ledger is consistent.
     public var assetTotals: [Asset: Int128] {
         var totals: [Asset: Int128] = [:]
-        for byAsset in balances.values {
-            for (asset, amount) in byAsset { totals[asset, default: 0] += Int128(amount) }
-        }
+        for (key, amount) in balances { totals[key.asset, default: 0] += Int128(amount) }
         return totals
     }
 

@@ -55,6 +55,13 @@ public struct JournalEntry {
     public var note: UnsafeRawBufferPointer
 }
 
+/// One business date's part of the journal: its first entry (the rollover that opened it) and its segments.
+public struct DatedPartition: Sendable, Equatable {
+    public var date: CivilDate?
+    public var firstSequence: UInt64
+    public var segments: [String]
+}
+
 public struct Segment: Sendable {
     public var path: String
     public var firstSequence: UInt64
@@ -70,6 +77,29 @@ public enum JournalReader {
                   let first = UInt64(name.dropFirst(8).dropLast(4)) else { return nil }
             return Segment(path: directory + "/" + name, firstSequence: first)
         }.sorted { $0.firstSequence < $1.firstSequence }
+    }
+
+    /// The journal's business dates as its segments hold them: the writer opens a segment at each
+    /// rollover the engine accepted, so a date's entries are the segments from the one its rollover opens
+    /// to the next date's. The entries before the first rollover belong to no date (`date` nil).
+    public static func businessDates(in directory: String) throws(JournalError) -> [DatedPartition] {
+        var partitions: [DatedPartition] = []
+        for segment in try segments(in: directory) {
+            var opened: CivilDate?
+            _ = try read(directory, after: segment.firstSequence - 1, through: segment.firstSequence) { entry throws(JournalError) in
+                guard case .rollBusinessDate = entry.command.command else { return }
+                var r = ByteReader(entry.eventBytes)
+                if case .businessDateRolled(let roll)? = try? r.readEvent() { opened = roll.to }
+            }
+            if let opened {
+                partitions.append(DatedPartition(date: opened, firstSequence: segment.firstSequence, segments: [segment.path]))
+            } else if partitions.isEmpty {
+                partitions.append(DatedPartition(date: nil, firstSequence: segment.firstSequence, segments: [segment.path]))
+            } else {
+                partitions[partitions.count - 1].segments.append(segment.path)
+            }
+        }
+        return partitions
     }
 
     /// Whether the engine that wrote the journal keeps accounts, from the first segment's header; nil for

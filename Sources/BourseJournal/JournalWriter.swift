@@ -5,7 +5,9 @@ import BourseCore
 
 /// Appends entries to the current segment in batches: `append` encodes into memory, `commit`
 /// writes the batch with one write and, under `.fsync`, one fdatasync. Segments rotate at a batch
-/// boundary once they pass `segmentBytesMax`. Owned by the sequencer thread.
+/// boundary once they pass `segmentBytesMax`, and before every business-date rollover the engine
+/// accepted, so that each business date's entries are files of their own (`JournalReader.businessDates`).
+/// Owned by the sequencer thread.
 public final class JournalWriter {
     public let directory: String
     public let durability: Durability
@@ -19,6 +21,8 @@ public final class JournalWriter {
     private var batch = ByteWriter(capacity: 1 << 20)
     private var scratch = ByteWriter(capacity: 1 << 12)
     private var batchFirstSequence: UInt64?
+    /// Where in the batch a business date begins: the offset of its rollover's entry and its sequence.
+    private var dateCuts: [(offset: Int, sequence: UInt64)] = []
     /// The last sequence number made durable (as far as the durability mode goes).
     public private(set) var committedSequence: UInt64
 
@@ -40,6 +44,7 @@ public final class JournalWriter {
     public func append(_ command: SequencedCommand, _ events: UnsafeBufferPointer<Event>, note: [UInt8] = []) {
         guard durability != .none else { return }
         if batchFirstSequence == nil { batchFirstSequence = command.sequence }
+        if case .rollBusinessDate = command.command, case .businessDateRolled? = events.first { dateCuts.append((batch.count, command.sequence)) }
         JournalFormat.appendEntry(command, events, note: note, to: &batch, scratch: &scratch)
     }
 
@@ -52,18 +57,34 @@ public final class JournalWriter {
         defer {
             batch.removeAll()
             batchFirstSequence = nil
+            dateCuts.removeAll()
         }
         guard durability != .none, let first = batchFirstSequence else {
             committedSequence = sequence
             return
         }
-        if fd < 0 || segmentBytes >= segmentBytesMax { try startSegment(firstSequence: first) }
-        let path = self.path
-        let fs = fileSystem
-        try batch.withUnsafeBytes { (b) throws(FileError) in try Files.writeAll(fd, b, path: path, fs) }
-        segmentBytes += batch.count
-        if durability == .fsync { try Files.syncData(fd, path: path, fs) }
+        // The batch in parts, one per business date it touches; each part after a cut opens a segment
+        // (whose opening makes the part before it durable).
+        var (start, partFirst) = (0, first)
+        var opens = fd < 0 || segmentBytes >= segmentBytesMax
+        for end in dateCuts.map(\.offset) + [batch.count] {
+            if end > start {
+                if opens { try startSegment(firstSequence: partFirst) }
+                try write(start..<end)
+            }
+            guard let cut = dateCuts.first(where: { $0.offset == end }) else { continue }
+            (start, partFirst, opens) = (end, cut.sequence, true)
+        }
+        if durability == .fsync { try Files.syncData(fd, path: path, fileSystem) }
         committedSequence = sequence
+    }
+
+    private func write(_ range: Range<Int>) throws(FileError) {
+        let (fd, path, fs) = (self.fd, self.path, fileSystem)
+        try batch.withUnsafeBytes { (b) throws(FileError) in
+            try Files.writeAll(fd, UnsafeRawBufferPointer(rebasing: b[range]), path: path, fs)
+        }
+        segmentBytes += range.count
     }
 
     private func startSegment(firstSequence: UInt64) throws(FileError) {

@@ -142,7 +142,7 @@ public struct DataDirectory: Sendable {
         let tape = try MarketHistory(path: marketHistoryFile, retentionDays: historyDays)
         let market = MarketProjection(alerts: alerts, history: tape)
         market.seedBooks(engine: engine, sequence: report.lastSequence, calendar: try configuration.calendar(), now: clock())
-        let runners = ([orders, market, BrokerProjection(), TradesProjection(), AuditProjection()] as [any Projection]).map {
+        let runners = ([orders, market, BrokerProjection(), TradesProjection(), AuditProjection(), LedgerProjection()] as [any Projection]).map {
             ProjectionRunner($0, store: store, journal: journal, clock: clock, log: log, metrics: metrics)
         }
         var caughtUp: [String: Int] = [:]
@@ -183,7 +183,7 @@ public struct DataDirectory: Sendable {
     }
 
     /// The projections a node of this directory runs, fresh: for a tool that works on them while it is stopped.
-    public func projectionsOffline() -> [any Projection] { [OrdersProjection(), MarketProjection(), BrokerProjection(), TradesProjection(), AuditProjection()] }
+    public func projectionsOffline() -> [any Projection] { [OrdersProjection(), MarketProjection(), BrokerProjection(), TradesProjection(), AuditProjection(), LedgerProjection()] }
 
     /// The projections' store: `store` (`sqlite` or `postgres://…`), else the configuration's, else the file here.
     public func openStore(_ store: String?) throws -> any ProjectionStore {

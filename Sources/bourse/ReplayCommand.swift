@@ -33,6 +33,13 @@ struct Replay: ParsableCommand {
         print("snapshots      verified at \(report.snapshotsVerified.isEmpty ? "none" : report.snapshotsVerified.map(String.init).joined(separator: ", "))")
         for skipped in report.snapshotsSkipped { print("not verified   \(skipped)") }
         if let torn = report.tornTail { print("torn tail      \(torn)") }
+        do {
+            for partition in try JournalReader.businessDates(in: directory) {
+                print("business date  \(partition.date.map { "\($0)" } ?? "none yet  ") from sequence \(partition.firstSequence), \(partition.segments.count) segment(s)")
+            }
+        } catch {
+            throw ReplayFailure(message: "the journal's business dates cannot be read: \(error)")
+        }
         for symbol in engine.listedSymbols {
             guard let s = engine.summary(of: symbol) else { continue }
             print("\(symbol.description.padding(toLength: 9, withPad: " ", startingAt: 0)) \(s.state) resting \(s.restingOrders) stops \(s.stopOrders) pending \(s.pendingOrders) bid \(s.bestBid.map(\.description) ?? "-") ask \(s.bestAsk.map(\.description) ?? "-") last \(s.lastTrade.map(\.description) ?? "-")")

@@ -20,7 +20,7 @@ struct ModuleGraphTests {
         "BourseNode": ["BourseCore", "BourseEngine", "BourseJournal"],
         "BourseProjections": ["BourseCore", "BourseJournal", "BourseNode", "GRDB", "GRDBSQLite", "PostgresNIO"],
         "BourseMarketData": ["BourseCore"],
-        "BoursePostTrade": ["BourseCore", "BourseNode", "BourseProjections"],
+        "BoursePostTrade": ["BourseCore", "BourseEngine", "BourseNode", "BourseProjections"],
         "BourseFeeds": ["BourseCore", "BourseMarketData"],
         "BourseVenue": ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "BourseMarketData",
                         "BourseFeeds", "BoursePostTrade", "GRDB"],

@@ -79,7 +79,7 @@ struct ClearingSpecs {
                             outcome(tue, b, -100, "1000", settled: -100, "1000")])
         #expect(v.account(1).unsettledCash == .zero && v.account(2).unsettledCash == .zero)
         #expect(v.account(1).cash == money("9000") && v.engine.settledShares(a, v.symbol) == Quantity(100))
-        #expect(v.engine.fails.isEmpty && v.engine.invariantViolations().isEmpty)
+        #expect(v.engine.fails.isEmpty && v.engine.invariantViolations().isEmpty && v.ledgerViolations().isEmpty)
     }
 
     @Test("""
@@ -114,7 +114,7 @@ struct ClearingSpecs {
                               outcome(wed, .street, 0, "-50", settled: 0, "-50")])
         #expect(v.engine.fails.isEmpty && v.account(3).unsettledCash == .zero)
         #expect(v.account(3).cash == money("9950") && v.position(3)?.quantity == Quantity(0))
-        #expect(v.engine.invariantViolations().isEmpty)
+        #expect(v.engine.invariantViolations().isEmpty && v.ledgerViolations().isEmpty)
     }
 
     @Test("given a capture, the same reference with the same terms answers with the trade it made, with other terms is refused; neither changes anything")
@@ -198,7 +198,7 @@ struct ClearingSpecs {
         #expect(v.when(.cancelTrade(wrong), at: v.time) == [.commandRejected(.unknownTrade(.capture(2)))])
         v.when(.rollBusinessDate(BusinessDateRoll(from: fri, to: columbus, settlesOn: tue)))
         #expect(v.when(.rollBusinessDate(BusinessDateRoll(from: columbus, to: tue, settlesOn: wed))) == [.businessDateRolled(BusinessDateRoll(from: columbus, to: tue, settlesOn: wed))])
-        #expect(v.engine.invariantViolations().isEmpty)
+        #expect(v.engine.invariantViolations().isEmpty && v.ledgerViolations().isEmpty)
     }
 
     @Test("a captured trade cancelled after it settled is reversed at the next cycle: the shares go back to the street, the money to the account")
@@ -217,7 +217,7 @@ struct ClearingSpecs {
         #expect(wednesday == [.businessDateRolled(BusinessDateRoll(from: tue, to: wed, settlesOn: thu)),
                               outcome(wed, a, -10, "100", settled: -10, "100"), outcome(wed, .street, 10, "-100", settled: 10, "-100")])
         #expect(v.account(1).cash == money("10000") && v.account(1).unsettledCash == .zero && v.engine.settledShares(a, v.symbol) == Quantity(0))
-        #expect(v.engine.invariantViolations().isEmpty)
+        #expect(v.engine.invariantViolations().isEmpty && v.ledgerViolations().isEmpty)
     }
 
     @Test("a fill cancelled reverses both sides; a cash account that no longer holds the shares to give back is refused")
@@ -236,7 +236,7 @@ struct ClearingSpecs {
         v.when(.newOrder(v.buy(6, "9.00", qty: 60, account: 1)))
         #expect(v.when(.cancelTrade(cancel)) == [.tradeCancelled(cancel, dueOn: tue)])
         #expect(v.position(1)?.quantity == Quantity(0) && v.position(2)?.quantity == Quantity(500))
-        #expect(v.engine.invariantViolations().isEmpty)
+        #expect(v.engine.invariantViolations().isEmpty && v.ledgerViolations().isEmpty)
     }
 
     @Test("a capture matched in a reconciliation is cleared once; a fill or a cancelled capture is not")
@@ -273,6 +273,7 @@ struct ClearingSpecs {
         let wednesday = v.when(.rollBusinessDate(BusinessDateRoll(from: tue, to: wed, settlesOn: thu)))
         #expect(wednesday.last == .dividendPaid(1, b, money("125")))
         #expect(v.account(2).cash == Money(units: cash.units + money("125").units) && v.engine.outsideCashBalance.units < 0)
+        #expect(v.ledgerViolations().isEmpty, "\(v.ledgerViolations())")
     }
 
     @Test("""
@@ -296,6 +297,6 @@ struct ClearingSpecs {
         #expect(tuesday.contains(outcome(tue, a, 200, "-1000", settled: 200, "-1000")))
         #expect(v.position(2)?.quantity == Quantity(800) && v.position(2)?.costBasis == cost)
         #expect(v.engine.summary(of: v.symbol)?.lastTrade == Price(dollars: "5"))
-        #expect(v.engine.settledShares(a, v.symbol) == Quantity(200) && v.engine.invariantViolations().isEmpty)
+        #expect(v.engine.settledShares(a, v.symbol) == Quantity(200) && v.engine.invariantViolations().isEmpty && v.ledgerViolations().isEmpty)
     }
 }

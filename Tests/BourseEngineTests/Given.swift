@@ -8,6 +8,9 @@ final class Given {
     let symbol = try! Symbol(validating: "XYZ")
     var sequence: UInt64 = 0
     var time: Int64 = 1_000
+    /// The ledger of every event so far, which the engine's books must equal (`ledgerViolations`).
+    private(set) var ledger = Ledger(linesPerAccountMax: 0)
+    private(set) var opened: [AccountID] = []
 
     /// With `accounts`, the engine keeps accounts and every order needs one (see `open`).
     init(rules: InstrumentRules = .standard, state: TradingState = .open, accounts: Bool = false) {
@@ -20,7 +23,38 @@ final class Given {
     func when(_ command: Command, at time: Int64? = nil) -> [Event] {
         sequence += 1
         self.time = time ?? self.time + 1
-        return engine.process(SequencedCommand(sequence: sequence, time: Timestamp(nanos: self.time), command: command))
+        let events = engine.process(SequencedCommand(sequence: sequence, time: Timestamp(nanos: self.time), command: command))
+        // Without accounts fills are not booked, nor bounded by any account's notional.
+        for event in events where engine.keepsAccounts {
+            ledger.apply(event)
+            if case .accountOpened(let id, _, _) = event { opened.append(id) }
+        }
+        return events
+    }
+
+    /// Where the ledger's books differ from the engine's: per account, settled and unsettled cash, and per
+    /// position settled and unsettled shares; the transactions counted; and every asset's total (zero).
+    func ledgerViolations() -> [String] {
+        var problems: [String] = []
+        if ledger.transactionCount != engine.ledgerTransactionCount {
+            problems.append("ledger posted \(ledger.transactionCount) transactions, engine counts \(engine.ledgerTransactionCount)")
+        }
+        for (asset, total) in ledger.assetTotals where total != 0 { problems.append("\(asset) totals \(total)") }
+        for id in opened {
+            guard let summary = engine.accountSummary(id) else { continue }
+            let books = (ledger.balance(.customer(id), .usd, book: .settled), ledger.balance(.customer(id), .usd, book: .unsettled))
+            if books != (summary.settledCash.units, summary.unsettledCash.units) {
+                problems.append("account \(id) cash settled/unsettled: ledger \(books), engine \((summary.settledCash.units, summary.unsettledCash.units))")
+            }
+            for p in engine.positions(of: id) {
+                let settled = engine.settledShares(id, p.symbol)!.shares
+                let shares = (ledger.balance(.customer(id), .shares(p.symbol), book: .settled), ledger.balance(.customer(id), .shares(p.symbol), book: .unsettled))
+                if shares != (settled, p.quantity.shares - settled) {
+                    problems.append("account \(id) \(p.symbol) settled/unsettled: ledger \(shares), engine \((settled, p.quantity.shares - settled))")
+                }
+            }
+        }
+        return problems
     }
 
     /// Opens an account with `cash` dollars (a decimal string) and, optionally, shares of XYZ at $10.

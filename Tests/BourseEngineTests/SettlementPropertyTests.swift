@@ -87,7 +87,7 @@ struct SettlementPropertyTests {
         }
     }
 
-    @Test("ten seeds of twelve days: every cycle and mark equals the model's, shares are conserved per cycle, cash and positions do not move", arguments: 1...10)
+    @Test("ten seeds of twelve days: every cycle and mark equals the model's, shares are conserved per cycle, cash and positions do not move, the ledger's settled and unsettled books equal the engine's", arguments: 1...10)
     func againstModel(seed: UInt64) throws {
         var random = SplitMix64(seed: seed)
         let v = Given(rules: referenced, accounts: true)
@@ -115,6 +115,7 @@ struct SettlementPropertyTests {
             let expected = [Event.businessDateRolled(roll)] + (try model.cycle(next))
             #expect(events == expected, "seed \(seed), \(next)")
             #expect(try restored(v.engine).stateHash() == v.engine.stateHash(), "the snapshot keeps the clearing state")
+            #expect(v.ledgerViolations().isEmpty, "\(v.ledgerViolations())")
             for e in events {
                 switch e {
                 case .obligationSettled(let o): seen.outcomes += 1; if o.failed { seen.fails += 1 }; if o.account == .street { seen.street += 1 }
@@ -172,6 +173,7 @@ struct SettlementPropertyTests {
                 }
                 model.record(events)
                 #expect(v.engine.invariantViolations().isEmpty)
+                #expect(v.ledgerViolations().isEmpty, "seed \(seed): \(v.ledgerViolations())")
             }
             try roll(to: today.adding(days: 1))
         }

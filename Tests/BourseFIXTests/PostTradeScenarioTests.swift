@@ -55,7 +55,8 @@ struct PostTradeScenarioTests {
     @Test("""
     trades from the API, a file, FIX and the book over five days: each day rolls over; the Friday before Columbus Day \\
     settles on Tuesday; netted obligations equal the figures worked by hand; a short sale fails in part, is carried \\
-    and settles the next cycle; a trade cancelled after settling is reversed; a dividend is paid and a split applied
+    and settles the next cycle; a trade cancelled after settling is reversed; a dividend is paid and a split applied; \
+    each date's trial balance balances and every customer's settled and unsettled books equal the engine's
     """)
     func fiveDays() async throws {
         let directory = makeTemporaryDirectory("bourse-scenario")
@@ -100,11 +101,44 @@ struct PostTradeScenarioTests {
         }
         func trade(_ id: String) async throws -> [String: Any] { (try await http("GET", "/v1/trades/\(id)").1 as? [String: Any]) ?? [:] }
         func due(_ date: String) async throws -> [Netting.Obligation] { try await venue.read { $0.obligations(due: CivilDate(date)!) } }
+        /// The trial balance of a date, and one book of it as a signed figure (debit positive; cash in units of 1/10,000).
+        func trialBalance(_ date: String, account: AccountID? = nil) async throws -> [String: Any] {
+            let (status, body) = try await http("GET", "/v1/ledger/trial-balance?date=\(date)&limit=5000" + (account.map { "&account=\($0.uuid)" } ?? ""))
+            #expect(status == 200, "\(body ?? "")")
+            return body as? [String: Any] ?? [:]
+        }
+        func line(_ balance: [String: Any], _ account: AccountID, _ book: String, _ asset: String) -> [String: Int64] {
+            let books = balance["books"] as? [[String: Any]] ?? []
+            guard let line = books.first(where: { $0["account_id"] as? String == account.uuid && $0["book"] as? String == book && $0["asset"] as? String == asset }) else {
+                return [:]
+            }
+            func figure(_ name: String) -> Int64 { asset == "USD" ? Self.units(line[name] as! String) : Int64(line[name] as! String)! }
+            return ["balance": figure("debit") - figure("credit"), "day_debits": figure("day_debits"), "day_credits": figure("day_credits")]
+        }
+        /// The open date's trial balance balances, and each customer's books equal what the engine holds settled and not.
+        func ledgerAgrees() async throws {
+            let date = try await venue.read { $0.businessDate }!
+            let balance = try await trialBalance("\(date)")
+            #expect(balance["balanced"] as? Bool == true, "\(date): \(balance)")
+            for account in [a, b] {
+                let summary = try await venue.account(account)!
+                #expect(line(balance, account, "settled", "USD")["balance", default: 0] == summary.settledCash.units, "\(date) \(account)")
+                #expect(line(balance, account, "unsettled", "USD")["balance", default: 0] == summary.unsettledCash.units, "\(date) \(account)")
+                for p in try await venue.positions(of: account) {
+                    let settled = try await venue.read { $0.settledShares(account, p.symbol) }!.shares
+                    #expect(line(balance, account, "settled", "\(p.symbol)")["balance", default: 0] == settled, "\(date) \(account) \(p.symbol)")
+                    #expect(line(balance, account, "unsettled", "\(p.symbol)")["balance", default: 0] == p.quantity.shares - settled, "\(date) \(account) \(p.symbol)")
+                }
+            }
+        }
         /// The rollover at the cutoff (17:30 in New York) and the cycle it runs; the next day starts at 10:00.
         func rollOver(_ day: String) async throws {
             at(day, 17 * 60 + 30)
             try await scheduler.tick(after: .open)
-            if let problem = await node.projections.wait("post_trade", for: try await venue.lastSequence()) { Issue.record("\(problem)") }
+            for view in ["post_trade", "ledger"] {
+                if let problem = await node.projections.wait(view, for: try await venue.lastSequence()) { Issue.record("\(problem)") }
+            }
+            try await ledgerAgrees()
             clock.now += 16 * 3_600_000_000_000 + 30 * 60_000_000_000
         }
 
@@ -203,6 +237,19 @@ struct PostTradeScenarioTests {
         #expect(try await venue.positions(of: b).first { $0.symbol == msft }?.quantity == Quantity(200))
         #expect(try await venue.read { ($0.settledShares(b, msft), $0.invariantViolations()) } == (Quantity(200), []))
         for account in [a, b] { #expect(try await venue.account(account)!.unsettledCash == .zero) }
+
+        // The ledger at the close of Tuesday the 13th, by hand: 2's 100 settled MSFT delivered (settled 100 → 0, unsettled
+        // −200 → −100), then API-2's 200 bought (unsettled +100); its cash: +$84,000 unsettled from FILE-1, $42,000 of it
+        // settled, −$83,600 for API-2: unsettled −$41,600. Read again now, two days on, a closed date's books stand.
+        let tuesdayClose = try await trialBalance("2026-10-13", account: b)
+        #expect(tuesdayClose["balanced"] as? Bool == true)
+        #expect(line(tuesdayClose, b, "settled", "MSFT") == ["balance": 0, "day_debits": 0, "day_credits": 100])
+        #expect(line(tuesdayClose, b, "unsettled", "MSFT") == ["balance": 100, "day_debits": 300, "day_credits": 0])
+        #expect(line(tuesdayClose, b, "unsettled", "USD")["balance"] == Self.units("-41600"))
+        #expect((tuesdayClose["books"] as? [[String: Any]])?.allSatisfy { $0["account_id"] as? String == b.uuid } == true)
+        let (entriesStatus, entries) = try await http("GET", "/v1/ledger/entries?account=\(b.uuid)&business_date=2026-10-13")
+        let kinds = ((entries as? [String: Any])?["entries"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }
+        #expect(entriesStatus == 200 && Set(kinds) == ["settlement", "capture"], "\(entries ?? "")")
 
         client.close()
         await gateway.stop()

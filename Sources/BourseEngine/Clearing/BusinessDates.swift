@@ -77,6 +77,8 @@ extension MatchingEngine {
             let outcome = cycle.outcomes[o]!
             let key = Netting.Key(account: o.account, symbol: o.symbol)
             if let p = position(of: key) { moveUnsettled(p, by: outcome.settledMoney) }
+            // What moved goes from the participant's unsettled books to its settled ones; the street keeps none.
+            if o.account != .street, outcome.settledShares != 0 || outcome.settledMoney != 0 { ledgerTransactions += 1 }
             if let fail = outcome.fail { clearing.fails[key] = Clearing.Amount(shares: fail.shares, money: fail.money) }
             out.append(.obligationSettled(SettlementOutcome(
                 date: date, account: o.account, symbol: o.symbol, obligationShares: o.shares, obligationMoney: o.money,
@@ -96,6 +98,7 @@ extension MatchingEngine {
             guard let (revalued, payment) = try? Delivery.markToMarket(obligation, price: Price(units: price)), payment != 0 else { continue }
             clearing.fails[key]!.money = revalued.money
             if let p = position(of: key) { moveUnsettled(p, by: payment) }
+            if key.account != .street { ledgerTransactions += 1 }
             out.append(.failMarked(date, key.account, key.symbol, price: Price(units: price), payment: Money(units: payment)))
         }
     }

@@ -47,13 +47,16 @@ extension MatchingEngine {
             for p in 0..<Int32(positions.high) where positions[p].book == b {
                 assert(positions[p].held == 0 && positions[p].openingBuys == 0 && positions[p].openingSells == 0, "no order in the symbol is open")
                 let before = positions[p].quantity
+                let account = AccountID(accounts[positions[p].account].id)
+                let outstanding = clearing.outstanding(Netting.Key(account: account, symbol: split.symbol)).shares
+                let settled = (clearing.base[p] ?? .zero).shares - outstanding
                 positions[p].quantity *= r
                 clearing.base[p, default: .zero].shares *= r
                 // The new shares come from the issuer, as a transfer in would.
                 book.outsideShares -= positions[p].quantity - before
-                let account = AccountID(accounts[positions[p].account].id)
-                if before != 0 || clearing.outstanding(Netting.Key(account: account, symbol: split.symbol)).shares != 0 {
-                    if before != 0 { ledgerTransactions += 1 }
+                if before != 0 || outstanding != 0 {
+                    // One transaction when either book, settled or not, holds shares to multiply.
+                    if settled != 0 || before - settled != 0 { ledgerTransactions += 1 }
                     out.append(.positionSplit(id, account, split.symbol, from: Quantity(before), to: Quantity(positions[p].quantity)))
                 }
             }

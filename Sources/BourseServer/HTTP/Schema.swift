@@ -96,6 +96,24 @@ indirect enum Schema: Sendable {
             ("trade_id", .string), ("house", .string), ("street", .string), ("state", .choice(["open", "resolved"])), ("resolution", .string),
             ("resolved_by", .string), ("resolved_at", .nullable(.time)),
         ]),
+        "TrialBalance": .object([
+            ("business_date", .string), ("balanced", .boolean),
+            ("totals", .array(.object([("asset", .string), ("debits", .decimal), ("credits", .decimal), ("day_debits", .decimal),
+                                       ("day_credits", .decimal), ("balanced", .boolean)]))),
+            ("books", .array(.object([
+                ("ledger_account", .choice(["customer", "venue_fees", "clearing", "outside_world", "in_transit", "street"])),
+                ("account_id", .nullable(.uuid)), ("book", .choice(["settled", "unsettled"])), ("asset", .string), ("debit", .decimal),
+                ("credit", .decimal), ("day_debits", .decimal), ("day_credits", .decimal),
+            ]))),
+            ("next_page_token", .nullable(.string)),
+        ]),
+        "LedgerEntryPage": .object([
+            ("entries", .array(.object([
+                ("transaction", .integer), ("kind", .string), ("reference", .string), ("business_date", .string), ("account_id", .uuid),
+                ("book", .choice(["settled", "unsettled"])), ("asset", .string), ("amount", .decimal), ("at", .time),
+            ]))),
+            ("next_page_token", .nullable(.string)),
+        ]),
         "TradeRecordPage": .object([("trades", .array(.ref("TradeRecord"))), ("next_page_token", .nullable(.string))]),
         "BrokerAccount": .object([
             ("id", .uuid), ("account_number", .string), ("account_type", .string), ("status", .string), ("currency", .string),

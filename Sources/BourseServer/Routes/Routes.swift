@@ -61,6 +61,7 @@ struct Routes: Sendable {
         addCaptureFiles(to: table)
         addCorporateActions(to: table)
         addReconciliations(to: table)
+        addLedger(to: table)
         Admin(venue: venue).add(to: table, handle: handle)
         ProjectionAdmin(projections: projections, fixSessions: node.fixSessions).add(to: table, handle: handle)
         WebUI.add(to: table)
