@@ -28,6 +28,21 @@ public struct ShortText: Hashable, Sendable, CustomStringConvertible {
     public func hash(into hasher: inout Hasher) {
         withUnsafeBytes(of: words) { hasher.combine(bytes: $0) }
     }
+
+    /// Whether `self` comes before `other` in byte order, as `bytes.lexicographicallyPrecedes` says, without
+    /// making arrays: the padding is zeros and the text's bytes are not, so the words compare as the bytes do.
+    public func precedes(_ other: ShortText) -> Bool {
+        withUnsafeBytes(of: words) { a in
+            withUnsafeBytes(of: other.words) { b in
+                for i in 0..<8 {
+                    let (x, y) = (UInt64(bigEndian: a.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)),
+                                  UInt64(bigEndian: b.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)))
+                    if x != y { return x < y }
+                }
+                return false
+            }
+        }
+    }
 }
 
 /// The economic terms of a trade executed away from the venue's book: what the engine books and settles.

@@ -27,7 +27,7 @@ extension MatchingEngine {
             w.write(clearing.captures[id]!)
         }
         w.writeVarint(UInt64(clearing.references.count))
-        for reference in clearing.references.keys.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) {
+        for reference in clearing.references.keys.sorted(by: { $0.precedes($1) }) {
             w.write(reference)
             w.writeVarint(clearing.references[reference]!)
         }

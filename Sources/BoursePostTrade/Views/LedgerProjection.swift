@@ -132,7 +132,8 @@ public final class LedgerProjection: Projection, @unchecked Sendable {
     }
 
     public func flush(writer: any StoreWriter) throws {
-        for (day, m) in moved.sorted(by: { ($0.key.date, Self.order($0.key.key)) < ($1.key.date, Self.order($1.key.key)) }) {
+        // Upserts by key: the order of the writes does not change what the tables hold.
+        for (day, m) in moved {
             let columns = Self.columns(day.key)
             try writer.execute("""
                 INSERT INTO lg_days (business_date, ledger_account, account, book, symbol, debits, credits, balance) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -194,11 +195,6 @@ public final class LedgerProjection: Projection, @unchecked Sendable {
     private static func symbol(_ text: String) throws -> Symbol {
         guard let symbol = try? Symbol(validating: text) else { throw Inconsistent(description: "the ledger's tables name a symbol \"\(text)\"") }
         return symbol
-    }
-
-    /// Orders a flush's writes, so that two runs over the same entries write in the same order.
-    private static func order(_ key: Ledger.Key) -> String {
-        columns(key).map { "\($0)" }.joined(separator: "|")
     }
 
     /// A transaction's kind and what it refers to: the trade (as `pt_trades` names its sides), the transfer,
