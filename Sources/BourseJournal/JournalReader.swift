@@ -86,7 +86,8 @@ public enum JournalReader {
         var partitions: [DatedPartition] = []
         for segment in try segments(in: directory) {
             var opened: CivilDate?
-            _ = try read(directory, after: segment.firstSequence - 1, through: segment.firstSequence) { entry throws(JournalError) in
+            // Its first entry only (a segment named 0 holds none: sequences start at 1).
+            _ = try read(directory, after: max(segment.firstSequence, 1) - 1, through: segment.firstSequence) { entry throws(JournalError) in
                 guard case .rollBusinessDate = entry.command.command else { return }
                 var r = ByteReader(entry.eventBytes)
                 if case .businessDateRolled(let roll)? = try? r.readEvent() { opened = roll.to }
