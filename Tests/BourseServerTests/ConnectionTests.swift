@@ -1,8 +1,12 @@
+import BourseNode
 @testable import BourseServer
 @testable import BourseVenue
 import BourseTestSupport
 import Foundation
 import Glibc
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
 import Testing
 
 /// What one client can hold of the server, tried with raw sockets on loopback: malformed HTTP is answered
@@ -53,6 +57,32 @@ struct ConnectionTests {
         }
         #expect(try await server.send("GET", "/healthz", as: nil).0 == 200)
         await server.stop()
+    }
+
+    @Test("a request read whole keeps its connection however long its answer takes; once answered, the time to send the next runs")
+    func answerOwedKeepsTheConnection() throws {
+        let loop = EmbeddedEventLoop()
+        let channel = EmbeddedChannel(loop: loop)
+        let table = ConnectionTable(limits: .init(requestTimeout: .seconds(2)), metrics: Metrics(registry: MetricsRegistry()))
+        let connectionGuard = ConnectionGuard(table: table)
+        // The server's order: the guard on bytes, the codec, then the tracker on HTTP parts.
+        try channel.pipeline.syncOperations.addHandlers([
+            connectionGuard, HTTPResponseEncoder(), ByteToMessageHandler(HTTPRequestDecoder()), AnswerTracker(connectionGuard),
+        ])
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
+        // Given a request read whole, whose handler is slow (a loaded machine, a read waiting on a projection),
+        try channel.writeInbound(ByteBuffer(string: "GET /v2/orders HTTP/1.1\r\nHost: x\r\n\r\n"))
+        // when twice the time to send a request passes, then the connection is still open for its answer;
+        loop.advanceTime(by: .seconds(4))
+        #expect(channel.isActive)
+        // once answered, the client has the whole time again for its next request, and no longer.
+        try channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: ["Content-Length": "0"])))
+        try channel.writeOutbound(HTTPServerResponsePart.end(nil))
+        loop.advanceTime(by: .milliseconds(1_900))
+        #expect(channel.isActive)
+        loop.advanceTime(by: .milliseconds(200))
+        #expect(!channel.isActive)
+        _ = try? channel.finish()
     }
 
     @Test("a connection that sends no whole request in time is closed: idle, and a header a byte at a time")

@@ -14,7 +14,8 @@ public struct ConnectionLimits: Sendable {
     /// Open connections from one address; one more is closed at once.
     public var connectionsPerAddressMax: Int
     /// A connection must send a whole request within this of opening or of its last answer (an idle
-    /// keep-alive connection or a slow sender is closed then). Upgraded WebSocket connections are exempt.
+    /// keep-alive connection or a slow sender is closed then). The time runs only while no request read
+    /// whole waits for its answer, however long its handler takes; upgraded WebSocket connections are exempt.
     public var requestTimeout: Duration
 
     public init(connectionsMax: Int = 4_096, connectionsPerAddressMax: Int = 512, requestTimeout: Duration = .seconds(10)) {
@@ -94,6 +95,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var lastAnswer = NIODeadline.now()
     private var upgraded = false
     private var readWanted = false
+    /// Requests read whole less answers ended, told by `AnswerTracker`: above zero, the server owes an answer
+    /// and the connection is not the client's to lose. An answer may end before its request (a refusal
+    /// sent before the body is read), so the count may go below zero for a moment.
+    private var answersOwed = 0
 
     /// The kernel's send buffer of a connection is fixed rather than left to grow (to 4 MiB on Linux): it
     /// bounds the kernel memory a connection holds, and a client that stops reading is noticed after this
@@ -117,7 +122,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         let table = self.table
         context.channel.closeFuture.whenComplete { _ in table.leave(address) }
         try? context.channel.syncOptions?.setOption(.socketOption(.so_sndbuf), value: Self.sendBufferBytes)
-        lastAnswer = .now()
+        lastAnswer = context.eventLoop.now
         schedule(context, at: lastAnswer + timeout)
         context.fireChannelActive()
     }
@@ -135,7 +140,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 timer?.cancel()
                 timer = nil
             } else {
-                lastAnswer = .now()
+                lastAnswer = context.eventLoop.now
             }
         }
         context.write(data, promise: promise)
@@ -143,13 +148,24 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     private static let switchingProtocols = Array("HTTP/1.1 101".utf8)
 
+    /// A request has been read whole: the time to send one stops until its answer ends.
+    func requestRead() { answersOwed += 1 }
+
+    /// An answer has ended: the client has the whole timeout again for its next request.
+    func answerEnded(context: ChannelHandlerContext) {
+        answersOwed -= 1
+        lastAnswer = context.eventLoop.now
+    }
+
     private func schedule(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         timer = context.eventLoop.scheduleTask(deadline: deadline) {
             let (handler, context) = loopBound.value
             guard !handler.upgraded else { return }
+            let now = context.eventLoop.now
+            guard handler.answersOwed <= 0 else { return handler.schedule(context, at: now + handler.timeout) }
             let due = handler.lastAnswer + handler.timeout
-            guard due <= .now() else { return handler.schedule(context, at: due) }
+            guard due <= now else { return handler.schedule(context, at: due) }
             handler.table.metrics.count("bourse_connections_closed_total", ["reason": "request_timeout"])
             context.close(promise: nil)
         }
@@ -205,21 +221,47 @@ final class ProtocolErrorAnswer: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
+/// Tells the connection's `ConnectionGuard` when a request has been read whole and when its answer has
+/// ended, which it cannot see in the bytes. Sits after the request decoder; passes everything through.
+final class AnswerTracker: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// On the same event loop as this handler: the guard of the same connection.
+    private let connectionGuard: ConnectionGuard
+
+    init(_ connectionGuard: ConnectionGuard) { self.connectionGuard = connectionGuard }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .end = unwrapInboundIn(data) { connectionGuard.requestRead() }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { connectionGuard.answerEnded(context: context) }
+        context.write(data, promise: promise)
+    }
+}
+
 /// A server child channel with the guards in front: the given channel's setup, then `ConnectionGuard`
-/// first in the pipeline and `ProtocolErrorAnswer` after the request decoder.
+/// first in the pipeline, and `ProtocolErrorAnswer` and `AnswerTracker` after the request decoder.
 struct GuardedChannel<Inner: ServerChildChannel>: ServerChildChannel {
     let inner: Inner
     let table: ConnectionTable
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Inner.Value> {
+        let connectionGuard = ConnectionGuard(table: table)
         do {
-            try channel.pipeline.syncOperations.addHandler(ConnectionGuard(table: table), position: .first)
+            try channel.pipeline.syncOperations.addHandler(connectionGuard, position: .first)
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
+        let bound = NIOLoopBound(connectionGuard, eventLoop: channel.eventLoop)
         return inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            try channel.pipeline.syncOperations.addHandler(ProtocolErrorAnswer(), position: .after(decoder))
+            try channel.pipeline.syncOperations.addHandlers([ProtocolErrorAnswer(), AnswerTracker(bound.value)], position: .after(decoder))
             return value
         }
     }
