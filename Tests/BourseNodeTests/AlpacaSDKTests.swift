@@ -13,10 +13,10 @@ struct AlpacaSDKTests {
 
     @Test("TradingClient (account, assets, positions, every order call, configurations, activities), StockHistoricalDataClient (every request), TradingStream and StockDataStream, BrokerClient (accounts, funding, journals, trading for accounts, events)",
           arguments: ["trading", "data", "streams", "broker"])
-    func script(_ name: String) throws {
+    func script(_ name: String) async throws {
         let directory = makeTemporaryDirectory("bourse-alpaca")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let served = try ServeProcessTests.Served(directory: directory)
+        let served = try await ServeProcessTests.Served.start(directory: directory)
         try #require(served.port != 0, "\(served.printed)")
         let (trader, maker) = (try Self.key(directory, account: 1), try Self.key(directory, account: 3))
         let broker = try Self.key(directory, role: "broker")
@@ -28,17 +28,12 @@ struct AlpacaSDKTests {
             "MAKER_KEY": maker.id, "MAKER_SECRET": maker.secret, "BROKER_KEY": broker.id, "BROKER_SECRET": broker.secret,
             "PYTHONDONTWRITEBYTECODE": "1",
         ]) { $1 }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let text = try await process.runToEnd()
         print(text.split(separator: "\n").last { $0.contains("methods covered") } ?? "")
         #expect(process.terminationStatus == 0, "alpaca-py (scripts/setup --test installs it):\n\(text.suffix(4_000))")
         #expect(served.process.isRunning)
         served.process.interrupt()
-        #expect(served.ended(within: 30).status == 0)
+        #expect(await served.ended(within: 30).status == 0)
     }
 
     /// The trader key of an account (or the first key of a role) from the credentials `serve` wrote.

@@ -29,17 +29,17 @@ struct AuditCommandTests {
         node.stop()
 
         // Two rollovers, four captures, and Tuesday's outcomes: account 1's net and the street's.
-        let holds = try JournalCommandTests.run(["audit", "verify", "--data-dir", directory])
+        let holds = try await JournalCommandTests.run(["audit", "verify", "--data-dir", directory])
         #expect(holds.status == 0 && holds.output.contains("the audit chain holds: 8 records"), "\(holds.output)")
 
         let store = try DataDirectory(path: directory).openStore(nil)
         try store.write { try $0.execute("UPDATE pt_audit SET body = ? WHERE number = 3", [.blob([0x01, 0x02])]) }
-        let changed = try JournalCommandTests.run(["audit", "verify", "--data-dir", directory])
+        let changed = try await JournalCommandTests.run(["audit", "verify", "--data-dir", directory])
         #expect(changed.status == 1 && changed.output.contains("audit record 3: its hash does not match its contents"), "\(changed.output)")
 
         let original = try store.querySynchronously("SELECT * FROM pt_audit WHERE number = 4", [])
         try store.write { try $0.execute("DELETE FROM pt_audit WHERE number = 3", []) }
-        let removed = try JournalCommandTests.run(["audit", "verify", "--data-dir", directory])
+        let removed = try await JournalCommandTests.run(["audit", "verify", "--data-dir", directory])
         #expect(removed.status == 1 && removed.output.contains("audit record 4: record 3 is missing before it"), "\(removed.output)")
         #expect(original.count == 1)
         store.close()

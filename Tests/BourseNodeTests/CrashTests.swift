@@ -20,7 +20,7 @@ struct CrashTests {
     /// (0: an engine without accounts).
     @Test("killing the process during a write loop loses no acknowledged command",
           arguments: [(2, 0), (5, 200), (9, 0)])
-    func killDuringWrites(afterBatches: Int, accounts: Int) throws {
+    func killDuringWrites(afterBatches: Int, accounts: Int) async throws {
         let directory = makeTemporaryDirectory("bourse-crash")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let seed: UInt64 = 77
@@ -34,26 +34,32 @@ struct CrashTests {
         try process.run()
 
         // Read durable marks until enough batches are acknowledged, then kill without warning.
-        var acknowledged: UInt64 = 0
-        var batches = 0
-        var buffer = Data()
+        // On a thread of its own, which kills at once: a task resumed afterwards may wait for a thread
+        // of the pool while the writer runs to its end.
         let reader = pipe.fileHandleForReading
-        let deadline = Date().addingTimeInterval(60)
-        while batches < afterBatches, Date() < deadline {
-            let chunk = reader.availableData
-            if chunk.isEmpty { break }
-            buffer.append(chunk)
-            while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
-                buffer.removeSubrange(buffer.startIndex...newline)
-                if line.hasPrefix("durable "), let sequence = UInt64(line.dropFirst(8)) {
-                    acknowledged = max(acknowledged, sequence)
-                    batches += 1
+        let pid = process.processIdentifier
+        let (acknowledged, batches) = try await blocking { () -> (UInt64, Int) in
+            var acknowledged: UInt64 = 0
+            var batches = 0
+            var buffer = Data()
+            let deadline = Date().addingTimeInterval(60)
+            while batches < afterBatches, Date() < deadline {
+                let chunk = reader.availableData
+                if chunk.isEmpty { break }
+                buffer.append(chunk)
+                while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
+                    buffer.removeSubrange(buffer.startIndex...newline)
+                    if line.hasPrefix("durable "), let sequence = UInt64(line.dropFirst(8)) {
+                        acknowledged = max(acknowledged, sequence)
+                        batches += 1
+                    }
                 }
             }
+            kill(pid, SIGKILL)
+            return (acknowledged, batches)
         }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        _ = try await process.ended()
         #expect(batches >= afterBatches, "the writer acknowledged \(batches) batches before the deadline")
 
         let (engine, report) = try Recovery.recover(directory: directory, repair: true)
@@ -75,12 +81,7 @@ struct CrashTests {
         let replay = Process()
         replay.executableURL = URL(fileURLWithPath: Self.executable)
         replay.arguments = ["replay", directory]
-        let output = Pipe()
-        replay.standardOutput = output
-        replay.standardError = FileHandle.nullDevice
-        try replay.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        replay.waitUntilExit()
+        let text = try await replay.runToEnd()
         #expect(replay.terminationStatus == 0)
         #expect(text.contains("entries        \(report.lastSequence) (last sequence \(report.lastSequence))"))
     }

@@ -8,16 +8,11 @@ import Testing
 /// `bourse replay` and `bourse repair` as an operator runs them: the real executable on real files.
 @Suite("journal commands")
 struct JournalCommandTests {
-    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CrashTests.executable)
         process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let output = try await process.runToEnd()
         return (process.terminationStatus, output)
     }
 
@@ -38,21 +33,21 @@ struct JournalCommandTests {
     }
 
     @Test("replay reads a data directory's journal, and refuses a directory that holds none instead of reporting zero entries")
-    func replayFindsTheJournal() throws {
+    func replayFindsTheJournal() async throws {
         let directory = try Self.dataDirectory(count: 50)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         for path in [directory, directory + "/journal"] {
-            let (status, output) = try Self.run(["replay", path])
+            let (status, output) = try await Self.run(["replay", path])
             #expect(status == 0 && output.contains("entries        50 (last sequence 50)"), "\(path): \(output)")
         }
         let empty = makeTemporaryDirectory("bourse-commands")
         defer { try? FileManager.default.removeItem(atPath: empty) }
-        let (status, output) = try Self.run(["replay", empty])
+        let (status, output) = try await Self.run(["replay", empty])
         #expect(status != 0 && output.contains("holds no journal"), "\(output)")
     }
 
     @Test("repair names the damage and exits 1 changing nothing; with --truncate it cuts there and says what it removed")
-    func repairOnlyWhenAsked() throws {
+    func repairOnlyWhenAsked() async throws {
         let directory = try Self.dataDirectory(count: 50)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let segment = try #require(try JournalReader.segments(in: directory + "/journal").first).path
@@ -62,18 +57,18 @@ struct JournalCommandTests {
         try bytes.write(to: URL(fileURLWithPath: segment))
 
         // The venue refuses it too: it is an acknowledged entry, not a torn write.
-        let replay = try Self.run(["replay", directory])
+        let replay = try await Self.run(["replay", directory])
         #expect(replay.status != 0 && replay.output.contains("journal damaged in \(segment)"), "\(replay.output)")
 
-        let looked = try Self.run(["repair", directory])
+        let looked = try await Self.run(["repair", directory])
         #expect(looked.status == 1 && looked.output.contains("journal damaged in \(segment) at offset")
                 && looked.output.contains("the journal reads whole to sequence 49") && looked.output.contains("nothing changed"),
                 "\(looked.output)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: segment)) == bytes)
 
-        let cut = try Self.run(["repair", directory, "--truncate"])
+        let cut = try await Self.run(["repair", directory, "--truncate"])
         #expect(cut.status == 0 && cut.output.contains("cut: the journal now ends at sequence 49"), "\(cut.output)")
-        let after = try Self.run(["replay", directory])
+        let after = try await Self.run(["replay", directory])
         #expect(after.status == 0 && after.output.contains("entries        49 (last sequence 49)"), "\(after.output)")
     }
 }

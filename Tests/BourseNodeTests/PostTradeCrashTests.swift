@@ -47,7 +47,7 @@ struct PostTradeCrashTests {
             guard kill < Self.kills || (interrupted == 0 && kill < Self.kills + 2 * Self.extraFileRoundsMax) else { break }
             // What blocks (starting a process and reading its output, waiting for it to end, reading the journal)
             // runs on threads of its own: the other suites' servers share the test process's task threads.
-            let served = try await onOwnThread { try ServeProcessTests.Served(directory: directory) }
+            let served = try await ServeProcessTests.Served.start(directory: directory)
             #expect(served.port != 0, "start \(kill): \(served.printed)")
             guard served.port != 0 else { return }
             let admin = try AlpacaSDKTests.key(directory, role: "admin")
@@ -76,7 +76,7 @@ struct PostTradeCrashTests {
                 let port = served.port
                 guard kill < Self.kills else {
                     Glibc.kill(served.process.processIdentifier, SIGKILL)
-                    _ = try await onOwnThread { served.ended(within: 10) }
+                    _ = await served.ended(within: 10)
                     continue
                 }
                 let rolling = Task { await ServeProcessTests.request(port, "POST", "/v1/admin/business-date/rollover", key: admin) }
@@ -84,15 +84,15 @@ struct PostTradeCrashTests {
                 rollovers += 1
                 Glibc.kill(served.process.processIdentifier, SIGKILL)
                 _ = await rolling.value
-                _ = try await onOwnThread { served.ended(within: 10) }
+                _ = await served.ended(within: 10)
                 continue
             }
             #expect(served.process.isRunning, "start \(kill) ended by itself")
             Glibc.kill(served.process.processIdentifier, SIGKILL)
             // Killed partway through the file: some of its trades journaled, the file still in the inbox.
             let round = kill
-            let journaled = try await onOwnThread {
-                _ = served.ended(within: 10)
+            _ = await served.ended(within: 10)
+            let journaled = try await blocking {
                 var count = 0
                 _ = try JournalReader.read(directory + "/journal") { entry in
                     if case .captureTrade(let report) = entry.command.command, report.reference.description.hasPrefix("K\(round)-") { count += 1 }
@@ -104,7 +104,7 @@ struct PostTradeCrashTests {
         #expect(interrupted >= 1, "no kill came partway through a file")
 
         // A last start takes what is left in the inbox and rolls over once more, cleanly.
-        let last = try await onOwnThread { try ServeProcessTests.Served(directory: directory) }
+        let last = try await ServeProcessTests.Served.start(directory: directory)
         #expect(last.port != 0, "\(last.printed)")
         let admin = try AlpacaSDKTests.key(directory, role: "admin")
         let deadline = ContinuousClock.now + .seconds(120)
@@ -113,11 +113,11 @@ struct PostTradeCrashTests {
         }
         #expect(await ServeProcessTests.request(last.port, "POST", "/v1/admin/business-date/rollover", key: admin).0 == 200)
         last.process.interrupt()
-        #expect(try await onOwnThread { last.ended(within: 60).status } == 0)
+        #expect(await last.ended(within: 60).status == 0)
 
         // The checks read the store and rebuild every projection from the journal: on a thread of their own too.
         let written_ = written, rollovers_ = rollovers
-        let problems: [String] = try await onOwnThread {
+        let problems: [String] = try await blocking {
             var problems: [String] = []
             let data = DataDirectory(path: directory)
             let store = try data.openStore(nil)

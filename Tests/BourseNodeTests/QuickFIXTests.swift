@@ -19,19 +19,14 @@ struct QuickFIXTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let work = directory + "/initiator"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        let served = try ServeProcessTests.Served(directory: directory + "/data")
+        let served = try await ServeProcessTests.Served.start(directory: directory + "/data")
         try #require(served.fixPort != 0, "\(served.printed)")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [Self.root + "/Tests/QuickFIX/initiator.py", String(served.fixPort), directory + "/data/credentials.json",
                              Self.root + "/.build/quickfix/share/quickfix/FIX44.xml", work]
         process.environment = ProcessInfo.processInfo.environment.merging(["PYTHONDONTWRITEBYTECODE": "1"]) { $1 }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let text = try await process.runToEnd()
         print(text.split(separator: "\n").last { $0.hasPrefix("PASS") } ?? "")
         #expect(process.terminationStatus == 0 && text.contains("PASS"), "QuickFIX initiator:\n\(text.suffix(4_000))")
 
@@ -49,6 +44,6 @@ struct QuickFIXTests {
                 && exposition.contains("bourse_fix_resends_total{session=\"TRADER1\"}"), "\(exposition.prefix(2_000))")
         #expect(served.process.isRunning)
         served.process.interrupt()
-        #expect(served.ended(within: 30).status == 0)
+        #expect(await served.ended(within: 30).status == 0)
     }
 }

@@ -50,12 +50,18 @@ struct ServeProcessTests {
 
         deinit { if process.isRunning { process.terminate() } }
 
+        /// Starts one, waiting for it to say where it listens on a thread of its own.
+        static func start(directory: String, shell prefix: String = "", arguments: String = "") async throws -> Served {
+            try await blocking { try Served(directory: directory, shell: prefix, arguments: arguments) }
+        }
+
         /// Waits for the process to end (at most `seconds`); its status and what it wrote to standard error.
-        func ended(within seconds: Double) -> (status: Int32?, errors: String) {
-            let deadline = Date().addingTimeInterval(seconds)
-            while process.isRunning, Date() < deadline { usleep(20_000) }
+        func ended(within seconds: Double) async -> (status: Int32?, errors: String) {
+            let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1_000))
+            while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
             guard !process.isRunning else { return (nil, "") }
-            usleep(100_000)
+            // What it wrote last is read by the pipe's handler a moment after it exits.
+            try? await Task.sleep(for: .milliseconds(100))
             return (process.terminationStatus, String(decoding: written.withLock { $0 }, as: UTF8.self))
         }
     }
@@ -74,7 +80,7 @@ struct ServeProcessTests {
     }
 
     @Test("a port already in use is reported before anything is created, and serve exits; the startup says where the state is and how to stop")
-    func portInUse() throws {
+    func portInUse() async throws {
         let held = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(held) }
         var address = sockaddr_in()
@@ -93,20 +99,15 @@ struct ServeProcessTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CrashTests.executable)
         process.arguments = ["serve", "--data-dir", directory, "--port", String(port)]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = Pipe()
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let text = try await process.runToEnd()
         #expect(process.terminationStatus != 0 && text.contains("port \(port) on 127.0.0.1 is in use"), "\(text)")
         #expect(!FileManager.default.fileExists(atPath: directory))
 
-        let served = try Served(directory: directory)
+        let served = try await Served.start(directory: directory)
         #expect(served.printed.contains("the venue's state (journal, projections, credentials.json) is in \(directory)")
                 && served.printed.contains("stop with Ctrl-C"), "\(served.printed)")
         served.process.interrupt()
-        #expect(served.ended(within: 30).status == 0)
+        #expect(await served.ended(within: 30).status == 0)
     }
 
     @Test("when the journal cannot be written the process exits non-zero naming why, and a restart serves every acknowledged order")
@@ -115,13 +116,13 @@ struct ServeProcessTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // A first start sets the venue up; the second runs under a file-size limit the journal soon reaches.
         do {
-            let first = try Served(directory: directory)
+            let first = try await Served.start(directory: directory)
             #expect(first.port != 0, "\(first.printed)")
             first.process.interrupt()
-            _ = first.ended(within: 30)
+            _ = await first.ended(within: 30)
         }
         let key = try Self.trader(directory)
-        let limited = try Served(directory: directory, shell: "ulimit -f 1024; ")
+        let limited = try await Served.start(directory: directory, shell: "ulimit -f 1024; ")
         #expect(limited.port != 0, "\(limited.printed)")
         var acknowledged: [String] = []
         var refused = 0
@@ -135,12 +136,12 @@ struct ServeProcessTests {
             }
             if refused > 0 { break }
         }
-        let (status, errors) = limited.ended(within: 30)
+        let (status, errors) = await limited.ended(within: 30)
         #expect(status == 74, "\(String(describing: status)) \(errors); the refusal: \(refusal)")
         #expect(errors.contains("the sequencer stopped: journal commit failed") && errors.contains("File too large"), "\(errors)")
         #expect(acknowledged.count > 100)
 
-        let restarted = try Served(directory: directory)
+        let restarted = try await Served.start(directory: directory)
         #expect(restarted.port != 0, "\(restarted.printed)")
         // Every tenth acknowledged order, and the last fifty, are there.
         for (i, id) in acknowledged.enumerated() where i % 10 == 0 || i >= acknowledged.count - 50 {
@@ -148,7 +149,7 @@ struct ServeProcessTests {
             #expect(found == 200, "\(id)")
         }
         restarted.process.interrupt()
-        #expect(restarted.ended(within: 30).status == 0)
+        #expect(await restarted.ended(within: 30).status == 0)
     }
 }
 
@@ -192,7 +193,7 @@ struct FloodTests {
     func flood() async throws {
         let directory = makeTemporaryDirectory("bourse-flood")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let served = try ServeProcessTests.Served(directory: directory, shell: "ulimit -n 1024; ", arguments: "--request-timeout-s 10")
+        let served = try await ServeProcessTests.Served.start(directory: directory, shell: "ulimit -n 1024; ", arguments: "--request-timeout-s 10")
         let port = served.port
         #expect(port != 0, "\(served.printed)")
         let key = try ServeProcessTests.trader(directory)
@@ -248,7 +249,7 @@ struct FloodTests {
         print("flood: \(idle) idle and \(slow) slow connections held by the client; descriptors \(before.descriptors) → \(peak.descriptors), RSS \(before.rssMiB) → \(peak.rssMiB) MiB; \(answered) orders answered")
         #expect(served.process.isRunning)
         served.process.interrupt()
-        #expect(served.ended(within: 30).status == 0)
+        #expect(await served.ended(within: 30).status == 0)
     }
 }
 
@@ -258,10 +259,10 @@ struct FloodTests {
 @Suite("the API under schemathesis")
 struct SchemathesisTests {
     @Test("every documented operation, fed generated and edge-case requests, answers without a server error and as documented")
-    func noServerErrors() throws {
+    func noServerErrors() async throws {
         let directory = makeTemporaryDirectory("bourse-schemathesis")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let served = try ServeProcessTests.Served(directory: directory, arguments: "--rate-limit 100000000 --rate-burst 100000000")
+        let served = try await ServeProcessTests.Served.start(directory: directory, arguments: "--rate-limit 100000000 --rate-burst 100000000")
         try #require(served.port != 0, "\(served.printed)")
         let key = try ServeProcessTests.trader(directory)
         let process = Process()
@@ -273,20 +274,16 @@ struct SchemathesisTests {
                              "--request-timeout", "10", "--no-color"]
         // Its cache goes in the test's directory, not the working tree.
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        do { try process.run() } catch {
+        let text: String
+        do { text = try await process.runToEnd() } catch {
             Issue.record("schemathesis cannot run (scripts/setup --test installs it): \(error)")
             return
         }
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
         let summary = text.split(separator: "\n").first { $0.contains(" generated, ") }.map(String.init) ?? ""
         print("schemathesis: \(summary.trimmingCharacters(in: .whitespaces))")
         #expect(process.terminationStatus == 0 && summary.contains("passed") && !summary.contains("failed"), "\(text.suffix(3_000))")
         #expect(served.process.isRunning)
         served.process.interrupt()
-        #expect(served.ended(within: 30).status == 0)
+        #expect(await served.ended(within: 30).status == 0)
     }
 }

@@ -145,13 +145,3 @@ final class Flaky: Projection, @unchecked Sendable {
         var description: String { "the test broke entry \(sequence)" }
     }
 }
-
-/// Waits (at most `seconds`) until `condition` holds.
-func eventually(_ seconds: Double = 30, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while !condition() {
-        if Date() > deadline { return false }
-        Thread.sleep(forTimeInterval: 0.01)
-    }
-    return true
-}

@@ -61,7 +61,7 @@ struct RunnerTests {
             runner.start()
             fixture.sequencer.start()
             fixture.run(600)
-            #expect(eventually { runner.currentStatus.state == .failed })
+            #expect(await eventually { runner.currentStatus.state == .failed })
             let stopped = runner.currentStatus
             #expect(stopped.failure == .init(sequence: 300, reason: "the test broke entry 300"))
             #expect(stopped.position == 299)
@@ -71,14 +71,15 @@ struct RunnerTests {
             #expect(await runner.watermark.wait(for: 300, timeout: .seconds(30)) == false)
             // Tried again (after the pause, or at once on retry), it fails at the same entry, and says so.
             runner.retry()
-            #expect(eventually { logged.withLock { $0.count } >= 2 })
+            #expect(await eventually { logged.withLock { $0.count } >= 2 })
             #expect(logged.withLock { $0 }.allSatisfy { $0 == "projection orders stopped at sequence 300: the test broke entry 300" })
             #expect(runner.currentStatus.position == 299)
             flaky.fix()
             runner.retry()
             let last = fixture.sequencer.lastSequence
-            #expect(eventually { runner.currentStatus.position == last })
-            #expect(runner.currentStatus.state == .live && runner.currentStatus.failure == nil)
+            // The position is committed before the runner calls itself live again.
+            #expect(await eventually { runner.currentStatus.position == last && runner.currentStatus.state == .live })
+            #expect(runner.currentStatus.failure == nil)
             #expect(await runner.watermark.wait(for: last))
             fixture.sequencer.stop()
             runner.waitUntilFinished()

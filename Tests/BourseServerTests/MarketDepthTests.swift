@@ -493,14 +493,6 @@ final class RawSocket: @unchecked Sendable {
     }
 }
 
-/// Runs blocking socket calls on a thread of their own: on the cooperative pool they could hold every
-/// thread that the server in the same process needs for its own tasks.
-func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
-}
-
 extension Array where Element == UInt8 {
     func containsSequence(_ other: [UInt8]) -> Bool { firstRange(of: other) != nil }
 }
