@@ -85,6 +85,28 @@ struct ConnectionTests {
         _ = try? channel.finish()
     }
 
+    @Test("once a connection switches protocols, the tracker of answers lets WebSocket bytes through both ways")
+    func upgradedBytesPass() throws {
+        let channel = EmbeddedChannel(loop: EmbeddedEventLoop())
+        let table = ConnectionTable(limits: .init(requestTimeout: .seconds(2)), metrics: Metrics(registry: MetricsRegistry()))
+        let connectionGuard = ConnectionGuard(table: table)
+        try channel.pipeline.syncOperations.addHandlers([connectionGuard, AnswerTracker(connectionGuard)])
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
+        // As the upgrader does: the 101's head passes the tracker, then the HTTP codec leaves the pipeline.
+        var head = HTTPResponseHead(version: .http1_1, status: .switchingProtocols)
+        head.headers.add(name: "Upgrade", value: "websocket")
+        try channel.pipeline.syncOperations.addHandler(HTTPResponseEncoder(), position: .after(connectionGuard))
+        try channel.writeOutbound(HTTPServerResponsePart.head(head))
+        let encoder = try channel.pipeline.syncOperations.handler(type: HTTPResponseEncoder.self)
+        try channel.pipeline.syncOperations.removeHandler(encoder).wait()
+        // A frame each way.
+        try channel.writeInbound(ByteBuffer(bytes: [0x81, 0x80, 1, 2, 3, 4]))
+        try channel.writeOutbound(ByteBuffer(bytes: [0x81, 0x00]))
+        #expect(try channel.readInbound(as: ByteBuffer.self) == ByteBuffer(bytes: [0x81, 0x80, 1, 2, 3, 4]))
+        #expect(channel.isActive)
+        _ = try? channel.finish()
+    }
+
     @Test("a connection that sends no whole request in time is closed: idle, and a header a byte at a time")
     func slowClientsAreClosed() async throws {
         let directory = makeTemporaryDirectory("bourse-connections")

@@ -223,6 +223,7 @@ final class ProtocolErrorAnswer: ChannelDuplexHandler, RemovableChannelHandler {
 
 /// Tells the connection's `ConnectionGuard` when a request has been read whole and when its answer has
 /// ended, which it cannot see in the bytes. Sits after the request decoder; passes everything through.
+/// Once the connection switches protocols, WebSocket bytes pass it in both directions without a look.
 final class AnswerTracker: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -231,16 +232,23 @@ final class AnswerTracker: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// On the same event loop as this handler: the guard of the same connection.
     private let connectionGuard: ConnectionGuard
+    private var upgraded = false
 
     init(_ connectionGuard: ConnectionGuard) { self.connectionGuard = connectionGuard }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .end = unwrapInboundIn(data) { connectionGuard.requestRead() }
+        if !upgraded, case .end = unwrapInboundIn(data) { connectionGuard.requestRead() }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { connectionGuard.answerEnded(context: context) }
+        if !upgraded {
+            switch unwrapOutboundIn(data) {
+            case .head(let head) where head.status == .switchingProtocols: upgraded = true
+            case .end: connectionGuard.answerEnded(context: context)
+            default: break
+            }
+        }
         context.write(data, promise: promise)
     }
 }
