@@ -51,8 +51,9 @@ async def main():
                                                                            time_in_force=TimeInForce.DAY, limit_price=250.0))
     bid = await asyncio.to_thread(trader.submit_order, LimitOrderRequest(symbol="TSLA", qty=4, side=OrderSide.BUY,
                                                                          time_in_force=TimeInForce.DAY, limit_price=250.0))
-    for _ in range(100):
-        if len(updates) >= 2 and trades and quotes:
+    # Until the quote after the trade (2 left on offer) has come, not only the one before it.
+    for _ in range(400):
+        if len(updates) >= 2 and trades and quotes and quotes[-1].ask_size == 2:
             break
         await asyncio.sleep(0.05)
     await trading.stop_ws()

@@ -335,7 +335,9 @@ struct MarketDepthTests {
         let venue = server.opened.venue, market = server.opened.market
         let made = Shared(0), finished = Shared(false)
         let received = Received()
-        try await server.webSocket("/v2/stream", received) { text, outbound in
+        // The kernel's buffers fill before the queue does (thousands of messages): on a loaded 2-core machine
+        // that takes longer than the usual 20 s.
+        try await server.webSocket("/v2/stream", received, within: .seconds(90)) { text, outbound in
             if text.contains(#""msg":"connected""#) {
                 try await outbound.write(.text(#"{"action":"auth","key":"\#(buyer.keyID)","secret":"\#(buyer.secret)"}"#))
             } else if text.contains(#""msg":"authenticated""#) {

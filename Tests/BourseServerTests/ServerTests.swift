@@ -91,7 +91,8 @@ struct ServerTests {
 
         /// Connects a WebSocket client to `path`, sends `first` if given, records every text message in
         /// `received` and hands it to `onText`, until `onText` says it is done; fails after twenty seconds.
-        func webSocket(_ path: String, _ received: Received, first: String? = nil,
+        /// A WebSocket client on `path` until `onText` says it is done, or `within` has passed (then it throws).
+        func webSocket(_ path: String, _ received: Received, first: String? = nil, within: Duration = .seconds(20),
                        onText: @escaping @Sendable (String, WebSocketOutboundWriter) async throws -> Bool) async throws {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -106,7 +107,7 @@ struct ServerTests {
                     }
                 }
                 group.addTask {
-                    try await Task.sleep(for: .seconds(20))
+                    try await Task.sleep(for: within)
                     throw CancellationError()
                 }
                 try await group.next()
