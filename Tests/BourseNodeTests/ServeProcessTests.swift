@@ -46,6 +46,14 @@ struct ServeProcessTests {
             }
             // Whatever it prints later is read and dropped.
             output.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
+            // A start that never listened says how it ended, for the test's message.
+            if port == 0 {
+                let ended = Date().addingTimeInterval(10)
+                while process.isRunning, Date() < ended { usleep(20_000) }
+                usleep(100_000)
+                let status = process.isRunning ? "still running" : "\(process.terminationReason == .uncaughtSignal ? "signal" : "exit status") \(process.terminationStatus)"
+                printed += "\n[not listening; \(status); standard error: \(String(decoding: written.withLock { $0 }, as: UTF8.self).suffix(2_000))]"
+            }
         }
 
         deinit { if process.isRunning { process.terminate() } }
