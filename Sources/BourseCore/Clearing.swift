@@ -22,11 +22,23 @@ public struct ShortText: Hashable, Sendable, CustomStringConvertible {
     public var description: String { String(decoding: bytes, as: UTF8.self) }
 
     public static func == (a: ShortText, b: ShortText) -> Bool {
-        withUnsafeBytes(of: a.words) { x in withUnsafeBytes(of: b.words) { y in x.elementsEqual(y) } }
+        // Word by word: references are compared in every capture's lookup.
+        a.words.0 == b.words.0 && a.words.1 == b.words.1 && a.words.2 == b.words.2 && a.words.3 == b.words.3
+            && a.words.4 == b.words.4 && a.words.5 == b.words.5 && a.words.6 == b.words.6 && a.words.7 == b.words.7
     }
 
     public func hash(into hasher: inout Hasher) {
-        withUnsafeBytes(of: words) { hasher.combine(bytes: $0) }
+        // The text's words up to its last non-zero one: most references fill one or two.
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        if words.2 | words.3 | words.4 | words.5 | words.6 | words.7 != 0 {
+            hasher.combine(words.2)
+            hasher.combine(words.3)
+            hasher.combine(words.4)
+            hasher.combine(words.5)
+            hasher.combine(words.6)
+            hasher.combine(words.7)
+        }
     }
 
     /// Whether `self` comes before `other` in byte order, as `bytes.lexicographicallyPrecedes` says, without

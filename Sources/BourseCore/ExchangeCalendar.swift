@@ -20,18 +20,19 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// Parses "YYYY-MM-DD"; nil for anything else, a day that does not exist, or one outside `supported`.
     public init?(_ text: String) {
-        let b = Array(text.utf8)
-        func digits(_ range: Range<Int>) -> Int? {
-            var value = 0
-            for c in b[range] {
-                guard (0x30...0x39).contains(c) else { return nil }
-                value = value * 10 + Int(c - 0x30)
+        // Read in place: files of trades parse a date a row.
+        guard text.utf8.count == 10 else { return nil }
+        var parts = (year: 0, month: 0, day: 0)
+        for (i, c) in text.utf8.enumerated() {
+            if i == 4 || i == 7 {
+                guard c == 0x2d else { return nil }
+                continue
             }
-            return value
+            guard (0x30...0x39).contains(c) else { return nil }
+            let digit = Int(c - 0x30)
+            if i < 4 { parts.year = parts.year * 10 + digit } else if i < 7 { parts.month = parts.month * 10 + digit } else { parts.day = parts.day * 10 + digit }
         }
-        guard b.count == 10, b[4] == 0x2d, b[7] == 0x2d,
-              let y = digits(0..<4), let m = digits(5..<7), let d = digits(8..<10) else { return nil }
-        self.init(validYear: y, month: m, day: d)
+        self.init(validYear: parts.year, month: parts.month, day: parts.day)
     }
 
     /// The date if it exists and is `supported`; nil otherwise.

@@ -18,7 +18,7 @@ public struct Symbol: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 
     public init(validating text: String) throws(ParseError) {
-        let bytes = Array(text.utf8)
+        let bytes = text.utf8
         guard !bytes.isEmpty else { throw .empty }
         guard bytes.count <= Self.lengthMax else { throw .tooLong(length: text.count) }
         var packed: UInt64 = 0

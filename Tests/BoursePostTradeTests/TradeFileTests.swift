@@ -110,6 +110,29 @@ struct TradeFileTests {
         }
     }
 
+    @Test("""
+    read a part at a time, a file gives the rows it gives read whole; what refuses the whole file (a quote never \
+    closed, too many rows) refuses it before the first part, however late in the file it is
+    """)
+    func parts() throws {
+        let rows = (0..<10).map { "T-\($0),1,AAPL,\($0 % 3 == 0 ? "hold" : "buy"),1,1,2026-10-09,,\"a,\"\"b\"\"\",\n" }.joined()
+        var reader = try TradeFile.Reader(Array((header + rows).utf8), name: "trades.csv")
+        var parts: [[TradeFile.Row]] = []
+        while let part = try reader.next(4) { parts.append(part) }
+        #expect(parts.map(\.count) == [4, 4, 2])
+        #expect(parts.flatMap { $0 } == (try read(header + rows)))
+
+        for (text, rowsMax, reason) in [(header + rows + "T-x,1,AAPL,buy,1,1,2026-10-09,,\"open", 100, "line 12: a quoted field is not closed before the end of the file"),
+                                        (header + rows, 9, "trades.csv has more than 9 rows")] {
+            do throws(TradeFile.FileError) {
+                _ = try TradeFile.Reader(Array(text.utf8), name: "trades.csv", rowsMax: rowsMax)
+                Issue.record("a reader was made for a file refused whole")
+            } catch {
+                #expect(error.reason == reason)
+            }
+        }
+    }
+
     @Test("5,000 randomly mutated files: no crash, each row a trade or a reason, or the file refused with one")
     func fuzz() {
         let valid = Array((header + "T-1,ACC-1,AAPL,buy,100,189.25,2026-10-09,2026-10-13,\"A, B\",XNAS\nT-2,2,MSFT,sell,5,1,2026-10-09,,,\n").utf8)

@@ -143,6 +143,46 @@ struct TradeCaptureTests {
     }
 
     @Test("""
+    a file longer than the windows the desk sends at once is booked in its order: a reference repeated in a later \
+    window is the trade the earlier one captured, and every row's outcome stands on its own line
+    """)
+    func fileAcrossWindows() async throws {
+        let (server, _) = try await Self.start()
+        defer { try? FileManager.default.removeItem(atPath: server.directory) }
+        let (venue, files) = (server.opened.venue, server.opened.node.files)
+        _ = try await venue.execute(.rollBusinessDate(BusinessDateRoll(from: nil, to: CivilDate("2026-10-09")!, settlesOn: CivilDate("2026-10-13")!)))
+        let count = 2 * CaptureDesk.windowMax + 100
+        // Every 1,000th row from the 4,500th repeats the row 4,500 before it, in an earlier window; every 777th
+        // reference names an account that does not exist (none of those is repeated). Each account buys, then sells.
+        func unknown(_ reference: Int) -> Bool { reference % 777 == 776 }
+        func reference(_ n: Int) -> Int { n % 1_000 == 999 && n >= 4_500 ? n - 4_500 : n }
+        var text = "trade_id,account,symbol,side,quantity,price,trade_date\n"
+        for n in 0..<count {
+            let r = reference(n)
+            text += "W-\(r),\(unknown(r) ? 99 : 1 + r % 2),AAPL,\(r / 2 % 2 == 0 ? "buy" : "sell"),1,190.00,2026-10-09\n"
+        }
+        try Data(text.utf8).write(to: URL(fileURLWithPath: files.inbox + "/long.csv"))
+        let record = try #require(try await files.scan().first)
+        let result = try String(contentsOfFile: record.resultPath, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        #expect(result.count == count)
+        var ids: [String: String] = [:]
+        for (n, fields) in result.enumerated() {
+            #expect(fields[0] == String(n + 2), "row \(n)")
+            if unknown(reference(n)) {
+                #expect(fields[2] == "queued" && fields[4].hasPrefix("unknown_account"), "row \(n): \(fields)")
+                continue
+            }
+            #expect(fields[2] == "captured", "row \(n): \(fields)")
+            if let earlier = ids[fields[1]] { #expect(fields[3] == earlier, "row \(n) repeats \(fields[1])") } else { ids[fields[1]] = fields[3] }
+        }
+        let queued = (0..<count).filter { unknown(reference($0)) }.count
+        let repeats = (0..<count).filter { reference($0) != $0 }.count
+        #expect(queued == 10 && repeats == 4)
+        #expect(record.captured == count - queued && record.queued == queued && Set(ids.values).count == record.captured - repeats)
+        await server.stop()
+    }
+
+    @Test("""
     a trade file dropped in the inbox is captured row by row, each row's outcome in its result file and the API; \
     the same file dropped again books nothing twice; a file the format refuses moves to failed with why
     """)

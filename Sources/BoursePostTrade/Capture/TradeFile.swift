@@ -54,32 +54,61 @@ public enum TradeFile {
 
     /// Reads every row of a file named `name`, in order.
     public static func read(_ bytes: [UInt8], name: String, rowsMax: Int = rowsMax) throws(FileError) -> [Row] {
-        guard bytes.count <= bytesMax else { throw FileError(reason: "\(name) has \(bytes.count) bytes, more than the \(bytesMax) a file may have") }
-        var records = Records(bytes)
-        let header: [String]
-        switch try records.next() {
-        case .fields(let fields, _)?: header = fields
-        case .faulty(let reason, _)?: throw FileError(reason: "the header of \(name) is not readable: \(reason)")
-        case nil: throw FileError(reason: "\(name) has no header row; it needs the columns \(requiredColumns.joined(separator: ", "))")
-        }
-        let columns = try Columns(header)
+        var reader = try Reader(bytes, name: name, rowsMax: rowsMax)
         var rows: [Row] = []
-        while let record = try records.next() {
-            guard rows.count < rowsMax else { throw FileError(reason: "\(name) has more than \(rowsMax) rows") }
-            switch record {
-            case .fields(let fields, let line):
-                rows.append(Row(line: line, trade: columns.trade(fields, line: line, file: name)))
-            case .faulty(let reason, let line):
-                rows.append(Row(line: line, trade: .failure(RowError(line: line, reason: reason))))
-            }
-        }
+        while let some = try reader.next(rowsMax) { rows += some }
         return rows
     }
 
-    /// Where each column is, from the header.
-    struct Columns {
+    /// A file's rows a part at a time, so that what reads them can start on the first part while the
+    /// rest is read. The header is checked when the reader is made.
+    public struct Reader: Sendable {
+        private var records: Records
+        private let columns: Columns
+        private let name: String
+        private let rowsMax: Int
+        private var rowsRead = 0
+
+        public init(_ bytes: [UInt8], name: String, rowsMax: Int = TradeFile.rowsMax) throws(FileError) {
+            guard bytes.count <= bytesMax else { throw FileError(reason: "\(name) has \(bytes.count) bytes, more than the \(bytesMax) a file may have") }
+            records = Records(bytes)
+            switch try records.next() {
+            case .fields(let fields, _)?: columns = try Columns(fields)
+            case .faulty(let reason, _)?: throw FileError(reason: "the header of \(name) is not readable: \(reason)")
+            case nil: throw FileError(reason: "\(name) has no header row; it needs the columns \(requiredColumns.joined(separator: ", "))")
+            }
+            (self.name, self.rowsMax) = (name, rowsMax)
+            // What refuses the whole file (too many rows, a quote never closed) is found before any row is
+            // given, so that nothing of a refused file is taken.
+            var scan = records, count = 0
+            while try scan.next(keeping: false) != nil {
+                count += 1
+                guard count <= rowsMax else { throw FileError(reason: "\(name) has more than \(rowsMax) rows") }
+            }
+        }
+
+        /// The next rows, at most `count`; nil after the last.
+        public mutating func next(_ count: Int) throws(FileError) -> [Row]? {
+            var rows: [Row] = []
+            while rows.count < count, let record = try records.next() {
+                guard rowsRead < rowsMax else { throw FileError(reason: "\(name) has more than \(rowsMax) rows") }
+                rowsRead += 1
+                switch record {
+                case .fields(let fields, let line):
+                    rows.append(Row(line: line, trade: columns.trade(fields, line: line, file: name)))
+                case .faulty(let reason, let line):
+                    rows.append(Row(line: line, trade: .failure(RowError(line: line, reason: reason))))
+                }
+            }
+            return rows.isEmpty ? nil : rows
+        }
+    }
+
+    /// Where each column is, from the header: found once, not looked up by name for every row.
+    struct Columns: Sendable {
         let count: Int
-        let index: [String: Int]
+        let tradeID, account, symbol, side, quantity, price, tradeDate: Int
+        let settlementDate, counterparty, venue: Int?
 
         init(_ header: [String]) throws(FileError) {
             var index: [String: Int] = [:]
@@ -91,51 +120,59 @@ public enum TradeFile {
                 guard index[name] == nil else { throw FileError(reason: "the header names the column \(name) twice") }
                 index[name] = i
             }
-            for name in TradeFile.requiredColumns where index[name] == nil {
-                throw FileError(reason: "the header has no column \(name)")
+            func required(_ name: String) throws(FileError) -> Int {
+                guard let i = index[name] else { throw FileError(reason: "the header has no column \(name)") }
+                return i
             }
-            (count, self.index) = (header.count, index)
+            (tradeID, account, symbol, side) = (try required("trade_id"), try required("account"), try required("symbol"), try required("side"))
+            (quantity, price, tradeDate) = (try required("quantity"), try required("price"), try required("trade_date"))
+            (settlementDate, counterparty, venue) = (index["settlement_date"], index["counterparty"], index["venue"])
+            count = header.count
         }
 
         func trade(_ fields: [String], line: Int, file: String) -> Result<CapturedTrade, RowError> {
             func refuse(_ reason: String) -> Result<CapturedTrade, RowError> { .failure(RowError(line: line, reason: reason)) }
             guard fields.count == count else { return refuse("it has \(fields.count) fields, the header \(count)") }
-            func value(_ column: String) -> String? { index[column].map { fields[$0] }.flatMap { $0.isEmpty ? nil : $0 } }
-            guard let tradeID = value("trade_id") else { return refuse("trade_id is empty") }
+            func value(_ column: Int?) -> String? { column.map { fields[$0] }.flatMap { $0.isEmpty ? nil : $0 } }
+            guard let tradeID = value(self.tradeID) else { return refuse("trade_id is empty") }
             if let problem = TradeFile.textProblem(tradeID) { return refuse("trade_id \(problem)") }
-            guard let accountText = value("account"), let account = AccountNumber(accountText) else {
-                return refuse("account: " + (AccountNumber.problem(value("account") ?? "") ?? "not an account number"))
+            guard let accountText = value(self.account), let account = AccountNumber(accountText) else {
+                return refuse("account: " + (AccountNumber.problem(value(self.account) ?? "") ?? "not an account number"))
             }
             let symbol: Symbol
-            do { symbol = try Symbol(validating: value("symbol") ?? "") } catch { return refuse("symbol: \(error)") }
+            do { symbol = try Symbol(validating: value(self.symbol) ?? "") } catch { return refuse("symbol: \(error)") }
             let side: Side
-            switch value("side")?.lowercased() {
+            switch value(self.side).map(TradeFile.lowercasedASCII) {
             case "buy": side = .buy
             case "sell": side = .sell
-            default: return refuse("side \"\(value("side") ?? "")\" is neither buy nor sell")
+            default: return refuse("side \"\(value(self.side) ?? "")\" is neither buy nor sell")
             }
-            guard let quantityText = value("quantity"), let shares = TradeFile.wholeShares(quantityText) else {
-                return refuse("quantity \"\(value("quantity") ?? "")\" is not a whole number of shares from 1 to \(Quantity.max)")
+            guard let quantityText = value(self.quantity), let shares = TradeFile.wholeShares(quantityText) else {
+                return refuse("quantity \"\(value(self.quantity) ?? "")\" is not a whole number of shares from 1 to \(Quantity.max)")
             }
-            guard let priceText = value("price"), let price = Price(dollars: priceText), price.units > 0, price <= Price.max else {
-                return refuse("price \"\(value("price") ?? "")\" is not a price above 0 and at most \(Price.max) with at most four decimals")
+            guard let priceText = value(self.price), let price = Price(dollars: priceText), price.units > 0, price <= Price.max else {
+                return refuse("price \"\(value(self.price) ?? "")\" is not a price above 0 and at most \(Price.max) with at most four decimals")
             }
-            guard let tradeDate = value("trade_date").flatMap(CivilDate.init) else {
-                return refuse("trade_date \"\(value("trade_date") ?? "")\" is not \(CivilDate.supportedDescription)")
+            guard let tradeDate = value(self.tradeDate).flatMap(CivilDate.init) else {
+                return refuse("trade_date \"\(value(self.tradeDate) ?? "")\" is not \(CivilDate.supportedDescription)")
             }
             var settlementDate: CivilDate?
-            if let text = value("settlement_date") {
+            if let text = value(self.settlementDate) {
                 guard let date = CivilDate(text) else { return refuse("settlement_date \"\(text)\" is not \(CivilDate.supportedDescription)") }
                 guard date >= tradeDate else { return refuse("settlement_date \(date) is before trade_date \(tradeDate)") }
                 settlementDate = date
             }
-            for column in ["counterparty", "venue"] {
-                if let text = value(column), let problem = TradeFile.textProblem(text) { return refuse("\(column) \(problem)") }
-            }
+            if let text = value(self.counterparty), let problem = TradeFile.textProblem(text) { return refuse("counterparty \(problem)") }
+            if let text = value(self.venue), let problem = TradeFile.textProblem(text) { return refuse("venue \(problem)") }
             return .success(CapturedTrade(tradeID: tradeID, account: account, symbol: symbol, side: side, quantity: Quantity(shares),
                                           price: price, tradeDate: tradeDate, settlementDate: settlementDate,
-                                          counterparty: value("counterparty"), venue: value("venue"), source: .file(name: file, row: line)))
+                                          counterparty: value(self.counterparty), venue: value(self.venue), source: .file(name: file, row: line)))
         }
+    }
+
+    /// The text with A–Z made a–z and nothing else touched: a side's case, without Unicode's tables.
+    static func lowercasedASCII(_ text: String) -> String {
+        text.utf8.contains { (0x41...0x5A).contains($0) } ? String(decoding: text.utf8.map { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 }, as: UTF8.self) : text
     }
 
     /// Digits only, 1 to `Quantity.max`.
@@ -152,7 +189,7 @@ public enum TradeFile {
 }
 
 /// The records of a CSV file, one at a time, each with the line it starts on.
-struct Records {
+struct Records: Sendable {
     enum Record {
         case fields([String], line: Int)
         case faulty(String, line: Int)
@@ -161,18 +198,20 @@ struct Records {
     private let bytes: [UInt8]
     private var i = 0
     private var line = 1
+    /// One field's bytes, kept between fields so that reading makes no array per field.
+    private var field: [UInt8] = []
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
     /// The next record; nil at the end. A quoted field that never closes takes the rest of the file, so it
-    /// refuses the file.
-    mutating func next() throws(TradeFile.FileError) -> Record? {
+    /// refuses the file. Not `keeping` the fields only finds where the record ends, with no field in it.
+    mutating func next(keeping: Bool = true) throws(TradeFile.FileError) -> Record? {
         guard i < bytes.count else { return nil }
         let start = line
         var fields: [String] = []
         var fault: String?
         while true {
-            var field: [UInt8] = []
+            field.removeAll(keepingCapacity: true)
             if i < bytes.count, bytes[i] == UInt8(ascii: "\"") {
                 i += 1
                 while true {
@@ -208,7 +247,9 @@ struct Records {
             if field.count > TradeFile.fieldBytesMax {
                 fault = fault ?? "field \(fields.count + 1) is longer than \(TradeFile.fieldBytesMax) bytes"
             }
-            if fields.count < TradeFile.requiredColumns.count + TradeFile.optionalColumns.count + 1 {
+            if !keeping {
+                // The record's end is all that is asked.
+            } else if fields.count < TradeFile.requiredColumns.count + TradeFile.optionalColumns.count + 1 {
                 guard let text = String(validating: field, as: UTF8.self) else {
                     fault = fault ?? "field \(fields.count + 1) is not UTF-8"
                     fields.append("")
@@ -226,7 +267,7 @@ struct Records {
         if i < bytes.count { i += 1 }  // the line's end
         line += 1
         if let fault { return .faulty(fault, line: start) }
-        if fields == [""] { return .faulty("the line is empty", line: start) }
+        if fields.count == 1, fields[0].isEmpty { return .faulty("the line is empty", line: start) }
         return .fields(fields, line: start)
     }
 }

@@ -55,11 +55,24 @@ public final class CaptureDesk: TradeCapture {
     }
 
     /// Books many trades (a file, a batch), each as it would be alone, in the order given: at most
-    /// `windowMax` captures wait in the sequencer at a time, so that the venue journals them in batches.
+    /// `windowMax` captures are sent to the sequencer at a time, so that the venue journals them in batches.
     public func submitAll(_ trades: [CapturedTrade]) async -> [Submission] {
+        var windows = stride(from: 0, to: trades.count, by: Self.windowMax).map { Array(trades[$0..<min($0 + Self.windowMax, trades.count)]) }[...]
+        return await submitParts { windows.popFirst() }
+    }
+
+    /// Books trades that arrive a part at a time (a file while it is read), in order: each part is
+    /// checked and sent while the part before is in the sequencer. `next` gives nil after the last part.
+    public func submitParts(_ next: () async -> [CapturedTrade]?) async -> [Submission] {
         var submissions: [Submission] = []
+        var trades: [CapturedTrade] = []
+        let outcomes = await bookParts {
+            let part = await next()
+            trades += part ?? []
+            return part
+        }
         submissions.reserveCapacity(trades.count)
-        for (trade, outcome) in zip(trades, await bookAll(trades)) {
+        for (trade, outcome) in zip(trades, outcomes) {
             switch outcome {
             case .success(let id): submissions.append(.captured(id))
             case .failure(let refusal) where CaptureQueue.retryable.contains(refusal.code):
@@ -105,57 +118,102 @@ public final class CaptureDesk: TradeCapture {
 
     /// Books each trade: checked and enriched, then journaled, a window at a time.
     func bookAll(_ trades: [CapturedTrade]) async -> [Result<UInt64, Refusal>] {
-        var outcomes = [Result<UInt64, Refusal>?](repeating: nil, count: trades.count)
-        let numbers = Set(trades.map(\.account))
-        let context: (accounts: [AccountNumber: AccountID], today: CivilDate?)
-        do throws(Venue.Failure) {
-            context = try await venue.read { engine in
-                (Dictionary(uniqueKeysWithValues: numbers.compactMap { n in engine.account(number: n).map { (n, $0) } }), engine.businessDate)
-            }
-        } catch {
-            return trades.map { _ in .failure(Refusal("unavailable", error.description)) }
-        }
-        var ready: [(index: Int, report: TradeReport, note: CaptureNote)] = []
+        var windows = stride(from: 0, to: trades.count, by: Self.windowMax).map { Array(trades[$0..<min($0 + Self.windowMax, trades.count)]) }[...]
+        return await bookParts { windows.popFirst() }
+    }
+
+    /// Books parts of at most `windowMax` trades in order. Two windows overlap: the next is checked,
+    /// enriched and queued while the sequencer journals the one before, so that neither waits for the other.
+    private func bookParts(_ next: () async -> [CapturedTrade]?) async -> [Result<UInt64, Refusal>] {
+        var outcomes: [Result<UInt64, Refusal>?] = []
+        // Account numbers never change owner, so each is asked of the engine once per submission.
+        var accounts: [AccountNumber: AccountID?] = [:]
+        var today: CivilDate?
         var days = Days(rules)
-        for (i, trade) in trades.enumerated() {
-            switch enrich(trade, account: context.accounts[trade.account], days: &days) {
-            case .failure(let refusal): outcomes[i] = .failure(refusal)
-            case .success(let (report, note)):
-                // The engine forgets references after a while; the view remembers them.
-                if let today = context.today, report.terms.tradeDate < today.adding(days: 1 - MatchingEngine.captureReferenceDays),
-                   let earlier = await capturedEarlier(report) {
-                    outcomes[i] = earlier
-                } else {
-                    ready.append((i, report, note))
+        var inFlight: (items: [Int], answers: Answers)?
+        while let part = await next() {
+            precondition(part.count <= Self.windowMax, "a part of \(part.count) trades")
+            let first = outcomes.count
+            outcomes += [Result<UInt64, Refusal>?](repeating: nil, count: part.count)
+            let unknown = Set(part.map(\.account)).filter { accounts[$0] == nil }
+            if !unknown.isEmpty || first == 0 {
+                do throws(Venue.Failure) {
+                    let found = try await venue.read { engine in
+                        (unknown.map { n in (n, engine.account(number: n)) }, engine.businessDate)
+                    }
+                    for (n, id) in found.0 { accounts[n] = .some(id) }
+                    today = found.1
+                } catch {
+                    for i in first..<outcomes.count { outcomes[i] = .failure(Refusal("unavailable", error.description)) }
+                    continue
                 }
             }
+            var items: [Int] = []
+            var commands: [(Command, [UInt8])] = []
+            for (offset, trade) in part.enumerated() {
+                let i = first + offset
+                switch enrich(trade, account: accounts[trade.account] ?? nil, days: &days) {
+                case .failure(let refusal): outcomes[i] = .failure(refusal)
+                case .success(let (report, note)):
+                    // The engine forgets references after a while; the view remembers them.
+                    if let today, report.terms.tradeDate < today.adding(days: 1 - MatchingEngine.captureReferenceDays),
+                       let earlier = await capturedEarlier(report) {
+                        outcomes[i] = earlier
+                    } else {
+                        items.append(i)
+                        commands.append((.captureTrade(report), note.note))
+                    }
+                }
+            }
+            let answers = send(commands)
+            if let before = inFlight { Self.record(await before.answers.all(), for: before.items, in: &outcomes) }
+            inFlight = (items, answers)
         }
-        var start = 0
-        while start < ready.count {
-            let window = Array(ready[start..<min(start + Self.windowMax, ready.count)])
-            let acks = await execute(window.map { (Command.captureTrade($0.report), $0.note.note) })
-            for (item, ack) in zip(window, acks) { outcomes[item.index] = Self.outcome(ack) }
-            start += window.count
-        }
+        if let last = inFlight { Self.record(await last.answers.all(), for: last.items, in: &outcomes) }
         return outcomes.map { $0! }
     }
 
-    /// Submits commands together and waits for every answer, in order.
-    private func execute(_ commands: [(Command, [UInt8])]) async -> [Result<Sequencer.Acknowledgement, Venue.Failure>] {
-        let answers = Mutex<(results: [Result<Sequencer.Acknowledgement, Venue.Failure>?], left: Int)>((Array(repeating: nil, count: commands.count), commands.count))
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            for (i, (command, note)) in commands.enumerated() {
-                venue.submit(command, note: note) { result in
-                    let done = answers.withLock { state in
-                        state.results[i] = result
-                        state.left -= 1
-                        return state.left == 0
-                    }
-                    if done { continuation.resume() }
-                }
+    private static func record(_ answers: [Result<Sequencer.Acknowledgement, Venue.Failure>], for items: [Int],
+                               in outcomes: inout [Result<UInt64, Refusal>?]) {
+        for (i, ack) in zip(items, answers) { outcomes[i] = outcome(ack) }
+    }
+
+    /// The answers to commands sent together, as they come; `all` waits for the last.
+    final class Answers: Sendable {
+        private let state: Mutex<(results: [Result<Sequencer.Acknowledgement, Venue.Failure>?], left: Int, waiter: CheckedContinuation<Void, Never>?)>
+
+        init(_ count: Int) { state = Mutex((Array(repeating: nil, count: count), count, nil)) }
+
+        func answer(_ i: Int, _ result: Result<Sequencer.Acknowledgement, Venue.Failure>) {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                state.results[i] = result
+                state.left -= 1
+                guard state.left == 0 else { return nil }
+                defer { state.waiter = nil }
+                return state.waiter
             }
+            waiter?.resume()
         }
-        return answers.withLock { $0.results.map { $0! } }
+
+        func all() async -> [Result<Sequencer.Acknowledgement, Venue.Failure>] {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let done = state.withLock { state in
+                    if state.left > 0 { state.waiter = continuation }
+                    return state.left == 0
+                }
+                if done { continuation.resume() }
+            }
+            return state.withLock { $0.results.map { $0! } }
+        }
+    }
+
+    /// Queues commands in order without waiting for their answers.
+    private func send(_ commands: [(Command, [UInt8])]) -> Answers {
+        let answers = Answers(commands.count)
+        for (i, (command, note)) in commands.enumerated() {
+            venue.submit(command, note: note) { answers.answer(i, $0) }
+        }
+        return answers
     }
 
     private static func outcome(_ ack: Result<Sequencer.Acknowledgement, Venue.Failure>) -> Result<UInt64, Refusal> {

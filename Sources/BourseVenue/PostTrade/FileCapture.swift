@@ -75,43 +75,78 @@ public final class FileCapture: Sendable {
         return records
     }
 
-    /// What reading a file came to: a record already (known, or refused whole), or its rows to capture.
-    private enum Read: Sendable {
+    /// What reading a file gives, in order: a record already (known, or refused whole) and nothing more;
+    /// or that it opened, then its rows a part at a time.
+    private enum Part: Sendable {
         case finished(FileRecord)
-        case rows([TradeFile.Row], digest: String, bytes: Int)
+        case opened(digest: String, bytes: Int)
+        case rows([TradeFile.Row])
     }
 
     func process(_ name: String) async throws -> FileRecord {
         let path = inbox + "/" + name
-        // Reading, hashing and parsing (a file may hold 256 MiB) run on a thread of their own, as does finishing.
-        switch try await onOwnThread({ [self] in try read(name, path) }) {
-        case .finished(let record): return record
-        case .rows(let rows, let digest, let bytes):
-            let trades = rows.compactMap { try? $0.trade.get() }
-            let submissions = await desk.submitAll(trades)
-            return try await onOwnThread { [self] in
-                try finish(name, path, digest: digest, bytes: bytes, refusal: nil, rows: Self.outcomes(rows, submissions))
+        // Reading, hashing and parsing (a file may hold 256 MiB) run on a thread of their own, as does
+        // finishing. The rows are booked as they are read: a part waits in the stream at most until the
+        // desk takes it, and the file's size bounds them all.
+        let (parts, sink) = AsyncThrowingStream<Part, any Error>.makeStream()
+        let thread = Thread { [self] in
+            do {
+                try read(name, path) { sink.yield($0) }
+                sink.finish()
+            } catch {
+                sink.finish(throwing: error)
             }
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+        var iterator = parts.makeAsyncIterator()
+        let (digest, bytes): (String, Int)
+        switch try await iterator.next() {
+        case .finished(let record)?: return record
+        case .opened(let d, let b)?: (digest, bytes) = (d, b)
+        case .rows?, nil: preconditionFailure("a file's rows come after it opens")
+        }
+        var rows: [TradeFile.Row] = []
+        var failure: (any Error)?
+        let submissions = await desk.submitParts {
+            do {
+                guard case .rows(let part)? = try await iterator.next() else { return nil }
+                rows += part
+                return part.compactMap { try? $0.trade.get() }
+            } catch {
+                failure = error
+                return nil
+            }
+        }
+        // The whole file's form was checked before its first row was booked; should reading still fail,
+        // the file stays in the inbox and is taken again, booking nothing twice.
+        if let failure { throw failure }
+        let (given, booked) = (rows, submissions)
+        return try await onOwnThread { [self] in
+            try finish(name, path, digest: digest, bytes: bytes, refusal: nil, rows: Self.outcomes(given, booked))
         }
     }
 
-    private func read(_ name: String, _ path: String) throws -> Read {
+    private func read(_ name: String, _ path: String, _ give: (Part) -> Void) throws {
         let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
         guard size <= TradeFile.bytesMax else {
-            return .finished(try finish(name, path, digest: "size-\(size)", bytes: size,
-                                        refusal: "\(name) has \(size) bytes, more than the \(TradeFile.bytesMax) a file may have", rows: []))
+            return give(.finished(try finish(name, path, digest: "size-\(size)", bytes: size,
+                                             refusal: "\(name) has \(size) bytes, more than the \(TradeFile.bytesMax) a file may have", rows: [])))
         }
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         let digest = TradeFile.digest(bytes)
         if let known = try record(name: name, digest: digest) {
             try move(path, to: known.state == "done" ? done : failed, name)
-            return .finished(known)
+            return give(.finished(known))
         }
+        var reader: TradeFile.Reader
         do throws(TradeFile.FileError) {
-            return .rows(try TradeFile.read(bytes, name: name), digest: digest, bytes: bytes.count)
+            reader = try TradeFile.Reader(bytes, name: name)
         } catch {
-            return .finished(try finish(name, path, digest: digest, bytes: bytes.count, refusal: error.reason, rows: []))
+            return give(.finished(try finish(name, path, digest: digest, bytes: bytes.count, refusal: error.reason, rows: [])))
         }
+        give(.opened(digest: digest, bytes: bytes.count))
+        while let rows = try reader.next(CaptureDesk.windowMax) { give(.rows(rows)) }
     }
 
     /// Each row's outcome, in order: the form check's refusal, or what the desk made of its trade.
@@ -135,11 +170,22 @@ public final class FileCapture: Sendable {
     private func finish(_ name: String, _ path: String, digest: String, bytes: Int, refusal: String?, rows: [RowOutcome]) throws -> FileRecord {
         let target = refusal == nil ? done : failed
         let resultPath = target + "/" + name + ".result.csv"
-        var text = refusal.map { "error\n" + Self.field($0) + "\n" } ?? "line,trade_id,status,id,reason\n"
+        var text = Array((refusal.map { "error\n" + Self.field($0) + "\n" } ?? "line,trade_id,status,id,reason\n").utf8)
+        // Bytes appended, not strings joined: a file may have a million rows.
+        text.reserveCapacity(text.count + rows.count * 40)
         for row in rows {
-            text += "\(row.line),\(Self.field(row.tradeID)),\(row.status),\(row.id),\(Self.field(row.reason))\n"
+            text += String(row.line).utf8
+            text.append(UInt8(ascii: ","))
+            text += Self.field(row.tradeID).utf8
+            text.append(UInt8(ascii: ","))
+            text += row.status.utf8
+            text.append(UInt8(ascii: ","))
+            text += row.id.utf8
+            text.append(UInt8(ascii: ","))
+            text += Self.field(row.reason).utf8
+            text.append(UInt8(ascii: "\n"))
         }
-        try Self.writeDurably(Array(text.utf8), to: resultPath)
+        try Self.writeDurably(text, to: resultPath)
         let count = { (status: String) in rows.filter { $0.status == status }.count }
         let record = try desk.queue.database.write { db -> FileRecord in
             try db.execute(sql: """
@@ -166,7 +212,7 @@ public final class FileCapture: Sendable {
 
     /// A CSV field, quoted when it needs to be.
     static func field(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }) else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
