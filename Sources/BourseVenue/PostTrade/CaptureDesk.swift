@@ -57,7 +57,7 @@ public final class CaptureDesk: TradeCapture {
     /// Books many trades (a file, a batch), each as it would be alone, in the order given: at most
     /// `windowMax` captures are sent to the sequencer at a time, so that the venue journals them in batches.
     public func submitAll(_ trades: [CapturedTrade]) async -> [Submission] {
-        var windows = stride(from: 0, to: trades.count, by: Self.windowMax).map { Array(trades[$0..<min($0 + Self.windowMax, trades.count)]) }[...]
+        var windows = Self.windows(trades)
         return await submitParts { windows.popFirst() }
     }
 
@@ -118,8 +118,13 @@ public final class CaptureDesk: TradeCapture {
 
     /// Books each trade: checked and enriched, then journaled, a window at a time.
     func bookAll(_ trades: [CapturedTrade]) async -> [Result<UInt64, Refusal>] {
-        var windows = stride(from: 0, to: trades.count, by: Self.windowMax).map { Array(trades[$0..<min($0 + Self.windowMax, trades.count)]) }[...]
+        var windows = Self.windows(trades)
         return await bookParts { windows.popFirst() }
+    }
+
+    /// The trades in windows of at most `windowMax`, in order.
+    private static func windows(_ trades: [CapturedTrade]) -> ArraySlice<[CapturedTrade]> {
+        stride(from: 0, to: trades.count, by: windowMax).map { Array(trades[$0..<min($0 + windowMax, trades.count)]) }[...]
     }
 
     /// Books parts of at most `windowMax` trades in order. Two windows overlap: the next is checked,
