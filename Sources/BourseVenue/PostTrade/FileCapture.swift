@@ -89,7 +89,7 @@ public final class FileCapture: Sendable {
         // finishing. The rows are booked as they are read: a part waits in the stream at most until the
         // desk takes it, and the file's size bounds them all.
         let (parts, sink) = AsyncThrowingStream<Part, any Error>.makeStream()
-        let thread = Thread { [self] in
+        startOwnThread { [self] in
             do {
                 try read(name, path) { sink.yield($0) }
                 sink.finish()
@@ -97,8 +97,6 @@ public final class FileCapture: Sendable {
                 sink.finish(throwing: error)
             }
         }
-        thread.stackSize = 8 << 20
-        thread.start()
         var iterator = parts.makeAsyncIterator()
         let (digest, bytes): (String, Int)
         switch try await iterator.next() {

@@ -4,8 +4,13 @@ import Foundation
 /// few threads Swift's tasks share are never held by it; the caller awaits the result.
 func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result { try body() }) }
-        thread.stackSize = 8 << 20
-        thread.start()
+        startOwnThread { continuation.resume(with: Result { try body() }) }
     }
+}
+
+/// Starts blocking work on a thread of its own, with room for a large file's parse on its stack.
+func startOwnThread(_ body: @escaping @Sendable () -> Void) {
+    let thread = Thread(block: body)
+    thread.stackSize = 8 << 20
+    thread.start()
 }
