@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "BourseMarketData", targets: ["BourseMarketData"]),
         .library(name: "BourseFIX", targets: ["BourseFIX"]),
         .library(name: "BoursePostTrade", targets: ["BoursePostTrade"]),
+        .library(name: "BourseRisk", targets: ["BourseRisk"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -63,6 +64,8 @@ let package = Package(
         .target(name: "BoursePostTrade", dependencies: [
             "BourseCore", "BourseEngine", "BourseNode", "BourseProjections", .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // The risk platform: marks, P&L, margin and exposure per account, client and firm, pure, and its projection.
+        .target(name: "BourseRisk", dependencies: ["BourseCore", "BourseNode", "BourseProjections"]),
         // Feeds over the network: the venue simulator and the feed handler (SoupBinTCP on SwiftNIO).
         .target(name: "BourseFeeds", dependencies: [
             "BourseCore", "BourseMarketData",
@@ -125,6 +128,7 @@ let package = Package(
         .target(name: "BourseTestSupport", dependencies: ["BourseCore", "BourseEngine", "BourseProjections"], path: "Tests/BourseTestSupport"),
         .testTarget(name: "BourseCoreTests", dependencies: ["BourseCore"]),
         .testTarget(name: "BoursePostTradeTests", dependencies: ["BourseCore", "BoursePostTrade"]),
+        .testTarget(name: "BourseRiskTests", dependencies: ["BourseCore", "BourseEngine", "BourseRisk", "BourseTestSupport"]),
         .testTarget(name: "BourseFIXTests", dependencies: [
             "BourseCore", "BourseEngine", "BourseNode", "BourseProjections", "BourseVenue", "BourseFIX", "BourseServer", "BourseTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),

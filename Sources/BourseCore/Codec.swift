@@ -2,8 +2,8 @@
 /// is written once in each file header (journal segment, snapshot), not per record.
 public enum Codec {
     /// 2 added accounts, fees and risk reasons; 3 added `orderRested`; 4 account numbers; 5 order lists;
-    /// 6 journals and transfers; 7 business dates, captured trades and settlement.
-    public static let version: UInt16 = 7
+    /// 6 journals and transfers; 7 business dates, captured trades and settlement; 8 marks.
+    public static let version: UInt16 = 8
 }
 
 // MARK: - Writing
@@ -76,6 +76,8 @@ extension ByteWriter {
             write(27); write(s)
         case .clearTrade(let t, let run):
             write(28); write(t); writeVarint(run)
+        case .mark(let request):
+            write(29); write(request)
         }
     }
 
@@ -165,7 +167,15 @@ extension ByteWriter {
             write(37); writeVarint(id); write(a); write(s); write(from); write(to)
         case .tradeCleared(let t, let run):
             write(38); write(t); writeVarint(run)
+        case .markPrice(let s, let price):
+            write(39); write(s); write(price)
+        case .marked(let request, let prices):
+            write(40); write(request); writeVarint(UInt64(prices))
         }
+    }
+
+    public mutating func write(_ request: MarkRequest) {
+        write(request.method.rawValue); writeBool(request.close)
     }
 
     public mutating func write(_ journal: Journal) {
@@ -302,6 +312,7 @@ extension ByteReader {
         case 26: return .declareDividend(try readDividend())
         case 27: return .declareSplit(try readSplit())
         case 28: return .clearTrade(try readTradeRef(), reconciliation: try readVarint())
+        case 29: return .mark(try readMarkRequest())
         case let tag: throw DecodeError(.invalidTag("command", UInt64(tag)), at: at)
         }
     }
@@ -374,8 +385,17 @@ extension ByteReader {
         case 36: return .dividendPaid(try readVarint(), try readAccountID(), try readMoney())
         case 38: return .tradeCleared(try readTradeRef(), reconciliation: try readVarint())
         case 37: return .positionSplit(try readVarint(), try readAccountID(), try readSymbol(), from: try readQuantity(), to: try readQuantity())
+        case 39: return .markPrice(try readSymbol(), try readPrice())
+        case 40:
+            let request = try readMarkRequest(), prices = try readVarint()
+            guard prices <= UInt64(UInt32.max) else { throw DecodeError(.invalidValue("mark price count"), at: at) }
+            return .marked(request, prices: UInt32(prices))
         case let tag: throw DecodeError(.invalidTag("event", UInt64(tag)), at: at)
         }
+    }
+
+    public mutating func readMarkRequest() throws(DecodeError) -> MarkRequest {
+        MarkRequest(method: try readEnum(MarkMethod.self, "mark method"), close: try readBool())
     }
 
     public mutating func readJournal() throws(DecodeError) -> Journal {

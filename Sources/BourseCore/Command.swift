@@ -51,6 +51,10 @@ public enum Command: Hashable, Sendable {
     case clearTrade(TradeRef, reconciliation: UInt64)
     case declareDividend(Dividend)
     case declareSplit(Split)
+
+    // Risk.
+    /// Fixes one price per symbol for valuing every account alike (`MarkRequest`).
+    case mark(MarkRequest)
 }
 
 public struct NewOrder: Hashable, Sendable {

@@ -69,6 +69,12 @@ public enum Event: Hashable, Sendable {
     /// On the effective date: the account's position went from `from` shares to `to` (and what it has due
     /// and failing likewise), the new shares coming from the issuer (the outside world).
     case positionSplit(UInt64, AccountID, Symbol, from: Quantity, to: Quantity)
+
+    // Risk. A mark is its command's sequence: its prices, then `marked`.
+    /// The mark's price for the symbol: for an interval mark only where it changed since the mark before.
+    case markPrice(Symbol, Price)
+    /// The mark is complete; `prices` of its `markPrice` events came before this.
+    case marked(MarkRequest, prices: UInt32)
 }
 
 public struct Trade: Hashable, Sendable {

@@ -243,6 +243,8 @@ final class Book {
     @exclusivity(unchecked) var takerFee: Int64 = 0
     /// Shares of the symbol held outside the venue's accounts: minus what was transferred in, net.
     @exclusivity(unchecked) var outsideShares: Int64 = 0
+    /// The price the last mark fixed; 0 before the first.
+    @exclusivity(unchecked) var markedPrice: Int64 = 0
 
     // The rules the hot path reads, as scalars: reading them copies nothing.
     let tickTable: TickTable

@@ -171,6 +171,7 @@ public final class MatchingEngine {
         case .clearTrade(let trade, let run): clearTrade(trade, reconciliation: run)
         case .declareDividend(let dividend): declareDividend(dividend)
         case .declareSplit(let split): declareSplit(split)
+        case .mark(let request): fixMark(request)
         }
     }
 

@@ -4,8 +4,8 @@ import BourseCore
 /// so the encoding doubles as the input of the state hash that replay compares.
 extension MatchingEngine {
     /// The version of this encoding; snapshot files carry it. 2 added the last command's time, 3 accounts,
-    /// 4 account numbers, 5 order lists, 6 pending transfers, 7 business dates and settlement.
-    public static let snapshotVersion: UInt16 = 7
+    /// 4 account numbers, 5 order lists, 6 pending transfers, 7 business dates and settlement, 8 marks.
+    public static let snapshotVersion: UInt16 = 8
 
     public func encodeSnapshot(into w: inout ByteWriter) {
         w.writeVarint(serial)
@@ -22,6 +22,7 @@ extension MatchingEngine {
             w.writeSigned(book.makerFee)
             w.writeSigned(book.takerFee)
             w.writeSigned(book.outsideShares)
+            w.writeSigned(book.markedPrice)
         }
         encodeAccounts(into: &w)
         for book in books {
@@ -174,6 +175,7 @@ extension MatchingEngine {
             book.makerFee = try r.readSigned()
             book.takerFee = try r.readSigned()
             book.outsideShares = try r.readSigned()
+            book.markedPrice = try r.readSigned()
             symbolIndex.insert(symbol.packed, Int32(books.count))
             books.append(book)
         }

@@ -10,7 +10,7 @@ struct ModuleGraphTests {
     /// The modules whose use is restricted: ours, and the stores.
     static let restricted: Set<String> = [
         "CBourseSupport", "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "BourseMarketData",
-        "BourseFeeds", "BourseVenue", "BourseServer", "BoursePostTrade", "GRDB", "GRDBSQLite", "PostgresNIO",
+        "BourseFeeds", "BourseVenue", "BourseServer", "BoursePostTrade", "BourseRisk", "GRDB", "GRDBSQLite", "PostgresNIO",
     ]
 
     static let allowed: [String: Set<String>] = [
@@ -22,6 +22,8 @@ struct ModuleGraphTests {
         "BourseMarketData": ["BourseCore"],
         "BoursePostTrade": ["BourseCore", "BourseEngine", "BourseNode", "BourseProjections"],
         "BourseFeeds": ["BourseCore", "BourseMarketData"],
+        // Risk reads the journal's events through the projections; it books nothing and reaches no engine.
+        "BourseRisk": ["BourseCore", "BourseNode", "BourseProjections"],
         "BourseVenue": ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "BourseMarketData",
                         "BourseFeeds", "BoursePostTrade", "GRDB"],
         // HTTP, WebSocket, keys, the page and the wire format: no engine, journal or database.

@@ -1,0 +1,37 @@
+/// How a mark fixes a symbol's price. Every method falls back to the last trade, then the previous close,
+/// where what it looks at is missing; a symbol with none of them has no price and is left out.
+public enum MarkMethod: UInt8, Hashable, Sendable, CaseIterable {
+    /// The last trade.
+    case lastTrade = 0
+    /// Halfway between the best bid and the best offer (rounded down to 1/10,000 dollar), when both are there.
+    case mid = 1
+
+    /// The method as configuration files and the API name it.
+    public init?(name: String) {
+        switch name {
+        case "last_trade": self = .lastTrade
+        case "mid": self = .mid
+        default: return nil
+        }
+    }
+
+    public var name: String {
+        switch self {
+        case .lastTrade: "last_trade"
+        case .mid: "mid"
+        }
+    }
+}
+
+/// A mark: one price per symbol, fixed in the journal at the command's sequence, at which every account is
+/// valued alike. An interval mark carries the prices that changed since the mark before; a close mark
+/// carries every price, and the day's P&L is measured from the last close.
+public struct MarkRequest: Hashable, Sendable {
+    public var method: MarkMethod
+    public var close: Bool
+
+    public init(method: MarkMethod, close: Bool) {
+        self.method = method
+        self.close = close
+    }
+}

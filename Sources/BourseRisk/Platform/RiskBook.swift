@@ -1,0 +1,352 @@
+import BourseCore
+
+/// The risk platform's state, built from the journal's events alone: every account's cash and holdings
+/// (by the average-cost method the engine books with), the last mark's prices, and each account's figures
+/// at those prices, summed per client and for the firm. Pure: the same events give the same figures,
+/// whether streamed live, replayed over a bounded range (`bourse risk --until`), or restored from a
+/// checkpoint and continued.
+///
+/// Between marks an event revalues only the accounts it touches, at the last mark's prices; a mark
+/// revalues every account. A client's and the firm's sums follow their accounts by difference.
+public struct RiskBook: Sendable {
+    /// One holding of an account: shares (negative when short), cost basis (negative for a short: the
+    /// proceeds) and the P&L realized on it.
+    public struct Holding: Hashable, Sendable {
+        public var symbol: Symbol
+        public var quantity: Int64 = 0
+        public var cost: Int64 = 0
+        public var realized: Int64 = 0
+
+        public init(symbol: Symbol, quantity: Int64 = 0, cost: Int64 = 0, realized: Int64 = 0) {
+            self.symbol = symbol
+            self.quantity = quantity
+            self.cost = cost
+            self.realized = realized
+        }
+    }
+
+    /// What the book keeps of an account besides its figures: what a checkpoint saves.
+    public struct Account: Hashable, Sendable {
+        public let id: AccountID
+        public var kind: AccountKind
+        public var margin: MarginRates
+        public var cash: Int64 = 0
+        public var fees: Int64 = 0
+        /// Total P&L at the last close mark.
+        public var dayStart: Int64 = 0
+        public var holdings: [Holding] = []
+
+        public init(id: AccountID, kind: AccountKind, margin: MarginRates) {
+            self.id = id
+            self.kind = kind
+            self.margin = margin
+        }
+    }
+
+    /// An event names an account the log never opened: the log and this book disagree.
+    public struct Inconsistent: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public private(set) var accounts: [Account] = []
+    public private(set) var figures: [RiskFigures] = []
+    private var index: [AccountID: Int] = [:]
+    /// The last complete mark's prices, and those of a mark whose `marked` has not come yet.
+    public private(set) var prices: [Symbol: Int64] = [:]
+    private var pending: [(Symbol, Int64)] = []
+    public private(set) var mark: RiskMark?
+    public private(set) var lastClose: RiskMark?
+
+    /// Clients by name, each with its accounts (opened or not yet), and their sums.
+    public let clients: [String: [AccountID]]
+    private var clientOf: [AccountID: String] = [:]
+    public private(set) var clientFigures: [String: RiskFigures] = [:]
+    public private(set) var firm = RiskFigures()
+    /// Accounts whose figures changed since `takeChanged`.
+    private var changed: Set<Int> = []
+
+    /// `clients` names groups of accounts (a household, a fund's sub-accounts); an account is in one at most.
+    public init(clients: [String: [AccountID]] = [:]) {
+        self.clients = clients
+        for (name, members) in clients {
+            clientFigures[name] = RiskFigures()
+            for id in members {
+                precondition(clientOf[id] == nil, "account \(id) is in two clients; configuration checks it")
+                clientOf[id] = name
+            }
+        }
+    }
+
+    /// A book that goes on from a checkpoint: the accounts and prices it saved, at its marks.
+    public init(restoring accounts: [Account], prices: [Symbol: Int64], mark: RiskMark?, lastClose: RiskMark?,
+                clients: [String: [AccountID]] = [:]) {
+        self.init(clients: clients)
+        self.prices = prices
+        self.mark = mark
+        self.lastClose = lastClose
+        for account in accounts {
+            index[account.id] = self.accounts.count
+            self.accounts.append(account)
+            figures.append(RiskFigures())
+            revalue(self.accounts.count - 1)
+        }
+        changed = []
+    }
+
+    // MARK: - Events
+
+    /// Applies one event of the command at `sequence`, `time`.
+    public mutating func apply(_ event: Event, sequence: UInt64, time: Timestamp) throws(Inconsistent) {
+        switch event {
+        case .accountOpened(let id, _, let terms):
+            guard index[id] == nil else { throw Inconsistent(description: "account \(id) opened twice") }
+            index[id] = accounts.count
+            accounts.append(Account(id: id, kind: terms.kind, margin: terms.margin))
+            figures.append(RiskFigures())
+            revalue(accounts.count - 1)
+        case .cashDeposited(let id, let amount), .dividendPaid(_, let id, let amount):
+            try cash(id, amount.units)
+        case .cashWithdrawn(let id, let amount):
+            try cash(id, -amount.units)
+        case .transferChanged(_, let request, let status, _):
+            switch (request.direction, status) {
+            case (.outgoing, .queued): try cash(request.account, -request.amount.units)
+            case (.outgoing, .rejected), (.outgoing, .canceled), (.incoming, .complete): try cash(request.account, request.amount.units)
+            default: break
+            }
+        case .journalPosted(let journal, let basis):
+            switch journal.asset {
+            case .cash(let amount):
+                try cash(journal.from, -amount.units)
+                try cash(journal.to, amount.units)
+            case .shares(let symbol, let qty):
+                try holding(journal.from, symbol) { $0.quantity -= qty.shares; $0.cost -= basis.units }
+                try holding(journal.to, symbol) { $0.quantity += qty.shares; $0.cost += basis.units }
+            }
+        case .securitiesTransferredIn(let id, let symbol, let qty, let cost):
+            try holding(id, symbol) { $0.quantity += qty.shares; $0.cost += qty.shares * cost.units }
+        case .securitiesTransferredOut(let id, let symbol, let qty):
+            try holding(id, symbol) { h in
+                // Leaving without a sale realizes nothing: the basis leaves in proportion.
+                h.cost -= Self.proportion(h.cost, qty.shares, of: h.quantity)
+                h.quantity -= qty.shares
+            }
+        case .trade(let t):
+            // The maker first, as the engine books them: an account on both sides realizes in that order.
+            let makerSide: Side = t.takerSide == .buy ? .sell : .buy
+            try traded(t.makerAccount, t.symbol, makerSide, t.quantity.shares, t.price.units, fee: t.makerFee.units)
+            try traded(t.takerAccount, t.symbol, t.takerSide, t.quantity.shares, t.price.units, fee: t.takerFee.units)
+        case .tradeCaptured(_, let terms):
+            try traded(terms.account, terms.symbol, terms.side, terms.quantity.shares, terms.price.units, fee: 0)
+        case .tradeCancelled(let c, _):
+            // Each side takes back what it took, at the trade's price, as the engine books the reverse.
+            let t = c.terms
+            try traded(t.account, t.symbol, t.side == .buy ? .sell : .buy, t.quantity.shares, t.price.units, fee: 0)
+            if c.counterparty != .street { try traded(c.counterparty, t.symbol, .buy, t.quantity.shares, t.price.units, fee: 0) }
+        case .positionSplit(_, let id, let symbol, _, let to):
+            try holding(id, symbol) { $0.quantity = to.shares }
+        case .markPrice(let symbol, let price):
+            pending.append((symbol, price.units))
+        case .marked(let request, let count):
+            guard pending.count == Int(count) else {
+                throw Inconsistent(description: "the mark at \(sequence) names \(count) prices, \(pending.count) came before it")
+            }
+            fixMark(RiskMark(sequence: sequence, time: time, request: request))
+        default:
+            break
+        }
+    }
+
+    private mutating func fixMark(_ mark: RiskMark) {
+        for (symbol, price) in pending { prices[symbol] = price }
+        pending = []
+        self.mark = mark
+        if mark.request.close {
+            lastClose = mark
+            for i in accounts.indices {
+                // Balances are capped at $10 trillion, so an account's P&L is far inside 64 bits.
+                let total = valued(accounts[i]).totalPnL
+                guard let start = Int64(exactly: total) else { preconditionFailure("account \(accounts[i].id) P&L \(total) beyond 64 bits") }
+                accounts[i].dayStart = start
+            }
+        }
+        revalueAll()
+    }
+
+    /// Every account at the current prices, and the sums made afresh from them.
+    public mutating func revalueAll() {
+        firm = RiskFigures()
+        for name in clientFigures.keys { clientFigures[name] = RiskFigures() }
+        for i in accounts.indices {
+            let f = valued(accounts[i])
+            figures[i] = f
+            firm.add(f)
+            if let client = clientOf[accounts[i].id] { clientFigures[client]!.add(f) }
+            changed.insert(i)
+        }
+    }
+
+    private mutating func traded(_ id: AccountID, _ symbol: Symbol, _ side: Side, _ q: Int64, _ price: Int64, fee: Int64) throws(Inconsistent) {
+        guard id != .street else { return }
+        let notional = q * price
+        let i = try slot(id)
+        accounts[i].cash += side == .buy ? -(notional + fee) : notional - fee
+        accounts[i].fees += fee
+        let h = holdingIndex(i, symbol)
+        Self.move(&accounts[i].holdings[h], by: side == .buy ? q : -q, at: price)
+        revalue(i)
+    }
+
+    private mutating func cash(_ id: AccountID, _ amount: Int64) throws(Inconsistent) {
+        let i = try slot(id)
+        accounts[i].cash += amount
+        revalue(i)
+    }
+
+    private mutating func holding(_ id: AccountID, _ symbol: Symbol, _ change: (inout Holding) -> Void) throws(Inconsistent) {
+        let i = try slot(id)
+        change(&accounts[i].holdings[holdingIndex(i, symbol)])
+        revalue(i)
+    }
+
+    private func slot(_ id: AccountID) throws(Inconsistent) -> Int {
+        guard let i = index[id] else { throw Inconsistent(description: "an event names account \(id), which was never opened") }
+        return i
+    }
+
+    private mutating func holdingIndex(_ i: Int, _ symbol: Symbol) -> Int {
+        if let h = accounts[i].holdings.firstIndex(where: { $0.symbol == symbol }) { return h }
+        accounts[i].holdings.append(Holding(symbol: symbol))
+        return accounts[i].holdings.count - 1
+    }
+
+    /// Moves a holding by `delta` shares traded at `price`, by the average-cost method (as the engine's
+    /// `move`): a reduction takes its share of the basis out, all of it when the position closes, and
+    /// realizes the difference from the price; what goes beyond zero opens at the price.
+    static func move(_ h: inout Holding, by delta: Int64, at price: Int64) {
+        if h.quantity == 0 || (h.quantity > 0) == (delta > 0) {
+            h.quantity += delta
+            h.cost += price * delta
+            return
+        }
+        let reduced = Int64(min(delta.magnitude, h.quantity.magnitude))
+        let removed = proportion(h.cost, reduced, of: h.quantity)
+        h.realized += (h.quantity > 0 ? price * reduced : -price * reduced) - removed
+        h.cost -= removed
+        let step = delta > 0 ? reduced : -reduced
+        h.quantity += step
+        let rest = delta - step
+        h.quantity += rest
+        h.cost += price * rest
+    }
+
+    /// `value × part / whole`, truncated, and exactly `value` for the whole.
+    static func proportion(_ value: Int64, _ part: Int64, of whole: Int64) -> Int64 {
+        if part.magnitude == whole.magnitude { return value }
+        return Int64(Int128(value) * Int128(part.magnitude) / Int128(whole.magnitude))
+    }
+
+    // MARK: - Figures
+
+    /// Recomputes one account's figures and moves its client's and the firm's sums by the difference.
+    private mutating func revalue(_ i: Int) {
+        let old = figures[i], new = valued(accounts[i])
+        figures[i] = new
+        firm.subtract(old)
+        firm.add(new)
+        if let client = clientOf[accounts[i].id] {
+            clientFigures[client]!.subtract(old)
+            clientFigures[client]!.add(new)
+        }
+        changed.insert(i)
+    }
+
+    /// An account's figures at the current prices.
+    public func valued(_ a: Account) -> RiskFigures {
+        var f = RiskFigures()
+        f.accounts = 1
+        f.cash = Int128(a.cash)
+        f.fees = Int128(a.fees)
+        f.dayStart = Int128(a.dayStart)
+        for h in a.holdings {
+            f.realized += Int128(h.realized)
+            guard h.quantity != 0 else { continue }
+            guard let price = prices[h.symbol] else {
+                f.unpricedPositions += 1
+                continue
+            }
+            let value = Int128(h.quantity) * Int128(price)
+            let size = value.magnitude
+            f.unrealized += value - Int128(h.cost)
+            if value > 0 {
+                f.longValue += value
+                f.houseRequirement += requirement(value, a.margin.maintenanceLongBasisPoints)
+            } else {
+                f.shortValue -= value
+                f.houseRequirement += requirement(-value, a.margin.maintenanceShortBasisPoints)
+            }
+            f.regTRequirement += requirement(Int128(size), a.margin.initialBasisPoints)
+            f.largestPosition = max(f.largestPosition, Int128(size))
+        }
+        if a.kind == .cash {
+            // Paid in full: no requirement, and what it may still spend is its cash.
+            (f.regTRequirement, f.houseRequirement, f.excess) = (0, 0, f.cash)
+        } else {
+            f.excess = f.equity - f.houseRequirement
+        }
+        return f
+    }
+
+    public func account(_ id: AccountID) -> (Account, RiskFigures)? {
+        index[id].map { (accounts[$0], figures[$0]) }
+    }
+
+    /// A client's figures: its sums, with its largest position found among its accounts.
+    public func client(_ name: String) -> RiskFigures? {
+        guard var f = clientFigures[name] else { return nil }
+        f.largestPosition = clients[name]!.compactMap { index[$0].map { figures[$0].largestPosition } }.max() ?? 0
+        return f
+    }
+
+    /// The firm's figures: every account's sums, with the largest position of any.
+    public var firmFigures: RiskFigures {
+        var f = firm
+        f.largestPosition = figures.map(\.largestPosition).max() ?? 0
+        return f
+    }
+
+    /// The firm's exposure per symbol: net shares, long and short value, unrealized and realized P&L.
+    public func bySymbol() -> [Symbol: SymbolExposure] {
+        var result: [Symbol: SymbolExposure] = [:]
+        for a in accounts {
+            for h in a.holdings {
+                var e = result[h.symbol] ?? SymbolExposure(price: prices[h.symbol])
+                e.quantity += Int128(h.quantity)
+                e.realized += Int128(h.realized)
+                if let price = prices[h.symbol], h.quantity != 0 {
+                    let value = Int128(h.quantity) * Int128(price)
+                    if value > 0 { e.longValue += value } else { e.shortValue -= value }
+                    e.unrealized += value - Int128(h.cost)
+                }
+                result[h.symbol] = e
+            }
+        }
+        return result
+    }
+
+    /// The accounts whose figures changed since the last call, in the order they were opened.
+    public mutating func takeChanged() -> [Int] {
+        defer { changed = [] }
+        return changed.sorted()
+    }
+}
+
+/// The firm's exposure in one symbol.
+public struct SymbolExposure: Hashable, Sendable {
+    public var price: Int64?
+    public var quantity: Int128 = 0
+    public var longValue: Int128 = 0
+    public var shortValue: Int128 = 0
+    public var unrealized: Int128 = 0
+    public var realized: Int128 = 0
+}

@@ -1,0 +1,107 @@
+import BourseCore
+import BourseEngine
+import BourseRisk
+import BourseTestSupport
+import Testing
+
+/// The book against the engine over random streams of every account command, with marks of both methods
+/// between them: cash and holdings agree after every command, and at every mark each account is valued at
+/// the mark's prices and the accounts sum to their clients and to the firm.
+@Suite("risk: consistency over random streams")
+struct ConsistencyTests {
+    static let clients: [String: [AccountID]] = ["household": [1, 2, 4].map(AccountID.init), "fund": [3, 5].map(AccountID.init)]
+
+    @Test("cash and holdings equal the engine's after every command; at every mark the mark's prices are used and the sums hold",
+          arguments: 1...6)
+    func stream(seed: UInt64) {
+        var stream = AccountStream(seed: seed)
+        let engine = MatchingEngine(keepsAccounts: true)
+        var book = RiskBook(clients: Self.clients)
+        var commands = stream.opening()
+        var marks = 0
+        for step in 0..<3_000 {
+            if step % 20 == 19 {
+                let request = MarkRequest(method: Bool.random(using: &stream.orders.rng) ? .lastTrade : .mid,
+                                          close: Int.random(in: 0..<5, using: &stream.orders.rng) == 0)
+                commands.append(stream.orders.stamp(.mark(request)))
+            } else {
+                commands.append(stream.next())
+            }
+        }
+        for command in commands {
+            let expected = command.command.markRequest.map { Self.prices(engine, $0.method) }
+            for event in engine.process(command) {
+                do { try book.apply(event, sequence: command.sequence, time: command.time) } catch { Issue.record("\(error)"); return }
+            }
+            let problems = differences(book, engine)
+            guard problems.isEmpty else { Issue.record("seed \(seed) after \(command.sequence) \(command.command): \(problems)"); return }
+            if let expected {
+                marks += 1
+                #expect(book.mark?.sequence == command.sequence)
+                #expect(book.prices == expected, "the book's prices after the mark at \(command.sequence)")
+                checkSums(book)
+                for (account, figures) in zip(book.accounts, book.figures) {
+                    #expect(figures == Self.valued(account, at: expected), "account \(account.id) at the mark \(command.sequence)")
+                }
+            }
+        }
+        #expect(marks == 150)
+    }
+
+    /// What the engine's books say each symbol's price is, by `method`, as a mark would fix it.
+    static func prices(_ engine: MatchingEngine, _ method: MarkMethod) -> [Symbol: Int64] {
+        var result: [Symbol: Int64] = [:]
+        for symbol in ["AAA", "BB.B"].map({ try! Symbol(validating: $0) }) {
+            let s = engine.summary(of: symbol)!
+            if method == .mid, let bid = s.bestBid, let ask = s.bestAsk {
+                result[symbol] = (bid.units + ask.units) / 2
+            } else {
+                result[symbol] = s.lastTrade?.units ?? 100_000
+            }
+        }
+        return result
+    }
+
+    /// An account valued the plain way: every figure from its holdings at `prices`.
+    static func valued(_ a: RiskBook.Account, at prices: [Symbol: Int64]) -> RiskFigures {
+        var f = RiskFigures()
+        f.accounts = 1
+        f.cash = Int128(a.cash)
+        f.fees = Int128(a.fees)
+        f.dayStart = Int128(a.dayStart)
+        f.realized = a.holdings.reduce(0) { $0 + Int128($1.realized) }
+        for h in a.holdings where h.quantity != 0 {
+            let value = Int128(h.quantity) * Int128(prices[h.symbol]!)
+            f.unrealized += value - Int128(h.cost)
+            if h.quantity > 0 { f.longValue += value } else { f.shortValue += -value }
+            f.largestPosition = max(f.largestPosition, abs(value))
+            if a.kind == .margin {
+                let longOrShort = h.quantity > 0 ? a.margin.maintenanceLongBasisPoints : a.margin.maintenanceShortBasisPoints
+                f.houseRequirement += ceilingPart(abs(value), longOrShort)
+                f.regTRequirement += ceilingPart(abs(value), a.margin.initialBasisPoints)
+            }
+        }
+        f.excess = a.kind == .margin ? f.cash + f.longValue - f.shortValue - f.houseRequirement : f.cash
+        return f
+    }
+
+    static func ceilingPart(_ value: Int128, _ basisPoints: Int64) -> Int128 {
+        let (q, r) = (value * Int128(basisPoints)).quotientAndRemainder(dividingBy: 10_000)
+        return r > 0 ? q + 1 : q
+    }
+
+    func checkSums(_ book: RiskBook) {
+        var firm = RiskFigures()
+        for f in book.figures { firm.add(f) }
+        #expect(firm == book.firmFigures, "the firm is the sum of its accounts")
+        for (name, members) in Self.clients {
+            var sum = RiskFigures()
+            for id in members { if let (_, f) = book.account(id) { sum.add(f) } }
+            #expect(sum == book.client(name), "client \(name) is the sum of its accounts")
+        }
+    }
+}
+
+extension Command {
+    var markRequest: MarkRequest? { if case .mark(let r) = self { r } else { nil } }
+}
