@@ -76,7 +76,7 @@ let package = Package(
         // scheduler and the simulation. What every gateway talks to.
         .target(name: "BourseVenue", dependencies: [
             "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "BourseMarketData", "BourseFeeds",
-            "BoursePostTrade", .product(name: "GRDB", package: "GRDB.swift"),
+            "BoursePostTrade", "BourseRisk", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "BourseServer",
             dependencies: [
-                "BourseCore", "BourseNode", "BourseProjections", "BourseVenue", "BourseMarketData", "BourseFeeds", "BoursePostTrade",
+                "BourseCore", "BourseNode", "BourseProjections", "BourseVenue", "BourseMarketData", "BourseFeeds", "BoursePostTrade", "BourseRisk",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -116,7 +116,7 @@ let package = Package(
             name: "bourse",
             dependencies: [
                 "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "BourseVenue", "BourseServer", "BourseMarketData",
-                "BourseFIX", "BoursePostTrade",
+                "BourseFIX", "BoursePostTrade", "BourseRisk",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -152,7 +152,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // Depends on the executable so that `swift test` builds it: the crash test runs it as a child process.
-        .testTarget(name: "BourseNodeTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "bourse", "BourseTestSupport", "BourseMarketData", "BourseProjections", "BourseVenue", "BourseServer", "BoursePostTrade"]),
+        .testTarget(name: "BourseNodeTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "bourse", "BourseTestSupport", "BourseMarketData", "BourseProjections", "BourseVenue", "BourseServer", "BoursePostTrade", "BourseRisk"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -105,6 +105,8 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
     public var fix: FIXEntry?
     /// Business dates and settlement; automatic business dates and T+1 when absent.
     public var post_trade: PostTradeEntry?
+    /// Marks and clients of the risk platform; marks by last trade every 250 ms, and no clients, when absent.
+    public var risk: RiskEntry?
 
     public struct FirmEntry: Codable, Sendable, Equatable {
         public var id: UInt32
@@ -237,6 +239,7 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
         "firms": .array(.object(["id": .leaf, "name": .leaf, "accounts": .leaf, "bank_step_seconds": .leaf, "journal_cash_max": .leaf])),
         "fix": .object(fixSchema),
         "post_trade": .object(postTradeSchema),
+        "risk": .object(riskSchema),
     ])
 
     private static func unknownKey(_ value: Any, schema: Schema, path: String) -> String? {
@@ -305,6 +308,7 @@ public struct VenueConfiguration: Codable, Sendable, Equatable {
             }
             if let problem = fixProblem(accounts: ids) { return problem }
             _ = try postTradeRules()
+            _ = try riskRules()
             if let rate = rate_limit?.per_second, rate < 1 { return "rate_limit.per_second must be at least 1" }
             if let burst = rate_limit?.burst, burst < 1 { return "rate_limit.burst must be at least 1" }
         } catch {

@@ -8,6 +8,7 @@ import BourseJournal
 import BourseMarketData
 import BourseNode
 import BoursePostTrade
+import BourseRisk
 import BourseProjections
 import Foundation
 
@@ -63,6 +64,9 @@ public struct DataDirectory: Sendable {
         public var files: FileCapture
         /// Reconciliations against street files, and their breaks.
         public var reconciler: Reconciler
+        /// The risk platform's figures, and how it marks.
+        public var risk: RiskProjection
+        public var riskRules: VenueConfiguration.RiskRules
         /// What this start created or changed to match the configuration, one line each.
         public var applied: [String]
         public var recovery: RecoveryReport
@@ -142,7 +146,9 @@ public struct DataDirectory: Sendable {
         let tape = try MarketHistory(path: marketHistoryFile, retentionDays: historyDays)
         let market = MarketProjection(alerts: alerts, history: tape)
         market.seedBooks(engine: engine, sequence: report.lastSequence, calendar: try configuration.calendar(), now: clock())
-        let runners = ([orders, market, BrokerProjection(), TradesProjection(), AuditProjection(), LedgerProjection()] as [any Projection]).map {
+        let riskRules = try configuration.riskRules()
+        let risk = RiskProjection(clients: riskRules.clients)
+        let runners = ([orders, market, BrokerProjection(), TradesProjection(), AuditProjection(), LedgerProjection(), risk] as [any Projection]).map {
             ProjectionRunner($0, store: store, journal: journal, clock: clock, log: log, metrics: metrics)
         }
         var caughtUp: [String: Int] = [:]
@@ -173,7 +179,7 @@ public struct DataDirectory: Sendable {
         var node = Node(venue: venue, configuration: configuration, exchanges: configuration.listingExchanges, orders: orders, orderQueries: OrderQueries(store: store), market: market,
                         alerts: alerts, watchlists: watchlists, broker: broker, projections: projections, lock: lock, feeds: feeds, calendar: try configuration.calendar(),
                         postTrade: try configuration.postTradeRules(), capture: desk, files: try FileCapture(directory: path + "/capture", desk: desk, clock: clock),
-                        reconciler: Reconciler(desk: desk, venue: venue, projections: projections, clock: clock), applied: [], recovery: report, caughtUp: caughtUp, metrics: metrics)
+                        reconciler: Reconciler(desk: desk, venue: venue, projections: projections, clock: clock), risk: risk, riskRules: riskRules, applied: [], recovery: report, caughtUp: caughtUp, metrics: metrics)
         try attach(node)
         sequencer.start()
         projections.start()
@@ -183,7 +189,9 @@ public struct DataDirectory: Sendable {
     }
 
     /// The projections a node of this directory runs, fresh: for a tool that works on them while it is stopped.
-    public func projectionsOffline() -> [any Projection] { [OrdersProjection(), MarketProjection(), BrokerProjection(), TradesProjection(), AuditProjection(), LedgerProjection()] }
+    public func projectionsOffline() -> [any Projection] {
+        [OrdersProjection(), MarketProjection(), BrokerProjection(), TradesProjection(), AuditProjection(), LedgerProjection(), RiskProjection()]
+    }
 
     /// The projections' store: `store` (`sqlite` or `postgres://…`), else the configuration's, else the file here.
     public func openStore(_ store: String?) throws -> any ProjectionStore {

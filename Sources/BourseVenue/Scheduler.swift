@@ -8,8 +8,8 @@ import BourseProjections
 /// configured symbol when the calendar's session opens and closes it at the close (DAY orders expire
 /// then); at any time it expires GTD orders once their time has come, and moves bank transfers on when
 /// their simulated bank's step is due; with automatic business dates it opens the first and rolls over
-/// at each cutoff; and it retries the captures due in the retry queue. Each action is a command through
-/// the sequencer, journaled like any other.
+/// at each cutoff, after a close mark; and it retries the captures due in the retry queue. Each action is a
+/// command through the sequencer, journaled like any other.
 public struct Scheduler: Sendable {
     let venue: Venue
     let calendar: ExchangeCalendar
@@ -17,6 +17,7 @@ public struct Scheduler: Sendable {
     let automatic: Bool
     let postTrade: VenueConfiguration.PostTradeRules
     let capture: CaptureDesk
+    let markMethod: MarkMethod
     let now: @Sendable () -> Int64
 
     public init(node: DataDirectory.Node, now: @escaping @Sendable () -> Int64 = wallClockNanos) {
@@ -26,6 +27,7 @@ public struct Scheduler: Sendable {
         automatic = node.configuration.sessions?.automatic ?? false
         postTrade = node.postTrade
         capture = node.capture
+        markMethod = node.riskRules.markMethod
         self.now = now
     }
 
@@ -60,6 +62,8 @@ public struct Scheduler: Sendable {
                     if wanted == .open && now == .halted { continue }
                     _ = try await venue.execute(.setTradingState(symbol, wanted))
                 }
+                // The session's close is the risk platform's: the day's P&L is measured from this mark.
+                if last == .open && wanted == .closed { _ = try await venue.execute(.mark(MarkRequest(method: markMethod, close: true))) }
             }
         }
         // Asked of the engine itself, which the projections follow a moment behind. The firms' simulated
@@ -68,6 +72,8 @@ public struct Scheduler: Sendable {
         if let expiry, expiry.nanos <= t { _ = try await venue.execute(.expireOrders) }
         if let transfer, transfer.nanos <= t { _ = try await venue.execute(.advanceTransfers) }
         if postTrade.automatic, let roll = Self.rollover(postTrade, current: try await venue.read { $0.businessDate }, at: t) {
+            // The business day closes at a close mark: the next day's P&L is measured from it.
+            if roll.from != nil { _ = try await venue.execute(.mark(MarkRequest(method: markMethod, close: true))) }
             _ = try await venue.execute(.rollBusinessDate(roll))
         }
         try await capture.retryDue()

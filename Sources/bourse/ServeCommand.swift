@@ -152,6 +152,7 @@ struct Serve: AsyncParsableCommand {
         if let fixEntry { fix = try await startFIX(fixEntry, host: fixHost, port: fixPort, directory: directory, opened: opened) }
         let participants = simulate ? Task { await Simulation(seed: seed).run(opened.venue) } : nil
         let scheduler = Task { await Scheduler(node: opened.node).run() }
+        let marks = Task { await MarkClock(node: opened.node).run() }
         let tradeFiles = Task { await opened.node.files.run { line in FileHandle.standardError.write(Data((line + "\n").utf8)) } }
         let feeds = Task { await opened.node.feeds.run() }
         // Crash-only: the engine holds commands the journal could not make durable, so no answer may come from
@@ -165,6 +166,7 @@ struct Serve: AsyncParsableCommand {
         } catch {
             await fix?.stop()
             scheduler.cancel()
+            marks.cancel()
             tradeFiles.cancel()
             await tradeFiles.value
             feeds.cancel()
@@ -174,6 +176,7 @@ struct Serve: AsyncParsableCommand {
         }
         await fix?.stop()
         scheduler.cancel()
+        marks.cancel()
         tradeFiles.cancel()
         await tradeFiles.value
         feeds.cancel()

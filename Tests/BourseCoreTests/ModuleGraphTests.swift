@@ -25,9 +25,10 @@ struct ModuleGraphTests {
         // Risk reads the journal's events through the projections; it books nothing and reaches no engine.
         "BourseRisk": ["BourseCore", "BourseNode", "BourseProjections"],
         "BourseVenue": ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "BourseMarketData",
-                        "BourseFeeds", "BoursePostTrade", "GRDB"],
+                        "BourseFeeds", "BoursePostTrade", "BourseRisk", "GRDB"],
         // HTTP, WebSocket, keys, the page and the wire format: no engine, journal or database.
-        "BourseServer": ["BourseCore", "BourseNode", "BourseProjections", "BourseVenue", "BourseMarketData", "BourseFeeds", "BoursePostTrade"],
+        "BourseServer": ["BourseCore", "BourseNode", "BourseProjections", "BourseVenue", "BourseMarketData", "BourseFeeds", "BoursePostTrade",
+                         "BourseRisk"],
     ]
 
     @Test("each module imports only what the graph allows it: the HTTP server neither the engine, the journal nor a database")

@@ -56,14 +56,18 @@ public struct RiskBook: Sendable {
     private var pending: [(Symbol, Int64)] = []
     public private(set) var mark: RiskMark?
     public private(set) var lastClose: RiskMark?
+    /// The last command whose events were applied.
+    public private(set) var sequence: UInt64 = 0
 
     /// Clients by name, each with its accounts (opened or not yet), and their sums.
     public let clients: [String: [AccountID]]
     private var clientOf: [AccountID: String] = [:]
     public private(set) var clientFigures: [String: RiskFigures] = [:]
     public private(set) var firm = RiskFigures()
-    /// Accounts whose figures changed since `takeChanged`.
+    /// Accounts whose figures changed since `takeChanged`, and whose cash, holdings or day start did since
+    /// `takeTouched` (what a checkpoint writes).
     private var changed: Set<Int> = []
+    private var touched: Set<Int> = []
 
     /// `clients` names groups of accounts (a household, a fund's sub-accounts); an account is in one at most.
     public init(clients: [String: [AccountID]] = [:]) {
@@ -78,9 +82,10 @@ public struct RiskBook: Sendable {
     }
 
     /// A book that goes on from a checkpoint: the accounts and prices it saved, at its marks.
-    public init(restoring accounts: [Account], prices: [Symbol: Int64], mark: RiskMark?, lastClose: RiskMark?,
+    public init(restoring accounts: [Account], prices: [Symbol: Int64], mark: RiskMark?, lastClose: RiskMark?, sequence: UInt64,
                 clients: [String: [AccountID]] = [:]) {
         self.init(clients: clients)
+        self.sequence = sequence
         self.prices = prices
         self.mark = mark
         self.lastClose = lastClose
@@ -90,13 +95,14 @@ public struct RiskBook: Sendable {
             figures.append(RiskFigures())
             revalue(self.accounts.count - 1)
         }
-        changed = []
+        (changed, touched) = ([], [])
     }
 
     // MARK: - Events
 
     /// Applies one event of the command at `sequence`, `time`.
     public mutating func apply(_ event: Event, sequence: UInt64, time: Timestamp) throws(Inconsistent) {
+        self.sequence = sequence
         switch event {
         case .accountOpened(let id, _, let terms):
             guard index[id] == nil else { throw Inconsistent(description: "account \(id) opened twice") }
@@ -168,6 +174,7 @@ public struct RiskBook: Sendable {
                 let total = valued(accounts[i]).totalPnL
                 guard let start = Int64(exactly: total) else { preconditionFailure("account \(accounts[i].id) P&L \(total) beyond 64 bits") }
                 accounts[i].dayStart = start
+                touched.insert(i)
             }
         }
         revalueAll()
@@ -259,6 +266,7 @@ public struct RiskBook: Sendable {
             clientFigures[client]!.add(new)
         }
         changed.insert(i)
+        touched.insert(i)
     }
 
     /// An account's figures at the current prices.
@@ -338,6 +346,12 @@ public struct RiskBook: Sendable {
     public mutating func takeChanged() -> [Int] {
         defer { changed = [] }
         return changed.sorted()
+    }
+
+    /// The accounts whose cash, holdings or day start changed since the last call.
+    public mutating func takeTouched() -> [Int] {
+        defer { touched = [] }
+        return touched.sorted()
     }
 }
 

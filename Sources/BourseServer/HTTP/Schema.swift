@@ -114,6 +114,20 @@ indirect enum Schema: Sendable {
             ]))),
             ("next_page_token", .nullable(.string)),
         ]),
+        "RiskMark": .object([("sequence", .integer), ("at", .time), ("method", .choice(MarkMethod.allCases.map(\.name))), ("close", .boolean)]),
+        "RiskFigures": .object([("account_id", .uuid), ("client", .string), ("mark", .nullable(.ref("RiskMark"))),
+                                ("last_close", .nullable(.ref("RiskMark"))), ("sequence", .integer), ("accounts", .integer)]
+                               + ["cash", "long_market_value", "short_market_value", "gross_exposure", "net_exposure", "equity", "realized_pl",
+                                  "unrealized_pl", "fees", "total_pl", "day_pl", "reg_t_requirement", "house_requirement", "excess", "deficit",
+                                  "largest_position"].map { ($0, Schema.decimal) }
+                               + [("concentration_bp", .nullable(.integer)), ("unpriced_positions", .integer)],
+                               optional: ["account_id", "client"]),
+        "RiskFirm": .object([
+            ("firm", .ref("RiskFigures")),
+            ("symbols", .array(.object([("symbol", .string), ("price", .nullable(.decimal)), ("qty", .decimal), ("long_market_value", .decimal),
+                                        ("short_market_value", .decimal), ("unrealized_pl", .decimal), ("realized_pl", .decimal)]))),
+            ("top_exposures", .array(.ref("RiskFigures"))), ("accounts_in_deficit", .integer),
+        ]),
         "TradeRecordPage": .object([("trades", .array(.ref("TradeRecord"))), ("next_page_token", .nullable(.string))]),
         "BrokerAccount": .object([
             ("id", .uuid), ("account_number", .string), ("account_type", .string), ("status", .string), ("currency", .string),

@@ -62,6 +62,7 @@ struct Routes: Sendable {
         addCorporateActions(to: table)
         addReconciliations(to: table)
         addLedger(to: table)
+        addRisk(to: table)
         Admin(venue: venue).add(to: table, handle: handle)
         ProjectionAdmin(projections: projections, fixSessions: node.fixSessions).add(to: table, handle: handle)
         WebUI.add(to: table)

@@ -19,7 +19,7 @@ extension Routes {
                 let query = Query(request)
                 let date = try await businessDate(query.date("date"))
                 var account: AccountID?
-                if let text = query["account"] { account = try await ledgerAccount(text, key) }
+                if let text = query["account"] { account = try await readableAccount(text, key) }
                 try await waitForLedger()
                 let balance: TrialBalance
                 do {
@@ -40,7 +40,7 @@ extension Routes {
                 let query = Query(request)
                 let account: AccountID
                 if let text = query["account"] {
-                    account = try await ledgerAccount(text, key)
+                    account = try await readableAccount(text, key)
                 } else {
                     guard key.role == .trader else { throw Failure.unprocessable("account is required: a \(key.role.rawValue) key reads the books of the account it names") }
                     account = AccountID(key.account)
@@ -87,7 +87,7 @@ extension Routes {
     }
 
     /// A customer account the key may read, by its number or id.
-    private func ledgerAccount(_ text: String, _ key: StoredKey) async throws -> AccountID {
+    func readableAccount(_ text: String, _ key: StoredKey) async throws -> AccountID {
         var id = AccountID(uuid: text)
         if id == nil, let number = AccountNumber(text) { id = try await venue.account(number: number) }
         let readable = switch key.role {

@@ -1,0 +1,162 @@
+import BourseCore
+import BourseNode
+import BourseProjections
+import Synchronization
+
+/// The risk platform as a projection of the journal: the `RiskBook` in memory, checkpointed into its
+/// tables in the same transaction as its position, so that after any crash it restores and goes on to the
+/// same figures as a run that never stopped. Its tables hold what the figures are computed from (each
+/// account's cash, fees, day start and holdings, the last mark's prices, the marks) and each account's
+/// figures at every close mark; the figures of the moment are computed, in memory, from them.
+public final class RiskProjection: Projection, @unchecked Sendable {
+    public let name = "risk"
+    public let schema = RiskProjection.tables
+    public let clients: [String: [AccountID]]
+    /// Written by the runner's thread, read by any task: readers see the book between two entries.
+    private let book: Mutex<RiskBook>
+    /// The runner thread's own: prices the marks of the open transaction changed.
+    private var repriced: Set<Symbol> = []
+
+    public init(clients: [String: [AccountID]] = [:]) {
+        self.clients = clients
+        book = Mutex(RiskBook(clients: clients))
+    }
+
+    static let tables = ProjectionSchema(version: 1, tables: [
+        .init("rk_accounts", key: "account"),
+        .init("rk_holdings", key: "account, symbol"),
+        .init("rk_prices", key: "symbol"),
+        .init("rk_marks", key: "sequence"),
+        .init("rk_closes", key: "mark, account"),
+    ], statements: [
+        """
+        CREATE TABLE rk_accounts (
+            account {int} PRIMARY KEY, kind TEXT NOT NULL, initial_bp {int} NOT NULL, maintenance_long_bp {int} NOT NULL,
+            maintenance_short_bp {int} NOT NULL, cash {int} NOT NULL, fees {int} NOT NULL, day_start {int} NOT NULL)
+        """,
+        """
+        CREATE TABLE rk_holdings (
+            account {int} NOT NULL, symbol TEXT NOT NULL, quantity {int} NOT NULL, cost {int} NOT NULL, realized {int} NOT NULL,
+            PRIMARY KEY (account, symbol))
+        """,
+        "CREATE TABLE rk_prices (symbol TEXT PRIMARY KEY, price {int} NOT NULL)",
+        // The last mark, and every close mark: the figures of a close are in `rk_closes`.
+        "CREATE TABLE rk_marks (sequence {int} PRIMARY KEY, time {int} NOT NULL, method TEXT NOT NULL, is_close {int} NOT NULL)",
+        """
+        CREATE TABLE rk_closes (
+            mark {int} NOT NULL, account {int} NOT NULL, cash {int} NOT NULL, long_value {int} NOT NULL, short_value {int} NOT NULL,
+            realized {int} NOT NULL, unrealized {int} NOT NULL, fees {int} NOT NULL, day_start {int} NOT NULL,
+            reg_t_requirement {int} NOT NULL, house_requirement {int} NOT NULL, excess {int} NOT NULL, largest_position {int} NOT NULL,
+            unpriced_positions {int} NOT NULL, PRIMARY KEY (mark, account))
+        """,
+    ])
+
+    /// Reads the book: figures of an account, a client, the firm.
+    public func read<T: Sendable>(_ body: (borrowing RiskBook) -> T) -> T {
+        book.withLock { body($0) }
+    }
+
+    public func load(from store: any ProjectionStore) throws {
+        let sequence = try Positions.recorded(name, in: store) ?? 0
+        var holdings: [Int64: [RiskBook.Holding]] = [:]
+        for row in try store.querySynchronously("SELECT * FROM rk_holdings ORDER BY account, symbol", []) {
+            holdings[row.int("account")!, default: []].append(RiskBook.Holding(
+                symbol: try Self.symbol(row.text("symbol")!), quantity: row.int("quantity")!, cost: row.int("cost")!, realized: row.int("realized")!))
+        }
+        var accounts: [RiskBook.Account] = []
+        for row in try store.querySynchronously("SELECT * FROM rk_accounts ORDER BY account", []) {
+            let id = row.int("account")!
+            guard let kind = AccountKind(name: row.text("kind")!) else { throw Inconsistent(description: "rk_accounts names a kind \"\(row.text("kind")!)\"") }
+            var account = RiskBook.Account(id: AccountID(UInt32(id)), kind: kind, margin: MarginRates(
+                initialBasisPoints: row.int("initial_bp")!, maintenanceLongBasisPoints: row.int("maintenance_long_bp")!,
+                maintenanceShortBasisPoints: row.int("maintenance_short_bp")!))
+            (account.cash, account.fees, account.dayStart) = (row.int("cash")!, row.int("fees")!, row.int("day_start")!)
+            account.holdings = holdings[id] ?? []
+            accounts.append(account)
+        }
+        var prices: [Symbol: Int64] = [:]
+        for row in try store.querySynchronously("SELECT * FROM rk_prices", []) { prices[try Self.symbol(row.text("symbol")!)] = row.int("price")! }
+        let last = try store.querySynchronously("SELECT * FROM rk_marks ORDER BY sequence DESC LIMIT 1", []).first.map(Self.mark)
+        let close = try store.querySynchronously("SELECT * FROM rk_marks WHERE is_close = 1 ORDER BY sequence DESC LIMIT 1", []).first.map(Self.mark)
+        let restored = RiskBook(restoring: accounts, prices: prices, mark: last, lastClose: close, sequence: sequence, clients: clients)
+        book.withLock { $0 = restored }
+        repriced = []
+    }
+
+    public func apply(_ published: Published, isNew: Bool, writer: any StoreWriter) throws {
+        let command = published.command
+        try book.withLock { book in
+            for event in published.events {
+                try book.apply(event, sequence: command.sequence, time: command.time)
+                switch event {
+                case .markPrice(let symbol, _):
+                    repriced.insert(symbol)
+                case .marked(let request, _):
+                    try marked(book, request, command, writer)
+                default:
+                    break
+                }
+            }
+        }
+    }
+
+    /// Records the mark, in place of the last one unless that was a close; at a close, every account's figures.
+    private func marked(_ book: borrowing RiskBook, _ request: MarkRequest, _ command: SequencedCommand, _ writer: any StoreWriter) throws {
+        try writer.execute("DELETE FROM rk_marks WHERE is_close = 0", [])
+        try writer.execute("INSERT INTO rk_marks (sequence, time, method, is_close) VALUES (?, ?, ?, ?)",
+                           [.int(Int64(command.sequence)), .int(command.time.nanos), .text(request.method.name), .int(request.close ? 1 : 0)])
+        guard request.close else { return }
+        for (account, f) in zip(book.accounts, book.figures) {
+            try writer.execute("""
+                INSERT INTO rk_closes (mark, account, cash, long_value, short_value, realized, unrealized, fees, day_start, reg_t_requirement,
+                    house_requirement, excess, largest_position, unpriced_positions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, [.int(Int64(command.sequence)), .int(Int64(account.id.rawValue))] + Self.columns(f))
+        }
+    }
+
+    /// An account's figures as `rk_closes` holds them. Every figure of one account fits in 64 bits: balances
+    /// are capped at $10 trillion.
+    static func columns(_ f: RiskFigures) -> [SQLValue] {
+        [f.cash, f.longValue, f.shortValue, f.realized, f.unrealized, f.fees, f.dayStart, f.regTRequirement, f.houseRequirement,
+         f.excess, f.largestPosition, Int128(f.unpricedPositions)].map { .int(Int64($0)) }
+    }
+
+    public func flush(writer: any StoreWriter) throws {
+        let (accounts, prices) = book.withLock { book in
+            (book.takeTouched().map { book.accounts[$0] }, repriced.map { ($0, book.prices[$0]!) })
+        }
+        for a in accounts {
+            try writer.execute("""
+                INSERT INTO rk_accounts (account, kind, initial_bp, maintenance_long_bp, maintenance_short_bp, cash, fees, day_start)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (account) DO UPDATE SET cash = excluded.cash, fees = excluded.fees, day_start = excluded.day_start
+                """, [.int(Int64(a.id.rawValue)), .text(a.kind == .cash ? "cash" : "margin"), .int(a.margin.initialBasisPoints), .int(a.margin.maintenanceLongBasisPoints),
+                      .int(a.margin.maintenanceShortBasisPoints), .int(a.cash), .int(a.fees), .int(a.dayStart)])
+            for h in a.holdings {
+                try writer.execute("""
+                    INSERT INTO rk_holdings (account, symbol, quantity, cost, realized) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (account, symbol) DO UPDATE SET quantity = excluded.quantity, cost = excluded.cost, realized = excluded.realized
+                    """, [.int(Int64(a.id.rawValue)), .text(h.symbol.description), .int(h.quantity), .int(h.cost), .int(h.realized)])
+            }
+        }
+        for (symbol, price) in prices {
+            try writer.execute("INSERT INTO rk_prices (symbol, price) VALUES (?, ?) ON CONFLICT (symbol) DO UPDATE SET price = excluded.price",
+                               [.text(symbol.description), .int(price)])
+        }
+        repriced = []
+    }
+
+    struct Inconsistent: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func mark(_ row: SQLRow) -> RiskMark {
+        RiskMark(sequence: UInt64(row.int("sequence")!), time: Timestamp(nanos: row.int("time")!),
+                 request: MarkRequest(method: MarkMethod(name: row.text("method")!) ?? .lastTrade, close: row.int("is_close") == 1))
+    }
+
+    private static func symbol(_ text: String) throws -> Symbol {
+        guard let symbol = try? Symbol(validating: text) else { throw Inconsistent(description: "the risk tables name a symbol \"\(text)\"") }
+        return symbol
+    }
+}
