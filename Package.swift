@@ -65,7 +65,7 @@ let package = Package(
             "BourseCore", "BourseEngine", "BourseNode", "BourseProjections", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The risk platform: marks, P&L, margin and exposure per account, client and firm, pure, and its projection.
-        .target(name: "BourseRisk", dependencies: ["BourseCore", "BourseNode", "BourseProjections"]),
+        .target(name: "BourseRisk", dependencies: ["BourseCore", "BourseJournal", "BourseNode", "BourseProjections"]),
         // Feeds over the network: the venue simulator and the feed handler (SoupBinTCP on SwiftNIO).
         .target(name: "BourseFeeds", dependencies: [
             "BourseCore", "BourseMarketData",
@@ -143,7 +143,7 @@ let package = Package(
         .testTarget(name: "BourseJournalTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseTestSupport"]),
         .testTarget(name: "BourseServerTests", dependencies: [
             "BourseCore", "BourseEngine", "BourseNode", "BourseProjections", "BourseVenue", "BourseServer", "BourseTestSupport", "BourseFeeds", "BourseMarketData",
-            .product(name: "Hummingbird", package: "hummingbird"),
+            "BourseRisk", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOPosix", package: "swift-nio"),

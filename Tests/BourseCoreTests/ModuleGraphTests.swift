@@ -22,8 +22,8 @@ struct ModuleGraphTests {
         "BourseMarketData": ["BourseCore"],
         "BoursePostTrade": ["BourseCore", "BourseEngine", "BourseNode", "BourseProjections"],
         "BourseFeeds": ["BourseCore", "BourseMarketData"],
-        // Risk reads the journal's events through the projections; it books nothing and reaches no engine.
-        "BourseRisk": ["BourseCore", "BourseNode", "BourseProjections"],
+        // Risk reads the journal's events, streamed or over a bounded range; it books nothing and reaches no engine.
+        "BourseRisk": ["BourseCore", "BourseJournal", "BourseNode", "BourseProjections"],
         "BourseVenue": ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "BourseMarketData",
                         "BourseFeeds", "BoursePostTrade", "BourseRisk", "GRDB"],
         // HTTP, WebSocket, keys, the page and the wire format: no engine, journal or database.

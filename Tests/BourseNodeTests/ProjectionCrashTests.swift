@@ -1,6 +1,7 @@
 import BourseCore
 import BourseJournal
 import BourseProjections
+import BourseRisk
 import BourseServer
 @testable import BourseVenue
 import BourseTestSupport
@@ -72,6 +73,21 @@ struct ProjectionCrashTests {
             }
             #expect(try Positions.checksums(projection, in: store) == expected, "\(projection.name)")
         }
+        // The risk platform restored from its checkpoint gives, figure for figure, what a run that never
+        // stopped gives over the same journal; and there were marks to value at.
+        let risk = RiskProjection()
+        try risk.load(from: store)
+        let uninterrupted = try RiskReplay.run(journal: data.journalDirectory, through: nil, clients: [:])
+        #expect(uninterrupted.mark != nil, "no mark was taken while orders flowed")
+        #expect(risk.read { RiskJSON.report($0) } == RiskJSON.report(uninterrupted))
+        // `bourse risk` is that run, as an operator starts it; with --until it stops at that sequence.
+        let (status, output) = try await JournalCommandTests.run(["risk", directory])
+        #expect(status == 0 && output == RiskJSON.report(uninterrupted) + "\n")
+        let middle = journalEnd / 2
+        let (_, partial) = try await JournalCommandTests.run(["risk", directory, "--until", String(middle)])
+        #expect(partial == RiskJSON.report(try RiskReplay.run(journal: data.journalDirectory, through: middle, clients: [:])) + "\n")
+        let (refused, reason) = try await JournalCommandTests.run(["risk", directory, "--until", "1999-01-04"])
+        #expect(refused != 0 && reason.contains("never opened business date 1999-01-04"), "\(reason)")
     }
 
     final class Count: Sendable {

@@ -4,11 +4,11 @@ import BourseNode
 
 /// Reads the journal's entries as the sequencer published them, in chunks: how a projection catches up
 /// after a restart, an overrun or a rebuild.
-enum JournalFeed {
+public enum JournalFeed {
     /// Hands `body` the entries after `after` through `through` (the journal's end when nil), at most
     /// `chunk` at a time, in order. Returns the last sequence read.
     @discardableResult
-    static func read(_ journal: String, after: UInt64, through: UInt64?, chunk: Int,
+    public static func read(_ journal: String, after: UInt64, through: UInt64?, chunk: Int,
                      _ body: ([Published]) throws -> Void) throws -> UInt64 {
         var batch: [Published] = []
         batch.reserveCapacity(chunk)

@@ -1,4 +1,5 @@
 import BourseCore
+import BourseNode
 
 /// The risk platform's state, built from the journal's events alone: every account's cash and holdings
 /// (by the average-cost method the engine books with), the last mark's prices, and each account's figures
@@ -100,9 +101,14 @@ public struct RiskBook: Sendable {
 
     // MARK: - Events
 
+    /// Applies a journal entry: the events of the command at its sequence.
+    public mutating func apply(_ published: Published) throws(Inconsistent) {
+        for event in published.events { try apply(event, sequence: published.command.sequence, time: published.command.time) }
+        sequence = published.command.sequence
+    }
+
     /// Applies one event of the command at `sequence`, `time`.
     public mutating func apply(_ event: Event, sequence: UInt64, time: Timestamp) throws(Inconsistent) {
-        self.sequence = sequence
         switch event {
         case .accountOpened(let id, _, let terms):
             guard index[id] == nil else { throw Inconsistent(description: "account \(id) opened twice") }

@@ -86,8 +86,8 @@ public final class RiskProjection: Projection, @unchecked Sendable {
     public func apply(_ published: Published, isNew: Bool, writer: any StoreWriter) throws {
         let command = published.command
         try book.withLock { book in
+            try book.apply(published)
             for event in published.events {
-                try book.apply(event, sequence: command.sequence, time: command.time)
                 switch event {
                 case .markPrice(let symbol, _):
                     repriced.insert(symbol)

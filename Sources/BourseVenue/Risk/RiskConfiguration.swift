@@ -42,7 +42,7 @@ extension VenueConfiguration {
         public static let clientIDBytesMax = 64
     }
 
-    func riskRules() throws(Invalid) -> RiskRules {
+    public func riskRules() throws(Invalid) -> RiskRules {
         let entry = risk ?? RiskEntry()
         guard let method = MarkMethod(name: entry.mark_method ?? "last_trade") else {
             throw Invalid(description: "risk.mark_method \"\(entry.mark_method ?? "")\" must be \"last_trade\" or \"mid\"")
