@@ -276,7 +276,10 @@ public struct RiskBook: Sendable {
     }
 
     /// An account's figures at the current prices.
-    public func valued(_ a: Account) -> RiskFigures {
+    public func valued(_ a: Account) -> RiskFigures { valued(a, at: prices) }
+
+    /// An account's figures at `prices` (a scenario's, say).
+    public func valued(_ a: Account, at prices: [Symbol: Int64]) -> RiskFigures {
         var f = RiskFigures()
         f.accounts = 1
         f.cash = Int128(a.cash)

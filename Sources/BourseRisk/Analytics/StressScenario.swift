@@ -1,0 +1,96 @@
+import BourseCore
+
+/// A stress scenario: prices shocked by a share of themselves, per symbol, per sector and market-wide. A
+/// symbol takes the most specific shock that names it (its own, else its sector's, else the market's);
+/// a symbol none names keeps its price.
+public struct StressScenario: Hashable, Sendable {
+    public var name: String
+    /// Basis points, -10,000 (to nothing) to 100,000 (eleven times).
+    public var market: Int64?
+    public var sectors: [String: Int64]
+    public var symbols: [Symbol: Int64]
+
+    public static let shockBasisPoints: ClosedRange<Int64> = -10_000...100_000
+    public static let nameBytesMax = 64
+    public static let shocksMax = 10_000
+
+    public init(name: String, market: Int64? = nil, sectors: [String: Int64] = [:], symbols: [Symbol: Int64] = [:]) {
+        self.name = name
+        self.market = market
+        self.sectors = sectors
+        self.symbols = symbols
+    }
+
+    /// What is wrong with it, as a sentence; nil when it may be run.
+    public func problem(knownSectors: Set<String>) -> String? {
+        guard (1...Self.nameBytesMax).contains(name.utf8.count) else { return "a scenario's name has 1 to \(Self.nameBytesMax) bytes" }
+        guard sectors.count + symbols.count <= Self.shocksMax else { return "scenario \(name) has more than \(Self.shocksMax) shocks" }
+        for bp in [market].compactMap({ $0 }) + Array(sectors.values) + Array(symbols.values) where !Self.shockBasisPoints.contains(bp) {
+            return "scenario \(name): a shock of \(bp) basis points is outside \(Self.shockBasisPoints.lowerBound) to \(Self.shockBasisPoints.upperBound)"
+        }
+        if let unknown = sectors.keys.sorted().first(where: { !knownSectors.contains($0) }) {
+            return "scenario \(name) shocks sector \(unknown), which risk.sectors does not define"
+        }
+        guard market != nil || !sectors.isEmpty || !symbols.isEmpty else { return "scenario \(name) shocks nothing" }
+        return nil
+    }
+
+    /// The shock a symbol takes, in basis points.
+    public func shock(_ symbol: Symbol, sector: String?) -> Int64 {
+        symbols[symbol] ?? sector.flatMap { sectors[$0] } ?? market ?? 0
+    }
+
+    /// `prices` shocked: each moved by its share, truncated toward zero, never below nothing.
+    public func shocked(_ prices: [Symbol: Int64], sectorOf: [Symbol: String]) -> [Symbol: Int64] {
+        prices.reduce(into: [:]) { out, entry in
+            let bp = shock(entry.key, sector: sectorOf[entry.key])
+            out[entry.key] = max(0, entry.value + Int64(Int128(entry.value) * Int128(bp) / 10_000))
+        }
+    }
+}
+
+/// Figures before and after a scenario, for an account, a client or the firm: `pnl` is what the shock
+/// makes or loses, `after` the figures at the shocked prices.
+public struct StressFigures: Hashable, Sendable {
+    public var before = RiskFigures()
+    public var after = RiskFigures()
+    public var pnl: Int128 { after.unrealized - before.unrealized }
+
+    public init() {}
+
+    mutating func add(_ other: StressFigures) {
+        before.add(other.before)
+        after.add(other.after)
+    }
+}
+
+/// A scenario run over the book at its last mark.
+public struct StressResult: Sendable {
+    public var scenario: StressScenario
+    public var mark: RiskMark?
+    public var accounts: [(AccountID, StressFigures)]
+    public var clients: [String: StressFigures]
+    public var firm: StressFigures
+}
+
+extension RiskBook {
+    /// Revalues every account at the scenario's prices; sums per client and for the firm.
+    public func stressed(_ scenario: StressScenario, sectorOf: [Symbol: String]) -> StressResult {
+        let prices = scenario.shocked(self.prices, sectorOf: sectorOf)
+        var result = StressResult(scenario: scenario, mark: mark, accounts: [], clients: [:], firm: StressFigures())
+        var clientOf: [AccountID: String] = [:]
+        for (name, members) in clients {
+            result.clients[name] = StressFigures()
+            for id in members { clientOf[id] = name }
+        }
+        for (account, figures) in zip(accounts, figures) {
+            var f = StressFigures()
+            f.before = figures
+            f.after = valued(account, at: prices)
+            result.accounts.append((account.id, f))
+            result.firm.add(f)
+            if let client = clientOf[account.id] { result.clients[client]!.add(f) }
+        }
+        return result
+    }
+}
