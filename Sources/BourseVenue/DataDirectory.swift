@@ -67,6 +67,8 @@ public struct DataDirectory: Sendable {
         /// The risk platform's figures, and how it marks.
         public var risk: RiskProjection
         public var riskRules: VenueConfiguration.RiskRules
+        /// Scenarios and value at risk over the risk platform's book.
+        public var riskDesk: RiskDesk
         /// What this start created or changed to match the configuration, one line each.
         public var applied: [String]
         public var recovery: RecoveryReport
@@ -179,7 +181,8 @@ public struct DataDirectory: Sendable {
         var node = Node(venue: venue, configuration: configuration, exchanges: configuration.listingExchanges, orders: orders, orderQueries: OrderQueries(store: store), market: market,
                         alerts: alerts, watchlists: watchlists, broker: broker, projections: projections, lock: lock, feeds: feeds, calendar: try configuration.calendar(),
                         postTrade: try configuration.postTradeRules(), capture: desk, files: try FileCapture(directory: path + "/capture", desk: desk, clock: clock),
-                        reconciler: Reconciler(desk: desk, venue: venue, projections: projections, clock: clock), risk: risk, riskRules: riskRules, applied: [], recovery: report, caughtUp: caughtUp, metrics: metrics)
+                        reconciler: Reconciler(desk: desk, venue: venue, projections: projections, clock: clock), risk: risk, riskRules: riskRules,
+                        riskDesk: RiskDesk(risk: risk, rules: riskRules, market: market, now: clock), applied: [], recovery: report, caughtUp: caughtUp, metrics: metrics)
         try attach(node)
         sequencer.start()
         projections.start()

@@ -1,6 +1,6 @@
 import BourseCore
 import BourseRisk
-import BourseServer
+@testable import BourseServer
 @testable import BourseVenue
 import BourseTestSupport
 import Foundation
@@ -85,5 +85,54 @@ struct RiskRoutesTests {
         (before["sequence"], after["sequence"]) = (nil, nil)
         #expect(NSDictionary(dictionary: after) == NSDictionary(dictionary: before))
         await restarted.stop()
+    }
+
+    @Test("""
+    configured and posted scenarios shock the demo's holdings; historical VaR reads five days of daily closes the venue     made; Monte Carlo VaR is the same twice; a scenario naming an unknown sector is refused by name
+    """)
+    func analytics() async throws {
+        let clock = ConfigurationTests.Clock()
+        clock.now = API.parseTime("2026-03-02T15:00:00Z")!
+        var configuration = VenueConfiguration.demo
+        configuration.fix = nil
+        configuration.risk = .init(clients: [.init(id: "household", accounts: [1, 2])],
+                                   sectors: [.init(id: "tech", symbols: ["AAPL", "MSFT"])],
+                                   scenarios: [.init(name: "tech-crash", market_bp: -1_000, sectors: ["tech": -3_000])],
+                                   monte_carlo_paths: 2_000)
+        let server = try await ServerTests.Running(directory: makeTemporaryDirectory("bourse-risk"), configuration: configuration, clock: { clock.now })
+        defer { try? FileManager.default.removeItem(atPath: server.directory) }
+        let (buyer, seller, admin, trader) = (server.key(account: 2), server.key(account: 3), server.key(account: 3, role: .admin), server.key(account: 1))
+        // One share of AAPL a day, Monday to Friday: closes $190, $200, $180, $189, $198.45.
+        for (day, price) in ["190.00", "200.00", "180.00", "189.00", "198.45"].enumerated() {
+            clock.now = API.parseTime("2026-03-0\(2 + day)T15:00:00Z")!
+            _ = try await server.order(seller, #""symbol":"AAPL","qty":"1","side":"sell","type":"limit","time_in_force":"day","limit_price":"\#(price)""#)
+            let (_, fill) = try await server.order(buyer, #""symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":"\#(price)""#)
+            #expect(fill["status"] as? String == "filled", "day \(day)")
+        }
+        #expect(try await MarkClock(node: server.opened.node).tick())
+
+        let (_, scenarios) = try await server.send("GET", "/v1/risk/scenarios", as: admin)
+        let crash = try #require((scenarios as? [[String: Any]])?.first)
+        // Account 1's 1,000 AAPL ($198,450) and MSFT ($420,000) fall 30%, SPY, TSLA and BRK.B ($1,280,000) 10%.
+        let one = (crash["accounts"] as? [[String: Any]])?.first { $0["account_id"] as? String == AccountID(1).uuid }
+        #expect(one?["pnl"] as? String == "-313535.00", "\(crash)")
+        let (posted, mine) = try await server.send("POST", "/v1/risk/scenarios?limit=3", as: admin, body: #"{"name":"aapl","symbols":{"AAPL":-5000}}"#)
+        #expect(posted == 200 && ((mine as? [String: Any])?["accounts"] as? [Any])?.count == 3)
+        let (unknown, refusal) = try await server.send("POST", "/v1/risk/scenarios", as: admin, body: #"{"name":"x","sectors":{"energy":-100}}"#)
+        #expect(unknown == 422 && ((refusal as? [String: Any])?["message"] as? String)?.contains("energy") == true)
+        let (forbidden, _) = try await server.send("GET", "/v1/risk/var", as: trader)
+        #expect(forbidden == 403)
+
+        let (_, historical) = try await server.send("GET", "/v1/risk/var?limit=100", as: admin)
+        let h = try #require(historical as? [String: Any])
+        #expect(h["method"] as? String == "historical" && h["outcomes"] as? Int == 4)
+        // The worst of four days is AAPL's fall of 10%: $19,845 of account 1's $198,450.
+        let var1 = (h["accounts"] as? [[String: Any]])?.first { $0["account_id"] as? String == AccountID(1).uuid }
+        #expect(var1?["var_95"] as? String == "19845.00" && var1?["var_99"] as? String == "19845.00", "\(h)")
+        let (_, mc1) = try await server.send("GET", "/v1/risk/var?method=monte_carlo", as: admin)
+        let (_, mc2) = try await server.send("GET", "/v1/risk/var?method=monte_carlo", as: admin)
+        #expect((mc1 as? [String: Any])?["outcomes"] as? Int == 2_000)
+        #expect(NSDictionary(dictionary: mc1 as? [String: Any] ?? [:]) == NSDictionary(dictionary: mc2 as? [String: Any] ?? [:]))
+        await server.stop()
     }
 }

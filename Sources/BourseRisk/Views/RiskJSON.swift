@@ -57,5 +57,38 @@ public enum RiskJSON {
         return text + "]}"
     }
 
+    /// A scenario's result: what it shocked, and before and after for the firm, each client, and the `top`
+    /// accounts that lose the most.
+    public static func stress(_ r: StressResult, top: Int) -> String {
+        func side(_ f: StressFigures) -> String {
+            #""pnl":"# + money(f.pnl) + #","equity_before":"# + money(f.before.equity) + #","equity_after":"# + money(f.after.equity)
+                + #","long_market_value_after":"# + money(f.after.longValue) + #","short_market_value_after":"# + money(f.after.shortValue)
+                + #","house_requirement_after":"# + money(f.after.houseRequirement) + #","excess_after":"# + money(f.after.excess)
+        }
+        let s = r.scenario
+        var text = #"{"scenario":{"name":"# + quoted(s.name) + #","market_bp":"# + (s.market.map { String($0) } ?? "null")
+        text += #","sectors":{"# + s.sectors.sorted { $0.key < $1.key }.map { quoted($0.key) + ":" + String($0.value) }.joined(separator: ",")
+        text += #"},"symbols":{"# + s.symbols.sorted { $0.key.description < $1.key.description }
+            .map { quoted($0.key.description) + ":" + String($0.value) }.joined(separator: ",")
+        text += #"}},"mark":"# + (r.mark.map(mark) ?? "null") + #","firm":{"# + side(r.firm) + "}"
+        text += #","clients":["# + r.clients.sorted { $0.key < $1.key }.map { #"{"client":"# + quoted($0.key) + "," + side($0.value) + "}" }
+            .joined(separator: ",")
+        let losers = r.accounts.sorted { $0.1.pnl != $1.1.pnl ? $0.1.pnl < $1.1.pnl : $0.0.rawValue < $1.0.rawValue }.prefix(top)
+        text += #"],"accounts":["# + losers.map { #"{"account_id":"# + quoted($0.0.uuid) + "," + side($0.1) + "}" }.joined(separator: ",")
+        return text + "]}"
+    }
+
+    /// Value at risk for the firm, each client, and the `top` accounts with the most at risk.
+    public static func valueAtRisk(_ r: ValueAtRisk.Result, top: Int) -> String {
+        func figures(_ f: ValueAtRisk.Figures) -> String { #""var_95":"# + money(f.var95) + #","var_99":"# + money(f.var99) }
+        var text = #"{"method":"# + quoted(r.method) + #","horizon_days":1,"outcomes":"# + String(r.outcomes)
+        text += #","mark":"# + (r.mark.map(mark) ?? "null") + #","firm":{"# + figures(r.firm) + "}"
+        text += #","clients":["# + r.clients.sorted { $0.key < $1.key }.map { #"{"client":"# + quoted($0.key) + "," + figures($0.value) + "}" }
+            .joined(separator: ",")
+        let most = r.accounts.sorted { $0.1.var99 != $1.1.var99 ? $0.1.var99 > $1.1.var99 : $0.0.rawValue < $1.0.rawValue }.prefix(top)
+        text += #"],"accounts":["# + most.map { #"{"account_id":"# + quoted($0.0.uuid) + "," + figures($0.1) + "}" }.joined(separator: ",")
+        return text + "]}"
+    }
+
     static func quoted(_ text: String) -> String { JSONText.string(text).text }
 }

@@ -128,6 +128,20 @@ indirect enum Schema: Sendable {
                                         ("short_market_value", .decimal), ("unrealized_pl", .decimal), ("realized_pl", .decimal)]))),
             ("top_exposures", .array(.ref("RiskFigures"))), ("accounts_in_deficit", .integer),
         ]),
+        "RiskScenarioResult": .object([
+            ("scenario", .object([("name", .string), ("market_bp", .nullable(.integer)), ("sectors", .map(.integer)), ("symbols", .map(.integer))])),
+            ("mark", .nullable(.ref("RiskMark"))), ("firm", .ref("RiskStress")),
+            ("clients", .array(.ref("RiskStress"))), ("accounts", .array(.ref("RiskStress"))),
+        ]),
+        "RiskStress": .object([("client", .string), ("account_id", .uuid)]
+                              + ["pnl", "equity_before", "equity_after", "long_market_value_after", "short_market_value_after",
+                                 "house_requirement_after", "excess_after"].map { ($0, Schema.decimal) }, optional: ["client", "account_id"]),
+        "RiskValueAtRisk": .object([
+            ("method", .choice(["historical", "monte_carlo"])), ("horizon_days", .integer), ("outcomes", .integer), ("mark", .nullable(.ref("RiskMark"))),
+            ("firm", .ref("RiskVaR")), ("clients", .array(.ref("RiskVaR"))), ("accounts", .array(.ref("RiskVaR"))),
+        ]),
+        "RiskVaR": .object([("client", .string), ("account_id", .uuid), ("var_95", .decimal), ("var_99", .decimal)],
+                           optional: ["client", "account_id"]),
         "TradeRecordPage": .object([("trades", .array(.ref("TradeRecord"))), ("next_page_token", .nullable(.string))]),
         "BrokerAccount": .object([
             ("id", .uuid), ("account_number", .string), ("account_type", .string), ("status", .string), ("currency", .string),

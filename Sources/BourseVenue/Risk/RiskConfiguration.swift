@@ -1,4 +1,5 @@
 import BourseCore
+import BourseRisk
 
 extension VenueConfiguration {
     /// The risk platform: how and how often marks are taken, and which accounts make up a client.
@@ -9,6 +10,40 @@ extension VenueConfiguration {
         public var mark_interval_ms: Int?
         /// Groups of accounts figured together: a household, a fund with its sub-accounts.
         public var clients: [ClientEntry]?
+        /// Sectors, each a set of symbols, that scenarios may shock together.
+        public var sectors: [SectorEntry]?
+        /// Stress scenarios run at every request of `/v1/risk/scenarios`.
+        public var scenarios: [ScenarioEntry]?
+        /// Days of daily closes value at risk looks back over: 250 by default, 2 to 2,520.
+        public var var_days: Int?
+        /// Monte Carlo paths: 10,000 by default, 100 to 100,000; and the generator's seed (1 by default).
+        public var monte_carlo_paths: Int?
+        public var monte_carlo_seed: UInt64?
+
+        public struct SectorEntry: Codable, Sendable, Equatable {
+            public var id: String
+            public var symbols: [String]
+
+            public init(id: String, symbols: [String]) {
+                self.id = id
+                self.symbols = symbols
+            }
+        }
+
+        /// Shocks in basis points: `market_bp` for every symbol, `sectors` and `symbols` by name.
+        public struct ScenarioEntry: Codable, Sendable, Equatable {
+            public var name: String
+            public var market_bp: Int64?
+            public var sectors: [String: Int64]?
+            public var symbols: [String: Int64]?
+
+            public init(name: String, market_bp: Int64? = nil, sectors: [String: Int64]? = nil, symbols: [String: Int64]? = nil) {
+                self.name = name
+                self.market_bp = market_bp
+                self.sectors = sectors
+                self.symbols = symbols
+            }
+        }
 
         public struct ClientEntry: Codable, Sendable, Equatable {
             public var id: String
@@ -20,15 +55,24 @@ extension VenueConfiguration {
             }
         }
 
-        public init(mark_method: String? = nil, mark_interval_ms: Int? = nil, clients: [ClientEntry]? = nil) {
+        public init(mark_method: String? = nil, mark_interval_ms: Int? = nil, clients: [ClientEntry]? = nil, sectors: [SectorEntry]? = nil,
+                    scenarios: [ScenarioEntry]? = nil, var_days: Int? = nil, monte_carlo_paths: Int? = nil, monte_carlo_seed: UInt64? = nil) {
             self.mark_method = mark_method
             self.mark_interval_ms = mark_interval_ms
             self.clients = clients
+            self.sectors = sectors
+            self.scenarios = scenarios
+            self.var_days = var_days
+            self.monte_carlo_paths = monte_carlo_paths
+            self.monte_carlo_seed = monte_carlo_seed
         }
     }
 
     static let riskSchema: [String: Schema] = [
         "mark_method": .leaf, "mark_interval_ms": .leaf, "clients": .array(.object(["id": .leaf, "accounts": .leaf])),
+        "sectors": .array(.object(["id": .leaf, "symbols": .leaf])),
+        "scenarios": .array(.object(["name": .leaf, "market_bp": .leaf, "sectors": .leaf, "symbols": .leaf])),
+        "var_days": .leaf, "monte_carlo_paths": .leaf, "monte_carlo_seed": .leaf,
     ]
 
     /// What the file's risk section means.
@@ -36,8 +80,14 @@ extension VenueConfiguration {
         public var markMethod: MarkMethod
         public var markIntervalMilliseconds: Int
         public var clients: [String: [AccountID]]
+        public var sectorOf: [Symbol: String]
+        public var scenarios: [StressScenario]
+        public var varDays: Int
+        public var monteCarloPaths: Int
+        public var monteCarloSeed: UInt64
 
         public static let clientsMax = 10_000
+        public static let scenariosMax = 100
         public static let accountsPerClientMax = 10_000
         public static let clientIDBytesMax = 64
     }
@@ -66,6 +116,39 @@ extension VenueConfiguration {
             }
             clients[client.id] = client.accounts.map(AccountID.init)
         }
-        return RiskRules(markMethod: method, markIntervalMilliseconds: interval, clients: clients)
+        var sectorOf: [Symbol: String] = [:]
+        for sector in entry.sectors ?? [] {
+            guard (1...RiskRules.clientIDBytesMax).contains(sector.id.utf8.count) else { throw Invalid(description: "risk.sectors: an id has 1 to 64 bytes") }
+            for name in sector.symbols {
+                guard let symbol = try? Symbol(validating: name) else { throw Invalid(description: "risk.sectors: \(sector.id) names \"\(name)\", not a symbol") }
+                if let other = sectorOf[symbol] { throw Invalid(description: "risk.sectors: \(name) is in both \(other) and \(sector.id)") }
+                sectorOf[symbol] = sector.id
+            }
+        }
+        let scenarioEntries = entry.scenarios ?? []
+        guard scenarioEntries.count <= RiskRules.scenariosMax else { throw Invalid(description: "risk.scenarios: at most \(RiskRules.scenariosMax)") }
+        var scenarios: [StressScenario] = []
+        for given in scenarioEntries {
+            let scenario = try Self.scenario(given, sectors: Set(sectorOf.values), in: "risk.scenarios")
+            guard !scenarios.contains(where: { $0.name == scenario.name }) else { throw Invalid(description: "risk.scenarios: \(scenario.name) is listed twice") }
+            scenarios.append(scenario)
+        }
+        let days = entry.var_days ?? 250, paths = entry.monte_carlo_paths ?? 10_000
+        guard (2...ValueAtRisk.daysMax).contains(days) else { throw Invalid(description: "risk.var_days \(days) must be 2 to \(ValueAtRisk.daysMax)") }
+        guard (100...ValueAtRisk.pathsMax).contains(paths) else { throw Invalid(description: "risk.monte_carlo_paths \(paths) must be 100 to \(ValueAtRisk.pathsMax)") }
+        return RiskRules(markMethod: method, markIntervalMilliseconds: interval, clients: clients, sectorOf: sectorOf, scenarios: scenarios,
+                         varDays: days, monteCarloPaths: paths, monteCarloSeed: entry.monte_carlo_seed ?? 1)
+    }
+
+    /// A scenario as a file or a request gives it, checked: `place` says where, for the message.
+    public static func scenario(_ given: RiskEntry.ScenarioEntry, sectors: Set<String>, in place: String) throws(Invalid) -> StressScenario {
+        var symbols: [Symbol: Int64] = [:]
+        for (name, bp) in given.symbols ?? [:] {
+            guard let symbol = try? Symbol(validating: name) else { throw Invalid(description: "\(place): \(given.name) shocks \"\(name)\", not a symbol") }
+            symbols[symbol] = bp
+        }
+        let scenario = StressScenario(name: given.name, market: given.market_bp, sectors: given.sectors ?? [:], symbols: symbols)
+        if let problem = scenario.problem(knownSectors: sectors) { throw Invalid(description: "\(place): \(problem)") }
+        return scenario
     }
 }

@@ -12,6 +12,7 @@ extension Routes {
     static let riskTopMax = 100
 
     func addRisk(to table: RouteTable) {
+        addRiskAnalytics(to: table)
         table.add(.get, "/v1/risk/accounts/:account", "An account's P&L, exposure and margin at the last mark (by its number or id)",
                   answer: .ok("RiskFigures")) { request, context in
             try await handle(request) { key in
@@ -57,6 +58,51 @@ extension Routes {
                 if case .commandRejected(let reason)? = ack.events.first { throw Failure.unprocessable("\(reason.code): \(reason.message)") }
                 try await waitForRisk()
                 return Self.json(text: node.risk.read { book in book.mark.map(RiskJSON.mark) ?? "null" })
+            }
+        }
+    }
+
+    func addRiskAnalytics(to table: RouteTable) {
+        table.add(.get, "/v1/risk/scenarios", "The configured stress scenarios, each run now at the last mark (risk, admin)", query: [
+            .limit(default: 10, max: Self.riskTopMax),
+        ], answer: .ok(.array(.ref("RiskScenarioResult")))) { request, _ in
+            try await handle(request) { key in
+                try Admin.require(key, [.risk, .admin], to: "run scenarios")
+                let limit = Query(request).integer("limit") ?? 10
+                try await waitForRisk()
+                let results = try await node.riskDesk.scenarios()
+                return Self.json(text: "[" + results.map { RiskJSON.stress($0, top: limit) }.joined(separator: ",") + "]")
+            }
+        }
+        table.add(.post, "/v1/risk/scenarios", "Run a scenario given here: shocks in basis points for the market, sectors and symbols (risk, admin)", query: [
+            .limit(default: 10, max: Self.riskTopMax),
+        ], body: .object([("name", .string), ("market_bp", .integer), ("sectors", .map(.integer)), ("symbols", .map(.integer))],
+                         optional: ["market_bp", "sectors", "symbols"]),
+           answer: .ok("RiskScenarioResult")) { request, _ in
+            var request = request
+            let body = try? await request.collectBody(upTo: Self.bodyBytesMax)
+            return try await handle(request) { key in
+                try Admin.require(key, [.risk, .admin], to: "run scenarios")
+                let given: VenueConfiguration.RiskEntry.ScenarioEntry = try Self.decode(body)
+                let limit = Query(request).integer("limit") ?? 10
+                try await waitForRisk()
+                do {
+                    return Self.json(text: RiskJSON.stress(try await node.riskDesk.run(given), top: limit))
+                } catch let invalid as VenueConfiguration.Invalid {
+                    throw Failure.unprocessable(invalid.description)
+                }
+            }
+        }
+        table.add(.get, "/v1/risk/var", "One-day value at risk at 95% and 99%, historical or Monte Carlo, for the firm, clients and accounts (risk, admin)", query: [
+            Parameter("method", .choice(RiskDesk.Method.allCases.map(\.rawValue)), "historical (the default) or monte_carlo"),
+            .limit(default: 10, max: Self.riskTopMax),
+        ], answer: .ok("RiskValueAtRisk")) { request, _ in
+            try await handle(request) { key in
+                try Admin.require(key, [.risk, .admin], to: "read value at risk")
+                let query = Query(request)
+                let method = query["method"].flatMap(RiskDesk.Method.init(rawValue:)) ?? .historical
+                try await waitForRisk()
+                return Self.json(text: RiskJSON.valueAtRisk(try await node.riskDesk.valueAtRisk(method), top: query.integer("limit") ?? 10))
             }
         }
     }
