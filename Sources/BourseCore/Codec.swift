@@ -78,6 +78,8 @@ extension ByteWriter {
             write(28); write(t); writeVarint(run)
         case .mark(let request):
             write(29); write(request)
+        case .marginCall(let step):
+            write(30); write(step)
         }
     }
 
@@ -171,7 +173,14 @@ extension ByteWriter {
             write(39); write(s); write(price)
         case .marked(let request, let prices):
             write(40); write(request); writeVarint(UInt64(prices))
+        case .marginCallChanged(let id, let step):
+            write(41); writeVarint(id); write(step)
         }
+    }
+
+    public mutating func write(_ step: MarginCallStep) {
+        write(step.kind.rawValue); write(step.account); write(step.deficit); writeVarint(step.mark); writeSigned(step.deadline.nanos)
+        writeBool(step.reduceOnly)
     }
 
     public mutating func write(_ request: MarkRequest) {
@@ -313,6 +322,7 @@ extension ByteReader {
         case 27: return .declareSplit(try readSplit())
         case 28: return .clearTrade(try readTradeRef(), reconciliation: try readVarint())
         case 29: return .mark(try readMarkRequest())
+        case 30: return .marginCall(try readMarginCallStep())
         case let tag: throw DecodeError(.invalidTag("command", UInt64(tag)), at: at)
         }
     }
@@ -390,8 +400,14 @@ extension ByteReader {
             let request = try readMarkRequest(), prices = try readVarint()
             guard prices <= UInt64(UInt32.max) else { throw DecodeError(.invalidValue("mark price count"), at: at) }
             return .marked(request, prices: UInt32(prices))
+        case 41: return .marginCallChanged(try readVarint(), try readMarginCallStep())
         case let tag: throw DecodeError(.invalidTag("event", UInt64(tag)), at: at)
         }
+    }
+
+    public mutating func readMarginCallStep() throws(DecodeError) -> MarginCallStep {
+        MarginCallStep(kind: try readEnum(MarginCallStep.Kind.self, "margin call step"), account: try readAccountID(), deficit: try readMoney(),
+                       mark: try readVarint(), deadline: Timestamp(nanos: try readSigned()), reduceOnly: try readBool())
     }
 
     public mutating func readMarkRequest() throws(DecodeError) -> MarkRequest {

@@ -55,6 +55,8 @@ public enum Command: Hashable, Sendable {
     // Risk.
     /// Fixes one price per symbol for valuing every account alike (`MarkRequest`).
     case mark(MarkRequest)
+    /// Opens, meets or starts liquidating a margin call (`MarginCallStep`).
+    case marginCall(MarginCallStep)
 }
 
 public struct NewOrder: Hashable, Sendable {

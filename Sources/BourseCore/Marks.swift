@@ -35,3 +35,43 @@ public struct MarkRequest: Hashable, Sendable {
         self.close = close
     }
 }
+
+/// A step of a margin call, sent by the risk desk from the figures of a mark: `open` when a margin
+/// account's equity is below its house requirement, `met` when a later mark finds it covered again,
+/// `liquidating` once the deadline has passed and the desk starts closing positions.
+public struct MarginCallStep: Hashable, Sendable {
+    public enum Kind: UInt8, Hashable, Sendable, CaseIterable {
+        case open = 0
+        case met = 1
+        case liquidating = 2
+
+        public var name: String {
+            switch self {
+            case .open: "open"
+            case .met: "met"
+            case .liquidating: "liquidating"
+            }
+        }
+    }
+
+    public var kind: Kind
+    public var account: AccountID
+    /// The deficit the mark found (for `met`, zero).
+    public var deficit: Money
+    /// The mark whose figures the step follows.
+    public var mark: UInt64
+    /// For `open`: when the call must be met.
+    public var deadline: Timestamp
+    /// For `open`: the account may only reduce positions until the call is met.
+    public var reduceOnly: Bool
+
+    public init(kind: Kind, account: AccountID, deficit: Money = .zero, mark: UInt64, deadline: Timestamp = Timestamp(nanos: 0),
+                reduceOnly: Bool = false) {
+        self.kind = kind
+        self.account = account
+        self.deficit = deficit
+        self.mark = mark
+        self.deadline = deadline
+        self.reduceOnly = reduceOnly
+    }
+}

@@ -113,6 +113,9 @@ extension ByteWriter {
         case .splitInvalid(let s): write(45); write(s)
         case .tooManyCorporateActions: write(46)
         case .tradeAlreadyCleared(let t): write(47); write(t)
+        case .notMarginAccount(let a): write(48); write(a)
+        case .marginCallOpen(let a): write(49); write(a)
+        case .noMarginCall(let a): write(50); write(a)
         }
     }
 }
@@ -239,6 +242,9 @@ extension ByteReader {
         case 45: return .splitInvalid(try readSymbol())
         case 46: return .tooManyCorporateActions
         case 47: return .tradeAlreadyCleared(try readTradeRef())
+        case 48: return .notMarginAccount(try readAccountID())
+        case 49: return .marginCallOpen(try readAccountID())
+        case 50: return .noMarginCall(try readAccountID())
         case let tag: throw DecodeError(.invalidTag("command reject reason", UInt64(tag)), at: at)
         }
     }

@@ -351,6 +351,10 @@ public enum CommandRejectReason: Hashable, Sendable {
     /// Corporate actions pending at once, at most `corporateActionsMax`.
     case tooManyCorporateActions
     case tradeAlreadyCleared(TradeRef)
+    /// Margin calls are for margin accounts.
+    case notMarginAccount(AccountID)
+    case marginCallOpen(AccountID)
+    case noMarginCall(AccountID)
 
     public var code: String {
         switch self {
@@ -401,6 +405,9 @@ public enum CommandRejectReason: Hashable, Sendable {
         case .splitInvalid: "split_invalid"
         case .tooManyCorporateActions: "too_many_corporate_actions"
         case .tradeAlreadyCleared: "trade_already_cleared"
+        case .notMarginAccount: "not_margin_account"
+        case .marginCallOpen: "margin_call_open"
+        case .noMarginCall: "no_margin_call"
         }
     }
 
@@ -455,6 +462,9 @@ public enum CommandRejectReason: Hashable, Sendable {
         case .splitInvalid(let s): "a split of \(s) takes 2 to \(Split.ratioMax) new shares for each one and a date after today"
         case .tooManyCorporateActions: "the venue holds as many pending corporate actions as it may"
         case .tradeAlreadyCleared(let t): "trade \(t) is already cleared"
+        case .notMarginAccount(let a): "account \(a) is a cash account: margin calls are for margin accounts"
+        case .marginCallOpen(let a): "account \(a) already has a margin call open"
+        case .noMarginCall(let a): "account \(a) has no margin call open"
         }
     }
 }

@@ -79,6 +79,9 @@ public final class MatchingEngine {
     @exclusivity(unchecked) var transitCash: Int64 = 0
     /// Business dates, what is due to settle, fails and recent captures.
     var clearing = Clearing()
+    /// Open margin calls by account id, and the last call's number.
+    var marginCalls: [UInt32: MarginCallRecord] = [:]
+    var lastMarginCall: UInt64 = 0
 
     public init(limits: Limits = Limits(), keepsAccounts: Bool = false) {
         self.limits = limits
@@ -172,6 +175,7 @@ public final class MatchingEngine {
         case .declareDividend(let dividend): declareDividend(dividend)
         case .declareSplit(let split): declareSplit(split)
         case .mark(let request): fixMark(request)
+        case .marginCall(let step): marginCall(step)
         }
     }
 

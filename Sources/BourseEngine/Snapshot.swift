@@ -4,7 +4,7 @@ import BourseCore
 /// so the encoding doubles as the input of the state hash that replay compares.
 extension MatchingEngine {
     /// The version of this encoding; snapshot files carry it. 2 added the last command's time, 3 accounts,
-    /// 4 account numbers, 5 order lists, 6 pending transfers, 7 business dates and settlement, 8 marks.
+    /// 4 account numbers, 5 order lists, 6 pending transfers, 7 business dates and settlement, 8 marks and margin calls.
     public static let snapshotVersion: UInt16 = 8
 
     public func encodeSnapshot(into w: inout ByteWriter) {
@@ -33,6 +33,7 @@ extension MatchingEngine {
         }
         encodeLists(into: &w)
         encodeClearing(into: &w)
+        encodeMarginCalls(into: &w)
     }
 
     /// Open lists in key order, so the same state encodes to the same bytes.
@@ -186,6 +187,7 @@ extension MatchingEngine {
         }
         try decodeLists(&r)
         try decodeClearing(&r)
+        try decodeMarginCalls(&r)
     }
 
     private func decodeAccounts(_ r: inout ByteReader) throws(DecodeError) {

@@ -153,6 +153,7 @@ struct Serve: AsyncParsableCommand {
         let participants = simulate ? Task { await Simulation(seed: seed).run(opened.venue) } : nil
         let scheduler = Task { await Scheduler(node: opened.node).run() }
         let marks = Task { await MarkClock(node: opened.node).run() }
+        let margin = Task { await MarginDesk(node: opened.node).run() }
         let tradeFiles = Task { await opened.node.files.run { line in FileHandle.standardError.write(Data((line + "\n").utf8)) } }
         let feeds = Task { await opened.node.feeds.run() }
         // Crash-only: the engine holds commands the journal could not make durable, so no answer may come from
@@ -167,6 +168,7 @@ struct Serve: AsyncParsableCommand {
             await fix?.stop()
             scheduler.cancel()
             marks.cancel()
+            margin.cancel()
             tradeFiles.cancel()
             await tradeFiles.value
             feeds.cancel()
@@ -177,6 +179,7 @@ struct Serve: AsyncParsableCommand {
         await fix?.stop()
         scheduler.cancel()
         marks.cancel()
+        margin.cancel()
         tradeFiles.cancel()
         await tradeFiles.value
         feeds.cancel()

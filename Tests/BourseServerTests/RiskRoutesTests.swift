@@ -135,4 +135,59 @@ struct RiskRoutesTests {
         #expect(NSDictionary(dictionary: mc1 as? [String: Any] ?? [:]) == NSDictionary(dictionary: mc2 as? [String: Any] ?? [:]))
         await server.stop()
     }
+
+    @Test("""
+    an account bought on margin falls below its requirement: a mark opens a call that the account and the desk see, it may only \
+    reduce; after the deadline the desk sells its position, noted with the call, and the covered call is met
+    """)
+    func marginCallLiquidation() async throws {
+        let clock = ConfigurationTests.Clock()
+        clock.now = API.parseTime("2026-03-02T15:00:00Z")!
+        var configuration = VenueConfiguration.demo
+        (configuration.fix, configuration.firms) = (nil, nil)
+        configuration.accounts = [
+            .init(id: 1, kind: "margin", deposit: "1000.00", positions: nil, keys: ["trader"]),
+            .init(id: 2, kind: "margin", deposit: "1000000.00", positions: [.init(symbol: "AAPL", qty: 1_000, cost: "190.00")], keys: ["trader"]),
+            .init(id: 3, kind: "margin", deposit: "1000000.00", positions: nil, keys: ["trader", "admin"]),
+        ]
+        configuration.risk = .init(margin_calls: .init(deadline_minutes: 10, enforce: true))
+        let server = try await ServerTests.Running(directory: makeTemporaryDirectory("bourse-risk"), configuration: configuration, clock: { clock.now })
+        defer { try? FileManager.default.removeItem(atPath: server.directory) }
+        let (borrower, seller, buyer, admin) = (server.key(account: 1), server.key(account: 2), server.key(account: 3), server.key(account: 3, role: .admin))
+        let (marks, desk) = (MarkClock(node: server.opened.node), MarginDesk(node: server.opened.node, now: { clock.now }))
+        func trade(_ price: String, _ qty: Int, from: IssuedKey, to: IssuedKey) async throws {
+            _ = try await server.order(from, #""symbol":"AAPL","qty":"\#(qty)","side":"sell","type":"limit","time_in_force":"day","limit_price":"\#(price)""#)
+            let (_, fill) = try await server.order(to, #""symbol":"AAPL","qty":"\#(qty)","side":"buy","type":"limit","time_in_force":"day","limit_price":"\#(price)""#)
+            #expect(fill["status"] as? String == "filled", "\(price): \(fill)")
+        }
+        // 10 AAPL at $190 on $1,000 of equity; then AAPL trades down, within the 10% collar each time, to $114.
+        try await trade("190.00", 10, from: seller, to: borrower)
+        for price in ["171.00", "154.00", "139.00", "126.00", "114.00"] { try await trade(price, 1, from: seller, to: buyer) }
+        #expect(try await marks.tick())
+        #expect(try await desk.tick().count == 1)
+
+        // Cash −$900.03 (the taker fee), $1,140 of AAPL, 25% of it required: $45.03 short.
+        let (_, figures) = try await server.send("GET", "/v1/risk/accounts/\(AccountID(1).uuid)", as: borrower)
+        let call = try #require((figures as? [String: Any])?["margin_call"] as? [String: Any], "\(figures ?? "")")
+        #expect(call["deficit"] as? String == "45.03" && call["reduce_only"] as? Bool == true)
+        #expect(call["deadline"] as? String == "2026-03-02T15:10:00.000000000Z")
+        let (refused, _) = try await server.order(borrower, #""symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":"114.00""#)
+        #expect(refused == 403 || refused == 422)
+        #expect(try await desk.tick().isEmpty, "nothing more before the deadline")
+
+        // Past the deadline, with a bid to sell into.
+        clock.now += 11 * 60_000_000_000
+        _ = try await server.order(buyer, #""symbol":"AAPL","qty":"10","side":"buy","type":"limit","time_in_force":"day","limit_price":"114.00""#)
+        let done = try await desk.tick()
+        #expect(done.count == 1 && done[0].contains("liquidating account 1"), "\(done)")
+        let (_, positions) = try await server.send("GET", "/v2/positions", as: borrower)
+        #expect((positions as? [Any])?.isEmpty == true, "\(positions ?? "")")
+        #expect(try await desk.tick() == ["account 1 met its margin call"])
+        let (_, met) = try await server.send("GET", "/v1/risk/margin-calls?state=met", as: admin)
+        let record = try #require((met as? [[String: Any]])?.first)
+        #expect(record["liquidation_rounds"] as? Int == 1 && record["state"] as? String == "met")
+        let (_, account) = try await server.send("GET", "/v2/account", as: borrower)
+        #expect((account as? [String: Any])?["status"] as? String == "ACTIVE")
+        await server.stop()
+    }
 }

@@ -3,7 +3,7 @@ import BourseNode
 import BourseProjections
 
 /// Post-trade's audit log: every post-trade transaction the journal holds (captures, cancellations,
-/// rollovers, each settlement outcome and mark, corporate actions) as one record of a hash chain
+/// rollovers, each settlement outcome and mark, corporate actions, and margin calls) as one record of a hash chain
 /// (`AuditChain`), numbered from 1 and dated with the business date it belongs to. A projection like the
 /// others, so it is rebuilt from the journal to the same records and the same hashes; `bourse audit
 /// verify` walks it and names the first record that does not hold.
@@ -61,6 +61,8 @@ public final class AuditProjection: Projection, @unchecked Sendable {
         case .dividendRecorded: "dividend_recorded"
         case .dividendPaid: "dividend_paid"
         case .positionSplit: "position_split"
+        // The risk desk's decisions over an account: its calls, and when their liquidation began.
+        case .marginCallChanged: "margin_call"
         default: nil
         }
     }

@@ -60,6 +60,9 @@ public struct RiskBook: Sendable {
     /// The last command whose events were applied.
     public private(set) var sequence: UInt64 = 0
 
+    /// Open margin calls by account.
+    public private(set) var calls: [AccountID: MarginCall] = [:]
+
     /// Clients by name, each with its accounts (opened or not yet), and their sums.
     public let clients: [String: [AccountID]]
     private var clientOf: [AccountID: String] = [:]
@@ -84,9 +87,10 @@ public struct RiskBook: Sendable {
 
     /// A book that goes on from a checkpoint: the accounts and prices it saved, at its marks.
     public init(restoring accounts: [Account], prices: [Symbol: Int64], mark: RiskMark?, lastClose: RiskMark?, sequence: UInt64,
-                clients: [String: [AccountID]] = [:]) {
+                calls: [MarginCall] = [], clients: [String: [AccountID]] = [:]) {
         self.init(clients: clients)
         self.sequence = sequence
+        for call in calls { self.calls[call.account] = call }
         self.prices = prices
         self.mark = mark
         self.lastClose = lastClose
@@ -157,6 +161,17 @@ public struct RiskBook: Sendable {
             if c.counterparty != .street { try traded(c.counterparty, t.symbol, .buy, t.quantity.shares, t.price.units, fee: 0) }
         case .positionSplit(_, let id, let symbol, _, let to):
             try holding(id, symbol) { $0.quantity = to.shares }
+        case .marginCallChanged(let id, let step):
+            switch step.kind {
+            case .open:
+                calls[step.account] = MarginCall(id: id, account: step.account, deficit: step.deficit.units, mark: step.mark,
+                                                 deadline: step.deadline, openedAt: time, reduceOnly: step.reduceOnly)
+            case .met:
+                calls[step.account] = nil
+            case .liquidating:
+                calls[step.account]?.liquidationRounds += 1
+                calls[step.account]?.lastRoundAt = time
+            }
         case .markPrice(let symbol, let price):
             pending.append((symbol, price.units))
         case .marked(let request, let count):
@@ -361,6 +376,36 @@ public struct RiskBook: Sendable {
     public mutating func takeTouched() -> [Int] {
         defer { touched = [] }
         return touched.sorted()
+    }
+}
+
+/// A margin call as the journal's steps left it.
+public struct MarginCall: Hashable, Sendable {
+    public var id: UInt64
+    public var account: AccountID
+    /// The deficit at the mark that opened it.
+    public var deficit: Int64
+    public var mark: UInt64
+    public var deadline: Timestamp
+    public var openedAt: Timestamp
+    public var reduceOnly: Bool
+    /// Rounds of closing orders sent since the deadline passed, and when the last was.
+    public var liquidationRounds = 0
+    public var lastRoundAt: Timestamp?
+    /// Between rounds of closing orders, what the last round sent has time to trade.
+    public static let roundIntervalNanos: Int64 = 30_000_000_000
+
+    public init(id: UInt64, account: AccountID, deficit: Int64, mark: UInt64, deadline: Timestamp, openedAt: Timestamp, reduceOnly: Bool,
+                liquidationRounds: Int = 0, lastRoundAt: Timestamp? = nil) {
+        self.lastRoundAt = lastRoundAt
+        self.id = id
+        self.account = account
+        self.deficit = deficit
+        self.mark = mark
+        self.deadline = deadline
+        self.openedAt = openedAt
+        self.reduceOnly = reduceOnly
+        self.liquidationRounds = liquidationRounds
     }
 }
 

@@ -8,12 +8,20 @@ public enum RiskJSON {
             + #","close":"# + (m.request.close ? "true" : "false") + "}"
     }
 
+    public static func marginCall(_ c: MarginCall) -> String {
+        #"{"id":"# + String(c.id) + #","account_id":"# + quoted(c.account.uuid) + #","deficit":"# + money(Int128(c.deficit))
+            + #","mark":"# + String(c.mark) + #","opened_at":"# + quoted(c.openedAt.rfc3339) + #","deadline":"# + quoted(c.deadline.rfc3339)
+            + #","reduce_only":"# + (c.reduceOnly ? "true" : "false") + #","liquidation_rounds":"# + String(c.liquidationRounds) + "}"
+    }
+
     static func money(_ units: Int128) -> String { quoted(formatFixedPoint(units, decimals: 4)) }
 
     /// Figures as the API answers them, with what they are of and the mark and sequence they stand at.
     public static func figures(_ f: RiskFigures, of book: borrowing RiskBook, account: AccountID? = nil, client: String? = nil) -> String {
         var text = "{"
-        if let account { text += #""account_id":"# + quoted(account.uuid) + "," }
+        if let account {
+            text += #""account_id":"# + quoted(account.uuid) + #","margin_call":"# + (book.calls[account].map(marginCall) ?? "null") + ","
+        }
         if let client { text += #""client":"# + quoted(client) + "," }
         text += #""mark":"# + (book.mark.map(mark) ?? "null") + #","last_close":"# + (book.lastClose.map(mark) ?? "null")
         text += #","sequence":"# + String(book.sequence) + #","accounts":"# + String(f.accounts)

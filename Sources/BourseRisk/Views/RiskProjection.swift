@@ -28,6 +28,7 @@ public final class RiskProjection: Projection, @unchecked Sendable {
         .init("rk_prices", key: "symbol"),
         .init("rk_marks", key: "sequence"),
         .init("rk_closes", key: "mark, account"),
+        .init("rk_margin_calls", key: "id"),
     ], statements: [
         """
         CREATE TABLE rk_accounts (
@@ -48,6 +49,13 @@ public final class RiskProjection: Projection, @unchecked Sendable {
             realized {int} NOT NULL, unrealized {int} NOT NULL, fees {int} NOT NULL, day_start {int} NOT NULL,
             reg_t_requirement {int} NOT NULL, house_requirement {int} NOT NULL, excess {int} NOT NULL, largest_position {int} NOT NULL,
             unpriced_positions {int} NOT NULL, PRIMARY KEY (mark, account))
+        """,
+        // Every margin call, open and met, with its steps' outcome.
+        """
+        CREATE TABLE rk_margin_calls (
+            id {int} PRIMARY KEY, account {int} NOT NULL, deficit {int} NOT NULL, mark {int} NOT NULL, deadline {int} NOT NULL,
+            opened_at {int} NOT NULL, reduce_only {int} NOT NULL, liquidation_rounds {int} NOT NULL, last_round_at {int}, state TEXT NOT NULL,
+            met_at {int})
         """,
     ])
 
@@ -78,7 +86,13 @@ public final class RiskProjection: Projection, @unchecked Sendable {
         for row in try store.querySynchronously("SELECT * FROM rk_prices", []) { prices[try Self.symbol(row.text("symbol")!)] = row.int("price")! }
         let last = try store.querySynchronously("SELECT * FROM rk_marks ORDER BY sequence DESC LIMIT 1", []).first.map(Self.mark)
         let close = try store.querySynchronously("SELECT * FROM rk_marks WHERE is_close = 1 ORDER BY sequence DESC LIMIT 1", []).first.map(Self.mark)
-        let restored = RiskBook(restoring: accounts, prices: prices, mark: last, lastClose: close, sequence: sequence, clients: clients)
+        let calls = try store.querySynchronously("SELECT * FROM rk_margin_calls WHERE state = 'open' ORDER BY id", []).map { row in
+            MarginCall(id: UInt64(row.int("id")!), account: AccountID(UInt32(row.int("account")!)), deficit: row.int("deficit")!,
+                       mark: UInt64(row.int("mark")!), deadline: Timestamp(nanos: row.int("deadline")!), openedAt: Timestamp(nanos: row.int("opened_at")!),
+                       reduceOnly: row.int("reduce_only") == 1, liquidationRounds: Int(row.int("liquidation_rounds")!),
+                       lastRoundAt: row.int("last_round_at").map(Timestamp.init(nanos:)))
+        }
+        let restored = RiskBook(restoring: accounts, prices: prices, mark: last, lastClose: close, sequence: sequence, calls: calls, clients: clients)
         book.withLock { $0 = restored }
         repriced = []
     }
@@ -93,6 +107,8 @@ public final class RiskProjection: Projection, @unchecked Sendable {
                     repriced.insert(symbol)
                 case .marked(let request, _):
                     try marked(book, request, command, writer)
+                case .marginCallChanged(let id, let step):
+                    try Self.marginCall(id, step, at: command.time, writer)
                 default:
                     break
                 }
@@ -111,6 +127,22 @@ public final class RiskProjection: Projection, @unchecked Sendable {
                 INSERT INTO rk_closes (mark, account, cash, long_value, short_value, realized, unrealized, fees, day_start, reg_t_requirement,
                     house_requirement, excess, largest_position, unpriced_positions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, [.int(Int64(command.sequence)), .int(Int64(account.id.rawValue))] + Self.columns(f))
+        }
+    }
+
+    private static func marginCall(_ id: UInt64, _ step: MarginCallStep, at time: Timestamp, _ writer: any StoreWriter) throws {
+        switch step.kind {
+        case .open:
+            try writer.execute("""
+                INSERT INTO rk_margin_calls (id, account, deficit, mark, deadline, opened_at, reduce_only, liquidation_rounds, last_round_at, state, met_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 0, NULL, 'open', NULL)
+                """, [.int(Int64(id)), .int(Int64(step.account.rawValue)), .int(step.deficit.units), .int(Int64(step.mark)),
+                      .int(step.deadline.nanos), .int(time.nanos), .int(step.reduceOnly ? 1 : 0)])
+        case .met:
+            try writer.execute("UPDATE rk_margin_calls SET state = 'met', met_at = ? WHERE id = ?", [.int(time.nanos), .int(Int64(id))])
+        case .liquidating:
+            try writer.execute("UPDATE rk_margin_calls SET liquidation_rounds = liquidation_rounds + 1, last_round_at = ? WHERE id = ?",
+                               [.int(time.nanos), .int(Int64(id))])
         }
     }
 

@@ -115,13 +115,17 @@ indirect enum Schema: Sendable {
             ("next_page_token", .nullable(.string)),
         ]),
         "RiskMark": .object([("sequence", .integer), ("at", .time), ("method", .choice(MarkMethod.allCases.map(\.name))), ("close", .boolean)]),
-        "RiskFigures": .object([("account_id", .uuid), ("client", .string), ("mark", .nullable(.ref("RiskMark"))),
+        "RiskMarginCall": .object([
+            ("id", .integer), ("account_id", .uuid), ("deficit", .decimal), ("mark", .integer), ("opened_at", .time), ("deadline", .time),
+            ("reduce_only", .boolean), ("liquidation_rounds", .integer), ("state", .choice(["open", "met"])), ("met_at", .nullable(.time)),
+        ], optional: ["state", "met_at"]),
+        "RiskFigures": .object([("account_id", .uuid), ("margin_call", .nullable(.ref("RiskMarginCall"))), ("client", .string), ("mark", .nullable(.ref("RiskMark"))),
                                 ("last_close", .nullable(.ref("RiskMark"))), ("sequence", .integer), ("accounts", .integer)]
                                + ["cash", "long_market_value", "short_market_value", "gross_exposure", "net_exposure", "equity", "realized_pl",
                                   "unrealized_pl", "fees", "total_pl", "day_pl", "reg_t_requirement", "house_requirement", "excess", "deficit",
                                   "largest_position"].map { ($0, Schema.decimal) }
                                + [("concentration_bp", .nullable(.integer)), ("unpriced_positions", .integer)],
-                               optional: ["account_id", "client"]),
+                               optional: ["account_id", "margin_call", "client"]),
         "RiskFirm": .object([
             ("firm", .ref("RiskFigures")),
             ("symbols", .array(.object([("symbol", .string), ("price", .nullable(.decimal)), ("qty", .decimal), ("long_market_value", .decimal),

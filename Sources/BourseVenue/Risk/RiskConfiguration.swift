@@ -19,6 +19,19 @@ extension VenueConfiguration {
         /// Monte Carlo paths: 10,000 by default, 100 to 100,000; and the generator's seed (1 by default).
         public var monte_carlo_paths: Int?
         public var monte_carlo_seed: UInt64?
+        /// Margin calls: minutes until one must be met (60 by default, 1 to 10,080), and whether the account
+        /// is put in reduce-only meanwhile and liquidated after the deadline (`enforce`, false by default).
+        public var margin_calls: MarginCallEntry?
+
+        public struct MarginCallEntry: Codable, Sendable, Equatable {
+            public var deadline_minutes: Int?
+            public var enforce: Bool?
+
+            public init(deadline_minutes: Int? = nil, enforce: Bool? = nil) {
+                self.deadline_minutes = deadline_minutes
+                self.enforce = enforce
+            }
+        }
 
         public struct SectorEntry: Codable, Sendable, Equatable {
             public var id: String
@@ -56,7 +69,9 @@ extension VenueConfiguration {
         }
 
         public init(mark_method: String? = nil, mark_interval_ms: Int? = nil, clients: [ClientEntry]? = nil, sectors: [SectorEntry]? = nil,
-                    scenarios: [ScenarioEntry]? = nil, var_days: Int? = nil, monte_carlo_paths: Int? = nil, monte_carlo_seed: UInt64? = nil) {
+                    scenarios: [ScenarioEntry]? = nil, var_days: Int? = nil, monte_carlo_paths: Int? = nil, monte_carlo_seed: UInt64? = nil,
+                    margin_calls: MarginCallEntry? = nil) {
+            self.margin_calls = margin_calls
             self.mark_method = mark_method
             self.mark_interval_ms = mark_interval_ms
             self.clients = clients
@@ -73,6 +88,7 @@ extension VenueConfiguration {
         "sectors": .array(.object(["id": .leaf, "symbols": .leaf])),
         "scenarios": .array(.object(["name": .leaf, "market_bp": .leaf, "sectors": .leaf, "symbols": .leaf])),
         "var_days": .leaf, "monte_carlo_paths": .leaf, "monte_carlo_seed": .leaf,
+        "margin_calls": .object(["deadline_minutes": .leaf, "enforce": .leaf]),
     ]
 
     /// What the file's risk section means.
@@ -85,6 +101,9 @@ extension VenueConfiguration {
         public var varDays: Int
         public var monteCarloPaths: Int
         public var monteCarloSeed: UInt64
+        public var marginCallDeadlineMinutes: Int
+        /// Reduce-only while a call is open, liquidation after its deadline.
+        public var enforceMarginCalls: Bool
 
         public static let clientsMax = 10_000
         public static let scenariosMax = 100
@@ -136,8 +155,11 @@ extension VenueConfiguration {
         let days = entry.var_days ?? 250, paths = entry.monte_carlo_paths ?? 10_000
         guard (2...ValueAtRisk.daysMax).contains(days) else { throw Invalid(description: "risk.var_days \(days) must be 2 to \(ValueAtRisk.daysMax)") }
         guard (100...ValueAtRisk.pathsMax).contains(paths) else { throw Invalid(description: "risk.monte_carlo_paths \(paths) must be 100 to \(ValueAtRisk.pathsMax)") }
+        let deadline = entry.margin_calls?.deadline_minutes ?? 60
+        guard (1...10_080).contains(deadline) else { throw Invalid(description: "risk.margin_calls.deadline_minutes \(deadline) must be 1 to 10080") }
         return RiskRules(markMethod: method, markIntervalMilliseconds: interval, clients: clients, sectorOf: sectorOf, scenarios: scenarios,
-                         varDays: days, monteCarloPaths: paths, monteCarloSeed: entry.monte_carlo_seed ?? 1)
+                         varDays: days, monteCarloPaths: paths, monteCarloSeed: entry.monte_carlo_seed ?? 1,
+                         marginCallDeadlineMinutes: deadline, enforceMarginCalls: entry.margin_calls?.enforce ?? false)
     }
 
     /// A scenario as a file or a request gives it, checked: `place` says where, for the message.

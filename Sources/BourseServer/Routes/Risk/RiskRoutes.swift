@@ -1,5 +1,6 @@
 import BourseCore
 import BourseNode
+import BourseProjections
 import BourseRisk
 import BourseVenue
 import Hummingbird
@@ -13,6 +14,7 @@ extension Routes {
 
     func addRisk(to table: RouteTable) {
         addRiskAnalytics(to: table)
+        addMarginCalls(to: table)
         table.add(.get, "/v1/risk/accounts/:account", "An account's P&L, exposure and margin at the last mark (by its number or id)",
                   answer: .ok("RiskFigures")) { request, context in
             try await handle(request) { key in
@@ -105,6 +107,33 @@ extension Routes {
                 return Self.json(text: RiskJSON.valueAtRisk(try await node.riskDesk.valueAtRisk(method), top: query.integer("limit") ?? 10))
             }
         }
+    }
+
+    func addMarginCalls(to table: RouteTable) {
+        table.add(.get, "/v1/risk/margin-calls", "Margin calls, newest first: open ones, met ones, or all (risk, admin)", query: [
+            Parameter("state", .choice(["open", "met", "all"]), "open (the default), met or all"), .limit(default: 100, max: 1_000),
+        ], answer: .ok(.array(.ref("RiskMarginCall")))) { request, _ in
+            try await handle(request) { key in
+                try Admin.require(key, [.risk, .admin], to: "read margin calls")
+                let query = Query(request)
+                let state = query["state"] ?? "open"
+                try await waitForRisk()
+                let rows = try await projections.store.query(
+                    "SELECT * FROM rk_margin_calls" + (state == "all" ? "" : " WHERE state = ?") + " ORDER BY id DESC LIMIT ?",
+                    (state == "all" ? [] : [.text(state)]) + [.int(Int64(query.integer("limit") ?? 100))])
+                return Self.json(text: "[" + rows.map(Self.marginCallRow).joined(separator: ",") + "]")
+            }
+        }
+    }
+
+    static func marginCallRow(_ row: SQLRow) -> String {
+        let call = MarginCall(id: UInt64(row.int("id")!), account: AccountID(UInt32(row.int("account")!)), deficit: row.int("deficit")!,
+                              mark: UInt64(row.int("mark")!), deadline: Timestamp(nanos: row.int("deadline")!),
+                              openedAt: Timestamp(nanos: row.int("opened_at")!), reduceOnly: row.int("reduce_only") == 1,
+                              liquidationRounds: Int(row.int("liquidation_rounds")!))
+        let json = RiskJSON.marginCall(call)
+        return json.dropLast() + #","state":"# + API.quoted(row.text("state")!) + #","met_at":"#
+            + (row.int("met_at").map { API.quoted(API.time(Timestamp(nanos: $0))) } ?? "null") + "}"
     }
 
     struct MarkBody: Decodable {

@@ -1,0 +1,62 @@
+import BourseCore
+
+/// What the risk desk does about margin, decided from the last mark's figures alone.
+public enum MarginAction: Hashable, Sendable {
+    /// A margin account's equity is below its house requirement by `deficit`, and no call is open.
+    case open(AccountID, deficit: Int64)
+    /// The account's call is covered again.
+    case met(AccountID)
+    /// The call's deadline passed uncovered: close these positions (shares, signed as held).
+    case liquidate(AccountID, call: UInt64, closing: [Closing])
+
+    public struct Closing: Hashable, Sendable {
+        public var symbol: Symbol
+        public var quantity: Int64
+
+        public init(symbol: Symbol, quantity: Int64) {
+            self.symbol = symbol
+            self.quantity = quantity
+        }
+    }
+}
+
+extension RiskBook {
+    /// The steps due at `now`: calls to open and to meet, and (when `liquidate`) liquidations of calls past
+    /// their deadline, a round at most every `MarginCall.roundIntervalNanos`. An account with a position the mark has no price for is left alone: its margin
+    /// cannot be measured.
+    public func marginActions(now: Timestamp, liquidate: Bool) -> [MarginAction] {
+        guard mark != nil else { return [] }
+        var actions: [MarginAction] = []
+        for (account, f) in zip(accounts, figures) where account.kind == .margin && f.unpricedPositions == 0 {
+            switch (calls[account.id], f.excess < 0) {
+            case (nil, true):
+                // Balances are capped at $10 trillion: a deficit is far inside 64 bits.
+                actions.append(.open(account.id, deficit: Int64(-f.excess)))
+            case (_?, false):
+                actions.append(.met(account.id))
+            case (let call?, true) where liquidate && now >= call.deadline
+                && call.lastRoundAt.map { now.nanos - $0.nanos >= MarginCall.roundIntervalNanos } ?? true:
+                let closing = closingPositions(account, deficit: -f.excess)
+                if !closing.isEmpty { actions.append(.liquidate(account.id, call: call.id, closing: closing)) }
+            default:
+                break
+            }
+        }
+        return actions
+    }
+
+    /// The positions to close, largest value first, until the maintenance they free covers `deficit`
+    /// (all of them when it never does).
+    func closingPositions(_ a: Account, deficit: Int128) -> [MarginAction.Closing] {
+        let held = a.holdings.filter { $0.quantity != 0 && prices[$0.symbol] != nil }.map { h in
+            (h, (Int128(h.quantity) * Int128(prices[h.symbol]!)).magnitude)
+        }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0.symbol.description < $1.0.symbol.description }
+        var freed: Int128 = 0
+        var closing: [MarginAction.Closing] = []
+        for (h, size) in held where freed < deficit {
+            closing.append(.init(symbol: h.symbol, quantity: h.quantity))
+            freed += requirement(Int128(size), h.quantity > 0 ? a.margin.maintenanceLongBasisPoints : a.margin.maintenanceShortBasisPoints)
+        }
+        return closing
+    }
+}
