@@ -28,6 +28,18 @@ extension DataDirectory.Node {
             gauge("bourse_capture_queue_entries", depth.count, [("state", state.rawValue)])
             gauge("bourse_capture_queue_oldest_age_seconds", Int(depth.oldestSeconds), [("state", state.rawValue)])
         }
+        // The firm's risk at the last mark; dollars as a float, as Prometheus keeps every value.
+        let (firm, deficits, calls, mark) = risk.read { book in
+            (book.firmFigures, book.figures.filter { $0.excess < 0 }.count, book.calls.count, book.mark?.sequence ?? 0)
+        }
+        for (name, units) in [("equity", firm.equity), ("gross_exposure", firm.grossExposure), ("net_exposure", firm.netExposure),
+                              ("total_pnl", firm.totalPnL), ("day_pnl", firm.dayPnL), ("house_requirement", firm.houseRequirement),
+                              ("excess", firm.excess)] {
+            Gauge(label: "bourse_risk_firm_\(name)_dollars", factory: metrics).record(Double(units) / 10_000)
+        }
+        gauge("bourse_risk_accounts_in_deficit", deficits)
+        gauge("bourse_risk_margin_calls_open", calls)
+        gauge("bourse_risk_mark_sequence", Int(mark))
         ProcessMetrics.record(into: metrics)
     }
 }

@@ -4,6 +4,7 @@ import BourseRisk
 @testable import BourseVenue
 import BourseTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// The risk platform's API on the demo venue: figures at marks, by account, client and firm.
@@ -69,6 +70,8 @@ struct RiskRoutesTests {
         #expect(aapl?["qty"] as? String == "102000" && aapl?["price"] as? String == "191.00")
         let (unknown, _) = try await server.send("GET", "/v1/risk/clients/nobody", as: admin)
         #expect(unknown == 404)
+        let metrics = try await server.metrics()
+        #expect(metrics.contains("bourse_risk_firm_equity_dollars") && metrics.contains("bourse_risk_margin_calls_open 0"), "\(metrics)")
 
         // The figures streamed at this point equal the same computation over the journal through it.
         let streamed = server.opened.node.risk.read { (RiskJSON.report($0), $0.sequence) }
@@ -188,6 +191,47 @@ struct RiskRoutesTests {
         #expect(record["liquidation_rounds"] as? Int == 1 && record["state"] as? String == "met")
         let (_, account) = try await server.send("GET", "/v2/account", as: borrower)
         #expect((account as? [String: Any])?["status"] as? String == "ACTIVE")
+        await server.stop()
+    }
+
+    @Test("the risk stream pushes a trader's own figures when a fill and a mark change them, and a risk desk's key the firm's too")
+    func stream() async throws {
+        let directory = makeTemporaryDirectory("bourse-risk")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = VenueConfiguration.demo
+        configuration.fix = nil
+        let server = try await ServerTests.Running(directory: directory, configuration: configuration)
+        let (trader, admin) = (server.key(account: 1), server.key(account: 3, role: .admin))
+        let marks = MarkClock(node: server.opened.node)
+        #expect(try await marks.tick())
+        let received = Received()
+        let traded = Atomic<Bool>(false)
+        let authenticate = #"{"action":"authenticate","data":{"key_id":"\#(trader.keyID)","secret_key":"\#(trader.secret)"}}"#
+        try await server.webSocket("/stream", received, first: authenticate) { text, outbound in
+            if text.contains(#""status":"authorized""#) {
+                try await outbound.write(.text(#"{"action":"listen","data":{"streams":["risk"]}}"#))
+            } else if text.contains(#""stream":"risk""#), !traded.exchange(true, ordering: .relaxed) {
+                // The first message is the figures as they stand; a fill at a new price and a mark change them.
+                _ = try await server.order(trader, #""symbol":"TSLA","qty":"3","side":"buy","type":"limit","time_in_force":"day","limit_price":"255.00""#)
+                _ = try await server.order(admin, #""symbol":"TSLA","qty":"3","side":"sell","type":"limit","time_in_force":"day","limit_price":"255.00""#)
+                #expect(try await marks.tick())
+            }
+            return text.contains(#""stream":"risk""#) && text.contains(#""long_market_value":"1895765.00""#)
+        }
+        let figures = received.all.filter { $0.contains(#""stream":"risk""#) }
+        #expect(figures.count >= 2 && figures.allSatisfy { $0.contains(AccountID(1).uuid) })
+        #expect(received.all.contains { $0.contains(#""streams":["risk"]"#) })
+
+        let desk = Received()
+        let authenticateDesk = #"{"action":"authenticate","data":{"key_id":"\#(admin.keyID)","secret_key":"\#(admin.secret)"}}"#
+        try await server.webSocket("/stream", desk, first: authenticateDesk) { text, outbound in
+            if text.contains(#""status":"authorized""#) {
+                try await outbound.write(.text(#"{"action":"listen","data":{"streams":["risk"],"risk_accounts":["nobody"]}}"#))
+                try await outbound.write(.text(#"{"action":"listen","data":{"streams":["risk"],"risk_accounts":["\#(AccountID(2).uuid)"]}}"#))
+            }
+            return desk.all.contains { $0.contains(#""stream":"risk_firm""#) } && desk.all.contains { $0.contains(AccountID(2).uuid) }
+        }
+        #expect(desk.all.contains { $0.contains("nobody is not an account id") })
         await server.stop()
     }
 }

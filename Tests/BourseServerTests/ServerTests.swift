@@ -348,7 +348,7 @@ struct ServerTests {
         server.opened.projections.waitUntilFinished()
         let (stopped, stoppedBody) = try await server.send("GET", "/readyz", as: nil)
         #expect(stopped == 503 && (stoppedBody as? [String: Any])?["reasons"] as? String
-                == "sequencer: stopping; projection orders has stopped; projection market has stopped; projection broker has stopped; projection post_trade has stopped; projection audit has stopped; projection ledger has stopped")
+                == "sequencer: stopping; projection orders has stopped; projection market has stopped; projection broker has stopped; projection post_trade has stopped; projection audit has stopped; projection ledger has stopped; projection risk has stopped")
         await server.stop()
     }
 

@@ -51,6 +51,11 @@ public struct RiskBook: Sendable {
 
     public private(set) var accounts: [Account] = []
     public private(set) var figures: [RiskFigures] = []
+    /// Per account, the sequence of the command that last changed its figures: what a stream compares to
+    /// what it sent.
+    public private(set) var changedAt: [UInt64] = []
+    /// The sequence of the command being applied.
+    private var applying: UInt64 = 0
     private var index: [AccountID: Int] = [:]
     /// The last complete mark's prices, and those of a mark whose `marked` has not come yet.
     public private(set) var prices: [Symbol: Int64] = [:]
@@ -68,9 +73,7 @@ public struct RiskBook: Sendable {
     private var clientOf: [AccountID: String] = [:]
     public private(set) var clientFigures: [String: RiskFigures] = [:]
     public private(set) var firm = RiskFigures()
-    /// Accounts whose figures changed since `takeChanged`, and whose cash, holdings or day start did since
-    /// `takeTouched` (what a checkpoint writes).
-    private var changed: Set<Int> = []
+    /// Accounts whose cash, holdings or day start changed since `takeTouched` (what a checkpoint writes).
     private var touched: Set<Int> = []
 
     /// `clients` names groups of accounts (a household, a fund's sub-accounts); an account is in one at most.
@@ -90,6 +93,7 @@ public struct RiskBook: Sendable {
                 calls: [MarginCall] = [], clients: [String: [AccountID]] = [:]) {
         self.init(clients: clients)
         self.sequence = sequence
+        applying = sequence
         for call in calls { self.calls[call.account] = call }
         self.prices = prices
         self.mark = mark
@@ -98,9 +102,10 @@ public struct RiskBook: Sendable {
             index[account.id] = self.accounts.count
             self.accounts.append(account)
             figures.append(RiskFigures())
+            changedAt.append(sequence)
             revalue(self.accounts.count - 1)
         }
-        (changed, touched) = ([], [])
+        touched = []
     }
 
     // MARK: - Events
@@ -113,12 +118,14 @@ public struct RiskBook: Sendable {
 
     /// Applies one event of the command at `sequence`, `time`.
     public mutating func apply(_ event: Event, sequence: UInt64, time: Timestamp) throws(Inconsistent) {
+        applying = sequence
         switch event {
         case .accountOpened(let id, _, let terms):
             guard index[id] == nil else { throw Inconsistent(description: "account \(id) opened twice") }
             index[id] = accounts.count
             accounts.append(Account(id: id, kind: terms.kind, margin: terms.margin))
             figures.append(RiskFigures())
+            changedAt.append(sequence)
             revalue(accounts.count - 1)
         case .cashDeposited(let id, let amount), .dividendPaid(_, let id, let amount):
             try cash(id, amount.units)
@@ -207,10 +214,10 @@ public struct RiskBook: Sendable {
         for name in clientFigures.keys { clientFigures[name] = RiskFigures() }
         for i in accounts.indices {
             let f = valued(accounts[i])
+            if f != figures[i] { changedAt[i] = applying }
             figures[i] = f
             firm.add(f)
             if let client = clientOf[accounts[i].id] { clientFigures[client]!.add(f) }
-            changed.insert(i)
         }
     }
 
@@ -280,13 +287,13 @@ public struct RiskBook: Sendable {
     private mutating func revalue(_ i: Int) {
         let old = figures[i], new = valued(accounts[i])
         figures[i] = new
+        if new != old { changedAt[i] = applying }
         firm.subtract(old)
         firm.add(new)
         if let client = clientOf[accounts[i].id] {
             clientFigures[client]!.subtract(old)
             clientFigures[client]!.add(new)
         }
-        changed.insert(i)
         touched.insert(i)
     }
 
@@ -333,6 +340,9 @@ public struct RiskBook: Sendable {
         index[id].map { (accounts[$0], figures[$0]) }
     }
 
+    /// The sequence of the command that last changed an account's figures.
+    public func figuresChangedAt(_ id: AccountID) -> UInt64? { index[id].map { changedAt[$0] } }
+
     /// A client's figures: its sums, with its largest position found among its accounts.
     public func client(_ name: String) -> RiskFigures? {
         guard var f = clientFigures[name] else { return nil }
@@ -364,12 +374,6 @@ public struct RiskBook: Sendable {
             }
         }
         return result
-    }
-
-    /// The accounts whose figures changed since the last call, in the order they were opened.
-    public mutating func takeChanged() -> [Int] {
-        defer { changed = [] }
-        return changed.sorted()
     }
 
     /// The accounts whose cash, holdings or day start changed since the last call.

@@ -58,7 +58,7 @@ public struct Server: Sendable {
                             metrics: metrics, market: opened.market, updates: opened.updates, metricsToken: metricsToken)
         routes.add(to: router)
         let webSocketRouter = Router(context: StreamRequestContext.self)
-        TradeStream(keys: opened.keys, updates: opened.updates).add(to: webSocketRouter)
+        TradeStream(keys: opened.keys, updates: opened.updates, risk: RiskUpdates(risk: opened.node.risk)).add(to: webSocketRouter)
         MarketDataStream(keys: opened.keys, market: opened.market, batchWindow: streamWindow, conflationInterval: conflationInterval).add(to: webSocketRouter)
         var logger = Logger(label: "bourse")
         logger.logLevel = logLevel

@@ -11,6 +11,7 @@ import NIOCore
 struct TradeStream: Sendable {
     let keys: KeyStore
     let updates: TradeUpdates
+    let risk: RiskUpdates
 
     private struct Message: Decodable {
         struct Data: Decodable {
@@ -19,6 +20,8 @@ struct TradeStream: Sendable {
             /// A web session's bearer token, in place of the key.
             var token: String?
             var streams: [String]?
+            /// For risk and admin keys: the accounts whose figures the `risk` stream follows (a trader's is its own).
+            var risk_accounts: [String]?
         }
         var action: String
         var data: Data?
@@ -33,6 +36,7 @@ struct TradeStream: Sendable {
     private func serve(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, _ channel: any Channel) async throws {
         var key: StoredKey?
         var listening: (subscriber: StreamHub<TradeUpdates.Listener>.Subscriber, writer: Task<Void, Never>)?
+        var riskWriter: Task<Void, Never>?
         // The stream closes when the session it signed in with ends or its key is revoked.
         var watching: KeyStore.Watch?
         defer {
@@ -97,12 +101,47 @@ struct TradeStream: Sendable {
                     }
                     listening = (subscriber, writer)
                 }
-                let names = (listening == nil ? [] : [listener.tradeUpdates ? "trade_updates" : nil, listener.alerts ? "alerts" : nil].compactMap { $0 })
-                    .map { "\"\($0)\"" }.joined(separator: ",")
-                try await outbound.write(.text(#"{"stream":"listening","data":{"streams":[\#(names)]}}"#))
+                riskWriter?.cancel()
+                riskWriter = nil
+                if streams.contains("risk") {
+                    switch riskFollowed(key, request.data?.risk_accounts) {
+                    case .success(let (accounts, firm)):
+                        riskWriter = Task { [risk] in await risk.run(accounts: accounts, firm: firm, outbound: outbound) }
+                    case .failure(let refusal):
+                        try await outbound.write(.text(TradeUpdates.errorMessage(refusal.message)))
+                    }
+                }
+                var names = (listening == nil ? [] : [listener.tradeUpdates ? "trade_updates" : nil, listener.alerts ? "alerts" : nil].compactMap { $0 })
+                if riskWriter != nil { names.append("risk") }
+                let namesText = names.map { "\"\($0)\"" }.joined(separator: ",")
+                try await outbound.write(.text(#"{"stream":"listening","data":{"streams":[\#(namesText)]}}"#))
             default:
                 try await outbound.write(.text(TradeUpdates.errorMessage("unknown action \(request.action)")))
             }
+        }
+    }
+
+    struct Refusal: Error {
+        var message: String
+    }
+
+    /// The accounts a key's `risk` stream follows, and whether it gets the firm's figures too.
+    private func riskFollowed(_ key: StoredKey, _ named: [String]?) -> Result<([AccountID], Bool), Refusal> {
+        switch key.role {
+        case .risk, .admin:
+            let names = named ?? []
+            guard names.count <= RiskUpdates.accountsMax else { return .failure(Refusal(message: "risk_accounts names at most \(RiskUpdates.accountsMax) accounts")) }
+            var accounts: [AccountID] = []
+            for name in names {
+                guard let id = AccountID(uuid: name) else { return .failure(Refusal(message: "risk_accounts: \(name) is not an account id")) }
+                accounts.append(id)
+            }
+            return .success((accounts, true))
+        case .trader:
+            guard named == nil else { return .failure(Refusal(message: "a trader key's risk stream is its own account's: risk_accounts is for risk and admin keys")) }
+            return .success(([AccountID(key.account)], false))
+        default:
+            return .failure(Refusal(message: "the risk stream is for trader, risk and admin keys, not \(key.role.rawValue) keys"))
         }
     }
 }
