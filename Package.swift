@@ -97,7 +97,7 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             // The web UI is compiled into the binary, so a venue serves it wherever the binary goes.
-            resources: [.embedInCode("Web/index.html"), .embedInCode("Web/app.js"), .embedInCode("Web/accounts.js"), .embedInCode("Web/sessions.js"), .embedInCode("Web/posttrade.js"), .embedInCode("Web/app.css")]
+            resources: [.embedInCode("Web/index.html"), .embedInCode("Web/app.js"), .embedInCode("Web/accounts.js"), .embedInCode("Web/sessions.js"), .embedInCode("Web/posttrade.js"), .embedInCode("Web/risk.js"), .embedInCode("Web/app.css")]
         ),
         // FIX 4.4 gateway: sessions as QuickFIX keeps them, order entry, drop copy and trade capture, on SwiftNIO.
         .target(

@@ -10,6 +10,7 @@ enum WebUI {
                                     ("/ui/accounts.js", PackageResources.accounts_js, "text/javascript; charset=utf-8"),
                                     ("/ui/sessions.js", PackageResources.sessions_js, "text/javascript; charset=utf-8"),
                                     ("/ui/posttrade.js", PackageResources.posttrade_js, "text/javascript; charset=utf-8"),
+                                    ("/ui/risk.js", PackageResources.risk_js, "text/javascript; charset=utf-8"),
                                     ("/ui/app.css", PackageResources.app_css, "text/css; charset=utf-8")] {
             let body = ByteBuffer(bytes: bytes)
             table.add(.get, path, "The web UI", authenticated: false) { _, _ in

@@ -317,4 +317,49 @@ struct BrowserTests {
         #expect((queue as? [[String: Any]])?.first?["trade_id"] as? String == "W-2")
         await server.stop()
     }
+
+    @Test("a risk desk sees the firm, the top exposures, a margin call and a scenario on the page, and it fits a phone")
+    func riskDesk() async throws {
+        let directory = makeTemporaryDirectory("bourse-server")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = VenueConfiguration.demo
+        configuration.fix = nil
+        configuration.accounts.append(.init(id: 4, kind: "margin", deposit: "10000.00", positions: nil, keys: ["trader"]))
+        configuration.risk = .init(scenarios: [.init(name: "market-down-20", market_bp: -2_000)])
+        let server = try await ServerTests.Running(directory: directory, configuration: configuration)
+        let admin = server.key(account: 3, role: .admin)
+        // Account 4 buys $19,000 of AAPL on $10,000: with AAPL down to $114 it gets a margin call.
+        _ = try await server.order(server.key(account: 2), #""symbol":"AAPL","qty":"100","side":"sell","type":"limit","time_in_force":"day","limit_price":"190.00""#)
+        let (_, bought) = try await server.order(server.key(account: 4), #""symbol":"AAPL","qty":"100","side":"buy","type":"limit","time_in_force":"day","limit_price":"190.00""#)
+        #expect(bought["status"] as? String == "filled")
+        for price in ["171.00", "154.00", "139.00", "126.00", "114.00"] {
+            _ = try await server.order(server.key(account: 2), #""symbol":"AAPL","qty":"1","side":"sell","type":"limit","time_in_force":"day","limit_price":"\#(price)""#)
+            _ = try await server.order(server.key(account: 1), #""symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":"\#(price)""#)
+        }
+        #expect(try await MarkClock(node: server.opened.node).tick())
+        #expect(try await MarginDesk(node: server.opened.node).tick().count == 1)
+        let chromium = try Chromium()
+        defer { chromium.stop() }
+        let socket = try await chromium.browserSocket()
+        let port = server.port
+        try await WebSocketClient.connect(url: socket, configuration: .init(maxFrameSize: 1 << 24), logger: Logger(label: "devtools")) { inbound, outbound, _ in
+            var page = DevTools(inbound: inbound.messages(maxSize: 1 << 26).makeAsyncIterator(), outbound: outbound)
+            try await page.open("http://127.0.0.1:\(port)/")
+            try await page.signIn(admin.keyID, admin.secret)
+            try await page.waitFor("!document.getElementById('app').hidden && !document.getElementById('risk-tab').hidden", "the page with its risk tab")
+            _ = try await page.evaluate("document.getElementById('risk-tab').click()")
+            try await page.waitFor("document.getElementById('risk-mark').textContent.startsWith('Mark ')", "the mark")
+            try await page.waitFor("document.querySelectorAll('#risk-firm tbody tr').length === 7", "the firm's figures")
+            try await page.waitFor("document.querySelectorAll('#risk-top tbody tr').length === 4", "the accounts by exposure")
+            try await page.waitFor("[...document.querySelectorAll('#risk-calls td')].some(td => td.textContent === '1')", "the margin call")
+            try await page.waitFor("[...document.querySelectorAll('#risk-scenarios td')].some(td => td.textContent === 'market-down-20')", "the scenario")
+            _ = try await page.evaluate("document.getElementById('take-mark').click()")
+            try await page.waitFor("document.getElementById('risk-message').textContent.startsWith('Took mark ')", "a mark taken from the page")
+            try await page.screenshot(to: Self.artifacts + "/web-ui-risk.png")
+            _ = try await page.call("Emulation.setDeviceMetricsOverride", ["width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true])
+            try await page.waitFor("document.documentElement.scrollWidth <= 390", "the risk tab to fit a phone's width")
+            try await page.screenshot(to: Self.artifacts + "/web-ui-phone-risk.png")
+        }
+        await server.stop()
+    }
 }

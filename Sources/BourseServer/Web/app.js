@@ -131,6 +131,7 @@ async function start() {
   $("app").hidden = false;
   $("admin-tab").hidden = !(state.role === "admin" || state.role === "risk");
   $("post-trade-tab").hidden = $("admin-tab").hidden;
+  $("risk-tab").hidden = $("admin-tab").hidden;
   const assets = await api("GET", "/v2/assets");
   const select = $("symbol");
   select.replaceChildren(...assets.map((a) => { const o = document.createElement("option"); o.value = o.textContent = a.symbol; return o; }));
