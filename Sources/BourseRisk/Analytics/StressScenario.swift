@@ -40,12 +40,9 @@ public struct StressScenario: Hashable, Sendable {
         symbols[symbol] ?? sector.flatMap { sectors[$0] } ?? market ?? 0
     }
 
-    /// `prices` shocked: each moved by its share, truncated toward zero, never below nothing.
-    public func shocked(_ prices: [Symbol: Int64], sectorOf: [Symbol: String]) -> [Symbol: Int64] {
-        prices.reduce(into: [:]) { out, entry in
-            let bp = shock(entry.key, sector: sectorOf[entry.key])
-            out[entry.key] = max(0, entry.value + Int64(Int128(entry.value) * Int128(bp) / 10_000))
-        }
+    /// A price shocked: moved by its share, truncated toward zero, never below nothing.
+    public func shocked(_ symbol: Symbol, _ price: Int64, sectorOf: [Symbol: String]) -> Int64 {
+        max(0, price + Int64(Int128(price) * Int128(shock(symbol, sector: sectorOf[symbol])) / 10_000))
     }
 }
 
@@ -76,7 +73,7 @@ public struct StressResult: Sendable {
 extension RiskBook {
     /// Revalues every account at the scenario's prices; sums per client and for the firm.
     public func stressed(_ scenario: StressScenario, sectorOf: [Symbol: String]) -> StressResult {
-        let prices = scenario.shocked(self.prices, sectorOf: sectorOf)
+        let prices = slotPrices { scenario.shocked($0, $1, sectorOf: sectorOf) }
         var result = StressResult(scenario: scenario, mark: mark, accounts: [], clients: [:], firm: StressFigures())
         var clientOf: [AccountID: String] = [:]
         for (name, members) in clients {
@@ -86,7 +83,7 @@ extension RiskBook {
         for (account, figures) in zip(accounts, figures) {
             var f = StressFigures()
             f.before = figures
-            f.after = valued(account, at: prices)
+            f.after = valued(account, slotPrices: prices)
             result.accounts.append((account.id, f))
             result.firm.add(f)
             if let client = clientOf[account.id] { result.clients[client]!.add(f) }

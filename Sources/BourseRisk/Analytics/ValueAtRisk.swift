@@ -9,7 +9,8 @@ import Foundation
 /// generator, from the normal distribution with the history's mean and covariance of returns (each path a
 /// random combination of the past days' moves, which has exactly that covariance), quantiles as above.
 /// Returns and their weights are statistics, drawn in floating point; each drawn return is rounded to
-/// 10^-8 and every amount is computed in integers from it.
+/// 10^-8 and every amount is computed in integers from it (a path's outcome is its positions' values times
+/// their returns, summed, then truncated to 1/10,000 dollar).
 public enum ValueAtRisk {
     public struct Figures: Hashable, Sendable {
         public var var95: Int128 = 0
@@ -134,14 +135,20 @@ extension RiskBook {
                 let w = Self.standardNormal(&rng)
                 for i in 0..<n { drawn[i] += w * centred[d * n + i] }
             }
-            for i in 0..<n { rates[p * n + i] = Int64((drawn[i] * Double(ValueAtRisk.rateScale)).rounded()) }
+            // By symbol, then path: an account's outcomes read each of its symbols' paths in a row.
+            for i in 0..<n { rates[i * paths + p] = Int64((drawn[i] * Double(ValueAtRisk.rateScale)).rounded()) }
         }
         let values = exposures(symbols), drawnRates = rates, count = days > 0 ? paths : 0
         return aggregate("monte_carlo", count: count, values: values) { positions in
-            (0..<count).map { p in
-                positions.reduce(0) { sum, position in
-                    sum + position.1 * Int128(drawnRates[p * n + position.0]) / Int128(ValueAtRisk.rateScale)
-                }
+            // Each path's outcome: the positions' values times their drawn returns, summed, truncated once.
+            var sums = [Int128](repeating: 0, count: count)
+            for (symbol, value) in positions {
+                let base = symbol * paths
+                for p in 0..<count { sums[p] += value * Int128(drawnRates[base + p]) }
+            }
+            return sums.map { sum in
+                if let small = Int64(exactly: sum) { return Int128(small / ValueAtRisk.rateScale) }
+                return sum / Int128(ValueAtRisk.rateScale)
             }
         }
     }

@@ -17,12 +17,25 @@ public struct RiskBook: Sendable {
         public var quantity: Int64 = 0
         public var cost: Int64 = 0
         public var realized: Int64 = 0
+        /// Where the book keeps the symbol's price: its own numbering, not part of what the holding is.
+        var slot: Int32 = -1
 
         public init(symbol: Symbol, quantity: Int64 = 0, cost: Int64 = 0, realized: Int64 = 0) {
             self.symbol = symbol
             self.quantity = quantity
             self.cost = cost
             self.realized = realized
+        }
+
+        public static func == (a: Holding, b: Holding) -> Bool {
+            (a.symbol, a.quantity, a.cost, a.realized) == (b.symbol, b.quantity, b.cost, b.realized)
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(symbol)
+            hasher.combine(quantity)
+            hasher.combine(cost)
+            hasher.combine(realized)
         }
     }
 
@@ -56,9 +69,12 @@ public struct RiskBook: Sendable {
     public private(set) var changedAt: [UInt64] = []
     /// The sequence of the command being applied.
     private var applying: UInt64 = 0
-    private var index: [AccountID: Int] = [:]
+    private var index = AccountSlots()
     /// The last complete mark's prices, and those of a mark whose `marked` has not come yet.
     public private(set) var prices: [Symbol: Int64] = [:]
+    /// The same prices by slot (0: none), a slot per symbol any holding named: what valuing reads.
+    private var slotOf: [Symbol: Int32] = [:]
+    private var slotPrices: [Int64] = []
     private var pending: [(Symbol, Int64)] = []
     public private(set) var mark: RiskMark?
     public private(set) var lastClose: RiskMark?
@@ -71,10 +87,13 @@ public struct RiskBook: Sendable {
     /// Clients by name, each with its accounts (opened or not yet), and their sums.
     public let clients: [String: [AccountID]]
     private var clientOf: [AccountID: String] = [:]
+    /// Per account, its client's name: looked up once, when it opens.
+    private var clientOfAccount: [String?] = []
     public private(set) var clientFigures: [String: RiskFigures] = [:]
     public private(set) var firm = RiskFigures()
     /// Accounts whose cash, holdings or day start changed since `takeTouched` (what a checkpoint writes).
-    private var touched: Set<Int> = []
+    private var touched: [Int] = []
+    private var isTouched: [Bool] = []
 
     /// `clients` names groups of accounts (a household, a fund's sub-accounts); an account is in one at most.
     public init(clients: [String: [AccountID]] = [:]) {
@@ -96,16 +115,35 @@ public struct RiskBook: Sendable {
         applying = sequence
         for call in calls { self.calls[call.account] = call }
         self.prices = prices
+        for (symbol, price) in prices { slotPrices[Int(slot(for: symbol))] = price }
         self.mark = mark
         self.lastClose = lastClose
-        for account in accounts {
-            index[account.id] = self.accounts.count
-            self.accounts.append(account)
-            figures.append(RiskFigures())
-            changedAt.append(sequence)
+        for var account in accounts {
+            for h in account.holdings.indices { account.holdings[h].slot = slot(for: account.holdings[h].symbol) }
+            append(account)
             revalue(self.accounts.count - 1)
         }
+        for i in touched { isTouched[i] = false }
         touched = []
+    }
+
+    /// Adds an account, with its figures still zero.
+    private mutating func append(_ account: Account) {
+        index[account.id] = accounts.count
+        accounts.append(account)
+        figures.append(RiskFigures())
+        changedAt.append(applying)
+        clientOfAccount.append(clientOf[account.id])
+        isTouched.append(false)
+    }
+
+    /// The slot of a symbol's price, made when first asked for.
+    private mutating func slot(for symbol: Symbol) -> Int32 {
+        if let slot = slotOf[symbol] { return slot }
+        let slot = Int32(slotPrices.count)
+        slotOf[symbol] = slot
+        slotPrices.append(0)
+        return slot
     }
 
     // MARK: - Events
@@ -122,10 +160,7 @@ public struct RiskBook: Sendable {
         switch event {
         case .accountOpened(let id, _, let terms):
             guard index[id] == nil else { throw Inconsistent(description: "account \(id) opened twice") }
-            index[id] = accounts.count
-            accounts.append(Account(id: id, kind: terms.kind, margin: terms.margin))
-            figures.append(RiskFigures())
-            changedAt.append(sequence)
+            append(Account(id: id, kind: terms.kind, margin: terms.margin))
             revalue(accounts.count - 1)
         case .cashDeposited(let id, let amount), .dividendPaid(_, let id, let amount):
             try cash(id, amount.units)
@@ -192,7 +227,10 @@ public struct RiskBook: Sendable {
     }
 
     private mutating func fixMark(_ mark: RiskMark) {
-        for (symbol, price) in pending { prices[symbol] = price }
+        for (symbol, price) in pending {
+            prices[symbol] = price
+            slotPrices[Int(slot(for: symbol))] = price
+        }
         pending = []
         self.mark = mark
         if mark.request.close {
@@ -202,7 +240,7 @@ public struct RiskBook: Sendable {
                 let total = valued(accounts[i]).totalPnL
                 guard let start = Int64(exactly: total) else { preconditionFailure("account \(accounts[i].id) P&L \(total) beyond 64 bits") }
                 accounts[i].dayStart = start
-                touched.insert(i)
+                touch(i)
             }
         }
         revalueAll()
@@ -217,7 +255,7 @@ public struct RiskBook: Sendable {
             if f != figures[i] { changedAt[i] = applying }
             figures[i] = f
             firm.add(f)
-            if let client = clientOf[accounts[i].id] { clientFigures[client]!.add(f) }
+            if let client = clientOfAccount[i] { clientFigures[client]!.add(f) }
         }
     }
 
@@ -225,11 +263,25 @@ public struct RiskBook: Sendable {
         guard id != .street else { return }
         let notional = q * price
         let i = try slot(id)
+        let h = holdingIndex(i, symbol)
+        // Revalued by difference: what the holding made of the figures goes out, what it makes now comes in.
+        let (old, margin, mark) = (figures[i], accounts[i].margin, slotPrices[Int(accounts[i].holdings[h].slot)])
+        var f = old
+        let before = Self.size(accounts[i].holdings[h], mark)
+        Self.part(accounts[i].holdings[h], mark, margin, -1, into: &f)
         accounts[i].cash += side == .buy ? -(notional + fee) : notional - fee
         accounts[i].fees += fee
-        let h = holdingIndex(i, symbol)
         Self.move(&accounts[i].holdings[h], by: side == .buy ? q : -q, at: price)
-        revalue(i)
+        Self.part(accounts[i].holdings[h], mark, margin, 1, into: &f)
+        (f.cash, f.fees) = (Int128(accounts[i].cash), Int128(accounts[i].fees))
+        let after = Self.size(accounts[i].holdings[h], mark)
+        if after >= f.largestPosition {
+            f.largestPosition = after
+        } else if before == f.largestPosition {
+            f.largestPosition = accounts[i].holdings.reduce(0) { max($0, Self.size($1, slotPrices[Int($1.slot)])) }
+        }
+        Self.finish(&f, accounts[i].kind)
+        store(i, old, f)
     }
 
     private mutating func cash(_ id: AccountID, _ amount: Int64) throws(Inconsistent) {
@@ -251,7 +303,9 @@ public struct RiskBook: Sendable {
 
     private mutating func holdingIndex(_ i: Int, _ symbol: Symbol) -> Int {
         if let h = accounts[i].holdings.firstIndex(where: { $0.symbol == symbol }) { return h }
-        accounts[i].holdings.append(Holding(symbol: symbol))
+        var holding = Holding(symbol: symbol)
+        holding.slot = slot(for: symbol)
+        accounts[i].holdings.append(holding)
         return accounts[i].holdings.count - 1
     }
 
@@ -285,55 +339,85 @@ public struct RiskBook: Sendable {
 
     /// Recomputes one account's figures and moves its client's and the firm's sums by the difference.
     private mutating func revalue(_ i: Int) {
-        let old = figures[i], new = valued(accounts[i])
+        store(i, figures[i], valued(accounts[i]))
+    }
+
+    /// Sets an account's new figures and moves its client's and the firm's sums by the difference.
+    private mutating func store(_ i: Int, _ old: RiskFigures, _ new: RiskFigures) {
         figures[i] = new
-        if new != old { changedAt[i] = applying }
-        firm.subtract(old)
-        firm.add(new)
-        if let client = clientOf[accounts[i].id] {
-            clientFigures[client]!.subtract(old)
-            clientFigures[client]!.add(new)
-        }
-        touched.insert(i)
+        touch(i)
+        guard new != old else { return }
+        changedAt[i] = applying
+        firm.replace(old, with: new)
+        if let client = clientOfAccount[i] { clientFigures[client]!.replace(old, with: new) }
+    }
+
+    private mutating func touch(_ i: Int) {
+        guard !isTouched[i] else { return }
+        isTouched[i] = true
+        touched.append(i)
     }
 
     /// An account's figures at the current prices.
-    public func valued(_ a: Account) -> RiskFigures { valued(a, at: prices) }
+    public func valued(_ a: Account) -> RiskFigures { valued(a, slotPrices: slotPrices) }
 
-    /// An account's figures at `prices` (a scenario's, say).
-    public func valued(_ a: Account, at prices: [Symbol: Int64]) -> RiskFigures {
+    /// The current prices with each moved by `move` (a scenario's shock), by slot, for `valued(_:slotPrices:)`.
+    func slotPrices(moved move: (Symbol, Int64) -> Int64) -> [Int64] {
+        var moved = slotPrices
+        for (symbol, slot) in slotOf where moved[Int(slot)] > 0 { moved[Int(slot)] = move(symbol, moved[Int(slot)]) }
+        return moved
+    }
+
+    /// An account's figures at prices by slot (0: no price).
+    func valued(_ a: Account, slotPrices: [Int64]) -> RiskFigures {
         var f = RiskFigures()
         f.accounts = 1
         f.cash = Int128(a.cash)
         f.fees = Int128(a.fees)
         f.dayStart = Int128(a.dayStart)
         for h in a.holdings {
-            f.realized += Int128(h.realized)
-            guard h.quantity != 0 else { continue }
-            guard let price = prices[h.symbol] else {
-                f.unpricedPositions += 1
-                continue
-            }
-            let value = Int128(h.quantity) * Int128(price)
-            let size = value.magnitude
-            f.unrealized += value - Int128(h.cost)
-            if value > 0 {
-                f.longValue += value
-                f.houseRequirement += requirement(value, a.margin.maintenanceLongBasisPoints)
-            } else {
-                f.shortValue -= value
-                f.houseRequirement += requirement(-value, a.margin.maintenanceShortBasisPoints)
-            }
-            f.regTRequirement += requirement(Int128(size), a.margin.initialBasisPoints)
-            f.largestPosition = max(f.largestPosition, Int128(size))
+            let price = slotPrices[Int(h.slot)]
+            Self.part(h, price, a.margin, 1, into: &f)
+            f.largestPosition = max(f.largestPosition, Self.size(h, price))
         }
-        if a.kind == .cash {
-            // Paid in full: no requirement, and what it may still spend is its cash.
+        Self.finish(&f, a.kind)
+        return f
+    }
+
+    /// Adds (`sign` 1) or takes out (−1) what one holding makes of its account's figures at `price` (0:
+    /// none): all but the largest position, which is not a sum.
+    @inline(__always)
+    static func part(_ h: Holding, _ price: Int64, _ margin: MarginRates, _ sign: Int128, into f: inout RiskFigures) {
+        f.realized += sign * Int128(h.realized)
+        guard h.quantity != 0 else { return }
+        guard price > 0 else {
+            f.unpricedPositions += Int(sign)
+            return
+        }
+        let value = Int128(h.quantity) * Int128(price)
+        f.unrealized += sign * (value - Int128(h.cost))
+        if value > 0 {
+            f.longValue += sign * value
+            f.houseRequirement += sign * requirement(value, margin.maintenanceLongBasisPoints)
+        } else {
+            f.shortValue -= sign * value
+            f.houseRequirement += sign * requirement(-value, margin.maintenanceShortBasisPoints)
+        }
+        f.regTRequirement += sign * requirement(Int128(value.magnitude), margin.initialBasisPoints)
+    }
+
+    /// A holding's market value, long or short, at `price`; 0 without one.
+    @inline(__always) static func size(_ h: Holding, _ price: Int64) -> Int128 {
+        price > 0 ? Int128((Int128(h.quantity) * Int128(price)).magnitude) : 0
+    }
+
+    /// The figures that follow from the sums: a cash account has no requirement and its cash is its excess.
+    @inline(__always) static func finish(_ f: inout RiskFigures, _ kind: AccountKind) {
+        if kind == .cash {
             (f.regTRequirement, f.houseRequirement, f.excess) = (0, 0, f.cash)
         } else {
             f.excess = f.equity - f.houseRequirement
         }
-        return f
     }
 
     public func account(_ id: AccountID) -> (Account, RiskFigures)? {
@@ -378,6 +462,7 @@ public struct RiskBook: Sendable {
 
     /// The accounts whose cash, holdings or day start changed since the last call.
     public mutating func takeTouched() -> [Int] {
+        for i in touched { isTouched[i] = false }
         defer { touched = [] }
         return touched.sorted()
     }

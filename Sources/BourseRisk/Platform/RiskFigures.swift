@@ -41,34 +41,30 @@ public struct RiskFigures: Hashable, Sendable {
 
     /// Adds another's figures (an account into its client or the firm).
     public mutating func add(_ other: RiskFigures) {
-        combine(other, sign: 1)
+        combine(other, less: RiskFigures())
         largestPosition = max(largestPosition, other.largestPosition)
     }
 
-    /// Takes an account's old figures out of a sum before its new ones go in. `largestPosition` is not
-    /// additive: the sum's owner recomputes it from its members (`RiskBook.aggregate`).
-    mutating func subtract(_ other: RiskFigures) { combine(other, sign: -1) }
-
-    private mutating func combine(_ o: RiskFigures, sign: Int128) {
-        accounts += Int(sign) * o.accounts
-        unpricedPositions += Int(sign) * o.unpricedPositions
-        cash += sign * o.cash
-        longValue += sign * o.longValue
-        shortValue += sign * o.shortValue
-        realized += sign * o.realized
-        unrealized += sign * o.unrealized
-        fees += sign * o.fees
-        dayStart += sign * o.dayStart
-        regTRequirement += sign * o.regTRequirement
-        houseRequirement += sign * o.houseRequirement
-        excess += sign * o.excess
+    /// Moves a sum from an account's old figures to its new ones. `largestPosition` is not additive: the
+    /// sum's reader finds it among the members (`RiskBook.firmFigures`, `client`).
+    mutating func replace(_ old: RiskFigures, with new: RiskFigures) {
+        combine(new, less: old)
     }
 
-    /// Equal in everything additive: what a sum kept by deltas must agree on with one added afresh.
-    public func sameSums(as other: RiskFigures) -> Bool {
-        var a = self, b = other
-        (a.largestPosition, b.largestPosition) = (0, 0)
-        return a == b
+    /// Adds `o − l`, field by field.
+    private mutating func combine(_ o: RiskFigures, less l: RiskFigures) {
+        accounts += (o.accounts - l.accounts)
+        unpricedPositions += (o.unpricedPositions - l.unpricedPositions)
+        cash += (o.cash - l.cash)
+        longValue += (o.longValue - l.longValue)
+        shortValue += (o.shortValue - l.shortValue)
+        realized += (o.realized - l.realized)
+        unrealized += (o.unrealized - l.unrealized)
+        fees += (o.fees - l.fees)
+        dayStart += (o.dayStart - l.dayStart)
+        regTRequirement += (o.regTRequirement - l.regTRequirement)
+        houseRequirement += (o.houseRequirement - l.houseRequirement)
+        excess += (o.excess - l.excess)
     }
 }
 
@@ -86,7 +82,9 @@ public struct RiskMark: Hashable, Sendable {
 }
 
 /// The part of `value` (not negative) that `basisPoints` is, rounded up, as the engine's margin check
-/// rounds it: requirements are never understated.
+/// rounds it: requirements are never understated. Values below 2^49 ($56 billion) take 64-bit arithmetic,
+/// where dividing by a constant is a multiply; larger ones the exact 128-bit division.
 @inline(__always) func requirement(_ value: Int128, _ basisPoints: Int64) -> Int128 {
-    (value * Int128(basisPoints) + 9_999) / 10_000
+    if value < 1 << 49 { return Int128((Int64(value) * basisPoints + 9_999) / 10_000) }
+    return (value * Int128(basisPoints) + 9_999) / 10_000
 }
