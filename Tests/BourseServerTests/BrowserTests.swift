@@ -142,6 +142,19 @@ struct BrowserTests {
     static let artifacts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("artifacts").path
 
+    /// Headless Chromium with the server's page open, for `body` to drive.
+    static func onPage(of server: ServerTests.Running, _ body: @escaping @Sendable (inout DevTools) async throws -> Void) async throws {
+        let chromium = try Chromium()
+        defer { chromium.stop() }
+        let socket = try await chromium.browserSocket()
+        let port = server.port
+        try await WebSocketClient.connect(url: socket, configuration: .init(maxFrameSize: 1 << 24), logger: Logger(label: "devtools")) { inbound, outbound, _ in
+            var page = DevTools(inbound: inbound.messages(maxSize: 1 << 26).makeAsyncIterator(), outbound: outbound)
+            try await page.open("http://127.0.0.1:\(port)/")
+            try await body(&page)
+        }
+    }
+
     @Test("headless Chromium signs in, places an order through the page and sees it fill there, on a laptop and a phone screen")
     func placeAndFill() async throws {
         let directory = makeTemporaryDirectory("bourse-server")
@@ -157,13 +170,7 @@ struct BrowserTests {
             _ = try await server.order(other, #""symbol":"MSFT","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":"\#(price)""#)
         }
 
-        let chromium = try Chromium()
-        defer { chromium.stop() }
-        let socket = try await chromium.browserSocket()
-        let port = server.port
-        try await WebSocketClient.connect(url: socket, configuration: .init(maxFrameSize: 1 << 24), logger: Logger(label: "devtools")) { inbound, outbound, _ in
-            var page = DevTools(inbound: inbound.messages(maxSize: 1 << 26).makeAsyncIterator(), outbound: outbound)
-            try await page.open("http://127.0.0.1:\(port)/")
+        try await Self.onPage(of: server) { page in
 
             // A wrong secret is refused on the page.
             try await page.signIn(buyer.keyID, "wrong")
@@ -235,13 +242,7 @@ struct BrowserTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let server = try await ServerTests.Running(directory: directory)
         let admin = server.key(account: 3, role: .admin), trader = server.key(account: 1)
-        let chromium = try Chromium()
-        defer { chromium.stop() }
-        let socket = try await chromium.browserSocket()
-        let port = server.port
-        try await WebSocketClient.connect(url: socket, configuration: .init(maxFrameSize: 1 << 24), logger: Logger(label: "devtools")) { inbound, outbound, _ in
-            var page = DevTools(inbound: inbound.messages(maxSize: 1 << 26).makeAsyncIterator(), outbound: outbound)
-            try await page.open("http://127.0.0.1:\(port)/")
+        try await Self.onPage(of: server) { page in
             try await page.signIn(admin.keyID, admin.secret)
             try await page.waitFor("!document.getElementById('app').hidden && !document.getElementById('admin-tab').hidden", "the page with its admin tab")
             _ = try await page.evaluate("document.getElementById('admin-tab').click(); window.confirm = () => true;")
@@ -288,13 +289,7 @@ struct BrowserTests {
         #expect(try await server.send("POST", "/v1/trades", as: admin, body: trade("W-2", "NEWCO", 1)).0 == 202)
         let street = "trade_id,account,symbol,side,quantity,price,trade_date\nW-1,1,AAPL,buy,2,190.00,\(date)"
         #expect(try await server.send("POST", "/v1/admin/reconciliations", as: admin, body: #"{"trade_date":"\#(date)","csv":"# + API.quoted(street) + "}").0 == 200)
-        let chromium = try Chromium()
-        defer { chromium.stop() }
-        let socket = try await chromium.browserSocket()
-        let port = server.port
-        try await WebSocketClient.connect(url: socket, configuration: .init(maxFrameSize: 1 << 24), logger: Logger(label: "devtools")) { inbound, outbound, _ in
-            var page = DevTools(inbound: inbound.messages(maxSize: 1 << 26).makeAsyncIterator(), outbound: outbound)
-            try await page.open("http://127.0.0.1:\(port)/")
+        try await Self.onPage(of: server) { page in
             try await page.signIn(admin.keyID, admin.secret)
             try await page.waitFor("!document.getElementById('app').hidden && !document.getElementById('post-trade-tab').hidden", "the page with its post-trade tab")
             _ = try await page.evaluate("document.getElementById('post-trade-tab').click()")
@@ -338,13 +333,7 @@ struct BrowserTests {
         }
         #expect(try await MarkClock(node: server.opened.node).tick())
         #expect(try await MarginDesk(node: server.opened.node).tick().count == 1)
-        let chromium = try Chromium()
-        defer { chromium.stop() }
-        let socket = try await chromium.browserSocket()
-        let port = server.port
-        try await WebSocketClient.connect(url: socket, configuration: .init(maxFrameSize: 1 << 24), logger: Logger(label: "devtools")) { inbound, outbound, _ in
-            var page = DevTools(inbound: inbound.messages(maxSize: 1 << 26).makeAsyncIterator(), outbound: outbound)
-            try await page.open("http://127.0.0.1:\(port)/")
+        try await Self.onPage(of: server) { page in
             try await page.signIn(admin.keyID, admin.secret)
             try await page.waitFor("!document.getElementById('app').hidden && !document.getElementById('risk-tab').hidden", "the page with its risk tab")
             _ = try await page.evaluate("document.getElementById('risk-tab').click()")

@@ -548,7 +548,7 @@ struct ServerTests {
         let (badLimit, _) = try await restarted.send("GET", "/v2/orders?status=all&limit=0", as: buyer)
         #expect(badLimit == 422)
         // A clean stop left the projections complete: nothing to catch up on.
-        #expect(restarted.opened.node.caughtUp == ["orders": 0, "market": 0, "broker": 0, "post_trade": 0, "audit": 0, "ledger": 0])
+        #expect(restarted.opened.node.caughtUp == ["orders": 0, "market": 0, "broker": 0, "post_trade": 0, "audit": 0, "ledger": 0, "risk": 0])
         let (_, changes) = try await restarted.send("GET", "/v1/account/positions/history?symbol=AAPL", as: buyer)
         #expect((changes as? [[String: Any]])?.map { "\($0["reason"] ?? "") \($0["change"] ?? "") \($0["qty"] ?? "")" }
                 == ["fill 4 1004", "transfer_in 1000 1000"])
