@@ -60,3 +60,33 @@ extension RiskBook {
         return closing
     }
 }
+
+/// A margin call as the journal's steps left it.
+public struct MarginCall: Hashable, Sendable {
+    public var id: UInt64
+    public var account: AccountID
+    /// The deficit at the mark that opened it.
+    public var deficit: Int64
+    public var mark: UInt64
+    public var deadline: Timestamp
+    public var openedAt: Timestamp
+    public var reduceOnly: Bool
+    /// Rounds of closing orders sent since the deadline passed, and when the last was.
+    public var liquidationRounds = 0
+    public var lastRoundAt: Timestamp?
+    /// Between rounds of closing orders, what the last round sent has time to trade.
+    public static let roundIntervalNanos: Int64 = 30_000_000_000
+
+    public init(id: UInt64, account: AccountID, deficit: Int64, mark: UInt64, deadline: Timestamp, openedAt: Timestamp, reduceOnly: Bool,
+                liquidationRounds: Int = 0, lastRoundAt: Timestamp? = nil) {
+        self.lastRoundAt = lastRoundAt
+        self.id = id
+        self.account = account
+        self.deficit = deficit
+        self.mark = mark
+        self.deadline = deadline
+        self.openedAt = openedAt
+        self.reduceOnly = reduceOnly
+        self.liquidationRounds = liquidationRounds
+    }
+}

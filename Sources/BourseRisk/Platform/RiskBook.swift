@@ -69,12 +69,12 @@ public struct RiskBook: Sendable {
     public private(set) var changedAt: [UInt64] = []
     /// The sequence of the command being applied.
     private var applying: UInt64 = 0
-    private var index = AccountSlots()
+    var index = AccountSlots()
     /// The last complete mark's prices, and those of a mark whose `marked` has not come yet.
     public private(set) var prices: [Symbol: Int64] = [:]
     /// The same prices by slot (0: none), a slot per symbol any holding named: what valuing reads.
-    private var slotOf: [Symbol: Int32] = [:]
-    private var slotPrices: [Int64] = []
+    var slotOf: [Symbol: Int32] = [:]
+    var slotPrices: [Int64] = []
     private var pending: [(Symbol, Int64)] = []
     public private(set) var mark: RiskMark?
     public private(set) var lastClose: RiskMark?
@@ -335,7 +335,7 @@ public struct RiskBook: Sendable {
         return Int64(Int128(value) * Int128(part.magnitude) / Int128(whole.magnitude))
     }
 
-    // MARK: - Figures
+    // MARK: - Figures (valuing an account is in Valuation.swift)
 
     /// Recomputes one account's figures and moves its client's and the firm's sums by the difference.
     private mutating func revalue(_ i: Int) {
@@ -358,152 +358,10 @@ public struct RiskBook: Sendable {
         touched.append(i)
     }
 
-    /// An account's figures at the current prices.
-    public func valued(_ a: Account) -> RiskFigures { valued(a, slotPrices: slotPrices) }
-
-    /// The current prices with each moved by `move` (a scenario's shock), by slot, for `valued(_:slotPrices:)`.
-    func slotPrices(moved move: (Symbol, Int64) -> Int64) -> [Int64] {
-        var moved = slotPrices
-        for (symbol, slot) in slotOf where moved[Int(slot)] > 0 { moved[Int(slot)] = move(symbol, moved[Int(slot)]) }
-        return moved
-    }
-
-    /// An account's figures at prices by slot (0: no price).
-    func valued(_ a: Account, slotPrices: [Int64]) -> RiskFigures {
-        var f = RiskFigures()
-        f.accounts = 1
-        f.cash = Int128(a.cash)
-        f.fees = Int128(a.fees)
-        f.dayStart = Int128(a.dayStart)
-        for h in a.holdings {
-            let price = slotPrices[Int(h.slot)]
-            Self.part(h, price, a.margin, 1, into: &f)
-            f.largestPosition = max(f.largestPosition, Self.size(h, price))
-        }
-        Self.finish(&f, a.kind)
-        return f
-    }
-
-    /// Adds (`sign` 1) or takes out (−1) what one holding makes of its account's figures at `price` (0:
-    /// none): all but the largest position, which is not a sum.
-    @inline(__always)
-    static func part(_ h: Holding, _ price: Int64, _ margin: MarginRates, _ sign: Int128, into f: inout RiskFigures) {
-        f.realized += sign * Int128(h.realized)
-        guard h.quantity != 0 else { return }
-        guard price > 0 else {
-            f.unpricedPositions += Int(sign)
-            return
-        }
-        let value = Int128(h.quantity) * Int128(price)
-        f.unrealized += sign * (value - Int128(h.cost))
-        if value > 0 {
-            f.longValue += sign * value
-            f.houseRequirement += sign * requirement(value, margin.maintenanceLongBasisPoints)
-        } else {
-            f.shortValue -= sign * value
-            f.houseRequirement += sign * requirement(-value, margin.maintenanceShortBasisPoints)
-        }
-        f.regTRequirement += sign * requirement(Int128(value.magnitude), margin.initialBasisPoints)
-    }
-
-    /// A holding's market value, long or short, at `price`; 0 without one.
-    @inline(__always) static func size(_ h: Holding, _ price: Int64) -> Int128 {
-        price > 0 ? Int128((Int128(h.quantity) * Int128(price)).magnitude) : 0
-    }
-
-    /// The figures that follow from the sums: a cash account has no requirement and its cash is its excess.
-    @inline(__always) static func finish(_ f: inout RiskFigures, _ kind: AccountKind) {
-        if kind == .cash {
-            (f.regTRequirement, f.houseRequirement, f.excess) = (0, 0, f.cash)
-        } else {
-            f.excess = f.equity - f.houseRequirement
-        }
-    }
-
-    public func account(_ id: AccountID) -> (Account, RiskFigures)? {
-        index[id].map { (accounts[$0], figures[$0]) }
-    }
-
-    /// The sequence of the command that last changed an account's figures.
-    public func figuresChangedAt(_ id: AccountID) -> UInt64? { index[id].map { changedAt[$0] } }
-
-    /// A client's figures: its sums, with its largest position found among its accounts.
-    public func client(_ name: String) -> RiskFigures? {
-        guard var f = clientFigures[name] else { return nil }
-        f.largestPosition = clients[name]!.compactMap { index[$0].map { figures[$0].largestPosition } }.max() ?? 0
-        return f
-    }
-
-    /// The firm's figures: every account's sums, with the largest position of any.
-    public var firmFigures: RiskFigures {
-        var f = firm
-        f.largestPosition = figures.map(\.largestPosition).max() ?? 0
-        return f
-    }
-
-    /// The firm's exposure per symbol: net shares, long and short value, unrealized and realized P&L.
-    public func bySymbol() -> [Symbol: SymbolExposure] {
-        var result: [Symbol: SymbolExposure] = [:]
-        for a in accounts {
-            for h in a.holdings {
-                var e = result[h.symbol] ?? SymbolExposure(price: prices[h.symbol])
-                e.quantity += Int128(h.quantity)
-                e.realized += Int128(h.realized)
-                if let price = prices[h.symbol], h.quantity != 0 {
-                    let value = Int128(h.quantity) * Int128(price)
-                    if value > 0 { e.longValue += value } else { e.shortValue -= value }
-                    e.unrealized += value - Int128(h.cost)
-                }
-                result[h.symbol] = e
-            }
-        }
-        return result
-    }
-
     /// The accounts whose cash, holdings or day start changed since the last call.
     public mutating func takeTouched() -> [Int] {
         for i in touched { isTouched[i] = false }
         defer { touched = [] }
         return touched.sorted()
     }
-}
-
-/// A margin call as the journal's steps left it.
-public struct MarginCall: Hashable, Sendable {
-    public var id: UInt64
-    public var account: AccountID
-    /// The deficit at the mark that opened it.
-    public var deficit: Int64
-    public var mark: UInt64
-    public var deadline: Timestamp
-    public var openedAt: Timestamp
-    public var reduceOnly: Bool
-    /// Rounds of closing orders sent since the deadline passed, and when the last was.
-    public var liquidationRounds = 0
-    public var lastRoundAt: Timestamp?
-    /// Between rounds of closing orders, what the last round sent has time to trade.
-    public static let roundIntervalNanos: Int64 = 30_000_000_000
-
-    public init(id: UInt64, account: AccountID, deficit: Int64, mark: UInt64, deadline: Timestamp, openedAt: Timestamp, reduceOnly: Bool,
-                liquidationRounds: Int = 0, lastRoundAt: Timestamp? = nil) {
-        self.lastRoundAt = lastRoundAt
-        self.id = id
-        self.account = account
-        self.deficit = deficit
-        self.mark = mark
-        self.deadline = deadline
-        self.openedAt = openedAt
-        self.reduceOnly = reduceOnly
-        self.liquidationRounds = liquidationRounds
-    }
-}
-
-/// The firm's exposure in one symbol.
-public struct SymbolExposure: Hashable, Sendable {
-    public var price: Int64?
-    public var quantity: Int128 = 0
-    public var longValue: Int128 = 0
-    public var shortValue: Int128 = 0
-    public var unrealized: Int128 = 0
-    public var realized: Int128 = 0
 }
