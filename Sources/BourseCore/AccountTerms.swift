@@ -12,6 +12,8 @@ public enum AccountKind: UInt8, Sendable, CaseIterable {
         default: return nil
         }
     }
+
+    public var name: String { self == .cash ? "cash" : "margin" }
 }
 
 public enum AccountState: UInt8, Sendable, CaseIterable {

@@ -74,19 +74,15 @@ extension RiskBook {
     /// Revalues every account at the scenario's prices; sums per client and for the firm.
     public func stressed(_ scenario: StressScenario, sectorOf: [Symbol: String]) -> StressResult {
         let prices = slotPrices { scenario.shocked($0, $1, sectorOf: sectorOf) }
-        var result = StressResult(scenario: scenario, mark: mark, accounts: [], clients: [:], firm: StressFigures())
-        var clientOf: [AccountID: String] = [:]
-        for (name, members) in clients {
-            result.clients[name] = StressFigures()
-            for id in members { clientOf[id] = name }
-        }
-        for (account, figures) in zip(accounts, figures) {
+        var result = StressResult(scenario: scenario, mark: mark, accounts: [], clients: clients.mapValues { _ in StressFigures() },
+                                  firm: StressFigures())
+        for i in accounts.indices {
             var f = StressFigures()
-            f.before = figures
-            f.after = valued(account, slotPrices: prices)
-            result.accounts.append((account.id, f))
+            f.before = figures[i]
+            f.after = valued(accounts[i], slotPrices: prices)
+            result.accounts.append((accounts[i].id, f))
             result.firm.add(f)
-            if let client = clientOf[account.id] { result.clients[client]!.add(f) }
+            if let client = clientOfAccount[i] { result.clients[client]!.add(f) }
         }
         return result
     }

@@ -86,22 +86,23 @@ public enum ValueAtRisk {
 }
 
 extension RiskBook {
-    /// The symbols of `closes` and, per account, each priced position's value at the last mark by symbol index.
-    private func exposures(_ symbols: [Symbol]) -> [[(Int, Int128)]] {
+    /// What both methods start from: each day's moves of the symbols of `closes` (by index), and per
+    /// account each priced position's value at the last mark, by the same index.
+    private func history(_ closes: [[Symbol: Int64]]) -> (symbols: Int, moves: [[(from: Int64, to: Int64)]], values: [[(Int, Int128)]]) {
+        let symbols = Array(Set(closes.flatMap(\.keys))).sorted { $0.description < $1.description }
         let index = Dictionary(uniqueKeysWithValues: symbols.enumerated().map { ($1, $0) })
-        return accounts.map { a in
-            a.holdings.compactMap { h in
+        let values = accounts.map { a in
+            a.holdings.compactMap { h -> (Int, Int128)? in
                 guard h.quantity != 0, let price = prices[h.symbol], let i = index[h.symbol] else { return nil }
                 return (i, Int128(h.quantity) * Int128(price))
             }
         }
+        return (symbols.count, ValueAtRisk.moves(closes, symbols: symbols), values)
     }
 
     /// Historical VaR over `closes` (each day's closes, oldest first).
     public func historicalVaR(closes: [[Symbol: Int64]]) -> ValueAtRisk.Result {
-        let symbols = Array(Set(closes.flatMap(\.keys))).sorted { $0.description < $1.description }
-        let moves = ValueAtRisk.moves(closes, symbols: symbols)
-        let values = exposures(symbols)
+        let (_, moves, values) = history(closes)
         return aggregate("historical", count: moves.count, values: values) { positions in
             moves.map { day in positions.reduce(0) { sum, p in sum + p.1 * Int128(day[p.0].to - day[p.0].from) / Int128(day[p.0].from) } }
         }
@@ -110,9 +111,8 @@ extension RiskBook {
     /// Monte Carlo VaR: `paths` one-day outcomes drawn from the normal distribution fitted to `closes`,
     /// the same for the same seed.
     public func monteCarloVaR(closes: [[Symbol: Int64]], paths: Int, seed: UInt64) -> ValueAtRisk.Result {
-        let symbols = Array(Set(closes.flatMap(\.keys))).sorted { $0.description < $1.description }
-        let moves = ValueAtRisk.moves(closes, symbols: symbols)
-        let days = moves.count, n = symbols.count
+        let (n, moves, values) = history(closes)
+        let days = moves.count
         // Returns per day and symbol, less each symbol's mean, scaled so that a standard normal weight per
         // day makes the history's covariance.
         var mean = [Double](repeating: 0, count: n)
@@ -138,7 +138,7 @@ extension RiskBook {
             // By symbol, then path: an account's outcomes read each of its symbols' paths in a row.
             for i in 0..<n { rates[i * paths + p] = Int64((drawn[i] * Double(ValueAtRisk.rateScale)).rounded()) }
         }
-        let values = exposures(symbols), drawnRates = rates, count = days > 0 ? paths : 0
+        let drawnRates = rates, count = days > 0 ? paths : 0
         return aggregate("monte_carlo", count: count, values: values) { positions in
             // Each path's outcome: the positions' values times their drawn returns, summed, truncated once.
             var sums = [Int128](repeating: 0, count: count)
@@ -182,11 +182,10 @@ extension RiskBook {
         var result = ValueAtRisk.Result(method: method, mark: mark, outcomes: count,
                                         accounts: accounts.indices.map { (accounts[$0].id, perAccount[$0]) }, clients: [:],
                                         firm: ValueAtRisk.figures(&firm))
-        let slot = Dictionary(uniqueKeysWithValues: accounts.enumerated().map { ($1.id, $0) })
         for (name, members) in clients {
             var sum = [Int128](repeating: 0, count: count)
             for id in members {
-                guard let a = slot[id] else { continue }
+                guard let a = index[id] else { continue }
                 let o = outcomes(values[a])
                 for k in 0..<count { sum[k] += o[k] }
             }

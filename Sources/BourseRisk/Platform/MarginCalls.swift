@@ -22,8 +22,8 @@ public enum MarginAction: Hashable, Sendable {
 
 extension RiskBook {
     /// The steps due at `now`: calls to open and to meet, and (when `liquidate`) liquidations of calls past
-    /// their deadline, a round at most every `MarginCall.roundIntervalNanos`. An account with a position the mark has no price for is left alone: its margin
-    /// cannot be measured.
+    /// their deadline, a round at most every `MarginCall.roundIntervalNanos`. An account with a position the
+    /// mark has no price for is left alone: its margin cannot be measured.
     public func marginActions(now: Timestamp, liquidate: Bool) -> [MarginAction] {
         guard mark != nil else { return [] }
         var actions: [MarginAction] = []
@@ -48,14 +48,13 @@ extension RiskBook {
     /// The positions to close, largest value first, until the maintenance they free covers `deficit`
     /// (all of them when it never does).
     func closingPositions(_ a: Account, deficit: Int128) -> [MarginAction.Closing] {
-        let held = a.holdings.filter { $0.quantity != 0 && prices[$0.symbol] != nil }.map { h in
-            (h, (Int128(h.quantity) * Int128(prices[h.symbol]!)).magnitude)
-        }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0.symbol.description < $1.0.symbol.description }
+        let sized: [(Holding, Int128)] = a.holdings.map { h in (h, Self.size(h, slotPrices[Int(h.slot)])) }
+        let held = sized.filter { $0.1 > 0 }.sorted { x, y in x.1 != y.1 ? x.1 > y.1 : x.0.symbol.description < y.0.symbol.description }
         var freed: Int128 = 0
         var closing: [MarginAction.Closing] = []
         for (h, size) in held where freed < deficit {
             closing.append(.init(symbol: h.symbol, quantity: h.quantity))
-            freed += requirement(Int128(size), h.quantity > 0 ? a.margin.maintenanceLongBasisPoints : a.margin.maintenanceShortBasisPoints)
+            freed += requirement(size, h.quantity > 0 ? a.margin.maintenanceLongBasisPoints : a.margin.maintenanceShortBasisPoints)
         }
         return closing
     }

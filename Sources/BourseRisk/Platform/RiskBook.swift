@@ -88,7 +88,7 @@ public struct RiskBook: Sendable {
     public let clients: [String: [AccountID]]
     private var clientOf: [AccountID: String] = [:]
     /// Per account, its client's name: looked up once, when it opens.
-    private var clientOfAccount: [String?] = []
+    private(set) var clientOfAccount: [String?] = []
     public private(set) var clientFigures: [String: RiskFigures] = [:]
     public private(set) var firm = RiskFigures()
     /// Accounts whose cash, holdings or day start changed since `takeTouched` (what a checkpoint writes).
@@ -233,25 +233,24 @@ public struct RiskBook: Sendable {
         }
         pending = []
         self.mark = mark
-        if mark.request.close {
-            lastClose = mark
-            for i in accounts.indices {
-                // Balances are capped at $10 trillion, so an account's P&L is far inside 64 bits.
-                let total = valued(accounts[i]).totalPnL
-                guard let start = Int64(exactly: total) else { preconditionFailure("account \(accounts[i].id) P&L \(total) beyond 64 bits") }
-                accounts[i].dayStart = start
-                touch(i)
-            }
-        }
-        revalueAll()
+        if mark.request.close { lastClose = mark }
+        revalueAll(closing: mark.request.close)
     }
 
-    /// Every account at the current prices, and the sums made afresh from them.
-    public mutating func revalueAll() {
+    /// Every account at the current prices, and the sums made afresh from them; at a close, each account's
+    /// day starts from its total P&L now.
+    private mutating func revalueAll(closing: Bool) {
         firm = RiskFigures()
         for name in clientFigures.keys { clientFigures[name] = RiskFigures() }
         for i in accounts.indices {
-            let f = valued(accounts[i])
+            var f = valued(accounts[i])
+            if closing {
+                // Balances are capped at $10 trillion, so an account's P&L is far inside 64 bits.
+                guard let start = Int64(exactly: f.totalPnL) else { preconditionFailure("account \(accounts[i].id) P&L \(f.totalPnL) beyond 64 bits") }
+                accounts[i].dayStart = start
+                f.dayStart = Int128(start)
+                touch(i)
+            }
             if f != figures[i] { changedAt[i] = applying }
             figures[i] = f
             firm.add(f)

@@ -8,10 +8,13 @@ public enum RiskJSON {
             + #","close":"# + (m.request.close ? "true" : "false") + "}"
     }
 
-    public static func marginCall(_ c: MarginCall) -> String {
-        #"{"id":"# + String(c.id) + #","account_id":"# + quoted(c.account.uuid) + #","deficit":"# + money(Int128(c.deficit))
+    /// A call; a listing of calls, open and met, adds its `state` and when it was met.
+    public static func marginCall(_ c: MarginCall, state: String? = nil, metAt: Timestamp? = nil) -> String {
+        var text = #"{"id":"# + String(c.id) + #","account_id":"# + quoted(c.account.uuid) + #","deficit":"# + money(Int128(c.deficit))
             + #","mark":"# + String(c.mark) + #","opened_at":"# + quoted(c.openedAt.rfc3339) + #","deadline":"# + quoted(c.deadline.rfc3339)
-            + #","reduce_only":"# + (c.reduceOnly ? "true" : "false") + #","liquidation_rounds":"# + String(c.liquidationRounds) + "}"
+            + #","reduce_only":"# + (c.reduceOnly ? "true" : "false") + #","liquidation_rounds":"# + String(c.liquidationRounds)
+        if let state { text += #","state":"# + quoted(state) + #","met_at":"# + (metAt.map { quoted($0.rfc3339) } ?? "null") }
+        return text + "}"
     }
 
     static func money(_ units: Int128) -> String { quoted(formatFixedPoint(units, decimals: 4)) }
@@ -20,7 +23,7 @@ public enum RiskJSON {
     public static func figures(_ f: RiskFigures, of book: borrowing RiskBook, account: AccountID? = nil, client: String? = nil) -> String {
         var text = "{"
         if let account {
-            text += #""account_id":"# + quoted(account.uuid) + #","margin_call":"# + (book.calls[account].map(marginCall) ?? "null") + ","
+            text += #""account_id":"# + quoted(account.uuid) + #","margin_call":"# + (book.calls[account].map { marginCall($0) } ?? "null") + ","
         }
         if let client { text += #""client":"# + quoted(client) + "," }
         text += #""mark":"# + (book.mark.map(mark) ?? "null") + #","last_close":"# + (book.lastClose.map(mark) ?? "null")

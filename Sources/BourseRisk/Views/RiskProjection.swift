@@ -86,12 +86,7 @@ public final class RiskProjection: Projection, @unchecked Sendable {
         for row in try store.querySynchronously("SELECT * FROM rk_prices", []) { prices[try Self.symbol(row.text("symbol")!)] = row.int("price")! }
         let last = try store.querySynchronously("SELECT * FROM rk_marks ORDER BY sequence DESC LIMIT 1", []).first.map(Self.mark)
         let close = try store.querySynchronously("SELECT * FROM rk_marks WHERE is_close = 1 ORDER BY sequence DESC LIMIT 1", []).first.map(Self.mark)
-        let calls = try store.querySynchronously("SELECT * FROM rk_margin_calls WHERE state = 'open' ORDER BY id", []).map { row in
-            MarginCall(id: UInt64(row.int("id")!), account: AccountID(UInt32(row.int("account")!)), deficit: row.int("deficit")!,
-                       mark: UInt64(row.int("mark")!), deadline: Timestamp(nanos: row.int("deadline")!), openedAt: Timestamp(nanos: row.int("opened_at")!),
-                       reduceOnly: row.int("reduce_only") == 1, liquidationRounds: Int(row.int("liquidation_rounds")!),
-                       lastRoundAt: row.int("last_round_at").map(Timestamp.init(nanos:)))
-        }
+        let calls = try store.querySynchronously("SELECT * FROM rk_margin_calls WHERE state = 'open' ORDER BY id", []).map(Self.marginCall)
         let restored = RiskBook(restoring: accounts, prices: prices, mark: last, lastClose: close, sequence: sequence, calls: calls, clients: clients)
         book.withLock { $0 = restored }
         repriced = []
@@ -146,6 +141,14 @@ public final class RiskProjection: Projection, @unchecked Sendable {
         }
     }
 
+    /// A margin call as `rk_margin_calls` holds it.
+    public static func marginCall(_ row: SQLRow) -> MarginCall {
+        MarginCall(id: UInt64(row.int("id")!), account: AccountID(UInt32(row.int("account")!)), deficit: row.int("deficit")!,
+                   mark: UInt64(row.int("mark")!), deadline: Timestamp(nanos: row.int("deadline")!), openedAt: Timestamp(nanos: row.int("opened_at")!),
+                   reduceOnly: row.int("reduce_only") == 1, liquidationRounds: Int(row.int("liquidation_rounds")!),
+                   lastRoundAt: row.int("last_round_at").map(Timestamp.init(nanos:)))
+    }
+
     /// An account's figures as `rk_closes` holds them. Every figure of one account fits in 64 bits: balances
     /// are capped at $10 trillion.
     static func columns(_ f: RiskFigures) -> [SQLValue] {
@@ -162,7 +165,7 @@ public final class RiskProjection: Projection, @unchecked Sendable {
                 INSERT INTO rk_accounts (account, kind, initial_bp, maintenance_long_bp, maintenance_short_bp, cash, fees, day_start)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (account) DO UPDATE SET cash = excluded.cash, fees = excluded.fees, day_start = excluded.day_start
-                """, [.int(Int64(a.id.rawValue)), .text(a.kind == .cash ? "cash" : "margin"), .int(a.margin.initialBasisPoints), .int(a.margin.maintenanceLongBasisPoints),
+                """, [.int(Int64(a.id.rawValue)), .text(a.kind.name), .int(a.margin.initialBasisPoints), .int(a.margin.maintenanceLongBasisPoints),
                       .int(a.margin.maintenanceShortBasisPoints), .int(a.cash), .int(a.fees), .int(a.dayStart)])
             for h in a.holdings {
                 try writer.execute("""

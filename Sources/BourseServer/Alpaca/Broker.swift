@@ -58,7 +58,7 @@ extension API {
         text += #","status":"\#(status(summary.state))","crypto_status":null,"currency":"USD","#
         text += #""last_equity":"\#(summary.equity.map(decimal) ?? decimal(summary.cash))","#
         text += #""created_at":"\#(time(Timestamp(nanos: profile.createdAt)))","updated_at":"\#(time(Timestamp(nanos: profile.updatedAt)))","#
-        text += #""enabled_assets":["us_equity"],"kind":"\#(summary.kind == .cash ? "cash" : "margin")","#
+        text += #""enabled_assets":["us_equity"],"kind":"\#(summary.kind.name)","#
         text += #""trading_status":"\#(tradingStatus(summary.state, blockedBy: blockedBy))""#
         if case .object(let parts)? = try? JSONValue.parse(Array(profile.details.utf8)) {
             for (name, value) in parts where entities?.contains(name) ?? true {

@@ -121,19 +121,11 @@ extension Routes {
                 let rows = try await projections.store.query(
                     "SELECT * FROM rk_margin_calls" + (state == "all" ? "" : " WHERE state = ?") + " ORDER BY id DESC LIMIT ?",
                     (state == "all" ? [] : [.text(state)]) + [.int(Int64(query.integer("limit") ?? 100))])
-                return Self.json(text: "[" + rows.map(Self.marginCallRow).joined(separator: ",") + "]")
+                return Self.json(text: "[" + rows.map { row in
+                    RiskJSON.marginCall(RiskProjection.marginCall(row), state: row.text("state")!, metAt: row.int("met_at").map(Timestamp.init(nanos:)))
+                }.joined(separator: ",") + "]")
             }
         }
-    }
-
-    static func marginCallRow(_ row: SQLRow) -> String {
-        let call = MarginCall(id: UInt64(row.int("id")!), account: AccountID(UInt32(row.int("account")!)), deficit: row.int("deficit")!,
-                              mark: UInt64(row.int("mark")!), deadline: Timestamp(nanos: row.int("deadline")!),
-                              openedAt: Timestamp(nanos: row.int("opened_at")!), reduceOnly: row.int("reduce_only") == 1,
-                              liquidationRounds: Int(row.int("liquidation_rounds")!))
-        let json = RiskJSON.marginCall(call)
-        return json.dropLast() + #","state":"# + API.quoted(row.text("state")!) + #","met_at":"#
-            + (row.int("met_at").map { API.quoted(API.time(Timestamp(nanos: $0))) } ?? "null") + "}"
     }
 
     struct MarkBody: Decodable {
