@@ -30,7 +30,7 @@ extension DataDirectory.Node {
         }
         // The firm's risk at the last mark; dollars as a float, as Prometheus keeps every value.
         let (firm, deficits, calls, mark) = risk.read { book in
-            (book.firmFigures, book.figures.filter { $0.excess < 0 }.count, book.calls.count, book.mark?.sequence ?? 0)
+            (book.firmFigures, book.accountsInDeficit, book.calls.count, book.mark?.sequence ?? 0)
         }
         for (name, units) in [("equity", firm.equity), ("gross_exposure", firm.grossExposure), ("net_exposure", firm.netExposure),
                               ("total_pnl", firm.totalPnL), ("day_pnl", firm.dayPnL), ("house_requirement", firm.houseRequirement),

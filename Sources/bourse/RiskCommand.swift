@@ -23,10 +23,7 @@ struct Risk: ParsableCommand {
     func run() throws {
         let journal = try JournalLocation.resolve(directory)
         let configurationFile = (journal.hasSuffix("/journal") ? String(journal.dropLast("/journal".count)) : directory) + "/" + VenueConfiguration.fileName
-        var clients: [String: [AccountID]] = [:]
-        if FileManager.default.fileExists(atPath: configurationFile) {
-            clients = try VenueConfiguration.read(configurationFile).riskRules().clients
-        }
+        let rules = FileManager.default.fileExists(atPath: configurationFile) ? try VenueConfiguration.read(configurationFile).riskRules() : nil
         var through: UInt64?
         if let until {
             if let sequence = UInt64(until) {
@@ -40,6 +37,7 @@ struct Risk: ParsableCommand {
                 throw ValidationError("--until \(until) is neither a sequence number nor a date as YYYY-MM-DD")
             }
         }
-        print(RiskJSON.report(try RiskReplay.run(journal: journal, through: through, clients: clients)))
+        print(RiskJSON.report(try RiskReplay.run(journal: journal, through: through, clients: rules?.clients ?? [:],
+                                                    partitions: rules?.partitions ?? min(ProcessInfo.processInfo.activeProcessorCount, RiskPartitioning.countMax))))
     }
 }

@@ -1,5 +1,6 @@
 import BourseCore
 import BourseEngine
+import BourseNode
 import BourseRisk
 import BourseTestSupport
 import Testing
@@ -14,21 +15,10 @@ struct ConsistencyTests {
     @Test("cash and holdings equal the engine's and figures a fresh valuation after every command; at every mark the mark's prices are used and the sums hold",
           arguments: 1...6)
     func stream(seed: UInt64) {
-        var stream = AccountStream(seed: seed)
         let engine = MatchingEngine(keepsAccounts: true)
         var book = RiskBook(clients: Self.clients)
-        var commands = stream.opening()
         var marks = 0
-        for step in 0..<3_000 {
-            if step % 20 == 19 {
-                let request = MarkRequest(method: Bool.random(using: &stream.orders.rng) ? .lastTrade : .mid,
-                                          close: Int.random(in: 0..<5, using: &stream.orders.rng) == 0)
-                commands.append(stream.orders.stamp(.mark(request)))
-            } else {
-                commands.append(stream.next())
-            }
-        }
-        for command in commands {
+        for command in Self.commands(seed: seed) {
             let expected = command.command.markRequest.map { Self.prices(engine, $0.method) }
             for event in engine.process(command) {
                 do { try book.apply(event, sequence: command.sequence, time: command.time) } catch { Issue.record("\(error)"); return }
@@ -51,6 +41,54 @@ struct ConsistencyTests {
             }
         }
         #expect(marks == 150)
+    }
+
+    @Test("spread over partitions and applied in batches on several cores, the book has the figures of one partition fed entry by entry",
+          arguments: [(1, 2), (2, 3), (3, 5)] as [(UInt64, Int)])
+    func partitions(seed: UInt64, count: Int) throws {
+        let engine = MatchingEngine(keepsAccounts: true)
+        let entries = Self.commands(seed: seed).map { Published(command: $0, events: engine.process($0)) }
+        var one = RiskBook(clients: Self.clients, keepsCloses: true)
+        var spread = RiskBook(clients: Self.clients, partitions: count, keepsCloses: true)
+        #expect(Set(AccountStream.accounts.map { spread.partitioning.partition(of: $0.0) }).count > 1, "the accounts are spread")
+        var closes = 0
+        for from in stride(from: 0, to: entries.count, by: 97) {
+            let batch = entries[from..<min(from + 97, entries.count)]
+            for entry in batch { try one.apply(entry) }
+            try spread.apply(batch)
+            #expect(spread.sequence == one.sequence && spread.mark == one.mark && spread.prices == one.prices)
+            for (account, figures) in zip(one.accounts, one.figures) {
+                let other = try #require(spread.account(account.id), "account \(account.id) after \(spread.sequence)")
+                #expect(other.0 == account && other.1 == figures, "account \(account.id) after \(spread.sequence)")
+            }
+            #expect(spread.firmFigures == one.firmFigures && spread.calls == one.calls)
+            for name in Self.clients.keys { #expect(spread.client(name) == one.client(name), "client \(name) after \(spread.sequence)") }
+            #expect(Set(spread.takeTouched().map(\.id)) == Set(one.takeTouched().map(\.id)))
+            let (a, b) = (one.takeCloses(), spread.takeCloses())
+            #expect(a.map(\.mark) == b.map(\.mark))
+            for (x, y) in zip(a, b) {
+                closes += 1
+                #expect(Dictionary(uniqueKeysWithValues: x.accounts) == Dictionary(uniqueKeysWithValues: y.accounts), "close \(x.mark)")
+            }
+        }
+        #expect(closes > 10)
+    }
+
+    /// The accounts opened and funded, then 3,000 of every account command, a mark of a random method every
+    /// 20th (one in five a close).
+    static func commands(seed: UInt64) -> [SequencedCommand] {
+        var stream = AccountStream(seed: seed)
+        var commands = stream.opening()
+        for step in 0..<3_000 {
+            if step % 20 == 19 {
+                let request = MarkRequest(method: Bool.random(using: &stream.orders.rng) ? .lastTrade : .mid,
+                                          close: Int.random(in: 0..<5, using: &stream.orders.rng) == 0)
+                commands.append(stream.orders.stamp(.mark(request)))
+            } else {
+                commands.append(stream.next())
+            }
+        }
+        return commands
     }
 
     /// What the engine's books say each symbol's price is, by `method`, as a mark would fix it.

@@ -73,17 +73,23 @@ public struct StressResult: Sendable {
 extension RiskBook {
     /// Revalues every account at the scenario's prices; sums per client and for the firm.
     public func stressed(_ scenario: StressScenario, sectorOf: [Symbol: String]) -> StressResult {
-        let prices = slotPrices { scenario.shocked($0, $1, sectorOf: sectorOf) }
         var result = StressResult(scenario: scenario, mark: mark, accounts: [], clients: clients.mapValues { _ in StressFigures() },
                                   firm: StressFigures())
-        for i in accounts.indices {
-            var f = StressFigures()
-            f.before = figures[i]
-            f.after = valued(accounts[i], slotPrices: prices)
-            result.accounts.append((accounts[i].id, f))
-            result.firm.add(f)
-            if let client = clientOfAccount[i] { result.clients[client]!.add(f) }
-        }
+        for partition in partitions { partition.stress(scenario, sectorOf: sectorOf, into: &result) }
         return result
+    }
+}
+
+extension RiskPartition {
+    func stress(_ scenario: StressScenario, sectorOf: [Symbol: String], into result: inout StressResult) {
+        let prices = slotPrices { scenario.shocked($0, $1, sectorOf: sectorOf) }
+        for r in records {
+            var f = StressFigures()
+            f.before = r.figures
+            f.after = valued(r.account, slotPrices: prices)
+            result.accounts.append((r.account.id, f))
+            result.firm.add(f)
+            if r.client >= 0 { result.clients[clientNames[Int(r.client)]]!.add(f) }
+        }
     }
 }

@@ -89,6 +89,7 @@ extension RiskBook {
     /// What both methods start from: each day's moves of the symbols of `closes` (by index), and per
     /// account each priced position's value at the last mark, by the same index.
     private func history(_ closes: [[Symbol: Int64]]) -> (symbols: Int, moves: [[(from: Int64, to: Int64)]], values: [[(Int, Int128)]]) {
+        let (accounts, prices) = (accounts, prices)
         let symbols = Array(Set(closes.flatMap(\.keys))).sorted { $0.description < $1.description }
         let index = Dictionary(uniqueKeysWithValues: symbols.enumerated().map { ($1, $0) })
         let values = accounts.map { a in
@@ -179,38 +180,20 @@ extension RiskBook {
         }
         var firm = [Int128](repeating: 0, count: count)
         for part in 0..<parts { for k in 0..<count { firm[k] += firmParts[part][k] } }
+        let accounts = accounts
+        let place = clients.isEmpty ? [:] : Dictionary(uniqueKeysWithValues: accounts.indices.map { (accounts[$0].id, $0) })
         var result = ValueAtRisk.Result(method: method, mark: mark, outcomes: count,
                                         accounts: accounts.indices.map { (accounts[$0].id, perAccount[$0]) }, clients: [:],
                                         firm: ValueAtRisk.figures(&firm))
         for (name, members) in clients {
             var sum = [Int128](repeating: 0, count: count)
             for id in members {
-                guard let a = index[id] else { continue }
+                guard let a = place[id] else { continue }
                 let o = outcomes(values[a])
                 for k in 0..<count { sum[k] += o[k] }
             }
             result.clients[name] = ValueAtRisk.figures(&sum)
         }
         return result
-    }
-}
-
-/// Slots written from several threads, each slot by one thread only, and read once they are done.
-struct Disjoint<T>: @unchecked Sendable {
-    let slots: UnsafeMutableBufferPointer<T>
-
-    init(count: Int, _ initial: T) {
-        slots = .allocate(capacity: count)
-        slots.initialize(repeating: initial)
-    }
-
-    subscript(i: Int) -> T {
-        get { slots[i] }
-        nonmutating set { slots[i] = newValue }
-    }
-
-    func free() {
-        slots.deinitialize()
-        slots.deallocate()
     }
 }

@@ -9,6 +9,12 @@ public enum MarginAction: Hashable, Sendable {
     /// The call's deadline passed uncovered: close these positions (shares, signed as held).
     case liquidate(AccountID, call: UInt64, closing: [Closing])
 
+    public var account: AccountID {
+        switch self {
+        case .open(let id, _), .met(let id), .liquidate(let id, _, _): id
+        }
+    }
+
     public struct Closing: Hashable, Sendable {
         public var symbol: Symbol
         public var quantity: Int64
@@ -21,13 +27,20 @@ public enum MarginAction: Hashable, Sendable {
 }
 
 extension RiskBook {
+    /// The steps due at `now` in every partition, by account: see `RiskPartition.marginActions`.
+    public func marginActions(now: Timestamp, liquidate: Bool) -> [MarginAction] {
+        partitions.flatMap { $0.marginActions(now: now, liquidate: liquidate) }.sorted { $0.account.rawValue < $1.account.rawValue }
+    }
+}
+
+extension RiskPartition {
     /// The steps due at `now`: calls to open and to meet, and (when `liquidate`) liquidations of calls past
     /// their deadline, a round at most every `MarginCall.roundIntervalNanos`. An account with a position the
     /// mark has no price for is left alone: its margin cannot be measured.
     public func marginActions(now: Timestamp, liquidate: Bool) -> [MarginAction] {
         guard mark != nil else { return [] }
         var actions: [MarginAction] = []
-        for (account, f) in zip(accounts, figures) where account.kind == .margin && f.unpricedPositions == 0 {
+        for (account, f) in records.lazy.map({ ($0.account, $0.figures) }) where account.kind == .margin && f.unpricedPositions == 0 {
             switch (calls[account.id], f.excess < 0) {
             case (nil, true):
                 // Balances are capped at $10 trillion: a deficit is far inside 64 bits.

@@ -1,7 +1,7 @@
 import BourseCore
 
-/// Valuing an account at a mark's prices, and reading figures out of the book.
-extension RiskBook {
+/// Valuing an account at a mark's prices, and reading figures out of a partition.
+extension RiskPartition {
     /// An account's figures at the current prices.
     public func valued(_ a: Account) -> RiskFigures { valued(a, slotPrices: slotPrices) }
 
@@ -65,31 +65,32 @@ extension RiskBook {
     }
 
     public func account(_ id: AccountID) -> (Account, RiskFigures)? {
-        index[id].map { (accounts[$0], figures[$0]) }
+        index[id].map { (records[$0].account, records[$0].figures) }
     }
 
     /// The sequence of the command that last changed an account's figures.
-    public func figuresChangedAt(_ id: AccountID) -> UInt64? { index[id].map { changedAt[$0] } }
+    public func figuresChangedAt(_ id: AccountID) -> UInt64? { index[id].map { records[$0].changedAt } }
 
     /// A client's figures: its sums, with its largest position found among its accounts.
     public func client(_ name: String) -> RiskFigures? {
-        guard var f = clientFigures[name] else { return nil }
-        f.largestPosition = clients[name]!.compactMap { index[$0].map { figures[$0].largestPosition } }.max() ?? 0
+        guard let c = clientNames.firstIndex(of: name) else { return nil }
+        var f = clientSums[c]
+        f.largestPosition = clients[name]!.compactMap { index[$0].map { records[$0].figures.largestPosition } }.max() ?? 0
         return f
     }
 
-    /// The firm's figures: every account's sums, with the largest position of any.
+    /// The partition's figures: every account's sums, with the largest position of any.
     public var firmFigures: RiskFigures {
         var f = firm
-        f.largestPosition = figures.map(\.largestPosition).max() ?? 0
+        f.largestPosition = records.map(\.figures.largestPosition).max() ?? 0
         return f
     }
 
-    /// The firm's exposure per symbol: net shares, long and short value, unrealized and realized P&L.
+    /// The partition's exposure per symbol: net shares, long and short value, unrealized and realized P&L.
     public func bySymbol() -> [Symbol: SymbolExposure] {
         var result: [Symbol: SymbolExposure] = [:]
-        for a in accounts {
-            for h in a.holdings {
+        for r in records {
+            for h in r.account.holdings {
                 var e = result[h.symbol] ?? SymbolExposure(price: prices[h.symbol])
                 e.quantity += Int128(h.quantity)
                 e.realized += Int128(h.realized)
@@ -113,4 +114,15 @@ public struct SymbolExposure: Hashable, Sendable {
     public var shortValue: Int128 = 0
     public var unrealized: Int128 = 0
     public var realized: Int128 = 0
+
+    /// Both exposures in one: another partition's in the same symbol at the same price.
+    func adding(_ other: SymbolExposure) -> SymbolExposure {
+        var sum = self
+        sum.quantity += other.quantity
+        sum.longValue += other.longValue
+        sum.shortValue += other.shortValue
+        sum.unrealized += other.unrealized
+        sum.realized += other.realized
+        return sum
+    }
 }

@@ -23,7 +23,7 @@ public enum RiskJSON {
     public static func figures(_ f: RiskFigures, of book: borrowing RiskBook, account: AccountID? = nil, client: String? = nil) -> String {
         var text = "{"
         if let account {
-            text += #""account_id":"# + quoted(account.uuid) + #","margin_call":"# + (book.calls[account].map { marginCall($0) } ?? "null") + ","
+            text += #""account_id":"# + quoted(account.uuid) + #","margin_call":"# + (book.call(account).map { marginCall($0) } ?? "null") + ","
         }
         if let client { text += #""client":"# + quoted(client) + "," }
         text += #""mark":"# + (book.mark.map(mark) ?? "null") + #","last_close":"# + (book.lastClose.map(mark) ?? "null")
@@ -53,7 +53,7 @@ public enum RiskJSON {
             a.1.grossExposure != b.1.grossExposure ? a.1.grossExposure > b.1.grossExposure : a.0.id.rawValue < b.0.id.rawValue
         }
         text += #"],"top_exposures":["# + ranked.prefix(top).map { figures($0.1, of: book, account: $0.0.id) }.joined(separator: ",")
-        text += #"],"accounts_in_deficit":"# + String(book.figures.filter { $0.excess < 0 }.count)
+        text += #"],"accounts_in_deficit":"# + String(book.accountsInDeficit)
         return text + "}"
     }
 

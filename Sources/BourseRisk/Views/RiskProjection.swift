@@ -12,14 +12,19 @@ public final class RiskProjection: Projection, @unchecked Sendable {
     public let name = "risk"
     public let schema = RiskProjection.tables
     public let clients: [String: [AccountID]]
-    /// Written by the runner's thread, read by any task: readers see the book between two entries.
+    public let partitions: Int
+    /// Written by the runner's thread, read by any task: readers see the book as a transaction left it.
     private let book: Mutex<RiskBook>
-    /// The runner thread's own: prices the marks of the open transaction changed.
+    /// The runner thread's own: the open transaction's entries, applied all at once (each partition on a
+    /// core) when it is about to commit, and the prices its marks changed.
+    private var entries: [Published] = []
     private var repriced: Set<Symbol> = []
 
-    public init(clients: [String: [AccountID]] = [:]) {
+    /// `partitions`: how many parts the accounts are spread over, each applied on a core of its own.
+    public init(clients: [String: [AccountID]] = [:], partitions: Int = 1) {
         self.clients = clients
-        book = Mutex(RiskBook(clients: clients))
+        self.partitions = partitions
+        book = Mutex(RiskBook(clients: clients, partitions: partitions, keepsCloses: true))
     }
 
     static let tables = ProjectionSchema(version: 1, tables: [
@@ -87,41 +92,31 @@ public final class RiskProjection: Projection, @unchecked Sendable {
         let last = try store.querySynchronously("SELECT * FROM rk_marks ORDER BY sequence DESC LIMIT 1", []).first.map(Self.mark)
         let close = try store.querySynchronously("SELECT * FROM rk_marks WHERE is_close = 1 ORDER BY sequence DESC LIMIT 1", []).first.map(Self.mark)
         let calls = try store.querySynchronously("SELECT * FROM rk_margin_calls WHERE state = 'open' ORDER BY id", []).map(Self.marginCall)
-        let restored = RiskBook(restoring: accounts, prices: prices, mark: last, lastClose: close, sequence: sequence, calls: calls, clients: clients)
+        let restored = RiskBook(restoring: accounts, prices: prices, mark: last, lastClose: close, sequence: sequence, calls: calls,
+                                clients: clients, partitions: partitions, keepsCloses: true)
         book.withLock { $0 = restored }
+        entries = []
         repriced = []
     }
 
+    /// Writes what an entry says by itself (its mark, its margin call's step); the book takes the entries
+    /// at `flush`.
     public func apply(_ published: Published, isNew: Bool, writer: any StoreWriter) throws {
         let command = published.command
-        try book.withLock { book in
-            try book.apply(published)
-            for event in published.events {
-                switch event {
-                case .markPrice(let symbol, _):
-                    repriced.insert(symbol)
-                case .marked(let request, _):
-                    try marked(book, request, command, writer)
-                case .marginCallChanged(let id, let step):
-                    try Self.marginCall(id, step, at: command.time, writer)
-                default:
-                    break
-                }
+        entries.append(published)
+        for event in published.events {
+            switch event {
+            case .markPrice(let symbol, _):
+                repriced.insert(symbol)
+            case .marked(let request, _):
+                try writer.execute("DELETE FROM rk_marks WHERE is_close = 0", [])
+                try writer.execute("INSERT INTO rk_marks (sequence, time, method, is_close) VALUES (?, ?, ?, ?)",
+                                   [.int(Int64(command.sequence)), .int(command.time.nanos), .text(request.method.name), .int(request.close ? 1 : 0)])
+            case .marginCallChanged(let id, let step):
+                try Self.marginCall(id, step, at: command.time, writer)
+            default:
+                break
             }
-        }
-    }
-
-    /// Records the mark, in place of the last one unless that was a close; at a close, every account's figures.
-    private func marked(_ book: borrowing RiskBook, _ request: MarkRequest, _ command: SequencedCommand, _ writer: any StoreWriter) throws {
-        try writer.execute("DELETE FROM rk_marks WHERE is_close = 0", [])
-        try writer.execute("INSERT INTO rk_marks (sequence, time, method, is_close) VALUES (?, ?, ?, ?)",
-                           [.int(Int64(command.sequence)), .int(command.time.nanos), .text(request.method.name), .int(request.close ? 1 : 0)])
-        guard request.close else { return }
-        for (account, f) in zip(book.accounts, book.figures) {
-            try writer.execute("""
-                INSERT INTO rk_closes (mark, account, cash, long_value, short_value, realized, unrealized, fees, day_start, reg_t_requirement,
-                    house_requirement, excess, largest_position, unpriced_positions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, [.int(Int64(command.sequence)), .int(Int64(account.id.rawValue))] + Self.columns(f))
         }
     }
 
@@ -156,9 +151,21 @@ public final class RiskProjection: Projection, @unchecked Sendable {
          f.excess, f.largestPosition, Int128(f.unpricedPositions)].map { .int(Int64($0)) }
     }
 
+    /// Applies the transaction's entries to the book, then writes every account they changed, the prices
+    /// their marks moved, and every account's figures at each close mark among them.
     public func flush(writer: any StoreWriter) throws {
-        let (accounts, prices) = book.withLock { book in
-            (book.takeTouched().map { book.accounts[$0] }, repriced.map { ($0, book.prices[$0]!) })
+        let (accounts, prices, closes) = try book.withLock { book in
+            try book.apply(entries)
+            return (book.takeTouched(), repriced.map { ($0, book.prices[$0]!) }, book.takeCloses())
+        }
+        entries = []
+        for (mark, figures) in closes {
+            for (account, f) in figures {
+                try writer.execute("""
+                    INSERT INTO rk_closes (mark, account, cash, long_value, short_value, realized, unrealized, fees, day_start, reg_t_requirement,
+                        house_requirement, excess, largest_position, unpriced_positions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, [.int(Int64(mark)), .int(Int64(account.rawValue))] + Self.columns(f))
+            }
         }
         for a in accounts {
             try writer.execute("""

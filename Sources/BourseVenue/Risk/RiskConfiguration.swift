@@ -1,4 +1,5 @@
 import BourseCore
+import Foundation
 import BourseRisk
 
 extension VenueConfiguration {
@@ -22,6 +23,9 @@ extension VenueConfiguration {
         /// Margin calls: minutes until one must be met (60 by default, 1 to 10,080), and whether the account
         /// is put in reduce-only meanwhile and liquidated after the deadline (`enforce`, false by default).
         public var margin_calls: MarginCallEntry?
+        /// How many partitions the accounts are spread over, a client's accounts in one, each applied on a
+        /// core of its own: the machine's cores by default, 1 to 64. Figures do not depend on it.
+        public var partitions: Int?
 
         public struct MarginCallEntry: Codable, Sendable, Equatable {
             public var deadline_minutes: Int?
@@ -70,8 +74,9 @@ extension VenueConfiguration {
 
         public init(mark_method: String? = nil, mark_interval_ms: Int? = nil, clients: [ClientEntry]? = nil, sectors: [SectorEntry]? = nil,
                     scenarios: [ScenarioEntry]? = nil, var_days: Int? = nil, monte_carlo_paths: Int? = nil, monte_carlo_seed: UInt64? = nil,
-                    margin_calls: MarginCallEntry? = nil) {
+                    margin_calls: MarginCallEntry? = nil, partitions: Int? = nil) {
             self.margin_calls = margin_calls
+            self.partitions = partitions
             self.mark_method = mark_method
             self.mark_interval_ms = mark_interval_ms
             self.clients = clients
@@ -88,7 +93,7 @@ extension VenueConfiguration {
         "sectors": .array(.object(["id": .leaf, "symbols": .leaf])),
         "scenarios": .array(.object(["name": .leaf, "market_bp": .leaf, "sectors": .leaf, "symbols": .leaf])),
         "var_days": .leaf, "monte_carlo_paths": .leaf, "monte_carlo_seed": .leaf,
-        "margin_calls": .object(["deadline_minutes": .leaf, "enforce": .leaf]),
+        "margin_calls": .object(["deadline_minutes": .leaf, "enforce": .leaf]), "partitions": .leaf,
     ]
 
     /// What the file's risk section means.
@@ -104,6 +109,7 @@ extension VenueConfiguration {
         public var marginCallDeadlineMinutes: Int
         /// Reduce-only while a call is open, liquidation after its deadline.
         public var enforceMarginCalls: Bool
+        public var partitions: Int
 
         public static let clientsMax = 10_000
         public static let scenariosMax = 100
@@ -157,9 +163,13 @@ extension VenueConfiguration {
         guard (100...ValueAtRisk.pathsMax).contains(paths) else { throw Invalid(description: "risk.monte_carlo_paths \(paths) must be 100 to \(ValueAtRisk.pathsMax)") }
         let deadline = entry.margin_calls?.deadline_minutes ?? 60
         guard (1...10_080).contains(deadline) else { throw Invalid(description: "risk.margin_calls.deadline_minutes \(deadline) must be 1 to 10080") }
+        let partitions = entry.partitions ?? min(ProcessInfo.processInfo.activeProcessorCount, RiskPartitioning.countMax)
+        guard (1...RiskPartitioning.countMax).contains(partitions) else {
+            throw Invalid(description: "risk.partitions \(partitions) must be 1 to \(RiskPartitioning.countMax)")
+        }
         return RiskRules(markMethod: method, markIntervalMilliseconds: interval, clients: clients, sectorOf: sectorOf, scenarios: scenarios,
                          varDays: days, monteCarloPaths: paths, monteCarloSeed: entry.monte_carlo_seed ?? 1,
-                         marginCallDeadlineMinutes: deadline, enforceMarginCalls: entry.margin_calls?.enforce ?? false)
+                         marginCallDeadlineMinutes: deadline, enforceMarginCalls: entry.margin_calls?.enforce ?? false, partitions: partitions)
     }
 
     /// A scenario as a file or a request gives it, checked: `place` says where, for the message.
