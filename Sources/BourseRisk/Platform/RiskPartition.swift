@@ -244,8 +244,9 @@ public struct RiskPartition: Sendable {
         defer { if closing && keepsCloses { closes.append((applying, records.map { ($0.account.id, $0.figures) })) } }
         firm = RiskFigures()
         for c in clientSums.indices { clientSums[c] = RiskFigures() }
+        let prices = slotPrices
         for i in records.indices {
-            var f = valued(records[i].account)
+            var f = Self.valued(records[i].account, slotPrices: prices)
             if closing {
                 // Balances are capped at $10 trillion, so an account's P&L is far inside 64 bits.
                 guard let start = Int64(exactly: f.totalPnL) else { preconditionFailure("account \(records[i].account.id) P&L \(f.totalPnL) beyond 64 bits") }
@@ -341,7 +342,7 @@ public struct RiskPartition: Sendable {
 
     /// Recomputes one account's figures and moves its client's and the firm's sums by the difference.
     private mutating func revalue(_ i: Int) {
-        store(i, records[i].figures, valued(records[i].account))
+        store(i, records[i].figures, Self.valued(records[i].account, slotPrices: slotPrices))
     }
 
     /// Sets an account's new figures and moves its client's and the firm's sums by the difference.

@@ -3,7 +3,7 @@ import BourseCore
 /// Valuing an account at a mark's prices, and reading figures out of a partition.
 extension RiskPartition {
     /// An account's figures at the current prices.
-    public func valued(_ a: Account) -> RiskFigures { valued(a, slotPrices: slotPrices) }
+    public func valued(_ a: Account) -> RiskFigures { Self.valued(a, slotPrices: slotPrices) }
 
     /// The current prices with each moved by `move` (a scenario's shock), by slot, for `valued(_:slotPrices:)`.
     func slotPrices(moved move: (Symbol, Int64) -> Int64) -> [Int64] {
@@ -13,7 +13,8 @@ extension RiskPartition {
     }
 
     /// An account's figures at prices by slot (0: no price).
-    func valued(_ a: Account, slotPrices: [Int64]) -> RiskFigures {
+    /// Static, so that a loop over the partition's own records never copies the partition to call it.
+    static func valued(_ a: Account, slotPrices: [Int64]) -> RiskFigures {
         var f = RiskFigures()
         f.accounts = 1
         f.cash = Int128(a.cash)
@@ -21,10 +22,10 @@ extension RiskPartition {
         f.dayStart = Int128(a.dayStart)
         for h in a.holdings {
             let price = slotPrices[Int(h.slot)]
-            Self.part(h, price, a.margin, 1, into: &f)
-            f.largestPosition = max(f.largestPosition, Self.size(h, price))
+            part(h, price, a.margin, 1, into: &f)
+            f.largestPosition = max(f.largestPosition, size(h, price))
         }
-        Self.finish(&f, a.kind)
+        finish(&f, a.kind)
         return f
     }
 
