@@ -57,8 +57,10 @@ struct AcceptanceTests {
     func script(_ name: String) async throws {
         let (node, clock) = try await Self.shared.node()
         let text = try String(contentsOfFile: Bundle.module.resourcePath! + "/Scripts/" + name, encoding: .utf8)
+        let store = makeTemporaryDirectory("bourse-fix-store")
+        defer { try? FileManager.default.removeItem(atPath: store) }
         let gateway = try await FIXGateway(settings: SessionSettings.all(Self.configuration.fix!),
-                                           storePath: makeTemporaryDirectory("bourse-fix-store") + ".sqlite", node: node,
+                                           storePath: store + "/sessions.sqlite", node: node,
                                            clock: clock.now, log: { _ in })
         let password = try await gateway.issuePasswords().first { $0.session == "SECRET" }!.password
         let port = try await gateway.start(host: "127.0.0.1", port: 0)
