@@ -2,8 +2,8 @@
 /// is written once in each file header (journal segment, snapshot), not per record.
 public enum Codec {
     /// 2 added accounts, fees and risk reasons; 3 added `orderRested`; 4 account numbers; 5 order lists;
-    /// 6 journals and transfers; 7 business dates, captured trades and settlement; 8 marks; 9 NBBO marks.
-    public static let version: UInt16 = 9
+    /// 6 journals and transfers; 7 business dates, captured trades and settlement; 8 marks.
+    public static let version: UInt16 = 8
 }
 
 // MARK: - Writing
@@ -183,14 +183,8 @@ extension ByteWriter {
         writeBool(step.reduceOnly)
     }
 
-    public mutating func write(_ kind: MarkKind) {
-        write(kind.method.rawValue); writeBool(kind.close)
-    }
-
     public mutating func write(_ request: MarkRequest) {
-        write(request.kind)
-        writeVarint(UInt64(request.quotes.count))
-        for quote in request.quotes { write(quote.symbol); write(quote.mid) }
+        write(request.method.rawValue); writeBool(request.close)
     }
 
     public mutating func write(_ journal: Journal) {
@@ -403,7 +397,7 @@ extension ByteReader {
         case 37: return .positionSplit(try readVarint(), try readAccountID(), try readSymbol(), from: try readQuantity(), to: try readQuantity())
         case 39: return .markPrice(try readSymbol(), try readPrice())
         case 40:
-            let request = try readMarkKind(), prices = try readVarint()
+            let request = try readMarkRequest(), prices = try readVarint()
             guard prices <= UInt64(UInt32.max) else { throw DecodeError(.invalidValue("mark price count"), at: at) }
             return .marked(request, prices: UInt32(prices))
         case 41: return .marginCallChanged(try readVarint(), try readMarginCallStep())
@@ -416,25 +410,8 @@ extension ByteReader {
                        mark: try readVarint(), deadline: Timestamp(nanos: try readSigned()), reduceOnly: try readBool())
     }
 
-    public mutating func readMarkKind() throws(DecodeError) -> MarkKind {
-        MarkKind(method: try readEnum(MarkMethod.self, "mark method"), close: try readBool())
-    }
-
     public mutating func readMarkRequest() throws(DecodeError) -> MarkRequest {
-        let (method, close) = (try readEnum(MarkMethod.self, "mark method"), try readBool())
-        let at = offset
-        let count = try readVarint()
-        guard count == 0 || (method == .nbboMid && count <= UInt64(MarkRequest.quotesMax)) else {
-            throw DecodeError(.invalidValue("mark quote count"), at: at)
-        }
-        guard method == .nbboMid else { return MarkRequest(method: method, close: close) }
-        var quotes: [MarkRequest.Quote] = []
-        for _ in 0..<count { quotes.append(MarkRequest.Quote(symbol: try readSymbol(), mid: try readPrice())) }
-        // Written sorted, each symbol once and positive: anything else was not written by a venue.
-        guard let request = MarkRequest(nbbo: quotes, close: close), request.quotes == quotes else {
-            throw DecodeError(.invalidValue("mark quotes"), at: at)
-        }
-        return request
+        MarkRequest(method: try readEnum(MarkMethod.self, "mark method"), close: try readBool())
     }
 
     public mutating func readJournal() throws(DecodeError) -> Journal {

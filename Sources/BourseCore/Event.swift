@@ -74,7 +74,7 @@ public enum Event: Hashable, Sendable {
     /// The mark's price for the symbol: for an interval mark only where it changed since the mark before.
     case markPrice(Symbol, Price)
     /// The mark is complete; `prices` of its `markPrice` events came before this.
-    case marked(MarkKind, prices: UInt32)
+    case marked(MarkRequest, prices: UInt32)
     /// A margin call, numbered from 1, took a step; an account put in reduce-only by it, or back, follows
     /// as `accountStateChanged`.
     case marginCallChanged(UInt64, MarginCallStep)

@@ -62,7 +62,7 @@ struct RiskBench: ParsableCommand {
         }
         let request = MarkRequest(method: .lastTrade, close: false)
         func mark() -> [Event] {
-            names.map { Event.markPrice($0, Price(units: Int64.random(in: 400_000...600_000, using: &random))) } + [.marked(request.kind, prices: UInt32(symbols))]
+            names.map { Event.markPrice($0, Price(units: Int64.random(in: 400_000...600_000, using: &random))) } + [.marked(request, prices: UInt32(symbols))]
         }
         apply(.mark(request), mark())
         switch mode {

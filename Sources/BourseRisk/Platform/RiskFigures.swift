@@ -72,9 +72,9 @@ public struct RiskFigures: Hashable, Sendable {
 public struct RiskMark: Hashable, Sendable {
     public var sequence: UInt64
     public var time: Timestamp
-    public var request: MarkKind
+    public var request: MarkRequest
 
-    public init(sequence: UInt64, time: Timestamp, request: MarkKind) {
+    public init(sequence: UInt64, time: Timestamp, request: MarkRequest) {
         self.sequence = sequence
         self.time = time
         self.request = request

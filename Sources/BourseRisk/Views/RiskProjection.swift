@@ -194,7 +194,7 @@ public final class RiskProjection: Projection, @unchecked Sendable {
 
     static func mark(_ row: SQLRow) -> RiskMark {
         RiskMark(sequence: UInt64(row.int("sequence")!), time: Timestamp(nanos: row.int("time")!),
-                 request: MarkKind(method: MarkMethod(name: row.text("method")!) ?? .lastTrade, close: row.int("is_close") == 1))
+                 request: MarkRequest(method: MarkMethod(name: row.text("method")!) ?? .lastTrade, close: row.int("is_close") == 1))
     }
 
     private static func symbol(_ text: String) throws -> Symbol {

@@ -7,12 +7,12 @@ import BourseEngine
 /// scheduler (at the session's close and before each rollover) and from operators.
 public struct MarkClock: Sendable {
     let venue: Venue
-    let marks: MarkSource
+    let method: MarkMethod
     let interval: Duration
 
     public init(node: DataDirectory.Node) {
         venue = node.venue
-        marks = node.marks
+        method = node.riskRules.markMethod
         interval = .milliseconds(node.riskRules.markIntervalMilliseconds)
     }
 
@@ -26,9 +26,8 @@ public struct MarkClock: Sendable {
     /// Marks if prices moved; returns whether it did.
     @discardableResult
     public func tick() async throws -> Bool {
-        let request = marks.request(close: false)
-        guard try await venue.read({ $0.markWouldChange(request) }) else { return false }
-        _ = try await venue.execute(.mark(request))
+        guard try await venue.read({ [method] in $0.markWouldChange(method) }) else { return false }
+        _ = try await venue.execute(.mark(MarkRequest(method: method, close: false)))
         return true
     }
 }

@@ -55,7 +55,7 @@ extension Routes {
             return try await handle(request) { key in
                 try Admin.require(key, [.risk, .admin], to: "take a mark")
                 let given: MarkBody = (body?.readableBytes ?? 0) == 0 ? MarkBody() : try Self.decode(body)
-                let request = node.marks.request(close: given.close ?? false)
+                let request = MarkRequest(method: node.riskRules.markMethod, close: given.close ?? false)
                 let ack = try await venue.execute(.mark(request))
                 if case .commandRejected(let reason)? = ack.events.first { throw Failure.unprocessable("\(reason.code): \(reason.message)") }
                 try await waitForRisk()
