@@ -149,7 +149,7 @@ public struct DataDirectory: Sendable {
         let market = MarketProjection(alerts: alerts, history: tape)
         market.seedBooks(engine: engine, sequence: report.lastSequence, calendar: try configuration.calendar(), now: clock())
         let riskRules = try configuration.riskRules()
-        let risk = RiskProjection(clients: riskRules.clients, partitions: riskRules.partitions)
+        let risk = RiskProjection(clients: riskRules.clients, house: riskRules.houseMargin, partitions: riskRules.partitions)
         let runners = ([orders, market, BrokerProjection(), TradesProjection(), AuditProjection(), LedgerProjection(), risk] as [any Projection]).map {
             ProjectionRunner($0, store: store, journal: journal, clock: clock, log: log, metrics: metrics)
         }

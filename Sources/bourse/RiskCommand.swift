@@ -37,7 +37,7 @@ struct Risk: ParsableCommand {
                 throw ValidationError("--until \(until) is neither a sequence number nor a date as YYYY-MM-DD")
             }
         }
-        print(RiskJSON.report(try RiskReplay.run(journal: journal, through: through, clients: rules?.clients ?? [:],
+        print(RiskJSON.report(try RiskReplay.run(journal: journal, through: through, clients: rules?.clients ?? [:], house: rules?.houseMargin ?? .none,
                                                     partitions: rules?.partitions ?? min(ProcessInfo.processInfo.activeProcessorCount, RiskPartitioning.countMax))))
     }
 }

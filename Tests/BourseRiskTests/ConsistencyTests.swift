@@ -11,12 +11,15 @@ import Testing
 @Suite("risk: consistency over random streams")
 struct ConsistencyTests {
     static let clients: [String: [AccountID]] = ["household": [1, 2, 4].map(AccountID.init), "fund": [3, 5].map(AccountID.init)]
+    /// House rates above some accounts' own on AAA, and a default below them: each position takes the larger.
+    static let house = HouseMargin(rates: .init(longBasisPoints: 1_000, shortBasisPoints: 1_000),
+                                   symbols: [try! Symbol(validating: "AAA"): .init(longBasisPoints: 4_000, shortBasisPoints: 5_500)])
 
     @Test("cash and holdings equal the engine's and figures a fresh valuation after every command; at every mark the mark's prices are used and the sums hold",
           arguments: 1...6)
     func stream(seed: UInt64) {
         let engine = MatchingEngine(keepsAccounts: true)
-        var book = RiskBook(clients: Self.clients)
+        var book = RiskBook(clients: Self.clients, house: Self.house)
         var marks = 0
         for command in Self.commands(seed: seed) {
             let expected = command.command.markRequest.map { Self.prices(engine, $0.method) }
@@ -48,8 +51,8 @@ struct ConsistencyTests {
     func partitions(seed: UInt64, count: Int) throws {
         let engine = MatchingEngine(keepsAccounts: true)
         let entries = Self.commands(seed: seed).map { Published(command: $0, events: engine.process($0)) }
-        var one = RiskBook(clients: Self.clients, keepsCloses: true)
-        var spread = RiskBook(clients: Self.clients, partitions: count, keepsCloses: true)
+        var one = RiskBook(clients: Self.clients, house: Self.house, keepsCloses: true)
+        var spread = RiskBook(clients: Self.clients, house: Self.house, partitions: count, keepsCloses: true)
         #expect(Set(AccountStream.accounts.map { spread.partitioning.partition(of: $0.0) }).count > 1, "the accounts are spread")
         var closes = 0
         for from in stride(from: 0, to: entries.count, by: 97) {
@@ -119,7 +122,9 @@ struct ConsistencyTests {
             if h.quantity > 0 { f.longValue += value } else { f.shortValue += -value }
             f.largestPosition = max(f.largestPosition, abs(value))
             if a.kind == .margin {
-                let longOrShort = h.quantity > 0 ? a.margin.maintenanceLongBasisPoints : a.margin.maintenanceShortBasisPoints
+                let rates = house.rates(h.symbol)
+                let longOrShort = h.quantity > 0 ? max(a.margin.maintenanceLongBasisPoints, rates.longBasisPoints)
+                                                 : max(a.margin.maintenanceShortBasisPoints, rates.shortBasisPoints)
                 f.houseRequirement += ceilingPart(abs(value), longOrShort)
                 f.regTRequirement += ceilingPart(abs(value), a.margin.initialBasisPoints)
             }

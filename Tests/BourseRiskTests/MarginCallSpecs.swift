@@ -71,6 +71,37 @@ struct MarginCallSpecs {
         #expect(v.book.marginActions(now: soon, liquidate: true).isEmpty)
     }
 
+    @Test("given house rates of 60% on XYZ longs and 30% elsewhere, above the accounts' 25%, then each position takes the larger, and a call opens that the account's own rate would not")
+    func houseRates() {
+        let (xyz, abc) = (try! Symbol(validating: "XYZ"), try! Symbol(validating: "ABC"))
+        let v = RiskVenue(house: HouseMargin(rates: .init(longBasisPoints: 3_000, shortBasisPoints: 3_000),
+                                             symbols: [xyz: .init(longBasisPoints: 6_000, shortBasisPoints: 3_000)]))
+        v.when(.listSymbol(abc, InstrumentRules(previousClose: Price(dollars: "50")!)))
+        v.open(1, cash: "500")
+        v.open(2, cash: "1000")
+        v.open(3, cash: "100")
+        v.when(.transferIn(AccountID(2), xyz, Quantity(1_000), costPerShare: Price(dollars: "10")!))
+        v.when(.transferIn(AccountID(3), abc, Quantity(10), costPerShare: Price(dollars: "50")!))
+        v.trade(1, .buy, 90, at: "10", against: 2)
+        v.mark()
+        // Account 1: cash 500 − 900, 90 XYZ at $10: equity $500; 60% of $900 is $540 where its own 25% is $225.
+        let one = v.figures(1)
+        #expect(one.equity == usd("500") && one.houseRequirement == usd("540") && one.excess == -usd("40"))
+        #expect(one.regTRequirement == usd("450"), "Reg T stays the account's initial rate")
+        // Account 3: 10 ABC at their $50 close, at the house's default 30%.
+        #expect(v.figures(3).houseRequirement == usd("150"))
+        #expect(v.book.marginActions(now: noon, liquidate: true) == [.open(AccountID(1), deficit: Int64(usd("40")))])
+        // Without the house's rates the same book has no deficit.
+        let own = RiskVenue()
+        own.when(.listSymbol(abc, InstrumentRules(previousClose: Price(dollars: "50")!)))
+        own.open(1, cash: "500")
+        own.open(2, cash: "1000")
+        own.when(.transferIn(AccountID(2), xyz, Quantity(1_000), costPerShare: Price(dollars: "10")!))
+        own.trade(1, .buy, 90, at: "10", against: 2)
+        own.mark()
+        #expect(own.figures(1).houseRequirement == usd("225") && own.book.marginActions(now: noon, liquidate: true).isEmpty)
+    }
+
     @Test("margin calls are for margin accounts, and a cash account's shortfall opens none")
     func cashAccounts() {
         let v = fallen()

@@ -16,8 +16,8 @@ final class RiskVenue {
     private var nextOrder: UInt64 = 0
 
     /// XYZ listed (previous close $10), open and easy to borrow.
-    init(clients: [String: [AccountID]] = [:]) {
-        book = RiskBook(clients: clients)
+    init(clients: [String: [AccountID]] = [:], house: HouseMargin = .none) {
+        book = RiskBook(clients: clients, house: house)
         when(.listSymbol(xyz, InstrumentRules(previousClose: Price(dollars: "10")!)))
         when(.setTradingState(xyz, .open))
         when(.setEasyToBorrow(xyz, true))

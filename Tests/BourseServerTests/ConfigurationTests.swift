@@ -49,6 +49,14 @@ final class ConfigurationTests {
              "sessions.overrides: 2026-02-30 is not a date as YYYY-MM-DD from 1678-01-01 to 2261-12-31"),
             (#"{"symbols":[],"accounts":[],"feeds":[{"name":"X","host":"127.0.0.1","port":9,"transport":"pigeon"}]}"#,
              "feeds: X's transport must be soupbintcp or moldudp64, not \"pigeon\""),
+            (#"{"symbols":[],"accounts":[],"risk":{"house_margin":{"long_bp":20000}}}"#,
+             "risk.house_margin: long_bp 20000 must be 0 to 10000 basis points"),
+            (#"{"symbols":[],"accounts":[],"risk":{"house_margin":{"symbols":[{"symbol":"AAPL","long":5000}]}}}"#,
+             "risk.house_margin.symbols[0].long is not a known setting"),
+            (#"{"symbols":[],"accounts":[],"risk":{"house_margin":{"symbols":[{"symbol":"AAPL"},{"symbol":"AAPL"}]}}}"#,
+             "risk.house_margin.symbols: AAPL is listed twice"),
+            (#"{"symbols":[],"accounts":[],"risk":{"partitions":0}}"#, "risk.partitions 0 must be 1 to 64"),
+            (#"{"symbols":[],"accounts":[],"risk":{"mark_method":"vwap"}}"#, "risk.mark_method \"vwap\" must be \"last_trade\" or \"mid\""),
             ("{", "is not valid JSON"),
         ]
         for (text, message) in cases {

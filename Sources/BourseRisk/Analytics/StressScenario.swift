@@ -86,7 +86,7 @@ extension RiskPartition {
         for r in records {
             var f = StressFigures()
             f.before = r.figures
-            f.after = Self.valued(r.account, slotPrices: prices)
+            f.after = Self.valued(r.account, slotPrices: prices, slotHouse: slotHouse)
             result.accounts.append((r.account.id, f))
             result.firm.add(f)
             if r.client >= 0 { result.clients[clientNames[Int(r.client)]]!.add(f) }

@@ -67,7 +67,9 @@ extension RiskPartition {
         var closing: [MarginAction.Closing] = []
         for (h, size) in held where freed < deficit {
             closing.append(.init(symbol: h.symbol, quantity: h.quantity))
-            freed += requirement(size, h.quantity > 0 ? a.margin.maintenanceLongBasisPoints : a.margin.maintenanceShortBasisPoints)
+            let house = slotHouse[Int(h.slot)]
+            freed += requirement(size, h.quantity > 0 ? max(a.margin.maintenanceLongBasisPoints, house.longBasisPoints)
+                                                      : max(a.margin.maintenanceShortBasisPoints, house.shortBasisPoints))
         }
         return closing
     }

@@ -72,19 +72,21 @@ public struct RiskBook: Sendable {
     static let parallelBatchMin = 64
 
     /// `clients` names groups of accounts (a household, a fund's sub-accounts); an account is in one at
-    /// most. `keepsCloses`: keep each close mark's figures of every account until `takeCloses`.
-    public init(clients: [String: [AccountID]] = [:], partitions: Int = 1, keepsCloses: Bool = false) {
+    /// most. `house`: the house's maintenance rates above the accounts' own. `keepsCloses`: keep each close
+    /// mark's figures of every account until `takeCloses`.
+    public init(clients: [String: [AccountID]] = [:], house: HouseMargin = .none, partitions: Int = 1, keepsCloses: Bool = false) {
         partitioning = RiskPartitioning(count: partitions, clients: clients)
-        self.partitions = (0..<partitions).map { [partitioning] in RiskPartition($0, of: partitioning, keepsCloses: keepsCloses) }
+        self.partitions = (0..<partitions).map { [partitioning] in RiskPartition($0, of: partitioning, house: house, keepsCloses: keepsCloses) }
     }
 
     /// A book that goes on from a checkpoint: the accounts and prices it saved, at its marks.
     public init(restoring accounts: [Account], prices: [Symbol: Int64], mark: RiskMark?, lastClose: RiskMark?, sequence: UInt64,
-                calls: [MarginCall] = [], clients: [String: [AccountID]] = [:], partitions: Int = 1, keepsCloses: Bool = false) {
+                calls: [MarginCall] = [], clients: [String: [AccountID]] = [:], house: HouseMargin = .none, partitions: Int = 1,
+                keepsCloses: Bool = false) {
         partitioning = RiskPartitioning(count: partitions, clients: clients)
         self.partitions = (0..<partitions).map { [partitioning] in
-            RiskPartition($0, of: partitioning, keepsCloses: keepsCloses, restoring: accounts, prices: prices, mark: mark, lastClose: lastClose,
-                          sequence: sequence, calls: calls)
+            RiskPartition($0, of: partitioning, house: house, keepsCloses: keepsCloses, restoring: accounts, prices: prices, mark: mark,
+                          lastClose: lastClose, sequence: sequence, calls: calls)
         }
     }
 

@@ -19,7 +19,8 @@ public struct RiskFigures: Hashable, Sendable {
     public var dayStart: Int128 = 0
     /// Reg T initial margin (50% unless the account says otherwise) of every position of a margin account.
     public var regTRequirement: Int128 = 0
-    /// The house's maintenance requirement: the account's own rates on longs and shorts.
+    /// The house's maintenance requirement: on each position the larger of the account's own rate and the
+    /// house's (`HouseMargin`), long or short.
     public var houseRequirement: Int128 = 0
     /// A margin account's equity above its house requirement, a cash account's cash; negative is a deficit.
     public var excess: Int128 = 0

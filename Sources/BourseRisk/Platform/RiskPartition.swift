@@ -42,6 +42,9 @@ public struct RiskPartition: Sendable {
     /// The same prices by slot (0: none), a slot per symbol any holding named: what valuing reads.
     var slotOf: [Symbol: Int32] = [:]
     var slotPrices: [Int64] = []
+    /// The house's maintenance rates by the same slots.
+    let house: HouseMargin
+    var slotHouse: [HouseMargin.Rates] = []
     private var pending: [(Symbol, Int64)] = []
     public private(set) var mark: RiskMark?
     public private(set) var lastClose: RiskMark?
@@ -53,7 +56,7 @@ public struct RiskPartition: Sendable {
     /// Open margin calls by account.
     public private(set) var calls: [AccountID: MarginCall] = [:]
 
-    /// Clients by name, each with its accounts (opened or not yet), and their sums.
+    /// This partition's clients by name, each with its accounts (opened or not yet).
     public let clients: [String: [AccountID]]
     private var clientOf: [AccountID: Int32] = [:]
     /// The clients by number, and their sums.
@@ -68,9 +71,9 @@ public struct RiskPartition: Sendable {
     private var closes: [(mark: UInt64, accounts: [(AccountID, RiskFigures)])] = []
 
     /// Partition `number` of `partitioning`, with its clients and no accounts yet.
-    init(_ number: Int, of partitioning: RiskPartitioning, keepsCloses: Bool) {
+    init(_ number: Int, of partitioning: RiskPartitioning, house: HouseMargin, keepsCloses: Bool) {
         precondition((0..<partitioning.count).contains(number))
-        (self.number, self.partitioning, self.keepsCloses) = (number, partitioning, keepsCloses)
+        (self.number, self.partitioning, self.house, self.keepsCloses) = (number, partitioning, house, keepsCloses)
         clients = partitioning.clients.filter { partitioning.partition(ofClient: $0.key) == number }
         for (name, members) in clients.sorted(by: { $0.key < $1.key }) {
             for id in members { clientOf[id] = Int32(clientNames.count) }
@@ -80,9 +83,9 @@ public struct RiskPartition: Sendable {
     }
 
     /// A partition that goes on from a checkpoint: its accounts and the prices saved, at the book's marks.
-    init(_ number: Int, of partitioning: RiskPartitioning, keepsCloses: Bool, restoring accounts: [Account], prices: [Symbol: Int64],
-         mark: RiskMark?, lastClose: RiskMark?, sequence: UInt64, calls: [MarginCall]) {
-        self.init(number, of: partitioning, keepsCloses: keepsCloses)
+    init(_ number: Int, of partitioning: RiskPartitioning, house: HouseMargin, keepsCloses: Bool, restoring accounts: [Account],
+         prices: [Symbol: Int64], mark: RiskMark?, lastClose: RiskMark?, sequence: UInt64, calls: [MarginCall]) {
+        self.init(number, of: partitioning, house: house, keepsCloses: keepsCloses)
         self.sequence = sequence
         applying = sequence
         for call in calls where owns(call.account) { self.calls[call.account] = call }
@@ -113,6 +116,7 @@ public struct RiskPartition: Sendable {
         let slot = Int32(slotPrices.count)
         slotOf[symbol] = slot
         slotPrices.append(0)
+        slotHouse.append(house.rates(symbol))
         return slot
     }
 
@@ -244,9 +248,9 @@ public struct RiskPartition: Sendable {
         defer { if closing && keepsCloses { closes.append((applying, records.map { ($0.account.id, $0.figures) })) } }
         firm = RiskFigures()
         for c in clientSums.indices { clientSums[c] = RiskFigures() }
-        let prices = slotPrices
+        let (prices, rates) = (slotPrices, slotHouse)
         for i in records.indices {
-            var f = Self.valued(records[i].account, slotPrices: prices)
+            var f = Self.valued(records[i].account, slotPrices: prices, slotHouse: rates)
             if closing {
                 // Balances are capped at $10 trillion, so an account's P&L is far inside 64 bits.
                 guard let start = Int64(exactly: f.totalPnL) else { preconditionFailure("account \(records[i].account.id) P&L \(f.totalPnL) beyond 64 bits") }
@@ -266,14 +270,15 @@ public struct RiskPartition: Sendable {
         let notional = q * price
         let h = holdingIndex(i, symbol)
         // Revalued by difference: what the holding made of the figures goes out, what it makes now comes in.
-        let (old, margin, mark) = (records[i].figures, records[i].account.margin, slotPrices[Int(records[i].account.holdings[h].slot)])
+        let slot = Int(records[i].account.holdings[h].slot)
+        let (old, margin, mark, house) = (records[i].figures, records[i].account.margin, slotPrices[slot], slotHouse[slot])
         var f = old
         let before = Self.size(records[i].account.holdings[h], mark)
-        Self.part(records[i].account.holdings[h], mark, margin, -1, into: &f)
+        Self.part(records[i].account.holdings[h], mark, margin, house, -1, into: &f)
         records[i].account.cash += side == .buy ? -(notional + fee) : notional - fee
         records[i].account.fees += fee
         Self.move(&records[i].account.holdings[h], by: side == .buy ? q : -q, at: price)
-        Self.part(records[i].account.holdings[h], mark, margin, 1, into: &f)
+        Self.part(records[i].account.holdings[h], mark, margin, house, 1, into: &f)
         (f.cash, f.fees) = (Int128(records[i].account.cash), Int128(records[i].account.fees))
         let after = Self.size(records[i].account.holdings[h], mark)
         if after >= f.largestPosition {
@@ -342,7 +347,7 @@ public struct RiskPartition: Sendable {
 
     /// Recomputes one account's figures and moves its client's and the firm's sums by the difference.
     private mutating func revalue(_ i: Int) {
-        store(i, records[i].figures, Self.valued(records[i].account, slotPrices: slotPrices))
+        store(i, records[i].figures, Self.valued(records[i].account, slotPrices: slotPrices, slotHouse: slotHouse))
     }
 
     /// Sets an account's new figures and moves its client's and the firm's sums by the difference.

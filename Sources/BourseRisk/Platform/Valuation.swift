@@ -3,7 +3,7 @@ import BourseCore
 /// Valuing an account at a mark's prices, and reading figures out of a partition.
 extension RiskPartition {
     /// An account's figures at the current prices.
-    public func valued(_ a: Account) -> RiskFigures { Self.valued(a, slotPrices: slotPrices) }
+    public func valued(_ a: Account) -> RiskFigures { Self.valued(a, slotPrices: slotPrices, slotHouse: slotHouse) }
 
     /// The current prices with each moved by `move` (a scenario's shock), by slot, for `valued(_:slotPrices:)`.
     func slotPrices(moved move: (Symbol, Int64) -> Int64) -> [Int64] {
@@ -14,7 +14,7 @@ extension RiskPartition {
 
     /// An account's figures at prices by slot (0: no price).
     /// Static, so that a loop over the partition's own records never copies the partition to call it.
-    static func valued(_ a: Account, slotPrices: [Int64]) -> RiskFigures {
+    static func valued(_ a: Account, slotPrices: [Int64], slotHouse: [HouseMargin.Rates]) -> RiskFigures {
         var f = RiskFigures()
         f.accounts = 1
         f.cash = Int128(a.cash)
@@ -22,7 +22,7 @@ extension RiskPartition {
         f.dayStart = Int128(a.dayStart)
         for h in a.holdings {
             let price = slotPrices[Int(h.slot)]
-            part(h, price, a.margin, 1, into: &f)
+            part(h, price, a.margin, slotHouse[Int(h.slot)], 1, into: &f)
             f.largestPosition = max(f.largestPosition, size(h, price))
         }
         finish(&f, a.kind)
@@ -32,7 +32,7 @@ extension RiskPartition {
     /// Adds (`sign` 1) or takes out (−1) what one holding makes of its account's figures at `price` (0:
     /// none): all but the largest position, which is not a sum.
     @inline(__always)
-    static func part(_ h: Holding, _ price: Int64, _ margin: MarginRates, _ sign: Int128, into f: inout RiskFigures) {
+    static func part(_ h: Holding, _ price: Int64, _ margin: MarginRates, _ house: HouseMargin.Rates, _ sign: Int128, into f: inout RiskFigures) {
         f.realized += sign * Int128(h.realized)
         guard h.quantity != 0 else { return }
         guard price > 0 else {
@@ -43,10 +43,10 @@ extension RiskPartition {
         f.unrealized += sign * (value - Int128(h.cost))
         if value > 0 {
             f.longValue += sign * value
-            f.houseRequirement += sign * requirement(value, margin.maintenanceLongBasisPoints)
+            f.houseRequirement += sign * requirement(value, max(margin.maintenanceLongBasisPoints, house.longBasisPoints))
         } else {
             f.shortValue -= sign * value
-            f.houseRequirement += sign * requirement(-value, margin.maintenanceShortBasisPoints)
+            f.houseRequirement += sign * requirement(-value, max(margin.maintenanceShortBasisPoints, house.shortBasisPoints))
         }
         f.regTRequirement += sign * requirement(Int128(value.magnitude), margin.initialBasisPoints)
     }

@@ -12,6 +12,7 @@ public final class RiskProjection: Projection, @unchecked Sendable {
     public let name = "risk"
     public let schema = RiskProjection.tables
     public let clients: [String: [AccountID]]
+    public let house: HouseMargin
     public let partitions: Int
     /// Written by the runner's thread, read by any task: readers see the book as a transaction left it.
     private let book: Mutex<RiskBook>
@@ -21,10 +22,11 @@ public final class RiskProjection: Projection, @unchecked Sendable {
     private var repriced: Set<Symbol> = []
 
     /// `partitions`: how many parts the accounts are spread over, each applied on a core of its own.
-    public init(clients: [String: [AccountID]] = [:], partitions: Int = 1) {
+    public init(clients: [String: [AccountID]] = [:], house: HouseMargin = .none, partitions: Int = 1) {
         self.clients = clients
+        self.house = house
         self.partitions = partitions
-        book = Mutex(RiskBook(clients: clients, partitions: partitions, keepsCloses: true))
+        book = Mutex(RiskBook(clients: clients, house: house, partitions: partitions, keepsCloses: true))
     }
 
     static let tables = ProjectionSchema(version: 1, tables: [
@@ -93,7 +95,7 @@ public final class RiskProjection: Projection, @unchecked Sendable {
         let close = try store.querySynchronously("SELECT * FROM rk_marks WHERE is_close = 1 ORDER BY sequence DESC LIMIT 1", []).first.map(Self.mark)
         let calls = try store.querySynchronously("SELECT * FROM rk_margin_calls WHERE state = 'open' ORDER BY id", []).map(Self.marginCall)
         let restored = RiskBook(restoring: accounts, prices: prices, mark: last, lastClose: close, sequence: sequence, calls: calls,
-                                clients: clients, partitions: partitions, keepsCloses: true)
+                                clients: clients, house: house, partitions: partitions, keepsCloses: true)
         book.withLock { $0 = restored }
         entries = []
         repriced = []

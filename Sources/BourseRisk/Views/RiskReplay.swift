@@ -6,8 +6,9 @@ import BourseProjections
 /// applied to the entries from the first through a sequence, so that it gives the figures the stream
 /// published at that point. What `bourse risk --until` runs.
 public enum RiskReplay {
-    public static func run(journal: String, through: UInt64?, clients: [String: [AccountID]], partitions: Int = 1) throws -> RiskBook {
-        var book = RiskBook(clients: clients, partitions: partitions)
+    public static func run(journal: String, through: UInt64?, clients: [String: [AccountID]], house: HouseMargin = .none,
+                           partitions: Int = 1) throws -> RiskBook {
+        var book = RiskBook(clients: clients, house: house, partitions: partitions)
         try JournalFeed.read(journal, after: 0, through: through, chunk: 4_096) { batch in try book.apply(batch) }
         return book
     }

@@ -26,6 +26,33 @@ extension VenueConfiguration {
         /// How many partitions the accounts are spread over, a client's accounts in one, each applied on a
         /// core of its own: the machine's cores by default, 1 to 64. Figures do not depend on it.
         public var partitions: Int?
+        /// The house's maintenance rates above the accounts' own, in basis points (0 to 10,000): `long_bp` and
+        /// `short_bp` for every symbol, and per symbol in `symbols`.
+        public var house_margin: HouseMarginEntry?
+
+        public struct HouseMarginEntry: Codable, Sendable, Equatable {
+            public var long_bp: Int64?
+            public var short_bp: Int64?
+            public var symbols: [SymbolRates]?
+
+            public struct SymbolRates: Codable, Sendable, Equatable {
+                public var symbol: String
+                public var long_bp: Int64?
+                public var short_bp: Int64?
+
+                public init(symbol: String, long_bp: Int64? = nil, short_bp: Int64? = nil) {
+                    self.symbol = symbol
+                    self.long_bp = long_bp
+                    self.short_bp = short_bp
+                }
+            }
+
+            public init(long_bp: Int64? = nil, short_bp: Int64? = nil, symbols: [SymbolRates]? = nil) {
+                self.long_bp = long_bp
+                self.short_bp = short_bp
+                self.symbols = symbols
+            }
+        }
 
         public struct MarginCallEntry: Codable, Sendable, Equatable {
             public var deadline_minutes: Int?
@@ -74,8 +101,9 @@ extension VenueConfiguration {
 
         public init(mark_method: String? = nil, mark_interval_ms: Int? = nil, clients: [ClientEntry]? = nil, sectors: [SectorEntry]? = nil,
                     scenarios: [ScenarioEntry]? = nil, var_days: Int? = nil, monte_carlo_paths: Int? = nil, monte_carlo_seed: UInt64? = nil,
-                    margin_calls: MarginCallEntry? = nil, partitions: Int? = nil) {
+                    margin_calls: MarginCallEntry? = nil, partitions: Int? = nil, house_margin: HouseMarginEntry? = nil) {
             self.margin_calls = margin_calls
+            self.house_margin = house_margin
             self.partitions = partitions
             self.mark_method = mark_method
             self.mark_interval_ms = mark_interval_ms
@@ -94,6 +122,8 @@ extension VenueConfiguration {
         "scenarios": .array(.object(["name": .leaf, "market_bp": .leaf, "sectors": .leaf, "symbols": .leaf])),
         "var_days": .leaf, "monte_carlo_paths": .leaf, "monte_carlo_seed": .leaf,
         "margin_calls": .object(["deadline_minutes": .leaf, "enforce": .leaf]), "partitions": .leaf,
+        "house_margin": .object(["long_bp": .leaf, "short_bp": .leaf,
+                                 "symbols": .array(.object(["symbol": .leaf, "long_bp": .leaf, "short_bp": .leaf]))]),
     ]
 
     /// What the file's risk section means.
@@ -110,6 +140,7 @@ extension VenueConfiguration {
         /// Reduce-only while a call is open, liquidation after its deadline.
         public var enforceMarginCalls: Bool
         public var partitions: Int
+        public var houseMargin: HouseMargin
 
         public static let clientsMax = 10_000
         public static let scenariosMax = 100
@@ -169,7 +200,35 @@ extension VenueConfiguration {
         }
         return RiskRules(markMethod: method, markIntervalMilliseconds: interval, clients: clients, sectorOf: sectorOf, scenarios: scenarios,
                          varDays: days, monteCarloPaths: paths, monteCarloSeed: entry.monte_carlo_seed ?? 1,
-                         marginCallDeadlineMinutes: deadline, enforceMarginCalls: entry.margin_calls?.enforce ?? false, partitions: partitions)
+                         marginCallDeadlineMinutes: deadline, enforceMarginCalls: entry.margin_calls?.enforce ?? false, partitions: partitions,
+                         houseMargin: try Self.houseMargin(entry.house_margin))
+    }
+
+    /// The house's rates as the file gives them, checked.
+    static func houseMargin(_ given: RiskEntry.HouseMarginEntry?) throws(Invalid) -> HouseMargin {
+        guard let given else { return .none }
+        func rate(_ bp: Int64?, _ place: String) throws(Invalid) -> Int64 {
+            guard let bp else { return 0 }
+            guard HouseMargin.basisPoints.contains(bp) else {
+                throw Invalid(description: "risk.house_margin: \(place) \(bp) must be \(HouseMargin.basisPoints.lowerBound) to \(HouseMargin.basisPoints.upperBound) basis points")
+            }
+            return bp
+        }
+        var house = HouseMargin(rates: .init(longBasisPoints: try rate(given.long_bp, "long_bp"), shortBasisPoints: try rate(given.short_bp, "short_bp")))
+        let entries = given.symbols ?? []
+        guard entries.count <= HouseMargin.symbolsMax else { throw Invalid(description: "risk.house_margin.symbols: at most \(HouseMargin.symbolsMax)") }
+        for entry in entries {
+            guard let symbol = try? Symbol(validating: entry.symbol) else {
+                throw Invalid(description: "risk.house_margin.symbols: \"\(entry.symbol)\" is not a symbol")
+            }
+            guard house.symbols[symbol] == nil else { throw Invalid(description: "risk.house_margin.symbols: \(symbol) is listed twice") }
+            // A side the entry leaves out keeps the house's default.
+            var rates = house.rates
+            if let bp = entry.long_bp { rates.longBasisPoints = try rate(bp, "\(symbol) long_bp") }
+            if let bp = entry.short_bp { rates.shortBasisPoints = try rate(bp, "\(symbol) short_bp") }
+            house.symbols[symbol] = rates
+        }
+        return house
     }
 
     /// A scenario as a file or a request gives it, checked: `place` says where, for the message.
