@@ -38,6 +38,6 @@ struct Risk: ParsableCommand {
             }
         }
         print(RiskJSON.report(try RiskReplay.run(journal: journal, through: through, clients: rules?.clients ?? [:], house: rules?.houseMargin ?? .none,
-                                                    partitions: rules?.partitions ?? min(ProcessInfo.processInfo.activeProcessorCount, RiskPartitioning.countMax))))
+                                                    partitions: rules?.partitions ?? 1)))
     }
 }

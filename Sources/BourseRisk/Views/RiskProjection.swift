@@ -20,6 +20,7 @@ public final class RiskProjection: Projection, @unchecked Sendable {
     /// core) when it is about to commit, and the prices its marks changed.
     private var entries: [Published] = []
     private var repriced: Set<Symbol> = []
+    static let entriesPerLock = 1_024
 
     /// `partitions`: how many parts the accounts are spread over, each applied on a core of its own.
     public init(clients: [String: [AccountID]] = [:], house: HouseMargin = .none, partitions: Int = 1) {
@@ -156,11 +157,14 @@ public final class RiskProjection: Projection, @unchecked Sendable {
     /// Applies the transaction's entries to the book, then writes every account they changed, the prices
     /// their marks moved, and every account's figures at each close mark among them.
     public func flush(writer: any StoreWriter) throws {
-        let (accounts, prices, closes) = try book.withLock { book in
-            try book.apply(entries)
-            return (book.takeTouched(), repriced.map { ($0, book.prices[$0]!) }, book.takeCloses())
+        // A part at a time: readers (the API's tasks) wait for the lock, so it is never held for long.
+        for from in stride(from: 0, to: entries.count, by: Self.entriesPerLock) {
+            try book.withLock { try $0.apply(entries[from..<min(from + Self.entriesPerLock, entries.count)]) }
         }
         entries = []
+        let (accounts, prices, closes) = book.withLock { book in
+            (book.takeTouched(), repriced.map { ($0, book.prices[$0]!) }, book.takeCloses())
+        }
         for (mark, figures) in closes {
             for (account, f) in figures {
                 try writer.execute("""

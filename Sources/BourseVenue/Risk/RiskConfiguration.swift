@@ -1,5 +1,4 @@
 import BourseCore
-import Foundation
 import BourseRisk
 
 extension VenueConfiguration {
@@ -24,7 +23,8 @@ extension VenueConfiguration {
         /// is put in reduce-only meanwhile and liquidated after the deadline (`enforce`, false by default).
         public var margin_calls: MarginCallEntry?
         /// How many partitions the accounts are spread over, a client's accounts in one, each applied on a
-        /// core of its own: the machine's cores by default, 1 to 64. Figures do not depend on it.
+        /// core of its own: 1 by default, up to 64. Figures do not depend on it. More than one takes threads
+        /// of the shared pool the server's tasks run on while a transaction is applied.
         public var partitions: Int?
         /// The house's maintenance rates above the accounts' own, in basis points (0 to 10,000): `long_bp` and
         /// `short_bp` for every symbol, and per symbol in `symbols`.
@@ -194,7 +194,7 @@ extension VenueConfiguration {
         guard (100...ValueAtRisk.pathsMax).contains(paths) else { throw Invalid(description: "risk.monte_carlo_paths \(paths) must be 100 to \(ValueAtRisk.pathsMax)") }
         let deadline = entry.margin_calls?.deadline_minutes ?? 60
         guard (1...10_080).contains(deadline) else { throw Invalid(description: "risk.margin_calls.deadline_minutes \(deadline) must be 1 to 10080") }
-        let partitions = entry.partitions ?? min(ProcessInfo.processInfo.activeProcessorCount, RiskPartitioning.countMax)
+        let partitions = entry.partitions ?? 1
         guard (1...RiskPartitioning.countMax).contains(partitions) else {
             throw Invalid(description: "risk.partitions \(partitions) must be 1 to \(RiskPartitioning.countMax)")
         }
