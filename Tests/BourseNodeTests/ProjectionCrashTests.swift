@@ -74,8 +74,8 @@ struct ProjectionCrashTests {
             #expect(try Positions.checksums(projection, in: store) == expected, "\(projection.name)")
         }
         // The risk platform restored from its checkpoint gives, figure for figure, what a run that never
-        // stopped gives over the same journal, whatever the number of partitions each used (the server its
-        // cores'); and there were marks to value at.
+        // stopped gives over the same journal, whatever the number of partitions each uses (the server's
+        // checkpoint, restored here into three); and there were marks to value at.
         let risk = RiskProjection(partitions: 3)
         try risk.load(from: store)
         let uninterrupted = try RiskReplay.run(journal: data.journalDirectory, through: nil, clients: [:])
