@@ -40,7 +40,8 @@ extension RiskPartition {
     public func marginActions(now: Timestamp, liquidate: Bool) -> [MarginAction] {
         guard mark != nil else { return [] }
         var actions: [MarginAction] = []
-        for (account, f) in records.lazy.map({ ($0.account, $0.figures) }) where account.kind == .margin && f.unpricedPositions == 0 {
+        for r in records where r.account.kind == .margin && r.figures.unpricedPositions == 0 {
+            let (account, f) = (r.account, r.figures)
             switch (calls[account.id], f.excess < 0) {
             case (nil, true):
                 // Balances are capped at $10 trillion: a deficit is far inside 64 bits.

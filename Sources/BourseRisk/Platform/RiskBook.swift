@@ -174,7 +174,7 @@ public struct RiskBook: Sendable {
     }
 
     /// Accounts in deficit: a margin account's equity below its house requirement, a cash account's cash below zero.
-    public var accountsInDeficit: Int { partitions.reduce(0) { $0 + $1.figures.count { $0.excess < 0 } } }
+    public var accountsInDeficit: Int { partitions.reduce(0) { $0 + $1.records.count { $0.figures.excess < 0 } } }
 
     /// The firm's exposure per symbol: net shares, long and short value, unrealized and realized P&L.
     public func bySymbol() -> [Symbol: SymbolExposure] {
