@@ -20,11 +20,11 @@ import Testing
 struct PostTradeCrashTests {
     // Bounded for a 2-core machine that runs the other suites meanwhile. A file's trades reach the journal
     // a window of 4,096 at a time (`CaptureDesk.windowMax`), each window one journal write: the kill comes
-    // within 5 ms of the first, with the second to go. Should no kill have come partway through a file (a slow or a fast moment),
-    // up to five more file rounds are run until one does.
+    // within 5 ms of the first, with two more to go. Should no kill have come partway through a file (a slow
+    // or a fast moment), up to five more file rounds are run until one does.
     static let kills = 6
     static let extraFileRoundsMax = 5
-    static let rowsPerFile = 8_000
+    static let rowsPerFile = 12_000
 
     /// The bytes of the journal's segments.
     static func journalBytes(_ directory: String) -> Int {
@@ -68,9 +68,18 @@ struct PostTradeCrashTests {
                 try FileManager.default.moveItem(atPath: directory + "/capture/inbox/.k\(kill).tmp", toPath: directory + "/capture/inbox/k\(kill).csv")
                 written += Self.rowsPerFile
                 // The kill comes once the venue has begun to journal the file's trades, after a random moment more.
-                let deadline = ContinuousClock.now + .seconds(10)
-                while Self.journalBytes(directory) < before + 16_384, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
-                try await Task.sleep(for: .milliseconds(Int(rng.next() % 5)))
+                // Watched and sent from a thread of its own: a poll on the task threads, which the other suites'
+                // servers keep busy, can wake too late, after the whole file is in.
+                let pause = useconds_t(rng.next() % 5_000)
+                let running = try await blocking {
+                    let deadline = ContinuousClock.now + .seconds(10)
+                    while Self.journalBytes(directory) < before + 16_384, ContinuousClock.now < deadline { usleep(200) }
+                    usleep(pause)
+                    let running = served.process.isRunning
+                    Glibc.kill(served.process.processIdentifier, SIGKILL)
+                    return running
+                }
+                #expect(running, "start \(kill) ended by itself")
             } else {
                 // A rollover under way (it settles what is due) when the kill comes.
                 let port = served.port
@@ -87,8 +96,6 @@ struct PostTradeCrashTests {
                 _ = await served.ended(within: 10)
                 continue
             }
-            #expect(served.process.isRunning, "start \(kill) ended by itself")
-            Glibc.kill(served.process.processIdentifier, SIGKILL)
             // Killed partway through the file: some of its trades journaled, the file still in the inbox.
             let round = kill
             _ = await served.ended(within: 10)

@@ -335,6 +335,18 @@ struct MarketDepthTests {
         let venue = server.opened.venue, market = server.opened.market
         let made = Shared(0), finished = Shared(false)
         let received = Received()
+        // Reading at last, as soon as it is cut off: what was written before the cut, then the error, then the
+        // close. The server gives a closing connection 15 s to take what is left, so this does not wait for the
+        // reading client; it watches from a thread of its own, which busy task threads cannot delay.
+        let cut = Task {
+            try await blocking {
+                let deadline = ContinuousClock.now + .seconds(120)
+                while market.hub.drops == 0, ContinuousClock.now < deadline { usleep(1_000) }
+                var rest: [String] = []
+                while let message = try slow.receive() { rest.append(message) }
+                return rest
+            }
+        }
         // The kernel's buffers fill before the queue does (thousands of messages): on a loaded 2-core machine
         // that takes longer than the usual 20 s.
         try await server.webSocket("/v2/stream", received, within: .seconds(90)) { text, outbound in
@@ -367,12 +379,7 @@ struct MarketDepthTests {
         #expect(try await server.metrics().contains(#"bourse_websocket_drops_total{stream="market_data"} 1"#))
         let trades = made.withLock { $0 }
 
-        // Reading at last: what was written before the cut, then the error, then the close.
-        let rest = try await blocking {
-            var rest: [String] = []
-            while let message = try slow.receive() { rest.append(message) }
-            return rest
-        }
+        let rest = try await cut.value
         #expect(rest.last?.contains("fell too far behind (1024 messages or 4 MiB waiting) and is closed") == true, "\(rest.suffix(2))")
         #expect(rest.joined().components(separatedBy: #""T":"t""#).count - 1 < trades)
         await server.stop()
