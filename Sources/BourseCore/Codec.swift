@@ -2,8 +2,10 @@
 /// is written once in each file header (journal segment, snapshot), not per record.
 public enum Codec {
     /// 2 added accounts, fees and risk reasons; 3 added `orderRested`; 4 account numbers; 5 order lists;
-    /// 6 journals and transfers; 7 business dates, captured trades and settlement; 8 marks.
-    public static let version: UInt16 = 8
+    /// 6 journals and transfers; 7 business dates, captured trades and settlement; 8 marks; 9 reference quotes.
+    public static let version: UInt16 = 9
+    /// Files of this version on are read: 9 only added cases, so what 8 wrote reads alike.
+    public static let oldestReadable: UInt16 = 8
 }
 
 // MARK: - Writing
@@ -80,6 +82,8 @@ extension ByteWriter {
             write(29); write(request)
         case .marginCall(let step):
             write(30); write(step)
+        case .referenceQuote(let quote):
+            write(31); write(quote)
         }
     }
 
@@ -175,7 +179,13 @@ extension ByteWriter {
             write(40); write(request); writeVarint(UInt64(prices))
         case .marginCallChanged(let id, let step):
             write(41); writeVarint(id); write(step)
+        case .referenceQuoted(let quote):
+            write(42); write(quote)
         }
+    }
+
+    public mutating func write(_ quote: ReferenceQuote) {
+        write(quote.symbol); write(quote.bid); write(quote.ask)
     }
 
     public mutating func write(_ step: MarginCallStep) {
@@ -323,6 +333,7 @@ extension ByteReader {
         case 28: return .clearTrade(try readTradeRef(), reconciliation: try readVarint())
         case 29: return .mark(try readMarkRequest())
         case 30: return .marginCall(try readMarginCallStep())
+        case 31: return .referenceQuote(try readReferenceQuote())
         case let tag: throw DecodeError(.invalidTag("command", UInt64(tag)), at: at)
         }
     }
@@ -401,6 +412,7 @@ extension ByteReader {
             guard prices <= UInt64(UInt32.max) else { throw DecodeError(.invalidValue("mark price count"), at: at) }
             return .marked(request, prices: UInt32(prices))
         case 41: return .marginCallChanged(try readVarint(), try readMarginCallStep())
+        case 42: return .referenceQuoted(try readReferenceQuote())
         case let tag: throw DecodeError(.invalidTag("event", UInt64(tag)), at: at)
         }
     }
@@ -408,6 +420,10 @@ extension ByteReader {
     public mutating func readMarginCallStep() throws(DecodeError) -> MarginCallStep {
         MarginCallStep(kind: try readEnum(MarginCallStep.Kind.self, "margin call step"), account: try readAccountID(), deficit: try readMoney(),
                        mark: try readVarint(), deadline: Timestamp(nanos: try readSigned()), reduceOnly: try readBool())
+    }
+
+    public mutating func readReferenceQuote() throws(DecodeError) -> ReferenceQuote {
+        ReferenceQuote(symbol: try readSymbol(), bid: try readPrice(), ask: try readPrice())
     }
 
     public mutating func readMarkRequest() throws(DecodeError) -> MarkRequest {

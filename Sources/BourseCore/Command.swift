@@ -55,6 +55,8 @@ public enum Command: Hashable, Sendable {
     // Risk.
     /// Fixes one price per symbol for valuing every account alike (`MarkRequest`).
     case mark(MarkRequest)
+    /// The NBBO the feed handler sees for a symbol now, for marks at its midpoint (`ReferenceQuote`).
+    case referenceQuote(ReferenceQuote)
     /// Opens, meets or starts liquidating a margin call (`MarginCallStep`).
     case marginCall(MarginCallStep)
 }

@@ -75,6 +75,8 @@ public enum Event: Hashable, Sendable {
     case markPrice(Symbol, Price)
     /// The mark is complete; `prices` of its `markPrice` events came before this.
     case marked(MarkRequest, prices: UInt32)
+    /// The symbol's reference quote is now this; the next NBBO mark uses its midpoint.
+    case referenceQuoted(ReferenceQuote)
     /// A margin call, numbered from 1, took a step; an account put in reduce-only by it, or back, follows
     /// as `accountStateChanged`.
     case marginCallChanged(UInt64, MarginCallStep)

@@ -5,12 +5,16 @@ public enum MarkMethod: UInt8, Hashable, Sendable, CaseIterable {
     case lastTrade = 0
     /// Halfway between the best bid and the best offer (rounded down to 1/10,000 dollar), when both are there.
     case mid = 1
+    /// Halfway across the NBBO of the venues the feed handler follows, as the last `referenceQuote` for the
+    /// symbol journaled it; where there is none, the venue's own `mid`.
+    case nbboMid = 2
 
     /// The method as configuration files and the API name it.
     public init?(name: String) {
         switch name {
         case "last_trade": self = .lastTrade
         case "mid": self = .mid
+        case "nbbo_mid": self = .nbboMid
         default: return nil
         }
     }
@@ -19,6 +23,7 @@ public enum MarkMethod: UInt8, Hashable, Sendable, CaseIterable {
         switch self {
         case .lastTrade: "last_trade"
         case .mid: "mid"
+        case .nbboMid: "nbbo_mid"
         }
     }
 }
@@ -34,6 +39,32 @@ public struct MarkRequest: Hashable, Sendable {
         self.method = method
         self.close = close
     }
+}
+
+/// The NBBO of the venues the feed handler follows for one of the venue's symbols, as seen outside the
+/// engine and journaled so that a mark at its midpoint replays alike. Both prices zero: there is none now
+/// (a side missing or the market crossed), and the mark falls back as the method says.
+public struct ReferenceQuote: Hashable, Sendable {
+    public var symbol: Symbol
+    public var bid: Price
+    public var ask: Price
+
+    public init(symbol: Symbol, bid: Price, ask: Price) {
+        self.symbol = symbol
+        self.bid = bid
+        self.ask = ask
+    }
+
+    /// None for the symbol.
+    public static func none(_ symbol: Symbol) -> ReferenceQuote { ReferenceQuote(symbol: symbol, bid: .zero, ask: .zero) }
+
+    /// Both sides positive, the bid at most the ask and the ask at most `Price.max`; or both zero.
+    public var isValid: Bool {
+        (bid.units == 0 && ask.units == 0) || (bid.units > 0 && bid.units <= ask.units && ask.units <= Price.max.units)
+    }
+
+    /// Halfway across, rounded down to 1/10,000 dollar as the venue's own mid is; 0 for none.
+    public var mid: Int64 { (bid.units + ask.units) / 2 }
 }
 
 /// A step of a margin call, sent by the risk desk from the figures of a mark: `open` when a margin

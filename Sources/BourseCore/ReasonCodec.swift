@@ -116,6 +116,7 @@ extension ByteWriter {
         case .notMarginAccount(let a): write(48); write(a)
         case .marginCallOpen(let a): write(49); write(a)
         case .noMarginCall(let a): write(50); write(a)
+        case .referenceQuoteInvalid(let s, let bid, let ask): write(51); write(s); write(bid); write(ask)
         }
     }
 }
@@ -245,6 +246,7 @@ extension ByteReader {
         case 48: return .notMarginAccount(try readAccountID())
         case 49: return .marginCallOpen(try readAccountID())
         case 50: return .noMarginCall(try readAccountID())
+        case 51: return .referenceQuoteInvalid(try readSymbol(), bid: try readPrice(), ask: try readPrice())
         case let tag: throw DecodeError(.invalidTag("command reject reason", UInt64(tag)), at: at)
         }
     }

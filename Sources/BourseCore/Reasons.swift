@@ -355,6 +355,8 @@ public enum CommandRejectReason: Hashable, Sendable {
     case notMarginAccount(AccountID)
     case marginCallOpen(AccountID)
     case noMarginCall(AccountID)
+    /// A reference quote needs both sides, the bid at most the ask, within `Price.max`; or both zero for none.
+    case referenceQuoteInvalid(Symbol, bid: Price, ask: Price)
 
     public var code: String {
         switch self {
@@ -408,6 +410,7 @@ public enum CommandRejectReason: Hashable, Sendable {
         case .notMarginAccount: "not_margin_account"
         case .marginCallOpen: "margin_call_open"
         case .noMarginCall: "no_margin_call"
+        case .referenceQuoteInvalid: "reference_quote_invalid"
         }
     }
 
@@ -465,6 +468,8 @@ public enum CommandRejectReason: Hashable, Sendable {
         case .notMarginAccount(let a): "account \(a) is a cash account: margin calls are for margin accounts"
         case .marginCallOpen(let a): "account \(a) already has a margin call open"
         case .noMarginCall(let a): "account \(a) has no margin call open"
+        case .referenceQuoteInvalid(let s, let bid, let ask):
+            "a reference quote for \(s) of \(bid) to \(ask) must have a bid above zero and at most the ask, and an ask at most \(Price.max) (or both zero for none)"
         }
     }
 }

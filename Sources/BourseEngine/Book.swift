@@ -245,6 +245,9 @@ final class Book {
     @exclusivity(unchecked) var outsideShares: Int64 = 0
     /// The price the last mark fixed; 0 before the first.
     @exclusivity(unchecked) var markedPrice: Int64 = 0
+    /// The NBBO of the followed venues as the last `referenceQuote` journaled it; zeros for none.
+    @exclusivity(unchecked) var referenceBid: Int64 = 0
+    @exclusivity(unchecked) var referenceAsk: Int64 = 0
 
     // The rules the hot path reads, as scalars: reading them copies nothing.
     let tickTable: TickTable

@@ -3,7 +3,8 @@ import BourseCore
 extension MatchingEngine {
     /// The price `method` fixes for the symbol now; 0 when it has none.
     func markPrice(_ book: Book, _ method: MarkMethod) -> Int64 {
-        if method == .mid, let bid = book.bids.best, let ask = book.asks.best {
+        if method == .nbboMid, book.referenceBid > 0 { return (book.referenceBid + book.referenceAsk) / 2 }
+        if method != .lastTrade, let bid = book.bids.best, let ask = book.asks.best {
             return (levels[bid].price + levels[ask].price) / 2
         }
         return referencePrice(book)
@@ -30,5 +31,22 @@ extension MatchingEngine {
             let price = markPrice(book, method)
             return price > 0 && price != book.markedPrice
         }
+    }
+
+    /// Keeps the followed venues' NBBO for the symbol (zeros: none now) for the next NBBO mark.
+    func setReferenceQuote(_ quote: ReferenceQuote) {
+        guard let book = listedBook(quote.symbol) else { return }
+        guard quote.isValid else {
+            out.append(.commandRejected(.referenceQuoteInvalid(quote.symbol, bid: quote.bid, ask: quote.ask)))
+            return
+        }
+        book.referenceBid = quote.bid.units
+        book.referenceAsk = quote.ask.units
+        out.append(.referenceQuoted(quote))
+    }
+
+    /// The symbol's reference quote now; nil for an unlisted symbol.
+    public func referenceQuote(_ symbol: Symbol) -> ReferenceQuote? {
+        book(symbol).map { ReferenceQuote(symbol: symbol, bid: Price(units: $0.referenceBid), ask: Price(units: $0.referenceAsk)) }
     }
 }

@@ -176,6 +176,7 @@ public final class MatchingEngine {
         case .declareSplit(let split): declareSplit(split)
         case .mark(let request): fixMark(request)
         case .marginCall(let step): marginCall(step)
+        case .referenceQuote(let quote): setReferenceQuote(quote)
         }
     }
 

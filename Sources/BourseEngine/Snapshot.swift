@@ -4,8 +4,9 @@ import BourseCore
 /// so the encoding doubles as the input of the state hash that replay compares.
 extension MatchingEngine {
     /// The version of this encoding; snapshot files carry it. 2 added the last command's time, 3 accounts,
-    /// 4 account numbers, 5 order lists, 6 pending transfers, 7 business dates and settlement, 8 marks and margin calls.
-    public static let snapshotVersion: UInt16 = 8
+    /// 4 account numbers, 5 order lists, 6 pending transfers, 7 business dates and settlement, 8 marks and margin calls,
+    /// 9 reference quotes.
+    public static let snapshotVersion: UInt16 = 9
 
     public func encodeSnapshot(into w: inout ByteWriter) {
         w.writeVarint(serial)
@@ -23,6 +24,8 @@ extension MatchingEngine {
             w.writeSigned(book.takerFee)
             w.writeSigned(book.outsideShares)
             w.writeSigned(book.markedPrice)
+            w.writeSigned(book.referenceBid)
+            w.writeSigned(book.referenceAsk)
         }
         encodeAccounts(into: &w)
         for book in books {
@@ -177,6 +180,10 @@ extension MatchingEngine {
             book.takerFee = try r.readSigned()
             book.outsideShares = try r.readSigned()
             book.markedPrice = try r.readSigned()
+            let reference = ReferenceQuote(symbol: symbol, bid: Price(units: try r.readSigned()), ask: Price(units: try r.readSigned()))
+            guard reference.isValid else { throw DecodeError(.invalidValue("reference quote"), at: r.offset) }
+            book.referenceBid = reference.bid.units
+            book.referenceAsk = reference.ask.units
             symbolIndex.insert(symbol.packed, Int32(books.count))
             books.append(book)
         }

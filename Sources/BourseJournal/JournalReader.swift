@@ -188,7 +188,9 @@ public enum JournalReader {
         var header = ByteReader(b)
         try? header.skip(4)
         let version = UInt16(b[4]) | UInt16(b[5]) << 8
-        guard version == Codec.version else { throw .badSegmentHeader(file: file, reason: "codec version \(version), this build reads \(Codec.version)") }
+        guard (Codec.oldestReadable...Codec.version).contains(version) else {
+            throw .badSegmentHeader(file: file, reason: "codec version \(version), this build reads \(Codec.oldestReadable) to \(Codec.version)")
+        }
         try? header.skip(4)
         let first = (try? header.readFixed64()) ?? 0
         let crc = (try? header.readFixed32()) ?? 0

@@ -83,7 +83,7 @@ public enum Snapshots {
     static func parseHeader(_ bytes: [UInt8], path: String) throws(JournalError) -> (info: Info, length: Int, crc: UInt32) {
         guard bytes.count >= headerBytes, Array(bytes[0..<4]) == magic else { throw .snapshotInvalid(file: path, reason: "not a snapshot") }
         let version = UInt16(bytes[4]) | UInt16(bytes[5]) << 8
-        guard version == Codec.version else { throw .snapshotInvalid(file: path, reason: "codec version \(version)") }
+        guard (Codec.oldestReadable...Codec.version).contains(version) else { throw .snapshotInvalid(file: path, reason: "codec version \(version)") }
         let state = UInt16(bytes[6]) | UInt16(bytes[7]) << 8
         guard state == MatchingEngine.snapshotVersion else {
             throw .snapshotInvalid(file: path, reason: "engine state version \(state), this build reads \(MatchingEngine.snapshotVersion)")

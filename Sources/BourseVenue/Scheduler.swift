@@ -17,7 +17,7 @@ public struct Scheduler: Sendable {
     let automatic: Bool
     let postTrade: VenueConfiguration.PostTradeRules
     let capture: CaptureDesk
-    let markMethod: MarkMethod
+    let marks: MarkSource
     let now: @Sendable () -> Int64
 
     public init(node: DataDirectory.Node, now: @escaping @Sendable () -> Int64 = wallClockNanos) {
@@ -27,7 +27,7 @@ public struct Scheduler: Sendable {
         automatic = node.configuration.sessions?.automatic ?? false
         postTrade = node.postTrade
         capture = node.capture
-        markMethod = node.riskRules.markMethod
+        marks = node.marks
         self.now = now
     }
 
@@ -63,7 +63,7 @@ public struct Scheduler: Sendable {
                     _ = try await venue.execute(.setTradingState(symbol, wanted))
                 }
                 // The session's close is the risk platform's: the day's P&L is measured from this mark.
-                if last == .open && wanted == .closed { _ = try await venue.execute(.mark(MarkRequest(method: markMethod, close: true))) }
+                if last == .open && wanted == .closed { _ = try await marks.mark(close: true) }
             }
         }
         // Asked of the engine itself, which the projections follow a moment behind. The firms' simulated
@@ -73,7 +73,7 @@ public struct Scheduler: Sendable {
         if let transfer, transfer.nanos <= t { _ = try await venue.execute(.advanceTransfers) }
         if postTrade.automatic, let roll = Self.rollover(postTrade, current: try await venue.read { $0.businessDate }, at: t) {
             // The business day closes at a close mark: the next day's P&L is measured from it.
-            if roll.from != nil { _ = try await venue.execute(.mark(MarkRequest(method: markMethod, close: true))) }
+            if roll.from != nil { _ = try await marks.mark(close: true) }
             _ = try await venue.execute(.rollBusinessDate(roll))
         }
         try await capture.retryDue()

@@ -80,6 +80,33 @@ struct RecoveryTests {
         }
     }
 
+    @Test("a segment of the codec version before, which only lacked cases, is read; one older is refused naming both versions")
+    func codecVersions() throws {
+        let fixture = try JournalFixture(seed: 23, count: 50)
+        defer { fixture.remove() }
+        let whole = try Recovery.recover(directory: fixture.copy(), repair: false).0.stateHash()
+        for version in [Codec.oldestReadable, Codec.oldestReadable - 1] {
+            let directory = try fixture.copy()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let file = directory + "/" + (fixture.lastSegment as NSString).lastPathComponent
+            // The version in the header, and the header's checksum over it, as that version's writer made them.
+            var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+            bytes[4] = UInt8(version & 0xFF)
+            bytes[5] = UInt8(version >> 8)
+            let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<16])) }
+            for i in 0..<4 { bytes[16 + i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i))) }
+            try Data(bytes).write(to: URL(fileURLWithPath: file))
+            if version == Codec.oldestReadable {
+                #expect(try Recovery.recover(directory: directory, repair: false).0.stateHash() == whole)
+            } else {
+                #expect(throws: JournalError.badSegmentHeader(
+                    file: file, reason: "codec version \(version), this build reads \(Codec.oldestReadable) to \(Codec.version)")) {
+                    _ = try Recovery.recover(directory: directory, repair: false)
+                }
+            }
+        }
+    }
+
     @Test("journaled events that replay differently stop recovery at that sequence, saying what differs")
     func replayMismatch() throws {
         let directory = makeTemporaryDirectory()

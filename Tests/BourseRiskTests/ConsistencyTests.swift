@@ -78,15 +78,21 @@ struct ConsistencyTests {
     }
 
     /// The accounts opened and funded, then 3,000 of every account command, a mark of a random method every
-    /// 20th (one in five a close).
+    /// 20th (one in five a close), and halfway between marks a reference quote for a symbol (one in four none).
     static func commands(seed: UInt64) -> [SequencedCommand] {
         var stream = AccountStream(seed: seed)
         var commands = stream.opening()
         for step in 0..<3_000 {
             if step % 20 == 19 {
-                let request = MarkRequest(method: Bool.random(using: &stream.orders.rng) ? .lastTrade : .mid,
+                let request = MarkRequest(method: MarkMethod.allCases.randomElement(using: &stream.orders.rng)!,
                                           close: Int.random(in: 0..<5, using: &stream.orders.rng) == 0)
                 commands.append(stream.orders.stamp(.mark(request)))
+            } else if step % 20 == 9 {
+                let symbol = try! Symbol(validating: Bool.random(using: &stream.orders.rng) ? "AAA" : "BB.B")
+                let bid = Int64.random(in: 90_000...110_000, using: &stream.orders.rng)
+                let quote = Int.random(in: 0..<4, using: &stream.orders.rng) == 0 ? ReferenceQuote.none(symbol)
+                    : ReferenceQuote(symbol: symbol, bid: Price(units: bid), ask: Price(units: bid + Int64.random(in: 0...500, using: &stream.orders.rng)))
+                commands.append(stream.orders.stamp(.referenceQuote(quote)))
             } else {
                 commands.append(stream.next())
             }
@@ -99,7 +105,9 @@ struct ConsistencyTests {
         var result: [Symbol: Int64] = [:]
         for symbol in ["AAA", "BB.B"].map({ try! Symbol(validating: $0) }) {
             let s = engine.summary(of: symbol)!
-            if method == .mid, let bid = s.bestBid, let ask = s.bestAsk {
+            if method == .nbboMid, let quote = engine.referenceQuote(symbol), quote.bid.units > 0 {
+                result[symbol] = quote.mid
+            } else if method != .lastTrade, let bid = s.bestBid, let ask = s.bestAsk {
                 result[symbol] = (bid.units + ask.units) / 2
             } else {
                 result[symbol] = s.lastTrade?.units ?? 100_000

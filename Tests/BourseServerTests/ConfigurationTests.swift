@@ -56,7 +56,8 @@ final class ConfigurationTests {
             (#"{"symbols":[],"accounts":[],"risk":{"house_margin":{"symbols":[{"symbol":"AAPL"},{"symbol":"AAPL"}]}}}"#,
              "risk.house_margin.symbols: AAPL is listed twice"),
             (#"{"symbols":[],"accounts":[],"risk":{"partitions":0}}"#, "risk.partitions 0 must be 1 to 64"),
-            (#"{"symbols":[],"accounts":[],"risk":{"mark_method":"vwap"}}"#, "risk.mark_method \"vwap\" must be \"last_trade\" or \"mid\""),
+            (#"{"symbols":[],"accounts":[],"risk":{"mark_method":"vwap"}}"#, "risk.mark_method \"vwap\" must be \"last_trade\", \"mid\" or \"nbbo_mid\""),
+            (#"{"symbols":[],"accounts":[],"risk":{"mark_method":"nbbo_mid"}}"#, "risk.mark_method \"nbbo_mid\" needs feeds to follow: without them the NBBO is the venue's own mid"),
             ("{", "is not valid JSON"),
         ]
         for (text, message) in cases {

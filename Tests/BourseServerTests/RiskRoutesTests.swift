@@ -1,4 +1,7 @@
 import BourseCore
+import BourseFeeds
+import BourseJournal
+import BourseMarketData
 import BourseRisk
 @testable import BourseServer
 @testable import BourseVenue
@@ -10,6 +13,62 @@ import Testing
 /// The risk platform's API on the demo venue: figures at marks, by account, client and firm.
 @Suite("the risk API")
 struct RiskRoutesTests {
+    @Test("""
+        marked by NBBO mid, a symbol a followed venue quotes on both sides is fixed at the NBBO's midpoint, one it does not at the \
+        venue's own; the quote is journaled once, before the mark, and the journal read again marks alike
+        """)
+    func nbboMarks() async throws {
+        let directory = makeTemporaryDirectory("bourse-risk")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // The followed venue quotes AAPL about $200, where the venue's own previous close is $190.
+        let venue = SimulatedVenue(name: "SIM1", stocks: [("AAPL", 2_000_000)], seed: 5)
+        venue.generate(400)
+        let listening = AsyncStream.makeStream(of: Int.self)
+        let served = Task { try await venue.serve { listening.continuation.yield($0) } }
+        defer { served.cancel() }
+        var ports = listening.stream.makeAsyncIterator()
+        var configuration = VenueConfiguration.demo
+        configuration.fix = nil
+        configuration.feeds = [.init(name: "SIM1", host: "127.0.0.1", port: await ports.next() ?? 0, username: nil, password: "secret")]
+        configuration.risk = .init(mark_method: "nbbo_mid")
+        let server = try await ServerTests.Running(directory: directory, configuration: configuration)
+        let following = Task { await server.opened.node.feeds.run() }
+        defer { following.cancel() }
+        let feeds = server.opened.node.feeds
+        #expect(await eventually { feeds.received(0) >= venue.logCount }, "the feed is followed to its end")
+        let best = try #require(feeds.best(ITCH.Stock("AAPL")!))
+        let (bid, ask) = (try #require(best.bid).price, try #require(best.ask).price)
+        #expect(bid > 1_950_000 && ask > bid, "the followed venue quotes about $200: \(bid) \(ask)")
+
+        let admin = server.key(account: 3, role: .admin)
+        for _ in 0..<2 {
+            let (status, mark) = try await server.send("POST", "/v1/risk/marks", as: admin, body: "{}")
+            #expect(status == 200 && (mark as? [String: Any])?["method"] as? String == "nbbo_mid", "\(mark)")
+        }
+        let (_, firm) = try await server.send("GET", "/v1/risk/firm", as: admin)
+        let symbols = try #require((firm as? [String: Any])?["symbols"] as? [[String: Any]])
+        let price = { (name: String) in symbols.first { $0["symbol"] as? String == name }?["price"] as? String }
+        #expect(price("AAPL") == formatFixedPoint(Int128((bid + ask) / 2), decimals: 4), "\(symbols)")
+        // MSFT is not quoted by the followed venue and its own book is empty: its previous close, as the mid falls back to.
+        #expect(price("MSFT") == "420.00")
+        await server.stop()
+
+        // In the journal: AAPL's quote once (the second mark found it unchanged), before the first mark.
+        var commands: [Command] = []
+        _ = try JournalReader.read(directory + "/journal") { entry in
+            switch entry.command.command {
+            case .referenceQuote, .mark: commands.append(entry.command.command)
+            default: break
+            }
+        }
+        let quoted = ReferenceQuote(symbol: try Symbol(validating: "AAPL"), bid: Price(units: bid), ask: Price(units: ask))
+        #expect(commands == [.referenceQuote(quoted), .mark(MarkRequest(method: .nbboMid, close: false)),
+                             .mark(MarkRequest(method: .nbboMid, close: false))])
+        let replayed = try RiskReplay.run(journal: directory + "/journal", through: nil, clients: [:])
+        #expect(replayed.prices[try Symbol(validating: "AAPL")] == (bid + ask) / 2)
+        #expect(replayed.mark?.request == MarkRequest(method: .nbboMid, close: false))
+    }
+
     @Test("a fill moves an account's figures at the next mark; the mark clock marks only when prices moved; keys read only what they may")
     func figures() async throws {
         let directory = makeTemporaryDirectory("bourse-risk")

@@ -104,8 +104,8 @@ public final class ReferenceVenue {
         case .rollBusinessDate, .captureTrade, .cancelTrade, .clearTrade, .declareDividend, .declareSplit:
             // Business dates and settlement are specified in `ClearingSpecs`; the compared streams send none.
             preconditionFailure("the reference venue has no business dates")
-        case .mark, .marginCall:
-            // Marks and margin calls are specified in `MarkSpecs`; the compared streams send none.
+        case .mark, .marginCall, .referenceQuote:
+            // Marks, margin calls and reference quotes are specified in `MarkSpecs`; the compared streams send none.
             preconditionFailure("the reference venue has no marks")
         }
         return out

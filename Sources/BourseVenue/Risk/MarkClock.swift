@@ -6,13 +6,11 @@ import BourseEngine
 /// follow a moving market and a quiet one adds nothing to the journal. Close marks come from the
 /// scheduler (at the session's close and before each rollover) and from operators.
 public struct MarkClock: Sendable {
-    let venue: Venue
-    let method: MarkMethod
+    let marks: MarkSource
     let interval: Duration
 
     public init(node: DataDirectory.Node) {
-        venue = node.venue
-        method = node.riskRules.markMethod
+        marks = node.marks
         interval = .milliseconds(node.riskRules.markIntervalMilliseconds)
     }
 
@@ -25,9 +23,5 @@ public struct MarkClock: Sendable {
 
     /// Marks if prices moved; returns whether it did.
     @discardableResult
-    public func tick() async throws -> Bool {
-        guard try await venue.read({ [method] in $0.markWouldChange(method) }) else { return false }
-        _ = try await venue.execute(.mark(MarkRequest(method: method, close: false)))
-        return true
-    }
+    public func tick() async throws -> Bool { try await marks.markIfMoved() }
 }

@@ -4,7 +4,8 @@ import BourseRisk
 extension VenueConfiguration {
     /// The risk platform: how and how often marks are taken, and which accounts make up a client.
     public struct RiskEntry: Codable, Sendable, Equatable {
-        /// `last_trade` (the default) or `mid`.
+        /// `last_trade` (the default), `mid`, or `nbbo_mid`: the NBBO across the feeds followed and the venue's own
+        /// book where it has both sides and is not crossed, elsewhere `mid` (needs `feeds`).
         public var mark_method: String?
         /// Milliseconds between marks while prices change: 250 by default, 50 to 60,000.
         public var mark_interval_ms: Int?
@@ -151,7 +152,10 @@ extension VenueConfiguration {
     public func riskRules() throws(Invalid) -> RiskRules {
         let entry = risk ?? RiskEntry()
         guard let method = MarkMethod(name: entry.mark_method ?? "last_trade") else {
-            throw Invalid(description: "risk.mark_method \"\(entry.mark_method ?? "")\" must be \"last_trade\" or \"mid\"")
+            throw Invalid(description: "risk.mark_method \"\(entry.mark_method ?? "")\" must be \"last_trade\", \"mid\" or \"nbbo_mid\"")
+        }
+        guard method != .nbboMid || !(feeds ?? []).isEmpty else {
+            throw Invalid(description: "risk.mark_method \"nbbo_mid\" needs feeds to follow: without them the NBBO is the venue's own mid")
         }
         let interval = entry.mark_interval_ms ?? 250
         guard (50...60_000).contains(interval) else { throw Invalid(description: "risk.mark_interval_ms \(interval) must be 50 to 60000") }

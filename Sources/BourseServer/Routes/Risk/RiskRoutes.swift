@@ -55,8 +55,10 @@ extension Routes {
             return try await handle(request) { key in
                 try Admin.require(key, [.risk, .admin], to: "take a mark")
                 let given: MarkBody = (body?.readableBytes ?? 0) == 0 ? MarkBody() : try Self.decode(body)
-                let request = MarkRequest(method: node.riskRules.markMethod, close: given.close ?? false)
-                let ack = try await venue.execute(.mark(request))
+                let ack: Sequencer.Acknowledgement
+                do { ack = try await node.marks.mark(close: given.close ?? false) } catch let failure as MarkSource.MarkFailure {
+                    throw Failure.unprocessable(failure.reason)
+                }
                 if case .commandRejected(let reason)? = ack.events.first { throw Failure.unprocessable("\(reason.code): \(reason.message)") }
                 try await waitForRisk()
                 return Self.json(text: node.risk.read { book in book.mark.map(RiskJSON.mark) ?? "null" })
