@@ -160,6 +160,37 @@ struct ParserFuzzTests {
         #expect(session.counters.received > 5_000, "the mutations reach the session")
     }
 
+    @Test("the reader finds the fields a plain split at SOH and '=' finds, for messages of 0 to 600 fields, read afresh or into reused storage")
+    func fieldsAgainstASplit() {
+        var random = SplitMix64(seed: 77)
+        var reused = FIXMessage()
+        for count in Array(0...140) + [255, 256, 257, 511, 512, 513, 600] {
+            var body = FIXBody()
+            for _ in 0 ..< count {
+                let value = String(repeating: "v", count: Int(random.next() % 12) + 1)
+                body.append(Int(random.next() % 9_999) + 1, value)
+            }
+            let frame = FIXEncoder.encode(type: "0", sequence: count + 1, sender: "CLIENT", target: "BOURSE", sendingTime: Self.time, body: body)
+            // The model: every piece between SOHs is a tag, '=' and a value; its value's place in the frame.
+            var expected: [FIXMessage.Field] = []
+            var start = 0
+            for (i, byte) in frame.enumerated() where byte == Framing.soh {
+                let piece = frame[start ..< i]
+                let equals = piece.firstIndex(of: UInt8(ascii: "="))!
+                let tag = Int(String(decoding: piece[..<equals], as: UTF8.self))!
+                expected.append(.init(tag: tag, start: Int32(equals + 1), end: Int32(i)))
+                start = i + 1
+            }
+            let message = FIXMessage(frame: frame)
+            frame.withUnsafeBytes { reused.read($0) }
+            for read in [message, reused] {
+                #expect(read.fields == Array(expected.prefix(FIXMessage.fieldsMax)), "\(count) fields")
+                #expect(read.fault == (expected.count > FIXMessage.fieldsMax ? .init(reason: .other, tag: nil, text: "more than 512 fields") : nil))
+                #expect(read.bytes == frame)
+            }
+        }
+    }
+
     @Test("a BodyLength past the limit is dropped at once; more than 512 fields are refused whole")
     func limits() {
         let huge = Array("8=FIX.4.4\u{1}9=99999999\u{1}35=0\u{1}".utf8)

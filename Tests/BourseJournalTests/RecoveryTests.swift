@@ -84,7 +84,9 @@ struct RecoveryTests {
     func codecVersions() throws {
         let fixture = try JournalFixture(seed: 23, count: 50)
         defer { fixture.remove() }
-        let whole = try Recovery.recover(directory: fixture.copy(), repair: false).0.stateHash()
+        let unchanged = try fixture.copy()
+        defer { try? FileManager.default.removeItem(atPath: unchanged) }
+        let whole = try Recovery.recover(directory: unchanged, repair: false).0.stateHash()
         for version in [Codec.oldestReadable, Codec.oldestReadable - 1] {
             let directory = try fixture.copy()
             defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -186,8 +186,12 @@ public struct FIXDictionary: Sendable {
                 repeated = fields[3 ..< index].contains { $0.tag == tag }
             }
             if repeated { return Fault(reason: .tagAppearsMoreThanOnce, tag: tag, text: "tag \(tag) appears more than once") }
-            if info & Tables.kindMask > 0, let fault = check(m, bytes, fields[index], tag) { return fault }
-            if found >= 0, info & Tables.kindMask == 8, let g = definitions[found].groups[tag] {
+            let kind = info & Tables.kindMask
+            if kind > 2 || kind == 1 {
+                let value = UnsafeBufferPointer(rebasing: bytes[Int(fields[index].start) ..< Int(fields[index].end)])
+                if !isValid(value, kind, tag) { return fault(value, kind, tag) }
+            }
+            if found >= 0, kind == 8, let g = definitions[found].groups[tag] {
                 let count = FIXValue.integer(UnsafeBufferPointer(rebasing: bytes[Int(fields[index].start) ..< Int(fields[index].end)])) ?? 0
                 guard count > 0 else {
                     return Fault(reason: .incorrectNumInGroupCount, tag: tag, text: "NumInGroup(\(tag)) must be at least 1")
@@ -241,25 +245,33 @@ public struct FIXDictionary: Sendable {
         }
     }
 
-    /// The value's format, for a field the tables know.
+    /// The value's format, for a field the tables know: a test of the bytes inline, and the fault (with
+    /// its text) made apart, only when the test fails.
     @inline(__always)
     private func check(_ m: FIXMessage, _ bytes: UnsafeBufferPointer<UInt8>, _ field: FIXMessage.Field, _ tag: Int) -> Fault? {
         guard tag <= Self.tableTagsMax else { return nil }
         let kind = tables.tags[tag] & Tables.kindMask
         guard kind > 2 || kind == 1 else { return nil }
         let value = UnsafeBufferPointer(rebasing: bytes[Int(field.start) ..< Int(field.end)])
-        let ok: Bool
+        return isValid(value, kind, tag) ? nil : fault(value, kind, tag)
+    }
+
+    @inline(__always)
+    private func isValid(_ value: UnsafeBufferPointer<UInt8>, _ kind: UInt8, _ tag: Int) -> Bool {
         switch kind {
-        case 1, 8: ok = FIXValue.integer(value) != nil
-        case 3, 4: ok = Self.isDecimal(value)
-        case 5: ok = FIXValue.isTimestamp(value)
-        case 6: ok = value.count == 1 && (value[0] == UInt8(ascii: "Y") || value[0] == UInt8(ascii: "N"))
-        case 7: ok = value.count == 8 && value.allSatisfy { $0 &- UInt8(ascii: "0") < 10 }
+        case 1, 8: return FIXValue.integer(value) != nil
+        case 3, 4: return Self.isDecimal(value)
+        case 5: return FIXValue.isTimestamp(value)
+        case 6: return value.count == 1 && (value[0] == UInt8(ascii: "Y") || value[0] == UInt8(ascii: "N"))
+        case 7: return value.count == 8 && value.allSatisfy { $0 &- UInt8(ascii: "0") < 10 }
         default:
             let c = value[0], set = tables.characters[tag]
-            ok = value.count == 1 && (c < 64 ? set.0 & (1 << UInt64(c)) != 0 : c < 128 && set.1 & (1 << UInt64(c - 64)) != 0)
+            return value.count == 1 && (c < 64 ? set.0 & (1 << UInt64(c)) != 0 : c < 128 && set.1 & (1 << UInt64(c - 64)) != 0)
         }
-        if ok { return nil }
+    }
+
+    @inline(never)
+    private func fault(_ value: UnsafeBufferPointer<UInt8>, _ kind: UInt8, _ tag: Int) -> Fault {
         let text = String(decoding: value, as: UTF8.self)
         if kind == UInt8(Self.kindOrder.count) {
             return Fault(reason: .valueIncorrect, tag: tag, text: "\(text) is not a valid value for tag \(tag)")

@@ -30,26 +30,53 @@ public struct FIXMessage: Sendable {
         fields.reserveCapacity(32)
     }
 
-    /// Reads a message that `Framing` delimited (its length and checksum verified).
+    /// Reads a message that `Framing` delimited (its length and checksum verified), keeping the array as
+    /// its bytes.
     public init(frame: [UInt8]) {
-        self.init()
-        frame.withUnsafeBytes { read($0) }
+        bytes = frame
+        readFields()
     }
 
     /// Reads a framed message into this one's storage: no allocation once it has held one as large.
     public mutating func read(_ frame: UnsafeRawBufferPointer) {
         bytes.removeAll(keepingCapacity: true)
         bytes.append(contentsOf: frame)
-        // Filled as a local array and put back, so that appending checks the storage's uniqueness once.
-        var fields = self.fields
-        self.fields = []
+        readFields()
+    }
+
+    /// Finds the fields of `bytes`, a part at a time into a small buffer on the stack, each part then
+    /// copied into `fields` at once: appending one field at a time checks the array's storage every time.
+    private mutating func readFields() {
+        var fault: Fault?
         fields.removeAll(keepingCapacity: true)
-        fault = nil
-        defer { self.fields = fields }
-        let count = frame.count
-        guard let base = frame.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
         var i = 0
-        while i < count {
+        withUnsafeTemporaryAllocation(of: Field.self, capacity: Self.fieldsPerPart) { part in
+            repeat {
+                let (count, next) = bytes.withUnsafeBufferPointer {
+                    Self.scan($0, from: i, into: part, before: Self.fieldsMax - fields.count, fault: &fault)
+                }
+                fields.append(contentsOf: UnsafeBufferPointer(rebasing: part[..<count]))
+                i = next
+            } while i < bytes.count
+        }
+        self.fault = fault
+    }
+
+    /// A part's fields: what most messages hold, small enough for the stack.
+    static let fieldsPerPart = 64
+
+    /// Writes the fields of a frame from `i` to `part`, in order, until it is full or the frame ends, and
+    /// notes the first fault (fields past `room` are refused); how many it wrote and where it stopped.
+    private static func scan(_ frame: UnsafeBufferPointer<UInt8>, from i: Int, into part: UnsafeMutableBufferPointer<Field>, before room: Int,
+                             fault: inout Fault?) -> (count: Int, next: Int) {
+        let count = frame.count
+        guard let base = frame.baseAddress else { return (0, count) }
+        func note(_ reason: SessionRejectReason, _ tag: Int?, _ text: @autoclosure () -> String) {
+            if fault == nil { fault = Fault(reason: reason, tag: tag, text: text()) }
+        }
+        var n = 0
+        var i = i
+        while i < count, n < part.count {
             // The usual field: one to five digits, the first not zero, then '='.
             let tagStart = i
             var tag = 0
@@ -58,7 +85,7 @@ public struct FIXMessage: Sendable {
                 i &+= 1
             }
             guard i < count, base[i] == UInt8(ascii: "="), i > tagStart, base[tagStart] != UInt8(ascii: "0") else {
-                i = readFaultyTag(base, from: tagStart, count: count)
+                i = skipFaultyTag(base, from: tagStart, count: count, note: note)
                 continue
             }
             i &+= 1
@@ -66,17 +93,20 @@ public struct FIXMessage: Sendable {
             i = Self.nextSOH(base, from: i, count: count)
             if start == i {
                 note(.tagWithoutValue, tag, "tag \(tag) has no value")
-            } else if fields.count == Self.fieldsMax {
+            } else if n == room {
                 note(.other, nil, "more than \(Self.fieldsMax) fields")
             } else {
-                fields.append(Field(tag: tag, start: Int32(start), end: Int32(i)))
+                part[n] = Field(tag: tag, start: Int32(start), end: Int32(i))
+                n &+= 1
             }
             i &+= 1
         }
+        return (n, i)
     }
 
     /// Notes a field whose tag is not a tag number and returns where the next field begins.
-    private mutating func readFaultyTag(_ base: UnsafePointer<UInt8>, from tagStart: Int, count: Int) -> Int {
+    private static func skipFaultyTag(_ base: UnsafePointer<UInt8>, from tagStart: Int, count: Int,
+                                      note: (SessionRejectReason, Int?, @autoclosure () -> String) -> Void) -> Int {
         var i = tagStart
         while i < count, base[i] != UInt8(ascii: "="), base[i] != Framing.soh { i &+= 1 }
         guard i < count, base[i] == UInt8(ascii: "=") else {
@@ -102,10 +132,6 @@ public struct FIXMessage: Sendable {
         }
         while i < count, base[i] != Framing.soh { i &+= 1 }
         return i
-    }
-
-    private mutating func note(_ reason: SessionRejectReason, _ tag: Int?, _ text: String) {
-        if fault == nil { fault = Fault(reason: reason, tag: tag, text: text) }
     }
 
     /// The index of the first field with `tag`.
