@@ -8,9 +8,9 @@ import BourseNode
 ///
 /// An NBBO mark needs prices the engine cannot see: the NBBO the feed handler keeps across the venues it
 /// follows and the venue's own book. They are read here, outside the engine, and journaled before the mark,
-/// as a `referenceQuote` for each symbol whose NBBO is not what the engine was last told (none, when a side
-/// is missing or the market is crossed). The mark then fixes each symbol at the midpoint the engine holds,
-/// so a replay of the journal marks alike.
+/// as a `referenceQuote` for each symbol whose NBBO midpoint is not what the engine was last told (none,
+/// when a side is missing or the market is crossed). The mark then fixes each symbol at the midpoint the
+/// engine holds, so a replay of the journal marks alike.
 public struct MarkSource: Sendable {
     public let method: MarkMethod
     let venue: Venue
@@ -44,7 +44,8 @@ public struct MarkSource: Sendable {
             guard let symbol = try? Symbol(validating: stock.description) else { return nil }
             return Self.quote(symbol, feeds.best(stock))
         }
-        let changed = try await venue.read { engine in seen.filter { quote in engine.referenceQuote(quote.symbol).map { $0 != quote } ?? false } }
+        // Only a new midpoint changes a mark: a quote that moved both sides alike is not journaled again.
+        let changed = try await venue.read { engine in seen.filter { quote in engine.referenceQuote(quote.symbol).map { $0.mid != quote.mid } ?? false } }
         // Sent together, so that the sequencer journals them in as few batches as it can; the mark follows all.
         try await withThrowingTaskGroup(of: Void.self) { group in
             for quote in changed {
