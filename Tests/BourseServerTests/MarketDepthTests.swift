@@ -281,7 +281,8 @@ struct MarketDepthTests {
         let venue = server.opened.venue
         let trades = 150
         let received = Received()
-        try await server.webSocket("/v2/stream", received) { text, outbound in
+        // 300 orders journaled one by one: on a loaded 2-core machine that took longer than the usual 20 s once.
+        try await server.webSocket("/v2/stream", received, within: .seconds(60)) { text, outbound in
             if text.contains(#""msg":"connected""#) {
                 try await outbound.write(.text(#"{"action":"auth","key":"\#(buyer.keyID)","secret":"\#(buyer.secret)"}"#))
             } else if text.contains(#""msg":"authenticated""#) {
