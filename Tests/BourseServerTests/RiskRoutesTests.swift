@@ -51,6 +51,8 @@ struct RiskRoutesTests {
         #expect(price("AAPL") == formatFixedPoint(Int128((bid + ask) / 2), decimals: 4), "\(symbols)")
         // MSFT is not quoted by the followed venue and its own book is empty: its previous close, as the mid falls back to.
         #expect(price("MSFT") == "420.00")
+        // The clock finds nothing moved: no mark, and no quote journaled again.
+        #expect(try await !MarkClock(node: server.opened.node).tick())
         await server.stop()
 
         // In the journal: AAPL's quote once (the second mark found it unchanged), before the first mark.
