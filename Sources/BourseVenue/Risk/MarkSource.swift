@@ -46,19 +46,24 @@ public struct MarkSource: Sendable {
         }
         // Only a new midpoint changes a mark: a quote that moved both sides alike is not journaled again.
         let changed = try await venue.read { engine in seen.filter { quote in engine.referenceQuote(quote.symbol).map { $0.mid != quote.mid } ?? false } }
-        // Sent together, so that the sequencer journals them in as few batches as it can; the mark follows all.
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for quote in changed {
-                group.addTask {
-                    let ack = try await venue.execute(.referenceQuote(quote))
-                    if case .commandRejected(let reason)? = ack.events.first {
-                        throw MarkFailure(reason: "reference quote for \(quote.symbol): \(reason.code): \(reason.message)")
+        // Sent together, so that the sequencer journals them in as few batches as it can, but at most
+        // `quotesInFlightMax` at a time, so that many symbols do not fill its queue; the mark follows all.
+        for from in stride(from: 0, to: changed.count, by: Self.quotesInFlightMax) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for quote in changed[from ..< min(from + Self.quotesInFlightMax, changed.count)] {
+                    group.addTask {
+                        let ack = try await venue.execute(.referenceQuote(quote))
+                        if case .commandRejected(let reason)? = ack.events.first {
+                            throw MarkFailure(reason: "reference quote for \(quote.symbol): \(reason.code): \(reason.message)")
+                        }
                     }
                 }
+                try await group.waitForAll()
             }
-            try await group.waitForAll()
         }
     }
+
+    static let quotesInFlightMax = 256
 
     /// The reference quote an NBBO gives: both sides when both are there and not crossed, else none.
     static func quote(_ symbol: Symbol, _ best: NBBO.Best?) -> ReferenceQuote {
