@@ -27,13 +27,14 @@ struct ServerTests {
 
         init(directory: String, rateLimit: Int = 2_000, rateBurst: Int = 4_000, configuration: VenueConfiguration? = nil,
              streamQueueMax: Int = 8_192, streamWindow: Duration = .milliseconds(10), conflationInterval: Duration = .seconds(1),
-             clock: @escaping @Sendable () -> Int64 = wallClockNanos, connectionLimits: ConnectionLimits = .init()) async throws {
+             clock: @escaping @Sendable () -> Int64 = wallClockNanos, connectionLimits: ConnectionLimits = .init(),
+             webSocketPing: Duration = .seconds(30)) async throws {
             self.directory = directory
             opened = try await DataDirectory(path: directory).open(configuration: configuration, streamQueueMax: streamQueueMax, clock: clock)
             let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
             let app = Server(opened: opened, port: 0, rateLimit: rateLimit, rateBurst: rateBurst, streamWindow: streamWindow,
                              conflationInterval: conflationInterval, connectionLimits: connectionLimits,
-                             metricsToken: Self.metricsToken)
+                             metricsToken: Self.metricsToken, webSocketPing: webSocketPing)
                 .application { port in continuation.yield(port) }
             task = Task { try await app.run() }
             var iterator = ports.makeAsyncIterator()

@@ -21,6 +21,8 @@ public struct Server: Sendable {
     public let streamWindow: Duration
     /// A conflated market data connection gets at most one message per symbol and channel an interval.
     public let conflationInterval: Duration
+    /// A WebSocket connection is pinged this often; one that has not answered a ping by the next is closed.
+    public let webSocketPing: Duration
 
     /// Connections in all and per client address, and the time a connection has to send a request.
     public let connectionLimits: ConnectionLimits
@@ -30,8 +32,9 @@ public struct Server: Sendable {
     public init(opened: DataDirectory.Opened, host: String = "127.0.0.1", port: Int = 8080,
                 rateLimit: Int = 2_000, rateBurst: Int = 4_000, logLevel: Logger.Level = .info,
                 streamWindow: Duration = .milliseconds(10), conflationInterval: Duration = .seconds(1),
-                connectionLimits: ConnectionLimits = .init(), metricsToken: String? = nil) {
+                connectionLimits: ConnectionLimits = .init(), metricsToken: String? = nil, webSocketPing: Duration = .seconds(30)) {
         self.connectionLimits = connectionLimits
+        self.webSocketPing = webSocketPing
         self.metricsToken = metricsToken
         self.streamWindow = streamWindow
         self.conflationInterval = conflationInterval
@@ -67,7 +70,8 @@ public struct Server: Sendable {
         let webSocketResponder = webSocketRouter.buildResponder()
         let table = ConnectionTable(limits: connectionLimits, metrics: metrics)
         let http1 = HTTP1WebSocketUpgradeChannel.Configuration(
-            http1: .init(additionalChannelHandlers: [OrderEntryHandler.Installer { OrderEntryHandler(entry: entry, logger: orderLogger) }]))
+            http1: .init(additionalChannelHandlers: [OrderEntryHandler.Installer { OrderEntryHandler(entry: entry, logger: orderLogger) }]),
+            ws: .init(autoPing: .enabled(timePeriod: webSocketPing)))
         return Application(
             router: router,
             server: HTTPServerBuilder { responder in
