@@ -3,7 +3,7 @@ import BourseCore
 extension MatchingEngine {
     /// The price `method` fixes for the symbol now; 0 when it has none.
     func markPrice(_ book: Book, _ method: MarkMethod) -> Int64 {
-        if method == .nbboMid, book.referenceBid > 0 { return (book.referenceBid + book.referenceAsk) / 2 }
+        if method == .nbboMid, book.referenceBid > 0 { return referenceQuote(book).mid }
         if method != .lastTrade, let bid = book.bids.best, let ask = book.asks.best {
             return (levels[bid].price + levels[ask].price) / 2
         }
@@ -46,7 +46,9 @@ extension MatchingEngine {
     }
 
     /// The symbol's reference quote now; nil for an unlisted symbol.
-    public func referenceQuote(_ symbol: Symbol) -> ReferenceQuote? {
-        book(symbol).map { ReferenceQuote(symbol: symbol, bid: Price(units: $0.referenceBid), ask: Price(units: $0.referenceAsk)) }
+    public func referenceQuote(_ symbol: Symbol) -> ReferenceQuote? { book(symbol).map(referenceQuote) }
+
+    func referenceQuote(_ book: Book) -> ReferenceQuote {
+        ReferenceQuote(symbol: book.symbol, bid: Price(units: book.referenceBid), ask: Price(units: book.referenceAsk))
     }
 }

@@ -156,7 +156,8 @@ public struct FIXDictionary: Sendable {
                 switch group!.take(tag) {
                 case .fault(let fault): return fault
                 case .taken:
-                    if let fault = check(m, bytes, fields[index], tag) { return fault }
+                    let kind = tag <= Self.tableTagsMax ? tables.tags[tag] & Tables.kindMask : 0
+                    if let fault = check(bytes, fields[index], kind, tag) { return fault }
                     continue
                 case .notInGroup:
                     if let fault = group!.close() { return fault }
@@ -187,10 +188,7 @@ public struct FIXDictionary: Sendable {
             }
             if repeated { return Fault(reason: .tagAppearsMoreThanOnce, tag: tag, text: "tag \(tag) appears more than once") }
             let kind = info & Tables.kindMask
-            if kind > 2 || kind == 1 {
-                let value = UnsafeBufferPointer(rebasing: bytes[Int(fields[index].start) ..< Int(fields[index].end)])
-                if !isValid(value, kind, tag) { return fault(value, kind, tag) }
-            }
+            if let fault = check(bytes, fields[index], kind, tag) { return fault }
             if found >= 0, kind == 8, let g = definitions[found].groups[tag] {
                 let count = FIXValue.integer(UnsafeBufferPointer(rebasing: bytes[Int(fields[index].start) ..< Int(fields[index].end)])) ?? 0
                 guard count > 0 else {
@@ -248,9 +246,7 @@ public struct FIXDictionary: Sendable {
     /// The value's format, for a field the tables know: a test of the bytes inline, and the fault (with
     /// its text) made apart, only when the test fails.
     @inline(__always)
-    private func check(_ m: FIXMessage, _ bytes: UnsafeBufferPointer<UInt8>, _ field: FIXMessage.Field, _ tag: Int) -> Fault? {
-        guard tag <= Self.tableTagsMax else { return nil }
-        let kind = tables.tags[tag] & Tables.kindMask
+    private func check(_ bytes: UnsafeBufferPointer<UInt8>, _ field: FIXMessage.Field, _ kind: UInt8, _ tag: Int) -> Fault? {
         guard kind > 2 || kind == 1 else { return nil }
         let value = UnsafeBufferPointer(rebasing: bytes[Int(field.start) ..< Int(field.end)])
         return isValid(value, kind, tag) ? nil : fault(value, kind, tag)
