@@ -361,7 +361,11 @@ struct MarketDepthTests {
                 // From a task of its own, so that this client goes on reading meanwhile.
                 Task {
                     let symbol = try Symbol(validating: "MSFT")
-                    for _ in 0..<5_000 where market.hub.drops == 0 {
+                    // One round more after the cut: trades the cut-off client can no longer hear. (The cut can
+                    // come on a round's last message, so without it that client may have heard every trade.)
+                    var roundsAfterCut = 0
+                    for _ in 0..<5_000 where roundsAfterCut < 1 {
+                        if market.hub.drops > 0 { roundsAfterCut += 1 }
                         try await withThrowingTaskGroup(of: Void.self) { group in
                             for _ in 0..<8 {
                                 group.addTask { try await Self.twoTrades(venue, symbol, buyer: buyer, seller: seller) }
