@@ -25,7 +25,7 @@ struct FIXResend {
         configuration.fix = VenueConfiguration.FIXEntry(sessions: [VenueConfiguration.FIXSessionEntry(comp_id: "RESEND", role: "drop_copy", accounts: [1])])
         let node = try await DataDirectory(path: directory).openNode(configuration: configuration)
         defer { node.stop() }
-        let storePath = directory + "/fix.sqlite"
+        let storePath = directory + "/fix"
         try fill(storePath)
         let gateway = try await FIXGateway(settings: SessionSettings.all(configuration.fix!), storePath: storePath, node: node, log: { _ in })
         let port = try await gateway.start(host: "127.0.0.1", port: 0)

@@ -204,8 +204,11 @@ extension Serve {
     func startFIX(_ entry: VenueConfiguration.FIXEntry, host: String, port: Int, directory: DataDirectory,
                   opened: DataDirectory.Opened) async throws -> FIXGateway {
         let settings = SessionSettings.all(entry)
+        if let moved = try SessionStore.importSQLite(directory.path + "/fix.sqlite", into: directory.path + "/fix") {
+            FileHandle.standardError.write(Data("FIX: moved \(moved.sessions) sessions and \(moved.messages) messages from fix.sqlite to fix/\n".utf8))
+        }
         let gateway = try await FIXGateway(
-            settings: settings, storePath: directory.path + "/fix.sqlite", node: opened.node,
+            settings: settings, storePath: directory.path + "/fix", node: opened.node,
             tls: entry.tls_certificate.flatMap { certificate in entry.tls_key.map { (certificate, $0) } },
             log: { line in FileHandle.standardError.write(Data((line + "\n").utf8)) })
         let issued: [(session: String, password: String)]

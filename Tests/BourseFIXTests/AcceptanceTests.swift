@@ -60,7 +60,7 @@ struct AcceptanceTests {
         let store = makeTemporaryDirectory("bourse-fix-store")
         defer { try? FileManager.default.removeItem(atPath: store) }
         let gateway = try await FIXGateway(settings: SessionSettings.all(Self.configuration.fix!),
-                                           storePath: store + "/sessions.sqlite", node: node,
+                                           storePath: store + "/sessions", node: node,
                                            clock: clock.now, log: { _ in })
         let password = try await gateway.issuePasswords().first { $0.session == "SECRET" }!.password
         let port = try await gateway.start(host: "127.0.0.1", port: 0)

@@ -132,7 +132,7 @@ struct ParserFuzzTests {
 
     @Test("a session fed 20,000 mutated messages after Logon answers each within its rules and never crashes")
     func session() throws {
-        let store = try SessionStore(path: makeTemporaryDirectory("bourse-fuzz") + ".sqlite")
+        let store = try SessionStore(path: makeTemporaryDirectory("bourse-fuzz") + "/fix")
         let settings = SessionSettings(name: "CLIENT", venueCompID: "BOURSE", role: .orderEntry, accounts: [1])
         let session = try FIXSession(settings: settings, store: store, head: 0)
         var random = SplitMix64(seed: 42)

@@ -73,7 +73,7 @@ struct PostTradeScenarioTests {
         var iterator = ports.makeAsyncIterator()
         let port = await iterator.next()!
         let admin = DataDirectory.credentials(IssuedKey.self, in: directory + "/credentials.json").first { $0.role == .admin }!
-        let gateway = try await FIXGateway(settings: SessionSettings.all(Self.configuration.fix!), storePath: directory + "/fix.sqlite", node: node,
+        let gateway = try await FIXGateway(settings: SessionSettings.all(Self.configuration.fix!), storePath: directory + "/fix", node: node,
                                            clock: { clock.now }, log: { _ in })
         let fixPort = try await gateway.start(host: "127.0.0.1", port: 0)
         let scheduler = Scheduler(node: node, now: { clock.now })

@@ -48,7 +48,7 @@ struct TLSTests {
         configuration.fix = VenueConfiguration.FIXEntry(sessions: [VenueConfiguration.FIXSessionEntry(comp_id: "CLIENT", role: "order_entry", accounts: [1])])
         let node = try await DataDirectory(path: directory + "/data").openNode(configuration: configuration, clock: clock.now)
         defer { node.stop() }
-        let gateway = try await FIXGateway(settings: SessionSettings.all(configuration.fix!), storePath: directory + "/fix.sqlite", node: node,
+        let gateway = try await FIXGateway(settings: SessionSettings.all(configuration.fix!), storePath: directory + "/fix", node: node,
                                            tls: pem, clock: clock.now, log: { _ in })
         let port = try await gateway.start(host: "127.0.0.1", port: 0)
 

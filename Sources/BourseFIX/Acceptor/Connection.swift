@@ -151,9 +151,9 @@ final class FIXConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    /// Saves what the session recorded and writes it: at the end of the event loop's current work, in one
-    /// transaction with every other connection's (`FIXGateway.flush`). Numbers alone (an intake) are saved
-    /// a moment later unless `everything`.
+    /// Saves what the session recorded and writes it: at the end of the event loop's current work, with
+    /// every other connection's (`FIXGateway.flush`). Numbers alone (an intake) are saved a moment later
+    /// unless `everything`.
     func write(everything: Bool = false) {
         guard session != nil, context != nil, !closing else { return }
         flushEverything = flushEverything || everything

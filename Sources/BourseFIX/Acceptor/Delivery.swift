@@ -6,7 +6,7 @@ import NIOCore
 import Synchronization
 
 /// How order reports reach the sessions: at a new order's acknowledgement, live from the order projection,
-/// and from its table after a Logon; each batch saved in one transaction of the store before it is written.
+/// and from its table after a Logon; each saved in the session store before it is written.
 extension FIXGateway {
     /// The venue acknowledged a session's new order: its reports go at once, as an HTTP answer would,
     /// rather than when the order projection gets to the entry. Each is remembered as sent early, in the
@@ -16,7 +16,7 @@ extension FIXGateway {
     func acknowledged(_ published: Published, _ connection: FIXConnection, _ session: FIXSession) {
         let reports = OrderReport.ofNewOrder(published)
         guard !reports.isEmpty, !stopped.load(ordering: .relaxed) else { return }
-        // Gathered until the event loop takes them all, so that one transaction saves them.
+        // Gathered until the event loop takes them all, so that each session saves them at once.
         let schedule = early.withLock { e in
             e.pending.append((reports, connection, session))
             defer { e.scheduled = true }
@@ -89,8 +89,8 @@ extension FIXGateway {
     }
 
     /// A connection has recorded messages to save and write: the flush runs once the event loop is done
-    /// with what it is doing now (the reads of this round, the reports that arrived), so that one
-    /// transaction serves every session they reached.
+    /// with what it is doing now (the reads of this round, the reports that arrived), so that a session
+    /// reached by many of them saves once.
     func needsFlush(_ connection: FIXConnection) {
         if !connection.awaitingFlush {
             connection.awaitingFlush = true
@@ -105,7 +105,7 @@ extension FIXGateway {
     }
 
     /// A connection whose session moved only its numbers: saved with every other such one within
-    /// `lazySaveNanos`, in one transaction (a timer for each would make a transaction for each).
+    /// `lazySaveNanos` (a timer for each would make a save for each message in).
     func saveLater(_ connection: FIXConnection) {
         savingLater.append(connection)
         guard savingLater.count == 1 else { return }
@@ -116,41 +116,32 @@ extension FIXGateway {
         }
     }
 
-    /// Saves what the waiting connections' sessions recorded in one transaction, on the store's own
-    /// thread so that the event loop goes on meanwhile, and writes each connection's messages when they are
-    /// saved; then runs `next` (a resend or a close, which must come after). Saves are made, and their
-    /// messages written, in the order they were asked for. A session that only moved its numbers is
-    /// saved a moment later.
-    func flush(then next: (@Sendable () -> Void)? = nil) {
+    /// Saves what the waiting connections' sessions recorded, then writes each connection's messages;
+    /// then runs `next` (a resend or a close, which must come after). A save is an append to the session's
+    /// file on this thread, so saves are made, and their messages written, in the order they were asked
+    /// for. A session that only moved its numbers is saved a moment later.
+    func flush(then next: (() -> Void)? = nil) {
         let connections = awaitingFlush
         awaitingFlush.removeAll(keepingCapacity: true)
-        var saves: [SessionStore.Save] = [], written: [(FIXConnection, [[UInt8]])] = []
         for connection in connections {
             connection.awaitingFlush = false
             let everything = connection.flushEverything
             connection.flushEverything = false
             guard let session = connection.session, connection.isOpen else { continue }
             if let save = session.pendingSave(everything: everything) {
-                saves.append(save)
-                written.append((connection, session.saved()))
+                do {
+                    try store.save([save])
+                    connection.emit(session.saved())
+                } catch {
+                    log("FIX session \(session.name): the session store failed, disconnecting: \(error)")
+                    session.unsaved()
+                    connection.close()
+                }
             } else if session.hasUnsavedState {
                 connection.scheduleLazySave()
             }
         }
-        guard !saves.isEmpty || flushesInFlight > 0 else { next?(); return }
-        flushesInFlight += 1
-        store.save(saves) { [self, written] error in
-            onLoop { [self] in
-                flushesInFlight -= 1
-                if let error {
-                    log("FIX: the session store failed, disconnecting \(written.count) sessions: \(error)")
-                    written.forEach { $0.0.close() }
-                } else {
-                    for (connection, messages) in written { connection.emit(messages) }
-                }
-                next?()
-            }
-        }
+        next?()
     }
 
     private func concerns(_ report: OrderReport, _ settings: SessionSettings) -> Bool {

@@ -41,8 +41,6 @@ public final class FIXGateway: @unchecked Sendable {
     var flushScheduled = false
     /// Connections whose sessions' numbers alone wait to be saved.
     var savingLater: [FIXConnection] = []
-    /// Saves handed to the store's thread and not yet written.
-    var flushesInFlight = 0
     private var channel: Channel?
     private var ticker: RepeatedTask?
     /// Reports of newly applied entries, and new orders' reports at their acknowledgement, each gathered
@@ -56,7 +54,7 @@ public final class FIXGateway: @unchecked Sendable {
     /// Connections without a session yet, at most this many.
     static let connectionsMax = 2_048
 
-    /// Opens the sessions' store in `directory` (`fix.sqlite`) and issues the passwords sessions need and
+    /// Opens the sessions' store in the directory `storePath` and issues the passwords sessions need and
     /// lack: the new ones are returned (to print and to write to the credentials) and kept only as digests.
     public init(settings: [SessionSettings], storePath: String, node: DataDirectory.Node, tls: (certificate: String, key: String)? = nil,
                 capture: (any TradeCapture)? = nil, clock: @escaping @Sendable () -> Int64 = wallClockNanos,
@@ -140,8 +138,6 @@ public final class FIXGateway: @unchecked Sendable {
             ticker?.cancel()
             for connection in connections.values { connection.close() }
         }.get()
-        // The saves under way hand their writes back to the loop, which must still run then.
-        await store.settle()
         try? await channel?.close()
         try? await group.shutdownGracefully()
         store.close()

@@ -1,7 +1,7 @@
 import BourseCore
 
 /// What a session sends: each message recorded under the next number, saved with the session's state in
-/// `fix.sqlite` before it is written; the order reports it has told (in turn, or early); and resends read
+/// the session store before it is written; the order reports it has told (in turn, or early); and resends read
 /// back from the store a chunk at a time.
 extension FIXSession {
     /// Records a message for sending with the next number.
@@ -46,7 +46,7 @@ extension FIXSession {
     /// Saves what was recorded and the numbers, then hands over the bytes to write. A step that sent
     /// nothing (the expected number moved, or the delivered report passed reports sent early) is saved
     /// with the next that sends, or when `everything`: the connection does so within `lazySaveNanos`, so
-    /// that a session does not pay a transaction for each message in. A crash in between leaves a state
+    /// that a session does not write a record for each message in. A crash in between leaves a state
     /// that is still whole: the delivered report and the early ones move together, and the counterparty
     /// sends the messages after the saved expected number again as possible duplicates (a NewOrderSingle
     /// among them names its ClOrdID again and is refused as a duplicate, never placed twice).
@@ -61,7 +61,7 @@ extension FIXSession {
     /// Whether only the numbers are unsaved.
     var hasUnsavedState: Bool { recorded.isEmpty && state != savedState }
 
-    /// What `commit` would save, for a caller that saves several sessions in one transaction; nil when
+    /// What `commit` would save, for a caller that saves several sessions at once; nil when
     /// nothing (or, unless `everything`, only the expected number) changed.
     func pendingSave(everything: Bool = true) -> SessionStore.Save? {
         guard !recorded.isEmpty || state != savedState, everything || !recorded.isEmpty else { return nil }
@@ -74,6 +74,12 @@ extension FIXSession {
         recorded.removeAll(keepingCapacity: true)
         defer { outgoing.removeAll(keepingCapacity: true) }
         return outgoing
+    }
+
+    /// After a save that failed: the messages stay recorded, to be saved with the next save and sent on a
+    /// ResendRequest; their bytes are never written, so no number goes out unsaved.
+    func unsaved() {
+        outgoing.removeAll(keepingCapacity: true)
     }
 
     /// Where a resend stands: the range asked for, the next number to read, and a run of numbers to fill

@@ -1,19 +1,25 @@
 import BourseCore
 import Foundation
-import GRDB
+import Synchronization
 
-/// What the sessions keep across connections and restarts, in `fix.sqlite` in the data directory: each
+/// What the sessions keep across connections and restarts, in `fix/` in the data directory: each
 /// session's next sequence numbers, the last order report it delivered, its password's digest, and the
-/// messages it sent (for resends), at most `messagesKeptMax` per session. A message is written here
-/// before it is written to the socket, so a number is never sent twice with different content.
+/// messages it sent (for resends), at least the newest `messagesKeptMax` per session. A message is
+/// written here before it is written to the socket, so a number is never sent twice with different content.
 ///
-/// Written in WAL mode without a sync per commit: a process crash loses nothing; a power cut may lose
-/// the last messages, after which the counterparty's Logon with ResetSeqNumFlag starts the session over.
+/// Each session appends its saves to segment files of its own (`StoreFormat` is their layout), as
+/// QuickFIX's file store does: a save is one `write` on the caller's thread, with no transaction and no
+/// thread to hand it to. Nothing is synced per save: a process crash loses nothing (a save cut short is
+/// cut off at the next open, and was never written to the socket); a power cut may lose the last
+/// messages, after which the counterparty's Logon with ResetSeqNumFlag starts the session over.
 public final class SessionStore: Sendable {
     public static let messagesKeptMax = 2_000_000
     /// A resend reads the store in chunks of this many messages, so memory stays bounded however far back
     /// it goes.
     public static let resendChunkMax = 1_000
+    /// A session's segment past this size is closed and the next save starts one; whole segments of
+    /// messages older than the kept ones are removed.
+    public static let segmentBytesMax = 8 * 1_024 * 1_024
 
     public struct State: Sendable, Equatable {
         public var nextSender = 1
@@ -53,69 +59,6 @@ public final class SessionStore: Sendable {
         }
     }
 
-    private let database: DatabaseQueue
-    public let path: String
-
-    public init(path: String) throws {
-        self.path = path
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA journal_mode = WAL")
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            // One connection uses the file: no shared-memory index and no file locks for each transaction.
-            try db.execute(sql: "PRAGMA locking_mode = EXCLUSIVE")
-        }
-        database = try DatabaseQueue(path: path, configuration: configuration)
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE sessions (
-                    name TEXT PRIMARY KEY, next_sender INTEGER NOT NULL, next_target INTEGER NOT NULL,
-                    delivered_sequence INTEGER NOT NULL, delivered_number INTEGER NOT NULL, window INTEGER, password_sha256 TEXT);
-                CREATE TABLE messages (
-                    session TEXT NOT NULL, sequence INTEGER NOT NULL, type TEXT NOT NULL, sent INTEGER NOT NULL, body BLOB NOT NULL,
-                    PRIMARY KEY (session, sequence)) WITHOUT ROWID;
-                """)
-        }
-        migrator.registerMigration("v2") { db in try db.execute(sql: "ALTER TABLE sessions ADD COLUMN early BLOB") }
-        try migrator.migrate(database)
-    }
-
-    /// The early reports' positions as bytes: sixteen each (entry, number), little-endian.
-    static func encode(_ early: Set<ReportPosition>) -> Data? {
-        guard !early.isEmpty else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(early.count * 16)
-        for p in early {
-            withUnsafeBytes(of: p.sequence.littleEndian) { bytes += $0 }
-            withUnsafeBytes(of: Int64(p.number).littleEndian) { bytes += $0 }
-        }
-        return Data(bytes)
-    }
-
-    static func decode(_ data: Data?) -> Set<ReportPosition> {
-        guard let data, data.count % 16 == 0 else { return [] }
-        let bytes = [UInt8](data)
-        return Set(stride(from: 0, to: bytes.count, by: 16).map { i in
-            bytes[i ..< i + 16].withUnsafeBytes { raw in
-                ReportPosition(sequence: UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)),
-                               number: Int(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: Int64.self))))
-            }
-        })
-    }
-
-    /// A session's state; nil for a session never seen.
-    public func state(_ session: String) throws -> State? {
-        try database.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE name = ?", arguments: [session]) else { return nil }
-            var state = State(nextSender: row["next_sender"], nextTarget: row["next_target"],
-                              deliveredSequence: UInt64(row["delivered_sequence"] as Int64), deliveredNumber: row["delivered_number"])
-            (state.window, state.passwordSHA256) = (row["window"], row["password_sha256"])
-            state.early = Self.decode(row["early"])
-            return state
-        }
-    }
-
     /// A session's state and the messages it is about to send.
     public struct Save: Sendable {
         public var session: String
@@ -123,72 +66,78 @@ public final class SessionStore: Sendable {
         public var messages: [Message]
     }
 
-    /// Records the session's state and the messages it is about to send, in one transaction.
+    /// The store could not be read or written: the file, and where and why.
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The store's directory.
+    public let path: String
+    private let keptMax: Int
+    private let segmentMax: Int
+    private let logs = Mutex<[String: SessionLog]>([:])
+
+    /// Opens (or creates) the store in the directory `path`. The limits are parameters for tests.
+    public init(path: String, messagesKeptMax: Int = SessionStore.messagesKeptMax, segmentBytesMax: Int = SessionStore.segmentBytesMax) throws {
+        self.path = path
+        keptMax = messagesKeptMax
+        segmentMax = segmentBytesMax
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    /// A session's state; nil for a session never seen.
+    public func state(_ session: String) throws -> State? {
+        try logs.withLock { try log(session, &$0).state }
+    }
+
+    /// Records the session's state and the messages it is about to send.
     public func save(_ session: String, _ state: State, sending messages: [Message]) throws {
         try save([Save(session: session, state: state, messages: messages)])
     }
 
-    /// Records several sessions' saves in one transaction.
+    /// Records several sessions' saves, each appended to its session's file, in order.
     public func save(_ saves: [Save]) throws {
-        guard !saves.isEmpty else { return }
-        try database.write { db in
-            for save in saves { try Self.write(save.session, save.state, save.messages, db) }
-        }
-    }
-
-    /// Records several sessions' saves in one transaction on the store's own thread, after every save
-    /// asked for before, and then calls `done` there.
-    public func save(_ saves: [Save], then done: @escaping @Sendable (Error?) -> Void) {
-        database.asyncWrite({ db in
-            for save in saves { try Self.write(save.session, save.state, save.messages, db) }
-        }, completion: { _, result in
-            if case .failure(let error) = result { done(error) } else { done(nil) }
-        })
-    }
-
-    /// Returns when every save asked for before has been made.
-    public func settle() async {
-        _ = try? await database.write { _ in }
-    }
-
-    private static func write(_ session: String, _ state: State, _ messages: [Message], _ db: Database) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO sessions (name, next_sender, next_target, delivered_sequence, delivered_number, window, password_sha256, early)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (name) DO UPDATE SET next_sender = excluded.next_sender, next_target = excluded.next_target,
-                delivered_sequence = excluded.delivered_sequence, delivered_number = excluded.delivered_number,
-                window = excluded.window, password_sha256 = excluded.password_sha256, early = excluded.early
-            """).execute(arguments: [session, state.nextSender, state.nextTarget, Int64(state.deliveredSequence), state.deliveredNumber,
-                                     state.window, state.passwordSHA256, encode(state.early)])
-        let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO messages (session, sequence, type, sent, body) VALUES (?, ?, ?, ?, ?)")
-        for m in messages {
-            try insert.execute(arguments: [session, m.sequence, m.type, m.sent.nanos, Data(m.body)])
-        }
-        // Keep the newest: pruned when a batch passes a multiple of 10,000, so that most commits do not pay for it.
-        if let first = messages.first?.sequence, let last = messages.last?.sequence, last > messagesKeptMax,
-           last / 10_000 > (first - 1) / 10_000 {
-            try db.execute(sql: "DELETE FROM messages WHERE session = ? AND sequence <= ?", arguments: [session, last - messagesKeptMax])
+        try logs.withLock { logs in
+            for save in saves { try log(save.session, &logs).append(save.state, save.messages) }
         }
     }
 
     /// Starts the session's numbers over (ResetSeqNumFlag, a new schedule window): its sent messages go.
     public func reset(_ session: String, _ state: State) throws {
-        try database.write { db in
-            try db.execute(sql: "DELETE FROM messages WHERE session = ?", arguments: [session])
-        }
-        try save(session, state, sending: [])
+        try logs.withLock { try log(session, &$0).reset(state) }
     }
 
     /// The messages sent from `first` through `last`, oldest first, at most `resendChunkMax`.
     public func messages(_ session: String, from first: Int, through last: Int) throws -> [Message] {
-        try database.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT sequence, type, sent, body FROM messages WHERE session = ? AND sequence BETWEEN ? AND ? ORDER BY sequence LIMIT ?
-                """, arguments: [session, first, last, Self.resendChunkMax]).map { row in
-                Message(sequence: row["sequence"], type: row["type"], sent: Timestamp(nanos: row["sent"]), body: Array(row["body"] as Data))
-            }
+        try logs.withLock { try log(session, &$0).messages(from: first, through: last, max: Self.resendChunkMax) }
+    }
+
+    public func close() {
+        logs.withLock { logs in
+            for log in logs.values { log.close() }
+            logs.removeAll()
         }
     }
 
-    public func close() { try? database.close() }
+    private func log(_ session: String, _ logs: inout [String: SessionLog]) throws -> SessionLog {
+        if let log = logs[session] { return log }
+        let log = try SessionLog(directory: path + "/" + Self.directoryName(session), session: session, keptMax: keptMax, segmentMax: segmentMax)
+        logs[session] = log
+        return log
+    }
+
+    /// A CompID as a directory name: letters, digits, '-' and '_' as they are, every other byte as %XX.
+    static func directoryName(_ session: String) -> String {
+        var name = ""
+        for byte in session.utf8 {
+            switch byte {
+            case UInt8(ascii: "a") ... UInt8(ascii: "z"), UInt8(ascii: "A") ... UInt8(ascii: "Z"), UInt8(ascii: "0") ... UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "_"):
+                name.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                name += String(format: "%%%02X", byte)
+            }
+        }
+        return name
+    }
 }
