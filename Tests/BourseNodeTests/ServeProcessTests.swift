@@ -32,8 +32,14 @@ struct ServeProcessTests {
                 written.withLock { $0.append(data) }
             }
             try process.run()
-            let deadline = Date().addingTimeInterval(60)
-            while port == 0, Date() < deadline {
+            // A start that says nothing for 120 s is ended, which ends the read below; a slow start that
+            // prints on is read to its listening line (a deadline checked between reads once cut one off).
+            let started = Date(), listening = Shared(false), process = self.process
+            DispatchQueue.global().asyncAfter(deadline: .now() + 120) {
+                if !listening.withLock({ $0 }), process.isRunning { process.terminate() }
+            }
+            defer { listening.withLock { $0 = true } }
+            while port == 0 {
                 let data = output.fileHandleForReading.availableData
                 if data.isEmpty { break }
                 printed += String(decoding: data, as: UTF8.self)
@@ -52,7 +58,7 @@ struct ServeProcessTests {
                 while process.isRunning, Date() < ended { usleep(20_000) }
                 usleep(100_000)
                 let status = process.isRunning ? "still running" : "\(process.terminationReason == .uncaughtSignal ? "signal" : "exit status") \(process.terminationStatus)"
-                printed += "\n[not listening; \(status); standard error: \(String(decoding: written.withLock { $0 }, as: UTF8.self).suffix(2_000))]"
+                printed += "\n[not listening after \(Int(Date().timeIntervalSince(started))) s; \(status); standard error: \(String(decoding: written.withLock { $0 }, as: UTF8.self).suffix(2_000))]"
             }
         }
 
