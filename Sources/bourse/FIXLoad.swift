@@ -44,6 +44,10 @@ struct FIXLoad {
         for (driver, channel) in zip(handlers, channels) { channel.eventLoop.execute { driver.begin() } }
         for driver in handlers { try await driver.done.futureResult.get() }
         let elapsed = Double(monotonicNanos() - start) / 1e9
+        // Logged out as a FIX client does, so that the next run's Logon of the same session does not find
+        // this connection still bound (and is not closed as a second one).
+        for (driver, channel) in zip(handlers, channels) { channel.eventLoop.execute { driver.logout() } }
+        for driver in handlers { try? await driver.loggedOut.futureResult.get() }
         for channel in channels { try? await channel.close() }
         try await group.shutdownGracefully()
         let latencies = handlers.flatMap(\.latencies)
@@ -67,6 +71,9 @@ struct FIXLoad {
         private var next: Int64
         private var waking = false
         let done: EventLoopPromise<Void>
+        /// The venue's Logout answered ours, or the connection ended.
+        let loggedOut: EventLoopPromise<Void>
+        private var loggingOut = false
         private var context: ChannelHandlerContext?
         private var buffer: [UInt8] = []
         private var sequence = 1
@@ -78,7 +85,16 @@ struct FIXLoad {
         init(name: String, run: String, account: String, count: Int, window: Int, interval: Int64, offset: Int64, done: EventLoopPromise<Void>) {
             (self.name, self.run, self.account, self.count, self.window, self.done) = (name, run, account, count, window, done)
             (self.interval, next) = (interval, offset)
+            loggedOut = done.futureResult.eventLoop.makePromise(of: Void.self)
             latencies.reserveCapacity(count)
+        }
+
+        func logout() {
+            loggingOut = true
+            write(MsgType.logout, FIXBody())
+            context?.flush()
+            // An answer that does not come within 5 s is not waited for.
+            done.futureResult.eventLoop.scheduleTask(in: .seconds(5)) { [loggedOut] in loggedOut.succeed() }
         }
 
         func channelActive(context: ChannelHandlerContext) { self.context = context }
@@ -160,6 +176,8 @@ struct FIXLoad {
                     body.append(Tag.testReqID, message[Tag.testReqID] ?? "")
                     write(MsgType.heartbeat, body)
                     context.flush()
+                case MsgType.logout where loggingOut:
+                    loggedOut.succeed()
                 case MsgType.logout, MsgType.reject, MsgType.businessMessageReject:
                     done.fail(ChannelError.ioOnClosedChannel)
                     print("\(name): \(message.text)")
@@ -170,6 +188,9 @@ struct FIXLoad {
             if let garbled { done.fail(FIXResend.Garbled(reason: garbled)) }
         }
 
-        func channelInactive(context: ChannelHandlerContext) { done.fail(ChannelError.ioOnClosedChannel) }
+        func channelInactive(context: ChannelHandlerContext) {
+            done.fail(ChannelError.ioOnClosedChannel)
+            loggedOut.succeed()
+        }
     }
 }

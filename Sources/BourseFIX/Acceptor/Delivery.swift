@@ -171,7 +171,7 @@ extension FIXGateway {
         Task { [self] in
             do {
                 let head = try await venue.lastSequence()
-                if let problem = await projections.wait("orders", for: head) { throw OrderHandler.Refusal(problem) }
+                if let problem = await projections.waitWhileMoving("orders", for: head) { throw OrderHandler.Refusal(problem) }
                 while true {
                     guard !stopped.load(ordering: .relaxed) else { return }
                     let after = try await loop.submit { (session.state.deliveredSequence, session.state.deliveredNumber) }.get()

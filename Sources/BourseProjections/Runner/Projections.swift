@@ -38,6 +38,19 @@ public final class Projections: Sendable {
         return "projection \(name) is behind the venue (at sequence \(status.position) of \(sequence)); try again"
     }
 
+    /// Waits until `name` has committed `sequence` for as long as it moves: for a reader that may wait
+    /// seconds (a FIX Logon after a burst of orders), not for an HTTP answer. Nil when it has; otherwise
+    /// why not, once it failed, stopped, or did not move within one wait.
+    public func waitWhileMoving(_ name: String, for sequence: UInt64) async -> String? {
+        var position = self[name]?.currentStatus.position
+        while true {
+            guard let problem = await wait(name, for: sequence) else { return nil }
+            let now = self[name]?.currentStatus
+            guard let now, now.failure == nil, now.state != .finished, now.position != position else { return problem }
+            position = now.position
+        }
+    }
+
     public func start() { for runner in runners { runner.start() } }
 
     public func waitUntilFinished() { for runner in runners { runner.waitUntilFinished() } }
