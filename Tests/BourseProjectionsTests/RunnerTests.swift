@@ -178,6 +178,37 @@ struct RunnerTests {
         mark.stop()
         #expect(await refused == false)
     }
+
+    @Test("a reader that may wait seconds (a FIX Logon) waits while the projection moves, past one wait's 2 s, and is told why once it has stopped")
+    func waitsWhileMoving() async throws {
+        let fixture = try JournalFixture(seed: 51)
+        defer { fixture.remove() }
+        try await withStore(.sqlite) { store in
+            // About 4 ms an entry: 1,500 entries take some 6 s.
+            let slow = Flaky(OrdersProjection()) { _ in
+                Thread.sleep(forTimeInterval: 0.004)
+                return false
+            }
+            // Committed every 64 entries, as a busy projection commits every few hundred milliseconds.
+            var limits = ProjectionRunner.Limits()
+            limits.entriesPerTransactionMax = 64
+            let runner = ProjectionRunner(slow, store: store, journal: fixture.journal, limits: limits)
+            try runner.open()
+            fixture.sequencer.add(runner.consumer)
+            runner.start()
+            fixture.sequencer.start()
+            fixture.run(1_500)
+            let projections = Projections([runner], store: store)
+            let last = fixture.sequencer.lastSequence
+            let behind = await projections.wait(runner.name, for: last)
+            #expect(behind?.contains("is behind the venue") == true, "\(behind ?? "reached")")
+            #expect(await projections.waitWhileMoving(runner.name, for: last) == nil)
+            fixture.sequencer.stop()
+            runner.waitUntilFinished()
+            // Stopped: no wait without end for a position it will not reach.
+            #expect(await projections.waitWhileMoving(runner.name, for: last + 100) != nil)
+        }
+    }
 }
 
 /// The sequences a listener was told, in order.
