@@ -152,7 +152,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // Depends on the executable so that `swift test` builds it: the crash test runs it as a child process.
-        .testTarget(name: "BourseNodeTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "bourse", "BourseTestSupport", "BourseMarketData", "BourseProjections", "BourseVenue", "BourseServer", "BoursePostTrade", "BourseRisk"]),
+        .testTarget(name: "BourseNodeTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "bourse", "BourseTestSupport", "BourseFIX", "BourseMarketData", "BourseProjections", "BourseVenue", "BourseServer", "BoursePostTrade", "BourseRisk"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -184,14 +184,16 @@ struct RunnerTests {
         let fixture = try JournalFixture(seed: 51)
         defer { fixture.remove() }
         try await withStore(.sqlite) { store in
-            // About 4 ms an entry: 1,500 entries take some 6 s.
+            // Held until the journal has every entry, then at least 4 ms an entry: 1,500 take 6 s or more.
+            let released = Shared(false)
             let slow = Flaky(OrdersProjection()) { _ in
+                while !released.withLock({ $0 }) { Thread.sleep(forTimeInterval: 0.001) }
                 Thread.sleep(forTimeInterval: 0.004)
                 return false
             }
-            // Committed every 64 entries, as a busy projection commits every few hundred milliseconds.
+            // Committed every 16 entries, as a busy projection commits several times a second.
             var limits = ProjectionRunner.Limits()
-            limits.entriesPerTransactionMax = 64
+            limits.entriesPerTransactionMax = 16
             let runner = ProjectionRunner(slow, store: store, journal: fixture.journal, limits: limits)
             try runner.open()
             fixture.sequencer.add(runner.consumer)
@@ -200,6 +202,7 @@ struct RunnerTests {
             fixture.run(1_500)
             let projections = Projections([runner], store: store)
             let last = fixture.sequencer.lastSequence
+            released.withLock { $0 = true }
             let behind = await projections.wait(runner.name, for: last)
             #expect(behind?.contains("is behind the venue") == true, "\(behind ?? "reached")")
             #expect(await projections.waitWhileMoving(runner.name, for: last) == nil)

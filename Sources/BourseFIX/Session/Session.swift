@@ -175,7 +175,9 @@ final class FIXSession: @unchecked Sendable {
             // A resend request is answered even when it comes early, so that both sides can fill their gaps.
             if type == MsgType.resendRequest { effects = resendRequest(m, now: now) }
             if type == MsgType.logout { return logout(nil, now: now, hangUp: true) }
-            if resendRequested == nil || sequence > resendRequested! {
+            // One request at a time: it asks through infinity, so a later message is in its range (as
+            // QuickFIX does without SendRedundantResendRequests). A new one goes once it has been filled.
+            if resendRequested == nil {
                 requestResend(from: state.nextTarget, now: now)
                 resendRequested = sequence
             }
