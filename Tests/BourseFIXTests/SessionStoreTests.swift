@@ -41,6 +41,7 @@ struct SessionStoreTests {
         }
         try store.save("DROP", SessionStore.State(nextSender: 3, nextTarget: 5), sending: [Self.message(1), Self.message(2)])
         #expect(try store.state("NEVER") == nil)
+        #expect(!FileManager.default.fileExists(atPath: directory + "/NEVER"), "a session only asked about leaves nothing behind")
         store.close()
 
         store = try SessionStore(path: directory)

@@ -32,8 +32,9 @@ final class SessionLog {
 
     init(directory: String, session: String, keptMax: Int, segmentMax: Int) throws {
         (self.directory, self.session, self.keptMax, self.segmentMax) = (directory, session, keptMax, segmentMax)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name.hasSuffix(".fixlog") {
+        // A session never saved has no directory yet: its first save makes it.
+        let names = FileManager.default.fileExists(atPath: directory) ? try FileManager.default.contentsOfDirectory(atPath: directory) : []
+        for name in names where name.hasSuffix(".fixlog") {
             let parts = name.dropLast(".fixlog".count).split(separator: "-")
             guard parts.count == 2, let serial = Int(parts[0]), let first = Int(parts[1]) else {
                 throw SessionStore.Failure(description: "\(directory)/\(name): not a segment's name (<serial>-<first number>.fixlog)")
@@ -100,6 +101,7 @@ final class SessionLog {
     private func roll(first: Int) throws {
         if fd >= 0 { Glibc.close(fd) }
         fd = -1
+        if segments.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         let serial = (segments.last?.serial ?? 0) + 1
         let path = directory + "/" + String(format: "%08d-%d.fixlog", serial, first)
         let opened = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
