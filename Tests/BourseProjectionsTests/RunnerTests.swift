@@ -179,7 +179,7 @@ struct RunnerTests {
         #expect(await refused == false)
     }
 
-    @Test("a reader that may wait seconds (a FIX Logon) waits while the projection moves, past one wait's 2 s, and is told why once it has stopped")
+    @Test("a reader that may wait seconds (a FIX Logon) waits while the projection moves, past one wait's 2 s, and is told why once it does not move or has stopped")
     func waitsWhileMoving() async throws {
         let fixture = try JournalFixture(seed: 51)
         defer { fixture.remove() }
@@ -202,9 +202,13 @@ struct RunnerTests {
             fixture.run(1_500)
             let projections = Projections([runner], store: store)
             let last = fixture.sequencer.lastSequence
-            released.withLock { $0 = true }
+            // Held: a wait ends after its 2 s, and a wait while moving too, since nothing moves.
             let behind = await projections.wait(runner.name, for: last)
             #expect(behind?.contains("is behind the venue") == true, "\(behind ?? "reached")")
+            let stalled = await projections.waitWhileMoving(runner.name, for: last)
+            #expect(stalled?.contains("is behind the venue") == true, "\(stalled ?? "reached")")
+            // Moving for 6 s or more: waited for to the end.
+            released.withLock { $0 = true }
             #expect(await projections.waitWhileMoving(runner.name, for: last) == nil)
             fixture.sequencer.stop()
             runner.waitUntilFinished()
