@@ -37,8 +37,7 @@ public enum JournalFormat {
     static func segmentHeader(firstSequence: UInt64, keepsAccounts: Bool) -> [UInt8] {
         var w = ByteWriter(capacity: segmentHeaderBytes)
         w.append(contentsOf: segmentMagic)
-        let flags = keepsAccounts ? keepsAccountsFlag : 0
-        w.append(contentsOf: [UInt8(Codec.version & 0xff), UInt8(Codec.version >> 8), UInt8(flags & 0xff), UInt8(flags >> 8)])
+        w.append(contentsOf: formatBytes(keepsAccounts: keepsAccounts))
         w.writeFixed64(firstSequence)
         w.writeFixed32(w.withUnsafeBytes { CRC32C.checksum($0) })
         return w.bytes
@@ -49,16 +48,7 @@ public enum JournalFormat {
                             to w: inout ByteWriter, scratch: inout ByteWriter) {
         let frameStart = w.count
         w.appendZeros(frameHeaderBytes)
-        w.write(command)
-        scratch.removeAll()
-        for event in events { scratch.write(event) }
-        w.writeVarint(UInt64(scratch.count))
-        scratch.withUnsafeBytes { w.append($0) }
-        if !note.isEmpty {
-            precondition(note.count <= noteBytesMax, "journal note of \(note.count) bytes")
-            w.writeVarint(UInt64(note.count))
-            w.append(contentsOf: note)
-        }
+        appendPayload(command, events, note: note, to: &w, scratch: &scratch)
         let payloadCount = w.count - frameStart - frameHeaderBytes
         precondition(payloadCount <= entryBytesMax, "journal entry of \(payloadCount) bytes")
         let (payloadCRC, headerCRC): (UInt32, UInt32) = w.withUnsafeBytes { b in
@@ -72,6 +62,53 @@ public enum JournalFormat {
         w.storeFixed32(UInt32(payloadCount), at: frameStart)
         w.storeFixed32(payloadCRC, at: frameStart + 4)
         w.storeFixed32(headerCRC, at: frameStart + 8)
+    }
+
+    /// Appends an entry's payload, as a segment holds it and as it is published elsewhere (Kafka).
+    public static func appendPayload(_ command: SequencedCommand, _ events: UnsafeBufferPointer<Event>, note: [UInt8],
+                                     to w: inout ByteWriter, scratch: inout ByteWriter) {
+        w.write(command)
+        scratch.removeAll()
+        for event in events { scratch.write(event) }
+        w.writeVarint(UInt64(scratch.count))
+        scratch.withUnsafeBytes { w.append($0) }
+        if !note.isEmpty {
+            precondition(note.count <= noteBytesMax, "journal note of \(note.count) bytes")
+            w.writeVarint(UInt64(note.count))
+            w.append(contentsOf: note)
+        }
+    }
+
+    /// Reads an entry's payload: its command, its events still in bytes, and its note (empty when none).
+    public static func readPayload(_ payload: UnsafeRawBufferPointer) throws(DecodeError) -> JournalEntry {
+        var r = ByteReader(payload)
+        let command = try r.readSequencedCommand()
+        let count = try r.readVarint()
+        let eventBytes = try r.readBytes(Int(clamping: count))
+        var note = UnsafeRawBufferPointer(start: nil, count: 0)
+        if r.remaining != 0 {
+            let noteCount = try r.readVarint()
+            note = try r.readBytes(Int(clamping: noteCount))
+        }
+        if r.remaining != 0 { throw DecodeError(.trailingBytes(r.remaining), at: r.offset) }
+        return JournalEntry(command: command, eventBytes: eventBytes, note: note)
+    }
+
+    /// The segment header's codec version and engine flags, as a record published elsewhere carries them:
+    /// codec version u16 | engine flags u16, little-endian.
+    public static func formatBytes(keepsAccounts: Bool) -> [UInt8] {
+        let flags = keepsAccounts ? keepsAccountsFlag : 0
+        return [UInt8(Codec.version & 0xff), UInt8(Codec.version >> 8), UInt8(flags & 0xff), UInt8(flags >> 8)]
+    }
+
+    /// Reads `formatBytes`: whether the engine keeps accounts, or why the bytes cannot be read by this build.
+    public static func readFormat(_ bytes: [UInt8]) -> Result<Bool, JournalError> {
+        guard bytes.count == 4 else { return .failure(.badSegmentHeader(file: "format", reason: "\(bytes.count) bytes, not 4")) }
+        let version = UInt16(bytes[0]) | UInt16(bytes[1]) << 8
+        guard (Codec.oldestReadable...Codec.version).contains(version) else {
+            return .failure(.badSegmentHeader(file: "format", reason: "codec version \(version), this build reads \(Codec.oldestReadable) to \(Codec.version)"))
+        }
+        return .success((UInt16(bytes[2]) | UInt16(bytes[3]) << 8) & keepsAccountsFlag != 0)
     }
 }
 

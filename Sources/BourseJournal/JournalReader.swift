@@ -221,29 +221,20 @@ public enum JournalReader {
                 throw .damaged(file: file, offset: offset, reason: reason)
             }
             let payload = UnsafeRawBufferPointer(rebasing: b[(offset + JournalFormat.frameHeaderBytes)..<(offset + JournalFormat.frameHeaderBytes + length)])
-            var r = ByteReader(payload)
-            let command: SequencedCommand
-            let eventBytes: UnsafeRawBufferPointer
-            var note = UnsafeRawBufferPointer(start: nil, count: 0)
+            let entry: JournalEntry
             do throws(DecodeError) {
-                command = try r.readSequencedCommand()
-                let count = try r.readVarint()
-                eventBytes = try r.readBytes(Int(clamping: count))
-                if r.remaining != 0 {
-                    let noteCount = try r.readVarint()
-                    note = try r.readBytes(Int(clamping: noteCount))
-                }
-                if r.remaining != 0 { throw DecodeError(.trailingBytes(r.remaining), at: r.offset) }
+                entry = try JournalFormat.readPayload(payload)
             } catch {
                 throw .undecodable(file: file, offset: offset, error)
             }
+            let command = entry.command
             let wanted = expected ?? first
             guard command.sequence == wanted else {
                 throw .sequenceGap(file: file, offset: offset, expected: wanted, found: command.sequence)
             }
             expected = command.sequence + 1
             last = command.sequence
-            if command.sequence > after { try visit(JournalEntry(command: command, eventBytes: eventBytes, note: note)) }
+            if command.sequence > after { try visit(entry) }
             if command.sequence >= through { return nil }
             offset += JournalFormat.frameHeaderBytes + length
         }
