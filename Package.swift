@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "BourseFIX", targets: ["BourseFIX"]),
         .library(name: "BoursePostTrade", targets: ["BoursePostTrade"]),
         .library(name: "BourseRisk", targets: ["BourseRisk"]),
+        .library(name: "BourseKafka", targets: ["BourseKafka"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -57,6 +58,13 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
+        ]),
+        // librdkafka, from Debian's librdkafka-dev.
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        // The journal on Kafka: the publisher and the reader of the event topic.
+        .target(name: "BourseKafka", dependencies: [
+            "BourseCore", "BourseJournal", "BourseNode", "BourseProjections", "CRdKafka",
+            .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
         // Market data from other venues' feeds (ITCH), pure: bytes in, values out.
         .target(name: "BourseMarketData", dependencies: ["BourseCore"]),
@@ -116,7 +124,7 @@ let package = Package(
             name: "bourse",
             dependencies: [
                 "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "BourseVenue", "BourseServer", "BourseMarketData",
-                "BourseFIX", "BoursePostTrade", "BourseRisk",
+                "BourseFIX", "BoursePostTrade", "BourseRisk", "BourseKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -152,7 +160,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // Depends on the executable so that `swift test` builds it: the crash test runs it as a child process.
-        .testTarget(name: "BourseNodeTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "bourse", "BourseTestSupport", "BourseFIX", "BourseMarketData", "BourseProjections", "BourseVenue", "BourseServer", "BoursePostTrade", "BourseRisk"]),
+        .testTarget(name: "BourseNodeTests", dependencies: ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "bourse", "BourseTestSupport", "BourseFIX", "BourseMarketData", "BourseProjections", "BourseVenue", "BourseServer", "BoursePostTrade", "BourseRisk", "BourseKafka"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -10,7 +10,8 @@ struct ModuleGraphTests {
     /// The modules whose use is restricted: ours, and the stores.
     static let restricted: Set<String> = [
         "CBourseSupport", "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "BourseMarketData",
-        "BourseFeeds", "BourseVenue", "BourseServer", "BoursePostTrade", "BourseRisk", "GRDB", "GRDBSQLite", "PostgresNIO",
+        "BourseFeeds", "BourseVenue", "BourseServer", "BoursePostTrade", "BourseRisk", "BourseKafka", "GRDB", "GRDBSQLite", "PostgresNIO",
+        "CRdKafka",
     ]
 
     static let allowed: [String: Set<String>] = [
@@ -26,6 +27,8 @@ struct ModuleGraphTests {
         "BourseRisk": ["BourseCore", "BourseJournal", "BourseNode", "BourseProjections"],
         "BourseVenue": ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "BourseMarketData",
                         "BourseFeeds", "BoursePostTrade", "BourseRisk", "GRDB"],
+        // The journal on Kafka: read from the journal, sent through librdkafka; no engine, no venue, no database.
+        "BourseKafka": ["BourseCore", "BourseJournal", "BourseNode", "BourseProjections", "CRdKafka"],
         // HTTP, WebSocket, keys, the page and the wire format: no engine, journal or database.
         "BourseServer": ["BourseCore", "BourseNode", "BourseProjections", "BourseVenue", "BourseMarketData", "BourseFeeds", "BoursePostTrade",
                          "BourseRisk"],

@@ -1,0 +1,286 @@
+import BourseCore
+import BourseJournal
+import BourseNode
+import BourseProjections
+import CoreMetrics
+import Foundation
+import Synchronization
+
+/// Ships every journal entry, in order, to the event topic (`EventTopic`), exactly once.
+///
+/// Only durable entries: it reads the journal's files when it starts or falls behind, and otherwise takes
+/// the batches the sequencer hands its consumers once they are durable. Each transaction carries at most
+/// `entriesPerTransactionMax` entries. Exactly once: the producer is transactional with a transactional id
+/// of the venue's, so a publisher that starts again fences the one before it and aborts what that left
+/// open; it then reads what the topic holds (`Held`) and goes on after it. A failed transaction is aborted
+/// and the topic read again before anything is sent again.
+public final class JournalPublisher: @unchecked Sendable {
+    public struct Limits: Sendable {
+        public var entriesPerTransactionMax = 4_096
+        /// How far the sequencer may get ahead before the publisher reads the journal's files instead.
+        public var lagEntriesMax = 1 << 18
+        /// The pause after a failure, doubled each time up to this.
+        public var retryNanosMax: Int64 = 10_000_000_000
+        public init() {}
+    }
+
+    public struct Status: Sendable {
+        /// Everything through this sequence is in the topic.
+        public var published: UInt64 = 0
+        public var head: UInt64 = 0
+        public var transactions = 0
+        public var entriesSent = 0
+        /// Entries found in the topic above what it held in order, not sent again (a broker that keeps
+        /// aborted records visible).
+        public var entriesFoundSent = 0
+        public var failures = 0
+        public var lastFailure: String?
+        /// Set when another publisher took over: this one has stopped for good.
+        public var fenced = false
+        public var lag: UInt64 { head > published ? head - published : 0 }
+    }
+
+    public let location: KafkaLocation
+    public let topic: EventTopic
+    public let limits: Limits
+    public let consumer: EventConsumer
+    private let journal: String
+    private let format: [UInt8]
+    private let log: @Sendable (String) -> Void
+    private let status = Mutex(Status())
+    private let finished = DispatchSemaphore(value: 0)
+    private let publishedGauge: Gauge
+    private let lagGauge: Gauge
+    private let transactionCounter: Counter
+    private let failureCounter: Counter
+    private let commitLatency: CoreMetrics.Timer
+
+    // The publisher's thread's own.
+    private var producer: TransactionalProducer?
+    private var router: SymbolRouter
+    private var published: UInt64 = 0
+    private var found: Set<UInt64> = []
+    private var retryPauseNanos: Int64 = 100_000_000
+    private var scratch = ByteWriter(capacity: 1 << 12)
+    private var value = ByteWriter(capacity: 1 << 12)
+
+    public init(location: KafkaLocation, journal: String, keepsAccounts: Bool, openOrders: [(OrderID, Symbol)] = [],
+                limits: Limits = .init(), log: @escaping @Sendable (String) -> Void = { _ in },
+                metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
+        self.location = location
+        topic = EventTopic(prefix: location.prefix, partitions: location.partitions)
+        self.journal = journal
+        format = JournalFormat.formatBytes(keepsAccounts: keepsAccounts)
+        self.limits = limits
+        self.log = log
+        router = SymbolRouter(openOrders: openOrders)
+        consumer = EventConsumer(name: "kafka", capacity: limits.lagEntriesMax)
+        publishedGauge = Gauge(label: "bourse_kafka_published_sequence", factory: metrics)
+        lagGauge = Gauge(label: "bourse_kafka_lag_entries", factory: metrics)
+        transactionCounter = Counter(label: "bourse_kafka_transactions_total", factory: metrics)
+        failureCounter = Counter(label: "bourse_kafka_failures_total", factory: metrics)
+        commitLatency = CoreMetrics.Timer(label: "bourse_kafka_commit_seconds", factory: metrics)
+    }
+
+    public var currentStatus: Status {
+        var s = status.withLock { $0 }
+        s.head = max(s.published, consumer.lastOffered)
+        return s
+    }
+
+    /// The producer's transactional id: one per venue, so that a publisher fences the one before it.
+    public var transactionalID: String { location.prefix + ".journal-publisher" }
+
+    /// Makes the topic if it is missing, fences any earlier publisher, reads what the topic holds and
+    /// publishes the journal's entries after it; before the sequencer starts. Returns how many it sent.
+    @discardableResult
+    public func open() throws -> Int {
+        try connect()
+        let before = status.withLock { $0.entriesSent }
+        try catchUp(through: nil)
+        return status.withLock { $0.entriesSent } - before
+    }
+
+    public func start() {
+        let thread = Thread { [self] in
+            defer { finished.signal() }
+            run()
+        }
+        thread.name = "bourse-kafka-publisher"
+        thread.start()
+    }
+
+    /// Waits until the thread has published everything it was given and ended (the sequencer stopped).
+    public func waitUntilFinished() {
+        finished.wait()
+        finished.signal()
+    }
+
+    // MARK: The loop
+
+    private func run() {
+        var pending: [Published] = []
+        while !status.withLock({ $0.fenced }) {
+            do {
+                if producer == nil {
+                    try connect()
+                    try catchUp(through: consumer.lastOffered)
+                }
+                if !pending.isEmpty {
+                    try publish(pending[...])
+                    pending.removeAll()
+                }
+                switch consumer.next() {
+                case .events(let batch):
+                    pending = batch
+                case .overrun(let sequence):
+                    log("kafka publisher fell behind at sequence \(sequence); reading from the journal")
+                    try catchUp(through: consumer.resume())
+                case .interrupted:
+                    continue
+                case .closed:
+                    return
+                }
+                retryPauseNanos = 100_000_000
+            } catch let error as KafkaError where error.isFenced {
+                status.withLock {
+                    $0.fenced = true
+                    $0.lastFailure = "\(error)"
+                }
+                log("kafka publisher stopped: another publisher with transactional id \(transactionalID) took over (\(error))")
+                return
+            } catch {
+                failed(error)
+                if !pause() { return }
+            }
+        }
+    }
+
+    private func failed(_ error: any Error) {
+        failureCounter.increment()
+        status.withLock {
+            $0.failures += 1
+            $0.lastFailure = "\(error)"
+        }
+        log("kafka publisher: \(error); starting over from what the topic holds")
+        // The transaction's fate is unknown: a fresh producer fences this one and aborts it, and the topic
+        // is read again.
+        producer = nil
+    }
+
+    /// False once the sequencer has closed the consumer: the node is stopping.
+    private func pause() -> Bool {
+        let deadline = monotonicNanos() + retryPauseNanos
+        retryPauseNanos = min(retryPauseNanos * 2, limits.retryNanosMax)
+        while monotonicNanos() < deadline {
+            if consumer.isClosed { return false }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return true
+    }
+
+    /// Creates the event topic when it is missing; refuses one with another partition count.
+    public func ensureTopic() throws(KafkaError) {
+        // A producer fences no one until it calls initTransactions.
+        try TransactionalProducer(brokers: location.brokers, transactionalID: transactionalID).ensureTopic(topic, location: location)
+    }
+
+    // MARK: Steps
+
+    private func connect() throws {
+        let admin = try TransactionalProducer(brokers: location.brokers, transactionalID: transactionalID)
+        try admin.ensureTopic(topic, location: location)
+        try admin.initTransactions()
+        let reader = try KafkaReader(brokers: location.brokers, topic: topic.name, headers: EventTopic.headerNames)
+        let held = try Held.read(reader, partitions: topic.partitions, window: Int64(limits.entriesPerTransactionMax) * 2 + 16)
+        producer = admin
+        // What the topic holds is what is published: a topic that lost entries (a broker that keeps
+        // nothing on disk, restarted) is given them again from the journal.
+        if held.last < published {
+            log("kafka: \(topic.name) holds entries through sequence \(held.last) only, where \(published) were published; publishing them again")
+        }
+        published = held.last
+        found = held.above
+        status.withLock { $0.published = published }
+        publishedGauge.record(Int64(published))
+        if !held.above.isEmpty {
+            log("kafka: \(topic.name) holds \(held.above.count) entries above sequence \(held.last) from a transaction that was never committed; they are kept, not sent again")
+        }
+    }
+
+    private func catchUp(through: UInt64?) throws {
+        try JournalFeed.read(journal, after: published, through: through, chunk: limits.entriesPerTransactionMax) { entries in
+            try publish(entries[...])
+        }
+    }
+
+    /// Publishes the entries after `published`, in transactions of at most `entriesPerTransactionMax`.
+    private func publish(_ entries: ArraySlice<Published>) throws {
+        guard let producer else { return }
+        var rest = entries.drop { $0.command.sequence <= published }
+        while let first = rest.first {
+            precondition(first.command.sequence == published + 1,
+                         "kafka publisher at \(published) was handed sequence \(first.command.sequence)")
+            let chunk = rest.prefix(limits.entriesPerTransactionMax)
+            rest = rest.dropFirst(chunk.count)
+            let anchor = EventTopic.bigEndian(published + 1)
+            var began = false
+            var sent = 0, foundSent = 0
+            for entry in chunk {
+                let sequence = entry.command.sequence
+                let symbol = router.route(entry)
+                if found.remove(sequence) != nil {
+                    foundSent += 1
+                    continue
+                }
+                if !began {
+                    try producer.begin()
+                    began = true
+                }
+                value.removeAll()
+                entry.events.withUnsafeBufferPointer { events in
+                    JournalFormat.appendPayload(entry.command, events, note: entry.note, to: &value, scratch: &scratch)
+                }
+                let key = symbol.map { Array($0.description.utf8) } ?? []
+                try value.withUnsafeBytes { bytes throws(KafkaError) in
+                    try producer.produce(topic: topic.name, partition: topic.partition(of: symbol), key: key, value: bytes, headers: [
+                        (EventTopic.sequenceHeader, EventTopic.bigEndian(sequence)),
+                        (EventTopic.transactionHeader, anchor),
+                        (EventTopic.formatHeader, format),
+                    ])
+                }
+                sent += 1
+            }
+            if began {
+                let started = monotonicNanos()
+                try producer.commit()
+                commitLatency.recordNanoseconds(monotonicNanos() - started)
+                transactionCounter.increment()
+            }
+            published = chunk.last!.command.sequence
+            publishedGauge.record(Int64(published))
+            lagGauge.record(Int64(max(consumer.lastOffered, published) - published))
+            status.withLock {
+                $0.published = published
+                $0.entriesSent += sent
+                $0.entriesFoundSent += foundSent
+                if began { $0.transactions += 1 }
+            }
+        }
+    }
+}
+
+extension TransactionalProducer {
+    /// Creates the venue's event topic when it is missing, and refuses one with another partition count:
+    /// the partition of a symbol's entries would change.
+    func ensureTopic(_ topic: EventTopic, location: KafkaLocation) throws(KafkaError) {
+        if let count = try handle.partitionCount(topic.name, timeoutMs: limits.callTimeoutMs) {
+            guard count == topic.partitions else {
+                throw KafkaError(message: "\(topic.name) has \(count) partitions, the venue's log is configured with \(topic.partitions)")
+            }
+            return
+        }
+        try handle.createTopic(topic.name, partitions: topic.partitions, replication: Int32(location.replication),
+                               settings: location.topicSettings, timeoutMs: limits.callTimeoutMs)
+    }
+}
