@@ -27,10 +27,12 @@ extension DataDirectory {
     }
 
     /// Opens the node (see `openNode`) with the gateway's streams listening to its projections, and issues
-    /// the keys the configuration names and the directory lacks.
+    /// the keys the configuration names and the directory lacks. `attach` is given the node before its
+    /// sequencer starts, after the streams.
     public func open(configuration: VenueConfiguration? = nil, store: String? = nil, snapshotEvery: UInt64 = 1_000_000,
                      streamQueueMax: Int = 8_192, historyDays: Int = 30,
-                     clock: @escaping @Sendable () -> Int64 = wallClockNanos) async throws -> Opened {
+                     clock: @escaping @Sendable () -> Int64 = wallClockNanos,
+                     attach: (Node) throws -> Void = { _ in }) async throws -> Opened {
         let updates = TradeUpdates()
         var market: MarketFeed?
         let node = try await openNode(configuration: configuration, store: store, snapshotEvery: snapshotEvery,
@@ -40,6 +42,7 @@ extension DataDirectory {
             market = MarketFeed(queueMax: streamQueueMax, projection: node.market)
             follow(node.projections["orders"], updates.hub)
             follow(node.projections["market"], market!.hub)
+            try attach(node)
         }
         do {
             let (keys, issued) = try issueKeys(node.configuration)

@@ -3,6 +3,7 @@ import ArgumentParser
 import BourseCore
 import BourseEngine
 import BourseJournal
+import BourseKafka
 import Foundation
 
 struct Replay: ParsableCommand {
@@ -11,10 +12,18 @@ struct Replay: ParsableCommand {
         discussion: "Read-only: a torn tail is reported, not truncated. Exits non-zero on any mismatch or damage.")
 
     @Argument(help: "The data directory, or its journal directory (segments and snapshots).")
-    var directory: String
+    var directory: String?
+
+    @Option(help: "Replay the journal as published to Kafka instead: kafka://HOST:PORT[/PREFIX], read in sequence from every partition of PREFIX.events.")
+    var log: String?
+
+    func validate() throws {
+        guard (directory == nil) != (log == nil) else { throw ValidationError("give a data directory or --log, not both") }
+    }
 
     func run() throws {
-        let directory = try JournalLocation.resolve(self.directory)
+        if let log { return try replayKafka(log) }
+        let directory = try JournalLocation.resolve(self.directory!)
         let start = monotonicNanos()
         let engine: MatchingEngine
         let report: RecoveryReport
@@ -44,6 +53,42 @@ struct Replay: ParsableCommand {
             guard let s = engine.summary(of: symbol) else { continue }
             print("\(symbol.description.padding(toLength: 9, withPad: " ", startingAt: 0)) \(s.state) resting \(s.restingOrders) stops \(s.stopOrders) pending \(s.pendingOrders) bid \(s.bestBid.map(\.description) ?? "-") ask \(s.bestAsk.map(\.description) ?? "-") last \(s.lastTrade.map(\.description) ?? "-")")
         }
+        guard broken.isEmpty else { throw ReplayFailure(message: "invariants broken after replay: \(broken)") }
+    }
+}
+
+extension Replay {
+    /// Rebuilds the engine from the event topic, verifying every entry's events, and prints what `replay`
+    /// prints of a journal.
+    func replayKafka(_ name: String) throws {
+        let location: KafkaLocation
+        switch KafkaLocation.parse(name) {
+        case .success(let l): location = l
+        case .failure(let invalid): throw ValidationError("--log: \(invalid)")
+        }
+        let start = monotonicNanos()
+        var replay: LogReplay?
+        let summary: EventLogReader.Summary
+        let engine: MatchingEngine
+        let report: RecoveryReport
+        do {
+            summary = try EventLogReader(location: location).read { entry, keepsAccounts in
+                if replay == nil { replay = LogReplay(keepsAccounts: keepsAccounts) }
+                try replay!.append(entry)
+            }
+            (engine, report) = try (replay ?? LogReplay(keepsAccounts: true)).finish()
+        } catch {
+            throw ReplayFailure(message: "\(location): \(error)")
+        }
+        let seconds = Double(monotonicNanos() - start) / 1e9
+        print("log            \(location)")
+        print("records        \(summary.records) (\(summary.repeated) repeated)")
+        print("entries        \(report.entriesReplayed) (last sequence \(report.lastSequence))")
+        print("replay         \(String(format: "%.3f", seconds)) s, \(Int(Double(report.entriesReplayed) / max(seconds, 1e-9))) entries/s")
+        print("trades         \(report.trades)")
+        print("trade checksum \(String(report.tradeChecksum, radix: 16))")
+        print("state hash     \(String(engine.stateHash(), radix: 16))")
+        let broken = engine.invariantViolations()
         guard broken.isEmpty else { throw ReplayFailure(message: "invariants broken after replay: \(broken)") }
     }
 }

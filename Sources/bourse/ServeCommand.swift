@@ -3,6 +3,7 @@ import ArgumentParser
 import Glibc
 #endif
 import BourseFIX
+import BourseKafka
 import BourseServer
 import BourseVenue
 import Foundation
@@ -55,6 +56,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Where the projections are kept: sqlite (projections.sqlite in the data directory) or postgres://user@host:port/database (env BOURSE_STORE; else the configuration's store).")
     var store: String?
 
+    @Option(help: "Publish the journal to Kafka: kafka://HOST:PORT[,HOST:PORT…][/PREFIX][?partitions=N&replication=N&retention_ms=N] (env BOURSE_KAFKA). The event topic is PREFIX.events (default bourse.events).")
+    var kafka: String?
+
     @Flag(help: "Run built-in market participants (a market maker, takers, noise traders) so the book and tape live.")
     var simulate = false
     @Option(help: "The simulation's seed.")
@@ -101,8 +105,22 @@ struct Serve: AsyncParsableCommand {
         let fixHost = fixEntry?.host ?? host
         let fixPort = try setting(fixPort, "BOURSE_FIX_PORT", fixEntry?.port, VenueConfiguration.FIXEntry.defaultPort) { Int($0) }
         if fixEntry != nil, let problem = Self.listenProblem(host: fixHost, port: fixPort) { throw ValidationError("FIX: " + problem) }
+        let kafkaName = try setting(kafka, "BOURSE_KAFKA", nil, "") { $0 }
+        var kafka: KafkaLocation?
+        if !kafkaName.isEmpty {
+            switch KafkaLocation.parse(kafkaName) {
+            case .success(let location): kafka = location
+            case .failure(let invalid): throw ValidationError("--kafka: \(invalid)")
+            }
+        }
+        var publisher: JournalPublisher?
+        // After the node has stopped: the publisher sends what the sequencer handed it last.
+        defer { publisher?.waitUntilFinished() }
         let opened = try await directory.open(configuration: configuration, store: storeName.isEmpty ? nil : storeName,
-                                              streamQueueMax: streamQueue, historyDays: historyDays)
+                                              streamQueueMax: streamQueue, historyDays: historyDays, attach: { node in
+            guard let kafka else { return }
+            publisher = try Self.startPublisher(kafka, node: node, journal: directory.journalDirectory)
+        })
         // Stopped however this ends, an error included: the projections' threads must not be cut off mid-write.
         defer { opened.stop() }
         let rateLimit = try setting(rateLimit, "BOURSE_RATE_LIMIT", limits?.per_second, 2_000) { Int($0) }
@@ -190,6 +208,21 @@ struct Serve: AsyncParsableCommand {
 }
 
 extension Serve {
+    /// Publishes the journal up to its end, then follows the sequencer: before the sequencer starts, so that
+    /// the publisher misses nothing.
+    static func startPublisher(_ location: KafkaLocation, node: DataDirectory.Node, journal: String) throws -> JournalPublisher {
+        let publisher = JournalPublisher(location: location, journal: journal, keepsAccounts: true,
+                                         openOrders: node.orders.index.openOrders.map { ($0.order.orderID, $0.order.symbol) },
+                                         log: { say($0) }, metrics: node.metrics)
+        let sent: Int
+        do { sent = try publisher.open() } catch { throw ValidationError("--kafka \(location): \(error)") }
+        let status = publisher.currentStatus
+        say("kafka: \(publisher.topic.name) at \(location.brokers) holds the journal through sequence \(status.published); \(sent) entries sent now")
+        node.venue.sequencer.add(publisher.consumer)
+        publisher.start()
+        return publisher
+    }
+
     /// A FIX session's password as handed out once, in `credentials.json` beside the API keys.
     struct FIXCredential: Codable {
         var fix_session: String
