@@ -3,6 +3,7 @@
 public indirect enum JSONText: Sendable {
     case string(String)
     case int(Int64)
+    case null
     case uuid(String)
     /// An instant, written in RFC 3339.
     case time(Int64)
@@ -18,6 +19,7 @@ public indirect enum JSONText: Sendable {
         switch self {
         case .string(let s), .uuid(let s): Self.quote(s, to: &out)
         case .int(let v): out += String(v)
+        case .null: out += "null"
         case .time(let nanos): Self.quote(Timestamp(nanos: nanos).rfc3339, to: &out)
         case .object(let members):
             out += "{"

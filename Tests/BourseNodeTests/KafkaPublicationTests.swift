@@ -151,6 +151,7 @@ extension KafkaPublicationTests {
                         (EventTopic.sequenceHeader, EventTopic.bigEndian(entry.command.sequence)),
                         (EventTopic.transactionHeader, EventTopic.bigEndian(entries.first!.command.sequence)),
                         (EventTopic.formatHeader, format),
+                        (EventTopic.dateHeader, []),
                     ])
                 }
             }

@@ -9,6 +9,7 @@ import BourseNode
 ///   headers  `bourse.seq`     the journal sequence, u64 big-endian
 ///            `bourse.txn`     the first sequence the Kafka transaction that wrote it set out to publish
 ///            `bourse.format`  codec version u16 | engine flags u16, little-endian, as a segment's header
+///            `bourse.date`    the business date open when that transaction began (`BusinessDates`)
 ///
 /// Partitions: an entry about one symbol goes to partition FNV-1a(symbol) mod the partition count, so that a
 /// symbol's entries stay in order within one partition; every other entry (accounts, funding, the business
@@ -21,7 +22,8 @@ public struct EventTopic: Sendable, Equatable {
     public static let sequenceHeader = "bourse.seq"
     public static let transactionHeader = "bourse.txn"
     public static let formatHeader = "bourse.format"
-    public static let headerNames = [sequenceHeader, transactionHeader, formatHeader]
+    public static let dateHeader = "bourse.date"
+    public static let headerNames = [sequenceHeader, transactionHeader, formatHeader, dateHeader]
 
     public var name: String
     public var partitions: Int32
@@ -33,9 +35,14 @@ public struct EventTopic: Sendable, Equatable {
     }
 
     public func partition(of symbol: Symbol?) -> Int32 {
+        Self.partition(of: symbol, count: partitions)
+    }
+
+    /// The rule of every topic the venue writes: FNV-1a of the symbol mod the partition count, else 0.
+    public static func partition(of symbol: Symbol?, count: Int32) -> Int32 {
         guard let symbol else { return 0 }
         let hash = withUnsafeBytes(of: symbol.packed.littleEndian) { fnv1a($0) }
-        return Int32(hash % UInt64(partitions))
+        return Int32(hash % UInt64(count))
     }
 
     public static func bigEndian(_ value: UInt64) -> [UInt8] {

@@ -15,6 +15,10 @@ import BourseJournal
 struct Held: Equatable, Sendable {
     var last: UInt64
     var above: Set<UInt64>
+    /// The newest anchor, and the business dates open when its transaction began: what was open after
+    /// sequence `anchor - 1`.
+    var anchor: UInt64 = 0
+    var dates = BusinessDates()
 
     static let empty = Held(last: 0, above: [])
 
@@ -22,6 +26,7 @@ struct Held: Equatable, Sendable {
     struct Record {
         var sequence: UInt64
         var anchor: UInt64
+        var dates: BusinessDates
     }
 
     static func record(_ r: KafkaRecord, topic: String) throws(KafkaError) -> Record {
@@ -32,7 +37,10 @@ struct Held: Equatable, Sendable {
         if case .failure(let problem) = JournalFormat.readFormat(r.headers[EventTopic.formatHeader] ?? []) {
             throw KafkaError(message: "\(topic) [\(r.partition)] at offset \(r.offset): \(problem)")
         }
-        return Record(sequence: sequence, anchor: anchor)
+        guard let header = r.headers[EventTopic.dateHeader], let dates = BusinessDates(header: header) else {
+            throw KafkaError(message: "\(topic) [\(r.partition)] at offset \(r.offset): its \(EventTopic.dateHeader) header is missing or is not two dates")
+        }
+        return Record(sequence: sequence, anchor: anchor, dates: dates)
     }
 
     /// Reads what `topic` holds. `window` is how many offsets to read back from a partition's end at first;
@@ -40,11 +48,14 @@ struct Held: Equatable, Sendable {
     static func read(_ reader: KafkaReader, partitions: Int32, window: Int64) throws -> Held {
         var ends: [(partition: Int32, low: Int64, high: Int64)] = []
         var anchor: UInt64 = 0
+        var dates = BusinessDates()
         for p in 0..<partitions {
             let (low, high) = try reader.watermarks(p)
             guard high > low else { continue }
             ends.append((p, low, high))
-            if let last = try lastRecord(reader, p, low: low, high: high) { anchor = max(anchor, last.anchor) }
+            if let last = try lastRecord(reader, p, low: low, high: high), last.anchor > anchor {
+                (anchor, dates) = (last.anchor, last.dates)
+            }
         }
         guard anchor > 0 else { return .empty }
         var held = Set<UInt64>()
@@ -63,7 +74,7 @@ struct Held: Equatable, Sendable {
         }
         var last = anchor - 1
         while held.remove(last + 1) != nil { last += 1 }
-        return Held(last: last, above: held)
+        return Held(last: last, above: held, anchor: anchor, dates: dates)
     }
 
     /// The partition's last data record: transaction markers take offsets too, so it reads back further

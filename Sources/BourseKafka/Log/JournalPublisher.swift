@@ -6,7 +6,8 @@ import CoreMetrics
 import Foundation
 import Synchronization
 
-/// Ships every journal entry, in order, to the event topic (`EventTopic`), exactly once.
+/// Ships every journal entry, in order, to the event topic (`EventTopic`), exactly once, and post-trade's
+/// records to the topics of their business dates (`DatedTopics`) in the same transactions.
 ///
 /// Only durable entries: it reads the journal's files when it starts or falls behind, and otherwise takes
 /// the batches the sequencer hands its consumers once they are durable. Each transaction carries at most
@@ -42,6 +43,7 @@ public final class JournalPublisher: @unchecked Sendable {
 
     public let location: KafkaLocation
     public let topic: EventTopic
+    public let dated: DatedTopics
     public let limits: Limits
     public let consumer: EventConsumer
     private let journal: String
@@ -58,6 +60,11 @@ public final class JournalPublisher: @unchecked Sendable {
     // The publisher's thread's own.
     private var producer: TransactionalProducer?
     private var router: SymbolRouter
+    /// What is open after `published`, moved along as entries are sent.
+    private var dates = BusinessDates()
+    /// Dated topics known to exist, with their partition counts. Bounded: it forgets them all when full.
+    private var datedPartitions: [String: Int32] = [:]
+    static let datedTopicsKnownMax = 1_024
     private var published: UInt64 = 0
     private var found: Set<UInt64> = []
     private var retryPauseNanos: Int64 = 100_000_000
@@ -69,6 +76,7 @@ public final class JournalPublisher: @unchecked Sendable {
                 metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.location = location
         topic = EventTopic(prefix: location.prefix, partitions: location.partitions)
+        dated = DatedTopics(prefix: location.prefix, partitions: location.partitions)
         self.journal = journal
         format = JournalFormat.formatBytes(keepsAccounts: keepsAccounts)
         self.limits = limits
@@ -201,6 +209,13 @@ public final class JournalPublisher: @unchecked Sendable {
         }
         published = held.last
         found = held.above
+        // The business date the newest transaction began with, moved past what it held.
+        dates = held.dates
+        if held.last >= held.anchor, held.anchor > 0 {
+            try JournalFeed.read(journal, after: held.anchor - 1, through: held.last, chunk: limits.entriesPerTransactionMax) { entries in
+                for entry in entries { dates.apply(entry.events) }
+            }
+        }
         status.withLock { $0.published = published }
         publishedGauge.record(Int64(published))
         if !held.above.isEmpty {
@@ -224,18 +239,20 @@ public final class JournalPublisher: @unchecked Sendable {
             let chunk = rest.prefix(limits.entriesPerTransactionMax)
             rest = rest.dropFirst(chunk.count)
             let anchor = EventTopic.bigEndian(published + 1)
-            var began = false
+            let began = dates.header
+            var open = false
             var sent = 0, foundSent = 0
             for entry in chunk {
                 let sequence = entry.command.sequence
                 let symbol = router.route(entry)
+                let records = DatedTopics.records(entry, dates: &dates)
                 if found.remove(sequence) != nil {
                     foundSent += 1
                     continue
                 }
-                if !began {
+                if !open {
                     try producer.begin()
-                    began = true
+                    open = true
                 }
                 value.removeAll()
                 entry.events.withUnsafeBufferPointer { events in
@@ -247,11 +264,23 @@ public final class JournalPublisher: @unchecked Sendable {
                         (EventTopic.sequenceHeader, EventTopic.bigEndian(sequence)),
                         (EventTopic.transactionHeader, anchor),
                         (EventTopic.formatHeader, format),
+                        (EventTopic.dateHeader, began),
                     ])
+                }
+                for record in records {
+                    let name = dated.name(record.date)
+                    let partitions = try datedTopic(name, producer)
+                    try Array(record.value.utf8).withUnsafeBytes { bytes in
+                        try producer.produce(topic: name, partition: EventTopic.partition(of: record.symbol, count: partitions),
+                                             key: Array(record.symbol.description.utf8), value: bytes, headers: [
+                            (EventTopic.sequenceHeader, EventTopic.bigEndian(sequence)),
+                            (EventTopic.transactionHeader, anchor),
+                        ])
+                    }
                 }
                 sent += 1
             }
-            if began {
+            if open {
                 let started = monotonicNanos()
                 try producer.commit()
                 commitLatency.recordNanoseconds(monotonicNanos() - started)
@@ -264,9 +293,28 @@ public final class JournalPublisher: @unchecked Sendable {
                 $0.published = published
                 $0.entriesSent += sent
                 $0.entriesFoundSent += foundSent
-                if began { $0.transactions += 1 }
+                if open { $0.transactions += 1 }
             }
         }
+    }
+}
+
+extension JournalPublisher {
+    /// The partition count of a business date's topic, made when it is missing. One made earlier with
+    /// another count is used as it is: the symbol rule is applied to its count.
+    private func datedTopic(_ name: String, _ producer: TransactionalProducer) throws(KafkaError) -> Int32 {
+        if let known = datedPartitions[name] { return known }
+        if datedPartitions.count >= Self.datedTopicsKnownMax { datedPartitions.removeAll() }
+        let count: Int32
+        if let existing = try producer.handle.partitionCount(name, timeoutMs: producer.limits.callTimeoutMs) {
+            count = existing
+        } else {
+            try producer.handle.createTopic(name, partitions: dated.partitions, replication: Int32(location.replication),
+                                            settings: location.topicSettings, timeoutMs: producer.limits.callTimeoutMs)
+            count = dated.partitions
+        }
+        datedPartitions[name] = count
+        return count
     }
 }
 
