@@ -374,7 +374,7 @@ public final class EventConsumer: @unchecked Sendable {
         self.capacity = capacity
     }
 
-    func offer(_ batch: [Published]) {
+    package func offer(_ batch: [Published]) {
         condition.lock()
         defer { condition.unlock() }
         if let last = batch.last { offered = last.command.sequence }
@@ -389,13 +389,13 @@ public final class EventConsumer: @unchecked Sendable {
     }
 
     /// The consumer follows a sequencer whose journal ends at `sequence`.
-    func begin(after sequence: UInt64) {
+    package func begin(after sequence: UInt64) {
         condition.lock()
         offered = sequence
         condition.unlock()
     }
 
-    func close() {
+    package func close() {
         condition.lock()
         closed = true
         condition.broadcast()

@@ -192,9 +192,17 @@ public struct DataDirectory: Sendable {
     }
 
     /// The projections a node of this directory runs, fresh: for a tool that works on them while it is stopped.
-    public func projectionsOffline() -> [any Projection] {
-        [OrdersProjection(), MarketProjection(), BrokerProjection(), TradesProjection(), AuditProjection(), LedgerProjection(), RiskProjection()]
-    }
+    public func projectionsOffline() -> [any Projection] { Self.offlineProjections.map { $0() } }
+
+    /// The projections as they run away from a node (`bourse projections rebuild`, `bourse project`): the
+    /// market's without books seeded from an engine or alerts, risk's with the default rules.
+    public static let offlineProjections: [@Sendable () -> any Projection] = [
+        { OrdersProjection() }, { MarketProjection() }, { BrokerProjection() }, { TradesProjection() }, { AuditProjection() },
+        { LedgerProjection() }, { RiskProjection() },
+    ]
+
+    /// Those that run only on the node: the market's seeds its books from the engine when the node starts.
+    public static let nodeOnlyProjections: Set<String> = ["market"]
 
     /// The projections' store: `store` (`sqlite` or `postgres://…`), else the configuration's, else the file here.
     public func openStore(_ store: String?) throws -> any ProjectionStore {

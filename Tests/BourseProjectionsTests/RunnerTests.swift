@@ -88,6 +88,37 @@ struct RunnerTests {
         }
     }
 
+    @Test("two runners of one projection on one store (a process that lost its lock and the one that took over): every entry is applied once, the one behind is refused and goes on from the store's position",
+          arguments: StoreKind.all)
+    func twoWritersApplyOnce(_ kind: StoreKind) async throws {
+        let fixture = try JournalFixture(seed: 57)
+        defer { fixture.remove() }
+        fixture.sequencer.start()
+        fixture.run(1_200)
+        let end = fixture.sequencer.lastSequence
+        var entries: [Published] = []
+        try JournalFeed.read(fixture.journal, after: 0, through: nil, chunk: 4_096) { entries += $0 }
+        try await withStore(kind) { store in
+            let logged = Shared<[String]>([])
+            let behind = ProjectionRunner(OrdersProjection(), store: store, journal: fixture.journal,
+                                          log: { line in logged.withLock { $0.append(line) } })
+            try behind.open(through: 300)
+            // Another takes the projection on and applies it through 800 meanwhile.
+            try ProjectionRunner(OrdersProjection(), store: store, journal: fixture.journal).open(through: 800)
+            #expect(try Positions.recorded("orders", in: store) == 800)
+            // The first, which does not know, is handed the entries after 300 as if live.
+            behind.consumer.begin(after: 300)
+            behind.start()
+            behind.consumer.offer(Array(entries[300...]))
+            #expect(await eventually { behind.currentStatus.position == end && behind.currentStatus.state == .live })
+            #expect(logged.withLock { $0 }.first == "projection orders stopped at sequence 301: the store no longer holds projection orders at sequence 300: another process applied entries to it")
+            behind.consumer.close()
+            behind.waitUntilFinished()
+            let expected = try await rebuiltChecksums({ OrdersProjection() }, kind: kind, journal: fixture.journal)
+            #expect(try Positions.checksums(OrdersProjection(), in: store) == expected)
+        }
+    }
+
     @Test("a projection cut off for falling behind reads what it missed from the journal and goes on", arguments: StoreKind.all)
     func catchesUpAfterOverrun(_ kind: StoreKind) async throws {
         let fixture = try JournalFixture(seed: 33)

@@ -14,7 +14,8 @@ public struct KafkaRecord: Sendable {
 public final class KafkaReader: @unchecked Sendable {
     public enum Polled: Sendable {
         case record(KafkaRecord)
-        case endOfPartition(Int32)
+        /// The partition's end is reached: the offset the next record will have.
+        case endOfPartition(Int32, next: Int64)
         case nothing
     }
 
@@ -57,8 +58,11 @@ public final class KafkaReader: @unchecked Sendable {
         return (low, high)
     }
 
-    /// Reads the given partitions from the given offsets from now on, and nothing else.
+    /// Reads the given partitions from the given offsets from now on, and nothing else. What an earlier
+    /// assignment fetched is dropped first, so that no record from before comes after.
     public func assign(_ positions: [(partition: Int32, offset: Int64)]) throws(KafkaError) {
+        let cleared = rd_kafka_assign(handle.pointer, nil)
+        guard cleared == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(cleared, "unassigning \(topic)") }
         guard let list = rd_kafka_topic_partition_list_new(Int32(positions.count)) else { throw KafkaError(message: "no partition list") }
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for (partition, offset) in positions {
@@ -72,7 +76,7 @@ public final class KafkaReader: @unchecked Sendable {
         guard let message = rd_kafka_consumer_poll(handle.pointer, timeoutMs) else { return .nothing }
         defer { rd_kafka_message_destroy(message) }
         let m = message.pointee
-        if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return .endOfPartition(m.partition) }
+        if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return .endOfPartition(m.partition, next: m.offset) }
         guard m.err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(m.err, "reading \(topic) [\(m.partition)] at \(m.offset)") }
         var headers: [String: [UInt8]] = [:]
         var list: OpaquePointer?
@@ -92,6 +96,27 @@ public final class KafkaReader: @unchecked Sendable {
             headers: headers))
     }
 
+    /// The first record of `partition` at `offset` or after and before `end`; nil when there is none (only
+    /// the markers of transactions).
+    public func first(_ partition: Int32, from offset: Int64, before end: Int64) throws -> KafkaRecord? {
+        guard offset < end else { return nil }
+        try assign([(partition, offset)])
+        let deadline = ContinuousClock.now + .milliseconds(Int(callTimeoutMs))
+        while true {
+            switch try poll(timeoutMs: 100) {
+            case .record(let record):
+                guard record.partition == partition, record.offset >= offset else { continue }
+                return record.offset < end ? record : nil
+            case .endOfPartition(let ended, let next):
+                if ended == partition, next >= end { return nil }
+            case .nothing:
+                guard ContinuousClock.now < deadline else {
+                    throw KafkaError(message: "reading \(topic) [\(partition)] at \(offset): nothing in \(callTimeoutMs) ms")
+                }
+            }
+        }
+    }
+
     /// Reads `partition` from `offset` to its end as it is now, handing each record to `body`.
     public func readToEnd(_ partition: Int32, from offset: Int64, _ body: (KafkaRecord) throws -> Void) throws {
         let (_, high) = try watermarks(partition)
@@ -106,7 +131,7 @@ public final class KafkaReader: @unchecked Sendable {
                 try body(record)
                 if record.offset >= high - 1 { return }
                 deadline = ContinuousClock.now + .milliseconds(Int(callTimeoutMs))
-            case .endOfPartition(let ended):
+            case .endOfPartition(let ended, _):
                 if ended == partition { return }
             case .nothing:
                 guard ContinuousClock.now < deadline else {

@@ -54,7 +54,7 @@ public final class EventLogReader {
                     throw KafkaError(message: "reading \(topic): nothing came for \(reader.callTimeoutMs) ms with partitions \(ends.keys.sorted()) not read to their end")
                 }
                 continue
-            case .endOfPartition(let p):
+            case .endOfPartition(let p, _):
                 ends[p] = nil
             case .record(let record):
                 idle = ContinuousClock.now

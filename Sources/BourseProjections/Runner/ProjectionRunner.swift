@@ -7,8 +7,9 @@ import Synchronization
 
 /// Runs one projection on a thread of its own: the one consumer loop downstream of the sequencer.
 ///
-/// At open it catches the projection up from the journal (from the position its store recorded); then it
-/// follows the sequencer's published batches, committing each in transactions of at most
+/// At open it catches the projection up from the journal (from the position its store recorded; or from
+/// another feed, such as the event topic on Kafka); then it follows the batches offered to its consumer (the
+/// sequencer's, or a reader's of the topic), committing each in transactions of at most
 /// `Limits.entriesPerTransactionMax` entries together with the last sequence applied. A batch too small to be
 /// worth a transaction of its own waits up to `pauseNanos` for more, unless a read waits on the watermark.
 /// When the sequencer cuts it off for falling behind, it reads what it missed from the journal and goes on.
@@ -78,7 +79,7 @@ public final class ProjectionRunner: @unchecked Sendable {
 
     public let projection: any Projection
     public let store: any ProjectionStore
-    public let journal: String
+    public let feed: any EntryFeed
     public let limits: Limits
     public let consumer: EventConsumer
     public let watermark = Watermark()
@@ -98,13 +99,19 @@ public final class ProjectionRunner: @unchecked Sendable {
     /// Entries up to this one have been told to whoever listens live: applied again, they are not new.
     private var delivered: UInt64 = 0
 
-    public init(_ projection: any Projection, store: any ProjectionStore, journal: String, limits: Limits = .init(),
+    public convenience init(_ projection: any Projection, store: any ProjectionStore, journal: String, limits: Limits = .init(),
+                            clock: @escaping @Sendable () -> Int64 = wallClockNanos, log: @escaping @Sendable (String) -> Void = { _ in },
+                            metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
+        self.init(projection, store: store, feed: JournalEntries(journal: journal), limits: limits, clock: clock, log: log, metrics: metrics)
+    }
+
+    public init(_ projection: any Projection, store: any ProjectionStore, feed: any EntryFeed, limits: Limits = .init(),
                 clock: @escaping @Sendable () -> Int64 = wallClockNanos, log: @escaping @Sendable (String) -> Void = { _ in },
                 metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.projection = projection
         lagLatency = CoreMetrics.Timer(label: "bourse_projection_\(projection.name)_lag_seconds", factory: metrics)
         self.store = store
-        self.journal = journal
+        self.feed = feed
         self.limits = limits
         self.clock = clock
         self.log = log
@@ -130,10 +137,11 @@ public final class ProjectionRunner: @unchecked Sendable {
         return s
     }
 
-    /// Opens the projection's tables and applies the journal's entries after its position, before the
-    /// sequencer starts (and so before the consumer is fed). Returns how many it applied.
+    /// Opens the projection's tables and applies the feed's entries after its position through `through`
+    /// (the end when nil), before the sequencer starts (and so before the consumer is fed). Returns how many
+    /// it applied.
     @discardableResult
-    public func open() throws -> Int {
+    public func open(through: UInt64? = nil) throws -> Int {
         position = try Positions.open(projection, in: store)
         status.withLock { $0.position = position }
         try projection.load(from: store)
@@ -141,7 +149,7 @@ public final class ProjectionRunner: @unchecked Sendable {
         let before = position
         // Everything in the journal at start has been told before, if ever it was to be: not new.
         delivered = .max
-        let end = try catchUp(through: nil)
+        let end = try catchUp(through: through)
         delivered = end
         watermark.advance(to: position)
         return Int(position - before)
@@ -187,6 +195,8 @@ public final class ProjectionRunner: @unchecked Sendable {
                 guard waitBeforeRetry() else { return }
                 attempt {
                     set(.catchingUp)
+                    // Another process may have moved it (its position is a compare-and-set).
+                    position = try Positions.recorded(name, in: store) ?? position
                     try projection.load(from: store)
                     try catchUp(through: consumer.resume())
                 }
@@ -276,7 +286,7 @@ public final class ProjectionRunner: @unchecked Sendable {
     /// Applies the journal's entries after the position through `through` (the end when nil).
     @discardableResult
     private func catchUp(through: UInt64?) throws -> UInt64 {
-        let last = try JournalFeed.read(journal, after: position, through: through, chunk: limits.entriesPerTransactionMax) { entries in
+        let last = try feed.read(after: position, through: through, chunk: limits.entriesPerTransactionMax) { entries in
             try commit(entries[...], live: false)
         }
         return max(last, position)
@@ -316,7 +326,7 @@ public final class ProjectionRunner: @unchecked Sendable {
                 delivered = max(delivered, sequence)
             }
             try projection.flush(writer: writer)
-            try Positions.record(name, last, writer)
+            try Positions.record(name, last, after: position, writer)
         }
         position = last
         watermark.advance(to: last)

@@ -6,10 +6,16 @@ public enum Positions {
             name TEXT PRIMARY KEY, sequence {int} NOT NULL, schema_version {int} NOT NULL)
         """
 
+    /// "bourse.po" in ASCII: the lock that opening a projection holds for its transaction.
+    static let openingLockKey: Int64 = 0x626F_7572_7365_2E70
+
     /// Opens `projection`'s tables in `store`, making them if they are missing or of another version
     /// (and then from position 0). Returns the position.
     public static func open(_ projection: any Projection, in store: any ProjectionStore) throws -> UInt64 {
         try store.write { writer in
+            // Processes that open projections of one database at once (`bourse project`) take turns: two
+            // CREATE TABLE IF NOT EXISTS at once may both try to make it.
+            if store.dialect == .postgres { _ = try writer.query("SELECT pg_advisory_xact_lock(?) AS held", [.int(openingLockKey)]) }
             try writer.execute(store.dialect.schema(table), [])
             let rows = try writer.query("SELECT sequence, schema_version FROM projection_positions WHERE name = ?", [.text(projection.name)])
             if let row = rows.first, row.int("schema_version") == Int64(projection.schema.version) {
@@ -37,9 +43,21 @@ public enum Positions {
             """, [.text(projection.name), .int(Int64(projection.schema.version))])
     }
 
-    /// Records `sequence` as applied, inside the transaction that applied it.
-    static func record(_ name: String, _ sequence: UInt64, _ writer: any StoreWriter) throws {
-        try writer.execute("UPDATE projection_positions SET sequence = ? WHERE name = ?", [.int(Int64(sequence)), .text(name)])
+    /// Records `sequence` as applied, inside the transaction that applied the entries after `previous`.
+    /// A compare-and-set: if the store holds another position, another process applied entries meanwhile,
+    /// and the transaction is refused, so that no entry is ever applied twice.
+    static func record(_ name: String, _ sequence: UInt64, after previous: UInt64, _ writer: any StoreWriter) throws {
+        let moved = try writer.query("UPDATE projection_positions SET sequence = ? WHERE name = ? AND sequence = ? RETURNING sequence",
+                                     [.int(Int64(sequence)), .text(name), .int(Int64(previous))])
+        guard moved.count == 1 else { throw Moved(name: name, expected: previous) }
+    }
+
+    public struct Moved: Error, CustomStringConvertible {
+        public var name: String
+        public var expected: UInt64
+        public var description: String {
+            "the store no longer holds projection \(name) at sequence \(expected): another process applied entries to it"
+        }
     }
 
     /// The position a projection's store records, without opening it; nil if it has none.

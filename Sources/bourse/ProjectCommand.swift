@@ -1,0 +1,91 @@
+import ArgumentParser
+import BourseKafka
+import BourseProjections
+import BourseVenue
+import Dispatch
+import Foundation
+
+struct Project: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply projections from the journal on Kafka to a store, in a process of its own.",
+        discussion: """
+        Several such processes on one store share the projections: each applies those whose lock it holds, \
+        takes one more a second while some are free, and takes over those of a process that dies. Each \
+        transaction commits the rows with the position, exactly once. Stops on SIGINT or SIGTERM.
+        """)
+
+    @Option(help: "kafka://HOST:PORT[,HOST:PORT…][/PREFIX][?partitions=N]: the venue's event topic, PREFIX.events.")
+    var log: String
+
+    @Option(help: "postgres://user@host:port/database, or sqlite:PATH.")
+    var store: String
+
+    @Argument(help: "The projections to apply: orders, broker, post_trade, audit, ledger, risk (all of them when none is named).")
+    var names: [String] = []
+
+    @Option(help: "Print what this process applies every N seconds (0: never).")
+    var statusEvery = 10
+
+    @Option(help: "Entries a projection's transaction carries at most (1 to 100000).")
+    var transactionEntries = 4_096
+
+    func run() throws {
+        let location: KafkaLocation
+        switch KafkaLocation.parse(log) {
+        case .success(let l): location = l
+        case .failure(let invalid): throw ValidationError("--log: \(invalid)")
+        }
+        let storeLocation: StoreLocation
+        if store.hasPrefix("sqlite:"), store.count > 7 {
+            storeLocation = .sqlite(path: String(store.dropFirst(7)))
+        } else if case .success(let l) = StoreLocation.parse(store, sqlitePath: ""), case .postgres = l {
+            storeLocation = l
+        } else {
+            throw ValidationError("--store must be postgres://user@host:port/database or sqlite:PATH, not \(store)")
+        }
+        let all = DataDirectory.offlineProjections.map { make in (name: make().name, make: make) }
+        for name in names where !all.contains(where: { $0.name == name }) {
+            throw ValidationError("no projection \(name); there are \(all.map(\.name).filter { !DataDirectory.nodeOnlyProjections.contains($0) }.joined(separator: ", "))")
+        }
+        if let name = names.first(where: DataDirectory.nodeOnlyProjections.contains) {
+            throw ValidationError("projection \(name) runs on the node: its books are seeded from the engine when the node starts")
+        }
+        guard (1...100_000).contains(transactionEntries) else { throw ValidationError("--transaction-entries must be from 1 to 100000") }
+        var limits = ProjectionGroup.Limits()
+        limits.runner.entriesPerTransactionMax = transactionEntries
+        let chosen = all.filter { names.isEmpty ? !DataDirectory.nodeOnlyProjections.contains($0.name) : names.contains($0.name) }
+
+        let projectionStore: any ProjectionStore
+        let locks: any ProjectionLocks
+        do {
+            projectionStore = try storeLocation.open()
+            locks = try storeLocation.openLocks()
+        } catch {
+            throw ReplayFailure(message: "\(storeLocation): \(error)")
+        }
+        let group = ProjectionGroup(location: location, store: projectionStore, locks: locks,
+                                    projections: chosen.map { ($0.name, $0.make) }, limits: limits, log: { say($0) })
+        var sources: [any DispatchSourceProtocol] = []
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { group.stop() }
+            source.resume()
+            sources.append(source)
+        }
+        if statusEvery > 0 {
+            let timer = DispatchSource.makeTimerSource(queue: .global())
+            timer.schedule(deadline: .now() + .seconds(statusEvery), repeating: .seconds(statusEvery))
+            timer.setEventHandler {
+                let lines = group.statuses.map { "\($0.name) \($0.state.rawValue) at \($0.position)\($0.failure.map { ": \($0)" } ?? "")" }
+                say("applying " + (lines.isEmpty ? "nothing" : lines.joined(separator: "; ")))
+            }
+            timer.resume()
+            sources.append(timer)
+        }
+        say("projecting \(location) into \(storeLocation): \(chosen.map(\.name).joined(separator: ", "))")
+        group.run()
+        projectionStore.close()
+        withExtendedLifetime(sources) {}
+    }
+}

@@ -1,0 +1,123 @@
+import BourseCore
+import BourseJournal
+import BourseKafka
+import BourseProjections
+import BourseTestSupport
+import BourseVenue
+import Foundation
+import Glibc
+import Testing
+
+/// Projections applied from Kafka in processes of their own: two `bourse project` processes on one
+/// PostgreSQL database share the projections while the journal is published, one is killed without warning
+/// in the middle, the other takes over what it held; at the end every table equals a rebuild from the
+/// journal, row for row.
+@Suite("the journal on Kafka: projections in other processes")
+struct KafkaProjectionTests {
+    /// A `bourse project` process, its output in a file.
+    final class Projecting {
+        let process = Process()
+        let output: String
+
+        init(_ arguments: [String], output: String) throws {
+            self.output = output
+            _ = FileManager.default.createFile(atPath: output, contents: nil)
+            process.executableURL = URL(fileURLWithPath: CrashTests.executable)
+            process.arguments = arguments
+            let file = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+            process.standardOutput = file
+            process.standardError = file
+            try process.run()
+        }
+
+        var printed: String { (try? String(contentsOfFile: output, encoding: .utf8)) ?? "" }
+
+        /// The projections it said it took on.
+        var taken: [String] {
+            printed.split(separator: "\n").compactMap { line in
+                guard line.hasPrefix("projection "), line.contains(": applied by this process") else { return nil }
+                return String(line.dropFirst("projection ".count).prefix { $0 != ":" })
+            }
+        }
+    }
+
+    static func positions(_ store: any ProjectionStore) throws -> [String: UInt64] {
+        // Nothing before the first process made the table.
+        let rows = (try? store.querySynchronously("SELECT name, sequence FROM projection_positions", [])) ?? []
+        return Dictionary(uniqueKeysWithValues: rows.map { ($0.text("name")!, UInt64($0.int("sequence")!)) })
+    }
+
+    @Test("two processes in one group, one killed mid-run: the other takes over, and every table equals a rebuild from the journal")
+    func twoProcessesOneKilled() async throws {
+        let broker = try KafkaPublicationTests.broker()
+        let directory = makeTemporaryDirectory("bourse-kafka-project")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let journal = directory + "/journal"
+        let prefix = "project-\(UInt32.random(in: 0...UInt32.max))"
+        let log = "\(broker)/\(prefix)?partitions=3"
+        let location = try KafkaLocation.parse(log).get()
+        let storeURL = try StoreKind.postgres.makeLocation(in: directory)
+        let store = try StoreKind.postgres.open(storeURL)
+        defer { store.close() }
+        var limits = JournalPublisher.Limits()
+        limits.entriesPerTransactionMax = 500
+        func publish() throws {
+            try JournalPublisher(location: location, journal: journal, keepsAccounts: true, limits: limits).open()
+        }
+
+        var run = KafkaDatedTopicsTests.Run(journal: journal)
+        try run.days(2, ordersBeforeFirst: 600)
+        try publish()
+        let names = DataDirectory.offlineProjections.map { $0().name }.filter { !DataDirectory.nodeOnlyProjections.contains($0) }
+        let arguments = ["project", "--log", log, "--store", storeURL, "--status-every", "0", "--transaction-entries", "100"]
+        let first = try Projecting(arguments, output: directory + "/first.log")
+        let second = try Projecting(arguments, output: directory + "/second.log")
+        defer {
+            for p in [first, second] where p.process.isRunning { Glibc.kill(p.process.processIdentifier, SIGKILL) }
+        }
+
+        // Both take projections on (a few rounds of a second), and apply what is published meanwhile.
+        let deadline = ContinuousClock.now + .seconds(60)
+        while first.taken.count + second.taken.count < names.count, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(!first.taken.isEmpty && !second.taken.isEmpty, "each process takes some of the work:\n\(first.printed)\n\(second.printed)")
+        #expect(Set(first.taken).isDisjoint(with: second.taken), "no projection is applied by both")
+        let before = run.sequence
+        try run.days(2, ordersBeforeFirst: 300)
+        try publish()
+        // Killed while it applies the entries just published, a hundred a transaction.
+        let published = run.sequence
+        while try !Self.positions(store).values.contains(where: { $0 > before && $0 < published }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        Glibc.kill(first.process.processIdentifier, SIGKILL)
+        let heldByFirst = first.taken
+        let atKill = try Self.positions(store)
+        try run.days(2, ordersBeforeFirst: 300)
+        try publish()
+        let end = run.sequence
+        while try Self.positions(store).filter({ names.contains($0.key) }).values.contains(where: { $0 < end }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let final = try Self.positions(store)
+        #expect(names.allSatisfy { final[$0] == end }, "every projection applied through \(end): \(final)\nsecond:\n\(second.printed)")
+        #expect(Set(second.taken).isSuperset(of: heldByFirst), "the survivor took over \(heldByFirst):\n\(second.printed)")
+        #expect(atKill.values.contains { $0 > before && $0 < published }, "killed mid-run: \(atKill), published \(before + 1) to \(published)")
+        second.process.interrupt()
+        second.process.waitUntilExit()
+        #expect(second.process.terminationStatus == 0, "\(second.printed)")
+
+        // A rebuild of each from the journal, in a SQLite file of its own.
+        let rebuilt = try SQLiteStore(path: directory + "/rebuilt.sqlite")
+        defer { rebuilt.close() }
+        for make in DataDirectory.offlineProjections where names.contains(make().name) {
+            let projection = make()
+            try ProjectionRunner(projection, store: rebuilt, journal: journal).open()
+            let fromKafka = try Positions.checksums(projection, in: store)
+            let fromJournal = try Positions.checksums(projection, in: rebuilt)
+            #expect(fromKafka == fromJournal, "\(projection.name): the tables applied from Kafka differ from a rebuild from the journal")
+        }
+        print("kafka projections: \(names.count) projections through \(end) entries; the first process held \(heldByFirst) when killed at \(atKill.values.min() ?? 0)…\(atKill.values.max() ?? 0)")
+    }
+}
