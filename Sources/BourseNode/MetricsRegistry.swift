@@ -72,6 +72,7 @@ public final class MetricsRegistry: MetricsFactory, Sendable {
         "bourse_kafka_transactions_total": "Kafka transactions the journal publisher committed.",
         "bourse_kafka_failures_total": "Failures of the journal publisher (a broker gone, a transaction failed); each is followed by a fresh producer that reads the topic again.",
         "bourse_kafka_commit_seconds": "Committing one Kafka transaction of journal entries.",
+        "bourse_kafka_lag_seconds": "From the time of the first entry of a Kafka transaction published live to that transaction's commit.",
         "process_cpu_seconds_total": "CPU time the process used, user and system, in seconds.",
         "process_resident_memory_bytes": "Resident memory of the process.",
         "process_virtual_memory_bytes": "Virtual memory of the process.",

@@ -85,6 +85,7 @@ public final class Sequencer: @unchecked Sendable {
     private var consumers: [EventConsumer] = []
     private var onDurable: (@Sendable (UInt64) -> Void)?
     private var onFailure: (@Sendable (SequencerFailure) -> Void)?
+    private var gate: AcknowledgementGate?
 
     // Owned by the sequencer thread.
     private var sequence: UInt64
@@ -124,6 +125,12 @@ public final class Sequencer: @unchecked Sendable {
         consumers.append(consumer)
     }
 
+    /// Acknowledgements wait at `gate` for replication, after the journal commit (synchronous replication).
+    public func acknowledge(through gate: AcknowledgementGate) {
+        precondition(thread == nil)
+        self.gate = gate
+    }
+
     /// Called on the sequencer thread with the last durable sequence after each batch.
     public func onDurable(_ body: @escaping @Sendable (UInt64) -> Void) {
         precondition(thread == nil)
@@ -159,7 +166,7 @@ public final class Sequencer: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard !stopping, failure == nil else { throw .stopped }
-        guard queue.count < configuration.queueCapacity else { throw .overloaded }
+        guard queue.count < configuration.queueCapacity, gate?.isFull != true else { throw .overloaded }
         queue.append(Pending(command: command, note: note, completion: completion))
         if queue.count == 1 { condition.signal() }
     }
@@ -285,7 +292,11 @@ public final class Sequencer: @unchecked Sendable {
                 fail("journal commit failed: \(error)", acks: acks)
                 break
             }
-            for (command, events, completion) in acks { completion?(.success(Acknowledgement(command: command, events: events))) }
+            if let gate {
+                gate.hold(acks)
+            } else {
+                for (command, events, completion) in acks { completion?(.success(Acknowledgement(command: command, events: events))) }
+            }
             acks.removeAll(keepingCapacity: true)
             if !published.isEmpty {
                 for consumer in consumers { consumer.offer(published) }

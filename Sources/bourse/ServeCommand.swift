@@ -4,6 +4,7 @@ import Glibc
 #endif
 import BourseFIX
 import BourseKafka
+import BourseNode
 import BourseServer
 import BourseVenue
 import Foundation
@@ -59,6 +60,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Publish the journal to Kafka: kafka://HOST:PORT[,HOST:PORT…][/PREFIX][?partitions=N&replication=N&retention_ms=N] (env BOURSE_KAFKA). The event topic is PREFIX.events (default bourse.events).")
     var kafka: String?
 
+    @Option(help: "With --kafka: async (an order is acknowledged once durable in the journal; the default) or sync (once it is also committed to the event topic) (env BOURSE_REPLICATION).")
+    var replication: String?
+
     @Flag(help: "Run built-in market participants (a market maker, takers, noise traders) so the book and tape live.")
     var simulate = false
     @Option(help: "The simulation's seed.")
@@ -113,13 +117,16 @@ struct Serve: AsyncParsableCommand {
             case .failure(let invalid): throw ValidationError("--kafka: \(invalid)")
             }
         }
+        let replication = try setting(replication, "BOURSE_REPLICATION", nil, "async") { $0 }
+        guard ["async", "sync"].contains(replication) else { throw ValidationError("--replication must be async or sync, not \(replication)") }
+        if replication == "sync", kafka == nil { throw ValidationError("--replication sync replicates to Kafka: it needs --kafka") }
         var publisher: JournalPublisher?
         // After the node has stopped: the publisher sends what the sequencer handed it last.
         defer { publisher?.waitUntilFinished() }
         let opened = try await directory.open(configuration: configuration, store: storeName.isEmpty ? nil : storeName,
                                               streamQueueMax: streamQueue, historyDays: historyDays, attach: { node in
             guard let kafka else { return }
-            publisher = try Self.startPublisher(kafka, node: node, journal: directory.journalDirectory)
+            publisher = try Self.startPublisher(kafka, node: node, journal: directory.journalDirectory, synchronous: replication == "sync")
         })
         // Stopped however this ends, an error included: the projections' threads must not be cut off mid-write.
         defer { opened.stop() }
@@ -210,15 +217,18 @@ struct Serve: AsyncParsableCommand {
 extension Serve {
     /// Publishes the journal up to its end, then follows the sequencer: before the sequencer starts, so that
     /// the publisher misses nothing.
-    static func startPublisher(_ location: KafkaLocation, node: DataDirectory.Node, journal: String) throws -> JournalPublisher {
+    static func startPublisher(_ location: KafkaLocation, node: DataDirectory.Node, journal: String, synchronous: Bool) throws -> JournalPublisher {
+        // Synchronous: an acknowledgement waits for the Kafka commit of its entry as well as the journal's.
+        let gate = synchronous ? AcknowledgementGate() : nil
         let publisher = JournalPublisher(location: location, journal: journal, keepsAccounts: true,
                                          openOrders: node.orders.index.openOrders.map { ($0.order.orderID, $0.order.symbol) },
-                                         log: { say($0) }, metrics: node.metrics)
+                                         gate: gate, log: { say($0) }, metrics: node.metrics)
         let sent: Int
         do { sent = try publisher.open() } catch { throw ValidationError("--kafka \(location): \(error)") }
         let status = publisher.currentStatus
-        say("kafka: \(publisher.topic.name) at \(location.brokers) holds the journal through sequence \(status.published); \(sent) entries sent now")
+        say("kafka: \(publisher.topic.name) at \(location.brokers) holds the journal through sequence \(status.published); \(sent) entries sent now; replication \(synchronous ? "synchronous" : "asynchronous")")
         node.venue.sequencer.add(publisher.consumer)
+        if let gate { node.venue.sequencer.acknowledge(through: gate) }
         publisher.start()
         return publisher
     }

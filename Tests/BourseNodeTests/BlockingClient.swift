@@ -55,6 +55,7 @@ final class BlockingClient {
         var bytes: [UInt8] = []
         var headEnd: Int?
         var chunk = [UInt8](repeating: 0, count: 16_384)
+        let deadline = Date().addingTimeInterval(Double(timeoutSeconds))
         while true {
             if let end = headEnd, let length = Self.contentLength(bytes[..<end]), bytes.count >= end + length {
                 let status = Int(String(decoding: bytes.prefix(12).dropFirst(9), as: UTF8.self)) ?? 0
@@ -63,6 +64,8 @@ final class BlockingClient {
             }
             guard bytes.count < Self.answerBytesMax else { return fail("an answer of more than \(Self.answerBytesMax) bytes") }
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            // A signal to this process (a child stopped or continued) cuts a wait with a timeout short.
+            if n < 0, errno == EINTR, Date() < deadline { continue }
             guard n > 0 else { return fail(n == 0 ? "the server closed the connection" : "recv: \(String(cString: strerror(errno)))") }
             bytes += chunk[..<n]
             if headEnd == nil, let blank = Self.find([13, 10, 13, 10], in: bytes) { headEnd = blank + 4 }

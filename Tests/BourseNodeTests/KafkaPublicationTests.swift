@@ -178,3 +178,111 @@ extension KafkaPublicationTests {
         #expect(summary.lastSequence == 3_000 && summary.repeated == 0, "\(summary)")
     }
 }
+
+extension KafkaPublicationTests {
+    /// A broker of the test's own, to freeze without touching the other tests': the tansu that
+    /// `scripts/setup --test` installs, started as `scripts/kafka start` starts it.
+    final class OwnBroker {
+        static let tansu = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".build/kafka/bin/tansu").path
+        let process = Process()
+        let url: String
+        var pid: Int32 { process.processIdentifier }
+
+        init() throws {
+            guard FileManager.default.isExecutableFile(atPath: Self.tansu) else {
+                throw Missing(description: "\(Self.tansu) is missing: scripts/setup --test installs it")
+            }
+            let port = try Self.freePort()
+            url = "kafka://127.0.0.1:\(port)"
+            process.executableURL = URL(fileURLWithPath: Self.tansu)
+            process.arguments = ["broker", "--listener-url", "tcp://127.0.0.1:\(port)", "--advertised-listener-url", "tcp://127.0.0.1:\(port)",
+                                 "--storage-engine", "memory://tansu/", "--cluster-id", "bourse-test"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let deadline = Date().addingTimeInterval(20)
+            while (try? RawSocket(port: port)) == nil {
+                guard process.isRunning, Date() < deadline else { throw Missing(description: "the test's broker did not listen on \(port)") }
+                usleep(50_000)
+            }
+        }
+
+        deinit {
+            Glibc.kill(pid, SIGCONT)
+            process.terminate()
+        }
+
+        static func freePort() throws -> Int {
+            let held = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(held) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let port = withUnsafeMutablePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa -> Int in
+                    guard bind(held, sa, length) == 0, getsockname(held, sa, &length) == 0 else { return 0 }
+                    return Int(UInt16(bigEndian: pointer.pointee.sin_port))
+                }
+            }
+            guard port != 0 else { throw Missing(description: "no free port") }
+            return port
+        }
+    }
+
+    @Test("with synchronous replication an order is answered only once its entry is in the topic: a frozen broker holds the answer back until it thaws, and a node whose publisher another fenced answers no more")
+    func synchronousReplication() async throws {
+        _ = try Self.broker()
+        let broker = try OwnBroker()
+        let directory = makeTemporaryDirectory("bourse-kafka-sync")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = "\(broker.url)/sync"
+        let served = try await ServeProcessTests.Served.start(directory: directory, arguments: "--kafka '\(log)' --replication sync")
+        #expect(served.port != 0, "\(served.printed)")
+        guard served.port != 0 else { return }
+        #expect(served.printed.contains("replication synchronous"))
+        let key = try ServeProcessTests.trader(directory)
+        let port = served.port
+        @Sendable func order(_ id: String) -> (status: Int, body: String) {
+            BlockingClient(port: port).send("POST", "/v2/orders", headers: [("APCA-API-KEY-ID", key.id), ("APCA-API-SECRET-KEY", key.secret)],
+                body: #"{"symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"gtc","limit_price":"150.00","client_order_id":"\#(id)"}"#)
+        }
+        #expect(order("before").status == 200)
+
+        // Frozen for two seconds while an order is sent; the times are taken on threads of their own, which
+        // the test's shared threads cannot hold up.
+        Glibc.kill(broker.pid, SIGSTOP)
+        let answer = Shared<(status: Int, body: String, at: Date)?>(nil)
+        let thawed = Shared<Date?>(nil)
+        let pid = broker.pid
+        Thread {
+            let a = order("frozen")
+            answer.withLock { $0 = (a.status, a.body, Date()) }
+        }.start()
+        Thread {
+            Thread.sleep(forTimeInterval: 2)
+            thawed.withLock { $0 = Date() }
+            Glibc.kill(pid, SIGCONT)
+        }.start()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while answer.withLock({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let (frozen, thaw) = (answer.withLock { $0 }, thawed.withLock { $0 })
+        #expect(frozen?.status == 200, "\(String(describing: frozen))")
+        if let frozen, let thaw { #expect(frozen.at >= thaw, "answered \(thaw.timeIntervalSince(frozen.at)) s before the broker thawed") }
+
+        // Another publisher of the same log fences this node's: it answers no order after that.
+        let (status, output) = try await JournalCommandTests.run(["publish", directory, "--log", log])
+        #expect(status == 0, "\(output)")
+        let after = order("fenced")
+        #expect(after.status != 200 && after.body.contains("acknowledges nothing more"), "\(after.status) \(after.body)")
+
+        var ids: [String] = []
+        try EventLogReader(location: try KafkaLocation.parse(log).get()).read { entry, _ in
+            if case .newOrder = entry.command.command { ids.append("\(entry.command.sequence)") }
+        }
+        #expect(ids.count >= 2, "the topic holds the orders answered: \(ids)")
+        served.process.interrupt()
+        _ = await served.ended(within: 30)
+    }
+}

@@ -56,6 +56,10 @@ public final class JournalPublisher: @unchecked Sendable {
     private let transactionCounter: Counter
     private let failureCounter: Counter
     private let commitLatency: CoreMetrics.Timer
+    private let lagLatency: CoreMetrics.Timer
+    private let clock: @Sendable () -> Int64
+    /// With synchronous replication, the acknowledgements waiting for what this publisher commits.
+    public let gate: AcknowledgementGate?
 
     // The publisher's thread's own.
     private var producer: TransactionalProducer?
@@ -72,8 +76,8 @@ public final class JournalPublisher: @unchecked Sendable {
     private var value = ByteWriter(capacity: 1 << 12)
 
     public init(location: KafkaLocation, journal: String, keepsAccounts: Bool, openOrders: [(OrderID, Symbol)] = [],
-                limits: Limits = .init(), log: @escaping @Sendable (String) -> Void = { _ in },
-                metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
+                limits: Limits = .init(), gate: AcknowledgementGate? = nil, clock: @escaping @Sendable () -> Int64 = wallClockNanos,
+                log: @escaping @Sendable (String) -> Void = { _ in }, metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.location = location
         topic = EventTopic(prefix: location.prefix, partitions: location.partitions)
         dated = DatedTopics(prefix: location.prefix, partitions: location.partitions)
@@ -81,6 +85,8 @@ public final class JournalPublisher: @unchecked Sendable {
         format = JournalFormat.formatBytes(keepsAccounts: keepsAccounts)
         self.limits = limits
         self.log = log
+        self.clock = clock
+        self.gate = gate
         router = SymbolRouter(openOrders: openOrders)
         consumer = EventConsumer(name: "kafka", capacity: limits.lagEntriesMax)
         publishedGauge = Gauge(label: "bourse_kafka_published_sequence", factory: metrics)
@@ -88,6 +94,7 @@ public final class JournalPublisher: @unchecked Sendable {
         transactionCounter = Counter(label: "bourse_kafka_transactions_total", factory: metrics)
         failureCounter = Counter(label: "bourse_kafka_failures_total", factory: metrics)
         commitLatency = CoreMetrics.Timer(label: "bourse_kafka_commit_seconds", factory: metrics)
+        lagLatency = CoreMetrics.Timer(label: "bourse_kafka_lag_seconds", factory: metrics)
     }
 
     public var currentStatus: Status {
@@ -135,7 +142,7 @@ public final class JournalPublisher: @unchecked Sendable {
                     try catchUp(through: consumer.lastOffered)
                 }
                 if !pending.isEmpty {
-                    try publish(pending[...])
+                    try publish(pending[...], live: true)
                     pending.removeAll()
                 }
                 switch consumer.next() {
@@ -156,6 +163,7 @@ public final class JournalPublisher: @unchecked Sendable {
                     $0.lastFailure = "\(error)"
                 }
                 log("kafka publisher stopped: another publisher with transactional id \(transactionalID) took over (\(error))")
+                gate?.close("another node publishes the venue's log now (transactional id \(transactionalID) fenced); this node acknowledges nothing more")
                 return
             } catch {
                 failed(error)
@@ -208,6 +216,7 @@ public final class JournalPublisher: @unchecked Sendable {
             log("kafka: \(topic.name) holds entries through sequence \(held.last) only, where \(published) were published; publishing them again")
         }
         published = held.last
+        gate?.advance(to: published)
         found = held.above
         // The business date the newest transaction began with, moved past what it held.
         dates = held.dates
@@ -230,7 +239,7 @@ public final class JournalPublisher: @unchecked Sendable {
     }
 
     /// Publishes the entries after `published`, in transactions of at most `entriesPerTransactionMax`.
-    private func publish(_ entries: ArraySlice<Published>) throws {
+    private func publish(_ entries: ArraySlice<Published>, live: Bool = false) throws {
         guard let producer else { return }
         var rest = entries.drop { $0.command.sequence <= published }
         while let first = rest.first {
@@ -284,9 +293,11 @@ public final class JournalPublisher: @unchecked Sendable {
                 let started = monotonicNanos()
                 try producer.commit()
                 commitLatency.recordNanoseconds(monotonicNanos() - started)
+                if live { lagLatency.recordNanoseconds(clock() - chunk.first!.command.time.nanos) }
                 transactionCounter.increment()
             }
             published = chunk.last!.command.sequence
+            gate?.advance(to: published)
             publishedGauge.record(Int64(published))
             lagGauge.record(Int64(max(consumer.lastOffered, published) - published))
             status.withLock {
