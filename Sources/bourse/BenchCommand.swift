@@ -37,6 +37,8 @@ struct Bench: ParsableCommand {
     var restart: Int?
     @Option(help: "With --journal, submit at this many commands per second (0: as fast as possible). Latency is then measured from each command's scheduled time.")
     var rate = 0
+    @Option(help: "With --journal, publish the journal to Kafka as serve --kafka does (kafka://HOST:PORT[/PREFIX]) and report the publication's lag: from each transaction's first entry's time to its commit.")
+    var kafka: String?
     @Option(help: "Orders come from this many funded accounts and pass risk and the ledger (0: matching alone). The engine-alone run then also times matching alone on the same commands, alternating, and reports the ratio.")
     var accounts = 0
 
@@ -52,6 +54,7 @@ struct Bench: ParsableCommand {
     var candles: Int?
 
     func run() throws {
+        if kafka != nil, journal == nil { throw ValidationError("--kafka publishes the journal of the full path: it needs --journal") }
         if let orders = restart { return try measureRestart(orders: orders) }
         if let updates = nbbo { return measureNBBO(updates: updates) }
         if let trades = candles { return measureCandles(trades: trades) }
@@ -156,6 +159,8 @@ struct Bench: ParsableCommand {
                 fflush(nil)
             }
         }
+        if kafka != nil, durability == .none { throw ValidationError("--kafka publishes the journal: it needs --durability fsync or os") }
+        let publishing = try kafka.map { try BenchPublication.attach($0, journal: directory, keepsAccounts: accounts > 0, to: sequencer) }
         sequencer.start()
         let all = setup + measured
         var submitted = [Int64](repeating: 0, count: all.count)
@@ -184,6 +189,7 @@ struct Bench: ParsableCommand {
             }
         }
         if let failure = sequencer.stop() { throw ValidationError("\(failure)") }
+        let publicationJSON = publishing.map { "," + $0.finish() } ?? ""
         let last = sequencer.lastSequence
         if let problem = sequencer.snapshotFailure { throw ValidationError(problem) }
         // Latency of each measured command: from its submit to the end of the batch that made it durable.
@@ -217,7 +223,7 @@ struct Bench: ParsableCommand {
         }
         let tradesJSON = durability == .none ? #""trades":null,"traded_qty":null,"notional":null"#
             : #""trades":\#(tally.trades),"traded_qty":\#(tally.quantity),"notional":"\#(tally.notionalDollars)""#
-        print(#"{"mode":"journal","durability":"\#(durability.rawValue)","rate":\#(rate),"flow":"\#(flowName)","ops":\#(all.count),"seconds":\#(String(format: "%.4f", seconds)),"ops_per_sec":\#(Int(throughput)),"batches":\#(sequences.count),"overloaded_retries":\#(overloaded),"last_sequence":\#(last),\#(tradesJSON),"resting_orders":\#(sequencer.stoppedEngine.restingOrderCount),"mix":\#(mixJSON),"latency_ns":\#(LatencySummary(latencies).json)}"#)
+        print(#"{"mode":"journal","durability":"\#(durability.rawValue)","rate":\#(rate),"flow":"\#(flowName)","ops":\#(all.count),"seconds":\#(String(format: "%.4f", seconds)),"ops_per_sec":\#(Int(throughput)),"batches":\#(sequences.count),"overloaded_retries":\#(overloaded),"last_sequence":\#(last),\#(tradesJSON),"resting_orders":\#(sequencer.stoppedEngine.restingOrderCount),"mix":\#(mixJSON),"latency_ns":\#(LatencySummary(latencies).json)\#(publicationJSON)}"#)
     }
 
     /// Builds a deep book of `orders` resting orders, snapshots it, and times recovery from the

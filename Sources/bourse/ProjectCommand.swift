@@ -1,5 +1,6 @@
 import ArgumentParser
 import BourseKafka
+import BourseNode
 import BourseProjections
 import BourseVenue
 import Dispatch
@@ -28,6 +29,9 @@ struct Project: ParsableCommand {
 
     @Option(help: "Entries a projection's transaction carries at most (1 to 100000).")
     var transactionEntries = 4_096
+
+    @Flag(help: "Catch each projection no other process holds up to the topic's end as it is now, one after the other, print the rates, and exit.")
+    var untilCaughtUp = false
 
     func run() throws {
         let location: KafkaLocation
@@ -63,6 +67,13 @@ struct Project: ParsableCommand {
         } catch {
             throw ReplayFailure(message: "\(storeLocation): \(error)")
         }
+        if untilCaughtUp {
+            defer {
+                locks.close()
+                projectionStore.close()
+            }
+            return try catchUp(chosen, location: location, store: projectionStore, locks: locks, limits: limits.runner)
+        }
         let group = ProjectionGroup(location: location, store: projectionStore, locks: locks,
                                     projections: chosen.map { ($0.name, $0.make) }, limits: limits, log: { say($0) })
         var sources: [any DispatchSourceProtocol] = []
@@ -87,5 +98,21 @@ struct Project: ParsableCommand {
         group.run()
         projectionStore.close()
         withExtendedLifetime(sources) {}
+    }
+
+    private func catchUp(_ chosen: [(name: String, make: @Sendable () -> any Projection)], location: KafkaLocation,
+                         store: any ProjectionStore, locks: any ProjectionLocks, limits: ProjectionRunner.Limits) throws {
+        for (name, make) in chosen {
+            guard try locks.tryLock(name) else {
+                say("projection \(name): another process applies it; left to it")
+                continue
+            }
+            defer { locks.unlock(name) }
+            let runner = ProjectionRunner(make(), store: store, feed: try EventLogFeed(location: location), limits: limits, log: { say($0) })
+            let started = monotonicNanos()
+            let applied = try runner.open()
+            let seconds = Double(monotonicNanos() - started) / 1e9
+            print("\(name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(applied) entries through \(runner.currentStatus.position) in \(String(format: "%.2f", seconds)) s, \(Int(Double(applied) / max(seconds, 1e-9))) entries/s")
+        }
     }
 }
