@@ -21,6 +21,8 @@ public final class EventLogFeed: EntryFeed {
     private var heldBack = 0
     /// Per partition, the offset after the last record or end seen: where the partition has been read to.
     private var readTo: [Int64] = []
+    /// Whether the engine that wrote the entries handed on keeps accounts (their records' format header).
+    public private(set) var keepsAccounts: Bool?
 
     public var source: String { "kafka://\(location.brokers)/\(topic)" }
 
@@ -84,6 +86,7 @@ public final class EventLogFeed: EntryFeed {
                 heldBack -= 1
                 moved = true
                 guard sequence == next else { continue }
+                if case .success(let keeps) = JournalFormat.readFormat(record.headers[EventTopic.formatHeader] ?? []) { keepsAccounts = keeps }
                 batch.append(try Self.decode(record, sequence: sequence, topic: topic))
                 next += 1
                 if batch.count >= chunk {
