@@ -36,14 +36,7 @@ struct Follow: ParsableCommand {
         let journal = directory + "/journal"
         try FileManager.default.createDirectory(atPath: journal, withIntermediateDirectories: true)
         let follower = LogFollower(location: location, journal: journal, limits: limits, log: { say($0) })
-        var sources: [any DispatchSourceProtocol] = []
-        for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { follower.stop() }
-            source.resume()
-            sources.append(source)
-        }
+        var sources = onStopSignals { follower.stop() }
         // Where it is, once a second when it moved: for an operator, and for tests that wait for it.
         let timer = DispatchSource.makeTimerSource(queue: .global())
         let told = Atomic<UInt64>(0)

@@ -76,14 +76,7 @@ struct Project: ParsableCommand {
         }
         let group = ProjectionGroup(location: location, store: projectionStore, locks: locks,
                                     projections: chosen.map { ($0.name, $0.make) }, limits: limits, log: { say($0) })
-        var sources: [any DispatchSourceProtocol] = []
-        for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { group.stop() }
-            source.resume()
-            sources.append(source)
-        }
+        var sources = onStopSignals { group.stop() }
         if statusEvery > 0 {
             let timer = DispatchSource.makeTimerSource(queue: .global())
             timer.schedule(deadline: .now() + .seconds(statusEvery), repeating: .seconds(statusEvery))

@@ -214,18 +214,8 @@ extension KafkaPublicationTests {
         }
 
         static func freePort() throws -> Int {
-            let held = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(held) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let port = withUnsafeMutablePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa -> Int in
-                    guard bind(held, sa, length) == 0, getsockname(held, sa, &length) == 0 else { return 0 }
-                    return Int(UInt16(bigEndian: pointer.pointee.sin_port))
-                }
-            }
+            let (held, port) = listeningOnFreePort()
+            close(held)
             guard port != 0 else { throw Missing(description: "no free port") }
             return port
         }

@@ -95,18 +95,8 @@ struct ServeProcessTests {
 
     @Test("a port already in use is reported before anything is created, and serve exits; the startup says where the state is and how to stop")
     func portInUse() async throws {
-        let held = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (held, port) = listeningOnFreePort()
         defer { close(held) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let port = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa -> Int in
-                guard bind(held, sa, length) == 0, listen(held, 1) == 0, getsockname(held, sa, &length) == 0 else { return 0 }
-                return Int(UInt16(bigEndian: pointer.pointee.sin_port))
-            }
-        }
         try #require(port != 0)
         let directory = makeTemporaryDirectory("bourse-port") + "/data"
         defer { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }

@@ -66,3 +66,20 @@ public final class RawSocket: @unchecked Sendable {
         return n > 0
     }
 }
+
+/// A socket bound to a free loopback port, listening: the port is held until the socket is closed, so a
+/// test can show a port in use, or take its number and close it for a server to listen on.
+public func listeningOnFreePort() -> (fd: Int32, port: Int) {
+    let held = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let port = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa -> Int in
+            guard bind(held, sa, length) == 0, listen(held, 1) == 0, getsockname(held, sa, &length) == 0 else { return 0 }
+            return Int(UInt16(bigEndian: pointer.pointee.sin_port))
+        }
+    }
+    return (held, port)
+}

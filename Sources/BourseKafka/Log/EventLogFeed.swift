@@ -131,16 +131,7 @@ public final class EventLogFeed: EntryFeed {
     }
 
     static func decode(_ record: KafkaRecord, sequence: UInt64, topic: String) throws -> Published {
-        try record.value.withUnsafeBytes { bytes in
-            let entry: JournalEntry
-            do {
-                entry = try JournalFormat.readPayload(bytes)
-            } catch {
-                throw KafkaError(message: "\(topic) [\(record.partition)] at offset \(record.offset): undecodable entry: \(error)")
-            }
-            guard entry.command.sequence == sequence else {
-                throw KafkaError(message: "\(topic) [\(record.partition)] at offset \(record.offset): its header says sequence \(sequence), its entry \(entry.command.sequence)")
-            }
+        try EventTopic.withEntry(record, sequence: sequence, topic: topic) { entry in
             var events: [Event] = []
             var reader = ByteReader(entry.eventBytes)
             do {

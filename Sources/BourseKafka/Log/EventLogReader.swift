@@ -104,18 +104,7 @@ public final class EventLogReader {
         case .failure(let problem): throw KafkaError(message: "\(topic) [\(record.partition)] at offset \(record.offset): \(problem)")
         }
         if summary.keepsAccounts == nil { summary.keepsAccounts = keepsAccounts }
-        try record.value.withUnsafeBytes { bytes in
-            let entry: JournalEntry
-            do {
-                entry = try JournalFormat.readPayload(bytes)
-            } catch {
-                throw KafkaError(message: "\(topic) [\(record.partition)] at offset \(record.offset): undecodable entry: \(error)")
-            }
-            guard entry.command.sequence == sequence else {
-                throw KafkaError(message: "\(topic) [\(record.partition)] at offset \(record.offset): its header says sequence \(sequence), its entry \(entry.command.sequence)")
-            }
-            try body(entry, keepsAccounts)
-        }
+        try EventTopic.withEntry(record, sequence: sequence, topic: topic) { try body($0, keepsAccounts) }
         summary.lastSequence = sequence
     }
 }

@@ -45,6 +45,22 @@ public struct EventTopic: Sendable, Equatable {
         return Int32(hash % UInt64(count))
     }
 
+    /// The journal entry a record holds, checked against the sequence its header gives; valid during `body`.
+    static func withEntry<T>(_ record: KafkaRecord, sequence: UInt64, topic: String, _ body: (JournalEntry) throws -> T) throws -> T {
+        try record.value.withUnsafeBytes { bytes in
+            let entry: JournalEntry
+            do {
+                entry = try JournalFormat.readPayload(bytes)
+            } catch {
+                throw KafkaError(message: "\(topic) [\(record.partition)] at offset \(record.offset): undecodable entry: \(error)")
+            }
+            guard entry.command.sequence == sequence else {
+                throw KafkaError(message: "\(topic) [\(record.partition)] at offset \(record.offset): its header says sequence \(sequence), its entry \(entry.command.sequence)")
+            }
+            return try body(entry)
+        }
+    }
+
     public static func bigEndian(_ value: UInt64) -> [UInt8] {
         (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) }
     }
