@@ -63,7 +63,7 @@ let package = Package(
         .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         // The journal on Kafka: the publisher and the reader of the event topic.
         .target(name: "BourseKafka", dependencies: [
-            "BourseCore", "BourseJournal", "BourseNode", "BourseProjections", "CRdKafka",
+            "BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "CRdKafka",
             .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
         // Market data from other venues' feeds (ITCH), pure: bytes in, values out.

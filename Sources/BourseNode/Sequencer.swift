@@ -406,6 +406,15 @@ public final class EventConsumer: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Starts the consumer cut off at `sequence`: its owner reads from there on its own thread, as after an
+    /// overrun, while batches come on (a projection taken on by a process that is already reading).
+    package func fallBehind(at sequence: UInt64) {
+        condition.lock()
+        overrunAt = sequence
+        condition.broadcast()
+        condition.unlock()
+    }
+
     package func close() {
         condition.lock()
         closed = true

@@ -28,7 +28,8 @@ struct ModuleGraphTests {
         "BourseVenue": ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "BourseMarketData",
                         "BourseFeeds", "BoursePostTrade", "BourseRisk", "GRDB"],
         // The journal on Kafka: read from the journal, sent through librdkafka; no engine, no venue, no database.
-        "BourseKafka": ["BourseCore", "BourseJournal", "BourseNode", "BourseProjections", "CRdKafka"],
+        // The engine for a standby's replication (`LogFollower`), which applies and verifies every entry.
+        "BourseKafka": ["BourseCore", "BourseEngine", "BourseJournal", "BourseNode", "BourseProjections", "CRdKafka"],
         // HTTP, WebSocket, keys, the page and the wire format: no engine, journal or database.
         "BourseServer": ["BourseCore", "BourseNode", "BourseProjections", "BourseVenue", "BourseMarketData", "BourseFeeds", "BoursePostTrade",
                          "BourseRisk"],

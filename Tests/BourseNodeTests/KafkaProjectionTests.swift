@@ -76,8 +76,9 @@ struct KafkaProjectionTests {
             for p in [first, second] where p.process.isRunning { Glibc.kill(p.process.processIdentifier, SIGKILL) }
         }
 
-        // Both take projections on (a few rounds of a second), and apply what is published meanwhile.
-        let deadline = ContinuousClock.now + .seconds(60)
+        // Both take projections on (a few rounds of a second), and apply what is published meanwhile. Bounded
+        // generously: with the whole suite running, PostgreSQL applies the orders projection slowly.
+        let deadline = ContinuousClock.now + .seconds(120)
         while first.taken.count + second.taken.count < names.count, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(200))
         }
@@ -97,7 +98,8 @@ struct KafkaProjectionTests {
         try run.days(2, ordersBeforeFirst: 300)
         try publish()
         let end = run.sequence
-        while try Self.positions(store).filter({ names.contains($0.key) }).values.contains(where: { $0 < end }), ContinuousClock.now < deadline {
+        let finish = ContinuousClock.now + .seconds(240)
+        while try Self.positions(store).filter({ names.contains($0.key) }).values.contains(where: { $0 < end }), ContinuousClock.now < finish {
             try await Task.sleep(for: .milliseconds(100))
         }
         let final = try Self.positions(store)

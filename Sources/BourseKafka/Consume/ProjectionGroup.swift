@@ -10,9 +10,9 @@ import Synchronization
 /// Each projection is applied by one process at a time: the one holding its lock (`ProjectionLocks`). Each
 /// round (`claimEveryNanos`) a process lets go of what it lost, and takes at most one projection no one
 /// holds, so that processes started together share them out and a survivor takes over, one a round, what
-/// a dead one held. A projection it takes is caught up from the topic (its runner's own `EventLogFeed`,
-/// from the position its store records) to where this process has read; from then on one reader of the
-/// topic hands each batch to every runner, as the sequencer does on the node. Exactly once: each runner
+/// a dead one held. One reader of the topic hands each batch to every runner, as the sequencer does on the
+/// node; a projection taken on later starts cut off at the position its store records and catches up on its
+/// own thread from the topic (its runner's own `EventLogFeed`), as after an overrun, while the others go on. Exactly once: each runner
 /// commits the position with the rows, and only from the position it read (`Positions`).
 public final class ProjectionGroup: @unchecked Sendable {
     public struct Limits: Sendable {
@@ -109,14 +109,24 @@ public final class ProjectionGroup: @unchecked Sendable {
             do {
                 guard try locks.tryLock(name) else { continue }
                 let runner = ProjectionRunner(make(), store: store, feed: try EventLogFeed(location: location), limits: limits.runner, log: log)
-                // Caught up to where this process has read (to the topic's end for the first), then fed.
-                let applied = try runner.open(through: offered)
-                let position = runner.currentStatus.position
-                if offered == nil { offered = position }
-                runner.consumer.begin(after: max(offered!, position))
+                if let offered {
+                    // It catches up to where this process has read on its own thread, from the topic, while
+                    // the others are fed on: opened where its store says (reading nothing), cut off there.
+                    try runner.open(through: 0)
+                    let position = runner.currentStatus.position
+                    runner.consumer.begin(after: offered)
+                    if position < offered { runner.consumer.fallBehind(at: position + 1) }
+                    log("projection \(name): applied by this process from sequence \(position); catching up to \(offered)")
+                } else {
+                    // The first: caught up to the topic's end here, which is where this process reads on from.
+                    let applied = try runner.open()
+                    let position = runner.currentStatus.position
+                    offered = position
+                    runner.consumer.begin(after: position)
+                    log("projection \(name): applied by this process from sequence \(position - UInt64(applied)); caught up through \(position)")
+                }
                 runner.start()
                 running.withLock { $0[name] = runner }
-                log("projection \(name): applied by this process from sequence \(position - UInt64(applied)); caught up through \(position)")
             } catch {
                 log("projection \(name): could not be taken on: \(error)")
                 locks.unlock(name)

@@ -218,7 +218,7 @@ public final class ProjectionRunner: @unchecked Sendable {
                     _ = wake.wait(timeout: .now() + .nanoseconds(Int(rest)))
                 }
             case .overrun(let sequence):
-                log("projection \(name) fell behind at sequence \(sequence); reading from the journal")
+                log("projection \(name) is behind at sequence \(sequence); reading from \(feed.source)")
                 attempt {
                     set(.catchingUp)
                     try catchUp(through: consumer.resume())
