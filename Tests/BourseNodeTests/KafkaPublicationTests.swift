@@ -208,10 +208,14 @@ extension KafkaPublicationTests {
             }
         }
 
-        deinit {
-            Glibc.kill(pid, SIGCONT)
-            process.terminate()
+        /// Killed outright: a frozen broker may not get to a SIGTERM.
+        func stop() {
+            guard process.isRunning else { return }
+            Glibc.kill(pid, SIGKILL)
+            process.waitUntilExit()
         }
+
+        deinit { stop() }
 
         static func freePort() throws -> Int {
             let (held, port) = listeningOnFreePort()
@@ -225,6 +229,7 @@ extension KafkaPublicationTests {
     func synchronousReplication() async throws {
         _ = try Self.broker()
         let broker = try OwnBroker()
+        defer { broker.stop() }
         let directory = makeTemporaryDirectory("bourse-kafka-sync")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let log = "\(broker.url)/sync"
