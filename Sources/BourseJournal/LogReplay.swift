@@ -16,9 +16,6 @@ public final class LogReplay {
         pipeline = ReplayPipeline(verifier: verifier)
     }
 
-    /// The sequence the next entry must have.
-    public var nextSequence: UInt64 { next }
-
     public func append(_ entry: JournalEntry) throws(JournalError) {
         precondition(!finished, "an entry appended to a finished replay")
         guard entry.command.sequence == next else {

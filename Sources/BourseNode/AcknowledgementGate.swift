@@ -31,9 +31,6 @@ public final class AcknowledgementGate: Sendable {
 
     public init() {}
 
-    /// How far the replicated log holds the journal.
-    public var replicated: UInt64 { state.withLock { $0.replicated } }
-
     public var isFull: Bool { state.withLock { $0.held.count - $0.head >= Self.heldMax } }
 
     func hold(_ acks: [(SequencedCommand, [Event], Sequencer.Completion?)]) {
@@ -71,8 +68,6 @@ public final class AcknowledgementGate: Sendable {
         }
         for held in refused { held.refuse(failure) }
     }
-
-    public var closedReason: String? { state.withLock { $0.closed?.reason } }
 
     private static func take(_ s: inout State) -> [Held] {
         var ready: [Held] = []

@@ -9,6 +9,9 @@ import BourseProjections
 /// another place finds, in each partition, the first record above it by bisection (sequences rise within a
 /// partition), with reads of single records.
 public final class EventLogFeed: EntryFeed {
+    /// Records held back while the next sequence is still to come from another partition.
+    public static let heldBackRecordsMax = 1 << 20
+
     public let location: KafkaLocation
     public let topic: String
     private let reader: KafkaReader
@@ -18,7 +21,12 @@ public final class EventLogFeed: EntryFeed {
     private var next: UInt64 = 0
     private var waiting: [[KafkaRecord]] = []
     private var heads: [Int] = []
-    private var heldBack = 0
+    /// Records read and not yet handed on or skipped: after a read to the end, records above a sequence the
+    /// topic lacks.
+    private(set) var heldBack = 0
+    /// Records read, and those of a sequence handed on before (the same entry again).
+    private(set) var recordsRead = 0
+    private(set) var repeated = 0
     /// Per partition, the offset after the last record or end seen: where the partition has been read to.
     private var readTo: [Int64] = []
     /// Whether the engine that wrote the entries handed on keeps accounts (their records' format header).
@@ -34,12 +42,26 @@ public final class EventLogFeed: EntryFeed {
     }
 
     public func read(after: UInt64, through: UInt64?, chunk: Int, _ body: ([Published]) throws -> Void) throws -> UInt64 {
+        var batch: [Published] = []
+        let last = try readRecords(after: after, through: through) { record, sequence in
+            batch.append(try Self.decode(record, sequence: sequence, topic: topic))
+            if batch.count >= chunk {
+                try body(batch)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        if !batch.isEmpty { try body(batch) }
+        return last
+    }
+
+    /// Hands `visit` the record of each sequence after `after` through `through` (the end as it is when
+    /// called, when nil), once, in order. Returns the last sequence handed on.
+    func readRecords(after: UInt64, through: UInt64?, _ visit: (KafkaRecord, UInt64) throws -> Void) throws -> UInt64 {
         if let through, through <= after { return after }
         if next != after + 1 { try place(after: after) }
         // Without a `through`, the end is where each partition ends now.
         var ends: [Int64]?
         if through == nil { ends = try (0..<Int32(waiting.count)).map { try reader.watermarks($0).high } }
-        var batch: [Published] = []
         var idleSince = ContinuousClock.now
         func reached() -> Bool {
             if let through { return next > through }
@@ -62,18 +84,18 @@ public final class EventLogFeed: EntryFeed {
                 readTo[p] = record.offset + 1
                 waiting[p].append(record)
                 heldBack += 1
-                guard heldBack <= EventLogReader.heldBackRecordsMax else {
+                recordsRead += 1
+                guard heldBack <= Self.heldBackRecordsMax else {
                     throw KafkaError(message: "reading \(topic): \(heldBack) records are held back waiting for sequence \(next)")
                 }
             }
-            try handOn(through: through, chunk: chunk, &batch, body)
+            try handOn(through: through, visit)
         }
-        if !batch.isEmpty { try body(batch) }
         return next - 1
     }
 
     /// Hands on every sequence now at the head of a partition, skipping those read before.
-    private func handOn(through: UInt64?, chunk: Int, _ batch: inout [Published], _ body: ([Published]) throws -> Void) throws {
+    private func handOn(through: UInt64?, _ visit: (KafkaRecord, UInt64) throws -> Void) throws {
         var moved = true
         while moved {
             moved = false
@@ -85,14 +107,13 @@ public final class EventLogFeed: EntryFeed {
                 heads[p] += 1
                 heldBack -= 1
                 moved = true
-                guard sequence == next else { continue }
-                if case .success(let keeps) = JournalFormat.readFormat(record.headers[EventTopic.formatHeader] ?? []) { keepsAccounts = keeps }
-                batch.append(try Self.decode(record, sequence: sequence, topic: topic))
-                next += 1
-                if batch.count >= chunk {
-                    try body(batch)
-                    batch.removeAll(keepingCapacity: true)
+                guard sequence == next else {
+                    repeated += 1
+                    continue
                 }
+                if case .success(let keeps) = JournalFormat.readFormat(record.headers[EventTopic.formatHeader] ?? []) { keepsAccounts = keeps }
+                try visit(record, sequence)
+                next += 1
             }
             for p in waiting.indices where heads[p] > 4_096 {
                 waiting[p].removeFirst(heads[p])
