@@ -74,9 +74,11 @@ final class JournalFixture: @unchecked Sendable {
     }
 
     /// Submits `count` commands and waits until all are durable; notes carry client order ids sometimes.
-    func run(_ count: Int) {
+    func run(_ count: Int) { run(commands(count)) }
+
+    func run(_ commands: [Command]) {
         let done = DispatchGroup()
-        for (i, command) in commands(count).enumerated() {
+        for (i, command) in commands.enumerated() {
             done.enter()
             let note = i % 3 == 0 ? ClientOrderID.note("c\(i)-\(UUID().uuidString.prefix(8))") : []
             while true {

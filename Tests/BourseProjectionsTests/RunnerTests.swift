@@ -47,6 +47,38 @@ struct RunnerTests {
         }
     }
 
+    @Test("the rows do not depend on how the entries are grouped into transactions, an order amended in place included",
+          arguments: StoreKind.all)
+    func rowsIndependentOfTransactions(_ kind: StoreKind) async throws {
+        let fixture = try JournalFixture(seed: 5)
+        defer { fixture.remove() }
+        fixture.sequencer.start()
+        fixture.run(0)
+        // On books still empty, an order amended in place (the replacement keeps its id): its row is written twice, by two entries.
+        let id = OrderID(900_001)
+        let account = AccountID(1)
+        var order = NewOrder(orderID: id, account: account, symbol: try Symbol(validating: "AAA"), side: .buy, type: .limit,
+                             timeInForce: .gtc, quantity: Quantity(20))
+        order.limitPrice = Price(units: 99_000)
+        fixture.run([.deposit(account, Money(dollars: 1_000)), .newOrder(order),
+                     .replace(ReplaceOrder(orderID: id, newOrderID: id, account: account, quantity: Quantity(10)))])
+        fixture.run(800)
+        var found: [Int: [String: UInt64]] = [:]
+        // One entry a transaction (a feed that trickles), a few, and the default (a rebuild).
+        for entries in [1, 7, ProjectionRunner.Limits().entriesPerTransactionMax] {
+            found[entries] = try await withStore(kind) { store in
+                var limits = ProjectionRunner.Limits()
+                limits.entriesPerTransactionMax = entries
+                let runner = ProjectionRunner(OrdersProjection(), store: store, journal: fixture.journal, limits: limits)
+                try runner.open()
+                let amended = try store.querySynchronously("SELECT replaces, qty FROM orders WHERE id = ?", [.int(900_001)])
+                #expect(amended.first?.int("replaces") == 900_001 && amended.first?.int("qty") == 10, "\(amended)")
+                return try Positions.checksums(runner.projection, in: store)
+            }
+        }
+        #expect(Set(found.values).count == 1, "\(found)")
+    }
+
     @Test("a projection that throws on an entry stops there, says which and why, never skips it, and resumes once fixed",
           arguments: StoreKind.all)
     func stopsAndResumes(_ kind: StoreKind) async throws {

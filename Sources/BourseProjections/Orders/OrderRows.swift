@@ -4,7 +4,7 @@ import BourseCore
 /// journal (an order id, or where an event is: its sequence, its place among the command's events and
 /// the side of a trade), so a projection resumed after crashes and one rebuilt from zero hold the same rows.
 extension OrdersProjection {
-    static let tables = ProjectionSchema(version: 7, tables: [
+    static let tables = ProjectionSchema(version: 8, tables: [
         .init("orders", key: "id"),
         .init("executions", key: "sequence, event, leg"),
         .init("activities", key: "sequence, event, account"),
@@ -64,11 +64,15 @@ extension OrdersProjection {
             limit_price, stop_price, expire_at, status, ended, created_at, updated_at, filled_at, canceled_at, expired_at,
             replaced_by, replaces, sequence, terms, order_class, parent, origin)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (id) DO UPDATE SET qty = excluded.qty, filled_qty = excluded.filled_qty,
-            filled_notional = excluded.filled_notional, limit_price = excluded.limit_price, stop_price = excluded.stop_price,
-            status = excluded.status, ended = excluded.ended, updated_at = excluded.updated_at, filled_at = excluded.filled_at,
-            canceled_at = excluded.canceled_at, expired_at = excluded.expired_at, replaced_by = excluded.replaced_by,
-            sequence = excluded.sequence, terms = excluded.terms, created_at = excluded.created_at, parent = excluded.parent
+        ON CONFLICT (id) DO UPDATE SET account = excluded.account, client_order_id = excluded.client_order_id,
+            symbol = excluded.symbol, side = excluded.side, type = excluded.type, time_in_force = excluded.time_in_force,
+            qty = excluded.qty, filled_qty = excluded.filled_qty, filled_notional = excluded.filled_notional,
+            limit_price = excluded.limit_price, stop_price = excluded.stop_price, expire_at = excluded.expire_at,
+            status = excluded.status, ended = excluded.ended, created_at = excluded.created_at,
+            updated_at = excluded.updated_at, filled_at = excluded.filled_at, canceled_at = excluded.canceled_at,
+            expired_at = excluded.expired_at, replaced_by = excluded.replaced_by, replaces = excluded.replaces,
+            sequence = excluded.sequence, terms = excluded.terms, order_class = excluded.order_class,
+            parent = excluded.parent, origin = excluded.origin
         """
 
     static func row(_ r: OrderRecord, sequence: Int64) -> [SQLValue] {
