@@ -2,9 +2,10 @@
 /// is written once in each file header (journal segment, snapshot), not per record.
 public enum Codec {
     /// 2 added accounts, fees and risk reasons; 3 added `orderRested`; 4 account numbers; 5 order lists;
-    /// 6 journals and transfers; 7 business dates, captured trades and settlement; 8 marks; 9 reference quotes.
-    public static let version: UInt16 = 9
-    /// Files of this version on are read: 9 only added cases, so what 8 wrote reads alike.
+    /// 6 journals and transfers; 7 business dates, captured trades and settlement; 8 marks; 9 reference quotes;
+    /// 10 leadership terms.
+    public static let version: UInt16 = 10
+    /// Files of this version on are read: 9 and 10 only added cases, so what 8 wrote reads alike.
     public static let oldestReadable: UInt16 = 8
 }
 
@@ -84,6 +85,8 @@ extension ByteWriter {
             write(30); write(step)
         case .referenceQuote(let quote):
             write(31); write(quote)
+        case .beginTerm(let term):
+            write(32); writeVarint(term)
         }
     }
 
@@ -181,6 +184,8 @@ extension ByteWriter {
             write(41); writeVarint(id); write(step)
         case .referenceQuoted(let quote):
             write(42); write(quote)
+        case .termBegan(let term):
+            write(43); writeVarint(term)
         }
     }
 
@@ -334,6 +339,7 @@ extension ByteReader {
         case 29: return .mark(try readMarkRequest())
         case 30: return .marginCall(try readMarginCallStep())
         case 31: return .referenceQuote(try readReferenceQuote())
+        case 32: return .beginTerm(try readVarint())
         case let tag: throw DecodeError(.invalidTag("command", UInt64(tag)), at: at)
         }
     }
@@ -413,6 +419,7 @@ extension ByteReader {
             return .marked(request, prices: UInt32(prices))
         case 41: return .marginCallChanged(try readVarint(), try readMarginCallStep())
         case 42: return .referenceQuoted(try readReferenceQuote())
+        case 43: return .termBegan(try readVarint())
         case let tag: throw DecodeError(.invalidTag("event", UInt64(tag)), at: at)
         }
     }

@@ -59,6 +59,11 @@ public enum Command: Hashable, Sendable {
     case referenceQuote(ReferenceQuote)
     /// Opens, meets or starts liquidating a margin call (`MarginCallStep`).
     case marginCall(MarginCallStep)
+
+    // Leadership.
+    /// A node of a primary and standby pair took the lead under this term (its lease's number, rising):
+    /// the entries after it are that leader's, so the journal and the log tell who led from where.
+    case beginTerm(UInt64)
 }
 
 public struct NewOrder: Hashable, Sendable {

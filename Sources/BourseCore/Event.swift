@@ -80,6 +80,10 @@ public enum Event: Hashable, Sendable {
     /// A margin call, numbered from 1, took a step; an account put in reduce-only by it, or back, follows
     /// as `accountStateChanged`.
     case marginCallChanged(UInt64, MarginCallStep)
+
+    // Leadership.
+    /// The node that journals from here on leads under this term.
+    case termBegan(UInt64)
 }
 
 public struct Trade: Hashable, Sendable {

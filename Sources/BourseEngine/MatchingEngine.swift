@@ -177,6 +177,8 @@ public final class MatchingEngine {
         case .mark(let request): fixMark(request)
         case .marginCall(let step): marginCall(step)
         case .referenceQuote(let quote): setReferenceQuote(quote)
+        // A marker: the lease that numbers terms keeps them rising; the engine's state does not change.
+        case .beginTerm(let term): out.append(.termBegan(term))
         }
     }
 

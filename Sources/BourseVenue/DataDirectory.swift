@@ -78,6 +78,8 @@ public struct DataDirectory: Sendable {
         public var metrics: MetricsRegistry
         /// The FIX gateway's sessions, when one runs.
         public let fixSessions = SessionBoard()
+        /// Which node leads: this one alone, or one of a primary and standby pair.
+        public let leadership = Leadership()
 
         /// Stops the venue (applying what is queued and writing a snapshot), then waits for the projections
         /// to commit what they were given, so that the next start has nothing to catch up on.
@@ -153,6 +155,16 @@ public struct DataDirectory: Sendable {
         let runners = ([orders, market, BrokerProjection(), TradesProjection(), AuditProjection(), LedgerProjection(), risk] as [any Projection]).map {
             ProjectionRunner($0, store: store, journal: journal, clock: clock, log: log, metrics: metrics)
         }
+        // A journal cut after a sequence (a former primary's tail set aside) was written on with other entries:
+        // a projection that applied entries past the cut holds rows of entries that are gone, and is rebuilt.
+        let rewritten = JournalRepair.rewritten(journal)
+        if let rewritten {
+            for runner in runners {
+                guard let position = try Positions.recorded(runner.name, in: store), position > rewritten else { continue }
+                log("projection \(runner.name): at sequence \(position), past the journal's cut after \(rewritten); rebuilding it from the journal")
+                try Positions.reset(runner.projection, in: store)
+            }
+        }
         var caughtUp: [String: Int] = [:]
         for runner in runners {
             caughtUp[runner.name] = try runner.open()
@@ -161,6 +173,7 @@ public struct DataDirectory: Sendable {
             }
             sequencer.add(runner.consumer)
         }
+        if rewritten != nil { try JournalRepair.clearRewritten(journal) }
         let projections = Projections(runners, store: store)
         for database in [projectionsFile, alertsFile, watchlistsFile, brokerFile, marketHistoryFile, postTradeFile] {
             for file in [database, database + "-wal", database + "-shm"] where FileManager.default.fileExists(atPath: file) {

@@ -60,8 +60,17 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Publish the journal to Kafka: kafka://HOST:PORT[,HOST:PORT…][/PREFIX][?partitions=N&replication=N&retention_ms=N] (env BOURSE_KAFKA). The event topic is PREFIX.events (default bourse.events).")
     var kafka: String?
 
-    @Option(help: "With --kafka: async (an order is acknowledged once durable in the journal; the default) or sync (once it is also committed to the event topic) (env BOURSE_REPLICATION).")
+    @Option(help: "With --kafka: async (an order is acknowledged once durable in the journal; the default for one node) or sync (once it is also committed to the event topic; the default with --standby) (env BOURSE_REPLICATION).")
     var replication: String?
+
+    @Flag(help: "A node of a primary and standby pair: it follows the venue's log (--kafka) and answers /v1/leader until it acquires the lease (--lease), then takes over and serves. Start both nodes so; a leader that loses the lease starts again as a standby.")
+    var standby = false
+    @Option(help: "With --standby: the PostgreSQL database that holds the leadership lease, postgres://user@host:port/database (env BOURSE_LEASE).")
+    var lease: String?
+    @Option(help: "With --standby: how long a lease lasts unrenewed, in milliseconds: a dead leader is replaced within about this (500 to 600000).")
+    var leaseMs = 3_000
+    @Option(help: "With --standby: the URL clients reach this node at, told by /v1/leader (default http://HOST:PORT).")
+    var advertise: String?
 
     @Flag(help: "Run built-in market participants (a market maker, takers, noise traders) so the book and tape live.")
     var simulate = false
@@ -72,7 +81,7 @@ struct Serve: AsyncParsableCommand {
     static let sequencerFailedStatus: Int32 = 74
 
     /// A flag, else the environment variable, else the configuration's value, else the default.
-    private func setting<T>(_ flag: T?, _ variable: String, _ configured: T?, _ fallback: T, parse: (String) -> T?) throws -> T {
+    func setting<T>(_ flag: T?, _ variable: String, _ configured: T?, _ fallback: T, parse: (String) -> T?) throws -> T {
         if let flag { return flag }
         if let text = ProcessInfo.processInfo.environment[variable] {
             guard let value = parse(text) else { throw ValidationError("\(variable)=\(text) is not a valid value") }
@@ -117,17 +126,47 @@ struct Serve: AsyncParsableCommand {
             case .failure(let invalid): throw ValidationError("--kafka: \(invalid)")
             }
         }
-        let replication = try setting(replication, "BOURSE_REPLICATION", nil, "async") { $0 }
+        let pair = try self.pair(kafka: kafka, host: host, port: port)
+        let replication = try setting(replication, "BOURSE_REPLICATION", nil, pair == nil ? "async" : "sync") { $0 }
         guard ["async", "sync"].contains(replication) else { throw ValidationError("--replication must be async or sync, not \(replication)") }
         if replication == "sync", kafka == nil { throw ValidationError("--replication sync replicates to Kafka: it needs --kafka") }
+        if pair != nil, replication == "async" {
+            say("replication asynchronous with a standby: what this node acknowledged and had not published when it died is lost to the standby")
+        }
+        // A pair's node leads only once it holds the lease; until then it follows the log.
+        let keeper: LeaseKeeper?
+        do {
+            if let pair { keeper = try await followUntilLeader(pair, directory: directory, host: host, port: port) } else { keeper = nil }
+        } catch is StandbyNode.Stopped {
+            say("standby stopped; its journal is in \(directory.journalDirectory)")
+            return
+        }
         var publisher: JournalPublisher?
-        // After the node has stopped: the publisher sends what the sequencer handed it last.
-        defer { publisher?.waitUntilFinished() }
+        // After the node has stopped: the publisher sends what the sequencer handed it last; then a leader
+        // stopped on purpose lets its lease run out, so that the standby need not wait for it.
+        defer {
+            publisher?.waitUntilFinished()
+            keeper?.stop(release: true)
+        }
         let opened = try await directory.open(configuration: configuration, store: storeName.isEmpty ? nil : storeName,
                                               streamQueueMax: streamQueue, historyDays: historyDays, attach: { node in
             guard let kafka else { return }
             publisher = try Self.startPublisher(kafka, node: node, journal: directory.journalDirectory, synchronous: replication == "sync")
+            if let keeper, let pair {
+                // The term's first entry, before anything a client sends.
+                try node.venue.sequencer.submit(.beginTerm(keeper.term))
+                node.leadership.update { $0 = .init(role: .primary, term: keeper.term, leader: pair.url, node: pair.lease.holder) }
+            }
         })
+        // A leader whose publisher another fenced acknowledges nothing more: it starts again as a standby.
+        let fenced = Task { [publisher] in
+            guard keeper != nil, let publisher else { return }
+            while !Task.isCancelled {
+                if publisher.currentStatus.fenced { Self.restartAsStandby("another node publishes the venue's log now") }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        defer { fenced.cancel() }
         // Stopped however this ends, an error included: the projections' threads must not be cut off mid-write.
         defer { opened.stop() }
         let rateLimit = try setting(rateLimit, "BOURSE_RATE_LIMIT", limits?.per_second, 2_000) { Int($0) }
@@ -167,6 +206,7 @@ struct Serve: AsyncParsableCommand {
                             connectionLimits: connectionLimits, metricsToken: metricsToken.isEmpty ? nil : metricsToken)
         let app = server.application { port in
             opened.node.lock.record(url: "http://\(host):\(port)")
+            if pair == nil { opened.node.leadership.update { $0.leader = "http://\(host):\(port)" } }
             // The last line is the one supervisors and tests wait for.
             let stateDirectory = URL(fileURLWithPath: directory.path).standardizedFileURL.path
             say("the web page is http://\(host):\(port)/; the venue's state (journal, projections, credentials.json) is in \(stateDirectory)")

@@ -107,6 +107,9 @@ public final class ReferenceVenue {
         case .mark, .marginCall, .referenceQuote:
             // Marks, margin calls and reference quotes are specified in `MarkSpecs`; the compared streams send none.
             preconditionFailure("the reference venue has no marks")
+        case .beginTerm(let term):
+            // A leadership term changes nothing of the venue; it is marked in the events.
+            out.append(.termBegan(term))
         }
         return out
     }

@@ -104,7 +104,16 @@ public final class JournalPublisher: @unchecked Sendable {
     }
 
     /// The producer's transactional id: one per venue, so that a publisher fences the one before it.
-    public var transactionalID: String { location.prefix + ".journal-publisher" }
+    public var transactionalID: String { Self.transactionalID(location) }
+
+    public static func transactionalID(_ location: KafkaLocation) -> String { location.prefix + ".journal-publisher" }
+
+    /// Fences whichever publisher of the venue's log runs now: what it left open is aborted, and it can
+    /// commit nothing more (so, with synchronous replication, acknowledge nothing more). A standby taking
+    /// over does this before it reads the log to its end.
+    public static func fence(_ location: KafkaLocation) throws(KafkaError) {
+        try TransactionalProducer(brokers: location.brokers, transactionalID: transactionalID(location)).initTransactions()
+    }
 
     /// Makes the topic if it is missing, fences any earlier publisher, reads what the topic holds and
     /// publishes the journal's entries after it; before the sequencer starts. Returns how many it sent.
@@ -209,6 +218,7 @@ public final class JournalPublisher: @unchecked Sendable {
         try admin.initTransactions()
         let reader = try KafkaReader(brokers: location.brokers, topic: topic.name, headers: EventTopic.headerNames)
         let held = try Held.read(reader, partitions: topic.partitions, window: Int64(limits.entriesPerTransactionMax) * 2 + 16)
+        try checkJournalHolds(held.last)
         producer = admin
         // What the topic holds is what is published: a topic that lost entries (a broker that keeps
         // nothing on disk, restarted) is given them again from the journal.
@@ -229,6 +239,23 @@ public final class JournalPublisher: @unchecked Sendable {
         publishedGauge.record(Int64(published))
         if !held.above.isEmpty {
             log("kafka: \(topic.name) holds \(held.above.count) entries above sequence \(held.last) from a transaction that was never committed; they are kept, not sent again")
+        }
+    }
+
+    /// The journal holds what the topic holds, as the topic holds it; otherwise another node led the
+    /// venue after this one's journal was written (it is a former primary), and publishing from it would
+    /// give one sequence two entries.
+    private func checkJournalHolds(_ last: UInt64) throws {
+        guard last > 0 else { return }
+        let journalLast = try UnreplicatedTail.lastSequence(journal)
+        guard journalLast >= last else {
+            throw KafkaError(message: "\(topic.name) holds entries through sequence \(last), this journal only through \(journalLast): another node led the venue since; serve --standby follows the log")
+        }
+        var logged: Published?, local: Published?
+        _ = try EventLogFeed(location: location).read(after: last - 1, through: last, chunk: 1) { logged = $0.first }
+        try JournalFeed.read(journal, after: last - 1, through: last, chunk: 1) { local = $0.first }
+        guard let logged, let local, UnreplicatedTail.same(logged, local) else {
+            throw KafkaError(message: "\(topic.name) and this journal differ at sequence \(last): another node led the venue since; serve --standby sets this journal's tail aside and follows the log")
         }
     }
 

@@ -28,6 +28,7 @@ public final class LogFollower: @unchecked Sendable {
     public let limits: Limits
     private let log: @Sendable (String) -> Void
     private let stopping = Atomic<Bool>(false)
+    private let finishing = Atomic<Bool>(false)
     private let applied = Atomic<UInt64>(0)
 
     public init(location: KafkaLocation, journal: String, limits: Limits = .init(), log: @escaping @Sendable (String) -> Void = { _ in }) {
@@ -41,6 +42,10 @@ public final class LogFollower: @unchecked Sendable {
     public var lastSequence: UInt64 { applied.load(ordering: .relaxed) }
 
     public func stop() { stopping.store(true, ordering: .relaxed) }
+
+    /// Stops once it has read the log to its end as the end is when this is called: after the former
+    /// primary was fenced, everything it ever committed.
+    public func stopAtEnd() { finishing.store(true, ordering: .relaxed) }
 
     /// Follows the log on the calling thread until `stop`; snapshots the engine when it stops.
     public func run() throws {
@@ -56,6 +61,7 @@ public final class LogFollower: @unchecked Sendable {
             if last > snapshotAt { _ = try? Snapshots.write(engine, sequence: last, directory: journal) }
         }
         while !stopping.load(ordering: .relaxed) {
+            let lastPass = finishing.load(ordering: .relaxed)
             do {
                 if feed == nil { feed = try EventLogFeed(location: location) }
                 let before = last
@@ -78,6 +84,7 @@ public final class LogFollower: @unchecked Sendable {
                     _ = try Snapshots.write(engine, sequence: last, directory: journal)
                     snapshotAt = last
                 }
+                if lastPass { break }
                 if last == before { Thread.sleep(forTimeInterval: 0.01) }
             } catch let divergence as Divergence {
                 throw divergence

@@ -20,6 +20,10 @@ extension Routes {
         }
         table.add(.get, "/readyz", "Whether the venue takes orders and its projections follow the events; 503 with the reasons if not",
                   authenticated: false, answer: Self.health("reasons")) { _, _ in readiness() }
+        table.add(.get, "/v1/leader", "Which node leads the venue and where it serves: this one alone, or the primary of a pair (a standby answers this too)",
+                  authenticated: false, answer: .ok(Self.leaderSchema)) { _, _ in
+            Self.json(node.leadership.current)
+        }
         table.add(.get, "/metrics", "Prometheus metrics: with the server's metrics token as a bearer token, or a risk or admin key",
                   authenticated: false) { request, _ in
             guard mayReadMetrics(request.headers) else {
@@ -29,6 +33,10 @@ extension Routes {
             return try await renderMetrics()
         }
     }
+
+    static let leaderSchema = Schema.object([
+        ("role", .choice(["single", "primary", "standby"])), ("term", .integer), ("leader", .string), ("node", .string), ("sequence", .integer),
+    ], optional: ["term", "leader", "node", "sequence"])
 
     /// Ready when the sequencer takes commands and every projection (order history, trading stream,
     /// market data) still follows the event stream; otherwise 503 with each reason.

@@ -1,0 +1,107 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+import BourseKafka
+import BourseServer
+import BourseVenue
+import Foundation
+import Hummingbird
+
+/// `serve --standby`: a node of a primary and standby pair. It follows the venue's log on Kafka, answers
+/// `/v1/leader` on its port (and 503 naming the leader to everything else), and takes over when it
+/// acquires the lease; then it serves as any node does, with the term journaled first. A leader that loses
+/// its lease or finds its publisher fenced starts itself again as a standby, which sets aside what its
+/// journal holds that the log does not.
+extension Serve {
+    struct Pair {
+        var location: KafkaLocation
+        var lease: Lease
+        var url: String
+    }
+
+    /// The pair's settings, checked; nil without --standby.
+    func pair(kafka: KafkaLocation?, host: String, port: Int) throws -> Pair? {
+        guard standby else {
+            if lease != nil { throw ValidationError("--lease is the leadership of a primary and standby pair: it goes with --standby") }
+            return nil
+        }
+        guard let kafka else { throw ValidationError("--standby follows the venue's log: it needs --kafka") }
+        let leaseName = try setting(lease, "BOURSE_LEASE", nil, "") { $0 }
+        guard !leaseName.isEmpty else {
+            throw ValidationError("--standby needs --lease postgres://user@host:port/database: the lease that says which node leads")
+        }
+        guard Lease.durationMsRange.contains(leaseMs) else {
+            throw ValidationError("--lease-ms must be from \(Lease.durationMsRange.lowerBound) to \(Lease.durationMsRange.upperBound)")
+        }
+        // A port of 0 is resolved when the server listens; the address others use must be known before.
+        guard port != 0 || advertise != nil else { throw ValidationError("--standby with port 0 needs --advertise: the address clients are sent to") }
+        let url = advertise ?? "http://\(host):\(port)"
+        let holder = "\(ProcessInfo.processInfo.hostName)/\(getpid())"
+        do {
+            return Pair(location: kafka, lease: try Lease(location: leaseName, venue: kafka.prefix, holder: holder, url: url, durationMs: leaseMs),
+                        url: url)
+        } catch {
+            throw ValidationError("--lease \(leaseName): \(error)")
+        }
+    }
+
+    /// Follows the log, answering on the port as a standby, until this node leads; returns its lease.
+    func followUntilLeader(_ pair: Pair, directory: DataDirectory, host: String, port: Int) async throws -> LeaseKeeper {
+        let leadership = Leadership(.init(role: .standby, node: pair.lease.holder))
+        let app = StandbyServer(host: host, port: port, leadership: leadership).application { bound in
+            say("standby: listening on http://\(host):\(bound); following \(pair.location.brokers)/\(pair.location.prefix) into \(directory.journalDirectory)")
+        }
+        let answering = Task { try await app.runService() }
+        try FileManager.default.createDirectory(atPath: directory.journalDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let node = StandbyNode(location: pair.location, journal: directory.journalDirectory, lease: pair.lease, log: { say($0) },
+                               onStatus: { status in
+            leadership.update {
+                $0.term = status.leader?.term
+                $0.leader = status.leader?.url
+                $0.sequence = status.sequence
+            }
+        })
+        // Ctrl-C or SIGTERM ends the standby's server, and so the standby.
+        Task {
+            do { try await answering.value } catch { say("standby: the port answers nothing: \(error)") }
+            node.stop()
+        }
+        let keeper: LeaseKeeper
+        do {
+            keeper = try await onThread { try node.runUntilLeader(onLost: { Serve.restartAsStandby($0) }) }
+        } catch {
+            answering.cancel()
+            throw error
+        }
+        // The port is the leader's from here on.
+        answering.cancel()
+        _ = try? await answering.value
+        return keeper
+    }
+
+    /// A node that no longer leads must not answer as the leader: it starts again, as a standby, in the same
+    /// process (every descriptor closed, so the data directory's lock and the port are free).
+    static func restartAsStandby(_ reason: String) -> Never {
+        say("leader: \(reason); this node acknowledges nothing more and starts again as a standby")
+        if let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") {
+            for case let fd? in entries.map({ Int32($0) }) where fd > 2 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        }
+        let arguments = CommandLine.arguments.map { strdup($0) } + [nil]
+        execv("/proc/self/exe", arguments)
+        FileHandle.standardError.write(Data("bourse: cannot start again (\(String(cString: strerror(errno)))); exiting so that a supervisor restarts it\n".utf8))
+        Glibc.exit(Serve.demotedStatus)
+    }
+
+    /// The exit status of a leader that lost its lease and could not start itself again (EX_TEMPFAIL).
+    static let demotedStatus: Int32 = 75
+}
+
+/// Runs `body` on a thread of its own (it blocks), resuming the caller with its result.
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.start()
+    }
+}
