@@ -155,16 +155,7 @@ public struct DataDirectory: Sendable {
         let runners = ([orders, market, BrokerProjection(), TradesProjection(), AuditProjection(), LedgerProjection(), risk] as [any Projection]).map {
             ProjectionRunner($0, store: store, journal: journal, clock: clock, log: log, metrics: metrics)
         }
-        // A journal cut after a sequence (a former primary's tail set aside) was written on with other entries:
-        // a projection that applied entries past the cut holds rows of entries that are gone, and is rebuilt.
-        let rewritten = JournalRepair.rewritten(journal)
-        if let rewritten {
-            for runner in runners {
-                guard let position = try Positions.recorded(runner.name, in: store), position > rewritten else { continue }
-                log("projection \(runner.name): at sequence \(position), past the journal's cut after \(rewritten); rebuilding it from the journal")
-                try Positions.reset(runner.projection, in: store)
-            }
-        }
+        try Self.resetPastCut(runners.map(\.projection), store: store, journal: journal, log: log)
         var caughtUp: [String: Int] = [:]
         for runner in runners {
             caughtUp[runner.name] = try runner.open()
@@ -173,7 +164,7 @@ public struct DataDirectory: Sendable {
             }
             sequencer.add(runner.consumer)
         }
-        if rewritten != nil { try JournalRepair.clearRewritten(journal) }
+        try JournalRepair.clearRewritten(journal)
         let projections = Projections(runners, store: store)
         for database in [projectionsFile, alertsFile, watchlistsFile, brokerFile, marketHistoryFile, postTradeFile] {
             for file in [database, database + "-wal", database + "-shm"] where FileManager.default.fileExists(atPath: file) {
@@ -213,6 +204,30 @@ public struct DataDirectory: Sendable {
         { OrdersProjection() }, { MarketProjection() }, { BrokerProjection() }, { TradesProjection() }, { AuditProjection() },
         { LedgerProjection() }, { RiskProjection() },
     ]
+
+    /// A journal cut after a sequence (a former primary's tail set aside) is written on with other entries: a
+    /// projection that applied entries past the cut holds rows of entries that are gone, and is emptied to be
+    /// applied again from the journal.
+    static func resetPastCut(_ projections: [any Projection], store: any ProjectionStore, journal: String,
+                             log: (String) -> Void) throws {
+        guard let cut = JournalRepair.rewritten(journal) else { return }
+        for projection in projections {
+            guard let position = try Positions.recorded(projection.name, in: store), position > cut else { continue }
+            log("projection \(projection.name): at sequence \(position), past the journal's cut after \(cut); applying it again from the journal")
+            try Positions.reset(projection, in: store)
+        }
+    }
+
+    /// Applies the journal through `through` to the projections a node of this directory keeps, in `store`:
+    /// a standby keeps them so, so that taking over applies only what came since rather than the journal.
+    public func warmProjections(store: any ProjectionStore, through: UInt64, log: (String) -> Void) throws {
+        let projections = projectionsOffline()
+        try Self.resetPastCut(projections, store: store, journal: journal, log: log)
+        try JournalRepair.clearRewritten(journal)
+        for projection in projections {
+            try ProjectionRunner(projection, store: store, journal: journal).open(through: through)
+        }
+    }
 
     /// Those that run only on the node: the market's seeds its books from the engine when the node starts.
     public static let nodeOnlyProjections: Set<String> = ["market"]

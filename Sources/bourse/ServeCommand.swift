@@ -136,7 +136,11 @@ struct Serve: AsyncParsableCommand {
         // A pair's node leads only once it holds the lease; until then it follows the log.
         let keeper: LeaseKeeper?
         do {
-            if let pair { keeper = try await followUntilLeader(pair, directory: directory, host: host, port: port) } else { keeper = nil }
+            if let pair {
+                keeper = try await followUntilLeader(pair, directory: directory, host: host, port: port, store: storeName.isEmpty ? nil : storeName)
+            } else {
+                keeper = nil
+            }
         } catch is StandbyNode.Stopped {
             say("standby stopped; its journal is in \(directory.journalDirectory)")
             return

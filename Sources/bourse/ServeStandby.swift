@@ -3,10 +3,12 @@ import ArgumentParser
 import Glibc
 #endif
 import BourseKafka
+import BourseProjections
 import BourseServer
 import BourseVenue
 import Foundation
 import Hummingbird
+import Synchronization
 
 /// `serve --standby`: a node of a primary and standby pair. It follows the venue's log on Kafka, answers
 /// `/v1/leader` on its port (and 503 naming the leader to everything else), and takes over when it
@@ -47,7 +49,7 @@ extension Serve {
     }
 
     /// Follows the log, answering on the port as a standby, until this node leads; returns its lease.
-    func followUntilLeader(_ pair: Pair, directory: DataDirectory, host: String, port: Int) async throws -> LeaseKeeper {
+    func followUntilLeader(_ pair: Pair, directory: DataDirectory, host: String, port: Int, store: String?) async throws -> LeaseKeeper {
         let leadership = Leadership(.init(role: .standby, node: pair.lease.holder))
         let app = StandbyServer(host: host, port: port, leadership: leadership).application { bound in
             say("standby: listening on http://\(host):\(bound); following \(pair.location.brokers)/\(pair.location.prefix) into \(directory.journalDirectory)")
@@ -63,6 +65,8 @@ extension Serve {
                 $0.sequence = status.sequence
             }
         })
+        let warming = Warming(directory: directory, store: store, node: node)
+        defer { warming.stop() }
         // Ctrl-C or SIGTERM ends the standby's server, and so the standby.
         Task {
             do { try await answering.value } catch { say("standby: the port answers nothing: \(error)") }
@@ -79,6 +83,49 @@ extension Serve {
         answering.cancel()
         _ = try? await answering.value
         return keeper
+    }
+
+    /// Applies what the standby journals to the node's projections a second after another, on a thread of
+    /// its own, so that taking over applies only the last moments rather than the whole journal.
+    final class Warming: @unchecked Sendable {
+        private let stopping = Atomic<Bool>(false)
+        private let done = DispatchSemaphore(value: 0)
+
+        init(directory: DataDirectory, store: String?, node: StandbyNode) {
+            let thread = Thread { [self] in
+                defer { done.signal() }
+                var opened: (any ProjectionStore)?
+                defer { opened?.close() }
+                var applied: UInt64 = 0
+                var said: String?
+                while !stopping.load(ordering: .relaxed) {
+                    let through = node.currentStatus.sequence
+                    if through > applied {
+                        do {
+                            if opened == nil { opened = try directory.openStore(store) }
+                            try node.whileJournalStays {
+                                try directory.warmProjections(store: opened!, through: through) { say("standby: \($0)") }
+                            }
+                            applied = through
+                            said = nil
+                        } catch {
+                            // Said once until it changes; taking over applies the rest, or says why it cannot.
+                            if said != "\(error)" { say("standby: keeping the projections: \(error)") }
+                            said = "\(error)"
+                        }
+                    }
+                    Thread.sleep(forTimeInterval: 1)
+                }
+            }
+            thread.name = "bourse-standby-projections"
+            thread.start()
+        }
+
+        /// Stops after the pass under way, and waits for it: the node opens the store next.
+        func stop() {
+            guard !stopping.exchange(true, ordering: .relaxed) else { return }
+            done.wait()
+        }
     }
 
     /// A node that no longer leads must not answer as the leader: it starts again, as a standby, in the same

@@ -140,6 +140,9 @@ struct ServerTests {
 
         let (health, _) = try await server.send("GET", "/healthz", as: nil)
         #expect(health == 200)
+        // One node, no standby: it leads, and says so to anyone who asks.
+        let (leaderStatus, leader) = try await server.send("GET", "/v1/leader", as: nil)
+        #expect(leaderStatus == 200 && (leader as? [String: Any])?["role"] as? String == "single", "\(String(describing: leader))")
         let (restingStatus, resting) = try await server.order(buyer, #""symbol":"AAPL","qty":"10","side":"buy","type":"limit","time_in_force":"gtc","limit_price":"190.00""#)
         #expect(restingStatus == 200 && resting["status"] as? String == "new")
         let id = resting["id"] as? String ?? ""

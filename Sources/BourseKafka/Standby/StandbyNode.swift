@@ -29,6 +29,8 @@ public final class StandbyNode: @unchecked Sendable {
     private var following: Thread?
     private let followed = DispatchSemaphore(value: 0)
     private let followerFailure = Mutex<(any Error)?>(nil)
+    /// Held while the journal is cut: what reads the journal beside the follower waits.
+    private let cutting = NSLock()
 
     public init(location: KafkaLocation, journal: String, lease: Lease, log: @escaping @Sendable (String) -> Void,
                 onStatus: @escaping @Sendable (Status) -> Void = { _ in }) {
@@ -117,7 +119,16 @@ public final class StandbyNode: @unchecked Sendable {
         startFollowing()
     }
 
+    /// Runs `body` while the journal is not being cut: for what applies it beside the follower.
+    public func whileJournalStays<T>(_ body: () throws -> T) rethrows -> T {
+        cutting.lock()
+        defer { cutting.unlock() }
+        return try body()
+    }
+
     private func setAside(_ tail: ClosedRange<UInt64>, keepingThrough agreed: UInt64) throws {
+        cutting.lock()
+        defer { cutting.unlock() }
         var listed: [String] = []
         try JournalFeed.read(journal, after: agreed, through: tail.upperBound, chunk: 256) { entries in
             for entry in entries where listed.count < Self.tailListedMax {

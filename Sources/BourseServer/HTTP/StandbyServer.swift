@@ -35,7 +35,7 @@ public struct StandbyServer: Sendable {
             let state = leadership.current
             switch (request.method, request.uri.path) {
             case (.get, "/v1/leader"):
-                return Routes.json(state)
+                return Routes.leader(state)
             case (.get, "/healthz"):
                 return Routes.json(["status": "ok"])
             default:

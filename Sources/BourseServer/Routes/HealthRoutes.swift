@@ -1,5 +1,6 @@
 import BourseVenue
 import CoreMetrics
+import Foundation
 import Hummingbird
 
 /// Liveness, readiness and metrics: what an orchestrator and a scraper ask.
@@ -22,7 +23,7 @@ extension Routes {
                   authenticated: false, answer: Self.health("reasons")) { _, _ in readiness() }
         table.add(.get, "/v1/leader", "Which node leads the venue and where it serves: this one alone, or the primary of a pair (a standby answers this too)",
                   authenticated: false, answer: .ok(Self.leaderSchema)) { _, _ in
-            Self.json(node.leadership.current)
+            Self.leader(node.leadership.current)
         }
         table.add(.get, "/metrics", "Prometheus metrics: with the server's metrics token as a bearer token, or a risk or admin key",
                   authenticated: false) { request, _ in
@@ -32,6 +33,14 @@ extension Routes {
             }
             return try await renderMetrics()
         }
+    }
+
+    /// Which node leads, its URL written as it is (no escaped slashes), for people and scripts alike.
+    static func leader(_ state: Leadership.State) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(state)) ?? Data("{}".utf8)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     static let leaderSchema = Schema.object([
