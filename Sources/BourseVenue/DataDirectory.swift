@@ -218,15 +218,16 @@ public struct DataDirectory: Sendable {
         }
     }
 
-    /// Applies the journal through `through` to the projections a node of this directory keeps, in `store`:
-    /// a standby keeps them so, so that taking over applies only what came since rather than the journal.
-    public func warmProjections(store: any ProjectionStore, through: UInt64, log: (String) -> Void) throws {
+    /// Opens the projections a node of this directory keeps, in `store`, and applies the journal to them
+    /// through `through`; `ProjectionRunner.follow` applies more. A standby keeps them so, so that taking
+    /// over applies only what came since rather than the journal.
+    public func openProjections(store: any ProjectionStore, through: UInt64, log: (String) -> Void) throws -> [ProjectionRunner] {
         let projections = projectionsOffline()
         try Self.resetPastCut(projections, store: store, journal: journal, log: log)
         try JournalRepair.clearRewritten(journal)
-        for projection in projections {
-            try ProjectionRunner(projection, store: store, journal: journal).open(through: through)
-        }
+        let runners = projections.map { ProjectionRunner($0, store: store, journal: journal) }
+        for runner in runners { try runner.open(through: through) }
+        return runners
     }
 
     /// Those that run only on the node: the market's seeds its books from the engine when the node starts.

@@ -79,6 +79,32 @@ struct RunnerTests {
         #expect(Set(found.values).count == 1, "\(found)")
     }
 
+    @Test("a runner that follows a journal another writes (a standby's), a step at a time, holds the rows a rebuild makes and tells no one",
+          arguments: StoreKind.all)
+    func followsAJournal(_ kind: StoreKind) async throws {
+        let fixture = try JournalFixture(seed: 9)
+        defer { fixture.remove() }
+        fixture.sequencer.start()
+        fixture.run(300)
+        try await withStore(kind) { store in
+            let projection = OrdersProjection()
+            let told = Shared(0)
+            projection.listen { _, _ in told.withLock { $0 += 1 } }
+            let runner = ProjectionRunner(projection, store: store, journal: fixture.journal)
+            try runner.open(through: 100)
+            #expect(runner.currentStatus.position == 100)
+            var steps = 0
+            while runner.currentStatus.position < fixture.sequencer.lastSequence {
+                fixture.run(50)
+                steps += try runner.follow(through: min(runner.currentStatus.position + 97, fixture.sequencer.lastSequence)) > 0 ? 1 : 0
+            }
+            #expect(steps >= 3)
+            #expect(told.withLock { $0 } == 0, "what is read from a journal is not told")
+            let expected = try await rebuiltChecksums({ OrdersProjection() }, kind: kind, journal: fixture.journal)
+            #expect(try Positions.checksums(projection, in: store) == expected)
+        }
+    }
+
     @Test("a projection that throws on an entry stops there, says which and why, never skips it, and resumes once fixed",
           arguments: StoreKind.all)
     func stopsAndResumes(_ kind: StoreKind) async throws {

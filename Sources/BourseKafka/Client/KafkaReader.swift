@@ -1,7 +1,7 @@
 import CRdKafka
 
 /// One record as read: where it is, and its key, value and the headers a reader asked for.
-public struct KafkaRecord: Sendable {
+public struct KafkaRecord: Sendable, Equatable {
     public var partition: Int32
     public var offset: Int64
     public var key: [UInt8]

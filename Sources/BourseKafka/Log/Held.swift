@@ -19,6 +19,9 @@ struct Held: Equatable, Sendable {
     /// sequence `anchor - 1`.
     var anchor: UInt64 = 0
     var dates = BusinessDates()
+    /// The record of `last`, when it was among those read (from the anchor on): what a publisher checks
+    /// its journal against.
+    var lastRecord: KafkaRecord?
 
     static let empty = Held(last: 0, above: [])
 
@@ -59,14 +62,19 @@ struct Held: Equatable, Sendable {
         }
         guard anchor > 0 else { return .empty }
         var held = Set<UInt64>()
+        var records: [UInt64: KafkaRecord] = [:]
         for (p, low, high) in ends {
             var span = window
             while true {
                 let start = max(low, high - span)
-                var found: [UInt64] = []
-                try reader.readToEnd(p, from: start) { r in found.append(try record(r, topic: reader.topic).sequence) }
-                if start == low || (found.first ?? 0) < anchor {
-                    held.formUnion(found.lazy.filter { $0 >= anchor })
+                var found: [(UInt64, KafkaRecord)] = []
+                try reader.readToEnd(p, from: start) { r in found.append((try record(r, topic: reader.topic).sequence, r)) }
+                if start == low || (found.first?.0 ?? 0) < anchor {
+                    for (sequence, r) in found where sequence >= anchor {
+                        held.insert(sequence)
+                        // The first record of a sequence is the one readers take (`EventTopic`'s rule).
+                        if records[sequence] == nil { records[sequence] = r }
+                    }
                     break
                 }
                 span *= 2
@@ -74,7 +82,7 @@ struct Held: Equatable, Sendable {
         }
         var last = anchor - 1
         while held.remove(last + 1) != nil { last += 1 }
-        return Held(last: last, above: held, anchor: anchor, dates: dates)
+        return Held(last: last, above: held, anchor: anchor, dates: dates, lastRecord: records[last])
     }
 
     /// The partition's last data record: transaction markers take offsets too, so it reads back further

@@ -218,7 +218,7 @@ public final class JournalPublisher: @unchecked Sendable {
         try admin.initTransactions()
         let reader = try KafkaReader(brokers: location.brokers, topic: topic.name, headers: EventTopic.headerNames)
         let held = try Held.read(reader, partitions: topic.partitions, window: Int64(limits.entriesPerTransactionMax) * 2 + 16)
-        try checkJournalHolds(held.last)
+        try checkJournalHolds(held.last, logged: held.lastRecord)
         producer = admin
         // What the topic holds is what is published: a topic that lost entries (a broker that keeps
         // nothing on disk, restarted) is given them again from the journal.
@@ -245,14 +245,18 @@ public final class JournalPublisher: @unchecked Sendable {
     /// The journal holds what the topic holds, as the topic holds it; otherwise another node led the
     /// venue after this one's journal was written (it is a former primary), and publishing from it would
     /// give one sequence two entries.
-    private func checkJournalHolds(_ last: UInt64) throws {
+    private func checkJournalHolds(_ last: UInt64, logged record: KafkaRecord?) throws {
         guard last > 0 else { return }
         let journalLast = try UnreplicatedTail.lastSequence(journal)
         guard journalLast >= last else {
             throw KafkaError(message: "\(topic.name) holds entries through sequence \(last), this journal only through \(journalLast): another node led the venue since; serve --standby follows the log")
         }
         var logged: Published?, local: Published?
-        _ = try EventLogFeed(location: location).read(after: last - 1, through: last, chunk: 1) { logged = $0.first }
+        if let record {
+            logged = try EventLogFeed.decode(record, sequence: last, topic: topic.name)
+        } else {
+            _ = try EventLogFeed(location: location).read(after: last - 1, through: last, chunk: 1) { logged = $0.first }
+        }
         try JournalFeed.read(journal, after: last - 1, through: last, chunk: 1) { local = $0.first }
         guard let logged, let local, UnreplicatedTail.same(logged, local) else {
             throw KafkaError(message: "\(topic.name) and this journal differ at sequence \(last): another node led the venue since; serve --standby sets this journal's tail aside and follows the log")

@@ -155,6 +155,18 @@ public final class ProjectionRunner: @unchecked Sendable {
         return Int(position - before)
     }
 
+    /// After `open`, without starting: applies the journal's entries after the position through `through`,
+    /// for a journal another writes (a standby's, kept by its follower). Returns how many it applied.
+    @discardableResult
+    public func follow(through: UInt64) throws -> Int {
+        let before = position
+        // Read from a journal, as at open: nothing is told (no one listens to a standby's projections).
+        delivered = .max
+        let end = try catchUp(through: through)
+        delivered = end
+        return Int(position - before)
+    }
+
     public func start() {
         let thread = Thread { [self] in
             defer { set(.finished); finished.signal() }
