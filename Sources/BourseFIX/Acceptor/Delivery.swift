@@ -33,6 +33,7 @@ extension FIXGateway {
             for (reports, connection, session) in pending where connection.session === session && connection.mayDeliver {
                 for report in reports where report.concerns(session: session.name) && session.isUntold(report.sequence, report.number) {
                     guard session.sentEarly(report.sequence, report.number) else { break }
+                    toldEarlyThrough[session.name] = max(toldEarlyThrough[session.name] ?? 0, report.sequence)
                     let (type, body) = ExecutionReports.message(report, accountNumber: numbers[report.account] ?? String(report.account))
                     session.send(type, body, now: now)
                     if report.kind == .new || report.kind == .rejected { metrics.acknowledged(session.name, since: report.time.nanos, now: now) }

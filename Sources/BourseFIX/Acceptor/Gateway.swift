@@ -41,6 +41,12 @@ public final class FIXGateway: @unchecked Sendable {
     var flushScheduled = false
     /// Connections whose sessions' numbers alone wait to be saved.
     var savingLater: [FIXConnection] = []
+    /// Per session, the highest sequence of a report sent when its order was acknowledged, before the orders
+    /// projection applied it.
+    var toldEarlyThrough: [String: UInt64] = [:]
+    /// Sessions whose application messages wait, in order, until the orders projection has applied what
+    /// the session was told: a mass cancel must see every order acknowledged to it.
+    private var held: [String: [(FIXMessage, FIXConnection, Int64)]] = [:]
     private var channel: Channel?
     private var ticker: RepeatedTask?
     /// Reports of newly applied entries, and new orders' reports at their acknowledgement, each gathered
@@ -210,6 +216,40 @@ public final class FIXGateway: @unchecked Sendable {
     }
 
     func application(_ message: FIXMessage, _ connection: FIXConnection, _ session: FIXSession, now: Int64) {
+        if held[session.name] != nil {
+            held[session.name]!.append((message, connection, now))
+            return
+        }
+        if message.msgType == MsgType.orderMassCancelRequest, let told = toldEarlyThrough[session.name],
+           let runner = projections["orders"], runner.watermark.position < told {
+            held[session.name] = [(message, connection, now)]
+            Task { [self] in
+                _ = await runner.watermark.wait(for: told, timeout: .seconds(5))
+                onLoop { [self] in release(session) }
+            }
+            return
+        }
+        apply(message, connection, session, now: now)
+    }
+
+    /// Handles what a session's mass cancel held back, in order, until another holds it again.
+    private func release(_ session: FIXSession) {
+        guard var waiting = held.removeValue(forKey: session.name) else { return }
+        let (first, connection, now) = waiting.removeFirst()
+        // Messages of a connection that has since ended are dropped, as its unread input would be.
+        guard connection.session === session else { return }
+        apply(first, connection, session, now: now)
+        for (index, (message, later, now)) in waiting.enumerated() where later === connection {
+            application(message, connection, session, now: now)
+            if held[session.name] != nil {
+                held[session.name]!.append(contentsOf: waiting[(index + 1)...].filter { $0.1 === connection })
+                break
+            }
+        }
+        connection.write()
+    }
+
+    private func apply(_ message: FIXMessage, _ connection: FIXConnection, _ session: FIXSession, now: Int64) {
         if message.msgType == MsgType.tradeCaptureReport { return captureTrade(message, connection, session, now: now) }
         let outcome = orders.handle(message, session.settings, now: now, acknowledged: { [self] published in
             acknowledged(published, connection, session)
