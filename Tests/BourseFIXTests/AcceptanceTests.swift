@@ -56,15 +56,20 @@ struct AcceptanceTests {
     @Test("a script of the session protocol", arguments: scripts)
     func script(_ name: String) async throws {
         let (node, clock) = try await Self.shared.node()
-        let text = try String(contentsOfFile: Bundle.module.resourcePath! + "/Scripts/" + name, encoding: .utf8)
         let store = makeTemporaryDirectory("bourse-fix-store")
         defer { try? FileManager.default.removeItem(atPath: store) }
-        let gateway = try await FIXGateway(settings: SessionSettings.all(Self.configuration.fix!),
-                                           storePath: store + "/sessions", node: node,
+        try await Self.run(name, node: node, clock: clock, store: store + "/sessions")
+    }
+
+    /// Runs the script against a gateway of its own on `node`, its sessions kept in `store`.
+    static func run(_ name: String, node: DataDirectory.Node, clock: TestClock, store: String, before: () async throws -> Void = {}) async throws {
+        let text = try String(contentsOfFile: Bundle.module.resourcePath! + "/Scripts/" + name, encoding: .utf8)
+        let gateway = try await FIXGateway(settings: SessionSettings.all(configuration.fix!), storePath: store, node: node,
                                            clock: clock.now, log: { _ in })
         let password = try await gateway.issuePasswords().first { $0.session == "SECRET" }!.password
         let port = try await gateway.start(host: "127.0.0.1", port: 0)
         do {
+            try await before()
             try await ScriptRunner(port: port, clock: clock, gateway: gateway, password: password).run(text)
         } catch {
             await gateway.stop()
@@ -80,23 +85,13 @@ struct AcceptanceTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let node = try await DataDirectory(path: directory).openNode(configuration: Self.configuration, clock: clock.now)
         defer { node.stop() }
-        let gateway = try await FIXGateway(settings: SessionSettings.all(Self.configuration.fix!), storePath: directory + "/fix", node: node,
-                                           clock: clock.now, log: { _ in })
-        let password = try await gateway.issuePasswords().first { $0.session == "SECRET" }!.password
-        let port = try await gateway.start(host: "127.0.0.1", port: 0)
-        let text = try String(contentsOfFile: Bundle.module.resourcePath! + "/Scripts/order_mass_cancel.fix", encoding: .utf8)
-        // The projections' store is held for three seconds: the orders are acknowledged (once durable) while
-        // the projection cannot apply them, so the index a mass cancel reads lags what the session was told.
-        let store = node.projections.store
-        let holding = Thread { _ = try? store.write { _ in Thread.sleep(forTimeInterval: 3) } }
-        holding.start()
-        try await Task.sleep(for: .milliseconds(200))
-        do {
-            try await ScriptRunner(port: port, clock: clock, gateway: gateway, password: password).run(text)
-        } catch {
-            await gateway.stop()
-            throw error
+        try await Self.run("order_mass_cancel.fix", node: node, clock: clock, store: directory + "/fix") {
+            // The projections' store is held for three seconds: the orders are acknowledged (once durable)
+            // while the projection cannot apply them, so the index a mass cancel reads lags what the session
+            // was told.
+            let store = node.projections.store
+            Thread { _ = try? store.write { _ in Thread.sleep(forTimeInterval: 3) } }.start()
+            try await Task.sleep(for: .milliseconds(200))
         }
-        await gateway.stop()
     }
 }
