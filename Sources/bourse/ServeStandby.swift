@@ -4,6 +4,7 @@ import Glibc
 #endif
 import BourseJournal
 import BourseKafka
+import BourseNode
 import BourseProjections
 import BourseServer
 import BourseVenue
@@ -51,6 +52,11 @@ extension Serve {
 
     /// Follows the log, answering on the port as a standby, until this node leads; returns its lease.
     func followUntilLeader(_ pair: Pair, directory: DataDirectory, host: String, port: Int, store: String?) async throws -> LeaseKeeper {
+        // The directory is this process's while it follows, as when it serves (which takes the lock again).
+        try FileManager.default.createDirectory(atPath: directory.path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let lock: NodeLock
+        do { lock = try NodeLock.acquire(directory.path) } catch { throw ValidationError("\(error)") }
+        defer { lock.release() }
         let leadership = Leadership(.init(role: .standby, node: pair.lease.holder))
         let app = StandbyServer(host: host, port: port, leadership: leadership).application { bound in
             say("standby: listening on http://\(host):\(bound); following \(pair.location.brokers)/\(pair.location.prefix) into \(directory.journalDirectory)")
