@@ -10,6 +10,8 @@ import BourseServer
 import BourseVenue
 import Foundation
 import Hummingbird
+import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// `serve --standby`: a node of a primary and standby pair. It follows the venue's log on Kafka, answers
@@ -61,7 +63,11 @@ extension Serve {
         let app = StandbyServer(host: host, port: port, leadership: leadership).application { bound in
             say("standby: listening on http://\(host):\(bound); following \(pair.location.brokers)/\(pair.location.prefix) into \(directory.journalDirectory)")
         }
-        let answering = Task { try await app.runService() }
+        // Ended by a graceful shutdown, never by cancelling its task: a connection accepted while the task is
+        // cancelled brings NIO down (a writer dropped unfinished).
+        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [],
+                                 logger: Logger(label: "bourse-standby"))
+        let answering = Task { try await group.run() }
         try FileManager.default.createDirectory(atPath: directory.journalDirectory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         let node = StandbyNode(location: pair.location, journal: directory.journalDirectory, lease: pair.lease, log: { say($0) },
@@ -83,11 +89,11 @@ extension Serve {
         do {
             keeper = try await onThread { try node.runUntilLeader(onLost: { Serve.restartAsStandby($0) }) }
         } catch {
-            answering.cancel()
+            await group.triggerGracefulShutdown()
             throw error
         }
         // The port is the leader's from here on.
-        answering.cancel()
+        await group.triggerGracefulShutdown()
         _ = try? await answering.value
         return keeper
     }

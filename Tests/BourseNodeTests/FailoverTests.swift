@@ -51,6 +51,18 @@ struct FailoverTests {
 
         var printed: String { (try? String(contentsOfFile: output, encoding: .utf8)) ?? "" }
 
+        /// What it printed, for a failure's message: a crash's reason and its crashed thread rather than the
+        /// registers that end the backtrace.
+        var told: String {
+            let lines = printed.split(separator: "\n", omittingEmptySubsequences: false)
+            // librdkafka's own log lines begin with "%" and may say "Fatal error" of a fenced producer.
+            guard let fatal = lines.firstIndex(where: { !$0.hasPrefix("%") && ($0.contains("Fatal error") || $0.contains("crashed:")) }) else {
+                return String(printed.suffix(3_000))
+            }
+            let crashed = lines.firstIndex { $0.contains("crashed:") } ?? fatal
+            return (lines[max(0, fatal - 30)...fatal] + ["…"] + lines[crashed..<min(lines.count, crashed + 30)]).joined(separator: "\n")
+        }
+
         /// Waits for a line that begins with `prefix` after the first `after` characters of the output.
         func waitFor(_ prefix: String, after: Int = 0, within: Duration = .seconds(120)) async -> Bool {
             let deadline = ContinuousClock.now + within
@@ -173,7 +185,7 @@ struct FailoverTests {
                 try await Task.sleep(for: .milliseconds(5))
             }
             guard let served else {
-                Issue.record("round \(round): \(new.name) did not take over:\n\(new.printed.suffix(3_000))")
+                Issue.record("round \(round): \(new.name) did not take over:\n\(new.told)")
                 if frozen { old.kill(SIGCONT) }
                 break
             }
@@ -203,7 +215,7 @@ struct FailoverTests {
             node.kill(SIGINT)
             let deadline = ContinuousClock.now + .seconds(60)
             while node.process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-            #expect(!node.process.isRunning && node.process.terminationStatus == 0, "\(node.name) stops cleanly:\n\(node.printed.suffix(2_000))")
+            #expect(!node.process.isRunning && node.process.terminationStatus == 0, "\(node.name) stops cleanly:\n\(node.told)")
         }
 
         // Every acknowledged order is in the last leader's journal; the terms rose, one a leader.

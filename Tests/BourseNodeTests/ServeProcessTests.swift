@@ -255,7 +255,9 @@ struct FloodTests {
         print("flood: \(idle) idle and \(slow) slow connections held by the client; descriptors \(before.descriptors) → \(peak.descriptors), RSS \(before.rssMiB) → \(peak.rssMiB) MiB; \(answered) orders answered")
         #expect(served.process.isRunning)
         served.process.interrupt()
-        #expect(await served.ended(within: 30).status == 0)
+        // Bounded generously: with the whole suite running on two cores, the stop takes its turn.
+        let ended = await served.ended(within: 90)
+        #expect(ended.status == 0, "stopped: \(ended.status.map(String.init) ?? "still running after 90 s"); \(ended.errors.suffix(2_000))")
     }
 }
 

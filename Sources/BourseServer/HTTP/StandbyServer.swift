@@ -20,9 +20,7 @@ public struct StandbyServer: Sendable {
         let router = Router()
         router.middlewares.add(Answers(leadership: leadership))
         var logger = Logger(label: "bourse-standby")
-        // Taking over cancels this server, which Hummingbird reports as errors; a port it cannot listen on is
-        // reported by `runService` throwing.
-        logger.logLevel = .critical
+        logger.logLevel = .warning
         return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "bourse"),
                            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
     }
