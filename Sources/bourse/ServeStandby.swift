@@ -43,7 +43,11 @@ extension Serve {
         // A port of 0 is resolved when the server listens; the address others use must be known before.
         guard port != 0 || advertise != nil else { throw ValidationError("--standby with port 0 needs --advertise: the address clients are sent to") }
         let url = advertise ?? "http://\(host):\(port)"
-        let holder = "\(ProcessInfo.processInfo.hostName)/\(getpid())"
+        guard url.utf8.count <= Lease.holderLengthMax else {
+            throw ValidationError("--advertise is at most \(Lease.holderLengthMax) bytes, not \(url.utf8.count)")
+        }
+        // The lease names its holder by host and process, within its bound.
+        let holder = String(decoding: ProcessInfo.processInfo.hostName.utf8.prefix(Lease.holderLengthMax - 12), as: UTF8.self) + "/\(getpid())"
         do {
             return Pair(location: kafka, lease: try Lease(location: leaseName, venue: kafka.prefix, holder: holder, url: url, durationMs: leaseMs),
                         url: url)
