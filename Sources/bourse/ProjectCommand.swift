@@ -2,6 +2,7 @@ import ArgumentParser
 import BourseKafka
 import BourseNode
 import BourseProjections
+import BourseRisk
 import BourseVenue
 import Dispatch
 import Foundation
@@ -30,6 +31,8 @@ struct Project: ParsableCommand {
     @Option(help: "Entries a projection's transaction carries at most (1 to 100000).")
     var transactionEntries = 4_096
 
+    @Option(help: "Spread the risk projection over N shards by account (a client's accounts in one; 1 to 64), each a projection of its own (risk.1-of-N …, tables rk1ofN_…) that processes share and take over as they do any other.")
+    var riskShards = 1
     @Flag(help: "Catch each projection no other process holds up to the topic's end as it is now, one after the other, print the rates, and exit.")
     var untilCaughtUp = false
 
@@ -57,7 +60,15 @@ struct Project: ParsableCommand {
         guard (1...100_000).contains(transactionEntries) else { throw ValidationError("--transaction-entries must be from 1 to 100000") }
         var limits = ProjectionGroup.Limits()
         limits.runner.entriesPerTransactionMax = transactionEntries
-        let chosen = all.filter { names.isEmpty ? !DataDirectory.nodeOnlyProjections.contains($0.name) : names.contains($0.name) }
+        guard (1...64).contains(riskShards) else { throw ValidationError("--risk-shards must be from 1 to 64") }
+        var chosen = all.filter { names.isEmpty ? !DataDirectory.nodeOnlyProjections.contains($0.name) : names.contains($0.name) }
+        if riskShards > 1, let risk = chosen.firstIndex(where: { $0.name == "risk" }) {
+            let shards = (0..<riskShards).map { RiskProjection.Shard(index: $0, count: riskShards) }
+            chosen.replaceSubrange(risk...risk, with: shards.map { shard in
+                let make: @Sendable () -> any Projection = { RiskProjection(shard: shard) }
+                return (name: shard.name, make: make)
+            })
+        }
 
         let projectionStore: any ProjectionStore
         let locks: any ProjectionLocks

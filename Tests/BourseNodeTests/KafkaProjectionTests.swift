@@ -2,6 +2,7 @@ import BourseCore
 import BourseJournal
 import BourseKafka
 import BourseProjections
+import BourseRisk
 import BourseTestSupport
 import BourseVenue
 import Foundation
@@ -124,5 +125,65 @@ struct KafkaProjectionTests {
             #expect(fromKafka == fromJournal, "\(projection.name): the tables applied from Kafka differ from a rebuild from the journal")
         }
         print("kafka projections: \(names.count) projections through \(end) entries; the first process held \(heldByFirst) when killed at \(atKill.values.min() ?? 0)…\(atKill.values.max() ?? 0)")
+    }
+}
+
+extension KafkaProjectionTests {
+    static func rows(_ sql: String, in store: any ProjectionStore) throws -> [String] {
+        try store.querySynchronously(sql, []).map { "\($0.values)" }
+    }
+
+    @Test("the risk projection spread over three shards by account, shared by two processes: every account in one shard, and together they hold the rows of one risk projection")
+    func riskShards() async throws {
+        let broker = try KafkaPublicationTests.broker()
+        let directory = makeTemporaryDirectory("bourse-kafka-risk-shards")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let journal = directory + "/journal"
+        let log = "\(broker)/shards-\(UInt32.random(in: 0...UInt32.max))?partitions=3"
+        var run = KafkaDatedTopicsTests.Run(journal: journal)
+        try run.days(2, ordersBeforeFirst: 600)
+        try JournalPublisher(location: try KafkaLocation.parse(log).get(), journal: journal, keepsAccounts: true).open()
+        let storeURL = try StoreKind.postgres.makeLocation(in: directory)
+        let store = try StoreKind.postgres.open(storeURL)
+        defer { store.close() }
+
+        // Two processes share the three shards, as they share any projections.
+        let arguments = ["project", "--log", log, "--store", storeURL, "--status-every", "0", "--risk-shards", "3", "risk"]
+        let first = try Projecting(arguments, output: directory + "/first.log")
+        let second = try Projecting(arguments, output: directory + "/second.log")
+        defer { for p in [first, second] where p.process.isRunning { Glibc.kill(p.process.processIdentifier, SIGKILL) } }
+        let shards = (1...3).map { "risk.\($0)-of-3" }
+        let deadline = ContinuousClock.now + .seconds(120)
+        while try Self.positions(store).filter({ shards.contains($0.key) }).values.filter({ $0 == run.sequence }).count < 3,
+              ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        for p in [first, second] {
+            p.process.interrupt()
+            p.process.waitUntilExit()
+        }
+        #expect(Set(first.taken + second.taken) == Set(shards) && !first.taken.isEmpty && !second.taken.isEmpty,
+                "each process applies some shards:\n\(first.printed)\n\(second.printed)")
+
+        // One risk projection over the whole journal, the reference.
+        let whole = try SQLiteStore(path: directory + "/whole.sqlite")
+        defer { whole.close() }
+        try ProjectionRunner(RiskProjection(), store: whole, journal: journal).open()
+        for table in ["accounts", "holdings", "prices"] {
+            let order = table == "prices" ? "symbol" : table == "accounts" ? "account" : "account, symbol"
+            let expected = try Self.rows("SELECT * FROM rk_\(table) ORDER BY \(order)", in: whole)
+            var parts: [[String]] = []
+            for shard in 1...3 { parts.append(try Self.rows("SELECT * FROM rk\(shard)of3_\(table) ORDER BY \(order)", in: store)) }
+            if table == "prices" {
+                // Prices are every shard's: each holds them all.
+                #expect(parts.allSatisfy { $0 == expected }, "rk_prices")
+            } else {
+                #expect(parts.flatMap { $0 }.sorted() == expected.sorted(), "rk_\(table): the shards together hold the whole projection's rows")
+                #expect(parts.allSatisfy { !$0.isEmpty }, "rk_\(table): each shard holds some accounts")
+            }
+        }
+        let accounts = try (1...3).map { shard in Set(try store.querySynchronously("SELECT account FROM rk\(shard)of3_accounts", []).map { $0.int("account")! }) }
+        #expect(accounts[0].isDisjoint(with: accounts[1]) && accounts[1].isDisjoint(with: accounts[2]) && accounts[0].isDisjoint(with: accounts[2]))
+        print("kafka risk shards: \(accounts.map(\.count)) accounts in three shards through \(run.sequence) entries")
     }
 }

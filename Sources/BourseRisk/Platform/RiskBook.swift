@@ -74,17 +74,23 @@ public struct RiskBook: Sendable {
     /// `clients` names groups of accounts (a household, a fund's sub-accounts); an account is in one at
     /// most. `house`: the house's maintenance rates above the accounts' own. `keepsCloses`: keep each close
     /// mark's figures of every account until `takeCloses`.
-    public init(clients: [String: [AccountID]] = [:], house: HouseMargin = .none, partitions: Int = 1, keepsCloses: Bool = false) {
+    /// `only`: this book keeps that part of the accounts alone, the others being another process's.
+    public init(clients: [String: [AccountID]] = [:], house: HouseMargin = .none, partitions: Int = 1, only: Int? = nil,
+                keepsCloses: Bool = false) {
+        precondition(only.map { (0..<partitions).contains($0) } ?? true, "part \(only!) of \(partitions)")
         partitioning = RiskPartitioning(count: partitions, clients: clients)
-        self.partitions = (0..<partitions).map { [partitioning] in RiskPartition($0, of: partitioning, house: house, keepsCloses: keepsCloses) }
+        self.partitions = (only.map { [$0] } ?? Array(0..<partitions)).map { [partitioning] in
+            RiskPartition($0, of: partitioning, house: house, keepsCloses: keepsCloses)
+        }
     }
 
     /// A book that goes on from a checkpoint: the accounts and prices it saved, at its marks.
     public init(restoring accounts: [Account], prices: [Symbol: Int64], mark: RiskMark?, lastClose: RiskMark?, sequence: UInt64,
                 calls: [MarginCall] = [], clients: [String: [AccountID]] = [:], house: HouseMargin = .none, partitions: Int = 1,
-                keepsCloses: Bool = false) {
+                only: Int? = nil, keepsCloses: Bool = false) {
+        precondition(only.map { (0..<partitions).contains($0) } ?? true, "part \(only!) of \(partitions)")
         partitioning = RiskPartitioning(count: partitions, clients: clients)
-        self.partitions = (0..<partitions).map { [partitioning] in
+        self.partitions = (only.map { [$0] } ?? Array(0..<partitions)).map { [partitioning] in
             RiskPartition($0, of: partitioning, house: house, keepsCloses: keepsCloses, restoring: accounts, prices: prices, mark: mark,
                           lastClose: lastClose, sequence: sequence, calls: calls)
         }
@@ -165,7 +171,7 @@ public struct RiskBook: Sendable {
 
     /// A client's figures: its sums, with its largest position found among its accounts.
     public func client(_ name: String) -> RiskFigures? {
-        partitioning.partition(ofClient: name).flatMap { partitions[$0].client(name) }
+        partitioning.partition(ofClient: name).flatMap { part($0)?.client(name) }
     }
 
     /// The firm's figures: every partition's sums, with the largest position of any account.
@@ -192,7 +198,14 @@ public struct RiskBook: Sendable {
         return each[0].indices.map { c in (each[0][c].mark, each.flatMap { $0[c].accounts }) }
     }
 
-    private func owner(_ id: AccountID) -> RiskPartition { partitions[partitioning.partition(of: id)] }
+    /// The partition that keeps the account; in a book of one part, that part (which then knows it not).
+    private func owner(_ id: AccountID) -> RiskPartition {
+        partitions.count == partitioning.count ? partitions[partitioning.partition(of: id)] : partitions[0]
+    }
+
+    private func part(_ number: Int) -> RiskPartition? {
+        partitions.count == partitioning.count ? partitions[number] : partitions.first { $0.number == number }
+    }
 }
 
 /// How the risk book's accounts are spread over partitions: a client's accounts in its client's partition

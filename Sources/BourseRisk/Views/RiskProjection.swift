@@ -1,6 +1,7 @@
 import BourseCore
 import BourseNode
 import BourseProjections
+import Foundation
 import Synchronization
 
 /// The risk platform as a projection of the journal: the `RiskBook` in memory, checkpointed into its
@@ -9,11 +10,28 @@ import Synchronization
 /// account's cash, fees, day start and holdings, the last mark's prices, the marks) and each account's
 /// figures at every close mark; the figures of the moment are computed, in memory, from them.
 public final class RiskProjection: Projection, @unchecked Sendable {
-    public let name = "risk"
-    public let schema = RiskProjection.tables
+    /// One part of the accounts (`RiskPartitioning`: a client's accounts in one part), applied by a process
+    /// of its own (`bourse project --risk-shards N`): its own name, position and tables (`rk<i>of<n>_…`).
+    public struct Shard: Sendable, Equatable {
+        public var index: Int
+        public var count: Int
+        public init(index: Int, count: Int) {
+            precondition((0..<count).contains(index), "shard \(index) of \(count)")
+            self.index = index
+            self.count = count
+        }
+        public var name: String { "risk.\(index + 1)-of-\(count)" }
+        var tablePrefix: String { "rk\(index + 1)of\(count)_" }
+    }
+
+    public let name: String
+    public let schema: ProjectionSchema
     public let clients: [String: [AccountID]]
     public let house: HouseMargin
     public let partitions: Int
+    public let shard: Shard?
+    /// For a shard: which part each account is in.
+    private let shardPartitioning: RiskPartitioning?
     /// Written by the runner's thread, read by any task: readers see the book as a transaction left it.
     private let book: Mutex<RiskBook>
     /// The runner thread's own: the open transaction's entries, applied all at once (each partition on a
@@ -23,11 +41,21 @@ public final class RiskProjection: Projection, @unchecked Sendable {
     static let entriesPerLock = 1_024
 
     /// `partitions`: how many parts the accounts are spread over, each applied on a core of its own.
-    public init(clients: [String: [AccountID]] = [:], house: HouseMargin = .none, partitions: Int = 1) {
+    /// `shard`: only that part of the accounts; `partitions` is then the shard count.
+    public init(clients: [String: [AccountID]] = [:], house: HouseMargin = .none, partitions: Int = 1, shard: Shard? = nil) {
         self.clients = clients
         self.house = house
-        self.partitions = partitions
-        book = Mutex(RiskBook(clients: clients, house: house, partitions: partitions, keepsCloses: true))
+        self.partitions = shard?.count ?? partitions
+        self.shard = shard
+        shardPartitioning = shard.map { RiskPartitioning(count: $0.count, clients: clients) }
+        name = shard?.name ?? "risk"
+        schema = shard.map { Self.tables.prefixed($0.tablePrefix) } ?? Self.tables
+        book = Mutex(RiskBook(clients: clients, house: house, partitions: self.partitions, only: shard?.index, keepsCloses: true))
+    }
+
+    /// A statement on this projection's tables: the shard's own when it is one.
+    private func sql(_ text: String) -> String {
+        shard.map { text.replacingOccurrences(of: "rk_", with: $0.tablePrefix) } ?? text
     }
 
     static let tables = ProjectionSchema(version: 1, tables: [
@@ -75,12 +103,12 @@ public final class RiskProjection: Projection, @unchecked Sendable {
     public func load(from store: any ProjectionStore) throws {
         let sequence = try Positions.recorded(name, in: store) ?? 0
         var holdings: [Int64: [RiskBook.Holding]] = [:]
-        for row in try store.querySynchronously("SELECT * FROM rk_holdings ORDER BY account, symbol", []) {
+        for row in try store.querySynchronously(sql("SELECT * FROM rk_holdings ORDER BY account, symbol"), []) {
             holdings[row.int("account")!, default: []].append(RiskBook.Holding(
                 symbol: try Self.symbol(row.text("symbol")!), quantity: row.int("quantity")!, cost: row.int("cost")!, realized: row.int("realized")!))
         }
         var accounts: [RiskBook.Account] = []
-        for row in try store.querySynchronously("SELECT * FROM rk_accounts ORDER BY account", []) {
+        for row in try store.querySynchronously(sql("SELECT * FROM rk_accounts ORDER BY account"), []) {
             let id = row.int("account")!
             guard let kind = AccountKind(name: row.text("kind")!) else { throw Inconsistent(description: "rk_accounts names a kind \"\(row.text("kind")!)\"") }
             var account = RiskBook.Account(id: AccountID(UInt32(id)), kind: kind, margin: MarginRates(
@@ -91,12 +119,12 @@ public final class RiskProjection: Projection, @unchecked Sendable {
             accounts.append(account)
         }
         var prices: [Symbol: Int64] = [:]
-        for row in try store.querySynchronously("SELECT * FROM rk_prices", []) { prices[try Self.symbol(row.text("symbol")!)] = row.int("price")! }
-        let last = try store.querySynchronously("SELECT * FROM rk_marks ORDER BY sequence DESC LIMIT 1", []).first.map(Self.mark)
-        let close = try store.querySynchronously("SELECT * FROM rk_marks WHERE is_close = 1 ORDER BY sequence DESC LIMIT 1", []).first.map(Self.mark)
-        let calls = try store.querySynchronously("SELECT * FROM rk_margin_calls WHERE state = 'open' ORDER BY id", []).map(Self.marginCall)
+        for row in try store.querySynchronously(sql("SELECT * FROM rk_prices"), []) { prices[try Self.symbol(row.text("symbol")!)] = row.int("price")! }
+        let last = try store.querySynchronously(sql("SELECT * FROM rk_marks ORDER BY sequence DESC LIMIT 1"), []).first.map(Self.mark)
+        let close = try store.querySynchronously(sql("SELECT * FROM rk_marks WHERE is_close = 1 ORDER BY sequence DESC LIMIT 1"), []).first.map(Self.mark)
+        let calls = try store.querySynchronously(sql("SELECT * FROM rk_margin_calls WHERE state = 'open' ORDER BY id"), []).map(Self.marginCall)
         let restored = RiskBook(restoring: accounts, prices: prices, mark: last, lastClose: close, sequence: sequence, calls: calls,
-                                clients: clients, house: house, partitions: partitions, keepsCloses: true)
+                                clients: clients, house: house, partitions: partitions, only: shard?.index, keepsCloses: true)
         book.withLock { $0 = restored }
         entries = []
         repriced = []
@@ -112,29 +140,30 @@ public final class RiskProjection: Projection, @unchecked Sendable {
             case .markPrice(let symbol, _):
                 repriced.insert(symbol)
             case .marked(let request, _):
-                try writer.execute("DELETE FROM rk_marks WHERE is_close = 0", [])
-                try writer.execute("INSERT INTO rk_marks (sequence, time, method, is_close) VALUES (?, ?, ?, ?)",
+                try writer.execute(sql("DELETE FROM rk_marks WHERE is_close = 0"), [])
+                try writer.execute(sql("INSERT INTO rk_marks (sequence, time, method, is_close) VALUES (?, ?, ?, ?)"),
                                    [.int(Int64(command.sequence)), .int(command.time.nanos), .text(request.method.name), .int(request.close ? 1 : 0)])
-            case .marginCallChanged(let id, let step):
-                try Self.marginCall(id, step, at: command.time, writer)
+            case .marginCallChanged(let id, let step) where shardPartitioning.map({ $0.partition(of: step.account) == shard!.index }) ?? true:
+                try Self.marginCall(id, step, at: command.time, writer, sql: sql)
             default:
                 break
             }
         }
     }
 
-    private static func marginCall(_ id: UInt64, _ step: MarginCallStep, at time: Timestamp, _ writer: any StoreWriter) throws {
+    private static func marginCall(_ id: UInt64, _ step: MarginCallStep, at time: Timestamp, _ writer: any StoreWriter,
+                                   sql: (String) -> String) throws {
         switch step.kind {
         case .open:
-            try writer.execute("""
+            try writer.execute(sql("""
                 INSERT INTO rk_margin_calls (id, account, deficit, mark, deadline, opened_at, reduce_only, liquidation_rounds, last_round_at, state, met_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, 0, NULL, 'open', NULL)
-                """, [.int(Int64(id)), .int(Int64(step.account.rawValue)), .int(step.deficit.units), .int(Int64(step.mark)),
+                """), [.int(Int64(id)), .int(Int64(step.account.rawValue)), .int(step.deficit.units), .int(Int64(step.mark)),
                       .int(step.deadline.nanos), .int(time.nanos), .int(step.reduceOnly ? 1 : 0)])
         case .met:
-            try writer.execute("UPDATE rk_margin_calls SET state = 'met', met_at = ? WHERE id = ?", [.int(time.nanos), .int(Int64(id))])
+            try writer.execute(sql("UPDATE rk_margin_calls SET state = 'met', met_at = ? WHERE id = ?"), [.int(time.nanos), .int(Int64(id))])
         case .liquidating:
-            try writer.execute("UPDATE rk_margin_calls SET liquidation_rounds = liquidation_rounds + 1, last_round_at = ? WHERE id = ?",
+            try writer.execute(sql("UPDATE rk_margin_calls SET liquidation_rounds = liquidation_rounds + 1, last_round_at = ? WHERE id = ?"),
                                [.int(time.nanos), .int(Int64(id))])
         }
     }
@@ -167,28 +196,28 @@ public final class RiskProjection: Projection, @unchecked Sendable {
         }
         for (mark, figures) in closes {
             for (account, f) in figures {
-                try writer.execute("""
+                try writer.execute(sql("""
                     INSERT INTO rk_closes (mark, account, cash, long_value, short_value, realized, unrealized, fees, day_start, reg_t_requirement,
                         house_requirement, excess, largest_position, unpriced_positions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, [.int(Int64(mark)), .int(Int64(account.rawValue))] + Self.columns(f))
+                    """), [.int(Int64(mark)), .int(Int64(account.rawValue))] + Self.columns(f))
             }
         }
         for a in accounts {
-            try writer.execute("""
+            try writer.execute(sql("""
                 INSERT INTO rk_accounts (account, kind, initial_bp, maintenance_long_bp, maintenance_short_bp, cash, fees, day_start)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (account) DO UPDATE SET cash = excluded.cash, fees = excluded.fees, day_start = excluded.day_start
-                """, [.int(Int64(a.id.rawValue)), .text(a.kind.name), .int(a.margin.initialBasisPoints), .int(a.margin.maintenanceLongBasisPoints),
+                """), [.int(Int64(a.id.rawValue)), .text(a.kind.name), .int(a.margin.initialBasisPoints), .int(a.margin.maintenanceLongBasisPoints),
                       .int(a.margin.maintenanceShortBasisPoints), .int(a.cash), .int(a.fees), .int(a.dayStart)])
             for h in a.holdings {
-                try writer.execute("""
+                try writer.execute(sql("""
                     INSERT INTO rk_holdings (account, symbol, quantity, cost, realized) VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT (account, symbol) DO UPDATE SET quantity = excluded.quantity, cost = excluded.cost, realized = excluded.realized
-                    """, [.int(Int64(a.id.rawValue)), .text(h.symbol.description), .int(h.quantity), .int(h.cost), .int(h.realized)])
+                    """), [.int(Int64(a.id.rawValue)), .text(h.symbol.description), .int(h.quantity), .int(h.cost), .int(h.realized)])
             }
         }
         for (symbol, price) in prices {
-            try writer.execute("INSERT INTO rk_prices (symbol, price) VALUES (?, ?) ON CONFLICT (symbol) DO UPDATE SET price = excluded.price",
+            try writer.execute(sql("INSERT INTO rk_prices (symbol, price) VALUES (?, ?) ON CONFLICT (symbol) DO UPDATE SET price = excluded.price"),
                                [.text(symbol.description), .int(price)])
         }
         repriced = []
@@ -206,5 +235,13 @@ public final class RiskProjection: Projection, @unchecked Sendable {
     private static func symbol(_ text: String) throws -> Symbol {
         guard let symbol = try? Symbol(validating: text) else { throw Inconsistent(description: "the risk tables name a symbol \"\(text)\"") }
         return symbol
+    }
+}
+
+extension ProjectionSchema {
+    /// The risk tables under a shard's names: `rk_` replaced by `prefix` in the names and statements.
+    func prefixed(_ prefix: String) -> ProjectionSchema {
+        ProjectionSchema(version: version, tables: tables.map { .init($0.name.replacingOccurrences(of: "rk_", with: prefix), key: $0.key) },
+                         statements: statements.map { $0.replacingOccurrences(of: "rk_", with: prefix) })
     }
 }
