@@ -94,6 +94,8 @@ extension Serve {
             keeper = try await onThread { try node.runUntilLeader(onLost: { Serve.restartAsStandby($0) }) }
         } catch {
             await group.triggerGracefulShutdown()
+            // Not leading, the node gives the lease's connection back rather than dropping it open.
+            pair.lease.close()
             throw error
         }
         // The port is the leader's from here on.

@@ -56,15 +56,11 @@ struct AcceptanceTests {
     @Test("a script of the session protocol", arguments: scripts)
     func script(_ name: String) async throws {
         let (node, clock) = try await Self.shared.node()
+        let text = try String(contentsOfFile: Bundle.module.resourcePath! + "/Scripts/" + name, encoding: .utf8)
         let store = makeTemporaryDirectory("bourse-fix-store")
         defer { try? FileManager.default.removeItem(atPath: store) }
-        try await Self.run(name, node: node, clock: clock, store: store + "/sessions")
-    }
-
-    /// Runs the script against a gateway of its own on `node`, its sessions kept in `store`.
-    static func run(_ name: String, node: DataDirectory.Node, clock: TestClock, store: String) async throws {
-        let text = try String(contentsOfFile: Bundle.module.resourcePath! + "/Scripts/" + name, encoding: .utf8)
-        let gateway = try await FIXGateway(settings: SessionSettings.all(configuration.fix!), storePath: store, node: node,
+        let gateway = try await FIXGateway(settings: SessionSettings.all(Self.configuration.fix!),
+                                           storePath: store + "/sessions", node: node,
                                            clock: clock.now, log: { _ in })
         let password = try await gateway.issuePasswords().first { $0.session == "SECRET" }!.password
         let port = try await gateway.start(host: "127.0.0.1", port: 0)

@@ -26,7 +26,6 @@ public final class StandbyNode: @unchecked Sendable {
     private let status = Mutex(Status())
     private let onStatus: @Sendable (Status) -> Void
     private var follower: LogFollower?
-    private var following: Thread?
     private let followed = DispatchSemaphore(value: 0)
     private let followerFailure = Mutex<(any Error)?>(nil)
     /// Held while the journal is cut: what reads the journal beside the follower waits.
@@ -157,7 +156,6 @@ public final class StandbyNode: @unchecked Sendable {
             }
         }
         thread.name = "bourse-standby-follower"
-        following = thread
         thread.start()
     }
 }
