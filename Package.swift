@@ -137,7 +137,7 @@ let package = Package(
         // Seeded command streams, the reference venue and the quantity ledger, shared by the tests.
         .target(name: "BourseTestSupport", dependencies: ["BourseCore", "BourseEngine", "BourseProjections"], path: "Tests/BourseTestSupport"),
         .testTarget(name: "BourseCoreTests", dependencies: ["BourseCore"]),
-        .testTarget(name: "BoursePostTradeTests", dependencies: ["BourseCore", "BoursePostTrade"]),
+        .testTarget(name: "BoursePostTradeTests", dependencies: ["BourseCore", "BourseNode", "BoursePostTrade"]),
         .testTarget(name: "BourseRiskTests", dependencies: ["BourseCore", "BourseEngine", "BourseRisk", "BourseTestSupport"]),
         .testTarget(name: "BourseFIXTests", dependencies: [
             "BourseCore", "BourseEngine", "BourseNode", "BourseProjections", "BourseVenue", "BourseFIX", "BourseServer", "BourseTestSupport",

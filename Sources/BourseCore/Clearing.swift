@@ -109,6 +109,26 @@ public struct TradeReport: Hashable, Sendable {
     }
 }
 
+/// Trades captured together, as a file's or a batch's part: each is booked as `captureTrade` would book it
+/// alone, in order, and answered by exactly one event (`tradeCaptured` or `commandRejected`), so the
+/// n-th event answers the n-th report. One command for many trades spares the sequencer, the journal and
+/// every reader a command per trade. `details` are post-trade's notes of the trades (counterparty, venue,
+/// source), journaled with them; the engine does not read them.
+public struct CaptureBatch: Hashable, Sendable {
+    public static let reportsMax = 1_024
+    /// Room for `reportsMax` notes of the longest fields, so that an entry stays within a Kafka message.
+    public static let detailsBytesMax = 512 << 10
+
+    public var reports: [TradeReport]
+    public var details: [UInt8]
+
+    public init(reports: [TradeReport], details: [UInt8]) {
+        precondition((1...Self.reportsMax).contains(reports.count), "a capture batch of \(reports.count) trades")
+        precondition(details.count <= Self.detailsBytesMax, "capture details of \(details.count) bytes")
+        (self.reports, self.details) = (reports, details)
+    }
+}
+
 /// The rollover: closes business day `from` (nil for the venue's first) and opens `to`, whose trades on the
 /// book settle on `settlesOn`. The scheduler computes the dates from the calendars and sends them, so the
 /// engine keeps no calendar; `from` makes a rollover sent twice (a retry after a crash) change nothing.

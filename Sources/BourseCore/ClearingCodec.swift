@@ -23,6 +23,13 @@ extension ByteWriter {
         write(report.reference); write(report.terms)
     }
 
+    public mutating func write(_ batch: CaptureBatch) {
+        writeVarint(UInt64(batch.reports.count))
+        for report in batch.reports { write(report) }
+        writeVarint(UInt64(batch.details.count))
+        append(contentsOf: batch.details)
+    }
+
     public mutating func write(_ roll: BusinessDateRoll) {
         write(roll.from); write(roll.to); write(roll.settlesOn)
     }
@@ -84,6 +91,19 @@ extension ByteReader {
 
     public mutating func readTradeReport() throws(DecodeError) -> TradeReport {
         TradeReport(reference: try readShortText(), terms: try readTradeTerms())
+    }
+
+    public mutating func readCaptureBatch() throws(DecodeError) -> CaptureBatch {
+        let at = offset
+        let count = try readVarint()
+        guard (1...UInt64(CaptureBatch.reportsMax)).contains(count) else { throw DecodeError(.invalidValue("capture batch size"), at: at) }
+        var reports: [TradeReport] = []
+        reports.reserveCapacity(Int(count))
+        for _ in 0..<count { reports.append(try readTradeReport()) }
+        let detailsAt = offset
+        let bytes = try readVarint()
+        guard bytes <= UInt64(CaptureBatch.detailsBytesMax) else { throw DecodeError(.invalidValue("capture details size"), at: detailsAt) }
+        return CaptureBatch(reports: reports, details: Array(try readBytes(Int(bytes))))
     }
 
     public mutating func readBusinessDateRoll() throws(DecodeError) -> BusinessDateRoll {

@@ -3,9 +3,9 @@
 public enum Codec {
     /// 2 added accounts, fees and risk reasons; 3 added `orderRested`; 4 account numbers; 5 order lists;
     /// 6 journals and transfers; 7 business dates, captured trades and settlement; 8 marks; 9 reference quotes;
-    /// 10 leadership terms.
-    public static let version: UInt16 = 10
-    /// Files of this version on are read: 9 and 10 only added cases, so what 8 wrote reads alike.
+    /// 10 leadership terms; 11 captures in batches.
+    public static let version: UInt16 = 11
+    /// Files of this version on are read: 9 to 11 only added cases, so what 8 wrote reads alike.
     public static let oldestReadable: UInt16 = 8
 }
 
@@ -71,6 +71,8 @@ extension ByteWriter {
             write(23); write(roll)
         case .captureTrade(let report):
             write(24); write(report)
+        case .captureTrades(let batch):
+            write(33); write(batch)
         case .cancelTrade(let c):
             write(25); write(c)
         case .declareDividend(let d):
@@ -340,6 +342,7 @@ extension ByteReader {
         case 30: return .marginCall(try readMarginCallStep())
         case 31: return .referenceQuote(try readReferenceQuote())
         case 32: return .beginTerm(try readVarint())
+        case 33: return .captureTrades(try readCaptureBatch())
         case let tag: throw DecodeError(.invalidTag("command", UInt64(tag)), at: at)
         }
     }

@@ -45,6 +45,8 @@ public enum Command: Hashable, Sendable {
     case rollBusinessDate(BusinessDateRoll)
     /// Books a trade executed away from the book to its account and makes it due on its settlement date.
     case captureTrade(TradeReport)
+    /// Books many trades, each as `captureTrade` would, answered one event per trade (`CaptureBatch`).
+    case captureTrades(CaptureBatch)
     /// Reverses a booked trade, settled or not.
     case cancelTrade(TradeCancellation)
     /// Marks a captured trade cleared: its details matched the counterparty's record in a reconciliation.
@@ -64,6 +66,18 @@ public enum Command: Hashable, Sendable {
     /// A node of a primary and standby pair took the lead under this term (its lease's number, rising):
     /// the entries after it are that leader's, so the journal and the log tell who led from where.
     case beginTerm(UInt64)
+}
+
+extension Command {
+    /// The trades a capture command books, in the order of the events that answer them (one each); none for
+    /// any other command.
+    public var capturedReports: [TradeReport] {
+        switch self {
+        case .captureTrade(let report): [report]
+        case .captureTrades(let batch): batch.reports
+        default: []
+        }
+    }
 }
 
 public struct NewOrder: Hashable, Sendable {

@@ -170,6 +170,7 @@ public final class MatchingEngine {
         case .advanceTransfers: advanceDueTransfers()
         case .rollBusinessDate(let roll): rollBusinessDate(roll)
         case .captureTrade(let report): captureTrade(report)
+        case .captureTrades(let batch): captureTrades(batch)
         case .cancelTrade(let cancellation): cancelTrade(cancellation)
         case .clearTrade(let trade, let run): clearTrade(trade, reconciliation: run)
         case .declareDividend(let dividend): declareDividend(dividend)

@@ -48,6 +48,14 @@ public final class JournalWriter {
         JournalFormat.appendEntry(command, events, note: note, to: &batch, scratch: &scratch)
     }
 
+    /// `append` of the command the pointer holds, read in place.
+    public func append(at command: UnsafePointer<SequencedCommand>, _ events: UnsafeBufferPointer<Event>, note: [UInt8]) {
+        guard durability != .none else { return }
+        if batchFirstSequence == nil { batchFirstSequence = command.pointee.sequence }
+        if case .rollBusinessDate = command.pointee.command, case .businessDateRolled? = events.first { dateCuts.append((batch.count, command.pointee.sequence)) }
+        JournalFormat.appendEntry(command.pointee, events, note: note, to: &batch, scratch: &scratch)
+    }
+
     public func append(_ command: SequencedCommand, _ events: [Event], note: [UInt8] = []) {
         events.withUnsafeBufferPointer { append(command, $0, note: note) }
     }

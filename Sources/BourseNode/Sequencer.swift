@@ -58,8 +58,8 @@ public final class Sequencer: @unchecked Sendable {
         public var description: String { reason }
     }
 
+    /// What travels beside a queued command: its note and whom to tell.
     private struct Pending {
-        var command: Command
         var note: [UInt8]
         var completion: Completion?
     }
@@ -75,7 +75,10 @@ public final class Sequencer: @unchecked Sendable {
     private let journal: JournalWriter
     private let clock: @Sendable () -> Int64
     private let condition = NSCondition()
-    private var queue: [Pending] = []
+    /// Queued commands, stamped with their sequence and time in place when taken (a command is never
+    /// copied on the way to the engine), and what travels beside each, index for index.
+    private var queue: [SequencedCommand] = []
+    private var pending: [Pending] = []
     private var reads: [Read] = []
     private var readsTaken: [Read] = []
     private var stopping = false
@@ -94,8 +97,8 @@ public final class Sequencer: @unchecked Sendable {
     /// Why the last snapshot failed, if it did. The journal still holds everything; only recovery
     /// gets slower. Surfaced so an operator sees it.
     public private(set) var snapshotFailure: String?
-    private var taken: [Pending] = []
-    private var stamped: [SequencedCommand] = []
+    private var taken: [SequencedCommand] = []
+    private var takenPending: [Pending] = []
 
     /// Takes ownership of `engine` and `journal`: nothing else may touch them afterwards.
     public init(engine: MatchingEngine, journal: JournalWriter, lastSequence: UInt64,
@@ -115,7 +118,8 @@ public final class Sequencer: @unchecked Sendable {
         self.clock = clock
         queue.reserveCapacity(configuration.queueCapacity)
         taken.reserveCapacity(configuration.queueCapacity)
-        stamped.reserveCapacity(configuration.batchMax)
+        pending.reserveCapacity(configuration.queueCapacity)
+        takenPending.reserveCapacity(configuration.queueCapacity)
     }
 
     /// Registers a consumer before `start`. Each gets every batch through its own bounded queue.
@@ -163,11 +167,14 @@ public final class Sequencer: @unchecked Sendable {
     /// `JournalFormat.noteBytesMax` bytes) is journaled with the command and published with its events.
     public func submit(_ command: Command, note: [UInt8] = [], completion: Completion? = nil) throws(SubmitError) {
         precondition(note.count <= JournalFormat.noteBytesMax, "a note of \(note.count) bytes")
+        // Stamped with its sequence and time when the sequencer takes it; made here, outside the lock.
+        let unstamped = SequencedCommand(sequence: 0, time: Timestamp(nanos: 0), command: command)
         condition.lock()
         defer { condition.unlock() }
         guard !stopping, failure == nil else { throw .stopped }
         guard queue.count < configuration.queueCapacity, gate?.isFull != true else { throw .overloaded }
-        queue.append(Pending(command: command, note: note, completion: completion))
+        queue.append(unstamped)
+        pending.append(Pending(note: note, completion: completion))
         if queue.count == 1 { condition.signal() }
     }
 
@@ -194,10 +201,11 @@ public final class Sequencer: @unchecked Sendable {
         stopping = true
         condition.signal()
         let neverStarted = thread == nil
-        let abandoned = neverStarted ? queue : []
+        let abandoned = neverStarted ? pending : []
         let unread = neverStarted ? reads : []
         if neverStarted {
             queue.removeAll()
+            pending.removeAll()
             reads.removeAll()
         }
         condition.unlock()
@@ -258,31 +266,41 @@ public final class Sequencer: @unchecked Sendable {
             }
             if queue.count <= configuration.batchMax {
                 swap(&queue, &taken)
+                swap(&pending, &takenPending)
             } else {
                 taken.append(contentsOf: queue[0..<configuration.batchMax])
                 queue.removeFirst(configuration.batchMax)
+                takenPending.append(contentsOf: pending[0..<configuration.batchMax])
+                pending.removeFirst(configuration.batchMax)
             }
             condition.unlock()
 
             // Time never goes backwards, whatever the wall clock does.
             lastTime = max(lastTime, clock())
             let time = Timestamp(nanos: lastTime)
-            for pending in taken {
+            for i in taken.indices {
                 sequence += 1
-                stamped.append(SequencedCommand(sequence: sequence, time: time, command: pending.command))
+                (taken[i].sequence, taken[i].time) = (sequence, time)
             }
             let publishing = !consumers.isEmpty
             let applying = monotonicNanos()
-            batchSizes.record(stamped.count)
-            stamped.withUnsafeBufferPointer { commands in
-                engine.process(commands) { i, events in
-                    journal.append(commands[i], events, note: taken[i].note)
-                    if let completion = taken[i].completion { acks.append((commands[i], Array(events), completion)) }
-                    if publishing { published.append(Published(command: commands[i], events: Array(events), note: taken[i].note)) }
+            batchSizes.record(taken.count)
+            taken.withUnsafeBufferPointer { commands in
+                takenPending.withUnsafeBufferPointer { extras in
+                    engine.process(commands) { i, events in
+                        // Read in place: a copy of a command would cost each command a copy of its payload.
+                        let command = commands.baseAddress.unsafelyUnwrapped + i
+                        journal.append(at: command, events, note: extras[i].note)
+                        guard extras[i].completion != nil || publishing else { return }
+                        // One array of the events for the acknowledgement and the consumers alike.
+                        let kept = Array(events)
+                        if let completion = extras[i].completion { acks.append((command.pointee, kept, completion)) }
+                        if publishing { published.append(Published(command: command.pointee, events: kept, note: extras[i].note)) }
+                    }
                 }
             }
-            stamped.removeAll(keepingCapacity: true)
             taken.removeAll(keepingCapacity: true)
+            takenPending.removeAll(keepingCapacity: true)
             let committing = monotonicNanos()
             applyLatency.recordNanoseconds(committing - applying)
             do {
@@ -334,8 +352,9 @@ public final class Sequencer: @unchecked Sendable {
         let failure = SequencerFailure(reason: reason)
         condition.lock()
         self.failure = failure
-        let abandoned = queue
+        let abandoned = pending
         queue.removeAll()
+        pending.removeAll()
         let unread = reads + readsTaken
         reads.removeAll()
         readsTaken.removeAll()

@@ -167,7 +167,7 @@ struct Bench: ParsableCommand {
         var overloaded = 0
         let start = monotonicNanos()
         let interval = rate > 0 ? 1e9 / Double(rate) : 0
-        for (i, command) in all.enumerated() {
+        for i in all.indices {
             if rate > 0 {
                 // The schedule, not the moment of sending, starts each latency: a stalled sender
                 // cannot hide delay (no coordinated omission).
@@ -178,7 +178,7 @@ struct Bench: ParsableCommand {
             while true {
                 do {
                     if rate == 0 { submitted[i] = monotonicNanos() }
-                    try sequencer.submit(command)
+                    try sequencer.submit(all[i])
                     break
                 } catch .overloaded {
                     overloaded += 1

@@ -129,6 +129,61 @@ struct ClearingSpecs {
         #expect(v.account(1).cash == money("9900") && v.position(1)?.quantity == Quantity(10))
     }
 
+    @Test("""
+        given Friday's business day, a batch of captures books each trade as it would be booked alone, answering \
+        each with one event in order: the refused ones say why and book nothing
+        """)
+    func captureBatch() {
+        let xyz = Given(accounts: true).symbol
+        let reports = [
+            report("T-1", a, .buy, 10, at: "10.00"),
+            report("T-1", a, .buy, 10, at: "10.00"),
+            report("T-1", a, .buy, 11, at: "10.00"),
+            report("R", a, .buy, 10, at: "10.001"),
+            report("T-2", b, .sell, 100, at: "10.00"),
+            report("T-3", b, .sell, 1_000, at: "10.00"),
+        ]
+        let batched = friday(), alone = friday()
+        let events = batched.when(.captureTrades(CaptureBatch(reports: reports, details: [1, 2, 3])))
+        #expect(events == [
+            .tradeCaptured(1, reports[0].terms), .commandRejected(.tradeAlreadyCaptured(1)), .commandRejected(.tradeReferenceReused),
+            .commandRejected(.tradeTermsInvalid(xyz, Price(dollars: "10.001")!, Quantity(10))), .tradeCaptured(2, reports[4].terms),
+            .commandRejected(.insufficientPosition(xyz, needs: Quantity(1_000), available: Quantity(400))),
+        ])
+        // The same trades one command each, at the batch's time: the same events and the same state.
+        #expect(reports.flatMap { alone.when(.captureTrade($0), at: batched.time) } == events)
+        #expect(alone.engine.stateHash() == batched.engine.stateHash())
+        #expect(batched.account(1).cash == money("9900") && batched.position(2)?.quantity == Quantity(400))
+    }
+
+    @Test("a batch of captures round-trips through the codec; one of no trades, too many, or details too long is refused by name")
+    func captureBatchCodec() throws {
+        let batch = CaptureBatch(reports: (0..<CaptureBatch.reportsMax).map { report("B-\($0)", a, .buy, Int64($0 + 1), at: "10.00") },
+                                 details: Array(repeating: 7, count: 1_000))
+        var w = ByteWriter()
+        w.write(Command.captureTrades(batch))
+        #expect(try w.bytes.withUnsafeBytes { b in
+            var r = ByteReader(b)
+            return try r.readCommand()
+        } == .captureTrades(batch))
+        func refused(count: Int, details: Int) -> DecodeError? {
+            var w = ByteWriter()
+            w.write(UInt8(33))
+            w.writeVarint(UInt64(count))
+            for n in 0..<min(count, CaptureBatch.reportsMax + 1) { w.write(report("B-\(n)", a, .buy, 1, at: "10.00")) }
+            w.writeVarint(UInt64(details))
+            w.append(contentsOf: [UInt8](repeating: 0, count: min(details, CaptureBatch.detailsBytesMax + 1)))
+            return w.bytes.withUnsafeBytes { b -> DecodeError? in
+                var r = ByteReader(b)
+                do throws(DecodeError) { _ = try r.readCommand(); return nil } catch { return error }
+            }
+        }
+        #expect(refused(count: 0, details: 0) == DecodeError(.invalidValue("capture batch size"), at: 1))
+        #expect(refused(count: CaptureBatch.reportsMax + 1, details: 0) == DecodeError(.invalidValue("capture batch size"), at: 1))
+        #expect(refused(count: 1, details: CaptureBatch.detailsBytesMax + 1)?.description.contains("capture details size") == true)
+        #expect(refused(count: 1, details: 10) == nil)
+    }
+
     @Test("a capture names what is wrong with it and books nothing", arguments: [
         ("no business day", CommandRejectReason.noBusinessDate),
         ("trade date ahead", .tradeDateAhead(CivilDate(year: 2026, month: 10, day: 13), current: CivilDate(year: 2026, month: 10, day: 9))),

@@ -124,9 +124,12 @@ struct KafkaDatedTopicsTests {
                     if n % 15 == 7 {
                         let account = AccountID(UInt32.random(in: 4...6, using: &stream.orders.rng))
                         let traded = next.adding(days: -Int.random(in: 0...1, using: &stream.orders.rng))
-                        command = .captureTrade(TradeReport(reference: ShortText("R\(sequence)")!, terms: TradeTerms(
+                        let report = TradeReport(reference: ShortText("R\(sequence)")!, terms: TradeTerms(
                             account: account, symbol: stream.orders.symbols[0], side: .buy, quantity: Quantity(Int64.random(in: 1...20, using: &stream.orders.rng)),
-                            price: Price(units: 100_000), tradeDate: traded, settlementDate: traded.adding(days: Int.random(in: 1...3, using: &stream.orders.rng)))))
+                            price: Price(units: 100_000), tradeDate: traded, settlementDate: traded.adding(days: Int.random(in: 1...3, using: &stream.orders.rng))))
+                        // Every other capture comes in a batch, with a second trade and a repeat of the first.
+                        command = n % 30 == 7 ? .captureTrade(report) : .captureTrades(CaptureBatch(
+                            reports: [report, TradeReport(reference: ShortText("S\(sequence)")!, terms: report.terms), report], details: []))
                     } else if n % 45 == 30, let (id, terms) = captured.popLast() {
                         command = .cancelTrade(TradeCancellation(trade: .capture(id), terms: terms, counterparty: .street))
                     } else {

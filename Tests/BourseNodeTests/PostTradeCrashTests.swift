@@ -19,7 +19,7 @@ import Testing
 @Suite("post-trade under SIGKILL")
 struct PostTradeCrashTests {
     // Bounded for a 2-core machine that runs the other suites meanwhile. A file's trades reach the journal
-    // a window of 4,096 at a time (`CaptureDesk.windowMax`), each window one journal write: the kill comes
+    // a window of 4,096 at a time (`CaptureDesk.windowMax`, four batch commands), each window about one journal write: the kill comes
     // within 5 ms of the first, with two more to go. Should no kill have come partway through a file (a slow
     // or a fast moment), up to five more file rounds are run until one does.
     static let kills = 6
@@ -102,7 +102,7 @@ struct PostTradeCrashTests {
             let journaled = try await blocking {
                 var count = 0
                 _ = try JournalReader.read(directory + "/journal") { entry in
-                    if case .captureTrade(let report) = entry.command.command, report.reference.description.hasPrefix("K\(round)-") { count += 1 }
+                    count += entry.command.command.capturedReports.count { $0.reference.description.hasPrefix("K\(round)-") }
                 }
                 return count
             }

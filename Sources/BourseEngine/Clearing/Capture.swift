@@ -34,6 +34,16 @@ extension MatchingEngine {
         out.append(.tradeCaptured(clearing.lastCapture, r))
     }
 
+    /// Books each trade of the batch as `captureTrade` would alone, in order; each is answered by exactly one
+    /// event, which readers of the journal count on to pair events with trades.
+    func captureTrades(_ batch: CaptureBatch) {
+        for report in batch.reports {
+            let before = out.count
+            captureTrade(report)
+            precondition(out.count == before + 1, "a capture answered with \(out.count - before) events")
+        }
+    }
+
     /// Why the account cannot take the trade, if it cannot: a position past its limit, a balance past the
     /// venue's, shares that open orders hold, or, for a cash account, shares it does not hold free or
     /// cash it does not have free.

@@ -72,7 +72,9 @@ public struct DatedTopics: Sendable, Equatable {
                 ]).text))
             }
         }
-        for event in entry.events {
+        // A capture command's n-th event answers its n-th trade.
+        let reports = entry.command.command.capturedReports
+        for (n, event) in entry.events.enumerated() {
             switch event {
             case .trade(let t):
                 let dated = dates.open != nil
@@ -85,8 +87,7 @@ public struct DatedTopics: Sendable, Equatable {
                 trade("F-\(t.executionID.rawValue)-S", origin: "book", reference: "", sell, dated: dated)
                 due("F-\(t.executionID.rawValue)", buy, counterparty: t.sellerAccount, on: dated ? dates.settlesOn : nil, reason: "trade", reversed: false)
             case .tradeCaptured(let id, let terms):
-                var reference = ""
-                if case .captureTrade(let report) = entry.command.command { reference = report.reference.description }
+                let reference = n < reports.count ? reports[n].reference.description : ""
                 trade("C-\(id)", origin: "capture", reference: reference, terms, dated: true)
                 due("C-\(id)", terms, counterparty: .street, on: terms.settlementDate, reason: "trade", reversed: false)
             case .tradeCancelled(let c, let dueOn):

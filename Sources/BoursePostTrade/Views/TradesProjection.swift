@@ -87,7 +87,9 @@ public final class TradesProjection: Projection, @unchecked Sendable {
         func nextID() -> Int64 { sequence << 21 | next() }
         var settledKeys: Set<String> = []
         var rolledTo: CivilDate?
-        for event in published.events {
+        // A capture command's n-th event answers its n-th trade.
+        let (reports, notes) = (command.command.capturedReports, try CaptureNote.notes(of: published))
+        for (n, event) in published.events.enumerated() {
             switch event {
             case .trade(let t):
                 for side in [Side.buy, .sell] {
@@ -99,9 +101,9 @@ public final class TradesProjection: Projection, @unchecked Sendable {
                         settles: settlesOn != nil, counterparty: "", venue: "", source: "book", sequence, time, writer)
                 }
             case .tradeCaptured(let id, let terms):
-                guard case .captureTrade(let report) = command.command else { continue }
-                let note = CaptureNote.from(note: published.note)
-                try insert("C-\(id)", origin: "capture", reference: report.reference.description, terms: terms, settles: true,
+                guard n < reports.count, let notes else { continue }
+                let note = notes[n]
+                try insert("C-\(id)", origin: "capture", reference: reports[n].reference.description, terms: terms, settles: true,
                            counterparty: note?.counterparty ?? "", venue: note?.venue ?? "", source: note?.sourceText ?? "", sequence, time, writer)
             case .businessDateRolled(let roll):
                 try writer.execute("UPDATE pt_business_dates SET closed_at = ? WHERE closed_at IS NULL", [.int(time)])

@@ -154,7 +154,8 @@ public final class CaptureDesk: TradeCapture {
                 }
             }
             var items: [Int] = []
-            var commands: [(Command, [UInt8])] = []
+            var reports: [TradeReport] = []
+            var notes: [CaptureNote] = []
             for (offset, trade) in part.enumerated() {
                 let i = first + offset
                 switch enrich(trade, account: accounts[trade.account] ?? nil, days: &days) {
@@ -166,28 +167,47 @@ public final class CaptureDesk: TradeCapture {
                         outcomes[i] = earlier
                     } else {
                         items.append(i)
-                        commands.append((.captureTrade(report), note.note))
+                        reports.append(report)
+                        notes.append(note)
                     }
                 }
             }
-            let answers = send(commands)
-            if let before = inFlight { Self.record(await before.answers.all(), for: before.items, in: &outcomes) }
+            let answers = send(reports, notes)
+            if let before = inFlight { Self.record(await before.answers.all(), sizes: before.answers.sizes, for: before.items, in: &outcomes) }
             inFlight = (items, answers)
         }
-        if let last = inFlight { Self.record(await last.answers.all(), for: last.items, in: &outcomes) }
+        if let last = inFlight { Self.record(await last.answers.all(), sizes: last.answers.sizes, for: last.items, in: &outcomes) }
         return outcomes.map { $0! }
     }
 
-    private static func record(_ answers: [Result<Sequencer.Acknowledgement, Venue.Failure>], for items: [Int],
+    /// The outcomes of a part's batches, trade by trade: a batch's n-th event answers its n-th trade.
+    private static func record(_ answers: [Result<Sequencer.Acknowledgement, Venue.Failure>], sizes: [Int], for items: [Int],
                                in outcomes: inout [Result<UInt64, Refusal>?]) {
-        for (i, ack) in zip(items, answers) { outcomes[i] = outcome(ack) }
+        precondition(sizes.reduce(0, +) == items.count, "batches of \(sizes.reduce(0, +)) trades for \(items.count)")
+        var start = 0
+        for (answer, size) in zip(answers, sizes) {
+            let batch = items[start..<start + size]
+            start += size
+            switch answer {
+            case .failure(let failure):
+                for i in batch { outcomes[i] = .failure(Refusal("unavailable", failure.description)) }
+            case .success(let ack):
+                precondition(ack.events.count == size, "a capture batch of \(size) trades answered with \(ack.events.count) events")
+                for (i, event) in zip(batch, ack.events) { outcomes[i] = outcome(event) }
+            }
+        }
     }
 
-    /// The answers to commands sent together, as they come; `all` waits for the last.
+    /// The answers to commands sent together, as they come; `all` waits for the last. `sizes` are the
+    /// trades each command carries.
     final class Answers: Sendable {
+        let sizes: [Int]
         private let state: Mutex<(results: [Result<Sequencer.Acknowledgement, Venue.Failure>?], left: Int, waiter: CheckedContinuation<Void, Never>?)>
 
-        init(_ count: Int) { state = Mutex((Array(repeating: nil, count: count), count, nil)) }
+        init(sizes: [Int]) {
+            self.sizes = sizes
+            state = Mutex((Array(repeating: nil, count: sizes.count), sizes.count, nil))
+        }
 
         func answer(_ i: Int, _ result: Result<Sequencer.Acknowledgement, Venue.Failure>) {
             let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
@@ -212,25 +232,24 @@ public final class CaptureDesk: TradeCapture {
         }
     }
 
-    /// Queues commands in order without waiting for their answers.
-    private func send(_ commands: [(Command, [UInt8])]) -> Answers {
-        let answers = Answers(commands.count)
-        for (i, (command, note)) in commands.enumerated() {
-            venue.submit(command, note: note) { answers.answer(i, $0) }
+    /// Queues the trades in order, in batches of at most `CaptureBatch.reportsMax`, without waiting for the answers.
+    private func send(_ reports: [TradeReport], _ notes: [CaptureNote]) -> Answers {
+        let starts = Array(stride(from: 0, to: reports.count, by: CaptureBatch.reportsMax))
+        let answers = Answers(sizes: starts.map { min(CaptureBatch.reportsMax, reports.count - $0) })
+        for (i, start) in starts.enumerated() {
+            let range = start..<start + answers.sizes[i]
+            let batch = CaptureBatch(reports: Array(reports[range]), details: CaptureNote.details(Array(notes[range])))
+            venue.submit(.captureTrades(batch), note: []) { answers.answer(i, $0) }
         }
         return answers
     }
 
-    private static func outcome(_ ack: Result<Sequencer.Acknowledgement, Venue.Failure>) -> Result<UInt64, Refusal> {
-        switch ack {
-        case .failure(let failure): return .failure(Refusal("unavailable", failure.description))
-        case .success(let ack):
-            switch ack.events.first {
-            case .tradeCaptured(let id, _)?: return .success(id)
-            case .commandRejected(.tradeAlreadyCaptured(let id))?: return .success(id)
-            case .commandRejected(let reason)?: return .failure(Refusal(reason.code, reason.message))
-            default: return .failure(Refusal("unavailable", "the venue answered the capture with nothing"))
-            }
+    private static func outcome(_ event: Event) -> Result<UInt64, Refusal> {
+        switch event {
+        case .tradeCaptured(let id, _): .success(id)
+        case .commandRejected(.tradeAlreadyCaptured(let id)): .success(id)
+        case .commandRejected(let reason): .failure(Refusal(reason.code, reason.message))
+        default: .failure(Refusal("unavailable", "the venue answered the capture with \(event)"))
         }
     }
 
