@@ -3,7 +3,7 @@
 public enum Codec {
     /// 2 added accounts, fees and risk reasons; 3 added `orderRested`; 4 account numbers; 5 order lists;
     /// 6 journals and transfers; 7 business dates, captured trades and settlement; 8 marks; 9 reference quotes;
-    /// 10 leadership terms; 11 captures in batches.
+    /// 10 leadership terms; 11 captures in batches and settlement in parts.
     public static let version: UInt16 = 11
     /// Files of this version on are read: 9 to 11 only added cases, so what 8 wrote reads alike.
     public static let oldestReadable: UInt16 = 8
@@ -73,6 +73,8 @@ extension ByteWriter {
             write(24); write(report)
         case .captureTrades(let batch):
             write(33); write(batch)
+        case .settleNext(let date):
+            write(34); write(date)
         case .cancelTrade(let c):
             write(25); write(c)
         case .declareDividend(let d):
@@ -188,6 +190,8 @@ extension ByteWriter {
             write(42); write(quote)
         case .termBegan(let term):
             write(43); writeVarint(term)
+        case .settlementContinues(let date, let left):
+            write(44); write(date); writeVarint(UInt64(left))
         }
     }
 
@@ -343,6 +347,7 @@ extension ByteReader {
         case 31: return .referenceQuote(try readReferenceQuote())
         case 32: return .beginTerm(try readVarint())
         case 33: return .captureTrades(try readCaptureBatch())
+        case 34: return .settleNext(try readDate())
         case let tag: throw DecodeError(.invalidTag("command", UInt64(tag)), at: at)
         }
     }
@@ -423,6 +428,10 @@ extension ByteReader {
         case 41: return .marginCallChanged(try readVarint(), try readMarginCallStep())
         case 42: return .referenceQuoted(try readReferenceQuote())
         case 43: return .termBegan(try readVarint())
+        case 44:
+            let date = try readDate(), left = offset
+            guard let count = UInt32(exactly: try readVarint()) else { throw DecodeError(.invalidValue("obligations left"), at: left) }
+            return .settlementContinues(date, left: count)
         case let tag: throw DecodeError(.invalidTag("event", UInt64(tag)), at: at)
         }
     }

@@ -53,6 +53,8 @@ public enum Command: Hashable, Sendable {
     case clearTrade(TradeRef, reconciliation: UInt64)
     case declareDividend(Dividend)
     case declareSplit(Split)
+    /// Applies the next part of the settlement cycle of the date a rollover opened (`settlementContinues`).
+    case settleNext(CivilDate)
 
     // Risk.
     /// Fixes one price per symbol for valuing every account alike (`MarkRequest`).

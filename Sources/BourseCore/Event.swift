@@ -81,6 +81,10 @@ public enum Event: Hashable, Sendable {
     /// as `accountStateChanged`.
     case marginCallChanged(UInt64, MarginCallStep)
 
+    /// A rollover's settlement cycle stopped after a part of its obligations (at most
+    /// `MatchingEngine.Limits.settlementOutcomesPerCommandMax` a command); `settleNext` applies the next.
+    case settlementContinues(CivilDate, left: UInt32)
+
     // Leadership.
     /// The node that journals from here on leads under this term.
     case termBegan(UInt64)

@@ -117,6 +117,8 @@ extension ByteWriter {
         case .marginCallOpen(let a): write(49); write(a)
         case .noMarginCall(let a): write(50); write(a)
         case .referenceQuoteInvalid(let s, let bid, let ask): write(51); write(s); write(bid); write(ask)
+        case .settlementInProgress(let date, let left): write(52); write(date); writeVarint(UInt64(left))
+        case .noSettlementInProgress(let date): write(53); write(date)
         }
     }
 }
@@ -247,6 +249,11 @@ extension ByteReader {
         case 49: return .marginCallOpen(try readAccountID())
         case 50: return .noMarginCall(try readAccountID())
         case 51: return .referenceQuoteInvalid(try readSymbol(), bid: try readPrice(), ask: try readPrice())
+        case 52:
+            let date = try readDate(), at = offset
+            guard let left = UInt32(exactly: try readVarint()) else { throw DecodeError(.invalidValue("obligations left"), at: at) }
+            return .settlementInProgress(date, left: left)
+        case 53: return .noSettlementInProgress(try readDate())
         case let tag: throw DecodeError(.invalidTag("command reject reason", UInt64(tag)), at: at)
         }
     }

@@ -357,6 +357,11 @@ public enum CommandRejectReason: Hashable, Sendable {
     case noMarginCall(AccountID)
     /// A reference quote needs both sides, the bid at most the ask, within `Price.max`; or both zero for none.
     case referenceQuoteInvalid(Symbol, bid: Price, ask: Price)
+    /// A rollover's settlement cycle is still being applied, a part at a time; what would change what it
+    /// settles (a rollover, a capture, a cancellation, clearing, a corporate action) waits for its end.
+    case settlementInProgress(CivilDate, left: UInt32)
+    /// A `settleNext` for a date whose settlement is not in progress.
+    case noSettlementInProgress(CivilDate)
 
     public var code: String {
         switch self {
@@ -411,6 +416,8 @@ public enum CommandRejectReason: Hashable, Sendable {
         case .marginCallOpen: "margin_call_open"
         case .noMarginCall: "no_margin_call"
         case .referenceQuoteInvalid: "reference_quote_invalid"
+        case .settlementInProgress: "settlement_in_progress"
+        case .noSettlementInProgress: "no_settlement_in_progress"
         }
     }
 
@@ -470,6 +477,8 @@ public enum CommandRejectReason: Hashable, Sendable {
         case .noMarginCall(let a): "account \(a) has no margin call open"
         case .referenceQuoteInvalid(let s, let bid, let ask):
             "a reference quote for \(s) of \(bid) to \(ask) must have a bid above zero and at most the ask, and an ask at most \(Price.max) (or both zero for none)"
+        case .settlementInProgress(let date, let left): "the settlement cycle of \(date) is being applied (\(left) obligations left); retry when it ends"
+        case .noSettlementInProgress(let date): "no settlement cycle of \(date) is in progress"
         }
     }
 }

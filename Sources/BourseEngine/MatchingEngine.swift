@@ -10,10 +10,16 @@ public final class MatchingEngine {
         public var ordersMax: Int
         public var symbolsMax: Int
         public var accountsMax: Int
-        public init(ordersMax: Int = 8_000_000, symbolsMax: Int = 10_000, accountsMax: Int = 1_000_000) {
+        /// Obligations a command settles at most: a cycle of more goes on in `settleNext` commands, so that
+        /// no journal entry (nor the Kafka record that carries it) grows with the number of participants.
+        public var settlementOutcomesPerCommandMax: Int
+        public init(ordersMax: Int = 8_000_000, symbolsMax: Int = 10_000, accountsMax: Int = 1_000_000,
+                    settlementOutcomesPerCommandMax: Int = 4_096) {
+            precondition(settlementOutcomesPerCommandMax > 0)
             self.ordersMax = ordersMax
             self.symbolsMax = symbolsMax
             self.accountsMax = accountsMax
+            self.settlementOutcomesPerCommandMax = settlementOutcomesPerCommandMax
         }
     }
 
@@ -171,6 +177,7 @@ public final class MatchingEngine {
         case .rollBusinessDate(let roll): rollBusinessDate(roll)
         case .captureTrade(let report): captureTrade(report)
         case .captureTrades(let batch): captureTrades(batch)
+        case .settleNext(let date): settleNext(date)
         case .cancelTrade(let cancellation): cancelTrade(cancellation)
         case .clearTrade(let trade, let run): clearTrade(trade, reconciliation: run)
         case .declareDividend(let dividend): declareDividend(dividend)

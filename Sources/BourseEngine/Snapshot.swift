@@ -5,8 +5,8 @@ import BourseCore
 extension MatchingEngine {
     /// The version of this encoding; snapshot files carry it. 2 added the last command's time, 3 accounts,
     /// 4 account numbers, 5 order lists, 6 pending transfers, 7 business dates and settlement, 8 marks and margin calls,
-    /// 9 reference quotes.
-    public static let snapshotVersion: UInt16 = 9
+    /// 9 reference quotes, 10 a settlement cycle in progress.
+    public static let snapshotVersion: UInt16 = 10
 
     public func encodeSnapshot(into w: inout ByteWriter) {
         w.writeVarint(serial)

@@ -188,7 +188,10 @@ public struct DataDirectory: Sendable {
                         reconciler: Reconciler(desk: desk, venue: venue, projections: projections, clock: clock), risk: risk, riskRules: riskRules,
                         riskDesk: RiskDesk(risk: risk, rules: riskRules, market: market, now: clock), applied: [], recovery: report, caughtUp: caughtUp, metrics: metrics)
         try attach(node)
+        // A journal that stopped partway through a settlement cycle goes on with it at once.
+        let settling = engine.settlementInProgress?.date
         sequencer.start()
+        if let settling { venue.settleNext(settling) }
         projections.start()
         market.start()
         node.applied = try await apply(configuration, to: venue)

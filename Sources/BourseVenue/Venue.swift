@@ -54,9 +54,25 @@ public final class Venue: Sendable {
     /// or at once on the caller's with why the venue could not take it.
     public func submit(_ command: Command, note: [UInt8] = [], completion: @escaping @Sendable (Result<Sequencer.Acknowledgement, Failure>) -> Void) {
         do throws(Sequencer.SubmitError) {
-            try sequencer.submit(command, note: note) { result in completion(result.mapError { .stopped($0.reason) }) }
+            try sequencer.submit(command, note: note) { [self] result in
+                // A settlement cycle that goes on: its next part goes at once, whoever sent the part before.
+                if case .success(let ack) = result, case .settlementContinues(let date, _)? = ack.events.last { settleNext(date) }
+                completion(result.mapError { .stopped($0.reason) })
+            }
         } catch {
             completion(.failure(Self.failure(error)))
+        }
+    }
+
+    /// Sends the next part of the settlement cycle of `date`, and so on to its end (`submit` chains them);
+    /// a full queue is tried again shortly. Also called when a node opens on a journal that stopped partway.
+    public func settleNext(_ date: CivilDate) {
+        submit(.settleNext(date)) { [self] result in
+            guard case .failure(.overloaded) = result else { return }
+            Task {
+                try? await Task.sleep(for: .milliseconds(10))
+                settleNext(date)
+            }
         }
     }
 

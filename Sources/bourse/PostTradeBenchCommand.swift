@@ -15,7 +15,7 @@ struct PostTradeBench: AsyncParsableCommand {
         what it owes, --runs times; prints the median time of netting and settling, and the obligations and fails. \
         cycle: the engine captures --trades trades among --participants margin accounts in --symbols securities, \
         all due the next day, then rolls over: prints the time of the rollover (closing the day, netting and \
-        settling every obligation), --runs times, median. \
+        settling every obligation, in as many commands as the cycle takes), --runs times, median. \
         capture: a venue in a temporary data directory takes a trade file of --trades rows from its inbox: \
         read, checked, enriched, journaled and answered row by row; prints trades a second, --runs times, median. \
         Each prints one JSON line.
@@ -51,7 +51,7 @@ struct PostTradeBench: AsyncParsableCommand {
     /// The engine's rollover over a day of captures: the settlement cycle as the venue runs it.
     func cycle() {
         var seconds: [Double] = []
-        var outcomes = 0
+        var outcomes = 0, commands = 0, largestEntryEventBytes = 0
         for _ in 0..<runs {
             let engine = MatchingEngine(limits: .init(accountsMax: participants + 1), keepsAccounts: true)
             var sequence: UInt64 = 0
@@ -76,12 +76,20 @@ struct PostTradeBench: AsyncParsableCommand {
                                        tradeDate: today, settlementDate: tomorrow)
                 _ = apply(.captureTrade(TradeReport(reference: ShortText("T\(n)")!, terms: terms)))
             }
+            // The rollover and the `settleNext` commands that apply the rest of its cycle, as the venue sends them.
             let start = monotonicNanos()
-            let events = apply(.rollBusinessDate(BusinessDateRoll(from: today, to: tomorrow, settlesOn: tomorrow.adding(days: 1))))
+            var parts = [apply(.rollBusinessDate(BusinessDateRoll(from: today, to: tomorrow, settlesOn: tomorrow.adding(days: 1))))]
+            while case .settlementContinues(let date, _)? = parts.last!.last { parts.append(apply(.settleNext(date))) }
             seconds.append(Double(monotonicNanos() - start) / 1e9)
-            outcomes = events.count - 1
+            commands = parts.count
+            outcomes = parts.reduce(0) { $0 + $1.count { if case .businessDateRolled = $0 { false } else if case .settlementContinues = $0 { false } else { true } } }
+            largestEntryEventBytes = parts.map { events in
+                var w = ByteWriter(capacity: 1 << 16)
+                for event in events { w.write(event) }
+                return w.count
+            }.max()!
         }
-        print(#"{"mode":"post-trade-cycle","trades":\#(trades),"participants":\#(participants),"symbols":\#(symbols),"runs":\#(runs),"outcomes":\#(outcomes),"rollover_seconds":\#(String(format: "%.3f", median(seconds)))}"#)
+        print(#"{"mode":"post-trade-cycle","trades":\#(trades),"participants":\#(participants),"symbols":\#(symbols),"runs":\#(runs),"outcomes":\#(outcomes),"commands":\#(commands),"largest_entry_event_bytes":\#(largestEntryEventBytes),"rollover_seconds":\#(String(format: "%.3f", median(seconds)))}"#)
     }
 
     /// Capture from a file, end to end on a venue of its own.

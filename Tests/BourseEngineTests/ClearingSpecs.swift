@@ -237,6 +237,68 @@ struct ClearingSpecs {
         #expect(copy.process(again) == [.commandRejected(.tradeAlreadyCaptured(2))])
     }
 
+    @Test("""
+        given a cycle of more obligations than a command settles, the rollover settles a part and says how many are left, \
+        each settleNext the next, and the last finishes the rollover: the events and the state are those of one command; \
+        meanwhile what would change what settles is refused, and a snapshot taken midway goes on alike
+        """)
+    func settlementInParts() throws {
+        func venue(_ perCommand: Int) -> Given {
+            let v = Given(rules: referenced, accounts: true, limits: .init(settlementOutcomesPerCommandMax: perCommand))
+            v.open(1, cash: "10000")
+            v.open(2, shares: 500)
+            v.open(3, .margin, cash: "10000")
+            v.open(4, cash: "10000")
+            v.when(.rollBusinessDate(BusinessDateRoll(from: nil, to: fri, settlesOn: tue)))
+            v.when(.captureTrade(report("T-1", a, .buy, 10, at: "10.00")))
+            v.when(.captureTrade(report("T-2", b, .sell, 50, at: "10.00")))
+            // Account 3 sells short what it does not hold: its delivery fails and is carried forward.
+            v.when(.captureTrade(report("T-3", c, .sell, 30, at: "10.00")))
+            v.when(.newOrder(v.sell(1, "10.00", qty: 20, account: 2)))
+            v.when(.newOrder(v.buy(2, "10.00", qty: 20, account: 4)))
+            return v
+        }
+        let roll = Command.rollBusinessDate(BusinessDateRoll(from: fri, to: tue, settlesOn: wed))
+        let whole = venue(4_096), parts = venue(2)
+        let once = whole.when(roll)
+        let obligations = once.filter { if case .obligationSettled = $0 { true } else { false } }.count
+        #expect(obligations == 5 && !once.contains(.settlementContinues(tue, left: 0)))
+
+        var events = parts.when(roll)
+        #expect(events.last == .settlementContinues(tue, left: 3))
+        // Waiting meanwhile, changing nothing.
+        let midway = parts.engine.stateHash()
+        #expect(parts.when(.captureTrade(report("T-4", a, .buy, 1, at: "10.00", traded: tue, settles: wed)), at: parts.time)
+                == [.commandRejected(.settlementInProgress(tue, left: 3))])
+        #expect(parts.when(.rollBusinessDate(BusinessDateRoll(from: tue, to: wed, settlesOn: thu)), at: parts.time)
+                == [.commandRejected(.settlementInProgress(tue, left: 3))])
+        #expect(parts.when(.settleNext(wed), at: parts.time) == [.commandRejected(.noSettlementInProgress(wed))])
+        #expect(parts.engine.stateHash() == midway)
+        #expect(parts.engine.settlementInProgress?.left == 3)
+        let copy = try restored(parts.engine)
+        #expect(copy.stateHash() == midway)
+
+        // The obligations left, then the fails marked (the mark is the trade price here: nothing to pay).
+        var (commands, part) = (1, events)
+        while case .settlementContinues(let date, _)? = part.last {
+            part = parts.when(.settleNext(date), at: parts.time)
+            events += part
+            commands += 1
+        }
+        #expect(commands == 4)
+        #expect(events.filter { if case .settlementContinues = $0 { false } else { true } } == once)
+        #expect(parts.engine.stateHash() == whole.engine.stateHash())
+        #expect(parts.engine.settlementInProgress == nil)
+        #expect(parts.when(.settleNext(tue), at: parts.time) == [.commandRejected(.noSettlementInProgress(tue))])
+        #expect(parts.engine.invariantViolations().isEmpty && parts.ledgerViolations().isEmpty)
+
+        // The snapshot taken midway goes on to the same end.
+        for sequence in 1...3 {
+            _ = copy.process(SequencedCommand(sequence: UInt64(100 + sequence), time: Timestamp(nanos: parts.time), command: .settleNext(tue)))
+        }
+        #expect(copy.stateHash() == whole.engine.stateHash())
+    }
+
     // MARK: - Cancellations
 
     @Test("a captured trade cancelled before its settlement date nets away there: nothing moves, the account is as before")

@@ -13,8 +13,8 @@ final class Given {
     private(set) var opened: [AccountID] = []
 
     /// With `accounts`, the engine keeps accounts and every order needs one (see `open`).
-    init(rules: InstrumentRules = .standard, state: TradingState = .open, accounts: Bool = false) {
-        engine = MatchingEngine(keepsAccounts: accounts)
+    init(rules: InstrumentRules = .standard, state: TradingState = .open, accounts: Bool = false, limits: MatchingEngine.Limits = .init()) {
+        engine = MatchingEngine(limits: limits, keepsAccounts: accounts)
         when(.listSymbol(symbol, rules))
         when(.setTradingState(symbol, state))
     }
@@ -110,7 +110,7 @@ func restored(_ engine: MatchingEngine) throws -> MatchingEngine {
     engine.encodeSnapshot(into: &w)
     return try w.bytes.withUnsafeBytes { bytes in
         var r = ByteReader(bytes)
-        return try MatchingEngine(snapshot: &r)
+        return try MatchingEngine(snapshot: &r, limits: engine.limits)
     }
 }
 

@@ -101,7 +101,7 @@ public final class ReferenceVenue {
             // Order lists are specified in `OrderListSpecs` and run in the account streams; the streams compared
             // with this venue send none.
             preconditionFailure("the reference venue has no order lists")
-        case .rollBusinessDate, .captureTrade, .captureTrades, .cancelTrade, .clearTrade, .declareDividend, .declareSplit:
+        case .rollBusinessDate, .captureTrade, .captureTrades, .settleNext, .cancelTrade, .clearTrade, .declareDividend, .declareSplit:
             // Business dates and settlement are specified in `ClearingSpecs`; the compared streams send none.
             preconditionFailure("the reference venue has no business dates")
         case .mark, .marginCall, .referenceQuote:

@@ -7,6 +7,7 @@ extension MatchingEngine {
     /// shares (or the cash) to give back is refused, as a capture would be. Fees a fill charged stay charged.
     func cancelTrade(_ c: TradeCancellation) {
         guard keepsAccounts else { return reject(.accountsNotKept) }
+        if let refusal = settlementRefusal() { return reject(refusal) }
         guard let today = clearing.businessDate, let settlesOn = clearing.settlesOn else { return reject(.noBusinessDate) }
         guard clearing.cancelled[c.trade] == nil else { return reject(.tradeAlreadyCancelled(c.trade)) }
         switch c.trade {

@@ -7,6 +7,7 @@ extension MatchingEngine {
     /// below its cash on hold: the capture is refused, and post-trade may retry it when that changes.
     func captureTrade(_ report: TradeReport) {
         guard keepsAccounts else { return reject(.accountsNotKept) }
+        if let refusal = settlementRefusal() { return reject(refusal) }
         guard let today = clearing.businessDate else { return reject(.noBusinessDate) }
         guard !report.reference.isEmpty else { return reject(.tradeReferenceEmpty) }
         let r = report.terms

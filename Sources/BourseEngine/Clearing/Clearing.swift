@@ -49,6 +49,21 @@ struct Clearing {
     var lastCorporateAction: UInt64 = 0
     var dividends: [UInt64: PendingDividend] = [:]
     var splits: [UInt64: Split] = [:]
+    /// The cycle a rollover opened whose outcomes are still being applied, a part a command.
+    var settling: Settling?
+
+    struct Settling {
+        var date: CivilDate
+        /// Every obligation of the cycle with what it moves, in obligation order; those before `next` are applied.
+        var outcomes: [Delivery.Outcome]
+        var next: Int
+        /// The fails to mark to market, in key order, known once every outcome is applied; those before
+        /// `nextMark` are marked.
+        var marks: [Netting.Key]?
+        var nextMark = 0
+        /// Obligations to settle and fails to mark, of those known.
+        var left: UInt32 { UInt32(outcomes.count - next + (marks.map { $0.count - nextMark } ?? 0)) }
+    }
 
     struct PendingDividend: Equatable {
         var dividend: Dividend

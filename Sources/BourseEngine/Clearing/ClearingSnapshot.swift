@@ -55,6 +55,22 @@ extension MatchingEngine {
             w.writeVarint(id)
             w.write(clearing.splits[id]!)
         }
+        // A cycle in progress: the outcomes still to apply, as decided.
+        w.writeBool(clearing.settling != nil)
+        if let settling = clearing.settling {
+            w.write(settling.date)
+            w.writeVarint(UInt64(settling.outcomes.count - settling.next))
+            for outcome in settling.outcomes[settling.next...] {
+                let o = outcome.obligation
+                w.write(o.account); w.write(o.symbol); w.writeSigned(o.shares); w.writeSigned(o.money)
+                w.writeSigned(outcome.settledShares); w.writeSigned(outcome.settledMoney)
+            }
+            w.writeBool(settling.marks != nil)
+            if let marks = settling.marks {
+                w.writeVarint(UInt64(marks.count - settling.nextMark))
+                for key in marks[settling.nextMark...] { w.write(key.account); w.write(key.symbol) }
+            }
+        }
     }
 
     func decodeClearing(_ r: inout ByteReader) throws(DecodeError) {
@@ -149,5 +165,33 @@ extension MatchingEngine {
                   symbolIndex.find(split.symbol.packed) != nil else { throw DecodeError(.invalidValue("split \(id)"), at: at) }
             clearing.splits[id] = split
         }
+        guard try r.readBool() else { return }
+        let date = try r.readDate(), at = r.offset
+        let count = try r.readVarint()
+        guard count <= keysMax else { throw DecodeError(.invalidValue("settlement outcome count"), at: at) }
+        var outcomes: [Delivery.Outcome] = []
+        for _ in 0..<count {
+            let at = r.offset
+            let o = Netting.Obligation(account: try r.readAccountID(), symbol: try r.readSymbol(), shares: try r.readSigned(), money: try r.readSigned())
+            let (shares, money): (Int64, Int64) = (try r.readSigned(), try r.readSigned())
+            // What settled is at most what was owed, on its side.
+            guard shares.magnitude <= o.shares.magnitude, money.magnitude <= o.money.magnitude, shares == 0 || (shares < 0) == (o.shares < 0) else {
+                throw DecodeError(.invalidValue("settlement outcome"), at: at)
+            }
+            let rest = Netting.Obligation(account: o.account, symbol: o.symbol, shares: o.shares - shares, money: o.money - money)
+            outcomes.append(Delivery.Outcome(obligation: o, settledShares: shares, settledMoney: money, fail: rest.isNothing ? nil : rest))
+        }
+        var settling = Clearing.Settling(date: date, outcomes: outcomes, next: 0)
+        if try r.readBool() {
+            let at = r.offset
+            let count = try r.readVarint()
+            guard count <= keysMax, outcomes.isEmpty else { throw DecodeError(.invalidValue("fail mark count"), at: at) }
+            var marks: [Netting.Key] = []
+            for _ in 0..<count { marks.append(Netting.Key(account: try r.readAccountID(), symbol: try r.readSymbol())) }
+            settling.marks = marks
+        }
+        // A cycle in progress has something left to do.
+        guard settling.left > 0 else { throw DecodeError(.invalidValue("settlement in progress with nothing left"), at: at) }
+        clearing.settling = settling
     }
 }

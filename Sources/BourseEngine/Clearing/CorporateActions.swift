@@ -5,6 +5,7 @@ extension MatchingEngine {
 
     func declareDividend(_ d: Dividend) {
         guard keepsAccounts else { return reject(.accountsNotKept) }
+        if let refusal = settlementRefusal() { return reject(refusal) }
         guard let today = clearing.businessDate else { return reject(.noBusinessDate) }
         guard symbolIndex.find(d.symbol.packed) != nil else { return reject(.unknownSymbol(d.symbol)) }
         guard d.perShare.units > 0, d.perShare <= Clearing.dividendPerShareMax, d.exDate <= d.recordDate, d.recordDate > today,
@@ -17,6 +18,7 @@ extension MatchingEngine {
 
     func declareSplit(_ s: Split) {
         guard keepsAccounts else { return reject(.accountsNotKept) }
+        if let refusal = settlementRefusal() { return reject(refusal) }
         guard let today = clearing.businessDate else { return reject(.noBusinessDate) }
         guard symbolIndex.find(s.symbol.packed) != nil else { return reject(.unknownSymbol(s.symbol)) }
         guard (2...Split.ratioMax).contains(s.ratio), s.effectiveDate > today else { return reject(.splitInvalid(s.symbol)) }

@@ -168,7 +168,12 @@ public final class TradesProjection: Projection, @unchecked Sendable {
                 break
             }
         }
-        // Trades due whose account's obligation netted to nothing: nothing moved, and nothing is owed.
+        // Trades due whose account's obligation netted to nothing: nothing moved, and nothing is owed. Known
+        // once the cycle's last part is applied (a cycle of many obligations goes on over `settleNext` entries).
+        if case .settleNext(let date) = command.command {
+            if case .commandRejected? = published.events.first {} else { rolledTo = date }
+        }
+        if published.events.contains(where: { if case .settlementContinues = $0 { true } else { false } }) { rolledTo = nil }
         if let date = rolledTo {
             let due = try writer.query("""
                 SELECT DISTINCT account, symbol FROM pt_trades WHERE state IN ('captured', 'cleared') AND settlement_date <= ?

@@ -20,7 +20,7 @@ public final class CaptureQueue: Sendable {
     /// Refusal codes that may stop applying without the trade changing.
     public static let retryable: Set<String> = [
         "unknown_account", "unknown_symbol", "no_business_date", "trade_date_ahead", "insufficient_cash",
-        "insufficient_position", "position_limit", "unavailable",
+        "insufficient_position", "position_limit", "unavailable", "settlement_in_progress",
     ]
 
     public enum State: String, Sendable, CaseIterable {
