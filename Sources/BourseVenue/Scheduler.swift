@@ -71,7 +71,9 @@ public struct Scheduler: Sendable {
         let (expiry, transfer) = try await venue.read { ($0.nextGTDExpiry, $0.nextTransferDue) }
         if let expiry, expiry.nanos <= t { _ = try await venue.execute(.expireOrders) }
         if let transfer, transfer.nanos <= t { _ = try await venue.execute(.advanceTransfers) }
-        if postTrade.automatic, let roll = Self.rollover(postTrade, current: try await venue.read { $0.businessDate }, at: t) {
+        // The next rollover waits for the last one's settlement cycle to be applied (it goes on in parts).
+        let (current, settling) = try await venue.read { ($0.businessDate, $0.settlementInProgress != nil) }
+        if postTrade.automatic, !settling, let roll = Self.rollover(postTrade, current: current, at: t) {
             // The business day closes at a close mark: the next day's P&L is measured from it.
             if roll.from != nil { _ = try await marks.mark(close: true) }
             _ = try await venue.execute(.rollBusinessDate(roll))
