@@ -73,7 +73,9 @@ struct ServeProcessTests {
         func ended(within seconds: Double) async -> (status: Int32?, errors: String) {
             let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1_000))
             while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-            guard !process.isRunning else { return (nil, "") }
+            guard !process.isRunning else {
+                return (nil, "still running after \(Int(seconds)) s; standard error: \(String(decoding: written.withLock { $0 }, as: UTF8.self).suffix(2_000))")
+            }
             // What it wrote last is read by the pipe's handler a moment after it exits.
             try? await Task.sleep(for: .milliseconds(100))
             return (process.terminationStatus, String(decoding: written.withLock { $0 }, as: UTF8.self))
