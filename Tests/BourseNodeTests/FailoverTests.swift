@@ -152,7 +152,8 @@ struct FailoverTests {
 
         // The first node makes the venue and leads; the second, given its keys and configuration, follows.
         try nodes[0].start()
-        let led = await nodes[0].waitFor("listening on http://127.0.0.1:\(nodes[0].port)")
+        // The first start comes when every suite starts at once: it took 130 s in one fresh-clone run.
+        let led = await nodes[0].waitFor("listening on http://127.0.0.1:\(nodes[0].port)", within: .seconds(240))
         try #require(led, "the first node leads:\n\(nodes[0].printed)")
         try FileManager.default.createDirectory(atPath: nodes[1].directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         for file in ["keys.json", "bourse.json"] {

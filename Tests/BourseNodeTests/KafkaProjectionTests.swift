@@ -92,7 +92,9 @@ struct KafkaProjectionTests {
         // a projection transaction. The watch runs beside the publication: the projections keep up with the
         // publisher, so a first look after it ended could find them all done.
         let publication = Task.detached { try publish(entriesPerTransaction: 200) }
-        while try !Self.positions(store).values.contains(where: { $0 > before }), ContinuousClock.now < deadline {
+        // A deadline of its own: the first one may be spent by a slow start under the whole suite.
+        let watching = ContinuousClock.now + .seconds(120)
+        while try !Self.positions(store).values.contains(where: { $0 > before }), ContinuousClock.now < watching {
             try await Task.sleep(for: .milliseconds(2))
         }
         Glibc.kill(first.process.processIdentifier, SIGKILL)

@@ -13,9 +13,10 @@ import Testing
 /// part, the venue sends the next parts by itself, and a node that stopped midway goes on when it opens.
 @Suite("a settlement cycle in parts")
 struct SettlementPartsTests {
-    // 1,000 accounts in the demo's five symbols, a trade a day for each of 4,200 of their 5,000 pairs: each
-    // cycle has more than 4,096 obligations, so two parts or more, from as few trades as that takes.
-    static let accounts: UInt32 = 1_000
+    // 100 accounts in 50 symbols, a trade a day for each of 4,200 of their 5,000 pairs: each cycle has more
+    // than 4,096 obligations, so two parts or more, from as few trades and accounts as that takes.
+    static let accounts: UInt32 = 100
+    static let symbols = 50
     static let tradesPerDay = 4_200
 
     @Test("a cycle past a command's obligations goes on by itself to its end, also after the node stopped midway; the views equal a rebuild")
@@ -28,6 +29,11 @@ struct SettlementPartsTests {
         configuration.post_trade = .init(business_dates: "operator")
         configuration.accounts = (1...Self.accounts).map {
             VenueConfiguration.AccountEntry(id: $0, kind: "margin", deposit: "1000000000.00", positions: nil, keys: nil)
+        }
+        configuration.symbols = (0..<Self.symbols).map { n in
+            var entry = VenueConfiguration.demo.symbols[0]
+            entry.symbol = "S\(n)"
+            return entry
         }
         let symbols = try configuration.symbols.map { try Symbol(validating: $0.symbol) }
         let days = [CivilDate(year: 2026, month: 3, day: 2), CivilDate(year: 2026, month: 3, day: 3), CivilDate(year: 2026, month: 3, day: 4)]
