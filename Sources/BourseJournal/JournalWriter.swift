@@ -42,13 +42,10 @@ public final class JournalWriter {
     deinit { if fd >= 0 { _ = fileSystem.close(fd) } }
 
     public func append(_ command: SequencedCommand, _ events: UnsafeBufferPointer<Event>, note: [UInt8] = []) {
-        guard durability != .none else { return }
-        if batchFirstSequence == nil { batchFirstSequence = command.sequence }
-        if case .rollBusinessDate = command.command, case .businessDateRolled? = events.first { dateCuts.append((batch.count, command.sequence)) }
-        JournalFormat.appendEntry(command, events, note: note, to: &batch, scratch: &scratch)
+        withUnsafePointer(to: command) { append(at: $0, events, note: note) }
     }
 
-    /// `append` of the command the pointer holds, read in place.
+    /// `append` of the command the pointer holds, read in place: the sequencer's, which never copies a command.
     public func append(at command: UnsafePointer<SequencedCommand>, _ events: UnsafeBufferPointer<Event>, note: [UInt8]) {
         guard durability != .none else { return }
         if batchFirstSequence == nil { batchFirstSequence = command.pointee.sequence }
