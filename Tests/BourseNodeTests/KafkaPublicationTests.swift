@@ -52,7 +52,9 @@ struct KafkaPublicationTests {
             let killAfter = Int(40 + rng.next() % 160)
             let acknowledged = ProjectionCrashTests.Count()
             let flowing = Task { await ProjectionCrashTests.flow(port: served.port, keys: keys, acknowledged: acknowledged) }
-            let deadline = ContinuousClock.now + .seconds(30)
+            // Bounded for the suite's first minutes, when every suite starts its parts at once: a first start
+            // once acknowledged nothing for 30 s there.
+            let deadline = ContinuousClock.now + .seconds(90)
             while acknowledged.value.load(ordering: .relaxed) < killAfter, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(2))
             }
