@@ -108,6 +108,18 @@ struct ProjectionCrashTests {
         try JournalReader.read(directory.journalDirectory) { _ in }.lastSequence
     }
 
+    /// The checksums of projection `name` rebuilt from the directory's journal in a fresh SQLite store.
+    static func rebuiltChecksums(_ name: String, _ data: DataDirectory) throws -> [String: UInt64] {
+        let location = NSTemporaryDirectory() + "bourse-rebuild-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: location, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: location) }
+        let fresh = try StoreKind.sqlite.open(try StoreKind.sqlite.makeLocation(in: location))
+        defer { fresh.close() }
+        let rebuilt = data.projectionsOffline().first { $0.name == name }!
+        try ProjectionRunner(rebuilt, store: fresh, journal: data.journalDirectory).open()
+        return try Positions.checksums(rebuilt, in: fresh)
+    }
+
     /// Two accounts, each buying and selling, crossing at one price from four connections until the server
     /// is gone: rests, fills, partial fills and cancels. Counts the orders acknowledged as they come, and
     /// returns their number. Each connection sends from a thread of its own (see `BlockingClient`); the

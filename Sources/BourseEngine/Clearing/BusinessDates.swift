@@ -99,7 +99,7 @@ extension MatchingEngine {
         let obligations = totals.filter { !$0.value.isZero }
             .map { Netting.Obligation(account: $0.key.account, symbol: $0.key.symbol, shares: $0.value.shares, money: $0.value.money) }
             .sorted()
-        guard !obligations.isEmpty else { return Clearing.Settling(date: date, outcomes: [], next: 0) }
+        guard !obligations.isEmpty else { return Clearing.Settling(date: date, outcomes: []) }
         // What each participant owing shares holds settled: its position less every obligation still
         // open (this cycle's and later dates'), since positions count trades from their trade date.
         var available: [Netting.Key: Int64] = [:]
@@ -113,7 +113,7 @@ extension MatchingEngine {
             available[key] = positions[p].quantity - o.shares - later
         }
         let cycle = Delivery.settle(obligations, available: available)
-        return Clearing.Settling(date: date, outcomes: obligations.map { cycle.outcomes[$0]! }, next: 0)
+        return Clearing.Settling(date: date, outcomes: obligations.map { cycle.outcomes[$0]! })
     }
 
     /// What one obligation of the cycle moves: its unsettled money to settled, what failed carried forward.

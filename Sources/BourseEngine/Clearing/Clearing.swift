@@ -56,7 +56,7 @@ struct Clearing {
         var date: CivilDate
         /// Every obligation of the cycle with what it moves, in obligation order; those before `next` are applied.
         var outcomes: [Delivery.Outcome]
-        var next: Int
+        var next = 0
         /// The fails to mark to market, in key order, known once every outcome is applied; those before
         /// `nextMark` are marked.
         var marks: [Netting.Key]?

@@ -181,7 +181,7 @@ extension MatchingEngine {
             let rest = Netting.Obligation(account: o.account, symbol: o.symbol, shares: o.shares - shares, money: o.money - money)
             outcomes.append(Delivery.Outcome(obligation: o, settledShares: shares, settledMoney: money, fail: rest.isNothing ? nil : rest))
         }
-        var settling = Clearing.Settling(date: date, outcomes: outcomes, next: 0)
+        var settling = Clearing.Settling(date: date, outcomes: outcomes)
         if try r.readBool() {
             let at = r.offset
             let count = try r.readVarint()

@@ -173,7 +173,7 @@ public final class TradesProjection: Projection, @unchecked Sendable {
         if case .settleNext(let date) = command.command {
             if case .commandRejected? = published.events.first {} else { rolledTo = date }
         }
-        if published.events.contains(where: { if case .settlementContinues = $0 { true } else { false } }) { rolledTo = nil }
+        if case .settlementContinues? = published.events.last { rolledTo = nil }
         if let date = rolledTo {
             let due = try writer.query("""
                 SELECT DISTINCT account, symbol FROM pt_trades WHERE state IN ('captured', 'cleared') AND settlement_date <= ?
