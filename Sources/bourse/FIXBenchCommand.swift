@@ -73,7 +73,7 @@ struct FIXBench: AsyncParsableCommand {
                         guard case .message(let length) = Framing.frame(rest) else { fatalError("the benchmark's messages frame") }
                         message.read(UnsafeRawBufferPointer(rebasing: rest[..<length]))
                     }
-                    let length = message.bytes.count
+                    let length = message.count
                     if dictionary.validate(message) == nil { checked += 1 }
                     offset += length
                     done += 1

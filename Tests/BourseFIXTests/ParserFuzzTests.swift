@@ -182,13 +182,59 @@ struct ParserFuzzTests {
                 start = i + 1
             }
             let message = FIXMessage(frame: frame)
+            // A copy kept from before keeps its message: the reused storage is not written while shared.
+            let before = reused, beforeBytes = reused.bytes, beforeFields = Array(reused.fields)
             frame.withUnsafeBytes { reused.read($0) }
+            #expect(before.bytes == beforeBytes && Array(before.fields) == beforeFields)
             for read in [message, reused] {
-                #expect(read.fields == Array(expected.prefix(FIXMessage.fieldsMax)), "\(count) fields")
+                #expect(Array(read.fields) == Array(expected.prefix(FIXMessage.fieldsMax)), "\(count) fields")
                 #expect(read.fault == (expected.count > FIXMessage.fieldsMax ? .init(reason: .other, tag: nil, text: "more than 512 fields") : nil))
                 #expect(read.bytes == frame)
             }
         }
+    }
+
+    @Test("the UTCTimestamp check, read in words, agrees with one read byte by byte, on 200,000 mutated timestamps")
+    func timestampsAgainstBytes() {
+        // The model: each part read digit by digit, the day checked by the calendar.
+        func reference(_ b: [UInt8]) -> Bool {
+            guard b.count == 17 || ((19...27).contains(b.count) && b[17] == UInt8(ascii: ".")) else { return false }
+            func number(_ range: Range<Int>) -> Int? {
+                var value = 0
+                for i in range {
+                    guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) else { return nil }
+                    value = value * 10 + Int(b[i] - UInt8(ascii: "0"))
+                }
+                return value
+            }
+            guard b[8] == UInt8(ascii: "-"), b[11] == UInt8(ascii: ":"), b[14] == UInt8(ascii: ":"),
+                  let year = number(0 ..< 4), let month = number(4 ..< 6), let day = number(6 ..< 8),
+                  let hour = number(9 ..< 11), let minute = number(12 ..< 14), let second = number(15 ..< 17),
+                  b.count == 17 || number(18 ..< b.count) != nil else { return false }
+            return (1678...2261).contains(year) && CivilDate(validYear: year, month: month, day: day) != nil
+                && hour < 24 && minute < 60 && second < 61
+        }
+        var random = SplitMix64(seed: 2026)
+        func pick(_ bound: Int) -> Int { Int(random.next() % UInt64(bound)) }
+        let replacements = Array("0123456789:-./aZ".utf8) + [0x01, 0x00, 0xff, 0x3a, 0x2f]
+        var valid = 0
+        for _ in 0 ..< 200_000 {
+            let fraction = [0, 0, 3, 6, 9, 1, 10][pick(7)]
+            var text = String(format: "%04d%02d%02d-%02d:%02d:%02d", 1670 + pick(600), pick(14), pick(33), pick(26), pick(62), pick(63))
+            if fraction > 0 { text += "." + String(repeating: "7", count: fraction) }
+            var b = Array(text.utf8)
+            for _ in 0 ..< [0, 0, 1, 2][pick(4)] {
+                switch pick(3) {
+                case 0: b[pick(b.count)] = replacements[pick(replacements.count)]
+                case 1: b.insert(replacements[pick(replacements.count)], at: pick(b.count + 1))
+                default: if b.count > 1 { b.remove(at: pick(b.count)) }
+                }
+            }
+            let expected = reference(b)
+            valid += expected ? 1 : 0
+            #expect(b.withUnsafeBufferPointer { FIXValue.isTimestamp($0) } == expected, "\(String(decoding: b, as: UTF8.self))")
+        }
+        #expect(valid > 20_000, "both answers are reached often")
     }
 
     @Test("a BodyLength past the limit is dropped at once; more than 512 fields are refused whole")

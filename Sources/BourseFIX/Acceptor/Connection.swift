@@ -77,7 +77,7 @@ final class FIXConnection: ChannelInboundHandler, @unchecked Sendable {
                 if let session { session.garbled(reason) } else { gateway.log("FIX: garbled message before Logon ignored: \(reason)") }
                 gateway.metrics.garbled(session?.name)
             case .message(let length):
-                let message = FIXMessage(frame: Array(buffer[0 ..< length]))
+                let message = buffer.withUnsafeBytes { FIXMessage(frame: UnsafeRawBufferPointer(rebasing: $0[0 ..< length])) }
                 let now = gateway.clock()
                 if let session, session.isLoggedOn {
                     let (wait, effects) = session.admit(now: now)

@@ -74,7 +74,6 @@ public struct FIXDictionary: Sendable {
             }
         }
         for tag in Self.header { tables.tags[tag] |= Tables.headerBit }
-        for tag in Self.requiredHeader { tables.requiredHeader[tag >> 6] |= 1 << UInt64(tag & 63) }
         let parties = Group(delimiter: 448, fields: [448, 447, 452])
         // One level of groups: Parties inside a side is not taken.
         let sides = Group(delimiter: 54, fields: [54, 37, 11, 1, 12, 13])
@@ -104,9 +103,13 @@ public struct FIXDictionary: Sendable {
         precondition(definitions.count <= Tables.definitionsMax, "the tables have room for every definition")
         for (i, definition) in definitions.enumerated() {
             for tag in definition.allowed { tables.allowed[i * Tables.allowedWords + tag >> 6] |= 1 << UInt64(tag & 63) }
-            for tag in definition.required {
+        }
+        // A row of required tags per definition, and one for the types Bourse does not take: the header's.
+        for row in 0 ... definitions.count {
+            for tag in Self.requiredHeader + (row < definitions.count ? definitions[row].required : []) {
                 precondition(tag < Self.seenTagsMax, "a required tag is remembered while checking")
-                tables.required[i * Tables.seenWords + tag >> 6] |= 1 << UInt64(tag & 63)
+                tables.required[row * Tables.seenWords + tag >> 6] |= 1 << UInt64(tag & 63)
+                tables.requiredWords[row] = max(tables.requiredWords[row], tag >> 6 + 1)
             }
         }
         let all = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "L", "M",
@@ -134,9 +137,7 @@ public struct FIXDictionary: Sendable {
     /// finds a fault.
     public func validate(_ m: FIXMessage) -> Fault? {
         if let fault = m.fault { return fault }
-        return m.bytes.withUnsafeBufferPointer { bytes in
-            m.fields.withUnsafeBufferPointer { fields in validate(m, bytes, fields) }
-        }
+        return m.withUnsafeParts { bytes, fields in validate(m, bytes, fields) }
     }
 
     private func validate(_ m: FIXMessage, _ bytes: UnsafeBufferPointer<UInt8>, _ fields: UnsafeBufferPointer<FIXMessage.Field>) -> Fault? {
@@ -151,45 +152,42 @@ public struct FIXDictionary: Sendable {
         var group: OpenGroup?
         for index in 3 ..< fields.count - 1 {
             let tag = fields[index].tag
+            let info = tag <= Self.tableTagsMax ? tags[tag] : 0
             // Inside a repeating group: its fields in their order, each entry opened by the delimiter.
+            var grouped = false
             if group != nil {
                 switch group!.take(tag) {
                 case .fault(let fault): return fault
-                case .taken:
-                    let kind = tag <= Self.tableTagsMax ? tables.tags[tag] & Tables.kindMask : 0
-                    if let fault = check(bytes, fields[index], kind, tag) { return fault }
-                    continue
+                case .taken: grouped = true
                 case .notInGroup:
                     if let fault = group!.close() { return fault }
                     group = nil
                 }
             }
-            let info = tag <= Self.tableTagsMax ? tags[tag] : 0
-            if info & Tables.headerBit != 0 {
-                if inBody { return Fault(reason: .tagOutOfOrder, tag: tag, text: "header tag \(tag) follows the body") }
-            } else if tag == Tag.checkSum {
-                return Fault(reason: .tagOutOfOrder, tag: tag, text: "CheckSum(10) is not the last field")
-            } else {
-                inBody = true
-                if let allowed, tag > Self.tableTagsMax || allowed[tag >> 6] & (1 << UInt64(tag & 63)) == 0 {
-                    if tag > Self.specificationTagsMax, info == 0 {
-                        return Fault(reason: .undefinedTag, tag: tag, text: "tag \(tag) is not defined")
+            if !grouped {
+                if info & Tables.headerBit != 0 {
+                    if inBody { return Self.fault(.headerAfterBody, tag, m) }
+                } else if tag == Tag.checkSum {
+                    return Self.fault(.checkSumNotLast, tag, m)
+                } else {
+                    inBody = true
+                    if let allowed, tag > Self.tableTagsMax || allowed[tag >> 6] & (1 << UInt64(tag & 63)) == 0 {
+                        return Self.fault(tag > Self.specificationTagsMax && info == 0 ? .undefined : .notForType, tag, m)
                     }
-                    return Fault(reason: .tagNotDefinedForMessageType, tag: tag, text: "tag \(tag) is not defined for MsgType(35) \(m.msgType)")
                 }
+                let repeated: Bool
+                if tag < Self.seenTagsMax {
+                    let bit: UInt64 = 1 << UInt64(tag & 63)
+                    repeated = seen[tag >> 6] & bit != 0
+                    seen[tag >> 6] |= bit
+                } else {
+                    repeated = fields[3 ..< index].contains { $0.tag == tag }
+                }
+                if repeated { return Self.fault(.repeated, tag, m) }
             }
-            let repeated: Bool
-            if tag < Self.seenTagsMax {
-                let bit: UInt64 = 1 << UInt64(tag & 63)
-                repeated = seen[tag >> 6] & bit != 0
-                seen[tag >> 6] |= bit
-            } else {
-                repeated = fields[3 ..< index].contains { $0.tag == tag }
-            }
-            if repeated { return Fault(reason: .tagAppearsMoreThanOnce, tag: tag, text: "tag \(tag) appears more than once") }
             let kind = info & Tables.kindMask
-            if let fault = check(bytes, fields[index], kind, tag) { return fault }
-            if found >= 0, kind == 8, let g = definitions[found].groups[tag] {
+            if !isValid(bytes, fields[index], kind, tag) { return fault(bytes, fields[index], kind, tag) }
+            if !grouped, found >= 0, kind == 8, let g = definitions[found].groups[tag] {
                 let count = FIXValue.integer(UnsafeBufferPointer(rebasing: bytes[Int(fields[index].start) ..< Int(fields[index].end)])) ?? 0
                 guard count > 0 else {
                     return Fault(reason: .incorrectNumInGroupCount, tag: tag, text: "NumInGroup(\(tag)) must be at least 1")
@@ -199,17 +197,29 @@ public struct FIXDictionary: Sendable {
         }
         if let fault = group?.close() { return fault }
         var missing = false
-        let required = found >= 0 ? tables.required + found * Tables.seenWords : nil
-        for word in 0 ..< Tables.seenWords {
-            let needed = tables.requiredHeader[word] | (required?[word] ?? 0)
-            if seen[word] & needed != needed { missing = true }
-        }
+        let row = found >= 0 ? found : definitions.count
+        let required = tables.required + row * Tables.seenWords
+        for word in 0 ..< tables.requiredWords[row] where seen[word] & required[word] != required[word] { missing = true }
         guard missing else { return nil }
         func present(_ tag: Int) -> Bool { seen[tag >> 6] & (1 << UInt64(tag & 63)) != 0 }
         for tag in Self.requiredHeader + (found >= 0 ? definitions[found].required : []) where !present(tag) {
             return Fault(reason: .requiredTagMissing, tag: tag, text: "required tag \(tag) is missing")
         }
         return nil
+    }
+
+    /// What the loop over the fields finds wrong with a tag; its text is made apart, out of the loop.
+    private enum TagFault { case headerAfterBody, checkSumNotLast, undefined, notForType, repeated }
+
+    @inline(never)
+    private static func fault(_ found: TagFault, _ tag: Int, _ m: FIXMessage) -> Fault {
+        switch found {
+        case .headerAfterBody: Fault(reason: .tagOutOfOrder, tag: tag, text: "header tag \(tag) follows the body")
+        case .checkSumNotLast: Fault(reason: .tagOutOfOrder, tag: tag, text: "CheckSum(10) is not the last field")
+        case .undefined: Fault(reason: .undefinedTag, tag: tag, text: "tag \(tag) is not defined")
+        case .notForType: Fault(reason: .tagNotDefinedForMessageType, tag: tag, text: "tag \(tag) is not defined for MsgType(35) \(m.msgType)")
+        case .repeated: Fault(reason: .tagAppearsMoreThanOnce, tag: tag, text: "tag \(tag) appears more than once")
+        }
     }
 
     /// A repeating group being read: its entries counted against what NumInGroup said.
@@ -243,17 +253,13 @@ public struct FIXDictionary: Sendable {
         }
     }
 
-    /// The value's format, for a field the tables know: a test of the bytes inline, and the fault (with
-    /// its text) made apart, only when the test fails.
-    @inline(__always)
-    private func check(_ bytes: UnsafeBufferPointer<UInt8>, _ field: FIXMessage.Field, _ kind: UInt8, _ tag: Int) -> Fault? {
-        guard kind > 2 || kind == 1 else { return nil }
+    /// Whether the value has its format, for a field the tables know: a test of the bytes inline; the
+    /// fault, with its text, is made apart and only when the test fails. Transparent because the
+    /// optimizer kept it a call under `@inline(__always)`, at a tenth of the time of the whole check.
+    @_transparent
+    private func isValid(_ bytes: UnsafeBufferPointer<UInt8>, _ field: FIXMessage.Field, _ kind: UInt8, _ tag: Int) -> Bool {
+        guard kind > 2 || kind == 1 else { return true }
         let value = UnsafeBufferPointer(rebasing: bytes[Int(field.start) ..< Int(field.end)])
-        return isValid(value, kind, tag) ? nil : fault(value, kind, tag)
-    }
-
-    @inline(__always)
-    private func isValid(_ value: UnsafeBufferPointer<UInt8>, _ kind: UInt8, _ tag: Int) -> Bool {
         switch kind {
         case 1, 8: return FIXValue.integer(value) != nil
         case 3, 4: return Self.isDecimal(value)
@@ -267,8 +273,8 @@ public struct FIXDictionary: Sendable {
     }
 
     @inline(never)
-    private func fault(_ value: UnsafeBufferPointer<UInt8>, _ kind: UInt8, _ tag: Int) -> Fault {
-        let text = String(decoding: value, as: UTF8.self)
+    private func fault(_ bytes: UnsafeBufferPointer<UInt8>, _ field: FIXMessage.Field, _ kind: UInt8, _ tag: Int) -> Fault {
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[Int(field.start) ..< Int(field.end)]), as: UTF8.self)
         if kind == UInt8(Self.kindOrder.count) {
             return Fault(reason: .valueIncorrect, tag: tag, text: "\(text) is not a valid value for tag \(tag)")
         }
@@ -304,9 +310,11 @@ private final class Tables: @unchecked Sendable {
     let characters = UnsafeMutablePointer<(UInt64, UInt64)>.allocate(capacity: FIXDictionary.tableTagsMax + 1)
     /// By definition, `allowedWords` words: a bit per tag the message may hold.
     let allowed = UnsafeMutablePointer<UInt64>.allocate(capacity: definitionsMax * allowedWords)
-    /// By definition, `seenWords` words: a bit per required tag.
-    let required = UnsafeMutablePointer<UInt64>.allocate(capacity: definitionsMax * seenWords)
-    let requiredHeader = UnsafeMutablePointer<UInt64>.allocate(capacity: seenWords)
+    /// By definition, and one more for the types Bourse does not take, `seenWords` words: a bit per
+    /// required tag, the header's included.
+    let required = UnsafeMutablePointer<UInt64>.allocate(capacity: (definitionsMax + 1) * seenWords)
+    /// By the same rows: the words of `required` that hold a bit.
+    let requiredWords = UnsafeMutablePointer<Int>.allocate(capacity: definitionsMax + 1)
     /// By `FIXMessage.msgTypeCode`: the definition's index; -1 for no FIX 4.4 type, -2 for one Bourse does
     /// not take (answered with a BusinessMessageReject, not a Reject).
     let types = UnsafeMutablePointer<Int16>.allocate(capacity: typesCount)
@@ -315,14 +323,14 @@ private final class Tables: @unchecked Sendable {
         tags.initialize(repeating: 0, count: FIXDictionary.tableTagsMax + 1)
         characters.initialize(repeating: (0, 0), count: FIXDictionary.tableTagsMax + 1)
         allowed.initialize(repeating: 0, count: Self.definitionsMax * Self.allowedWords)
-        required.initialize(repeating: 0, count: Self.definitionsMax * Self.seenWords)
-        requiredHeader.initialize(repeating: 0, count: Self.seenWords)
+        required.initialize(repeating: 0, count: (Self.definitionsMax + 1) * Self.seenWords)
+        requiredWords.initialize(repeating: 0, count: Self.definitionsMax + 1)
         types.initialize(repeating: -1, count: Self.typesCount)
     }
 
     deinit {
         for pointer in [UnsafeMutableRawPointer(tags), UnsafeMutableRawPointer(characters), UnsafeMutableRawPointer(allowed),
-                        UnsafeMutableRawPointer(required), UnsafeMutableRawPointer(requiredHeader), UnsafeMutableRawPointer(types)] {
+                        UnsafeMutableRawPointer(required), UnsafeMutableRawPointer(requiredWords), UnsafeMutableRawPointer(types)] {
             pointer.deallocate()
         }
     }

@@ -110,7 +110,7 @@ public enum Framing {
             case .incomplete: return nil
             case .garbled(_, let reason): return reason
             case .message(let length):
-                let message = FIXMessage(frame: Array(buffer[offset ..< offset + length]))
+                let message = buffer.withUnsafeBytes { FIXMessage(frame: UnsafeRawBufferPointer(rebasing: $0[offset ..< offset + length])) }
                 offset += length
                 each(message)
             }

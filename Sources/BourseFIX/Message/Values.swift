@@ -68,25 +68,33 @@ public enum FIXValue {
     }
 
     /// Whether the bytes are a UTCTimestamp, checked without computing the instant (the dictionary's
-    /// check of every SendingTime and TransactTime).
+    /// check of every SendingTime and TransactTime): `YYYYMMDD` and `-HH:MM:S` read as two words.
     public static func isTimestamp(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard b.count == 17 || (b.count >= 19 && b.count <= 27 && b[17] == UInt8(ascii: ".")),
-              b[8] == UInt8(ascii: "-"), b[11] == UInt8(ascii: ":"), b[14] == UInt8(ascii: ":") else { return false }
-        var v = 0
-        func two(_ i: Int) -> Int? {
-            let (a, c) = (b[i] &- UInt8(ascii: "0"), b[i + 1] &- UInt8(ascii: "0"))
-            return a < 10 && c < 10 ? Int(a) * 10 + Int(c) : nil
-        }
-        guard let century = two(0), let yy = two(2), let month = two(4), let day = two(6), let hour = two(9), let minute = two(12),
-              let second = two(15) else { return false }
-        let year = century * 100 + yy
+        guard b.count == 17 || (b.count >= 19 && b.count <= 27 && b[17] == UInt8(ascii: ".")), let base = b.baseAddress else { return false }
+        let zeros: UInt64 = 0x3030_3030_3030_3030
+        // Each byte of a word xor "0…0" is below 10 for a digit: adding 0x76 sets the high bit of the others.
+        func nonDigits(_ x: UInt64) -> UInt64 { (((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080 }
+        let date = UnsafeRawPointer(base).loadUnaligned(as: UInt64.self) ^ zeros
+        let time = UnsafeRawPointer(base + 8).loadUnaligned(as: UInt64.self)
+        let separators: UInt64 = 0x00FF_0000_FF00_00FF
+        let expected = UInt64(UInt8(ascii: ":")) << 48 | UInt64(UInt8(ascii: ":")) << 24 | UInt64(UInt8(ascii: "-"))
+        let clock = time ^ zeros
+        let second1 = b[16] &- UInt8(ascii: "0")
+        guard nonDigits(date) == 0, time & separators == expected, nonDigits(clock) & ~separators & 0x8080_8080_8080_8080 == 0,
+              second1 < 10 else { return false }
+        func digit(_ word: UInt64, _ byte: Int) -> Int { Int(truncatingIfNeeded: word >> UInt64(8 * byte)) & 0xFF }
+        let year = digit(date, 0) * 1_000 + digit(date, 1) * 100 + digit(date, 2) * 10 + digit(date, 3)
+        let month = digit(date, 4) * 10 + digit(date, 5), day = digit(date, 6) * 10 + digit(date, 7)
+        let hour = digit(clock, 1) * 10 + digit(clock, 2), minute = digit(clock, 4) * 10 + digit(clock, 5)
+        let second = digit(clock, 7) * 10 + Int(second1)
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
         let days = month == 2 ? (leap ? 29 : 28) : (month == 4 || month == 6 || month == 9 || month == 11 ? 30 : 31)
         guard (1678...2261).contains(year), (1...12).contains(month), (1...days).contains(day), hour < 24, minute < 60, second < 61 else {
             return false
         }
-        for i in 18 ..< max(18, b.count) { v |= Int(b[i] &- UInt8(ascii: "0") < 10 ? 0 : 1) }
-        return v == 0
+        var fraction = 0
+        for i in 18 ..< max(18, b.count) { fraction |= Int(b[i] &- UInt8(ascii: "0") < 10 ? 0 : 1) }
+        return fraction == 0
     }
 
     /// A UTCTimestamp with milliseconds, as QuickFIX writes and reads by default.
