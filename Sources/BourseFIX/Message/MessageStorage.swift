@@ -1,8 +1,7 @@
 /// A message's bytes and fields in one allocation: the fields first (their room bound by the bytes, since
-/// a field takes four bytes at least, and by `FIXMessage.fieldsMax`), then the bytes, then eight SOHs
-/// that end every search for a field's end. `FIXMessage` makes
-/// new storage rather than write to storage that is shared, so what a value sees never changes (hence
-/// unchecked Sendable).
+/// a field takes four bytes at least, and by `FIXMessage.fieldsMax`), then the bytes, then eight SOHs that
+/// end every search for a field's end. `FIXMessage` makes new storage rather than write to storage that is
+/// shared, so what a value sees never changes (hence unchecked Sendable).
 final class MessageStorage: @unchecked Sendable {
     private let base: UnsafeMutableRawPointer
     private let byteCapacity: Int
@@ -16,6 +15,7 @@ final class MessageStorage: @unchecked Sendable {
 
     /// Storage with room for a message of `bytes` bytes and all the fields it can hold.
     init(bytes: Int) {
+        precondition(bytes < Int(Int32.max) - Self.sentinelCount, "a field's offsets fit 32 bits")
         byteCapacity = bytes
         fieldCapacity = Swift.min(bytes / 4 + 1, FIXMessage.fieldsMax)
         let fieldBytes = fieldCapacity * MemoryLayout<FIXMessage.Field>.stride

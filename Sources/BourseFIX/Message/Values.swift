@@ -79,14 +79,14 @@ public enum FIXValue {
         let separators: UInt64 = 0x00FF_0000_FF00_00FF
         let expected = UInt64(UInt8(ascii: ":")) << 48 | UInt64(UInt8(ascii: ":")) << 24 | UInt64(UInt8(ascii: "-"))
         let clock = time ^ zeros
-        let second1 = b[16] &- UInt8(ascii: "0")
+        let secondUnits = b[16] &- UInt8(ascii: "0")
         guard nonDigits(date) == 0, time & separators == expected, nonDigits(clock) & ~separators & 0x8080_8080_8080_8080 == 0,
-              second1 < 10 else { return false }
+              secondUnits < 10 else { return false }
         func digit(_ word: UInt64, _ byte: Int) -> Int { Int(truncatingIfNeeded: word >> UInt64(8 * byte)) & 0xFF }
         let year = digit(date, 0) * 1_000 + digit(date, 1) * 100 + digit(date, 2) * 10 + digit(date, 3)
         let month = digit(date, 4) * 10 + digit(date, 5), day = digit(date, 6) * 10 + digit(date, 7)
         let hour = digit(clock, 1) * 10 + digit(clock, 2), minute = digit(clock, 4) * 10 + digit(clock, 5)
-        let second = digit(clock, 7) * 10 + Int(second1)
+        let second = digit(clock, 7) * 10 + Int(secondUnits)
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
         let days = month == 2 ? (leap ? 29 : 28) : (month == 4 || month == 6 || month == 9 || month == 11 ? 30 : 31)
         guard (1678...2261).contains(year), (1...12).contains(month), (1...days).contains(day), hour < 24, minute < 60, second < 61 else {
