@@ -69,7 +69,7 @@ public struct FIXMessage: Sendable {
     }
 
     /// The bytes and fields for as long as `body` runs, without copying either.
-    public func withUnsafeParts<R>(_ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<Field>) throws -> R) rethrows -> R {
+    func withUnsafeParts<R>(_ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<Field>) throws -> R) rethrows -> R {
         try withExtendedLifetime(storage) { try body(storage.bytes, storage.fields) }
     }
 
