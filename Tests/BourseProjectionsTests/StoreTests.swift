@@ -49,4 +49,36 @@ struct StoreTests {
             #expect(try store.querySynchronously("SELECT * FROM t", []).map(\.values) == [[.int(7), .text("c")]])
         }
     }
+
+    @Test("a new SQLite store has 1 KiB pages and keeps rows of many pages whole; one made with other pages keeps them")
+    func sqlitePages() throws {
+        let directory = NSTemporaryDirectory() + "bourse-pages-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let long = String(repeating: "0123456789", count: 500)
+        let blob = (0 ..< 3_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        func pageBytes(_ store: SQLiteStore) throws -> SQLValue? { try store.querySynchronously("PRAGMA page_size", []).first?.values.first }
+        func fill(_ store: SQLiteStore) throws {
+            try store.write { w in
+                try w.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, s TEXT, b BLOB)", [])
+                try w.execute("INSERT INTO t VALUES (?, ?, ?)", [.int(1), .text(long), .blob(blob)])
+            }
+        }
+        // Given a store made by a build with SQLite's 4 KiB pages,
+        let old = try SQLiteStore(path: directory + "/old.sqlite", pageBytes: 4_096)
+        try fill(old)
+        old.close()
+        // when this build opens it, then it keeps its pages and its rows.
+        let reopened = try SQLiteStore(path: directory + "/old.sqlite")
+        defer { reopened.close() }
+        #expect(try pageBytes(reopened) == .int(4_096))
+        #expect(try reopened.querySynchronously("SELECT s, b FROM t", []).map(\.values) == [[.text(long), .blob(blob)]])
+        // A new store has 1 KiB pages; a row of several pages reads back whole.
+        let new = try SQLiteStore(path: directory + "/new.sqlite")
+        defer { new.close() }
+        try fill(new)
+        #expect(try pageBytes(new) == .int(Int64(SQLiteStore.pageBytesDefault)))
+        #expect(SQLiteStore.pageBytesDefault == 1_024)
+        #expect(try new.querySynchronously("SELECT s, b FROM t", []).map(\.values) == [[.text(long), .blob(blob)]])
+    }
 }

@@ -12,10 +12,20 @@ public final class SQLiteStore: ProjectionStore {
     private let pool: DatabasePool
     private let executed = Atomic<Int>(0)
 
-    public init(path: String) throws {
+    /// The page of a new database. A commit writes each page it changed, whole, to the write-ahead log, and
+    /// the projections commit hundreds of small transactions a second: against SQLite's 4 KiB, 1 KiB pages
+    /// halve the bytes the projections write per order, and so the wait of the journal's fdatasync on the
+    /// same disk (BENCHMARKS.md, "The projections' pages"). A database keeps the page size it was made with.
+    public static let pageBytesDefault = 1_024
+
+    /// `pageBytes` applies to a database this makes; one that exists keeps its own.
+    public init(path: String, pageBytes: Int = SQLiteStore.pageBytesDefault) throws {
+        precondition(pageBytes >= 512 && pageBytes <= 65_536 && pageBytes & (pageBytes - 1) == 0, "a page of \(pageBytes) bytes")
         self.path = path
         var configuration = Configuration()
         configuration.prepareDatabase { db in
+            // Before anything is written: the write-ahead log, set when the pool opens, fixes the size.
+            try db.execute(sql: "PRAGMA page_size = \(pageBytes)")
             // A projection of the journal: losing the last transactions to a power cut only means reading a
             // little more of the journal at the next start.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
