@@ -8,13 +8,18 @@ final class FIXMetrics: Sendable {
     /// Each session's handles, made at its first figure and kept: a handle made per message looked its
     /// series up in the registry every time. Sessions are configured, so the table is bounded by them.
     private let handles = Mutex<[String: Handles]>([:])
+    /// Garbled before a Logon named the session: the one figure without one.
+    private let garbledUnnamed: Counter
 
     struct Handles: Sendable {
         let messagesIn, messagesOut, resends, garbled, rejects: Counter
         let reportLatency: Timer
     }
 
-    init(factory: any MetricsFactory) { self.factory = factory }
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+        garbledUnnamed = Counter(label: "bourse_fix_garbled_total", dimensions: [("session", "")], factory: factory)
+    }
 
     func received(_ session: String) { handles(session).messagesIn.increment() }
 
@@ -22,7 +27,7 @@ final class FIXMetrics: Sendable {
 
     func resend(_ session: String) { handles(session).resends.increment() }
 
-    func garbled(_ session: String?) { handles(session ?? "").garbled.increment() }
+    func garbled(_ session: String?) { (session.map { handles($0).garbled } ?? garbledUnnamed).increment() }
 
     func rejected(_ session: String) { handles(session).rejects.increment() }
 
