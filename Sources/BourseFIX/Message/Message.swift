@@ -37,6 +37,7 @@ public struct FIXMessage: Sendable {
         readFields()
     }
 
+    /// As `init(frame:)` above, from an array.
     public init(frame: [UInt8]) {
         self = frame.withUnsafeBytes { FIXMessage(frame: $0) }
     }
@@ -187,5 +188,4 @@ public struct FIXMessage: Sendable {
 
     /// The message as text with `|` for the field separator, for logs and errors.
     public var text: String { String(decoding: bytes.map { $0 == Framing.soh ? UInt8(ascii: "|") : $0 }, as: UTF8.self) }
-
 }
