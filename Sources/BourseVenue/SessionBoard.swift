@@ -35,13 +35,18 @@ public final class SessionBoard: Sendable {
         }
     }
 
-    private let latest = Mutex<[Row]>([])
+    private let latest = Mutex<[String: Row]>([:])
 
     public init() {}
 
-    /// The gateway's latest word on its sessions (it says it each second and on each Logon and hang-up).
-    public func update(_ rows: [Row]) { latest.withLock { $0 = rows } }
+    /// The gateway's latest word on these sessions (on each Logon and hang-up, and each second from each
+    /// of its event loops for the sessions it serves); the others' rows stay as they were.
+    public func update(_ rows: [Row]) {
+        latest.withLock { latest in
+            for row in rows { latest[row.session] = row }
+        }
+    }
 
-    /// Every session, or none when no FIX gateway runs.
-    public var rows: [Row] { latest.withLock { $0 } }
+    /// Every session by name, or none when no FIX gateway runs.
+    public var rows: [Row] { latest.withLock { $0.values.sorted { $0.session < $1.session } } }
 }

@@ -61,7 +61,8 @@ struct AcceptanceTests {
         defer { try? FileManager.default.removeItem(atPath: store) }
         let gateway = try await FIXGateway(settings: SessionSettings.all(Self.configuration.fix!),
                                            storePath: store + "/sessions", node: node,
-                                           clock: clock.now, log: { _ in })
+                                           // Connections one after another land on different loops.
+                                           loops: 3, clock: clock.now, log: { _ in })
         let password = try await gateway.issuePasswords().first { $0.session == "SECRET" }!.password
         let port = try await gateway.start(host: "127.0.0.1", port: 0)
         do {

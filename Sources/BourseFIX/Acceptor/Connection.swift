@@ -1,21 +1,28 @@
 import BourseCore
 import BourseProjections
 import NIOCore
+import Synchronization
 
 /// One TCP connection of the FIX gateway: it frames bytes into messages, binds the connection to its
 /// session at Logon, hands each message to the session and writes what the session recorded. Everything
-/// here runs on the gateway's one event loop.
+/// here runs on the connection's event loop, `home`.
 final class FIXConnection: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     let gateway: FIXGateway
+    let home: GatewayLoop
     private(set) var session: FIXSession?
     private var context: ChannelHandlerContext?
     private var buffer: [UInt8] = []
     /// Held back by the session's rate limit until this time.
     private var paused = false
     private var closing = false
+    /// Closing or closed, as other loops see it: a Logon of this connection's session elsewhere waits for
+    /// its end rather than being refused as a second logon.
+    let hungUp = Atomic<Bool>(false)
+    /// How many times a Logon waited for the session's previous connection to end.
+    private var handoverWaits = 0
     /// A resend in progress: new messages wait until it is written.
     private var resend: FIXSession.ResendCursor?
     /// Order reports told live while the session is logged on, waiting for delivery.
@@ -30,7 +37,7 @@ final class FIXConnection: ChannelInboundHandler, @unchecked Sendable {
     var waitsForReports = false
     static let liveReportsMax = 65_536
 
-    init(gateway: FIXGateway) { self.gateway = gateway }
+    init(gateway: FIXGateway, home: GatewayLoop) { (self.gateway, self.home) = (gateway, home) }
 
     var isOpen: Bool { context != nil && !closing }
 
@@ -43,8 +50,9 @@ final class FIXConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func channelInactive(context: ChannelHandlerContext) {
         closing = true
-        if let session { gateway.ended(self, session) }
+        hungUp.store(true, ordering: .releasing)
         session?.disconnected()
+        gateway.ended(self, session)
         session = nil
         self.context = nil
         context.fireChannelInactive()
@@ -79,6 +87,7 @@ final class FIXConnection: ChannelInboundHandler, @unchecked Sendable {
             case .message(let length):
                 let message = buffer.withUnsafeBytes { FIXMessage(frame: UnsafeRawBufferPointer(rebasing: $0[0 ..< length])) }
                 let now = gateway.clock()
+                if session == nil, !bind(message, now: now, context) { return }
                 if let session, session.isLoggedOn {
                     let (wait, effects) = session.admit(now: now)
                     if let effects { apply(effects, now: now); return }
@@ -103,18 +112,30 @@ final class FIXConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    private func handle(_ message: FIXMessage, now: Int64) {
-        if session == nil {
-            switch gateway.bind(self, message) {
-            case .success(let s):
-                session = s
-                s.connected(now: now)
-            case .failure(let refusal):
-                gateway.log("FIX: connection refused: \(refusal.text)")
-                close()
-                return
-            }
+    /// Binds the connection to the session its first message names; false while it waits for the
+    /// session's previous connection to end (the message stays in the buffer), or when refused.
+    private func bind(_ message: FIXMessage, now: Int64, _ context: ChannelHandlerContext) -> Bool {
+        switch gateway.bind(self, message) {
+        case .bound(let s):
+            session = s
+            s.connected(now: now)
+            return true
+        case .wait where handoverWaits < FIXGateway.handoverWaitsMax:
+            handoverWaits += 1
+            pause(for: 1_000_000, context)
+            return false
+        case .wait:
+            gateway.log("FIX: connection refused: the session's previous connection did not end")
+            close()
+            return false
+        case .refused(let refusal):
+            gateway.log("FIX: connection refused: \(refusal.text)")
+            close()
+            return false
         }
+    }
+
+    private func handle(_ message: FIXMessage, now: Int64) {
         guard let session else { return }
         gateway.metrics.received(session.name)
         let rejected = session.counters.rejected
@@ -140,7 +161,7 @@ final class FIXConnection: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         write()
-        gateway.flush { [self] in
+        gateway.flush(home) { [self] in
             guard self.session === session, !closing else { return }
             if startsResend { continueResend() }
             if let reason = effects.disconnect {
@@ -216,6 +237,7 @@ final class FIXConnection: ChannelInboundHandler, @unchecked Sendable {
     func close() {
         guard !closing, let context else { return }
         closing = true
+        hungUp.store(true, ordering: .releasing)
         // Closed once what was written before has gone out (a Logout, a Reject).
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in

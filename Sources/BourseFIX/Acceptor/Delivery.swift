@@ -16,15 +16,16 @@ extension FIXGateway {
     func acknowledged(_ published: Published, _ connection: FIXConnection, _ session: FIXSession) {
         let reports = OrderReport.ofNewOrder(published)
         guard !reports.isEmpty, !stopped.load(ordering: .relaxed) else { return }
-        // Gathered until the event loop takes them all, so that each session saves them at once.
-        let schedule = early.withLock { e in
+        // Gathered until the connection's event loop takes them all, so that each session saves them at once.
+        let home = connection.home
+        let schedule = home.early.withLock { e in
             e.pending.append((reports, connection, session))
             defer { e.scheduled = true }
             return !e.scheduled
         }
         guard schedule else { return }
-        onLoop { [self] in
-            let pending = early.withLock { e in
+        onLoop(connection) { [self] in
+            let pending = home.early.withLock { e in
                 e.scheduled = false
                 defer { e.pending.removeAll(keepingCapacity: true) }
                 return e.pending
@@ -33,7 +34,7 @@ extension FIXGateway {
             for (reports, connection, session) in pending where connection.session === session && connection.mayDeliver {
                 for report in reports where report.concerns(session: session.name) && session.isUntold(report.sequence, report.number) {
                     guard session.sentEarly(report.sequence, report.number) else { break }
-                    toldEarlyThrough[session.name] = max(toldEarlyThrough[session.name] ?? 0, report.sequence)
+                    toldEarlyThrough.withLock { $0[session.name] = max($0[session.name] ?? 0, report.sequence) }
                     let (type, body) = ExecutionReports.message(report, accountNumber: numbers[report.account] ?? String(report.account))
                     session.send(type, body, now: now)
                     if report.kind == .new || report.kind == .rejected { metrics.acknowledged(session.name, since: report.time.nanos, now: now) }
@@ -43,18 +44,22 @@ extension FIXGateway {
         }
     }
 
-    /// Reports of a newly applied entry, from the order projection's thread.
+    /// Reports of a newly applied entry, from the order projection's thread: to every event loop.
     func publish(_ reports: [OrderReport]) {
         // Nobody to tell: a session that logs on later reads them from the table.
         guard ordersProjection.isPrompt, !stopped.load(ordering: .relaxed) else { return }
-        let schedule = published.withLock { p in
+        for home in loops { publish(reports, on: home) }
+    }
+
+    private func publish(_ reports: [OrderReport], on home: GatewayLoop) {
+        let schedule = home.published.withLock { p in
             p.reports += reports
             defer { p.scheduled = true }
             return !p.scheduled
         }
         guard schedule else { return }
-        onLoop { [self] in
-            let reports = published.withLock { p in
+        home.loop.execute { [self] in
+            let reports = home.published.withLock { p in
                 p.scheduled = false
                 defer { p.reports.removeAll(keepingCapacity: true) }
                 return p.reports
@@ -66,8 +71,8 @@ extension FIXGateway {
                 if let origin = report.requestOrigin, origin != report.origin { byOrigin[origin, default: []].append(report) }
                 byAccount[report.account, default: []].append(report)
             }
-            for connection in bound.values {
-                guard let session = connection.session, session.isLoggedOn else { continue }
+            for connection in home.connections.values {
+                guard let session = connection.session, connection.isOpen, session.isLoggedOn else { continue }
                 let settings = session.settings
                 let wanted: [OrderReport]
                 switch settings.role {
@@ -93,37 +98,39 @@ extension FIXGateway {
     /// with what it is doing now (the reads of this round, the reports that arrived), so that a session
     /// reached by many of them saves once.
     func needsFlush(_ connection: FIXConnection) {
+        let home = connection.home
         if !connection.awaitingFlush {
             connection.awaitingFlush = true
-            awaitingFlush.append(connection)
+            home.awaitingFlush.append(connection)
         }
-        guard !flushScheduled else { return }
-        flushScheduled = true
-        loop.execute { [self] in
-            flushScheduled = false
-            flush()
+        guard !home.flushScheduled else { return }
+        home.flushScheduled = true
+        home.loop.execute { [self] in
+            home.flushScheduled = false
+            flush(home)
         }
     }
 
     /// A connection whose session moved only its numbers: saved with every other such one within
     /// `lazySaveNanos` (a timer for each would make a save for each message in).
     func saveLater(_ connection: FIXConnection) {
-        savingLater.append(connection)
-        guard savingLater.count == 1 else { return }
-        loop.scheduleTask(in: .nanoseconds(FIXSession.lazySaveNanos)) { [self] in
-            let due = savingLater
-            savingLater.removeAll(keepingCapacity: true)
+        let home = connection.home
+        home.savingLater.append(connection)
+        guard home.savingLater.count == 1 else { return }
+        home.loop.scheduleTask(in: .nanoseconds(FIXSession.lazySaveNanos)) {
+            let due = home.savingLater
+            home.savingLater.removeAll(keepingCapacity: true)
             for connection in due { connection.lazySaveDue() }
         }
     }
 
-    /// Saves what the waiting connections' sessions recorded, then writes each connection's messages;
-    /// then runs `next` (a resend or a close, which must come after). A save is an append to the session's
-    /// file on this thread, so saves are made, and their messages written, in the order they were asked
-    /// for. A session that only moved its numbers is saved a moment later.
-    func flush(then next: (() -> Void)? = nil) {
-        let connections = awaitingFlush
-        awaitingFlush.removeAll(keepingCapacity: true)
+    /// Saves what the waiting connections of a loop's sessions recorded, then writes each connection's
+    /// messages; then runs `next` (a resend or a close, which must come after). A save is an append to the
+    /// session's file on this thread, so saves are made, and their messages written, in the order they were
+    /// asked for. A session that only moved its numbers is saved a moment later.
+    func flush(_ home: GatewayLoop, then next: (() -> Void)? = nil) {
+        let connections = home.awaitingFlush
+        home.awaitingFlush.removeAll(keepingCapacity: true)
         for connection in connections {
             connection.awaitingFlush = false
             let everything = connection.flushEverything
@@ -156,7 +163,7 @@ extension FIXGateway {
     /// A session just logged on: what it has not been told is read from the order reports' table up to
     /// the venue's position at this moment; what comes after arrives live.
     func loggedOn(_ connection: FIXConnection, _ session: FIXSession) {
-        defer { post() }
+        defer { post([session]) }
         if !connection.waitsForReports {
             connection.waitsForReports = true
             ordersProjection.waitForReports(true)
@@ -173,9 +180,14 @@ extension FIXGateway {
             do {
                 let head = try await venue.lastSequence()
                 if let problem = await projections.waitWhileMoving("orders", for: head) { throw OrderHandler.Refusal(problem) }
+                let loop = connection.home.loop
                 while true {
                     guard !stopped.load(ordering: .relaxed) else { return }
-                    let after = try await loop.submit { (session.state.deliveredSequence, session.state.deliveredNumber) }.get()
+                    // Read on the loop, and only while this connection holds the session.
+                    guard let after = try await loop.submit({ () -> (UInt64, Int)? in
+                        guard connection.session === session else { return nil }
+                        return (session.state.deliveredSequence, session.state.deliveredNumber)
+                    }).get() else { return }
                     let reports = try await queries.reports(session: settings.name, accounts: settings.role == .orderEntry ? nil : settings.accounts,
                                                             after: after, through: head, limit: SessionStore.resendChunkMax)
                     let more = try await loop.submit { [self] () -> Bool in
@@ -190,13 +202,13 @@ extension FIXGateway {
                     }.get()
                     if !more { break }
                 }
-                onLoop { [self] in
+                onLoop(connection) { [self] in
                     connection.catchingUp = false
                     deliver(connection)
                 }
             } catch {
                 guard !stopped.load(ordering: .relaxed) else { return }
-                onLoop { [self] in
+                onLoop(connection) { [self] in
                     log("FIX session \(settings.name): catching up with the order reports failed: \(error)")
                     connection.close()
                 }

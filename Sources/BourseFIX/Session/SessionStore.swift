@@ -75,7 +75,14 @@ public final class SessionStore: Sendable {
     public let path: String
     private let keptMax: Int
     private let segmentMax: Int
-    private let logs = Mutex<[String: SessionLog]>([:])
+    /// Each session's log behind a lock of its own: the gateway's event loops save different sessions at
+    /// once, and a resend's read of one session does not hold up the others' saves.
+    private let logs = Mutex<[String: LockedLog]>([:])
+
+    private final class LockedLog: Sendable {
+        let log: Mutex<SessionLog>
+        init(_ log: sending SessionLog) { self.log = Mutex(log) }
+    }
 
     /// Opens (or creates) the store in the directory `path`. The limits are parameters for tests.
     public init(path: String, messagesKeptMax: Int = SessionStore.messagesKeptMax, segmentBytesMax: Int = SessionStore.segmentBytesMax) throws {
@@ -87,7 +94,7 @@ public final class SessionStore: Sendable {
 
     /// A session's state; nil for a session never seen.
     public func state(_ session: String) throws -> State? {
-        try logs.withLock { try log(session, &$0).state }
+        try log(session).log.withLock { $0.state }
     }
 
     /// Records the session's state and the messages it is about to send.
@@ -97,33 +104,34 @@ public final class SessionStore: Sendable {
 
     /// Records several sessions' saves, each appended to its session's file, in order.
     public func save(_ saves: [Save]) throws {
-        try logs.withLock { logs in
-            for save in saves { try log(save.session, &logs).append(save.state, save.messages) }
-        }
+        for save in saves { try log(save.session).log.withLock { try $0.append(save.state, save.messages) } }
     }
 
     /// Starts the session's numbers over (ResetSeqNumFlag, a new schedule window): its sent messages go.
     public func reset(_ session: String, _ state: State) throws {
-        try logs.withLock { try log(session, &$0).reset(state) }
+        try log(session).log.withLock { try $0.reset(state) }
     }
 
     /// The messages sent from `first` through `last`, oldest first, at most `resendChunkMax`.
     public func messages(_ session: String, from first: Int, through last: Int) throws -> [Message] {
-        try logs.withLock { try log(session, &$0).messages(from: first, through: last, max: Self.resendChunkMax) }
+        try log(session).log.withLock { try $0.messages(from: first, through: last, max: Self.resendChunkMax) }
     }
 
     public func close() {
         logs.withLock { logs in
-            for log in logs.values { log.close() }
+            for locked in logs.values { locked.log.withLock { $0.close() } }
             logs.removeAll()
         }
     }
 
-    private func log(_ session: String, _ logs: inout [String: SessionLog]) throws -> SessionLog {
-        if let log = logs[session] { return log }
-        let log = try SessionLog(directory: path + "/" + Self.directoryName(session), session: session, keptMax: keptMax, segmentMax: segmentMax)
-        logs[session] = log
-        return log
+    private func log(_ session: String) throws -> LockedLog {
+        try logs.withLock { logs in
+            if let locked = logs[session] { return locked }
+            let locked = LockedLog(try SessionLog(directory: path + "/" + Self.directoryName(session), session: session,
+                                                  keptMax: keptMax, segmentMax: segmentMax))
+            logs[session] = locked
+            return locked
+        }
     }
 
     /// A CompID as a directory name: letters, digits, '-' and '_' as they are, every other byte as %XX.
