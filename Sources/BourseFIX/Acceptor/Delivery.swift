@@ -48,7 +48,8 @@ extension FIXGateway {
     func publish(_ reports: [OrderReport]) {
         // Nobody to tell: a session that logs on later reads them from the table.
         guard ordersProjection.isPrompt, !stopped.load(ordering: .relaxed) else { return }
-        for home in loops { publish(reports, on: home) }
+        // A loop with no session logged on is not woken: a session that logs on there reads the table.
+        for home in loops where home.waitingForReports.load(ordering: .relaxed) > 0 { publish(reports, on: home) }
     }
 
     private func publish(_ reports: [OrderReport], on home: GatewayLoop) {
@@ -166,6 +167,7 @@ extension FIXGateway {
         defer { post([session]) }
         if !connection.waitsForReports {
             connection.waitsForReports = true
+            connection.home.waitingForReports.add(1, ordering: .relaxed)
             ordersProjection.waitForReports(true)
         }
         connection.live = []

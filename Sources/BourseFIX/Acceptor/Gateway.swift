@@ -217,6 +217,7 @@ public final class FIXGateway: @unchecked Sendable {
         }
         if connection.waitsForReports {
             connection.waitsForReports = false
+            connection.home.waitingForReports.add(-1, ordering: .relaxed)
             ordersProjection.waitForReports(false)
         }
         guard let session, bound.withLock({ $0[session.name] === connection }) else { return }

@@ -21,6 +21,8 @@ final class GatewayLoop: @unchecked Sendable {
     /// until the loop takes them all at once (`Delivery.swift`).
     let published = Mutex<(reports: [OrderReport], scheduled: Bool)>(([], false))
     let early = Mutex<(pending: [([OrderReport], FIXConnection, FIXSession)], scheduled: Bool)>(([], false))
+    /// This loop's sessions logged on, to which the order projection's reports go live.
+    let waitingForReports = Atomic<Int>(0)
 
     init(loop: EventLoop) { self.loop = loop }
 }
