@@ -16,13 +16,8 @@ struct GatewayLoopsTests {
         let directory = makeTemporaryDirectory("bourse-fix-loops")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let clock = TestClock()
-        var configuration = VenueConfiguration.demo
-        configuration.fix = VenueConfiguration.FIXEntry(sessions: [VenueConfiguration.FIXSessionEntry(comp_id: "CLIENT", role: "order_entry", accounts: [1])])
-        let node = try await DataDirectory(path: directory + "/data").openNode(configuration: configuration, clock: clock.now)
+        let (node, gateway, port) = try await Self.gateway(in: directory, clock: clock)
         defer { node.stop() }
-        let gateway = try await FIXGateway(settings: SessionSettings.all(configuration.fix!), storePath: directory + "/fix", node: node,
-                                           loops: 3, clock: clock.now, log: { _ in })
-        let port = try await gateway.start(host: "127.0.0.1", port: 0)
 
         // Given 30 connections, a third silent, a third sending garbage, a third half a message.
         var channels: [Channel] = []
@@ -44,13 +39,8 @@ struct GatewayLoopsTests {
         let directory = makeTemporaryDirectory("bourse-fix-loops")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let clock = TestClock()
-        var configuration = VenueConfiguration.demo
-        configuration.fix = VenueConfiguration.FIXEntry(sessions: [VenueConfiguration.FIXSessionEntry(comp_id: "CLIENT", role: "order_entry", accounts: [1])])
-        let node = try await DataDirectory(path: directory + "/data").openNode(configuration: configuration, clock: clock.now)
+        let (node, gateway, port) = try await Self.gateway(in: directory, clock: clock)
         defer { node.stop() }
-        let gateway = try await FIXGateway(settings: SessionSettings.all(configuration.fix!), storePath: directory + "/fix", node: node,
-                                           loops: 3, clock: clock.now, log: { _ in })
-        let port = try await gateway.start(host: "127.0.0.1", port: 0)
         var (ours, theirs) = (1, 1)
         func send(_ client: Client, _ type: String, _ body: FIXBody = FIXBody()) async throws {
             try await client.send(FIXEncoder.encode(type: type, sequence: ours, sender: "CLIENT", target: "BOURSE",
@@ -75,6 +65,16 @@ struct GatewayLoopsTests {
             theirs += 2
         }
         await gateway.stop()
+    }
+
+    /// A gateway on three loops with one order entry session, CLIENT.
+    static func gateway(in directory: String, clock: TestClock) async throws -> (DataDirectory.Node, FIXGateway, Int) {
+        var configuration = VenueConfiguration.demo
+        configuration.fix = VenueConfiguration.FIXEntry(sessions: [VenueConfiguration.FIXSessionEntry(comp_id: "CLIENT", role: "order_entry", accounts: [1])])
+        let node = try await DataDirectory(path: directory + "/data").openNode(configuration: configuration, clock: clock.now)
+        let gateway = try await FIXGateway(settings: SessionSettings.all(configuration.fix!), storePath: directory + "/fix", node: node,
+                                           loops: 3, clock: clock.now, log: { _ in })
+        return (node, gateway, try await gateway.start(host: "127.0.0.1", port: 0))
     }
 
     static func eventually(_ condition: () -> Bool) async -> Bool {
