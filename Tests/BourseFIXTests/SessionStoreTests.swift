@@ -126,8 +126,16 @@ struct SessionStoreTests {
                 state.nextSender += count
                 state.nextTarget += Int(random.next() % 3)
                 state.deliveredSequence += random.next() % 2
-                if random.next() % 4 == 0, state.early.count < 8 { state.early.insert(SessionStore.ReportPosition(sequence: random.next() % 100, number: Int(random.next() % 3))) }
-                try store.save(session, state, sending: messages)
+                for _ in 0 ..< Int(random.next() % 4) where state.early.count < 40 {
+                    state.early.insert(SessionStore.ReportPosition(sequence: random.next() % 1_000, number: Int(random.next() % 3)))
+                }
+                let early = state.early.sorted { ($0.sequence, $0.number) < ($1.sequence, $1.number) }
+                if random.next() % 3 == 0, !early.isEmpty { state.early.remove(early[Int(random.next() % UInt64(early.count))]) }
+                // Saved with the change of the early reports since the last save, as a session saves, or whole.
+                let before = model.states[session]?.early ?? []
+                let change = random.next() % 4 == 0 ? nil
+                    : SessionStore.EarlyChange(added: Array(state.early.subtracting(before)), removed: Array(before.subtracting(state.early)))
+                try store.save([SessionStore.Save(session: session, state: state, messages: messages, earlyChange: change)])
                 for m in messages { model.messages[session, default: [:]][m.sequence] = m }
                 model.states[session] = state
             }
@@ -143,6 +151,77 @@ struct SessionStoreTests {
             #expect(bytes < keptMax * 300 + 3 * segmentMax, "session \(session): \(bytes) bytes")
         }
         store.close()
+    }
+
+    @Test("a session with many early reports saves their change, not all of them, and a reopened store has them all")
+    func earlyChanges() throws {
+        let directory = makeTemporaryDirectory("bourse-store")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var store = try SessionStore(path: directory, segmentBytesMax: 16 * 1_024)
+        // Given 2,000 reports sent early, saved whole.
+        var state = SessionStore.State(nextSender: 1, nextTarget: 1, deliveredSequence: 1_000, deliveredNumber: 0)
+        state.early = Set((1_001 ... 3_000).map { SessionStore.ReportPosition(sequence: UInt64($0), number: 0) })
+        try store.save("A", state, sending: [])
+        let whole = try Self.bytes(directory, "A")
+        // When each of 300 saves sends a message, tells ten more early and reaches ten in turn, each saving the change.
+        var next: UInt64 = 3_001
+        var small = 0
+        for i in 0 ..< 300 {
+            var change = SessionStore.EarlyChange()
+            for _ in 0 ..< 10 {
+                let reached = SessionStore.ReportPosition(sequence: state.deliveredSequence + 1, number: 0)
+                state.early.remove(reached)
+                change.removed.append(reached)
+                state.deliveredSequence += 1
+                let sent = SessionStore.ReportPosition(sequence: next, number: 0)
+                state.early.insert(sent)
+                change.added.append(sent)
+                next += 1
+            }
+            state.nextSender += 1
+            let before = try Self.bytes(directory, "A")
+            try store.save([SessionStore.Save(session: "A", state: state, messages: [Self.message(i + 1)], earlyChange: change)])
+            if try Self.bytes(directory, "A") - before < 400 { small += 1 }
+        }
+        // Then a save is a message and twenty positions, where the set whole is kilobytes; segments roll,
+        // each beginning with the set whole; and the store opened again has every early report.
+        #expect(whole > 5_000, "the whole set: \(whole) bytes")
+        #expect(small >= 280, "saves under 400 bytes: \(small) of 300")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory + "/" + SessionStore.directoryName("A")).count
+        #expect(files > 1, "segments rolled")
+        store.close()
+        store = try SessionStore(path: directory)
+        defer { store.close() }
+        #expect(try store.state("A") == state)
+        #expect(try store.messages("A", from: 1, through: 300) == (1 ... 300).map { Self.message($0) })
+    }
+
+    @Test("a change of the early reports that is not the first state of its segment's is refused, naming the file and offset")
+    func earlyChangeFirst() throws {
+        let directory = makeTemporaryDirectory("bourse-store")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let dir = directory + "/" + SessionStore.directoryName("A")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var state = SessionStore.State(nextSender: 2)
+        state.early = [SessionStore.ReportPosition(sequence: 5, number: 0)]
+        var bytes: [UInt8] = []
+        StoreFormat.encode(state, [Self.message(1)], earlyChange: SessionStore.EarlyChange(added: [SessionStore.ReportPosition(sequence: 5, number: 0)]), into: &bytes)
+        try Data(bytes).write(to: URL(fileURLWithPath: dir + "/00000001-1.fixlog"))
+        let store = try SessionStore(path: directory)
+        defer { store.close() }
+        #expect {
+            _ = try store.state("A")
+        } throws: { error in
+            "\(error)".contains(dir + "/00000001-1.fixlog at 0: a change of the early reports with no state before it in the segment")
+        }
+    }
+
+    /// The bytes of a session's segments.
+    static func bytes(_ directory: String, _ session: String) throws -> Int {
+        let dir = directory + "/" + SessionStore.directoryName(session)
+        return try FileManager.default.contentsOfDirectory(atPath: dir).reduce(0) { total, name in
+            total + ((try FileManager.default.attributesOfItem(atPath: dir + "/" + name)[.size] as? Int) ?? 0)
+        }
     }
 
     @Test("a reset whose removal of the older segments was cut short is finished when the store is opened")

@@ -34,13 +34,17 @@ extension FIXSession {
     /// A report sent ahead of its turn, at the venue's acknowledgement.
     func sentEarly(_ sequence: UInt64, _ number: Int) -> Bool {
         guard state.early.count < Self.earlyReportsMax else { return false }
-        state.early.insert(SessionStore.ReportPosition(sequence: sequence, number: number))
+        let position = SessionStore.ReportPosition(sequence: sequence, number: number)
+        state.early.insert(position)
+        earlyChange.added.append(position)
         return true
     }
 
     /// A report reached in turn: true when it was sent early (and is now forgotten).
     func reachedEarly(_ sequence: UInt64, _ number: Int) -> Bool {
-        state.early.remove(SessionStore.ReportPosition(sequence: sequence, number: number)) != nil
+        guard let position = state.early.remove(SessionStore.ReportPosition(sequence: sequence, number: number)) else { return false }
+        earlyChange.removed.append(position)
+        return true
     }
 
     /// Saves what was recorded and the numbers, then hands over the bytes to write. A step that sent
@@ -65,12 +69,14 @@ extension FIXSession {
     /// nothing (or, unless `everything`, only the expected number) changed.
     func pendingSave(everything: Bool = true) -> SessionStore.Save? {
         guard !recorded.isEmpty || state != savedState, everything || !recorded.isEmpty else { return nil }
-        return SessionStore.Save(session: name, state: state, messages: recorded)
+        return SessionStore.Save(session: name, state: state, messages: recorded, earlyChange: earlyChange)
     }
 
     /// After `pendingSave`'s save: the bytes to write.
     func saved() -> [[UInt8]] {
         savedState = state
+        earlyChange.added.removeAll(keepingCapacity: true)
+        earlyChange.removed.removeAll(keepingCapacity: true)
         recorded.removeAll(keepingCapacity: true)
         defer { outgoing.removeAll(keepingCapacity: true) }
         return outgoing

@@ -59,6 +59,8 @@ final class FIXSession: @unchecked Sendable {
     /// The state as last saved: a step that changed only the numbers is saved too.
     var savedState: SessionStore.State
     var outgoing: [[UInt8]] = []
+    /// The early reports sent and reached since `savedState` (`Outgoing.swift`).
+    var earlyChange = SessionStore.EarlyChange()
     private var throttle: Throttle
     private var throttledSince: Int64?
 
@@ -235,6 +237,7 @@ final class FIXSession: @unchecked Sendable {
             do {
                 try store.reset(name, state)
                 savedState = state
+                earlyChange = SessionStore.EarlyChange()
             } catch {
                 return Effects(disconnect: "the session store failed: \(error)")
             }

@@ -53,7 +53,15 @@ final class SessionLog {
             var last: (state: SessionStore.State, end: Int)?
             var startsWithReset = false
             _ = try Self.scan(newest.path, from: 0) { record, offset, end in
-                if let state = record.state { last = (state, end) }
+                if var state = record.state {
+                    if let change = record.earlyChange {
+                        guard let before = last?.state else {
+                            throw SessionStore.Failure(description: "\(newest.path) at \(offset): a change of the early reports with no state before it in the segment")
+                        }
+                        state.early = before.early.union(change.added).subtracting(change.removed)
+                    }
+                    last = (state, end)
+                }
                 if offset == 0 { startsWithReset = record.reset }
                 return true
             }
@@ -72,8 +80,10 @@ final class SessionLog {
         }
     }
 
-    /// Appends one save: its messages, then its state, in records written at once.
-    func append(_ state: SessionStore.State, _ messages: [SessionStore.Message]) throws {
+    /// Appends one save: its messages, then its state, in records written at once. The state's early reports
+    /// go as their change since the segment's last state record when that is known and smaller; a
+    /// segment's first state record holds them whole, so that older segments can go.
+    func append(_ state: SessionStore.State, _ messages: [SessionStore.Message], earlyChange: SessionStore.EarlyChange? = nil) throws {
         if let broken { throw SessionStore.Failure(description: broken) }
         if let large = messages.first(where: { $0.body.count > StoreFormat.messageBytesMax }) {
             throw SessionStore.Failure(description: "session \(session): message \(large.sequence) has \(large.body.count) bytes, more than the store's \(StoreFormat.messageBytesMax)")
@@ -83,8 +93,9 @@ final class SessionLog {
             try roll(first: messages.first?.sequence ?? state.nextSender)
             rolled = true
         }
+        let change = size == 0 ? nil : earlyChange.flatMap { Self.checked($0, from: self.state, to: state) }
         var bytes: [UInt8] = []
-        StoreFormat.encode(state, messages[...], into: &bytes)
+        StoreFormat.encode(state, messages[...], earlyChange: change, into: &bytes)
         let path = segments[segments.count - 1].path
         if let error = Self.writeAll(fd, bytes) {
             // Undone, so that the file ends with a whole record again; if that fails too, nothing more is
@@ -95,6 +106,22 @@ final class SessionLog {
         size += bytes.count
         self.state = state
         if rolled { try prune() }
+    }
+
+    /// `change` when it takes `base`'s early reports to `state`'s and is smaller than them; nil to write them
+    /// whole. Checked in the change's own size: each added one new, each removed one there before.
+    static func checked(_ change: SessionStore.EarlyChange, from base: SessionStore.State?, to state: SessionStore.State) -> SessionStore.EarlyChange? {
+        guard let base, change.added.count + change.removed.count < state.early.count else { return nil }
+        let added = Set(change.added), removed = Set(change.removed)
+        guard added.count == change.added.count, removed.count == change.removed.count,
+              base.early.count + added.count - removed.count == state.early.count,
+              change.added.allSatisfy({ !base.early.contains($0) && (state.early.contains($0) || removed.contains($0)) }),
+              change.removed.allSatisfy({ (base.early.contains($0) || added.contains($0)) && !state.early.contains($0) }) else {
+            assertionFailure("the early reports' change does not take the saved ones to the new ones")
+            return nil
+        }
+        assert(base.early.union(change.added).subtracting(change.removed) == state.early, "the early reports' change takes the saved ones to the new ones")
+        return change
     }
 
     /// Closes the newest segment and opens a new one, whose messages are numbered from `first` on.

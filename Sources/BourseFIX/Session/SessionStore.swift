@@ -59,11 +59,21 @@ public final class SessionStore: Sendable {
         }
     }
 
-    /// A session's state and the messages it is about to send.
+    /// The early reports sent and reached since a session's last save: what a save writes in their
+    /// place when it is smaller than the whole set, which a session at full speed holds by the thousand.
+    public struct EarlyChange: Sendable, Equatable {
+        public var added: [ReportPosition] = []
+        public var removed: [ReportPosition] = []
+        public init(added: [ReportPosition] = [], removed: [ReportPosition] = []) { (self.added, self.removed) = (added, removed) }
+    }
+
+    /// A session's state and the messages it is about to send; with the change of its early reports since
+    /// its last save, when known.
     public struct Save: Sendable {
         public var session: String
         public var state: State
         public var messages: [Message]
+        public var earlyChange: EarlyChange? = nil
     }
 
     /// The store could not be read or written: the file, and where and why.
@@ -104,7 +114,7 @@ public final class SessionStore: Sendable {
 
     /// Records several sessions' saves, each appended to its session's file, in order.
     public func save(_ saves: [Save]) throws {
-        for save in saves { try log(save.session).log.withLock { try $0.append(save.state, save.messages) } }
+        for save in saves { try log(save.session).log.withLock { try $0.append(save.state, save.messages, earlyChange: save.earlyChange) } }
     }
 
     /// Starts the session's numbers over (ResetSeqNumFlag, a new schedule window): its sent messages go.

@@ -7,8 +7,12 @@ import BourseCore
 ///     kind 1 (messages)         count · message…
 ///     kind 2 (messages, state)  state · count · message…
 ///     kind 3 (reset)            state · count (0): the session starts over, older segments are void
+///     kind 4 (messages, state changed)  state (no early reports) · early change · count · message…
 ///     state    nextSender · nextTarget · deliveredSequence · deliveredNumber (signed) · window (flag, signed)
-///              · password digest (length, bytes) · early reports (count, (entry, number (signed))…)
+///              · password digest (length, bytes) · early reports (count, position…)
+///     early change  added (count, position…) · removed (count, position…): the early reports are those
+///              of the state record before it in the segment, with these added, then these removed
+///     position entry · number (signed)
 ///     message  sequence · sent (signed nanoseconds) · type (length, bytes) · body (length, bytes)
 ///
 /// Integers are LEB128 varints (zigzag where signed). A save is its messages in records of at most
@@ -26,24 +30,31 @@ enum StoreFormat {
         case messages = 1
         case messagesAndState = 2
         case reset = 3
+        case messagesAndStateChange = 4
     }
 
     /// A record's contents, decoded.
     struct Record {
         var state: SessionStore.State?
+        /// Kind 4's: `state` has no early reports, the state record before it and this change give them.
+        var earlyChange: SessionStore.EarlyChange?
         var messages: [SessionStore.Message]
         var reset = false
     }
 
-    /// Appends the records of one save to `out`.
-    static func encode(_ state: SessionStore.State, _ messages: ArraySlice<SessionStore.Message>, reset: Bool = false, into out: inout [UInt8]) {
+    /// Appends the records of one save to `out`: its state whole, or with the change of its early reports
+    /// since the segment's state record before it.
+    static func encode(_ state: SessionStore.State, _ messages: ArraySlice<SessionStore.Message>, reset: Bool = false,
+                       earlyChange: SessionStore.EarlyChange? = nil, into out: inout [UInt8]) {
+        precondition(!reset || earlyChange == nil, "a reset record holds its state whole")
         var rest = messages
         repeat {
             let part = rest.prefix(messagesPerRecordMax)
             rest = rest.dropFirst(part.count)
             var w = ByteWriter(capacity: 64 + part.reduce(0) { $0 + $1.body.count + 32 })
-            w.write((rest.isEmpty ? reset ? Kind.reset : .messagesAndState : .messages).rawValue)
-            if rest.isEmpty { write(state, &w) }
+            let kind: Kind = !rest.isEmpty ? .messages : reset ? .reset : earlyChange == nil ? .messagesAndState : .messagesAndStateChange
+            w.write(kind.rawValue)
+            if rest.isEmpty { write(state, &w, change: earlyChange) }
             w.writeVarint(UInt64(part.count))
             for m in part {
                 w.writeVarint(UInt64(m.sequence))
@@ -62,7 +73,7 @@ enum StoreFormat {
         } while !rest.isEmpty
     }
 
-    private static func write(_ s: SessionStore.State, _ w: inout ByteWriter) {
+    private static func write(_ s: SessionStore.State, _ w: inout ByteWriter, change: SessionStore.EarlyChange?) {
         w.writeVarint(UInt64(s.nextSender))
         w.writeVarint(UInt64(s.nextTarget))
         w.writeVarint(s.deliveredSequence)
@@ -72,8 +83,19 @@ enum StoreFormat {
         let password = Array((s.passwordSHA256 ?? "").utf8)
         w.writeVarint(UInt64(password.count))
         w.append(contentsOf: password)
-        w.writeVarint(UInt64(s.early.count))
-        for p in s.early.sorted(by: { ($0.sequence, $0.number) < ($1.sequence, $1.number) }) {
+        if let change {
+            w.writeVarint(0)
+            write(change.added, &w)
+            write(change.removed, &w)
+        } else {
+            // Sorted, so that a state is written the same way each time.
+            write(s.early.sorted { ($0.sequence, $0.number) < ($1.sequence, $1.number) }, &w)
+        }
+    }
+
+    private static func write(_ positions: [SessionStore.ReportPosition], _ w: inout ByteWriter) {
+        w.writeVarint(UInt64(positions.count))
+        for p in positions {
             w.writeVarint(p.sequence)
             w.writeSigned(Int64(p.number))
         }
@@ -110,6 +132,10 @@ enum StoreFormat {
         guard let kind = Kind(rawValue: kind) else { throw DecodeError(.invalidTag("record kind", UInt64(kind)), at: 0) }
         var record = Record(state: nil, messages: [], reset: kind == .reset)
         if kind != .messages { record.state = try readState(&r) }
+        if kind == .messagesAndStateChange {
+            guard record.state?.early.isEmpty == true else { throw DecodeError(.invalidValue("early reports both whole and changed"), at: r.offset) }
+            record.earlyChange = SessionStore.EarlyChange(added: try positions(&r), removed: try positions(&r))
+        }
         let count = try r.readVarint()
         guard count <= messagesPerRecordMax else { throw DecodeError(.invalidValue("\(count) messages in a record"), at: r.offset) }
         record.messages.reserveCapacity(Int(count))
@@ -132,9 +158,13 @@ enum StoreFormat {
         s.window = hasWindow ? window : nil
         let password = try r.readBytes(try length(&r, max: 128))
         s.passwordSHA256 = password.isEmpty ? nil : String(decoding: password, as: UTF8.self)
-        let early = try length(&r, max: FIXSession.earlyReportsMax)
-        for _ in 0 ..< early { s.early.insert(SessionStore.ReportPosition(sequence: try r.readVarint(), number: Int(try r.readSigned()))) }
+        s.early = Set(try positions(&r))
         return s
+    }
+
+    private static func positions(_ r: inout ByteReader) throws -> [SessionStore.ReportPosition] {
+        let count = try length(&r, max: FIXSession.earlyReportsMax)
+        return try (0 ..< count).map { _ in SessionStore.ReportPosition(sequence: try r.readVarint(), number: Int(try r.readSigned())) }
     }
 
     private static func int(_ r: inout ByteReader) throws -> Int {
