@@ -216,6 +216,36 @@ struct SessionStoreTests {
         }
     }
 
+    @Test("a session saves the change of its early reports, and past a whole set's worth of changes the set whole")
+    func sessionEarlyChange() throws {
+        let directory = makeTemporaryDirectory("bourse-store")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var store = try SessionStore(path: directory)
+        let session = try FIXSession(settings: SessionSettings(name: "CLIENT", venueCompID: "BOURSE", role: .orderEntry, accounts: [1]),
+                                     store: store, head: 0)
+        // Given a session that told 100 reports early and reached 40 of them since its last save,
+        for entry in 1 ... 100 { #expect(session.sentEarly(UInt64(entry), 0)) }
+        _ = try session.commit()
+        for entry in 1 ... 40 { #expect(session.reachedEarly(UInt64(entry), 0)) }
+        for entry in 101 ... 110 { #expect(session.sentEarly(UInt64(entry), 0)) }
+        // then its save names those 50 changes;
+        #expect(session.pendingSave()?.earlyChange == SessionStore.EarlyChange(
+            added: (101 ... 110).map { SessionStore.ReportPosition(sequence: UInt64($0), number: 0) },
+            removed: (1 ... 40).map { SessionStore.ReportPosition(sequence: UInt64($0), number: 0) }))
+        _ = try session.commit()
+        // and after more changes than a whole set holds, it names none: the save writes the set whole.
+        for entry in 111 ..< 111 + FIXSession.earlyReportsMax - 70 { #expect(session.sentEarly(UInt64(entry), 0)) }
+        for entry in 41 ... 130 { #expect(session.reachedEarly(UInt64(entry), 0)) }
+        #expect(session.pendingSave()?.earlyChange == nil)
+        _ = try session.commit()
+        #expect(session.pendingSave() == nil)
+        let state = session.state
+        store.close()
+        store = try SessionStore(path: directory)
+        defer { store.close() }
+        #expect(try store.state("CLIENT") == state)
+    }
+
     /// The bytes of a session's segments.
     static func bytes(_ directory: String, _ session: String) throws -> Int {
         let dir = directory + "/" + SessionStore.directoryName(session)

@@ -36,15 +36,21 @@ extension FIXSession {
         guard state.early.count < Self.earlyReportsMax else { return false }
         let position = SessionStore.ReportPosition(sequence: sequence, number: number)
         state.early.insert(position)
-        earlyChange.added.append(position)
+        changeEarly { $0.added.append(position) }
         return true
     }
 
     /// A report reached in turn: true when it was sent early (and is now forgotten).
     func reachedEarly(_ sequence: UInt64, _ number: Int) -> Bool {
         guard let position = state.early.remove(SessionStore.ReportPosition(sequence: sequence, number: number)) else { return false }
-        earlyChange.removed.append(position)
+        changeEarly { $0.removed.append(position) }
         return true
+    }
+
+    private func changeEarly(_ change: (inout SessionStore.EarlyChange) -> Void) {
+        guard earlyChange != nil else { return }
+        change(&earlyChange!)
+        if earlyChange!.added.count + earlyChange!.removed.count > Self.earlyReportsMax { earlyChange = nil }
     }
 
     /// Saves what was recorded and the numbers, then hands over the bytes to write. A step that sent
@@ -75,8 +81,9 @@ extension FIXSession {
     /// After `pendingSave`'s save: the bytes to write.
     func saved() -> [[UInt8]] {
         savedState = state
-        earlyChange.added.removeAll(keepingCapacity: true)
-        earlyChange.removed.removeAll(keepingCapacity: true)
+        if earlyChange == nil { earlyChange = SessionStore.EarlyChange() }
+        earlyChange!.added.removeAll(keepingCapacity: true)
+        earlyChange!.removed.removeAll(keepingCapacity: true)
         recorded.removeAll(keepingCapacity: true)
         defer { outgoing.removeAll(keepingCapacity: true) }
         return outgoing

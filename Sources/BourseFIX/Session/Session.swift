@@ -59,8 +59,9 @@ final class FIXSession: @unchecked Sendable {
     /// The state as last saved: a step that changed only the numbers is saved too.
     var savedState: SessionStore.State
     var outgoing: [[UInt8]] = []
-    /// The early reports sent and reached since `savedState` (`Outgoing.swift`).
-    var earlyChange = SessionStore.EarlyChange()
+    /// The early reports sent and reached since `savedState` (`Outgoing.swift`); nil past a whole set's
+    /// worth, and the next save writes them whole.
+    var earlyChange: SessionStore.EarlyChange? = SessionStore.EarlyChange()
     private var throttle: Throttle
     private var throttledSince: Int64?
 
