@@ -44,7 +44,8 @@ extension FIXGateway {
         }
     }
 
-    /// Reports of a newly applied entry, from the order projection's thread: to every event loop.
+    /// Reports of a newly applied entry, from the order projection's thread: to each event loop with a
+    /// session logged on.
     func publish(_ reports: [OrderReport]) {
         // Nobody to tell: a session that logs on later reads them from the table.
         guard ordersProjection.isPrompt, !stopped.load(ordering: .relaxed) else { return }
